@@ -1,0 +1,60 @@
+"""agentloop: chatbots and autonomous tool-using agents on the Gemini Interactions API.
+
+Public names are imported lazily so that ``import agentloop`` stays cheap: nothing heavier
+than this module loads until a name is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    "Client": "agentloop.client",
+    "AsyncClient": "agentloop.client",
+    "tool": "agentloop.tools",
+    "Tool": "agentloop.tools",
+    "ToolContext": "agentloop.tools",
+    "ToolError": "agentloop.tools",
+    "ToolRegistry": "agentloop.tools",
+    "Conversation": "agentloop.loop",
+    "AsyncConversation": "agentloop.loop",
+    "Turn": "agentloop.loop",
+    "ToolCall": "agentloop.loop",
+    "BackgroundTurn": "agentloop.loop",
+    "AsyncBackgroundTurn": "agentloop.loop",
+    "errors": "agentloop.errors",
+    "types": "agentloop.types",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+if TYPE_CHECKING:
+    from agentloop import errors, types
+    from agentloop.client import AsyncClient, Client
+    from agentloop.loop import (
+        AsyncBackgroundTurn,
+        AsyncConversation,
+        BackgroundTurn,
+        Conversation,
+        ToolCall,
+        Turn,
+    )
+    from agentloop.tools import Tool, ToolContext, ToolError, ToolRegistry, tool
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'agentloop' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if module_name == f"agentloop.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,1 @@
+"""pytest plugin: emulator fixtures (filled in by the emulator work)."""

@@ -1,0 +1,250 @@
+"""The Interaction resource, its usage and errors (spec section 3)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Union
+
+from ._base import WireModel
+from .config import (
+    AgentConfig,
+    Environment,
+    GenerationConfig,
+    ResponseFormat,
+    SafetySetting,
+    WebhookConfig,
+)
+from .content import AudioContent, Content, ImageContent, TextContent, VideoContent
+from .steps import FunctionCallStep, ModelOutputStep, Step, ThoughtStep, UserInputStep
+from .tools import Tool
+
+__all__ = [
+    "RUNNING_STATUSES",
+    "TERMINAL_STATUSES",
+    "ApiError",
+    "Interaction",
+    "InteractionStatus",
+    "ModalityTokens",
+    "Usage",
+    "output_text_of",
+]
+
+InteractionStatus = Union[
+    Literal[
+        "queued",
+        "in_progress",
+        "requires_action",
+        "requires_continuation",
+        "completed",
+        "incomplete",
+        "budget_exceeded",
+        "failed",
+        "cancelled",
+    ],
+    str,
+]
+
+RUNNING_STATUSES = frozenset({"queued", "in_progress"})
+TERMINAL_STATUSES = frozenset({"completed", "incomplete", "budget_exceeded", "failed", "cancelled"})
+
+
+class ModalityTokens(WireModel):
+    modality: str | None = None
+    tokens: int | None = None
+
+
+class GroundingToolCount(WireModel):
+    type: str | None = None
+    count: int | None = None
+
+
+_INT_USAGE_FIELDS = (
+    "total_input_tokens",
+    "total_output_tokens",
+    "total_thought_tokens",
+    "total_cached_tokens",
+    "total_tool_use_tokens",
+    "total_tokens",
+)
+_LIST_USAGE_FIELDS = (
+    "input_tokens_by_modality",
+    "output_tokens_by_modality",
+    "cached_tokens_by_modality",
+    "tool_use_tokens_by_modality",
+)
+
+
+class Usage(WireModel):
+    """Token counts. Every field is optional; ``a + b`` sums two usages field by field."""
+
+    total_input_tokens: int | None = None
+    total_output_tokens: int | None = None
+    total_thought_tokens: int | None = None
+    total_cached_tokens: int | None = None
+    total_tool_use_tokens: int | None = None
+    total_tokens: int | None = None
+    initial_input_tokens: int | None = None
+    input_tokens_by_modality: list[ModalityTokens] | None = None
+    output_tokens_by_modality: list[ModalityTokens] | None = None
+    cached_tokens_by_modality: list[ModalityTokens] | None = None
+    tool_use_tokens_by_modality: list[ModalityTokens] | None = None
+    grounding_tool_count: list[GroundingToolCount] | None = None
+
+    def __add__(self, other: Usage) -> Usage:
+        if not isinstance(other, Usage):
+            return NotImplemented
+        data: dict[str, Any] = {}
+        for name in _INT_USAGE_FIELDS:
+            a, b = getattr(self, name), getattr(other, name)
+            if a is not None or b is not None:
+                data[name] = (a or 0) + (b or 0)
+        first = self.initial_input_tokens
+        if first is None:
+            first = other.initial_input_tokens
+        if first is not None:
+            data["initial_input_tokens"] = first
+        for name in _LIST_USAGE_FIELDS:
+            a_list, b_list = getattr(self, name), getattr(other, name)
+            if a_list is None and b_list is None:
+                continue
+            merged: dict[str | None, int] = {}
+            for item in (a_list or []) + (b_list or []):
+                merged[item.modality] = merged.get(item.modality, 0) + (item.tokens or 0)
+            data[name] = [ModalityTokens(modality=m, tokens=t) for m, t in merged.items()]
+        counts: dict[str | None, int] = {}
+        if self.grounding_tool_count is not None or other.grounding_tool_count is not None:
+            for g in (self.grounding_tool_count or []) + (other.grounding_tool_count or []):
+                counts[g.type] = counts.get(g.type, 0) + (g.count or 0)
+            data["grounding_tool_count"] = [
+                GroundingToolCount(type=t, count=c) for t, c in counts.items()
+            ]
+        return Usage(**data)
+
+
+class ApiError(WireModel):
+    """An entry of ``Interaction.errors`` or the ``error`` of an SSE error event."""
+
+    code: int | str | None = None
+    message: str | None = None
+    status: str | None = None
+    details: list[Any] | None = None
+
+
+def output_text_of(steps: list[Any] | None) -> str:
+    """The trailing run of text blocks of the model's output, as the SDK defines it.
+
+    Walk the steps backwards, skipping thoughts, stopping at a ``user_input``; join the trailing
+    run of consecutive text blocks of ``model_output`` steps. Once collecting has begun, a
+    non-text block or any step other than ``model_output``/``thought`` ends the run; before
+    that, trailing non-output steps are skipped.
+    """
+    if not steps:
+        return ""
+    parts: list[str] = []
+    collecting = False
+    for step in reversed(steps):
+        if isinstance(step, ThoughtStep):
+            continue
+        if isinstance(step, UserInputStep):
+            break
+        if not isinstance(step, ModelOutputStep):
+            if collecting:
+                break
+            continue
+        stop = False
+        for block in reversed(step.content or []):
+            if isinstance(block, TextContent):
+                parts.append(block.text)
+                collecting = True
+            elif collecting:
+                stop = True
+                break
+        if stop:
+            break
+    return "".join(reversed(parts))
+
+
+def _last_block(steps: list[Any] | None, kind: type[Any]) -> Any:
+    for step in reversed(steps or []):
+        if isinstance(step, ThoughtStep):
+            continue
+        if isinstance(step, UserInputStep):
+            return None
+        if isinstance(step, ModelOutputStep):
+            for block in reversed(step.content or []):
+                if isinstance(block, kind):
+                    return block
+    return None
+
+
+class Interaction(WireModel):
+    """One interaction: a model or agent run and the steps it produced."""
+
+    id: str | None = None
+    status: InteractionStatus
+    object: str | None = None
+    model: str | None = None
+    agent: str | None = None
+    created: str | None = None
+    updated: str | None = None
+    steps: list[Step] | None = None
+    usage: Usage | None = None
+    previous_interaction_id: str | None = None
+    environment_id: str | None = None
+    continuation_token: str | None = None
+    errors: list[ApiError] | None = None
+    input: str | list[Any] | dict[str, Any] | None = None
+    system_instruction: str | None = None
+    tools: list[Tool] | None = None
+    generation_config: GenerationConfig | None = None
+    response_format: ResponseFormat | list[ResponseFormat] | None = None
+    response_modalities: list[str] | None = None
+    response_mime_type: str | None = None
+    safety_settings: list[SafetySetting] | None = None
+    service_tier: str | None = None
+    agent_config: AgentConfig | None = None
+    environment: str | Environment | None = None
+    labels: dict[str, str] | None = None
+    webhook_config: WebhookConfig | None = None
+    cached_content: str | None = None
+
+    @property
+    def output_text(self) -> str:
+        """The trailing text of the model's output (``""`` when there is none)."""
+        return output_text_of(self.steps)
+
+    @property
+    def output_image(self) -> ImageContent | None:
+        """The last image block of the trailing model output."""
+        block: ImageContent | None = _last_block(self.steps, ImageContent)
+        return block
+
+    @property
+    def output_audio(self) -> AudioContent | None:
+        """The last audio block of the trailing model output."""
+        block: AudioContent | None = _last_block(self.steps, AudioContent)
+        return block
+
+    @property
+    def output_video(self) -> VideoContent | None:
+        """The last video block of the trailing model output."""
+        block: VideoContent | None = _last_block(self.steps, VideoContent)
+        return block
+
+    @property
+    def function_calls(self) -> list[FunctionCallStep]:
+        """The ``function_call`` steps this interaction is waiting on (answered ones excluded)."""
+        steps = self.steps or []
+        answered = {getattr(s, "call_id", None) for s in steps if s.type == "function_result"}
+        return [s for s in steps if isinstance(s, FunctionCallStep) and s.id not in answered]
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in RUNNING_STATUSES
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+
+# ``Content`` is re-exported for ``Interaction.input`` users.
+_ = Content

@@ -1,0 +1,110 @@
+"""The create request body (spec section 2) and the normalisation of its ``input``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from ._base import WireModel
+from .config import (
+    AgentConfig,
+    Environment,
+    GenerationConfig,
+    ResponseFormat,
+    SafetySetting,
+    WebhookConfig,
+)
+from .content import _CONTENT_TAGS, Content, TextContent
+from .steps import STEP_TYPES, Step, UserInputStep
+from .tools import Tool
+
+__all__ = [
+    "CreateInteractionRequest",
+    "InputError",
+    "content_adapter",
+    "input_to_steps",
+    "step_adapter",
+    "steps_adapter",
+]
+
+step_adapter: TypeAdapter[Step] = TypeAdapter(Step)
+steps_adapter: TypeAdapter[list[Step]] = TypeAdapter(list[Step])
+content_adapter: TypeAdapter[Content] = TypeAdapter(Content)
+
+
+class CreateInteractionRequest(WireModel):
+    """``POST /{version}/interactions`` body: model form (``model``) or agent form (``agent``)."""
+
+    model: str | None = None
+    agent: str | None = None
+    input: str | list[Any] | dict[str, Any] | None = None
+    previous_interaction_id: str | None = None
+    store: bool | None = None
+    stream: bool | None = None
+    background: bool | None = None
+    system_instruction: str | None = None
+    tools: list[Tool] | None = None
+    generation_config: GenerationConfig | None = None
+    response_format: ResponseFormat | list[ResponseFormat] | None = None
+    response_mime_type: str | None = None
+    response_modalities: list[str] | None = None
+    safety_settings: list[SafetySetting] | None = None
+    service_tier: str | None = None
+    environment: str | Environment | None = None
+    agent_config: AgentConfig | None = None
+    labels: dict[str, str] | None = None
+    webhook_config: WebhookConfig | None = None
+    continuation_token: str | None = None
+    cached_content: str | None = None
+
+
+class InputError(ValueError):
+    """An ``input`` that is none of the four accepted forms."""
+
+
+def _type_of(item: Any) -> Any:
+    return item.get("type") if isinstance(item, dict) else getattr(item, "type", None)
+
+
+def input_to_steps(value: Any) -> list[Any]:
+    """Turn any accepted ``input`` form into a list of steps.
+
+    The forms: a string (one user text turn), one content block, a list of content blocks (one
+    user turn), or a list of steps (kept as they are, unknown step types included). Items may be
+    dicts or models. Raises :class:`InputError` for a mixed list or an unknown form.
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [UserInputStep(content=[TextContent(text=value)])]
+    if isinstance(value, (dict, WireModel)):
+        kind = _type_of(value)
+        if kind in _CONTENT_TAGS:
+            return [UserInputStep(content=[content_adapter.validate_python(value)])]
+        raise InputError(
+            f"input object of type {kind!r} is not a content block; wrap steps in a list "
+            "(input=[step, ...]) or pass text, a content block or a list of content blocks"
+        )
+    if isinstance(value, (list, tuple)):
+        if not value:
+            return []
+        kinds = [_type_of(item) for item in value]
+        if all(k in _CONTENT_TAGS for k in kinds):
+            blocks = [content_adapter.validate_python(item) for item in value]
+            return [UserInputStep(content=blocks)]
+        if any(k in _CONTENT_TAGS for k in kinds):
+            bad = [k for k in kinds if k in _CONTENT_TAGS]
+            raise InputError(
+                "input mixes steps and bare content blocks "
+                f"(content types {sorted(set(bad))}); put the blocks inside a "
+                '{"type": "user_input", "content": [...]} step'
+            )
+        return [step_adapter.validate_python(item) for item in value]
+    raise InputError(
+        f"input of type {type(value).__name__} is not accepted; pass a string, a content "
+        "block, a list of content blocks or a list of steps"
+    )
+
+
+KNOWN_STEP_TYPES = frozenset(STEP_TYPES)
