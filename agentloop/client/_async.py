@@ -1,0 +1,366 @@
+"""The async driver: ``AsyncClient`` on ``httpx.AsyncClient``; a line-for-line mirror of
+``_sync`` (all decisions live in the sans-I/O core)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
+from types import TracebackType
+from typing import Any, Literal, overload
+
+import httpx
+from typing_extensions import Self, Unpack
+
+from agentloop.errors import AgentloopError, StreamNotFinishedError
+from agentloop.types import RUNNING_STATUSES, Interaction, InteractionEvent
+
+from . import _core
+from ._core import ClientConfig, CreateParams, RequestSpec, TimeoutTypes
+from ._retry import RetryPolicy, emit_retry
+from ._stream import StreamState
+from ._sync import _MISSING, _policy, _wait_timeout
+
+__all__ = ["AsyncClient", "AsyncInteractionStream", "AsyncInteractions"]
+
+
+class AsyncClient:
+    """An asyncio client of the Gemini Interactions API.
+
+    >>> client = AsyncClient()                 # key from GEMINI_API_KEY
+    >>> it = await client.interactions.create(model="gemini-3.5-flash", input="Hello")
+    >>> it.output_text
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        api_version: str = "v1beta",
+        timeout: TimeoutTypes = _MISSING,
+        max_retries: int | None = None,
+        http_client: httpx.AsyncClient | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        max_retry_after: float | None = None,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self._config = ClientConfig(api_key, base_url, api_version)
+        self._retry = _policy(retry, max_retries, max_retry_after)
+        self._sleep = sleep
+        self._owns_http = http_client is None
+        if http_client is None:
+            own_timeout = _core.DEFAULT_TIMEOUT if timeout is _MISSING else timeout
+            http_client = httpx.AsyncClient(timeout=own_timeout)
+            self._timeout: Any = httpx.USE_CLIENT_DEFAULT
+        else:
+            self._timeout = httpx.USE_CLIENT_DEFAULT if timeout is _MISSING else timeout
+        self._http = http_client
+        self.interactions = AsyncInteractions(self)
+
+    def __repr__(self) -> str:
+        return f"AsyncClient({self._config!r})"
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @property
+    def api_version(self) -> str:
+        return self._config.api_version
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._retry
+
+    async def close(self) -> None:
+        """Close the HTTP client if this client created it."""
+        if self._owns_http:
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    # --- transport ------------------------------------------------------------------------------
+
+    async def _attempt(self, spec: RequestSpec) -> httpx.Response:
+        request = self._http.build_request(
+            spec.method,
+            spec.url,
+            params=spec.params,
+            headers=self._config.headers(spec.stream),
+            content=spec.body,
+            timeout=self._timeout if spec.timeout is None else spec.timeout,
+        )
+        response = await self._http.send(request, stream=spec.stream)
+        if response.status_code != 200:
+            if spec.stream:
+                try:
+                    await response.aread()
+                finally:
+                    await response.aclose()
+            raise _core.api_error(
+                self._config, response.status_code, response.headers, response.content
+            )
+        return response
+
+    async def _send(self, spec: RequestSpec) -> httpx.Response:
+        """Send with retries; httpx failures come out as agentloop errors."""
+        try:
+            return await self._send_retrying(spec)
+        except httpx.TransportError as exc:
+            error = _core.transport_error(exc, spec)
+        raise error  # outside the except block: no httpx request (and header) in the context
+
+    async def _send_retrying(self, spec: RequestSpec) -> httpx.Response:
+        try:
+            return await self._attempt(spec)  # the common case: no tenacity at all
+        except (AgentloopError, httpx.TransportError) as exc:
+            if not self._retry.should_retry(exc) or self._retry.max_retries < 1:
+                raise
+            first: BaseException | None = exc
+        async for attempt in self._retry.async_retrying(self._sleep):
+            with attempt:
+                if first is not None:
+                    replay, first = first, None
+                    raise replay  # lets tenacity account for the failed first attempt
+                return await self._attempt(spec)
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+
+class AsyncInteractions:
+    """``client.interactions``: create, get, cancel, delete and wait."""
+
+    def __init__(self, client: AsyncClient) -> None:
+        self._client = client
+        self._config = client._config
+
+    @overload
+    async def create(
+        self,
+        *,
+        stream: Literal[True],
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes = None,
+        **body: Unpack[CreateParams],
+    ) -> AsyncInteractionStream: ...
+
+    @overload
+    async def create(
+        self,
+        *,
+        stream: Literal[False] = False,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes = None,
+        **body: Unpack[CreateParams],
+    ) -> Interaction: ...
+
+    async def create(
+        self,
+        *,
+        stream: bool = False,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes = None,
+        **body: Any,
+    ) -> Interaction | AsyncInteractionStream:
+        """Create an interaction; keyword arguments are the request body fields (spec 2).
+
+        With ``stream=True`` returns an :class:`AsyncInteractionStream` of typed events.
+        """
+        spec = _core.build_create(
+            self._config, body, stream=stream, extra_body=extra_body, timeout=timeout
+        )
+        if stream:
+            return await AsyncInteractionStream.open(
+                self._client, spec, StreamState(max_resumes=self._client._retry.max_retries)
+            )
+        return _core.parse_interaction((await self._client._send(spec)).content)
+
+    @overload
+    async def get(
+        self,
+        interaction_id: str,
+        *,
+        stream: Literal[True],
+        last_event_id: str | None = None,
+        include_input: bool | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> AsyncInteractionStream: ...
+
+    @overload
+    async def get(
+        self,
+        interaction_id: str,
+        *,
+        stream: Literal[False] = False,
+        include_input: bool | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Interaction: ...
+
+    async def get(
+        self,
+        interaction_id: str,
+        *,
+        stream: bool = False,
+        last_event_id: str | None = None,
+        include_input: bool | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Interaction | AsyncInteractionStream:
+        """Fetch an interaction, or (``stream=True``) reopen its event stream after
+        ``last_event_id``."""
+        spec = _core.build_get(
+            self._config,
+            interaction_id,
+            stream=stream,
+            last_event_id=last_event_id,
+            include_input=include_input,
+            timeout=timeout,
+        )
+        if stream:
+            state = StreamState(
+                max_resumes=self._client._retry.max_retries,
+                interaction_id=interaction_id,
+                last_event_id=last_event_id,
+            )
+            return await AsyncInteractionStream.open(self._client, spec, state)
+        return _core.parse_interaction((await self._client._send(spec)).content)
+
+    async def cancel(self, interaction_id: str, *, timeout: TimeoutTypes = None) -> Interaction:
+        """Cancel a running background interaction."""
+        spec = _core.build_cancel(self._config, interaction_id, timeout)
+        return _core.parse_interaction((await self._client._send(spec)).content)
+
+    async def delete(self, interaction_id: str, *, timeout: TimeoutTypes = None) -> None:
+        """Delete a stored interaction."""
+        await self._client._send(_core.build_delete(self._config, interaction_id, timeout))
+
+    async def wait(
+        self,
+        interaction_id: str,
+        *,
+        poll_interval: float = 1.0,
+        max_interval: float = 10.0,
+        timeout: float | None = None,
+    ) -> Interaction:
+        """Poll a background interaction until it is no longer queued or in progress."""
+        started = time.monotonic()
+        waited = 0.0
+        for delay in _core.poll_delays(poll_interval, max_interval):
+            interaction = await self.get(interaction_id)
+            if interaction.status not in RUNNING_STATUSES:
+                return interaction
+            elapsed = max(time.monotonic() - started, waited)
+            if timeout is not None and elapsed + delay > timeout:
+                raise _wait_timeout(interaction_id, interaction.status, timeout)
+            await self._client._sleep(delay)
+            waited += delay
+        raise AssertionError("unreachable")
+
+
+class AsyncInteractionStream:
+    """The events of one interaction, as they arrive; :attr:`interaction` at the end.
+
+    Dropped connections are resumed from the last event id, so each event is seen once.
+    """
+
+    def __init__(
+        self, client: AsyncClient, spec: RequestSpec, state: StreamState, response: httpx.Response
+    ) -> None:
+        self._client = client
+        self._spec = spec
+        self._state = state
+        self._done = False
+        self._response: httpx.Response | None = response
+        self._events = self._run()
+
+    @classmethod
+    async def open(
+        cls, client: AsyncClient, spec: RequestSpec, state: StreamState
+    ) -> AsyncInteractionStream:
+        # Opened now, so that HTTP errors (401, 404...) raise from create()/get() itself.
+        return cls(client, spec, state, await client._send(spec))
+
+    def __aiter__(self) -> AsyncIterator[InteractionEvent]:
+        return self
+
+    async def __anext__(self) -> InteractionEvent:
+        return await self._events.__anext__()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Stop reading and release the connection."""
+        await self._events.aclose()
+        if self._response is not None:
+            await self._response.aclose()
+            self._response = None
+
+    @property
+    def interaction(self) -> Interaction:
+        """The interaction assembled from the stream; available once iteration ended."""
+        if not self._done:
+            raise StreamNotFinishedError(
+                "the stream has not ended yet: iterate it to the end (or await until_done()) "
+                "before reading .interaction"
+            )
+        return self._state.accumulator.interaction
+
+    async def until_done(self) -> Interaction:
+        """Consume the remaining events and return the final interaction."""
+        async for _ in self:
+            pass
+        return self.interaction
+
+    async def _run(self) -> AsyncGenerator[InteractionEvent, None]:
+        state = self._state
+        while True:
+            response = self._response
+            assert response is not None
+            broken: httpx.TransportError | None = None
+            try:
+                async for chunk in response.aiter_bytes():
+                    for event in state.events(chunk):
+                        yield event
+                    if state.finished:
+                        break
+            except httpx.TransportError as exc:
+                broken = exc
+            finally:
+                await response.aclose()
+            for event in state.end(complete=broken is None):
+                yield event
+            if broken is None and state.finished:
+                self._done = True
+                return
+            self._response = await self._reconnect(broken)
+            state.new_connection()
+
+    async def _reconnect(self, broken: httpx.TransportError | None) -> httpx.Response:
+        state = self._state
+        reason = state.resume_reason()
+        if reason is not None:
+            raise state.interrupted(reason, broken)
+        policy = self._client._retry
+        event = policy.stream_retry_event(state.resumes_without_progress, broken)
+        emit_retry(event)
+        await self._client._sleep(event.wait)
+        spec = _core.resume_spec(self._client._config, self._spec, state)
+        try:
+            return await self._client._send(spec)
+        except AgentloopError as exc:
+            if state.delivered == 0:
+                raise
+            error = state.interrupted(f"resuming failed: {exc}", None)
+        raise error

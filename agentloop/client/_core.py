@@ -1,0 +1,381 @@
+"""The sans-I/O core of the client: request specs, body encoding, response classification.
+
+Nothing here opens a socket, sleeps or awaits; the sync and async drivers call these functions
+and only move bytes. Retry policy and notifications live in :mod:`._retry`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict, Union
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from agentloop.errors import (
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    MissingAPIKeyError,
+    RequestValidationError,
+    error_class_for_status,
+)
+from agentloop.types import CreateInteractionRequest, Interaction, RawJSON, WireModel
+
+from ._retry import parse_retry_after
+
+__all__ = [
+    "API_REVISION",
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "ClientConfig",
+    "CreateParams",
+    "RequestSpec",
+    "TimeoutTypes",
+    "api_error",
+    "build_cancel",
+    "build_create",
+    "build_delete",
+    "build_get",
+    "encode_json",
+    "parse_interaction",
+    "poll_delays",
+    "resume_spec",
+    "transport_error",
+]
+
+API_REVISION = "2026-05-20"
+DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
+_USER_AGENT = "agentloop/0.1.0"
+
+TimeoutTypes = Union[float, httpx.Timeout, None]
+
+
+class CreateParams(TypedDict, total=False):
+    """The body fields of ``interactions.create`` (spec section 2), except ``stream``."""
+
+    model: str
+    agent: str
+    input: Any
+    previous_interaction_id: str
+    store: bool
+    background: bool
+    system_instruction: str
+    tools: Any
+    generation_config: Any
+    response_format: Any
+    response_mime_type: str
+    response_modalities: list[str]
+    safety_settings: Any
+    service_tier: str
+    environment: Any
+    agent_config: Any
+    labels: dict[str, str]
+    webhook_config: Any
+    continuation_token: str
+    cached_content: str
+
+
+BODY_FIELDS = frozenset(
+    field.alias or name for name, field in CreateInteractionRequest.model_fields.items()
+)
+
+
+class _Secret:
+    """Holds the API key so that no repr, str, log or pickle of a holder can show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "'***'"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("the API key holder cannot be pickled")
+
+
+class ClientConfig:
+    """Where and how to talk to the API; shared by both drivers."""
+
+    __slots__ = ("_headers", "_key", "api_version", "base_url")
+
+    def __init__(self, api_key: str | None, base_url: str | None, api_version: str) -> None:
+        key = api_key if api_key is not None else os.environ.get("GEMINI_API_KEY")
+        self._key = _Secret(key) if key else None
+        base = base_url or os.environ.get("GEMINI_BASE_URL") or DEFAULT_BASE_URL
+        self.base_url = base.rstrip("/")
+        self.api_version = api_version.strip("/")
+        self._headers: tuple[dict[str, str], dict[str, str]] | None = None
+
+    def __repr__(self) -> str:
+        return f"base_url={self.base_url!r}, api_version={self.api_version!r}"
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{self.api_version}/{path}"
+
+    def headers(self, stream: bool) -> dict[str, str]:
+        """Request headers; built once, at the first request (a missing key fails here)."""
+        if self._headers is None:
+            if self._key is None:
+                raise MissingAPIKeyError()
+            common = {
+                "x-goog-api-key": self._key.get(),
+                "Api-Revision": API_REVISION,
+                "Content-Type": "application/json",
+                "User-Agent": _USER_AGENT,
+            }
+            self._headers = (
+                {**common, "Accept": "application/json"},
+                {**common, "Accept": "text/event-stream"},
+            )
+        return self._headers[1] if stream else self._headers[0]
+
+    def scrub(self, text: str) -> str:
+        """Remove the key from text that came from elsewhere (e.g. an echoed error)."""
+        if self._key is not None and self._key.get() in text:
+            return text.replace(self._key.get(), "***")
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSpec:
+    """Everything needed to send one request; the drivers turn it into bytes on a wire."""
+
+    method: Literal["GET", "POST", "DELETE"]
+    url: str
+    params: dict[str, str] | None = None
+    body: bytes | None = None
+    stream: bool = False
+    timeout: TimeoutTypes | httpx.Timeout = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.url}"
+
+
+# --- body encoding -----------------------------------------------------------------------------
+
+
+class _Splice(Exception):
+    """Raised inside json.dumps when a RawJSON must be spliced in by hand."""
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, RawJSON):
+        raise _Splice
+    if isinstance(value, WireModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    raise TypeError(
+        f"cannot send a {type(value).__name__} in a request body; "
+        "pass JSON-compatible values (dict, list, str, number, bool, None) or pydantic models"
+    )
+
+
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default).encode
+
+
+def encode_json(value: Any) -> bytes:
+    """Encode ``value`` to JSON bytes, splicing :class:`RawJSON` items in verbatim.
+
+    The C encoder runs first; only containers that hold a RawJSON fall back to a join, so a
+    history of N RawJSON steps costs about one ``b",".join``.
+    """
+    if type(value) is RawJSON:
+        return value.data
+    try:
+        return _dumps(value).encode()
+    except _Splice:
+        pass
+    if isinstance(value, (list, tuple)):
+        return b"[" + b",".join([encode_json(item) for item in value]) + b"]"
+    if isinstance(value, Mapping):
+        items = [_dumps(str(k)).encode() + b":" + encode_json(v) for k, v in value.items()]
+        return b"{" + b",".join(items) + b"}"
+    return encode_json(_default(value))
+
+
+def _check_create(body: Mapping[str, Any]) -> None:
+    """The SDK's client-side checks (spec 2.8); raise before anything is sent."""
+    unknown = [key for key in body if key not in BODY_FIELDS]
+    if unknown:
+        raise TypeError(
+            f"create() got an unexpected keyword argument {unknown[0]!r}; send fields the "
+            f"client does not know with extra_body={{{unknown[0]!r}: ...}}"
+        )
+    has_agent = "agent" in body or "agent_config" in body
+    if "model" in body and has_agent:
+        raise RequestValidationError(
+            "pass either model= (a model interaction) or agent=/agent_config= "
+            "(an agent interaction), not both"
+        )
+    if "model" not in body and "agent" not in body:
+        raise RequestValidationError(
+            "create() needs model= (e.g. model='gemini-3.5-flash') or agent="
+        )
+    for key in ("generation_config", "cached_content"):
+        if key in body and has_agent:
+            raise RequestValidationError(
+                f"{key} applies to model interactions only; remove it when using agent="
+            )
+
+
+def build_create(
+    config: ClientConfig,
+    body: Mapping[str, Any],
+    *,
+    stream: bool = False,
+    extra_body: Mapping[str, Any] | None = None,
+    timeout: TimeoutTypes | httpx.Timeout = None,
+) -> RequestSpec:
+    """``POST /{ver}/interactions``. ``None`` values are left out, as the SDK does."""
+    fields = {key: value for key, value in body.items() if value is not None}
+    _check_create(fields)
+    if stream:
+        fields["stream"] = True
+    if extra_body:
+        fields.update(extra_body)
+    return RequestSpec(
+        "POST",
+        config.url("interactions"),
+        {"alt": "sse"} if stream else None,
+        encode_json(fields),
+        stream,
+        timeout,
+    )
+
+
+def _check_id(interaction_id: str) -> str:
+    if not isinstance(interaction_id, str) or not interaction_id or "/" in interaction_id:
+        raise RequestValidationError(
+            f"interaction id must be a non-empty string without '/', got {interaction_id!r}"
+        )
+    return interaction_id
+
+
+def build_get(
+    config: ClientConfig,
+    interaction_id: str,
+    *,
+    stream: bool = False,
+    last_event_id: str | None = None,
+    include_input: bool | None = None,
+    timeout: TimeoutTypes | httpx.Timeout = None,
+) -> RequestSpec:
+    """``GET /{ver}/interactions/{id}`` (``stream=true`` reopens its event stream)."""
+    if last_event_id is not None and not stream:
+        raise RequestValidationError("last_event_id only applies with stream=True")
+    params = {"stream": "true" if stream else "false"}
+    if last_event_id is not None:
+        params["last_event_id"] = last_event_id
+    if include_input is not None:
+        params["include_input"] = "true" if include_input else "false"
+    url = config.url(f"interactions/{_check_id(interaction_id)}")
+    return RequestSpec("GET", url, params, None, stream, timeout)
+
+
+def build_cancel(
+    config: ClientConfig, interaction_id: str, timeout: TimeoutTypes | httpx.Timeout = None
+) -> RequestSpec:
+    url = config.url(f"interactions/{_check_id(interaction_id)}/cancel")
+    return RequestSpec("POST", url, None, b"", False, timeout)
+
+
+def build_delete(
+    config: ClientConfig, interaction_id: str, timeout: TimeoutTypes | httpx.Timeout = None
+) -> RequestSpec:
+    url = config.url(f"interactions/{_check_id(interaction_id)}")
+    return RequestSpec("DELETE", url, None, None, False, timeout)
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+def parse_interaction(content: bytes) -> Interaction:
+    """One pass, in Rust: the response bytes straight into the model."""
+    try:
+        return Interaction.model_validate_json(content)
+    except ValidationError as exc:
+        raise APIError(
+            f"the API answered 200 with a body that is not an interaction "
+            f"({exc.error_count()} problems): {content[:200]!r}",
+            status_code=200,
+        ) from None
+
+
+def api_error(
+    config: ClientConfig, status_code: int, headers: Mapping[str, str], content: bytes
+) -> APIError:
+    """The error for a non-200 answer, from the API's ``{"error": {...}}`` body."""
+    text = config.scrub(content.decode("utf-8", "replace"))
+    body: Any = None
+    status: str | None = None
+    code: int | str | None = None
+    message = ""
+    try:
+        body = json.loads(text) if text else None
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        message = str(error.get("message") or "")
+        raw_status = error.get("status")
+        status = raw_status if isinstance(raw_status, str) else None
+        raw_code = error.get("code")
+        code = raw_code if isinstance(raw_code, (int, str)) else None
+    if not message:
+        snippet = text.strip()[:300]
+        message = snippet or httpx.codes.get_reason_phrase(status_code) or "error"
+    cls = error_class_for_status(status_code)
+    return cls(
+        message,
+        status_code=status_code,
+        status=status,
+        code=code,
+        body=body,
+        retry_after=parse_retry_after(headers),
+    )
+
+
+def transport_error(exc: httpx.TransportError, spec: RequestSpec) -> APIConnectionError:
+    """Our error for an httpx transport failure; no request (hence no header) is kept."""
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"{spec.label} timed out ({detail})")
+    return APIConnectionError(f"{spec.label} failed ({detail})")
+
+
+def resume_spec(config: ClientConfig, original: RequestSpec, state: Any) -> RequestSpec:
+    """The request that continues a broken stream: the original one while nothing was
+    delivered, else ``GET .../{id}?stream=true&last_event_id=...``."""
+    if state.delivered == 0:
+        return original
+    return build_get(
+        config,
+        state.accumulator.interaction_id,
+        stream=True,
+        last_event_id=state.last_event_id,
+        timeout=original.timeout,
+    )
+
+
+def poll_delays(poll_interval: float, max_interval: float) -> Iterator[float]:
+    """Waits between polls of a background interaction: x1.5 each time, capped."""
+    delay = max(poll_interval, 0.0)
+    while True:
+        yield delay
+        delay = min(delay * 1.5, max(max_interval, poll_interval))

@@ -1,0 +1,257 @@
+"""Stream assembly (sans-I/O): typed events in, the final ``Interaction`` out (spec 6.4).
+
+Steps are kept as plain JSON dicts while they grow (cheap to mutate) and validated once, when
+the interaction is asked for. :class:`StreamState` adds what both drivers need to survive a
+dropped connection: decoding, de-duplication by ``event_id``, and the resume decision.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from agentloop.errors import APIError, StreamInterruptedError
+from agentloop.types import Interaction, InteractionEvent
+
+from ._sse import SSEDecoder, SSEMessage
+
+__all__ = ["StreamAccumulator", "StreamState", "event_adapter"]
+
+logger = logging.getLogger("agentloop.client")
+
+event_adapter: TypeAdapter[InteractionEvent] = TypeAdapter(InteractionEvent)
+
+_MEDIA = frozenset({"image", "audio", "video", "document"})
+# Snapshot keys that describe the interaction as a whole (steps are rebuilt from events).
+_SNAPSHOT_SKIP = frozenset({"steps", "event_type"})
+
+
+class StreamAccumulator:
+    """Feed it the events of one interaction's stream; read :attr:`interaction` at the end."""
+
+    def __init__(self, interaction_id: str | None = None) -> None:
+        self._meta: dict[str, Any] = {} if interaction_id is None else {"id": interaction_id}
+        self._steps: dict[int, dict[str, Any]] = {}
+        self._arguments: dict[int, list[str]] = {}
+        self._errors: list[dict[str, Any]] = []
+        self.argument_errors: dict[int, str] = {}
+        """Indexes whose joined ``arguments_delta`` text was not valid JSON, with that text."""
+        self.finished = False
+        """An ``interaction.completed`` or ``error`` event arrived."""
+
+    @property
+    def interaction_id(self) -> str | None:
+        value = self._meta.get("id")
+        return value if isinstance(value, str) else None
+
+    @property
+    def status(self) -> str | None:
+        value = self._meta.get("status")
+        return value if isinstance(value, str) else None
+
+    def feed(self, event: Any) -> None:
+        """Apply one typed event (any member of ``InteractionEvent``)."""
+        kind = getattr(event, "event_type", None)
+        if kind == "step.delta":
+            self._delta(event.index, event.delta.model_dump(mode="json"))
+        elif kind == "step.start":
+            self._start(event.index, event.step.model_dump(mode="json"))
+        elif kind == "step.stop":
+            self._finish_step(event.index)
+        elif kind in ("interaction.created", "interaction.completed"):
+            snapshot = event.interaction.model_dump(mode="json")
+            for key, value in snapshot.items():
+                if key not in _SNAPSHOT_SKIP:
+                    self._meta[key] = value
+            for index, step in enumerate(snapshot.get("steps") or []):
+                self._steps.setdefault(index, step)
+            if kind == "interaction.completed":
+                self.finished = True
+        elif kind == "interaction.status_update":
+            self._meta["id"] = self._meta.get("id") or event.interaction_id
+            self._meta["status"] = event.status
+            if event.continuation_token is not None:
+                self._meta["continuation_token"] = event.continuation_token
+            if event.usage is not None:
+                self._meta["usage"] = event.usage.model_dump(mode="json")
+        elif kind == "error":
+            self._meta["status"] = "failed"
+            if event.error is not None:
+                self._errors.append(event.error.model_dump(mode="json"))
+            self.finished = True
+        # Unknown event types carry nothing we know how to assemble; they are still yielded.
+
+    def _start(self, index: int, step: dict[str, Any]) -> None:
+        self._steps[index] = step
+
+    def _step(self, index: int) -> dict[str, Any]:
+        step = self._steps.get(index)
+        if step is None:  # a delta without its step.start: assume model output
+            step = self._steps[index] = {"type": "model_output"}
+        return step
+
+    def _delta(self, index: int, delta: dict[str, Any]) -> None:
+        step = self._step(index)
+        kind = delta.get("type")
+        if kind == "text":
+            content = step.setdefault("content", [])
+            last = content[-1] if content else None
+            if last is not None and last.get("type") == "text":
+                last["text"] = last.get("text", "") + delta.get("text", "")
+            else:
+                content.append({"type": "text", "text": delta.get("text", "")})
+        elif kind in _MEDIA:
+            step.setdefault("content", []).append(delta)
+        elif kind == "text_annotation_delta":
+            content = step.setdefault("content", [])
+            if not content or content[-1].get("type") != "text":
+                content.append({"type": "text", "text": ""})
+            content[-1].setdefault("annotations", []).extend(delta.get("annotations") or [])
+        elif kind == "thought_signature":
+            if "signature" in delta:
+                step["signature"] = delta["signature"]
+        elif kind == "thought_summary":
+            if delta.get("content") is not None:
+                step.setdefault("summary", []).append(delta["content"])
+        elif kind == "arguments_delta":
+            self._arguments.setdefault(index, []).append(delta.get("arguments") or "")
+        elif kind == step.get("type"):
+            # Server-tool deltas carry the step's own fields: merge them in.
+            for key, value in delta.items():
+                if key != "type":
+                    step[key] = value
+        else:
+            logger.debug("ignoring %s delta on a %s step", kind, step.get("type"))
+
+    def _finish_step(self, index: int) -> None:
+        parts = self._arguments.pop(index, None)
+        if parts is None:
+            return
+        text = "".join(parts)
+        step = self._step(index)
+        base = step.get("arguments")
+        if not text.strip():
+            step.setdefault("arguments", {})
+            return
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            self.argument_errors[index] = text
+            step.setdefault("arguments", {})
+            logger.warning("function call arguments at step %d are not valid JSON", index)
+            return
+        if isinstance(base, dict) and base and isinstance(parsed, dict):
+            parsed = {**base, **parsed}
+        step["arguments"] = parsed
+
+    def _wire(self) -> dict[str, Any]:
+        for index in list(self._arguments):
+            self._finish_step(index)
+        data = dict(self._meta)
+        data.setdefault("status", "in_progress")
+        if self._steps:
+            data["steps"] = [self._steps[i] for i in sorted(self._steps)]
+        if self._errors:
+            data["errors"] = list(data.get("errors") or []) + self._errors
+        return data
+
+    @property
+    def interaction(self) -> Interaction:
+        """The interaction assembled from every event fed so far."""
+        return Interaction.model_validate(self._wire())
+
+
+class StreamState:
+    """Per-stream bookkeeping shared by the sync and async drivers.
+
+    It decodes bytes into typed events, drops events already delivered (by ``event_id``),
+    feeds the accumulator, and decides what to do when a connection ends.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_resumes: int,
+        interaction_id: str | None = None,
+        last_event_id: str | None = None,
+    ) -> None:
+        self.accumulator = StreamAccumulator(interaction_id)
+        self.decoder = SSEDecoder()
+        self.delivered = 0
+        self.last_event_id = last_event_id
+        self.max_resumes = max_resumes
+        self.resumes_without_progress = 0
+        self._seen_ids: set[str] = set()
+        self._progress = False
+
+    def new_connection(self) -> None:
+        self.decoder = SSEDecoder()
+        self._progress = False
+
+    def events(self, chunk: bytes) -> list[InteractionEvent]:
+        """The new events completed by ``chunk`` (already accumulated)."""
+        return self._typed(self.decoder.feed(chunk))
+
+    def end(self, *, complete: bool) -> list[InteractionEvent]:
+        """The events a closing connection still completes."""
+        return self._typed(self.decoder.close(complete=complete))
+
+    def _typed(self, messages: list[SSEMessage]) -> list[InteractionEvent]:
+        out: list[InteractionEvent] = []
+        for message in messages:
+            if message.is_done:
+                continue
+            try:
+                event = event_adapter.validate_json(message.data)
+            except ValidationError as exc:
+                raise APIError(
+                    f"the API sent a stream event that is not a valid event "
+                    f"({exc.error_count()} problems): {message.data[:200]!r}",
+                    status_code=200,
+                ) from None
+            event_id = getattr(event, "event_id", None) or message.id
+            if event_id is not None:
+                if event_id in self._seen_ids:
+                    continue  # replayed by a resume: the caller has it already
+                self._seen_ids.add(event_id)
+                self.last_event_id = event_id
+            self.accumulator.feed(event)
+            self.delivered += 1
+            self._progress = True
+            out.append(event)
+        return out
+
+    @property
+    def finished(self) -> bool:
+        """The stream reached its end: a terminal event or the ``[DONE]`` sentinel."""
+        return self.accumulator.finished or self.decoder.done
+
+    def resume_reason(self) -> str | None:
+        """Why the broken stream cannot be resumed, or None if a resume may be tried."""
+        if self._progress:
+            self.resumes_without_progress = 0
+        self.resumes_without_progress += 1
+        if self.resumes_without_progress > self.max_resumes:
+            return f"gave up after {self.max_resumes} reconnects without new events"
+        if self.delivered == 0:
+            return None  # nothing seen yet: the original request is simply sent again
+        if self.accumulator.interaction_id is None:
+            return "no interaction id was received, so the stream cannot be resumed"
+        if self.last_event_id is None:
+            return "the events carried no event_id, so the stream cannot be resumed"
+        return None
+
+    def interrupted(self, reason: str, broken: BaseException | None) -> StreamInterruptedError:
+        """The error for a stream that broke and cannot be resumed."""
+        detail = f" ({type(broken).__name__}: {broken})" if broken is not None else ""
+        return StreamInterruptedError(
+            f"the stream of interaction {self.accumulator.interaction_id!r} broke after "
+            f"{self.delivered} events and {reason}{detail}",
+            interaction_id=self.accumulator.interaction_id,
+            last_event_id=self.last_event_id,
+            events_delivered=self.delivered,
+            partial_interaction=self.accumulator.interaction,
+        )

@@ -1,0 +1,380 @@
+"""The sync driver: ``Client`` on ``httpx.Client``. All decisions live in the sans-I/O core."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping
+from types import TracebackType
+from typing import Any, Literal, overload
+
+import httpx
+from typing_extensions import Self, Unpack
+
+from agentloop.errors import (
+    AgentloopError,
+    APITimeoutError,
+    StreamNotFinishedError,
+)
+from agentloop.types import RUNNING_STATUSES, Interaction, InteractionEvent
+
+from . import _core
+from ._core import ClientConfig, CreateParams, RequestSpec, TimeoutTypes
+from ._retry import RetryPolicy, emit_retry
+from ._stream import StreamState
+
+__all__ = ["Client", "InteractionStream", "Interactions"]
+
+_MISSING: Any = object()
+
+
+class Client:
+    """A client of the Gemini Interactions API.
+
+    >>> client = Client()                      # key from GEMINI_API_KEY
+    >>> it = client.interactions.create(model="gemini-3.5-flash", input="Hello")
+    >>> it.output_text
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        api_version: str = "v1beta",
+        timeout: TimeoutTypes = _MISSING,
+        max_retries: int | None = None,
+        http_client: httpx.Client | None = None,
+        *,
+        retry: RetryPolicy | None = None,
+        max_retry_after: float | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._config = ClientConfig(api_key, base_url, api_version)
+        self._retry = _policy(retry, max_retries, max_retry_after)
+        self._sleep = sleep
+        self._owns_http = http_client is None
+        if http_client is None:
+            own_timeout = _core.DEFAULT_TIMEOUT if timeout is _MISSING else timeout
+            http_client = httpx.Client(timeout=own_timeout)
+            self._timeout: Any = httpx.USE_CLIENT_DEFAULT
+        else:
+            self._timeout = httpx.USE_CLIENT_DEFAULT if timeout is _MISSING else timeout
+        self._http = http_client
+        self.interactions = Interactions(self)
+
+    def __repr__(self) -> str:
+        return f"Client({self._config!r})"
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @property
+    def api_version(self) -> str:
+        return self._config.api_version
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._retry
+
+    def close(self) -> None:
+        """Close the HTTP client if this client created it."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- transport ------------------------------------------------------------------------------
+
+    def _attempt(self, spec: RequestSpec) -> httpx.Response:
+        request = self._http.build_request(
+            spec.method,
+            spec.url,
+            params=spec.params,
+            headers=self._config.headers(spec.stream),
+            content=spec.body,
+            timeout=self._timeout if spec.timeout is None else spec.timeout,
+        )
+        response = self._http.send(request, stream=spec.stream)
+        if response.status_code != 200:
+            if spec.stream:
+                try:
+                    response.read()
+                finally:
+                    response.close()
+            raise _core.api_error(
+                self._config, response.status_code, response.headers, response.content
+            )
+        return response
+
+    def _send(self, spec: RequestSpec) -> httpx.Response:
+        """Send with retries; httpx failures come out as agentloop errors."""
+        try:
+            return self._send_retrying(spec)
+        except httpx.TransportError as exc:
+            error = _core.transport_error(exc, spec)
+        raise error  # outside the except block: no httpx request (and header) in the context
+
+    def _send_retrying(self, spec: RequestSpec) -> httpx.Response:
+        try:
+            return self._attempt(spec)  # the common case: no tenacity at all
+        except (AgentloopError, httpx.TransportError) as exc:
+            if not self._retry.should_retry(exc) or self._retry.max_retries < 1:
+                raise
+            first: BaseException | None = exc
+        for attempt in self._retry.retrying(self._sleep):
+            with attempt:
+                if first is not None:
+                    replay, first = first, None
+                    raise replay  # lets tenacity account for the failed first attempt
+                return self._attempt(spec)
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+
+def _policy(
+    retry: RetryPolicy | None, max_retries: int | None, max_retry_after: float | None
+) -> RetryPolicy:
+    policy = retry or RetryPolicy()
+    changes: dict[str, Any] = {}
+    if max_retries is not None:
+        changes["max_retries"] = max(0, max_retries)
+    if max_retry_after is not None:
+        changes["max_retry_after"] = max_retry_after
+    if not changes:
+        return policy
+    return RetryPolicy(**{**policy.__dict__, **changes})
+
+
+class Interactions:
+    """``client.interactions``: create, get, cancel, delete and wait."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+        self._config = client._config
+
+    @overload
+    def create(
+        self,
+        *,
+        stream: Literal[True],
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes = None,
+        **body: Unpack[CreateParams],
+    ) -> InteractionStream: ...
+
+    @overload
+    def create(
+        self,
+        *,
+        stream: Literal[False] = False,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes = None,
+        **body: Unpack[CreateParams],
+    ) -> Interaction: ...
+
+    def create(
+        self,
+        *,
+        stream: bool = False,
+        extra_body: Mapping[str, Any] | None = None,
+        timeout: TimeoutTypes = None,
+        **body: Any,
+    ) -> Interaction | InteractionStream:
+        """Create an interaction; keyword arguments are the request body fields (spec 2).
+
+        With ``stream=True`` returns an :class:`InteractionStream` of typed events.
+        """
+        spec = _core.build_create(
+            self._config, body, stream=stream, extra_body=extra_body, timeout=timeout
+        )
+        if stream:
+            return InteractionStream(
+                self._client, spec, StreamState(max_resumes=self._client._retry.max_retries)
+            )
+        return _core.parse_interaction(self._client._send(spec).content)
+
+    @overload
+    def get(
+        self,
+        interaction_id: str,
+        *,
+        stream: Literal[True],
+        last_event_id: str | None = None,
+        include_input: bool | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> InteractionStream: ...
+
+    @overload
+    def get(
+        self,
+        interaction_id: str,
+        *,
+        stream: Literal[False] = False,
+        include_input: bool | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Interaction: ...
+
+    def get(
+        self,
+        interaction_id: str,
+        *,
+        stream: bool = False,
+        last_event_id: str | None = None,
+        include_input: bool | None = None,
+        timeout: TimeoutTypes = None,
+    ) -> Interaction | InteractionStream:
+        """Fetch an interaction, or (``stream=True``) reopen its event stream after
+        ``last_event_id``."""
+        spec = _core.build_get(
+            self._config,
+            interaction_id,
+            stream=stream,
+            last_event_id=last_event_id,
+            include_input=include_input,
+            timeout=timeout,
+        )
+        if stream:
+            state = StreamState(
+                max_resumes=self._client._retry.max_retries,
+                interaction_id=interaction_id,
+                last_event_id=last_event_id,
+            )
+            return InteractionStream(self._client, spec, state)
+        return _core.parse_interaction(self._client._send(spec).content)
+
+    def cancel(self, interaction_id: str, *, timeout: TimeoutTypes = None) -> Interaction:
+        """Cancel a running background interaction."""
+        spec = _core.build_cancel(self._config, interaction_id, timeout)
+        return _core.parse_interaction(self._client._send(spec).content)
+
+    def delete(self, interaction_id: str, *, timeout: TimeoutTypes = None) -> None:
+        """Delete a stored interaction."""
+        self._client._send(_core.build_delete(self._config, interaction_id, timeout))
+
+    def wait(
+        self,
+        interaction_id: str,
+        *,
+        poll_interval: float = 1.0,
+        max_interval: float = 10.0,
+        timeout: float | None = None,
+    ) -> Interaction:
+        """Poll a background interaction until it is no longer queued or in progress."""
+        started = time.monotonic()
+        waited = 0.0
+        for delay in _core.poll_delays(poll_interval, max_interval):
+            interaction = self.get(interaction_id)
+            if interaction.status not in RUNNING_STATUSES:
+                return interaction
+            elapsed = max(time.monotonic() - started, waited)
+            if timeout is not None and elapsed + delay > timeout:
+                raise _wait_timeout(interaction_id, interaction.status, timeout)
+            self._client._sleep(delay)
+            waited += delay
+        raise AssertionError("unreachable")
+
+
+def _wait_timeout(interaction_id: str, status: str, timeout: float) -> APITimeoutError:
+    return APITimeoutError(
+        f"interaction {interaction_id!r} is still {status} after {timeout:g} s of waiting; "
+        "call wait() again with a longer timeout, or cancel() it"
+    )
+
+
+class InteractionStream:
+    """The events of one interaction, as they arrive; :attr:`interaction` at the end.
+
+    Dropped connections are resumed from the last event id, so each event is seen once.
+    """
+
+    def __init__(self, client: Client, spec: RequestSpec, state: StreamState) -> None:
+        self._client = client
+        self._spec = spec
+        self._state = state
+        self._done = False
+        # Opened now, so that HTTP errors (401, 404...) raise from create()/get() itself.
+        self._response: httpx.Response | None = client._send(spec)
+        self._events = self._run()
+
+    def __iter__(self) -> Iterator[InteractionEvent]:
+        return self
+
+    def __next__(self) -> InteractionEvent:
+        return next(self._events)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop reading and release the connection."""
+        self._events.close()
+        if self._response is not None:
+            self._response.close()
+            self._response = None
+
+    @property
+    def interaction(self) -> Interaction:
+        """The interaction assembled from the stream; available once iteration ended."""
+        if not self._done:
+            raise StreamNotFinishedError(
+                "the stream has not ended yet: iterate it to the end (or call until_done()) "
+                "before reading .interaction"
+            )
+        return self._state.accumulator.interaction
+
+    def until_done(self) -> Interaction:
+        """Consume the remaining events and return the final interaction."""
+        for _ in self:
+            pass
+        return self.interaction
+
+    def _run(self) -> Generator[InteractionEvent, None, None]:
+        state = self._state
+        while True:
+            response = self._response
+            assert response is not None
+            broken: httpx.TransportError | None = None
+            try:
+                for chunk in response.iter_bytes():
+                    yield from state.events(chunk)
+                    if state.finished:
+                        break
+            except httpx.TransportError as exc:
+                broken = exc
+            finally:
+                response.close()
+            yield from state.end(complete=broken is None)
+            if broken is None and state.finished:
+                self._done = True
+                return
+            self._response = self._reconnect(broken)
+            state.new_connection()
+
+    def _reconnect(self, broken: httpx.TransportError | None) -> httpx.Response:
+        state = self._state
+        reason = state.resume_reason()
+        if reason is not None:
+            raise state.interrupted(reason, broken)
+        policy = self._client._retry
+        event = policy.stream_retry_event(state.resumes_without_progress, broken)
+        emit_retry(event)
+        self._client._sleep(event.wait)
+        spec = _core.resume_spec(self._client._config, self._spec, state)
+        try:
+            return self._client._send(spec)
+        except AgentloopError as exc:
+            if state.delivered == 0:
+                raise
+            error = state.interrupted(f"resuming failed: {exc}", None)
+        raise error

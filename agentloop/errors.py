@@ -1,0 +1,248 @@
+"""Every error agentloop raises, one class per meaning.
+
+HTTP errors carry what the API said (``status_code``, ``status``, ``code``, ``message``, the
+parsed ``body``) and never the request: the API key travels only in a request header, and no
+header is ever copied into an exception. Every class pickles cleanly (``__reduce__``) so errors
+cross process boundaries (multiprocessing, task queues) unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AgentloopError",
+    "AuthenticationError",
+    "ConflictError",
+    "InvalidRequestError",
+    "MissingAPIKeyError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "RequestValidationError",
+    "ServerError",
+    "StreamInterruptedError",
+    "StreamNotFinishedError",
+    "error_class_for_status",
+]
+
+
+def _rebuild(cls: type[BaseException], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    return cls(*args, **kwargs)
+
+
+class AgentloopError(Exception):
+    """Base class of every agentloop error."""
+
+
+class MissingAPIKeyError(AgentloopError):
+    """No API key was given and ``GEMINI_API_KEY`` is not set."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or (
+            "No API key: set the GEMINI_API_KEY environment variable, or pass Client(api_key=...)."
+        )
+        super().__init__(self.message)
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (type(self), (self.message,), {}))
+
+
+class RequestValidationError(AgentloopError, ValueError):
+    """The request was rejected on the client side, before anything was sent."""
+
+
+class StreamNotFinishedError(AgentloopError, RuntimeError):
+    """The final interaction of a stream was asked for before the stream ended."""
+
+
+# --- HTTP errors -------------------------------------------------------------------------------
+
+
+class APIError(AgentloopError):
+    """The API answered with an error (or with a success body that is not an interaction)."""
+
+    hint: str = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        status: str | None = None,
+        code: int | str | None = None,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.message = message
+        self.status_code = status_code
+        self.status = status
+        self.code = code
+        self.body = body
+        self.retry_after = retry_after
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        where = []
+        if self.status_code is not None:
+            where.append(f"HTTP {self.status_code}")
+        if self.status:
+            where.append(self.status)
+        elif self.code is not None and not isinstance(self.code, int):
+            where.append(str(self.code))
+        text = f"{' '.join(where)}: {self.message}" if where else self.message
+        if self.retry_after is not None:
+            text += f" (the API asked to wait {self.retry_after:g} s before retrying)"
+        return f"{text}. {self.hint}" if self.hint else text
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code!r}, status={self.status!r}, "
+            f"code={self.code!r}, message={self.message!r})"
+        )
+
+    def __reduce__(self) -> Any:
+        kwargs = {
+            "status_code": self.status_code,
+            "status": self.status,
+            "code": self.code,
+            "body": self.body,
+            "retry_after": self.retry_after,
+        }
+        return (_rebuild, (type(self), (self.message,), kwargs))
+
+
+class InvalidRequestError(APIError):
+    """400, 422 or another 4xx without its own class: the request itself is wrong."""
+
+    hint = "Fix the request: the message above says which field the API rejected."
+
+
+class AuthenticationError(APIError):
+    """401: the API key is missing or invalid."""
+
+    hint = "Check that GEMINI_API_KEY (or Client(api_key=...)) holds a valid Gemini API key."
+
+
+class PermissionDeniedError(APIError):
+    """403: the key is valid but may not use this model, agent or resource."""
+
+    hint = "Check the key's project has access to this model or agent, and the API is enabled."
+
+
+class NotFoundError(APIError):
+    """404: no such interaction (deleted, stored with ``store=false``, or a wrong id)."""
+
+    hint = (
+        "Check the id; interactions created with store=false or deleted ones cannot be "
+        "fetched or chained with previous_interaction_id."
+    )
+
+
+class ConflictError(APIError):
+    """409: the resource changed concurrently; retried automatically."""
+
+    hint = "Retry the request; it conflicted with a concurrent change."
+
+
+class RateLimitError(APIError):
+    """429: quota or rate limit reached; retried automatically with backoff."""
+
+    hint = (
+        "Slow down: wait and retry, raise Client(max_retries=...), or check your quota "
+        "(https://ai.google.dev/gemini-api/docs/rate-limits)."
+    )
+
+
+class ServerError(APIError):
+    """5xx: the service failed; retried automatically with backoff."""
+
+    hint = "The service had a problem; retry later (raise Client(max_retries=...) to retry more)."
+
+
+_STATUS_CLASSES: dict[int, type[APIError]] = {
+    400: InvalidRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: InvalidRequestError,
+    429: RateLimitError,
+}
+
+
+def error_class_for_status(status_code: int) -> type[APIError]:
+    """The error class for an HTTP status (unknown statuses map to the family's class)."""
+    cls = _STATUS_CLASSES.get(status_code)
+    if cls is not None:
+        return cls
+    if status_code >= 500:
+        return ServerError
+    if 400 <= status_code < 500:
+        return InvalidRequestError
+    return APIError
+
+
+# --- transport errors --------------------------------------------------------------------------
+
+
+class APIConnectionError(AgentloopError):
+    """The API could not be reached, or the connection broke before an answer arrived."""
+
+    hint = "Check the network and Client(base_url=...) (or GEMINI_BASE_URL), then retry."
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+    def __str__(self) -> str:
+        return f"{self.message}. {self.hint}"
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (type(self), (self.message,), {}))
+
+
+class APITimeoutError(APIConnectionError):
+    """The request or the wait for an interaction took longer than allowed."""
+
+    hint = "Raise the timeout (Client(timeout=...) or timeout= on the call), or retry."
+
+
+class StreamInterruptedError(APIConnectionError):
+    """A stream broke after delivering events and could not be resumed.
+
+    ``partial_interaction`` holds what the stream assembled so far; resume it yourself with
+    ``client.interactions.get(interaction_id, stream=True, last_event_id=last_event_id)``.
+    """
+
+    hint = (
+        "Resume with client.interactions.get(interaction_id, stream=True, "
+        "last_event_id=last_event_id), or poll it with client.interactions.get(interaction_id)."
+    )
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        interaction_id: str | None = None,
+        last_event_id: str | None = None,
+        events_delivered: int = 0,
+        partial_interaction: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.interaction_id = interaction_id
+        self.last_event_id = last_event_id
+        self.events_delivered = events_delivered
+        self.partial_interaction = partial_interaction
+
+    def __reduce__(self) -> Any:
+        kwargs = {
+            "interaction_id": self.interaction_id,
+            "last_event_id": self.last_event_id,
+            "events_delivered": self.events_delivered,
+            "partial_interaction": self.partial_interaction,
+        }
+        return (_rebuild, (type(self), (self.message,), kwargs))
