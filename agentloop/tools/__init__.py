@@ -1,0 +1,51 @@
+"""The tool layer: ``@tool``, declarations from signatures and docstrings, the registry, and
+execution of the model's function calls.
+
+```python
+from agentloop import tool, ToolRegistry
+
+@tool
+def get_weather(city: str, days: int = 1) -> dict:
+    '''Get the weather forecast.
+
+    Args:
+        city: City name, e.g. "Paris".
+        days: How many days to forecast.
+    '''
+    return {"city": city, "days": days}
+
+registry = ToolRegistry([get_weather])
+registry.declarations()   # [{"type": "function", "name": "get_weather", ...}]
+outcomes = registry.run(interaction.function_calls)   # or: await registry.arun(...)
+```
+"""
+
+from .context import ToolContext, ToolContextFactory, default_context
+from .errors import ToolDefinitionError, ToolError
+from .execution import PreparedCall, ToolOutcome, ToolTimeout, UnknownTool
+from .registry import ToolLike, ToolRegistry
+from .results import Audio, Document, Image, Media, sniff_mime_type, to_result
+from .tool import ArgumentsInvalid, Tool, tool
+
+__all__ = [
+    "ArgumentsInvalid",
+    "Audio",
+    "Document",
+    "Image",
+    "Media",
+    "PreparedCall",
+    "Tool",
+    "ToolContext",
+    "ToolContextFactory",
+    "ToolDefinitionError",
+    "ToolError",
+    "ToolLike",
+    "ToolOutcome",
+    "ToolRegistry",
+    "ToolTimeout",
+    "UnknownTool",
+    "default_context",
+    "sniff_mime_type",
+    "to_result",
+    "tool",
+]

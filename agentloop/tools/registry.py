@@ -1,0 +1,159 @@
+"""``ToolRegistry``: the tools of a conversation, by name, and where their calls run."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Union
+
+from agentloop.types import FunctionCallStep, FunctionResultStep
+
+from .context import ToolContextFactory
+from .errors import ToolDefinitionError
+from .execution import PreparedCall, ToolOutcome, prepare, run_async, run_sync
+from .tool import Tool, tool
+
+__all__ = ["ToolLike", "ToolRegistry"]
+
+ToolLike = Union[Tool[..., Any], Callable[..., Any], "ToolRegistry"]
+
+
+class ToolRegistry:
+    """Tools by name, their declarations, and the drivers that run the model's calls.
+
+    ``ToolRegistry([get_weather, search])`` accepts ``Tool`` objects, plain callables (wrapped
+    with ``@tool``) and other registries. Sync tools run in a bounded thread pool of
+    ``max_workers`` threads; async tools called from sync code run on a private event-loop
+    thread. Both are created on first use; ``close()`` (or ``with``) releases them.
+    """
+
+    def __init__(self, tools: Iterable[ToolLike] = (), *, max_workers: int = 8) -> None:
+        if max_workers < 1:
+            raise ValueError(f"max_workers must be at least 1, got {max_workers}.")
+        self.max_workers = max_workers
+        self._tools: dict[str, Tool[..., Any]] = {}
+        self._declarations: list[dict[str, Any]] | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        for item in tools:
+            if isinstance(item, ToolRegistry):
+                for inner in item:
+                    self.add(inner)
+            else:
+                self.add(item)
+
+    # --- contents ------------------------------------------------------------------------------
+
+    def add(self, item: Tool[..., Any] | Callable[..., Any]) -> Tool[..., Any]:
+        """Register a tool (a plain callable is wrapped with ``@tool``); returns the ``Tool``."""
+        added = item if isinstance(item, Tool) else tool(item)
+        if added.needs_binding:
+            raise ToolDefinitionError(
+                f"Tool {added.name!r} is a method taken from its class; register it from an "
+                f"instance (e.g. ToolRegistry([obj.{added.name}]))."
+            )
+        existing = self._tools.get(added.name)
+        if existing is not None and existing is not added:
+            raise ToolDefinitionError(
+                f"Duplicate tool name {added.name!r}: {existing.function!r} and "
+                f"{added.function!r} are both called {added.name!r}; give one another name "
+                "with @tool(name=...)."
+            )
+        self._tools[added.name] = added
+        self._declarations = None
+        return added
+
+    def get(self, name: str) -> Tool[..., Any] | None:
+        return self._tools.get(name)
+
+    def __contains__(self, item: object) -> bool:
+        if isinstance(item, Tool):
+            return self._tools.get(item.name) is item
+        return item in self._tools
+
+    def __len__(self) -> int:
+        return len(self._tools)
+
+    def __iter__(self) -> Iterator[Tool[..., Any]]:
+        return iter(list(self._tools.values()))
+
+    def __bool__(self) -> bool:
+        return bool(self._tools)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._tools)
+
+    def declarations(self) -> list[dict[str, Any]]:
+        """The wire ``function`` tools, in registration order (cached until ``add``)."""
+        if self._declarations is None:
+            self._declarations = [t.declaration() for t in self._tools.values()]
+        return self._declarations
+
+    def __repr__(self) -> str:
+        return f"ToolRegistry({self.names!r})"
+
+    # --- execution -----------------------------------------------------------------------------
+
+    def prepare(
+        self, call: FunctionCallStep, *, context: ToolContextFactory | None = None
+    ) -> PreparedCall | FunctionResultStep:
+        """Lookup and validation only: a ready call, or the ``is_error`` result to send."""
+        return prepare(self, call, context)
+
+    def run(
+        self, calls: Sequence[FunctionCallStep], *, context: ToolContextFactory | None = None
+    ) -> list[ToolOutcome]:
+        """Run calls concurrently from sync code; outcomes come back in call order."""
+        return run_sync(self, calls, context, self._get_pool, self._get_loop)
+
+    async def arun(
+        self, calls: Sequence[FunctionCallStep], *, context: ToolContextFactory | None = None
+    ) -> list[ToolOutcome]:
+        """Run calls concurrently on the running loop; outcomes come back in call order."""
+        return await run_async(self, calls, context, self._get_pool)
+
+    def _get_pool(self) -> concurrent.futures.ThreadPoolExecutor:
+        if self._pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = concurrent.futures.ThreadPoolExecutor(
+                        self.max_workers, thread_name_prefix="agentloop-tool"
+                    )
+        return self._pool
+
+    def _get_loop(self) -> asyncio.AbstractEventLoop:
+        # One long-lived loop rather than asyncio.run per batch: async clients created by a
+        # tool (httpx.AsyncClient, ...) stay bound to the same loop across calls.
+        with self._lock:
+            thread = self._loop_thread
+            if self._loop is None or thread is None or not thread.is_alive():
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(
+                    target=loop.run_forever, name="agentloop-tool-loop", daemon=True
+                )
+                thread.start()
+                self._loop, self._loop_thread = loop, thread
+            return self._loop
+
+    def close(self) -> None:
+        """Stop the thread pool and the private loop (running sync tools finish first)."""
+        with self._lock:
+            pool, loop, thread = self._pool, self._loop, self._loop_thread
+            self._pool = self._loop = self._loop_thread = None
+        if loop is not None and thread is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    def __enter__(self) -> ToolRegistry:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
