@@ -113,6 +113,12 @@ class WireModel(BaseModel):
             **kwargs,
         )
 
+    def __repr_args__(self) -> Any:
+        # Show what the object holds, not a wall of ``None`` defaults.
+        for key, value in super().__repr_args__():
+            if value is not None:
+                yield key, value
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready wire dict of this object."""
         return self.model_dump(mode="json")

@@ -1,0 +1,185 @@
+"""Loop events: what ``Conversation.stream`` yields across every interaction of a turn.
+
+Every event is a small slotted dataclass with a ``type`` string, so callers can dispatch with
+``match event.type`` or ``isinstance``. ``events_from_sse`` turns one server event into loop
+events; it is pure (the drivers call it, it never does I/O).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from agentloop.types import ErrorEvent as SSEErrorEvent
+from agentloop.types import (
+    InteractionCreatedEvent,
+    StepDeltaEvent,
+    StepStartEvent,
+    TextContent,
+    ThoughtSummaryDelta,
+)
+from agentloop.types import TextDelta as WireTextDelta
+
+if TYPE_CHECKING:
+    from agentloop.types import FunctionCallStep, FunctionResultStep, Interaction
+
+    from .turn import Turn
+
+__all__ = [
+    "ApprovalRequired",
+    "InteractionCompleted",
+    "InteractionStarted",
+    "LoopEvent",
+    "Retrying",
+    "ServerError",
+    "StepStarted",
+    "StrategyFallback",
+    "TextDelta",
+    "ThoughtDelta",
+    "ToolCallFinished",
+    "ToolCallStarted",
+    "TurnCompleted",
+    "events_from_sse",
+]
+
+
+@dataclass(slots=True)
+class LoopEvent:
+    type: ClassVar[str] = "event"
+
+
+@dataclass(slots=True)
+class InteractionStarted(LoopEvent):
+    """The server accepted a request and created an interaction."""
+
+    type: ClassVar[str] = "interaction_started"
+    interaction_id: str
+
+
+@dataclass(slots=True)
+class StepStarted(LoopEvent):
+    """A step of the current interaction began (``step_type`` is its wire ``type``)."""
+
+    type: ClassVar[str] = "step_started"
+    interaction_id: str | None
+    index: int
+    step_type: str | None
+
+
+@dataclass(slots=True)
+class TextDelta(LoopEvent):
+    """A chunk of the model's text output."""
+
+    type: ClassVar[str] = "text_delta"
+    text: str
+    interaction_id: str | None = None
+    index: int = 0
+
+
+@dataclass(slots=True)
+class ThoughtDelta(LoopEvent):
+    """A chunk of a thought summary (only sent when thinking summaries are on)."""
+
+    type: ClassVar[str] = "thought"
+    text: str
+    interaction_id: str | None = None
+    index: int = 0
+
+
+@dataclass(slots=True)
+class InteractionCompleted(LoopEvent):
+    """One model request of the turn finished; ``interaction.status`` says how."""
+
+    type: ClassVar[str] = "interaction_completed"
+    interaction: Interaction
+
+
+@dataclass(slots=True)
+class ToolCallStarted(LoopEvent):
+    type: ClassVar[str] = "tool_call_started"
+    call: FunctionCallStep
+
+
+@dataclass(slots=True)
+class ToolCallFinished(LoopEvent):
+    """A tool call ended; ``is_error`` results are sent to the model like any other."""
+
+    type: ClassVar[str] = "tool_call_finished"
+    call: FunctionCallStep
+    result: FunctionResultStep
+    is_error: bool
+    error: str | None = None
+    duration: float = 0.0
+
+
+@dataclass(slots=True)
+class ApprovalRequired(LoopEvent):
+    """The turn paused: these calls wait for ``approve``/``reject`` and ``resume``."""
+
+    type: ClassVar[str] = "approval_required"
+    calls: list[FunctionCallStep] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StrategyFallback(LoopEvent):
+    """The server no longer knew ``previous_interaction_id``; the full history was replayed."""
+
+    type: ClassVar[str] = "strategy_fallback"
+    previous_interaction_id: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Retrying(LoopEvent):
+    """The client is retrying a request after a transient failure."""
+
+    type: ClassVar[str] = "retry"
+    attempt: int
+    wait: float
+    reason: str
+
+
+@dataclass(slots=True)
+class ServerError(LoopEvent):
+    """An ``error`` event arrived on the stream."""
+
+    type: ClassVar[str] = "server_error"
+    code: str | int | None
+    message: str | None
+
+
+@dataclass(slots=True)
+class TurnCompleted(LoopEvent):
+    """The last event of every turn that did not raise: carries the ``Turn``."""
+
+    type: ClassVar[str] = "turn_completed"
+    turn: Turn
+
+
+def events_from_sse(event: Any, interaction_id: str | None) -> list[LoopEvent]:
+    """Loop events for one SSE event (most server events map to none)."""
+    if isinstance(event, StepDeltaEvent):
+        delta = event.delta
+        if isinstance(delta, WireTextDelta):
+            return [TextDelta(text=delta.text, interaction_id=interaction_id, index=event.index)]
+        if isinstance(delta, ThoughtSummaryDelta) and isinstance(delta.content, TextContent):
+            return [
+                ThoughtDelta(
+                    text=delta.content.text, interaction_id=interaction_id, index=event.index
+                )
+            ]
+        return []
+    if isinstance(event, StepStartEvent):
+        return [
+            StepStarted(
+                interaction_id=interaction_id,
+                index=event.index,
+                step_type=getattr(event.step, "type", None),
+            )
+        ]
+    if isinstance(event, InteractionCreatedEvent):
+        return [InteractionStarted(interaction_id=event.interaction.id)]
+    if isinstance(event, SSEErrorEvent):
+        err = event.error
+        return [ServerError(code=err.code if err else None, message=err.message if err else None)]
+    return []

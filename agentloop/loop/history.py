@@ -1,0 +1,68 @@
+"""The local step log of a conversation.
+
+Each entry keeps the step's model (for reading) and its wire encoding, taken once when the
+step was received or created. Requests resend the encoding, never a re-serialisation of the
+model, so stateless replay is a bytes join and model steps go back exactly as received.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+from agentloop.types import RawJSON, WireModel, step_adapter
+
+__all__ = ["History"]
+
+
+def encode_step(step: WireModel) -> bytes:
+    return step.model_dump_json().encode()
+
+
+class History(Sequence[Any]):
+    """An append-only list of steps with their cached wire encodings."""
+
+    __slots__ = ("_raw", "_steps")
+
+    def __init__(self) -> None:
+        self._steps: list[Any] = []
+        self._raw: list[RawJSON] = []
+
+    def append(self, step: WireModel, wire: bytes | None = None) -> None:
+        self._steps.append(step)
+        self._raw.append(RawJSON(wire if wire is not None else encode_step(step)))
+
+    def extend(self, steps: Iterable[WireModel]) -> None:
+        for step in steps:
+            self.append(step)
+
+    def raw(self, start: int = 0) -> list[RawJSON]:
+        """The wire encodings of the steps from ``start`` on (a new list)."""
+        return self._raw[start:]
+
+    def to_wire(self) -> list[Any]:
+        """JSON-ready dicts of every step, exactly as sent or received."""
+        return [json.loads(r.data) for r in self._raw]
+
+    @classmethod
+    def from_wire(cls, items: Iterable[Any]) -> History:
+        history = cls()
+        for item in items:
+            step = step_adapter.validate_python(item)
+            history.append(step, json.dumps(item, separators=(",", ":")).encode())
+        return history
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._steps[index]
+
+    def __len__(self) -> int:
+        return len(self._steps)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._steps)
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(str(getattr(s, "type", "?")) for s in self._steps[-6:])
+        more = "..., " if len(self._steps) > 6 else ""
+        return f"History({len(self._steps)} steps: [{more}{kinds}])"
