@@ -1,1 +1,54 @@
-"""pytest plugin: emulator fixtures (filled in by the emulator work)."""
+"""pytest plugin (entry point ``agentloop``): fixtures backed by the emulator.
+
+Imports nothing heavy at load time: the emulator (and uvicorn for ``emulator_url``) load
+only when a fixture is used.
+
+Fixtures: ``emulator`` (a fresh ``Emulator()`` per test), ``emulator_client`` (a sync
+``agentloop.Client`` bound in-process), ``async_emulator_client`` (``AsyncClient``) and
+``emulator_url`` (base URL of a loopback server running that emulator).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from agentloop.testing import Emulator
+
+
+@pytest.fixture
+def emulator() -> Emulator:
+    """A fresh emulator (demo model, any API key accepted)."""
+    from agentloop.testing import Emulator
+
+    return Emulator()
+
+
+@pytest.fixture
+def emulator_client(emulator: Emulator) -> Iterator[Any]:
+    """An ``agentloop.Client`` talking to ``emulator`` in-process; closed after the test."""
+    client = emulator.client()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.fixture
+async def async_emulator_client(emulator: Emulator) -> AsyncIterator[Any]:
+    """An ``agentloop.AsyncClient`` talking to ``emulator`` in-process; closed after."""
+    client = emulator.async_client()
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def emulator_url(emulator: Emulator) -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:PORT``) of a loopback server running ``emulator``."""
+    with emulator.serve() as url:
+        yield url

@@ -1,0 +1,365 @@
+"""A deterministic stand-in for Gemini: enough behaviour to exercise an agent framework offline.
+
+It always begins with a thought (signed by the emulator), says plainly that it is the
+agentloop emulator, follows declared function tools, answers from function results, honours
+JSON ``response_format`` schemas, and produces built-in tool steps and images on request.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import json
+import operator
+import re
+import struct
+import zlib
+from typing import Any
+
+from agentloop.types import TextResponseFormat
+
+from ._schema import Hints, generate, words
+from .models import ModelRequest, Reply, text_of_user_input
+
+__all__ = ["PNG_1X1", "DemoModel"]
+
+PREFIX = "(agentloop emulator)"
+
+
+def _tiny_png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    raw = b"".join(b"\x00" + b"\x42\x85\xf4" * 2 for _ in range(2))  # 2x2 blue pixels
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+PNG_1X1 = base64.b64encode(_tiny_png()).decode()
+
+_NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "a": 1, "an": 1,
+}
+_LEGS = {
+    "dog": 4, "cat": 4, "horse": 4, "cow": 4, "puppy": 4, "puppie": 4, "kitten": 4, "rabbit": 4,
+    "hamster": 4, "sheep": 4, "goat": 4, "pig": 4, "mouse": 4, "mice": 4, "bird": 2,
+    "chicken": 2, "duck": 2, "parrot": 2, "person": 2, "people": 2, "kid": 2, "child": 2,
+    "children": 2, "spider": 8,
+}
+_BINOPS: dict[type, Any] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
+    ast.Div: operator.truediv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+}
+
+
+def _arith(expr: str) -> float | int | None:
+    """Evaluate a small arithmetic expression without ``eval``."""
+
+    def ev(node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
+            right = ev(node.right)
+            if isinstance(node.op, ast.Pow) and abs(right) > 64:
+                raise ValueError("exponent too large")
+            return _BINOPS[type(node.op)](ev(node.left), right)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -ev(node.operand)
+        raise ValueError("not arithmetic")
+
+    try:
+        return ev(ast.parse(expr, mode="eval").body)  # type: ignore[no-any-return]
+    except (SyntaxError, ValueError, ZeroDivisionError, TypeError):
+        return None
+
+
+def _singular(noun: str) -> str:
+    noun = noun.lower()
+    if noun.endswith("ies"):
+        return noun[:-3] + "y"
+    return noun[:-1] if noun.endswith("s") and not noun.endswith("ss") else noun
+
+
+def _text(text: str, annotations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    block: dict[str, Any] = {"type": "text", "text": text}
+    if annotations:
+        block["annotations"] = annotations
+    return block
+
+
+def _output(*blocks: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "model_output", "content": list(blocks)}
+
+
+def _result_text(result: Any) -> str:
+    if isinstance(result, str):
+        return result
+    if isinstance(result, list):
+        parts = []
+        for block in result:
+            if getattr(block, "type", None) == "text":
+                parts.append(block.text)
+            else:
+                parts.append(f"[{getattr(block, 'type', 'content')}]")
+        return " ".join(parts)
+    return json.dumps(result, ensure_ascii=False, sort_keys=True)
+
+
+class DemoModel:
+    """The default model of the emulator. Deterministic: same history, same reply."""
+
+    def __call__(self, request: ModelRequest, /) -> Reply:
+        history = request.history
+        thought = self._thought(request)
+        last = history[-1] if history else None
+        turn = self._current_turn(history)
+        user_text = request.last_user_text
+
+        if request.agent is not None:
+            return Reply(steps=[thought, *self._agent(request, user_text)])
+        if getattr(last, "type", None) == "function_result":
+            return Reply(steps=[thought, self._answer_results(request, turn)])
+        if self._wants_image(request):
+            caption = f"{PREFIX} Here is a placeholder image for: {user_text}"
+            image = {"type": "image", "data": PNG_1X1, "mime_type": "image/png"}
+            return Reply(steps=[thought, _output(_text(caption), image)])
+        calls = self._function_calls(request, user_text)
+        if calls:
+            return Reply(steps=[thought, *calls])
+        steps: list[dict[str, Any]] = [thought]
+        builtin = self._builtin_tools(request, user_text)
+        steps.extend(builtin)
+        if builtin and builtin[-1]["type"] == "model_output":
+            return Reply(steps=steps)
+        steps.append(_output(_text(self._final_text(request, user_text, ""))))
+        return Reply(steps=steps)
+
+    # --- pieces ---------------------------------------------------------------------------
+
+    def _thought(self, request: ModelRequest) -> dict[str, Any]:
+        thought: dict[str, Any] = {"type": "thought"}
+        config = request.generation_config
+        if config is not None and config.thinking_summaries == "auto":
+            thought["summary"] = [
+                _text(f"{PREFIX} Thinking about: {request.last_user_text[:80]}")
+            ]
+        return thought
+
+    @staticmethod
+    def _current_turn(history: list[Any]) -> list[Any]:
+        for i in range(len(history) - 1, -1, -1):
+            if getattr(history[i], "type", None) == "user_input":
+                return history[i + 1:]
+        return list(history)
+
+    @staticmethod
+    def _json_schema(request: ModelRequest) -> dict[str, Any] | None:
+        formats = request.response_format
+        items = formats if isinstance(formats, list) else [formats] if formats else []
+        for fmt in items:
+            if isinstance(fmt, TextResponseFormat) and (
+                fmt.mime_type == "application/json" or fmt.schema_ is not None
+            ):
+                return fmt.schema_ or {"type": "object", "properties": {"answer": {}}}
+        if request.body.get("response_mime_type") == "application/json":
+            return {"type": "object", "properties": {"answer": {"type": "string"}}}
+        return None
+
+    @staticmethod
+    def _wants_image(request: ModelRequest) -> bool:
+        if request.model and "image" in request.model.lower():
+            return True
+        formats = request.response_format
+        items = formats if isinstance(formats, list) else [formats] if formats else []
+        if any(getattr(f, "type", None) == "image" for f in items):
+            return True
+        return "image" in (request.body.get("response_modalities") or [])
+
+    def _final_text(self, request: ModelRequest, user_text: str, extra: str) -> str:
+        schema = self._json_schema(request)
+        if schema is not None:
+            value = generate(schema, Hints.from_text(user_text + " " + extra))
+            return json.dumps(value, indent=2, ensure_ascii=False)
+        if extra:
+            return f"{PREFIX} {extra}"
+        return f"{PREFIX} {self._chat(request, user_text)}"
+
+    def _chat(self, request: ModelRequest, user_text: str) -> str:
+        intro = ""
+        si = request.system_instruction or ""
+        m = re.search(r"your name is (\w+)", si, re.I)
+        if m:
+            intro = f"I am {m.group(1)}, as my instructions say. "
+        elif si:
+            intro = f"Following my instructions ({si[:60]}), "
+        earlier = [
+            text_of_user_input(s) for s in request.history[:-1]
+            if getattr(s, "type", None) == "user_input"
+        ]
+        recalled = self._recall(user_text, earlier)
+        if recalled:
+            return intro + recalled
+        text = user_text.strip() or "(nothing)"
+        return (
+            f"{intro}You said: {text} I am a local emulator of the Gemini Interactions API, "
+            "not a real model, so this reply is canned."
+        )
+
+    @staticmethod
+    def _recall(question: str, earlier: list[str]) -> str:
+        """Answer simple questions from facts the user stated earlier."""
+        q = question.lower()
+        m = re.search(r"how many (\w+)", q)
+        facts: list[tuple[int, str]] = []
+        for text in earlier:
+            for count, noun in re.findall(r"\b(\d+|one|two|three|four|five|six|seven|eight|"
+                                          r"nine|ten)\s+([a-z]+)", text.lower()):
+                n = int(count) if count.isdigit() else _NUMBER_WORDS[count]
+                facts.append((n, _singular(noun)))
+        if m and facts:
+            target = _singular(m.group(1))
+            if target in ("paw", "leg", "foot", "feet"):
+                parts = [(n, noun, _LEGS[noun]) for n, noun in facts if noun in _LEGS]
+                if parts:
+                    total = sum(n * legs for n, _, legs in parts)
+                    unit = m.group(1)
+                    detail = " + ".join(f"{n} {noun}s \u00d7 {legs}" for n, noun, legs in parts)
+                    return f"There are {total} {unit}: {detail} = {total} {unit}."
+            for n, noun in facts:
+                if noun == target:
+                    return f"You told me about {n} {m.group(1)}."
+        if "my name" in q:
+            for text in reversed(earlier):
+                nm = re.search(r"my name is (\w+)", text, re.I)
+                if nm:
+                    return f"Your name is {nm.group(1)}."
+        return ""
+
+    # --- function tools --------------------------------------------------------------------
+
+    def _function_calls(self, request: ModelRequest, user_text: str) -> list[dict[str, Any]]:
+        tools = [t for t in request.function_tools if t.name]
+        mode: Any = None
+        config = request.generation_config
+        choice = config.tool_choice if config is not None else None
+        if isinstance(choice, str):
+            mode = choice
+        elif choice is not None and choice.allowed_tools is not None:
+            mode = choice.allowed_tools.mode
+            allowed = set(choice.allowed_tools.tools or [])
+            if allowed:
+                tools = [t for t in tools if t.name in allowed]
+        if mode == "none" or not tools:
+            return []
+        said = words(user_text)
+        scored = []
+        for order, tool in enumerate(tools):
+            name_hits = len(said & words(tool.name or ""))
+            desc_hits = len(said & words(tool.description or ""))
+            scored.append((name_hits * 2 + desc_hits, name_hits, -order, tool))
+        scored.sort(key=lambda x: (x[0], x[2]), reverse=True)
+        best = scored[0]
+        if best[0] == 0 and mode not in ("any", "validated"):
+            return []
+        chosen = [best[3]]
+        chosen += [t for score, name_hits, _, t in scored[1:4]
+                   if name_hits > 0 and score * 2 >= best[0]]
+        hints = Hints.from_text(user_text)
+        calls: list[dict[str, Any]] = []
+        if len(chosen) == 1 and " and " in user_text.lower() and len(hints.entities) > 1:
+            # "weather in London and Paris": one call per place, in parallel.
+            params = chosen[0].parameters or {}
+            strings = [k for k in params.get("required", [])
+                       if (params.get("properties", {}).get(k) or {}).get("type") == "string"]
+            if len(strings) == 1:
+                for i in range(min(4, len(hints.entities))):
+                    calls.append(self._call(chosen[0], Hints.from_text(user_text, offset=i)))
+                return calls
+        for i, tool in enumerate(chosen):
+            calls.append(self._call(tool, Hints.from_text(user_text, offset=i)))
+        return calls
+
+    @staticmethod
+    def _call(tool: Any, hints: Hints) -> dict[str, Any]:
+        params = tool.parameters if isinstance(tool.parameters, dict) else {}
+        args = generate(params, hints, required_only=True) if params else {}
+        return {"type": "function_call", "name": tool.name,
+                "arguments": args if isinstance(args, dict) else {}}
+
+    def _answer_results(self, request: ModelRequest, turn: list[Any]) -> dict[str, Any]:
+        names = {s.id: s.name for s in turn if getattr(s, "type", None) == "function_call"}
+        parts = []
+        for step in turn:
+            if getattr(step, "type", None) != "function_result":
+                continue
+            name = step.name or names.get(step.call_id, "the tool")
+            outcome = "failed with" if step.is_error else "returned"
+            parts.append(f"{name} {outcome} {_result_text(step.result)}")
+        summary = "Here is what the tools said: " + "; ".join(parts) + "."
+        return _output(_text(self._final_text(request, request.last_user_text, summary)))
+
+    # --- built-in tools and agents ------------------------------------------------------------
+
+    def _builtin_tools(self, request: ModelRequest, user_text: str) -> list[dict[str, Any]]:
+        kinds = {getattr(t, "type", None) for t in request.tools}
+        steps: list[dict[str, Any]] = []
+        notes: list[str] = []
+        if "code_execution" in kinds:
+            expr = re.search(r"[\d(][\d\s+\-*/%().^]*[\d)]", user_text)
+            value = _arith(expr.group(0).replace("^", "**")) if expr else None
+            code = f"print({expr.group(0).replace('^', '**')})" if value is not None and expr \
+                else f"print({json.dumps(user_text[:60])})"
+            output = f"{value}\n" if value is not None else f"{user_text[:60]}\n"
+            steps += [
+                {"type": "code_execution_call", "id": "",
+                 "arguments": {"language": "python", "code": code}},
+                {"type": "code_execution_result", "call_id": "", "result": output},
+            ]
+            notes.append(f"The code printed {output.strip()}.")
+        if "url_context" in kinds:
+            urls = Hints.from_text(user_text).urls or ["https://example.com/"]
+            steps += [
+                {"type": "url_context_call", "id": "", "arguments": {"urls": urls}},
+                {"type": "url_context_result", "call_id": "",
+                 "result": [{"url": u, "status": "success"} for u in urls]},
+            ]
+            notes.append(f"I read {', '.join(urls)} (emulated, no network).")
+        if "google_search" in kinds:
+            query = user_text.strip().rstrip("?") or "example"
+            steps += [
+                {"type": "google_search_call", "id": "", "arguments": {"queries": [query]}},
+                {"type": "google_search_result", "call_id": "",
+                 "result": [{"search_suggestions": "<!-- agentloop emulator search widget -->"}]},
+            ]
+            sentence = (f"{PREFIX} Search results for \u201c{query}\u201d are emulated offline; "
+                        "see example.com for details.")
+            if notes:
+                sentence += " " + " ".join(notes)
+            cite = {"type": "url_citation",
+                    "url": "https://example.com/search?q=" + "+".join(query.split()),
+                    "title": "example.com", "start_index": 0,
+                    "end_index": len(sentence.encode())}
+            steps.append(_output(_text(sentence, [cite])))
+            return steps
+        if notes:
+            steps.append(_output(_text(self._final_text(request, user_text, " ".join(notes)))))
+        return steps
+
+    def _agent(self, request: ModelRequest, user_text: str) -> list[dict[str, Any]]:
+        env = request.environment or "none"
+        code = f"# task: {user_text[:60]}\nprint('done')"
+        return [
+            {"type": "code_execution_call", "id": "",
+             "arguments": {"language": "python", "code": code}},
+            {"type": "code_execution_result", "call_id": "", "result": "done\n"},
+            _output(_text(
+                f"{PREFIX} Agent {request.agent} worked on the task in environment {env}: "
+                f"{user_text.strip()} It ran one emulated code step; nothing real was executed."
+            )),
+        ]

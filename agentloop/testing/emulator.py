@@ -1,0 +1,658 @@
+"""The sans-I/O core of the Interactions API emulator: ``Emulator.handle(...)``.
+
+``handle`` takes a request (method, path, query, headers, body bytes) and returns an
+:class:`EmulatorResponse`. It never opens sockets, sleeps or awaits; latency and dropped
+streams are *recorded* on the response and applied by the adapters (httpx transport,
+ASGI app). State (stored interactions, event logs) is guarded by one lock so the loopback
+server thread and the test thread can share an emulator.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+
+from agentloop.types import (
+    CreateInteractionRequest,
+    InputError,
+    Interaction,
+    input_to_steps,
+    step_adapter,
+    steps_adapter,
+)
+
+from ._errors import ApiException, error_body
+from ._sse import encode_event, step_events
+from .demo import DemoModel
+from .faults import Faults
+from .models import Model, ModelRequest, Reply, as_reply
+from .signatures import Signer
+
+if TYPE_CHECKING:
+    import httpx
+
+    from agentloop.client import AsyncClient, Client
+
+    from .transport import EmulatorTransport
+
+__all__ = ["Emulator", "EmulatorResponse", "RecordedRequest"]
+
+log = logging.getLogger("agentloop.testing")
+
+_PATH = re.compile(
+    r"^(?:/[^/]+)*?/(?P<ver>v\d+[a-z0-9]*)(?:/projects/[^/]+/locations/[^/]+)?"
+    r"/interactions(?:/(?P<id>[^/:]+)(?P<cancel>/cancel|:cancel)?)?/?$"
+)
+_RUNNING = frozenset({"queued", "in_progress"})
+_REDACTED = "<redacted>"
+_SECRET_HEADERS = frozenset({"x-goog-api-key", "authorization"})
+
+
+@dataclass
+class EmulatorResponse:
+    """What the core answers. Either ``body`` bytes or ``events`` (SSE frames, lazily).
+
+    ``drop_after`` asks the adapter to cut the connection after that many SSE events;
+    ``delay`` asks it to wait that many seconds before answering.
+    """
+
+    status: int
+    headers: dict[str, str]
+    body: bytes = b""
+    events: Iterator[bytes] | None = None
+    drop_after: int | None = None
+    delay: float = 0.0
+
+    @property
+    def is_stream(self) -> bool:
+        return self.events is not None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the emulator saw it (API key redacted)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def json(self) -> Any:
+        """The parsed JSON body, or ``None`` when empty or not JSON."""
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            return None
+
+
+@dataclass
+class _Record:
+    id: str
+    body: dict[str, Any]
+    input_steps: list[dict[str, Any]]
+    created: str
+    updated: str
+    status: str = "in_progress"
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    usage: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] | None = None
+    environment_id: str | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    background: bool = False
+    polls: int = 0
+    pending: ModelRequest | None = None
+
+
+def _words(value: Any) -> int:
+    return len(re.findall(r"\w+", json.dumps(value, ensure_ascii=False)))
+
+
+class Emulator:
+    """A local Interactions API: stateful store, function calling, SSE, background, faults.
+
+    ``model``: who answers (default :class:`DemoModel`). ``api_keys``: ``None`` accepts any
+    non-empty key; a set accepts only those (others get 403). ``clock`` returns epoch seconds.
+    ``background_polls``: how many GETs a background run stays ``in_progress`` before it
+    runs. ``signing_key`` fixes the thought-signature secret (default: random per emulator).
+    """
+
+    def __init__(
+        self,
+        model: Model | None = None,
+        api_keys: set[str] | frozenset[str] | list[str] | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        background_polls: int = 1,
+        signing_key: bytes | None = None,
+    ) -> None:
+        self.model: Model = model if model is not None else DemoModel()
+        self.api_keys = frozenset(api_keys) if api_keys is not None else None
+        self.clock = clock or time.time
+        self.background_polls = background_polls
+        self.faults = Faults()
+        self.requests: list[RecordedRequest] = []
+        self._signer = Signer(signing_key)
+        self._store: dict[str, _Record] = {}
+        self._lock = threading.RLock()
+
+    # --- public helpers for tests ---------------------------------------------------------
+
+    def interaction(self, interaction_id: str, *, include_input: bool = False) -> Interaction:
+        """The stored interaction as an ``agentloop.types.Interaction`` (KeyError if absent)."""
+        with self._lock:
+            rec = self._store[interaction_id]
+            return Interaction.model_validate(self._resource(rec, include_input))
+
+    @property
+    def interaction_ids(self) -> list[str]:
+        with self._lock:
+            return list(self._store)
+
+    def advance(self, interaction_id: str) -> str:
+        """Run a pending background interaction now; returns its new status."""
+        with self._lock:
+            rec = self._store[interaction_id]
+            if rec.status in _RUNNING and rec.pending is not None:
+                self._run(rec, rec.pending)
+            return rec.status
+
+    def complete_all(self) -> None:
+        """Run every pending background interaction."""
+        with self._lock:
+            for rec in list(self._store.values()):
+                if rec.status in _RUNNING and rec.pending is not None:
+                    self._run(rec, rec.pending)
+
+    # --- adapters (lazy imports keep the core free of I/O libraries) ----------------------
+
+    def transport(
+        self,
+        *,
+        sleep: Callable[[float], None] | None = None,
+        async_sleep: Callable[[float], Any] | None = None,
+    ) -> EmulatorTransport:
+        """An httpx transport (sync and async) that calls :meth:`handle` in-process."""
+        from .transport import EmulatorTransport
+
+        return EmulatorTransport(self, sleep=sleep, async_sleep=async_sleep)
+
+    def asgi_app(self, *, sleep: Callable[[float], Any] | None = None) -> Any:
+        """A Starlette app serving this emulator."""
+        from .asgi import create_app
+
+        return create_app(self, sleep=sleep)
+
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> AbstractContextManager[str]:
+        """Run a loopback uvicorn server in a thread; yields its base URL."""
+        from .server import serve
+
+        return serve(self, host=host, port=port)
+
+    def httpx_client(self, **kwargs: Any) -> httpx.Client:
+        """An ``httpx.Client`` bound to the in-process transport."""
+        import httpx
+
+        return httpx.Client(transport=self.transport(), base_url="http://emulator.local",
+                            **kwargs)
+
+    def client(self, **kwargs: Any) -> Client:
+        """An ``agentloop.Client`` bound to this emulator in-process (no sockets)."""
+        import httpx
+
+        from agentloop.client import Client
+
+        kwargs.setdefault("api_key", "emulator-key")
+        kwargs.setdefault("base_url", "http://emulator.local")
+        http = httpx.Client(transport=self.transport(), timeout=None)
+        return Client(http_client=http, **kwargs)
+
+    def async_client(self, **kwargs: Any) -> AsyncClient:
+        """An ``agentloop.AsyncClient`` bound to this emulator in-process (no sockets)."""
+        import httpx
+
+        from agentloop.client import AsyncClient
+
+        kwargs.setdefault("api_key", "emulator-key")
+        kwargs.setdefault("base_url", "http://emulator.local")
+        http = httpx.AsyncClient(transport=self.transport(), timeout=None)
+        return AsyncClient(http_client=http, **kwargs)
+
+    # --- the handler ----------------------------------------------------------------------
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
+        body: bytes,
+    ) -> EmulatorResponse:
+        """Answer one HTTP request. Pure: no sockets, no sleeping."""
+        method = method.upper()
+        headers = {k.lower(): v for k, v in headers.items()}
+        with self._lock:
+            self.requests.append(RecordedRequest(
+                method, path,
+                {k: (_REDACTED if k == "key" else v) for k, v in query.items()},
+                {k: (_REDACTED if k in _SECRET_HEADERS else v) for k, v in headers.items()},
+                body,
+            ))
+            delay = self.faults.take_latency(method, path)
+            fault = self.faults.take_error(method, path)
+            if fault is not None:
+                extra: dict[str, str] = {}
+                if fault.retry_after is not None:
+                    extra["retry-after"] = str(fault.retry_after)
+                if fault.retry_after_ms is not None:
+                    extra["retry-after-ms"] = str(fault.retry_after_ms)
+                msg = fault.message or f"emulated fault: HTTP {fault.status}"
+                response = _error(ApiException(fault.status, msg), extra)
+            else:
+                try:
+                    response = self._dispatch(method, path, query, headers, body)
+                except ApiException as exc:
+                    response = _error(exc)
+            if response.is_stream:
+                response.drop_after = self.faults.take_drop(method, path)
+            response.delay = delay
+            return response
+
+    def _dispatch(
+        self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
+        body: bytes,
+    ) -> EmulatorResponse:
+        m = _PATH.match(path)
+        if m is None:
+            raise ApiException(404, f"no such route: {method} {path}; the emulator serves "
+                               "/{version}/interactions[/{id}[/cancel]]")
+        self._authenticate(headers, query)
+        interaction_id, cancel = m.group("id"), m.group("cancel")
+        if interaction_id is None:
+            if method != "POST":
+                raise ApiException(405, f"{method} is not supported on {path}; use POST")
+            return self._create(body, query)
+        if cancel:
+            if method != "POST":
+                raise ApiException(405, f"{method} is not supported on {path}; use POST")
+            return self._cancel(interaction_id)
+        if method == "GET":
+            return self._get(interaction_id, query)
+        if method == "DELETE":
+            return self._delete(interaction_id)
+        raise ApiException(405, f"{method} is not supported on {path}; use GET or DELETE")
+
+    def _authenticate(self, headers: dict[str, str], query: dict[str, str]) -> None:
+        key = headers.get("x-goog-api-key") or query.get("key")
+        auth = headers.get("authorization", "")
+        if not key and auth.lower().startswith("bearer "):
+            key = auth[7:].strip()
+        if not key:
+            raise ApiException(401, "Method doesn't allow unregistered callers: send an API "
+                               "key in the x-goog-api-key header")
+        if self.api_keys is not None and key not in self.api_keys:
+            raise ApiException(403, "API key not valid. Please pass a valid API key.")
+
+    # --- create ---------------------------------------------------------------------------
+
+    def _create(self, raw: bytes, query: dict[str, str]) -> EmulatorResponse:
+        body = _parse_body(raw)
+        req = _validate(body)
+        prev = None
+        if req.previous_interaction_id is not None:
+            prev = self._lookup(req.previous_interaction_id, "previous_interaction_id")
+            if prev.status in _RUNNING:
+                raise ApiException(400, f"previous interaction {prev.id} is still "
+                                   f"{prev.status}; wait for it to finish", "FAILED_PRECONDITION")
+        try:
+            new_steps = input_to_steps(req.input)
+        except (InputError, ValidationError) as exc:
+            raise ApiException(400, f"input: {_describe(exc)}") from None
+        inputs = [_normalise_input(s.model_dump(mode="json")) for s in new_steps]
+        if not inputs and prev is None:
+            raise ApiException(400, "input is required (or previous_interaction_id to "
+                               "continue a conversation)")
+        self._signer.verify(inputs)
+        past = self._chain(prev)
+        history = past + inputs
+        _check_function_pairs(history, len(past))
+        now = self._now()
+        stored = req.store is not False
+        rec = _Record(id=_new_id(), body=body, input_steps=inputs, created=now, updated=now,
+                      background=bool(req.background))
+        rec.environment_id = _environment_id(req, prev)
+        mreq = ModelRequest(
+            history=steps_adapter.validate_python(history),
+            tools=list(req.tools or []),
+            system_instruction=req.system_instruction,
+            generation_config=req.generation_config,
+            response_format=req.response_format,
+            model=req.model,
+            agent=req.agent,
+            body=body,
+            environment=rec.environment_id,
+            interaction_id=rec.id,
+        )
+        self._emit(rec, "interaction.created", interaction=self._snapshot(rec))
+        if stored:
+            self._store[rec.id] = rec
+        stream = bool(req.stream) or query.get("alt") == "sse"
+        if rec.background:
+            rec.pending = mreq
+            if stream:
+                return self._sse(rec, 0)
+            return _json(self._snapshot(rec, full=True))
+        self._run(rec, mreq, raise_errors=True)
+        if stream:
+            return self._sse(rec, 0)
+        return _json(self._resource(rec))
+
+    def _run(self, rec: _Record, mreq: ModelRequest, raise_errors: bool = False) -> None:
+        rec.pending = None
+        try:
+            reply = as_reply(self.model(mreq))
+            steps = self._finalise(reply)
+        except Exception as exc:
+            if isinstance(exc, ApiException):
+                message = exc.message
+            else:
+                log.exception("emulator model failed")
+                message = f"the emulator's model raised {type(exc).__name__}: {exc}"
+            if raise_errors:
+                self._store.pop(rec.id, None)
+                raise ApiException(500, message) from None
+            reply, steps = Reply(status="failed", errors=[{"code": "internal",
+                                                            "message": message}]), []
+        rec.outputs = steps
+        calls = any(s.get("type") == "function_call" for s in steps)
+        rec.status = reply.status or ("requires_action" if calls else "completed")
+        rec.errors = reply.errors
+        if reply.usage is not None:
+            usage = reply.usage
+            rec.usage = usage if isinstance(usage, dict) else usage.model_dump(mode="json")
+        else:
+            tokens_in = _words(mreq.body.get("system_instruction") or "") + sum(
+                _words(s.model_dump(mode="json")) for s in mreq.history)
+            tokens_out = sum(_words(s) for s in steps)
+            rec.usage = {"total_input_tokens": tokens_in, "total_output_tokens": tokens_out,
+                         "total_tokens": tokens_in + tokens_out}
+        rec.updated = self._now()
+        for index, step in enumerate(steps):
+            for event in step_events(index, step):
+                self._emit(rec, event.pop("event_type"), **event)
+        self._emit(rec, "interaction.completed", interaction=self._snapshot(rec, final=True))
+
+    def _finalise(self, reply: Reply) -> list[dict[str, Any]]:
+        """Steps as wire dicts: ids minted, results paired with calls, thoughts signed."""
+        out: list[dict[str, Any]] = []
+        last_call: dict[str, str] = {}
+        for item in reply.steps:
+            step = dict(item) if isinstance(item, dict) else item.model_dump(mode="json")
+            kind = str(step.get("type", ""))
+            if kind.endswith("_call"):
+                if not step.get("id"):
+                    step["id"] = _new_id("call_" if kind == "function_call" else
+                                         kind.split("_")[0][:6] + "_")
+                last_call[kind[:-5]] = step["id"]
+            elif kind.endswith("_result") and kind != "function_result" and not step.get(
+                    "call_id"):
+                step["call_id"] = last_call.get(kind[:-7], _new_id("call_"))
+            try:
+                model = step_adapter.validate_python(step)
+            except ValidationError as exc:
+                raise ApiException(500, f"the emulator's model produced an invalid {kind} "
+                                   f"step: {_describe(exc)}") from None
+            out.append(model.model_dump(mode="json"))
+        for i, step in enumerate(out):
+            if step.get("type") == "thought" and not step.get("signature"):
+                end = next((j for j in range(i + 1, len(out))
+                            if out[j].get("type") == "thought"), len(out))
+                signed = {"type": "thought", "signature": self._signer.sign(step, out[i + 1:end])}
+                signed.update({k: v for k, v in step.items() if k not in signed})
+                out[i] = signed
+        return out
+
+    # --- get / cancel / delete ------------------------------------------------------------
+
+    def _get(self, interaction_id: str, query: dict[str, str]) -> EmulatorResponse:
+        rec = self._lookup(interaction_id, "interaction")
+        stream = _flag(query, "stream")
+        last = query.get("last_event_id")
+        if last is not None and not stream:
+            raise ApiException(400, "last_event_id is only allowed with stream=true")
+        if rec.status in _RUNNING and rec.pending is not None and not stream:
+            rec.polls += 1
+            if rec.polls > self.background_polls:
+                self._run(rec, rec.pending)
+        if stream:
+            start = 0
+            if last is not None:
+                ids = [e["event_id"] for e in rec.events]
+                if last not in ids:
+                    raise ApiException(400, f"last_event_id {last!r} is not an event of "
+                                       f"interaction {rec.id}")
+                start = ids.index(last) + 1
+            return self._sse(rec, start)
+        return _json(self._resource(rec, _flag(query, "include_input")))
+
+    def _cancel(self, interaction_id: str) -> EmulatorResponse:
+        rec = self._lookup(interaction_id, "interaction")
+        if not (rec.background and rec.status in _RUNNING):
+            raise ApiException(400, f"interaction {rec.id} is {rec.status}; only a running "
+                               "background interaction can be cancelled", "FAILED_PRECONDITION")
+        rec.pending = None
+        rec.status = "cancelled"
+        rec.updated = self._now()
+        self._emit(rec, "interaction.completed", interaction=self._snapshot(rec, final=True))
+        return _json(self._resource(rec))
+
+    def _delete(self, interaction_id: str) -> EmulatorResponse:
+        self._lookup(interaction_id, "interaction")
+        del self._store[interaction_id]
+        return _json({})
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _now(self) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.clock()))
+
+    def _lookup(self, interaction_id: str, what: str) -> _Record:
+        rec = self._store.get(interaction_id)
+        if rec is None:
+            raise ApiException(404, f"{what} {interaction_id!r} not found: it does not exist, "
+                               "was created with store=false, or was deleted")
+        return rec
+
+    def _chain(self, rec: _Record | None) -> list[dict[str, Any]]:
+        """The full stored history up to and including ``rec``."""
+        parts: list[list[dict[str, Any]]] = []
+        seen: set[str] = set()
+        while rec is not None and rec.id not in seen:
+            seen.add(rec.id)
+            parts.append(rec.input_steps + rec.outputs)
+            prev_id = rec.body.get("previous_interaction_id")
+            rec = self._store.get(prev_id) if isinstance(prev_id, str) else None
+            if prev_id and rec is None:
+                raise ApiException(404, f"interaction {prev_id!r} in the history chain was "
+                                   "deleted; start a new conversation")
+        return [step for part in reversed(parts) for step in part]
+
+    def _emit(self, rec: _Record, event_type: str, **fields: Any) -> None:
+        event = {"event_type": event_type, **fields,
+                 "event_id": f"evt_{len(rec.events) + 1:04d}"}
+        rec.events.append(event)
+
+    def _snapshot(self, rec: _Record, *, full: bool = False, final: bool = False
+                  ) -> dict[str, Any]:
+        snap: dict[str, Any] = {"id": rec.id, "object": "interaction", "status": rec.status}
+        who = "agent" if rec.body.get("agent") is not None else "model"
+        snap[who] = rec.body.get(who)
+        snap["created"] = rec.created
+        if final:
+            snap["updated"] = rec.updated
+            if rec.usage is not None:
+                snap["usage"] = rec.usage
+            if rec.errors:
+                snap["errors"] = rec.errors
+        if (full or final) and rec.environment_id is not None:
+            snap["environment_id"] = rec.environment_id
+        return snap
+
+    def _resource(self, rec: _Record, include_input: bool = False) -> dict[str, Any]:
+        res = self._snapshot(rec, full=True)
+        res["updated"] = rec.updated
+        if rec.status not in _RUNNING:
+            res["steps"] = rec.outputs
+        if rec.usage is not None:
+            res["usage"] = rec.usage
+        if rec.body.get("previous_interaction_id"):
+            res["previous_interaction_id"] = rec.body["previous_interaction_id"]
+        if rec.errors:
+            res["errors"] = rec.errors
+        if include_input and "input" in rec.body:
+            res["input"] = rec.body["input"]
+        return res
+
+    def _sse(self, rec: _Record, start: int) -> EmulatorResponse:
+        def frames() -> Iterator[bytes]:
+            i = start
+            while True:
+                with self._lock:
+                    if i < len(rec.events):
+                        event = rec.events[i]
+                    elif rec.status in _RUNNING and rec.pending is not None:
+                        # A watched background run becomes available as the stream is read.
+                        self._run(rec, rec.pending)
+                        continue
+                    else:
+                        return
+                i += 1
+                yield encode_event(event)
+
+        headers = {"content-type": "text/event-stream", "cache-control": "no-cache"}
+        return EmulatorResponse(200, headers, events=frames())
+
+
+# --- module helpers ----------------------------------------------------------------------
+
+
+def _json(payload: Any) -> EmulatorResponse:
+    return EmulatorResponse(200, {"content-type": "application/json"},
+                            json.dumps(payload, ensure_ascii=False).encode())
+
+
+def _error(exc: ApiException, extra: dict[str, str] | None = None) -> EmulatorResponse:
+    headers = {"content-type": "application/json", **(extra or {})}
+    return EmulatorResponse(exc.code, headers, error_body(exc.code, exc.message, exc.status))
+
+
+def _new_id(prefix: str = "v1_") -> str:
+    return prefix + secrets.token_urlsafe(18)
+
+
+def _flag(query: dict[str, str], name: str) -> bool:
+    return query.get(name, "").lower() in ("true", "1")
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        parts = []
+        for err in exc.errors()[:3]:
+            loc = ".".join(str(p) for p in err["loc"])
+            parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
+        return "; ".join(parts)
+    return str(exc)
+
+
+def _parse_body(raw: bytes) -> dict[str, Any]:
+    try:
+        body = json.loads(raw or b"null")
+    except ValueError as exc:
+        raise ApiException(400, f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiException(400, "request body must be a JSON object")
+    return body
+
+
+def _validate(body: dict[str, Any]) -> CreateInteractionRequest:
+    try:
+        req = CreateInteractionRequest.model_validate(body)
+    except ValidationError as exc:
+        raise ApiException(400, f"invalid create request: {_describe(exc)}") from None
+    if req.model is not None and req.agent is not None:
+        raise ApiException(400, "set either model or agent, not both")
+    if req.model is None and req.agent is None:
+        raise ApiException(400, "model is required (or agent for the agent form)")
+    if req.agent is not None and req.generation_config is not None:
+        raise ApiException(400, "generation_config is not allowed with agent; use "
+                           "agent_config to configure an agent")
+    if req.model is not None and req.agent_config is not None:
+        raise ApiException(400, "agent_config is only allowed with agent, not with model")
+    if req.agent is not None and req.cached_content is not None:
+        raise ApiException(400, "cached_content is not allowed with agent")
+    if req.background and req.store is False:
+        raise ApiException(400, "background=true requires store=true (a background "
+                           "interaction must be stored to be polled)")
+    for i, tool in enumerate(req.tools or []):
+        if getattr(tool, "type", None) == "function" and not getattr(tool, "name", None):
+            raise ApiException(400, f"tools[{i}]: a function tool needs a name")
+    return req
+
+
+def _normalise_input(step: dict[str, Any]) -> dict[str, Any]:
+    # The docs' curl examples send user_input.content as a plain string.
+    if step.get("type") == "user_input" and isinstance(step.get("content"), str):
+        return {**step, "content": [{"type": "text", "text": step["content"]}]}
+    return step
+
+
+def _environment_id(req: CreateInteractionRequest, prev: _Record | None) -> str | None:
+    env = req.environment
+    if env is None:
+        return prev.environment_id if prev is not None else None
+    if isinstance(env, str):
+        return _new_id("env_") if env == "remote" else env
+    given = getattr(env, "environment_id", None)
+    return given if isinstance(given, str) and given else _new_id("env_")
+
+
+def _check_function_pairs(history: list[dict[str, Any]], new_from: int) -> None:
+    """Every function_call must be answered, by id, before new user input or the model."""
+    pending: dict[str, str] = {}
+    for index, step in enumerate(history):
+        kind = step.get("type")
+        if kind == "function_call":
+            pending[str(step.get("id"))] = str(step.get("name"))
+        elif kind == "function_result":
+            call_id = step.get("call_id")
+            if call_id not in pending:
+                where = f"input step {index - new_from}" if index >= new_from else "history"
+                raise ApiException(400, f"function_result call_id {call_id!r} ({where}) does "
+                                   "not match any pending function_call id")
+            del pending[call_id]
+        elif kind == "user_input" and pending:
+            raise ApiException(400, _pending_message(pending))
+    if pending:
+        raise ApiException(400, _pending_message(pending))
+
+
+def _pending_message(pending: dict[str, str]) -> str:
+    listed = ", ".join(f"{cid!r} ({name})" for cid, name in pending.items())
+    return (f"function_call {listed} has no function_result; send a function_result step "
+            "with the matching call_id for every pending call")
