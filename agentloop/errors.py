@@ -8,7 +8,10 @@ cross process boundaries (multiprocessing, task queues) unchanged.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from agentloop.loop.turn import Turn
 
 __all__ = [
     "APIConnectionError",
@@ -17,15 +20,22 @@ __all__ = [
     "AgentloopError",
     "AuthenticationError",
     "ConflictError",
+    "InteractionCancelledError",
+    "InteractionFailedError",
+    "InteractionIncompleteError",
     "InvalidRequestError",
+    "MaxStepsExceeded",
     "MissingAPIKeyError",
     "NotFoundError",
+    "OutputValidationError",
     "PermissionDeniedError",
     "RateLimitError",
     "RequestValidationError",
     "ServerError",
     "StreamInterruptedError",
     "StreamNotFinishedError",
+    "TurnError",
+    "UnexpectedStatusError",
     "error_class_for_status",
 ]
 
@@ -246,3 +256,59 @@ class StreamInterruptedError(APIConnectionError):
             "partial_interaction": self.partial_interaction,
         }
         return (_rebuild, (type(self), (self.message,), kwargs))
+
+
+# --- turn errors (raised by Conversation; each carries the partial turn) ------------------------
+
+
+class TurnError(AgentloopError):
+    """A turn stopped before the model finished. ``.turn`` holds what it did so far."""
+
+    def __init__(self, message: str, turn: Turn | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.turn = turn
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.turn))
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class MaxStepsExceeded(TurnError):
+    """The turn made ``max_steps`` model requests and the model still wanted to go on."""
+
+    def __init__(self, message: str, turn: Turn | None = None, max_steps: int = 0) -> None:
+        super().__init__(message, turn)
+        self.max_steps = max_steps
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.turn, self.max_steps))
+
+
+class InteractionFailedError(TurnError):
+    """The interaction ended with status ``failed``; ``.errors`` has the API's details."""
+
+    def __init__(self, message: str, turn: Turn | None = None, errors: Any = None) -> None:
+        super().__init__(message, turn)
+        self.errors = errors
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.turn, self.errors))
+
+
+class InteractionCancelledError(TurnError):
+    """The interaction was cancelled (``status: cancelled``)."""
+
+
+class InteractionIncompleteError(TurnError):
+    """The interaction stopped early (``incomplete`` or ``budget_exceeded``)."""
+
+
+class UnexpectedStatusError(TurnError):
+    """The interaction ended with a status this version of agentloop does not know."""
+
+
+class OutputValidationError(TurnError):
+    """The model's final text did not parse into the turn's ``response_model``."""

@@ -260,14 +260,7 @@ class TurnEngine:
                     yield from self._run_calls(turn, calls)
                     calls = []
                 if turn.model_requests >= self.max_steps:
-                    turn.status = "max_steps"
-                    raise MaxStepsExceeded(
-                        f"the turn reached max_steps={self.max_steps} model requests and the "
-                        "model still wants to continue; raise max_steps or simplify the task "
-                        "(the history stays usable: unanswered calls were closed)",
-                        turn,
-                        self.max_steps,
-                    )
+                    raise self._limit_reached(turn)
                 body = self._request_body(continuation, background)
                 continuation = None
                 try:
@@ -292,6 +285,8 @@ class TurnEngine:
                 yield Emit(InteractionCompleted(interaction=interaction))
                 status = interaction.status
                 if status == "requires_action":
+                    if turn.model_requests >= self.max_steps:
+                        raise self._limit_reached(turn)  # do not run calls nobody will read
                     pending = [c for c in interaction.function_calls if c.id in state.open_calls]
                     waiting = [c for c in pending if self.needs_approval(c.name)]
                     calls = [c for c in pending if not self.needs_approval(c.name)]
@@ -409,6 +404,16 @@ class TurnEngine:
         elif interaction.id:
             state.chain_id = interaction.id
             state.chain_len = len(state.history)
+
+    def _limit_reached(self, turn: Turn) -> MaxStepsExceeded:
+        turn.status = "max_steps"
+        return MaxStepsExceeded(
+            f"the turn reached max_steps={self.max_steps} model requests and the model still "
+            "wants to continue; raise max_steps or simplify the task (the history stays "
+            "usable: unanswered calls were closed with an error result)",
+            turn,
+            self.max_steps,
+        )
 
     def _run_calls(self, turn: Turn, calls: list[FunctionCallStep]) -> Generator[Effect, Any, None]:
         for call in calls:

@@ -1,0 +1,282 @@
+"""The agent loop: tools, limits, the history invariant, approvals, failures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from loop_helpers import bodies, call, delete_file, explode, get_time, get_weather, open_calls, say
+
+from agentloop import Conversation, ToolContext, tool
+from agentloop.errors import APIError, InteractionFailedError, MaxStepsExceeded, ServerError
+from agentloop.testing import Emulator, Reply, ScriptedModel
+
+
+@pytest.mark.parametrize("strategy", ["stateful", "stateless"])
+def test_parallel_tool_calls_round_trip(
+    emu: Emulator, scripted: ScriptedModel, strategy: str
+) -> None:
+    scripted.add(
+        [
+            {"type": "thought"},
+            call("get_weather", "c1", city="London"),
+            call("get_time", "c2", city="Tokyo"),
+        ],
+        say("22C in London, noon in Tokyo."),
+    )
+    conv = Conversation(emu.client(), tools=[get_weather, get_time], strategy=strategy)
+    turn = conv.send("Weather in London and time in Tokyo?")
+
+    assert turn.status == "completed"
+    assert turn.output_text == "22C in London, noon in Tokyo."
+    assert [c.name for c in turn.tool_calls] == ["get_weather", "get_time"]
+    assert turn.tool_calls[0].result.result == {
+        "city": "London",
+        "temperature": 22,
+        "unit": "celsius",
+    }
+    assert turn.tool_calls[1].result.result == "12:00 in Tokyo"
+    assert len(turn.interaction_ids) == 2 and turn.model_requests == 2
+    second = bodies(emu)[1]
+    results = [s for s in second["input"] if s["type"] == "function_result"]
+    assert [r["call_id"] for r in results] == ["c1", "c2"]  # all results in one request
+    if strategy == "stateful":
+        assert second["previous_interaction_id"] == turn.interaction_ids[0]
+        assert [s["type"] for s in second["input"]] == ["function_result", "function_result"]
+    else:
+        assert [s["type"] for s in second["input"]] == [
+            "user_input",
+            "thought",
+            "function_call",
+            "function_call",
+            "function_result",
+            "function_result",
+        ]
+    assert turn.usage.total_tokens is not None and turn.usage.total_tokens > 0
+
+
+def test_tool_errors_are_fed_back_to_the_model(emu: Emulator, scripted: ScriptedModel) -> None:
+    scripted.add(
+        [
+            call("explode", "c1", reason="x"),
+            call("get_weather", "c2", town="Paris"),  # wrong argument name
+            call("no_such_tool", "c3"),
+        ],
+        say("sorry"),
+    )
+    conv = Conversation(emu.client(), tools=[explode, get_weather])
+    turn = conv.send("go")
+    errors = {c.id: c for c in turn.tool_calls}
+    assert all(c.is_error for c in errors.values())
+    assert errors["c1"].result.result == "ValueError: boom: x"
+    assert "city" in str(errors["c2"].result.result) and "get_weather" in str(
+        errors["c2"].result.result
+    )
+    assert "Available tools: explode, get_weather" in str(errors["c3"].result.result)
+    sent = [s for s in bodies(emu)[1]["input"] if s["type"] == "function_result"]
+    assert all(s["is_error"] is True for s in sent)
+    assert turn.output_text == "sorry"
+
+
+@pytest.mark.parametrize("strategy", ["stateful", "stateless"])
+def test_max_steps_closes_open_calls_and_next_send_works(
+    emu: Emulator, scripted: ScriptedModel, strategy: str
+) -> None:
+    scripted.add(
+        [call("get_weather", "c1", city="A")],
+        [call("get_weather", "c2", city="B")],
+        say("recovered"),
+    )
+    conv = Conversation(emu.client(), tools=[get_weather], max_steps=2, strategy=strategy)
+    with pytest.raises(MaxStepsExceeded, match="max_steps=2") as info:
+        conv.send("loop forever")
+    partial = info.value.turn
+    assert partial is not None and partial.status == "max_steps"
+    assert partial.model_requests == 2
+    assert open_calls(conv.history) == set()
+    closing = [s for s in conv.history if s.type == "function_result" and s.call_id == "c2"]
+    assert closing[0].is_error and "max_steps" in closing[0].result
+
+    turn = conv.send("try again")  # the server accepts the repaired history
+    assert turn.output_text == "recovered"
+
+
+@pytest.mark.parametrize("strategy", ["stateful", "stateless"])
+def test_keyboard_interrupt_in_a_tool_keeps_history_valid(
+    emu: Emulator, scripted: ScriptedModel, strategy: str
+) -> None:
+    @tool
+    def hang(x: int) -> int:
+        """Simulates Ctrl-C while running.
+
+        Args:
+            x: anything.
+        """
+        raise KeyboardInterrupt
+
+    scripted.add([call("hang", "c1", x=1)], say("fine"))
+    conv = Conversation(emu.client(), tools=[hang], strategy=strategy)
+    with pytest.raises(KeyboardInterrupt):
+        conv.send("go")
+    assert open_calls(conv.history) == set()
+    closing = conv.history[-1]
+    assert closing.type == "function_result" and closing.is_error
+    assert "interrupted" in closing.result
+    assert conv.send("again").output_text == "fine"
+
+
+def test_http_failure_mid_turn_leaves_conversation_usable(
+    emu: Emulator, scripted: ScriptedModel
+) -> None:
+    scripted.add([call("get_weather", "c1", city="Rome")], say("done"))
+    conv = Conversation(emu.client(max_retries=0), tools=[get_weather])
+    emu.faults.http_error(503, count=1)
+    with pytest.raises(ServerError) as info:
+        conv.send("weather?")
+    assert isinstance(info.value, APIError)
+    assert conv.send("weather?").output_text == "done"
+
+
+def test_first_request_failure_then_recovery(emu: Emulator, scripted: ScriptedModel) -> None:
+    scripted.add([call("get_weather", "c1", city="Rome")], say("done"))
+    conv = Conversation(emu.client(max_retries=0), tools=[get_weather])
+    emu.faults.http_error(500, count=1)
+    with pytest.raises(ServerError):
+        conv.send("weather in Rome?")
+    turn = conv.send("weather in Rome?")
+    assert turn.output_text == "done"
+    assert open_calls(conv.history) == set()
+
+
+def test_failed_interaction_raises_with_partial_turn(
+    emu: Emulator, scripted: ScriptedModel
+) -> None:
+    scripted.add(
+        Reply(steps=[], status="failed", errors=[{"code": "internal", "message": "model crashed"}]),
+        say("ok now"),
+    )
+    conv = Conversation(emu.client())
+    with pytest.raises(InteractionFailedError, match="model crashed") as info:
+        conv.send("hi")
+    assert info.value.turn is not None and info.value.turn.status == "failed"
+    assert conv.send("hi again").output_text == "ok now"
+
+
+def test_retries_are_reported_in_the_stream(emu: Emulator, scripted: ScriptedModel) -> None:
+    scripted.add(say("after retry"))
+    sleeps: list[float] = []
+    conv = Conversation(emu.client(max_retries=2, sleep=sleeps.append))
+    emu.faults.http_error(429, count=1, retry_after=0.25)
+    events = list(conv.stream("hi"))
+    retries = [e for e in events if e.type == "retry"]
+    assert len(retries) == 1 and retries[0].wait == pytest.approx(0.25)
+    assert sleeps == [pytest.approx(0.25)]
+    assert events[-1].type == "turn_completed"
+
+
+def test_streaming_event_order(emu: Emulator, scripted: ScriptedModel) -> None:
+    scripted.add([call("get_weather", "c1", city="Oslo")], say("It is cold in Oslo today."))
+    conv = Conversation(emu.client(), tools=[get_weather])
+    events = list(conv.stream("weather in Oslo"))
+    kinds = [e.type for e in events]
+    assert kinds[0] == "interaction_started"
+    assert kinds[-1] == "turn_completed"
+    start = kinds.index("tool_call_started")
+    finish = kinds.index("tool_call_finished")
+    assert kinds.index("interaction_completed") < start < finish
+    assert kinds.count("interaction_started") == 2
+    text = "".join(e.text for e in events if e.type == "text_delta")
+    assert text == "It is cold in Oslo today."
+    assert kinds.count("text_delta") > 1  # streamed in pieces
+    assert kinds.index("text_delta") > finish
+    turn = events[-1].turn
+    assert turn.output_text == text and turn.tool_calls[0].result.result["city"] == "Oslo"
+    # Streamed steps are kept exactly: the next stateless request validates their signatures.
+    conv.strategy = "stateless"
+    scripted.add(say("ok"))
+    assert conv.send("and now?").output_text == "ok"
+
+
+def test_breaking_out_of_a_stream_closes_the_turn(emu: Emulator, scripted: ScriptedModel) -> None:
+    scripted.add([call("get_weather", "c1", city="Oslo")], say("never"), say("fresh"))
+    conv = Conversation(emu.client(), tools=[get_weather])
+    for event in conv.stream("weather"):
+        if event.type == "tool_call_started":
+            break
+    assert open_calls(conv.history) == set()
+    assert conv.history[-1].is_error
+    scripted._queue.popleft()  # the reply the abandoned turn never asked for
+    assert conv.send("hello").output_text == "fresh"
+
+
+def test_approval_pauses_and_resumes_across_save_and_load(
+    emu: Emulator, scripted: ScriptedModel, tmp_path: Path
+) -> None:
+    scripted.add(
+        [call("delete_file", "c1", path="/tmp/a"), call("get_weather", "c2", city="Nice")],
+        say("Deleted it."),
+    )
+    client = emu.client()
+    conv = Conversation(client, tools=[delete_file, get_weather])
+    turn = conv.send("delete /tmp/a and check the weather")
+    assert turn.status == "awaiting_approval"
+    assert [c.id for c in turn.pending_approvals] == ["c1"]
+    assert [c.name for c in turn.tool_calls] == ["get_weather"]  # ran without approval
+    conv.save(tmp_path / "conv.json")
+
+    # A new process: load, decide, resume.
+    restored = Conversation.load(
+        tmp_path / "conv.json", client=client, tools=[delete_file, get_weather]
+    )
+    assert [c.id for c in restored.pending_approvals] == ["c1"]
+    with pytest.raises(ValueError, match="no decision"):
+        restored.resume()
+    restored.approve("c1")
+    done = restored.resume()
+    assert done.status == "completed" and done.output_text == "Deleted it."
+    assert [c.name for c in done.tool_calls] == ["get_weather", "delete_file"]
+    assert done.tool_calls[1].result.result == "deleted /tmp/a"
+    assert open_calls(restored.history) == set()
+
+
+def test_rejection_is_sent_as_an_error_result(emu: Emulator, scripted: ScriptedModel) -> None:
+    scripted.add([call("delete_file", "c1", path="/etc")], say("OK, I won't."))
+    conv = Conversation(emu.client(), tools=[delete_file])
+    conv.send("delete /etc")
+    conv.reject("c1", "never touch /etc")
+    done = conv.resume()
+    result = done.tool_calls[0].result
+    assert result.is_error and "never touch /etc" in result.result
+    assert done.output_text == "OK, I won't."
+
+
+def test_new_message_while_paused_answers_pending_calls(
+    emu: Emulator, scripted: ScriptedModel
+) -> None:
+    scripted.add([call("delete_file", "c1", path="/x")], say("never mind then"))
+    conv = Conversation(emu.client(), tools=[delete_file])
+    conv.send("delete /x")
+    turn = conv.send("actually, don't")
+    assert turn.output_text == "never mind then"
+    assert open_calls(conv.history) == set()
+    body = bodies(emu)[1]
+    assert [s["type"] for s in body["input"]] == ["function_result", "user_input"]
+
+
+def test_tool_context_carries_conversation_and_deps(emu: Emulator, scripted: ScriptedModel) -> None:
+
+    seen: dict[str, Any] = {}
+
+    @tool
+    def whoami(ctx: ToolContext[dict[str, str]]) -> str:
+        """Report the caller."""
+        seen["ctx"] = ctx
+        return (ctx.deps or {})["user"]
+
+    scripted.add([call("whoami", "c9")], say("you are ada"))
+    conv = Conversation(emu.client(), tools=[whoami], deps={"user": "ada"})
+    turn = conv.send("who am I?")
+    assert turn.tool_calls[0].result.result == "ada"
+    ctx = seen["ctx"]
+    assert ctx.conversation is conv and ctx.call_id == "c9" and ctx.tool_name == "whoami"
