@@ -81,7 +81,9 @@ def f_basic(city: str, days: int, ratio: float, flag: bool) -> None:
     """Basic scalars."""
 
 
-def f_defaults(city: str, days: int = 3, unit: str = "c", note: Optional[str] = None) -> None:
+def f_defaults(
+    city: str, days: int = 3, unit: str = "c", note: Optional[str] = None  # noqa: UP045
+) -> None:
     """Defaults."""
 
 
@@ -92,7 +94,9 @@ def f_collections(
     """Collections."""
 
 
-def f_unions(a: Union[int, str], b: int | None, c: Optional[list[int]] = None) -> None:
+def f_unions(
+    a: Union[int, str], b: int | None, c: Optional[list[int]] = None  # noqa: UP045
+) -> None:
     """Unions."""
 
 
