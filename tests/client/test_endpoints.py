@@ -1,0 +1,253 @@
+"""Every endpoint, both clients: request shape on the wire and the parsed result."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from client_fakes import (
+    BASE,
+    CANARY,
+    Server,
+    interaction,
+    json_reply,
+    make_async_client,
+    make_client,
+)
+
+from agentloop import AsyncClient, Client
+from agentloop.errors import MissingAPIKeyError, RequestValidationError
+from agentloop.types import FunctionCallStep, Interaction, RawJSON, TextContent
+
+
+def test_create_sends_the_documented_request() -> None:
+    server = Server(json_reply(interaction(text="hello")))
+    client = make_client(server)
+    result = client.interactions.create(model="gemini-3.5-flash", input="Hi", store=False)
+    request = server.last
+    assert request.method == "POST"
+    assert str(request.url) == f"{BASE}/v1beta/interactions"
+    assert request.headers["x-goog-api-key"] == CANARY
+    assert request.headers["api-revision"] == "2026-05-20"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["accept"] == "application/json"
+    assert json.loads(request.content) == {
+        "model": "gemini-3.5-flash",
+        "input": "Hi",
+        "store": False,
+    }
+    assert isinstance(result, Interaction)
+    assert result.output_text == "hello"
+    assert result.usage is not None and result.usage.total_tokens == 7
+
+
+async def test_async_create_sends_the_documented_request() -> None:
+    server = Server(json_reply(interaction(text="hello")))
+    async with make_async_client(server) as client:
+        result = await client.interactions.create(model="m", input="Hi")
+    assert str(server.last.url) == f"{BASE}/v1beta/interactions"
+    assert server.last.headers["x-goog-api-key"] == CANARY
+    assert server.last.headers["api-revision"] == "2026-05-20"
+    assert server.body() == {"model": "m", "input": "Hi"}
+    assert result.output_text == "hello"
+
+
+def test_create_body_accepts_models_rawjson_and_extra_body() -> None:
+    server = Server(json_reply(interaction()))
+    client = make_client(server)
+    raw = RawJSON(b'{"type":"thought","signature":"c2ln","future_key":[1,2]}')
+    call = FunctionCallStep(id="c1", name="f", arguments={"x": 1})
+    client.interactions.create(
+        model="m",
+        input=[raw, call, {"type": "user_input", "content": [TextContent(text="é")]}],
+        previous_interaction_id=None,  # None is left out, as the SDK does
+        tools=[{"type": "function", "name": "f"}],
+        extra_body={"new_field": {"a": 1}},
+    )
+    content = server.last.content
+    # RawJSON bytes are spliced verbatim (byte-exact, key order kept).
+    assert b'{"type":"thought","signature":"c2ln","future_key":[1,2]}' in content
+    assert json.loads(content) == {
+        "model": "m",
+        "input": [
+            {"type": "thought", "signature": "c2ln", "future_key": [1, 2]},
+            {"type": "function_call", "id": "c1", "name": "f", "arguments": {"x": 1}},
+            {"type": "user_input", "content": [{"type": "text", "text": "é"}]},
+        ],
+        "tools": [{"type": "function", "name": "f"}],
+        "new_field": {"a": 1},
+    }
+
+
+def test_rawjson_nested_inside_dicts_is_spliced() -> None:
+    from agentloop.client._core import encode_json
+
+    value = {"a": [1, {"b": RawJSON(b'{"z":true}')}], "c": "x"}
+    assert json.loads(encode_json(value)) == {"a": [1, {"b": {"z": True}}], "c": "x"}
+
+
+def test_create_rejects_bad_bodies_before_sending() -> None:
+    server = Server(json_reply(interaction()))
+    client = make_client(server)
+    with pytest.raises(TypeError, match=r"'modle'.*extra_body"):
+        client.interactions.create(modle="m", input="x")  # type: ignore[call-overload]
+    with pytest.raises(RequestValidationError, match="not both"):
+        client.interactions.create(model="m", agent="a", input="x")
+    with pytest.raises(RequestValidationError, match="model interactions only"):
+        client.interactions.create(agent="a", generation_config={"seed": 1}, input="x")
+    with pytest.raises(RequestValidationError, match="not both"):
+        client.interactions.create(model="m", agent_config={"type": "dynamic"}, input="x")
+    with pytest.raises(ValueError, match="needs model="):
+        client.interactions.create(input="x")
+    assert server.requests == []
+
+
+def test_get_cancel_delete() -> None:
+    server = Server(
+        json_reply(interaction(id="int_bg", status="in_progress")),
+        json_reply(interaction(id="int_bg", status="in_progress")),
+        json_reply(interaction(id="int_bg", status="cancelled")),
+        json_reply({}),
+    )
+    client = make_client(server)
+    got = client.interactions.get("int_bg")
+    assert got.status == "in_progress"
+    assert server.last.method == "GET"
+    assert server.last.url.path == "/v1beta/interactions/int_bg"
+    assert dict(server.last.url.params) == {"stream": "false"}
+    client.interactions.get("int_bg", include_input=True)
+    assert dict(server.last.url.params) == {"stream": "false", "include_input": "true"}
+    cancelled = client.interactions.cancel("int_bg")
+    assert cancelled.status == "cancelled"
+    assert server.last.method == "POST"
+    assert server.last.url.path == "/v1beta/interactions/int_bg/cancel"
+    assert server.last.content == b""
+    assert client.interactions.delete("int_bg") is None
+    assert server.last.method == "DELETE"
+    assert server.last.url.path == "/v1beta/interactions/int_bg"
+    assert all(r.headers["x-goog-api-key"] == CANARY for r in server.requests)
+
+
+async def test_async_get_cancel_delete() -> None:
+    server = Server(
+        json_reply(interaction(id="int_bg", status="in_progress")),
+        json_reply(interaction(id="int_bg", status="cancelled")),
+        json_reply({}),
+    )
+    client = make_async_client(server)
+    assert (await client.interactions.get("int_bg")).status == "in_progress"
+    assert (await client.interactions.cancel("int_bg")).status == "cancelled"
+    assert server.last.url.path == "/v1beta/interactions/int_bg/cancel"
+    assert await client.interactions.delete("int_bg") is None
+    assert [r.method for r in server.requests] == ["GET", "POST", "DELETE"]
+    await client.close()
+
+
+def test_bad_ids_are_rejected() -> None:
+    client = make_client(Server(json_reply({})))
+    with pytest.raises(RequestValidationError):
+        client.interactions.get("a/b")
+    with pytest.raises(RequestValidationError):
+        client.interactions.delete("")
+    with pytest.raises(RequestValidationError, match="last_event_id"):
+        client.interactions.get("x", last_event_id="e1")  # type: ignore[call-overload]
+
+
+def test_wait_polls_with_backoff_until_not_running() -> None:
+    from client_fakes import Sleeps
+
+    server = Server(
+        json_reply(interaction(status="queued")),
+        json_reply(interaction(status="in_progress")),
+        json_reply(interaction(status="in_progress")),
+        json_reply(interaction(status="requires_action")),
+    )
+    sleeps = Sleeps()
+    client = make_client(server, sleeps)
+    result = client.interactions.wait("int_1", poll_interval=2.0, max_interval=4.0)
+    assert result.status == "requires_action"
+    assert sleeps.calls == [2.0, 3.0, 4.0]
+    assert len(server.requests) == 4
+
+
+def test_wait_timeout_is_a_clear_error() -> None:
+    from client_fakes import Sleeps
+
+    from agentloop.errors import APITimeoutError
+
+    sleeps = Sleeps()
+    client = make_client(Server(json_reply(interaction(status="in_progress"))), sleeps)
+    with pytest.raises(APITimeoutError, match="still in_progress"):
+        client.interactions.wait("int_1", poll_interval=1.0, timeout=3.0)
+    assert sum(sleeps.calls) <= 3.0
+
+
+async def test_async_wait() -> None:
+    from client_fakes import Sleeps
+
+    sleeps = Sleeps()
+    server = Server(json_reply(interaction(status="in_progress")), json_reply(interaction()))
+    client = make_async_client(server, sleeps)
+    result = await client.interactions.wait("int_1", poll_interval=0.5)
+    assert result.status == "completed"
+    assert sleeps.calls == [0.5]
+
+
+def test_missing_key_is_clear_and_lazy(monkeypatch: pytest.MonkeyPatch) -> None:
+    server = Server(json_reply(interaction()))
+    client = Client(http_client=httpx.Client(transport=httpx.MockTransport(server)))
+    with pytest.raises(MissingAPIKeyError, match="GEMINI_API_KEY"):
+        client.interactions.create(model="m", input="x")
+    assert server.requests == []
+
+
+def test_environment_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GEMINI_API_KEY", CANARY)
+    monkeypatch.setenv("GEMINI_BASE_URL", "http://env.test/prefix/")
+    server = Server(json_reply(interaction()))
+    client = Client(
+        http_client=httpx.Client(transport=httpx.MockTransport(server)), api_version="v1"
+    )
+    client.interactions.create(model="m", input="x")
+    assert str(server.last.url) == "http://env.test/prefix/v1/interactions"
+    assert server.last.headers["x-goog-api-key"] == CANARY
+    monkeypatch.delenv("GEMINI_BASE_URL")
+    assert Client(api_key="k").base_url == "https://generativelanguage.googleapis.com"
+
+
+def test_owned_http_client_is_closed_by_context_manager() -> None:
+    with Client(api_key="k") as client:
+        http = client._http
+    assert http.is_closed
+    user_http = httpx.Client()
+    with Client(api_key="k", http_client=user_http):
+        pass
+    assert not user_http.is_closed  # the caller owns it
+    user_http.close()
+
+
+async def test_async_owned_http_client_is_closed() -> None:
+    async with AsyncClient(api_key="k") as client:
+        http = client._http
+    assert http.is_closed
+
+
+def test_per_call_timeout_reaches_httpx() -> None:
+    seen: list[object] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.extensions["timeout"])
+        return json_reply(interaction())
+
+    client = Client(api_key="k", http_client=httpx.Client(transport=httpx.MockTransport(handler)))
+    client.interactions.create(model="m", input="x", timeout=3.5)
+    assert seen[-1] == {"connect": 3.5, "read": 3.5, "write": 3.5, "pool": 3.5}
+
+
+def test_invalid_success_body_is_an_api_error() -> None:
+    from agentloop.errors import APIError
+
+    client = make_client(Server(json_reply({"id": "x"})))  # no status
+    with pytest.raises(APIError, match="not an interaction"):
+        client.interactions.get("x")
