@@ -44,7 +44,7 @@ async def async_emulator_client(emulator: Emulator) -> AsyncIterator[Any]:
     try:
         yield client
     finally:
-        await client.aclose()
+        await client.close()
 
 
 @pytest.fixture
