@@ -24,6 +24,7 @@ from .engine import (
     SendRequest,
     Strategy,
     TurnEngine,
+    WaitBackground,
 )
 from .events import LoopEvent, Retrying, TurnCompleted, events_from_sse
 from .structured import output_parser, response_format_for
@@ -370,12 +371,13 @@ class Conversation(_ConversationCore):
                 elif isinstance(effect, RunTools):
                     value = self.tools.run(effect.calls, context=self._tool_context)
                 elif stop_at_wait:
-                    yield _Suspended(interaction=effect.interaction)
-                    return
+                    break  # hand the suspended protocol to a BackgroundTurn, untouched
                 else:
                     value = self.client.interactions.wait(str(effect.interaction.id))
             except BaseException as exc:
                 error = exc
+        assert isinstance(effect, WaitBackground)
+        yield _Suspended(interaction=effect.interaction)
 
     def _request(
         self, body: dict[str, Any], stream: bool
@@ -588,12 +590,13 @@ class AsyncConversation(_ConversationCore):
                 elif isinstance(effect, RunTools):
                     value = await self.tools.arun(effect.calls, context=self._tool_context)
                 elif stop_at_wait:
-                    yield _Suspended(interaction=effect.interaction)
-                    return
+                    break  # hand the suspended protocol to a BackgroundTurn, untouched
                 else:
                     value = await self.client.interactions.wait(str(effect.interaction.id))
             except BaseException as exc:
                 error = exc
+        assert isinstance(effect, WaitBackground)
+        yield _Suspended(interaction=effect.interaction)
 
     async def _request(
         self, body: dict[str, Any], stream: bool, box: list[Interaction]
