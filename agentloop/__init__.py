@@ -30,7 +30,24 @@ _EXPORTS: dict[str, str] = {
     "types": "agentloop.types",
 }
 
-__all__ = sorted(_EXPORTS) + ["__version__"]
+__all__ = [
+    "AsyncBackgroundTurn",
+    "AsyncClient",
+    "AsyncConversation",
+    "BackgroundTurn",
+    "Client",
+    "Conversation",
+    "Tool",
+    "ToolCall",
+    "ToolContext",
+    "ToolError",
+    "ToolRegistry",
+    "Turn",
+    "__version__",
+    "errors",
+    "tool",
+    "types",
+]
 
 if TYPE_CHECKING:
     from agentloop import errors, types
