@@ -403,6 +403,8 @@ class Emulator:
         out: list[dict[str, Any]] = []
         last_call: dict[str, str] = {}
         for item in reply.steps:
+            if isinstance(item, str):
+                item = {"type": "model_output", "content": [{"type": "text", "text": item}]}
             step = dict(item) if isinstance(item, dict) else item.model_dump(mode="json")
             kind = str(step.get("type", ""))
             if kind.endswith("_call"):
