@@ -115,6 +115,7 @@ class ConversationState:
     chain_id: str | None = None
     chain_len: int = 0
     open_calls: dict[str, FunctionCallStep] = field(default_factory=dict)
+    call_ids: set[str] = field(default_factory=set)  # every function_call id in history
     paused: PausedTurn | None = None
 
     # --- history ---------------------------------------------------------------------------------
@@ -124,6 +125,7 @@ class ConversationState:
         turn.steps.append(step)
         if isinstance(step, FunctionCallStep):
             self.open_calls[step.id] = step
+            self.call_ids.add(step.id)
         elif isinstance(step, FunctionResultStep):
             self.open_calls.pop(step.call_id, None)
 
@@ -383,7 +385,7 @@ class TurnEngine:
         steps = list(interaction.steps or [])
         # Some responses echo the input (spec §11.10): skip leading client steps and calls
         # the history already holds.
-        known_calls = {s.id for s in state.history if isinstance(s, FunctionCallStep)}
+        known_calls = state.call_ids
         start = 0
         while start < len(steps):
             step = steps[start]

@@ -98,6 +98,7 @@ def restore(
     for step in state.history:
         if isinstance(step, FunctionCallStep):
             state.open_calls[step.id] = step
+            state.call_ids.add(step.id)
         elif isinstance(step, FunctionResultStep):
             state.open_calls.pop(step.call_id, None)
     paused = data.get("paused")
