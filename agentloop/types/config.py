@@ -152,7 +152,8 @@ class DeepResearchAgentConfig(WireModel):
 class AntigravityAgentConfig(WireModel):
     type: Literal["antigravity"] = "antigravity"
     model: str | None = None
-    max_total_tokens: int | None = None
+    # An int64: the API (and the SDK's serializer) writes it as a JSON string; keep either form.
+    max_total_tokens: int | str | None = None
 
 
 class CodeMenderAgentConfig(WireModel):
