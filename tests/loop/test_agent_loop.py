@@ -280,3 +280,39 @@ def test_tool_context_carries_conversation_and_deps(emu: Emulator, scripted: Scr
     assert turn.tool_calls[0].result.result == "ada"
     ctx = seen["ctx"]
     assert ctx.conversation is conv and ctx.call_id == "c9" and ctx.tool_name == "whoami"
+
+
+@pytest.mark.parametrize("strategy", ["stateful", "stateless"])
+def test_builtin_tool_steps_stay_in_history(strategy: str) -> None:
+    from agentloop.testing import DemoModel
+
+    emu = Emulator(model=DemoModel())
+    conv = Conversation(emu.client(), tools=[{"type": "google_search"}], strategy=strategy)
+    turn = conv.send("Who won the euro 2024?")
+    kinds = [s.type for s in conv.history]
+    assert "google_search_call" in kinds and "google_search_result" in kinds
+    text = [s for s in turn.steps if s.type == "model_output"][-1].content[0]
+    assert any(a.type == "url_citation" for a in text.annotations or [])
+    # The server-tool steps (and their signatures) go back verbatim on the next turn.
+    assert conv.send("Thanks!").status == "completed"
+
+
+def test_failure_mid_turn_then_save_and_load(
+    emu: Emulator, scripted: ScriptedModel, tmp_path: Path
+) -> None:
+    def call_then_fail_next_request(request: object) -> list[dict[str, object]]:
+        emu.faults.http_error(500, count=1)  # hits the request that carries the results
+        return [call("get_weather", "c1", city="Rome")]
+
+    scripted.add(call_then_fail_next_request, say("done"))
+    client = emu.client(max_retries=0)
+    conv = Conversation(client, tools=[get_weather])
+    with pytest.raises(ServerError) as info:
+        conv.send("weather?")
+    assert [c.name for c in info.value.turn.tool_calls] == ["get_weather"]  # type: ignore[attr-defined]
+    conv.save(tmp_path / "c.json")
+    loaded = Conversation.load(tmp_path / "c.json", client=client, tools=[get_weather])
+    assert open_calls(loaded.history) == set()
+    assert loaded.send("and?").output_text == "done"
+    # The tool result computed before the failure reached the server on the next request.
+    assert any(s["type"] == "function_result" for s in bodies(emu)[-1]["input"])
