@@ -4,22 +4,52 @@
 (``emulator.transport()``), ASGI (``emulator.asgi_app()``) and a loopback server
 (``emulator.serve()``). Models decide what it answers: ``DemoModel`` (default),
 ``ScriptedModel`` and ``FunctionModel``.
+
+Names load lazily so that the pytest plugin (loaded in every pytest session of every
+project that installs agentloop) costs nothing until a fixture is used.
 """
 
-from .demo import DemoModel
-from .emulator import Emulator, EmulatorResponse, RecordedRequest
-from .faults import Faults
-from .models import FunctionModel, Model, ModelRequest, Reply, ScriptedModel
+from __future__ import annotations
 
-__all__ = [
-    "DemoModel",
-    "Emulator",
-    "EmulatorResponse",
-    "Faults",
-    "FunctionModel",
-    "Model",
-    "ModelRequest",
-    "RecordedRequest",
-    "Reply",
-    "ScriptedModel",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS: dict[str, str] = {
+    "DemoModel": "agentloop.testing.demo",
+    "Emulator": "agentloop.testing.emulator",
+    "EmulatorResponse": "agentloop.testing.emulator",
+    "RecordedRequest": "agentloop.testing.emulator",
+    "Faults": "agentloop.testing.faults",
+    "FunctionModel": "agentloop.testing.models",
+    "Model": "agentloop.testing.models",
+    "ModelRequest": "agentloop.testing.models",
+    "Reply": "agentloop.testing.models",
+    "ScriptedModel": "agentloop.testing.models",
+}
+
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:
+    from .demo import DemoModel as DemoModel
+    from .emulator import Emulator as Emulator
+    from .emulator import EmulatorResponse as EmulatorResponse
+    from .emulator import RecordedRequest as RecordedRequest
+    from .faults import Faults as Faults
+    from .models import FunctionModel as FunctionModel
+    from .models import Model as Model
+    from .models import ModelRequest as ModelRequest
+    from .models import Reply as Reply
+    from .models import ScriptedModel as ScriptedModel
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'agentloop.testing' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -62,13 +62,22 @@ class Hints:
     @classmethod
     def from_text(cls, text: str, offset: int = 0) -> Hints:
         quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
-        entities = []
+        entities: list[str] = []
+        initial: list[str] = []  # sentence-initial single words: capitalised by grammar
         for m in _CAPS.finditer(text):
             phrase = " ".join(
-                w for w in m.group(0).split() if w.lower() not in STOP_WORDS
+                w for w in m.group(0).split()
+                if w.lower().replace("'", "") not in STOP_WORDS
+                and not w.lower().endswith("'s")
             )
-            if phrase and phrase not in entities:
+            if not phrase or phrase in entities or phrase in initial:
+                continue
+            before = text[: m.start()].rstrip()
+            if (not before or before[-1] in ".?!") and " " not in phrase:
+                initial.append(phrase)
+            else:
                 entities.append(phrase)
+        entities = entities or initial
         return cls(
             text=text,
             entities=entities,

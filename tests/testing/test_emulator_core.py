@@ -164,7 +164,7 @@ def test_signatures_catch_rewritten_history() -> None:
     history: list[Any] = [{"type": "user_input", "content": "go"}]
     first = _stateless_turn(emu, history)
     thought, call_a, call_b = first["steps"]
-    good = history + [thought, call_a,
+    good = [*history, thought, call_a,
                       {"type": "function_result", "call_id": call_a["id"], "result": "ra"},
                       call_b,
                       {"type": "function_result", "call_id": call_b["id"], "result": "rb"}]

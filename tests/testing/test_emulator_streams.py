@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import httpx
 import pytest
 from emulator_helpers import PATH, call, create, error_of, events_of
