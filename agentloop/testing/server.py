@@ -44,14 +44,19 @@ def _config(emulator: Emulator, log_level: str) -> Any:
     )
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
 @contextlib.contextmanager
 def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Run ``emulator`` on a loopback uvicorn server in a thread; yield its base URL."""
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    sock = _bind(host, port)
     actual_port = sock.getsockname()[1]
     server = uvicorn.Server(_config(emulator, "warning"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
@@ -97,8 +102,14 @@ def main(argv: list[str] | None = None) -> int:
     emulator = Emulator(api_keys=args.api_keys, background_polls=args.background_polls)
     config = _config(emulator, args.log_level)
     config.host, config.port = args.host, args.port
-    print(f"agentloop emulator on http://{args.host}:{args.port} "
-          f"(model: {args.model}; keys: {'restricted' if args.api_keys else 'any'})",
-          file=sys.stderr)
-    uvicorn.Server(config).run()
+    sock = _bind(args.host, args.port)
+    port = sock.getsockname()[1]
+    shown = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"agentloop emulator on http://{shown}:{port} "
+          f"(model: {args.model}; keys: {'restricted' if args.api_keys else 'any'}; "
+          "not a real model)", file=sys.stderr)
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
     return 0

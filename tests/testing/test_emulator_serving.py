@@ -89,11 +89,14 @@ def test_cli_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
     import uvicorn
 
     ran: list[Any] = []
-    monkeypatch.setattr(uvicorn.Server, "run", lambda self: ran.append(self.config))
-    assert server_mod.main(["--host", "127.0.0.1", "--port", "9123", "--api-key", "s3cret"]) == 0
-    config = ran[0]
-    assert (config.host, config.port) == ("127.0.0.1", 9123)
+    def fake_run(self: Any, sockets: list[Any]) -> None:
+        ran.append((self.config, sockets[0].getsockname()[1]))
+
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
+    assert server_mod.main(["--host", "127.0.0.1", "--port", "0", "--api-key", "s3cret"]) == 0
+    config, port = ran[0]
+    assert config.host == "127.0.0.1" and port > 0
     err = capsys.readouterr().err
-    assert "http://127.0.0.1:9123" in err and "s3cret" not in err
+    assert f"http://127.0.0.1:{port}" in err and "s3cret" not in err
     with pytest.raises(SystemExit):
         server_mod.main(["--model", "gpt"])
