@@ -1,0 +1,89 @@
+"""What every subcommand shares: the usage-error type, the backend choice, model checks.
+
+Nothing heavy is imported at module level: the client and the emulator load only when a
+command actually runs.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, TextIO
+
+if TYPE_CHECKING:
+    from agentloop.client import Client
+
+__all__ = ["Backend", "BackendMode", "UsageError", "check_model", "open_backend"]
+
+BackendMode = Literal["auto", "real", "offline"]
+
+# Model ids are lowercase words joined by '.', '-' or '_' (gemini-3.5-flash, gemma-4-31b-it),
+# optionally as a resource name ("models/gemini-3.5-flash").
+_MODEL_ID = re.compile(r"(models/)?[a-z0-9][a-z0-9._-]{0,127}")
+
+
+OFFLINE_SIGNING_KEY = b"agentloop-cli-offline-emulator"
+
+
+class UsageError(Exception):
+    """Bad input from the command line: printed as one line, exit code 2, no traceback."""
+
+
+def check_model(model: str) -> str:
+    """Return ``model`` if it looks like a Gemini model id, else raise ``UsageError``."""
+    if not _MODEL_ID.fullmatch(model):
+        raise UsageError(
+            f"--model {model!r} is not a model id; pass a Gemini model name such as "
+            "gemini-3.5-flash (lowercase letters, digits, '.', '-', '_')"
+        )
+    return model
+
+
+@dataclass
+class Backend:
+    """The client a command talks to, and whether it is the in-process emulator."""
+
+    client: Client
+    offline: bool
+    description: str
+
+    def announce(self, stream: TextIO | None = None) -> None:
+        """Say in one line where requests go."""
+        print(self.description, file=stream or sys.stderr, flush=True)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def open_backend(mode: BackendMode = "auto") -> Backend:
+    """The real API when ``GEMINI_API_KEY`` is set (or ``mode == "real"``), else the emulator.
+
+    ``GEMINI_BASE_URL`` is honoured by ``Client`` itself, so pointing it at
+    ``agentloop emulator`` exercises the real-API path without the network.
+    """
+    key = os.environ.get("GEMINI_API_KEY", "").strip()
+    if mode == "real" and not key:
+        raise UsageError(
+            "--real needs an API key: set GEMINI_API_KEY (or drop --real to run offline on "
+            "the bundled emulator)"
+        )
+    if key and mode != "offline":
+        from agentloop.client import Client
+
+        client = Client()
+        where = client.base_url
+        return Backend(client, False, f"Using the Gemini Interactions API at {where}")
+    from agentloop.testing import Emulator
+
+    # A fixed signing key: thought signatures issued by one `agentloop chat` process must
+    # still verify in the next one, or resumed offline sessions could not replay history.
+    client = Emulator(signing_key=OFFLINE_SIGNING_KEY).client()
+    reason = "--offline" if mode == "offline" else "no GEMINI_API_KEY set"
+    return Backend(
+        client,
+        True,
+        f"Offline: running on the bundled agentloop emulator ({reason}; its answers are "
+        "canned, not a real model).",
+    )

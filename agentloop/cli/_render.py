@@ -1,0 +1,117 @@
+"""Printing loop events for people (``Printer``) and turns for programs (``turn_to_json``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TextIO
+
+__all__ = ["Printer", "call_text", "plain", "short", "turn_to_json"]
+
+_MAX = 200
+
+
+def plain(value: Any) -> Any:
+    """``value`` with wire models (also inside lists and dicts) turned into JSON data."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json")
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def short(value: Any, limit: int = _MAX) -> str:
+    """One line, at most ``limit`` characters, for a tool argument or result."""
+    value = plain(value)
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def call_text(call: Any) -> str:
+    """``name(a='x', b=2)`` for a function call step."""
+    args = ", ".join(f"{k}={v!r}" for k, v in (call.arguments or {}).items())
+    return short(f"{call.name}({args})")
+
+
+class Printer:
+    """Writes a turn as it happens: streamed text, then one line per tool call and result."""
+
+    def __init__(self, out: TextIO, *, indent: str = "  ", text_prefix: str = "") -> None:
+        self.out = out
+        self.indent = indent
+        # Written before each run of streamed text (e.g. "model> ").
+        self.text_prefix = text_prefix
+        self._mid_line = False
+
+    def line(self, text: str) -> None:
+        self.end_line()
+        self.out.write(text + "\n")
+        self.out.flush()
+
+    def end_line(self) -> None:
+        if self._mid_line:
+            self.out.write("\n")
+            self._mid_line = False
+
+    def text(self, chunk: str) -> None:
+        if chunk:
+            if not self._mid_line and self.text_prefix:
+                self.out.write(self.text_prefix)
+            self.out.write(chunk)
+            self.out.flush()
+            self._mid_line = not chunk.endswith("\n")
+
+    def event(self, event: Any) -> None:
+        """Print one loop event (unknown kinds are ignored)."""
+        kind = getattr(event, "type", "")
+        if kind == "text_delta":
+            self.text(event.text)
+        elif kind == "tool_call_started":
+            self.line(f"{self.indent}-> {call_text(event.call)}")
+        elif kind == "tool_call_finished":
+            name = event.call.name
+            if event.is_error:
+                self.line(f"{self.indent}<- {name} failed: {short(event.error or '')}")
+            else:
+                self.line(f"{self.indent}<- {name} returned {short(event.result.result)}")
+        elif kind == "strategy_fallback":
+            self.line(f"{self.indent}(the server no longer knew the conversation; "
+                      "replayed the full history)")
+        elif kind == "retry":
+            self.line(f"{self.indent}(retrying, attempt {event.attempt}: {event.reason})")
+        elif kind == "server_error":
+            self.line(f"{self.indent}(server error {event.code}: {event.message})")
+        elif kind == "approval_required":
+            names = ", ".join(call_text(c) for c in event.calls)
+            self.line(f"{self.indent}(waiting for approval: {names})")
+        elif kind == "turn_completed":
+            self.end_line()
+
+
+def turn_to_json(turn: Any) -> dict[str, Any]:
+    """A JSON-ready view of a ``Turn`` (what ``agentloop run --json`` prints)."""
+    output = turn.output
+    return {
+        "status": turn.status,
+        "output_text": turn.output_text,
+        "output": plain(output) if output is not None else None,
+        "error": turn.error,
+        "tool_calls": [
+            {
+                "id": c.id,
+                "name": c.name,
+                "arguments": c.arguments,
+                "result": plain(c.result.result),
+                "is_error": c.is_error,
+                "error": c.error,
+                "duration": round(c.duration, 6),
+            }
+            for c in turn.tool_calls
+        ],
+        "interaction_ids": list(turn.interaction_ids),
+        "model_requests": turn.model_requests,
+        "usage": turn.usage.model_dump(mode="json"),
+        "steps": [plain(s) for s in turn.steps],
+    }

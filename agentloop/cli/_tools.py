@@ -1,0 +1,115 @@
+"""``--tools FILE_OR_MODULE``: load the functions a command may let the model call.
+
+A Python file or an importable module contributes its ``@tool``-decorated functions; when it
+has none, every public function defined in it (like ``llm --functions``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+from ._common import UsageError
+
+if TYPE_CHECKING:
+    from agentloop.tools import Tool
+
+__all__ = ["load_tools"]
+
+
+def _import_file(path: Path) -> ModuleType:
+    # The file's own stem reads best in messages; fall back to a private name on a clash.
+    name = path.stem
+    if not name.isidentifier() or name in sys.modules:
+        name = f"agentloop_cli_tools_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UsageError(f"--tools {str(path)!r}: not a Python file (expected a .py file)")
+    module = importlib.util.module_from_spec(spec)
+    # Registered so dataclasses/pydantic models defined in the file can resolve their module.
+    sys.modules[name] = module
+    # The file's own folder comes first so it can import its siblings.
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(name, None)
+        raise UsageError(
+            f"--tools {str(path)!r} does not import: SyntaxError: {exc.msg} (line {exc.lineno})"
+        ) from None
+    except BaseException as exc:  # the file may raise anything, even SystemExit
+        sys.modules.pop(name, None)
+        raise UsageError(
+            f"--tools {str(path)!r} does not import: {type(exc).__name__}: {exc}"
+        ) from None
+    return module
+
+
+def _import_module(name: str) -> ModuleType:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise UsageError(
+                f"--tools {name!r} is neither a file nor an importable module; pass a path to "
+                "a .py file or a module name on sys.path"
+            ) from None
+        raise UsageError(f"--tools {name!r} does not import: {exc}") from None
+    except BaseException as exc:
+        raise UsageError(f"--tools {name!r} does not import: {type(exc).__name__}: {exc}") from None
+
+
+def _module_for(spec: str) -> ModuleType:
+    path = Path(spec)
+    if spec.endswith(".py") or path.is_file():
+        if not path.is_file():
+            raise UsageError(f"--tools {spec!r}: no such file")
+        return _import_file(path)
+    return _import_module(spec)
+
+
+def tools_of(module: ModuleType) -> list[Any]:
+    """The ``Tool`` objects of ``module``, else its public functions defined there."""
+    from agentloop.tools import Tool
+
+    found = [v for k, v in vars(module).items() if isinstance(v, Tool) and not k.startswith("_")]
+    if found:
+        return found
+    return [
+        v
+        for k, v in vars(module).items()
+        if not k.startswith("_")
+        and inspect.isfunction(v)
+        and getattr(v, "__module__", None) == module.__name__
+    ]
+
+
+def load_tools(specs: list[str] | None) -> list[Tool[..., Any]]:
+    """Load and declare the tools of every ``--tools`` value; ``UsageError`` on any problem."""
+    from agentloop.tools import ToolDefinitionError, ToolRegistry
+
+    registry = ToolRegistry()
+    for spec in specs or []:
+        module = _module_for(spec)
+        candidates = tools_of(module)
+        if not candidates:
+            raise UsageError(
+                f"--tools {spec!r} defines no @tool functions and no public functions"
+            )
+        for item in candidates:
+            try:
+                registry.add(item)
+            except ToolDefinitionError as exc:
+                raise UsageError(f"--tools {spec!r}: a tool cannot be declared: {exc}") from None
+            except Exception as exc:  # e.g. an annotation pydantic cannot build a schema for
+                name = getattr(item, "__name__", repr(item))
+                raise UsageError(
+                    f"--tools {spec!r}: {name} cannot be declared as a tool: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
+    return list(registry)
