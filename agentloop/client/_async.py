@@ -52,10 +52,11 @@ class AsyncClient:
         if http_client is None:
             own_timeout = _core.DEFAULT_TIMEOUT if timeout is _MISSING else timeout
             http_client = httpx.AsyncClient(timeout=own_timeout)
-            self._timeout: Any = httpx.USE_CLIENT_DEFAULT
+            call_timeout: TimeoutTypes = None  # the client's own default applies
         else:
-            self._timeout = httpx.USE_CLIENT_DEFAULT if timeout is _MISSING else timeout
+            call_timeout = None if timeout is _MISSING else timeout
         self._http = http_client
+        self._requests = _core.RequestFactory(self._config, http_client, call_timeout)
         self.interactions = AsyncInteractions(self)
 
     def __repr__(self) -> str:
@@ -92,15 +93,7 @@ class AsyncClient:
     # --- transport ------------------------------------------------------------------------------
 
     async def _attempt(self, spec: RequestSpec) -> httpx.Response:
-        request = self._http.build_request(
-            spec.method,
-            spec.url,
-            params=spec.params,
-            headers=self._config.headers(spec.stream),
-            content=spec.body,
-            timeout=self._timeout if spec.timeout is None else spec.timeout,
-        )
-        response = await self._http.send(request, stream=spec.stream)
+        response = await self._http.send(self._requests.build(spec), stream=spec.stream)
         if response.status_code != 200:
             if spec.stream:
                 try:

@@ -31,7 +31,6 @@ def test_create_sends_the_documented_request() -> None:
     assert request.headers["x-goog-api-key"] == CANARY
     assert request.headers["api-revision"] == "2026-05-20"
     assert request.headers["content-type"] == "application/json"
-    assert request.headers["accept"] == "application/json"
     assert json.loads(request.content) == {
         "model": "gemini-3.5-flash",
         "input": "Hi",
@@ -83,8 +82,20 @@ def test_create_body_accepts_models_rawjson_and_extra_body() -> None:
 def test_rawjson_nested_inside_dicts_is_spliced() -> None:
     from agentloop.client._core import encode_json
 
-    value = {"a": [1, {"b": RawJSON(b'{"z":true}')}], "c": "x"}
-    assert json.loads(encode_json(value)) == {"a": [1, {"b": {"z": True}}], "c": "x"}
+    value = {
+        "a": [1, {"b": RawJSON(b'{"z":true}'), 'q"k': "é"}],
+        "m": TextContent(text="t"),
+        "r": (RawJSON(b"[1]"),),
+    }
+    assert json.loads(encode_json(value)) == {
+        "a": [1, {"b": {"z": True}, 'q"k': "é"}],
+        "m": {"type": "text", "text": "t"},
+        "r": [[1]],
+    }
+    history = [RawJSON(b'{"type":"user_input","content":"x"}')] * 3
+    assert encode_json(history) == b"[" + b",".join(h.data for h in history) + b"]"
+    with pytest.raises(TypeError, match="cannot send a object"):
+        encode_json({"x": object()})
 
 
 def test_create_rejects_bad_bodies_before_sending() -> None:
