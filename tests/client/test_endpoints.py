@@ -262,3 +262,34 @@ def test_invalid_success_body_is_an_api_error() -> None:
     client = make_client(Server(json_reply({"id": "x"})))  # no status
     with pytest.raises(APIError, match="not an interaction"):
         client.interactions.get("x")
+
+
+def test_unknown_types_round_trip_through_the_client() -> None:
+    payload = {
+        "id": "int_u",
+        "status": "completed",
+        "object": "interaction",
+        "brand_new_field": {"x": [1, 2]},
+        "steps": [
+            {"type": "teleport_call", "id": "t", "target": {"x": 1}},
+            {
+                "type": "model_output",
+                "content": [
+                    {"type": "hologram", "frames": 3},
+                    {
+                        "type": "text",
+                        "text": "done",
+                        "annotations": [{"type": "future_cite", "k": 1}],
+                    },
+                ],
+            },
+        ],
+    }
+    server = Server(json_reply(payload))
+    client = make_client(server)
+    result = client.interactions.create(model="m", input="x")
+    assert result.model_dump(mode="json") == payload
+    assert result.output_text == "done"
+    # Resent as history, the unknown steps come back byte-for-byte equivalent.
+    client.interactions.create(model="m", input=result.steps, store=False)
+    assert server.body()["input"] == payload["steps"]

@@ -216,3 +216,31 @@ def test_malformed_event_is_an_api_error() -> None:
     stream = make_client(Server(reply)).interactions.create(model="m", input="x", stream=True)
     with pytest.raises(errors.APIError, match="not a valid event"):
         list(stream)
+
+
+async def test_async_stream_retried_while_nothing_was_delivered() -> None:
+    events = text_stream_events()
+    server = Server(error_reply(429), sse_reply([], drop=True), sse_reply(events))
+    sleeps = Sleeps()
+    client = make_async_client(server, sleeps)
+    stream = await client.interactions.create(model="m", input="x", stream=True)
+    assert len([e async for e in stream]) == len(events)
+    assert [r.method for r in server.requests] == ["POST"] * 3 and len(sleeps.calls) == 2
+
+
+def test_unknown_event_and_step_types_pass_through_the_stream() -> None:
+    events = [
+        {"event_type": "interaction.created", "interaction": {"id": "u", "status": "in_progress"}},
+        {"event_type": "interaction.sparkle", "sparkle": 1},
+        {"event_type": "step.start", "index": 0, "step": {"type": "hologram", "frames": 1}},
+        {"event_type": "step.delta", "index": 0, "delta": {"type": "hologram", "frames": 2}},
+        {"event_type": "step.stop", "index": 0},
+        {"event_type": "interaction.completed", "interaction": {"id": "u", "status": "completed"}},
+    ]
+    stream = make_client(Server(sse_reply(events))).interactions.create(
+        model="m", input="x", stream=True
+    )
+    seen = list(stream)
+    assert seen[1].model_dump(mode="json") == events[1]
+    step = (stream.interaction.steps or [])[0]
+    assert step.model_dump(mode="json") == {"type": "hologram", "frames": 2}

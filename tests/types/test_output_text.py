@@ -1,0 +1,66 @@
+"""``Interaction.output_text`` edge cases, checked against explicit answers and the SDK."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from google.genai import interactions as sdk
+
+from agentloop.types import Interaction
+
+
+def text(t: str) -> dict[str, Any]:
+    return {"type": "text", "text": t}
+
+
+IMG = {"type": "image", "uri": "files/i", "mime_type": "image/png"}
+
+
+def out(*blocks: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "model_output", "content": list(blocks)}
+
+
+THOUGHT = {"type": "thought", "signature": "c2ln", "summary": [text("hidden")]}
+CALL = {"type": "function_call", "id": "c", "name": "f", "arguments": {}}
+RESULT = {"type": "function_result", "call_id": "c", "result": "ok"}
+USER = {"type": "user_input", "content": [text("question")]}
+
+CASES: list[tuple[str, list[dict[str, Any]] | None, str]] = [
+    ("no steps key", None, ""),
+    ("empty steps", [], ""),
+    ("single text", [out(text("a"))], "a"),
+    ("blocks joined without separator", [out(text("a"), text("b"))], "ab"),
+    ("thoughts are skipped", [THOUGHT, out(text("a")), THOUGHT], "a"),
+    ("consecutive outputs joined", [out(text("a")), THOUGHT, out(text("b"))], "ab"),
+    ("image ends the run", [out(text("a"), IMG, text("b"))], "b"),
+    ("trailing image skipped before text", [out(text("a"), IMG)], "a"),
+    ("stops at user_input", [out(text("old")), USER, out(text("new"))], "new"),
+    ("only user input", [USER], ""),
+    ("text after call", [out(text("a")), CALL, RESULT, out(text("b"))], "b"),
+    ("trailing tool steps skipped", [out(text("a")), CALL], "a"),
+    ("thought only", [THOUGHT], ""),
+    ("empty text block", [out(text(""))], ""),
+    ("unknown step ends the run", [out(text("a")), {"type": "x_step"}, out(text("b"))], "b"),
+    ("unknown content block", [out(text("a"), {"type": "holo"}, text("b"))], "b"),
+    ("output with no content", [out(text("a")), {"type": "model_output"}], "a"),
+]
+
+
+@pytest.mark.parametrize(("name", "steps", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_output_text(name: str, steps: list[dict[str, Any]] | None, expected: str) -> None:
+    payload: dict[str, Any] = {"id": "i", "status": "completed"}
+    if steps is not None:
+        payload["steps"] = steps
+    assert Interaction.model_validate(payload).output_text == expected
+    assert sdk.Interaction.model_validate(payload).output_text == expected
+    # Reading a property never changes what is sent back.
+    assert Interaction.model_validate(payload).model_dump(mode="json") == payload
+
+
+def test_output_image_matches_sdk() -> None:
+    payload = {"id": "i", "status": "completed", "steps": [out(IMG, text("caption"))]}
+    ours = Interaction.model_validate(payload).output_image
+    theirs = sdk.Interaction.model_validate(payload).output_image
+    assert ours is not None and theirs is not None
+    assert ours.model_dump(mode="json") == IMG == theirs.model_dump(mode="json", exclude_none=True)
