@@ -156,6 +156,8 @@ class Tool(Generic[P, R]):
         self.parameters = self._build_parameters(doc_params)
         self._declaration: dict[str, Any] | None = None
         self._names = frozenset(p.name for p in self._params)
+        # Consecutive calls that took a few µs (see tools.execution: they skip the pool).
+        self._quick_runs = 0
 
     # --- declaration ---------------------------------------------------------------------------
 
