@@ -41,7 +41,10 @@ class _Input:
     def __init__(self) -> None:
         self.interactive = sys.stdin.isatty()
 
-    def read(self, prompt: str) -> str | None:
+    def read(self, prompt: str, *, show_when_piped: bool = False) -> str | None:
+        if show_when_piped and not self.interactive:
+            # A question (not the routine prompt) belongs in a transcript.
+            print(prompt.rstrip(), flush=True)
         if self.interactive:
             try:
                 return input(prompt)
@@ -115,7 +118,7 @@ class _Chat:
     def _approve(self, turn: Any) -> Any:
         waiting = {c.id for c in turn.pending_approvals}
         for call in turn.pending_approvals:
-            answer = self.reader.read(f"approve {call_text(call)}? [y/N] ")
+            answer = self.reader.read(f"approve {call_text(call)}? [y/N] ", show_when_piped=True)
             if (answer or "").strip().lower() in ("y", "yes"):
                 self.conv.approve(call.id)
             else:

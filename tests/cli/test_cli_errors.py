@@ -1,0 +1,68 @@
+"""Bad input: one clear line on stderr, exit code 2, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cli_helpers import agentloop
+
+FILES = {
+    "syntax.py": "def broken(:\n    pass\n",
+    "missing_import.py": "import agentloop_no_such_module_xyz\n",
+    "raises.py": "raise RuntimeError('tools file refuses to load')\n",
+    "undeclarable.py": "class Opaque:\n    pass\n\n\ndef use(thing: Opaque) -> int:\n"
+                       "    return 1\n",
+    "empty.py": "VALUE = 1\n",
+}
+
+CASES = [
+    (["chat", "--model", "Not A Model!"], "--model 'Not A Model!' is not a model id"),
+    (["run", "task", "--model", "gpt 4"], "is not a model id"),
+    (["demo", "--model", "BAD MODEL"], "is not a model id"),
+    (["chat", "--strategy", "sideways"], "invalid choice: 'sideways'"),
+    (["run", "task", "--tools", "{tmp}/syntax.py"], "does not import: SyntaxError"),
+    (["run", "task", "--tools", "{tmp}/missing_import.py"],
+     "does not import: ModuleNotFoundError: No module named 'agentloop_no_such_module_xyz'"),
+    (["chat", "--tools", "{tmp}/raises.py"],
+     "does not import: RuntimeError: tools file refuses to load"),
+    (["run", "task", "--tools", "{tmp}/undeclarable.py"], "a tool cannot be declared"),
+    (["run", "task", "--tools", "{tmp}/empty.py"], "defines no @tool functions"),
+    (["run", "task", "--tools", "{tmp}/nowhere.py"], "no such file"),
+    (["run", "task", "--tools", "no_such_module_abc"], "neither a file nor an importable module"),
+    (["demo", "--real"], "--real needs an API key: set GEMINI_API_KEY"),
+    (["run", "task", "--real"], "--real needs an API key"),
+    (["run", "task", "--max-steps", "0"], "--max-steps must be at least 1"),
+    (["run", "task", "--max-steps", "many"], "invalid int value: 'many'"),
+    (["run"], "the following arguments are required: TASK"),
+    (["demo", "--real", "--offline"], "not allowed with argument"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+]
+
+
+@pytest.mark.parametrize(("argv", "message"), CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, argv: list[str], message: str) -> None:
+    for name, text in FILES.items():
+        (tmp_path / name).write_text(text)
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
+    proc = agentloop(*argv, home=tmp_path, stdin="hello\n")
+    assert proc.returncode == 2, (proc.stdout, proc.stderr)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert message in lines[0]
+    assert lines[0].startswith("agentloop")
+    assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_import_agentloop_and_the_cli_stay_light() -> None:
+    code = (
+        "import sys, agentloop, agentloop.cli\n"
+        "heavy = [m for m in ('uvicorn', 'starlette', 'httpx', 'agentloop.testing',"
+        " 'agentloop.client', 'pydantic') if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=True)
+    assert proc.stdout.strip() == "[]"
