@@ -1,0 +1,95 @@
+"""Every example runs offline (in-process emulator) and on the real-API code path.
+
+The real-API path sets ``GEMINI_API_KEY`` and points ``GEMINI_BASE_URL`` at a loopback
+emulator server, so ``agentloop.Client()`` is used exactly as with Google's endpoint.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from agentloop.testing import Emulator
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
+
+CHAT_INPUT = "I have 2 dogs in my house.\nWhat is the weather in Rome?\n/stateless\n" \
+             "How many paws are in my house?\n"
+
+# What each example must print (the demo model is deterministic; checked by content).
+EXPECT: dict[str, list[str]] = {
+    "quickstart.py": ["(agentloop emulator)", ": completed,"],
+    "system_instruction.py": ["I am Neko", "With generation_config:"],
+    "streaming.py": ["text chunks; the assembled interaction is completed"],
+    "stateful_chat.py": ["Response 2: (agentloop emulator) There are 8 paws",
+                         "Response 3: (agentloop emulator) You told me about 2 dogs."],
+    "stateless_chat.py": ["Response 2: (agentloop emulator) There are 8 paws",
+                          "carried 4 steps"],
+    "multimodal_input.py": ["Sent sample.png", "(agentloop emulator)"],
+    "image_generation.py": ["Saved image/png image to"],
+    "structured_output.py": ["recipe_name=", "ingredients=["],
+    "search_tool.py": ["google_search_call", "Citations:", "](https://example.com/"],
+    "function_calling.py": ["[stateful]", "[stateless]",
+                            "Called get_current_temperature({'location': 'London'})"],
+    "managed_agent.py": ["Environment: env_", "code_execution_call"],
+    "background.py": ["Status: in_progress", "Status: completed", "Result:"],
+    "chatbot.py": ["[calling get_weather({'city': 'Rome'})]", "(strategy: stateless)",
+                   "There are 8 paws", "bye ("],
+    "task_loop.py": ["-> check_stock({'item': 'Apples'})", "<- {'item': 'plums', 'in_stock': 7}",
+                     "Final answer (completed, 2 tool calls):"],
+}
+
+
+def test_every_example_has_expectations() -> None:
+    assert sorted(EXPECT) == SCRIPTS
+
+
+def _run(script: str, cwd: Path, **env_extra: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GEMINI_BASE_URL")}
+    env["PYTHONIOENCODING"] = "utf-8"
+    env.update(env_extra)
+    return subprocess.run(
+        [sys.executable, str(EXAMPLES / script)],
+        input=CHAT_INPUT if script == "chatbot.py" else "",
+        capture_output=True, text=True, encoding="utf-8", env=env, cwd=cwd, timeout=60,
+    )
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_example_runs_offline(script: str, tmp_path: Path) -> None:
+    proc = _run(script, tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == ("(offline: GEMINI_API_KEY is not set, so this runs on the bundled "
+                        "agentloop emulator)")
+    for needle in EXPECT[script]:
+        assert needle in proc.stdout, (needle, proc.stdout)
+    if script == "image_generation.py":
+        assert (tmp_path / "generated_image.png").read_bytes().startswith(b"\x89PNG")
+
+
+@pytest.fixture(scope="module")
+def api_url() -> Iterator[str]:
+    with Emulator(api_keys={"example-key"}).serve() as url:
+        yield url
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_example_runs_on_the_real_client_path(script: str, tmp_path: Path, api_url: str) -> None:
+    proc = _run(script, tmp_path, GEMINI_API_KEY="example-key", GEMINI_BASE_URL=api_url)
+    assert proc.returncode == 0, proc.stderr
+    assert "(offline: GEMINI_API_KEY is not set" not in proc.stdout
+    for needle in EXPECT[script]:
+        assert needle in proc.stdout, (needle, proc.stdout)
+
+
+def test_sample_image_is_small_and_a_png() -> None:
+    data = (EXAMPLES / "data" / "sample.png").read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) < 5000
