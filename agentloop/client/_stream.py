@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from agentloop.errors import APIError, StreamInterruptedError
-from agentloop.types import Interaction, InteractionEvent
+from agentloop.types import Interaction, InteractionEvent, TextDelta
 
 from ._sse import SSEDecoder, SSEMessage
 
@@ -56,7 +56,12 @@ class StreamAccumulator:
         """Apply one typed event (any member of ``InteractionEvent``)."""
         kind = getattr(event, "event_type", None)
         if kind == "step.delta":
-            self._delta(event.index, event.delta.model_dump(mode="json"))
+            delta = event.delta
+            if type(delta) is TextDelta and not delta.__pydantic_extra__:
+                # The bulk of a stream: append the text without dumping the delta model.
+                self._text(event.index, delta.text or "")
+            else:
+                self._delta(event.index, delta.model_dump(mode="json"))
         elif kind == "step.start":
             self._start(event.index, event.step.model_dump(mode="json"))
         elif kind == "step.stop":
@@ -93,16 +98,19 @@ class StreamAccumulator:
             step = self._steps[index] = {"type": "model_output"}
         return step
 
+    def _text(self, index: int, text: str) -> None:
+        content = self._step(index).setdefault("content", [])
+        last = content[-1] if content else None
+        if last is not None and last.get("type") == "text":
+            last["text"] = last.get("text", "") + text
+        else:
+            content.append({"type": "text", "text": text})
+
     def _delta(self, index: int, delta: dict[str, Any]) -> None:
         step = self._step(index)
         kind = delta.get("type")
         if kind == "text":
-            content = step.setdefault("content", [])
-            last = content[-1] if content else None
-            if last is not None and last.get("type") == "text":
-                last["text"] = last.get("text", "") + delta.get("text", "")
-            else:
-                content.append({"type": "text", "text": delta.get("text", "")})
+            self._text(index, delta.get("text", ""))
         elif kind in _MEDIA:
             step.setdefault("content", []).append(delta)
         elif kind == "text_annotation_delta":
