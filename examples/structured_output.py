@@ -1,6 +1,5 @@
 """Structured output: JSON that matches a pydantic schema (seed: "Use structured output")."""
 
-
 import _backend
 from pydantic import BaseModel, Field
 
