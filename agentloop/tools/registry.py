@@ -25,11 +25,13 @@ class ToolRegistry:
 
     ``ToolRegistry([get_weather, search])`` accepts ``Tool`` objects, plain callables (wrapped
     with ``@tool``) and other registries. Sync tools run in a bounded thread pool of
-    ``max_workers`` threads; async tools called from sync code run on a private event-loop
-    thread. Both are created on first use; ``close()`` (or ``with``) releases them.
+    ``max_workers`` threads (32 by default: tools mostly wait on I/O, threads are only started
+    when calls overlap, and a model may ask for 10-20 calls at once); async tools called from
+    sync code run on a private event-loop thread. Both are created on first use; ``close()``
+    (or ``with``) releases them.
     """
 
-    def __init__(self, tools: Iterable[ToolLike] = (), *, max_workers: int = 8) -> None:
+    def __init__(self, tools: Iterable[ToolLike] = (), *, max_workers: int = 32) -> None:
         if max_workers < 1:
             raise ValueError(f"max_workers must be at least 1, got {max_workers}.")
         self.max_workers = max_workers
