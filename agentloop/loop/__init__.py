@@ -9,7 +9,8 @@ from ._errors import (
     TurnError,
     UnexpectedStatusError,
 )
-from .conversation import AsyncBackgroundTurn, AsyncConversation, BackgroundTurn, Conversation
+from .background import AsyncBackgroundTurn, BackgroundTurn
+from .conversation import AsyncConversation, Conversation
 from .engine import ConversationState, Strategy, TurnEngine
 from .events import (
     ApprovalRequired,

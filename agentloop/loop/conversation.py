@@ -11,10 +11,11 @@ import os
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from agentloop.types import FunctionCallStep, Interaction, InteractionCreatedEvent, WireModel
 
+from .background import AsyncBackgroundTurn, BackgroundTurn
 from .engine import (
     STRATEGIES,
     ConversationState,
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["AsyncBackgroundTurn", "AsyncConversation", "BackgroundTurn", "Conversation"]
 
 DEFAULT_MODEL = "gemini-3.5-flash"
+
+C = TypeVar("C", bound="_ConversationCore")
 
 
 @dataclass(slots=True)
@@ -238,6 +241,37 @@ class _ConversationCore:
 
         write_json_atomic(Path(path), self.to_dict())
 
+    @classmethod
+    def load(
+        cls: type[C],
+        path: str | os.PathLike[str],
+        client: Any = None,
+        tools: Iterable[Any] = (),
+        **overrides: Any,
+    ) -> C:
+        """Load a conversation saved with ``save``; pass the tools it should run.
+
+        ``overrides`` replace saved settings (``max_steps=``, ``response_model=``, ``deps=``…).
+        """
+        from agentloop.stores.json_file import read_json
+
+        return cls.from_dict(read_json(Path(path)), client=client, tools=tools, **overrides)
+
+    @classmethod
+    def from_dict(
+        cls: type[C],
+        data: dict[str, Any],
+        client: Any = None,
+        tools: Iterable[Any] = (),
+        **overrides: Any,
+    ) -> C:
+        """Rebuild a conversation from ``to_dict()`` output."""
+        from agentloop.stores.snapshot import restore
+
+        conv = restore(cls, data, client=client, tools=tools, **overrides)
+        assert isinstance(conv, cls)
+        return conv
+
     def __repr__(self) -> str:
         who = f"agent={self.agent!r}" if self.agent else f"model={self.model!r}"
         return (
@@ -270,33 +304,6 @@ class Conversation(_ConversationCore):
 
             client = Client()
         super().__init__(client, *args, **kwargs)
-
-    @classmethod
-    def load(
-        cls,
-        path: str | os.PathLike[str],
-        client: Client | None = None,
-        tools: Iterable[Any] = (),
-        **overrides: Any,
-    ) -> Conversation:
-        """Load a conversation saved with ``save``; pass the tools it should run."""
-        from agentloop.stores.json_file import read_json
-
-        return cls.from_dict(read_json(Path(path)), client=client, tools=tools, **overrides)
-
-    @classmethod
-    def from_dict(
-        cls,
-        data: dict[str, Any],
-        client: Client | None = None,
-        tools: Iterable[Any] = (),
-        **overrides: Any,
-    ) -> Conversation:
-        from agentloop.stores.snapshot import restore
-
-        conv = restore(cls, data, client=client, tools=tools, **overrides)
-        assert isinstance(conv, Conversation)
-        return conv
 
     # --- turns ---------------------------------------------------------------------------------
 
@@ -334,6 +341,10 @@ class Conversation(_ConversationCore):
     def resume(self) -> Turn:
         """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
         return self._finish(self._engine().resume(), stream=False)
+
+    def resume_stream(self) -> Iterator[LoopEvent]:
+        """``resume()``, yielding loop events like ``stream``."""
+        return self._drive(self._engine().resume(), stream=True)
 
     def _finish(
         self, proto: Generator[Effect, Any, Turn], *, stream: bool, first: Any = None
@@ -402,91 +413,6 @@ class Conversation(_ConversationCore):
         return events.interaction
 
 
-class _BackgroundBase:
-    """What both background handles share: identity, status and the finished turn."""
-
-    def __init__(
-        self,
-        conversation: Any,
-        proto: Generator[Effect, Any, Turn],
-        interaction: Interaction | None,
-        turn: Turn | None = None,
-    ) -> None:
-        self.conversation = conversation
-        self._proto = proto
-        self.interaction = interaction
-        self._turn = turn
-
-    @property
-    def id(self) -> str | None:
-        """The background interaction's id."""
-        return self.interaction.id if self.interaction else None
-
-    @property
-    def done(self) -> bool:
-        return self._turn is not None
-
-    @property
-    def status(self) -> str:
-        """The turn's status once finished, else the background interaction's status."""
-        if self._turn is not None:
-            return self._turn.status
-        return str(self.interaction.status) if self.interaction else "unknown"
-
-    def result(self) -> Turn:
-        """The finished turn; raises while the background run is still going."""
-        if self._turn is None:
-            raise RuntimeError("the background turn is still running; call wait() or poll()")
-        return self._turn
-
-    def _running_id(self) -> str:
-        assert self.interaction is not None and self.interaction.id
-        return self.interaction.id
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(id={self.id!r}, status={self.status!r})"
-
-
-class BackgroundTurn(_BackgroundBase):
-    """A turn whose first request runs in the background. ``wait()`` finishes it."""
-
-    conversation: Conversation
-
-    def poll(self) -> str:
-        """Check once; finish the turn if the background run is done. Returns the status."""
-        if self._turn is None:
-            current = self.conversation.client.interactions.get(self._running_id())
-            self.interaction = current
-            if current.status not in ("queued", "in_progress"):
-                self._complete(current)
-        return self.status
-
-    def wait(self, timeout: float | None = None) -> Turn:
-        """Block until the turn is finished (tool calls included) and return it."""
-        if self._turn is None:
-            final = self.conversation.client.interactions.wait(self._running_id(), timeout=timeout)
-            self._complete(final)
-        return self.result()
-
-    def cancel(self) -> Turn:
-        """Cancel the background run. The turn ends ``cancelled``; history stays usable."""
-        if self._turn is None:
-            cancelled = self.conversation.client.interactions.cancel(self._running_id())
-            self._complete(cancelled, swallow_cancel=True)
-        return self.result()
-
-    def _complete(self, interaction: Interaction, swallow_cancel: bool = False) -> None:
-        from ._errors import InteractionCancelledError
-
-        self.interaction = interaction
-        try:
-            self._turn = self.conversation._finish(self._proto, stream=False, first=interaction)
-        except InteractionCancelledError as exc:
-            if not swallow_cancel or exc.turn is None:
-                raise
-            self._turn = exc.turn
-
-
 class AsyncConversation(_ConversationCore):
     """The same conversation on an ``AsyncClient``: ``await send(...)``, ``async for`` streams."""
 
@@ -498,32 +424,6 @@ class AsyncConversation(_ConversationCore):
 
             client = AsyncClient()
         super().__init__(client, *args, **kwargs)
-
-    @classmethod
-    def load(
-        cls,
-        path: str | os.PathLike[str],
-        client: AsyncClient | None = None,
-        tools: Iterable[Any] = (),
-        **overrides: Any,
-    ) -> AsyncConversation:
-        from agentloop.stores.json_file import read_json
-
-        return cls.from_dict(read_json(Path(path)), client=client, tools=tools, **overrides)
-
-    @classmethod
-    def from_dict(
-        cls,
-        data: dict[str, Any],
-        client: AsyncClient | None = None,
-        tools: Iterable[Any] = (),
-        **overrides: Any,
-    ) -> AsyncConversation:
-        from agentloop.stores.snapshot import restore
-
-        conv = restore(cls, data, client=client, tools=tools, **overrides)
-        assert isinstance(conv, AsyncConversation)
-        return conv
 
     async def send(
         self,
@@ -551,7 +451,12 @@ class AsyncConversation(_ConversationCore):
         return self._drive(engine.start(input), stream=True)
 
     async def resume(self) -> Turn:
+        """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
         return await self._finish(self._engine().resume(), stream=False)
+
+    def resume_stream(self) -> AsyncIterator[LoopEvent]:
+        """``resume()``, yielding loop events like ``stream``."""
+        return self._drive(self._engine().resume(), stream=True)
 
     async def _finish(
         self, proto: Generator[Effect, Any, Turn], *, stream: bool, first: Any = None
@@ -621,44 +526,3 @@ class AsyncConversation(_ConversationCore):
                 for loop_event in events_from_sse(event, interaction_id):
                     yield loop_event
         box.append(events.interaction)
-
-
-class AsyncBackgroundTurn(_BackgroundBase):
-    """``BackgroundTurn`` for ``AsyncConversation``."""
-
-    conversation: AsyncConversation
-
-    async def poll(self) -> str:
-        if self._turn is None:
-            current = await self.conversation.client.interactions.get(self._running_id())
-            self.interaction = current
-            if current.status not in ("queued", "in_progress"):
-                await self._complete(current)
-        return self.status
-
-    async def wait(self, timeout: float | None = None) -> Turn:
-        if self._turn is None:
-            final = await self.conversation.client.interactions.wait(
-                self._running_id(), timeout=timeout
-            )
-            await self._complete(final)
-        return self.result()
-
-    async def cancel(self) -> Turn:
-        if self._turn is None:
-            cancelled = await self.conversation.client.interactions.cancel(self._running_id())
-            await self._complete(cancelled, swallow_cancel=True)
-        return self.result()
-
-    async def _complete(self, interaction: Interaction, swallow_cancel: bool = False) -> None:
-        from ._errors import InteractionCancelledError
-
-        self.interaction = interaction
-        try:
-            self._turn = await self.conversation._finish(
-                self._proto, stream=False, first=interaction
-            )
-        except InteractionCancelledError as exc:
-            if not swallow_cancel or exc.turn is None:
-                raise
-            self._turn = exc.turn

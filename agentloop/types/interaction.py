@@ -14,7 +14,7 @@ from .config import (
     WebhookConfig,
 )
 from .content import AudioContent, Content, ImageContent, TextContent, VideoContent
-from .steps import FunctionCallStep, ModelOutputStep, Step, ThoughtStep, UserInputStep
+from .steps import FunctionCallStep, ModelOutputStep, Status, Step, ThoughtStep, UserInputStep
 from .tools import Tool
 
 __all__ = [
@@ -236,6 +236,17 @@ class Interaction(WireModel):
         steps = self.steps or []
         answered = {getattr(s, "call_id", None) for s in steps if s.type == "function_result"}
         return [s for s in steps if isinstance(s, FunctionCallStep) and s.id not in answered]
+
+    @property
+    def error(self) -> ApiError | Status | None:
+        """The first reported error of a failed run (``errors[0]``, else a ``model_output``'s
+        ``error``), or ``None``. The wire has ``errors``; this reads like the docs' ``.error``."""
+        if self.errors:
+            return self.errors[0]
+        for step in reversed(self.steps or []):
+            if isinstance(step, ModelOutputStep) and step.error is not None:
+                return step.error
+        return None
 
     @property
     def is_running(self) -> bool:

@@ -316,3 +316,16 @@ def test_failure_mid_turn_then_save_and_load(
     assert loaded.send("and?").output_text == "done"
     # The tool result computed before the failure reached the server on the next request.
     assert any(s["type"] == "function_result" for s in bodies(emu)[-1]["input"])
+
+
+def test_resume_stream_yields_the_rest_of_the_turn(emu: Emulator, scripted: ScriptedModel) -> None:
+    scripted.add([call("delete_file", "c1", path="/a")], say("Removed /a."))
+    conv = Conversation(emu.client(), tools=[delete_file])
+    events = list(conv.stream("delete /a"))
+    assert [e.type for e in events][-2:] == ["approval_required", "turn_completed"]
+    conv.approve("c1")
+    rest = list(conv.resume_stream())
+    kinds = [e.type for e in rest]
+    assert kinds[:2] == ["tool_call_started", "tool_call_finished"]
+    assert "".join(e.text for e in rest if e.type == "text_delta") == "Removed /a."
+    assert rest[-1].turn.status == "completed"

@@ -64,3 +64,21 @@ def test_output_image_matches_sdk() -> None:
     theirs = sdk.Interaction.model_validate(payload).output_image
     assert ours is not None and theirs is not None
     assert ours.model_dump(mode="json") == IMG == theirs.model_dump(mode="json", exclude_none=True)
+
+
+def test_error_reads_like_the_docs() -> None:
+    from agentloop.types import Interaction
+
+    failed = Interaction.model_validate(
+        {"id": "i", "status": "failed", "errors": [{"code": "internal", "message": "boom"}]}
+    )
+    assert failed.error is not None and failed.error.message == "boom"
+    step_error = Interaction.model_validate(
+        {
+            "id": "i",
+            "status": "failed",
+            "steps": [{"type": "model_output", "error": {"code": 13, "message": "bad"}}],
+        }
+    )
+    assert step_error.error is not None and step_error.error.code == 13
+    assert Interaction.model_validate({"id": "i", "status": "completed"}).error is None

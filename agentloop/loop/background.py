@@ -1,0 +1,139 @@
+"""Handles of background turns: the first request runs server-side, the rest on ``wait``."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+from agentloop.errors import InteractionCancelledError
+from agentloop.types import Interaction
+
+from .engine import Effect
+from .turn import Turn
+
+if TYPE_CHECKING:
+    from .conversation import AsyncConversation, Conversation
+
+__all__ = ["AsyncBackgroundTurn", "BackgroundTurn"]
+
+
+class _BackgroundBase:
+    """What both background handles share: identity, status and the finished turn."""
+
+    def __init__(
+        self,
+        conversation: Any,
+        proto: Generator[Effect, Any, Turn],
+        interaction: Interaction | None,
+        turn: Turn | None = None,
+    ) -> None:
+        self.conversation = conversation
+        self._proto = proto
+        self.interaction = interaction
+        self._turn = turn
+
+    @property
+    def id(self) -> str | None:
+        """The background interaction's id."""
+        return self.interaction.id if self.interaction else None
+
+    @property
+    def done(self) -> bool:
+        return self._turn is not None
+
+    @property
+    def status(self) -> str:
+        """The turn's status once finished, else the background interaction's status."""
+        if self._turn is not None:
+            return self._turn.status
+        return str(self.interaction.status) if self.interaction else "unknown"
+
+    def result(self) -> Turn:
+        """The finished turn; raises while the background run is still going."""
+        if self._turn is None:
+            raise RuntimeError("the background turn is still running; call wait() or poll()")
+        return self._turn
+
+    def _running_id(self) -> str:
+        assert self.interaction is not None and self.interaction.id
+        return self.interaction.id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(id={self.id!r}, status={self.status!r})"
+
+
+class BackgroundTurn(_BackgroundBase):
+    """A turn whose first request runs in the background. ``wait()`` finishes it."""
+
+    conversation: Conversation
+
+    def poll(self) -> str:
+        """Check once; finish the turn if the background run is done. Returns the status."""
+        if self._turn is None:
+            current = self.conversation.client.interactions.get(self._running_id())
+            self.interaction = current
+            if current.status not in ("queued", "in_progress"):
+                self._complete(current)
+        return self.status
+
+    def wait(self, timeout: float | None = None) -> Turn:
+        """Block until the turn is finished (tool calls included) and return it."""
+        if self._turn is None:
+            final = self.conversation.client.interactions.wait(self._running_id(), timeout=timeout)
+            self._complete(final)
+        return self.result()
+
+    def cancel(self) -> Turn:
+        """Cancel the background run. The turn ends ``cancelled``; history stays usable."""
+        if self._turn is None:
+            cancelled = self.conversation.client.interactions.cancel(self._running_id())
+            self._complete(cancelled, swallow_cancel=True)
+        return self.result()
+
+    def _complete(self, interaction: Interaction, swallow_cancel: bool = False) -> None:
+        self.interaction = interaction
+        try:
+            self._turn = self.conversation._finish(self._proto, stream=False, first=interaction)
+        except InteractionCancelledError as exc:
+            if not swallow_cancel or exc.turn is None:
+                raise
+            self._turn = exc.turn
+
+
+class AsyncBackgroundTurn(_BackgroundBase):
+    """``BackgroundTurn`` for ``AsyncConversation``."""
+
+    conversation: AsyncConversation
+
+    async def poll(self) -> str:
+        if self._turn is None:
+            current = await self.conversation.client.interactions.get(self._running_id())
+            self.interaction = current
+            if current.status not in ("queued", "in_progress"):
+                await self._complete(current)
+        return self.status
+
+    async def wait(self, timeout: float | None = None) -> Turn:
+        if self._turn is None:
+            final = await self.conversation.client.interactions.wait(
+                self._running_id(), timeout=timeout
+            )
+            await self._complete(final)
+        return self.result()
+
+    async def cancel(self) -> Turn:
+        if self._turn is None:
+            cancelled = await self.conversation.client.interactions.cancel(self._running_id())
+            await self._complete(cancelled, swallow_cancel=True)
+        return self.result()
+
+    async def _complete(self, interaction: Interaction, swallow_cancel: bool = False) -> None:
+        self.interaction = interaction
+        try:
+            self._turn = await self.conversation._finish(
+                self._proto, stream=False, first=interaction
+            )
+        except InteractionCancelledError as exc:
+            if not swallow_cancel or exc.turn is None:
+                raise
+            self._turn = exc.turn
