@@ -96,10 +96,7 @@ class _Chat:
 
         turn = None
         try:
-            for event in self.conv.stream(text):
-                self.out.event(event)
-                if event.type == "turn_completed":
-                    turn = event.turn
+            turn = self._follow(self.conv.stream(text))
             while turn is not None and turn.status == "awaiting_approval":
                 turn = self._approve(turn)
         except AgentloopError as exc:
@@ -115,8 +112,15 @@ class _Chat:
             self.out.end_line()
             self.save()
 
+    def _follow(self, events: Any) -> Any:
+        turn = None
+        for event in events:
+            self.out.event(event)
+            if event.type == "turn_completed":
+                turn = event.turn
+        return turn
+
     def _approve(self, turn: Any) -> Any:
-        waiting = {c.id for c in turn.pending_approvals}
         for call in turn.pending_approvals:
             answer = self.reader.read(f"approve {call_text(call)}? [y/N] ", show_when_piped=True)
             if (answer or "").strip().lower() in ("y", "yes"):
@@ -124,14 +128,7 @@ class _Chat:
             else:
                 self.conv.reject(call.id, "the user did not approve this call")
         self._count(turn)
-        resumed = self.conv.resume()
-        for done in resumed.tool_calls:
-            if done.id in waiting:
-                state = "failed" if done.is_error else "returned"
-                self.note(f"  <- {done.name} {state} {short(done.result.result)}")
-        if resumed.output_text:
-            self.note(f"model> {resumed.output_text}")
-        return resumed
+        return self._follow(self.conv.resume_stream())
 
     def _count(self, turn: Any) -> None:
         self.requests += turn.model_requests

@@ -49,12 +49,17 @@ class _Progress:
         print(text, file=sys.stderr, flush=True)
 
 
-def _drive(conv: Any, task: str, approve: bool, progress: _Progress) -> Any:
+def _follow(events: Any, progress: _Progress) -> Any:
     turn = None
-    for event in conv.stream(task):
+    for event in events:
         progress(event)
         if event.type == "turn_completed":
             turn = event.turn
+    return turn
+
+
+def _drive(conv: Any, task: str, approve: bool, progress: _Progress) -> Any:
+    turn = _follow(conv.stream(task), progress)
     while turn is not None and turn.status == "awaiting_approval":
         for call in turn.pending_approvals:
             if approve:
@@ -64,7 +69,7 @@ def _drive(conv: Any, task: str, approve: bool, progress: _Progress) -> Any:
                 progress.say(f"[{progress.request}] rejected {call_text(call)} "
                              "(it requires approval; pass --yes to allow)")
                 conv.reject(call.id, "not approved: run agentloop with --yes to allow this tool")
-        turn = conv.resume()
+        turn = _follow(conv.resume_stream(), progress)
     return turn
 
 

@@ -240,19 +240,29 @@ class TurnEngine:
         turn.status = "running"
         turn.pending_approvals = []
         approved: list[FunctionCallStep] = []
+        rejected: list[ToolCall] = []
         for call in paused.awaiting:
             ok, reason = paused.decisions[call.id]
             if ok:
                 approved.append(call)
             else:
                 why = f" Reason: {reason}" if reason else ""
-                self._append_result(turn, call, f"The user rejected this call.{why}", is_error=True)
-        return self.run(turn, first_calls=approved)
+                rejected.append(
+                    self._append_result(
+                        turn, call, f"The user rejected this call.{why}", is_error=True
+                    )
+                )
+        return self.run(turn, first_calls=approved, announce=rejected)
 
     def run(
-        self, turn: Turn, first_calls: Sequence[FunctionCallStep] = ()
+        self,
+        turn: Turn,
+        first_calls: Sequence[FunctionCallStep] = (),
+        announce: Sequence[ToolCall] = (),
     ) -> Generator[Effect, Any, Turn]:
         state = self.state
+        for record in announce:  # calls answered before the protocol started (rejections)
+            yield Emit(self._finished(record))
         calls: list[FunctionCallStep] = list(first_calls)
         continuation: tuple[str, list[RawJSON]] | None = None
         background = self.background
@@ -422,25 +432,28 @@ class TurnEngine:
             yield Emit(ToolCallStarted(call=call))
         outcomes = yield RunTools(calls)
         for outcome in outcomes:
-            record = self._record_outcome(turn, outcome)
-            yield Emit(
-                ToolCallFinished(
-                    call=record.call,
-                    result=record.result,
-                    is_error=record.is_error,
-                    error=record.error,
-                    duration=record.duration,
-                )
-            )
+            yield Emit(self._finished(self._record_outcome(turn, outcome)))
+
+    @staticmethod
+    def _finished(record: ToolCall) -> ToolCallFinished:
+        return ToolCallFinished(
+            call=record.call,
+            result=record.result,
+            is_error=record.is_error,
+            error=record.error,
+            duration=record.duration,
+        )
 
     def _append_result(
         self, turn: Turn, call: FunctionCallStep, text: str, *, is_error: bool
-    ) -> None:
+    ) -> ToolCall:
         result = FunctionResultStep(call_id=call.id, name=call.name, result=text, is_error=is_error)
         self.state.append(result, turn)
-        turn.tool_calls.append(
-            ToolCall(call=call, result=result, is_error=is_error, error=text if is_error else None)
+        record = ToolCall(
+            call=call, result=result, is_error=is_error, error=text if is_error else None
         )
+        turn.tool_calls.append(record)
+        return record
 
     def _record_outcome(self, turn: Turn, outcome: Any) -> ToolCall:
         result: FunctionResultStep = outcome.result
