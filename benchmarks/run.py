@@ -1,0 +1,95 @@
+"""agentloop benchmarks: ``python benchmarks/run.py [--quick] [--json FILE] [--only SECTION]``.
+
+Prints one markdown table (figure, agentloop, peer, ratio, target, result). Installs nothing:
+peers come from the ``bench`` extra (``pip install -e '.[bench]'``) and are skipped with a note
+when absent. Exits 0 even when a target is missed (the table says FAIL): benchmarks are
+measurements, not tests. See docs/performance.md for the method.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(1, os.path.dirname(HERE))  # the repo root, when agentloop is not installed
+
+from _harness import Row, render  # noqa: E402
+
+SECTIONS = ("turn", "tools", "replay", "stream", "schema", "import", "concurrency")
+
+
+def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
+    import bench_data
+    import bench_system
+    import bench_tools
+    import bench_turn
+
+    return {
+        "turn": lambda: bench_turn.run(quick),
+        "tools": lambda: bench_tools.run(quick),
+        "replay": lambda: bench_data.replay_rows(quick),
+        "stream": lambda: bench_data.stream_rows(quick),
+        "schema": lambda: bench_data.schema_rows(quick),
+        "import": lambda: bench_system.import_rows(quick),
+        "concurrency": lambda: [
+            *bench_system.tool_concurrency_rows(),
+            bench_system.many_conversations_row(quick),
+            *bench_system.throughput_rows(quick),
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer repetitions (a smoke run: well under 2 minutes)")
+    parser.add_argument("--json", metavar="FILE", help="also write the rows to FILE as JSON")
+    parser.add_argument("--only", action="append", choices=SECTIONS, metavar="SECTION",
+                        help=f"run only these sections (repeatable): {', '.join(SECTIONS)}")
+    args = parser.parse_args(argv)
+
+    try:
+        import agentloop.client  # noqa: F401
+        import agentloop.tools  # noqa: F401
+    except ImportError as exc:
+        print(f"agentloop or its dependencies cannot be imported ({exc}); install them first: "
+              "pip install -e '.[dev]' (and '.[bench]' for the peer frameworks)",
+              file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    rows: list[Row] = []
+    for name, section in _sections(args.quick).items():
+        if args.only and name not in args.only:
+            continue
+        t0 = time.perf_counter()
+        try:
+            rows.extend(section())
+        except Exception as exc:  # a broken section is reported, the others still run
+            traceback.print_exc()
+            rows.append(Row(f"section {name}", "", ok=False, note=f"error: {exc!r}"))
+        print(f"[{name}: {time.perf_counter() - t0:.1f} s]", file=sys.stderr, flush=True)
+
+    title = (f"agentloop benchmarks ({'quick' if args.quick else 'full'} run, "
+             f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+             f"{time.perf_counter() - started:.0f} s)")
+    print(f"\n{title}\n")
+    print(render(rows))
+    failed = [r.figure for r in rows if r.ok is False]
+    print(f"\n{len(rows)} figures, {len(failed)} below target.")
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as fh:
+            json.dump({"title": title, "quick": args.quick,
+                       "rows": [r.as_dict() for r in rows]}, fh, indent=2, ensure_ascii=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
