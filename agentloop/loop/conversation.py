@@ -7,13 +7,20 @@ dispatch is the only code that exists twice, once blocking and once awaiting.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
-from agentloop.types import FunctionCallStep, Interaction, InteractionCreatedEvent, WireModel
+from agentloop.types import (
+    FunctionCallStep,
+    Interaction,
+    InteractionCreatedEvent,
+    RawJSON,
+    WireModel,
+)
 
 from .background import AsyncBackgroundTurn, BackgroundTurn
 from .engine import (
@@ -115,6 +122,8 @@ class _ConversationCore:
                 functions.append(item)
         self.tools: ToolRegistry = ToolRegistry(functions)
         self._state = ConversationState()
+        # (a private JSON copy of the last static body, that body with values pre-encoded)
+        self._static_cache: tuple[dict[str, Any], dict[str, Any]] | None = None
         self.strategy = strategy
 
     # --- public state -------------------------------------------------------------------------
@@ -190,6 +199,30 @@ class _ConversationCore:
         body.update(self.extra_body)
         return body
 
+    def _encoded(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with its structured values pre-encoded as ``RawJSON``, reused while the
+        static body stays equal, so that tool schemas and configs are not JSON-encoded again
+        on every request. The comparison is with a private JSON copy, so in-place changes to
+        a config dict are seen. Scalars stay plain: the engine reads some of them."""
+        cached = self._static_cache
+        if cached is not None and cached[0] == body:
+            return cached[1]
+        from agentloop.client._core import encode_json
+
+        try:
+            encoded = {
+                key: RawJSON(encode_json(value)) if isinstance(value, (dict, list)) else value
+                for key, value in body.items()
+            }
+            snapshot = {
+                key: json.loads(value.data) if isinstance(value, RawJSON) else value
+                for key, value in encoded.items()
+            }
+        except Exception:  # not JSON-ready: let the client report it when sending
+            return body
+        self._static_cache = (snapshot, encoded)
+        return encoded
+
     def _engine(
         self, response_model: Any = None, response_format: Any = None, background: bool = False
     ) -> TurnEngine:
@@ -207,7 +240,7 @@ class _ConversationCore:
 
         return TurnEngine(
             self._state,
-            static_body=self._static_body(response_model, response_format),
+            static_body=self._encoded(self._static_body(response_model, response_format)),
             max_steps=self.max_steps,
             needs_approval=needs_approval,
             parse_output=output_parser(model) if model is not None else None,
