@@ -17,7 +17,9 @@ __all__ = ["History"]
 
 
 def encode_step(step: WireModel) -> bytes:
-    return step.model_dump_json().encode()
+    # The serializer directly: bytes out, the same keys as model_dump_json() (aliases, only
+    # the keys received or set), without the str round trip.
+    return type(step).__pydantic_serializer__.to_json(step, by_alias=True, exclude_unset=True)
 
 
 class History(Sequence[Any]):
