@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import statistics
-import time
 from collections.abc import Callable
 from typing import Any
 
 import _payloads as P
-from _harness import Row, interleaved, interleaved_batches, per_call, us
+from _harness import Row, interleaved, per_call, us
 
 # --- 3. stateless replay ---------------------------------------------------------------------
 
@@ -190,7 +189,3 @@ def schema_rows(quick: bool) -> list[Row]:
             values={"cached_s": cached_cost}),
     ]
 
-
-def _unused(*_: Any) -> None:  # keep imports honest for linters
-    interleaved_batches  # noqa: B018
-    time  # noqa: B018

@@ -34,7 +34,7 @@ def import_rows(quick: bool) -> list[Row]:
         import importlib.util
 
         has_genai = importlib.util.find_spec("google.genai") is not None
-    except ModuleNotFoundError:
+    except (ImportError, ValueError):
         has_genai = False
     if not has_genai:
         del statements["genai"]

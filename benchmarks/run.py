@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     try:
-        import agentloop.client  # noqa: F401
+        import agentloop.client
         import agentloop.tools  # noqa: F401
     except ImportError as exc:
         print(f"agentloop or its dependencies cannot be imported ({exc}); install them first: "
