@@ -170,7 +170,7 @@ class RequestFactory:
     client's default headers with ours once, here, keeps the per-call cost near a raw post.
     """
 
-    __slots__ = ("_config", "_headers", "_http", "_timeout")
+    __slots__ = ("_config", "_headers", "_http", "_timeout", "_urls")
 
     def __init__(
         self,
@@ -182,6 +182,8 @@ class RequestFactory:
         self._http = http
         self._timeout = None if timeout is None else _timeout_dict(timeout)
         self._headers: dict[bool, httpx.Headers] = {}
+        # Parsing a URL costs httpx ~12 µs; the create URL is the same on every call.
+        self._urls: dict[str, httpx.URL] = {}
 
     def build(self, spec: RequestSpec) -> httpx.Request:
         headers = self._headers.get(spec.stream)
@@ -195,7 +197,13 @@ class RequestFactory:
             timeout = self._timeout
         else:
             timeout = self._http.timeout.as_dict()
-        url = httpx.URL(spec.url, params=spec.params) if spec.params else spec.url
+        url = self._urls.get(spec.url)
+        if url is None:
+            if len(self._urls) >= 32:  # ids make get/cancel/delete URLs unique: stay bounded
+                self._urls.clear()
+            url = self._urls[spec.url] = httpx.URL(spec.url)
+        if spec.params:
+            url = url.copy_merge_params(spec.params)
         return httpx.Request(
             spec.method, url, headers=headers, content=spec.body, extensions={"timeout": timeout}
         )

@@ -34,20 +34,30 @@ class WireModel(BaseModel):
         val_json_bytes="base64",
     )
 
-    def model_post_init(self, context: Any, /) -> None:
-        # A discriminator taken from its default is part of the object: dump it.
-        fields_set = self.__pydantic_fields_set__
-        for key in self._always_dump:
-            fields_set.add(key)
+    # Discriminators (``type``/``event_type``) with a default, per class. Objects built in
+    # Python get them as if passed explicitly, so they are dumped; objects validated from the
+    # wire keep exactly the keys they arrived with. Doing this in ``__init__`` rather than in
+    # ``model_post_init`` keeps validation free of a Python call per object (~35% faster).
+    _dump_defaults: ClassVar[tuple[tuple[str, Any], ...]] = ()
 
-    _always_dump: ClassVar[tuple[str, ...]] = ()
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        cls._dump_defaults = tuple(
+            (key, field.default)
+            for key, field in cls.model_fields.items()
+            if key in ("type", "event_type") and isinstance(field.default, str)
+        )
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        annotations = cls.__dict__.get("__annotations__", {})
-        keys = tuple(k for k in ("type", "event_type") if k in annotations)
-        if keys:
-            cls._always_dump = keys
+    def __init__(self, /, **data: Any) -> None:
+        for key, default in self._dump_defaults:
+            if key not in data:
+                data[key] = default
+        super().__init__(**data)
+
+    # Tell pydantic this is not a custom ``__init__``: validation (``model_validate*``, nested
+    # models) must not route every object through it. Only Python construction needs it.
+    __init__.__pydantic_base_init__ = True  # type: ignore[attr-defined]
 
     def model_dump(
         self,

@@ -57,7 +57,7 @@ def test_python_blocks_run(
         name = f"{page.relative_to(ROOT)}:{line}"
         exec(compile(code, name, "exec"), namespace)  # a failure names the page and line
         ran += 1
-    if page.name != "reference.md":
+    if page.name not in ("reference.md", "performance.md"):  # pages of API docs and figures
         assert ran > 0, f"{page.name} has no runnable python block"
 
 

@@ -82,3 +82,15 @@ def test_error_reads_like_the_docs() -> None:
     )
     assert step_error.error is not None and step_error.error.code == 13
     assert Interaction.model_validate({"id": "i", "status": "completed"}).error is None
+
+
+def test_discriminator_dumped_when_built_in_python_not_invented_for_wire_data() -> None:
+    from agentloop.types import FunctionResultStep, TextContent, ThoughtStep, UnknownStep
+
+    assert TextContent(text="x").model_dump() == {"type": "text", "text": "x"}
+    assert ThoughtStep().model_dump_json() == '{"type":"thought"}'
+    built = FunctionResultStep(call_id="c", result="r")
+    assert built.model_dump() == {"type": "function_result", "call_id": "c", "result": "r"}
+    # Data that arrived without a key goes back without it: dumping never invents keys.
+    assert ThoughtStep.model_validate({"signature": "s"}).model_dump() == {"signature": "s"}
+    assert UnknownStep().model_dump() == {}
