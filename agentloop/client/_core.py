@@ -247,13 +247,24 @@ def encode_json(value: Any) -> bytes:
     """
     if type(value) is RawJSON:
         return value.data
-    try:
-        return _dumps(value).encode()
-    except _Splice:
-        pass
+    if not (type(value) is dict and _holds_raw(value)):
+        try:
+            return _dumps(value).encode()
+        except _Splice:
+            pass
     out: list[bytes] = []
     _splice(value, out)
     return b"".join(out)
+
+
+def _holds_raw(body: dict[str, Any]) -> bool:
+    # A request body built by the conversation: RawJSON values or lists of them at the top.
+    # Going straight to the splice saves a failed C-encoder pass and its exception.
+    for item in body.values():
+        kind = type(item)
+        if kind is RawJSON or (kind is list and item and type(item[0]) is RawJSON):
+            return True
+    return False
 
 
 def _splice(value: Any, out: list[bytes]) -> None:

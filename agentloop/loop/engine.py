@@ -390,7 +390,10 @@ class TurnEngine:
         if interaction.id:
             turn.interaction_ids.append(interaction.id)
         if interaction.usage is not None:
-            turn.usage = turn.usage + interaction.usage
+            # The first usage of a turn is taken as is; later ones are summed.
+            turn.usage = (
+                interaction.usage if turn.model_requests <= 1 else turn.usage + interaction.usage
+            )
         turn.last_interaction = interaction
         steps = list(interaction.steps or [])
         # Some responses echo the input (spec §11.10): skip leading client steps and calls

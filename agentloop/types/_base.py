@@ -6,7 +6,9 @@ Two rules from the spec drive this module:
   field has an ``Unknown*`` variant that stores the object as received.
 * Dumping never invents keys. ``model_dump``/``model_dump_json`` default to ``by_alias=True``
   and ``exclude_unset=True`` so a model re-serialises to the keys it was given; the ``type``
-  (or ``event_type``) discriminator always counts as set, even when it came from its default.
+  (or ``event_type``) discriminator of an object built in Python counts as set.
+* Dumping is fast: ``serialize_as_any=True`` by default, so each nested object is written by its
+  own serializer rather than through the open union's Python discriminator (same output).
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ class WireModel(BaseModel):
         exclude_none: bool = False,
         round_trip: bool = False,
         warnings: bool | Literal["none", "warn", "error"] = True,
-        serialize_as_any: bool = False,
+        serialize_as_any: bool = True,
         **kwargs: Any,
     ) -> dict[str, Any]:
         """Dump to the wire shape: aliases, and only the keys received or set."""
@@ -104,7 +106,7 @@ class WireModel(BaseModel):
         exclude_none: bool = False,
         round_trip: bool = False,
         warnings: bool | Literal["none", "warn", "error"] = True,
-        serialize_as_any: bool = False,
+        serialize_as_any: bool = True,
         **kwargs: Any,
     ) -> str:
         """Dump to wire JSON: aliases, and only the keys received or set."""
