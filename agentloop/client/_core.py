@@ -257,6 +257,9 @@ def encode_json(value: Any) -> bytes:
     return b"".join(out)
 
 
+_KEYS: dict[Any, bytes] = {}
+
+
 def _holds_raw(body: dict[str, Any]) -> bool:
     # A request body built by the conversation: RawJSON values or lists of them at the top.
     # Going straight to the splice saves a failed C-encoder pass and its exception.
@@ -279,10 +282,20 @@ def _splice(value: Any, out: list[bytes]) -> None:
     elif isinstance(value, Mapping):
         out.append(b"{")
         for n, (key, item) in enumerate(value.items()):
-            out.append(b',"' if n else b'"')
-            out.append(_dumps(str(key))[1:].encode())
-            out.append(b":")
-            _piece(item, out)
+            if n:
+                out.append(b",")
+            encoded_key = _KEYS.get(key)
+            if encoded_key is None:
+                encoded_key = (_dumps(str(key)) + ":").encode()
+                if len(_KEYS) < 256:  # body field names: a small, fixed set
+                    _KEYS[key] = encoded_key
+            out.append(encoded_key)
+            if type(item) is RawJSON:
+                out.append(item.data)
+            elif type(item) is str:
+                out.append(_dumps(item).encode())
+            else:
+                _piece(item, out)
         out.append(b"}")
     else:  # a model: its dump cannot hold a RawJSON
         out.append(_dumps(_default(value)).encode())
