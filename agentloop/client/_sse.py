@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import codecs
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["SSEDecoder", "SSEMessage"]
 
@@ -17,9 +17,8 @@ __all__ = ["SSEDecoder", "SSEMessage"]
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
-@dataclass(frozen=True, slots=True)
-class SSEMessage:
-    """One dispatched SSE message."""
+class SSEMessage(NamedTuple):
+    """One dispatched SSE message (a named tuple: built once per event, it must be cheap)."""
 
     data: str
     event: str | None = None
@@ -109,7 +108,10 @@ class SSEDecoder:
 
     def _dispatch(self, out: list[SSEMessage]) -> None:
         if self._has_data and not self.done:
-            message = SSEMessage("\n".join(self._data), self._event, self._id)
+            data = self._data
+            message = SSEMessage(
+                data[0] if len(data) == 1 else "\n".join(data), self._event, self._id
+            )
             if message.is_done:
                 self.done = True
             out.append(message)

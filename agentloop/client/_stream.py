@@ -23,6 +23,7 @@ __all__ = ["StreamAccumulator", "StreamState", "event_adapter"]
 logger = logging.getLogger("agentloop.client")
 
 event_adapter: TypeAdapter[InteractionEvent] = TypeAdapter(InteractionEvent)
+_validate_event = event_adapter.validator.validate_json  # skip the adapter's Python wrapper
 
 _MEDIA = frozenset({"image", "audio", "video", "document"})
 # Snapshot keys that describe the interaction as a whole (steps are rebuilt from events).
@@ -213,7 +214,7 @@ class StreamState:
             if message.is_done:
                 continue
             try:
-                event = event_adapter.validate_json(message.data)
+                event = _validate_event(message.data)
             except ValidationError as exc:
                 raise APIError(
                     f"the API sent a stream event that is not a valid event "
