@@ -27,10 +27,20 @@ class _Parser(argparse.ArgumentParser):
 
 def _backend_flags(p: argparse.ArgumentParser) -> None:
     group = p.add_mutually_exclusive_group()
-    group.add_argument("--real", dest="backend", action="store_const", const="real",
-                       help="use the real API; fail if GEMINI_API_KEY is not set")
-    group.add_argument("--offline", dest="backend", action="store_const", const="offline",
-                       help="use the bundled emulator even if GEMINI_API_KEY is set")
+    group.add_argument(
+        "--real",
+        dest="backend",
+        action="store_const",
+        const="real",
+        help="use the real API; fail if GEMINI_API_KEY is not set",
+    )
+    group.add_argument(
+        "--offline",
+        dest="backend",
+        action="store_const",
+        const="offline",
+        help="use the bundled emulator even if GEMINI_API_KEY is set",
+    )
     p.set_defaults(backend="auto")
 
 
@@ -45,45 +55,79 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"agentloop {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    demo = sub.add_parser("demo", help="a short tour: streaming, a tool loop, strategies, "
-                          "structured output")
+    demo = sub.add_parser(
+        "demo", help="a short tour: streaming, a tool loop, strategies, structured output"
+    )
     demo.add_argument("--model", default=DEFAULT_MODEL, help=f"model id (default {DEFAULT_MODEL})")
     _backend_flags(demo)
 
     chat = sub.add_parser("chat", help="interactive chat with tools and saved sessions")
     chat.add_argument("--model", default=None, help=f"model id (default {DEFAULT_MODEL})")
-    chat.add_argument("--tools", action="append", metavar="FILE_OR_MODULE",
-                      help="a .py file or module whose @tool (or public) functions the model "
-                      "may call; repeatable")
-    chat.add_argument("--strategy", choices=["stateful", "stateless"], default=None,
-                      help="stateful (server keeps history, default) or stateless (store=false)")
+    chat.add_argument(
+        "--tools",
+        action="append",
+        metavar="FILE_OR_MODULE",
+        help="a .py file or module whose @tool (or public) functions the model "
+        "may call; repeatable",
+    )
+    chat.add_argument(
+        "--strategy",
+        choices=["stateful", "stateless"],
+        default=None,
+        help="stateful (server keeps history, default) or stateless (store=false)",
+    )
     chat.add_argument("--system", metavar="TEXT", default=None, help="system instruction")
-    chat.add_argument("--session", metavar="NAME", default=None,
-                      help="resume (or start) the session NAME")
-    chat.add_argument("--store", metavar="PATH", default=None,
-                      help="SQLite file of sessions (default $AGENTLOOP_HOME/sessions.db or "
-                      "~/.agentloop/sessions.db)")
+    chat.add_argument(
+        "--session", metavar="NAME", default=None, help="resume (or start) the session NAME"
+    )
+    chat.add_argument(
+        "--store",
+        metavar="PATH",
+        default=None,
+        help="SQLite file of sessions (default $AGENTLOOP_HOME/sessions.db or "
+        "~/.agentloop/sessions.db)",
+    )
     _backend_flags(chat)
 
     run = sub.add_parser("run", help="run an autonomous task with tools until it is done")
     run.add_argument("task", metavar="TASK", help="what the agent should do")
-    run.add_argument("--tools", action="append", metavar="FILE_OR_MODULE",
-                     help="a .py file or module whose @tool (or public) functions the agent "
-                     "may call; repeatable")
-    run.add_argument("--max-steps", type=int, default=10, metavar="N",
-                     help="most model requests before giving up (default 10)")
+    run.add_argument(
+        "--tools",
+        action="append",
+        metavar="FILE_OR_MODULE",
+        help="a .py file or module whose @tool (or public) functions the agent "
+        "may call; repeatable",
+    )
+    run.add_argument(
+        "--max-steps",
+        type=int,
+        default=10,
+        metavar="N",
+        help="most model requests before giving up (default 10)",
+    )
     run.add_argument("--model", default=DEFAULT_MODEL, help=f"model id (default {DEFAULT_MODEL})")
-    run.add_argument("--system", metavar="TEXT", default=None,
-                     help="system instruction (default: a short autonomous-agent prompt)")
+    run.add_argument(
+        "--system",
+        metavar="TEXT",
+        default=None,
+        help="system instruction (default: a short autonomous-agent prompt)",
+    )
     run.add_argument("--strategy", choices=["stateful", "stateless"], default="stateful")
-    run.add_argument("--yes", action="store_true",
-                     help="approve tools that require approval (default: reject them)")
-    run.add_argument("--json", action="store_true",
-                     help="print the finished turn as JSON on stdout (progress on stderr)")
+    run.add_argument(
+        "--yes",
+        action="store_true",
+        help="approve tools that require approval (default: reject them)",
+    )
+    run.add_argument(
+        "--json",
+        action="store_true",
+        help="print the finished turn as JSON on stdout (progress on stderr)",
+    )
     _backend_flags(run)
 
-    sub.add_parser("emulator", help="serve a local emulator of the Interactions API",
-                   add_help=False)
+    sub.add_parser(
+        "emulator", help="serve a local emulator of the Interactions API", add_help=False
+    )
     return parser
 
 

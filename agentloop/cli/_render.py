@@ -77,8 +77,10 @@ class Printer:
             else:
                 self.line(f"{self.indent}<- {name} returned {short(event.result.result)}")
         elif kind == "strategy_fallback":
-            self.line(f"{self.indent}(the server no longer knew the conversation; "
-                      "replayed the full history)")
+            self.line(
+                f"{self.indent}(the server no longer knew the conversation; "
+                "replayed the full history)"
+            )
         elif kind == "retry":
             self.line(f"{self.indent}(retrying, attempt {event.attempt}: {event.reason})")
         elif kind == "server_error":

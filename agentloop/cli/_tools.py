@@ -98,9 +98,7 @@ def load_tools(specs: list[str] | None) -> list[Tool[..., Any]]:
         module = _module_for(spec)
         candidates = tools_of(module)
         if not candidates:
-            raise UsageError(
-                f"--tools {spec!r} defines no @tool functions and no public functions"
-            )
+            raise UsageError(f"--tools {spec!r} defines no @tool functions and no public functions")
         for item in candidates:
             try:
                 registry.add(item)

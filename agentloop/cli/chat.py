@@ -63,10 +63,15 @@ def _step_line(index: int, step: Any) -> str:
         detail = f"{step.name or step.call_id}: {short(step.result, 100)}"
     elif kind in ("user_input", "model_output"):
         content = step.content if isinstance(step.content, list) else [step.content]
-        detail = " ".join(
-            getattr(c, "text", None) or f"[{getattr(c, 'type', 'content')}]"
-            for c in content if c is not None
-        ) if step.content is not None else ""
+        detail = (
+            " ".join(
+                getattr(c, "text", None) or f"[{getattr(c, 'type', 'content')}]"
+                for c in content
+                if c is not None
+            )
+            if step.content is not None
+            else ""
+        )
         detail = short(detail, 100)
     else:
         detail = ""
@@ -205,8 +210,11 @@ def run_chat(args: argparse.Namespace) -> int:
             if name in store:
                 overrides = {
                     k: v
-                    for k, v in (("model", model), ("strategy", args.strategy),
-                                 ("system_instruction", args.system))
+                    for k, v in (
+                        ("model", model),
+                        ("strategy", args.strategy),
+                        ("system_instruction", args.system),
+                    )
                     if v is not None
                 }
                 conv = store.load(name, client=backend.client, tools=tools, **overrides)
@@ -222,8 +230,12 @@ def run_chat(args: argparse.Namespace) -> int:
                 )
                 what = f"new session {name!r} (resume with: agentloop chat --session {name})"
             tool_names = ", ".join(conv.tools.names) or "none"
-            print(f"{what}; model {conv.model}, strategy {conv.strategy}, tools: {tool_names}. "
-                  "Type /help for commands.", file=sys.stderr, flush=True)
+            print(
+                f"{what}; model {conv.model}, strategy {conv.strategy}, tools: {tool_names}. "
+                "Type /help for commands.",
+                file=sys.stderr,
+                flush=True,
+            )
             chat = _Chat(conv, store, name, _Input())
             chat.loop()
             chat.save()

@@ -71,17 +71,22 @@ def run_demo(args: argparse.Namespace) -> int:
         turn = conv.send("Give me a recipe for banana bread", response_model=Recipe)
         turns.append(turn)
         recipe = turn.output
-        printer.line(f"model> Recipe(recipe_name={recipe.recipe_name!r}, "
-                     f"{len(recipe.ingredients)} ingredients, "
-                     f"prep_time_minutes={recipe.prep_time_minutes!r})")
+        printer.line(
+            f"model> Recipe(recipe_name={recipe.recipe_name!r}, "
+            f"{len(recipe.ingredients)} ingredients, "
+            f"prep_time_minutes={recipe.prep_time_minutes!r})"
+        )
         printer.line(f"   ingredients: {short(recipe.ingredients, 120)}")
     finally:
         backend.close()
 
     tokens = sum(t.usage.total_tokens or 0 for t in turns)
     requests = sum(t.model_requests for t in turns)
-    printer.line(f"\nDone: {len(turns)} turns, {requests} model requests, {tokens} tokens, "
-                 f"{len(conv.history)} steps of local history.")
-    printer.line("Next: `agentloop chat`, `agentloop run \"TASK\" --tools tools.py`, examples/ "
-                 "and docs/.")
+    printer.line(
+        f"\nDone: {len(turns)} turns, {requests} model requests, {tokens} tokens, "
+        f"{len(conv.history)} steps of local history."
+    )
+    printer.line(
+        'Next: `agentloop chat`, `agentloop run "TASK" --tools tools.py`, examples/ and docs/.'
+    )
     return 0

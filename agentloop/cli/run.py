@@ -36,8 +36,11 @@ class _Progress:
         elif kind == "tool_call_started":
             self.say(f"[{self.request}] calling {call_text(event.call)}")
         elif kind == "tool_call_finished":
-            what = f"failed: {short(event.error or '')}" if event.is_error else \
-                f"returned {short(event.result.result)}"
+            what = (
+                f"failed: {short(event.error or '')}"
+                if event.is_error
+                else f"returned {short(event.result.result)}"
+            )
             self.say(f"[{self.request}] {event.call.name} {what}")
         elif kind == "strategy_fallback":
             self.say(f"[{self.request}] the server forgot the chain; replaying the history")
@@ -66,8 +69,10 @@ def _drive(conv: Any, task: str, approve: bool, progress: _Progress) -> Any:
                 progress.say(f"[{progress.request}] approved {call_text(call)} (--yes)")
                 conv.approve(call.id)
             else:
-                progress.say(f"[{progress.request}] rejected {call_text(call)} "
-                             "(it requires approval; pass --yes to allow)")
+                progress.say(
+                    f"[{progress.request}] rejected {call_text(call)} "
+                    "(it requires approval; pass --yes to allow)"
+                )
                 conv.reject(call.id, "not approved: run agentloop with --yes to allow this tool")
         turn = _follow(conv.resume_stream(), progress)
     return turn
@@ -110,8 +115,10 @@ def run_task(args: argparse.Namespace) -> int:
     ok = turn is not None and turn.status == "completed"
     if turn is not None:
         calls = len(turn.tool_calls)
-        progress.say(f"{turn.status}: {turn.model_requests} model requests, {calls} tool calls, "
-                     f"{turn.usage.total_tokens or 0} tokens")
+        progress.say(
+            f"{turn.status}: {turn.model_requests} model requests, {calls} tool calls, "
+            f"{turn.usage.total_tokens or 0} tokens"
+        )
         if args.json:
             print(json.dumps(turn_to_json(turn), indent=2, ensure_ascii=False))
         else:

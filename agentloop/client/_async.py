@@ -16,15 +16,17 @@ from agentloop.errors import AgentloopError, StreamNotFinishedError
 from agentloop.types import RUNNING_STATUSES, Interaction, InteractionEvent
 
 from . import _core
-from ._core import ClientConfig, CreateParams, RequestSpec, TimeoutTypes
+from ._base import MISSING as _MISSING
+from ._base import ClientBase
+from ._core import CreateParams, RequestSpec, TimeoutTypes
 from ._retry import RetryPolicy, emit_retry
 from ._stream import StreamState
-from ._sync import _MISSING, _policy, _wait_timeout
+from ._sync import _wait_timeout
 
 __all__ = ["AsyncClient", "AsyncInteractionStream", "AsyncInteractions"]
 
 
-class AsyncClient:
+class AsyncClient(ClientBase[httpx.AsyncClient]):
     """An asyncio client of the Gemini Interactions API.
 
     >>> client = AsyncClient()                 # key from GEMINI_API_KEY
@@ -45,34 +47,19 @@ class AsyncClient:
         max_retry_after: float | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
-        self._config = ClientConfig(api_key, base_url, api_version)
-        self._retry = _policy(retry, max_retries, max_retry_after)
+        self._setup(
+            api_key,
+            base_url,
+            api_version,
+            timeout,
+            max_retries,
+            http_client,
+            retry,
+            max_retry_after,
+            lambda t: httpx.AsyncClient(timeout=t),
+        )
         self._sleep = sleep
-        self._owns_http = http_client is None
-        if http_client is None:
-            own_timeout = _core.DEFAULT_TIMEOUT if timeout is _MISSING else timeout
-            http_client = httpx.AsyncClient(timeout=own_timeout)
-            call_timeout: TimeoutTypes = None  # the client's own default applies
-        else:
-            call_timeout = None if timeout is _MISSING else timeout
-        self._http = http_client
-        self._requests = _core.RequestFactory(self._config, http_client, call_timeout)
         self.interactions = AsyncInteractions(self)
-
-    def __repr__(self) -> str:
-        return f"AsyncClient({self._config!r})"
-
-    @property
-    def base_url(self) -> str:
-        return self._config.base_url
-
-    @property
-    def api_version(self) -> str:
-        return self._config.api_version
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        return self._retry
 
     async def close(self) -> None:
         """Close the HTTP client if this client created it."""

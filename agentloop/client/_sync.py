@@ -18,16 +18,16 @@ from agentloop.errors import (
 from agentloop.types import RUNNING_STATUSES, Interaction, InteractionEvent
 
 from . import _core
-from ._core import ClientConfig, CreateParams, RequestSpec, TimeoutTypes
+from ._base import MISSING as _MISSING
+from ._base import ClientBase
+from ._core import CreateParams, RequestSpec, TimeoutTypes
 from ._retry import RetryPolicy, emit_retry
 from ._stream import StreamState
 
 __all__ = ["Client", "InteractionStream", "Interactions"]
 
-_MISSING: Any = object()
 
-
-class Client:
+class Client(ClientBase[httpx.Client]):
     """A client of the Gemini Interactions API.
 
     >>> client = Client()                      # key from GEMINI_API_KEY
@@ -48,34 +48,19 @@ class Client:
         max_retry_after: float | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self._config = ClientConfig(api_key, base_url, api_version)
-        self._retry = _policy(retry, max_retries, max_retry_after)
+        self._setup(
+            api_key,
+            base_url,
+            api_version,
+            timeout,
+            max_retries,
+            http_client,
+            retry,
+            max_retry_after,
+            lambda t: httpx.Client(timeout=t),
+        )
         self._sleep = sleep
-        self._owns_http = http_client is None
-        if http_client is None:
-            own_timeout = _core.DEFAULT_TIMEOUT if timeout is _MISSING else timeout
-            http_client = httpx.Client(timeout=own_timeout)
-            call_timeout: TimeoutTypes = None  # the client's own default applies
-        else:
-            call_timeout = None if timeout is _MISSING else timeout
-        self._http = http_client
-        self._requests = _core.RequestFactory(self._config, http_client, call_timeout)
         self.interactions = Interactions(self)
-
-    def __repr__(self) -> str:
-        return f"Client({self._config!r})"
-
-    @property
-    def base_url(self) -> str:
-        return self._config.base_url
-
-    @property
-    def api_version(self) -> str:
-        return self._config.api_version
-
-    @property
-    def retry_policy(self) -> RetryPolicy:
-        return self._retry
 
     def close(self) -> None:
         """Close the HTTP client if this client created it."""
@@ -130,20 +115,6 @@ class Client:
                     raise replay  # lets tenacity account for the failed first attempt
                 return self._attempt(spec)
         raise AssertionError("unreachable: tenacity reraises the last error")
-
-
-def _policy(
-    retry: RetryPolicy | None, max_retries: int | None, max_retry_after: float | None
-) -> RetryPolicy:
-    policy = retry or RetryPolicy()
-    changes: dict[str, Any] = {}
-    if max_retries is not None:
-        changes["max_retries"] = max(0, max_retries)
-    if max_retry_after is not None:
-        changes["max_retry_after"] = max_retry_after
-    if not changes:
-        return policy
-    return RetryPolicy(**{**policy.__dict__, **changes})
 
 
 class Interactions:

@@ -1,6 +1,6 @@
 """Conversations and the agent loop: history, strategies, the sans-I/O engine and drivers."""
 
-from ._errors import (
+from agentloop.errors import (
     InteractionCancelledError,
     InteractionFailedError,
     InteractionIncompleteError,
@@ -9,6 +9,7 @@ from ._errors import (
     TurnError,
     UnexpectedStatusError,
 )
+
 from .background import AsyncBackgroundTurn, BackgroundTurn
 from .conversation import AsyncConversation, Conversation
 from .engine import ConversationState, Strategy, TurnEngine

@@ -14,6 +14,15 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agentloop.errors import (
+    InteractionCancelledError,
+    InteractionFailedError,
+    InteractionIncompleteError,
+    MaxStepsExceeded,
+    OutputValidationError,
+    TurnError,
+    UnexpectedStatusError,
+)
 from agentloop.types import (
     FunctionCallStep,
     FunctionResultStep,
@@ -23,15 +32,6 @@ from agentloop.types import (
     input_to_steps,
 )
 
-from ._errors import (
-    InteractionCancelledError,
-    InteractionFailedError,
-    InteractionIncompleteError,
-    MaxStepsExceeded,
-    OutputValidationError,
-    TurnError,
-    UnexpectedStatusError,
-)
 from .events import (
     ApprovalRequired,
     InteractionCompleted,

@@ -15,14 +15,12 @@ from typing import Any
 
 __all__ = ["Hints", "generate", "words"]
 
-_STOP = (
-    """a an the is are was were be been am i me my we our you your he she it its they them
+_STOP = """a an the is are was were be been am i me my we our you your he she it its they them
     their this that these those of in on at to for from by with about into over and or not no
     do does did what whats which who whom how when where why can could would should will shall
     may might must please tell give get show find let lets us some any all there here have has
     had if then than so just also very much many more most one given e g eg like want need
     know make"""
-)
 STOP_WORDS = frozenset(_STOP.split())
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9']*")
@@ -66,9 +64,9 @@ class Hints:
         initial: list[str] = []  # sentence-initial single words: capitalised by grammar
         for m in _CAPS.finditer(text):
             phrase = " ".join(
-                w for w in m.group(0).split()
-                if w.lower().replace("'", "") not in STOP_WORDS
-                and not w.lower().endswith("'s")
+                w
+                for w in m.group(0).split()
+                if w.lower().replace("'", "") not in STOP_WORDS and not w.lower().endswith("'s")
             )
             if not phrase or phrase in entities or phrase in initial:
                 continue
@@ -91,8 +89,10 @@ class Hints:
     def topic(self) -> str:
         """A short phrase naming what the text is about."""
         m = re.search(r"\b(?:for|about|of|on)\s+(?:an?\s+|the\s+)?([^?.!,;]+)", self.text, re.I)
-        phrase = m.group(1) if m else " ".join(
-            w for w in _WORD.findall(self.text) if w.lower() not in STOP_WORDS
+        phrase = (
+            m.group(1)
+            if m
+            else " ".join(w for w in _WORD.findall(self.text) if w.lower() not in STOP_WORDS)
         )
         return " ".join(phrase.split()[:4]) or "example"
 
@@ -148,15 +148,13 @@ def generate(
         if isinstance(s.get(key), list) and s[key]:
             branches = [_resolve(b, root) for b in s[key]]
             pick = next((b for b in branches if _kind(b) != "null"), branches[0])
-            return generate(pick, h, name=name, root=root, required_only=required_only,
-                            depth=depth)
+            return generate(pick, h, name=name, root=root, required_only=required_only, depth=depth)
     if isinstance(s.get("allOf"), list):
         merged: dict[str, Any] = {}
         for part in s["allOf"]:
             merged.update(_resolve(part, root))
         merged.update({k: v for k, v in s.items() if k != "allOf"})
-        return generate(merged, h, name=name, root=root, required_only=required_only,
-                        depth=depth)
+        return generate(merged, h, name=name, root=root, required_only=required_only, depth=depth)
     kind = _kind(s)
     if kind == "object" or (kind is None and depth == 0):
         return _object(s, h, root, required_only, depth)
@@ -181,14 +179,19 @@ def _object(
     if depth > 6:
         keys = [k for k in keys if k in required]
     return {
-        k: generate(props.get(k, {}), h, name=k, root=root, required_only=required_only,
-                    depth=depth + 1)
+        k: generate(
+            props.get(k, {}), h, name=k, root=root, required_only=required_only, depth=depth + 1
+        )
         for k in keys
     }
 
 
 def _array(
-    s: dict[str, Any], h: Hints, name: str, root: dict[str, Any], required_only: bool,
+    s: dict[str, Any],
+    h: Hints,
+    name: str,
+    root: dict[str, Any],
+    required_only: bool,
     depth: int,
 ) -> list[Any]:
     lo = int(s.get("minItems", 1))
@@ -199,8 +202,14 @@ def _array(
     items = s.get("items", {})
     out = []
     for i in range(n):
-        value = generate(items, h, name=f"{name} {i + 1}", root=root,
-                         required_only=required_only, depth=depth + 1)
+        value = generate(
+            items,
+            h,
+            name=f"{name} {i + 1}",
+            root=root,
+            required_only=required_only,
+            depth=depth + 1,
+        )
         if s.get("uniqueItems") and value in out and isinstance(value, str):
             value = f"{value} {i + 1}"
         out.append(value)

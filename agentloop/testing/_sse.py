@@ -9,15 +9,36 @@ from typing import Any
 __all__ = ["encode_event", "step_events", "text_chunks"]
 
 # Server-tool steps whose payload also travels as a same-named delta.
-_PAYLOAD_KEYS = ("arguments", "result", "search_type", "retrieval_type", "signature",
-                 "is_error", "name", "server_name")
-_DELTA_STEP_TYPES = frozenset({
-    "code_execution_call", "code_execution_result", "google_search_call",
-    "google_search_result", "url_context_call", "url_context_result", "google_maps_call",
-    "google_maps_result", "file_search_call", "file_search_result", "mcp_server_tool_call",
-    "mcp_server_tool_result", "retrieval_call", "retrieval_result", "processing_call",
-    "processing_result",
-})
+_PAYLOAD_KEYS = (
+    "arguments",
+    "result",
+    "search_type",
+    "retrieval_type",
+    "signature",
+    "is_error",
+    "name",
+    "server_name",
+)
+_DELTA_STEP_TYPES = frozenset(
+    {
+        "code_execution_call",
+        "code_execution_result",
+        "google_search_call",
+        "google_search_result",
+        "url_context_call",
+        "url_context_result",
+        "google_maps_call",
+        "google_maps_result",
+        "file_search_call",
+        "file_search_result",
+        "mcp_server_tool_call",
+        "mcp_server_tool_result",
+        "retrieval_call",
+        "retrieval_result",
+        "processing_call",
+        "processing_result",
+    }
+)
 _MEDIA = frozenset({"image", "audio", "video", "document"})
 
 
@@ -26,13 +47,14 @@ def text_chunks(text: str, words_per_chunk: int = 3) -> list[str]:
     pieces = re.findall(r"\S+\s*|\s+", text)
     if not pieces:
         return [text]
-    return ["".join(pieces[i:i + words_per_chunk]) for i in range(0, len(pieces),
-                                                                   words_per_chunk)]
+    return [
+        "".join(pieces[i : i + words_per_chunk]) for i in range(0, len(pieces), words_per_chunk)
+    ]
 
 
 def _json_fragments(value: Any, size: int = 12) -> list[str]:
     encoded = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return [encoded[i:i + size] for i in range(0, len(encoded), size)] or ["{}"]
+    return [encoded[i : i + size] for i in range(0, len(encoded), size)] or ["{}"]
 
 
 def step_events(index: int, step: dict[str, Any]) -> list[dict[str, Any]]:
@@ -54,8 +76,9 @@ def step_events(index: int, step: dict[str, Any]) -> list[dict[str, Any]]:
                 for chunk in text_chunks(block.get("text", "")):
                     deltas.append({"type": "text", "text": chunk})
                 if block.get("annotations"):
-                    deltas.append({"type": "text_annotation_delta",
-                                   "annotations": block["annotations"]})
+                    deltas.append(
+                        {"type": "text_annotation_delta", "annotations": block["annotations"]}
+                    )
             elif btype in _MEDIA:
                 deltas.append(dict(block))
             else:
@@ -63,8 +86,7 @@ def step_events(index: int, step: dict[str, Any]) -> list[dict[str, Any]]:
                 deltas.append({"type": btype or "unknown", **block})
     elif kind == "function_call":
         # The SDK's step model requires id, name and arguments on step.start.
-        start = {"type": "function_call", "id": step["id"], "name": step["name"],
-                 "arguments": {}}
+        start = {"type": "function_call", "id": step["id"], "name": step["name"], "arguments": {}}
         for fragment in _json_fragments(step.get("arguments", {})):
             deltas.append({"type": "arguments_delta", "arguments": fragment})
     elif kind in _DELTA_STEP_TYPES:

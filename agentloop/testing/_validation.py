@@ -59,15 +59,20 @@ def validate(body: dict[str, Any]) -> CreateInteractionRequest:
     if req.model is None and req.agent is None:
         raise ApiException(400, "model is required (or agent for the agent form)")
     if req.agent is not None and req.generation_config is not None:
-        raise ApiException(400, "generation_config is not allowed with agent; use "
-                           "agent_config to configure an agent")
+        raise ApiException(
+            400,
+            "generation_config is not allowed with agent; use agent_config to configure an agent",
+        )
     if req.model is not None and req.agent_config is not None:
         raise ApiException(400, "agent_config is only allowed with agent, not with model")
     if req.agent is not None and req.cached_content is not None:
         raise ApiException(400, "cached_content is not allowed with agent")
     if req.background and req.store is False:
-        raise ApiException(400, "background=true requires store=true (a background "
-                           "interaction must be stored to be polled)")
+        raise ApiException(
+            400,
+            "background=true requires store=true (a background "
+            "interaction must be stored to be polled)",
+        )
     for i, tool in enumerate(req.tools or []):
         if getattr(tool, "type", None) == "function" and not getattr(tool, "name", None):
             raise ApiException(400, f"tools[{i}]: a function tool needs a name")
@@ -102,8 +107,11 @@ def check_function_pairs(history: list[dict[str, Any]], new_from: int) -> None:
             call_id = step.get("call_id")
             if call_id not in pending:
                 where = f"input step {index - new_from}" if index >= new_from else "history"
-                raise ApiException(400, f"function_result call_id {call_id!r} ({where}) does "
-                                   "not match any pending function_call id")
+                raise ApiException(
+                    400,
+                    f"function_result call_id {call_id!r} ({where}) does "
+                    "not match any pending function_call id",
+                )
             del pending[call_id]
         elif kind == "user_input" and pending:
             raise ApiException(400, _pending_message(pending))
@@ -113,5 +121,7 @@ def check_function_pairs(history: list[dict[str, Any]], new_from: int) -> None:
 
 def _pending_message(pending: dict[str, str]) -> str:
     listed = ", ".join(f"{cid!r} ({name})" for cid, name in pending.items())
-    return (f"function_call {listed} has no function_result; send a function_result step "
-            "with the matching call_id for every pending call")
+    return (
+        f"function_call {listed} has no function_result; send a function_result step "
+        "with the matching call_id for every pending call"
+    )

@@ -43,18 +43,52 @@ def _tiny_png() -> bytes:
 PNG_1X1 = base64.b64encode(_tiny_png()).decode()
 
 _NUMBER_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
-    "nine": 9, "ten": 10, "a": 1, "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "a": 1,
+    "an": 1,
 }
 _LEGS = {
-    "dog": 4, "cat": 4, "horse": 4, "cow": 4, "puppy": 4, "puppie": 4, "kitten": 4, "rabbit": 4,
-    "hamster": 4, "sheep": 4, "goat": 4, "pig": 4, "mouse": 4, "mice": 4, "bird": 2,
-    "chicken": 2, "duck": 2, "parrot": 2, "person": 2, "people": 2, "kid": 2, "child": 2,
-    "children": 2, "spider": 8,
+    "dog": 4,
+    "cat": 4,
+    "horse": 4,
+    "cow": 4,
+    "puppy": 4,
+    "puppie": 4,
+    "kitten": 4,
+    "rabbit": 4,
+    "hamster": 4,
+    "sheep": 4,
+    "goat": 4,
+    "pig": 4,
+    "mouse": 4,
+    "mice": 4,
+    "bird": 2,
+    "chicken": 2,
+    "duck": 2,
+    "parrot": 2,
+    "person": 2,
+    "people": 2,
+    "kid": 2,
+    "child": 2,
+    "children": 2,
+    "spider": 8,
 }
 _BINOPS: dict[type, Any] = {
-    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul,
-    ast.Div: operator.truediv, ast.Mod: operator.mod, ast.Pow: operator.pow,
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Mod: operator.mod,
+    ast.Pow: operator.pow,
 }
 
 
@@ -146,16 +180,14 @@ class DemoModel:
         thought: dict[str, Any] = {"type": "thought"}
         config = request.generation_config
         if config is not None and config.thinking_summaries == "auto":
-            thought["summary"] = [
-                _text(f"{PREFIX} Thinking about: {request.last_user_text[:80]}")
-            ]
+            thought["summary"] = [_text(f"{PREFIX} Thinking about: {request.last_user_text[:80]}")]
         return thought
 
     @staticmethod
     def _current_turn(history: list[Any]) -> list[Any]:
         for i in range(len(history) - 1, -1, -1):
             if getattr(history[i], "type", None) == "user_input":
-                return history[i + 1:]
+                return history[i + 1 :]
         return list(history)
 
     @staticmethod
@@ -199,7 +231,8 @@ class DemoModel:
         elif si:
             intro = f"Following my instructions ({si[:60]}), "
         earlier = [
-            text_of_user_input(s) for s in request.history[:-1]
+            text_of_user_input(s)
+            for s in request.history[:-1]
             if getattr(s, "type", None) == "user_input"
         ]
         recalled = self._recall(user_text, earlier)
@@ -218,8 +251,11 @@ class DemoModel:
         m = re.search(r"how many (\w+)", q)
         facts: list[tuple[int, str]] = []
         for text in earlier:
-            for count, noun in re.findall(r"\b(\d+|one|two|three|four|five|six|seven|eight|"
-                                          r"nine|ten)\s+([a-z]+)", text.lower()):
+            for count, noun in re.findall(
+                r"\b(\d+|one|two|three|four|five|six|seven|eight|"
+                r"nine|ten)\s+([a-z]+)",
+                text.lower(),
+            ):
                 n = int(count) if count.isdigit() else _NUMBER_WORDS[count]
                 facts.append((n, _singular(noun)))
         if m and facts:
@@ -268,15 +304,19 @@ class DemoModel:
         if best[0] == 0 and mode not in ("any", "validated"):
             return []
         chosen = [best[3]]
-        chosen += [t for score, name_hits, _, t in scored[1:4]
-                   if name_hits > 0 and score * 2 >= best[0]]
+        chosen += [
+            t for score, name_hits, _, t in scored[1:4] if name_hits > 0 and score * 2 >= best[0]
+        ]
         hints = Hints.from_text(user_text)
         calls: list[dict[str, Any]] = []
         if len(chosen) == 1 and " and " in user_text.lower() and len(hints.entities) > 1:
             # "weather in London and Paris": one call per place, in parallel.
             params = chosen[0].parameters or {}
-            strings = [k for k in params.get("required", [])
-                       if (params.get("properties", {}).get(k) or {}).get("type") == "string"]
+            strings = [
+                k
+                for k in params.get("required", [])
+                if (params.get("properties", {}).get(k) or {}).get("type") == "string"
+            ]
             if len(strings) == 1:
                 for i in range(min(4, len(hints.entities))):
                     calls.append(self._call(chosen[0], Hints.from_text(user_text, offset=i)))
@@ -289,8 +329,11 @@ class DemoModel:
     def _call(tool: Any, hints: Hints) -> dict[str, Any]:
         params = tool.parameters if isinstance(tool.parameters, dict) else {}
         args = generate(params, hints, required_only=True) if params else {}
-        return {"type": "function_call", "name": tool.name,
-                "arguments": args if isinstance(args, dict) else {}}
+        return {
+            "type": "function_call",
+            "name": tool.name,
+            "arguments": args if isinstance(args, dict) else {},
+        }
 
     def _answer_results(self, request: ModelRequest, turn: list[Any]) -> dict[str, Any]:
         names = {s.id: s.name for s in turn if getattr(s, "type", None) == "function_call"}
@@ -313,12 +356,18 @@ class DemoModel:
         if "code_execution" in kinds:
             expr = re.search(r"[\d(][\d\s+\-*/%().^]*[\d)]", user_text)
             value = _arith(expr.group(0).replace("^", "**")) if expr else None
-            code = f"print({expr.group(0).replace('^', '**')})" if value is not None and expr \
+            code = (
+                f"print({expr.group(0).replace('^', '**')})"
+                if value is not None and expr
                 else f"print({json.dumps(user_text[:60])})"
+            )
             output = f"{value}\n" if value is not None else f"{user_text[:60]}\n"
             steps += [
-                {"type": "code_execution_call", "id": "",
-                 "arguments": {"language": "python", "code": code}},
+                {
+                    "type": "code_execution_call",
+                    "id": "",
+                    "arguments": {"language": "python", "code": code},
+                },
                 {"type": "code_execution_result", "call_id": "", "result": output},
             ]
             notes.append(f"The code printed {output.strip()}.")
@@ -326,25 +375,36 @@ class DemoModel:
             urls = Hints.from_text(user_text).urls or ["https://example.com/"]
             steps += [
                 {"type": "url_context_call", "id": "", "arguments": {"urls": urls}},
-                {"type": "url_context_result", "call_id": "",
-                 "result": [{"url": u, "status": "success"} for u in urls]},
+                {
+                    "type": "url_context_result",
+                    "call_id": "",
+                    "result": [{"url": u, "status": "success"} for u in urls],
+                },
             ]
             notes.append(f"I read {', '.join(urls)} (emulated, no network).")
         if "google_search" in kinds:
             query = user_text.strip().rstrip("?") or "example"
             steps += [
                 {"type": "google_search_call", "id": "", "arguments": {"queries": [query]}},
-                {"type": "google_search_result", "call_id": "",
-                 "result": [{"search_suggestions": "<!-- agentloop emulator search widget -->"}]},
+                {
+                    "type": "google_search_result",
+                    "call_id": "",
+                    "result": [{"search_suggestions": "<!-- agentloop emulator search widget -->"}],
+                },
             ]
-            sentence = (f"{PREFIX} Search results for \u201c{query}\u201d are emulated offline; "
-                        "see example.com for details.")
+            sentence = (
+                f"{PREFIX} Search results for \u201c{query}\u201d are emulated offline; "
+                "see example.com for details."
+            )
             if notes:
                 sentence += " " + " ".join(notes)
-            cite = {"type": "url_citation",
-                    "url": "https://example.com/search?q=" + "+".join(query.split()),
-                    "title": "example.com", "start_index": 0,
-                    "end_index": len(sentence.encode())}
+            cite = {
+                "type": "url_citation",
+                "url": "https://example.com/search?q=" + "+".join(query.split()),
+                "title": "example.com",
+                "start_index": 0,
+                "end_index": len(sentence.encode()),
+            }
             steps.append(_output(_text(sentence, [cite])))
             return steps
         if notes:
@@ -355,11 +415,16 @@ class DemoModel:
         env = request.environment or "none"
         code = f"# task: {user_text[:60]}\nprint('done')"
         return [
-            {"type": "code_execution_call", "id": "",
-             "arguments": {"language": "python", "code": code}},
+            {
+                "type": "code_execution_call",
+                "id": "",
+                "arguments": {"language": "python", "code": code},
+            },
             {"type": "code_execution_result", "call_id": "", "result": "done\n"},
-            _output(_text(
-                f"{PREFIX} Agent {request.agent} worked on the task in environment {env}: "
-                f"{user_text.strip()} It ran one emulated code step; nothing real was executed."
-            )),
+            _output(
+                _text(
+                    f"{PREFIX} Agent {request.agent} worked on the task in environment {env}: "
+                    f"{user_text.strip()} It ran one emulated code step; nothing real was executed."
+                )
+            ),
         ]

@@ -216,8 +216,7 @@ class Emulator:
         """An ``httpx.Client`` bound to the in-process transport."""
         import httpx
 
-        return httpx.Client(transport=self.transport(), base_url="http://emulator.local",
-                            **kwargs)
+        return httpx.Client(transport=self.transport(), base_url="http://emulator.local", **kwargs)
 
     def client(self, **kwargs: Any) -> Client:
         """An ``agentloop.Client`` bound to this emulator in-process (no sockets)."""
@@ -255,12 +254,15 @@ class Emulator:
         method = method.upper()
         headers = {k.lower(): v for k, v in headers.items()}
         with self._lock:
-            self.requests.append(RecordedRequest(
-                method, path,
-                {k: (_REDACTED if k == "key" else v) for k, v in query.items()},
-                {k: (_REDACTED if k in _SECRET_HEADERS else v) for k, v in headers.items()},
-                body,
-            ))
+            self.requests.append(
+                RecordedRequest(
+                    method,
+                    path,
+                    {k: (_REDACTED if k == "key" else v) for k, v in query.items()},
+                    {k: (_REDACTED if k in _SECRET_HEADERS else v) for k, v in headers.items()},
+                    body,
+                )
+            )
             delay = self.faults.take_latency(method, path)
             fault = self.faults.take_error(method, path)
             if fault is not None:
@@ -282,13 +284,20 @@ class Emulator:
             return response
 
     def _dispatch(
-        self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        headers: dict[str, str],
         body: bytes,
     ) -> EmulatorResponse:
         m = _PATH.match(path)
         if m is None:
-            raise ApiException(404, f"no such route: {method} {path}; the emulator serves "
-                               "/{version}/interactions[/{id}[/cancel]]")
+            raise ApiException(
+                404,
+                f"no such route: {method} {path}; the emulator serves "
+                "/{version}/interactions[/{id}[/cancel]]",
+            )
         self._authenticate(headers, query)
         interaction_id, cancel = m.group("id"), m.group("cancel")
         if interaction_id is None:
@@ -311,8 +320,11 @@ class Emulator:
         if not key and auth.lower().startswith("bearer "):
             key = auth[7:].strip()
         if not key:
-            raise ApiException(401, "Method doesn't allow unregistered callers: send an API "
-                               "key in the x-goog-api-key header")
+            raise ApiException(
+                401,
+                "Method doesn't allow unregistered callers: send an API "
+                "key in the x-goog-api-key header",
+            )
         if self.api_keys is not None and key not in self.api_keys:
             raise ApiException(403, "API key not valid. Please pass a valid API key.")
 
@@ -325,24 +337,34 @@ class Emulator:
         if req.previous_interaction_id is not None:
             prev = self._lookup(req.previous_interaction_id, "previous_interaction_id")
             if prev.status in _RUNNING:
-                raise ApiException(400, f"previous interaction {prev.id} is still "
-                                   f"{prev.status}; wait for it to finish", "FAILED_PRECONDITION")
+                raise ApiException(
+                    400,
+                    f"previous interaction {prev.id} is still {prev.status}; wait for it to finish",
+                    "FAILED_PRECONDITION",
+                )
         try:
             new_steps = input_to_steps(req.input)
         except (InputError, ValidationError) as exc:
             raise ApiException(400, f"input: {describe(exc)}") from None
         inputs = [normalise_input(s.model_dump(mode="json")) for s in new_steps]
         if not inputs and prev is None:
-            raise ApiException(400, "input is required (or previous_interaction_id to "
-                               "continue a conversation)")
+            raise ApiException(
+                400, "input is required (or previous_interaction_id to continue a conversation)"
+            )
         self._signer.verify(inputs)
         past = self._chain(prev)
         history = past + inputs
         check_function_pairs(history, len(past))
         now = self._now()
         stored = req.store is not False
-        rec = _Record(id=_new_id(), body=body, input_steps=inputs, created=now, updated=now,
-                      background=bool(req.background))
+        rec = _Record(
+            id=_new_id(),
+            body=body,
+            input_steps=inputs,
+            created=now,
+            updated=now,
+            background=bool(req.background),
+        )
         rec.environment_id = environment_id(req, prev)
         mreq = ModelRequest(
             history=steps_adapter.validate_python(history),
@@ -384,8 +406,10 @@ class Emulator:
             if raise_errors:
                 self._store.pop(rec.id, None)
                 raise ApiException(500, message) from None
-            reply, steps = Reply(status="failed", errors=[{"code": "internal",
-                                                            "message": message}]), []
+            reply, steps = (
+                Reply(status="failed", errors=[{"code": "internal", "message": message}]),
+                [],
+            )
         rec.outputs = steps
         calls = any(s.get("type") == "function_call" for s in steps)
         rec.status = reply.status or ("requires_action" if calls else "completed")
@@ -395,10 +419,14 @@ class Emulator:
             rec.usage = usage if isinstance(usage, dict) else usage.model_dump(mode="json")
         else:
             tokens_in = _words(mreq.body.get("system_instruction") or "") + sum(
-                _words(s.model_dump(mode="json")) for s in mreq.history)
+                _words(s.model_dump(mode="json")) for s in mreq.history
+            )
             tokens_out = sum(_words(s) for s in steps)
-            rec.usage = {"total_input_tokens": tokens_in, "total_output_tokens": tokens_out,
-                         "total_tokens": tokens_in + tokens_out}
+            rec.usage = {
+                "total_input_tokens": tokens_in,
+                "total_output_tokens": tokens_out,
+                "total_tokens": tokens_in + tokens_out,
+            }
         rec.updated = self._now()
         for index, step in enumerate(steps):
             for event in step_events(index, step):
@@ -416,23 +444,25 @@ class Emulator:
             kind = str(step.get("type", ""))
             if kind.endswith("_call"):
                 if not step.get("id"):
-                    step["id"] = _new_id("call_" if kind == "function_call" else
-                                         kind.split("_")[0][:6] + "_")
+                    step["id"] = _new_id(
+                        "call_" if kind == "function_call" else kind.split("_")[0][:6] + "_"
+                    )
                 last_call[kind[:-5]] = step["id"]
-            elif kind.endswith("_result") and kind != "function_result" and not step.get(
-                    "call_id"):
+            elif kind.endswith("_result") and kind != "function_result" and not step.get("call_id"):
                 step["call_id"] = last_call.get(kind[:-7], _new_id("call_"))
             try:
                 model = step_adapter.validate_python(step)
             except ValidationError as exc:
-                raise ApiException(500, f"the emulator's model produced an invalid {kind} "
-                                   f"step: {describe(exc)}") from None
+                raise ApiException(
+                    500, f"the emulator's model produced an invalid {kind} step: {describe(exc)}"
+                ) from None
             out.append(model.model_dump(mode="json"))
         for i, step in enumerate(out):
             if step.get("type") == "thought" and not step.get("signature"):
-                end = next((j for j in range(i + 1, len(out))
-                            if out[j].get("type") == "thought"), len(out))
-                signed = {"type": "thought", "signature": self._signer.sign(step, out[i + 1:end])}
+                end = next(
+                    (j for j in range(i + 1, len(out)) if out[j].get("type") == "thought"), len(out)
+                )
+                signed = {"type": "thought", "signature": self._signer.sign(step, out[i + 1 : end])}
                 signed.update({k: v for k, v in step.items() if k not in signed})
                 out[i] = signed
         return out
@@ -454,8 +484,9 @@ class Emulator:
             if last is not None:
                 ids = [e["event_id"] for e in rec.events]
                 if last not in ids:
-                    raise ApiException(400, f"last_event_id {last!r} is not an event of "
-                                       f"interaction {rec.id}")
+                    raise ApiException(
+                        400, f"last_event_id {last!r} is not an event of interaction {rec.id}"
+                    )
                 start = ids.index(last) + 1
             return self._sse(rec, start)
         return _json(self._resource(rec, _flag(query, "include_input")))
@@ -463,8 +494,12 @@ class Emulator:
     def _cancel(self, interaction_id: str) -> EmulatorResponse:
         rec = self._lookup(interaction_id, "interaction")
         if not (rec.background and rec.status in _RUNNING):
-            raise ApiException(400, f"interaction {rec.id} is {rec.status}; only a running "
-                               "background interaction can be cancelled", "FAILED_PRECONDITION")
+            raise ApiException(
+                400,
+                f"interaction {rec.id} is {rec.status}; only a running "
+                "background interaction can be cancelled",
+                "FAILED_PRECONDITION",
+            )
         rec.pending = None
         rec.status = "cancelled"
         rec.updated = self._now()
@@ -484,8 +519,11 @@ class Emulator:
     def _lookup(self, interaction_id: str, what: str) -> _Record:
         rec = self._store.get(interaction_id)
         if rec is None:
-            raise ApiException(404, f"{what} {interaction_id!r} not found: it does not exist, "
-                               "was created with store=false, or was deleted")
+            raise ApiException(
+                404,
+                f"{what} {interaction_id!r} not found: it does not exist, "
+                "was created with store=false, or was deleted",
+            )
         return rec
 
     def _chain(self, rec: _Record | None) -> list[dict[str, Any]]:
@@ -498,17 +536,18 @@ class Emulator:
             prev_id = rec.body.get("previous_interaction_id")
             rec = self._store.get(prev_id) if isinstance(prev_id, str) else None
             if prev_id and rec is None:
-                raise ApiException(404, f"interaction {prev_id!r} in the history chain was "
-                                   "deleted; start a new conversation")
+                raise ApiException(
+                    404,
+                    f"interaction {prev_id!r} in the history chain was "
+                    "deleted; start a new conversation",
+                )
         return [step for part in reversed(parts) for step in part]
 
     def _emit(self, rec: _Record, event_type: str, **fields: Any) -> None:
-        event = {"event_type": event_type, **fields,
-                 "event_id": f"evt_{len(rec.events) + 1:04d}"}
+        event = {"event_type": event_type, **fields, "event_id": f"evt_{len(rec.events) + 1:04d}"}
         rec.events.append(event)
 
-    def _snapshot(self, rec: _Record, *, full: bool = False, final: bool = False
-                  ) -> dict[str, Any]:
+    def _snapshot(self, rec: _Record, *, full: bool = False, final: bool = False) -> dict[str, Any]:
         snap: dict[str, Any] = {"id": rec.id, "object": "interaction", "status": rec.status}
         who = "agent" if rec.body.get("agent") is not None else "model"
         snap[who] = rec.body.get(who)
@@ -562,8 +601,9 @@ class Emulator:
 
 
 def _json(payload: Any) -> EmulatorResponse:
-    return EmulatorResponse(200, {"content-type": "application/json"},
-                            json.dumps(payload, ensure_ascii=False).encode())
+    return EmulatorResponse(
+        200, {"content-type": "application/json"}, json.dumps(payload, ensure_ascii=False).encode()
+    )
 
 
 def _error(exc: ApiException, extra: dict[str, str] | None = None) -> EmulatorResponse:

@@ -97,8 +97,7 @@ def as_reply(value: Any) -> Reply:
     if isinstance(value, (list, tuple)):
         return Reply(steps=[_text_step(s) if isinstance(s, str) else s for s in value])
     raise TypeError(
-        f"a model returned {type(value).__name__}; return a str, a list of steps, a step "
-        "or a Reply"
+        f"a model returned {type(value).__name__}; return a str, a list of steps, a step or a Reply"
     )
 
 
@@ -152,7 +151,8 @@ class FunctionModel:
     def __init__(self, fn: Callable[..., ReplyLike]) -> None:
         self.fn = fn
         params = [
-            p for p in inspect.signature(fn).parameters.values()
+            p
+            for p in inspect.signature(fn).parameters.values()
             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
         ]
         self._three = len(params) >= 3

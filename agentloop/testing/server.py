@@ -39,7 +39,10 @@ def _config(emulator: Emulator, log_level: str) -> Any:
 
     logging.getLogger("uvicorn.error").addFilter(_QuietDrops())
     return uvicorn.Config(
-        emulator.asgi_app(), log_level=log_level, lifespan="off", access_log=False,
+        emulator.asgi_app(),
+        log_level=log_level,
+        lifespan="off",
+        access_log=False,
         timeout_graceful_shutdown=1,
     )
 
@@ -63,8 +66,12 @@ def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterato
     sock = _bind(host, port)
     actual_port = sock.getsockname()[1]
     server = uvicorn.Server(_config(emulator, "warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]},
-                              name=f"agentloop-emulator-{actual_port}", daemon=True)
+    thread = threading.Thread(
+        target=server.run,
+        kwargs={"sockets": [sock]},
+        name=f"agentloop-emulator-{actual_port}",
+        daemon=True,
+    )
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
@@ -90,12 +97,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any)")
-    parser.add_argument("--model", default="demo", choices=["demo"],
-                        help="who answers (only the deterministic demo model)")
-    parser.add_argument("--api-key", action="append", dest="api_keys", metavar="KEY",
-                        help="accept only this key (repeatable; default: any non-empty key)")
-    parser.add_argument("--background-polls", type=int, default=1,
-                        help="GETs a background interaction stays in_progress (default 1)")
+    parser.add_argument(
+        "--model",
+        default="demo",
+        choices=["demo"],
+        help="who answers (only the deterministic demo model)",
+    )
+    parser.add_argument(
+        "--api-key",
+        action="append",
+        dest="api_keys",
+        metavar="KEY",
+        help="accept only this key (repeatable; default: any non-empty key)",
+    )
+    parser.add_argument(
+        "--background-polls",
+        type=int,
+        default=1,
+        help="GETs a background interaction stays in_progress (default 1)",
+    )
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
 
@@ -109,9 +129,12 @@ def main(argv: list[str] | None = None) -> int:
     sock = _bind(args.host, args.port)
     port = sock.getsockname()[1]
     shown = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"agentloop emulator on http://{shown}:{port} "
-          f"(model: {args.model}; keys: {'restricted' if args.api_keys else 'any'}; "
-          "not a real model)", file=sys.stderr)
+    print(
+        f"agentloop emulator on http://{shown}:{port} "
+        f"(model: {args.model}; keys: {'restricted' if args.api_keys else 'any'}; "
+        "not a real model)",
+        file=sys.stderr,
+    )
     try:
         uvicorn.Server(config).run(sockets=[sock])
     finally:

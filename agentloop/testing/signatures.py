@@ -82,8 +82,8 @@ class Signer:
         signature = steps[i].get("signature")
         if not signature:
             raise ApiException(
-                400, f"{where}[{i}] (thought) has no signature; {resend}, thought signatures "
-                "included"
+                400,
+                f"{where}[{i}] (thought) has no signature; {resend}, thought signatures included",
             )
         try:
             raw = base64.b64decode(signature, validate=True)
@@ -91,8 +91,9 @@ class Signer:
             raw = b""
         if len(raw) < len(_MAGIC) + 10 + _TAG + _MAC or not raw.startswith(_MAGIC):
             raise ApiException(
-                400, f"{where}[{i}] (thought) carries a signature this server did not issue "
-                f"(invalid or altered signature); {resend}"
+                400,
+                f"{where}[{i}] (thought) carries a signature this server did not issue "
+                f"(invalid or altered signature); {resend}",
             )
         nonce = raw[4:12]
         count = int.from_bytes(raw[12:14], "big")
@@ -100,11 +101,13 @@ class Signer:
         expected = hmac.new(self._secret, raw[:14] + tags, hashlib.sha256).digest()[:_MAC]
         if len(tags) != _TAG * (count + 1) or not hmac.compare_digest(mac, expected):
             raise ApiException(
-                400, f"{where}[{i}] (thought) carries a signature this server did not issue "
-                f"(invalid or altered signature); {resend}"
+                400,
+                f"{where}[{i}] (thought) carries a signature this server did not issue "
+                f"(invalid or altered signature); {resend}",
             )
-        if not hmac.compare_digest(tags[:_TAG], self._tag(nonce, 0, canonical(
-                _thought_body(steps[i])))):
+        if not hmac.compare_digest(
+            tags[:_TAG], self._tag(nonce, 0, canonical(_thought_body(steps[i])))
+        ):
             raise ApiException(
                 400, f"{where}[{i}] (thought) was altered after it was issued; {resend}"
             )
@@ -114,14 +117,16 @@ class Signer:
                 j += 1
             if j >= len(steps) or steps[j].get("type") in CLIENT_STEP_TYPES:
                 raise ApiException(
-                    400, f"{where}[{j}]: a model step issued with the thought at {where}[{i}] "
-                    f"is missing; {resend}"
+                    400,
+                    f"{where}[{j}]: a model step issued with the thought at {where}[{i}] "
+                    f"is missing; {resend}",
                 )
-            tag = tags[k * _TAG:(k + 1) * _TAG]
+            tag = tags[k * _TAG : (k + 1) * _TAG]
             if not hmac.compare_digest(tag, self._tag(nonce, k, canonical(steps[j]))):
                 kind = steps[j].get("type")
                 raise ApiException(
-                    400, f"{where}[{j}] ({kind}) differs from the step issued with the "
-                    f"thought at {where}[{i}] (altered or reordered); {resend}"
+                    400,
+                    f"{where}[{j}] ({kind}) differs from the step issued with the "
+                    f"thought at {where}[{i}] (altered or reordered); {resend}",
                 )
             j += 1

@@ -65,11 +65,14 @@ class EmulatorTransport(httpx.BaseTransport, httpx.AsyncBaseTransport):
     def _response(result: EmulatorResponse, request: httpx.Request) -> httpx.Response:
         if result.events is not None:
             return httpx.Response(
-                result.status, headers=result.headers, request=request,
+                result.status,
+                headers=result.headers,
+                request=request,
                 stream=_EventStream(result.events, result.drop_after),
             )
-        return httpx.Response(result.status, headers=result.headers, content=result.body,
-                              request=request)
+        return httpx.Response(
+            result.status, headers=result.headers, content=result.body, request=request
+        )
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         result = self._call(request, request.read())

@@ -179,9 +179,9 @@ def _clean(node: Any, defs: dict[str, Any], stack: tuple[str, ...]) -> Any:
     if prefix is not None:
         variants = prefix + ([out["items"]] if "items" in out else [])
         unique: dict[str, Any] = {json.dumps(v, sort_keys=True): v for v in variants}
-        out["items"] = next(iter(unique.values())) if len(unique) == 1 else {
-            "anyOf": list(unique.values())
-        }
+        out["items"] = (
+            next(iter(unique.values())) if len(unique) == 1 else {"anyOf": list(unique.values())}
+        )
     if hints:
         base = out.get("description", "")
         out["description"] = f"{base} {' '.join(hints)}".strip()

@@ -123,8 +123,9 @@ class Tool(Generic[P, R]):
             self._binder = None
         target = fn.func if isinstance(fn, functools.partial) else fn
         # A callable object's instance __dict__ must not be merged into the Tool's.
-        functools.update_wrapper(self, target, updated=() if not inspect.isroutine(target) else
-                                 functools.WRAPPER_UPDATES)
+        functools.update_wrapper(
+            self, target, updated=() if not inspect.isroutine(target) else functools.WRAPPER_UPDATES
+        )
         self.__wrapped__ = fn
         self._fn: Callable[..., Any] = fn
 

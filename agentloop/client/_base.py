@@ -1,0 +1,80 @@
+"""What ``Client`` and ``AsyncClient`` share: configuration, retry policy and identity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+import httpx
+
+from . import _core
+from ._core import ClientConfig, TimeoutTypes
+from ._retry import RetryPolicy
+
+__all__ = ["MISSING", "ClientBase", "policy_from"]
+
+MISSING: Any = object()
+H = TypeVar("H", httpx.Client, httpx.AsyncClient)
+
+
+def policy_from(
+    retry: RetryPolicy | None, max_retries: int | None, max_retry_after: float | None
+) -> RetryPolicy:
+    policy = retry or RetryPolicy()
+    changes: dict[str, Any] = {}
+    if max_retries is not None:
+        changes["max_retries"] = max(0, max_retries)
+    if max_retry_after is not None:
+        changes["max_retry_after"] = max_retry_after
+    if not changes:
+        return policy
+    return RetryPolicy(**{**policy.__dict__, **changes})
+
+
+class ClientBase(Generic[H]):
+    """Configuration shared by the two drivers; only the byte transport differs."""
+
+    _config: ClientConfig
+    _retry: RetryPolicy
+    _http: H
+    _owns_http: bool
+    _requests: _core.RequestFactory
+
+    def _setup(
+        self,
+        api_key: str | None,
+        base_url: str | None,
+        api_version: str,
+        timeout: TimeoutTypes,
+        max_retries: int | None,
+        http_client: H | None,
+        retry: RetryPolicy | None,
+        max_retry_after: float | None,
+        make_http: Callable[[TimeoutTypes], H],
+    ) -> None:
+        self._config = ClientConfig(api_key, base_url, api_version)
+        self._retry = policy_from(retry, max_retries, max_retry_after)
+        self._owns_http = http_client is None
+        call_timeout: TimeoutTypes = None
+        if http_client is None:
+            # Our own httpx client carries the timeout; per-call timeouts stay None.
+            http_client = make_http(_core.DEFAULT_TIMEOUT if timeout is MISSING else timeout)
+        elif timeout is not MISSING:
+            call_timeout = timeout
+        self._http = http_client
+        self._requests = _core.RequestFactory(self._config, http_client, call_timeout)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._config!r})"
+
+    @property
+    def base_url(self) -> str:
+        return self._config.base_url
+
+    @property
+    def api_version(self) -> str:
+        return self._config.api_version
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._retry
