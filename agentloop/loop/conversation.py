@@ -122,6 +122,7 @@ class _ConversationCore:
                 functions.append(item)
         self.tools: ToolRegistry = ToolRegistry(functions)
         self._state = ConversationState()
+        self._background: Any = None  # the BackgroundTurn still running, if any
         # (a private JSON copy of the last static body, that body with values pre-encoded)
         self._static_cache: tuple[dict[str, Any], dict[str, Any]] | None = None
         self.strategy = strategy
@@ -226,6 +227,12 @@ class _ConversationCore:
     def _engine(
         self, response_model: Any = None, response_format: Any = None, background: bool = False
     ) -> TurnEngine:
+        running = self._background
+        if running is not None and not running.done:
+            raise RuntimeError(
+                f"background turn {running.id} is still running; call wait(), poll() or "
+                "cancel() on it before starting another turn (its steps belong in history first)"
+            )
         if background and self._state.strategy == "stateless":
             raise ValueError(
                 "background turns need the stateful strategy: the API requires store=true "
@@ -358,7 +365,8 @@ class Conversation(_ConversationCore):
         if background:
             for event in self._drive(proto, stream=False, stop_at_wait=True):
                 if isinstance(event, _Suspended):
-                    return BackgroundTurn(self, proto, event.interaction)
+                    self._background = BackgroundTurn(self, proto, event.interaction)
+                    return self._background
                 if isinstance(event, TurnCompleted):
                     return BackgroundTurn(self, proto, None, turn=event.turn)
             raise RuntimeError("the turn ended without a result")  # pragma: no cover
@@ -471,7 +479,8 @@ class AsyncConversation(_ConversationCore):
         if background:
             async for event in self._drive(proto, stream=False, stop_at_wait=True):
                 if isinstance(event, _Suspended):
-                    return AsyncBackgroundTurn(self, proto, event.interaction)
+                    self._background = AsyncBackgroundTurn(self, proto, event.interaction)
+                    return self._background
                 if isinstance(event, TurnCompleted):
                     return AsyncBackgroundTurn(self, proto, None, turn=event.turn)
             raise RuntimeError("the turn ended without a result")  # pragma: no cover

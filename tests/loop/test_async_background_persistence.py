@@ -276,3 +276,14 @@ def test_turn_events_end_with_turn_completed_and_turn_fields(
     assert [s.type for s in turn.steps] == ["user_input", "thought", "model_output"]
     assert turn.input[0].type == "user_input" and turn.output == "hello"
     assert "Turn(status='completed'" in repr(turn)
+
+
+def test_no_new_turn_while_a_background_turn_runs(emu: Emulator, scripted: ScriptedModel) -> None:
+    scripted.add(say("slow result"), say("next"))
+    conv = Conversation(emu.client(sleep=lambda s: None))
+    handle = conv.send("slow", background=True)
+    with pytest.raises(RuntimeError, match="still running"):
+        conv.send("in between")
+    assert handle.wait().output_text == "slow result"
+    assert conv.send("after").output_text == "next"
+    assert [s.type for s in conv.history].count("user_input") == 2  # nothing half-recorded
