@@ -125,6 +125,7 @@ class _Record:
     background: bool = False
     polls: int = 0
     pending: ModelRequest | None = None
+    continuation_token: str | None = None
 
 
 def _words(value: Any) -> int:
@@ -157,6 +158,7 @@ class Emulator:
         self.requests: list[RecordedRequest] = []
         self._signer = Signer(signing_key)
         self._store: dict[str, _Record] = {}
+        self._tokens: dict[str, _Record] = {}  # continuation tokens and the hop that issued them
         self._lock = threading.RLock()
 
     # --- public helpers for tests ---------------------------------------------------------
@@ -354,6 +356,23 @@ class Emulator:
         self._signer.verify(inputs)
         past = self._chain(prev)
         history = past + inputs
+        if req.continuation_token is not None:
+            hop = self._tokens.get(req.continuation_token)
+            if hop is None:
+                raise ApiException(
+                    400,
+                    f"continuation_token {req.continuation_token!r} was not issued by this "
+                    "server; send the token of the interaction that ended requires_continuation",
+                )
+            if req.store is not False:
+                if prev is None or prev.id != hop.id:
+                    raise ApiException(
+                        400,
+                        f"continuation_token belongs to interaction {hop.id}; send it with "
+                        f"previous_interaction_id={hop.id!r}",
+                    )
+            else:
+                history = inputs + hop.outputs  # stateless: the original input, then the hop
         check_function_pairs(history, len(past))
         now = self._now()
         stored = req.store is not False
@@ -414,6 +433,10 @@ class Emulator:
         calls = any(s.get("type") == "function_call" for s in steps)
         rec.status = reply.status or ("requires_action" if calls else "completed")
         rec.errors = reply.errors
+        if rec.status == "requires_continuation":
+            # Long-decode hop (spec §8): the next request continues with this token.
+            rec.continuation_token = _new_id("ct_")
+            self._tokens[rec.continuation_token] = rec
         if reply.usage is not None:
             usage = reply.usage
             rec.usage = usage if isinstance(usage, dict) else usage.model_dump(mode="json")
@@ -560,6 +583,8 @@ class Emulator:
                 snap["errors"] = rec.errors
         if (full or final) and rec.environment_id is not None:
             snap["environment_id"] = rec.environment_id
+        if (full or final) and rec.continuation_token is not None:
+            snap["continuation_token"] = rec.continuation_token
         return snap
 
     def _resource(self, rec: _Record, include_input: bool = False) -> dict[str, Any]:
