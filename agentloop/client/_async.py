@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any, Literal, overload
@@ -13,7 +12,7 @@ import httpx
 from typing_extensions import Self, Unpack
 
 from agentloop.errors import AgentloopError, StreamNotFinishedError
-from agentloop.types import RUNNING_STATUSES, Interaction, InteractionEvent
+from agentloop.types import Interaction, InteractionEvent
 
 from . import _core
 from ._base import MISSING as _MISSING
@@ -21,7 +20,6 @@ from ._base import ClientBase
 from ._core import CreateParams, RequestSpec, TimeoutTypes
 from ._retry import RetryPolicy, emit_retry
 from ._stream import StreamState
-from ._sync import _wait_timeout
 
 __all__ = ["AsyncClient", "AsyncInteractionStream", "AsyncInteractions"]
 
@@ -231,18 +229,13 @@ class AsyncInteractions:
         timeout: float | None = None,
     ) -> Interaction:
         """Poll a background interaction until it is no longer queued or in progress."""
-        started = time.monotonic()
-        waited = 0.0
-        for delay in _core.poll_delays(poll_interval, max_interval):
+        plan = _core.WaitPlan(interaction_id, poll_interval, max_interval, timeout)
+        while True:
             interaction = await self.get(interaction_id)
-            if interaction.status not in RUNNING_STATUSES:
+            delay = plan.next_delay(interaction)
+            if delay is None:
                 return interaction
-            elapsed = max(time.monotonic() - started, waited)
-            if timeout is not None and elapsed + delay > timeout:
-                raise _wait_timeout(interaction_id, interaction.status, timeout)
             await self._client._sleep(delay)
-            waited += delay
-        raise AssertionError("unreachable")
 
 
 class AsyncInteractionStream:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import operator
 import os
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import repeat
 from typing import Any, Literal, TypedDict, Union
@@ -25,7 +26,13 @@ from agentloop.errors import (
     RequestValidationError,
     error_class_for_status,
 )
-from agentloop.types import CreateInteractionRequest, Interaction, RawJSON, WireModel
+from agentloop.types import (
+    RUNNING_STATUSES,
+    CreateInteractionRequest,
+    Interaction,
+    RawJSON,
+    WireModel,
+)
 
 from ._retry import parse_retry_after
 
@@ -38,6 +45,7 @@ __all__ = [
     "RequestFactory",
     "RequestSpec",
     "TimeoutTypes",
+    "WaitPlan",
     "api_error",
     "build_cancel",
     "build_create",
@@ -45,7 +53,6 @@ __all__ = [
     "build_get",
     "encode_json",
     "parse_interaction",
-    "poll_delays",
     "resume_spec",
     "transport_error",
 ]
@@ -498,9 +505,42 @@ def resume_spec(config: ClientConfig, original: RequestSpec, state: Any) -> Requ
     )
 
 
-def poll_delays(poll_interval: float, max_interval: float) -> Iterator[float]:
-    """Waits between polls of a background interaction: x1.5 each time, capped."""
-    delay = max(poll_interval, 0.0)
-    while True:
-        yield delay
-        delay = min(delay * 1.5, max(max_interval, poll_interval))
+class WaitPlan:
+    """When to poll a background interaction again (sans-I/O; the drivers do get and sleep).
+
+    Waits grow x1.5 from ``poll_interval`` up to ``max_interval``. ``timeout`` bounds the wait
+    measured as the larger of wall-clock time and the total slept (an injected sleep that
+    returns at once still counts its seconds).
+    """
+
+    __slots__ = ("_delay", "_max", "_slept", "_started", "interaction_id", "timeout")
+
+    def __init__(
+        self,
+        interaction_id: str,
+        poll_interval: float,
+        max_interval: float,
+        timeout: float | None,
+    ) -> None:
+        self.interaction_id = interaction_id
+        self.timeout = timeout
+        self._delay = max(poll_interval, 0.0)
+        self._max = max(max_interval, poll_interval)
+        self._started = time.monotonic()
+        self._slept = 0.0
+
+    def next_delay(self, interaction: Interaction) -> float | None:
+        """``None`` when ``interaction`` is done; else seconds to sleep before the next poll."""
+        if interaction.status not in RUNNING_STATUSES:
+            return None
+        delay = self._delay
+        elapsed = max(time.monotonic() - self._started, self._slept)
+        if self.timeout is not None and elapsed + delay > self.timeout:
+            raise APITimeoutError(
+                f"interaction {self.interaction_id!r} is still {interaction.status} after "
+                f"{self.timeout:g} s of waiting; call wait() again with a longer timeout, "
+                "or cancel() it"
+            )
+        self._slept += delay
+        self._delay = min(delay * 1.5, self._max)
+        return delay

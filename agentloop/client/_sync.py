@@ -12,10 +12,9 @@ from typing_extensions import Self, Unpack
 
 from agentloop.errors import (
     AgentloopError,
-    APITimeoutError,
     StreamNotFinishedError,
 )
-from agentloop.types import RUNNING_STATUSES, Interaction, InteractionEvent
+from agentloop.types import Interaction, InteractionEvent
 
 from . import _core
 from ._base import MISSING as _MISSING
@@ -232,25 +231,13 @@ class Interactions:
         timeout: float | None = None,
     ) -> Interaction:
         """Poll a background interaction until it is no longer queued or in progress."""
-        started = time.monotonic()
-        waited = 0.0
-        for delay in _core.poll_delays(poll_interval, max_interval):
+        plan = _core.WaitPlan(interaction_id, poll_interval, max_interval, timeout)
+        while True:
             interaction = self.get(interaction_id)
-            if interaction.status not in RUNNING_STATUSES:
+            delay = plan.next_delay(interaction)
+            if delay is None:
                 return interaction
-            elapsed = max(time.monotonic() - started, waited)
-            if timeout is not None and elapsed + delay > timeout:
-                raise _wait_timeout(interaction_id, interaction.status, timeout)
             self._client._sleep(delay)
-            waited += delay
-        raise AssertionError("unreachable")
-
-
-def _wait_timeout(interaction_id: str, status: str, timeout: float) -> APITimeoutError:
-    return APITimeoutError(
-        f"interaction {interaction_id!r} is still {status} after {timeout:g} s of waiting; "
-        "call wait() again with a longer timeout, or cancel() it"
-    )
 
 
 class InteractionStream:
