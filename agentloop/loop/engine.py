@@ -42,7 +42,7 @@ from .events import (
     TurnCompleted,
 )
 from .history import History, encode_step
-from .turn import ToolCall, Turn
+from .turn import ToolCall, Turn, TurnStatus
 
 __all__ = [
     "ConversationState",
@@ -160,14 +160,26 @@ class ConversationState:
 ECHO_TYPES = frozenset({"user_input", "function_result"})
 
 
-def _status_error(status: str) -> type[TurnError]:
-    if status == "failed":
-        return InteractionFailedError
-    if status == "cancelled":
-        return InteractionCancelledError
-    if status in ("incomplete", "budget_exceeded"):
-        return InteractionIncompleteError
-    return UnexpectedStatusError
+# How a turn ends for each terminal status: the turn's status, the error, and what to do.
+_ENDINGS: dict[str, tuple[TurnStatus, type[TurnError], str]] = {
+    "failed": ("failed", InteractionFailedError, "send again to retry the turn"),
+    "cancelled": ("cancelled", InteractionCancelledError, "send again to start a new turn"),
+    "incomplete": (
+        "incomplete",
+        InteractionIncompleteError,
+        "raise generation_config max_output_tokens or ask for a shorter answer",
+    ),
+    "budget_exceeded": (
+        "incomplete",
+        InteractionIncompleteError,
+        "raise the agent's token budget (agent_config) or split the task",
+    ),
+}
+_UNKNOWN_ENDING: tuple[TurnStatus, type[TurnError], str] = (
+    "failed",
+    UnexpectedStatusError,
+    "this agentloop does not know the status; upgrade it, or inspect error.turn",
+)
 
 
 def _describe(exc: BaseException) -> str:
@@ -314,7 +326,8 @@ class TurnEngine:
                     if not calls:
                         raise UnexpectedStatusError(
                             "the interaction is requires_action but names no open "
-                            "function_call; the response was malformed",
+                            "function_call, so there is nothing to answer; the server's "
+                            "response was malformed. Send again to retry the turn",
                             turn,
                         )
                     continue
@@ -337,16 +350,14 @@ class TurnEngine:
                         turn.output = turn.output_text
                     yield Emit(TurnCompleted(turn=turn))
                     return turn
-                error_cls = _status_error(str(status))
-                turn.status = (
-                    "failed"
-                    if status == "failed"
-                    else ("cancelled" if status == "cancelled" else "incomplete")
-                )
+                turn.status, error_cls, advice = _ENDINGS.get(str(status), _UNKNOWN_ENDING)
                 detail = ""
                 if interaction.errors:
                     detail = ": " + "; ".join(str(e.message or e.code) for e in interaction.errors)
-                message = f"interaction {interaction.id} ended with status {status!r}{detail}"
+                message = (
+                    f"interaction {interaction.id} ended with status {status!r}{detail}. The "
+                    f"conversation stays usable: {advice}"
+                )
                 if error_cls is InteractionFailedError:
                     raise InteractionFailedError(message, turn, interaction.errors)
                 raise error_cls(message, turn)

@@ -329,3 +329,25 @@ def test_resume_stream_yields_the_rest_of_the_turn(emu: Emulator, scripted: Scri
     assert kinds[:2] == ["tool_call_started", "tool_call_finished"]
     assert "".join(e.text for e in rest if e.type == "text_delta") == "Removed /a."
     assert rest[-1].turn.status == "completed"
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "turn_status", "advice"),
+    [
+        ("incomplete", "InteractionIncompleteError", "incomplete", "max_output_tokens"),
+        ("budget_exceeded", "InteractionIncompleteError", "incomplete", "budget"),
+        ("cancelled", "InteractionCancelledError", "cancelled", "send again"),
+        ("frobnicated", "UnexpectedStatusError", "failed", "upgrade"),
+    ],
+)
+def test_terminal_statuses_raise_with_advice(
+    emu: Emulator, scripted: ScriptedModel, status: str, error: str, turn_status: str, advice: str
+) -> None:
+    from agentloop import errors
+
+    scripted.add(Reply(steps=say("partial"), status=status), say("next"))
+    conv = Conversation(emu.client())
+    with pytest.raises(getattr(errors, error), match=advice) as info:
+        conv.send("go")
+    assert info.value.turn is not None and info.value.turn.status == turn_status
+    assert conv.send("again").output_text == "next"
