@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from agentloop.types import (
     FunctionCallStep,
     Interaction,
-    InteractionCreatedEvent,
     RawJSON,
     WireModel,
 )
@@ -34,7 +33,7 @@ from .engine import (
     TurnEngine,
     WaitBackground,
 )
-from .events import LoopEvent, Retrying, TurnCompleted, events_from_sse
+from .events import LoopEvent, Retrying, SSETranslator, TurnCompleted
 from .structured import output_parser, response_format_for
 from .turn import Turn
 
@@ -445,12 +444,10 @@ class Conversation(_ConversationCore):
         yield from retries
         if not stream:
             return interaction
-        interaction_id: str | None = None
+        translate = SSETranslator().feed
         with events:
             for event in events:
-                if isinstance(event, InteractionCreatedEvent):
-                    interaction_id = event.interaction.id
-                yield from events_from_sse(event, interaction_id)
+                yield from translate(event)
         return events.interaction
 
 
@@ -560,11 +557,9 @@ class AsyncConversation(_ConversationCore):
             yield retry
         if not stream:
             return
-        interaction_id: str | None = None
+        translate = SSETranslator().feed
         async with events:
             async for event in events:
-                if isinstance(event, InteractionCreatedEvent):
-                    interaction_id = event.interaction.id
-                for loop_event in events_from_sse(event, interaction_id):
+                for loop_event in translate(event):
                     yield loop_event
         box.append(events.interaction)

@@ -31,6 +31,7 @@ __all__ = [
     "InteractionStarted",
     "LoopEvent",
     "Retrying",
+    "SSETranslator",
     "ServerError",
     "StepStarted",
     "StrategyFallback",
@@ -154,6 +155,20 @@ class TurnCompleted(LoopEvent):
 
     type: ClassVar[str] = "turn_completed"
     turn: Turn
+
+
+class SSETranslator:
+    """Turns one interaction's SSE events into loop events, remembering the interaction id."""
+
+    __slots__ = ("interaction_id",)
+
+    def __init__(self) -> None:
+        self.interaction_id: str | None = None
+
+    def feed(self, event: Any) -> list[LoopEvent]:
+        if isinstance(event, InteractionCreatedEvent):
+            self.interaction_id = event.interaction.id
+        return events_from_sse(event, self.interaction_id)
 
 
 def events_from_sse(event: Any, interaction_id: str | None) -> list[LoopEvent]:
