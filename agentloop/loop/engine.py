@@ -8,6 +8,8 @@ perform the effects. That keeps one implementation of the loop for both worlds.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import json
 from collections.abc import Callable, Generator, Sequence
@@ -187,10 +189,9 @@ def _describe(exc: BaseException) -> str:
         return "the turn was interrupted (KeyboardInterrupt) before this call ran."
     if isinstance(exc, GeneratorExit):
         return "the caller stopped the turn before this call ran."
-    name = type(exc).__name__
-    if "Cancel" in name:
+    if isinstance(exc, (asyncio.CancelledError, concurrent.futures.CancelledError)):
         return "the turn was cancelled before this call ran."
-    return f"the turn stopped on {name}: {exc}"
+    return f"the turn stopped on {type(exc).__name__}: {exc}"
 
 
 class TurnEngine:

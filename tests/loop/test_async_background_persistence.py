@@ -287,3 +287,32 @@ def test_no_new_turn_while_a_background_turn_runs(emu: Emulator, scripted: Scrip
     assert handle.wait().output_text == "slow result"
     assert conv.send("after").output_text == "next"
     assert [s.type for s in conv.history].count("user_input") == 2  # nothing half-recorded
+
+
+async def test_task_cancellation_closes_open_calls(emu: Emulator, scripted: ScriptedModel) -> None:
+    started = asyncio.Event()
+
+    from agentloop import tool
+
+    @tool
+    async def slow(x: int) -> int:
+        """Never finishes in time.
+
+        Args:
+            x: anything.
+        """
+        started.set()
+        await asyncio.sleep(3600)
+        return x
+
+    scripted.add([call("slow", "c1", x=1)], say("after"))
+    async with emu.async_client() as client:
+        conv = AsyncConversation(client, tools=[slow])
+        task = asyncio.create_task(conv.send("go"))
+        await started.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        closing = conv.history[-1]
+        assert closing.is_error and "cancelled" in closing.result
+        assert (await conv.send("again")).output_text == "after"
