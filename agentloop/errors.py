@@ -14,12 +14,16 @@ if TYPE_CHECKING:
     from agentloop.loop.turn import Turn
 
 __all__ = [
+    "APIConflictError",
     "APIConnectionError",
     "APIError",
     "APITimeoutError",
     "AgentloopError",
     "AuthenticationError",
     "ConflictError",
+    "ContextWindowExceededError",
+    "ConversationNotFoundError",
+    "InputError",
     "InteractionCancelledError",
     "InteractionFailedError",
     "InteractionIncompleteError",
@@ -32,10 +36,15 @@ __all__ = [
     "RateLimitError",
     "RequestValidationError",
     "ServerError",
+    "SnapshotError",
+    "StateError",
+    "StoreError",
     "StreamInterruptedError",
     "StreamNotFinishedError",
     "TurnError",
+    "TurnInProgressError",
     "UnexpectedStatusError",
+    "UsageLimitExceeded",
     "error_class_for_status",
 ]
 
@@ -67,6 +76,71 @@ class RequestValidationError(AgentloopError, ValueError):
 
 class StreamNotFinishedError(AgentloopError, RuntimeError):
     """The final interaction of a stream was asked for before the stream ended."""
+
+
+class InputError(AgentloopError, ValueError):
+    """The user input given to a turn cannot be sent (an unknown form, or text that cannot
+    be encoded); nothing was added to history."""
+
+
+class TurnInProgressError(AgentloopError, RuntimeError):
+    """A turn was started on a conversation whose previous turn is still running (from
+    another thread or task); one turn at a time. Nothing was changed."""
+
+
+class StateError(AgentloopError, RuntimeError):
+    """The conversation is not in a state that allows this call (e.g. ``resume()`` with no
+    paused turn); the message says what to call instead."""
+
+
+class SnapshotError(AgentloopError, ValueError):
+    """A saved conversation (file, dict or journal) is not one agentloop can load: the
+    message names the field that is wrong."""
+
+
+class ConflictError(AgentloopError):
+    """Someone else changed it first.
+
+    For a stored conversation: another writer appended to it since this object last read it.
+    Nothing was written; reload the conversation (``store.load(id, ...)``) and try again.
+    The HTTP form (status 409 from the API) is the subclass :class:`APIConflictError`.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        conversation_id: str | None = None,
+        expected_version: int | None = None,
+        actual_version: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.conversation_id = conversation_id
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> Any:
+        kwargs = {
+            "conversation_id": self.conversation_id,
+            "expected_version": self.expected_version,
+            "actual_version": self.actual_version,
+        }
+        return (_rebuild, (type(self), (self.message,), kwargs))
+
+
+class StoreError(AgentloopError):
+    """A conversation store failed (its database or file could not be read or written)."""
+
+
+class ConversationNotFoundError(AgentloopError, KeyError):
+    """No conversation with this id in the store."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "conversation not found"
 
 
 # --- HTTP errors -------------------------------------------------------------------------------
@@ -152,7 +226,7 @@ class NotFoundError(APIError):
     )
 
 
-class ConflictError(APIError):
+class APIConflictError(APIError, ConflictError):
     """409: the resource changed concurrently; retried automatically."""
 
     hint = "Retry the request; it conflicted with a concurrent change."
@@ -167,6 +241,14 @@ class RateLimitError(APIError):
     )
 
 
+class ContextWindowExceededError(InvalidRequestError):
+    """400: the request's input is longer than the model's context window.
+
+    ``input_tokens`` is what the request held when known. Enable ``agentloop.Compaction`` (or
+    start a new conversation); the conversation stays usable.
+    """
+
+
 class ServerError(APIError):
     """5xx: the service failed; retried automatically with backoff."""
 
@@ -178,7 +260,7 @@ _STATUS_CLASSES: dict[int, type[APIError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
-    409: ConflictError,
+    409: APIConflictError,
     422: InvalidRequestError,
     429: RateLimitError,
 }
@@ -312,3 +394,24 @@ class UnexpectedStatusError(TurnError):
 
 class OutputValidationError(TurnError):
     """The model's final text did not parse into the turn's ``response_model``."""
+
+
+class UsageLimitExceeded(TurnError):
+    """A ``UsageLimits`` limit was reached: ``limit`` names it, ``value`` is the figure that
+    reached or would exceed ``maximum``. History stays usable (no unanswered calls)."""
+
+    def __init__(
+        self,
+        message: str,
+        turn: Turn | None = None,
+        limit: str = "",
+        value: float = 0.0,
+        maximum: float = 0.0,
+    ) -> None:
+        super().__init__(message, turn)
+        self.limit = limit
+        self.value = value
+        self.maximum = maximum
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.turn, self.limit, self.value, self.maximum))

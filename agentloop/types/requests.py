@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import TypeAdapter
 
+from agentloop.errors import InputError
+
 from ._base import WireModel
 from .config import (
     AgentConfig,
@@ -58,10 +60,6 @@ class CreateInteractionRequest(WireModel):
     webhook_config: WebhookConfig | None = None
     continuation_token: str | None = None
     cached_content: str | None = None
-
-
-class InputError(ValueError):
-    """An ``input`` that is none of the four accepted forms."""
 
 
 def _type_of(item: Any) -> Any:
