@@ -41,6 +41,9 @@ __all__ = [
     "StoreError",
     "StreamInterruptedError",
     "StreamNotFinishedError",
+    "TaskFailedError",
+    "TaskNotFoundError",
+    "TaskTimeoutError",
     "TurnError",
     "TurnInProgressError",
     "UnexpectedStatusError",
@@ -415,3 +418,37 @@ class UsageLimitExceeded(TurnError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.message, self.turn, self.limit, self.value, self.maximum))
+
+
+# --- durable tasks (agentloop.durable) ----------------------------------------------------------
+
+
+class TaskNotFoundError(AgentloopError, KeyError):
+    """No durable task with this id in the task database (check the id and ``--db``)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "task not found"
+
+
+class TaskFailedError(AgentloopError):
+    """A durable task ended without an answer: ``status`` is ``failed`` or ``cancelled``.
+
+    ``task_id`` names the task; the message says why and what to do.
+    """
+
+    def __init__(self, message: str, task_id: str = "", status: str = "failed") -> None:
+        super().__init__(message)
+        self.message = message
+        self.task_id = task_id
+        self.status = status
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.task_id, self.status))
+
+
+class TaskTimeoutError(AgentloopError, TimeoutError):
+    """Waiting for a durable task's result took longer than the timeout (the task goes on)."""
+

@@ -128,6 +128,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "emulator", help="serve a local emulator of the Interactions API", add_help=False
     )
+
+    from . import tasks as tasks_cli
+    from . import worker as worker_cli
+
+    worker_cli.add_parser(sub)
+    tasks_cli.add_parsers(sub)
     return parser
 
 
@@ -156,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     handlers: dict[str, Any] = {"demo": _demo, "chat": _chat, "run": _run}
+    handlers.update(worker=_worker, submit=_submit, tasks=_tasks)
     try:
         return int(handlers[args.command](args))
     except UsageError as exc:
@@ -189,3 +196,21 @@ def _run(args: argparse.Namespace) -> int:
     from .run import run_task
 
     return run_task(args)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from .worker import run_worker
+
+    return run_worker(args)
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from .tasks import run_submit
+
+    return run_submit(args)
+
+
+def _tasks(args: argparse.Namespace) -> int:
+    from .tasks import run_tasks
+
+    return run_tasks(args)

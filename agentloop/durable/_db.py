@@ -1,0 +1,38 @@
+"""Which database holds the tasks: a SQLite file on one machine, PostgreSQL for several."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+__all__ = ["DEFAULT_DB_FILE", "database_url", "redact"]
+
+DEFAULT_DB_FILE = "agentloop-tasks.sqlite"
+
+
+def database_url(db: str | os.PathLike[str] | None = None) -> str:
+    """A DBOS system database URL for ``db``.
+
+    ``None``: ``agentloop-tasks.sqlite`` in the current directory. ``postgresql://...`` (or
+    ``postgres://``) and ``sqlite:///...`` URLs are used as given; anything else is a path to
+    a SQLite file.
+    """
+    if db is None:
+        return "sqlite:///" + str(Path(DEFAULT_DB_FILE).resolve())
+    text = os.fspath(db)
+    if text.startswith("postgres://"):
+        return "postgresql://" + text[len("postgres://") :]
+    if text.startswith(("postgresql://", "postgresql+psycopg://", "sqlite:///")):
+        return text
+    if "://" in text:
+        raise ValueError(
+            f"unsupported task database {redact(text)!r}: use a postgresql://user:pass@host/db "
+            "URL, a sqlite:///path URL or a file path"
+        )
+    return "sqlite:///" + str(Path(text).resolve())
+
+
+def redact(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for messages and logs)."""
+    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)

@@ -1,0 +1,504 @@
+"""The third driver of the turn engine: every effect of a turn is a DBOS step.
+
+``Conversation`` performs the engine's effects directly; here each model request is one DBOS
+step (its recorded output is the interaction's wire JSON, validated again on every pass) and
+each tool call is one DBOS step. When DBOS replays a recovered workflow, recorded steps return
+their outputs without running, so the engine walks the same path again and continues from the
+first step that has none. No agent logic lives here: the engine decides everything.
+
+DBOS steps are at-least-once, so tool calls follow the in-doubt rule of journaling. A tool that
+is not ``idempotent`` gets a "started" step first whose output is a token drawn fresh by the
+current execution, outside any step. On replay the recorded token differs from the fresh one,
+which proves the call began in an earlier execution; its tool step then either replays a
+recorded result or, having none, records that the call is in doubt. An in-doubt call is never
+run again without a human decision: the task reports ``awaiting_approval`` and waits (a durable
+``DBOS.recv``) for ``approve`` (run it again) or ``reject`` (the model gets an error result).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Generator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agentloop.errors import AgentloopError, TaskFailedError
+from agentloop.loop.engine import Effect, Emit, RunTools, SendRequest, WaitBackground
+from agentloop.loop.events import (
+    InteractionCompleted,
+    LoopEvent,
+    StrategyFallback,
+    ToolCallFinished,
+)
+from agentloop.tools import ToolContext, ToolError
+from agentloop.tools.execution import ToolOutcome
+from agentloop.types import FunctionCallStep, FunctionResultStep, Interaction
+
+if TYPE_CHECKING:
+    from agentloop.client import Client
+    from agentloop.loop import Conversation, Turn
+    from agentloop.tools import Tool
+
+__all__ = [
+    "APP_NAME",
+    "APP_VERSION",
+    "DECISION_TOPIC",
+    "EVENTS_STREAM",
+    "PROGRESS_KEY",
+    "QUEUE_NAME",
+    "RESULT_KEY",
+    "WORKFLOW_NAME",
+    "TaskSettings",
+    "WorkerRuntime",
+    "register_workflow",
+]
+
+APP_NAME = "agentloop"
+# Recovery only resumes workflows of the same application version; every agentloop worker that
+# runs this protocol shares it (bump it when the step sequence of a task changes).
+APP_VERSION = "agentloop-durable-1"
+QUEUE_NAME = "agentloop-tasks"
+WORKFLOW_NAME = "agentloop.task"
+PROGRESS_KEY = "agentloop.progress"
+RESULT_KEY = "agentloop.result"
+EVENTS_STREAM = "agentloop.events"
+DECISION_TOPIC = "agentloop.decision"
+# How long one durable wait for a decision lasts before it is renewed (each wait is recorded).
+_DECISION_WAIT = 3600.0
+_RESULT_PREVIEW = 2000
+
+
+@dataclass(frozen=True)
+class TaskSettings:
+    """The model settings a worker runs tasks with; recorded with each task on first run."""
+
+    model: str
+    system_instruction: str | None = None
+    max_steps: int = 20
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "system_instruction": self.system_instruction,
+            "max_steps": self.max_steps,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TaskSettings:
+        return cls(
+            model=str(data["model"]),
+            system_instruction=data.get("system_instruction"),
+            max_steps=int(data.get("max_steps", 20)),
+        )
+
+
+@dataclass
+class WorkerRuntime:
+    """What the workflow needs from the process that runs it (DBOS runs one app per process)."""
+
+    client: Client
+    tools: list[Tool[..., Any]]
+    settings: TaskSettings
+    stopping: threading.Event = field(default_factory=threading.Event)
+    released: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    parked: int = 0
+    active: int = 0
+
+
+class _WorkerStopped(BaseException):
+    """Unwinds a task parked at a step boundary once its worker has shut DBOS down: nothing is
+    recorded (DBOS is gone), so the task stays pending and recovery resumes it there."""
+
+
+_runtime: WorkerRuntime | None = None
+_registered = False
+_register_lock = threading.Lock()
+
+
+def set_runtime(runtime: WorkerRuntime | None) -> None:
+    global _runtime
+    _runtime = runtime
+
+
+def current_runtime() -> WorkerRuntime:
+    if _runtime is None:
+        raise RuntimeError(
+            "this process has no agentloop worker; start one with TaskQueue.run_worker() "
+            "or `agentloop worker` before DBOS runs agentloop tasks"
+        )
+    return _runtime
+
+
+def register_workflow() -> None:
+    """Declare the task workflow to DBOS once per process (before ``DBOS.launch``)."""
+    global _registered
+    with _register_lock:
+        if _registered:
+            return
+        from dbos import DBOS
+
+        def agentloop_task(text: str) -> dict[str, Any]:
+            return run_task(text)
+
+        DBOS.workflow(name=WORKFLOW_NAME)(agentloop_task)
+        _registered = True
+
+
+def run_task(text: str) -> dict[str, Any]:
+    """The workflow body: one autonomous turn of a fresh conversation, driven durably."""
+    from dbos import DBOS
+
+    from agentloop.loop import Conversation
+
+    runtime = current_runtime()
+    task_id = str(DBOS.workflow_id)
+    token = os.urandom(16).hex()  # fresh per execution, drawn outside any step
+    recorded = DBOS.run_step({"name": "agentloop.settings"}, runtime.settings.to_json)
+    settings = TaskSettings.from_json(recorded)
+    conv = Conversation(
+        runtime.client,
+        model=settings.model,
+        tools=runtime.tools,
+        system_instruction=settings.system_instruction,
+        max_steps=settings.max_steps,
+        id=task_id,
+    )
+    driver = DurableDriver(conv, token, runtime)
+    with runtime.lock:
+        runtime.active += 1
+    try:
+        try:
+            turn = driver.run(text)
+        except AgentloopError as exc:
+            turn = getattr(exc, "turn", None)
+            result = task_result(conv, turn, settings, error=f"{type(exc).__name__}: {exc}")
+            driver.finish(result)
+            raise TaskFailedError(
+                f"task {task_id} failed: {type(exc).__name__}: {exc}", task_id, "failed"
+            ) from None
+        result = task_result(conv, turn, settings)
+        driver.finish(result)
+        return result
+    finally:
+        with runtime.lock:
+            runtime.active -= 1
+
+
+def task_result(
+    conv: Conversation, turn: Turn | None, settings: TaskSettings, error: str | None = None
+) -> dict[str, Any]:
+    """The JSON-ready outcome of a task (its workflow output)."""
+    calls = []
+    if turn is not None:
+        for record in turn.tool_calls:
+            calls.append(
+                {
+                    "id": record.call.id,
+                    "name": record.call.name,
+                    "arguments": record.call.arguments,
+                    "is_error": record.is_error,
+                    "result": _result_text(record.result)[:_RESULT_PREVIEW],
+                }
+            )
+    return {
+        "id": conv.id,
+        "status": "failed" if error is not None else "completed",
+        "output_text": turn.output_text if turn is not None else "",
+        "error": error,
+        "tool_calls": calls,
+        "usage": turn.usage.model_dump(mode="json") if turn is not None else {},
+        "model_requests": turn.model_requests if turn is not None else 0,
+        "settings": settings.to_json(),
+        "conversation": conv.to_dict(),
+    }
+
+
+def _result_text(result: FunctionResultStep) -> str:
+    value = result.result
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        import json
+
+        return json.dumps(value)
+    return " ".join(getattr(block, "text", "") or "" for block in value)
+
+
+def _call_json(call: FunctionCallStep, why: str | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": call.id, "name": call.name, "arguments": call.arguments}
+    if why is not None:
+        data["why"] = why
+    return data
+
+
+class DurableDriver:
+    """Performs a turn's effects as DBOS steps (one per request, one per tool call)."""
+
+    def __init__(self, conv: Conversation, token: str, runtime: WorkerRuntime) -> None:
+        self.conv = conv
+        self.token = token
+        self.runtime = runtime
+        self.requests = 0
+        self.tool_calls = 0
+        self.last_tool_call: str | None = None
+        self.tickets: dict[str, int] = {}  # how many decisions each call has waited for
+
+    # --- the turn ------------------------------------------------------------------------------
+
+    def run(self, text: str) -> Turn:
+        conv = self.conv
+        turn = self._drive(conv._engine().start(text))
+        while turn.status == "awaiting_approval":  # tools declared requires_approval=...
+            decisions = self._decide(turn.pending_approvals, "the tool requires approval")
+            for call_id, (ok, reason) in decisions.items():
+                if ok:
+                    conv.approve(call_id)
+                else:
+                    conv.reject(call_id, reason)
+            turn = self._drive(conv._engine().resume())
+        return turn
+
+    def _drive(self, proto: Generator[Effect, Any, Turn]) -> Turn:
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = proto.throw(error) if error is not None else proto.send(value)
+            except StopIteration as stop:
+                turn: Turn = stop.value
+                return turn
+            value = error = None
+            try:
+                self._boundary()
+                if isinstance(effect, Emit):
+                    self._emit(effect.event)
+                elif isinstance(effect, SendRequest):
+                    value = self._request(effect.body)
+                elif isinstance(effect, RunTools):
+                    value = [self._call(call) for call in effect.calls]
+                elif isinstance(effect, WaitBackground):
+                    value = self._wait(effect.interaction)
+            except BaseException as exc:
+                error = exc
+
+    def _boundary(self) -> None:
+        """Between two steps: when the worker is stopping, park here (nothing in flight), so
+        the task is left to recovery without a call in doubt."""
+        runtime = self.runtime
+        if not runtime.stopping.is_set():
+            return
+        with runtime.lock:
+            runtime.parked += 1
+        runtime.released.wait()
+        raise _WorkerStopped()
+
+    # --- effects -------------------------------------------------------------------------------
+
+    def _request(self, body: dict[str, Any]) -> Interaction:
+        from dbos import DBOS
+
+        client = self.conv.client
+
+        def send() -> str:
+            return str(client.interactions.create(**body).model_dump_json())
+
+        wire = DBOS.run_step({"name": "agentloop.request"}, send)
+        return Interaction.model_validate_json(wire)
+
+    def _wait(self, interaction: Interaction) -> Interaction:
+        from dbos import DBOS
+
+        client = self.conv.client
+        interaction_id = str(interaction.id)
+
+        def wait() -> str:
+            return str(client.interactions.wait(interaction_id).model_dump_json())
+
+        return Interaction.model_validate_json(
+            DBOS.run_step({"name": "agentloop.wait"}, wait)
+        )
+
+    def _call(self, call: FunctionCallStep) -> ToolOutcome:
+        from dbos import DBOS
+
+        tool = self.conv.tools.get(call.name)
+        name = f"agentloop.tool:{call.name}"
+        # An unknown tool runs nothing (the model gets an error result): safe to repeat.
+        if tool is None or getattr(tool, "idempotent", False):
+            return self._outcome(call, DBOS.run_step({"name": name}, self._run_tool, call))
+        while True:
+            started = DBOS.run_step({"name": "agentloop.tool_started"}, self._token)
+            if started == self.token:
+                return self._outcome(call, DBOS.run_step({"name": name}, self._run_tool, call))
+            # The call began in an earlier execution: its result, or the record that none came.
+            out = DBOS.run_step({"name": name}, _in_doubt)
+            if not out.get("in_doubt"):
+                return self._outcome(call, out)
+            why = (
+                "in doubt: the worker stopped while this call ran, so it may have run; "
+                "approve to run it again, reject to tell the model it failed"
+            )
+            ok, reason = self._decide([call], why)[call.id]
+            if not ok:
+                text = "Not run again: the call was in doubt and a human rejected it." + (
+                    f" Reason: {reason}" if reason else ""
+                )
+                return self._outcome(call, {"result": _result_json(call, text), "error": text})
+            # Approved: run it again, guarded like the first time.
+
+    def _token(self) -> str:
+        return self.token
+
+    def _run_tool(self, call: FunctionCallStep) -> dict[str, Any]:
+        """Inside the step: run the call through the registry; JSON out."""
+        conv = self.conv
+
+        def context(call: FunctionCallStep, tool: Tool[..., Any] | None) -> ToolContext[Any]:
+            return ToolContext(
+                call_id=call.id,
+                tool_name=call.name,
+                arguments=dict(call.arguments),
+                conversation=conv,
+                metadata={"task_id": conv.id},
+            )
+
+        outcome = conv.tools.run([call], context=context)[0]
+        error = None
+        if outcome.error is not None:
+            error = str(outcome.error) or type(outcome.error).__name__
+        return {
+            "result": outcome.result.model_dump_json(),
+            "error": error,
+            "duration": outcome.duration,
+        }
+
+    @staticmethod
+    def _outcome(call: FunctionCallStep, out: dict[str, Any]) -> ToolOutcome:
+        result = FunctionResultStep.model_validate_json(out["result"])
+        error = out.get("error")
+        return ToolOutcome(
+            call,
+            result,
+            error=ToolError(error) if error is not None else None,
+            duration=float(out.get("duration", 0.0)),
+        )
+
+    # --- decisions (approval of in-doubt calls and of requires_approval tools) -----------------
+
+    def _decide(
+        self, calls: list[FunctionCallStep], why: str
+    ) -> dict[str, tuple[bool, str | None]]:
+        from dbos import DBOS
+
+        waiting = {call.id: call for call in calls}
+        listed = []
+        for call in calls:
+            # A ticket per wait, so a decision sent for an earlier wait cannot answer this one.
+            self.tickets[call.id] = ticket = self.tickets.get(call.id, 0) + 1
+            listed.append({**_call_json(call, why), "ticket": ticket})
+        self._progress(state="awaiting_approval", awaiting=listed)
+        self._stream({"type": "awaiting_approval", "calls": listed})
+        decisions: dict[str, tuple[bool, str | None]] = {}
+        while len(decisions) < len(waiting):
+            message = DBOS.recv(DECISION_TOPIC, timeout_seconds=_DECISION_WAIT)
+            if not isinstance(message, dict):
+                continue
+            call_id = message.get("call_id")
+            if (
+                call_id in waiting
+                and call_id not in decisions
+                and message.get("ticket") == self.tickets[call_id]
+            ):
+                reason = message.get("reason")
+                decisions[call_id] = (bool(message.get("approve")), reason)
+                self._stream(
+                    {
+                        "type": "approved" if message.get("approve") else "rejected",
+                        "call_id": call_id,
+                        "name": waiting[call_id].name,
+                        "reason": reason,
+                    }
+                )
+        self._progress(state="running", awaiting=[])
+        return decisions
+
+    # --- progress and events -------------------------------------------------------------------
+
+    def _emit(self, event: LoopEvent) -> None:
+        # ToolCallStarted is not streamed: the model_response event before it lists the calls,
+        # and every stream write is one more database write per tool step.
+        if isinstance(event, ToolCallFinished):
+            self._stream(
+                {
+                    "type": event.type,
+                    "call_id": event.call.id,
+                    "name": event.call.name,
+                    "is_error": event.is_error,
+                    "result": _result_text(event.result)[:_RESULT_PREVIEW],
+                }
+            )
+        elif isinstance(event, InteractionCompleted):
+            interaction = event.interaction
+            self.requests += 1
+            calls = interaction.function_calls
+            if calls:
+                self.tool_calls += len(calls)
+                self.last_tool_call = calls[-1].name
+            self._progress(state="running")
+            self._stream(
+                {
+                    "type": "model_response",
+                    "request": self.requests,
+                    "status": str(interaction.status),
+                    "text": interaction.output_text,
+                    "function_calls": [_call_json(c) for c in calls],
+                }
+            )
+        elif isinstance(event, StrategyFallback):
+            self._stream({"type": event.type, "reason": event.reason})
+
+    def _progress(self, *, state: str, awaiting: list[dict[str, Any]] | None = None) -> None:
+        from dbos import DBOS
+
+        DBOS.set_event(
+            PROGRESS_KEY,
+            {
+                "state": state,
+                "requests": self.requests,
+                "tool_calls": self.tool_calls,
+                "last_tool_call": self.last_tool_call,
+                "awaiting": awaiting or [],
+            },
+        )
+
+    def _stream(self, event: dict[str, Any]) -> None:
+        from dbos import DBOS
+
+        DBOS.write_stream(EVENTS_STREAM, event)
+
+    def finish(self, result: dict[str, Any]) -> None:
+        from dbos import DBOS
+
+        self._progress(state=result["status"])
+        self._stream(
+            {
+                "type": result["status"],
+                "output_text": result["output_text"],
+                "error": result["error"],
+            }
+        )
+        DBOS.close_stream(EVENTS_STREAM)
+        # Wakes whoever waits for the result; a failed task's record lives only here (its
+        # workflow ends with an error, not an output).
+        DBOS.set_event(RESULT_KEY, result if result["status"] != "completed" else {"status": "completed"})
+
+
+def _in_doubt() -> dict[str, Any]:
+    return {"in_doubt": True}
+
+
+def _result_json(call: FunctionCallStep, text: str) -> str:
+    step = FunctionResultStep(call_id=call.id, name=call.name, result=text, is_error=True)
+    return str(step.model_dump_json())
