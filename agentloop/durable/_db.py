@@ -6,7 +6,7 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["DEFAULT_DB_FILE", "database_url", "redact"]
+__all__ = ["DEFAULT_DB_FILE", "database_url", "prepare_sqlite", "redact"]
 
 DEFAULT_DB_FILE = "agentloop-tasks.sqlite"
 
@@ -36,3 +36,21 @@ def database_url(db: str | os.PathLike[str] | None = None) -> str:
 def redact(url: str) -> str:
     """``url`` with its password replaced by ``***`` (for messages and logs)."""
     return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
+
+
+def prepare_sqlite(url: str) -> None:
+    """Put a SQLite task database in WAL mode (persistent, once per file): DBOS leaves the
+    default rollback journal, where every status poll of a reader blocks the worker's step
+    writes (a step took ~40 ms instead of ~3 ms with one task being watched)."""
+    if not url.startswith("sqlite:///"):
+        return
+    import sqlite3
+
+    path = Path(url[len("sqlite:///") :])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=30)
+    try:
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode=WAL")
+    finally:
+        conn.close()

@@ -105,6 +105,7 @@ class WorkerRuntime:
     lock: threading.Lock = field(default_factory=threading.Lock)
     parked: int = 0
     active: int = 0
+    deciding: set[str] = field(default_factory=set)  # tasks waiting in DBOS.recv
 
 
 class _WorkerStopped(BaseException):
@@ -401,8 +402,19 @@ class DurableDriver:
         self._progress(state="awaiting_approval", awaiting=listed)
         self._stream({"type": "awaiting_approval", "calls": listed})
         decisions: dict[str, tuple[bool, str | None]] = {}
+        runtime = self.runtime
+        task_id = self.conv.id
         while len(decisions) < len(waiting):
-            message = DBOS.recv(DECISION_TOPIC, timeout_seconds=_DECISION_WAIT)
+            self._boundary()
+            with runtime.lock:
+                runtime.deciding.add(task_id)
+            try:
+                # A stopping worker or a cancel sends {"wake": true}: the wait ends at once,
+                # and the loop parks (or DBOS raises the cancellation) before waiting again.
+                message = DBOS.recv(DECISION_TOPIC, timeout_seconds=_DECISION_WAIT)
+            finally:
+                with runtime.lock:
+                    runtime.deciding.discard(task_id)
             if not isinstance(message, dict):
                 continue
             call_id = message.get("call_id")

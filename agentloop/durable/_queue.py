@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from agentloop.errors import StateError, TaskFailedError, TaskNotFoundError, TaskTimeoutError
 
-from ._db import database_url, redact
+from ._db import database_url, prepare_sqlite, redact
 from ._driver import (
     APP_NAME,
     APP_VERSION,
@@ -211,11 +211,12 @@ class TaskQueue:
                 from dbos import DBOS, DBOSClient
 
                 _quiet_dbos()
+                prepare_sqlite(self.url)
                 DBOS.migrate(self.url)  # creates the system tables once; cheap afterwards
                 self._dbos_client = DBOSClient(
                     system_database_url=self.url,
                     application_name=APP_NAME,
-                    use_listen_notify=self.is_postgres,
+                    use_listen_notify=False,
                 )
             return self._dbos_client
 
@@ -451,6 +452,10 @@ class TaskQueue:
         """Cancel a task: it stops at its next step and is never resumed."""
         self._status_row(task_id, load_output=False)
         self._client().cancel_workflow(task_id)
+        self._wake(task_id)  # a task waiting for a decision sees the cancellation now
+
+    def _wake(self, task_id: str) -> None:
+        self._client().send(task_id, {"wake": True}, DECISION_TOPIC)
 
     # --- the worker ----------------------------------------------------------------------------
 
@@ -473,6 +478,7 @@ class TaskQueue:
         from agentloop.client import Client
 
         _quiet_dbos()
+        prepare_sqlite(self.url)
         worker = worker_id or default_worker_id()
         register_workflow()
         try:
@@ -561,6 +567,10 @@ class TaskQueue:
         from dbos import DBOS
 
         runtime.stopping.set()
+        with runtime.lock:
+            deciding = list(runtime.deciding)
+        for task_id in deciding:  # end their waits for a decision so they park
+            self._wake(task_id)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             with runtime.lock:

@@ -1,0 +1,289 @@
+"""The durable driver in-process: one real DBOS worker (SQLite) per module, the emulator as
+the model. Tasks, their DBOS steps, results, progress, decisions and the in-doubt rule."""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("dbos")
+
+from agentloop import tool  # noqa: E402
+from agentloop.cli import main as cli_main  # noqa: E402
+from agentloop.durable import TaskQueue  # noqa: E402
+from agentloop.errors import (  # noqa: E402
+    StateError,
+    TaskFailedError,
+    TaskNotFoundError,
+    TaskTimeoutError,
+)
+from agentloop.testing import Emulator  # noqa: E402
+
+from .durable_helpers import TaskModel, idempotent, task_text, wait_for  # noqa: E402
+
+RUNS: list[tuple[str, str, int]] = []  # (tool, tag, i) of every tool run in this module
+GATE = threading.Event()  # ``slow`` blocks on it while a test holds it closed
+GATE.set()
+
+
+@idempotent
+def step(i: int, tag: str) -> str:
+    """A step that is safe to run again."""
+    RUNS.append(("step", tag, i))
+    return f"step {i} of {tag} done"
+
+
+@tool
+def charge(i: int, tag: str) -> str:
+    """A step with a side effect."""
+    RUNS.append(("charge", tag, i))
+    return f"charged {i} for {tag}"
+
+
+@tool
+def slow(i: int, tag: str) -> str:
+    """A non-idempotent step that waits for the test's gate."""
+    RUNS.append(("slow-start", tag, i))
+    GATE.wait(10)
+    RUNS.append(("slow", tag, i))
+    return f"slow {i} of {tag} done"
+
+
+@tool(requires_approval=True)
+def wire(i: int, tag: str) -> str:
+    """Sends money: a human approves each call."""
+    RUNS.append(("wire", tag, i))
+    return f"wired {i} for {tag}"
+
+
+TOOLS = [step, charge, slow, wire]
+
+
+class World:
+    def __init__(self, model: TaskModel, emulator: Emulator, queue: TaskQueue, db: Path) -> None:
+        self.model = model
+        self.emulator = emulator
+        self.queue = queue
+        self.db = db
+
+    def ran(self, tag: str) -> list[tuple[str, int]]:
+        return [(name, i) for name, t, i in RUNS if t == tag]
+
+    def steps(self, task_id: str) -> list[str]:
+        return [s["function_name"] for s in self.queue._client().list_workflow_steps(task_id)]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    model = TaskModel()
+    emulator = Emulator(model.model)
+    db = tmp_path_factory.mktemp("durable") / "tasks.sqlite"
+    queue = TaskQueue(
+        db, tools=TOOLS, client=emulator.client(), max_steps=6, poll_interval=0.02
+    )
+    queue.start_worker(worker_id="fast-worker", concurrency=4)
+    try:
+        yield World(model, emulator, queue, db)
+    finally:
+        GATE.set()
+        queue.close()
+
+
+def test_each_request_and_tool_call_is_one_dbos_step(world: World) -> None:
+    handle = world.queue.submit(task_text("plain", 2), id="plain")
+    result = handle.result(timeout=20)
+    assert result.status == "completed"
+    assert result.output_text == "finished 2 step calls for plain"
+    assert [c["name"] for c in result.tool_calls] == ["step", "step"]
+    assert result.model_requests == 3
+    names = world.steps("plain")
+    assert names.count("agentloop.request") == 3
+    assert names.count("agentloop.tool:step") == 2
+    assert "agentloop.tool_started" not in names  # idempotent tools need no "started" record
+    assert world.ran("plain") == [("step", 0), ("step", 1)]
+
+
+def test_a_tool_that_is_not_idempotent_gets_a_started_record(world: World) -> None:
+    world.queue.submit(task_text("charged", 1, "charge"), id="charged").result(timeout=20)
+    names = world.steps("charged")
+    started = names.index("agentloop.tool_started")
+    assert names[started + 1] == "agentloop.tool:charge"
+    assert world.ran("charged") == [("charge", 0)]
+
+
+def test_submitting_an_existing_id_creates_no_second_task(world: World) -> None:
+    first = world.queue.submit(task_text("once", 1), id="once")
+    second = world.queue.submit(task_text("once", 1), id="once")
+    assert second.id == first.id
+    assert second.result(timeout=20).output_text == "finished 1 step calls for once"
+    assert [t.id for t in world.queue.tasks()].count("once") == 1
+    assert collections.Counter(t for t, _ in world.model.seen)["once"] == 2  # 2 requests, once
+
+
+def test_task_listing_progress_and_events(world: World) -> None:
+    world.queue.submit(task_text("listed", 2), id="listed").result(timeout=20)
+    info = {t.id: t for t in world.queue.tasks()}["listed"]
+    assert info.status == "completed"
+    assert info.text == task_text("listed", 2)
+    assert info.worker == "fast-worker"
+    assert info.progress["requests"] == 3
+    assert info.progress["tool_calls"] == 2
+    assert info.progress["last_tool_call"] == "step"
+    kinds = [e["type"] for e in world.queue.events("listed")]
+    assert kinds == [
+        "model_response",
+        "tool_call_finished",
+        "model_response",
+        "tool_call_finished",
+        "model_response",
+        "completed",
+    ]
+
+
+def test_cli_lists_tasks_as_json(world: World, capsys: pytest.CaptureFixture[str]) -> None:
+    world.queue.submit(task_text("cli", 1), id="cli").result(timeout=20)
+    assert cli_main(["tasks", "--db", str(world.db), "--json"]) == 0
+    rows = {row["id"]: row for row in json.loads(capsys.readouterr().out)}
+    assert rows["cli"]["status"] == "completed"
+    assert rows["cli"]["output_text"] == "finished 1 step calls for cli"
+    assert rows["cli"]["progress"]["requests"] == 2
+    assert cli_main(["tasks", "show", "cli", "--db", str(world.db)]) == 0
+    shown = capsys.readouterr().out
+    assert "-> step(" in shown and "model: finished 1 step calls for cli" in shown
+
+
+def test_the_final_conversation_loads_for_a_follow_up_turn(world: World) -> None:
+    world.queue.submit(task_text("conv", 1), id="conv").result(timeout=20)
+    conv = world.queue.conversation("conv", client=world.emulator.client())
+    types = [getattr(s, "type", None) for s in conv.history]
+    assert types[0] == "user_input" and "function_result" in types
+    turn = conv.send(task_text("conv-2", 0))
+    assert turn.output_text == "finished 0 step calls for conv-2"
+
+
+def test_a_failing_task_reports_failed_with_its_conversation(world: World) -> None:
+    handle = world.queue.submit(task_text("toolong", 9), id="toolong")  # max_steps=6
+    with pytest.raises(TaskFailedError, match="max_steps") as caught:
+        handle.result(timeout=20)
+    assert caught.value.status == "failed" and caught.value.task_id == "toolong"
+    info = world.queue.info("toolong")
+    assert info.status == "failed" and "MaxStepsExceeded" in (info.error or "")
+    history = world.queue.record("toolong")["conversation"]["history"]
+    calls = [s for s in history if s["type"] == "function_call"]
+    results = [s for s in history if s["type"] == "function_result"]
+    assert len(calls) == len(results)  # every call answered, even on failure
+
+
+def test_a_tool_requiring_approval_waits_then_a_rejection_reaches_the_model(
+    world: World,
+) -> None:
+    handle = world.queue.submit(task_text("wired", 1, "wire"), id="wired")
+    info = wait_for(
+        lambda: (i := world.queue.info("wired")).status == "awaiting_approval" and i,
+        20,
+        "awaiting_approval",
+    )
+    (waiting,) = info.progress["awaiting"]
+    assert waiting["name"] == "wire" and waiting["arguments"] == {"i": 0, "tag": "wired"}
+    with pytest.raises(StateError, match="not awaiting"):
+        world.queue.approve("wired", "call_that_does_not_exist")
+    world.queue.reject("wired", waiting["id"], "no wires today")
+    result = handle.result(timeout=20)
+    assert result.status == "completed"
+    assert result.tool_calls[0]["is_error"] is True
+    assert "no wires today" in result.tool_calls[0]["result"]
+    assert world.ran("wired") == []
+
+
+def test_unknown_tasks_and_timeouts_are_agentloop_errors(world: World) -> None:
+    with pytest.raises(TaskNotFoundError, match="no task 'nope'"):
+        world.queue.task("nope")
+    handle = world.queue.submit(task_text("waits", 1, "wire"), id="waits")
+    with pytest.raises(TaskTimeoutError, match="approve or reject"):
+        wait_for(lambda: world.queue.info("waits").status == "awaiting_approval", 20)
+        handle.result(timeout=0.05)
+    world.queue.cancel("waits")
+    with pytest.raises(TaskFailedError, match="cancelled"):
+        handle.result(timeout=20)
+    assert world.queue.info("waits").status == "cancelled"
+
+
+async def test_async_submit_and_result(world: World) -> None:
+    handles = await asyncio.gather(
+        *(world.queue.asubmit(task_text(f"async{k}", 1), id=f"async{k}") for k in range(3))
+    )
+    results = await asyncio.gather(*(h.aresult(timeout=20) for h in handles))
+    assert [r.output_text for r in results] == [
+        f"finished 1 step calls for async{k}" for k in range(3)
+    ]
+
+
+def _restart(world: World) -> int:
+    left = world.queue.stop(grace=0.2)
+    world.queue.start_worker(worker_id="fast-worker", concurrency=4)
+    return left
+
+
+@pytest.mark.parametrize("decision", ["approve", "reject"])
+def test_a_call_in_flight_at_a_stop_is_in_doubt_until_a_human_decides(
+    world: World, decision: str
+) -> None:
+    tag = f"doubt-{decision}"
+    GATE.clear()
+    handle = world.queue.submit(task_text(tag, 1, "slow"), id=tag)
+    wait_for(lambda: ("slow-start", 0) in world.ran(tag), 20, "the slow call to start")
+    assert _restart(world) == 1  # the call was mid-step: left to recovery
+    GATE.set()  # the old execution's call ends now; DBOS is gone, nothing of it is recorded
+    info = wait_for(
+        lambda: (i := world.queue.info(tag)).status == "awaiting_approval" and i,
+        20,
+        "the recovered task to wait for a decision",
+    )
+    (waiting,) = info.progress["awaiting"]
+    assert waiting["name"] == "slow" and "in doubt" in waiting["why"]
+    assert world.ran(tag).count(("slow-start", 0)) == 1  # not run again on its own
+    if decision == "approve":
+        world.queue.approve(tag, waiting["id"])
+    else:
+        world.queue.reject(tag, waiting["id"])
+    result = handle.result(timeout=20)
+    assert result.status == "completed"
+    if decision == "approve":
+        assert world.ran(tag).count(("slow-start", 0)) == 2
+        assert result.tool_calls[0]["result"] == f"slow 0 of {tag} done"
+    else:
+        assert world.ran(tag).count(("slow-start", 0)) == 1
+        assert result.tool_calls[0]["is_error"] is True
+        assert "in doubt" in result.tool_calls[0]["result"]
+    # Completed model requests were not sent again by the recovered execution.
+    assert world.model.repeats().get((tag, 0)) is None
+
+
+def test_a_stop_between_steps_leaves_nothing_in_doubt(world: World) -> None:
+    tag = "between"
+    GATE.clear()
+    handle = world.queue.submit(task_text(tag, 2, "slow"), id=tag)
+    wait_for(lambda: ("slow-start", 0) in world.ran(tag), 20, "the slow call to start")
+
+    def open_gate() -> None:
+        GATE.set()
+
+    timer = threading.Timer(0.05, open_gate)
+    timer.start()
+    assert _restart(world) == 0  # the call finished within the grace; the task parked after
+    timer.join()
+    result = handle.result(timeout=20)
+    assert result.output_text == f"finished 2 slow calls for {tag}"
+    assert world.ran(tag).count(("slow-start", 0)) == 1
+    assert world.model.repeats() == {}
+
+
+def _unused(_: Any) -> None:  # keep the import of json used by mypy strictness
+    json.dumps(_)
