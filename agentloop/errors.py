@@ -451,4 +451,3 @@ class TaskFailedError(AgentloopError):
 
 class TaskTimeoutError(AgentloopError, TimeoutError):
     """Waiting for a durable task's result took longer than the timeout (the task goes on)."""
-

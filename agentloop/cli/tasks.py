@@ -79,8 +79,10 @@ def add_parsers(sub: Any) -> None:
         "--follow", action="store_true", help="print its events as they happen until it ends"
     )
     show.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
-    for name, what in (("approve", "run a call that waits for a decision"),
-                       ("reject", "refuse a call that waits; the model gets an error result")):
+    for name, what in (
+        ("approve", "run a call that waits for a decision"),
+        ("reject", "refuse a call that waits; the model gets an error result"),
+    ):
         p = actions.add_parser(name, help=what)
         p.add_argument("id", metavar="ID")
         p.add_argument("call_id", metavar="CALL_ID")
@@ -126,8 +128,16 @@ def run_submit(args: argparse.Namespace) -> int:
             result = handle.result(timeout=args.timeout)
         except TaskFailedError as exc:
             if args.json:
-                _dump({"id": handle.id, "status": exc.status, "output_text": "",
-                       "tool_calls": [], "usage": {}, "error": str(exc)})
+                _dump(
+                    {
+                        "id": handle.id,
+                        "status": exc.status,
+                        "output_text": "",
+                        "tool_calls": [],
+                        "usage": {},
+                        "error": str(exc),
+                    }
+                )
             else:
                 print(f"agentloop submit: {exc}", file=sys.stderr)
             return 1
@@ -169,16 +179,16 @@ def _list(queue: Any, args: argparse.Namespace) -> int:
         _dump([info.to_json() for info in infos])
         return 0
     if not infos:
-        print("no tasks (submit one with: agentloop submit \"TASK\")", file=sys.stderr)
+        print('no tasks (submit one with: agentloop submit "TASK")', file=sys.stderr)
         return 0
     print(f"{'ID':<20} {'STATUS':<17} {'REQ':>3} {'CALLS':>5}  {'LAST TOOL':<14} TASK / ANSWER")
     for info in infos:
         progress = info.progress
         shown = info.output_text or info.error or info.text
+        last = short(progress.get("last_tool_call") or "-", 14)
         print(
             f"{short(info.id, 20):<20} {info.status:<17} {progress.get('requests', 0):>3} "
-            f"{progress.get('tool_calls', 0):>5}  {short(progress.get('last_tool_call') or '-', 14):<14} "
-            f"{short(shown, 60)}"
+            f"{progress.get('tool_calls', 0):>5}  {last:<14} {short(shown, 60)}"
         )
     return 0
 

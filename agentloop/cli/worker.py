@@ -163,6 +163,7 @@ def run_worker(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     in_flight = 0
+
     def started(worker: str) -> None:
         names = ", ".join(t.name for t in tools) or "none"
         recovering = f"; recovering {', '.join(args.recover_from)}" if args.recover_from else ""

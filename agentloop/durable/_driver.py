@@ -173,8 +173,8 @@ def run_task(text: str) -> dict[str, Any]:
         try:
             turn = driver.run(text)
         except AgentloopError as exc:
-            turn = getattr(exc, "turn", None)
-            result = task_result(conv, turn, settings, error=f"{type(exc).__name__}: {exc}")
+            cut: Turn | None = getattr(exc, "turn", None)
+            result = task_result(conv, cut, settings, error=f"{type(exc).__name__}: {exc}")
             driver.finish(result)
             raise TaskFailedError(
                 f"task {task_id} failed: {type(exc).__name__}: {exc}", task_id, "failed"
@@ -317,9 +317,7 @@ class DurableDriver:
         def wait() -> str:
             return str(client.interactions.wait(interaction_id).model_dump_json())
 
-        return Interaction.model_validate_json(
-            DBOS.run_step({"name": "agentloop.wait"}, wait)
-        )
+        return Interaction.model_validate_json(DBOS.run_step({"name": "agentloop.wait"}, wait))
 
     def _call(self, call: FunctionCallStep) -> ToolOutcome:
         from dbos import DBOS
@@ -504,7 +502,9 @@ class DurableDriver:
         DBOS.close_stream(EVENTS_STREAM)
         # Wakes whoever waits for the result; a failed task's record lives only here (its
         # workflow ends with an error, not an output).
-        DBOS.set_event(RESULT_KEY, result if result["status"] != "completed" else {"status": "completed"})
+        DBOS.set_event(
+            RESULT_KEY, result if result["status"] != "completed" else {"status": "completed"}
+        )
 
 
 def _in_doubt() -> dict[str, Any]:

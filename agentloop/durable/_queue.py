@@ -46,9 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TaskHandle", "TaskInfo", "TaskQueue", "TaskResult", "TaskStatus"]
 
-TaskStatus = Literal[
-    "queued", "running", "awaiting_approval", "completed", "failed", "cancelled"
-]
+TaskStatus = Literal["queued", "running", "awaiting_approval", "completed", "failed", "cancelled"]
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
 DEFAULT_MODEL = "gemini-3.5-flash"
 

@@ -54,7 +54,9 @@ class TaskModel:
         with self.lock:
             self.seen.append((tag, results))
         if results < calls:
-            return [{"type": "function_call", "name": name, "arguments": {"i": results, "tag": tag}}]
+            return [
+                {"type": "function_call", "name": name, "arguments": {"i": results, "tag": tag}}
+            ]
         return f"finished {calls} {name} calls for {tag}"
 
     def repeats(self) -> dict[tuple[str, int], int]:
@@ -146,7 +148,9 @@ def cli_env(api_url: str, log: Path, delay: float = 0.0) -> dict[str, str]:
     return env
 
 
-def agentloop(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
+def agentloop(
+    *args: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "agentloop", *args],
         env=env,
@@ -167,8 +171,21 @@ def worker(
     """An ``agentloop worker`` subprocess; SIGTERMed (then killed) on exit if still running."""
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "agentloop", "worker", "--tools", str(tools_py), "--db", db,
-            "--worker-id", worker_id, "--poll-interval", "0.05", "--grace", "2", *extra,
+            sys.executable,
+            "-m",
+            "agentloop",
+            "worker",
+            "--tools",
+            str(tools_py),
+            "--db",
+            db,
+            "--worker-id",
+            worker_id,
+            "--poll-interval",
+            "0.05",
+            "--grace",
+            "2",
+            *extra,
         ],
         env=env,
         stdout=subprocess.PIPE,

@@ -15,18 +15,18 @@ import pytest
 
 pytest.importorskip("dbos")
 
-from agentloop import tool  # noqa: E402
-from agentloop.cli import main as cli_main  # noqa: E402
-from agentloop.durable import TaskQueue  # noqa: E402
-from agentloop.errors import (  # noqa: E402
+from agentloop import tool
+from agentloop.cli import main as cli_main
+from agentloop.durable import TaskQueue
+from agentloop.errors import (
     StateError,
     TaskFailedError,
     TaskNotFoundError,
     TaskTimeoutError,
 )
-from agentloop.testing import Emulator  # noqa: E402
+from agentloop.testing import Emulator
 
-from .durable_helpers import TaskModel, idempotent, task_text, wait_for  # noqa: E402
+from .durable_helpers import TaskModel, idempotent, task_text, wait_for
 
 RUNS: list[tuple[str, str, int]] = []  # (tool, tag, i) of every tool run in this module
 GATE = threading.Event()  # ``slow`` blocks on it while a test holds it closed
@@ -85,9 +85,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     model = TaskModel()
     emulator = Emulator(model.model)
     db = tmp_path_factory.mktemp("durable") / "tasks.sqlite"
-    queue = TaskQueue(
-        db, tools=TOOLS, client=emulator.client(), max_steps=6, poll_interval=0.02
-    )
+    queue = TaskQueue(db, tools=TOOLS, client=emulator.client(), max_steps=6, poll_interval=0.02)
     queue.start_worker(worker_id="fast-worker", concurrency=4)
     try:
         yield World(model, emulator, queue, db)

@@ -18,11 +18,12 @@ import pytest
 
 pytest.importorskip("dbos")
 
-from agentloop.durable import TaskQueue  # noqa: E402
-from agentloop.testing import Emulator  # noqa: E402
+from _services import postgres_dsn
 
-from _services import postgres_dsn  # noqa: E402
-from .durable_helpers import (  # noqa: E402
+from agentloop.durable import TaskQueue
+from agentloop.testing import Emulator
+
+from .durable_helpers import (
     TOOLS_PY,
     TaskModel,
     agentloop,
@@ -88,7 +89,14 @@ def test_a_killed_worker_restarted_with_its_id_finishes_without_repeating_work(
         with worker(tools_py, db, "w1", env):
             # Submitting the same id again is idempotent: it waits for the same task.
             out = agentloop(
-                "submit", task_text("t1", 3), "--db", db, "--id", "t1", "--wait", "--json",
+                "submit",
+                task_text("t1", 3),
+                "--db",
+                db,
+                "--id",
+                "t1",
+                "--wait",
+                "--json",
                 env=env,
             )
         assert out.returncode == 0, out.stderr
@@ -159,8 +167,9 @@ def test_two_workers_on_postgres_a_killed_one_is_taken_over_with_recover_from(
     tags = [f"p{k:02d}" for k in range(20)]
     with emulator.serve() as api, fresh_postgres(postgres_dsn()) as db, TaskQueue(db) as queue:
         env = cli_env(api, log, delay=0.15)
-        with worker(tools_py, db, "wa", env, "-c", "3") as a, worker(
-            tools_py, db, "wb", env, "-c", "3"
+        with (
+            worker(tools_py, db, "wa", env, "-c", "3") as a,
+            worker(tools_py, db, "wb", env, "-c", "3"),
         ):
             for tag in tags:  # from this process: 20 CLI start-ups would dwarf the run
                 queue.submit(task_text(tag, 3), id=tag)
@@ -173,9 +182,7 @@ def test_two_workers_on_postgres_a_killed_one_is_taken_over_with_recover_from(
             wait_for(a_mid_task, 120, "both workers busy and worker wa mid-tool")
             kill(a)
             a_open = unfinished_by(log, a.pid)
-            orphaned = [
-                t.id for t in queue.tasks() if t.worker == "wa" and t.status == "running"
-            ]
+            orphaned = [t.id for t in queue.tasks() if t.worker == "wa" and t.status == "running"]
             assert orphaned  # wa died with tasks in hand
             with worker(tools_py, db, "wc", env, "--recover-from", "wa"):
                 wait_for(
