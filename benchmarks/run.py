@@ -23,7 +23,9 @@ sys.path.insert(1, os.path.dirname(HERE))  # the repo root, when agentloop is no
 
 from _harness import Row, render  # noqa: E402
 
-SECTIONS = ("turn", "tools", "replay", "stream", "schema", "import", "concurrency")
+SECTIONS = (
+    "turn", "tools", "replay", "stream", "schema", "import", "concurrency", "durable"
+)
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
@@ -44,7 +46,18 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
             bench_system.many_conversations_row(quick),
             *bench_system.throughput_rows(quick),
         ],
+        "durable": lambda: _durable(quick),
     }
+
+
+def _durable(quick: bool) -> list[Row]:
+    try:
+        import dbos  # noqa: F401
+    except ImportError:
+        return [Row("durable tasks", "", note="skipped: dbos not installed (agentloop[durable])")]
+    import bench_durable
+
+    return bench_durable.run(quick)
 
 
 def main(argv: list[str] | None = None) -> int:

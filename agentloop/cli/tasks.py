@@ -256,9 +256,12 @@ def event_lines(task_id: str, event: dict[str, Any]) -> list[str]:
         for call in event.get("function_calls") or []:
             lines.append(f"-> {call['name']}({short(call['arguments'], 120)})  [{call['id']}]")
         return lines
-    if kind == "tool_call_finished":
-        mark = " (error)" if event.get("is_error") else ""
-        return [f"<- {event.get('name')}{mark}: {short(event.get('result'))}"]
+    if kind == "tool_calls_finished":
+        return [
+            f"<- {call.get('name')}{' (error)' if call.get('is_error') else ''}: "
+            f"{short(call.get('result'))}"
+            for call in event.get("calls") or []
+        ]
     if kind == "awaiting_approval":
         lines = []
         for call in event.get("calls") or []:

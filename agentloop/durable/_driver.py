@@ -245,6 +245,7 @@ class DurableDriver:
         self.tool_calls = 0
         self.last_tool_call: str | None = None
         self.tickets: dict[str, int] = {}  # how many decisions each call has waited for
+        self.finished: list[dict[str, Any]] = []  # tool results not streamed yet
 
     # --- the turn ------------------------------------------------------------------------------
 
@@ -268,10 +269,13 @@ class DurableDriver:
             try:
                 effect = proto.throw(error) if error is not None else proto.send(value)
             except StopIteration as stop:
+                self._flush()
                 turn: Turn = stop.value
                 return turn
             value = error = None
             try:
+                if not (isinstance(effect, Emit) and isinstance(effect.event, ToolCallFinished)):
+                    self._flush()
                 self._boundary()
                 if isinstance(effect, Emit):
                     self._emit(effect.event)
@@ -437,12 +441,12 @@ class DurableDriver:
     # --- progress and events -------------------------------------------------------------------
 
     def _emit(self, event: LoopEvent) -> None:
-        # ToolCallStarted is not streamed: the model_response event before it lists the calls,
-        # and every stream write is one more database write per tool step.
+        # Every stream write is a database write, so ToolCallStarted is not streamed (the
+        # model_response event before it lists the calls) and the results of one batch of
+        # calls go out as one "tool_calls_finished" event (``_flush``, before the next effect).
         if isinstance(event, ToolCallFinished):
-            self._stream(
+            self.finished.append(
                 {
-                    "type": event.type,
                     "call_id": event.call.id,
                     "name": event.call.name,
                     "is_error": event.is_error,
@@ -469,6 +473,11 @@ class DurableDriver:
         elif isinstance(event, StrategyFallback):
             self._stream({"type": event.type, "reason": event.reason})
 
+    def _flush(self) -> None:
+        if self.finished:
+            calls, self.finished = self.finished, []
+            self._stream({"type": "tool_calls_finished", "calls": calls})
+
     def _progress(self, *, state: str, awaiting: list[dict[str, Any]] | None = None) -> None:
         from dbos import DBOS
 
@@ -491,6 +500,7 @@ class DurableDriver:
     def finish(self, result: dict[str, Any]) -> None:
         from dbos import DBOS
 
+        self._flush()
         self._progress(state=result["status"])
         self._stream(
             {

@@ -137,9 +137,9 @@ def test_task_listing_progress_and_events(world: World) -> None:
     kinds = [e["type"] for e in world.queue.events("listed")]
     assert kinds == [
         "model_response",
-        "tool_call_finished",
+        "tool_calls_finished",
         "model_response",
-        "tool_call_finished",
+        "tool_calls_finished",
         "model_response",
         "completed",
     ]
