@@ -22,6 +22,7 @@ from agentloop.types import (
 )
 
 from .background import AsyncBackgroundTurn, BackgroundTurn
+from .compaction import Compaction, Summarize, compact_view
 from .engine import (
     STRATEGIES,
     ConversationState,
@@ -33,7 +34,8 @@ from .engine import (
     TurnEngine,
     WaitBackground,
 )
-from .events import LoopEvent, Retrying, SSETranslator, TurnCompleted
+from .events import Compacted, LoopEvent, Retrying, SSETranslator, TurnCompleted
+from .limits import LimitGuard, UsageLimits, UsageTotals
 from .structured import output_parser, response_format_for
 from .turn import Turn
 
@@ -85,6 +87,8 @@ class _ConversationCore:
         environment: Any = None,
         extra_body: dict[str, Any] | None = None,
         id: str | None = None,
+        compaction: Compaction | None = None,
+        limits: UsageLimits | None = None,
     ) -> None:
         from agentloop.tools import ToolRegistry
 
@@ -125,6 +129,10 @@ class _ConversationCore:
         # (a private JSON copy of the last static body, that body with values pre-encoded)
         self._static_cache: tuple[dict[str, Any], dict[str, Any]] | None = None
         self.strategy = strategy
+        self.compaction = compaction
+        if limits is not None:
+            limits.check_priced(model if model is not None else agent)
+        self.limits = limits
 
     # --- public state -------------------------------------------------------------------------
 
@@ -143,6 +151,31 @@ class _ConversationCore:
     def history(self) -> list[Any]:
         """Every step of the conversation, in order (a copy)."""
         return list(self._state.history)
+
+    @property
+    def compaction(self) -> Compaction | None:
+        """The ``Compaction`` policy (``None``: requests carry the whole history); assign
+        between turns to change it."""
+        return self._compaction
+
+    @compaction.setter
+    def compaction(self, value: Compaction | None) -> None:
+        if value is not None and not isinstance(value, Compaction):
+            raise TypeError(f"compaction must be an agentloop.Compaction or None, not {value!r}")
+        self._compaction = value
+        self._state.view.max_result_chars = value.max_tool_result_chars if value else None
+
+    @property
+    def model_view(self) -> list[Any]:
+        """The steps the model gets on the next request: after compaction a summary (or
+        marker) step, then the recent history verbatim; long tool results as sent (truncated).
+        ``history`` keeps every step."""
+        return self._state.view.steps(self._state.history)
+
+    @property
+    def usage(self) -> UsageTotals:
+        """Model requests, tokens and cost over the conversation's life (``UsageTotals``)."""
+        return self._state.usage
 
     @property
     def last_interaction_id(self) -> str | None:
@@ -224,7 +257,11 @@ class _ConversationCore:
         return encoded
 
     def _engine(
-        self, response_model: Any = None, response_format: Any = None, background: bool = False
+        self,
+        response_model: Any = None,
+        response_format: Any = None,
+        background: bool = False,
+        limits: UsageLimits | None = None,
     ) -> TurnEngine:
         running = self._background
         if running is not None and not running.done:
@@ -251,6 +288,27 @@ class _ConversationCore:
             needs_approval=needs_approval,
             parse_output=output_parser(model) if model is not None else None,
             background=background,
+            compaction=self._compaction,
+            limits=self._guard(limits),
+        )
+
+    def _guard(self, limits: UsageLimits | None) -> LimitGuard | None:
+        if limits is None and self.limits is None:
+            return None
+        return LimitGuard(self.limits, limits, self.model if self.model is not None else self.agent)
+
+    def _compaction_protocol(self) -> Generator[Effect, Any, Any]:
+        running = self._background
+        if running is not None and not running.done:
+            raise RuntimeError(
+                f"background turn {running.id} is still running; wait for it before compact()"
+            )
+        guard = self._guard(None)
+        return compact_view(
+            self._state,
+            self._compaction or Compaction(),
+            self.model,
+            guard.price if guard is not None else None,
         )
 
     def _tool_context(
@@ -353,13 +411,15 @@ class Conversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: bool = False,
+        limits: UsageLimits | None = None,
     ) -> Any:
         """Run one user turn to completion and return its ``Turn``.
 
         With ``background=True`` the first request runs in the background and a
         ``BackgroundTurn`` handle is returned at once (``wait()``, ``poll()``, ``cancel()``).
+        ``limits`` are ``UsageLimits`` for this turn (on top of the conversation's).
         """
-        engine = self._engine(response_model, response_format, background)
+        engine = self._engine(response_model, response_format, background, limits)
         proto = engine.start(input)
         if background:
             for event in self._drive(proto, stream=False, stop_at_wait=True):
@@ -372,11 +432,25 @@ class Conversation(_ConversationCore):
         return self._finish(proto, stream=False)
 
     def stream(
-        self, input: Any, *, response_model: Any = None, response_format: Any = None
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        limits: UsageLimits | None = None,
     ) -> Iterator[LoopEvent]:
         """Run one user turn, yielding loop events; the last one is ``TurnCompleted``."""
-        engine = self._engine(response_model, response_format)
+        engine = self._engine(response_model, response_format, limits=limits)
         return self._drive(engine.start(input), stream=True)
+
+    def compact(self) -> Compacted | None:
+        """Compact the model view now (with ``compaction`` or a default ``Compaction()``);
+        returns the ``Compacted`` event, or ``None`` when nothing could be folded."""
+        done: Compacted | None = None
+        for event in self._drive(self._compaction_protocol(), stream=False):
+            if isinstance(event, Compacted):
+                done = event
+        return done
 
     def resume(self) -> Turn:
         """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
@@ -421,6 +495,8 @@ class Conversation(_ConversationCore):
                     value = yield from self._request(effect.body, stream)
                 elif isinstance(effect, RunTools):
                     value = self.tools.run(effect.calls, context=self._tool_context)
+                elif isinstance(effect, Summarize):
+                    value = effect.run(self.client)
                 elif stop_at_wait:
                     break  # hand the suspended protocol to a BackgroundTurn, untouched
                 else:
@@ -470,8 +546,9 @@ class AsyncConversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: bool = False,
+        limits: UsageLimits | None = None,
     ) -> Any:
-        engine = self._engine(response_model, response_format, background)
+        engine = self._engine(response_model, response_format, background, limits)
         proto = engine.start(input)
         if background:
             async for event in self._drive(proto, stream=False, stop_at_wait=True):
@@ -484,10 +561,23 @@ class AsyncConversation(_ConversationCore):
         return await self._finish(proto, stream=False)
 
     def stream(
-        self, input: Any, *, response_model: Any = None, response_format: Any = None
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        limits: UsageLimits | None = None,
     ) -> AsyncIterator[LoopEvent]:
-        engine = self._engine(response_model, response_format)
+        engine = self._engine(response_model, response_format, limits=limits)
         return self._drive(engine.start(input), stream=True)
+
+    async def compact(self) -> Compacted | None:
+        """Compact the model view now (see ``Conversation.compact``)."""
+        done: Compacted | None = None
+        async for event in self._drive(self._compaction_protocol(), stream=False):
+            if isinstance(event, Compacted):
+                done = event
+        return done
 
     async def resume(self) -> Turn:
         """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
@@ -533,6 +623,8 @@ class AsyncConversation(_ConversationCore):
                     value = box[0]
                 elif isinstance(effect, RunTools):
                     value = await self.tools.arun(effect.calls, context=self._tool_context)
+                elif isinstance(effect, Summarize):
+                    value = await effect.arun(self.client)
                 elif stop_at_wait:
                     break  # hand the suspended protocol to a BackgroundTurn, untouched
                 else:

@@ -34,6 +34,7 @@ from agentloop.types import (
     input_to_steps,
 )
 
+from .compaction import Compaction, ModelView, Summarize, compact_view
 from .events import (
     ApprovalRequired,
     InteractionCompleted,
@@ -44,6 +45,7 @@ from .events import (
     TurnCompleted,
 )
 from .history import History, encode_step
+from .limits import LimitGuard, UsageTotals
 from .turn import ToolCall, Turn, TurnStatus
 
 __all__ = [
@@ -92,7 +94,7 @@ class Emit:
     event: LoopEvent
 
 
-Effect = SendRequest | RunTools | WaitBackground | Emit
+Effect = SendRequest | RunTools | WaitBackground | Emit | Summarize
 
 
 # --- conversation state ---------------------------------------------------------------------
@@ -119,11 +121,14 @@ class ConversationState:
     open_calls: dict[str, FunctionCallStep] = field(default_factory=dict)
     call_ids: set[str] = field(default_factory=set)  # every function_call id in history
     paused: PausedTurn | None = None
+    view: ModelView = field(default_factory=ModelView)  # what the model gets (compaction)
+    usage: UsageTotals = field(default_factory=UsageTotals)  # over the conversation's life
 
     # --- history ---------------------------------------------------------------------------------
 
     def append(self, step: WireModel, turn: Turn, wire: bytes | None = None) -> None:
         self.history.append(step, wire)
+        self.view.added(len(self.history) - 1, step, self.history.wire(-1))
         turn.steps.append(step)
         if isinstance(step, FunctionCallStep):
             self.open_calls[step.id] = step
@@ -146,15 +151,17 @@ class ConversationState:
 
     def input_fields(self) -> dict[str, Any]:
         """``input`` and the fields that say how the server should treat history."""
+        view, history = self.view, self.history
         if self.strategy == "stateless":
-            return {"store": False, "input": self.history.raw()}
-        if self.chain_id is not None and self.chain_len <= len(self.history):
+            return {"store": False, "input": view.raw(history)}
+        if self.chain_id is not None and self.chain_len <= len(history):
             return {
                 "previous_interaction_id": self.chain_id,
-                "input": self.history.raw(self.chain_len),
+                "input": view.raw(history, self.chain_len),
             }
-        # No usable chain (first turn, after stateless turns, or after a 404): replay it all once.
-        return {"input": self.history.raw()}
+        # No usable chain (first turn, after stateless turns, a 404 or compaction): replay the
+        # model view once.
+        return {"input": view.raw(history)}
 
 
 # --- the turn protocol ----------------------------------------------------------------------
@@ -206,6 +213,8 @@ class TurnEngine:
         needs_approval: Callable[[str], bool],
         parse_output: Callable[[str], Any] | None = None,
         background: bool = False,
+        compaction: Compaction | None = None,
+        limits: LimitGuard | None = None,
     ) -> None:
         self.state = state
         self.static_body = static_body
@@ -213,6 +222,9 @@ class TurnEngine:
         self.needs_approval = needs_approval
         self.parse_output = parse_output
         self.background = background
+        self.compaction = compaction
+        self.limits = limits
+        self.price = limits.price if limits is not None else None
 
     # The protocol ------------------------------------------------------------------------------
 
@@ -286,7 +298,11 @@ class TurnEngine:
                     calls = []
                 if turn.model_requests >= self.max_steps:
                     raise self._limit_reached(turn)
+                if continuation is None:
+                    yield from self._before_request(turn)
                 body = self._request_body(continuation, background)
+                if continuation is None:
+                    state.view.request_sent()
                 continuation = None
                 try:
                     interaction: Interaction = yield SendRequest(body)
@@ -308,6 +324,8 @@ class TurnEngine:
                 background = False
                 self._absorb(turn, interaction, stored=body.get("store") is not False)
                 yield Emit(InteractionCompleted(interaction=interaction))
+                if self.limits is not None:
+                    self._check(turn, self.limits.after_response, state.usage)
                 status = interaction.status
                 if status == "requires_action":
                     if turn.model_requests >= self.max_steps:
@@ -377,6 +395,27 @@ class TurnEngine:
 
     # Helpers -----------------------------------------------------------------------------------
 
+    def _before_request(self, turn: Turn) -> Generator[Effect, Any, None]:
+        """Compaction and the usage limits, before each request that is not a continuation."""
+        state, policy, limits = self.state, self.compaction, self.limits
+        if (
+            policy is not None
+            and policy.trigger_tokens is not None
+            and state.view.estimate > policy.trigger_tokens
+        ):
+            yield from compact_view(state, policy, self.static_body.get("model"), self.price)
+        if limits is not None:
+            last_input = state.view.last_input
+            self._check(turn, lambda t: limits.before_request(t, last_input), state.usage)
+
+    def _check(self, turn: Turn, check: Callable[[UsageTotals], None], totals: UsageTotals) -> None:
+        try:
+            check(totals)
+        except TurnError as exc:
+            turn.status = "usage_limit"
+            exc.turn = turn
+            raise
+
     def _request_body(
         self, continuation: tuple[str, list[RawJSON]] | None, background: bool
     ) -> dict[str, Any]:
@@ -401,6 +440,12 @@ class TurnEngine:
         state = self.state
         if interaction.id:
             turn.interaction_ids.append(interaction.id)
+        state.usage.record(interaction.usage, self.price)
+        if self.limits is not None:
+            self.limits.record(interaction.usage)
+        state.view.calibrate(
+            interaction.usage.total_input_tokens if interaction.usage is not None else None
+        )
         if interaction.usage is not None:
             # The first usage of a turn is taken as is; later ones are summed.
             turn.usage = (
