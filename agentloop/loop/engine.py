@@ -330,6 +330,8 @@ class TurnEngine:
                 if status == "requires_action":
                     if turn.model_requests >= self.max_steps:
                         raise self._limit_reached(turn)  # do not run calls nobody will read
+                    if self.limits is not None:  # nor calls a limit forbids answering
+                        yield from self._before_request(turn, compact=False)
                     pending = [c for c in interaction.function_calls if c.id in state.open_calls]
                     waiting = [c for c in pending if self.needs_approval(c.name)]
                     calls = [c for c in pending if not self.needs_approval(c.name)]
@@ -395,11 +397,12 @@ class TurnEngine:
 
     # Helpers -----------------------------------------------------------------------------------
 
-    def _before_request(self, turn: Turn) -> Generator[Effect, Any, None]:
+    def _before_request(self, turn: Turn, compact: bool = True) -> Generator[Effect, Any, None]:
         """Compaction and the usage limits, before each request that is not a continuation."""
         state, policy, limits = self.state, self.compaction, self.limits
         if (
-            policy is not None
+            compact
+            and policy is not None
             and policy.trigger_tokens is not None
             and state.view.estimate > policy.trigger_tokens
         ):
