@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from agentloop.errors import ConfigurationError
 from agentloop.types import (
     FunctionCallStep,
     Interaction,
@@ -162,6 +163,11 @@ class _ConversationCore:
     def compaction(self, value: Compaction | None) -> None:
         if value is not None and not isinstance(value, Compaction):
             raise TypeError(f"compaction must be an agentloop.Compaction or None, not {value!r}")
+        if value is not None and value.summarize == "model" and self.model is None:
+            raise ConfigurationError(
+                "Compaction(summarize='model') needs a model conversation (model=...); an agent "
+                "cannot be asked for a summary. Pass a summarize callable instead"
+            )
         self._compaction = value
         self._state.view.max_result_chars = value.max_tool_result_chars if value else None
 

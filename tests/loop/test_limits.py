@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from loop_helpers import bodies, open_calls
 
 from agentloop import AsyncConversation, Conversation, UsageLimits, tool
 from agentloop.errors import ConfigurationError, UsageLimitExceeded
 from agentloop.testing import Emulator, Reply, ScriptedModel
-
-from loop_helpers import bodies, open_calls
 
 MODEL = "gemini-3.5-flash"
 runs: list[int] = []
@@ -149,7 +148,7 @@ def test_max_cost_with_prices(emu: Emulator, scripted: ScriptedModel) -> None:
 
 def test_cost_limit_for_an_unpriced_model_is_refused_up_front(emu: Emulator) -> None:
     limits = UsageLimits(max_cost=1.0, prices={"other-model": (1.0, 1.0)})
-    with pytest.raises(ConfigurationError, match="needs the price of 'gemini-3.5-flash'"):
+    with pytest.raises(ConfigurationError, match=r"needs the price of 'gemini-3\.5-flash'"):
         Conversation(emu.client(), model=MODEL, limits=limits)
     conv = Conversation(emu.client(), model=MODEL)
     with pytest.raises(ConfigurationError, match="prices="):
