@@ -20,7 +20,7 @@ def test_any_version_segment_and_prefix() -> None:
     emu = Emulator()
     for path in ("/v1/interactions", "/v1alpha/interactions", "/proxy/v1beta/interactions",
                  "/v1beta1/projects/p/locations/us/interactions"):
-        res = call(emu, path=path, body={"model": "m", "input": "hi"})
+        res = call(emu, path=path, body={"model": "gemini-3.5-flash", "input": "hi"})
         assert res.status == 200, path
         assert res.headers["content-type"] == "application/json"
     assert error_of(call(emu, path="/v1beta/models"))["status"] == "NOT_FOUND"
@@ -29,22 +29,22 @@ def test_any_version_segment_and_prefix() -> None:
 
 def test_auth_missing_and_wrong_key() -> None:
     emu = Emulator(api_keys={"good"})
-    err = error_of(call(emu, body={"model": "m", "input": "hi"}, key=None))
+    err = error_of(call(emu, body={"model": "gemini-3.5-flash", "input": "hi"}, key=None))
     assert (err["code"], err["status"]) == (401, "UNAUTHENTICATED")
     assert "x-goog-api-key" in err["message"]
-    err = error_of(call(emu, body={"model": "m", "input": "hi"}, key="bad"))
+    err = error_of(call(emu, body={"model": "gemini-3.5-flash", "input": "hi"}, key="bad"))
     assert (err["code"], err["status"]) == (403, "PERMISSION_DENIED")
-    assert call(emu, body={"model": "m", "input": "hi"}, key="good").status == 200
+    assert call(emu, body={"model": "gemini-3.5-flash", "input": "hi"}, key="good").status == 200
     # The request log keeps everything but the key.
     assert all(r.headers.get("x-goog-api-key") in (None, "<redacted>") for r in emu.requests)
     assert "good" not in repr(emu.requests) and "bad" not in repr(emu.requests)
-    assert emu.requests[-1].json == {"model": "m", "input": "hi"}
+    assert emu.requests[-1].json == {"model": "gemini-3.5-flash", "input": "hi"}
 
 
 def test_any_non_empty_key_when_unrestricted() -> None:
     emu = Emulator()
-    assert call(emu, body={"model": "m", "input": "hi"}, key="anything").status == 200
-    assert call(emu, body={"model": "m", "input": "hi"}, key="").status == 401
+    assert call(emu, body={"model": "gemini-3.5-flash", "input": "hi"}, key="anything").status == 200
+    assert call(emu, body={"model": "gemini-3.5-flash", "input": "hi"}, key="").status == 401
 
 
 @pytest.mark.parametrize(
@@ -53,17 +53,17 @@ def test_any_non_empty_key_when_unrestricted() -> None:
         (b"{not json", "not valid JSON"),
         ([1, 2], "JSON object"),
         ({"input": "hi"}, "model is required"),
-        ({"model": "m", "agent": "a", "input": "hi"}, "either model or agent"),
+        ({"model": "gemini-3.5-flash", "agent": "a", "input": "hi"}, "either model or agent"),
         ({"agent": "a", "input": "hi", "generation_config": {}}, "generation_config"),
-        ({"model": "m", "input": "hi", "tools": [{"type": "function"}]}, "tools[0]"),
-        ({"model": "m", "input": "hi", "store": False, "background": True}, "store"),
-        ({"model": "m", "input": "hi", "tools": "nope"}, "tools"),
-        ({"model": "m", "input": "hi", "system_instruction": 5}, "system_instruction"),
-        ({"model": "m", "input": [{"type": "text", "text": "a"}, {"type": "user_input"}]},
+        ({"model": "gemini-3.5-flash", "input": "hi", "tools": [{"type": "function"}]}, "tools[0]"),
+        ({"model": "gemini-3.5-flash", "input": "hi", "store": False, "background": True}, "store"),
+        ({"model": "gemini-3.5-flash", "input": "hi", "tools": "nope"}, "tools"),
+        ({"model": "gemini-3.5-flash", "input": "hi", "system_instruction": 5}, "system_instruction"),
+        ({"model": "gemini-3.5-flash", "input": [{"type": "text", "text": "a"}, {"type": "user_input"}]},
          "input"),
-        ({"model": "m", "input": {"type": "user_input", "content": []}}, "input"),
-        ({"model": "m", "input": [{"type": "function_call", "name": "f"}]}, "input"),
-        ({"model": "m"}, "input is required"),
+        ({"model": "gemini-3.5-flash", "input": {"type": "user_input", "content": []}}, "input"),
+        ({"model": "gemini-3.5-flash", "input": [{"type": "function_call", "name": "f"}]}, "input"),
+        ({"model": "gemini-3.5-flash"}, "input is required"),
     ],
 )
 def test_malformed_bodies_are_400_naming_the_field(body: Any, needle: str) -> None:
@@ -102,7 +102,7 @@ def test_store_false_and_deleted_ids_are_404() -> None:
     emu = Emulator(ScriptedModel(["a", "b", "c"]))
     gone = create(emu, input="x", store=False)
     assert error_of(call(emu, "GET", f"{PATH}/{gone['id']}"))["status"] == "NOT_FOUND"
-    err = error_of(call(emu, body={"model": "m", "input": "y",
+    err = error_of(call(emu, body={"model": "gemini-3.5-flash", "input": "y",
                                    "previous_interaction_id": gone["id"]}))
     assert err["code"] == 404 and gone["id"] in err["message"]
     kept = create(emu, input="z")
@@ -111,7 +111,7 @@ def test_store_false_and_deleted_ids_are_404() -> None:
     assert call(emu, "GET", f"{PATH}/{kept['id']}").status == 404
     assert call(emu, "DELETE", f"{PATH}/{kept['id']}").status == 404
     # The child's chain now has a hole: chaining onto it fails loudly too.
-    err = error_of(call(emu, body={"model": "m", "input": "v",
+    err = error_of(call(emu, body={"model": "gemini-3.5-flash", "input": "v",
                                    "previous_interaction_id": child["id"]}))
     assert err["code"] == 404 and "deleted" in err["message"]
 
@@ -128,15 +128,15 @@ def test_requires_action_and_pending_calls_stateful() -> None:
     assert first["status"] == "requires_action"
     ids = [s["id"] for s in first["steps"] if s["type"] == "function_call"]
     only_one = [{"type": "function_result", "call_id": ids[0], "result": "r"}]
-    err = error_of(call(emu, body={"model": "m", "input": only_one,
+    err = error_of(call(emu, body={"model": "gemini-3.5-flash", "input": only_one,
                                    "previous_interaction_id": first["id"]}))
     assert err["code"] == 400 and ids[1] in err["message"] and ids[0] not in err["message"]
     unknown = [*only_one, {"type": "function_result", "call_id": ids[1], "result": "r"},
                {"type": "function_result", "call_id": "call_nope", "result": "r"}]
-    err = error_of(call(emu, body={"model": "m", "input": unknown,
+    err = error_of(call(emu, body={"model": "gemini-3.5-flash", "input": unknown,
                                    "previous_interaction_id": first["id"]}))
     assert "call_nope" in err["message"]
-    err = error_of(call(emu, body={"model": "m", "input": "ignore the calls",
+    err = error_of(call(emu, body={"model": "gemini-3.5-flash", "input": "ignore the calls",
                                    "previous_interaction_id": first["id"]}))
     assert ids[0] in err["message"]
     # All three result forms and is_error are accepted.
@@ -171,7 +171,7 @@ def test_signatures_catch_rewritten_history() -> None:
     assert _stateless_turn(emu, copy.deepcopy(good))["status"] == "completed"
 
     def rejected(history: list[Any]) -> str:
-        res = call(emu, body={"model": "m", "input": history, "store": False})
+        res = call(emu, body={"model": "gemini-3.5-flash", "input": history, "store": False})
         err = error_of(res)
         assert err["code"] == 400 and "exactly as received" in err["message"]
         return str(err["message"])
@@ -196,7 +196,7 @@ def test_signatures_catch_rewritten_history() -> None:
     assert "missing" in rejected(dropped)
     # Another emulator (another secret) does not accept these signatures either.
     other = Emulator(ScriptedModel(["x"]))
-    assert call(other, body={"model": "m", "input": good, "store": False}).status == 400
+    assert call(other, body={"model": "gemini-3.5-flash", "input": good, "store": False}).status == 400
 
 
 def test_signatures_survive_null_fields() -> None:
@@ -209,20 +209,21 @@ def test_signatures_survive_null_fields() -> None:
     assert create(emu, input=history, store=False)["status"] == "completed"
 
 
-def test_model_errors_and_exhausted_script_are_500() -> None:
+def test_model_errors_are_500_and_an_exhausted_script_is_a_clear_400() -> None:
     emu = Emulator(ScriptedModel(["only one"]))
     create(emu, input="a")
-    err = error_of(call(emu, body={"model": "m", "input": "b"}))
-    assert err["code"] == 500 and "ScriptedModel has no reply left" in err["message"]
+    err = error_of(call(emu, body={"model": "gemini-3.5-flash", "input": "b"}))
+    assert (err["code"], err["status"]) == (400, "FAILED_PRECONDITION")
+    assert "ScriptedModel has no replies left (1 were given)" in err["message"]
 
     def broken(request: ModelRequest) -> str:
         raise RuntimeError("boom")
 
-    err = error_of(call(Emulator(FunctionModel(broken)), body={"model": "m", "input": "x"}))
+    err = error_of(call(Emulator(FunctionModel(broken)), body={"model": "gemini-3.5-flash", "input": "x"}))
     assert "RuntimeError: boom" in err["message"]
     bad = Emulator(ScriptedModel([[{"type": "function_call", "arguments": {}}]]))
     assert "invalid function_call step" in error_of(
-        call(bad, body={"model": "m", "input": "x"}))["message"]
+        call(bad, body={"model": "gemini-3.5-flash", "input": "x"}))["message"]
 
 
 def test_function_model_forms_and_reply_status() -> None:

@@ -332,7 +332,7 @@ def test_errors_map_to_sdk_exceptions(client: genai.Client,
     emulator, url, _ = server
     wrong = make_client(url, key="wrong-key")  # keep a reference: GC closes its transport
     with pytest.raises(gx.PermissionDeniedError):
-        wrong.interactions.create(model="m", input="hi")
+        wrong.interactions.create(model="gemini-3.5-flash", input="hi")
     with pytest.raises(gx.NotFoundError):
         client.interactions.get("v1_doesnotexist")
     first = client.interactions.create(model="gemini-3.5-flash", input="Temperature in Paris?",
@@ -343,10 +343,10 @@ def test_errors_map_to_sdk_exceptions(client: genai.Client,
                                    previous_interaction_id=first.id, tools=[WEATHER])
     emulator.faults.http_error(429, retry_after=1)
     with pytest.raises(gx.RateLimitError):
-        client.interactions.create(model="m", input="hi")
+        client.interactions.create(model="gemini-3.5-flash", input="hi")
     emulator.faults.http_error(503)
     with pytest.raises(gx.InternalServerError):
-        client.interactions.create(model="m", input="hi")
+        client.interactions.create(model="gemini-3.5-flash", input="hi")
 
 
 def test_sdk_retries_honour_retry_after(server: tuple[Emulator, str, Wire]) -> None:
@@ -355,7 +355,7 @@ def test_sdk_retries_honour_retry_after(server: tuple[Emulator, str, Wire]) -> N
     sdk = genai.Client(api_key=API_KEY, http_options=gtypes.HttpOptions(
         base_url=url, api_version="v1beta", retry_options=gtypes.HttpRetryOptions(attempts=3)))
     before = len(emulator.requests)
-    assert sdk.interactions.create(model="m", input="hi").status == "completed"
+    assert sdk.interactions.create(model="gemini-3.5-flash", input="hi").status == "completed"
     assert len(emulator.requests) - before == 3
 
 

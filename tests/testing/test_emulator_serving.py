@@ -35,7 +35,7 @@ def test_emulator_client_fixture(emulator: Emulator, emulator_client: Any) -> No
 
 async def test_async_emulator_client_fixture(emulator: Emulator,
                                              async_emulator_client: Any) -> None:
-    it = await async_emulator_client.interactions.create(model="m", input="hi async")
+    it = await async_emulator_client.interactions.create(model="gemini-3.5-flash", input="hi async")
     assert "hi async" in it.output_text
     assert emulator.interaction(it.id).output_text == it.output_text
 
@@ -43,7 +43,7 @@ async def test_async_emulator_client_fixture(emulator: Emulator,
 def test_emulator_url_fixture(emulator: Emulator, emulator_url: str) -> None:
     assert emulator_url.startswith("http://127.0.0.1:")
     res = httpx.post(f"{emulator_url}/v1beta/interactions", headers={"x-goog-api-key": "k"},
-                     json={"model": "m", "input": "over the loopback"})
+                     json={"model": "gemini-3.5-flash", "input": "over the loopback"})
     assert res.status_code == 200 and "over the loopback" in res.text
     assert httpx.get(f"{emulator_url}/v1beta/interactions/x").status_code == 401
 
@@ -56,10 +56,10 @@ def test_serve_drops_streams_mid_way() -> None:
         lines: list[str] = []
         with pytest.raises(httpx.RemoteProtocolError), client.stream(
                 "POST", "/v1beta/interactions",
-                json={"model": "m", "input": "x", "stream": True}) as res:
+                json={"model": "gemini-3.5-flash", "input": "x", "stream": True}) as res:
             lines.extend(line for line in res.iter_lines() if line.startswith("data: "))
         assert len(lines) == 3
-        ok = client.post("/v1beta/interactions", json={"model": "m", "input": "y",
+        ok = client.post("/v1beta/interactions", json={"model": "gemini-3.5-flash", "input": "y",
                                                        "stream": True})
         assert ok.status_code == 200 and ok.text.count("event: ") > 3
 
@@ -77,7 +77,7 @@ def test_asgi_app_applies_latency_with_injected_sleep() -> None:
     async def go() -> int:
         async with httpx.AsyncClient(transport=transport, base_url="http://e") as client:
             res = await client.post("/v1/interactions", headers={"x-goog-api-key": "k"},
-                                    json={"model": "m", "input": "x"})
+                                    json={"model": "gemini-3.5-flash", "input": "x"})
             return res.status_code
 
     import asyncio

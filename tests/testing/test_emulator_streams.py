@@ -20,7 +20,7 @@ def _reply_with_call() -> Reply:
 
 def test_stream_order_deltas_and_requires_action() -> None:
     emu = Emulator(ScriptedModel([_reply_with_call()]))
-    res = call(emu, body={"model": "m", "input": "x", "stream": True})
+    res = call(emu, body={"model": "gemini-3.5-flash", "input": "x", "stream": True})
     assert res.headers["content-type"] == "text/event-stream"
     events = events_of(res)
     kinds = [(e["event_type"], e.get("index")) for e in events]
@@ -44,7 +44,7 @@ def test_stream_order_deltas_and_requires_action() -> None:
 
 def test_alt_sse_and_get_stream_replay() -> None:
     emu = Emulator()
-    res = call(emu, body={"model": "m", "input": "hello world"}, query={"alt": "sse"})
+    res = call(emu, body={"model": "gemini-3.5-flash", "input": "hello world"}, query={"alt": "sse"})
     events = events_of(res)
     iid = events[0]["interaction"]["id"]
     texts = [e["delta"]["text"] for e in events
@@ -67,7 +67,7 @@ def test_alt_sse_and_get_stream_replay() -> None:
 
 def test_builtin_tool_steps_stream_with_payload_deltas() -> None:
     emu = Emulator()
-    events = events_of(call(emu, body={"model": "m", "input": "Who won?", "stream": True,
+    events = events_of(call(emu, body={"model": "gemini-3.5-flash", "input": "Who won?", "stream": True,
                                        "tools": [{"type": "google_search"}]}))
     starts = [e["step"]["type"] for e in events if e["event_type"] == "step.start"]
     assert starts == ["thought", "google_search_call", "google_search_result", "model_output"]
@@ -87,7 +87,7 @@ def test_background_polls_advance_and_complete_all() -> None:
     third = create(emu, input="z", background=True)
     emu.complete_all()
     assert emu.interaction(third["id"]).output_text == "c"
-    err = error_of(call(emu, body={"model": "m", "input": "w", "background": True,
+    err = error_of(call(emu, body={"model": "gemini-3.5-flash", "input": "w", "background": True,
                                    "previous_interaction_id": create(
                                        emu, input="q", background=True)["id"]}))
     assert err["code"] == 400 and "in_progress" in err["message"]
@@ -100,7 +100,7 @@ def test_background_stream_runs_when_read() -> None:
     assert events[-1]["interaction"]["status"] == "completed"
     assert emu.interaction(started["id"]).output_text == "streamed later"
     bg_stream = events_of(call(Emulator(ScriptedModel(["s"])),
-                               body={"model": "m", "input": "x", "background": True,
+                               body={"model": "gemini-3.5-flash", "input": "x", "background": True,
                                      "stream": True}))
     assert bg_stream[-1]["interaction"]["status"] == "completed"
 
@@ -122,12 +122,12 @@ def test_cancel_rules() -> None:
 def test_http_error_faults_with_retry_after() -> None:
     emu = Emulator(ScriptedModel(["ok"]))
     emu.faults.http_error(429, count=2, retry_after=2, retry_after_ms=1500, message="slow down")
-    first = call(emu, body={"model": "m", "input": "x"})
+    first = call(emu, body={"model": "gemini-3.5-flash", "input": "x"})
     assert error_of(first) == {"code": 429, "message": "slow down",
                                "status": "RESOURCE_EXHAUSTED"}
     assert first.headers["retry-after"] == "2" and first.headers["retry-after-ms"] == "1500"
-    assert call(emu, body={"model": "m", "input": "x"}).status == 429
-    assert call(emu, body={"model": "m", "input": "x"}).status == 200
+    assert call(emu, body={"model": "gemini-3.5-flash", "input": "x"}).status == 429
+    assert call(emu, body={"model": "gemini-3.5-flash", "input": "x"}).status == 200
     emu.faults.http_error(503, match=lambda method, path: method == "GET")
     assert call(emu, "GET", f"{PATH}/nope").status == 503
     assert error_of(call(emu, "GET", f"{PATH}/nope"))["status"] == "NOT_FOUND"
@@ -143,8 +143,8 @@ def test_latency_is_recorded_and_applied_with_injected_sleep() -> None:
     emu.faults.latency(1.5)
     with httpx.Client(transport=emu.transport(sleep=slept.append),
                       base_url="http://e", headers={"x-goog-api-key": "k"}) as client:
-        assert client.post(PATH, json={"model": "m", "input": "x"}).status_code == 200
-        assert client.post(PATH, json={"model": "m", "input": "x"}).status_code == 200
+        assert client.post(PATH, json={"model": "gemini-3.5-flash", "input": "x"}).status_code == 200
+        assert client.post(PATH, json={"model": "gemini-3.5-flash", "input": "x"}).status_code == 200
     assert slept == [1.5]
 
 
@@ -161,7 +161,7 @@ async def test_async_transport_latency_and_drop() -> None:
                                  headers={"x-goog-api-key": "k"}) as client:
         chunks: list[bytes] = []
         with pytest.raises(httpx.RemoteProtocolError):
-            async with client.stream("POST", PATH, json={"model": "m", "input": "x",
+            async with client.stream("POST", PATH, json={"model": "gemini-3.5-flash", "input": "x",
                                                           "stream": True}) as res:
                 assert res.status_code == 200
                 async for chunk in res.aiter_bytes():
@@ -183,19 +183,19 @@ def test_sync_transport_drop_stream() -> None:
                       headers={"x-goog-api-key": "k"}) as client:
         lines: list[str] = []
         with pytest.raises(httpx.RemoteProtocolError), client.stream(
-                "POST", PATH, json={"model": "m", "input": "x", "stream": True}) as res:
+                "POST", PATH, json={"model": "gemini-3.5-flash", "input": "x", "stream": True}) as res:
             lines.extend(line for line in res.iter_lines() if line.startswith("data: "))
         assert len(lines) == 4
         # Only one stream is dropped; a non-stream request never consumes the fault.
-        res = client.post(PATH, json={"model": "m", "input": "x", "stream": True})
+        res = client.post(PATH, json={"model": "gemini-3.5-flash", "input": "x", "stream": True})
         assert res.text.count("data: ") > 4
 
 
 def test_drop_is_kept_for_streams_only() -> None:
     emu = Emulator()
     emu.faults.drop_stream(after_events=1)
-    plain = call(emu, body={"model": "m", "input": "x"})
+    plain = call(emu, body={"model": "gemini-3.5-flash", "input": "x"})
     assert plain.drop_after is None
-    streamed = call(emu, body={"model": "m", "input": "x", "stream": True})
+    streamed = call(emu, body={"model": "gemini-3.5-flash", "input": "x", "stream": True})
     assert streamed.drop_after == 1
 
