@@ -255,6 +255,9 @@ class ContextWindowExceededError(InvalidRequestError):
         "conv.compact()) and send again; the conversation stays usable."
     )
 
+    def __str__(self) -> str:
+        return super().__str__().replace(".. ", ". ", 1)  # the API's message ends with a dot
+
     @property
     def input_tokens(self) -> int | None:
         """The input tokens the API counted in the request (from its message), if it said."""

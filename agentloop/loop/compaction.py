@@ -464,7 +464,7 @@ def compact_view(
         text = f"Summary of the {cut} earlier steps of this conversation:\n{_summary_text(answer)}"
     else:
         text = _summary_text((yield Summarize(steps=folded, fn=summarize)))
-    summary = UserInputStep(content=[{"type": "text", "text": text}])  # type: ignore[list-item]
+    summary = UserInputStep(content=[{"type": "text", "text": text}])
     raw = RawJSON(
         type(summary).__pydantic_serializer__.to_json(summary, by_alias=True, exclude_unset=True)
     )
