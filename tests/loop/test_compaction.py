@@ -165,9 +165,7 @@ def test_kept_thoughts_are_resent_byte_equal() -> None:
     thoughts = [s for s in last if s["type"] == "thought"]
     assert thoughts
     for thought in thoughts:
-        assert json.dumps(thought, separators=(",", ":")).encode() == received[
-            thought["signature"]
-        ]
+        assert json.dumps(thought, separators=(",", ":")).encode() == received[thought["signature"]]
 
 
 def test_truncated_tool_results_are_sent_short_and_kept_whole() -> None:
@@ -181,9 +179,7 @@ def test_truncated_tool_results_are_sent_short_and_kept_whole() -> None:
         page_text(0),
         page_text(1),
     ]
-    sent = [
-        s for b in bodies(emu) for s in b["input"] if s["type"] == "function_result"
-    ]
+    sent = [s for b in bodies(emu) for s in b["input"] if s["type"] == "function_result"]
     assert len(sent) == 2
     for n, step in enumerate(sent):
         text = step["result"]
