@@ -183,7 +183,9 @@ class ModelView:
         """Encodings of the view from history index ``start`` on (the prefix included when
         ``start`` does not lie past the view's start)."""
         if start <= self.start:
-            out = [*self.prefix_raw, *history.raw(self.start)]
+            out = history.raw(self.start)
+            if self.prefix_raw:
+                out[:0] = self.prefix_raw
             first = self.start
         else:
             out = history.raw(start)
