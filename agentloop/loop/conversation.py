@@ -283,7 +283,7 @@ class _ConversationCore:
         if journal is not None:
             settings = settings_of(self)
             if settings != self._journaled_settings:
-                journal.meta = self._meta(settings)
+                journal.meta = settings  # written (with a title) by the next Persist
                 self._journaled_settings = settings
 
         return TurnEngine(
@@ -323,7 +323,12 @@ class _ConversationCore:
         self.store = store
         settings = settings_of(self)
         self._journaled_settings = settings if version else None
-        self._state.journal = Journal(self.id, version, None if version else self._meta(settings))
+        self._state.journal = Journal(self.id, version, None if version else settings)
+
+    def _pending_meta(self, journal: Journal) -> dict[str, Any] | None:
+        """The store meta to write with the journal's records (None: unchanged), computed at
+        write time so that a new conversation's title is its first message."""
+        return self._meta(journal.meta) if journal.meta is not None else None
 
     def _meta(self, settings: dict[str, Any]) -> dict[str, Any]:
         """What the store keeps beside the journal: the settings and a title for listings."""
@@ -671,7 +676,7 @@ class Conversation(_ConversationCore):
                             journal.id,
                             journal.pending,
                             expected_version=journal.version,
-                            meta=journal.meta,
+                            meta=self._pending_meta(journal),
                         )
                     )
                 elif isinstance(effect, SendRequest):
@@ -885,7 +890,7 @@ class AsyncConversation(_ConversationCore):
                             journal.id,
                             journal.pending,
                             expected_version=journal.version,
-                            meta=journal.meta,
+                            meta=self._pending_meta(journal),
                         )
                     )
                 elif isinstance(effect, SendRequest):

@@ -106,7 +106,7 @@ class Journal:
         self.id = id
         self.version = version
         self.pending: list[str] = []
-        self.meta = meta  # settings to store with the next write (None: unchanged)
+        self.meta = meta  # new settings to store with the next write (None: unchanged)
 
     def add(self, record: dict[str, Any]) -> None:
         self.pending.append(dumps(record))

@@ -112,9 +112,15 @@ def test_a_second_turn_from_another_thread_is_refused(
 async def test_gathered_sends_on_one_conversation(emu: Emulator, scripted: ScriptedModel) -> None:
     from agentloop import AsyncConversation
 
-    scripted.add([call("get_weather", "c1", city="Oslo")], say("first"), say("second"))
+    @tool
+    async def pause() -> str:
+        """Let other tasks run while the turn holds the conversation."""
+        await asyncio.sleep(0.01)
+        return "ok"
+
+    scripted.add([call("pause", "c1")], say("first"), say("second"))
     async with emu.async_client() as client:
-        conv = AsyncConversation(client, tools=[get_weather])
+        conv = AsyncConversation(client, tools=[pause])
         outcomes = await asyncio.gather(conv.send("a"), conv.send("b"), return_exceptions=True)
         assert sum(isinstance(o, TurnInProgressError) for o in outcomes) == 1
         assert [o.output_text for o in outcomes if not isinstance(o, Exception)] == ["first"]
