@@ -53,6 +53,7 @@ __all__ = [
     "Summarize",
     "SummarizeFn",
     "choose_cut",
+    "compact_now",
     "compact_view",
     "estimate_tokens",
 ]
@@ -129,6 +130,7 @@ class ModelView:
     except for the encodings in ``sent`` (truncated tool results, by history index)."""
 
     __slots__ = (
+        "_saved",
         "last_input",
         "max_result_chars",
         "overhead",
@@ -150,6 +152,7 @@ class ModelView:
         self.overhead = 0  # exact usage minus the estimate, at the last calibration
         self.sent_estimate: int | None = None  # self.tokens when the last request went out
         self.last_input = 0  # exact input tokens of the last request (0 after compaction)
+        self._saved: tuple[Any, ...] | None = None  # checkpoint() at the start of a turn
 
     # O(1) bookkeeping, called for every step appended to history -----------------------------
 
@@ -213,31 +216,87 @@ class ModelView:
         self.tokens = total
         self.sent_estimate = None
 
+    def configure(self, max_result_chars: int | None, history: History) -> None:
+        """Apply a ``max_tool_result_chars`` to every result of the view (a new policy or a
+        loaded state): O(view) once, not per request."""
+        self.max_result_chars = max_result_chars
+        self.sent = {}
+        if max_result_chars is not None:
+            for index in range(self.start, len(history)):
+                step = history[index]
+                if isinstance(step, FunctionResultStep):
+                    cut = truncated_result(step, max_result_chars)
+                    if cut is not None:
+                        self.sent[index] = cut
+        self.recount(history)
+
+    # Rollback (a turn that received nothing is undone, compaction included) --------------------
+
+    def checkpoint(self) -> None:
+        self._saved = (
+            self.start,
+            self.prefix,
+            self.prefix_raw,
+            self.sent,
+            self.tokens,
+            self.overhead,
+            self.last_input,
+        )
+
+    def restore(self, length: int) -> None:
+        """Back to the last ``checkpoint()``, history cut back to ``length`` steps."""
+        saved = self._saved
+        if saved is None:
+            return
+        start, self.prefix, self.prefix_raw, sent, self.tokens, self.overhead, self.last_input = (
+            saved
+        )
+        self.start = min(start, length)
+        self.sent = {i: w for i, w in sent.items() if i < length}
+        self.sent_estimate = None
+
     # Persistence --------------------------------------------------------------------------------
 
     def to_wire(self) -> dict[str, Any]:
+        """The saved form. The calibration (``overhead``, ``last_input``) is not saved: after
+        loading, estimates are chars/4 until the first response reports its usage."""
         return {
             "start": self.start,
             "prefix": [json.loads(r.data) for r in self.prefix_raw],
-            "truncated": {str(i): json.loads(r.data) for i, r in self.sent.items()},
-            "overhead": self.overhead,
-            "last_input": self.last_input,
+            "max_tool_result_chars": self.max_result_chars,
         }
 
-    def load_wire(self, data: Any, history: History) -> None:
-        if not isinstance(data, dict):
+    def load_wire(self, data: Any, history: History | None) -> None:
+        """Take a saved view (``to_wire()``); ``history`` given: check it and recount (a
+        journal replay passes ``None`` and calls ``configure`` once at the end)."""
+        from agentloop.errors import SnapshotError
+
+        if data is None:
             data = {}
-        self.start = int(data.get("start", 0))
-        self.prefix, self.prefix_raw = [], []
-        for item in data.get("prefix") or []:
-            self.prefix.append(step_adapter.validate_python(item))
-            self.prefix_raw.append(RawJSON(_compact_json(item)))
-        self.sent = {
-            int(k): RawJSON(_compact_json(v)) for k, v in (data.get("truncated") or {}).items()
-        }
-        self.overhead = int(data.get("overhead", 0))
-        self.last_input = int(data.get("last_input", 0))
-        self.recount(history)
+        if not isinstance(data, dict):
+            raise SnapshotError("view: expected an object with 'start' and 'prefix'")
+        start = data.get("start", 0)
+        if (
+            not isinstance(start, int)
+            or start < 0
+            or (history is not None and start > len(history))
+        ):
+            raise SnapshotError(f"view.start: {start!r} is not a history index")
+        prefix, prefix_raw = [], []
+        for index, item in enumerate(data.get("prefix") or []):
+            try:
+                prefix.append(step_adapter.validate_python(item))
+            except ValueError:
+                raise SnapshotError(f"view.prefix[{index}]: not a valid step") from None
+            prefix_raw.append(RawJSON(_compact_json(item)))
+        chars = data.get("max_tool_result_chars")
+        if chars is not None and (not isinstance(chars, int) or chars < 1):
+            raise SnapshotError(f"view.max_tool_result_chars: {chars!r} is not a positive int")
+        self.start, self.prefix, self.prefix_raw = start, prefix, prefix_raw
+        self.max_result_chars = chars
+        self._saved = None
+        if history is not None:
+            self.configure(chars, history)
 
 
 def _compact_json(value: Any) -> bytes:
@@ -462,7 +521,7 @@ def compact_view(
         answer = yield Summarize(steps=folded, body=body)
         usage = getattr(answer, "usage", None)
         if usage is not None:
-            state.usage.record(usage, price)
+            state.count_usage(usage, price)
         text = f"Summary of the {cut} earlier steps of this conversation:\n{_summary_text(answer)}"
     else:
         text = _summary_text((yield Summarize(steps=folded, fn=summarize)))
@@ -475,8 +534,22 @@ def compact_view(
     view.sent = {i: w for i, w in view.sent.items() if i >= cut}
     view.last_input = 0
     view.recount(history)
+    state.record({"k": "view", "view": view.to_wire()})
     # A stateful conversation rolls over: the next request starts a new chain from the view.
-    state.chain_id = None
+    state.set_chain(None, 0)
     event = Compacted(tokens_before=before, tokens_after=view.estimate, steps_folded=newly_folded)
     yield Emit(event)
+    return event
+
+
+def compact_now(
+    state: Any, policy: Compaction, model: str | None, price: tuple[float, float] | None
+) -> Generator[Any, Any, Compacted | None]:
+    """``conv.compact()``: compaction outside a turn, journaled at once."""
+    from .engine import Persist
+
+    event = yield from compact_view(state, policy, model, price)
+    journal = state.journal
+    if journal is not None and (journal.pending or journal.meta is not None):
+        yield Persist(journal)
     return event

@@ -94,11 +94,11 @@ class UsageTotals:
     total_tokens: int = 0
     cost: float | None = None
 
-    def record(self, usage: Any, price: Price | None) -> None:
-        """Count one model request with its ``usage`` (may be ``None``)."""
+    def record(self, usage: Any, price: Price | None) -> float | None:
+        """Count one model request with its ``usage`` (may be ``None``); returns its cost."""
         self.requests += 1
         if usage is None:
-            return
+            return None
         tokens_in = usage.total_input_tokens or 0
         tokens_out = usage.total_output_tokens or 0
         total = usage.total_tokens
@@ -110,6 +110,17 @@ class UsageTotals:
         cost = cost_of(price, tokens_in, total)
         if cost is not None:
             self.cost = (self.cost or 0.0) + cost
+        return cost
+
+    def replay(self, record: dict[str, Any]) -> None:
+        """Count a journaled ``usage`` record (written by ``ConversationState.count_usage``)."""
+        from agentloop.types import Usage
+
+        usage = record.get("usage")
+        self.record(Usage.model_validate(usage) if usage else None, None)
+        cost = record.get("cost")
+        if cost is not None:
+            self.cost = (self.cost or 0.0) + float(cost)
 
     def to_wire(self) -> dict[str, Any]:
         return {

@@ -42,8 +42,6 @@ def snapshot(conv: Any) -> dict[str, Any]:
         "chain": {"interaction_id": state.chain_id, "covers": state.chain_len},
         "history": state.history.to_wire(),
         "paused": None,
-        "view": state.view.to_wire(),
-        "usage": state.usage.to_wire(),
     }
     paused = state.paused
     if paused is not None:
@@ -62,9 +60,8 @@ def snapshot(conv: Any) -> dict[str, Any]:
 def restore(
     cls: type[Any], data: Any, *, client: Any, tools: Iterable[Any], **overrides: Any
 ) -> Any:
-    from agentloop.loop.engine import PausedTurn
     from agentloop.loop.history import History
-    from agentloop.loop.limits import UsageTotals
+    from agentloop.loop.state import PausedTurn
     from agentloop.loop.turn import ToolCall, Turn
 
     if not isinstance(data, dict) or data.get("format") != FORMAT:
@@ -98,8 +95,6 @@ def restore(
     chain = data.get("chain") or {}
     state.chain_id = chain.get("interaction_id")
     state.chain_len = int(chain.get("covers", 0))
-    state.view.load_wire(data.get("view"), state.history)
-    state.usage = UsageTotals.from_wire(data.get("usage"))
     for step in state.history:
         if isinstance(step, FunctionCallStep):
             state.open_calls[step.id] = step

@@ -298,7 +298,7 @@ def test_history_and_view_survive_save_load(tmp_path: Any) -> None:
     assert loaded.history == conv.history
     assert loaded.model_view == conv.model_view
     assert loaded.usage == conv.usage
-    assert loaded._state.view.estimate == conv._state.view.estimate
+    assert loaded._state.view.tokens == conv._state.view.tokens  # the chars/4 part
     emu.model = loop_model(calls=1)
     assert loaded.send("more").status == "completed"
 
