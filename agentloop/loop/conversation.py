@@ -186,6 +186,7 @@ class _ConversationCore:
         view = self._state.view
         if chars != view.max_result_chars:
             view.configure(chars, self._state.history)
+            self._state.record({"k": "view", "view": view.to_wire()})
 
     @property
     def model_view(self) -> list[Any]:
@@ -358,7 +359,8 @@ class _ConversationCore:
             )
         guard = self._guard(None)
         price = guard.price if guard is not None else None
-        return compact_now(self._state, self._compaction or Compaction(), self.model, price)
+        proto: Any = compact_now(self._state, self._compaction or Compaction(), self.model, price)
+        return proto  # driven like a turn; it returns the Compacted event, not a Turn
 
     def _tool_context(
         self, call: FunctionCallStep, tool: Tool[..., Any] | None

@@ -426,3 +426,62 @@ def test_any_history_compacts_into_an_accepted_view(
     conv.strategy = then  # type: ignore[assignment]
     assert conv.send("and now?").output == "after"
     assert not open_calls(conv.history)
+
+
+# --- journaling and rollback -------------------------------------------------------------------
+
+
+def test_compaction_is_journaled_and_folds_back(drive: Any) -> None:
+    from memory_store import MemoryStore
+
+    from agentloop.loop.persist import fold
+
+    drive.emu.model = loop_model(calls=12)
+    drive.emu.context_window = WINDOW
+    store = MemoryStore()
+    policy = Compaction(2500, keep_recent=3, max_tool_result_chars=1000)
+    conv = drive.conv(tools=[fetch], store=store, id="long", compaction=policy)
+    assert drive(conv.send("read")).status == "completed"
+    assert "omitted" in conv.model_view[0].content[0].text
+    stored = store.read("long")
+    assert folded_state(fold(stored.records, stored.version)) == conv.to_dict()["state"]
+    loaded = drive.cls().from_store(
+        store, "long", client=drive.client(), tools=[fetch], compaction=policy
+    )
+    assert loaded.history == conv.history
+    assert loaded.model_view == conv.model_view
+    assert loaded.usage == conv.usage
+    # On-demand compaction is journaled at once.
+    loaded.compaction = Compaction(keep_recent=1, max_tool_result_chars=1000)
+    event = drive(loaded.compact())
+    assert isinstance(event, Compacted)
+    stored = store.read("long")
+    assert folded_state(fold(stored.records, stored.version)) == loaded.to_dict()["state"]
+
+
+def folded_state(folded: Any) -> dict[str, Any]:
+    return dict(folded.state.to_wire())
+
+
+def test_a_turn_undone_undoes_its_compaction(drive: Any) -> None:
+    drive.emu.model = loop_model(calls=6)
+    conv = drive.conv(tools=[fetch])
+    drive(conv.send("read"))
+    chain, length = conv.last_interaction_id, len(conv.history)
+    view_before = conv.model_view
+    assert view_before == conv.history
+    # The next request compacts first, then fails with nothing received: the turn is undone,
+    # its compaction included (the server chain still holds the whole history).
+    conv.compaction = Compaction(trigger_tokens=100, keep_recent=2)
+    drive.emu.faults.http_error(400, message="emulated rejection")
+    with pytest.raises(Exception, match="emulated rejection"):
+        drive(conv.send("more"))
+    assert len(conv.history) == length and conv.last_interaction_id == chain
+    assert conv.model_view == view_before
+    # Without the fault the same turn compacts again and rolls the chain over.
+    drive.emu.model = loop_model(calls=0)
+    turn = drive(conv.send("more"))
+    assert turn.status == "completed"
+    last = bodies(drive.emu)[-1]
+    assert "previous_interaction_id" not in last
+    assert "omitted" in last["input"][0]["content"][0]["text"]
