@@ -18,7 +18,7 @@ import threading
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overload
 
 from agentloop.errors import ConfigurationError, StateError, TurnInProgressError
 from agentloop.types import FunctionCallStep, Interaction, RawJSON, WireModel
@@ -359,8 +359,8 @@ class _ConversationCore:
             )
         guard = self._guard(None)
         price = guard.price if guard is not None else None
-        proto: Any = compact_now(self._state, self._compaction or Compaction(), self.model, price)
-        return proto  # driven like a turn; it returns the Compacted event, not a Turn
+        proto = compact_now(self._state, self._compaction or Compaction(), self.model, price)
+        return cast(Protocol, proto)  # driven like a turn; it returns the event, not a Turn
 
     def _tool_context(
         self, call: FunctionCallStep, tool: Tool[..., Any] | None
