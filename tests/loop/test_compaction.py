@@ -485,3 +485,29 @@ def test_a_turn_undone_undoes_its_compaction(drive: Any) -> None:
     last = bodies(drive.emu)[-1]
     assert "previous_interaction_id" not in last
     assert "omitted" in last["input"][0]["content"][0]["text"]
+
+
+def test_context_window_error_mapping() -> None:
+    import pickle
+
+    from agentloop.errors import InvalidRequestError
+
+    emu = Emulator()
+    client = emu.client()
+    emu.faults.http_error(
+        400,
+        message="The input token count (1234567) exceeds the maximum number of tokens "
+        "allowed (1048576).",
+    )
+    with pytest.raises(ContextWindowExceededError) as info:
+        client.interactions.create(model="gemini-3.5-flash", input="hi")
+    err = info.value
+    assert isinstance(err, InvalidRequestError) and err.input_tokens == 1234567
+    assert "1234567" in str(err) and "Compaction" in str(err) and ".." not in str(err)
+    copy = pickle.loads(pickle.dumps(err))
+    assert type(copy) is ContextWindowExceededError and copy.input_tokens == 1234567
+    # Other 400s keep their class.
+    emu.faults.http_error(400, message="tools[0].name: must match [a-zA-Z_]")
+    with pytest.raises(InvalidRequestError) as other:
+        client.interactions.create(model="gemini-3.5-flash", input="hi")
+    assert type(other.value) is InvalidRequestError
