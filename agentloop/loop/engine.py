@@ -17,6 +17,8 @@ The effect protocol (what a driver must do with each effect it receives):
   (``store.append(journal.id, journal.pending, expected_version=journal.version,
   meta=journal.meta)``) and call ``journal.written(new_version)``; send back ``None``;
 * ``Emit(event)``: hand the event to the caller; send back ``None``.
+* ``Summarize(steps, fn, body)`` (compaction): ``effect.run(client)`` on a blocking client
+  or ``await effect.arun(client)``; send back what it returns.
 
 The generator returns the finished ``Turn`` (``StopIteration.value``) or raises. Whatever
 happens, the state keeps its invariants: history encodes, every call is answered exactly once,
