@@ -511,3 +511,35 @@ def test_context_window_error_mapping() -> None:
     with pytest.raises(InvalidRequestError) as other:
         client.interactions.create(model="gemini-3.5-flash", input="hi")
     assert type(other.value) is InvalidRequestError
+
+
+def test_compact_while_a_call_awaits_approval(drive: Any, scripted: ScriptedModel) -> None:
+    from loop_helpers import delete_file, say
+
+    for n in range(4):
+        scripted.add([{"type": "thought"}, call_step("fetch", f"f{n}", page=n)])
+    scripted.add([{"type": "thought"}, call_step("delete_file", "d1", path="/tmp/x")])
+    scripted.add(say("deleted"))
+    conv = drive.conv(tools=[fetch, delete_file], compaction=Compaction(keep_recent=0))
+    turn = drive(conv.send("clean up"))
+    assert turn.status == "awaiting_approval"
+    event = drive(conv.compact())
+    assert isinstance(event, Compacted)
+    kept = conv.model_view[1:]
+    # The call waiting for approval (and its thought) stay in the view.
+    assert [s.type for s in kept] == ["thought", "function_call"] and kept[1].id == "d1"
+    conv.approve("d1")
+    assert drive(conv.resume()).output == "deleted"
+    sent = bodies(drive.emu)[-1]
+    assert "previous_interaction_id" not in sent  # the chain rolled over onto the view
+    assert [s["type"] for s in sent["input"]] == [
+        "user_input",
+        "thought",
+        "function_call",
+        "function_result",
+    ]
+    assert not open_calls(conv.history)
+
+
+def call_step(name: str, call_id: str, **arguments: Any) -> dict[str, Any]:
+    return {"type": "function_call", "id": call_id, "name": name, "arguments": arguments}
