@@ -43,7 +43,8 @@ def test_auth_missing_and_wrong_key() -> None:
 
 def test_any_non_empty_key_when_unrestricted() -> None:
     emu = Emulator()
-    assert call(emu, body={"model": "gemini-3.5-flash", "input": "hi"}, key="anything").status == 200
+    body = {"model": "gemini-3.5-flash", "input": "hi"}
+    assert call(emu, body=body, key="anything").status == 200
     assert call(emu, body={"model": "gemini-3.5-flash", "input": "hi"}, key="").status == 401
 
 
@@ -58,8 +59,10 @@ def test_any_non_empty_key_when_unrestricted() -> None:
         ({"model": "gemini-3.5-flash", "input": "hi", "tools": [{"type": "function"}]}, "tools[0]"),
         ({"model": "gemini-3.5-flash", "input": "hi", "store": False, "background": True}, "store"),
         ({"model": "gemini-3.5-flash", "input": "hi", "tools": "nope"}, "tools"),
-        ({"model": "gemini-3.5-flash", "input": "hi", "system_instruction": 5}, "system_instruction"),
-        ({"model": "gemini-3.5-flash", "input": [{"type": "text", "text": "a"}, {"type": "user_input"}]},
+        ({"model": "gemini-3.5-flash", "input": "hi", "system_instruction": 5},
+         "system_instruction"),
+        ({"model": "gemini-3.5-flash",
+          "input": [{"type": "text", "text": "a"}, {"type": "user_input"}]},
          "input"),
         ({"model": "gemini-3.5-flash", "input": {"type": "user_input", "content": []}}, "input"),
         ({"model": "gemini-3.5-flash", "input": [{"type": "function_call", "name": "f"}]}, "input"),
@@ -196,7 +199,8 @@ def test_signatures_catch_rewritten_history() -> None:
     assert "missing" in rejected(dropped)
     # Another emulator (another secret) does not accept these signatures either.
     other = Emulator(ScriptedModel(["x"]))
-    assert call(other, body={"model": "gemini-3.5-flash", "input": good, "store": False}).status == 400
+    body = {"model": "gemini-3.5-flash", "input": good, "store": False}
+    assert call(other, body=body).status == 400
 
 
 def test_signatures_survive_null_fields() -> None:
@@ -219,7 +223,8 @@ def test_model_errors_are_500_and_an_exhausted_script_is_a_clear_400() -> None:
     def broken(request: ModelRequest) -> str:
         raise RuntimeError("boom")
 
-    err = error_of(call(Emulator(FunctionModel(broken)), body={"model": "gemini-3.5-flash", "input": "x"}))
+    err = error_of(call(Emulator(FunctionModel(broken)),
+                        body={"model": "gemini-3.5-flash", "input": "x"}))
     assert "RuntimeError: boom" in err["message"]
     bad = Emulator(ScriptedModel([[{"type": "function_call", "arguments": {}}]]))
     assert "invalid function_call step" in error_of(

@@ -44,7 +44,8 @@ def test_stream_order_deltas_and_requires_action() -> None:
 
 def test_alt_sse_and_get_stream_replay() -> None:
     emu = Emulator()
-    res = call(emu, body={"model": "gemini-3.5-flash", "input": "hello world"}, query={"alt": "sse"})
+    res = call(emu, body={"model": "gemini-3.5-flash", "input": "hello world"},
+               query={"alt": "sse"})
     events = events_of(res)
     iid = events[0]["interaction"]["id"]
     texts = [e["delta"]["text"] for e in events
@@ -67,7 +68,8 @@ def test_alt_sse_and_get_stream_replay() -> None:
 
 def test_builtin_tool_steps_stream_with_payload_deltas() -> None:
     emu = Emulator()
-    events = events_of(call(emu, body={"model": "gemini-3.5-flash", "input": "Who won?", "stream": True,
+    events = events_of(call(emu, body={"model": "gemini-3.5-flash", "input": "Who won?",
+                                       "stream": True,
                                        "tools": [{"type": "google_search"}]}))
     starts = [e["step"]["type"] for e in events if e["event_type"] == "step.start"]
     assert starts == ["thought", "google_search_call", "google_search_result", "model_output"]
@@ -143,8 +145,9 @@ def test_latency_is_recorded_and_applied_with_injected_sleep() -> None:
     emu.faults.latency(1.5)
     with httpx.Client(transport=emu.transport(sleep=slept.append),
                       base_url="http://e", headers={"x-goog-api-key": "k"}) as client:
-        assert client.post(PATH, json={"model": "gemini-3.5-flash", "input": "x"}).status_code == 200
-        assert client.post(PATH, json={"model": "gemini-3.5-flash", "input": "x"}).status_code == 200
+        body = {"model": "gemini-3.5-flash", "input": "x"}
+        assert client.post(PATH, json=body).status_code == 200
+        assert client.post(PATH, json=body).status_code == 200
     assert slept == [1.5]
 
 
@@ -183,7 +186,8 @@ def test_sync_transport_drop_stream() -> None:
                       headers={"x-goog-api-key": "k"}) as client:
         lines: list[str] = []
         with pytest.raises(httpx.RemoteProtocolError), client.stream(
-                "POST", PATH, json={"model": "gemini-3.5-flash", "input": "x", "stream": True}) as res:
+                "POST", PATH,
+                json={"model": "gemini-3.5-flash", "input": "x", "stream": True}) as res:
             lines.extend(line for line in res.iter_lines() if line.startswith("data: "))
         assert len(lines) == 4
         # Only one stream is dropped; a non-stream request never consumes the fault.
