@@ -25,7 +25,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["KNOWN_MODELS", "count_tokens", "token_count"]
+__all__ = ["KNOWN_MODELS", "canonical_text", "count_tokens", "token_count"]
 
 # The model ids of the Interactions API (spec §2.7 and the Gemini docs). An id is also
 # accepted as a resource name, "models/<id>".
