@@ -32,7 +32,10 @@ def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
 def test_emulator_subcommand_serves_the_api(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentloop", "emulator", "--port", "0"],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=offline_env(tmp_path),
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=offline_env(tmp_path),
     )
     try:
         line = _first_line(proc, timeout=30)
@@ -46,8 +49,9 @@ def test_emulator_subcommand_serves_the_api(tmp_path: Path) -> None:
         # --log-level info (the default) prints an access line per request.
         # The rest of stderr, read by a thread (the pipe is buffered past the first line).
         lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(x) for x in proc.stderr or []],
-                         daemon=True).start()
+        threading.Thread(
+            target=lambda: [lines.put(x) for x in proc.stderr or []], daemon=True
+        ).start()
         seen: list[str] = []
         while sum('"POST /v1beta/interactions" ' in x for x in seen) < 2:
             seen.append(lines.get(timeout=10))
@@ -62,7 +66,10 @@ def test_emulator_subcommand_serves_the_api(tmp_path: Path) -> None:
 def test_emulator_subcommand_rejects_unknown_model(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "agentloop", "emulator", "--model", "gpt-9"],
-        capture_output=True, text=True, timeout=60, env=offline_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=offline_env(tmp_path),
     )
     assert proc.returncode == 2
     assert "invalid choice: 'gpt-9'" in proc.stderr and "Traceback" not in proc.stderr

@@ -78,8 +78,7 @@ def test_asgi_refuses_a_declared_oversized_body_without_reading_it() -> None:
             "path": PATH,
             "raw_path": PATH.encode(),
             "query_string": b"",
-            "headers": [(b"content-length", str(50 * MB).encode()),
-                        (b"x-goog-api-key", b"k")],
+            "headers": [(b"content-length", str(50 * MB).encode()), (b"x-goog-api-key", b"k")],
             "http_version": "1.1",
             "scheme": "http",
             "server": ("e", 80),
@@ -88,8 +87,11 @@ def test_asgi_refuses_a_declared_oversized_body_without_reading_it() -> None:
         }
         await app(scope, receive, send)
         status = next(m["status"] for m in sent if m["type"] == "http.response.start")
-        body = b"".join(m.get("body", b"") for m in sent  # type: ignore[misc]
-                        if m["type"] == "http.response.body")
+        body = b"".join(
+            m.get("body", b"")
+            for m in sent  # type: ignore[misc]
+            if m["type"] == "http.response.body"
+        )
         return int(status), body  # type: ignore[call-overload]
 
     status, body = asyncio.run(go())
@@ -119,8 +121,12 @@ def test_asgi_stops_reading_an_undeclared_body_at_the_limit() -> None:
 
 @pytest.mark.parametrize("depth", [101, 5000, 200_000])
 def test_deeply_nested_json_is_400_not_a_traceback(depth: int) -> None:
-    raw = (b'{"model": "gemini-3.5-flash", "input": "hi", "generation_config": {"x": '
-           + b"[" * depth + b"]" * depth + b"}}")
+    raw = (
+        b'{"model": "gemini-3.5-flash", "input": "hi", "generation_config": {"x": '
+        + b"[" * depth
+        + b"]" * depth
+        + b"}}"
+    )
     err = error_of(call(Emulator(), body=raw))
     assert (err["code"], err["status"]) == (400, "INVALID_ARGUMENT")
     assert "nest" in err["message"]
@@ -160,8 +166,9 @@ def test_demo_arithmetic_still_computes() -> None:
 
 def test_demo_code_execution_with_a_huge_power_answers() -> None:
     emu = Emulator()
-    out = create(emu, input="Compute (((9^64)^64)^64)^64 please",
-                 tools=[{"type": "code_execution"}])
+    out = create(
+        emu, input="Compute (((9^64)^64)^64)^64 please", tools=[{"type": "code_execution"}]
+    )
     assert out["status"] == "completed"
     result = next(s for s in out["steps"] if s["type"] == "code_execution_result")
     assert "Compute" in result["result"]  # not evaluated: echoed instead

@@ -20,9 +20,16 @@ from agentloop.testing import (
 )
 from agentloop.types import Interaction
 
-TOOL = {"type": "function", "name": "get_weather", "description": "Weather for a city",
-        "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
-                       "required": ["city"]}}
+TOOL = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
 THOUGHT_AND_TEXT = [{"type": "thought"}, "It is sunny."]
 
 
@@ -51,9 +58,11 @@ def test_stored_chain_and_replayed_history_count_the_same() -> None:
     emu = Emulator(ScriptedModel([THOUGHT_AND_TEXT] * 4))
     one = create(emu, input="hello", tools=[TOOL])
     two = create(emu, input="again", tools=[TOOL], previous_interaction_id=one["id"])
-    history = [{"type": "user_input", "content": [{"type": "text", "text": "hello"}]},
-               *one["steps"],
-               {"type": "user_input", "content": [{"type": "text", "text": "again"}]}]
+    history = [
+        {"type": "user_input", "content": [{"type": "text", "text": "hello"}]},
+        *one["steps"],
+        {"type": "user_input", "content": [{"type": "text", "text": "again"}]},
+    ]
     expected = count_tokens(history, tools=[TOOL])
     assert two["usage"]["total_input_tokens"] == expected
 
@@ -75,8 +84,9 @@ def test_conversation_history_predicts_the_next_requests_input_tokens() -> None:
 
     for strategy in ("stateful", "stateless"):
         emu = Emulator()
-        conv = Conversation(emu.client(), tools=[get_weather], strategy=strategy,
-                            system_instruction="Be brief.")
+        conv = Conversation(
+            emu.client(), tools=[get_weather], strategy=strategy, system_instruction="Be brief."
+        )
         turn = conv.send("What is the weather in Oslo?")
         assert turn.model_requests == 2 and turn.last_interaction is not None
         tools = emu.requests[-1].json["tools"]
@@ -91,20 +101,30 @@ def test_context_window_is_the_real_apis_400() -> None:
     emu = Emulator(ScriptedModel(["x" * 40] * 5), context_window=60)
     one = create(emu, input="a" * 40)
     assert one["usage"]["total_input_tokens"] <= 60
-    res = call(emu, body={"model": "gemini-3.5-flash", "input": "b" * 40,
-                          "previous_interaction_id": one["id"]})
+    res = call(
+        emu,
+        body={"model": "gemini-3.5-flash", "input": "b" * 40, "previous_interaction_id": one["id"]},
+    )
     err = error_of(res)
-    used = count_tokens([{"type": "user_input", "content": [{"type": "text", "text": "a" * 40}]},
-                         *one["steps"],
-                         {"type": "user_input", "content": [{"type": "text", "text": "b" * 40}]}])
+    used = count_tokens(
+        [
+            {"type": "user_input", "content": [{"type": "text", "text": "a" * 40}]},
+            *one["steps"],
+            {"type": "user_input", "content": [{"type": "text", "text": "b" * 40}]},
+        ]
+    )
     assert used > 60
     assert (err["code"], err["status"]) == (400, "INVALID_ARGUMENT")
-    assert err["message"] == (f"The input token count ({used}) exceeds the maximum number "
-                              "of tokens allowed (60).")
+    assert err["message"] == (
+        f"The input token count ({used}) exceeds the maximum number of tokens allowed (60)."
+    )
     assert len(emu.interaction_ids) == 1  # the refused request stored nothing
     # The system instruction and tools count too.
-    err = error_of(call(emu, body={"model": "gemini-3.5-flash", "input": "hi",
-                                   "system_instruction": "s" * 300}))
+    err = error_of(
+        call(
+            emu, body={"model": "gemini-3.5-flash", "input": "hi", "system_instruction": "s" * 300}
+        )
+    )
     assert "exceeds the maximum number of tokens allowed (60)" in err["message"]
 
 
@@ -143,8 +163,9 @@ def test_a_chain_is_extended_not_rebuilt() -> None:
 
 
 def test_branches_from_one_interaction_keep_their_own_history() -> None:
-    model = FunctionModel(lambda r: " / ".join(
-        c.text for s in r.history if s.type == "user_input" for c in s.content))
+    model = FunctionModel(
+        lambda r: " / ".join(c.text for s in r.history if s.type == "user_input" for c in s.content)
+    )
     emu = Emulator(model)
     root = create(emu, input="root")
     left = create(emu, input="left", previous_interaction_id=root["id"])
@@ -156,22 +177,54 @@ def test_branches_from_one_interaction_keep_their_own_history() -> None:
     assert text(deeper) == "root / left / more" and text(again) == "root / right / again"
     # Deleting the middle of a chain makes its descendants unchainable (404).
     assert call(emu, "DELETE", f"{PATH}/{left['id']}").status == 200
-    err = error_of(call(emu, body={"model": "gemini-3.5-flash", "input": "x",
-                                   "previous_interaction_id": deeper["id"]}))
+    err = error_of(
+        call(
+            emu,
+            body={
+                "model": "gemini-3.5-flash",
+                "input": "x",
+                "previous_interaction_id": deeper["id"],
+            },
+        )
+    )
     assert err["code"] == 404 and left["id"] in err["message"]
     assert create(emu, input="still", previous_interaction_id=again["id"])["status"]
 
 
 def test_function_calls_left_open_by_the_chain_must_be_answered() -> None:
-    emu = Emulator(ScriptedModel([
-        [{"type": "function_call", "id": "c1", "name": "get_weather",
-          "arguments": {"city": "Oslo"}}], "done"]))
+    emu = Emulator(
+        ScriptedModel(
+            [
+                [
+                    {
+                        "type": "function_call",
+                        "id": "c1",
+                        "name": "get_weather",
+                        "arguments": {"city": "Oslo"},
+                    }
+                ],
+                "done",
+            ]
+        )
+    )
     one = create(emu, input="weather?", tools=[TOOL])
-    err = error_of(call(emu, body={"model": "gemini-3.5-flash", "input": "ignore it",
-                                   "previous_interaction_id": one["id"]}))
+    err = error_of(
+        call(
+            emu,
+            body={
+                "model": "gemini-3.5-flash",
+                "input": "ignore it",
+                "previous_interaction_id": one["id"],
+            },
+        )
+    )
     assert "'c1' (get_weather) has no function_result" in err["message"]
-    ok = create(emu, previous_interaction_id=one["id"], tools=[TOOL],
-                input=[{"type": "function_result", "call_id": "c1", "result": "sunny"}])
+    ok = create(
+        emu,
+        previous_interaction_id=one["id"],
+        tools=[TOOL],
+        input=[{"type": "function_result", "call_id": "c1", "result": "sunny"}],
+    )
     assert ok["status"] == "completed"
 
 
@@ -196,8 +249,16 @@ def test_deferred_tiers_start_queued_with_a_status_update() -> None:
 
 def test_queued_background_watched_by_stream() -> None:
     emu = Emulator(ScriptedModel(["streamed"]))
-    res = call(emu, body={"model": "gemini-3.5-flash", "input": "x", "background": True,
-                          "service_tier": "deferred", "stream": True})
+    res = call(
+        emu,
+        body={
+            "model": "gemini-3.5-flash",
+            "input": "x",
+            "background": True,
+            "service_tier": "deferred",
+            "stream": True,
+        },
+    )
     events = events_of(res)
     statuses = [e.get("status") for e in events if e["event_type"] == "interaction.status_update"]
     assert statuses == ["in_progress"]
@@ -207,17 +268,18 @@ def test_queued_background_watched_by_stream() -> None:
 def test_client_polls_a_queued_interaction() -> None:
     emu = Emulator(ScriptedModel(["done"]))
     client = emu.client()
-    it = client.interactions.create(model="gemini-3.5-flash", input="x", background=True,
-                                    extra_body={"service_tier": "flex"})
+    it = client.interactions.create(
+        model="gemini-3.5-flash", input="x", background=True, extra_body={"service_tier": "flex"}
+    )
     assert it.status == "queued"
     assert client.interactions.get(it.id).status == "in_progress"
 
 
 def test_continuation_hop_streams_a_checkpoint() -> None:
-    emu = Emulator(ScriptedModel([Reply(steps=["part one"], status="requires_continuation"),
-                                  "part two"]))
-    events = events_of(call(emu, body={"model": "gemini-3.5-flash", "input": "x",
-                                       "stream": True}))
+    emu = Emulator(
+        ScriptedModel([Reply(steps=["part one"], status="requires_continuation"), "part two"])
+    )
+    events = events_of(call(emu, body={"model": "gemini-3.5-flash", "input": "x", "stream": True}))
     update = next(e for e in events if e["event_type"] == "interaction.status_update")
     completed = events[-1]["interaction"]
     assert completed["status"] == "requires_continuation"
