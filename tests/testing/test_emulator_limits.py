@@ -54,6 +54,7 @@ def test_request_log_is_a_bounded_ring_buffer() -> None:
         create(emu, input=f"message {i}")
     assert len(emu.requests) == 10
     assert [r.json["input"] for r in emu.requests] == [f"message {i}" for i in range(20, 30)]
+    assert emu.requests[-1].json["input"] == "message 29" and len(emu.requests[-3:]) == 3
 
 
 def test_asgi_refuses_a_declared_oversized_body_without_reading_it() -> None:
