@@ -30,7 +30,12 @@ class StreamDropped(Exception):
 
 
 def create_app(emulator: Emulator, *, sleep: Callable[[float], Any] | None = None) -> Starlette:
-    """A Starlette app answering every path through ``emulator.handle``."""
+    """A Starlette app answering every path through ``emulator.handle`` (``app.state.emulator``).
+
+    Bodies over ``emulator.max_body_bytes`` get 413 before they are read (by their
+    ``content-length``) or as soon as the limit is passed. With the ``ACCESS_LOGGER`` enabled
+    at INFO, each request is logged in one line.
+    """
     do_sleep = sleep or asyncio.sleep
 
     async def endpoint(request: Request) -> Response:
@@ -59,7 +64,9 @@ def create_app(emulator: Emulator, *, sleep: Callable[[float], Any] | None = Non
             media_type="text/event-stream",
         )
 
-    return Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)])
+    app = Starlette(routes=[Route("/{path:path}", endpoint, methods=_METHODS)])
+    app.state.emulator = emulator
+    return app
 
 
 def _declared_length(request: Request) -> int | None:

@@ -15,7 +15,6 @@ import re
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -62,6 +61,7 @@ __all__ = [
     "Emulator",
     "EmulatorResponse",
     "RecordedRequest",
+    "RequestLog",
 ]
 
 log = logging.getLogger("agentloop.testing")
@@ -123,6 +123,19 @@ class RecordedRequest:
             return json.loads(self.body)
         except ValueError:
             return None
+
+
+class RequestLog(list[RecordedRequest]):
+    """A list of the last ``maxlen`` recorded requests: appending past it drops the oldest."""
+
+    def __init__(self, maxlen: int) -> None:
+        super().__init__()
+        self.maxlen = maxlen
+
+    def append(self, item: RecordedRequest, /) -> None:
+        super().append(item)
+        if len(self) > self.maxlen:
+            del self[: len(self) - self.maxlen]
 
 
 @dataclass
@@ -195,7 +208,7 @@ class Emulator:
         self.allow_unknown_models = allow_unknown_models
         self.max_body_bytes = max_body_bytes
         self.faults = Faults()
-        self.requests: deque[RecordedRequest] = deque(maxlen=request_log_size)
+        self.requests = RequestLog(request_log_size)
         """The last ``request_log_size`` authenticated requests, oldest first (key redacted)."""
         self.steps_processed = 0
         """Steps validated, counted or checked so far: linear in the traffic, never in the

@@ -26,9 +26,10 @@ __all__ = [
 class ModelRequest:
     """Everything a model receives for one interaction.
 
-    ``history`` is the full conversation rebuilt by the emulator (stored chain or resent
-    history) including this request's input, as ``agentloop.types`` step models. Tools,
-    system instruction and configs come from the current request only.
+    ``history`` is the full conversation (the stored chain, kept cumulatively by the emulator,
+    or the resent history) including this request's input, as ``agentloop.types`` step
+    models; the list is the model's own copy. Tools, system instruction and configs come
+    from the current request only.
     """
 
     history: list[Any]

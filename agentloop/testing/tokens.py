@@ -15,10 +15,8 @@ A request's ``total_input_tokens`` is the sum over
 
 ``total_output_tokens`` is the same sum over the interaction's output steps, and
 ``total_tokens`` is their sum. ``Emulator(context_window=N)`` answers 400 ``INVALID_ARGUMENT``
-when ``total_input_tokens`` would exceed ``N``. :func:`count_tokens` computes these numbers in a
-test::
-
-    count_tokens(conv.history, system_instruction="Be brief.", tools=[weather_tool])
+when ``total_input_tokens`` would exceed ``N``. ``count_tokens`` computes these numbers in a
+test, e.g. ``count_tokens(conv.history, system_instruction="Be brief.", tools=[tool])``.
 """
 
 from __future__ import annotations
@@ -27,7 +25,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["KNOWN_MODELS", "count_tokens", "token_count"]
+__all__ = ["KNOWN_MODELS", "canonical_text", "count_tokens", "token_count"]
 
 # The model ids of the Interactions API (spec §2.7 and the Gemini docs). An id is also
 # accepted as a resource name, "models/<id>".
