@@ -21,7 +21,7 @@ tokens: thinking and tool-use tokens are billed like output.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -155,7 +155,7 @@ class UsageTotals:
 class LimitGuard:
     """Checks the conversation's and the turn's limits around each request (sans-I/O)."""
 
-    __slots__ = ("conversation", "price", "turn", "turn_totals")
+    __slots__ = ("_active", "price", "turn_totals")
 
     def __init__(
         self,
@@ -163,8 +163,6 @@ class LimitGuard:
         turn: UsageLimits | None,
         price_key: str | None,
     ) -> None:
-        self.conversation = conversation
-        self.turn = turn
         prices: dict[str, Price] = {}
         for limits in (conversation, turn):
             if limits is not None:
@@ -172,49 +170,56 @@ class LimitGuard:
                 prices.update(limits.prices)
         self.price = prices.get(price_key) if price_key is not None else None
         self.turn_totals = UsageTotals()
-
-    def _scopes(self, conv_totals: UsageTotals) -> list[tuple[UsageLimits, UsageTotals, str]]:
-        scopes = []
-        if self.conversation is not None:
-            scopes.append((self.conversation, conv_totals, "conversation"))
-        if self.turn is not None:
-            scopes.append((self.turn, self.turn_totals, "turn"))
-        return scopes
+        # (scope, totals or None for the conversation's, [(limit name, maximum)]) per scope
+        self._active: list[tuple[str, UsageTotals | None, list[tuple[str, float]]]] = []
+        for scope, limits, totals in (
+            ("conversation", conversation, None),
+            ("turn", turn, self.turn_totals),
+        ):
+            if limits is not None:
+                named = [(n, getattr(limits, n)) for n in _LIMITS if getattr(limits, n) is not None]
+                if named:
+                    self._active.append((scope, totals, named))
 
     def before_request(self, conv_totals: UsageTotals, min_input: int) -> None:
         """Raise (without a turn) if the next request would certainly exceed a limit."""
         tokens_in = max(min_input, 1)
-        for limits, totals, scope in self._scopes(conv_totals):
-            figures = {
-                "max_requests": totals.requests + 1,
-                "max_input_tokens": totals.input_tokens + tokens_in,
-                "max_output_tokens": totals.output_tokens + 1,
-                "max_total_tokens": totals.total_tokens + tokens_in + 1,
-                "max_cost": (totals.cost or 0.0)
-                + (cost_of(self.price, tokens_in, tokens_in + 1) or 0.0),
-            }
-            for name in _LIMITS:
-                maximum = getattr(limits, name)
-                if maximum is not None and figures[name] > maximum:
-                    raise _exceeded(name, figures[name], maximum, scope, before=True)
+        for scope, own, named in self._active:
+            totals = own if own is not None else conv_totals
+            for name, maximum in named:
+                if name == "max_requests":
+                    value: float = totals.requests + 1
+                elif name == "max_input_tokens":
+                    value = totals.input_tokens + tokens_in
+                elif name == "max_output_tokens":
+                    value = totals.output_tokens + 1
+                elif name == "max_total_tokens":
+                    value = totals.total_tokens + tokens_in + 1
+                else:
+                    cost = cost_of(self.price, tokens_in, tokens_in + 1) or 0.0
+                    value = (totals.cost or 0.0) + cost
+                if value > maximum:
+                    raise _exceeded(name, value, maximum, scope, before=True)
 
     def record(self, usage: Any) -> None:
         self.turn_totals.record(usage, self.price)
 
     def after_response(self, conv_totals: UsageTotals) -> None:
         """Raise (without a turn) if a total now exceeds a limit."""
-        for limits, totals, scope in self._scopes(conv_totals):
-            figures = {
-                "max_requests": totals.requests,
-                "max_input_tokens": totals.input_tokens,
-                "max_output_tokens": totals.output_tokens,
-                "max_total_tokens": totals.total_tokens,
-                "max_cost": totals.cost or 0.0,
-            }
-            for name in _LIMITS:
-                maximum = getattr(limits, name)
-                if maximum is not None and figures[name] > maximum:
-                    raise _exceeded(name, figures[name], maximum, scope, before=False)
+        for scope, own, named in self._active:
+            totals = own if own is not None else conv_totals
+            for name, maximum in named:
+                value = (totals.cost or 0.0) if name == "max_cost" else _FIGURE[name](totals)
+                if value > maximum:
+                    raise _exceeded(name, value, maximum, scope, before=False)
+
+
+_FIGURE: dict[str, Callable[[UsageTotals], int]] = {
+    "max_requests": lambda t: t.requests,
+    "max_input_tokens": lambda t: t.input_tokens,
+    "max_output_tokens": lambda t: t.output_tokens,
+    "max_total_tokens": lambda t: t.total_tokens,
+}
 
 
 def _exceeded(
