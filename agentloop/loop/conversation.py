@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from agentloop.observe import observer_for, watched
 from agentloop.types import (
     FunctionCallStep,
     Interaction,
@@ -34,6 +35,7 @@ from .engine import (
     WaitBackground,
 )
 from .events import LoopEvent, Retrying, SSETranslator, TurnCompleted
+from .hooks import RunHook, hook_set
 from .structured import output_parser, response_format_for
 from .turn import Turn
 
@@ -85,6 +87,9 @@ class _ConversationCore:
         environment: Any = None,
         extra_body: dict[str, Any] | None = None,
         id: str | None = None,
+        name: str | None = None,
+        hooks: Any = None,
+        instrument: bool = True,
     ) -> None:
         from agentloop.tools import ToolRegistry
 
@@ -112,6 +117,10 @@ class _ConversationCore:
         self.environment = environment
         self.extra_body = dict(extra_body or {})
         self.id = id or os.urandom(8).hex()
+        self.name = name  # the agent's name in traces (gen_ai.agent.name)
+        self.hooks = hooks  # agentloop.Hooks, hook objects, or a list of them
+        hook_set(hooks, self)  # fail now on a malformed spec (read again at each turn)
+        self.instrument = instrument  # False: no spans, metrics or log lines for this one
         self.builtin_tools: list[Any] = []
         functions: list[Any] = []
         for item in tools if not isinstance(tools, ToolRegistry) else [tools]:
@@ -251,6 +260,8 @@ class _ConversationCore:
             needs_approval=needs_approval,
             parse_output=output_parser(model) if model is not None else None,
             background=background,
+            hooks=hook_set(self.hooks, self) if self.hooks is not None else None,
+            observe=observer_for(self) if self.instrument else None,
         )
 
     def _tool_context(
@@ -418,9 +429,13 @@ class Conversation(_ConversationCore):
                 if isinstance(effect, Emit):
                     yield effect.event
                 elif isinstance(effect, SendRequest):
-                    value = yield from self._request(effect.body, stream)
+                    value = yield from self._request(effect.body, stream, effect.watch)
                 elif isinstance(effect, RunTools):
-                    value = self.tools.run(effect.calls, context=self._tool_context)
+                    value = self.tools.run(
+                        effect.calls, context=self._tool_context, around=effect.around
+                    )
+                elif isinstance(effect, RunHook):
+                    value = effect.run_sync(self.tools._get_loop)
                 elif stop_at_wait:
                     break  # hand the suspended protocol to a BackgroundTurn, untouched
                 else:
@@ -431,7 +446,7 @@ class Conversation(_ConversationCore):
         yield _Suspended(interaction=effect.interaction)
 
     def _request(
-        self, body: dict[str, Any], stream: bool
+        self, body: dict[str, Any], stream: bool, watch: Any = None
     ) -> Generator[LoopEvent, None, Interaction]:
         from agentloop.client import on_retry
 
@@ -441,10 +456,13 @@ class Conversation(_ConversationCore):
                 interaction: Interaction = self.client.interactions.create(**body)
             else:
                 events = self.client.interactions.create(stream=True, **body)
+        if watch is not None:
+            for retry in retries:
+                watch(retry)
         yield from retries
         if not stream:
             return interaction
-        translate = SSETranslator().feed
+        translate = SSETranslator().feed if watch is None else watched(SSETranslator().feed, watch)
         with events:
             for event in events:
                 yield from translate(event)
@@ -528,11 +546,15 @@ class AsyncConversation(_ConversationCore):
                     yield effect.event
                 elif isinstance(effect, SendRequest):
                     box: list[Interaction] = []
-                    async for event in self._request(effect.body, stream, box):
+                    async for event in self._request(effect.body, stream, box, effect.watch):
                         yield event
                     value = box[0]
                 elif isinstance(effect, RunTools):
-                    value = await self.tools.arun(effect.calls, context=self._tool_context)
+                    value = await self.tools.arun(
+                        effect.calls, context=self._tool_context, around=effect.around
+                    )
+                elif isinstance(effect, RunHook):
+                    value = await effect.run_async()
                 elif stop_at_wait:
                     break  # hand the suspended protocol to a BackgroundTurn, untouched
                 else:
@@ -543,7 +565,7 @@ class AsyncConversation(_ConversationCore):
         yield _Suspended(interaction=effect.interaction)
 
     async def _request(
-        self, body: dict[str, Any], stream: bool, box: list[Interaction]
+        self, body: dict[str, Any], stream: bool, box: list[Interaction], watch: Any = None
     ) -> AsyncIterator[LoopEvent]:
         from agentloop.client import on_retry
 
@@ -554,10 +576,12 @@ class AsyncConversation(_ConversationCore):
             else:
                 events = await self.client.interactions.create(stream=True, **body)
         for retry in retries:
+            if watch is not None:
+                watch(retry)
             yield retry
         if not stream:
             return
-        translate = SSETranslator().feed
+        translate = SSETranslator().feed if watch is None else watched(SSETranslator().feed, watch)
         async with events:
             async for event in events:
                 for loop_event in translate(event):

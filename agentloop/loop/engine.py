@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import json
 from collections.abc import Callable, Generator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -44,6 +45,7 @@ from .events import (
     TurnCompleted,
 )
 from .history import History, encode_step
+from .hooks import HookSet, RunHook
 from .turn import ToolCall, Turn, TurnStatus
 
 __all__ = [
@@ -69,6 +71,8 @@ class SendRequest:
     """Create an interaction with this body; answer with the final ``Interaction``."""
 
     body: dict[str, Any]
+    # Observation only (agentloop.observe): the driver reports retries and stream events here.
+    watch: Callable[[LoopEvent], None] | None = None
 
 
 @dataclass(slots=True)
@@ -76,6 +80,8 @@ class RunTools:
     """Run these calls through the registry; answer with the list of ``ToolOutcome``."""
 
     calls: list[FunctionCallStep]
+    # Observation only: entered around each call's tool code (makes its span current).
+    around: Callable[[FunctionCallStep], AbstractContextManager[Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -92,7 +98,7 @@ class Emit:
     event: LoopEvent
 
 
-Effect = SendRequest | RunTools | WaitBackground | Emit
+Effect = SendRequest | RunTools | WaitBackground | Emit | RunHook
 
 
 # --- conversation state ---------------------------------------------------------------------
@@ -206,7 +212,12 @@ class TurnEngine:
         needs_approval: Callable[[str], bool],
         parse_output: Callable[[str], Any] | None = None,
         background: bool = False,
+        hooks: HookSet | None = None,
+        observe: Callable[[Generator[Effect, Any, Turn], Turn], Generator[Effect, Any, Turn]]
+        | None = None,
     ) -> None:
+        self.hooks = hooks
+        self.observe = observe  # wraps each turn's protocol (tracing, logging) when set
         self.state = state
         self.static_body = static_body
         self.max_steps = max_steps
@@ -235,6 +246,8 @@ class TurnEngine:
         for step in steps:
             state.append(step, turn)
         turn.input = list(steps)
+        if self.observe is not None:
+            return self.observe(self.run(turn), turn)
         return self.run(turn)
 
     def resume(self) -> Generator[Effect, Any, Turn]:
@@ -265,6 +278,8 @@ class TurnEngine:
                         turn, call, f"The user rejected this call.{why}", is_error=True
                     )
                 )
+        if self.observe is not None:
+            return self.observe(self.run(turn, first_calls=approved, announce=rejected), turn)
         return self.run(turn, first_calls=approved, announce=rejected)
 
     def run(
@@ -288,6 +303,8 @@ class TurnEngine:
                     raise self._limit_reached(turn)
                 body = self._request_body(continuation, background)
                 continuation = None
+                if self.hooks is not None and self.hooks.before_request:
+                    body = yield from self.hooks.request(body, turn)
                 try:
                     interaction: Interaction = yield SendRequest(body)
                 except Exception as exc:
@@ -307,14 +324,26 @@ class TurnEngine:
                     interaction = yield WaitBackground(interaction)
                 background = False
                 self._absorb(turn, interaction, stored=body.get("store") is not False)
+                if self.hooks is not None and self.hooks.after_response:
+                    yield from self.hooks.response(interaction, turn)
                 yield Emit(InteractionCompleted(interaction=interaction))
                 status = interaction.status
                 if status == "requires_action":
                     if turn.model_requests >= self.max_steps:
                         raise self._limit_reached(turn)  # do not run calls nobody will read
                     pending = [c for c in interaction.function_calls if c.id in state.open_calls]
-                    waiting = [c for c in pending if self.needs_approval(c.name)]
-                    calls = [c for c in pending if not self.needs_approval(c.name)]
+                    ask: set[str] = set()
+                    blocked: list[tuple[FunctionCallStep, str]] = []
+                    if self.hooks is not None and self.hooks.before_tool:
+                        pending, ask, blocked = yield from self.hooks.calls(pending, turn)
+                        for call, reason in blocked:
+                            yield Emit(ToolCallStarted(call=call))
+                            record = self._append_result(
+                                turn, call, f"Blocked: {reason}", is_error=True
+                            )
+                            yield Emit(self._finished(record))
+                    waiting = [c for c in pending if c.id in ask or self.needs_approval(c.name)]
+                    calls = [c for c in pending if c not in waiting]
                     if waiting:
                         if calls:
                             yield from self._run_calls(turn, calls)
@@ -324,6 +353,8 @@ class TurnEngine:
                         yield Emit(ApprovalRequired(calls=list(waiting)))
                         yield Emit(TurnCompleted(turn=turn))
                         return turn
+                    if not calls and blocked:
+                        continue  # hooks blocked every call: the model reads the reasons
                     if not calls:
                         raise UnexpectedStatusError(
                             "the interaction is requires_action but names no open "
@@ -446,6 +477,8 @@ class TurnEngine:
         for call in calls:
             yield Emit(ToolCallStarted(call=call))
         outcomes = yield RunTools(calls)
+        if self.hooks is not None and self.hooks.after_tool:
+            outcomes = yield from self.hooks.results(outcomes, turn)
         for outcome in outcomes:
             yield Emit(self._finished(self._record_outcome(turn, outcome)))
 

@@ -19,6 +19,7 @@ import concurrent.futures
 import dataclasses
 import time
 from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from agentloop.types import FunctionCallStep, FunctionResultStep
@@ -31,7 +32,10 @@ from .tool import ArgumentsInvalid, Tool
 if TYPE_CHECKING:
     from .registry import ToolRegistry
 
-__all__ = ["PreparedCall", "ToolOutcome", "ToolTimeout", "UnknownTool", "prepare"]
+__all__ = ["CallWrapper", "PreparedCall", "ToolOutcome", "ToolTimeout", "UnknownTool", "prepare"]
+
+CallWrapper = Callable[[FunctionCallStep], AbstractContextManager[Any]]
+"""Entered around a call's tool code, where it runs (observability: the call's span)."""
 
 
 class UnknownTool(LookupError):
@@ -65,10 +69,21 @@ class PreparedCall:
     tool: Tool[..., Any]
     args: list[Any]
     kwargs: dict[str, Any]
+    around: CallWrapper | None = None
 
     def start(self) -> Any:
         """Call the function: a value for a sync tool, a coroutine for an async one."""
+        if self.around is not None:
+            if self.tool.is_async:
+                return _around_async(self, self.around)
+            with self.around(self.call):
+                return self.tool.function(*self.args, **self.kwargs)
         return self.tool.function(*self.args, **self.kwargs)
+
+
+async def _around_async(prepared: PreparedCall, around: CallWrapper) -> Any:
+    with around(prepared.call):
+        return await prepared.tool.function(*prepared.args, **prepared.kwargs)
 
 
 class _Raised:
@@ -192,6 +207,7 @@ def run_sync(
     context: ToolContextFactory | None,
     pool: Callable[[], concurrent.futures.Executor],
     loop: Callable[[], asyncio.AbstractEventLoop],
+    around: CallWrapper | None = None,
 ) -> list[ToolOutcome]:
     outcomes: list[ToolOutcome | None] = [None] * len(calls)
     pending: list[tuple[int, PreparedCall, concurrent.futures.Future[Any], float]] = []
@@ -201,6 +217,7 @@ def run_sync(
         if isinstance(prepared, ToolOutcome):
             outcomes[index] = prepared
         else:
+            prepared.around = around
             prepared_calls.append((index, prepared))
 
     if len(prepared_calls) == 1:
@@ -273,6 +290,7 @@ async def run_async(
     calls: Sequence[FunctionCallStep],
     context: ToolContextFactory | None,
     pool: Callable[[], concurrent.futures.Executor],
+    around: CallWrapper | None = None,
 ) -> list[ToolOutcome]:
     loop = asyncio.get_running_loop()
 
@@ -280,6 +298,7 @@ async def run_async(
         prepared = prepare_outcome(registry, call, context)
         if isinstance(prepared, ToolOutcome):
             return prepared
+        prepared.around = around
         started = time.perf_counter()
         work: Coroutine[Any, Any, Any] | asyncio.Future[Any]
         if _runs_inline(prepared.tool):
