@@ -28,6 +28,11 @@ _EXPORTS: dict[str, str] = {
     "AsyncBackgroundTurn": "agentloop.loop",
     "errors": "agentloop.errors",
     "types": "agentloop.types",
+    # observability and hooks
+    "instrument": "agentloop.observe",
+    "Hooks": "agentloop.loop.hooks",
+    "Deny": "agentloop.loop.hooks",
+    "RequireApproval": "agentloop.loop.hooks",
 }
 
 __all__ = [
@@ -37,6 +42,9 @@ __all__ = [
     "BackgroundTurn",
     "Client",
     "Conversation",
+    "Deny",
+    "Hooks",
+    "RequireApproval",
     "Tool",
     "ToolCall",
     "ToolContext",
@@ -45,6 +53,7 @@ __all__ = [
     "Turn",
     "__version__",
     "errors",
+    "instrument",
     "tool",
     "types",
 ]
@@ -60,6 +69,8 @@ if TYPE_CHECKING:
         ToolCall,
         Turn,
     )
+    from agentloop.loop.hooks import Deny, Hooks, RequireApproval
+    from agentloop.observe import instrument
     from agentloop.tools import Tool, ToolContext, ToolError, ToolRegistry, tool
 
 
