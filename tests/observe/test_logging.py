@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DRIVERS, call, explode, get_weather, run_turn, say
+from otel_helpers import DRIVERS, call, explode, get_weather, run_turn, say
 
 from agentloop.testing import Emulator, ScriptedModel
 

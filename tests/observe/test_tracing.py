@@ -8,9 +8,9 @@ import logging
 import threading
 
 import pytest
-from conftest import DRIVERS, Otel, call, explode, get_weather, run_turn, say
 from opentelemetry import trace
 from opentelemetry.trace import SpanKind, StatusCode
+from otel_helpers import DRIVERS, Otel, call, explode, get_weather, run_turn, say
 
 from agentloop import AsyncConversation, Conversation, instrument, tool
 from agentloop.errors import ServerError
