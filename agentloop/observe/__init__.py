@@ -104,7 +104,9 @@ def instrumentation() -> Instrumentation | None:
     return _current
 
 
-Wrapper = Callable[[Generator["Effect", Any, "Turn"], "Turn"], Generator["Effect", Any, "Turn"]]
+Wrapper = Callable[
+    [Generator["Effect", Any, "Turn"], str, list[Any]], Generator["Effect", Any, "Turn"]
+]
 
 
 def observer_for(conversation: Any) -> Wrapper | None:

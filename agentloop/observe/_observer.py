@@ -26,6 +26,7 @@ from agentloop.loop.events import (
     ApprovalRequired,
     InteractionCompleted,
     InteractionStarted,
+    Recovered,
     Retrying,
     ServerError,
     StrategyFallback,
@@ -195,9 +196,13 @@ class TurnObserver:
 
     # --- the protocol wrapper ----------------------------------------------------------------
 
-    def wrap(self, proto: Generator[Effect, Any, Turn], turn: Turn) -> Generator[Effect, Any, Turn]:
+    def wrap(
+        self, proto: Generator[Effect, Any, Turn], how: str, steps: list[Any]
+    ) -> Generator[Effect, Any, Turn]:
+        """``how`` the turn began (``start``, ``resume``, ``recover``), with these new steps."""
         started = time.perf_counter()
-        self._start_turn(turn)
+        self._start_turn(how, steps)
+        turn: Turn | None = None
         value: Any = None
         error: BaseException | None = None
         try:
@@ -209,6 +214,8 @@ class TurnObserver:
                     return stop.value  # type: ignore[no-any-return]
                 value = error = None
                 if isinstance(effect, Emit):
+                    if isinstance(effect.event, TurnCompleted):
+                        turn = effect.event.turn
                     self._event(effect.event)
                 elif isinstance(effect, SendRequest):
                     self._begin_request(effect)
@@ -232,7 +239,7 @@ class TurnObserver:
 
     # --- the turn ----------------------------------------------------------------------------
 
-    def _start_turn(self, turn: Turn) -> None:
+    def _start_turn(self, how: str, steps: list[Any]) -> None:
         config = self.config
         if config is None:
             return
@@ -260,10 +267,12 @@ class TurnObserver:
         )
         self.turn_span = span
         self.turn_context = trace.set_span_in_context(span, self.parent)
-        if turn.model_requests:
+        if how == "resume":
             span.add_event("agentloop.approval.resumed")
-        elif self.content and turn.input:
-            span.set_attribute("gen_ai.input.messages", _json(messages(turn.input)))
+        elif how == "recover":
+            span.add_event("agentloop.recovery")
+        elif self.content and steps:
+            span.set_attribute("gen_ai.input.messages", _json(messages(steps)))
             if conv.system_instruction:
                 span.set_attribute(
                     "gen_ai.system_instructions",
@@ -607,6 +616,12 @@ class TurnObserver:
                     "gen_ai.tool.name": [c.name for c in event.calls],
                 },
             )
+        elif isinstance(event, Recovered):
+            ids = {
+                "agentloop.recovered.rerun": event.rerun,
+                "agentloop.recovered.in_doubt": event.in_doubt,
+            }
+            span.add_event("agentloop.recovered", ids)
         elif isinstance(event, StrategyFallback):
             span.add_event(
                 "agentloop.strategy.fallback",

@@ -9,7 +9,13 @@ import pytest
 from loop_helpers import bodies, call, delete_file, explode, get_time, get_weather, open_calls, say
 
 from agentloop import Conversation, ToolContext, tool
-from agentloop.errors import APIError, InteractionFailedError, MaxStepsExceeded, ServerError
+from agentloop.errors import (
+    APIError,
+    InteractionFailedError,
+    MaxStepsExceeded,
+    ServerError,
+    StateError,
+)
 from agentloop.testing import Emulator, Reply, ScriptedModel
 
 
@@ -230,7 +236,7 @@ def test_approval_pauses_and_resumes_across_save_and_load(
         tmp_path / "conv.json", client=client, tools=[delete_file, get_weather]
     )
     assert [c.id for c in restored.pending_approvals] == ["c1"]
-    with pytest.raises(ValueError, match="no decision"):
+    with pytest.raises(StateError, match="no decision"):
         restored.resume()
     restored.approve("c1")
     done = restored.resume()

@@ -180,24 +180,60 @@ def test_before_tool_can_ask_for_approval(
     assert open_calls(conv.history) == set()
 
 
-def test_hooks_run_before_static_approval_and_not_again_on_resume(
+def guard(request: ToolCallRequest) -> Any:
+    """Confines delete_file to /safe; refuses anything under /etc."""
+    if request.arguments["path"].startswith("/etc"):
+        return Deny("system files are off limits")
+    request.arguments["path"] = "/safe" + request.arguments["path"]
+    return None
+
+
+def test_hooks_run_before_approval_and_again_on_the_models_call_at_resume(
     emu: Emulator, scripted: ScriptedModel
 ) -> None:
-    seen: list[str] = []
+    seen: list[dict[str, Any]] = []
 
-    def guard(request: ToolCallRequest) -> Any:
-        seen.append(request.id)
-        request.arguments["path"] = "/safe" + request.arguments["path"]
-        return None
+    def watch(request: ToolCallRequest) -> None:
+        seen.append(dict(request.arguments))
 
     scripted.add([call("delete_file", "c1", path="/x")], say("deleted"))
-    conv = Conversation(emu.client(), tools=[delete_file], hooks=Hooks(before_tool=guard))
+    hooks = Hooks(before_tool=[watch, guard])
+    conv = Conversation(emu.client(), tools=[delete_file], hooks=hooks)
     conv.send("clean")
     assert conv.pending_approvals[0].arguments == {"path": "/safe/x"}  # the human sees edits
     conv.approve("c1")
     turn = conv.resume()
-    assert seen == ["c1"]
-    assert turn.tool_calls[0].result.result == "deleted /safe/x"
+    assert seen == [{"path": "/x"}, {"path": "/x"}]  # the model's call both times
+    assert turn.tool_calls[0].result.result == "deleted /safe/x"  # edited once, not twice
+
+
+def test_hooks_with_journaling_and_approval_across_a_reload(
+    emu: Emulator, scripted: ScriptedModel
+) -> None:
+    from memory_store import MemoryStore
+
+    store = MemoryStore()
+    scripted.add(
+        [call("delete_file", "c1", path="/etc/passwd"), call("delete_file", "c2", path="/x")],
+        say("one of two"),
+    )
+    hooks = Hooks(before_tool=guard)
+    conv = Conversation(emu.client(), tools=[delete_file], hooks=hooks, store=store, id="t")
+    paused = conv.send("clean")
+    assert [c.id for c in conv.pending_approvals] == ["c2"]
+    assert paused.tool_calls[0].result.result == "Blocked: system files are off limits"
+
+    # Another process loads the journal (hooks are code: passed again), approves, resumes.
+    loaded = Conversation.from_store(
+        store, "t", client=emu.client(), tools=[delete_file], hooks=hooks
+    )
+    blocked = [s for s in loaded.history if getattr(s, "call_id", None) == "c1"]
+    assert blocked[0].is_error and "off limits" in blocked[0].result  # journaled
+    loaded.approve("c2")
+    done = loaded.resume()
+    assert done.output_text == "one of two"
+    assert done.tool_calls[-1].result.result == "deleted /safe/x"  # the hook applied again
+    assert set(results_per_call(loaded.history).values()) == {1}
 
 
 @pytest.mark.parametrize("driver", DRIVERS)

@@ -171,7 +171,7 @@ def test_history_wire_form_round_trips(emu: Emulator, scripted: ScriptedModel) -
     scripted.add(say("x"))
     conv = Conversation(emu.client(), strategy="stateless")
     conv.send("hello")
-    wire = conv.to_dict()["history"]
+    wire = conv.to_dict()["state"]["history"]
     assert wire == bodies(emu)[0]["input"] + [
         json.loads(s.model_dump_json()) for s in conv.history[1:]
     ]
