@@ -39,8 +39,8 @@ DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 
 class Instrumentation:
     """What ``instrument()`` set up: the tracer, the two histograms, the content switch."""
 
-    tracer: Any
-    token_usage: Any
+    tracer: Any  # None for an explicit no-op tracer provider
+    token_usage: Any  # None (both) for an explicit no-op meter provider
     operation_duration: Any
     include_content: bool
 
@@ -81,8 +81,13 @@ def instrument(
 
     tracer = trace.get_tracer("agentloop", __version__, tracer_provider=tracer_provider)
     meter = metrics.get_meter("agentloop", __version__, meter_provider=meter_provider)
+    if isinstance(meter, metrics.NoOpMeter):  # explicit no-op providers: skip the work
+        _current = Instrumentation(
+            None if isinstance(tracer, trace.NoOpTracer) else tracer, None, None, include_content
+        )
+        return
     _current = Instrumentation(
-        tracer=tracer,
+        tracer=None if isinstance(tracer, trace.NoOpTracer) else tracer,
         token_usage=meter.create_histogram(
             "gen_ai.client.token.usage",
             unit="{token}",
@@ -113,11 +118,20 @@ def observer_for(conversation: Any) -> Wrapper | None:
     """Per turn: the observer wrapping the turn's protocol, or ``None`` when nothing watches
     (no tracing and the ``agentloop`` logger disabled for INFO): then a turn pays nothing."""
     config = _current
-    if config is None and not logger.isEnabledFor(logging.INFO):
-        return None
-    from ._observer import TurnObserver
+    if config is None or (config.tracer is None and config.token_usage is None):
+        if not logger.isEnabledFor(logging.INFO):
+            return None
+        config = None
+    global _observer
+    if _observer is None:
+        from ._observer import TurnObserver
 
-    return TurnObserver(conversation, config).wrap
+        _observer = TurnObserver
+    wrapper: Wrapper = _observer(conversation, config).wrap
+    return wrapper
+
+
+_observer: Any = None  # the TurnObserver class, imported on first use
 
 
 def watched(

@@ -18,7 +18,8 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from agentloop.loop.engine import Emit, RunTools, SendRequest, WaitBackground
@@ -151,14 +152,18 @@ _GENERATION_ATTRIBUTES = {
 }
 
 
+_otel: Any = None  # (opentelemetry.context, opentelemetry.trace), imported on first use
+
+
 class _Chat:
-    """One model request in flight."""
+    """One model request in flight (``span`` is None without tracing)."""
 
     __slots__ = (
         "background",
         "chunks",
         "first_chunk",
         "model",
+        "recording",
         "span",
         "started",
         "strategy",
@@ -167,6 +172,7 @@ class _Chat:
 
     def __init__(self, span: Any, model: str, strategy: str, background: bool) -> None:
         self.span = span
+        self.recording = span is not None and span.is_recording()
         self.model = model
         self.strategy = strategy
         self.background = background
@@ -176,20 +182,48 @@ class _Chat:
         self.streamed = False
 
 
+class _Current:
+    """Makes a span the current one where a tool's code runs (attach/detach, no generator)."""
+
+    __slots__ = ("api", "context", "token")
+
+    def __init__(self, api: Any, context: Any) -> None:
+        self.api = api  # the opentelemetry.context module
+        self.context = context
+        self.token: Any = None
+
+    def __enter__(self) -> None:
+        self.token = self.api.attach(self.context)
+
+    def __exit__(self, *exc: object) -> None:
+        self.api.detach(self.token)
+
+
 class TurnObserver:
-    """Observes one turn; ``config`` is ``None`` for log lines without tracing."""
+    """Observes one turn; ``config`` is ``None`` for log lines without tracing.
+
+    Attributes beyond the few a sampler may use are only computed for recording spans, so a
+    no-op or sampled-out provider costs little more than instrumentation off."""
 
     def __init__(self, conversation: Any, config: Instrumentation | None) -> None:
         self.conversation = conversation
         self.config = config
         self.content = bool(config and config.include_content)
         self.parent: Any = None
-        if config is not None:
-            from opentelemetry import context
+        self.trace: Any = None  # the opentelemetry.trace module, when tracing
+        if config is not None and config.tracer is not None:
+            global _otel
+            if _otel is None:
+                from opentelemetry import context, trace
 
-            self.parent = context.get_current()  # the caller's span, when send() was called
+                _otel = (context, trace)
+            self.otel_context, self.trace = _otel
+            self.parent = self.otel_context.get_current()  # the caller's, when send() was called
         self.turn_span: Any = None
+        self.turn_recording = False
+        self.spans = False  # False when the turn span is a no-op one: no child spans either
         self.turn_context: Any = None
+        self.turn: Turn | None = None
         self.chat: _Chat | None = None
         self.tools: dict[str, tuple[Any, int]] = {}  # call id -> span, start ns
         self.ran: dict[str, tuple[int, str | None]] = {}  # call id -> duration ns, error type
@@ -202,7 +236,6 @@ class TurnObserver:
         """``how`` the turn began (``start``, ``resume``, ``recover``), with these new steps."""
         started = time.perf_counter()
         self._start_turn(how, steps)
-        turn: Turn | None = None
         value: Any = None
         error: BaseException | None = None
         try:
@@ -213,71 +246,86 @@ class TurnObserver:
                     self._end_turn(stop.value, None, started)
                     return stop.value  # type: ignore[no-any-return]
                 value = error = None
-                if isinstance(effect, Emit):
-                    if isinstance(effect.event, TurnCompleted):
-                        turn = effect.event.turn
-                    self._event(effect.event)
-                elif isinstance(effect, SendRequest):
-                    self._begin_request(effect)
-                elif isinstance(effect, RunTools):
-                    self._begin_tools(effect)
-                elif isinstance(effect, WaitBackground):
-                    self._begin_wait(effect)
+                kind = type(effect)  # effects are final classes: identity checks are cheapest
+                if kind is Emit:
+                    self._event(effect.event)  # type: ignore[union-attr]
+                elif kind is SendRequest:
+                    self._begin_request(effect)  # type: ignore[arg-type]
+                elif kind is RunTools:
+                    self._begin_tools(effect)  # type: ignore[arg-type]
+                elif kind is WaitBackground:
+                    self._begin_wait(effect)  # type: ignore[arg-type]
                 try:
                     value = yield effect
                 except BaseException as exc:
                     error = exc
-                if isinstance(effect, SendRequest):
+                if kind is Emit:
+                    continue
+                if kind is SendRequest:
                     self._end_request(value, error)
-                elif isinstance(effect, RunTools):
+                elif kind is RunTools:
                     self._end_tools(value, error)
-                elif isinstance(effect, WaitBackground):
+                elif kind is WaitBackground:
                     self._end_wait(value, error)
         except BaseException as exc:
-            self._end_turn(getattr(exc, "turn", None) or turn, exc, started)
+            self._end_turn(getattr(exc, "turn", None) or self.turn, exc, started)
             raise
+
+    def _span(self, name: str, parent: Any, kind: str, attributes: dict[str, Any]) -> Any:
+        config = self.config
+        assert config is not None
+        trace = self.trace
+        return config.tracer.start_span(
+            name, context=parent, kind=getattr(trace.SpanKind, kind), attributes=attributes
+        )
+
+    def _fail_span(self, span: Any, kind: str, description: str) -> None:
+        span.set_attribute("error.type", kind)
+        span.set_status(self.trace.StatusCode.ERROR, description)
 
     # --- the turn ----------------------------------------------------------------------------
 
     def _start_turn(self, how: str, steps: list[Any]) -> None:
-        config = self.config
-        if config is None:
+        if self.trace is None:
             return
-        from opentelemetry import trace
-
         conv = self.conversation
         name = conv.name
         attrs: dict[str, Any] = {
             "gen_ai.operation.name": "invoke_agent",
             "gen_ai.provider.name": PROVIDER,
-            "gen_ai.conversation.id": str(conv.id),
         }
         if name:
             attrs["gen_ai.agent.name"] = name
-        if conv.agent:
-            attrs["gen_ai.agent.id"] = conv.agent
         if conv.model:
             attrs["gen_ai.request.model"] = conv.model
-        attrs["agentloop.strategy"] = conv.strategy
-        span = config.tracer.start_span(
-            f"invoke_agent {name}" if name else "invoke_agent",
-            context=self.parent,
-            kind=trace.SpanKind.INTERNAL,
-            attributes=attrs,
+        span = self._span(
+            f"invoke_agent {name}" if name else "invoke_agent", self.parent, "INTERNAL", attrs
         )
         self.turn_span = span
-        self.turn_context = trace.set_span_in_context(span, self.parent)
+        self.spans = span.get_span_context().is_valid
+        if not self.spans:
+            return  # a no-op provider: nothing below could be recorded either
+        self.turn_context = self.trace.set_span_in_context(span, self.parent)
+        self.turn_recording = span.is_recording()
+        if not self.turn_recording:
+            return
+        more: dict[str, Any] = {
+            "gen_ai.conversation.id": str(conv.id),
+            "agentloop.strategy": conv.strategy,
+        }
+        if conv.agent:
+            more["gen_ai.agent.id"] = conv.agent
+        if self.content and steps:
+            more["gen_ai.input.messages"] = _json(messages(steps))
+            if conv.system_instruction:
+                more["gen_ai.system_instructions"] = _json(
+                    [{"type": "text", "content": conv.system_instruction}]
+                )
+        span.set_attributes(more)
         if how == "resume":
             span.add_event("agentloop.approval.resumed")
         elif how == "recover":
             span.add_event("agentloop.recovery")
-        elif self.content and steps:
-            span.set_attribute("gen_ai.input.messages", _json(messages(steps)))
-            if conv.system_instruction:
-                span.set_attribute(
-                    "gen_ai.system_instructions",
-                    _json([{"type": "text", "content": conv.system_instruction}]),
-                )
 
     def _end_turn(self, turn: Turn | None, error: BaseException | None, started: float) -> None:
         if self.chat is not None:  # a request still open (abandoned background run)
@@ -285,35 +333,34 @@ class TurnObserver:
         for call_id in list(self.tools):
             self._end_tool(call_id, None, error)
         span = self.turn_span
-        if span is None:
-            return
-        from opentelemetry.trace import StatusCode
-
+        self.turn_span = None
+        kind = type(error).__name__ if error is not None else None
+        if span is not None and self.turn_recording:
+            attrs: dict[str, Any] = {"agentloop.turn.status": turn.status if turn else "unknown"}
+            if turn is not None:
+                attrs.update(_usage_attributes(turn.usage))
+                attrs["agentloop.turn.model_requests"] = turn.model_requests
+                attrs["agentloop.turn.tool_calls"] = len(turn.tool_calls)
+                if turn.interaction_id:
+                    attrs["gen_ai.response.id"] = turn.interaction_id
+                if self.content and turn.status == "completed":
+                    out = [s for s in turn.steps if getattr(s, "type", None) == "model_output"]
+                    if out:
+                        attrs["gen_ai.output.messages"] = _json(messages(out[-1:], "stop"))
+            span.set_attributes(attrs)
+            if kind is not None:
+                self._fail_span(span, kind, kind)
+        if span is not None:
+            span.end()
         config = self.config
-        assert config is not None
-        attrs: dict[str, Any] = {"agentloop.turn.status": turn.status if turn else "unknown"}
-        if turn is not None:
-            attrs.update(_usage_attributes(turn.usage))
-            attrs["agentloop.turn.model_requests"] = turn.model_requests
-            attrs["agentloop.turn.tool_calls"] = len(turn.tool_calls)
-            if turn.interaction_id:
-                attrs["gen_ai.response.id"] = turn.interaction_id
-            if self.content and turn.status == "completed":
-                out = [s for s in turn.steps if getattr(s, "type", None) == "model_output"]
-                if out:
-                    attrs["gen_ai.output.messages"] = _json(messages(out[-1:], "stop"))
+        if config is None or config.operation_duration is None:
+            return
         metric = {"gen_ai.operation.name": "invoke_agent", "gen_ai.provider.name": PROVIDER}
         if self.conversation.model:
             metric["gen_ai.request.model"] = self.conversation.model
-        if error is not None:
-            kind = type(error).__name__
-            attrs["error.type"] = kind
+        if kind is not None:
             metric["error.type"] = kind
-            span.set_status(StatusCode.ERROR, kind)
-        span.set_attributes(attrs)
-        span.end()
         config.operation_duration.record(time.perf_counter() - started, metric)
-        self.turn_span = None
 
     # --- model requests ----------------------------------------------------------------------
 
@@ -323,57 +370,53 @@ class TurnObserver:
         strategy = "stateless" if body.get("store") is False else "stateful"
         background = bool(body.get("background"))
         span = None
-        config = self.config
-        if config is not None:
-            from opentelemetry import trace
-
-            attrs: dict[str, Any] = {
+        if self.spans:
+            attrs = {
                 "gen_ai.operation.name": "chat",
                 "gen_ai.provider.name": PROVIDER,
                 "gen_ai.request.model": model,
-                "gen_ai.conversation.id": str(self.conversation.id),
-                "agentloop.strategy": strategy,
-                "agentloop.request.chained": "previous_interaction_id" in body,
-                "agentloop.request.background": background,
             }
-            config_body = body.get("generation_config")
-            if config_body is not None:
-                generation = _decode(config_body)
-                if isinstance(generation, dict):
-                    for key, attr in _GENERATION_ATTRIBUTES.items():
-                        if isinstance(generation.get(key), (int, float)):
-                            attrs[attr] = generation[key]
-            if self.content:
-                attrs["gen_ai.input.messages"] = _json(messages(list(body.get("input") or [])))
-            span = config.tracer.start_span(
-                f"chat {model}",
-                context=self.turn_context,
-                kind=trace.SpanKind.CLIENT,
-                attributes=attrs,
-            )
-        self.chat = _Chat(span, model, strategy, background)
+            span = self._span(f"chat {model}", self.turn_context, "CLIENT", attrs)
+        chat = self.chat = _Chat(span, model, strategy, background)
         effect.watch = self._watch
+        if not chat.recording:
+            return
+        more: dict[str, Any] = {
+            "gen_ai.conversation.id": str(self.conversation.id),
+            "agentloop.strategy": strategy,
+            "agentloop.request.chained": "previous_interaction_id" in body,
+            "agentloop.request.background": background,
+        }
+        config_body = body.get("generation_config")
+        if config_body is not None:
+            generation = _decode(config_body)
+            if isinstance(generation, dict):
+                for key, attr in _GENERATION_ATTRIBUTES.items():
+                    if isinstance(generation.get(key), (int, float)):
+                        more[attr] = generation[key]
+        if self.content:
+            more["gen_ai.input.messages"] = _json(messages(list(body.get("input") or [])))
+        chat.span.set_attributes(more)
 
     def _watch(self, event: LoopEvent) -> None:
         """Retries and stream events of the request in flight (called by the driver)."""
         chat = self.chat
         if chat is None:
             return
-        span = chat.span
         if not isinstance(event, Retrying):
             chat.streamed = True
         if isinstance(event, (TextDelta, ThoughtDelta)):
             chat.chunks += 1
             if chat.first_chunk is None:
                 chat.first_chunk = time.perf_counter() - chat.started
-                if span is not None:
-                    span.add_event("agentloop.stream.first_chunk")
+                if chat.recording:
+                    chat.span.add_event("agentloop.stream.first_chunk")
             return
-        if span is None:
+        if not chat.recording:
             return
+        span = chat.span
         if isinstance(event, Retrying):
-            attrs: dict[str, Any] = {"agentloop.retry.attempt": event.attempt,
-                                     "agentloop.retry.wait": event.wait}  # fmt: skip
+            attrs = {"agentloop.retry.attempt": event.attempt, "agentloop.retry.wait": event.wait}
             span.add_event("agentloop.retry", attrs)
         elif isinstance(event, InteractionStarted):
             span.add_event("agentloop.stream.started", {"gen_ai.response.id": event.interaction_id})
@@ -388,7 +431,7 @@ class TurnObserver:
             self._fail_chat(error or RuntimeError("no interaction"))
             return
         if chat.background and interaction.status in _OPEN:
-            if chat.span is not None and interaction.id:
+            if chat.recording and interaction.id:
                 chat.span.set_attribute("gen_ai.response.id", interaction.id)
             return  # the span stays open until the background run is over
         self._finish_chat(interaction)
@@ -401,32 +444,33 @@ class TurnObserver:
         status = str(interaction.status)
         usage = _usage_attributes(interaction.usage)
         config = self.config
-        if config is not None and chat.span is not None:
-            from opentelemetry.trace import StatusCode
-
-            span = chat.span
-            attrs: dict[str, Any] = {
-                "gen_ai.response.finish_reasons": [status],
-                "agentloop.interaction.status": status,
-                "gen_ai.request.stream": chat.streamed,
-                **usage,
-            }
-            if interaction.id:
-                attrs["gen_ai.response.id"] = interaction.id
-            if interaction.model:
-                attrs["gen_ai.response.model"] = interaction.model
-            if chat.first_chunk is not None:
-                attrs["gen_ai.response.time_to_first_chunk"] = chat.first_chunk
-                attrs["agentloop.stream.chunks"] = chat.chunks
-            if self.content and interaction.steps:
-                attrs["gen_ai.output.messages"] = _json(messages(interaction.steps, status))
+        if config is not None:
+            if chat.recording:
+                span = chat.span
+                attrs: dict[str, Any] = {
+                    "gen_ai.response.finish_reasons": [status],
+                    "agentloop.interaction.status": status,
+                    "gen_ai.request.stream": chat.streamed,
+                    **usage,
+                }
+                if interaction.id:
+                    attrs["gen_ai.response.id"] = interaction.id
+                if interaction.model:
+                    attrs["gen_ai.response.model"] = interaction.model
+                if chat.first_chunk is not None:
+                    attrs["gen_ai.response.time_to_first_chunk"] = chat.first_chunk
+                    attrs["agentloop.stream.chunks"] = chat.chunks
+                if self.content and interaction.steps:
+                    attrs["gen_ai.output.messages"] = _json(messages(interaction.steps, status))
+                span.set_attributes(attrs)
+                if status in _FAILED:
+                    self._fail_span(span, status, f"interaction {status}")
+            if chat.span is not None:
+                chat.span.end()
+        if config is not None and config.token_usage is not None:
             metric = self._metric_attributes(chat)
             if status in _FAILED:
-                attrs["error.type"] = status
                 metric["error.type"] = status
-                span.set_status(StatusCode.ERROR, f"interaction {status}")
-            span.set_attributes(attrs)
-            span.end()
             config.operation_duration.record(elapsed, metric)
             for kind, key in (("input", "gen_ai.usage.input_tokens"),
                               ("output", "gen_ai.usage.output_tokens")):  # fmt: skip
@@ -462,16 +506,16 @@ class TurnObserver:
         kind = type(error).__name__
         status_code = getattr(error, "status_code", None)
         config = self.config
-        if config is not None and chat.span is not None:
-            from opentelemetry.trace import StatusCode
-
-            metric = {**self._metric_attributes(chat), "error.type": kind}
-            chat.span.set_attribute("error.type", kind)
-            if status_code is not None:
-                chat.span.set_attribute("http.response.status_code", int(status_code))
-            chat.span.set_status(StatusCode.ERROR, kind)
-            chat.span.end()
-            config.operation_duration.record(elapsed, metric)
+        if config is not None:
+            if chat.recording:
+                if status_code is not None:
+                    chat.span.set_attribute("http.response.status_code", int(status_code))
+                self._fail_span(chat.span, kind, kind)
+            if chat.span is not None:
+                chat.span.end()
+            if config.operation_duration is not None:
+                metric = {**self._metric_attributes(chat), "error.type": kind}
+                config.operation_duration.record(elapsed, metric)
         if logger.isEnabledFor(logging.INFO):
             logger.info(
                 "model request: model=%s strategy=%s status=error error=%s%s ms=%.1f",
@@ -491,19 +535,16 @@ class TurnObserver:
 
     def _begin_wait(self, effect: WaitBackground) -> None:
         attrs = {"gen_ai.response.id": str(effect.interaction.id or "")}
-        for span in (self.turn_span, self.chat.span if self.chat else None):
-            if span is not None:
-                span.add_event("agentloop.background.wait", attrs)
+        if self.turn_recording:
+            self.turn_span.add_event("agentloop.background.wait", attrs)
+        if self.chat is not None and self.chat.recording:
+            self.chat.span.add_event("agentloop.background.wait", attrs)
 
     def _end_wait(self, interaction: Interaction | None, error: BaseException | None) -> None:
-        if self.turn_span is not None:
+        if self.turn_recording:
+            status = str(interaction.status) if interaction is not None else "error"
             self.turn_span.add_event(
-                "agentloop.background.done",
-                {
-                    "agentloop.interaction.status": str(interaction.status)
-                    if interaction
-                    else "error"
-                },
+                "agentloop.background.done", {"agentloop.interaction.status": status}
             )
         if self.chat is None:
             return
@@ -515,47 +556,46 @@ class TurnObserver:
     # --- tool calls --------------------------------------------------------------------------
 
     def _begin_tools(self, effect: RunTools) -> None:
-        config = self.config
-        if config is None:
+        if not self.spans:
             return
-        from opentelemetry import trace
-
+        traced = False
         for call in effect.calls:
             start = time.time_ns()
             attrs: dict[str, Any] = {
                 "gen_ai.operation.name": "execute_tool",
                 "gen_ai.tool.name": call.name,
-                "gen_ai.tool.call.id": call.id,
-                "gen_ai.tool.type": "function",
             }
-            found = self.conversation.tools.get(call.name)
-            if found is not None and found.description:
-                attrs["gen_ai.tool.description"] = found.description
-            if self.content:
-                attrs["gen_ai.tool.call.arguments"] = _json(call.arguments)
+            config = self.config
+            assert config is not None
             span = config.tracer.start_span(
                 f"execute_tool {call.name}",
                 context=self.turn_context,
-                kind=trace.SpanKind.INTERNAL,
+                kind=self.trace.SpanKind.INTERNAL,
                 attributes=attrs,
                 start_time=start,
             )
+            traced = traced or span.get_span_context().is_valid
             self.tools[call.id] = (span, start)
-        effect.around = self._around
+            if not span.is_recording():
+                continue
+            more: dict[str, Any] = {"gen_ai.tool.call.id": call.id, "gen_ai.tool.type": "function"}
+            found = self.conversation.tools.get(call.name)
+            if found is not None and found.description:
+                more["gen_ai.tool.description"] = found.description
+            if self.content:
+                more["gen_ai.tool.call.arguments"] = _json(call.arguments)
+            span.set_attributes(more)
+        if traced:  # an invalid (no-op) span need not be made current
+            effect.around = self._around
 
-    @contextlib.contextmanager
-    def _around(self, call: FunctionCallStep) -> Iterator[None]:
+    def _around(self, call: FunctionCallStep) -> AbstractContextManager[Any]:
         """Entered where the call's tool code runs: its span is the current one there."""
         entry = self.tools.get(call.id)
         if entry is None:
-            yield
-            return
-        from opentelemetry import trace
-
-        with trace.use_span(
-            entry[0], end_on_exit=False, record_exception=False, set_status_on_exception=False
-        ):
-            yield
+            return contextlib.nullcontext()
+        return _Current(
+            self.otel_context, self.trace.set_span_in_context(entry[0], self.turn_context)
+        )
 
     def _end_tools(self, outcomes: list[Any] | None, error: BaseException | None) -> None:
         if outcomes is None:
@@ -572,30 +612,30 @@ class TurnObserver:
         entry = self.tools.pop(call_id, None)
         if entry is None:
             return
-        from opentelemetry.trace import StatusCode
-
         span, start = entry
         duration, kind = self.ran.get(call_id, (None, None))
-        if event is None or event.is_error:
-            if event is None:
-                kind = type(error).__name__ if error is not None else "_OTHER"
-            kind = kind or "_OTHER"
-            description = event.error if event is not None and event.error else kind
-            span.set_attribute("error.type", kind)
-            span.set_status(StatusCode.ERROR, description if self.content else kind)
-        if self.content and event is not None:
-            span.set_attribute("gen_ai.tool.call.result", _json(_decode(event.result.result)))
+        if span.is_recording():
+            if event is None or event.is_error:
+                if event is None:
+                    kind = type(error).__name__ if error is not None else "_OTHER"
+                kind = kind or "_OTHER"
+                description = event.error if event is not None and event.error else kind
+                self._fail_span(span, kind, description if self.content else kind)
+            if self.content and event is not None:
+                span.set_attribute("gen_ai.tool.call.result", _json(_decode(event.result.result)))
         span.end(end_time=start + duration if duration is not None else None)
 
     # --- engine events -----------------------------------------------------------------------
 
     def _event(self, event: LoopEvent) -> None:
+        if type(event) is ToolCallStarted:  # the most frequent event: nothing to do
+            return
         if isinstance(event, ToolCallFinished):
             call_id = event.call.id
             ran = self.ran.get(call_id)
             if call_id in self.tools:
                 self._end_tool(call_id, event, None)
-            elif self.turn_span is not None and ran is None:
+            elif self.turn_recording and ran is None:
                 self.turn_span.add_event(
                     "agentloop.tool_call.not_run",
                     {"gen_ai.tool.name": event.call.name, "gen_ai.tool.call.id": call_id},
@@ -603,11 +643,12 @@ class TurnObserver:
             self.ran.pop(call_id, None)
             self._log_tool(event, ran)
             return
-        if isinstance(event, (InteractionCompleted, TurnCompleted, ToolCallStarted)):
+        if isinstance(event, TurnCompleted):
+            self.turn = event.turn
+            return
+        if not self.turn_recording or isinstance(event, (InteractionCompleted, ToolCallStarted)):
             return
         span = self.turn_span
-        if span is None:
-            return
         if isinstance(event, ApprovalRequired):
             span.add_event(
                 "agentloop.approval.required",
