@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import threading
+from typing import Any
 
 import pytest
 from opentelemetry import trace
@@ -333,3 +334,49 @@ def test_a_stream_created_under_a_span_keeps_it_as_parent(
     assert [e.type for e in events][-1] == "turn_completed"  # consumed outside the span
     root = otel.by_name("invoke_agent")[0]
     assert root.parent is not None and root.parent.span_id == outer.get_span_context().span_id
+
+
+def test_no_op_providers_work_and_record_nothing(emu: Emulator, scripted: ScriptedModel) -> None:
+    from opentelemetry.metrics import NoOpMeterProvider
+    from opentelemetry.trace import NoOpTracerProvider
+
+    scripted.add([call("get_weather", "c1", city="Rome")], say("warm"), say("hi"))
+    try:
+        instrument(NoOpTracerProvider(), NoOpMeterProvider())
+        assert Conversation(emu.client(), tools=[get_weather]).send("w").output_text == "warm"
+        instrument()  # the global proxies, with no SDK configured
+        assert Conversation(emu.client()).send("x").output_text == "hi"
+    finally:
+        instrument(enabled=False)
+
+
+def test_other_engine_events_become_turn_span_events(otel: Otel) -> None:
+    """The generic hook for later features (compaction...): any event the engine emits."""
+    from dataclasses import dataclass
+    from typing import ClassVar
+
+    from agentloop.loop import LoopEvent, Turn, TurnCompleted
+    from agentloop.loop.engine import Emit
+    from agentloop.observe import observer_for
+
+    @dataclass(slots=True)
+    class Compacted(LoopEvent):
+        type: ClassVar[str] = "compacted"
+        removed_steps: int = 0
+        summary: str = ""
+
+    def protocol() -> Any:
+        yield Emit(Compacted(removed_steps=12, summary="secret summary text"))
+        turn = Turn(status="completed")
+        yield Emit(TurnCompleted(turn=turn))
+        return turn
+
+    conv = Conversation(Emulator().client(), name="c")
+    wrap = observer_for(conv)
+    assert wrap is not None
+    for _ in wrap(protocol(), "start", []):
+        pass
+    root = otel.by_name("invoke_agent c")[0]
+    (event,) = [e for e in root.events if e.name == "agentloop.compacted"]
+    assert dict(event.attributes or {}) == {"agentloop.compacted.removed_steps": 12}
+    assert (root.attributes or {})["agentloop.turn.status"] == "completed"
