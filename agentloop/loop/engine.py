@@ -53,6 +53,7 @@ from agentloop.errors import (
     UnexpectedStatusError,
 )
 from agentloop.types import (
+    RUNNING_STATUSES,
     FunctionCallStep,
     FunctionResultStep,
     Interaction,
@@ -84,6 +85,7 @@ from .state import (
 from .turn import ToolCall, Turn, TurnStatus
 
 __all__ = [
+    "RUNNING_STATUSES",
     "STRATEGIES",
     "ConversationState",
     "Effect",
@@ -163,7 +165,6 @@ _UNKNOWN_ENDING: tuple[TurnStatus, type[TurnError], str] = (
     "this agentloop does not know the status; upgrade it, or inspect error.turn",
 )
 ECHO_TYPES = frozenset({"user_input", "function_result"})
-RUNNING_STATUSES = frozenset({"queued", "in_progress"})
 INTERRUPTED = "interrupted before a result was recorded."
 
 
