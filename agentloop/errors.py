@@ -46,6 +46,7 @@ __all__ = [
     "StreamTimeoutError",
     "ToolDefinitionError",
     "ToolError",
+    "ToolResultError",
     "ToolSchemaError",
     "ToolTimeoutError",
     "TurnError",
@@ -488,6 +489,13 @@ class ToolTimeoutError(AgentloopError, TimeoutError):
 
     Python cannot stop a running thread: a timed-out sync tool keeps running in its daemon
     thread until it returns, and its result is discarded."""
+
+
+class ToolResultError(AgentloopError, ValueError):
+    """A tool returned a value that cannot be sent as a result (text that is not valid
+    Unicode, NaN, a circular structure, an object JSON cannot hold). The call is answered
+    with an ``is_error`` result naming the problem, with a repaired value where possible;
+    this error is kept on ``ToolOutcome.error``."""
 
 
 class ArgumentsInvalidError(AgentloopError, ValueError):

@@ -12,15 +12,19 @@ import pytest
 from pydantic import BaseModel, Field
 
 from agentloop.tools import (
+    ArgumentsInvalidError,
     PreparedCall,
     Tool,
     ToolContext,
     ToolError,
     ToolOutcome,
     ToolRegistry,
+    ToolResultError,
+    UnknownToolError,
     tool,
 )
-from agentloop.types import FunctionCallStep, FunctionResultStep
+from agentloop.tools.execution import prepare
+from agentloop.types import FunctionCallStep
 
 
 def call(name: str, call_id: str = "c1", **arguments: Any) -> FunctionCallStep:
@@ -191,8 +195,9 @@ def test_unconvertible_return_value(registry: ToolRegistry) -> None:
     [outcome] = run_both(registry, [call("bad_return")])
     assert outcome.is_error
     assert outcome.result.result.startswith(
-        "Tool 'bad_return' returned a object that cannot be sent as a result"
+        "Tool 'bad_return' returned a value (of type 'object') that cannot be sent as a result"
     )
+    assert isinstance(outcome.error, ToolResultError)
 
 
 def test_a_tools_own_timeout_error_is_not_a_tool_timeout(registry: ToolRegistry) -> None:
@@ -211,10 +216,10 @@ def test_sync_tool_timeout() -> None:
     registry = ToolRegistry([slow])
     try:
         [outcome] = registry.run([call("slow")])
-        assert outcome.result.result == "Tool 'slow' timed out after 0.05 s."
+        assert outcome.result.result.startswith("Tool 'slow' timed out after 0.05 s")
         assert outcome.is_error
         [outcome] = asyncio.run(registry.arun([call("slow")]))
-        assert outcome.result.result == "Tool 'slow' timed out after 0.05 s."
+        assert outcome.result.result.startswith("Tool 'slow' timed out after 0.05 s")
     finally:
         release.set()
         registry.close()
@@ -234,9 +239,9 @@ def test_async_tool_timeout_cancels_the_coroutine() -> None:
 
     with ToolRegistry([slow]) as registry:
         [outcome] = registry.run([call("slow")])
-        assert outcome.result.result == "Tool 'slow' timed out after 0.05 s."
+        assert outcome.result.result.startswith("Tool 'slow' timed out after 0.05 s")
         [outcome] = asyncio.run(registry.arun([call("slow")]))
-        assert outcome.result.result == "Tool 'slow' timed out after 0.05 s."
+        assert outcome.result.result.startswith("Tool 'slow' timed out after 0.05 s")
     assert cancelled == [True, True]
 
 
@@ -311,15 +316,17 @@ def test_context_injection_default_and_factory() -> None:
 # --- prepare (sans-I/O) ------------------------------------------------------------------------
 
 
-def test_prepare_returns_a_ready_call_or_a_result(registry: ToolRegistry) -> None:
-    ready = registry.prepare(call("get_weather", city="Rome", days="4"))
+def test_prepare_returns_a_ready_call_or_an_error_outcome(registry: ToolRegistry) -> None:
+    ready = prepare(registry, call("get_weather", city="Rome", days="4"))
     assert isinstance(ready, PreparedCall)
     assert ready.kwargs == {"city": "Rome", "days": 4} and ready.tool is get_weather
     assert ready.start() == {"city": "Rome", "days": 4, "unit": Unit.C}
 
-    failed = registry.prepare(call("get_weather"))
-    assert isinstance(failed, FunctionResultStep) and failed.is_error is True
-    assert isinstance(registry.prepare(call("missing")), FunctionResultStep)
+    failed = prepare(registry, call("get_weather"))
+    assert isinstance(failed, ToolOutcome) and failed.result.is_error is True
+    assert isinstance(failed.error, ArgumentsInvalidError)
+    missing = prepare(registry, call("missing"))
+    assert isinstance(missing, ToolOutcome) and isinstance(missing.error, UnknownToolError)
 
 
 # --- concurrency (no timing: barriers only release when all calls are in flight) -------------
