@@ -224,18 +224,21 @@ class _Repair:
         self.problems: dict[str, None] = {}  # ordered set
         self._seen: set[int] = set()
 
+    def text(self, text: str) -> str:
+        fixed = fix_text(text)
+        if fixed is not text:
+            self.problems[
+                "text that is not valid Unicode (lone surrogates, e.g. a file name that is "
+                "not UTF-8), shown as \\x escapes"
+            ] = None
+        return fixed
+
     def value(self, value: Any, depth: int = 0) -> Any:
         if depth > _MAX_DEPTH:
             self.problems[f"nesting deeper than {_MAX_DEPTH} levels (cut there)"] = None
             return None
         if isinstance(value, str):
-            fixed = fix_text(value)
-            if fixed is not value:
-                self.problems[
-                    "text that is not valid Unicode (lone surrogates, e.g. a file name that "
-                    "is not UTF-8), shown as \\x escapes"
-                ] = None
-            return fixed
+            return self.text(value)
         if value is None or isinstance(value, (bool, int)):
             return value
         if isinstance(value, float):
@@ -257,7 +260,7 @@ class _Repair:
         try:
             if isinstance(value, Mapping):
                 return {
-                    fix_text(k if isinstance(k, str) else str(k)): self.value(v, depth + 1)
+                    self.text(k if isinstance(k, str) else str(k)): self.value(v, depth + 1)
                     for k, v in value.items()
                 }
             if isinstance(value, (list, tuple, set, frozenset)):

@@ -311,8 +311,9 @@ def test_200_body_echoing_the_key_is_scrubbed(driver: str) -> None:
 
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_sse_error_event_echoing_the_key_is_scrubbed(driver: str) -> None:
-    events = text_stream_events()[:2] + [
-        {"event_type": "error", "error": {"code": 403, "message": f"key={CANARY}."}}
+    events = [
+        *text_stream_events()[:2],
+        {"event_type": "error", "error": {"code": 403, "message": f"key={CANARY}."}},
     ]
     seen, final = stream(driver, Server(sse_reply(events)))
     _no_key(seen, final, final.model_dump_json())
@@ -456,7 +457,7 @@ def test_stream_events_that_do_not_assemble_are_an_api_error() -> None:
             stream(driver, Server(sse_reply(events)))
 
 
-def test_json_of_errors_is_plain() -> None:
-    # The marker must not make steps unequal to their wire twins once it is absent.
+def test_unmarked_calls_equal_their_wire_twins() -> None:
+    # The (private) marker must not make steps unequal to the same step read back.
     call = FunctionCallStep(id="a", name="f", arguments={})
     assert call == FunctionCallStep.model_validate(json.loads(encode_step(call)))

@@ -110,7 +110,10 @@ def test_success_result_and_outcome_fields(registry: ToolRegistry) -> None:
 def test_none_is_an_empty_success(registry: ToolRegistry) -> None:
     [outcome] = run_both(registry, [call("nothing")])
     assert wire(outcome) == {
-        "type": "function_result", "call_id": "c1", "name": "nothing", "result": "",
+        "type": "function_result",
+        "call_id": "c1",
+        "name": "nothing",
+        "result": "",
     }
 
 
@@ -152,8 +155,9 @@ def test_lax_mode_coerces_and_treats_null_as_default(registry: ToolRegistry) -> 
 
 
 def test_strict_mode_refuses_coercion_and_extras(registry: ToolRegistry) -> None:
-    [ok] = run_both(registry, [call("strict_tool", n=3, unit="celsius", window={"start": 4,
-                                                                                "end": 5})])
+    [ok] = run_both(
+        registry, [call("strict_tool", n=3, unit="celsius", window={"start": 4, "end": 5})]
+    )
     assert ok.result.result == "3-celsius-4"
     [bad] = run_both(registry, [call("strict_tool", n="3", unit="celsius", extra=1)])
     assert bad.result.result == (
@@ -274,9 +278,7 @@ async def test_cancellation_propagates_and_cancels_tools() -> None:
             raise
 
     registry = ToolRegistry([wait_forever])
-    task = asyncio.ensure_future(
-        registry.arun([call("wait_forever"), call("wait_forever", "c2")])
-    )
+    task = asyncio.ensure_future(registry.arun([call("wait_forever"), call("wait_forever", "c2")]))
     await started.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -305,8 +307,14 @@ def test_context_injection_default_and_factory() -> None:
 
     def factory(c: FunctionCallStep, t: Tool[..., Any] | None) -> ToolContext[Any]:
         assert t is whoami
-        return ToolContext(call_id=c.id, tool_name=c.name, arguments=c.arguments,
-                           conversation=conversation, deps={"user": "ada"}, metadata={"k": 1})
+        return ToolContext(
+            call_id=c.id,
+            tool_name=c.name,
+            arguments=c.arguments,
+            conversation=conversation,
+            deps={"user": "ada"},
+            metadata={"k": 1},
+        )
 
     [outcome] = asyncio.run(registry.arun([call("whoami", query="q")], context=factory))
     assert outcome.result.result == "q:ada"
@@ -380,23 +388,32 @@ async def test_async_tools_overlap_on_the_running_loop() -> None:
     assert [o.value for o in outcomes] == [0, 1, 2]
 
 
-def test_pool_is_bounded() -> None:
-    lock = threading.Lock()
-    state = {"active": 0, "peak": 0}
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_pool_is_bounded(driver: str) -> None:
+    bound = 2
+    pair = threading.Barrier(bound, timeout=10)  # proves `bound` calls do run at once
+    # Passable only if bound + 1 calls run at once: with the bound it breaks (once, after
+    # its timeout) and every later wait fails at once; without the bound it is passed.
+    over = threading.Barrier(bound + 1, timeout=0.3)
+    passed_over: list[int] = []
 
     @tool
     def work(i: int) -> int:
-        with lock:
-            state["active"] += 1
-            state["peak"] = max(state["peak"], state["active"])
-        with lock:
-            state["active"] -= 1
+        pair.wait()
+        try:
+            over.wait()
+            passed_over.append(i)
+        except threading.BrokenBarrierError:
+            pass
         return i
 
-    with ToolRegistry([work], max_workers=1) as registry:
-        outcomes = registry.run([call("work", f"c{i}", i=i) for i in range(6)])
-    assert [o.value for o in outcomes] == list(range(6))
-    assert state["peak"] == 1
+    calls = [call("work", f"c{i}", i=i) for i in range(3 * bound)]
+    with ToolRegistry([work], max_workers=bound) as registry:
+        outcomes = registry.run(calls) if driver == "sync" else asyncio.run(registry.arun(calls))
+    assert [o.value for o in outcomes] == list(range(3 * bound))
+    assert not any(o.is_error for o in outcomes)
+    assert passed_over == []
+    assert over.broken  # the bounded calls did reach it, `bound` at a time
 
 
 def test_mixed_batch_keeps_call_order() -> None:
@@ -409,8 +426,13 @@ def test_mixed_batch_keeps_call_order() -> None:
         return "s" + s
 
     with ToolRegistry([aecho, secho]) as registry:
-        calls = [call("aecho", "1", s="x"), call("missing", "2"), call("secho", "3", s="y"),
-                 call("secho", "4"), call("aecho", "5", s="z")]
+        calls = [
+            call("aecho", "1", s="x"),
+            call("missing", "2"),
+            call("secho", "3", s="y"),
+            call("secho", "4"),
+            call("aecho", "5", s="z"),
+        ]
         for outcomes in (registry.run(calls), asyncio.run(registry.arun(calls))):
             assert [o.result.call_id for o in outcomes] == ["1", "2", "3", "4", "5"]
             assert [o.is_error for o in outcomes] == [False, True, False, True, False]
