@@ -277,7 +277,7 @@ class _Repair:
                     f"a value of type {type(value).__name__!r}, which is not JSON (sent as "
                     "its repr)"
                 ] = None
-                if type(value).__repr__ is object.__repr__:  # no address in results
+                if getattr(type(value), "__repr__", None) is object.__repr__:  # no address
                     return f"<{type(value).__qualname__} object>"
                 return fix_text(repr(value))
         finally:
