@@ -23,10 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import contextvars
 import dataclasses
 import json
 import math
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -103,10 +105,17 @@ class _Raised:
         self.exc = exc
 
 
-def _encode(step: FunctionResultStep) -> bytes:
-    from agentloop.loop.history import encode_step  # the history's own encoder
+_encoder: list[Callable[[FunctionResultStep], bytes]] = []
 
-    return encode_step(step)
+
+def _encode(step: FunctionResultStep) -> bytes:
+    """The history's own encoder (``agentloop.loop.history.encode_step``), imported late:
+    ``agentloop.loop`` imports this package."""
+    if not _encoder:
+        from agentloop.loop.history import encode_step
+
+        _encoder.append(encode_step)
+    return _encoder[0](step)
 
 
 def _error(call: FunctionCallStep, text: str, exc: BaseException, started: float) -> ToolOutcome:
@@ -120,7 +129,7 @@ def arguments_problem(call: FunctionCallStep) -> str | None:
     """Why ``call.arguments`` must not be used (not a JSON object as the model sent them),
     or None when they may be validated."""
     raw = call.invalid_arguments
-    if raw is None and isinstance(call.arguments, Mapping):
+    if raw is None and (type(call.arguments) is dict or isinstance(call.arguments, Mapping)):
         return None
     if raw is None:
         raw = repr(call.arguments)
@@ -413,11 +422,19 @@ async def run_async(
     pool: Callable[[], ToolPool],
 ) -> list[ToolOutcome]:
     loop = asyncio.get_running_loop()
-
-    async def one(call: FunctionCallStep) -> ToolOutcome:
+    outcomes: list[ToolOutcome | None] = [None] * len(calls)
+    own: list[tuple[int, PreparedCall]] = []  # async tools and sync tools with a timeout
+    plain: list[tuple[int, PreparedCall]] = []  # sync tools without a timeout
+    for index, call in enumerate(calls):
         prepared = prepare(registry, call, context)
         if isinstance(prepared, ToolOutcome):
-            return prepared
+            outcomes[index] = prepared
+        elif prepared.tool.is_async or prepared.tool.timeout is not None:
+            own.append((index, prepared))
+        else:
+            plain.append((index, prepared))
+
+    async def one(index: int, prepared: PreparedCall) -> None:
         started = time.perf_counter()
         work: asyncio.Future[Any]
         threaded: concurrent.futures.Future[Any] | None = None
@@ -436,11 +453,60 @@ async def run_async(
             except asyncio.TimeoutError:
                 if threaded is not None:
                     pool().abandon(threaded)  # the thread cannot be stopped: free its slot
-                return timed_out(prepared, started)
-        return finish(prepared, value, started)
+                outcomes[index] = timed_out(prepared, started)
+                return
+        outcomes[index] = finish(prepared, value, started)
 
-    if len(calls) == 1:
-        return [await one(calls[0])]
-    # gather cancels the other calls if this coroutine is cancelled; tool failures never
-    # raise out of ``one``, so the only exceptions here are cancellation and interrupts.
-    return list(await asyncio.gather(*(one(call) for call in calls)))
+    # Plain sync calls go to the pool at once, each in a copy of the caller's context, and
+    # wake the loop once when the last one is done (not once per call).
+    batch = [
+        (
+            index,
+            prepared,
+            time.perf_counter(),
+            pool().submit(contextvars.copy_context().run, _call_sync, prepared),
+        )
+        for index, prepared in plain
+    ]
+    jobs = [one(index, prepared) for index, prepared in own]
+    if batch:
+        jobs.append(_all_done(loop, [future for _, _, _, future in batch]))
+    try:
+        if len(jobs) == 1:
+            await jobs[0]
+        elif jobs:
+            # gather cancels the other jobs if this coroutine is cancelled; tool failures
+            # never raise out of them, so only cancellation and interrupts get here.
+            await asyncio.gather(*jobs)
+    except BaseException:
+        for _, _, _, future in batch:
+            future.cancel()  # queued calls are dropped; running ones cannot be stopped
+        raise
+    for index, prepared, started, future in batch:
+        outcomes[index] = finish(prepared, future.result(), started)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+async def _all_done(
+    loop: asyncio.AbstractEventLoop, futures: list[concurrent.futures.Future[Any]]
+) -> None:
+    """Wait for every future with a single wake-up of the loop."""
+    waiter: asyncio.Future[None] = loop.create_future()
+    remaining = [len(futures)]
+    lock = threading.Lock()
+
+    def wake() -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    def done(_: concurrent.futures.Future[Any]) -> None:
+        with lock:
+            remaining[0] -= 1
+            last = remaining[0] == 0
+        if last:
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(wake)
+
+    for future in futures:
+        future.add_done_callback(done)
+    await waiter
