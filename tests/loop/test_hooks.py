@@ -333,3 +333,37 @@ def test_redaction_also_reaches_traces(emu: Emulator, scripted: ScriptedModel) -
     tool_span = next(s for s in spans if s.name == "execute_tool secret")
     assert (tool_span.attributes or {})["gen_ai.tool.call.result"] == '"[redacted]"'
     assert all("s3cr3t" not in s.to_json() for s in spans)
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_hooks_in_a_stream_announce_blocked_calls(
+    emu: Emulator, scripted: ScriptedModel, driver: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.INFO, logger="agentloop")
+    scripted.add(
+        [call("explode", "c1", reason="x"), call("get_weather", "c2", city="Rome")], say("ok")
+    )
+
+    async def deny_explode(request: ToolCallRequest) -> Any:
+        return Deny("not today") if request.name == "explode" else None
+
+    conv = make(driver, emu, tools=[explode, get_weather], hooks=Hooks(before_tool=deny_explode))
+    if driver == "sync":
+        events = list(conv.stream("go"))
+    else:
+
+        async def collect() -> list[Any]:
+            return [e async for e in conv.stream("go")]
+
+        events = asyncio.run(collect())
+    kinds = [(e.type, getattr(getattr(e, "call", None), "id", None)) for e in events]
+    assert kinds.index(("tool_call_started", "c1")) < kinds.index(("tool_call_finished", "c1"))
+    finished = {e.call.id: e for e in events if e.type == "tool_call_finished"}
+    assert finished["c1"].is_error and finished["c1"].result.result == "Blocked: not today"
+    assert not finished["c2"].is_error
+    assert events[-1].type == "turn_completed" and events[-1].turn.output_text == "ok"
+    tool_lines = [r.getMessage() for r in caplog.records if "tool call:" in r.getMessage()]
+    assert any("name=explode" in line and "not_run" in line for line in tool_lines)
+    assert any("name=get_weather" in line and " ok " in line for line in tool_lines)
