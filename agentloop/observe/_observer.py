@@ -227,15 +227,22 @@ class TurnObserver:
         self.chat: _Chat | None = None
         self.tools: dict[str, tuple[Any, int]] = {}  # call id -> span, start ns
         self.ran: dict[str, tuple[int, str | None]] = {}  # call id -> duration ns, error type
+        self.broken = False
 
     # --- the protocol wrapper ----------------------------------------------------------------
 
     def wrap(
         self, proto: Generator[Effect, Any, Turn], how: str, steps: list[Any]
     ) -> Generator[Effect, Any, Turn]:
-        """``how`` the turn began (``start``, ``resume``, ``recover``), with these new steps."""
+        """``how`` the turn began (``start``, ``resume``, ``recover``), with these new steps.
+
+        Observing never changes a turn: if the observer itself fails, it logs why and steps
+        aside for the rest of the turn (``self.broken``)."""
         started = time.perf_counter()
-        self._start_turn(how, steps)
+        try:
+            self._start_turn(how, steps)
+        except Exception:
+            self._broke()
         value: Any = None
         error: BaseException | None = None
         try:
@@ -243,33 +250,54 @@ class TurnObserver:
                 try:
                     effect = proto.throw(error) if error is not None else proto.send(value)
                 except StopIteration as stop:
-                    self._end_turn(stop.value, None, started)
+                    if not self.broken:
+                        self._end_turn(stop.value, None, started)
                     return stop.value  # type: ignore[no-any-return]
                 value = error = None
                 kind = type(effect)  # effects are final classes: identity checks are cheapest
-                if kind is Emit:
-                    self._event(effect.event)  # type: ignore[union-attr]
-                elif kind is SendRequest:
-                    self._begin_request(effect)  # type: ignore[arg-type]
-                elif kind is RunTools:
-                    self._begin_tools(effect)  # type: ignore[arg-type]
-                elif kind is WaitBackground:
-                    self._begin_wait(effect)  # type: ignore[arg-type]
+                if not self.broken:
+                    try:
+                        if kind is Emit:
+                            self._event(effect.event)  # type: ignore[union-attr]
+                        elif kind is SendRequest:
+                            self._begin_request(effect)  # type: ignore[arg-type]
+                        elif kind is RunTools:
+                            self._begin_tools(effect)  # type: ignore[arg-type]
+                        elif kind is WaitBackground:
+                            self._begin_wait(effect)  # type: ignore[arg-type]
+                    except Exception:
+                        self._broke()
                 try:
                     value = yield effect
                 except BaseException as exc:
                     error = exc
-                if kind is Emit:
+                if kind is Emit or self.broken:
                     continue
-                if kind is SendRequest:
-                    self._end_request(value, error)
-                elif kind is RunTools:
-                    self._end_tools(value, error)
-                elif kind is WaitBackground:
-                    self._end_wait(value, error)
+                try:
+                    if kind is SendRequest:
+                        self._end_request(value, error)
+                    elif kind is RunTools:
+                        self._end_tools(value, error)
+                    elif kind is WaitBackground:
+                        self._end_wait(value, error)
+                except Exception:
+                    self._broke()
         except BaseException as exc:
-            self._end_turn(getattr(exc, "turn", None) or self.turn, exc, started)
+            if not self.broken:
+                try:
+                    self._end_turn(getattr(exc, "turn", None) or self.turn, exc, started)
+                except Exception:
+                    self._broke()
             raise
+
+    def _broke(self) -> None:
+        """The observer failed (a bug, or an exporter that raises): log it, stop observing."""
+        self.broken = True
+        logger.warning("agentloop observer failed; this turn is not traced", exc_info=True)
+        for span in (self.turn_span, self.chat.span if self.chat else None):
+            if span is not None:
+                with contextlib.suppress(Exception):
+                    span.end()
 
     def _span(self, name: str, parent: Any, kind: str, attributes: dict[str, Any]) -> Any:
         config = self.config
@@ -400,6 +428,14 @@ class TurnObserver:
 
     def _watch(self, event: LoopEvent) -> None:
         """Retries and stream events of the request in flight (called by the driver)."""
+        if self.broken:
+            return
+        try:
+            self._watched(event)
+        except Exception:
+            self._broke()
+
+    def _watched(self, event: LoopEvent) -> None:
         chat = self.chat
         if chat is None:
             return

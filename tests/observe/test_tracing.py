@@ -380,3 +380,23 @@ def test_other_engine_events_become_turn_span_events(otel: Otel) -> None:
     (event,) = [e for e in root.events if e.name == "agentloop.compacted"]
     assert dict(event.attributes or {}) == {"agentloop.compacted.removed_steps": 12}
     assert (root.attributes or {})["agentloop.turn.status"] == "completed"
+
+
+def test_a_failing_observer_never_breaks_the_turn(
+    otel: Otel,
+    emu: Emulator,
+    scripted: ScriptedModel,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from agentloop.observe._observer import TurnObserver
+
+    def broken(self: Any, effect: Any) -> None:
+        raise RuntimeError("observer bug")
+
+    monkeypatch.setattr(TurnObserver, "_begin_request", broken)
+    scripted.add([call("get_weather", "c1", city="Rome")], say("warm"))
+    turn = Conversation(emu.client(), tools=[get_weather]).send("weather?")
+    assert turn.output_text == "warm" and turn.tool_calls[0].result.result["city"] == "Rome"
+    assert "observer failed" in caplog.text
+    assert [s.name for s in otel.finished()] == ["invoke_agent"]  # ended when it broke
