@@ -228,6 +228,8 @@ class TurnObserver:
         self.tools: dict[str, tuple[Any, int]] = {}  # call id -> span, start ns
         self.ran: dict[str, tuple[int, str | None]] = {}  # call id -> duration ns, error type
         self.broken = False
+        # Per tool call work is only needed for tool spans or log lines (set at turn start).
+        self.per_call = False
 
     # --- the protocol wrapper ----------------------------------------------------------------
 
@@ -241,6 +243,7 @@ class TurnObserver:
         started = time.perf_counter()
         try:
             self._start_turn(how, steps)
+            self.per_call = self.spans or logger.isEnabledFor(logging.INFO)
         except Exception:
             self._broke()
         value: Any = None
@@ -634,7 +637,7 @@ class TurnObserver:
         )
 
     def _end_tools(self, outcomes: list[Any] | None, error: BaseException | None) -> None:
-        if outcomes is None:
+        if outcomes is None or not self.per_call:
             return  # interrupted: the turn's end closes the spans with the error
         for outcome in outcomes:
             kind = type(outcome.error).__name__ if outcome.error is not None else None
@@ -664,8 +667,9 @@ class TurnObserver:
     # --- engine events -----------------------------------------------------------------------
 
     def _event(self, event: LoopEvent) -> None:
-        if type(event) is ToolCallStarted:  # the most frequent event: nothing to do
-            return
+        kind = type(event)
+        if kind is ToolCallStarted or (kind is ToolCallFinished and not self.per_call):
+            return  # the most frequent events: nothing to do without spans or log lines
         if isinstance(event, ToolCallFinished):
             call_id = event.call.id
             ran = self.ran.get(call_id)
