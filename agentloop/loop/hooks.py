@@ -363,7 +363,10 @@ class HookSet:
                     result=value,
                     is_error=True if event.is_error else None,
                 )
-                outcome = dataclasses.replace(outcome, result=new_step)
+                changes: dict[str, Any] = {"result": new_step}
+                if hasattr(outcome, "wire"):
+                    changes["wire"] = None  # a pre-computed encoding of the old result is stale
+                outcome = dataclasses.replace(outcome, **changes)
             changed.append(outcome)
         return changed
 
