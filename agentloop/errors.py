@@ -37,6 +37,7 @@ __all__ = [
     "OutputValidationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestEncodingError",
     "RequestValidationError",
     "ServerError",
     "SnapshotError",
@@ -440,6 +441,11 @@ class UsageLimitExceeded(TurnError):
 class InvalidURLError(AgentloopError, ValueError):
     """A URL given to agentloop (e.g. ``Client(base_url=...)`` or ``GEMINI_BASE_URL``) is not
     a usable ``http(s)://host[:port][/path]`` URL; the message names it."""
+
+
+class RequestEncodingError(RequestValidationError, TypeError):
+    """A value of a request body cannot be encoded as JSON (an object JSON cannot hold, text
+    with lone surrogates); nothing was sent. Also a ``TypeError``, as before."""
 
 
 class StreamTimeoutError(StreamInterruptedError, APITimeoutError):

@@ -26,6 +26,7 @@ from agentloop.errors import (
     APITimeoutError,
     InvalidURLError,
     MissingAPIKeyError,
+    RequestEncodingError,
     RequestValidationError,
     error_class_for_status,
 )
@@ -490,11 +491,18 @@ def build_create(
         fields["stream"] = True
     if extra_body:
         fields.update(extra_body)
+    try:
+        content = encode_json(fields)
+    except (TypeError, ValueError) as exc:  # an unknown type, lone surrogates, deep nesting
+        raise RequestEncodingError(
+            f"the request body cannot be encoded as JSON ({type(exc).__name__}: {exc}); "
+            "pass JSON-compatible values, with text that is valid Unicode"
+        ) from None
     return RequestSpec(
         "POST",
         config.url("interactions"),
         {"alt": "sse"} if stream else None,
-        encode_json(fields),
+        content,
         stream,
         timeout,
     )

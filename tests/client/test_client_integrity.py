@@ -461,3 +461,17 @@ def test_unmarked_calls_equal_their_wire_twins() -> None:
     # The (private) marker must not make steps unequal to the same step read back.
     call = FunctionCallStep(id="a", name="f", arguments={})
     assert call == FunctionCallStep.model_validate(json.loads(encode_step(call)))
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_unencodable_request_bodies_are_agentloop_errors(driver: str) -> None:
+    server = Server(json_reply(interaction()))
+    client = _client(driver, server)
+    for body in ("caf\udce9", {"x": object()}):
+        with pytest.raises(errors.RequestEncodingError, match="cannot be encoded") as info:
+            if isinstance(client, Client):
+                client.interactions.create(model="m", input=body)
+            else:
+                asyncio.run(client.interactions.create(model="m", input=body))
+        assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)
+    assert server.requests == []
