@@ -39,6 +39,7 @@ __all__ = [
     "OutputValidationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestEncodingError",
     "RequestValidationError",
     "RequestVetoedError",
     "ServerError",
@@ -443,6 +444,11 @@ class UsageLimitExceeded(TurnError):
 class InvalidURLError(AgentloopError, ValueError):
     """A URL given to agentloop (e.g. ``Client(base_url=...)`` or ``GEMINI_BASE_URL``) is not
     a usable ``http(s)://host[:port][/path]`` URL; the message names it."""
+
+
+class RequestEncodingError(RequestValidationError, TypeError):
+    """A value of a request body cannot be encoded as JSON (an object JSON cannot hold, text
+    with lone surrogates); nothing was sent. Also a ``TypeError``, as before."""
 
 
 class StreamTimeoutError(StreamInterruptedError, APITimeoutError):

@@ -64,9 +64,7 @@ class ClientBase(Generic[H]):
         elif timeout is not MISSING:
             call_timeout = timeout
         self._http = http_client
-        self._requests = _core.RequestFactory(
-            self._config, http_client, call_timeout, owned=self._owns_http
-        )
+        self._requests = _core.RequestFactory(self._config, http_client, call_timeout)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._config!r})"

@@ -26,6 +26,7 @@ from agentloop.errors import (
     APITimeoutError,
     InvalidURLError,
     MissingAPIKeyError,
+    RequestEncodingError,
     RequestValidationError,
     error_class_for_status,
 )
@@ -255,30 +256,28 @@ class RequestSpec:
 
 
 class RequestFactory:
-    """Turns specs into ``httpx.Request`` objects for one httpx client.
+    """Turns specs into ``httpx.Request`` objects for one httpx client, used as is.
 
-    A caller's httpx client is used as is: requests are built by its ``build_request``, so its
-    headers, params, cookies (and, in ``send``, its auth and event hooks) apply. For the
-    client agentloop creates itself (no params, cookies or hooks), merging the default headers
-    with ours once keeps the per-call cost near a raw post: ``build_request`` re-normalises
-    every header on every call (~18 µs).
+    The httpx client's headers, params and cookies apply as ``build_request`` would apply
+    them (its auth and event hooks apply in ``send``). ``build_request`` re-normalises every
+    header on every call (~18 µs); while the client has no params and no cookies, merging its
+    headers with ours once (again whenever its headers change) gives the same request for
+    ~2 µs.
     """
 
-    __slots__ = ("_config", "_headers", "_http", "_own", "_timeout", "_urls")
+    __slots__ = ("_client_headers", "_config", "_headers", "_http", "_timeout", "_urls")
 
     def __init__(
         self,
         config: ClientConfig,
         http: httpx.Client | httpx.AsyncClient,
         timeout: TimeoutTypes | httpx.Timeout,
-        *,
-        owned: bool = False,
     ) -> None:
         self._config = config
         self._http = http
-        self._own = owned
         self._timeout = None if timeout is None else _timeout_dict(timeout)
         self._headers: dict[bool, httpx.Headers] = {}
+        self._client_headers: list[tuple[bytes, bytes]] | None = None
         # Parsing a URL costs httpx ~12 µs; the create URL is the same on every call.
         self._urls: dict[str, httpx.URL] = {}
 
@@ -298,9 +297,10 @@ class RequestFactory:
         return timeout
 
     def build(self, spec: RequestSpec) -> httpx.Request:
+        http = self._http
         timeout = self._timeout_for(spec)
-        if not self._own:
-            return self._http.build_request(
+        if http.params or http.cookies:
+            return http.build_request(
                 spec.method,
                 spec.url,
                 params=spec.params,
@@ -308,9 +308,13 @@ class RequestFactory:
                 headers=self._config.headers(spec.stream),
                 extensions={"timeout": timeout},
             )
+        client_headers = http.headers.raw
+        if client_headers != self._client_headers:  # first use, or the caller changed them
+            self._headers.clear()
+            self._client_headers = client_headers
         headers = self._headers.get(spec.stream)
         if headers is None:
-            headers = httpx.Headers(self._http.headers)
+            headers = httpx.Headers(http.headers)
             headers.update(self._config.headers(spec.stream))
             self._headers[spec.stream] = headers
         url = self._urls.get(spec.url)
@@ -490,11 +494,18 @@ def build_create(
         fields["stream"] = True
     if extra_body:
         fields.update(extra_body)
+    try:
+        content = encode_json(fields)
+    except (TypeError, ValueError) as exc:  # an unknown type, lone surrogates, deep nesting
+        raise RequestEncodingError(
+            f"the request body cannot be encoded as JSON ({type(exc).__name__}: {exc}); "
+            "pass JSON-compatible values, with text that is valid Unicode"
+        ) from None
     return RequestSpec(
         "POST",
         config.url("interactions"),
         {"alt": "sse"} if stream else None,
-        encode_json(fields),
+        content,
         stream,
         timeout,
     )

@@ -65,11 +65,6 @@ class StreamAccumulator:
         value = self._meta.get("id")
         return value if isinstance(value, str) else None
 
-    @property
-    def status(self) -> str | None:
-        value = self._meta.get("status")
-        return value if isinstance(value, str) else None
-
     def feed(self, event: Any) -> None:
         """Apply one typed event (any member of ``InteractionEvent``)."""
         kind = getattr(event, "event_type", None)
@@ -342,6 +337,8 @@ class StreamState:
         """The error for a stream that broke and cannot be resumed (a
         :class:`StreamTimeoutError` when it broke on a timeout or the idle deadline)."""
         detail = f" ({type(broken).__name__}: {broken})" if broken is not None else ""
+        if self._scrub is not None:
+            detail = self._scrub(detail)
         cls = StreamTimeoutError if isinstance(broken, httpx.TimeoutException) else None
         try:
             partial: Interaction | None = self.accumulator.interaction

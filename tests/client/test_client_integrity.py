@@ -461,3 +461,46 @@ def test_unmarked_calls_equal_their_wire_twins() -> None:
     # The (private) marker must not make steps unequal to the same step read back.
     call = FunctionCallStep(id="a", name="f", arguments={})
     assert call == FunctionCallStep.model_validate(json.loads(encode_step(call)))
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_unencodable_request_bodies_are_agentloop_errors(driver: str) -> None:
+    server = Server(json_reply(interaction()))
+    client = _client(driver, server)
+    for body in ("caf\udce9", {"x": object()}):
+        with pytest.raises(errors.RequestEncodingError, match="cannot be encoded") as info:
+            if isinstance(client, Client):
+                client.interactions.create(model="m", input=body)
+            else:
+                asyncio.run(client.interactions.create(model="m", input=body))
+        assert isinstance(info.value, TypeError) and isinstance(info.value, ValueError)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_later_changes_to_the_callers_http_client_apply(driver: str) -> None:
+    with_cookie = httpx.Response(
+        200, json=interaction(), headers={"set-cookie": "route=r7; Path=/"}
+    )
+    server = Server(json_reply(interaction()), with_cookie, json_reply(interaction()))
+    http: httpx.Client | httpx.AsyncClient
+    if driver == "sync":
+        http = httpx.Client(transport=httpx.MockTransport(server), headers={"x-team": "blue"})
+    else:
+        http = httpx.AsyncClient(transport=httpx.MockTransport(server), headers={"x-team": "blue"})
+    client = _client(driver, server, http_client=http)
+
+    def send() -> None:
+        if isinstance(client, Client):
+            client.interactions.create(model="m", input="x")
+        else:
+            asyncio.run(client.interactions.create(model="m", input="x"))
+
+    send()
+    http.headers["x-team"] = "red"  # changed in place after a first request
+    send()  # answered with a cookie
+    send()
+    first, second, third = server.requests
+    assert first.headers["x-team"] == "blue" and second.headers["x-team"] == "red"
+    assert "cookie" not in second.headers and third.headers["cookie"] == "route=r7"
+    assert third.headers["x-goog-api-key"] == CANARY
