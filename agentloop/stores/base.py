@@ -239,13 +239,13 @@ class _StoreBase:
     def ids(self) -> builtins.list[str]:
         return [info.id for info in self.list()]
 
-    def list(self) -> builtins.list[ConversationInfo]:  # pragma: no cover - every store overrides it
+    def list(self) -> builtins.list[ConversationInfo]:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def close(self) -> None:  # pragma: no cover - every store overrides it
+    def close(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    async def aclose(self) -> None:  # pragma: no cover - every store overrides it
+    async def aclose(self) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def __enter__(self) -> Any:

@@ -150,7 +150,8 @@ def _version_op(store: PostgresStore, id: str) -> Generator[_Query, Rows, int]:
 
 
 def _contains_op(store: PostgresStore, id: str) -> Generator[_Query, Rows, bool]:
-    rows = yield _Query(f"SELECT 1 FROM {store._tables.conversations} WHERE id = %(id)s", {"id": id})
+    sql = f"SELECT 1 FROM {store._tables.conversations} WHERE id = %(id)s"
+    rows = yield _Query(sql, {"id": id})
     return bool(rows)
 
 
@@ -235,7 +236,7 @@ class PostgresStore(_StoreBase):
 
     def _error(self, what: str, exc: Exception) -> StoreError:
         psycopg = _psycopg()
-        detail = self._scrub(str(exc).strip()) or type(exc).__name__
+        detail = self._scrub(" ".join(str(exc).split())) or type(exc).__name__
         if isinstance(exc, psycopg.OperationalError):
             hint = (
                 "check that the server is running and reachable, and the DSN (host, port, "
@@ -459,15 +460,18 @@ _PASSWORD_PARAM = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", re
 
 
 def _redact(dsn: str) -> str:
-    """The DSN with its password replaced by ``***`` (URL and key=value forms)."""
+    """The DSN with its password replaced by ``***`` (URL and key=value forms).
+
+    In a URL, everything between the user name and the last ``@`` before the query goes, so
+    a password with an unescaped ``/`` or ``@`` is hidden too.
+    """
     text = dsn
-    if "://" in text:
-        try:
-            parts = urllib.parse.urlsplit(text)
-            if parts.password is not None:
-                host = parts.netloc.rpartition("@")[2]
-                user = parts.netloc.rpartition("@")[0].partition(":")[0]
-                text = urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-        except ValueError:
-            return "<unparsable DSN>"
+    scheme, sep, rest = text.partition("://")
+    if sep:
+        authority, q, query = rest.partition("?")
+        at = authority.rfind("@")
+        colon = authority.find(":", 0, at) if at != -1 else -1
+        if colon != -1:
+            authority = authority[:colon] + ":***" + authority[at:]
+        text = scheme + sep + authority + q + query
     return _PASSWORD_PARAM.sub(r"\1***", text)

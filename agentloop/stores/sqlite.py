@@ -182,8 +182,7 @@ class SQLiteStore(_StoreBase):
             ) from None
         except OSError as exc:
             raise StoreError(
-                f"{self!r} failed while {what}: {exc}; check that the folder exists and is "
-                "writable"
+                f"{self!r} failed while {what}: {exc}; check that the folder exists and is writable"
             ) from exc
 
     # --- writing ------------------------------------------------------------------------------
@@ -304,8 +303,9 @@ class SQLiteStore(_StoreBase):
         self._check_id(id)
         row = self._run(
             f"reading {id!r}",
-            lambda db: db.execute("SELECT version FROM conversations WHERE id = ?", (id,))
-            .fetchone(),
+            lambda db: db.execute(
+                "SELECT version FROM conversations WHERE id = ?", (id,)
+            ).fetchone(),
         )
         return 0 if row is None else int(row[0])
 

@@ -45,8 +45,9 @@ def rmw_appends(store: ConversationStore, conv_id: str, writer: str, count: int)
     return conflicts
 
 
-def process_writer(spec: StoreSpec, conv_id: str, writer: str, count: int, start: Any,
-                   results: Any) -> None:
+def process_writer(
+    spec: StoreSpec, conv_id: str, writer: str, count: int, start: Any, results: Any
+) -> None:
     """Body of a writer process: its own store object, a barrier to start together."""
     with spec.open() as store:
         store.version(conv_id)  # connected before the race starts
