@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
@@ -143,3 +144,26 @@ def test_repr_and_folder_creation(tmp_path: Path) -> None:
         assert repr(store) == f"SQLiteStore({str(path)!r})"
         assert store.ids() == []
     assert path.exists()
+
+
+async def test_async_waits_for_another_writer_without_blocking_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path, timeout=10)
+    await store.aappend("a", ["{}"], expected_version=0)  # uncontended: runs on the loop
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process is writing
+    try:
+        task = asyncio.create_task(store.aappend("a", ['{"n":2}'], expected_version=1))
+        ticks = 0
+        for _ in range(20):  # the loop keeps running while the append waits for the lock
+            await asyncio.sleep(0.005)
+            ticks += 1
+        assert not task.done() and ticks == 20
+        with SQLiteStore(path) as reader:  # readers do not wait for writers (WAL)
+            assert (await reader.aread("a")).records == ["{}"]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert await task == 2
+    assert (await store.aread("a")).records == ["{}", '{"n":2}']
+    await store.aclose()
