@@ -288,35 +288,8 @@ class _StoreBase:
             from agentloop.loop import Conversation
 
             cls = Conversation
-        if hasattr(cls, "from_store"):
-            return cls.from_store(self, id, client=client, tools=tools, **overrides)
-        return _legacy_load(self, id, cls, client=client, tools=tools, overrides=overrides)
+        return cls.from_store(self, id, client=client, tools=tools, **overrides)
 
     def save(self, conversation: Any, id: str | None = None) -> str:
         """Store ``conversation`` under ``id`` (default: its own id); returns the id."""
-        if hasattr(conversation, "save_to_store"):
-            return str(conversation.save_to_store(self, id))
-        return _legacy_save(self, conversation, id)
-
-
-# Transitional: until the conversation side (agentloop.loop) provides ``from_store`` /
-# ``save_to_store``, ``load``/``save`` keep working by storing whole snapshots as
-# ``{"kind": "snapshot", "data": ...}`` records (the same record kind a v1 SQLite database is
-# migrated to). Remove once ``Conversation.from_store`` exists.
-
-
-def _legacy_save(store: Any, conversation: Any, id: str | None) -> str:
-    key = str(id or conversation.id)
-    record = json.dumps({"kind": "snapshot", "data": conversation.to_dict()}, ensure_ascii=False)
-    store.append(key, [record], expected_version=store.version(key))
-    return key
-
-
-def _legacy_load(
-    store: Any, id: str, cls: Any, *, client: Any, tools: Iterable[Any], overrides: dict[str, Any]
-) -> Any:
-    for text in reversed(store.read(id).records):
-        record = json.loads(text)
-        if record.get("kind") == "snapshot":
-            return cls.from_dict(record["data"], client=client, tools=tools, **overrides)
-    raise ConversationNotFoundError(f"conversation {id!r} in {store!r} holds no snapshot")
+        return str(conversation.save_to_store(self, id))

@@ -62,7 +62,7 @@ class SQLiteStore(_StoreBase):
     the same code on the event loop when no lock is taken (no waiting possible), and in a
     worker thread when they would have to wait, so a lock wait never blocks the event loop.
     A database written by agentloop's first store layout (one JSON snapshot per id) is migrated
-    when opened: each conversation becomes one ``{"kind": "snapshot", "data": ...}`` record.
+    when opened: each conversation becomes one ``{"k":"snapshot","data":...}`` record.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
@@ -147,7 +147,7 @@ class SQLiteStore(_StoreBase):
                     f"that row (DELETE FROM conversations WHERE id = '{id}') and open it again"
                 )
             # The old text goes in verbatim: no re-encoding, so nothing about it changes.
-            record = '{"kind": "snapshot", "data": ' + data + "}"
+            record = '{"k":"snapshot","data":' + data + "}"
             db.execute(
                 "INSERT INTO conversations (id, version, meta, created, updated) "
                 "VALUES (?, 1, '{}', ?, ?)",

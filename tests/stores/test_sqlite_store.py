@@ -66,13 +66,13 @@ def test_a_v1_database_is_migrated_to_one_snapshot_record_each(tmp_path: Path) -
         assert (stored.version, stored.meta) == (1, {})
         assert stored.created == stored.updated == 1_700_000_000.5
         (record,) = stored.records
-        assert record == '{"kind": "snapshot", "data": ' + text + "}"  # old text verbatim
-        assert json.loads(record) == {"kind": "snapshot", "data": conv.to_dict()}
+        assert record == '{"k":"snapshot","data":' + text + "}"  # old text verbatim
+        assert json.loads(record) == {"k": "snapshot", "data": conv.to_dict()}
         # It goes on as a journal.
-        assert store.append("old", ['{"kind":"next"}'], expected_version=1) == 2
+        assert store.append("old", ['{"k":"next"}'], expected_version=1) == 2
 
     with SQLiteStore(path) as again:  # opening again migrates nothing twice
-        assert again.read("old").records == [record, '{"kind":"next"}']
+        assert again.read("old").records == [record, '{"k":"next"}']
         assert again.version("other") == 1
     tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
     assert "conversations_v1" not in tables
