@@ -9,6 +9,7 @@ concurrency: ``append`` names the version it read, and fails with
 
 from __future__ import annotations
 
+import abc
 import builtins
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -168,7 +169,7 @@ class ConversationStore(Protocol):
 # --- shared by the implementations ------------------------------------------------------------
 
 
-class _StoreBase:
+class _StoreBase(abc.ABC):
     """Argument checks, error messages, context managers, ``load`` and ``save``."""
 
     def _check_append(
@@ -239,14 +240,14 @@ class _StoreBase:
     def ids(self) -> builtins.list[str]:
         return [info.id for info in self.list()]
 
-    def list(self) -> builtins.list[ConversationInfo]:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def list(self) -> builtins.list[ConversationInfo]: ...
 
-    def close(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    def close(self) -> None: ...
 
-    async def aclose(self) -> None:  # pragma: no cover - overridden
-        raise NotImplementedError
+    @abc.abstractmethod
+    async def aclose(self) -> None: ...
 
     def __enter__(self) -> Any:
         return self
