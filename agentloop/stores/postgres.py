@@ -221,6 +221,7 @@ class PostgresStore(_StoreBase):
         self._aconns: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, tuple[asyncio.Lock, list[psycopg.AsyncConnection[Any]]]
         ] = weakref.WeakKeyDictionary()
+        self._aconns_guard = threading.Lock()
         self._ready = False
         self._closed = False
         self._pid = os.getpid()
@@ -263,11 +264,15 @@ class PostgresStore(_StoreBase):
             psycopg = _psycopg()
             try:
                 conn = psycopg.Connection.connect(self._dsn, autocommit=True)
-                if not self._ready:
-                    conn.execute(self._tables.setup.encode())
-                    self._ready = True
             except psycopg.Error as exc:
                 raise self._error("connecting", exc) from None
+            if not self._ready:
+                try:
+                    conn.execute(self._tables.setup.encode())
+                except psycopg.Error as exc:
+                    conn.close()
+                    raise self._error("creating its tables", exc) from exc
+                self._ready = True
             self._conn = conn
         return conn
 
@@ -275,6 +280,7 @@ class PostgresStore(_StoreBase):
         if os.getpid() != self._pid:  # never use nor close the parent's connections
             self._pid = os.getpid()
             self._lock = threading.Lock()
+            self._aconns_guard = threading.Lock()
             _INHERITED.append((self._conn, dict(self._aconns)))
             self._conn = None
             self._aconns = weakref.WeakKeyDictionary()
@@ -304,7 +310,7 @@ class PostgresStore(_StoreBase):
         if self._closed:
             raise StoreError(f"{self!r} is closed; open a new store to use the database again")
         loop = asyncio.get_running_loop()
-        with self._lock:
+        with self._aconns_guard:  # never self._lock: a sync call may hold it across I/O
             entry = self._aconns.get(loop)
             if entry is None:
                 entry = self._aconns[loop] = (asyncio.Lock(), [])
@@ -313,11 +319,15 @@ class PostgresStore(_StoreBase):
             if not holder or holder[0].closed or holder[0].broken:
                 try:
                     conn = await psycopg.AsyncConnection.connect(self._dsn, autocommit=True)
-                    if not self._ready:
-                        await conn.execute(self._tables.setup.encode())
-                        self._ready = True
                 except psycopg.Error as exc:
                     raise self._error("connecting", exc) from None
+                if not self._ready:
+                    try:
+                        await conn.execute(self._tables.setup.encode())
+                    except psycopg.Error as exc:
+                        await conn.close()
+                        raise self._error("creating its tables", exc) from exc
+                    self._ready = True
                 holder[:] = [conn]
             conn = holder[0]
             try:
@@ -410,7 +420,7 @@ class PostgresStore(_StoreBase):
         self._closed = True
         if os.getpid() != self._pid:
             return
-        with self._lock:
+        with self._lock, self._aconns_guard:
             conn, self._conn = self._conn, None
             holders = [holder for _, holder in self._aconns.values()]
             self._aconns = weakref.WeakKeyDictionary()
