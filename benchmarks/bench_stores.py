@@ -2,7 +2,11 @@
 SQLite (a file in a temporary folder, WAL) and PostgreSQL over loopback (from
 ``AGENTLOOP_TEST_POSTGRES_DSN``, in a temporary schema dropped afterwards; skipped when unset).
 
-Each store figure sits next to the bare driver doing the least the same job needs (the
+The tool-step rows run ``bench_tools``' sync turn (10 tool calls, then text) journaling to
+the store (the issue's target for SQLite: at most 2x the same step with no store and at most
+150 µs above it), next to the same turn with no store.
+
+Each append figure sits next to the bare driver doing the least the same job needs (the
 "peer" column): SQLite ``BEGIN IMMEDIATE`` + ``executemany`` of the 3 rows + ``COMMIT``;
 PostgreSQL one autocommit ``INSERT`` of the 3 rows. The store adds the version check, the
 conversation row update and the error handling on top.
@@ -11,6 +15,7 @@ conversation row update and the error handling on top.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import shutil
@@ -119,6 +124,7 @@ def sqlite_rows(quick: bool) -> list[Row]:
                         us(times["async"]), "", "", "", None,
                         values={"store_s": times["async"]}))
         rows.append(_read_rows("SQLite", store, quick))
+        rows += tool_step_rows("SQLiteStore (sync)", store, quick, target=True)
         appender.close()
         raw_db.close()
         return rows
@@ -168,6 +174,7 @@ def postgres_rows(quick: bool) -> list[Row]:
                         us(times["async"]), "", "", "", None,
                         values={"store_s": times["async"]}))
         rows.append(_read_rows("PostgreSQL (loopback)", store, quick))
+        rows += tool_step_rows("PostgresStore over loopback (sync)", store, quick, target=False)
         appender.close()
         raw_conn.close()
         return rows
@@ -178,3 +185,49 @@ def postgres_rows(quick: bool) -> list[Row]:
 
 def store_rows(quick: bool) -> list[Row]:
     return [*sqlite_rows(quick), *postgres_rows(quick)]
+
+
+# --- a tool step journaled to a store, against the same step with no store --------------------
+
+
+def _tool_turns(store: Any, turns_per_conv: int = 20) -> Callable[[int], None]:
+    """``bench_tools``' sync tool turn (10 calls, then text), journaling to ``store``."""
+    import bench_tools as BT
+    import httpx
+
+    from agentloop import Client, Conversation, ToolRegistry
+
+    script = BT._ScriptedTransport()
+    headers = {"content-type": "application/json"}
+    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=script.reply(),
+                                                             headers=headers))
+    client = Client(api_key="bench-key", base_url="http://bench.local",
+                    http_client=httpx.Client(transport=transport))
+    registry = ToolRegistry(BT._tools())
+    ids = itertools.count()
+
+    def batch(turns: int) -> None:
+        conv = None
+        for i in range(turns):
+            if i % turns_per_conv == 0:
+                extra: dict[str, Any] = {} if store is None else {
+                    "store": store, "id": f"bench-{next(ids)}"}
+                conv = Conversation(client, model="gemini-bench", tools=[registry], **extra)
+            assert conv is not None
+            turn = conv.send("go")
+            assert len(turn.tool_calls) == BT.CALLS, turn
+    return batch
+
+
+def tool_step_rows(label: str, store: Any, quick: bool, target: bool) -> list[Row]:
+    import bench_tools as BT
+
+    times = interleaved_batches({"none": _tool_turns(None), "store": _tool_turns(store)},
+                                n=10 if quick else 40, repeats=3 if quick else 9)
+    none, journaled = times["none"] / BT.CALLS, times["store"] / BT.CALLS
+    ratio, above = journaled / none, journaled - none
+    ok = (ratio <= 2.0 and above <= 150e-6) if target else None
+    return [Row(f"per tool step journaling to {label}", us(journaled),
+                f"no store {us(none)}", f"{ratio:.2f}x",
+                "≤ 2x and ≤ +150 µs" if target else "", ok, note=f"+{us(above)} per step",
+                values={"store_s": journaled, "none_s": none, "ratio": ratio})]
