@@ -58,14 +58,14 @@ def _tables(schema: str | None) -> _Tables:
     setup = "; ".join(
         [
             # One implicit transaction (a multi-statement simple query); the advisory lock
-            # keeps two processes creating the tables at once from colliding.
+            # keeps two processes creating the tables at once from colliding. No index on
+            # ``updated``: appends then update the conversation row in place (HOT), and only
+            # ``list()`` needs that order.
             "SELECT pg_advisory_xact_lock(hashtext('agentloop.stores.postgres'))",
             *([f'CREATE SCHEMA IF NOT EXISTS "{schema}"'] if schema else []),
             f"CREATE TABLE IF NOT EXISTS {conversations} ("
             "id TEXT PRIMARY KEY, version INTEGER NOT NULL, meta TEXT NOT NULL, "
             "created DOUBLE PRECISION NOT NULL, updated DOUBLE PRECISION NOT NULL)",
-            f"CREATE INDEX IF NOT EXISTS agentloop_conversations_by_updated "
-            f"ON {conversations} (updated)",
             f"CREATE TABLE IF NOT EXISTS {records} ("
             "conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, "
             "PRIMARY KEY (conversation_id, seq))",

@@ -37,7 +37,8 @@ _TABLES = (
         created REAL NOT NULL,
         updated REAL NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS conversations_by_updated ON conversations (updated)",
+    # No index on ``updated``: every append would rewrite it, and only ``list()`` (rare, a
+    # scan and sort of the conversation rows, never of records) needs the order.
     """CREATE TABLE IF NOT EXISTS records (
         conversation_id TEXT NOT NULL,
         seq INTEGER NOT NULL,
