@@ -417,9 +417,8 @@ class PostgresStore(_StoreBase):
 
     def close(self) -> None:
         """Close every connection of this store (idempotent); later calls raise StoreError."""
+        self._forked()
         self._closed = True
-        if os.getpid() != self._pid:
-            return
         with self._lock, self._aconns_guard:
             conn, self._conn = self._conn, None
             holders = [holder for _, holder in self._aconns.values()]

@@ -167,13 +167,7 @@ class SQLiteStore(_StoreBase):
         In no-wait mode (the async methods' first try, on the event loop) it raises
         ``_WouldBlock`` instead of waiting for the thread lock or the database write lock.
         """
-        if os.getpid() != self._pid:  # forked: never touch the parent's connection
-            self._pid = os.getpid()
-            self._lock = threading.Lock()
-            self._local = threading.local()
-            if self._db is not None:
-                _INHERITED.append(self._db)
-                self._db = None
+        self._forked()
         if not getattr(self._local, "nowait", False):
             with self._lock:
                 return self._guard(what, fn, self._connection(), *args)
@@ -188,6 +182,16 @@ class SQLiteStore(_StoreBase):
                 db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
         finally:
             self._lock.release()
+
+    def _forked(self) -> None:
+        """In a child process after fork(): park the parent's connection, start afresh."""
+        if os.getpid() != self._pid:
+            self._pid = os.getpid()
+            self._lock = threading.Lock()
+            self._local = threading.local()
+            if self._db is not None:
+                _INHERITED.append(self._db)
+                self._db = None
 
     async def _async(self, call: Callable[[], T]) -> T:
         """Run a sync method for an async one: right here when no lock is held by anyone
@@ -376,10 +380,11 @@ class SQLiteStore(_StoreBase):
 
     def close(self) -> None:
         """Close the connection (idempotent); later calls raise ``StoreError``."""
+        self._forked()
         with self._lock:
             self._closed = True
             db, self._db = self._db, None
-            if db is not None and os.getpid() == self._pid:
+            if db is not None:
                 db.close()
 
     # --- async: the same code, on the loop when it cannot block, else in a worker thread ---

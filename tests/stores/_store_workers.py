@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -58,6 +59,10 @@ def process_writer(
 def forked_writer(store: ConversationStore, conv_id: str, count: int, results: Any) -> None:
     """Body of a forked child that uses the store object it inherited from its parent."""
     try:
-        results.put(("ok", rmw_appends(store, conv_id, "child", count)))
+        conflicts = rmw_appends(store, conv_id, "child", count)
+        store.close()  # closes the child's own connection, never the parent's
+        del store
+        gc.collect()
+        results.put(("ok", conflicts))
     except BaseException as exc:
         results.put(("error", repr(exc)))
