@@ -23,10 +23,14 @@ sys.path.insert(1, os.path.dirname(HERE))  # the repo root, when agentloop is no
 
 from _harness import Row, render  # noqa: E402
 
-SECTIONS = ("turn", "tools", "replay", "stream", "schema", "import", "concurrency", "stores")
+SECTIONS = (
+    "turn", "tools", "replay", "stream", "schema", "import", "concurrency", "compaction",
+    "stores",
+)
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
+    import bench_compaction
     import bench_data
     import bench_stores
     import bench_system
@@ -45,6 +49,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
             bench_system.many_conversations_row(quick),
             *bench_system.throughput_rows(quick),
         ],
+        "compaction": lambda: bench_compaction.rows(quick),
         "stores": lambda: bench_stores.store_rows(quick),
     }
 
