@@ -25,7 +25,7 @@ from _harness import Row, render  # noqa: E402
 
 SECTIONS = (
     "turn", "tools", "replay", "stream", "schema", "import", "concurrency", "compaction",
-    "observe",
+    "observe", "stores",
 )
 
 
@@ -33,6 +33,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_compaction
     import bench_data
     import bench_observe
+    import bench_stores
     import bench_system
     import bench_tools
     import bench_turn
@@ -51,6 +52,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         ],
         "compaction": lambda: bench_compaction.rows(quick),
         "observe": lambda: bench_observe.run(quick),
+        "stores": lambda: bench_stores.store_rows(quick),
     }
 
 
