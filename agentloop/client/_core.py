@@ -155,7 +155,7 @@ class _Secret:
         raise TypeError("the API key holder cannot be pickled")
 
 
-_HOST = re.compile(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]")
+_HOST = re.compile(r"[A-Za-z0-9.\-]+|[0-9A-Fa-f:.]+")  # names (IDNA-encoded), IPv4, IPv6
 
 
 def check_base_url(base: str) -> str:

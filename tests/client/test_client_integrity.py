@@ -430,6 +430,13 @@ def test_undecodable_body_is_an_api_error(driver: str) -> None:
         stream(driver, Server(bad_stream))
 
 
+@pytest.mark.parametrize(
+    "url", ["http://[::1]:8000", "https://généra.example/v", "http://localhost:80/api/"]
+)
+def test_usable_base_urls_are_accepted(url: str) -> None:
+    assert Client(api_key=CANARY, base_url=url).base_url == url.rstrip("/")
+
+
 @pytest.mark.parametrize("cls", [Client, AsyncClient])
 @pytest.mark.parametrize(
     "url", ["htp//typo.example", "http://exa mple.com", "http://", "ftp://host", "http://h/?q=1"]
