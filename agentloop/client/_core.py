@@ -24,6 +24,8 @@ from agentloop.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    ConfigurationError,
+    ContextWindowExceededError,
     InvalidURLError,
     MissingAPIKeyError,
     RequestEncodingError,
@@ -201,7 +203,7 @@ class ClientConfig:
         self.base_url = check_base_url(base)
         self.api_version = api_version.strip("/")
         if stream_idle_timeout is not None and not stream_idle_timeout > 0:
-            raise RequestValidationError(
+            raise ConfigurationError(
                 f"stream_idle_timeout must be a positive number of seconds or None (no "
                 f"deadline), got {stream_idle_timeout!r}"
             )
@@ -647,6 +649,13 @@ def decoding_error(exc: httpx.DecodingError, spec: RequestSpec) -> APIError:
     )
 
 
+# The API's wording for a request longer than the context window ("The input token count
+# (N) exceeds the maximum number of tokens allowed (M).") and close variants.
+_CONTEXT_OVERFLOW = re.compile(
+    r"input token count|context (window|length)|(prompt|input) is too long", re.IGNORECASE
+)
+
+
 def api_error(
     config: ClientConfig, status_code: int, headers: Mapping[str, str], content: bytes
 ) -> APIError:
@@ -671,6 +680,8 @@ def api_error(
         snippet = text.strip()[:300]
         message = snippet or httpx.codes.get_reason_phrase(status_code) or "error"
     cls = error_class_for_status(status_code)
+    if status_code == 400 and _CONTEXT_OVERFLOW.search(message):
+        cls = ContextWindowExceededError
     return cls(
         message,
         status_code=status_code,
