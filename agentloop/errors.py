@@ -25,7 +25,9 @@ __all__ = [
     "ConflictError",
     "ContextWindowExceededError",
     "ConversationNotFoundError",
+    "HookError",
     "InputError",
+    "InstrumentationError",
     "InteractionCancelledError",
     "InteractionFailedError",
     "InteractionIncompleteError",
@@ -40,6 +42,7 @@ __all__ = [
     "RateLimitError",
     "RequestEncodingError",
     "RequestValidationError",
+    "RequestVetoedError",
     "ServerError",
     "SnapshotError",
     "StateError",
@@ -156,7 +159,7 @@ class ConversationNotFoundError(AgentloopError, KeyError):
         return str(self.args[0]) if self.args else "conversation not found"
 
 
-# --- HTTP errors -------------------------------------------------------------------------------
+# --- HTTP errors ----------------------------------------------------------------------------
 
 
 class APIError(AgentloopError):
@@ -308,7 +311,7 @@ def error_class_for_status(status_code: int) -> type[APIError]:
     return APIError
 
 
-# --- transport errors --------------------------------------------------------------------------
+# --- transport errors -----------------------------------------------------------------------
 
 
 class APIConnectionError(AgentloopError):
@@ -370,7 +373,7 @@ class StreamInterruptedError(APIConnectionError):
         return (_rebuild, (type(self), (self.message,), kwargs))
 
 
-# --- turn errors (raised by Conversation; each carries the partial turn) ------------------------
+# --- turn errors (raised by Conversation; each carries the partial turn) --------------------
 
 
 class TurnError(AgentloopError):
@@ -549,3 +552,37 @@ class ArgumentsInvalidError(AgentloopError, ValueError):
 
     def __reduce__(self) -> Any:
         return (_rebuild, (type(self), (list(self.problems),), {}))
+
+
+# --- hooks and observability (agentloop.loop.hooks, agentloop.observe) ----------------------
+
+
+class HookError(TurnError):
+    """A hook raised an exception; the turn ended (every open call got an error result).
+
+    ``hook`` names the hook point (``before_request``, ``after_response``, ``before_tool``,
+    ``after_tool``); the hook's own exception is the ``__cause__``."""
+
+    def __init__(self, message: str, turn: Turn | None = None, hook: str = "") -> None:
+        super().__init__(message, turn)
+        self.hook = hook
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.turn, self.hook))
+
+
+class RequestVetoedError(TurnError):
+    """A ``before_request`` hook vetoed a model request (``Deny(reason)``); ``reason`` says why.
+    History stays usable: calls still open were answered with an error result."""
+
+    def __init__(self, message: str, turn: Turn | None = None, reason: str = "") -> None:
+        super().__init__(message, turn)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.turn, self.reason))
+
+
+class InstrumentationError(AgentloopError, RuntimeError):
+    """``agentloop.instrument()`` cannot turn tracing on (usually: opentelemetry-api is not
+    installed; ``pip install 'agentloop[otel]'``)."""

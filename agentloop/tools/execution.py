@@ -31,6 +31,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -54,7 +55,10 @@ from .tool import Tool
 if TYPE_CHECKING:
     from .registry import ToolRegistry
 
-__all__ = ["PreparedCall", "ToolOutcome", "prepare"]
+__all__ = ["CallWrapper", "PreparedCall", "ToolOutcome", "prepare"]
+
+CallWrapper = Callable[[FunctionCallStep], AbstractContextManager[Any]]
+"""Entered around a call's tool code, where it runs (observability: the call's span)."""
 
 
 def __getattr__(name: str) -> Any:  # deprecated names (``UnknownTool``, ``ToolTimeout``)
@@ -90,10 +94,21 @@ class PreparedCall:
     tool: Tool[..., Any]
     args: list[Any]
     kwargs: dict[str, Any]
+    around: CallWrapper | None = None
 
     def start(self) -> Any:
         """Call the function: a value for a sync tool, a coroutine for an async one."""
+        if self.around is not None:
+            if self.tool.is_async:
+                return _around_async(self, self.around)
+            with self.around(self.call):
+                return self.tool.function(*self.args, **self.kwargs)
         return self.tool.function(*self.args, **self.kwargs)
+
+
+async def _around_async(prepared: PreparedCall, around: CallWrapper) -> Any:
+    with around(prepared.call):
+        return await prepared.tool.function(*prepared.args, **prepared.kwargs)
 
 
 class _Raised:
@@ -343,6 +358,7 @@ def run_sync(
     context: ToolContextFactory | None,
     pool: Callable[[], ToolPool],
     loop: Callable[[], asyncio.AbstractEventLoop],
+    around: CallWrapper | None = None,
 ) -> list[ToolOutcome]:
     outcomes: list[ToolOutcome | None] = [None] * len(calls)
     ready: list[tuple[int, PreparedCall]] = []
@@ -351,6 +367,7 @@ def run_sync(
         if isinstance(prepared, ToolOutcome):
             outcomes[index] = prepared
         else:
+            prepared.around = around
             ready.append((index, prepared))
 
     if len(ready) == 1 and not ready[0][1].tool.is_async and ready[0][1].tool.timeout is None:
@@ -423,6 +440,7 @@ async def run_async(
     calls: Sequence[FunctionCallStep],
     context: ToolContextFactory | None,
     pool: Callable[[], ToolPool],
+    around: CallWrapper | None = None,
 ) -> list[ToolOutcome]:
     loop = asyncio.get_running_loop()
     outcomes: list[ToolOutcome | None] = [None] * len(calls)
@@ -432,7 +450,9 @@ async def run_async(
         prepared = prepare(registry, call, context)
         if isinstance(prepared, ToolOutcome):
             outcomes[index] = prepared
-        elif prepared.tool.is_async or prepared.tool.timeout is not None:
+            continue
+        prepared.around = around
+        if prepared.tool.is_async or prepared.tool.timeout is not None:
             own.append((index, prepared))
         else:
             plain.append((index, prepared))

@@ -12,7 +12,7 @@ from agentloop.types import FunctionCallStep
 from ._pool import ToolPool
 from .context import ToolContextFactory, default_context
 from .errors import ToolDefinitionError
-from .execution import ToolOutcome, arguments_problem, run_async, run_sync
+from .execution import CallWrapper, ToolOutcome, arguments_problem, run_async, run_sync
 from .tool import Tool, tool
 
 __all__ = ["ToolLike", "ToolRegistry"]
@@ -123,16 +123,27 @@ class ToolRegistry:
         return found.needs_approval(call, (context_factory or default_context)(call, found))
 
     def run(
-        self, calls: Sequence[FunctionCallStep], *, context: ToolContextFactory | None = None
+        self,
+        calls: Sequence[FunctionCallStep],
+        *,
+        context: ToolContextFactory | None = None,
+        around: CallWrapper | None = None,
     ) -> list[ToolOutcome]:
-        """Run calls concurrently from sync code; outcomes come back in call order."""
-        return run_sync(self, calls, context, self._get_pool, self._get_loop)
+        """Run calls concurrently from sync code; outcomes come back in call order.
+
+        ``around(call)``, if given, is a context manager entered where each call's tool code
+        runs (its thread or task), e.g. to make the call's trace span current."""
+        return run_sync(self, calls, context, self._get_pool, self._get_loop, around)
 
     async def arun(
-        self, calls: Sequence[FunctionCallStep], *, context: ToolContextFactory | None = None
+        self,
+        calls: Sequence[FunctionCallStep],
+        *,
+        context: ToolContextFactory | None = None,
+        around: CallWrapper | None = None,
     ) -> list[ToolOutcome]:
         """Run calls concurrently on the running loop; outcomes come back in call order."""
-        return await run_async(self, calls, context, self._get_pool)
+        return await run_async(self, calls, context, self._get_pool, around)
 
     def _get_pool(self) -> ToolPool:
         if self._pool is None:
