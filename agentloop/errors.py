@@ -467,7 +467,7 @@ class ConfigurationError(AgentloopError, ValueError):
 # --- client configuration and stream errors ---------------------------------------------------
 
 
-class InvalidURLError(AgentloopError, ValueError):
+class InvalidURLError(ConfigurationError):
     """A URL given to agentloop (e.g. ``Client(base_url=...)`` or ``GEMINI_BASE_URL``) is not
     a usable ``http(s)://host[:port][/path]`` URL; the message names it."""
 
