@@ -330,12 +330,11 @@ class _ConversationCore:
         registry = self.tools
 
         def needs_approval(call: FunctionCallStep) -> bool:
-            found = registry.get(call.name)
-            return bool(found is not None and found.requires_approval)
+            return registry.needs_approval(call, self._tool_context)
 
         def is_idempotent(name: str) -> bool:
             found = registry.get(name)
-            return bool(found is not None and getattr(found, "idempotent", False))
+            return bool(found is not None and found.idempotent)
 
         journal = self._state.journal
         if journal is not None:
