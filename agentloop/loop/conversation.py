@@ -47,7 +47,7 @@ from .turn import Turn
 if TYPE_CHECKING:
     from agentloop.client import AsyncClient, Client
 
-    ConversationStore = Any  # the store protocol (agentloop.stores.ConversationStore)
+    from agentloop.stores import ConversationStore
     from agentloop.tools import Tool, ToolContext, ToolLike, ToolRegistry
 
 __all__ = ["AsyncBackgroundTurn", "AsyncConversation", "BackgroundTurn", "Conversation"]
