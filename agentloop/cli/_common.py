@@ -92,3 +92,51 @@ def open_backend(mode: BackendMode = "auto", *, asynchronous: bool = False) -> B
         f"Offline: running on the bundled agentloop emulator ({reason}; its answers are "
         "canned, not a real model).",
     )
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 tool call``, ``2 tool calls`` (``many`` for irregular plurals)."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def model_of(args: Any) -> str:
+    """The ``--model`` (or config) value, checked; the default model when neither is set."""
+    from . import DEFAULT_MODEL
+
+    return check_model(getattr(args, "model", None) or DEFAULT_MODEL)
+
+
+def generation_config(args: Any) -> dict[str, Any] | None:
+    """``generation_config`` from ``--temperature``, ``--thinking-level`` and ``-o key=value``."""
+    import json
+
+    config: dict[str, Any] = {}
+    temperature = getattr(args, "temperature", None)
+    if temperature is not None:
+        if not 0.0 <= float(temperature) <= 2.0:
+            raise UsageError(f"--temperature must be between 0 and 2, got {temperature}")
+        config["temperature"] = float(temperature)
+    level = getattr(args, "thinking_level", None)
+    if level is not None:
+        config["thinking_level"] = level
+    for option in getattr(args, "option", None) or []:
+        key, eq, raw = option.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or not key.isidentifier():
+            raise UsageError(f"-o {option!r}: expected KEY=VALUE, e.g. -o max_output_tokens=200")
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        config[key] = value
+    if not config:
+        return None
+    from agentloop.types import GenerationConfig
+
+    known = set(GenerationConfig.model_fields)
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise UsageError(
+            f"-o {unknown[0]}: not a generation_config field; known: {', '.join(sorted(known))}"
+        )
+    return config

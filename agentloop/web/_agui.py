@@ -108,9 +108,7 @@ class RunTranslator:
         return f"{self.run_id}-{kind}{self._seq}"
 
     def started(self) -> list[BaseEvent]:
-        return [
-            RunStartedEvent(thread_id=self.thread_id, run_id=self.run_id, timestamp=_now_ms())
-        ]
+        return [RunStartedEvent(thread_id=self.thread_id, run_id=self.run_id, timestamp=_now_ms())]
 
     def _close_text(self) -> list[BaseEvent]:
         out: list[BaseEvent] = []
@@ -334,8 +332,9 @@ def history_items(history: list[Any], pending: set[str] | None = None) -> list[d
             cards[step.id] = card
             items.append(card)
         elif kind == "function_result":
-            card = cards.get(step.call_id)
-            if card is not None:
+            found = cards.get(step.call_id)
+            if found is not None:
+                card = found
                 card["result"] = result_text(step.result)
                 card["is_error"] = bool(step.is_error)
                 card["done"] = True

@@ -28,6 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from agentloop.loop import AsyncConversation, TurnCompleted
+
 from ._agui import RunTranslator, history_items
 from ._sessions import Sessions, open_sessions, valid_session_id
 
@@ -35,7 +37,6 @@ if TYPE_CHECKING:
     from ag_ui.core import BaseEvent
 
     from agentloop.client import AsyncClient
-    from agentloop.loop import AsyncConversation
 
 __all__ = ["create_app"]
 
@@ -141,8 +142,6 @@ class _Hub:
         live = self.live.get(id)
         if live is not None:
             return live
-        from agentloop.loop import AsyncConversation
-
         if id in self.sessions:
             conv = self.sessions.load(
                 id, client=self.client, tools=self.tools, cls=AsyncConversation
@@ -273,7 +272,8 @@ class _Hub:
                     if ok:
                         conv.approve(call.id)
                     else:
-                        conv.reject(call.id, reason or "the user rejected this call in the web chat")
+                        why = reason or "the user rejected this call in the web chat"
+                        conv.reject(call.id, why)
                 live.decided.clear()
                 events = conv.resume_stream()
             else:
@@ -282,7 +282,7 @@ class _Hub:
                 events = conv.stream(text)
             async for event in events:
                 run.push(translator.feed(event), self.encoder)
-                if event.type == "turn_completed":
+                if isinstance(event, TurnCompleted):
                     turn = event.turn
             if turn is not None:
                 self._count(live, turn)
@@ -354,15 +354,12 @@ class _Hub:
 
 def _loopback_host(request: Request) -> bool:
     host = (request.headers.get("host") or "").lower()
-    if host.startswith("["):
-        host = host.split("]")[0] + "]"
-    else:
-        host = host.rsplit(":", 1)[0]
+    host = host.split("]")[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
     return host in LOOPBACK_HOSTS
 
 
 def _asset(name: str) -> bytes:
-    return resources.files("agentloop.web").joinpath("static", name).read_bytes()
+    return resources.files("agentloop.web").joinpath("static").joinpath(name).read_bytes()
 
 
 def _sse(frames: AsyncIterator[str]) -> StreamingResponse:
@@ -398,6 +395,8 @@ def create_app(
     token: str | None = None,
     title: str = "agentloop chat",
     meta: dict[str, Any] | None = None,
+    offline: bool = False,
+    backend_note: str = "",
 ) -> Starlette:
     """The web chat and the AG-UI endpoint as an ASGI app (serve it with uvicorn).
 
@@ -420,13 +419,13 @@ def create_app(
         title: The page title.
         meta: Extra settings saved with each new session (``agentloop serve`` records the
             tools files here).
+        offline: Whether ``client`` is the bundled emulator (the page then says so).
+        backend_note: One line about where requests go, shown on the page.
     """
     if strategy not in _STRATEGIES:
         from agentloop.errors import InputError
 
         raise InputError(f"strategy must be 'stateful' or 'stateless', got {strategy!r}")
-    offline = False
-    backend_note = "custom client"
     if client is None:
         from agentloop.cli._common import open_backend
 
@@ -542,7 +541,7 @@ def create_app(
         body = await json_body(request)
         value = body.get("strategy") if isinstance(body, dict) else None
         if value not in _STRATEGIES:
-            raise _HTTPError(400, "send {\"strategy\": \"stateful\"} or {\"strategy\": \"stateless\"}")
+            raise _HTTPError(400, 'send {"strategy": "stateful"} or {"strategy": "stateless"}')
         if live.running:
             raise _HTTPError(409, "a turn is running; switch the strategy between turns")
         live.conv.strategy = value

@@ -65,7 +65,8 @@ class _Snapshot:
         self._data["meta"] = dict(meta)
 
     def to_dict(self) -> dict[str, Any]:
-        return self._data
+        data: dict[str, Any] = self._data
+        return data
 
 
 class Sessions:
