@@ -100,10 +100,14 @@ function addThought(id, text) {
   return entry;
 }
 
+// JSON on one line when it is short, indented when it is long; other text as it is.
 function pretty(value) {
   if (typeof value === "string") {
-    try { return JSON.stringify(JSON.parse(value), null, 2); } catch (e) { return value; }
+    try { value = JSON.parse(value); } catch (e) { return value; }
   }
+  if (typeof value === "string") return value;
+  const flat = JSON.stringify(value);
+  if (flat.length <= 100) return flat.replace(/([,:])(?=["{[\w-])/g, "$1 ");
   return JSON.stringify(value, null, 2);
 }
 
@@ -114,13 +118,11 @@ function toolCard(id, name) {
   card.dataset.callId = id;
   const head = el("div", "tool-head");
   head.append(el("span", "tool-name", name || "tool"));
+  card.argsNode = el("code", "tool-args", "");
+  card.argsText = "";
+  head.append(card.argsNode);
   head.append(el("span", "tool-state", "running"));
   card.append(head);
-  card.append(el("div", "label", "arguments"));
-  card.argsNode = el("pre", "tool-args", "");
-  card.argsText = "";
-  card.append(card.argsNode);
-  card.append(el("div", "label result-label", "result"));
   card.resultNode = el("pre", "tool-result", "");
   card.append(card.resultNode);
   card.actions = el("div", "tool-actions");
@@ -171,6 +173,7 @@ function drawItems(items) {
       const card = toolCard(item.id, item.name);
       card.argsNode.textContent = pretty(item.arguments);
       if (item.done) {
+        card.done = true;
         card.resultNode.textContent = pretty(item.result);
         setCardState(card, item.is_error ? "error" : "done", item.is_error ? "error" : "ok");
       } else if (item.pending) {
@@ -225,6 +228,7 @@ function handle(event) {
     case "TOOL_CALL_RESULT": {
       const card = toolCard(event.toolCallId);
       card.resultNode.textContent = pretty(event.content);
+      card.done = true;
       card.actions.replaceChildren();
       setCardState(card, "done", "ok");
       break;
@@ -241,6 +245,9 @@ function handle(event) {
         }
         setStatus("Waiting for your approval");
       } else if (outcome.type === "cancelled") {
+        for (const card of state.cards.values()) {
+          if (!card.done) { card.done = true; setCardState(card, "stopped", "error"); }
+        }
         addNote("Stopped.", "stopped");
         setStatus("");
       } else {
