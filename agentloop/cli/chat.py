@@ -83,8 +83,10 @@ class _Input:
 
     def _line(self, prompt: str) -> str | None:
         if self._session is not None:
+            from prompt_toolkit.formatted_text import FormattedText
+
             try:
-                text: str = self._session.prompt(prompt)
+                text: str = self._session.prompt(FormattedText([("bold", prompt)]))
                 return text
             except EOFError:
                 return None
@@ -122,7 +124,7 @@ class _PlainView:
     def __init__(self) -> None:
         self.out = Printer(sys.stdout, text_prefix="model> ")
 
-    def begin(self) -> None:
+    def begin(self, label: str = "thinking") -> None:
         pass
 
     def event(self, event: Any) -> None:
@@ -140,15 +142,17 @@ class _PlainView:
 
 
 class _Waiting:
-    """A spinner and the seconds since the turn started (rich renders it on each refresh)."""
+    """A spinner and the seconds since it started (rich renders it on each refresh)."""
 
-    def __init__(self) -> None:
+    def __init__(self, label: str = "thinking") -> None:
+        self.label = label
         self.start = time.monotonic()
 
     def __rich__(self) -> Any:
         from rich.spinner import Spinner
 
-        return Spinner("dots", text=f"thinking… {time.monotonic() - self.start:.1f}s", style="dim")
+        seconds = time.monotonic() - self.start
+        return Spinner("dots", text=f"{self.label}… {seconds:.1f}s", style="dim")
 
 
 class _RichView:
@@ -169,11 +173,14 @@ class _RichView:
         self._waiting = False
         self._text = ""
 
-    def begin(self) -> None:
+    def begin(self, label: str = "thinking") -> None:
+        """Show a spinner with the elapsed time until the next event."""
         from rich.live import Live
 
         self._stop()
-        self._live = Live(_Waiting(), console=self.console, transient=True, refresh_per_second=10)
+        self._live = Live(
+            _Waiting(label), console=self.console, transient=True, refresh_per_second=10
+        )
         self._live.start()
         self._waiting = True
 
@@ -207,6 +214,7 @@ class _RichView:
         self._stop()
         if kind == "tool_call_started":
             self.console.print(f"  [cyan]→[/] {_escape(call_text(event.call))}", style="dim")
+            self.begin(f"running {event.call.name}")
         elif kind == "tool_call_finished":
             name = _escape(event.call.name)
             took = f" [dim]({event.duration:.2f}s)[/]"
@@ -216,6 +224,7 @@ class _RichView:
             else:
                 detail = _escape(short(event.result.result))
                 self.console.print(f"  [green]←[/] {name} returned {detail}{took}")
+            self.begin()  # the model reads the results next
         elif kind == "approval_required":
             names = _escape(", ".join(call_text(c) for c in event.calls))
             self.console.print(f"  [yellow]waiting for approval:[/] {names}")
