@@ -28,10 +28,7 @@ def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
 def test_emulator_subcommand_serves_the_api(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "agentloop", "emulator", "--port", "0", "--log-level", "warning"],
-        stderr=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        text=True,
-        env=offline_env(tmp_path),
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=offline_env(tmp_path),
     )
     try:
         line = _first_line(proc, timeout=30)
@@ -48,10 +45,7 @@ def test_emulator_subcommand_serves_the_api(tmp_path: Path) -> None:
 def test_emulator_subcommand_rejects_unknown_model(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "agentloop", "emulator", "--model", "gpt-9"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=offline_env(tmp_path),
+        capture_output=True, text=True, timeout=60, env=offline_env(tmp_path),
     )
     assert proc.returncode == 2
     assert "invalid choice: 'gpt-9'" in proc.stderr and "Traceback" not in proc.stderr
