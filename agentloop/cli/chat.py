@@ -13,6 +13,7 @@ model, strategy, system instruction, generation settings and the ``--tools`` it 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
@@ -63,8 +64,9 @@ class _Input:
                 from prompt_toolkit import PromptSession
                 from prompt_toolkit.history import FileHistory, InMemoryHistory
                 from prompt_toolkit.key_binding import KeyBindings
-            except ImportError:
-                pass
+            except ImportError:  # no [cli] extra: readline still gives line editing
+                with contextlib.suppress(ImportError):
+                    import readline  # noqa: F401
             else:
                 keys = KeyBindings()
 
