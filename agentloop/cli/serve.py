@@ -66,5 +66,6 @@ def run_serve(args: argparse.Namespace) -> int:
     backend.announce()
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"agentloop web chat on http://{host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    level = "info" if args.verbose else "warning"
+    uvicorn.run(app, host=args.host, port=args.port, log_level=level)
     return 0
