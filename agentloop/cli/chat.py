@@ -511,7 +511,8 @@ def run_chat(args: argparse.Namespace) -> int:
             def make_conv(template: Any = None, id: str | None = None) -> Any:
                 """A new, empty conversation with ``template``'s settings (else the options')."""
                 t = template
-                return Conversation(
+                return sessions.create(
+                    Conversation,
                     backend.client,
                     model=t.model if t is not None else model_of(args),
                     tools=tools,

@@ -32,7 +32,7 @@ def _list(sessions: Any, as_json: bool) -> int:
     print(f"{plural(len(infos), 'session')} in {sessions.where} (newest first):")
     width = max(len(i.id) for i in infos)
     for info in infos:
-        steps = len(sessions.data(info.id).get("history") or [])
+        steps = sessions.steps(info.id)
         title = info.meta.get("title") or ""
         line = f"  {info.id:<{width}}  {_when(info.updated)}  {plural(steps, 'step'):>9}  {title}"
         print(line.rstrip())
@@ -40,19 +40,17 @@ def _list(sessions: Any, as_json: bool) -> int:
 
 
 def _show(sessions: Any, ids: list[str], as_json: bool) -> int:
-    from agentloop.loop.history import History
-
     for id in ids:
-        data = sessions.data(id)
-        meta = data.get("meta") or {}
+        conv = sessions.load(id, client=None)
+        meta = sessions.meta(id)
         if as_json:
-            print(json.dumps(data, indent=2, ensure_ascii=False))
+            print(json.dumps({**conv.to_dict(), "meta": meta}, indent=2, ensure_ascii=False))
             continue
-        history = list(History.from_wire(data.get("history") or []))
-        tools = ", ".join(data.get("tool_names") or []) or "none"
+        history = conv.history
+        tools = ", ".join(sessions.tool_names(id)) or "none"
         print(
-            f"session {id!r}: model {data.get('model') or data.get('agent')}, strategy "
-            f"{data.get('strategy')}, tools: {tools}, {plural(len(history), 'step')}, "
+            f"session {id!r}: model {conv.model or conv.agent}, strategy "
+            f"{conv.strategy}, tools: {tools}, {plural(len(history), 'step')}, "
             f"updated {_when(float(meta.get('updated') or 0))}"
         )
         for i, step in enumerate(history):

@@ -148,7 +148,9 @@ class _Hub:
             )
             live = _Live(conv, self.sessions.meta(id))
         elif create:
-            conv = AsyncConversation(self.client, tools=self.tools, id=id, **self.defaults)
+            conv = self.sessions.create(
+                AsyncConversation, self.client, tools=self.tools, id=id, **self.defaults
+            )
             live = _Live(conv, {**self.meta, "title": "", "usage": {}})
         else:
             raise _HTTPError(404, f"no session {id!r}")

@@ -1,17 +1,25 @@
 """Where sessions live: the ONE adapter between the web app / CLI and a conversation store.
 
-The journaling stores (``agentloop.stores.open_store``, ``store.list()``, ``store.delete()``,
-``ConversationInfo``) are used when this agentloop has them. Otherwise this module falls back to
-``SQLiteStore`` snapshots: a session is saved after every step of progress the app sees (the
-end of a turn, an approval, a strategy switch). Either way, app-level settings (the tools file,
-the title, running token totals) travel in the session's ``meta`` dict, kept next to the
-conversation under the key ``"meta"`` of its saved form.
+Two kinds of store are handled here, and nowhere else:
+
+* a journaling store (``append``/``read``/``list``/``delete``, from
+  ``agentloop.stores.open_store``): conversations are created with ``store=`` and journal every
+  step themselves; ``store.list()`` gives ``ConversationInfo(id, version, created, updated,
+  meta)``;
+* a snapshot store (``SQLiteStore`` with ``save``/``load_data``/``ids``): the session is saved
+  whole after every step of progress the app sees (the end of a turn, an approval, a strategy
+  switch).
+
+App-level settings (the ``--tools`` files, the title, running token totals) travel in a
+``meta`` dict: for snapshot stores under the key ``"meta"`` of the saved document; for
+journaling stores under ``meta["app"]`` of the store's meta when the store keeps it.
 
 Nothing heavy is imported here, so ``agentloop chat`` can use it without starlette.
 """
 
 from __future__ import annotations
 
+import builtins
 import os
 import re
 import time
@@ -74,6 +82,8 @@ class Sessions:
 
     def __init__(self, store: Any) -> None:
         self.store = store
+        # A journaling store: conversations write to it themselves as they go.
+        self.journaling = all(hasattr(store, n) for n in ("append", "read", "list", "delete"))
 
     @property
     def where(self) -> str:
@@ -81,25 +91,36 @@ class Sessions:
         path = getattr(self.store, "path", None)
         return str(path) if path is not None else repr(self.store)
 
+    # --- reading ----------------------------------------------------------------------------
+
     def list(self) -> list[SessionInfo]:
         """Every session, most recently updated first."""
-        out: list[SessionInfo] = []
-        for id in self.store.ids():
-            meta = self.meta(id)
-            out.append(SessionInfo(id=id, updated=float(meta.get("updated", 0.0)), meta=meta))
-        return out
+        if self.journaling:
+            out = []
+            for info in self.store.list():
+                meta = dict(info.meta or {})
+                app = dict(meta.get("app") or {})
+                app.setdefault("title", meta.get("title") or "")
+                updated = info.updated
+                stamp = updated.timestamp() if hasattr(updated, "timestamp") else updated
+                out.append(SessionInfo(id=info.id, updated=float(stamp or 0.0), meta=app))
+            return out
+        return [SessionInfo(id, float(m.get("updated", 0.0)), m) for id, m in self._metas()]
+
+    def _metas(self) -> builtins.list[tuple[str, dict[str, Any]]]:
+        return [(id, self.meta(id)) for id in self.store.ids()]
 
     def __contains__(self, id: object) -> bool:
+        if self.journaling:
+            return any(info.id == id for info in self.store.list())
         return id in self.store
-
-    def data(self, id: str) -> dict[str, Any]:
-        """The saved form of session ``id`` (``KeyError`` if there is none)."""
-        data: dict[str, Any] = self.store.load_data(id)
-        return data
 
     def meta(self, id: str) -> dict[str, Any]:
         """The app settings saved with session ``id`` (``{}`` when it has none)."""
-        meta = self.data(id).get("meta")
+        if self.journaling:
+            found = next((s for s in self.list() if s.id == id), None)
+            return dict(found.meta) if found is not None else {}
+        meta = self.store.load_data(id).get("meta")
         return dict(meta) if isinstance(meta, dict) else {}
 
     def load(
@@ -112,33 +133,69 @@ class Sessions:
         **overrides: Any,
     ) -> Any:
         """Rebuild session ``id`` as a ``cls`` (default ``Conversation``) on ``client``."""
-        return self.store.load(id, client=client, tools=tools, cls=cls, **overrides)
+        if cls is None:
+            from agentloop.loop import Conversation
+
+            cls = Conversation
+        if self.journaling:
+            return cls.from_store(self.store, id, client=client, tools=tools, **overrides)
+        return cls.from_dict(self.store.load_data(id), client=client, tools=tools, **overrides)
+
+    def steps(self, id: str) -> int:
+        """How many history steps session ``id`` has."""
+        return len(self.load(id, client=None).history)
+
+    def tool_names(self, id: str) -> builtins.list[str]:
+        """The names of the tools session ``id`` was saved with."""
+        data = self.load(id, client=None).to_dict()
+        names = (data.get("settings") or data).get("tool_names") or []
+        return [str(n) for n in names]
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def create(self, cls: Any, client: Any, **kwargs: Any) -> Any:
+        """A new conversation kept in this store (journaling to it when the store can)."""
+        if self.journaling:
+            kwargs["store"] = self.store
+        return cls(client, **kwargs)
 
     def save(self, conv: Any, meta: dict[str, Any]) -> None:
         """Save ``conv`` with ``meta`` (``meta["updated"]`` is set to now)."""
         meta["updated"] = time.time()
+        if self.journaling:
+            return  # the conversation journals itself; app meta lives in this process only
         self.store.save(_Snapshot(conv, meta), conv.id)
 
     def delete(self, id: str) -> bool:
         """Delete session ``id``; False if there was none."""
-        if id not in self.store:
+        if id not in self:
             return False
         self.store.delete(id)
         return True
 
     def close(self) -> None:
-        self.store.close()
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
 
 
 def open_sessions(store: Any = None) -> Sessions:
-    """``Sessions`` over a store object, a path, ``sqlite:///path``, or (None) the default file."""
+    """``Sessions`` over a store object, a path, a URL, or (None) the default file.
+
+    URLs and paths go to ``agentloop.stores.open_store`` when this agentloop has it (journaling
+    stores: ``postgresql://...``, ``sqlite:///path``, a path); otherwise a path or
+    ``sqlite:///path`` opens a ``SQLiteStore``.
+    """
     if isinstance(store, Sessions):
         return store
     if store is None:
         store = default_store_path()
     if isinstance(store, (str, Path)):
-        from agentloop.stores import SQLiteStore
+        import agentloop.stores as stores
 
+        opener = getattr(stores, "open_store", None)
+        if opener is not None:
+            return Sessions(opener(str(store)))
         text = str(store)
         if text.startswith("sqlite:///"):
             text = text[len("sqlite:///") :]
@@ -149,5 +206,5 @@ def open_sessions(store: Any = None) -> Sessions:
                 f"store {text!r}: only SQLite files are supported by this agentloop; pass a "
                 "path or sqlite:///path"
             )
-        return Sessions(SQLiteStore(Path(text).expanduser()))
+        return Sessions(stores.SQLiteStore(Path(text).expanduser()))
     return Sessions(store)

@@ -257,6 +257,7 @@ def test_chat_generation_options_reach_the_request(cli: CLI) -> None:
     shown = cli("sessions", "show", "g1", "--json")
     import json
 
-    config = json.loads(shown.stdout)["generation_config"]
+    data = json.loads(shown.stdout)
+    config = data["settings"]["generation_config"]
     assert config["temperature"] == 0.5 and config["thinking_level"] == "low"
     assert config["max_output_tokens"] == 300 and config["seed"] == 7
