@@ -70,9 +70,10 @@ def test_bad_input_is_one_line_and_exit_2(cli: CLI, argv: list[str], message: st
 
 def test_import_agentloop_and_the_cli_stay_light() -> None:
     code = (
-        "import sys, agentloop, agentloop.cli\n"
+        "import sys, agentloop, agentloop.cli, agentloop.web, agentloop.web._sessions\n"
         "heavy = [m for m in ('uvicorn', 'starlette', 'httpx', 'agentloop.testing',"
-        " 'agentloop.client', 'pydantic') if m in sys.modules]\n"
+        " 'agentloop.client', 'pydantic', 'ag_ui', 'rich', 'prompt_toolkit')"
+        " if m in sys.modules]\n"
         "print(heavy)\n"
     )
     proc = subprocess.run(

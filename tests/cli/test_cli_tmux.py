@@ -44,6 +44,16 @@ def get_weather(city: str) -> dict:
     return {"city": city, "temperature": 21, "unit": "celsius"}
 
 
+@tool(requires_approval=True)
+def delete_file(path: str) -> str:
+    """Delete a file from the disk.
+
+    Args:
+        path: The file to delete.
+    """
+    return f"deleted {path}"
+
+
 @tool
 def slow_report(topic: str) -> str:
     """Write a slow report about a topic.
@@ -226,3 +236,13 @@ def _save_svg(ansi: str, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     console.save_svg(str(path), title="agentloop chat")
     assert path.stat().st_size > 2000
+
+
+def test_run_asks_for_approval_on_a_terminal(term: Terminal) -> None:
+    term.start("run", "Please delete the file notes.txt", "--tools", "tools.py")
+    term.wait_for("allow delete_file(path=")
+    term.type("y")
+    term.keys("Enter")
+    screen = term.wait_for("[exited]")
+    assert "delete_file returned deleted" in screen
+    assert "completed: 2 model requests, 1 tool call" in screen

@@ -298,3 +298,25 @@ def test_stop_cancels_the_turn_and_keeps_the_history_valid(tmp_path: Path) -> No
             assert events_of(again.text)[-1]["type"] == "RUN_FINISHED"
     finally:
         gate.open.set()
+
+
+def test_several_sessions_run_at_once(tmp_path: Path) -> None:
+    first = Gate()
+    app = create_app(tools=[first.tool], store=tmp_path / "web.db")
+    try:
+        with serve(app) as base:
+            a = httpx.Client(base_url=base, timeout=20)
+            b = httpx.Client(base_url=base, timeout=20)
+            with a.stream("POST", "/agui", json=user_input("one", "Write a slow report about A")):
+                assert first.entered.wait(10)
+                # While session "one" waits in its tool, session "two" runs a whole turn.
+                other = b.post("/agui", json=user_input("two", "I have 2 dogs in my house."))
+                assert events_of(other.text)[-1]["type"] == "RUN_FINISHED"
+                listing = a.get("/api/sessions").json()["sessions"]
+                assert {s["id"]: s["running"] for s in listing} == {"one": True, "two": False}
+                busy = b.post("/agui", json=user_input("one", "hello", run="r9"))
+                assert busy.status_code == 409  # one turn at a time per session
+                first.open.set()
+            assert "A: all good" in _wait_idle(base, "one")["items"][-1]["text"]
+    finally:
+        first.open.set()
