@@ -341,9 +341,11 @@ def _apply_config(args: argparse.Namespace) -> None:
     from ._config import load_config
 
     config = load_config()
+    args.from_config = set()  # a resumed chat keeps its own settings over these defaults
     for key, value in config.items():
         if getattr(args, key, "absent") is None:
             setattr(args, key, value)
+            args.from_config.add(key)
 
 
 def _handler(command: str) -> Callable[[argparse.Namespace], int]:

@@ -481,6 +481,11 @@ def run_chat(args: argparse.Namespace) -> int:
             name = infos[0].id
         resuming = name is not None and name in sessions
         meta = sessions.meta(name) if resuming else {}
+        if resuming:  # the session's own settings win over the config file's defaults
+            for key in getattr(args, "from_config", ()):
+                setattr(args, key, None)
+            model = check_model(args.model) if args.model else None
+            config = generation_config(args)
         tool_specs = args.tools
         if tool_specs is None and resuming:
             tool_specs = meta.get("tools") or None  # the tools the session was started with

@@ -148,6 +148,10 @@ def test_config_file_supplies_defaults(cli: CLI) -> None:
     chat = cli("chat", "--model", "gemini-3.5-flash", stdin="hello\n")
     assert "model gemini-3.5-flash," in chat.stderr  # the command line wins
     assert "I am Ada" in chat.stdout
+    # A resumed session keeps its own model over the config file's.
+    cli("chat", "--session", "own", "--model", "gemini-3.5-pro", stdin="hi\n")
+    resumed = cli("chat", "--session", "own", stdin="hi again\n")
+    assert "model gemini-3.5-pro," in resumed.stderr
     (config / "config.toml").write_text("modle = 'x'\n")
     bad = cli("run", "hi")
     assert bad.returncode == 2 and "unknown key 'modle'" in bad.stderr

@@ -344,3 +344,19 @@ def test_screenshot_for_the_docs(browser: Any, tmp_path: Path) -> None:
         assert page.driver.save_screenshot(str(out / "web-chat.png"))
         browser.set_window_size(1280, 860)
     assert (out / "web-chat.png").stat().st_size > 10_000
+
+
+def test_shift_enter_adds_a_line_and_enter_sends(page: Page) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    page.open()
+    box = page.css("#input")[0]
+    box.send_keys("line one")
+    box.send_keys(Keys.SHIFT, Keys.ENTER)
+    box.send_keys("line two")
+    assert not page.css(".msg.user")  # not sent yet
+    box.send_keys(Keys.ENTER)
+    user = page.until_text(".msg.user", "line two")
+    assert user.text.endswith("line one\nline two")
+    page.until_text(".msg.assistant", "You said: line one")
+    page.idle()
