@@ -2,17 +2,18 @@
 
 Two kinds of store are handled here, and nowhere else:
 
-* a journaling store (``append``/``read``/``list``/``delete``, from
-  ``agentloop.stores.open_store``): conversations are created with ``store=`` and journal every
-  step themselves; ``store.list()`` gives ``ConversationInfo(id, version, created, updated,
-  meta)``;
+* a journaling store (``append``/``read``/``version``/``list``/``delete``, e.g. from
+  ``agentloop.stores.open_store``): conversations are created with ``store=`` and journal
+  every step themselves; ``store.list()`` gives ``ConversationInfo(id, version, created,
+  updated, meta)``;
 * a snapshot store (``SQLiteStore`` with ``save``/``load_data``/``ids``): the session is saved
   whole after every step of progress the app sees (the end of a turn, an approval, a strategy
   switch).
 
 App-level settings (the ``--tools`` files, the title, running token totals) travel in a
 ``meta`` dict: for snapshot stores under the key ``"meta"`` of the saved document; for
-journaling stores under ``meta["app"]`` of the store's meta when the store keeps it.
+journaling stores under ``"app"`` in the store's meta of the conversation (written after each
+turn with an empty ``append``, which changes no version).
 
 Nothing heavy is imported here, so ``agentloop chat`` can use it without starlette.
 """
@@ -20,6 +21,7 @@ Nothing heavy is imported here, so ``agentloop chat`` can use it without starlet
 from __future__ import annotations
 
 import builtins
+import contextlib
 import os
 import re
 import time
@@ -83,7 +85,7 @@ class Sessions:
     def __init__(self, store: Any) -> None:
         self.store = store
         # A journaling store: conversations write to it themselves as they go.
-        self.journaling = all(hasattr(store, n) for n in ("append", "read", "list", "delete"))
+        self.journaling = all(hasattr(store, n) for n in ("append", "read", "version", "list"))
 
     @property
     def where(self) -> str:
@@ -100,10 +102,9 @@ class Sessions:
             for info in self.store.list():
                 meta = dict(info.meta or {})
                 app = dict(meta.get("app") or {})
-                app.setdefault("title", meta.get("title") or "")
-                updated = info.updated
-                stamp = updated.timestamp() if hasattr(updated, "timestamp") else updated
-                out.append(SessionInfo(id=info.id, updated=float(stamp or 0.0), meta=app))
+                if not app.get("title"):
+                    app["title"] = meta.get("title") or ""
+                out.append(SessionInfo(id=info.id, updated=float(info.updated or 0.0), meta=app))
             return out
         return [SessionInfo(id, float(m.get("updated", 0.0)), m) for id, m in self._metas()]
 
@@ -111,15 +112,14 @@ class Sessions:
         return [(id, self.meta(id)) for id in self.store.ids()]
 
     def __contains__(self, id: object) -> bool:
-        if self.journaling:
-            return any(info.id == id for info in self.store.list())
         return id in self.store
 
     def meta(self, id: str) -> dict[str, Any]:
         """The app settings saved with session ``id`` (``{}`` when it has none)."""
         if self.journaling:
-            found = next((s for s in self.list() if s.id == id), None)
-            return dict(found.meta) if found is not None else {}
+            stored = self.store.read(id, after=self.store.version(id))  # the meta, no records
+            meta = (stored.meta or {}).get("app")
+            return dict(meta) if isinstance(meta, dict) else {}
         meta = self.store.load_data(id).get("meta")
         return dict(meta) if isinstance(meta, dict) else {}
 
@@ -163,7 +163,18 @@ class Sessions:
         """Save ``conv`` with ``meta`` (``meta["updated"]`` is set to now)."""
         meta["updated"] = time.time()
         if self.journaling:
-            return  # the conversation journals itself; app meta lives in this process only
+            # The conversation journals itself; only the app meta is written here.
+            version = self.store.version(conv.id)
+            if version == 0:
+                return  # nothing journaled yet (no turn so far)
+            from agentloop.errors import ConflictError
+
+            current = dict(self.store.read(conv.id, after=version).meta or {})
+            with contextlib.suppress(ConflictError):  # a writer moved on: next save wins
+                self.store.append(
+                    conv.id, [], expected_version=version, meta={**current, "app": dict(meta)}
+                )
+            return
         self.store.save(_Snapshot(conv, meta), conv.id)
 
     def delete(self, id: str) -> bool:
