@@ -28,6 +28,8 @@ _EXPORTS: dict[str, str] = {
     "AsyncBackgroundTurn": "agentloop.loop",
     "errors": "agentloop.errors",
     "types": "agentloop.types",
+    "Compaction": "agentloop.loop",
+    "UsageLimits": "agentloop.loop",
 }
 
 __all__ = [
@@ -36,6 +38,7 @@ __all__ = [
     "AsyncConversation",
     "BackgroundTurn",
     "Client",
+    "Compaction",
     "Conversation",
     "Tool",
     "ToolCall",
@@ -43,6 +46,7 @@ __all__ = [
     "ToolError",
     "ToolRegistry",
     "Turn",
+    "UsageLimits",
     "__version__",
     "errors",
     "tool",
@@ -56,9 +60,11 @@ if TYPE_CHECKING:
         AsyncBackgroundTurn,
         AsyncConversation,
         BackgroundTurn,
+        Compaction,
         Conversation,
         ToolCall,
         Turn,
+        UsageLimits,
     )
     from agentloop.tools import Tool, ToolContext, ToolError, ToolRegistry, tool
 

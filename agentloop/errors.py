@@ -20,6 +20,7 @@ __all__ = [
     "APITimeoutError",
     "AgentloopError",
     "AuthenticationError",
+    "ConfigurationError",
     "ConflictError",
     "ContextWindowExceededError",
     "ConversationNotFoundError",
@@ -254,6 +255,23 @@ class ContextWindowExceededError(InvalidRequestError):
     start a new conversation); the conversation stays usable.
     """
 
+    hint = (
+        "The request is longer than the model's context window: enable compaction with "
+        "Conversation(..., compaction=agentloop.Compaction(trigger_tokens=...)) (or call "
+        "conv.compact()) and send again; the conversation stays usable."
+    )
+
+    def __str__(self) -> str:
+        return super().__str__().replace(".. ", ". ", 1)  # the API's message ends with a dot
+
+    @property
+    def input_tokens(self) -> int | None:
+        """The input tokens the API counted in the request (from its message), if it said."""
+        import re
+
+        found = re.search(r"input token count[^0-9]*(\d+)", self.message, re.IGNORECASE)
+        return int(found.group(1)) if found else None
+
 
 class ServerError(APIError):
     """5xx: the service failed; retried automatically with backoff."""
@@ -427,3 +445,11 @@ class UsageLimitExceeded(TurnError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.message, self.turn, self.limit, self.value, self.maximum))
+
+
+# --- long loops: compaction and usage limits ---------------------------------------------------
+
+
+class ConfigurationError(AgentloopError, ValueError):
+    """A setting is invalid (a ``Compaction`` or ``UsageLimits`` argument, or a cost limit for
+    a model without a price); refused before anything is sent."""

@@ -23,10 +23,13 @@ sys.path.insert(1, os.path.dirname(HERE))  # the repo root, when agentloop is no
 
 from _harness import Row, render  # noqa: E402
 
-SECTIONS = ("turn", "tools", "replay", "stream", "schema", "import", "concurrency")
+SECTIONS = (
+    "turn", "tools", "replay", "stream", "schema", "import", "concurrency", "compaction",
+)
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
+    import bench_compaction
     import bench_data
     import bench_system
     import bench_tools
@@ -44,6 +47,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
             bench_system.many_conversations_row(quick),
             *bench_system.throughput_rows(quick),
         ],
+        "compaction": lambda: bench_compaction.rows(quick),
     }
 
 

@@ -167,6 +167,9 @@ def _add_chat(sub: Any) -> None:
     _generation_flags(chat)
     _backend_flags(chat)
     _verbose_flag(chat)
+    from ._limits import add_long_loop_flags
+
+    add_long_loop_flags(chat)
 
 
 def _add_run(sub: Any) -> None:
@@ -218,6 +221,9 @@ def _add_run(sub: Any) -> None:
     _generation_flags(run)
     _backend_flags(run)
     _verbose_flag(run)
+    from ._limits import add_long_loop_flags
+
+    add_long_loop_flags(run)
 
 
 def _add_serve(sub: Any) -> None:

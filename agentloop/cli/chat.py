@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ._common import UsageError, check_model, generation_config, model_of, open_backend, plural
+from ._limits import long_loop_settings, usage_line
 from ._render import Printer, call_text, log_event, short, step_line
 from ._tools import load_tools
 
@@ -407,6 +408,7 @@ class _Chat:
                 self.note(step_line(i, step))
         elif name == "/usage":
             self.note(self.usage_text())
+            self.note(usage_line(self.conv))
         elif name == "/clear":
             self.save()
             old = self.name
@@ -490,6 +492,7 @@ def run_chat(args: argparse.Namespace) -> int:
         if tool_specs is None and resuming:
             tool_specs = meta.get("tools") or None  # the tools the session was started with
         tools = load_tools(tool_specs)
+        long_loop_settings(args, model or model_of(args))  # check the flags before anything
         if args.tools is not None or not resuming:
             meta["tools"] = _tool_specs(args.tools)
         backend = open_backend(args.backend)
@@ -516,7 +519,7 @@ def run_chat(args: argparse.Namespace) -> int:
             def make_conv(template: Any = None, id: str | None = None) -> Any:
                 """A new, empty conversation with ``template``'s settings (else the options')."""
                 t = template
-                return sessions.create(
+                new = sessions.create(
                     Conversation,
                     backend.client,
                     model=t.model if t is not None else model_of(args),
@@ -526,9 +529,15 @@ def run_chat(args: argparse.Namespace) -> int:
                     generation_config=t.generation_config if t is not None else config,
                     id=id or time.strftime("chat-%Y%m%d-%H%M%S"),
                 )
+                for key, value in long_loop_settings(args, new.model).items():
+                    setattr(new, key, value)  # compaction=, limits= (priced for its model)
+                return new
 
             if conv is None:
                 conv = make_conv(None, name)
+            else:
+                for key, value in long_loop_settings(args, conv.model).items():
+                    setattr(conv, key, value)  # compaction=, limits= (priced for its model)
             tool_names = ", ".join(conv.tools.names) or "none"
             print(
                 f"{what}; model {conv.model}, strategy {conv.strategy}, tools: {tool_names}. "

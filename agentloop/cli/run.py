@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from ._common import UsageError, generation_config, model_of, open_backend, plural
+from ._limits import long_loop_settings
 from ._render import call_text, log_event, short, turn_to_json
 from ._tools import load_tools
 
@@ -44,6 +45,11 @@ class _Progress:
             self.say(f"[{self.request}] {event.call.name} {what}")
         elif kind == "strategy_fallback":
             self.say(f"[{self.request}] the server forgot the chain; replaying the history")
+        elif kind == "compacted":
+            self.say(
+                f"[{self.request}] compacted the history sent to the model: "
+                f"~{event.tokens_before} -> ~{event.tokens_after} tokens"
+            )
         elif kind == "retry":
             self.say(f"[{self.request}] retrying (attempt {event.attempt}): {event.reason}")
 
@@ -112,6 +118,7 @@ def run_task(args: argparse.Namespace) -> int:
         raise UsageError("TASK is empty; say what the agent should do")
     config = generation_config(args)
     tools = load_tools(args.tools)
+    long_loop = long_loop_settings(args, model)
     backend = open_backend(args.backend)
     backend.announce()
     progress = _Progress()
@@ -124,6 +131,7 @@ def run_task(args: argparse.Namespace) -> int:
             system_instruction=args.system or DEFAULT_SYSTEM,
             max_steps=args.max_steps,
             generation_config=config,
+            **long_loop,
         )
         names = ", ".join(conv.tools.names) or "none"
         limit = plural(args.max_steps, "step")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import operator
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from agentloop.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    ContextWindowExceededError,
     MissingAPIKeyError,
     RequestValidationError,
     error_class_for_status,
@@ -449,6 +451,13 @@ def parse_interaction(content: bytes) -> Interaction:
         ) from None
 
 
+# The API's wording for a request longer than the context window ("The input token count
+# (N) exceeds the maximum number of tokens allowed (M).") and close variants.
+_CONTEXT_OVERFLOW = re.compile(
+    r"input token count|context (window|length)|(prompt|input) is too long", re.IGNORECASE
+)
+
+
 def api_error(
     config: ClientConfig, status_code: int, headers: Mapping[str, str], content: bytes
 ) -> APIError:
@@ -473,6 +482,8 @@ def api_error(
         snippet = text.strip()[:300]
         message = snippet or httpx.codes.get_reason_phrase(status_code) or "error"
     cls = error_class_for_status(status_code)
+    if status_code == 400 and _CONTEXT_OVERFLOW.search(message):
+        cls = ContextWindowExceededError
     return cls(
         message,
         status_code=status_code,

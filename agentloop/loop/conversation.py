@@ -18,12 +18,13 @@ import threading
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overload
 
-from agentloop.errors import StateError, TurnInProgressError
+from agentloop.errors import ConfigurationError, StateError, TurnInProgressError
 from agentloop.types import FunctionCallStep, Interaction, RawJSON, WireModel
 
 from .background import AsyncBackgroundTurn, BackgroundTurn
+from .compaction import Compaction, Summarize, compact_now
 from .engine import (
     Effect,
     Emit,
@@ -34,7 +35,8 @@ from .engine import (
     TurnEngine,
     WaitBackground,
 )
-from .events import LoopEvent, Retrying, SSETranslator, TurnCompleted
+from .events import Compacted, LoopEvent, Retrying, SSETranslator, TurnCompleted
+from .limits import LimitGuard, UsageLimits, UsageTotals
 from .persist import from_document, settings_of, to_document
 from .state import STRATEGIES, ConversationState, Journal, Strategy
 from .structured import output_parser, response_format_for
@@ -92,6 +94,8 @@ class _ConversationCore:
         extra_body: dict[str, Any] | None,
         id: str | None,
         store: ConversationStore | None,
+        compaction: Compaction | None = None,
+        limits: UsageLimits | None = None,
     ) -> None:
         from agentloop.tools import ToolRegistry
 
@@ -133,6 +137,10 @@ class _ConversationCore:
         # (a private JSON copy of the last static body, that body with values pre-encoded)
         self._static_cache: tuple[dict[str, Any], dict[str, Any]] | None = None
         self.strategy = strategy
+        self.compaction = compaction
+        if limits is not None:
+            limits.check_priced(model if model is not None else agent)
+        self.limits = limits
         self.store: ConversationStore | None = None
         self._journaled_settings: dict[str, Any] | None = None
         if store is not None:
@@ -155,6 +163,42 @@ class _ConversationCore:
     def history(self) -> list[Any]:
         """Every step of the conversation, in order (a copy)."""
         return list(self._state.history)
+
+    @property
+    def compaction(self) -> Compaction | None:
+        """The ``Compaction`` policy (``None``: requests carry the whole history); assign
+        between turns to change it."""
+        return self._compaction
+
+    @compaction.setter
+    def compaction(self, value: Compaction | None) -> None:
+        if value is not None and not isinstance(value, Compaction):
+            raise ConfigurationError(
+                f"compaction must be an agentloop.Compaction or None, not {value!r}"
+            )
+        if value is not None and value.summarize == "model" and self.model is None:
+            raise ConfigurationError(
+                "Compaction(summarize='model') needs a model conversation (model=...); an agent "
+                "cannot be asked for a summary. Pass a summarize callable instead"
+            )
+        self._compaction = value
+        chars = value.max_tool_result_chars if value is not None else None
+        view = self._state.view
+        if chars != view.max_result_chars:
+            view.configure(chars, self._state.history)
+            self._state.record({"k": "view", "view": view.to_wire()})
+
+    @property
+    def model_view(self) -> list[Any]:
+        """The steps the model gets on the next request: after compaction a summary (or
+        marker) step, then the recent history verbatim; long tool results as sent (truncated).
+        ``history`` keeps every step."""
+        return self._state.view.steps(self._state.history)
+
+    @property
+    def usage(self) -> UsageTotals:
+        """Model requests, tokens and cost over the conversation's life (``UsageTotals``)."""
+        return self._state.usage
 
     @property
     def last_interaction_id(self) -> str | None:
@@ -255,7 +299,11 @@ class _ConversationCore:
         return encoded
 
     def _engine(
-        self, response_model: Any = None, response_format: Any = None, background: bool = False
+        self,
+        response_model: Any = None,
+        response_format: Any = None,
+        background: bool = False,
+        limits: UsageLimits | None = None,
     ) -> TurnEngine:
         running = self._background
         if running is not None and not running.done:
@@ -294,7 +342,25 @@ class _ConversationCore:
             is_idempotent=is_idempotent,
             parse_output=output_parser(model) if model is not None else None,
             background=background,
+            compaction=self._compaction,
+            limits=self._guard(limits),
         )
+
+    def _guard(self, limits: UsageLimits | None) -> LimitGuard | None:
+        if limits is None and self.limits is None:
+            return None
+        return LimitGuard(self.limits, limits, self.model if self.model is not None else self.agent)
+
+    def _compaction_protocol(self) -> Protocol:
+        running = self._background
+        if running is not None and not running.done:
+            raise TurnInProgressError(
+                f"background turn {running.id} is still running; wait for it before compact()"
+            )
+        guard = self._guard(None)
+        price = guard.price if guard is not None else None
+        proto = compact_now(self._state, self._compaction or Compaction(), self.model, price)
+        return cast(Protocol, proto)  # driven like a turn; it returns the event, not a Turn
 
     def _tool_context(
         self, call: FunctionCallStep, tool: Tool[..., Any] | None
@@ -444,6 +510,8 @@ class _ConversationCore:
         strategy = conv._state.strategy
         conv._state = state
         state.strategy = strategy
+        if "compaction" in overrides:  # its max_tool_result_chars applies to the loaded view
+            conv.compaction = overrides["compaction"]
         return conv
 
     def __repr__(self) -> str:
@@ -492,6 +560,8 @@ class Conversation(_ConversationCore):
         extra_body: dict[str, Any] | None = None,
         id: str | None = None,
         store: ConversationStore | None = None,
+        compaction: Compaction | None = None,
+        limits: UsageLimits | None = None,
     ) -> None:
         """Create a conversation.
 
@@ -515,6 +585,9 @@ class Conversation(_ConversationCore):
             extra_body: More request fields, sent as given.
             id: The conversation id (journal key in ``store``); random when omitted.
             store: A ``ConversationStore``: every step is journaled to it as it happens.
+            compaction: A ``Compaction`` policy that keeps requests inside the context window
+                (``model_view`` is what the model gets; ``history`` keeps every step).
+            limits: ``UsageLimits`` counted over the conversation's life (``usage``).
         """
         if client is None:
             from agentloop.client import Client
@@ -523,7 +596,7 @@ class Conversation(_ConversationCore):
         super().__init__(
             client, model, agent, tools, strategy, system_instruction, generation_config,
             response_format, max_steps, response_model, deps, agent_config, environment,
-            extra_body, id, store,
+            extra_body, id, store, compaction, limits,
         )  # fmt: skip
 
     # --- turns ---------------------------------------------------------------------------------
@@ -536,6 +609,7 @@ class Conversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: Literal[False] = False,
+        limits: UsageLimits | None = None,
     ) -> Turn: ...
 
     @overload
@@ -546,6 +620,7 @@ class Conversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: Literal[True],
+        limits: UsageLimits | None = None,
     ) -> BackgroundTurn: ...
 
     def send(
@@ -555,15 +630,18 @@ class Conversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: bool = False,
+        limits: UsageLimits | None = None,
     ) -> Turn | BackgroundTurn:
         """Run one user turn to completion and return its ``Turn``.
 
         With ``background=True`` the first request runs in the background and a
         ``BackgroundTurn`` handle is returned at once (``wait()``, ``poll()``, ``cancel()``).
+        ``limits``: ``UsageLimits`` for this turn (on top of the conversation's).
         """
         self._acquire()
         try:
-            proto = self._engine(response_model, response_format, background).start(input)
+            engine = self._engine(response_model, response_format, background, limits)
+            proto = engine.start(input)
             if not background:
                 return self._finish(proto, stream=False)
             for event in self._drive(proto, stream=False, stop_at_wait=True):
@@ -578,12 +656,27 @@ class Conversation(_ConversationCore):
             self._lock.release()
 
     def stream(
-        self, input: Any, *, response_model: Any = None, response_format: Any = None
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        limits: UsageLimits | None = None,
     ) -> Iterator[LoopEvent]:
         """Run one user turn, yielding loop events; the last one is ``TurnCompleted``.
 
         The turn starts when iteration starts (the input is checked at once)."""
-        return self._locked(self._engine(response_model, response_format).start(input))
+        engine = self._engine(response_model, response_format, limits=limits)
+        return self._locked(engine.start(input))
+
+    def compact(self) -> Compacted | None:
+        """Compact the model view now (with ``compaction``, or a default ``Compaction()``);
+        returns the ``Compacted`` event, or ``None`` when nothing could be folded."""
+        done: Compacted | None = None
+        for event in self._locked(self._compaction_protocol()):
+            if isinstance(event, Compacted):
+                done = event
+        return done
 
     def resume(self) -> Turn:
         """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
@@ -683,6 +776,8 @@ class Conversation(_ConversationCore):
                     value = yield from self._request(effect.body, stream)
                 elif isinstance(effect, RunTools):
                     value = self.tools.run(effect.calls, context=self._tool_context)
+                elif isinstance(effect, Summarize):
+                    value = effect.run(self.client)
                 elif stop_at_wait:
                     break  # hand the suspended protocol to a BackgroundTurn, untouched
                 else:
@@ -737,6 +832,8 @@ class AsyncConversation(_ConversationCore):
         extra_body: dict[str, Any] | None = None,
         id: str | None = None,
         store: ConversationStore | None = None,
+        compaction: Compaction | None = None,
+        limits: UsageLimits | None = None,
     ) -> None:
         """Create a conversation on an ``AsyncClient``; the parameters are those of
         ``Conversation``."""
@@ -747,7 +844,7 @@ class AsyncConversation(_ConversationCore):
         super().__init__(
             client, model, agent, tools, strategy, system_instruction, generation_config,
             response_format, max_steps, response_model, deps, agent_config, environment,
-            extra_body, id, store,
+            extra_body, id, store, compaction, limits,
         )  # fmt: skip
 
     @overload
@@ -758,6 +855,7 @@ class AsyncConversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: Literal[False] = False,
+        limits: UsageLimits | None = None,
     ) -> Turn: ...
 
     @overload
@@ -768,6 +866,7 @@ class AsyncConversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: Literal[True],
+        limits: UsageLimits | None = None,
     ) -> AsyncBackgroundTurn: ...
 
     async def send(
@@ -777,12 +876,14 @@ class AsyncConversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: bool = False,
+        limits: UsageLimits | None = None,
     ) -> Turn | AsyncBackgroundTurn:
         """Run one user turn to completion and return its ``Turn`` (``background=True``: an
-        ``AsyncBackgroundTurn`` handle at once)."""
+        ``AsyncBackgroundTurn`` handle at once); ``limits`` as in ``Conversation.send``."""
         self._acquire()
         try:
-            proto = self._engine(response_model, response_format, background).start(input)
+            engine = self._engine(response_model, response_format, background, limits)
+            proto = engine.start(input)
             if not background:
                 return await self._finish(proto, stream=False)
             async for event in self._drive(proto, stream=False, stop_at_wait=True):
@@ -797,11 +898,25 @@ class AsyncConversation(_ConversationCore):
             self._lock.release()
 
     def stream(
-        self, input: Any, *, response_model: Any = None, response_format: Any = None
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        limits: UsageLimits | None = None,
     ) -> AsyncIterator[LoopEvent]:
         """Run one user turn, yielding loop events (``async for``); the last one is
         ``TurnCompleted``. The turn starts when iteration starts."""
-        return self._locked(self._engine(response_model, response_format).start(input))
+        engine = self._engine(response_model, response_format, limits=limits)
+        return self._locked(engine.start(input))
+
+    async def compact(self) -> Compacted | None:
+        """Compact the model view now (see ``Conversation.compact``)."""
+        done: Compacted | None = None
+        async for event in self._locked(self._compaction_protocol()):
+            if isinstance(event, Compacted):
+                done = event
+        return done
 
     async def resume(self) -> Turn:
         """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
@@ -900,6 +1015,8 @@ class AsyncConversation(_ConversationCore):
                     value = box[0]
                 elif isinstance(effect, RunTools):
                     value = await self.tools.arun(effect.calls, context=self._tool_context)
+                elif isinstance(effect, Summarize):
+                    value = await effect.arun(self.client)
                 elif stop_at_wait:
                     break  # hand the suspended protocol to a BackgroundTurn, untouched
                 else:

@@ -17,6 +17,8 @@ The effect protocol (what a driver must do with each effect it receives):
   (``store.append(journal.id, journal.pending, expected_version=journal.version,
   meta=journal.meta)``) and call ``journal.written(new_version)``; send back ``None``;
 * ``Emit(event)``: hand the event to the caller; send back ``None``.
+* ``Summarize(steps, fn, body)`` (compaction): ``effect.run(client)`` on a blocking client
+  or ``await effect.arun(client)``; send back what it returns.
 
 The generator returns the finished ``Turn`` (``StopIteration.value``) or raises. Whatever
 happens, the state keeps its invariants: history encodes, every call is answered exactly once,
@@ -59,6 +61,7 @@ from agentloop.types import (
     input_to_steps,
 )
 
+from .compaction import Compaction, Summarize, compact_view
 from .events import (
     ApprovalRequired,
     InteractionCompleted,
@@ -70,6 +73,7 @@ from .events import (
     TurnCompleted,
 )
 from .history import encode_step
+from .limits import LimitGuard, UsageTotals
 from .state import (
     STRATEGIES,
     ConversationState,
@@ -133,7 +137,7 @@ class Emit:
     event: LoopEvent
 
 
-Effect = SendRequest | RunTools | WaitBackground | Persist | Emit
+Effect = SendRequest | RunTools | WaitBackground | Persist | Emit | Summarize
 Protocol = Generator[Effect, Any, Turn]
 
 # How a turn ends for each terminal status: the turn's status, the error, and what to do.
@@ -197,6 +201,8 @@ class TurnEngine:
         is_idempotent: Callable[[str], bool] = lambda name: False,
         parse_output: Callable[[str], Any] | None = None,
         background: bool = False,
+        compaction: Compaction | None = None,
+        limits: LimitGuard | None = None,
     ) -> None:
         self.state = state
         self.static_body = static_body
@@ -205,6 +211,9 @@ class TurnEngine:
         self.is_idempotent = is_idempotent
         self.parse_output = parse_output
         self.background = background
+        self.compaction = compaction  # compaction.py: the view sent, trigger, summaries
+        self.limits = limits  # limits.py: UsageLimits checked around each request
+        self.price = limits.price if limits is not None else None
 
     # --- the three ways into a turn (each checks eagerly, changes state only when driven) ----
 
@@ -337,7 +346,11 @@ class TurnEngine:
                     pending, in_doubt = [], ()
                 if turn.model_requests >= self.max_steps:
                     raise self._limit_reached(turn)
+                if continuation is None:
+                    yield from self._before_request(turn)
                 body = self._request_body(continuation, background)
+                if continuation is None:
+                    state.view.request_sent()
                 continuation = None
                 try:
                     interaction: Interaction = yield SendRequest(body)
@@ -354,9 +367,13 @@ class TurnEngine:
                 self._absorb(turn, interaction, stored=body.get("store") is not False)
                 yield from self._persist()
                 yield Emit(InteractionCompleted(interaction=interaction))
+                if self.limits is not None:
+                    self._check_limits(turn, self.limits.after_response, state.usage)
                 status = interaction.status
                 if status == "requires_action":
                     pending = self._calls_to_answer(turn, interaction)
+                    if self.limits is not None:  # no calls run that a limit forbids answering
+                        yield from self._before_request(turn, compact=False)
                 elif status == "requires_continuation" and interaction.continuation_token:
                     continuation = (interaction.continuation_token, list(body.get("input") or []))
                 elif status == "completed":
@@ -469,6 +486,32 @@ class TurnEngine:
 
     # --- helpers ---------------------------------------------------------------------------------
 
+    def _before_request(self, turn: Turn, compact: bool = True) -> Generator[Effect, Any, None]:
+        """Compaction and usage limits, before each request that is not a continuation: O(1)
+        unless compaction runs (the view keeps a running token estimate)."""
+        state, policy, limits = self.state, self.compaction, self.limits
+        if (
+            compact
+            and policy is not None
+            and policy.trigger_tokens is not None
+            and state.view.estimate > policy.trigger_tokens
+        ):
+            yield from compact_view(state, policy, self.static_body.get("model"), self.price)
+        if limits is not None:
+            last_input = state.view.last_input
+            self._check_limits(turn, lambda t: limits.before_request(t, last_input), state.usage)
+
+    @staticmethod
+    def _check_limits(
+        turn: Turn, check: Callable[[UsageTotals], None], totals: UsageTotals
+    ) -> None:
+        try:
+            check(totals)
+        except TurnError as exc:
+            turn.status = "usage_limit"
+            exc.turn = turn
+            raise
+
     def _persist(self) -> Generator[Effect, Any, None]:
         journal = self.state.journal
         if journal is not None and (journal.pending or journal.meta is not None):
@@ -477,6 +520,7 @@ class TurnEngine:
     def _mark(self) -> _Mark:
         state = self.state
         journal = state.journal
+        state.view.checkpoint()  # a rollback undoes this turn's compaction too
         return _Mark(
             len(state.history),
             (state.chain_id, state.chain_len),
@@ -488,6 +532,7 @@ class TurnEngine:
     def _rollback(self, mark: _Mark) -> None:
         state = self.state
         state.truncate(mark.length)
+        state.view.restore(mark.length)
         state.chain_id, state.chain_len = mark.chain
         state.paused = mark.paused
         journal = state.journal
@@ -546,6 +591,11 @@ class TurnEngine:
                         turn,
                     )
                 seen.add(step.id)
+        state.count_usage(interaction.usage, self.price)
+        if self.limits is not None:
+            self.limits.record(interaction.usage)
+        usage = interaction.usage
+        state.view.calibrate(usage.total_input_tokens if usage is not None else None)
         if interaction.status == "failed":
             # A failed run's partial output is reported on the turn, not replayed later.
             turn.model_requests += 1
