@@ -82,10 +82,10 @@ def _tools_flag(p: argparse.ArgumentParser, who: str) -> None:
 def _store_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--store",
-        metavar="PATH",
+        metavar="PATH_OR_URL",
         default=None,
-        help="SQLite file of sessions (default $AGENTLOOP_HOME/sessions.db or "
-        "~/.agentloop/sessions.db)",
+        help="where sessions are kept: a SQLite file, sqlite:///path or postgresql://... "
+        "(default $AGENTLOOP_HOME/sessions.db or ~/.agentloop/sessions.db)",
     )
 
 
