@@ -42,6 +42,7 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("agentloop.web")
 
+MAX_LIVE = 128  # sessions kept loaded in memory (the least recently used idle ones go)
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 _STRATEGIES = ("stateful", "stateless")
 _CSP = (
@@ -139,8 +140,9 @@ class _Hub:
     def get(self, id: str, *, create: bool = False) -> _Live:
         if not valid_session_id(id):
             raise _HTTPError(400, f"{id!r} is not a session id (1-128 of A-Z a-z 0-9 _ . : -)")
-        live = self.live.get(id)
+        live = self.live.pop(id, None)
         if live is not None:
+            self.live[id] = live  # most recently used last
             return live
         if id in self.sessions:
             conv = self.sessions.load(
@@ -155,14 +157,21 @@ class _Hub:
         else:
             raise _HTTPError(404, f"no session {id!r}")
         self.live[id] = live
+        self._forget_idle()
         return live
 
+    def _forget_idle(self) -> None:
+        """Keep at most MAX_LIVE sessions in memory: idle ones are in the store already."""
+        extra = len(self.live) - MAX_LIVE
+        for id, live in list(self.live.items()):
+            if extra <= 0:
+                break
+            if not live.running and not live.decided:
+                del self.live[id]
+                extra -= 1
+
     def save(self, live: _Live) -> None:
-        try:
-            self.sessions.save(live.conv, live.meta)
-        except Exception:  # a full disk must not kill the server; the page shows the error
-            log.exception("could not save session %s", live.conv.id)
-            raise
+        self.sessions.save(live.conv, live.meta)
 
     def summary(self, live: _Live) -> dict[str, Any]:
         conv = live.conv
@@ -310,8 +319,11 @@ class _Hub:
             run.finish()
 
     def _save_quietly(self, live: _Live) -> None:
-        with contextlib.suppress(Exception):
+        """Save at the end of a run; a failure is logged, the run's events still go out."""
+        try:
             self.save(live)
+        except Exception:
+            log.exception("could not save session %s", live.conv.id)
 
     def _session(self, live: _Live) -> dict[str, Any]:
         return self.summary(live) | {"running": False}

@@ -320,3 +320,20 @@ def test_several_sessions_run_at_once(tmp_path: Path) -> None:
             assert "A: all good" in _wait_idle(base, "one")["items"][-1]["text"]
     finally:
         first.open.set()
+
+
+def test_idle_sessions_leave_memory_and_load_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agentloop.web._app as web_app
+
+    monkeypatch.setattr(web_app, "MAX_LIVE", 2)
+    app = _app(tmp_path)
+    with TestClient(app, base_url=LOCAL) as client:
+        for n in range(4):
+            _run(client, user_input(f"s{n}", f"I have {n + 1} cats."))
+        assert len(app.state.hub.live) == 2
+        detail = client.get("/api/sessions/s0").json()  # loaded again from the store
+        assert detail["items"][0]["text"] == "I have 1 cats."
+        events = _run(client, user_input("s0", "How many cats do I have?", run="r2"))
+        assert "1 cats" in events[-1]["result"]["text"]
