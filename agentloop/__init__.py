@@ -30,6 +30,11 @@ _EXPORTS: dict[str, str] = {
     "types": "agentloop.types",
     "Compaction": "agentloop.loop",
     "UsageLimits": "agentloop.loop",
+    # observability and hooks
+    "instrument": "agentloop.observe",
+    "Hooks": "agentloop.loop.hooks",
+    "Deny": "agentloop.loop.hooks",
+    "RequireApproval": "agentloop.loop.hooks",
 }
 
 __all__ = [
@@ -40,6 +45,9 @@ __all__ = [
     "Client",
     "Compaction",
     "Conversation",
+    "Deny",
+    "Hooks",
+    "RequireApproval",
     "Tool",
     "ToolCall",
     "ToolContext",
@@ -49,6 +57,7 @@ __all__ = [
     "UsageLimits",
     "__version__",
     "errors",
+    "instrument",
     "tool",
     "types",
 ]
@@ -66,6 +75,8 @@ if TYPE_CHECKING:
         Turn,
         UsageLimits,
     )
+    from agentloop.loop.hooks import Deny, Hooks, RequireApproval
+    from agentloop.observe import instrument
     from agentloop.tools import Tool, ToolContext, ToolError, ToolRegistry, tool
 
 

@@ -25,12 +25,15 @@ from _harness import Row, render  # noqa: E402
 
 SECTIONS = (
     "turn", "tools", "replay", "stream", "schema", "import", "concurrency", "compaction",
+    "observe", "stores",
 )
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_compaction
     import bench_data
+    import bench_observe
+    import bench_stores
     import bench_system
     import bench_tools
     import bench_turn
@@ -48,6 +51,8 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
             *bench_system.throughput_rows(quick),
         ],
         "compaction": lambda: bench_compaction.rows(quick),
+        "observe": lambda: bench_observe.run(quick),
+        "stores": lambda: bench_stores.store_rows(quick),
     }
 
 

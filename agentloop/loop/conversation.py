@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overload
 
 from agentloop.errors import ConfigurationError, StateError, TurnInProgressError
+from agentloop.observe import observer_for, watched
 from agentloop.types import FunctionCallStep, Interaction, RawJSON, WireModel
 
 from .background import AsyncBackgroundTurn, BackgroundTurn
@@ -36,6 +37,7 @@ from .engine import (
     WaitBackground,
 )
 from .events import Compacted, LoopEvent, Retrying, SSETranslator, TurnCompleted
+from .hooks import RunHook, hook_set
 from .limits import LimitGuard, UsageLimits, UsageTotals
 from .persist import from_document, settings_of, to_document
 from .state import STRATEGIES, ConversationState, Journal, Strategy
@@ -96,6 +98,10 @@ class _ConversationCore:
         store: ConversationStore | None,
         compaction: Compaction | None = None,
         limits: UsageLimits | None = None,
+        *,
+        name: str | None = None,
+        hooks: Any = None,
+        instrument: bool = True,
     ) -> None:
         from agentloop.tools import ToolRegistry
 
@@ -123,6 +129,10 @@ class _ConversationCore:
         self.environment = environment
         self.extra_body = dict(extra_body or {})
         self.id = id or os.urandom(8).hex()
+        self.name = name  # the agent's name in traces (gen_ai.agent.name)
+        self.hooks = hooks  # agentloop.Hooks, hook objects, or a list of them
+        hook_set(hooks, self)  # fail now on a malformed spec (read again at each turn)
+        self.instrument = instrument  # False: no spans, metrics or log lines for this one
         self.builtin_tools: list[Any] = []
         functions: list[Any] = []
         for item in tools if not isinstance(tools, ToolRegistry) else [tools]:
@@ -344,6 +354,8 @@ class _ConversationCore:
             background=background,
             compaction=self._compaction,
             limits=self._guard(limits),
+            hooks=hook_set(self.hooks, self) if self.hooks is not None else None,
+            observe=observer_for(self) if self.instrument else None,
         )
 
     def _guard(self, limits: UsageLimits | None) -> LimitGuard | None:
@@ -562,6 +574,9 @@ class Conversation(_ConversationCore):
         store: ConversationStore | None = None,
         compaction: Compaction | None = None,
         limits: UsageLimits | None = None,
+        name: str | None = None,
+        hooks: Any = None,
+        instrument: bool = True,
     ) -> None:
         """Create a conversation.
 
@@ -588,6 +603,11 @@ class Conversation(_ConversationCore):
             compaction: A ``Compaction`` policy that keeps requests inside the context window
                 (``model_view`` is what the model gets; ``history`` keeps every step).
             limits: ``UsageLimits`` counted over the conversation's life (``usage``).
+            name: The agent's name in traces (``invoke_agent {name}`` spans).
+            hooks: ``agentloop.Hooks(...)``, objects with hook methods, or a list of them
+                (see docs/observability.md); they run in the order given.
+            instrument: ``False`` keeps this conversation out of traces, metrics and the
+                ``agentloop`` log lines even when ``agentloop.instrument()`` is on.
         """
         if client is None:
             from agentloop.client import Client
@@ -597,6 +617,7 @@ class Conversation(_ConversationCore):
             client, model, agent, tools, strategy, system_instruction, generation_config,
             response_format, max_steps, response_model, deps, agent_config, environment,
             extra_body, id, store, compaction, limits,
+            name=name, hooks=hooks, instrument=instrument,
         )  # fmt: skip
 
     # --- turns ---------------------------------------------------------------------------------
@@ -773,11 +794,15 @@ class Conversation(_ConversationCore):
                         )
                     )
                 elif isinstance(effect, SendRequest):
-                    value = yield from self._request(effect.body, stream)
+                    value = yield from self._request(effect.body, stream, effect.watch)
                 elif isinstance(effect, RunTools):
-                    value = self.tools.run(effect.calls, context=self._tool_context)
+                    value = self.tools.run(
+                        effect.calls, context=self._tool_context, around=effect.around
+                    )
                 elif isinstance(effect, Summarize):
                     value = effect.run(self.client)
+                elif isinstance(effect, RunHook):
+                    value = effect.run_sync(self.tools._get_loop)
                 elif stop_at_wait:
                     break  # hand the suspended protocol to a BackgroundTurn, untouched
                 else:
@@ -788,7 +813,7 @@ class Conversation(_ConversationCore):
         yield _Suspended(interaction=effect.interaction)
 
     def _request(
-        self, body: dict[str, Any], stream: bool
+        self, body: dict[str, Any], stream: bool, watch: Any = None
     ) -> Generator[LoopEvent, None, Interaction]:
         from agentloop.client import on_retry
 
@@ -798,10 +823,13 @@ class Conversation(_ConversationCore):
                 interaction: Interaction = self.client.interactions.create(**body)
             else:
                 events = self.client.interactions.create(stream=True, **body)
+        if watch is not None:
+            for retry in retries:
+                watch(retry)
         yield from retries
         if not stream:
             return interaction
-        translate = SSETranslator().feed
+        translate = SSETranslator().feed if watch is None else watched(SSETranslator().feed, watch)
         with events:
             for event in events:
                 yield from translate(event)
@@ -834,6 +862,9 @@ class AsyncConversation(_ConversationCore):
         store: ConversationStore | None = None,
         compaction: Compaction | None = None,
         limits: UsageLimits | None = None,
+        name: str | None = None,
+        hooks: Any = None,
+        instrument: bool = True,
     ) -> None:
         """Create a conversation on an ``AsyncClient``; the parameters are those of
         ``Conversation``."""
@@ -845,6 +876,7 @@ class AsyncConversation(_ConversationCore):
             client, model, agent, tools, strategy, system_instruction, generation_config,
             response_format, max_steps, response_model, deps, agent_config, environment,
             extra_body, id, store, compaction, limits,
+            name=name, hooks=hooks, instrument=instrument,
         )  # fmt: skip
 
     @overload
@@ -1010,13 +1042,17 @@ class AsyncConversation(_ConversationCore):
                     )
                 elif isinstance(effect, SendRequest):
                     box: list[Interaction] = []
-                    async for event in self._request(effect.body, stream, box):
+                    async for event in self._request(effect.body, stream, box, effect.watch):
                         yield event
                     value = box[0]
                 elif isinstance(effect, RunTools):
-                    value = await self.tools.arun(effect.calls, context=self._tool_context)
+                    value = await self.tools.arun(
+                        effect.calls, context=self._tool_context, around=effect.around
+                    )
                 elif isinstance(effect, Summarize):
                     value = await effect.arun(self.client)
+                elif isinstance(effect, RunHook):
+                    value = await effect.run_async()
                 elif stop_at_wait:
                     break  # hand the suspended protocol to a BackgroundTurn, untouched
                 else:
@@ -1027,7 +1063,7 @@ class AsyncConversation(_ConversationCore):
         yield _Suspended(interaction=effect.interaction)
 
     async def _request(
-        self, body: dict[str, Any], stream: bool, box: list[Interaction]
+        self, body: dict[str, Any], stream: bool, box: list[Interaction], watch: Any = None
     ) -> AsyncIterator[LoopEvent]:
         from agentloop.client import on_retry
 
@@ -1038,10 +1074,12 @@ class AsyncConversation(_ConversationCore):
             else:
                 events = await self.client.interactions.create(stream=True, **body)
         for retry in retries:
+            if watch is not None:
+                watch(retry)
             yield retry
         if not stream:
             return
-        translate = SSETranslator().feed
+        translate = SSETranslator().feed if watch is None else watched(SSETranslator().feed, watch)
         async with events:
             async for event in events:
                 for loop_event in translate(event):
