@@ -13,6 +13,7 @@ import contextlib
 import hmac
 import json
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
@@ -134,6 +135,7 @@ class _Hub:
         self.meta = meta
         self.live: dict[str, _Live] = {}
         self.encoder = EventEncoder()
+        self.owns_store = False  # True when create_app opened the store from a path or URL
 
     # --- sessions ------------------------------------------------------------------------------
 
@@ -359,6 +361,8 @@ class _Hub:
         for live in list(self.live.values()):
             if live.running:
                 await self.stop(live.conv.id)
+        if self.owns_store:
+            self.sessions.close()
         close = getattr(self.client, "aclose", None) or getattr(self.client, "close", None)
         if close is not None:
             result = close()
@@ -457,6 +461,7 @@ def create_app(
     }
     sessions = open_sessions(store)
     hub = _Hub(sessions, client, tool_list, defaults, dict(meta or {}))
+    hub.owns_store = store is None or isinstance(store, (str, os.PathLike))
     from agentloop.tools import ToolRegistry
 
     tool_info = [

@@ -337,3 +337,35 @@ def test_idle_sessions_leave_memory_and_load_again(
         assert detail["items"][0]["text"] == "I have 1 cats."
         events = _run(client, user_input("s0", "How many cats do I have?", run="r2"))
         assert "1 cats" in events[-1]["result"]["text"]
+
+
+def test_sessions_on_postgresql(tmp_path: Path) -> None:
+    import uuid
+
+    import psycopg
+
+    from agentloop.stores import PostgresStore
+    from tests._services import postgres_dsn
+
+    dsn = postgres_dsn()
+    schema = f"web_{uuid.uuid4().hex[:10]}"
+    try:
+        for attempt in range(2):  # the second app is a restarted server on the same database
+            store = PostgresStore(dsn, schema=schema)
+            with TestClient(create_app(tools=[get_weather], store=store), base_url=LOCAL) as c:
+                if attempt == 0:
+                    _run(c, user_input("pg", "I have 2 dogs in my house."))
+                    _run(c, user_input("pg", "What is the weather in Oslo?", run="r2"))
+                else:
+                    listing = c.get("/api/sessions").json()["sessions"]
+                    assert [s["id"] for s in listing] == ["pg"]
+                    assert listing[0]["title"] == "I have 2 dogs in my house."
+                    detail = c.get("/api/sessions/pg").json()
+                    assert detail["usage"]["model_requests"] == 3  # the app meta came back
+                    assert [i["kind"] for i in detail["items"]].count("tool") == 1
+                    events = _run(c, user_input("pg", "How many paws are in my house?", run="r3"))
+                    assert "8 paws" in events[-1]["result"]["text"]
+            store.close()  # a store passed in is the caller's to close
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
