@@ -331,7 +331,7 @@ def test_async_fixture_works_in_strict_mode(tmp_path: Any, monkeypatch: pytest.M
             "-p",
             "agentloop.testing.pytest_plugin",
             "-p",
-            "pytest_asyncio",
+            "pytest_asyncio.plugin",
             "--rootdir",
             str(tmp_path),
             "-c",
