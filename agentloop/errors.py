@@ -19,34 +19,49 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "AgentloopError",
+    "ArgumentsInvalidError",
     "AuthenticationError",
+    "ConfigurationError",
     "ConflictError",
     "ContextWindowExceededError",
     "ConversationNotFoundError",
+    "HookError",
     "InputError",
+    "InstrumentationError",
     "InteractionCancelledError",
     "InteractionFailedError",
     "InteractionIncompleteError",
     "InvalidRequestError",
+    "InvalidURLError",
+    "MalformedResponseError",
     "MaxStepsExceeded",
     "MissingAPIKeyError",
     "NotFoundError",
     "OutputValidationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestEncodingError",
     "RequestValidationError",
+    "RequestVetoedError",
     "ServerError",
     "SnapshotError",
     "StateError",
     "StoreError",
     "StreamInterruptedError",
     "StreamNotFinishedError",
+    "StreamTimeoutError",
     "TaskFailedError",
     "TaskNotFoundError",
     "TaskTimeoutError",
+    "ToolDefinitionError",
+    "ToolError",
+    "ToolResultError",
+    "ToolSchemaError",
+    "ToolTimeoutError",
     "TurnError",
     "TurnInProgressError",
     "UnexpectedStatusError",
+    "UnknownToolError",
     "UsageLimitExceeded",
     "error_class_for_status",
 ]
@@ -65,7 +80,11 @@ class MissingAPIKeyError(AgentloopError):
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or (
-            "No API key: set the GEMINI_API_KEY environment variable, or pass Client(api_key=...)."
+            "No API key: set the GEMINI_API_KEY environment variable, or pass "
+            "Client(api_key=...). To run offline without a key, use the bundled emulator: "
+            "Emulator().client() (from agentloop.testing import Emulator), or start "
+            "`agentloop emulator --port 8080` and set GEMINI_BASE_URL=http://127.0.0.1:8080 "
+            "with any GEMINI_API_KEY."
         )
         super().__init__(self.message)
 
@@ -91,9 +110,10 @@ class TurnInProgressError(AgentloopError, RuntimeError):
     another thread or task); one turn at a time. Nothing was changed."""
 
 
-class StateError(AgentloopError, RuntimeError):
+class StateError(AgentloopError, RuntimeError, ValueError):
     """The conversation is not in a state that allows this call (e.g. ``resume()`` with no
-    paused turn); the message says what to call instead."""
+    paused turn); the message says what to call instead. (Also a ``RuntimeError`` and a
+    ``ValueError``, the builtins such calls raised before.)"""
 
 
 class SnapshotError(AgentloopError, ValueError):
@@ -146,7 +166,7 @@ class ConversationNotFoundError(AgentloopError, KeyError):
         return str(self.args[0]) if self.args else "conversation not found"
 
 
-# --- HTTP errors -------------------------------------------------------------------------------
+# --- HTTP errors ----------------------------------------------------------------------------
 
 
 class APIError(AgentloopError):
@@ -251,6 +271,23 @@ class ContextWindowExceededError(InvalidRequestError):
     start a new conversation); the conversation stays usable.
     """
 
+    hint = (
+        "The request is longer than the model's context window: enable compaction with "
+        "Conversation(..., compaction=agentloop.Compaction(trigger_tokens=...)) (or call "
+        "conv.compact()) and send again; the conversation stays usable."
+    )
+
+    def __str__(self) -> str:
+        return super().__str__().replace(".. ", ". ", 1)  # the API's message ends with a dot
+
+    @property
+    def input_tokens(self) -> int | None:
+        """The input tokens the API counted in the request (from its message), if it said."""
+        import re
+
+        found = re.search(r"input token count[^0-9]*(\d+)", self.message, re.IGNORECASE)
+        return int(found.group(1)) if found else None
+
 
 class ServerError(APIError):
     """5xx: the service failed; retried automatically with backoff."""
@@ -281,7 +318,7 @@ def error_class_for_status(status_code: int) -> type[APIError]:
     return APIError
 
 
-# --- transport errors --------------------------------------------------------------------------
+# --- transport errors -----------------------------------------------------------------------
 
 
 class APIConnectionError(AgentloopError):
@@ -343,7 +380,7 @@ class StreamInterruptedError(APIConnectionError):
         return (_rebuild, (type(self), (self.message,), kwargs))
 
 
-# --- turn errors (raised by Conversation; each carries the partial turn) ------------------------
+# --- turn errors (raised by Conversation; each carries the partial turn) --------------------
 
 
 class TurnError(AgentloopError):
@@ -391,6 +428,12 @@ class InteractionIncompleteError(TurnError):
     """The interaction stopped early (``incomplete`` or ``budget_exceeded``)."""
 
 
+class MalformedResponseError(TurnError):
+    """The server's response cannot be used as it is (e.g. repeated function call ids): none
+    of its calls ran, it was not added to history, and the next request does not chain onto
+    it. Send again to retry the turn."""
+
+
 class UnexpectedStatusError(TurnError):
     """The interaction ended with a status this version of agentloop does not know."""
 
@@ -418,6 +461,138 @@ class UsageLimitExceeded(TurnError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.message, self.turn, self.limit, self.value, self.maximum))
+
+
+# --- long loops: compaction and usage limits ---------------------------------------------------
+
+
+class ConfigurationError(AgentloopError, ValueError):
+    """A setting is invalid (a ``Compaction`` or ``UsageLimits`` argument, or a cost limit for
+    a model without a price); refused before anything is sent."""
+
+
+# --- client configuration and stream errors ---------------------------------------------------
+
+
+class InvalidURLError(ConfigurationError):
+    """A URL given to agentloop (e.g. ``Client(base_url=...)`` or ``GEMINI_BASE_URL``) is not
+    a usable ``http(s)://host[:port][/path]`` URL; the message names it."""
+
+
+class RequestEncodingError(RequestValidationError, TypeError):
+    """A value of a request body cannot be encoded as JSON (an object JSON cannot hold, text
+    with lone surrogates); nothing was sent. Also a ``TypeError``, as before."""
+
+
+class StreamTimeoutError(StreamInterruptedError, APITimeoutError):
+    """A stream sent no event for ``stream_idle_timeout`` seconds (keep-alive comments do not
+    count) and could not be resumed. It is both a :class:`StreamInterruptedError` (with the
+    partial interaction) and an :class:`APITimeoutError`."""
+
+    hint = (
+        "Raise Client(stream_idle_timeout=...) (None turns the deadline off), or resume with "
+        "client.interactions.get(interaction_id, stream=True, last_event_id=last_event_id)."
+    )
+
+
+# --- tool errors ---------------------------------------------------------------------------------
+
+
+class ToolDefinitionError(AgentloopError, ValueError):
+    """A function cannot be declared as a tool; the message names the tool and the parameter.
+
+    Raised while *declaring* a tool (``@tool``, ``ToolRegistry.add``): a programming error."""
+
+
+class ToolSchemaError(ToolDefinitionError):
+    """A type cannot be turned into a JSON schema for a tool parameter (the tool builder
+    re-raises it as a :class:`ToolDefinitionError` naming the tool and the parameter)."""
+
+
+class ToolError(AgentloopError):
+    """Raise inside a tool to report a failure to the model with exactly this message.
+
+    Other exceptions are reported as ``"<ExceptionType>: <message>"``; a ``ToolError`` sends
+    only its message, so it can tell the model what to do next::
+
+        raise ToolError("No flights on that date. Try a date within the next 30 days.")
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (type(self), (self.message,), {}))
+
+
+class UnknownToolError(AgentloopError, LookupError):
+    """The model called a tool that is not registered (reported to it as an error result,
+    and kept on ``ToolOutcome.error``)."""
+
+
+class ToolTimeoutError(AgentloopError, TimeoutError):
+    """A tool ran longer than its ``timeout`` (reported to the model as an error result).
+
+    Python cannot stop a running thread: a timed-out sync tool keeps running in its daemon
+    thread until it returns, and its result is discarded."""
+
+
+class ToolResultError(AgentloopError, ValueError):
+    """A tool returned a value that cannot be sent as a result (text that is not valid
+    Unicode, NaN, a circular structure, an object JSON cannot hold). The call is answered
+    with an ``is_error`` result naming the problem, with a repaired value where possible;
+    this error is kept on ``ToolOutcome.error``."""
+
+
+class ArgumentsInvalidError(AgentloopError, ValueError):
+    """The model's arguments for a tool are not usable: not a JSON object, or they failed
+    validation. ``problems`` are ``"field: what is wrong"`` texts (reported to the model as an
+    error result; the tool is not called)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (type(self), (list(self.problems),), {}))
+
+
+# --- hooks and observability (agentloop.loop.hooks, agentloop.observe) ----------------------
+
+
+class HookError(TurnError):
+    """A hook raised an exception; the turn ended (every open call got an error result).
+
+    ``hook`` names the hook point (``before_request``, ``after_response``, ``before_tool``,
+    ``after_tool``); the hook's own exception is the ``__cause__``."""
+
+    def __init__(self, message: str, turn: Turn | None = None, hook: str = "") -> None:
+        super().__init__(message, turn)
+        self.hook = hook
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.turn, self.hook))
+
+
+class RequestVetoedError(TurnError):
+    """A ``before_request`` hook vetoed a model request (``Deny(reason)``); ``reason`` says why.
+    History stays usable: calls still open were answered with an error result."""
+
+    def __init__(self, message: str, turn: Turn | None = None, reason: str = "") -> None:
+        super().__init__(message, turn)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.turn, self.reason))
+
+
+class InstrumentationError(AgentloopError, RuntimeError):
+    """``agentloop.instrument()`` cannot turn tracing on (usually: opentelemetry-api is not
+    installed; ``pip install 'agentloop[otel]'``)."""
 
 
 # --- durable tasks (agentloop.durable) ----------------------------------------------------------

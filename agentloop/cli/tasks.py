@@ -15,7 +15,7 @@ from ._common import UsageError
 from ._render import short
 from .worker import add_db_flag, db_arg
 
-__all__ = ["add_parsers", "run_submit", "run_tasks"]
+__all__ = ["add_submit_parser", "add_tasks_parser", "run_submit", "run_tasks"]
 
 SUBMIT_EXAMPLES = """\
 examples:
@@ -35,7 +35,7 @@ examples:
 """
 
 
-def add_parsers(sub: Any) -> None:
+def add_submit_parser(sub: Any) -> None:
     submit = sub.add_parser(
         "submit",
         help="put a durable task on the task queue (run by `agentloop worker`)",
@@ -61,6 +61,8 @@ def add_parsers(sub: Any) -> None:
         help="print JSON (id, status, output_text, tool_calls, usage)",
     )
 
+
+def add_tasks_parser(sub: Any) -> None:
     tasks = sub.add_parser(
         "tasks",
         help="list durable tasks; show, approve, reject or cancel one",

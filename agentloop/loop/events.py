@@ -27,9 +27,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApprovalRequired",
+    "Compacted",
     "InteractionCompleted",
     "InteractionStarted",
     "LoopEvent",
+    "Recovered",
     "Retrying",
     "SSETranslator",
     "ServerError",
@@ -119,6 +121,19 @@ class ApprovalRequired(LoopEvent):
 
     type: ClassVar[str] = "approval_required"
     calls: list[FunctionCallStep] = field(default_factory=list)
+    # Ids of calls that had started when a process stopped (recovery) and whose tool is not
+    # idempotent: they may have run; approving runs them again.
+    in_doubt: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Recovered(LoopEvent):
+    """``recover()`` picked up a turn cut short: ``rerun`` calls run (again), ``in_doubt``
+    calls wait for a decision, and the request in flight is sent again."""
+
+    type: ClassVar[str] = "recovered"
+    rerun: list[str] = field(default_factory=list)
+    in_doubt: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -147,6 +162,20 @@ class ServerError(LoopEvent):
     type: ClassVar[str] = "server_error"
     code: str | int | None
     message: str | None
+
+
+@dataclass(slots=True)
+class Compacted(LoopEvent):
+    """The model view was compacted before a request (or on ``conv.compact()``).
+
+    ``tokens_before``/``tokens_after`` are the estimated input tokens of the next request
+    (see ``agentloop.loop.compaction``); ``steps_folded`` history steps left the view.
+    """
+
+    type: ClassVar[str] = "compacted"
+    tokens_before: int
+    tokens_after: int
+    steps_folded: int
 
 
 @dataclass(slots=True)
