@@ -209,7 +209,7 @@ def _show(queue: Any, args: argparse.Namespace) -> int:
     history: list[Any] | None = None
     if info.status in ("completed", "failed"):
         try:
-            history = queue.record(args.id)["conversation"]["history"]
+            history = queue.record(args.id)["history"]
         except Exception:  # a task that failed before it had a conversation
             history = None
     if as_json:

@@ -91,7 +91,11 @@ def add_parser(sub: Any) -> None:
         help="also take over the unfinished tasks of this dead worker; repeatable (never "
         "name a worker that is still running: its tasks would run twice)",
     )
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model id (default {DEFAULT_MODEL})")
+    p.add_argument(
+        "--model",
+        default=None,
+        help=f"model id (default: the config file's, else {DEFAULT_MODEL})",
+    )
     p.add_argument("--system", metavar="TEXT", default=None, help="system instruction")
     p.add_argument(
         "--max-steps",
@@ -140,7 +144,7 @@ def run_worker(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-steps must be at least 1, got {args.max_steps}")
     if args.poll_interval <= 0:
         raise UsageError(f"--poll-interval must be positive, got {args.poll_interval}")
-    check_model(args.model)
+    args.model = check_model(args.model or DEFAULT_MODEL)
     tools = load_tools(args.tools)
     try:
         url = database_url(db_arg(args))

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import AgentloopError, TaskFailedError
+from agentloop.loop.compaction import Summarize
 from agentloop.loop.engine import Effect, Emit, RunTools, SendRequest, WaitBackground
 from agentloop.loop.events import (
     InteractionCompleted,
@@ -212,6 +213,8 @@ def task_result(
         "usage": turn.usage.model_dump(mode="json") if turn is not None else {},
         "model_requests": turn.model_requests if turn is not None else 0,
         "settings": settings.to_json(),
+        # Every step, for reading (``tasks show``); ``conversation`` is what loads it back.
+        "history": [step.model_dump(mode="json") for step in conv.history],
         "conversation": conv.to_dict(),
     }
 
@@ -285,6 +288,10 @@ class DurableDriver:
                     value = [self._call(call) for call in effect.calls]
                 elif isinstance(effect, WaitBackground):
                     value = self._wait(effect.interaction)
+                elif isinstance(effect, Summarize):
+                    value = self._summarize(effect)
+                else:  # Persist (a store) and RunHook (hooks): a task's conversation has none
+                    raise RuntimeError(f"a durable task cannot perform {type(effect).__name__}")
             except BaseException as exc:
                 error = exc
 
@@ -323,13 +330,29 @@ class DurableDriver:
 
         return Interaction.model_validate_json(DBOS.run_step({"name": "agentloop.wait"}, wait))
 
+    def _summarize(self, effect: Summarize) -> Any:
+        from dbos import DBOS
+
+        client = self.conv.client
+
+        def summarize() -> dict[str, Any]:
+            out = effect.run(client)
+            if isinstance(out, Interaction):
+                return {"interaction": out.model_dump_json()}
+            return {"text": str(out)}
+
+        recorded = DBOS.run_step({"name": "agentloop.summarize"}, summarize)
+        if "interaction" in recorded:
+            return Interaction.model_validate_json(recorded["interaction"])
+        return recorded["text"]
+
     def _call(self, call: FunctionCallStep) -> ToolOutcome:
         from dbos import DBOS
 
         tool = self.conv.tools.get(call.name)
         name = f"agentloop.tool:{call.name}"
         # An unknown tool runs nothing (the model gets an error result): safe to repeat.
-        if tool is None or getattr(tool, "idempotent", False):
+        if tool is None or tool.idempotent:
             return self._outcome(call, DBOS.run_step({"name": name}, self._run_tool, call))
         while True:
             started = DBOS.run_step({"name": "agentloop.tool_started"}, self._token)
