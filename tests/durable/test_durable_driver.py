@@ -283,5 +283,23 @@ def test_a_stop_between_steps_leaves_nothing_in_doubt(world: World) -> None:
     assert world.model.repeats() == {}
 
 
-def _unused(_: Any) -> None:  # keep the import of json used by mypy strictness
-    json.dumps(_)
+def test_follow_streams_a_running_tasks_events_until_it_ends(world: World) -> None:
+    tag = "followed"
+    GATE.clear()
+    world.queue.submit(task_text(tag, 1, "slow"), id=tag)
+    seen: list[dict[str, Any]] = []
+    reader = threading.Thread(target=lambda: seen.extend(world.queue.events(tag, follow=True)))
+    reader.start()
+    wait_for(lambda: seen, 20, "the first event while the task runs")
+    assert seen[0]["type"] == "model_response"
+    assert seen[0]["function_calls"][0]["name"] == "slow"
+    GATE.set()
+    reader.join(20)
+    assert not reader.is_alive()  # the stream closed when the task ended
+    assert [e["type"] for e in seen] == [
+        "model_response",
+        "tool_calls_finished",
+        "model_response",
+        "completed",
+    ]
+    assert seen[-1]["output_text"] == f"finished 1 slow calls for {tag}"

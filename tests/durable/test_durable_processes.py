@@ -10,6 +10,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import json
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -229,3 +230,32 @@ def a_open_or_just_ended(a_open: set[tuple[str, int]], log: Path, pid: int) -> s
     last ended calls (a call can end in the tool a moment before DBOS records it)."""
     ended = [(t, i) for kind, t, i, who in tool_log(log) if who == pid and kind == "end"]
     return set(a_open) | set(ended[-3:])
+
+
+def test_sigterm_lets_the_running_call_finish_and_leaves_nothing_in_doubt(
+    tmp_path: Path,
+) -> None:
+    model = TaskModel()
+    emulator = Emulator(model.model)
+    tools_py = tmp_path / "tools.py"
+    tools_py.write_text(TOOLS_PY)
+    log = tmp_path / "tools.log"
+    db = str(tmp_path / "tasks.sqlite")
+    with emulator.serve() as api, TaskQueue(db) as queue:
+        slow_env = cli_env(api, log, delay=1.5)
+        queue.submit(task_text("g1", 2, "charge"), id="g1")
+        with worker(tools_py, db, "w1", slow_env, "--grace", "20") as first:
+            wait_for(lambda: started(log, "g1", 0), 60, "the first charge")
+            first.send_signal(signal.SIGTERM)  # mid-call: it may finish, then the task parks
+            assert first.wait(timeout=60) == 0
+            assert first.stderr is not None
+            assert "stopped" in first.stderr.read()
+        assert counts(log, "end") == {("g1", 0): 1}  # the call in flight finished
+        assert queue.info("g1").status == "running"  # pending, left to recovery
+
+        with worker(tools_py, db, "w1", cli_env(api, log, delay=0.0)):
+            result = queue.task("g1").result(timeout=60)
+        assert result.output_text == "finished 2 charge calls for g1"
+    # Not in doubt: the non-idempotent call had finished and was recorded before the stop.
+    assert counts(log, "start") == {("g1", 0): 1, ("g1", 1): 1}
+    assert sorted(model.seen) == [("g1", 0), ("g1", 1), ("g1", 2)]
