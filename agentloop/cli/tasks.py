@@ -209,7 +209,7 @@ def _show(queue: Any, args: argparse.Namespace) -> int:
     history: list[Any] | None = None
     if info.status in ("completed", "failed"):
         try:
-            history = queue.record(args.id)["history"]
+            history = queue.history(args.id)
         except Exception:  # a task that failed before it had a conversation
             history = None
     if as_json:
@@ -224,7 +224,9 @@ def _show(queue: Any, args: argparse.Namespace) -> int:
     print(f"task: {info.text}")
     if history is not None:
         for step in history:
-            print(step_line(step))
+            line = step_line(step)
+            if line is not None:
+                print(line)
     else:
         for event in queue.events(args.id):
             for line in event_lines(args.id, event):
@@ -234,19 +236,28 @@ def _show(queue: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def step_line(step: dict[str, Any]) -> str:
-    """One line for a step of a finished task's history."""
+def _texts(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return " ".join(
+        str(block.get("text", "")) for block in content or [] if isinstance(block, dict)
+    )
+
+
+def step_line(step: dict[str, Any]) -> str | None:
+    """One line for a step of a finished task's history (``None``: not shown)."""
     kind = step.get("type")
     if kind == "user_input":
-        return f"user: {short(step.get('content'))}"
+        return f"user: {short(_texts(step.get('content')))}"
     if kind == "model_output":
-        texts = [b.get("text", "") for b in step.get("content") or [] if isinstance(b, dict)]
-        return f"model: {short(' '.join(texts))}"
+        return f"model: {short(_texts(step.get('content')))}"
     if kind == "function_call":
         return f"-> {step.get('name')}({short(step.get('arguments'), 120)})  [{step.get('id')}]"
     if kind == "function_result":
         mark = " (error)" if step.get("is_error") else ""
         return f"<- {step.get('name')}{mark}: {short(step.get('result'))}"
+    if kind == "thought":
+        return None
     return f"({kind})"
 
 

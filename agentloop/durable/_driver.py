@@ -213,8 +213,6 @@ def task_result(
         "usage": turn.usage.model_dump(mode="json") if turn is not None else {},
         "model_requests": turn.model_requests if turn is not None else 0,
         "settings": settings.to_json(),
-        # Every step, for reading (``tasks show``); ``conversation`` is what loads it back.
-        "history": [step.model_dump(mode="json") for step in conv.history],
         "conversation": conv.to_dict(),
     }
 

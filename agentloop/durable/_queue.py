@@ -419,6 +419,14 @@ class TaskQueue:
             self.record(task_id)["conversation"], client=client, tools=self.tools
         )
 
+    def history(self, task_id: str) -> list[dict[str, Any]]:
+        """Every step of a finished task's conversation, as JSON-ready dicts (no client
+        needed)."""
+        from agentloop.loop.persist import from_document
+
+        _, _, state = from_document(self.record(task_id)["conversation"])
+        return [step.model_dump(mode="json") for step in state.history]
+
     # --- decisions -----------------------------------------------------------------------------
 
     def approve(self, task_id: str, call_id: str) -> None:

@@ -173,7 +173,7 @@ def test_a_failing_task_reports_failed_with_its_conversation(world: World) -> No
     assert caught.value.status == "failed" and caught.value.task_id == "toolong"
     info = world.queue.info("toolong")
     assert info.status == "failed" and "MaxStepsExceeded" in (info.error or "")
-    history = world.queue.record("toolong")["history"]
+    history = world.queue.history("toolong")
     calls = [s for s in history if s["type"] == "function_call"]
     results = [s for s in history if s["type"] == "function_result"]
     assert len(calls) == len(results)  # every call answered, even on failure
