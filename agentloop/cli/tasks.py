@@ -224,9 +224,9 @@ def _show(queue: Any, args: argparse.Namespace) -> int:
     print(f"task: {info.text}")
     if history is not None:
         for step in history:
-            line = step_line(step)
-            if line is not None:
-                print(line)
+            shown = step_line(step)
+            if shown is not None:
+                print(shown)
     else:
         for event in queue.events(args.id):
             for line in event_lines(args.id, event):
