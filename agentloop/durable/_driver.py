@@ -17,6 +17,8 @@ run again without a human decision: the task reports ``awaiting_approval`` and w
 
 from __future__ import annotations
 
+import concurrent.futures
+import contextvars
 import os
 import threading
 from collections.abc import Generator
@@ -283,7 +285,7 @@ class DurableDriver:
                 elif isinstance(effect, SendRequest):
                     value = self._request(effect.body)
                 elif isinstance(effect, RunTools):
-                    value = [self._call(call) for call in effect.calls]
+                    value = self._run_calls(effect.calls)
                 elif isinstance(effect, WaitBackground):
                     value = self._wait(effect.interaction)
                 elif isinstance(effect, Summarize):
@@ -344,33 +346,67 @@ class DurableDriver:
             return Interaction.model_validate_json(recorded["interaction"])
         return recorded["text"]
 
-    def _call(self, call: FunctionCallStep) -> ToolOutcome:
+    def _run_calls(self, calls: list[FunctionCallStep]) -> list[ToolOutcome]:
+        """One DBOS step per call; the calls of one response run concurrently, like
+        ``Conversation`` runs them. Step ids are drawn in call order before anything runs
+        (``DBOS.reserve_step``), so a replay meets every call at the same step."""
         from dbos import DBOS
 
-        tool = self.conv.tools.get(call.name)
-        name = f"agentloop.tool:{call.name}"
-        # An unknown tool runs nothing (the model gets an error result): safe to repeat.
-        if tool is None or tool.idempotent:
-            return self._outcome(call, DBOS.run_step({"name": name}, self._run_tool, call))
+        plans: list[tuple[FunctionCallStep, bool, Any]] = []
+        for call in calls:
+            tool = self.conv.tools.get(call.name)
+            # An unknown tool runs nothing (the model gets an error result): safe to repeat.
+            fresh = True
+            if tool is not None and not tool.idempotent:
+                started = DBOS.run_step({"name": "agentloop.tool_started"}, self._token)
+                # A token from an earlier execution: the call began there, and may have run.
+                fresh = started == self.token
+            plans.append((call, fresh, DBOS.reserve_step()))
+        if len(plans) == 1:
+            outs = [self._tool_step(*plans[0])]
+        else:
+            with concurrent.futures.ThreadPoolExecutor(
+                len(plans), thread_name_prefix="agentloop-durable-tool"
+            ) as pool:
+                # Each thread runs in a copy of this workflow's context (DBOS keeps it in
+                # context variables), as its reserved step requires.
+                futures = [
+                    pool.submit(contextvars.copy_context().run, self._tool_step, call, fresh, slot)
+                    for call, fresh, slot in plans
+                ]
+                outs = [future.result() for future in futures]
+        return [
+            self._outcome(call, self._settle(call) if out.get("in_doubt") else out)
+            for (call, _, _), out in zip(plans, outs, strict=True)
+        ]
+
+    def _tool_step(self, call: FunctionCallStep, fresh: bool, reserved: Any) -> dict[str, Any]:
+        # Replays the recorded result if there is one; else runs the tool (a fresh call) or
+        # records that the call is in doubt (one that began in an earlier execution).
+        step = self._run_tool if fresh else _in_doubt
+        out: dict[str, Any] = reserved.run({"name": f"agentloop.tool:{call.name}"}, step, call)
+        return out
+
+    def _settle(self, call: FunctionCallStep) -> dict[str, Any]:
+        """A call in doubt: wait for a human; approved, run it again (guarded like the first
+        time, so a crash during this run puts it in doubt again)."""
+        from dbos import DBOS
+
+        why = (
+            "in doubt: the worker stopped while this call ran, so it may have run; "
+            "approve to run it again, reject to tell the model it failed"
+        )
         while True:
-            started = DBOS.run_step({"name": "agentloop.tool_started"}, self._token)
-            if started == self.token:
-                return self._outcome(call, DBOS.run_step({"name": name}, self._run_tool, call))
-            # The call began in an earlier execution: its result, or the record that none came.
-            out = DBOS.run_step({"name": name}, _in_doubt)
-            if not out.get("in_doubt"):
-                return self._outcome(call, out)
-            why = (
-                "in doubt: the worker stopped while this call ran, so it may have run; "
-                "approve to run it again, reject to tell the model it failed"
-            )
             ok, reason = self._decide([call], why)[call.id]
             if not ok:
                 text = "Not run again: the call was in doubt and a human rejected it." + (
                     f" Reason: {reason}" if reason else ""
                 )
-                return self._outcome(call, {"result": _result_json(call, text), "error": text})
-            # Approved: run it again, guarded like the first time.
+                return {"result": _result_json(call, text), "error": text}
+            started = DBOS.run_step({"name": "agentloop.tool_started"}, self._token)
+            out = self._tool_step(call, started == self.token, DBOS.reserve_step())
+            if not out.get("in_doubt"):
+                return out
 
     def _token(self) -> str:
         return self.token
@@ -538,7 +574,7 @@ class DurableDriver:
         )
 
 
-def _in_doubt() -> dict[str, Any]:
+def _in_doubt(call: FunctionCallStep) -> dict[str, Any]:
     return {"in_doubt": True}
 
 

@@ -23,17 +23,18 @@ from agentloop.testing import FunctionModel
 from agentloop.tools import Tool
 
 ROOT = Path(__file__).resolve().parents[2]
-TASK = re.compile(r"task (\S+): make (\d+) (\w+) calls")
+TASK = re.compile(r"task (\S+): make (\d+) (\w+) calls( at once)?")
 
 
-def task_text(tag: str, calls: int, tool_name: str = "step") -> str:
-    return f"task {tag}: make {calls} {tool_name} calls"
+def task_text(tag: str, calls: int, tool_name: str = "step", at_once: bool = False) -> str:
+    return f"task {tag}: make {calls} {tool_name} calls" + (" at once" if at_once else "")
 
 
 class TaskModel:
     """The model of every durable test: for ``task TAG: make N TOOL calls`` it calls TOOL once
-    per request (``i`` = how many results it has seen), then answers. Every request it sees is
-    logged as (tag, results seen), so repeated requests can be counted."""
+    per request (``i`` = how many results it has seen), then answers; ``... calls at once``
+    asks for all N calls in its first response. Every request it sees is logged as (tag,
+    results seen), so repeated requests can be counted."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, int]] = []
@@ -44,7 +45,7 @@ class TaskModel:
         m = TASK.search(request.last_user_text)
         if m is None:
             return "I only run test tasks."
-        tag, calls, name = m.group(1), int(m.group(2)), m.group(3)
+        tag, calls, name, at_once = m.group(1), int(m.group(2)), m.group(3), bool(m.group(4))
         results = 0
         for step in reversed(request.history):
             if getattr(step, "type", None) == "user_input":
@@ -53,7 +54,12 @@ class TaskModel:
                 results += 1
         with self.lock:
             self.seen.append((tag, results))
-        if results < calls:
+        if at_once and results == 0 and calls:
+            return [
+                {"type": "function_call", "name": name, "arguments": {"i": i, "tag": tag}}
+                for i in range(calls)
+            ]
+        if results < calls and not at_once:
             return [
                 {"type": "function_call", "name": name, "arguments": {"i": results, "tag": tag}}
             ]

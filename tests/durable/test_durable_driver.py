@@ -63,7 +63,18 @@ def wire(i: int, tag: str) -> str:
     return f"wired {i} for {tag}"
 
 
-TOOLS = [step, charge, slow, wire]
+MEETING = threading.Barrier(3)
+
+
+@tool
+def meet(i: int, tag: str) -> str:
+    """Waits until three calls are running at once (fails if calls run one by one)."""
+    MEETING.wait(timeout=5)
+    RUNS.append(("meet", tag, i))
+    return f"met {i}"
+
+
+TOOLS = [step, charge, slow, wire, meet]
 
 
 class World:
@@ -303,3 +314,41 @@ def test_follow_streams_a_running_tasks_events_until_it_ends(world: World) -> No
         "completed",
     ]
     assert seen[-1]["output_text"] == f"finished 1 slow calls for {tag}"
+
+
+def test_the_calls_of_one_response_run_concurrently_each_its_own_step(world: World) -> None:
+    result = world.queue.submit(task_text("met", 3, "meet", at_once=True), id="met").result(
+        timeout=20
+    )
+    assert [c["result"] for c in result.tool_calls] == ["met 0", "met 1", "met 2"]
+    assert not any(c["is_error"] for c in result.tool_calls)  # the barrier was reached
+    names = world.steps("met")
+    assert names.count("agentloop.tool:meet") == 3
+    assert names.count("agentloop.tool_started") == 3  # meet is not idempotent
+
+
+def test_in_doubt_calls_of_one_response_are_decided_one_by_one(world: World) -> None:
+    tag = "doubt-batch"
+    GATE.clear()
+    handle = world.queue.submit(task_text(tag, 2, "slow", at_once=True), id=tag)
+    wait_for(lambda: len(world.ran(tag)) == 2, 20, "both slow calls to start")
+    assert _restart(world) == 1
+    GATE.set()
+
+    def awaiting(index: int) -> dict[str, Any] | None:
+        info = world.queue.info(tag)
+        calls = info.progress.get("awaiting") or []
+        if info.status == "awaiting_approval" and calls and calls[0]["arguments"]["i"] == index:
+            return dict(calls[0])
+        return None
+
+    first = wait_for(lambda: awaiting(0), 20, "the first call in doubt")
+    world.queue.approve(tag, first["id"])
+    second = wait_for(lambda: awaiting(1), 20, "the second call in doubt")
+    world.queue.reject(tag, second["id"], "done by hand")
+    result = handle.result(timeout=20)
+    assert result.tool_calls[0]["result"] == f"slow 0 of {tag} done"
+    assert result.tool_calls[1]["is_error"] and "done by hand" in result.tool_calls[1]["result"]
+    assert world.ran(tag).count(("slow-start", 0)) == 2  # approved: ran again
+    assert world.ran(tag).count(("slow-start", 1)) == 1  # rejected: not run again
+    assert world.model.repeats().get((tag, 0)) is None
