@@ -517,7 +517,8 @@ class DurableDriver:
             if calls:
                 self.tool_calls += len(calls)
                 self.last_tool_call = calls[-1].name
-            self._progress(state="running")
+            # No progress event here (one write less per round): ``tasks`` counts a running
+            # task's progress from its recorded DBOS steps.
             self._stream(
                 {
                     "type": "model_response",
