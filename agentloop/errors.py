@@ -28,6 +28,7 @@ __all__ = [
     "InteractionFailedError",
     "InteractionIncompleteError",
     "InvalidRequestError",
+    "MCPServerError",
     "MaxStepsExceeded",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -415,3 +416,23 @@ class UsageLimitExceeded(TurnError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.message, self.turn, self.limit, self.value, self.maximum))
+
+
+# --- MCP (agentloop.mcp) -------------------------------------------------------------------------
+
+
+class MCPServerError(AgentloopError):
+    """An MCP server could not be started, listed or reached; ``server`` names it.
+
+    Raised at the first turn that needs the server's tools (never a hang: starting is bounded
+    by the toolset's ``startup_timeout``). Failures of single calls are not raised: the model
+    gets them as ``is_error`` function results.
+    """
+
+    def __init__(self, message: str, server: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.server = server
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.server))

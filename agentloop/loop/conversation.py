@@ -7,6 +7,7 @@ dispatch is the only code that exists twice, once blocking and once awaiting.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator
@@ -311,6 +312,12 @@ class _ConversationCore:
         assert isinstance(conv, cls)
         return conv
 
+    # --- closing -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Release the tools' threads and close their toolsets (e.g. stop MCP servers)."""
+        self.tools.close()
+
     def __repr__(self) -> str:
         who = f"agent={self.agent!r}" if self.agent else f"model={self.model!r}"
         return (
@@ -343,6 +350,12 @@ class Conversation(_ConversationCore):
 
             client = Client()
         super().__init__(client, *args, **kwargs)
+
+    def __enter__(self: C) -> C:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     # --- turns ---------------------------------------------------------------------------------
 
@@ -462,6 +475,16 @@ class AsyncConversation(_ConversationCore):
 
             client = AsyncClient()
         super().__init__(client, *args, **kwargs)
+
+    async def aclose(self) -> None:
+        """``close()`` without blocking the event loop (MCP servers take a moment to stop)."""
+        await asyncio.to_thread(self.close)
+
+    async def __aenter__(self: C) -> C:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
     async def send(
         self,

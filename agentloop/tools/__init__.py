@@ -26,6 +26,7 @@ from .execution import PreparedCall, ToolOutcome, ToolTimeout, UnknownTool
 from .registry import ToolLike, ToolRegistry
 from .results import Audio, Document, Image, Media, sniff_mime_type, to_result
 from .tool import ArgumentsInvalid, Tool, tool
+from .toolset import Toolset
 
 __all__ = [
     "ArgumentsInvalid",
@@ -43,6 +44,7 @@ __all__ = [
     "ToolOutcome",
     "ToolRegistry",
     "ToolTimeout",
+    "Toolset",
     "UnknownTool",
     "default_context",
     "sniff_mime_type",

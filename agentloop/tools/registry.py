@@ -14,17 +14,19 @@ from .context import ToolContextFactory
 from .errors import ToolDefinitionError
 from .execution import PreparedCall, ToolOutcome, prepare, run_async, run_sync
 from .tool import Tool, tool
+from .toolset import Toolset
 
 __all__ = ["ToolLike", "ToolRegistry"]
 
-ToolLike = Union[Tool[..., Any], Callable[..., Any], "ToolRegistry"]
+ToolLike = Union[Tool[..., Any], Callable[..., Any], "ToolRegistry", Toolset]
 
 
 class ToolRegistry:
     """Tools by name, their declarations, and the drivers that run the model's calls.
 
     ``ToolRegistry([get_weather, search])`` accepts ``Tool`` objects, plain callables (wrapped
-    with ``@tool``) and other registries. Sync tools run in a bounded thread pool of
+    with ``@tool``), other registries and toolsets (``Toolset``, e.g. ``MCPToolset``: their
+    tools are fetched when names or declarations are first needed; ``close()`` closes them). Sync tools run in a bounded thread pool of
     ``max_workers`` threads (32 by default: tools mostly wait on I/O, threads are only started
     when calls overlap, and a model may ask for 10-20 calls at once); async tools called from
     sync code run on a private event-loop thread. Both are created on first use; ``close()``
@@ -41,10 +43,17 @@ class ToolRegistry:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._toolsets: list[Toolset] = []
+        # (the toolsets' tools last seen, own tools + those, by name)
+        self._expanded: tuple[tuple[Tool[..., Any], ...], dict[str, Tool[..., Any]]] | None = None
         for item in tools:
             if isinstance(item, ToolRegistry):
-                for inner in item:
+                for inner in item._tools.values():
                     self.add(inner)
+                for toolset in item._toolsets:
+                    self.add_toolset(toolset)
+            elif not isinstance(item, Tool) and isinstance(item, Toolset):
+                self.add_toolset(item)
             else:
                 self.add(item)
 
@@ -67,33 +76,71 @@ class ToolRegistry:
             )
         self._tools[added.name] = added
         self._declarations = None
+        self._expanded = None
         return added
 
+    def add_toolset(self, toolset: Toolset) -> None:
+        """Register a ``Toolset``; its tools are fetched when first needed (not here)."""
+        if not any(toolset is known for known in self._toolsets):
+            self._toolsets.append(toolset)
+            self._declarations = None
+            self._expanded = None
+
+    @property
+    def toolsets(self) -> list[Toolset]:
+        return list(self._toolsets)
+
+    def _all(self) -> dict[str, Tool[..., Any]]:
+        """Own tools plus the toolsets' current ones (asks the toolsets: may start them)."""
+        if not self._toolsets:
+            return self._tools
+        current = tuple(t for toolset in self._toolsets for t in toolset.tools())
+        expanded = self._expanded
+        if expanded is not None and len(expanded[0]) == len(current):
+            if all(a is b for a, b in zip(expanded[0], current)):
+                return expanded[1]
+        merged = dict(self._tools)
+        for found in current:
+            existing = merged.get(found.name)
+            if existing is not None and existing is not found:
+                raise ToolDefinitionError(
+                    f"Duplicate tool name {found.name!r}: a toolset provides a tool called "
+                    f"{found.name!r} and another tool has that name; give the toolset a "
+                    "prefix (e.g. MCPToolset.stdio(..., prefix='git_')) or rename the tool."
+                )
+            merged[found.name] = found
+        self._expanded = (current, merged)
+        self._declarations = None
+        return merged
+
     def get(self, name: str) -> Tool[..., Any] | None:
-        return self._tools.get(name)
+        found = self._tools.get(name)
+        return found if found is not None or not self._toolsets else self._all().get(name)
 
     def __contains__(self, item: object) -> bool:
+        tools = self._all()
         if isinstance(item, Tool):
-            return self._tools.get(item.name) is item
-        return item in self._tools
+            return tools.get(item.name) is item
+        return item in tools
 
     def __len__(self) -> int:
-        return len(self._tools)
+        return len(self._all())
 
     def __iter__(self) -> Iterator[Tool[..., Any]]:
-        return iter(list(self._tools.values()))
+        return iter(list(self._all().values()))
 
     def __bool__(self) -> bool:
-        return bool(self._tools)
+        return bool(self._tools) or bool(self._toolsets)
 
     @property
     def names(self) -> list[str]:
-        return list(self._tools)
+        return list(self._all())
 
     def declarations(self) -> list[dict[str, Any]]:
-        """The wire ``function`` tools, in registration order (cached until ``add``)."""
+        """The wire ``function`` tools, in registration order (cached until the tools change)."""
+        tools = self._all()
         if self._declarations is None:
-            self._declarations = [t.declaration() for t in self._tools.values()]
+            self._declarations = [t.declaration() for t in tools.values()]
         return self._declarations
 
     def __repr__(self) -> str:
@@ -143,7 +190,8 @@ class ToolRegistry:
             return self._loop
 
     def close(self) -> None:
-        """Stop the thread pool and the private loop (running sync tools finish first)."""
+        """Stop the thread pool and the private loop (running sync tools finish first), then
+        close the toolsets."""
         with self._lock:
             pool, loop, thread = self._pool, self._loop, self._loop_thread
             self._pool = self._loop = self._loop_thread = None
@@ -153,6 +201,8 @@ class ToolRegistry:
             loop.close()
         if pool is not None:
             pool.shutdown(wait=True)
+        for toolset in self._toolsets:
+            toolset.close()
 
     def __enter__(self) -> ToolRegistry:
         return self
