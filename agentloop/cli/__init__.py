@@ -1,4 +1,4 @@
-"""The ``agentloop`` command: ``demo``, ``chat``, ``run`` and ``emulator``.
+"""The ``agentloop`` command: ``demo``, ``chat``, ``run``, ``emulator`` and ``mcp serve``.
 
 Also ``python -m agentloop``. Subcommands import their modules (and the client, the emulator,
 uvicorn) only when they run, so ``import agentloop.cli`` stays cheap.
@@ -44,6 +44,21 @@ def _backend_flags(p: argparse.ArgumentParser) -> None:
     p.set_defaults(backend="auto")
 
 
+def _mcp_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mcp",
+        action="append",
+        metavar='"COMMAND ARGS"',
+        help="an MCP server to run (stdio) whose tools the model may call; repeatable",
+    )
+    p.add_argument(
+        "--mcp-url",
+        action="append",
+        metavar="URL",
+        help="an MCP server reached over streamable HTTP; repeatable",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="agentloop",
@@ -77,6 +92,7 @@ def _parser() -> argparse.ArgumentParser:
         help="stateful (server keeps history, default) or stateless (store=false)",
     )
     chat.add_argument("--system", metavar="TEXT", default=None, help="system instruction")
+    _mcp_flags(chat)
     chat.add_argument(
         "--session", metavar="NAME", default=None, help="resume (or start) the session NAME"
     )
@@ -113,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
         help="system instruction (default: a short autonomous-agent prompt)",
     )
     run.add_argument("--strategy", choices=["stateful", "stateless"], default="stateful")
+    _mcp_flags(run)
     run.add_argument(
         "--yes",
         action="store_true",
@@ -127,6 +144,23 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser(
         "emulator", help="serve a local emulator of the Interactions API", add_help=False
+    )
+
+    mcp = sub.add_parser("mcp", help="MCP: serve @tool functions to other MCP clients")
+    mcp_sub = mcp.add_subparsers(dest="mcp_command", metavar="ACTION", parser_class=_Parser)
+    serve = mcp_sub.add_parser("serve", help="serve the tools of --tools files over MCP (stdio)")
+    serve.add_argument(
+        "--tools",
+        action="append",
+        required=True,
+        metavar="FILE_OR_MODULE",
+        help="a .py file or module whose @tool (or public) functions to serve; repeatable",
+    )
+    serve.add_argument("--name", default="agentloop", help="server name shown to clients")
+    serve.add_argument(
+        "--allow-approval-tools",
+        action="store_true",
+        help="also serve tools that require approval (the MCP client's user approves calls)",
     )
     return parser
 
@@ -155,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    handlers: dict[str, Any] = {"demo": _demo, "chat": _chat, "run": _run}
+    handlers: dict[str, Any] = {"demo": _demo, "chat": _chat, "run": _run, "mcp": _mcp}
     try:
         return int(handlers[args.command](args))
     except UsageError as exc:
@@ -189,3 +223,9 @@ def _run(args: argparse.Namespace) -> int:
     from .run import run_task
 
     return run_task(args)
+
+
+def _mcp(args: argparse.Namespace) -> int:
+    from .mcp import run_mcp
+
+    return run_mcp(args)

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._common import check_model, open_backend
+from ._common import check_model, mcp_toolsets, open_backend
 from ._render import Printer, call_text, short
 from ._tools import load_tools
 
@@ -200,7 +200,8 @@ def run_chat(args: argparse.Namespace) -> int:
     from . import DEFAULT_MODEL
 
     model = check_model(args.model) if args.model else None
-    tools = load_tools(args.tools)
+    servers = mcp_toolsets(args.mcp, args.mcp_url)
+    tools: list[Any] = [*load_tools(args.tools), *servers]
     store_path = Path(args.store) if args.store else default_store_path()
     backend = open_backend(args.backend)
     backend.announce()
@@ -241,4 +242,6 @@ def run_chat(args: argparse.Namespace) -> int:
             chat.save()
     finally:
         backend.close()
+        for server in servers:
+            server.close()
     return 0

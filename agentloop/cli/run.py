@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from ._common import UsageError, check_model, open_backend
+from ._common import UsageError, check_model, mcp_toolsets, open_backend
 from ._render import call_text, short, turn_to_json
 from ._tools import load_tools
 
@@ -87,7 +87,8 @@ def run_task(args: argparse.Namespace) -> int:
         raise UsageError(f"--max-steps must be at least 1, got {args.max_steps}")
     if not args.task.strip():
         raise UsageError("TASK is empty; say what the agent should do")
-    tools = load_tools(args.tools)
+    servers = mcp_toolsets(args.mcp, args.mcp_url)
+    tools: list[Any] = [*load_tools(args.tools), *servers]
     backend = open_backend(args.backend)
     backend.announce()
     progress = _Progress()
@@ -112,6 +113,8 @@ def run_task(args: argparse.Namespace) -> int:
             return 1
     finally:
         backend.close()
+        for server in servers:
+            server.close()
     ok = turn is not None and turn.status == "completed"
     if turn is not None:
         calls = len(turn.tool_calls)

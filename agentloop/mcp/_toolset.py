@@ -563,8 +563,9 @@ class MCPToolset:
         link.stop.set()
         task = link.task
         if task is not None and not task.done():
-            await asyncio.wait({task}, timeout=_STOP_TIMEOUT)
-            if not task.done():
+            if link.client is not None:  # connected: it leaves the client when told to stop
+                await asyncio.wait({task}, timeout=_STOP_TIMEOUT)
+            if not task.done():  # still starting (or stuck): cancel it
                 task.cancel()
                 await asyncio.wait({task}, timeout=_STOP_TIMEOUT)
 
@@ -585,13 +586,13 @@ class MCPToolset:
         from mcp import MCPError
         from mcp.types import CONNECTION_CLOSED
 
-        restarted = False
+        restarts = 0  # at most one per call
         link: _Link | None = None
-        for _attempt in range(2):
+        for attempt in range(2):
             try:
                 before = self._link
                 link = await self._live_link(dead=link)
-                restarted = restarted or (before is not None and link is not before)
+                restarts += before is not None and link is not before
             except MCPServerError as exc:
                 raise ToolError(f"{exc.message} The tool {mcp_name!r} could not run.") from exc
             try:
@@ -603,12 +604,13 @@ class MCPToolset:
                         f"{exc.message} (error {exc.code})."
                     ) from exc
                 link.lost = True
-                if self.idempotent and not restarted:
+                if attempt == 0 and self.idempotent and restarts == 0:
                     continue  # safe to run again: once, on a restarted server
+                again = " again" if attempt else ""
                 raise ToolError(
-                    f"MCP server {self.name!r} stopped while running {mcp_name!r}"
-                    f"{_tail(link)}. The call may or may not have taken effect; the server "
-                    "is restarted for the next call."
+                    f"MCP server {self.name!r} stopped{again} (or the connection to it was "
+                    f"lost) while running {mcp_name!r}{_tail(link)}. The call may or may not "
+                    "have taken effect; the server is restarted for the next call."
                 ) from exc
             except ToolError:
                 raise
@@ -619,9 +621,7 @@ class MCPToolset:
             if result.is_error:
                 raise ToolError(error_text(result))
             return from_mcp(result)
-        raise ToolError(  # the restarted server was lost too
-            f"MCP server {self.name!r} stopped again while running {mcp_name!r}{_tail(link)}."
-        )
+        raise AssertionError("unreachable")  # pragma: no cover
 
 
 @contextlib.asynccontextmanager
