@@ -97,9 +97,7 @@ def mcp_toolsets(commands: list[str] | None, urls: list[str] | None) -> list[Any
     try:
         import mcp  # noqa: F401
     except ImportError:
-        raise UsageError(
-            "--mcp needs the MCP SDK: pip install 'agentloop[mcp]'"
-        ) from None
+        raise UsageError("--mcp needs the MCP SDK: pip install 'agentloop[mcp]'") from None
     from agentloop.mcp import MCPToolset
 
     toolsets: list[Any] = []

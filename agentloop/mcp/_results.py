@@ -70,7 +70,7 @@ def from_mcp(result: Any) -> str | dict[str, Any] | list[_Block]:
         return "\n\n".join(t for t in texts if t is not None)
     return [
         TextContent(text=t) if t is not None else _media(block)
-        for t, block in zip(texts, result.content)
+        for t, block in zip(texts, result.content, strict=True)
     ]
 
 

@@ -142,7 +142,7 @@ class _Adapter:
             elif key == "type":
                 types = [value] if isinstance(value, str) else value
                 if isinstance(types, list):
-                    known = [t for t in types if t in _TYPES]
+                    known = [t for t in types if isinstance(t, str) and t in _TYPES]
                     if len(known) == 1:
                         out["type"] = known[0]
                     elif known:
@@ -156,15 +156,13 @@ class _Adapter:
                     out[key] = value
                 else:
                     hints.append(f"Format: {value}.")
-            elif key == "pattern" and isinstance(value, str):
-                out[key] = value
-            elif key == "uniqueItems" and isinstance(value, bool):
+            elif (key == "pattern" and isinstance(value, str)) or (
+                key == "uniqueItems" and isinstance(value, bool)
+            ):
                 out[key] = value
             elif key == "required" and isinstance(value, list):
                 out[key] = [v for v in value if isinstance(v, str)]
-            elif key == "default":
-                out[key] = value
-            elif key in _SCALARS and _is_number(value):
+            elif key == "default" or (key in _SCALARS and _is_number(value)):
                 out[key] = value
             elif key in ("exclusiveMinimum", "exclusiveMaximum"):
                 hints.append(_exclusive(key, value, node))

@@ -12,7 +12,7 @@ import logging
 import os
 import sys
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 from agentloop.tools import ToolRegistry
 from agentloop.tools.registry import ToolLike
@@ -67,11 +67,12 @@ def mcp_server(
         if params.name not in by_name:
             known = ", ".join(by_name) or "none"
             text = f"Unknown tool {params.name!r}. Available tools: {known}."
-            return to_mcp(text, True)
+            return cast("types.CallToolResult", to_mcp(text, True))
         call_id = f"mcp_{ctx.request_id}" if ctx.request_id is not None else "mcp_call"
         call = FunctionCallStep(id=call_id, name=params.name, arguments=params.arguments or {})
         (outcome,) = await registry.arun([call])
-        return to_mcp(outcome.result.result, bool(outcome.result.is_error))
+        result = to_mcp(outcome.result.result, bool(outcome.result.is_error))
+        return cast("types.CallToolResult", result)
 
     def input_schema(tool_name: str) -> dict[str, Any] | None:
         found = by_name.get(tool_name)

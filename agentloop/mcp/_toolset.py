@@ -260,7 +260,8 @@ class MCPToolset:
             params = StdioServerParameters(
                 command=command, args=arguments, env=extra or None, cwd=where
             )
-            link.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
+            # closed by the toolset when this connection ends (Link.close_stderr)
+            link.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
             return stdio_client(params, errlog=link.stderr)
 
         label = name or shlex.join([os.path.basename(command), *arguments])[:80]
@@ -424,7 +425,9 @@ class MCPToolset:
                     self.name,
                 )
             self._checked_include = True
-        previous = {(t.mcp_name, t.description, json.dumps(t.parameters)): t for t in self._tools or []}
+        previous = {
+            (t.mcp_name, t.description, json.dumps(t.parameters)): t for t in self._tools or []
+        }
         built: list[MCPTool] = []
         taken: set[str] = set()
         for listed_tool in listed:

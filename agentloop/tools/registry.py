@@ -25,12 +25,14 @@ class ToolRegistry:
     """Tools by name, their declarations, and the drivers that run the model's calls.
 
     ``ToolRegistry([get_weather, search])`` accepts ``Tool`` objects, plain callables (wrapped
-    with ``@tool``), other registries and toolsets (``Toolset``, e.g. ``MCPToolset``: their
-    tools are fetched when names or declarations are first needed; ``close()`` closes them). Sync tools run in a bounded thread pool of
+    with ``@tool``) and other registries. Sync tools run in a bounded thread pool of
     ``max_workers`` threads (32 by default: tools mostly wait on I/O, threads are only started
     when calls overlap, and a model may ask for 10-20 calls at once); async tools called from
     sync code run on a private event-loop thread. Both are created on first use; ``close()``
     (or ``with``) releases them.
+
+    It also accepts toolsets (``Toolset``, e.g. ``agentloop.mcp.MCPToolset``): their tools are
+    fetched when names or declarations are first needed, and ``close()`` closes them.
     """
 
     def __init__(self, tools: Iterable[ToolLike] = (), *, max_workers: int = 32) -> None:
@@ -96,9 +98,12 @@ class ToolRegistry:
             return self._tools
         current = tuple(t for toolset in self._toolsets for t in toolset.tools())
         expanded = self._expanded
-        if expanded is not None and len(expanded[0]) == len(current):
-            if all(a is b for a, b in zip(expanded[0], current)):
-                return expanded[1]
+        if (
+            expanded is not None
+            and len(expanded[0]) == len(current)
+            and all(a is b for a, b in zip(expanded[0], current, strict=True))
+        ):
+            return expanded[1]
         merged = dict(self._tools)
         for found in current:
             existing = merged.get(found.name)

@@ -8,9 +8,9 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from mcp_helpers import start_http_server, stdio_toolset, stop  # noqa: E402
+from mcp_helpers import start_http_server, stdio_toolset, stop
 
-from agentloop.mcp import MCPToolset  # noqa: E402
+from agentloop.mcp import MCPToolset
 
 
 @pytest.fixture(scope="module")

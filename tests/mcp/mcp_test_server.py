@@ -11,10 +11,9 @@ import sys
 import time
 from typing import Annotated
 
-from pydantic import BaseModel, Field
-
 from mcp.server.mcpserver import Context, Image, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
 
 server = MCPServer("test-server", log_level="CRITICAL")
 

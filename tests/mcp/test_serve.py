@@ -118,7 +118,9 @@ def test_served_tools_round_trip_through_an_mcp_toolset(tools_file: str) -> None
     assert sent["c2"]["is_error"] is True and sent["c2"]["result"] == "no such key; try 'a'"
 
 
-def test_serve_cli_without_a_tools_file_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+def test_serve_cli_without_a_tools_file_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from agentloop.cli import main
 
     assert main(["mcp", "serve"]) == 2

@@ -42,7 +42,7 @@ def test_declarations_match_the_servers_tools(shared: MCPToolset) -> None:
     listed = server_listing()
     tools = shared.tools()
     assert [t.name for t in tools] == [t.name for t in listed]
-    for ours, theirs in zip(tools, listed):
+    for ours, theirs in zip(tools, listed, strict=True):
         assert isinstance(ours, MCPTool) and ours.mcp_name == theirs.name
         decl = ours.declaration()
         assert decl == {
