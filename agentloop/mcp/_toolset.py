@@ -220,6 +220,7 @@ class MCPToolset:
         self._tools: list[MCPTool] | None = None
         self._stale = False
         self._checked_include = False
+        self._state = "not started"  # then "closed" once closed
         # state below lives on the runner's loop
         self._link: _Link | None = None
         self._link_lock: asyncio.Lock | None = None
@@ -349,6 +350,8 @@ class MCPToolset:
         with self._lock:
             runner, self._runner = self._runner, None
             self._tools = None
+            if runner is not None:
+                self._state = "closed"
             self._stale = False
         if runner is None:
             return
@@ -376,7 +379,7 @@ class MCPToolset:
         await self.aclose()
 
     def __repr__(self) -> str:
-        state = "started" if self._tools is not None else "not started"
+        state = "started" if self._tools is not None else self._state
         return f"MCPToolset({self.name!r}, {state})"
 
     # --- internals (on the toolset's loop) -----------------------------------------------------

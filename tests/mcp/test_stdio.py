@@ -205,6 +205,6 @@ def test_closing_the_conversation_stops_the_server() -> None:
         server_pid = turn.tool_calls[0].result.result["result"]
         os.kill(server_pid, 0)  # running
         assert repr(toolset).endswith(", started)")
-    assert repr(toolset).endswith("not started)")
+    assert repr(toolset).endswith(", closed)")
     with pytest.raises(ProcessLookupError):
         os.kill(server_pid, 0)
