@@ -23,11 +23,12 @@ sys.path.insert(1, os.path.dirname(HERE))  # the repo root, when agentloop is no
 
 from _harness import Row, render  # noqa: E402
 
-SECTIONS = ("turn", "tools", "replay", "stream", "schema", "import", "concurrency")
+SECTIONS = ("turn", "tools", "replay", "stream", "schema", "import", "concurrency", "mcp")
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_data
+    import bench_mcp
     import bench_system
     import bench_tools
     import bench_turn
@@ -44,6 +45,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
             bench_system.many_conversations_row(quick),
             *bench_system.throughput_rows(quick),
         ],
+        "mcp": lambda: bench_mcp.run(quick),
     }
 
 
