@@ -27,7 +27,9 @@ from typing import Any
 from _harness import Row, interleaved, interleaved_batches, per_call, us
 
 SERVER = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "examples", "mcp_servers",
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    "examples",
+    "mcp_servers",
     "weather.py",
 )
 
