@@ -316,23 +316,33 @@ class MCPToolset:
 
     def tools(self) -> list[MCPTool]:
         """The server's tools (starting the server on first use; re-listed after it said its
-        tools changed). Raises ``MCPServerError`` if it cannot start or list them."""
+        tools changed). Raises ``MCPServerError`` if it cannot start or list them the first
+        time; later, a failed re-listing keeps the last list (calls then report the problem
+        as ``is_error`` results)."""
         current = self._tools
         if current is not None and not self._stale:
             return current
         with self._lock:
             if self._tools is not None and not self._stale:
                 return self._tools
+            previous = self._tools
             future = self._runner_().submit(self._refresh())
         try:
             return future.result(self.startup_timeout + _STOP_TIMEOUT)
         except concurrent.futures.TimeoutError:
             future.cancel()
-            raise MCPServerError(
+            error = MCPServerError(
                 f"MCP server {self.name!r} did not answer within {self.startup_timeout:g} s; "
                 "check that it speaks MCP, or raise startup_timeout.",
                 self.name,
-            ) from None
+            )
+        except MCPServerError as exc:
+            error = exc
+        if previous is None:
+            raise error
+        logger.warning("keeping the last tool list of MCP server %r: %s", self.name, error)
+        self._stale = False
+        return previous
 
     def start(self) -> None:
         """Start the server and list its tools now (instead of at the first turn)."""

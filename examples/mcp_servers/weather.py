@@ -6,9 +6,8 @@ client can use it (``python examples/mcp_servers/weather.py`` waits for one on s
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
-
 from mcp.server.mcpserver import MCPServer
+from pydantic import BaseModel, Field
 
 server = MCPServer("weather", instructions="Forecasts for a few cities.", log_level="WARNING")
 

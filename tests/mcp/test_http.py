@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -55,10 +56,14 @@ def test_the_tool_list_is_refreshed_when_the_server_says_it_changed(http_url: st
 
 
 @pytest.mark.slow
-def test_a_stopped_http_server_gives_error_results_and_the_loop_goes_on() -> None:
+def test_a_stopped_http_server_gives_error_results_and_the_loop_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="agentloop.mcp")
     proc, url = start_http_server()
     model = ScriptedModel([[call("add", "c1", a=1, b=1)], "two", [call("add", "c2", a=2, b=2)]])
-    model.add("the tool is down")
+    model.add("the tool is down", [call("add", "c3", a=3, b=3)], "still down")
+    model.add([call("add", "c4", a=4, b=4)], "down again")
     emu = Emulator(model=model)
     try:
         with Conversation(emu.client(), tools=[MCPToolset.http(url, startup_timeout=3)]) as conv:
@@ -69,5 +74,13 @@ def test_a_stopped_http_server_gives_error_results_and_the_loop_goes_on() -> Non
             result = results_sent(emu)["c2"]
             assert result["is_error"] is True
             assert "add" in result["result"]
+            # the next call tries to reconnect, fails, and says so
+            assert conv.send("three").output_text == "still down"
+            third = results_sent(emu)["c3"]
+            assert third["is_error"] is True and "failed to start" in third["result"]
+            # a turn after that still runs on the last known tools
+            assert conv.send("four").output_text == "down again"
+            assert results_sent(emu)["c4"]["is_error"] is True
+            assert "keeping the last tool list" in caplog.text
     finally:
         stop(proc)

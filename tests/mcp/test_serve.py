@@ -123,6 +123,8 @@ def test_serve_cli_without_a_tools_file_is_a_usage_error(
 ) -> None:
     from agentloop.cli import main
 
+    assert main(["mcp"]) == 2
+    assert "agentloop mcp serve --tools" in capsys.readouterr().err
     assert main(["mcp", "serve"]) == 2
     assert "--tools" in capsys.readouterr().err
     assert main(["mcp", "serve", "--tools", os.path.join(REPO, "no_such_file.py")]) == 2
