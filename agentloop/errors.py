@@ -29,6 +29,7 @@ __all__ = [
     "InteractionIncompleteError",
     "InvalidRequestError",
     "MCPServerError",
+    "MalformedResponseError",
     "MaxStepsExceeded",
     "MissingAPIKeyError",
     "NotFoundError",
@@ -89,9 +90,10 @@ class TurnInProgressError(AgentloopError, RuntimeError):
     another thread or task); one turn at a time. Nothing was changed."""
 
 
-class StateError(AgentloopError, RuntimeError):
+class StateError(AgentloopError, RuntimeError, ValueError):
     """The conversation is not in a state that allows this call (e.g. ``resume()`` with no
-    paused turn); the message says what to call instead."""
+    paused turn); the message says what to call instead. (Also a ``RuntimeError`` and a
+    ``ValueError``, the builtins such calls raised before.)"""
 
 
 class SnapshotError(AgentloopError, ValueError):
@@ -387,6 +389,12 @@ class InteractionCancelledError(TurnError):
 
 class InteractionIncompleteError(TurnError):
     """The interaction stopped early (``incomplete`` or ``budget_exceeded``)."""
+
+
+class MalformedResponseError(TurnError):
+    """The server's response cannot be used as it is (e.g. repeated function call ids): none
+    of its calls ran, it was not added to history, and the next request does not chain onto
+    it. Send again to retry the turn."""
 
 
 class UnexpectedStatusError(TurnError):

@@ -1,14 +1,19 @@
-"""Handles of background turns: the first request runs server-side, the rest on ``wait``."""
+"""Handles of background turns: the first request runs server-side, the rest on ``wait``.
+
+A handle knows only the client (to poll, wait and cancel) and a ``finish`` callable that
+feeds the final interaction back to the suspended turn; the conversation stays the owner of
+the turn.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from agentloop.errors import InteractionCancelledError
+from agentloop.errors import InteractionCancelledError, StateError
 from agentloop.types import Interaction
 
-from .engine import Effect
+from .engine import RUNNING_STATUSES
 from .turn import Turn
 
 if TYPE_CHECKING:
@@ -23,13 +28,13 @@ class _BackgroundBase:
     def __init__(
         self,
         conversation: Any,
-        proto: Generator[Effect, Any, Turn],
         interaction: Interaction | None,
+        finish: Any,
         turn: Turn | None = None,
     ) -> None:
         self.conversation = conversation
-        self._proto = proto
         self.interaction = interaction
+        self._finish = finish
         self._turn = turn
 
     @property
@@ -39,6 +44,7 @@ class _BackgroundBase:
 
     @property
     def done(self) -> bool:
+        """True once the turn has finished (its steps are in the conversation's history)."""
         return self._turn is not None
 
     @property
@@ -49,9 +55,9 @@ class _BackgroundBase:
         return str(self.interaction.status) if self.interaction else "unknown"
 
     def result(self) -> Turn:
-        """The finished turn; raises while the background run is still going."""
+        """The finished turn; raises ``StateError`` while the background run still goes."""
         if self._turn is None:
-            raise RuntimeError("the background turn is still running; call wait() or poll()")
+            raise StateError("the background turn is still running; call wait() or poll()")
         return self._turn
 
     def _running_id(self) -> str:
@@ -66,13 +72,14 @@ class BackgroundTurn(_BackgroundBase):
     """A turn whose first request runs in the background. ``wait()`` finishes it."""
 
     conversation: Conversation
+    _finish: Callable[[Interaction], Turn]
 
     def poll(self) -> str:
         """Check once; finish the turn if the background run is done. Returns the status."""
         if self._turn is None:
             current = self.conversation.client.interactions.get(self._running_id())
             self.interaction = current
-            if current.status not in ("queued", "in_progress"):
+            if current.status not in RUNNING_STATUSES:
                 self._complete(current)
         return self.status
 
@@ -93,7 +100,7 @@ class BackgroundTurn(_BackgroundBase):
     def _complete(self, interaction: Interaction, swallow_cancel: bool = False) -> None:
         self.interaction = interaction
         try:
-            self._turn = self.conversation._finish(self._proto, stream=False, first=interaction)
+            self._turn = self._finish(interaction)
         except InteractionCancelledError as exc:
             if not swallow_cancel or exc.turn is None:
                 raise
@@ -101,19 +108,22 @@ class BackgroundTurn(_BackgroundBase):
 
 
 class AsyncBackgroundTurn(_BackgroundBase):
-    """``BackgroundTurn`` for ``AsyncConversation``."""
+    """``BackgroundTurn`` for ``AsyncConversation``: ``await poll()``, ``wait()``, ``cancel()``."""
 
     conversation: AsyncConversation
+    _finish: Callable[[Interaction], Awaitable[Turn]]
 
     async def poll(self) -> str:
+        """Check once; finish the turn if the background run is done. Returns the status."""
         if self._turn is None:
             current = await self.conversation.client.interactions.get(self._running_id())
             self.interaction = current
-            if current.status not in ("queued", "in_progress"):
+            if current.status not in RUNNING_STATUSES:
                 await self._complete(current)
         return self.status
 
     async def wait(self, timeout: float | None = None) -> Turn:
+        """Wait until the turn is finished (tool calls included) and return it."""
         if self._turn is None:
             final = await self.conversation.client.interactions.wait(
                 self._running_id(), timeout=timeout
@@ -122,6 +132,7 @@ class AsyncBackgroundTurn(_BackgroundBase):
         return self.result()
 
     async def cancel(self) -> Turn:
+        """Cancel the background run. The turn ends ``cancelled``; history stays usable."""
         if self._turn is None:
             cancelled = await self.conversation.client.interactions.cancel(self._running_id())
             await self._complete(cancelled, swallow_cancel=True)
@@ -130,9 +141,7 @@ class AsyncBackgroundTurn(_BackgroundBase):
     async def _complete(self, interaction: Interaction, swallow_cancel: bool = False) -> None:
         self.interaction = interaction
         try:
-            self._turn = await self.conversation._finish(
-                self._proto, stream=False, first=interaction
-            )
+            self._turn = await self._finish(interaction)
         except InteractionCancelledError as exc:
             if not swallow_cancel or exc.turn is None:
                 raise

@@ -1,8 +1,13 @@
 """``Conversation`` and ``AsyncConversation``: thin drivers around the sans-I/O ``TurnEngine``.
 
-Everything a turn decides lives in ``engine.py``. The two classes here only perform effects:
-send a request (plain or streamed), run tool calls, wait for a background run. The effect
-dispatch is the only code that exists twice, once blocking and once awaiting.
+Everything a turn decides lives in ``engine.py``; the saved forms live in ``state.py`` and
+``persist.py``. The two classes here only perform effects: send a request (plain or
+streamed), run tool calls, wait for a background run, write journal records to the store.
+The effect dispatch is the only code that exists twice, once blocking and once awaiting.
+
+One turn at a time: a turn holds the conversation's lock from its first step to its last, so
+a second ``send``/``stream``/``resume``/``recover`` from any thread or task raises
+``TurnInProgressError`` at once and changes nothing.
 """
 
 from __future__ import annotations
@@ -10,37 +15,37 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Generator, Iterable, Iterator
+import threading
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
 
-from agentloop.types import (
-    FunctionCallStep,
-    Interaction,
-    RawJSON,
-    WireModel,
-)
+from agentloop.errors import StateError, TurnInProgressError
+from agentloop.types import FunctionCallStep, Interaction, RawJSON, WireModel
 
 from .background import AsyncBackgroundTurn, BackgroundTurn
 from .engine import (
-    STRATEGIES,
-    ConversationState,
     Effect,
     Emit,
+    Persist,
+    Protocol,
     RunTools,
     SendRequest,
-    Strategy,
     TurnEngine,
     WaitBackground,
 )
 from .events import LoopEvent, Retrying, SSETranslator, TurnCompleted
+from .persist import from_document, settings_of, to_document
+from .state import STRATEGIES, ConversationState, Journal, Strategy
 from .structured import output_parser, response_format_for
 from .turn import Turn
 
 if TYPE_CHECKING:
     from agentloop.client import AsyncClient, Client
-    from agentloop.tools import Tool, ToolContext, ToolRegistry
+
+    ConversationStore = Any  # the store protocol (agentloop.stores.ConversationStore)
+    from agentloop.tools import Tool, ToolContext, ToolLike, ToolRegistry
 
 __all__ = ["AsyncBackgroundTurn", "AsyncConversation", "BackgroundTurn", "Conversation"]
 
@@ -68,24 +73,26 @@ def _jsonable(value: Any) -> Any:
 class _ConversationCore:
     """Configuration, state and everything the two drivers share."""
 
+    client: Any
+
     def __init__(
         self,
-        client: Any = None,
-        model: str | None = None,
-        agent: str | None = None,
-        tools: Iterable[Any] = (),
-        strategy: Strategy = "stateful",
-        system_instruction: str | None = None,
-        generation_config: Any = None,
-        response_format: Any = None,
-        max_steps: int = 20,
-        *,
-        response_model: Any = None,
-        deps: Any = None,
-        agent_config: Any = None,
-        environment: Any = None,
-        extra_body: dict[str, Any] | None = None,
-        id: str | None = None,
+        client: Any,
+        model: str | None,
+        agent: str | None,
+        tools: Iterable[ToolLike | dict[str, Any] | WireModel],
+        strategy: Strategy,
+        system_instruction: str | None,
+        generation_config: Any,
+        response_format: Any,
+        max_steps: int,
+        response_model: Any,
+        deps: Any,
+        agent_config: Any,
+        environment: Any,
+        extra_body: dict[str, Any] | None,
+        id: str | None,
+        store: ConversationStore | None,
     ) -> None:
         from agentloop.tools import ToolRegistry
 
@@ -122,10 +129,15 @@ class _ConversationCore:
                 functions.append(item)
         self.tools: ToolRegistry = ToolRegistry(functions)
         self._state = ConversationState()
-        self._background: Any = None  # the BackgroundTurn still running, if any
+        self._lock = threading.Lock()  # held while a turn runs: one turn at a time
+        self._background: Any = None  # the background turn still running, if any
         # (a private JSON copy of the last static body, that body with values pre-encoded)
         self._static_cache: tuple[dict[str, Any], dict[str, Any]] | None = None
         self.strategy = strategy
+        self.store: ConversationStore | None = None
+        self._journaled_settings: dict[str, Any] | None = None
+        if store is not None:
+            self._attach(store, version=0)
 
     # --- public state -------------------------------------------------------------------------
 
@@ -152,8 +164,27 @@ class _ConversationCore:
 
     @property
     def pending_approvals(self) -> list[FunctionCallStep]:
+        """Calls of the paused turn waiting for ``approve``/``reject`` (then ``resume``)."""
         paused = self._state.paused
         return list(paused.awaiting) if paused else []
+
+    @property
+    def in_doubt(self) -> list[str]:
+        """Ids of pending calls that had started before a crash and may have run."""
+        paused = self._state.paused
+        return sorted(paused.in_doubt) if paused else []
+
+    @property
+    def needs_recovery(self) -> bool:
+        """True when the last turn was cut short (a crash, or saved mid-turn): call
+        ``recover()`` to finish it, or ``send()`` to answer its open calls as interrupted and
+        start a new turn."""
+        return self._state.cut is not None
+
+    @property
+    def running(self) -> bool:
+        """True while a turn runs on this conversation (in any thread or task)."""
+        return self._lock.locked()
 
     def approve(self, call_id: str) -> None:
         """Allow a call that waits for approval; ``resume()`` runs it."""
@@ -166,10 +197,10 @@ class _ConversationCore:
     def _decide(self, call_id: str, ok: bool, reason: str | None) -> None:
         paused = self._state.paused
         if paused is None:
-            raise ValueError("no call is waiting for approval in this conversation")
+            raise StateError("no call is waiting for approval in this conversation")
         ids = [c.id for c in paused.awaiting]
         if call_id not in ids:
-            raise ValueError(f"call {call_id!r} is not waiting for approval; waiting: {ids}")
+            raise StateError(f"call {call_id!r} is not waiting for approval; waiting: {ids}")
         paused.decisions[call_id] = (ok, reason)
 
     # --- engine plumbing -----------------------------------------------------------------------
@@ -229,7 +260,7 @@ class _ConversationCore:
     ) -> TurnEngine:
         running = self._background
         if running is not None and not running.done:
-            raise RuntimeError(
+            raise TurnInProgressError(
                 f"background turn {running.id} is still running; call wait(), poll() or "
                 "cancel() on it before starting another turn (its steps belong in history first)"
             )
@@ -241,15 +272,27 @@ class _ConversationCore:
         model = response_model if response_model is not None else self.response_model
         registry = self.tools
 
-        def needs_approval(name: str) -> bool:
-            found = registry.get(name)
+        def needs_approval(call: FunctionCallStep) -> bool:
+            found = registry.get(call.name)
             return bool(found is not None and found.requires_approval)
+
+        def is_idempotent(name: str) -> bool:
+            found = registry.get(name)
+            return bool(found is not None and getattr(found, "idempotent", False))
+
+        journal = self._state.journal
+        if journal is not None:
+            settings = settings_of(self)
+            if settings != self._journaled_settings:
+                journal.meta = settings  # written (with a title) by the next Persist
+                self._journaled_settings = settings
 
         return TurnEngine(
             self._state,
             static_body=self._encoded(self._static_body(response_model, response_format)),
             max_steps=self.max_steps,
             needs_approval=needs_approval,
+            is_idempotent=is_idempotent,
             parse_output=output_parser(model) if model is not None else None,
             background=background,
         )
@@ -267,19 +310,61 @@ class _ConversationCore:
             deps=self.deps,
         )
 
+    def _acquire(self) -> None:
+        if not self._lock.acquire(blocking=False):
+            raise TurnInProgressError(
+                f"conversation {self.id} is running a turn; wait for it to finish (one turn "
+                "at a time per conversation; use another Conversation for parallel work)"
+            )
+
     # --- persistence --------------------------------------------------------------------------
+
+    def _attach(self, store: ConversationStore, version: int) -> None:
+        """Journal every change of this conversation to ``store`` from now on."""
+        self.store = store
+        settings = settings_of(self)
+        self._journaled_settings = settings if version else None
+        self._state.journal = Journal(self.id, version, None if version else settings)
+
+    def _pending_meta(self, journal: Journal) -> dict[str, Any] | None:
+        """The store meta to write with the journal's records (None: unchanged), computed at
+        write time so that a new conversation's title is its first message."""
+        return self._meta(journal.meta) if journal.meta is not None else None
+
+    def _meta(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """What the store keeps beside the journal: the settings and a title for listings."""
+        title = None
+        for step in self._state.history:
+            if step.type == "user_input":
+                texts = [getattr(c, "text", None) for c in getattr(step, "content", None) or []]
+                title = next((t for t in texts if t), None)
+                break
+        return {"settings": settings, "title": title[:80] if title else None}
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready snapshot (no client, no API key)."""
-        from agentloop.stores.snapshot import snapshot
-
-        return snapshot(self)
+        return to_document(self.id, settings_of(self), self._state)
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the conversation to a JSON file atomically."""
         from agentloop.stores.json_file import write_json_atomic
 
         write_json_atomic(Path(path), self.to_dict())
+
+    def save_to_store(self, store: ConversationStore, id: str | None = None) -> str:
+        """Write the whole conversation to ``store`` as one snapshot (an explicit save that
+        replaces what the store had under that id). Journaling conversations need no save."""
+        from agentloop.loop.state import dumps
+
+        key = id or self.id
+        record = dumps({"k": "snapshot", "data": self.to_dict()})
+        store.append(
+            key,
+            [record],
+            expected_version=store.version(key),
+            meta=self._meta(settings_of(self)),
+        )
+        return key
 
     @classmethod
     def load(
@@ -305,18 +390,62 @@ class _ConversationCore:
         tools: Iterable[Any] = (),
         **overrides: Any,
     ) -> C:
-        """Rebuild a conversation from ``to_dict()`` output."""
-        from agentloop.stores.snapshot import restore
+        """Rebuild a conversation from ``to_dict()`` output (refused with ``SnapshotError``,
+        a ``ValueError`` naming the field, when it is inconsistent)."""
+        conv_id, settings, state = from_document(data)
+        return cls._rebuild(conv_id, settings, state, client, tools, overrides)
 
-        conv = restore(cls, data, client=client, tools=tools, **overrides)
-        assert isinstance(conv, cls)
+    @classmethod
+    def from_store(
+        cls: type[C],
+        store: ConversationStore,
+        id: str,
+        client: Any = None,
+        tools: Iterable[Any] = (),
+        **overrides: Any,
+    ) -> C:
+        """Load a stored conversation; it keeps journaling to ``store``."""
+        from .persist import fold
+
+        stored = store.read(id)
+        folded = fold(stored.records, stored.version)
+        settings = dict((stored.meta or {}).get("settings") or folded.settings)
+        conv = cls._rebuild(id, settings, folded.state, client, tools, overrides)
+        conv._attach(store, stored.version)
+        if overrides:
+            conv._journaled_settings = settings  # changed settings are stored next turn
         return conv
 
-    # --- closing -------------------------------------------------------------------------------
-
-    def close(self) -> None:
-        """Release the tools' threads and close their toolsets (e.g. stop MCP servers)."""
-        self.tools.close()
+    @classmethod
+    def _rebuild(
+        cls: type[C],
+        conv_id: str | None,
+        settings: dict[str, Any],
+        state: ConversationState,
+        client: Any,
+        tools: Iterable[Any],
+        overrides: dict[str, Any],
+    ) -> C:
+        kwargs: dict[str, Any] = {
+            "model": settings.get("model"),
+            "agent": settings.get("agent"),
+            "tools": [*tools, *settings.get("builtin_tools", [])],
+            "strategy": state.strategy,
+            "system_instruction": settings.get("system_instruction"),
+            "generation_config": settings.get("generation_config"),
+            "response_format": settings.get("response_format"),
+            "max_steps": settings.get("max_steps", 20),
+            "agent_config": settings.get("agent_config"),
+            "environment": settings.get("environment"),
+            "extra_body": settings.get("extra_body"),
+            "id": conv_id,
+        }
+        kwargs.update(overrides)
+        conv = cls(client, **kwargs)
+        strategy = conv._state.strategy
+        conv._state = state
+        state.strategy = strategy
+        return conv
 
     def __repr__(self) -> str:
         who = f"agent={self.agent!r}" if self.agent else f"model={self.model!r}"
@@ -339,25 +468,86 @@ class Conversation(_ConversationCore):
     """A multi-turn chat or agent loop on a blocking ``Client``.
 
     ``send`` runs one user turn to completion (tool calls included) and returns a ``Turn``;
-    ``stream`` yields loop events as they happen and ends with ``TurnCompleted``.
+    ``stream`` yields loop events as they happen and ends with ``TurnCompleted``. With
+    ``store=`` and ``id=`` every step is journaled to the store as it happens.
     """
 
     client: Client
 
-    def __init__(self, client: Client | None = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        client: Client | None = None,
+        model: str | None = None,
+        agent: str | None = None,
+        tools: Iterable[ToolLike | dict[str, Any] | WireModel] = (),
+        strategy: Strategy = "stateful",
+        system_instruction: str | None = None,
+        generation_config: Any = None,
+        response_format: Any = None,
+        max_steps: int = 20,
+        *,
+        response_model: Any = None,
+        deps: Any = None,
+        agent_config: Any = None,
+        environment: Any = None,
+        extra_body: dict[str, Any] | None = None,
+        id: str | None = None,
+        store: ConversationStore | None = None,
+    ) -> None:
+        """Create a conversation.
+
+        Args:
+            client: The ``Client`` (default: ``Client()`` from ``GEMINI_API_KEY``).
+            model: The model id (default ``gemini-3.5-flash``); or give ``agent``.
+            agent: An agent id instead of a model.
+            tools: ``@tool`` functions, ``Tool`` objects, registries, toolsets, and built-in
+                tool dicts (``{"type": "google_search"}``).
+            strategy: ``"stateful"`` (chain with ``previous_interaction_id``) or
+                ``"stateless"`` (resend history with ``store=false``).
+            system_instruction: The system instruction of every request.
+            generation_config: ``GenerationConfig`` or dict (model form only).
+            response_format: A response format for every turn.
+            max_steps: How many model requests one turn may make (each tool round trip is
+                one request).
+            response_model: A pydantic model (or type) the final text is parsed into.
+            deps: Any object tools receive as ``ctx.deps``.
+            agent_config: Agent configuration (agent form).
+            environment: The environment field of requests.
+            extra_body: More request fields, sent as given.
+            id: The conversation id (journal key in ``store``); random when omitted.
+            store: A ``ConversationStore``: every step is journaled to it as it happens.
+        """
         if client is None:
             from agentloop.client import Client
 
             client = Client()
-        super().__init__(client, *args, **kwargs)
-
-    def __enter__(self: C) -> C:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(
+            client, model, agent, tools, strategy, system_instruction, generation_config,
+            response_format, max_steps, response_model, deps, agent_config, environment,
+            extra_body, id, store,
+        )  # fmt: skip
 
     # --- turns ---------------------------------------------------------------------------------
+
+    @overload
+    def send(
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        background: Literal[False] = False,
+    ) -> Turn: ...
+
+    @overload
+    def send(
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        background: Literal[True],
+    ) -> BackgroundTurn: ...
 
     def send(
         self,
@@ -366,42 +556,91 @@ class Conversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: bool = False,
-    ) -> Any:
+    ) -> Turn | BackgroundTurn:
         """Run one user turn to completion and return its ``Turn``.
 
         With ``background=True`` the first request runs in the background and a
         ``BackgroundTurn`` handle is returned at once (``wait()``, ``poll()``, ``cancel()``).
         """
-        engine = self._engine(response_model, response_format, background)
-        proto = engine.start(input)
-        if background:
+        self._acquire()
+        try:
+            proto = self._engine(response_model, response_format, background).start(input)
+            if not background:
+                return self._finish(proto, stream=False)
             for event in self._drive(proto, stream=False, stop_at_wait=True):
                 if isinstance(event, _Suspended):
-                    self._background = BackgroundTurn(self, proto, event.interaction)
-                    return self._background
+                    handle = BackgroundTurn(self, event.interaction, self._continuation(proto))
+                    self._background = handle
+                    return handle
                 if isinstance(event, TurnCompleted):
-                    return BackgroundTurn(self, proto, None, turn=event.turn)
+                    return BackgroundTurn(self, None, None, turn=event.turn)
             raise RuntimeError("the turn ended without a result")  # pragma: no cover
-        return self._finish(proto, stream=False)
+        finally:
+            self._lock.release()
 
     def stream(
         self, input: Any, *, response_model: Any = None, response_format: Any = None
     ) -> Iterator[LoopEvent]:
-        """Run one user turn, yielding loop events; the last one is ``TurnCompleted``."""
-        engine = self._engine(response_model, response_format)
-        return self._drive(engine.start(input), stream=True)
+        """Run one user turn, yielding loop events; the last one is ``TurnCompleted``.
+
+        The turn starts when iteration starts (the input is checked at once)."""
+        return self._locked(self._engine(response_model, response_format).start(input))
 
     def resume(self) -> Turn:
         """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
-        return self._finish(self._engine().resume(), stream=False)
+        self._acquire()
+        try:
+            return self._finish(self._engine().resume(), stream=False)
+        finally:
+            self._lock.release()
 
     def resume_stream(self) -> Iterator[LoopEvent]:
         """``resume()``, yielding loop events like ``stream``."""
-        return self._drive(self._engine().resume(), stream=True)
+        return self._locked(self._engine().resume())
 
-    def _finish(
-        self, proto: Generator[Effect, Any, Turn], *, stream: bool, first: Any = None
-    ) -> Turn:
+    def recover(self) -> Turn:
+        """Finish the turn a crash cut short (see ``needs_recovery``): journaled tool results
+        are reused, never run again; a call that started without a journaled result runs
+        again only if its tool is ``@tool(idempotent=True)``, else the turn pauses with it in
+        ``pending_approvals`` (in doubt: it may have run); the request in flight is resent."""
+        self._acquire()
+        try:
+            return self._finish(self._engine().recover(), stream=False)
+        finally:
+            self._lock.release()
+
+    def recover_stream(self) -> Iterator[LoopEvent]:
+        """``recover()``, yielding loop events like ``stream``."""
+        return self._locked(self._engine().recover())
+
+    def close(self) -> None:
+        """Release the tools' threads and close toolsets (the client stays open)."""
+        self.tools.close()
+
+    def __enter__(self) -> Conversation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _locked(self, proto: Protocol) -> Iterator[LoopEvent]:
+        self._acquire()
+        try:
+            yield from self._drive(proto, stream=True)
+        finally:
+            self._lock.release()
+
+    def _continuation(self, proto: Protocol) -> Callable[[Interaction], Turn]:
+        def finish(interaction: Interaction) -> Turn:
+            self._acquire()
+            try:
+                return self._finish(proto, stream=False, first=interaction)
+            finally:
+                self._lock.release()
+
+        return finish
+
+    def _finish(self, proto: Protocol, *, stream: bool, first: Any = None) -> Turn:
         turn: Turn | None = None
         for event in self._drive(proto, stream=stream, first=first):
             if isinstance(event, TurnCompleted):
@@ -413,7 +652,7 @@ class Conversation(_ConversationCore):
 
     def _drive(
         self,
-        proto: Generator[Effect, Any, Turn],
+        proto: Protocol,
         *,
         stream: bool,
         first: Any = None,
@@ -423,13 +662,24 @@ class Conversation(_ConversationCore):
         error: BaseException | None = None
         while True:
             try:
-                effect = proto.throw(error) if error is not None else proto.send(value)
+                effect: Effect = proto.throw(error) if error is not None else proto.send(value)
             except StopIteration:
                 return
             value = error = None
             try:
                 if isinstance(effect, Emit):
                     yield effect.event
+                elif isinstance(effect, Persist):
+                    journal = effect.journal
+                    assert self.store is not None
+                    journal.written(
+                        self.store.append(
+                            journal.id,
+                            journal.pending,
+                            expected_version=journal.version,
+                            meta=self._pending_meta(journal),
+                        )
+                    )
                 elif isinstance(effect, SendRequest):
                     value = yield from self._request(effect.body, stream)
                 elif isinstance(effect, RunTools):
@@ -469,22 +719,57 @@ class AsyncConversation(_ConversationCore):
 
     client: AsyncClient
 
-    def __init__(self, client: AsyncClient | None = None, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        client: AsyncClient | None = None,
+        model: str | None = None,
+        agent: str | None = None,
+        tools: Iterable[ToolLike | dict[str, Any] | WireModel] = (),
+        strategy: Strategy = "stateful",
+        system_instruction: str | None = None,
+        generation_config: Any = None,
+        response_format: Any = None,
+        max_steps: int = 20,
+        *,
+        response_model: Any = None,
+        deps: Any = None,
+        agent_config: Any = None,
+        environment: Any = None,
+        extra_body: dict[str, Any] | None = None,
+        id: str | None = None,
+        store: ConversationStore | None = None,
+    ) -> None:
+        """Create a conversation on an ``AsyncClient``; the parameters are those of
+        ``Conversation``."""
         if client is None:
             from agentloop.client import AsyncClient
 
             client = AsyncClient()
-        super().__init__(client, *args, **kwargs)
+        super().__init__(
+            client, model, agent, tools, strategy, system_instruction, generation_config,
+            response_format, max_steps, response_model, deps, agent_config, environment,
+            extra_body, id, store,
+        )  # fmt: skip
 
-    async def aclose(self) -> None:
-        """``close()`` without blocking the event loop (MCP servers take a moment to stop)."""
-        await asyncio.to_thread(self.close)
+    @overload
+    async def send(
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        background: Literal[False] = False,
+    ) -> Turn: ...
 
-    async def __aenter__(self: C) -> C:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+    @overload
+    async def send(
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        background: Literal[True],
+    ) -> AsyncBackgroundTurn: ...
 
     async def send(
         self,
@@ -493,36 +778,86 @@ class AsyncConversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: bool = False,
-    ) -> Any:
-        engine = self._engine(response_model, response_format, background)
-        proto = engine.start(input)
-        if background:
+    ) -> Turn | AsyncBackgroundTurn:
+        """Run one user turn to completion and return its ``Turn`` (``background=True``: an
+        ``AsyncBackgroundTurn`` handle at once)."""
+        self._acquire()
+        try:
+            proto = self._engine(response_model, response_format, background).start(input)
+            if not background:
+                return await self._finish(proto, stream=False)
             async for event in self._drive(proto, stream=False, stop_at_wait=True):
                 if isinstance(event, _Suspended):
-                    self._background = AsyncBackgroundTurn(self, proto, event.interaction)
-                    return self._background
+                    handle = AsyncBackgroundTurn(self, event.interaction, self._continuation(proto))
+                    self._background = handle
+                    return handle
                 if isinstance(event, TurnCompleted):
-                    return AsyncBackgroundTurn(self, proto, None, turn=event.turn)
+                    return AsyncBackgroundTurn(self, None, None, turn=event.turn)
             raise RuntimeError("the turn ended without a result")  # pragma: no cover
-        return await self._finish(proto, stream=False)
+        finally:
+            self._lock.release()
 
     def stream(
         self, input: Any, *, response_model: Any = None, response_format: Any = None
     ) -> AsyncIterator[LoopEvent]:
-        engine = self._engine(response_model, response_format)
-        return self._drive(engine.start(input), stream=True)
+        """Run one user turn, yielding loop events (``async for``); the last one is
+        ``TurnCompleted``. The turn starts when iteration starts."""
+        return self._locked(self._engine(response_model, response_format).start(input))
 
     async def resume(self) -> Turn:
         """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
-        return await self._finish(self._engine().resume(), stream=False)
+        self._acquire()
+        try:
+            return await self._finish(self._engine().resume(), stream=False)
+        finally:
+            self._lock.release()
 
     def resume_stream(self) -> AsyncIterator[LoopEvent]:
         """``resume()``, yielding loop events like ``stream``."""
-        return self._drive(self._engine().resume(), stream=True)
+        return self._locked(self._engine().resume())
 
-    async def _finish(
-        self, proto: Generator[Effect, Any, Turn], *, stream: bool, first: Any = None
-    ) -> Turn:
+    async def recover(self) -> Turn:
+        """Finish the turn a crash cut short; see ``Conversation.recover``."""
+        self._acquire()
+        try:
+            return await self._finish(self._engine().recover(), stream=False)
+        finally:
+            self._lock.release()
+
+    def recover_stream(self) -> AsyncIterator[LoopEvent]:
+        """``recover()``, yielding loop events like ``stream``."""
+        return self._locked(self._engine().recover())
+
+    async def aclose(self) -> None:
+        """Release the tools' threads and close toolsets (the client stays open), off the
+        event loop: stopping an MCP server takes a moment."""
+        await asyncio.to_thread(self.tools.close)
+
+    async def __aenter__(self) -> AsyncConversation:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _locked(self, proto: Protocol) -> AsyncIterator[LoopEvent]:
+        self._acquire()
+        try:
+            async for event in self._drive(proto, stream=True):
+                yield event
+        finally:
+            self._lock.release()
+
+    def _continuation(self, proto: Protocol) -> Callable[[Interaction], Any]:
+        async def finish(interaction: Interaction) -> Turn:
+            self._acquire()
+            try:
+                return await self._finish(proto, stream=False, first=interaction)
+            finally:
+                self._lock.release()
+
+        return finish
+
+    async def _finish(self, proto: Protocol, *, stream: bool, first: Any = None) -> Turn:
         turn: Turn | None = None
         async for event in self._drive(proto, stream=stream, first=first):
             if isinstance(event, TurnCompleted):
@@ -532,7 +867,7 @@ class AsyncConversation(_ConversationCore):
 
     async def _drive(
         self,
-        proto: Generator[Effect, Any, Turn],
+        proto: Protocol,
         *,
         stream: bool,
         first: Any = None,
@@ -542,13 +877,24 @@ class AsyncConversation(_ConversationCore):
         error: BaseException | None = None
         while True:
             try:
-                effect = proto.throw(error) if error is not None else proto.send(value)
+                effect: Effect = proto.throw(error) if error is not None else proto.send(value)
             except StopIteration:
                 return
             value = error = None
             try:
                 if isinstance(effect, Emit):
                     yield effect.event
+                elif isinstance(effect, Persist):
+                    journal = effect.journal
+                    assert self.store is not None
+                    journal.written(
+                        await self.store.aappend(
+                            journal.id,
+                            journal.pending,
+                            expected_version=journal.version,
+                            meta=self._pending_meta(journal),
+                        )
+                    )
                 elif isinstance(effect, SendRequest):
                     box: list[Interaction] = []
                     async for event in self._request(effect.body, stream, box):

@@ -1,9 +1,26 @@
-"""The sans-I/O agent engine: history, strategies and the turn protocol.
+"""The sans-I/O agent engine: the turn protocol.
 
-A turn is a generator (``TurnEngine.run``) that yields *effects* — send this request, run these
-tool calls, wait for this background interaction, emit this event — and receives their results.
-It never opens a socket, sleeps or awaits; the sync and async drivers in ``conversation.py``
-perform the effects. That keeps one implementation of the loop for both worlds.
+A turn is a generator that yields *effects* and receives their results. It never opens a
+socket, sleeps, awaits or touches a store; the drivers (``Conversation``,
+``AsyncConversation``, and any other, e.g. a durable workflow) perform the effects. That keeps
+one implementation of the loop for every world.
+
+The effect protocol (what a driver must do with each effect it receives):
+
+* ``SendRequest(body)``: create an interaction with ``body``; send back the final
+  ``Interaction`` (or throw the exception the client raised into the generator);
+* ``RunTools(calls)``: run the calls; send back one ``ToolOutcome``-like object per call
+  (``call``, ``result``, ``error``, ``duration``, ``value``);
+* ``WaitBackground(interaction)``: wait until the background interaction finishes; send back
+  the final ``Interaction``;
+* ``Persist(journal)``: write ``journal.pending`` to the conversation's store
+  (``store.append(journal.id, journal.pending, expected_version=journal.version,
+  meta=journal.meta)``) and call ``journal.written(new_version)``; send back ``None``;
+* ``Emit(event)``: hand the event to the caller; send back ``None``.
+
+The generator returns the finished ``Turn`` (``StopIteration.value``) or raises. Whatever
+happens, the state keeps its invariants: history encodes, every call is answered exactly once,
+and the next request is accepted (see ``state.py``).
 """
 
 from __future__ import annotations
@@ -12,20 +29,28 @@ import asyncio
 import concurrent.futures
 import contextlib
 import json
-from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from collections.abc import Callable, Collection, Generator, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 from agentloop.errors import (
+    AgentloopError,
+    ConflictError,
+    InputError,
     InteractionCancelledError,
     InteractionFailedError,
     InteractionIncompleteError,
+    MalformedResponseError,
     MaxStepsExceeded,
+    NotFoundError,
     OutputValidationError,
+    StateError,
+    StoreError,
     TurnError,
     UnexpectedStatusError,
 )
 from agentloop.types import (
+    RUNNING_STATUSES,
     FunctionCallStep,
     FunctionResultStep,
     Interaction,
@@ -38,27 +63,36 @@ from .events import (
     ApprovalRequired,
     InteractionCompleted,
     LoopEvent,
+    Recovered,
     StrategyFallback,
     ToolCallFinished,
     ToolCallStarted,
     TurnCompleted,
 )
-from .history import History, encode_step
+from .history import encode_step
+from .state import (
+    STRATEGIES,
+    ConversationState,
+    CutTurn,
+    Journal,
+    PausedTurn,
+    Strategy,
+)
 from .turn import ToolCall, Turn, TurnStatus
 
 __all__ = [
+    "RUNNING_STATUSES",
+    "STRATEGIES",
     "ConversationState",
     "Effect",
     "Emit",
+    "Persist",
     "RunTools",
     "SendRequest",
     "Strategy",
     "TurnEngine",
     "WaitBackground",
 ]
-
-Strategy = Literal["stateful", "stateless"]
-STRATEGIES: tuple[str, ...] = ("stateful", "stateless")
 
 
 # --- effects -------------------------------------------------------------------------------------
@@ -86,81 +120,21 @@ class WaitBackground:
 
 
 @dataclass(slots=True)
+class Persist:
+    """Write the journal's pending records to the store; answer with ``None``."""
+
+    journal: Journal
+
+
+@dataclass(slots=True)
 class Emit:
     """Hand this event to the caller (``stream``); no answer expected."""
 
     event: LoopEvent
 
 
-Effect = SendRequest | RunTools | WaitBackground | Emit
-
-
-# --- conversation state ---------------------------------------------------------------------
-
-
-@dataclass
-class PausedTurn:
-    """A turn waiting for human approval of some calls."""
-
-    turn: Turn
-    awaiting: list[FunctionCallStep]
-    decisions: dict[str, tuple[bool, str | None]] = field(default_factory=dict)
-
-
-@dataclass
-class ConversationState:
-    """Everything a conversation must remember between turns (and across save/load)."""
-
-    history: History = field(default_factory=History)
-    strategy: Strategy = "stateful"
-    # The last stored interaction and how many history entries its chain covers.
-    chain_id: str | None = None
-    chain_len: int = 0
-    open_calls: dict[str, FunctionCallStep] = field(default_factory=dict)
-    call_ids: set[str] = field(default_factory=set)  # every function_call id in history
-    paused: PausedTurn | None = None
-
-    # --- history ---------------------------------------------------------------------------------
-
-    def append(self, step: WireModel, turn: Turn, wire: bytes | None = None) -> None:
-        self.history.append(step, wire)
-        turn.steps.append(step)
-        if isinstance(step, FunctionCallStep):
-            self.open_calls[step.id] = step
-            self.call_ids.add(step.id)
-        elif isinstance(step, FunctionResultStep):
-            self.open_calls.pop(step.call_id, None)
-
-    def close_open_calls(self, turn: Turn, reason: str) -> None:
-        """Answer every call still open with an ``is_error`` result saying why (the invariant)."""
-        for call in list(self.open_calls.values()):
-            result = FunctionResultStep(
-                call_id=call.id, name=call.name, result=f"Not run: {reason}", is_error=True
-            )
-            self.append(result, turn)
-            turn.tool_calls.append(
-                ToolCall(call=call, result=result, is_error=True, error=f"Not run: {reason}")
-            )
-
-    # --- strategies ------------------------------------------------------------------------------
-
-    def input_fields(self) -> dict[str, Any]:
-        """``input`` and the fields that say how the server should treat history."""
-        if self.strategy == "stateless":
-            return {"store": False, "input": self.history.raw()}
-        if self.chain_id is not None and self.chain_len <= len(self.history):
-            return {
-                "previous_interaction_id": self.chain_id,
-                "input": self.history.raw(self.chain_len),
-            }
-        # No usable chain (first turn, after stateless turns, or after a 404): replay it all once.
-        return {"input": self.history.raw()}
-
-
-# --- the turn protocol ----------------------------------------------------------------------
-
-ECHO_TYPES = frozenset({"user_input", "function_result"})
-
+Effect = SendRequest | RunTools | WaitBackground | Persist | Emit
+Protocol = Generator[Effect, Any, Turn]
 
 # How a turn ends for each terminal status: the turn's status, the error, and what to do.
 _ENDINGS: dict[str, tuple[TurnStatus, type[TurnError], str]] = {
@@ -182,6 +156,8 @@ _UNKNOWN_ENDING: tuple[TurnStatus, type[TurnError], str] = (
     UnexpectedStatusError,
     "this agentloop does not know the status; upgrade it, or inspect error.turn",
 )
+ECHO_TYPES = frozenset({"user_input", "function_result"})
+INTERRUPTED = "interrupted before a result was recorded."
 
 
 def _describe(exc: BaseException) -> str:
@@ -194,8 +170,22 @@ def _describe(exc: BaseException) -> str:
     return f"the turn stopped on {type(exc).__name__}: {exc}"
 
 
+class _Mark(NamedTuple):
+    """The state before a new turn, to undo it when the model sent nothing back."""
+
+    length: int
+    chain: tuple[str | None, int]
+    paused: PausedTurn | None
+    journal_version: int
+    journal_pending: int
+
+
 class TurnEngine:
-    """Runs one turn of a conversation as a generator of effects."""
+    """Runs one turn of a conversation as a generator of effects.
+
+    ``needs_approval(call)`` says whether a call waits for a human; ``is_idempotent(name)``
+    whether a tool may run again after a crash cut its call short.
+    """
 
     def __init__(
         self,
@@ -203,7 +193,8 @@ class TurnEngine:
         *,
         static_body: dict[str, Any],
         max_steps: int,
-        needs_approval: Callable[[str], bool],
+        needs_approval: Callable[[FunctionCallStep], bool],
+        is_idempotent: Callable[[str], bool] = lambda name: False,
         parse_output: Callable[[str], Any] | None = None,
         background: bool = False,
     ) -> None:
@@ -211,45 +202,81 @@ class TurnEngine:
         self.static_body = static_body
         self.max_steps = max_steps
         self.needs_approval = needs_approval
+        self.is_idempotent = is_idempotent
         self.parse_output = parse_output
         self.background = background
 
-    # The protocol ------------------------------------------------------------------------------
+    # --- the three ways into a turn (each checks eagerly, changes state only when driven) ----
 
-    def start(self, user_input: Any) -> Generator[Effect, Any, Turn]:
-        """A new turn with this user input."""
-        state = self.state
+    def start(self, user_input: Any) -> Protocol:
+        """A new turn with this user input. Raises ``InputError`` at once (changing nothing)
+        when the input is not one of the accepted forms or cannot be encoded."""
         steps = input_to_steps(user_input)
-        turn = Turn()
-        if state.paused is not None:
-            # A new message while calls await approval: those calls are answered as rejected.
-            paused, state.paused = state.paused, None
-            for call in paused.awaiting:
-                if call.id in state.open_calls:
-                    self._append_result(
-                        turn,
-                        call,
-                        "The user did not approve this call before sending a new message.",
-                        is_error=True,
-                    )
-        for step in steps:
-            state.append(step, turn)
-        turn.input = list(steps)
-        return self.run(turn)
+        try:
+            wires = [encode_step(step) for step in steps]
+        except Exception as exc:
+            raise InputError(
+                f"the input cannot be sent: {exc}. Nothing was added to history; pass text "
+                "that is valid Unicode (no lone surrogates) and JSON-ready values"
+            ) from None
+        return self._start(steps, wires)
 
-    def resume(self) -> Generator[Effect, Any, Turn]:
+    def resume(self) -> Protocol:
         """Continue a turn that paused for approval, with the decisions taken since."""
         paused = self.state.paused
         if paused is None:
-            raise RuntimeError("there is no paused turn to resume; call send() instead")
+            raise StateError("there is no paused turn to resume; call send() instead")
         undecided = [c.id for c in paused.awaiting if c.id not in paused.decisions]
         if undecided:
-            raise ValueError(
+            raise StateError(
                 f"calls {', '.join(undecided)} have no decision yet; call approve(call_id) or "
                 "reject(call_id, reason) for each before resume()"
             )
-        self.state.paused = None
+        return self._resume(paused)
+
+    def recover(self) -> Protocol:
+        """Finish a turn cut short (by a crash, or saved mid-way): journaled results are kept,
+        unstarted or idempotent calls run, calls that may have run wait for a decision, and
+        the request in flight is sent again."""
+        cut = self.state.cut
+        if cut is None:
+            raise StateError(
+                "nothing to recover: the last turn finished (needs_recovery is False); "
+                "call send() to start a new turn"
+            )
+        return self._recover(cut)
+
+    def _start(self, steps: list[WireModel], wires: list[bytes]) -> Protocol:
+        state = self.state
+        turn = Turn(input=list(steps))
+        if state.cut is not None:  # a turn cut short: its unanswered calls were interrupted
+            cut_turn = state.cut.to_turn(state.history)
+            state.cut = None
+            state.close_open_calls(cut_turn, INTERRUPTED)
+            state.record({"k": "end", "status": "interrupted"})
+        mark = self._mark()
+        state.record({"k": "turn", "strategy": state.strategy})
+        paused, state.paused = state.paused, None
+        if paused is not None:
+            # A new message while calls await approval: those calls are answered as rejected.
+            for call in paused.awaiting:
+                if call.id in state.open_calls:
+                    self._answer(
+                        turn,
+                        call,
+                        "The user did not approve this call before sending a new message.",
+                    )
+        state.extend(steps, turn, wires)
+        return (yield from self._loop(turn, mark.length, mark=mark))
+
+    def _resume(self, paused: PausedTurn) -> Protocol:
+        state = self.state
+        state.paused = None
         turn = paused.turn
+        start = len(state.history) - len(turn.steps)
+        state.record(
+            {"k": "resume", "decisions": {k: list(v) for k, v in paused.decisions.items()}}
+        )
         turn.status = "running"
         turn.pending_approvals = []
         approved: list[FunctionCallStep] = []
@@ -260,122 +287,215 @@ class TurnEngine:
                 approved.append(call)
             else:
                 why = f" Reason: {reason}" if reason else ""
-                rejected.append(
-                    self._append_result(
-                        turn, call, f"The user rejected this call.{why}", is_error=True
-                    )
-                )
-        return self.run(turn, first_calls=approved, announce=rejected)
+                rejected.append(self._answer(turn, call, f"The user rejected this call.{why}"))
+        return (yield from self._loop(turn, start, approved=approved, announce=rejected))
 
-    def run(
+    def _recover(self, cut: CutTurn) -> Protocol:
+        state = self.state
+        turn = cut.to_turn(state.history)
+        state.cut = None
+        calls = [s for s in turn.steps if getattr(s, "id", None) in state.open_calls]
+        in_doubt = {c.id for c in calls if c.id in cut.started and not self.is_idempotent(c.name)}
+        state.started = set(cut.started)
+        yield Emit(
+            Recovered(
+                rerun=[c.id for c in calls if c.id not in in_doubt], in_doubt=sorted(in_doubt)
+            )
+        )
+        return (yield from self._loop(turn, cut.start, calls=calls, in_doubt=in_doubt))
+
+    # --- the loop --------------------------------------------------------------------------------
+
+    def _loop(
         self,
         turn: Turn,
-        first_calls: Sequence[FunctionCallStep] = (),
+        start: int,
+        *,
+        mark: _Mark | None = None,
+        approved: Sequence[FunctionCallStep] = (),
+        calls: Sequence[FunctionCallStep] = (),
         announce: Sequence[ToolCall] = (),
-    ) -> Generator[Effect, Any, Turn]:
+        in_doubt: Collection[str] = (),
+    ) -> Protocol:
+        """The turn from ``start``: run ``approved`` calls, dispatch ``calls`` (approval and
+        in-doubt checks), then request, absorb and dispatch until the model is done."""
         state = self.state
-        for record in announce:  # calls answered before the protocol started (rejections)
-            yield Emit(self._finished(record))
-        calls: list[FunctionCallStep] = list(first_calls)
-        continuation: tuple[str, list[RawJSON]] | None = None
-        background = self.background
+        state.running, state.running_start = turn, start
         try:
+            yield from self._persist()
+            for record in announce:  # calls answered before the loop started (rejections)
+                yield Emit(self._finished(record))
+            if approved:
+                yield from self._run_calls(turn, list(approved))
+            pending = list(calls)
+            continuation: tuple[str, list[RawJSON]] | None = None
+            background = self.background
             while True:
-                if calls:
-                    yield from self._run_calls(turn, calls)
-                    calls = []
+                if pending:
+                    if (yield from self._dispatch(turn, pending, in_doubt)):
+                        return turn  # paused for approval
+                    pending, in_doubt = [], ()
                 if turn.model_requests >= self.max_steps:
                     raise self._limit_reached(turn)
                 body = self._request_body(continuation, background)
                 continuation = None
                 try:
                     interaction: Interaction = yield SendRequest(body)
-                except Exception as exc:
+                except NotFoundError as exc:
                     previous = body.get("previous_interaction_id")
-                    if previous is not None and getattr(exc, "status_code", None) == 404:
-                        state.chain_id = None
-                        yield Emit(
-                            StrategyFallback(
-                                previous_interaction_id=previous,
-                                reason=str(exc),
-                            )
-                        )
-                        continue
-                    raise
-                turn.model_requests += 1
-                if background and interaction.status in ("queued", "in_progress"):
+                    if previous is None:
+                        raise
+                    state.set_chain(None, 0)
+                    yield Emit(StrategyFallback(previous_interaction_id=previous, reason=str(exc)))
+                    continue
+                if background and interaction.status in RUNNING_STATUSES:
                     interaction = yield WaitBackground(interaction)
                 background = False
                 self._absorb(turn, interaction, stored=body.get("store") is not False)
+                yield from self._persist()
                 yield Emit(InteractionCompleted(interaction=interaction))
                 status = interaction.status
                 if status == "requires_action":
-                    if turn.model_requests >= self.max_steps:
-                        raise self._limit_reached(turn)  # do not run calls nobody will read
-                    pending = [c for c in interaction.function_calls if c.id in state.open_calls]
-                    waiting = [c for c in pending if self.needs_approval(c.name)]
-                    calls = [c for c in pending if not self.needs_approval(c.name)]
-                    if waiting:
-                        if calls:
-                            yield from self._run_calls(turn, calls)
-                        turn.status = "awaiting_approval"
-                        turn.pending_approvals = waiting
-                        state.paused = PausedTurn(turn=turn, awaiting=waiting)
-                        yield Emit(ApprovalRequired(calls=list(waiting)))
-                        yield Emit(TurnCompleted(turn=turn))
-                        return turn
-                    if not calls:
-                        raise UnexpectedStatusError(
-                            "the interaction is requires_action but names no open "
-                            "function_call, so there is nothing to answer; the server's "
-                            "response was malformed. Send again to retry the turn",
-                            turn,
-                        )
-                    continue
-                if status == "requires_continuation" and interaction.continuation_token:
-                    last_input = body.get("input") or []
-                    continuation = (interaction.continuation_token, list(last_input))
-                    continue
-                if status == "completed":
-                    turn.status = "completed"
-                    if self.parse_output is not None:
-                        try:
-                            turn.output = self.parse_output(turn.output_text)
-                        except Exception as exc:
-                            raise OutputValidationError(
-                                "the model's output does not match the response model: "
-                                f"{exc}. The turn is in history; ask again or relax the schema",
-                                turn,
-                            ) from exc
-                    else:
-                        turn.output = turn.output_text
-                    yield Emit(TurnCompleted(turn=turn))
-                    return turn
-                turn.status, error_cls, advice = _ENDINGS.get(str(status), _UNKNOWN_ENDING)
-                detail = ""
-                if interaction.errors:
-                    detail = ": " + "; ".join(str(e.message or e.code) for e in interaction.errors)
-                message = (
-                    f"interaction {interaction.id} ended with status {status!r}{detail}. The "
-                    f"conversation stays usable: {advice}"
-                )
-                if error_cls is InteractionFailedError:
-                    raise InteractionFailedError(message, turn, interaction.errors)
-                raise error_cls(message, turn)
+                    pending = self._calls_to_answer(turn, interaction)
+                elif status == "requires_continuation" and interaction.continuation_token:
+                    continuation = (interaction.continuation_token, list(body.get("input") or []))
+                elif status == "completed":
+                    return (yield from self._complete(turn))
+                else:
+                    raise self._ending(turn, interaction)
         except BaseException as exc:
-            if state.paused is None or state.paused.turn is not turn:
-                if turn.status == "running":
-                    turn.status = "interrupted"
-                turn.error = str(exc) or type(exc).__name__
-                state.close_open_calls(turn, _describe(exc))
-                if isinstance(exc, TurnError):
-                    exc.turn = turn
-                elif isinstance(exc, Exception) and not hasattr(exc, "turn"):
-                    with contextlib.suppress(AttributeError):  # exotic exception classes
-                        exc.turn = turn  # type: ignore[attr-defined]
+            failed = self._fail(turn, exc, mark)
+            if failed and isinstance(exc, Exception) and not isinstance(exc, _STORE_ERRORS):
+                # Journal how the turn ended; a store that fails now is tried next turn, and
+                # the original error is the one to report.
+                with contextlib.suppress(Exception):
+                    yield from self._persist()
             raise
+        finally:
+            state.running = None
+            state.started = set()
 
-    # Helpers -----------------------------------------------------------------------------------
+    def _dispatch(
+        self, turn: Turn, calls: list[FunctionCallStep], in_doubt: Collection[str]
+    ) -> Generator[Effect, Any, bool]:
+        """Run the calls that may run; pause the turn for the others. True when paused."""
+        waiting = [c for c in calls if c.id in in_doubt or self.needs_approval(c)]
+        runnable = [c for c in calls if c not in waiting]
+        if runnable:
+            yield from self._run_calls(turn, runnable)
+        if not waiting:
+            return False
+        state = self.state
+        doubt = sorted(c.id for c in waiting if c.id in in_doubt)
+        turn.status = "awaiting_approval"
+        turn.pending_approvals = waiting
+        state.paused = PausedTurn(turn=turn, awaiting=waiting, in_doubt=set(doubt))
+        state.record(
+            {
+                "k": "paused",
+                "awaiting": [c.id for c in waiting],
+                "in_doubt": doubt,
+                "model_requests": turn.model_requests,
+                "interaction_ids": list(turn.interaction_ids),
+                "usage": turn.usage.model_dump(mode="json"),
+            }
+        )
+        yield from self._persist()
+        yield Emit(ApprovalRequired(calls=list(waiting), in_doubt=doubt))
+        yield Emit(TurnCompleted(turn=turn))
+        return True
+
+    def _run_calls(self, turn: Turn, calls: list[FunctionCallStep]) -> Generator[Effect, Any, None]:
+        state = self.state
+        for call in calls:
+            yield Emit(ToolCallStarted(call=call))
+        risky = [c.id for c in calls if not self.is_idempotent(c.name)]
+        if risky and state.journal is not None:
+            # Journaled before the tools run: after a crash these calls are "in doubt".
+            state.record({"k": "started", "ids": risky})
+            yield from self._persist()
+        state.started.update(c.id for c in calls)
+        outcomes = yield RunTools(calls)
+        records = [self._record_outcome(turn, o) for o in outcomes if o.call.id in state.open_calls]
+        for call in calls:  # a runner that lost a call must not leave it unanswered
+            if call.id in state.open_calls:
+                records.append(self._answer(turn, call, "The tool runner returned no result."))
+        yield from self._persist()
+        for record in records:
+            yield Emit(self._finished(record))
+
+    def _complete(self, turn: Turn) -> Protocol:
+        state = self.state
+        if state.open_calls:
+            # A completed interaction that still names calls: answer them so the next
+            # request is accepted.
+            state.close_open_calls(turn, "the interaction completed without waiting for it.")
+        turn.status = "completed"
+        if self.parse_output is not None:
+            try:
+                turn.output = self.parse_output(turn.output_text)
+            except Exception as exc:
+                raise OutputValidationError(
+                    "the model's output does not match the response model: "
+                    f"{exc}. The turn is in history; ask again or relax the schema",
+                    turn,
+                ) from exc
+        else:
+            turn.output = turn.output_text
+        state.record({"k": "end", "status": "completed"})
+        yield from self._persist()
+        yield Emit(TurnCompleted(turn=turn))
+        return turn
+
+    def _fail(self, turn: Turn, exc: BaseException, mark: _Mark | None) -> bool:
+        """Leave the state valid after ``exc``; True when the turn ended (not paused)."""
+        state = self.state
+        paused = state.paused
+        if paused is not None and paused.turn is turn:
+            return False  # the turn had paused before the caller stopped it
+        if turn.status in ("running", "awaiting_approval"):
+            turn.status = "interrupted"
+        turn.error = str(exc) or type(exc).__name__
+        if mark is not None and turn.model_requests == 0:
+            self._rollback(mark)  # nothing came from the model: as if the turn never began
+        else:
+            state.close_open_calls(turn, _describe(exc))
+            state.record({"k": "end", "status": turn.status})
+        if isinstance(exc, TurnError):
+            exc.turn = turn
+        elif isinstance(exc, AgentloopError) and getattr(exc, "turn", None) is None:
+            exc.turn = turn  # type: ignore[attr-defined]
+        return True
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    def _persist(self) -> Generator[Effect, Any, None]:
+        journal = self.state.journal
+        if journal is not None and (journal.pending or journal.meta is not None):
+            yield Persist(journal)
+
+    def _mark(self) -> _Mark:
+        state = self.state
+        journal = state.journal
+        return _Mark(
+            len(state.history),
+            (state.chain_id, state.chain_len),
+            state.paused,
+            journal.version if journal else 0,
+            len(journal.pending) if journal else 0,
+        )
+
+    def _rollback(self, mark: _Mark) -> None:
+        state = self.state
+        state.truncate(mark.length)
+        state.chain_id, state.chain_len = mark.chain
+        state.paused = mark.paused
+        journal = state.journal
+        if journal is not None:
+            if journal.version == mark.journal_version:
+                del journal.pending[mark.journal_pending :]  # never written: just forget it
+            else:
+                journal.add({"k": "rollback"})
 
     def _request_body(
         self, continuation: tuple[str, list[RawJSON]] | None, background: bool
@@ -397,8 +517,60 @@ class TurnEngine:
         return body
 
     def _absorb(self, turn: Turn, interaction: Interaction, *, stored: bool) -> None:
-        """Add a finished interaction's new steps to history and move the chain."""
+        """Check a finished interaction, then add its new steps to history and move the chain.
+
+        A malformed interaction (repeated call ids) changes nothing and raises: its calls are
+        not run and the next request does not chain onto it."""
         state = self.state
+        steps = list(interaction.steps or [])
+        # Some responses echo the input (spec §11.10): skip leading client steps and calls
+        # the history already holds.
+        start = 0
+        while start < len(steps):
+            step = steps[start]
+            if getattr(step, "type", None) in ECHO_TYPES or (
+                isinstance(step, FunctionCallStep) and step.id in state.call_ids
+            ):
+                start += 1
+                continue
+            break
+        new = steps[start:]
+        seen: set[str] = set()
+        for step in new:
+            if isinstance(step, FunctionCallStep):
+                if step.id in seen or step.id in state.call_ids:
+                    raise MalformedResponseError(
+                        f"interaction {interaction.id} has a function_call id {step.id!r} that "
+                        "is already used; none of its calls ran and the conversation does not "
+                        "chain onto it. Send again to retry the turn",
+                        turn,
+                    )
+                seen.add(step.id)
+        if interaction.status == "failed":
+            # A failed run's partial output is reported on the turn, not replayed later.
+            turn.model_requests += 1
+            self._count(turn, interaction)
+            turn.steps.extend(new)
+            return
+        wires = [encode_step(step) for step in new]
+        turn.model_requests += 1
+        self._count(turn, interaction)
+        state.record(
+            {
+                "k": "response",
+                "id": interaction.id,
+                "status": str(interaction.status),
+                "usage": interaction.usage.model_dump(mode="json") if interaction.usage else None,
+            }
+        )
+        state.extend(new, turn, wires)
+        if state.strategy == "stateless" or not stored:
+            state.set_chain(None, 0)
+        elif interaction.id:
+            state.set_chain(interaction.id, len(state.history))
+
+    @staticmethod
+    def _count(turn: Turn, interaction: Interaction) -> None:
         if interaction.id:
             turn.interaction_ids.append(interaction.id)
         if interaction.usage is not None:
@@ -407,30 +579,33 @@ class TurnEngine:
                 interaction.usage if turn.model_requests <= 1 else turn.usage + interaction.usage
             )
         turn.last_interaction = interaction
-        steps = list(interaction.steps or [])
-        # Some responses echo the input (spec §11.10): skip leading client steps and calls
-        # the history already holds.
-        known_calls = state.call_ids
-        start = 0
-        while start < len(steps):
-            step = steps[start]
-            if getattr(step, "type", None) in ECHO_TYPES or (
-                isinstance(step, FunctionCallStep) and step.id in known_calls
-            ):
-                start += 1
-                continue
-            break
-        if interaction.status == "failed":
-            # A failed run's partial output is reported on the turn, not replayed later.
-            turn.steps.extend(steps[start:])
-            return
-        for step in steps[start:]:
-            state.append(step, turn, encode_step(step))
-        if state.strategy == "stateless" or not stored:
-            state.chain_id = None
-        elif interaction.id:
-            state.chain_id = interaction.id
-            state.chain_len = len(state.history)
+
+    def _calls_to_answer(self, turn: Turn, interaction: Interaction) -> list[FunctionCallStep]:
+        if turn.model_requests >= self.max_steps:
+            raise self._limit_reached(turn)  # do not run calls nobody will read
+        pending = [c for c in interaction.function_calls if c.id in self.state.open_calls]
+        if not pending:
+            raise UnexpectedStatusError(
+                "the interaction is requires_action but names no open function_call, so "
+                "there is nothing to answer; the server's response was malformed. Send "
+                "again to retry the turn",
+                turn,
+            )
+        return pending
+
+    def _ending(self, turn: Turn, interaction: Interaction) -> TurnError:
+        status = interaction.status
+        turn.status, error_cls, advice = _ENDINGS.get(str(status), _UNKNOWN_ENDING)
+        detail = ""
+        if interaction.errors:
+            detail = ": " + "; ".join(str(e.message or e.code) for e in interaction.errors)
+        message = (
+            f"interaction {interaction.id} ended with status {status!r}{detail}. The "
+            f"conversation stays usable: {advice}"
+        )
+        if error_cls is InteractionFailedError:
+            return InteractionFailedError(message, turn, interaction.errors)
+        return error_cls(message, turn)
 
     def _limit_reached(self, turn: Turn) -> MaxStepsExceeded:
         turn.status = "max_steps"
@@ -442,13 +617,6 @@ class TurnEngine:
             self.max_steps,
         )
 
-    def _run_calls(self, turn: Turn, calls: list[FunctionCallStep]) -> Generator[Effect, Any, None]:
-        for call in calls:
-            yield Emit(ToolCallStarted(call=call))
-        outcomes = yield RunTools(calls)
-        for outcome in outcomes:
-            yield Emit(self._finished(self._record_outcome(turn, outcome)))
-
     @staticmethod
     def _finished(record: ToolCall) -> ToolCallFinished:
         return ToolCallFinished(
@@ -459,20 +627,25 @@ class TurnEngine:
             duration=record.duration,
         )
 
-    def _append_result(
-        self, turn: Turn, call: FunctionCallStep, text: str, *, is_error: bool
-    ) -> ToolCall:
-        result = FunctionResultStep(call_id=call.id, name=call.name, result=text, is_error=is_error)
+    def _answer(self, turn: Turn, call: FunctionCallStep, text: str) -> ToolCall:
+        """Answer a call with an ``is_error`` result the model reads."""
+        result = FunctionResultStep(call_id=call.id, name=call.name, result=text, is_error=True)
         self.state.append(result, turn)
-        record = ToolCall(
-            call=call, result=result, is_error=is_error, error=text if is_error else None
-        )
+        record = ToolCall(call=call, result=result, is_error=True, error=text)
         turn.tool_calls.append(record)
         return record
 
     def _record_outcome(self, turn: Turn, outcome: Any) -> ToolCall:
         result: FunctionResultStep = outcome.result
-        self.state.append(result, turn)
+        try:
+            wire = encode_step(result)
+        except Exception as exc:  # structural guard: history only holds what encodes
+            text = (
+                f"Tool {outcome.call.name!r} returned a result that cannot be sent "
+                f"({type(exc).__name__}: {exc})."
+            )
+            return self._answer(turn, outcome.call, text)
+        self.state.append(result, turn, wire)
         error = outcome.error
         record = ToolCall(
             call=outcome.call,
@@ -484,6 +657,9 @@ class TurnEngine:
         )
         turn.tool_calls.append(record)
         return record
+
+
+_STORE_ERRORS = (StoreError, ConflictError)
 
 
 def _result_text(result: FunctionResultStep) -> str:

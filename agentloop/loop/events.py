@@ -30,6 +30,7 @@ __all__ = [
     "InteractionCompleted",
     "InteractionStarted",
     "LoopEvent",
+    "Recovered",
     "Retrying",
     "SSETranslator",
     "ServerError",
@@ -119,6 +120,19 @@ class ApprovalRequired(LoopEvent):
 
     type: ClassVar[str] = "approval_required"
     calls: list[FunctionCallStep] = field(default_factory=list)
+    # Ids of calls that had started when a process stopped (recovery) and whose tool is not
+    # idempotent: they may have run; approving runs them again.
+    in_doubt: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Recovered(LoopEvent):
+    """``recover()`` picked up a turn cut short: ``rerun`` calls run (again), ``in_doubt``
+    calls wait for a decision, and the request in flight is sent again."""
+
+    type: ClassVar[str] = "recovered"
+    rerun: list[str] = field(default_factory=list)
+    in_doubt: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)

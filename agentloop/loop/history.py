@@ -36,12 +36,14 @@ class History(Sequence[Any]):
         self._raw: list[RawJSON] = []
 
     def append(self, step: WireModel, wire: bytes | None = None) -> None:
+        raw = RawJSON(wire if wire is not None else encode_step(step))  # may raise: add nothing
         self._steps.append(step)
-        self._raw.append(RawJSON(wire if wire is not None else encode_step(step)))
+        self._raw.append(raw)
 
-    def extend(self, steps: Iterable[WireModel]) -> None:
-        for step in steps:
-            self.append(step)
+    def truncate(self, length: int) -> None:
+        """Keep the first ``length`` steps (a failed turn's rollback)."""
+        del self._steps[length:]
+        del self._raw[length:]
 
     def raw(self, start: int = 0) -> list[RawJSON]:
         """The wire encodings of the steps from ``start`` on (a new list)."""
@@ -58,6 +60,12 @@ class History(Sequence[Any]):
             step = step_adapter.validate_python(item)
             history.append(step, json.dumps(item, separators=(",", ":")).encode())
         return history
+
+    def append_wire(self, wire: bytes) -> Any:
+        """Add a step from its exact wire encoding; returns the step."""
+        step = step_adapter.validate_json(wire)
+        self.append(step, wire)
+        return step
 
     def __getitem__(self, index: Any) -> Any:
         return self._steps[index]

@@ -60,8 +60,8 @@ def snapshot(conv: Any) -> dict[str, Any]:
 def restore(
     cls: type[Any], data: Any, *, client: Any, tools: Iterable[Any], **overrides: Any
 ) -> Any:
-    from agentloop.loop.engine import PausedTurn
     from agentloop.loop.history import History
+    from agentloop.loop.state import PausedTurn
     from agentloop.loop.turn import ToolCall, Turn
 
     if not isinstance(data, dict) or data.get("format") != FORMAT:

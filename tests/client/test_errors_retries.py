@@ -25,7 +25,7 @@ CASES = [
     (401, errors.AuthenticationError, "UNAUTHENTICATED"),
     (403, errors.PermissionDeniedError, "PERMISSION_DENIED"),
     (404, errors.NotFoundError, "NOT_FOUND"),
-    (409, errors.ConflictError, "ABORTED"),
+    (409, errors.APIConflictError, "ABORTED"),
     (418, errors.InvalidRequestError, None),
     (422, errors.InvalidRequestError, None),
     (429, errors.RateLimitError, "RESOURCE_EXHAUSTED"),

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -15,3 +16,13 @@ def scripted() -> ScriptedModel:
 @pytest.fixture
 def emu(scripted: ScriptedModel) -> Iterator[Emulator]:
     yield Emulator(model=scripted)
+
+
+@pytest.fixture(params=["sync", "async"])
+def drive(request: pytest.FixtureRequest, emu: Emulator) -> Iterator[Any]:
+    """The same test through ``Conversation`` and ``AsyncConversation``."""
+    from loop_helpers import Driver
+
+    driver = Driver(request.param, emu)
+    yield driver
+    driver.close()

@@ -70,3 +70,80 @@ def open_calls(history: list[Any]) -> set[str]:
     calls = {s.id for s in history if s.type == "function_call"}
     results = {s.call_id for s in history if s.type == "function_result"}
     return calls - results
+
+
+class Driver:
+    """Runs the same test through ``Conversation`` or ``AsyncConversation`` (``drive`` fixture).
+
+    ``d.conv(...)`` makes a conversation of the driver's kind on the emulator; ``d(x)`` returns
+    ``x`` or, for the async driver, awaits it on the test's own loop; ``d.events(iterable)``
+    collects a stream of either kind.
+    """
+
+    def __init__(self, kind: str, emu: Emulator) -> None:
+        import asyncio
+
+        self.kind = kind
+        self.emu = emu
+        self.loop = asyncio.new_event_loop() if kind == "async" else None
+
+    @property
+    def is_async(self) -> bool:
+        return self.kind == "async"
+
+    def client(self, **options: Any) -> Any:
+        return self.emu.async_client(**options) if self.is_async else self.emu.client(**options)
+
+    def conv(self, client: Any = None, **kwargs: Any) -> Any:
+        from agentloop import AsyncConversation, Conversation
+
+        cls = AsyncConversation if self.is_async else Conversation
+        return cls(client if client is not None else self.client(), **kwargs)
+
+    def cls(self) -> Any:
+        from agentloop import AsyncConversation, Conversation
+
+        return AsyncConversation if self.is_async else Conversation
+
+    def __call__(self, value: Any) -> Any:
+        import inspect
+
+        if self.loop is not None and inspect.isawaitable(value):
+            return self.loop.run_until_complete(value)
+        return value
+
+    def events(self, stream: Any) -> list[Any]:
+        if self.loop is None:
+            return list(stream)
+
+        async def collect() -> list[Any]:
+            return [event async for event in stream]
+
+        return self.loop.run_until_complete(collect())
+
+    def close(self) -> None:
+        if self.loop is not None:
+            self.loop.close()
+
+
+def encodes(history: list[Any]) -> bool:
+    """Every step of ``history`` encodes to JSON (what the next request will send)."""
+    import json
+
+    from agentloop.loop.history import encode_step
+
+    return all(json.loads(encode_step(step)) for step in history)
+
+
+def answered_once(history: list[Any]) -> bool:
+    """Every function call has exactly one result, after it."""
+    seen: set[str] = set()
+    results: list[str] = []
+    for step in history:
+        if step.type == "function_call":
+            seen.add(step.id)
+        elif step.type == "function_result":
+            if step.call_id not in seen:
+                return False
+            results.append(step.call_id)
+    return sorted(results) == sorted(seen) and len(results) == len(set(results))

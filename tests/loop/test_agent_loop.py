@@ -9,13 +9,19 @@ import pytest
 from loop_helpers import bodies, call, delete_file, explode, get_time, get_weather, open_calls, say
 
 from agentloop import Conversation, ToolContext, tool
-from agentloop.errors import APIError, InteractionFailedError, MaxStepsExceeded, ServerError
+from agentloop.errors import (
+    APIError,
+    InteractionFailedError,
+    MaxStepsExceeded,
+    ServerError,
+    StateError,
+)
 from agentloop.testing import Emulator, Reply, ScriptedModel
 
 
 @pytest.mark.parametrize("strategy", ["stateful", "stateless"])
 def test_parallel_tool_calls_round_trip(
-    emu: Emulator, scripted: ScriptedModel, strategy: str
+    drive: Any, emu: Emulator, scripted: ScriptedModel, strategy: str
 ) -> None:
     scripted.add(
         [
@@ -25,8 +31,8 @@ def test_parallel_tool_calls_round_trip(
         ],
         say("22C in London, noon in Tokyo."),
     )
-    conv = Conversation(emu.client(), tools=[get_weather, get_time], strategy=strategy)
-    turn = conv.send("Weather in London and time in Tokyo?")
+    conv = drive.conv(drive.client(), tools=[get_weather, get_time], strategy=strategy)
+    turn = drive(conv.send("Weather in London and time in Tokyo?"))
 
     assert turn.status == "completed"
     assert turn.output_text == "22C in London, noon in Tokyo."
@@ -56,7 +62,9 @@ def test_parallel_tool_calls_round_trip(
     assert turn.usage.total_tokens is not None and turn.usage.total_tokens > 0
 
 
-def test_tool_errors_are_fed_back_to_the_model(emu: Emulator, scripted: ScriptedModel) -> None:
+def test_tool_errors_are_fed_back_to_the_model(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
     scripted.add(
         [
             call("explode", "c1", reason="x"),
@@ -65,8 +73,8 @@ def test_tool_errors_are_fed_back_to_the_model(emu: Emulator, scripted: Scripted
         ],
         say("sorry"),
     )
-    conv = Conversation(emu.client(), tools=[explode, get_weather])
-    turn = conv.send("go")
+    conv = drive.conv(drive.client(), tools=[explode, get_weather])
+    turn = drive(conv.send("go"))
     errors = {c.id: c for c in turn.tool_calls}
     assert all(c.is_error for c in errors.values())
     assert errors["c1"].result.result == "ValueError: boom: x"
@@ -81,16 +89,16 @@ def test_tool_errors_are_fed_back_to_the_model(emu: Emulator, scripted: Scripted
 
 @pytest.mark.parametrize("strategy", ["stateful", "stateless"])
 def test_max_steps_closes_open_calls_and_next_send_works(
-    emu: Emulator, scripted: ScriptedModel, strategy: str
+    drive: Any, emu: Emulator, scripted: ScriptedModel, strategy: str
 ) -> None:
     scripted.add(
         [call("get_weather", "c1", city="A")],
         [call("get_weather", "c2", city="B")],
         say("recovered"),
     )
-    conv = Conversation(emu.client(), tools=[get_weather], max_steps=2, strategy=strategy)
+    conv = drive.conv(drive.client(), tools=[get_weather], max_steps=2, strategy=strategy)
     with pytest.raises(MaxStepsExceeded, match="max_steps=2") as info:
-        conv.send("loop forever")
+        drive(conv.send("loop forever"))
     partial = info.value.turn
     assert partial is not None and partial.status == "max_steps"
     assert partial.model_requests == 2
@@ -98,13 +106,13 @@ def test_max_steps_closes_open_calls_and_next_send_works(
     closing = [s for s in conv.history if s.type == "function_result" and s.call_id == "c2"]
     assert closing[0].is_error and "max_steps" in closing[0].result
 
-    turn = conv.send("try again")  # the server accepts the repaired history
+    turn = drive(conv.send("try again"))  # the server accepts the repaired history
     assert turn.output_text == "recovered"
 
 
 @pytest.mark.parametrize("strategy", ["stateful", "stateless"])
 def test_keyboard_interrupt_in_a_tool_keeps_history_valid(
-    emu: Emulator, scripted: ScriptedModel, strategy: str
+    drive: Any, emu: Emulator, scripted: ScriptedModel, strategy: str
 ) -> None:
     @tool
     def hang(x: int) -> int:
@@ -116,51 +124,53 @@ def test_keyboard_interrupt_in_a_tool_keeps_history_valid(
         raise KeyboardInterrupt
 
     scripted.add([call("hang", "c1", x=1)], say("fine"))
-    conv = Conversation(emu.client(), tools=[hang], strategy=strategy)
+    conv = drive.conv(drive.client(), tools=[hang], strategy=strategy)
     with pytest.raises(KeyboardInterrupt):
-        conv.send("go")
+        drive(conv.send("go"))
     assert open_calls(conv.history) == set()
     closing = conv.history[-1]
     assert closing.type == "function_result" and closing.is_error
     assert "interrupted" in closing.result
-    assert conv.send("again").output_text == "fine"
+    assert drive(conv.send("again")).output_text == "fine"
 
 
 def test_http_failure_mid_turn_leaves_conversation_usable(
-    emu: Emulator, scripted: ScriptedModel
+    drive: Any, emu: Emulator, scripted: ScriptedModel
 ) -> None:
     scripted.add([call("get_weather", "c1", city="Rome")], say("done"))
-    conv = Conversation(emu.client(max_retries=0), tools=[get_weather])
+    conv = drive.conv(drive.client(max_retries=0), tools=[get_weather])
     emu.faults.http_error(503, count=1)
     with pytest.raises(ServerError) as info:
-        conv.send("weather?")
+        drive(conv.send("weather?"))
     assert isinstance(info.value, APIError)
-    assert conv.send("weather?").output_text == "done"
+    assert drive(conv.send("weather?")).output_text == "done"
 
 
-def test_first_request_failure_then_recovery(emu: Emulator, scripted: ScriptedModel) -> None:
+def test_first_request_failure_then_recovery(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
     scripted.add([call("get_weather", "c1", city="Rome")], say("done"))
-    conv = Conversation(emu.client(max_retries=0), tools=[get_weather])
+    conv = drive.conv(drive.client(max_retries=0), tools=[get_weather])
     emu.faults.http_error(500, count=1)
     with pytest.raises(ServerError):
-        conv.send("weather in Rome?")
-    turn = conv.send("weather in Rome?")
+        drive(conv.send("weather in Rome?"))
+    turn = drive(conv.send("weather in Rome?"))
     assert turn.output_text == "done"
     assert open_calls(conv.history) == set()
 
 
 def test_failed_interaction_raises_with_partial_turn(
-    emu: Emulator, scripted: ScriptedModel
+    drive: Any, emu: Emulator, scripted: ScriptedModel
 ) -> None:
     scripted.add(
         Reply(steps=[], status="failed", errors=[{"code": "internal", "message": "model crashed"}]),
         say("ok now"),
     )
-    conv = Conversation(emu.client())
+    conv = drive.conv(drive.client())
     with pytest.raises(InteractionFailedError, match="model crashed") as info:
-        conv.send("hi")
+        drive(conv.send("hi"))
     assert info.value.turn is not None and info.value.turn.status == "failed"
-    assert conv.send("hi again").output_text == "ok now"
+    assert drive(conv.send("hi again")).output_text == "ok now"
 
 
 def test_retries_are_reported_in_the_stream(emu: Emulator, scripted: ScriptedModel) -> None:
@@ -175,10 +185,10 @@ def test_retries_are_reported_in_the_stream(emu: Emulator, scripted: ScriptedMod
     assert events[-1].type == "turn_completed"
 
 
-def test_streaming_event_order(emu: Emulator, scripted: ScriptedModel) -> None:
+def test_streaming_event_order(drive: Any, emu: Emulator, scripted: ScriptedModel) -> None:
     scripted.add([call("get_weather", "c1", city="Oslo")], say("It is cold in Oslo today."))
-    conv = Conversation(emu.client(), tools=[get_weather])
-    events = list(conv.stream("weather in Oslo"))
+    conv = drive.conv(drive.client(), tools=[get_weather])
+    events = drive.events(conv.stream("weather in Oslo"))
     kinds = [e.type for e in events]
     assert kinds[0] == "interaction_started"
     assert kinds[-1] == "turn_completed"
@@ -195,7 +205,7 @@ def test_streaming_event_order(emu: Emulator, scripted: ScriptedModel) -> None:
     # Streamed steps are kept exactly: the next stateless request validates their signatures.
     conv.strategy = "stateless"
     scripted.add(say("ok"))
-    assert conv.send("and now?").output_text == "ok"
+    assert drive(conv.send("and now?")).output_text == "ok"
 
 
 def test_breaking_out_of_a_stream_closes_the_turn(emu: Emulator, scripted: ScriptedModel) -> None:
@@ -211,60 +221,64 @@ def test_breaking_out_of_a_stream_closes_the_turn(emu: Emulator, scripted: Scrip
 
 
 def test_approval_pauses_and_resumes_across_save_and_load(
-    emu: Emulator, scripted: ScriptedModel, tmp_path: Path
+    drive: Any, emu: Emulator, scripted: ScriptedModel, tmp_path: Path
 ) -> None:
     scripted.add(
         [call("delete_file", "c1", path="/tmp/a"), call("get_weather", "c2", city="Nice")],
         say("Deleted it."),
     )
-    client = emu.client()
-    conv = Conversation(client, tools=[delete_file, get_weather])
-    turn = conv.send("delete /tmp/a and check the weather")
+    client = drive.client()
+    conv = drive.conv(client, tools=[delete_file, get_weather])
+    turn = drive(conv.send("delete /tmp/a and check the weather"))
     assert turn.status == "awaiting_approval"
     assert [c.id for c in turn.pending_approvals] == ["c1"]
     assert [c.name for c in turn.tool_calls] == ["get_weather"]  # ran without approval
     conv.save(tmp_path / "conv.json")
 
     # A new process: load, decide, resume.
-    restored = Conversation.load(
+    restored = drive.cls().load(
         tmp_path / "conv.json", client=client, tools=[delete_file, get_weather]
     )
     assert [c.id for c in restored.pending_approvals] == ["c1"]
-    with pytest.raises(ValueError, match="no decision"):
-        restored.resume()
+    with pytest.raises(StateError, match="no decision"):
+        drive(restored.resume())
     restored.approve("c1")
-    done = restored.resume()
+    done = drive(restored.resume())
     assert done.status == "completed" and done.output_text == "Deleted it."
     assert [c.name for c in done.tool_calls] == ["get_weather", "delete_file"]
     assert done.tool_calls[1].result.result == "deleted /tmp/a"
     assert open_calls(restored.history) == set()
 
 
-def test_rejection_is_sent_as_an_error_result(emu: Emulator, scripted: ScriptedModel) -> None:
+def test_rejection_is_sent_as_an_error_result(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
     scripted.add([call("delete_file", "c1", path="/etc")], say("OK, I won't."))
-    conv = Conversation(emu.client(), tools=[delete_file])
-    conv.send("delete /etc")
+    conv = drive.conv(drive.client(), tools=[delete_file])
+    drive(conv.send("delete /etc"))
     conv.reject("c1", "never touch /etc")
-    done = conv.resume()
+    done = drive(conv.resume())
     result = done.tool_calls[0].result
     assert result.is_error and "never touch /etc" in result.result
     assert done.output_text == "OK, I won't."
 
 
 def test_new_message_while_paused_answers_pending_calls(
-    emu: Emulator, scripted: ScriptedModel
+    drive: Any, emu: Emulator, scripted: ScriptedModel
 ) -> None:
     scripted.add([call("delete_file", "c1", path="/x")], say("never mind then"))
-    conv = Conversation(emu.client(), tools=[delete_file])
-    conv.send("delete /x")
-    turn = conv.send("actually, don't")
+    conv = drive.conv(drive.client(), tools=[delete_file])
+    drive(conv.send("delete /x"))
+    turn = drive(conv.send("actually, don't"))
     assert turn.output_text == "never mind then"
     assert open_calls(conv.history) == set()
     body = bodies(emu)[1]
     assert [s["type"] for s in body["input"]] == ["function_result", "user_input"]
 
 
-def test_tool_context_carries_conversation_and_deps(emu: Emulator, scripted: ScriptedModel) -> None:
+def test_tool_context_carries_conversation_and_deps(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
 
     seen: dict[str, Any] = {}
 
@@ -275,8 +289,8 @@ def test_tool_context_carries_conversation_and_deps(emu: Emulator, scripted: Scr
         return (ctx.deps or {})["user"]
 
     scripted.add([call("whoami", "c9")], say("you are ada"))
-    conv = Conversation(emu.client(), tools=[whoami], deps={"user": "ada"})
-    turn = conv.send("who am I?")
+    conv = drive.conv(drive.client(), tools=[whoami], deps={"user": "ada"})
+    turn = drive(conv.send("who am I?"))
     assert turn.tool_calls[0].result.result == "ada"
     ctx = seen["ctx"]
     assert ctx.conversation is conv and ctx.call_id == "c9" and ctx.tool_name == "whoami"
@@ -298,33 +312,35 @@ def test_builtin_tool_steps_stay_in_history(strategy: str) -> None:
 
 
 def test_failure_mid_turn_then_save_and_load(
-    emu: Emulator, scripted: ScriptedModel, tmp_path: Path
+    drive: Any, emu: Emulator, scripted: ScriptedModel, tmp_path: Path
 ) -> None:
     def call_then_fail_next_request(request: object) -> list[dict[str, object]]:
         emu.faults.http_error(500, count=1)  # hits the request that carries the results
         return [call("get_weather", "c1", city="Rome")]
 
     scripted.add(call_then_fail_next_request, say("done"))
-    client = emu.client(max_retries=0)
-    conv = Conversation(client, tools=[get_weather])
+    client = drive.client(max_retries=0)
+    conv = drive.conv(client, tools=[get_weather])
     with pytest.raises(ServerError) as info:
-        conv.send("weather?")
+        drive(conv.send("weather?"))
     assert [c.name for c in info.value.turn.tool_calls] == ["get_weather"]  # type: ignore[attr-defined]
     conv.save(tmp_path / "c.json")
-    loaded = Conversation.load(tmp_path / "c.json", client=client, tools=[get_weather])
+    loaded = drive.cls().load(tmp_path / "c.json", client=client, tools=[get_weather])
     assert open_calls(loaded.history) == set()
-    assert loaded.send("and?").output_text == "done"
+    assert drive(loaded.send("and?")).output_text == "done"
     # The tool result computed before the failure reached the server on the next request.
     assert any(s["type"] == "function_result" for s in bodies(emu)[-1]["input"])
 
 
-def test_resume_stream_yields_the_rest_of_the_turn(emu: Emulator, scripted: ScriptedModel) -> None:
+def test_resume_stream_yields_the_rest_of_the_turn(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
     scripted.add([call("delete_file", "c1", path="/a")], say("Removed /a."))
-    conv = Conversation(emu.client(), tools=[delete_file])
-    events = list(conv.stream("delete /a"))
+    conv = drive.conv(drive.client(), tools=[delete_file])
+    events = drive.events(conv.stream("delete /a"))
     assert [e.type for e in events][-2:] == ["approval_required", "turn_completed"]
     conv.approve("c1")
-    rest = list(conv.resume_stream())
+    rest = drive.events(conv.resume_stream())
     kinds = [e.type for e in rest]
     assert kinds[:2] == ["tool_call_started", "tool_call_finished"]
     assert "".join(e.text for e in rest if e.type == "text_delta") == "Removed /a."
@@ -341,13 +357,19 @@ def test_resume_stream_yields_the_rest_of_the_turn(emu: Emulator, scripted: Scri
     ],
 )
 def test_terminal_statuses_raise_with_advice(
-    emu: Emulator, scripted: ScriptedModel, status: str, error: str, turn_status: str, advice: str
+    drive: Any,
+    emu: Emulator,
+    scripted: ScriptedModel,
+    status: str,
+    error: str,
+    turn_status: str,
+    advice: str,
 ) -> None:
     from agentloop import errors
 
     scripted.add(Reply(steps=say("partial"), status=status), say("next"))
-    conv = Conversation(emu.client())
+    conv = drive.conv(drive.client())
     with pytest.raises(getattr(errors, error), match=advice) as info:
-        conv.send("go")
+        drive(conv.send("go"))
     assert info.value.turn is not None and info.value.turn.status == turn_status
-    assert conv.send("again").output_text == "next"
+    assert drive(conv.send("again")).output_text == "next"

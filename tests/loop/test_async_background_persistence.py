@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from loop_helpers import bodies, call, delete_file, get_time, get_weather, open_calls, say
 from pydantic import BaseModel, Field
 
 from agentloop import AsyncConversation, Conversation
-from agentloop.errors import MaxStepsExceeded, OutputValidationError
+from agentloop.errors import (
+    MaxStepsExceeded,
+    OutputValidationError,
+    StateError,
+    TurnInProgressError,
+)
 from agentloop.loop import TurnCompleted, from_bytes, from_uri
 from agentloop.stores import SQLiteStore
 from agentloop.testing import DemoModel, Emulator, ScriptedModel
@@ -316,3 +322,40 @@ async def test_task_cancellation_closes_open_calls(emu: Emulator, scripted: Scri
         closing = conv.history[-1]
         assert closing.is_error and "cancelled" in closing.result
         assert (await conv.send("again")).output_text == "after"
+
+
+# --- background turns through both drivers ---------------------------------------------------
+
+
+def _no_sleep(drive: Any) -> dict[str, Any]:
+    async def nap(seconds: float) -> None:
+        return None
+
+    return {"sleep": nap if drive.is_async else (lambda s: None)}
+
+
+def test_background_wait_poll_and_refusal_in_both_drivers(drive: Any) -> None:
+    emu = Emulator(model=ScriptedModel([say("long analysis"), say("next")]), background_polls=2)
+    drive.emu = emu
+    conv = drive.conv(drive.client(**_no_sleep(drive)))
+    handle = drive(conv.send("analyse", background=True))
+    assert type(handle).__name__ == ("AsyncBackgroundTurn" if drive.is_async else "BackgroundTurn")
+    assert handle.status == "in_progress" and not handle.done
+    with pytest.raises(TurnInProgressError, match="still running"):
+        drive(conv.send("in between"))
+    with pytest.raises(StateError, match="still running"):
+        handle.result()
+    assert drive(handle.poll()) in ("in_progress", "completed")
+    turn = drive(handle.wait())
+    assert turn.output_text == "long analysis" and handle.done
+    assert drive(conv.send("after")).output_text == "next"
+    assert [s.type for s in conv.history].count("user_input") == 2
+
+
+def test_background_cancel_in_both_drivers(drive: Any, scripted: ScriptedModel) -> None:
+    scripted.add(say("never"), say("after cancel"))
+    conv = drive.conv(drive.client(**_no_sleep(drive)))
+    handle = drive(conv.send("slow task", background=True))
+    turn = drive(handle.cancel())
+    assert turn.status == "cancelled"
+    assert drive(conv.send("hello")).status == "completed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from loop_helpers import bodies, call, get_weather, say
@@ -12,11 +13,13 @@ from agentloop.loop import StrategyFallback, TurnCompleted
 from agentloop.testing import Emulator, ScriptedModel
 
 
-def test_stateful_chains_and_sends_only_new_steps(emu: Emulator, scripted: ScriptedModel) -> None:
+def test_stateful_chains_and_sends_only_new_steps(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
     scripted.add(say("You have 2 dogs."), say("8 paws."))
-    conv = Conversation(emu.client(), model="gemini-3.5-flash")
-    first = conv.send("I have 2 dogs in my house.")
-    second = conv.send("How many paws are in my house?")
+    conv = drive.conv(drive.client(), model="gemini-3.5-flash")
+    first = drive(conv.send("I have 2 dogs in my house."))
+    second = drive(conv.send("How many paws are in my house?"))
 
     assert first.output_text == "You have 2 dogs."
     assert second.output_text == "8 paws."
@@ -49,13 +52,15 @@ def test_stateful_chains_and_sends_only_new_steps(emu: Emulator, scripted: Scrip
     ]
 
 
-def test_stateless_resends_everything_verbatim(emu: Emulator, scripted: ScriptedModel) -> None:
+def test_stateless_resends_everything_verbatim(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
     future = {"type": "future_step", "payload": {"x": [1, 2.5, None]}, "signature": "zz"}
     scripted.add([*say("one"), future], say("two"), say("three"))
-    conv = Conversation(emu.client(), strategy="stateless")
-    conv.send("a")
-    conv.send("b")
-    conv.send("c")
+    conv = drive.conv(drive.client(), strategy="stateless")
+    drive(conv.send("a"))
+    drive(conv.send("b"))
+    drive(conv.send("c"))
 
     b1, b2, b3 = bodies(emu)
     for body in (b1, b2, b3):
@@ -70,15 +75,17 @@ def test_stateless_resends_everything_verbatim(emu: Emulator, scripted: Scripted
     assert conv.last_interaction_id is None
 
 
-def test_switch_stateful_to_stateless_and_back(emu: Emulator, scripted: ScriptedModel) -> None:
+def test_switch_stateful_to_stateless_and_back(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
     scripted.add(say("1"), say("2"), say("3"), say("4"))
-    conv = Conversation(emu.client())
-    conv.send("first")
+    conv = drive.conv(drive.client())
+    drive(conv.send("first"))
     conv.strategy = "stateless"
-    conv.send("second")
+    drive(conv.send("second"))
     conv.strategy = "stateful"
-    third = conv.send("third")
-    conv.send("fourth")
+    third = drive(conv.send("third"))
+    drive(conv.send("fourth"))
 
     b1, b2, b3, b4 = bodies(emu)
     assert "store" not in b1
@@ -92,15 +99,17 @@ def test_switch_stateful_to_stateless_and_back(emu: Emulator, scripted: Scripted
     assert [s.type for s in scripted.requests[3].history].count("user_input") == 4
 
 
-def test_expired_previous_interaction_is_replayed(emu: Emulator, scripted: ScriptedModel) -> None:
+def test_expired_previous_interaction_is_replayed(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
     scripted.add(say("remembered"), say("still here"))
-    client = emu.client()
-    conv = Conversation(client)
-    first = conv.send("remember 42")
+    client = drive.client()
+    conv = drive.conv(client)
+    first = drive(conv.send("remember 42"))
     assert first.interaction_id is not None
-    client.interactions.delete(first.interaction_id)  # the server forgets the chain
+    drive(client.interactions.delete(first.interaction_id))  # the server forgets the chain
 
-    events = list(conv.stream("what number?"))
+    events = drive.events(conv.stream("what number?"))
     fallback = [e for e in events if isinstance(e, StrategyFallback)]
     assert len(fallback) == 1 and fallback[0].previous_interaction_id == first.interaction_id
     assert isinstance(events[-1], TurnCompleted)
@@ -125,7 +134,9 @@ def test_expired_previous_interaction_is_replayed(emu: Emulator, scripted: Scrip
     assert conv.last_interaction_id == events[-1].turn.interaction_id
 
 
-def test_config_is_sent_with_every_request(emu: Emulator, scripted: ScriptedModel) -> None:
+def test_config_is_sent_with_every_request(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
     scripted.add([call("get_weather", "c1", city="Paris")], say("sunny"), say("ok"))
     conv = Conversation(
         emu.client(),
@@ -133,8 +144,8 @@ def test_config_is_sent_with_every_request(emu: Emulator, scripted: ScriptedMode
         system_instruction="You are a cat.",
         generation_config={"temperature": 0.2, "thinking_level": "low"},
     )
-    conv.send("weather in Paris?")
-    conv.send("thanks")
+    drive(conv.send("weather in Paris?"))
+    drive(conv.send("thanks"))
     for body in bodies(emu):
         assert body["system_instruction"] == "You are a cat."
         assert body["generation_config"] == {"temperature": 0.2, "thinking_level": "low"}
@@ -143,10 +154,10 @@ def test_config_is_sent_with_every_request(emu: Emulator, scripted: ScriptedMode
         assert body["model"] == "gemini-3.5-flash"
 
 
-def test_agent_form(emu: Emulator, scripted: ScriptedModel) -> None:
+def test_agent_form(drive: Any, emu: Emulator, scripted: ScriptedModel) -> None:
     scripted.add(say("done"))
-    conv = Conversation(emu.client(), agent="antigravity-preview-05-2026", environment="remote")
-    turn = conv.send("Write a script")
+    conv = drive.conv(drive.client(), agent="antigravity-preview-05-2026", environment="remote")
+    turn = drive(conv.send("Write a script"))
     assert turn.output_text == "done"
     (body,) = bodies(emu)
     assert body["agent"] == "antigravity-preview-05-2026" and "model" not in body
@@ -167,11 +178,11 @@ def test_bad_configuration_is_a_clear_error(emu: Emulator, kwargs: dict, message
         Conversation(emu.client(), **kwargs)
 
 
-def test_history_wire_form_round_trips(emu: Emulator, scripted: ScriptedModel) -> None:
+def test_history_wire_form_round_trips(drive: Any, emu: Emulator, scripted: ScriptedModel) -> None:
     scripted.add(say("x"))
-    conv = Conversation(emu.client(), strategy="stateless")
-    conv.send("hello")
-    wire = conv.to_dict()["history"]
+    conv = drive.conv(drive.client(), strategy="stateless")
+    drive(conv.send("hello"))
+    wire = conv.to_dict()["state"]["history"]
     assert wire == bodies(emu)[0]["input"] + [
         json.loads(s.model_dump_json()) for s in conv.history[1:]
     ]
