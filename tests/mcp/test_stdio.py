@@ -8,6 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -208,3 +209,28 @@ def test_closing_the_conversation_stops_the_server() -> None:
     assert repr(toolset).endswith(", closed)")
     with pytest.raises(ProcessLookupError):
         os.kill(server_pid, 0)
+
+
+def test_mcp_calls_are_journaled_and_a_loaded_conversation_keeps_using_the_server(
+    shared: MCPToolset,
+) -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "loop"))
+    try:
+        from memory_store import MemoryStore
+    finally:
+        sys.path.pop(0)
+    store = MemoryStore()
+    model = ScriptedModel(
+        [[call("add", "c1", a=1, b=2)], "three", [call("add", "c2", a=3, b=4)], "seven"]
+    )
+    emu = Emulator(model=model)
+    conv = Conversation(emu.client(), tools=[shared], store=store, id="mcp-task")
+    conv.send("1+2")
+    assert store.read("mcp-task").meta["settings"]["tool_names"][:2] == ["add", "describe"]
+    loaded = Conversation.from_store(store, "mcp-task", client=emu.client(), tools=[shared])
+    assert loaded.history == conv.history
+    turn = loaded.send("3+4")
+    assert turn.tool_calls[0].result.result == {"result": 7}
+    assert len(store.read("mcp-task").records) > 0
+    results = [s for s in loaded.history if getattr(s, "type", None) == "function_result"]
+    assert [r.result for r in results] == [{"result": 3}, {"result": 7}]
