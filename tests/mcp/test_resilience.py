@@ -20,10 +20,8 @@ def test_a_missing_command_fails_the_first_turn_with_a_clear_error() -> None:
     toolset = MCPToolset.stdio("agentloop-no-such-mcp-server", ["--flag"])
     emu = Emulator(model=ScriptedModel(["never asked"]))
     conv = Conversation(emu.client(), tools=[toolset])
-    started = time.monotonic()
     with pytest.raises(MCPServerError) as info:
         conv.send("hello")
-    assert time.monotonic() - started < 5
     assert isinstance(info.value, AgentloopError)
     message = str(info.value)
     assert "agentloop-no-such-mcp-server" in message and "failed to start" in message
@@ -50,10 +48,9 @@ async def test_a_server_that_never_answers_times_out_instead_of_hanging() -> Non
     conv = AsyncConversation(
         Emulator(model=ScriptedModel(["never asked"])).async_client(), tools=[toolset]
     )
-    started = time.monotonic()
+    # the startup timeout fired (not the backstop, which says "did not answer")
     with pytest.raises(MCPServerError, match=r"did not start within 0\.5 s"):
         await conv.send("hello")
-    assert time.monotonic() - started < 8
     await conv.aclose()
 
 
@@ -107,9 +104,7 @@ def test_a_call_timeout_is_an_error_result() -> None:
     model = ScriptedModel([[call("sleep", "c1", seconds=2)], "too slow"])
     emu = Emulator(model=model)
     with Conversation(emu.client(), tools=[stdio_toolset(timeout=0.5)]) as conv:
-        started = time.monotonic()
         turn = conv.send("go")
-        assert time.monotonic() - started < 1.9
         assert turn.output_text == "too slow"
         result = results_sent(emu)["c1"]
         assert result["is_error"] is True and "timed out after 0.5 s" in result["result"]
