@@ -1,4 +1,4 @@
-"""Fixtures: real MCP servers shared per test module (stdio and loopback HTTP)."""
+"""Fixtures: a real streamable-HTTP MCP server shared by the run (stdio ones: per module)."""
 
 from __future__ import annotations
 
@@ -8,20 +8,12 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from mcp_helpers import start_http_server, stdio_toolset, stop
-
-from agentloop.mcp import MCPToolset
+from mcp_helpers import start_http_server, stop
 
 
-@pytest.fixture(scope="module")
-def shared() -> Iterator[MCPToolset]:
-    """One stdio server for a whole test module (started by the first test that needs it)."""
-    with stdio_toolset() as toolset:
-        yield toolset
-
-
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def http_url() -> Iterator[str]:
+    """One streamable-HTTP server process for the whole run (test_http adds a tool to it)."""
     proc, url = start_http_server()
     try:
         yield url
