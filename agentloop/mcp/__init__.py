@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from ._schema import adapt_schema
 from ._serve import mcp_server, serve, serve_async
-from ._toolset import ApprovalRule, MCPTool, MCPToolset
+from ._toolset import ApprovalRule, MCPTool, MCPToolset, Transport
 
 __all__ = [
     "ApprovalRule",
     "MCPTool",
     "MCPToolset",
+    "Transport",
     "adapt_schema",
     "mcp_server",
     "serve",

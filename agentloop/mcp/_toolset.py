@@ -26,10 +26,11 @@ import logging
 import os
 import re
 import shlex
+import sys
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
-from typing import Any, TypeVar, Union
+from typing import Any, TextIO, TypeVar, Union
 
 from agentloop.errors import MCPServerError
 from agentloop.tools import Tool, ToolError
@@ -39,7 +40,7 @@ from agentloop.types import FunctionCallStep
 from ._results import error_text, from_mcp
 from ._schema import adapt_schema
 
-__all__ = ["ApprovalRule", "MCPTool", "MCPToolset"]
+__all__ = ["ApprovalRule", "MCPTool", "MCPToolset", "Transport"]
 
 logger = logging.getLogger("agentloop.mcp")
 
@@ -107,8 +108,10 @@ class MCPTool(Tool[..., Any]):
         return f"<MCPTool {self.name!r} of {self.server!r}>"
 
 
-# A transport: an async context manager yielding the (read, write) streams of the MCP SDK.
-_TransportFactory = Callable[[Any], contextlib.AbstractAsyncContextManager[Any]]
+Transport = Callable[[TextIO], contextlib.AbstractAsyncContextManager[Any]]
+"""``transport(stderr)``: an async context manager yielding the MCP SDK's ``(read, write)``
+streams (what ``mcp.client.stdio.stdio_client`` yields); ``stderr`` is a file for the server's
+diagnostics, whose end is shown in errors."""
 
 
 class _Link:
@@ -119,7 +122,8 @@ class _Link:
         self.task: asyncio.Task[None] | None = None
         self.stop = asyncio.Event()
         self.lost = False
-        self.stderr: Any = None
+        # The server's stderr (a stdio server writes to it directly); closed with the link.
+        self.stderr: TextIO | None = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
 
     def alive(self) -> bool:
         if self.lost or self.client is None or self.task is None or self.task.done():
@@ -176,7 +180,8 @@ class MCPToolset:
     """The tools of one MCP server, usable anywhere tools are.
 
     Build one with ``MCPToolset.stdio(command, args)`` (a local server run as a subprocess)
-    or ``MCPToolset.http(url, headers)`` (streamable HTTP), then pass it with your other
+    or ``MCPToolset.http(url, headers)`` (streamable HTTP), or give any other MCP SDK
+    transport as ``MCPToolset(transport, name=...)``; then pass it with your other
     tools: ``Conversation(client, tools=[toolset, my_function])``. Use it as a context
     manager, or close it (closing the conversation or registry closes it too).
 
@@ -189,7 +194,7 @@ class MCPToolset:
 
     def __init__(
         self,
-        transport: _TransportFactory,
+        transport: Transport,
         *,
         name: str,
         prefix: str | None = None,
@@ -224,7 +229,6 @@ class MCPToolset:
         # state below lives on the runner's loop
         self._link: _Link | None = None
         self._link_lock: asyncio.Lock | None = None
-        self._restarts = 0
 
     # --- construction -------------------------------------------------------------------------
 
@@ -255,15 +259,13 @@ class MCPToolset:
         extra = {str(k): str(v) for k, v in (env or {}).items()}
         where = os.fspath(cwd) if cwd is not None else None
 
-        def transport(link: Any) -> contextlib.AbstractAsyncContextManager[Any]:
+        def transport(stderr: TextIO) -> contextlib.AbstractAsyncContextManager[Any]:
             from mcp.client.stdio import StdioServerParameters, stdio_client
 
             params = StdioServerParameters(
                 command=command, args=arguments, env=extra or None, cwd=where
             )
-            # closed by the toolset when this connection ends (Link.close_stderr)
-            link.stderr = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115
-            return stdio_client(params, errlog=link.stderr)
+            return stdio_client(params, errlog=stderr)
 
         label = name or shlex.join([os.path.basename(command), *arguments])[:80]
         return cls(
@@ -297,7 +299,7 @@ class MCPToolset:
         request, e.g. ``{"Authorization": "Bearer ..."}``; they never appear in a repr)."""
         sent = {str(k): str(v) for k, v in (headers or {}).items()}
 
-        def transport(link: Any) -> contextlib.AbstractAsyncContextManager[Any]:
+        def transport(stderr: TextIO) -> contextlib.AbstractAsyncContextManager[Any]:
             return _http_transport(url, sent)
 
         return cls(
@@ -491,7 +493,6 @@ class MCPToolset:
             if link is not None and link.alive() and link is not dead:
                 return link
             if link is not None:
-                self._restarts += 1
                 self._stale = True  # a restarted server may have other tools
                 logger.warning("MCP server %r was lost; restarting it", self.name)
                 await self._stop(link)
@@ -534,7 +535,7 @@ class MCPToolset:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 client = Client(
-                    self._transport(link),
+                    self._transport(link.stderr if link.stderr is not None else sys.stderr),
                     cache=None,
                     message_handler=self._on_message,
                     client_info=Implementation(name="agentloop", version=__version__),
