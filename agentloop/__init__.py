@@ -28,6 +28,13 @@ _EXPORTS: dict[str, str] = {
     "AsyncBackgroundTurn": "agentloop.loop",
     "errors": "agentloop.errors",
     "types": "agentloop.types",
+    "Compaction": "agentloop.loop",
+    "UsageLimits": "agentloop.loop",
+    # observability and hooks
+    "instrument": "agentloop.observe",
+    "Hooks": "agentloop.loop.hooks",
+    "Deny": "agentloop.loop.hooks",
+    "RequireApproval": "agentloop.loop.hooks",
 }
 
 __all__ = [
@@ -36,15 +43,21 @@ __all__ = [
     "AsyncConversation",
     "BackgroundTurn",
     "Client",
+    "Compaction",
     "Conversation",
+    "Deny",
+    "Hooks",
+    "RequireApproval",
     "Tool",
     "ToolCall",
     "ToolContext",
     "ToolError",
     "ToolRegistry",
     "Turn",
+    "UsageLimits",
     "__version__",
     "errors",
+    "instrument",
     "tool",
     "types",
 ]
@@ -56,10 +69,14 @@ if TYPE_CHECKING:
         AsyncBackgroundTurn,
         AsyncConversation,
         BackgroundTurn,
+        Compaction,
         Conversation,
         ToolCall,
         Turn,
+        UsageLimits,
     )
+    from agentloop.loop.hooks import Deny, Hooks, RequireApproval
+    from agentloop.observe import instrument
     from agentloop.tools import Tool, ToolContext, ToolError, ToolRegistry, tool
 
 

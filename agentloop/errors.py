@@ -19,15 +19,20 @@ __all__ = [
     "APIError",
     "APITimeoutError",
     "AgentloopError",
+    "ArgumentsInvalidError",
     "AuthenticationError",
+    "ConfigurationError",
     "ConflictError",
     "ContextWindowExceededError",
     "ConversationNotFoundError",
+    "HookError",
     "InputError",
+    "InstrumentationError",
     "InteractionCancelledError",
     "InteractionFailedError",
     "InteractionIncompleteError",
     "InvalidRequestError",
+    "InvalidURLError",
     "MCPServerError",
     "MalformedResponseError",
     "MaxStepsExceeded",
@@ -36,16 +41,25 @@ __all__ = [
     "OutputValidationError",
     "PermissionDeniedError",
     "RateLimitError",
+    "RequestEncodingError",
     "RequestValidationError",
+    "RequestVetoedError",
     "ServerError",
     "SnapshotError",
     "StateError",
     "StoreError",
     "StreamInterruptedError",
     "StreamNotFinishedError",
+    "StreamTimeoutError",
+    "ToolDefinitionError",
+    "ToolError",
+    "ToolResultError",
+    "ToolSchemaError",
+    "ToolTimeoutError",
     "TurnError",
     "TurnInProgressError",
     "UnexpectedStatusError",
+    "UnknownToolError",
     "UsageLimitExceeded",
     "error_class_for_status",
 ]
@@ -146,7 +160,7 @@ class ConversationNotFoundError(AgentloopError, KeyError):
         return str(self.args[0]) if self.args else "conversation not found"
 
 
-# --- HTTP errors -------------------------------------------------------------------------------
+# --- HTTP errors ----------------------------------------------------------------------------
 
 
 class APIError(AgentloopError):
@@ -251,6 +265,23 @@ class ContextWindowExceededError(InvalidRequestError):
     start a new conversation); the conversation stays usable.
     """
 
+    hint = (
+        "The request is longer than the model's context window: enable compaction with "
+        "Conversation(..., compaction=agentloop.Compaction(trigger_tokens=...)) (or call "
+        "conv.compact()) and send again; the conversation stays usable."
+    )
+
+    def __str__(self) -> str:
+        return super().__str__().replace(".. ", ". ", 1)  # the API's message ends with a dot
+
+    @property
+    def input_tokens(self) -> int | None:
+        """The input tokens the API counted in the request (from its message), if it said."""
+        import re
+
+        found = re.search(r"input token count[^0-9]*(\d+)", self.message, re.IGNORECASE)
+        return int(found.group(1)) if found else None
+
 
 class ServerError(APIError):
     """5xx: the service failed; retried automatically with backoff."""
@@ -281,7 +312,7 @@ def error_class_for_status(status_code: int) -> type[APIError]:
     return APIError
 
 
-# --- transport errors --------------------------------------------------------------------------
+# --- transport errors -----------------------------------------------------------------------
 
 
 class APIConnectionError(AgentloopError):
@@ -343,7 +374,7 @@ class StreamInterruptedError(APIConnectionError):
         return (_rebuild, (type(self), (self.message,), kwargs))
 
 
-# --- turn errors (raised by Conversation; each carries the partial turn) ------------------------
+# --- turn errors (raised by Conversation; each carries the partial turn) --------------------
 
 
 class TurnError(AgentloopError):
@@ -424,6 +455,138 @@ class UsageLimitExceeded(TurnError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.message, self.turn, self.limit, self.value, self.maximum))
+
+
+# --- long loops: compaction and usage limits ---------------------------------------------------
+
+
+class ConfigurationError(AgentloopError, ValueError):
+    """A setting is invalid (a ``Compaction`` or ``UsageLimits`` argument, or a cost limit for
+    a model without a price); refused before anything is sent."""
+
+
+# --- client configuration and stream errors ---------------------------------------------------
+
+
+class InvalidURLError(AgentloopError, ValueError):
+    """A URL given to agentloop (e.g. ``Client(base_url=...)`` or ``GEMINI_BASE_URL``) is not
+    a usable ``http(s)://host[:port][/path]`` URL; the message names it."""
+
+
+class RequestEncodingError(RequestValidationError, TypeError):
+    """A value of a request body cannot be encoded as JSON (an object JSON cannot hold, text
+    with lone surrogates); nothing was sent. Also a ``TypeError``, as before."""
+
+
+class StreamTimeoutError(StreamInterruptedError, APITimeoutError):
+    """A stream sent no event for ``stream_idle_timeout`` seconds (keep-alive comments do not
+    count) and could not be resumed. It is both a :class:`StreamInterruptedError` (with the
+    partial interaction) and an :class:`APITimeoutError`."""
+
+    hint = (
+        "Raise Client(stream_idle_timeout=...) (None turns the deadline off), or resume with "
+        "client.interactions.get(interaction_id, stream=True, last_event_id=last_event_id)."
+    )
+
+
+# --- tool errors ---------------------------------------------------------------------------------
+
+
+class ToolDefinitionError(AgentloopError, ValueError):
+    """A function cannot be declared as a tool; the message names the tool and the parameter.
+
+    Raised while *declaring* a tool (``@tool``, ``ToolRegistry.add``): a programming error."""
+
+
+class ToolSchemaError(ToolDefinitionError):
+    """A type cannot be turned into a JSON schema for a tool parameter (the tool builder
+    re-raises it as a :class:`ToolDefinitionError` naming the tool and the parameter)."""
+
+
+class ToolError(AgentloopError):
+    """Raise inside a tool to report a failure to the model with exactly this message.
+
+    Other exceptions are reported as ``"<ExceptionType>: <message>"``; a ``ToolError`` sends
+    only its message, so it can tell the model what to do next::
+
+        raise ToolError("No flights on that date. Try a date within the next 30 days.")
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (type(self), (self.message,), {}))
+
+
+class UnknownToolError(AgentloopError, LookupError):
+    """The model called a tool that is not registered (reported to it as an error result,
+    and kept on ``ToolOutcome.error``)."""
+
+
+class ToolTimeoutError(AgentloopError, TimeoutError):
+    """A tool ran longer than its ``timeout`` (reported to the model as an error result).
+
+    Python cannot stop a running thread: a timed-out sync tool keeps running in its daemon
+    thread until it returns, and its result is discarded."""
+
+
+class ToolResultError(AgentloopError, ValueError):
+    """A tool returned a value that cannot be sent as a result (text that is not valid
+    Unicode, NaN, a circular structure, an object JSON cannot hold). The call is answered
+    with an ``is_error`` result naming the problem, with a repaired value where possible;
+    this error is kept on ``ToolOutcome.error``."""
+
+
+class ArgumentsInvalidError(AgentloopError, ValueError):
+    """The model's arguments for a tool are not usable: not a JSON object, or they failed
+    validation. ``problems`` are ``"field: what is wrong"`` texts (reported to the model as an
+    error result; the tool is not called)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+    def __reduce__(self) -> Any:
+        return (_rebuild, (type(self), (list(self.problems),), {}))
+
+
+# --- hooks and observability (agentloop.loop.hooks, agentloop.observe) ----------------------
+
+
+class HookError(TurnError):
+    """A hook raised an exception; the turn ended (every open call got an error result).
+
+    ``hook`` names the hook point (``before_request``, ``after_response``, ``before_tool``,
+    ``after_tool``); the hook's own exception is the ``__cause__``."""
+
+    def __init__(self, message: str, turn: Turn | None = None, hook: str = "") -> None:
+        super().__init__(message, turn)
+        self.hook = hook
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.turn, self.hook))
+
+
+class RequestVetoedError(TurnError):
+    """A ``before_request`` hook vetoed a model request (``Deny(reason)``); ``reason`` says why.
+    History stays usable: calls still open were answered with an error result."""
+
+    def __init__(self, message: str, turn: Turn | None = None, reason: str = "") -> None:
+        super().__init__(message, turn)
+        self.reason = reason
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.turn, self.reason))
+
+
+class InstrumentationError(AgentloopError, RuntimeError):
+    """``agentloop.instrument()`` cannot turn tracing on (usually: opentelemetry-api is not
+    installed; ``pip install 'agentloop[otel]'``)."""
 
 
 # --- MCP (agentloop.mcp) -------------------------------------------------------------------------

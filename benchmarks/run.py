@@ -23,12 +23,17 @@ sys.path.insert(1, os.path.dirname(HERE))  # the repo root, when agentloop is no
 
 from _harness import Row, render  # noqa: E402
 
-SECTIONS = ("turn", "tools", "replay", "stream", "schema", "import", "concurrency", "mcp")
+SECTIONS = (
+    "turn", "tools", "replay", "stream", "schema", "import", "concurrency", "compaction",
+    "observe", "mcp",
+)
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
+    import bench_compaction
     import bench_data
     import bench_mcp
+    import bench_observe
     import bench_system
     import bench_tools
     import bench_turn
@@ -45,6 +50,8 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
             bench_system.many_conversations_row(quick),
             *bench_system.throughput_rows(quick),
         ],
+        "compaction": lambda: bench_compaction.rows(quick),
+        "observe": lambda: bench_observe.run(quick),
         "mcp": lambda: bench_mcp.run(quick),
     }
 

@@ -60,6 +60,8 @@ def _mcp_flags(p: argparse.ArgumentParser) -> None:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from ._limits import add_long_loop_flags
+
     parser = _Parser(
         prog="agentloop",
         description="Chatbots and autonomous tool-using agents on the Gemini Interactions API. "
@@ -104,6 +106,7 @@ def _parser() -> argparse.ArgumentParser:
         "~/.agentloop/sessions.db)",
     )
     _backend_flags(chat)
+    add_long_loop_flags(chat)
 
     run = sub.add_parser("run", help="run an autonomous task with tools until it is done")
     run.add_argument("task", metavar="TASK", help="what the agent should do")
@@ -141,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
         help="print the finished turn as JSON on stdout (progress on stderr)",
     )
     _backend_flags(run)
+    add_long_loop_flags(run)
 
     sub.add_parser(
         "emulator", help="serve a local emulator of the Interactions API", add_help=False

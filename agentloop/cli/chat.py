@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ._common import check_model, mcp_toolsets, open_backend
+from ._limits import long_loop_settings, usage_line
 from ._render import Printer, call_text, short
 from ._tools import load_tools
 
@@ -167,6 +168,7 @@ class _Chat:
         elif name == "/usage":
             parts = ", ".join(f"{k.removeprefix('total_')}={v}" for k, v in self.tokens.items())
             self.note(f"usage this session: {self.requests} model requests; {parts or 'no tokens'}")
+            self.note(usage_line(self.conv))
         elif name == "/save":
             self.save()
             self.note(f"saved session {self.name!r} to {self.store.path}")
@@ -202,6 +204,7 @@ def run_chat(args: argparse.Namespace) -> int:
     model = check_model(args.model) if args.model else None
     servers = mcp_toolsets(args.mcp, args.mcp_url)
     tools: list[Any] = [*load_tools(args.tools), *servers]
+    long_loop_settings(args, model or DEFAULT_MODEL)  # check the flags before anything starts
     store_path = Path(args.store) if args.store else default_store_path()
     backend = open_backend(args.backend)
     backend.announce()
@@ -230,6 +233,8 @@ def run_chat(args: argparse.Namespace) -> int:
                     id=name,
                 )
                 what = f"new session {name!r} (resume with: agentloop chat --session {name})"
+            for key, value in long_loop_settings(args, conv.model).items():
+                setattr(conv, key, value)  # compaction=, limits= (priced for the session's model)
             tool_names = ", ".join(conv.tools.names) or "none"
             print(
                 f"{what}; model {conv.model}, strategy {conv.strategy}, tools: {tool_names}. "

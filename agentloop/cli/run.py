@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from ._common import UsageError, check_model, mcp_toolsets, open_backend
+from ._limits import long_loop_settings
 from ._render import call_text, short, turn_to_json
 from ._tools import load_tools
 
@@ -44,6 +45,11 @@ class _Progress:
             self.say(f"[{self.request}] {event.call.name} {what}")
         elif kind == "strategy_fallback":
             self.say(f"[{self.request}] the server forgot the chain; replaying the history")
+        elif kind == "compacted":
+            self.say(
+                f"[{self.request}] compacted the history sent to the model: "
+                f"~{event.tokens_before} -> ~{event.tokens_after} tokens"
+            )
         elif kind == "retry":
             self.say(f"[{self.request}] retrying (attempt {event.attempt}): {event.reason}")
 
@@ -89,6 +95,7 @@ def run_task(args: argparse.Namespace) -> int:
         raise UsageError("TASK is empty; say what the agent should do")
     servers = mcp_toolsets(args.mcp, args.mcp_url)
     tools: list[Any] = [*load_tools(args.tools), *servers]
+    long_loop = long_loop_settings(args, model)
     backend = open_backend(args.backend)
     backend.announce()
     progress = _Progress()
@@ -100,6 +107,7 @@ def run_task(args: argparse.Namespace) -> int:
             strategy=args.strategy,
             system_instruction=args.system or DEFAULT_SYSTEM,
             max_steps=args.max_steps,
+            **long_loop,
         )
         names = ", ".join(conv.tools.names) or "none"
         progress.say(f"task: {short(args.task, 120)} (tools: {names}; max {args.max_steps} steps)")

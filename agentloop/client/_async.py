@@ -1,5 +1,5 @@
 """The async driver: ``AsyncClient`` on ``httpx.AsyncClient``; a line-for-line mirror of
-``_sync`` (all decisions live in the sans-I/O core)."""
+``_sync`` (all decisions live in the sans-I/O core; tests/client/test_unasync.py checks it)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from agentloop.types import Interaction, InteractionEvent
 from . import _core
 from ._base import MISSING as _MISSING
 from ._base import ClientBase
-from ._core import CreateParams, RequestSpec, TimeoutTypes
+from ._core import DEFAULT_STREAM_IDLE_TIMEOUT, CreateParams, RequestSpec, TimeoutTypes
 from ._retry import RetryPolicy, emit_retry
 from ._stream import StreamState
 
@@ -30,6 +30,12 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
     >>> client = AsyncClient()                 # key from GEMINI_API_KEY
     >>> it = await client.interactions.create(model="gemini-3.5-flash", input="Hello")
     >>> it.output_text
+
+    ``stream_idle_timeout`` (seconds, default 600, ``None`` for no deadline): a stream that
+    sends no event for that long (keep-alive comments do not count) is treated as dropped:
+    it is resumed from its last event, or ends with ``StreamTimeoutError`` (an
+    ``APITimeoutError``). A caller's ``http_client`` is used as is: its headers, params,
+    cookies, auth and event hooks apply to every request.
     """
 
     def __init__(
@@ -43,6 +49,7 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
         *,
         retry: RetryPolicy | None = None,
         max_retry_after: float | None = None,
+        stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
         self._setup(
@@ -55,6 +62,7 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
             retry,
             max_retry_after,
             lambda t: httpx.AsyncClient(timeout=t),
+            stream_idle_timeout,
         )
         self._sleep = sleep
         self.interactions = AsyncInteractions(self)
@@ -79,23 +87,27 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
 
     async def _attempt(self, spec: RequestSpec) -> httpx.Response:
         response = await self._http.send(self._requests.build(spec), stream=spec.stream)
-        if response.status_code != 200:
-            if spec.stream:
-                try:
-                    await response.aread()
-                finally:
-                    await response.aclose()
-            raise _core.api_error(
-                self._config, response.status_code, response.headers, response.content
-            )
-        return response
+        if response.status_code == 200 and (
+            not spec.stream or _core.is_event_stream(response.headers)
+        ):
+            return response
+        if spec.stream:
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+        if response.status_code == 200:  # a stream request answered with JSON, HTML...
+            raise _core.stream_content_error(self._config, response.headers, response.content)
+        raise _core.api_error(
+            self._config, response.status_code, response.headers, response.content
+        )
 
     async def _send(self, spec: RequestSpec) -> httpx.Response:
         """Send with retries; httpx failures come out as agentloop errors."""
         try:
             return await self._send_retrying(spec)
-        except httpx.TransportError as exc:
-            error = _core.transport_error(exc, spec)
+        except (httpx.RequestError, httpx.InvalidURL) as exc:
+            error = _core.request_error(self._config, exc, spec)
         raise error  # outside the except block: no httpx request (and header) in the context
 
     async def _send_retrying(self, spec: RequestSpec) -> httpx.Response:
@@ -157,10 +169,9 @@ class AsyncInteractions:
             self._config, body, stream=stream, extra_body=extra_body, timeout=timeout
         )
         if stream:
-            return await AsyncInteractionStream.open(
-                self._client, spec, StreamState(max_resumes=self._client._retry.max_retries)
-            )
-        return _core.parse_interaction((await self._client._send(spec)).content)
+            state = self._client._stream_state(resend=False)
+            return await AsyncInteractionStream.open(self._client, spec, state)
+        return _core.parse_interaction(self._config, (await self._client._send(spec)).content)
 
     @overload
     async def get(
@@ -203,18 +214,16 @@ class AsyncInteractions:
             timeout=timeout,
         )
         if stream:
-            state = StreamState(
-                max_resumes=self._client._retry.max_retries,
-                interaction_id=interaction_id,
-                last_event_id=last_event_id,
+            state = self._client._stream_state(
+                resend=True, interaction_id=interaction_id, last_event_id=last_event_id
             )
             return await AsyncInteractionStream.open(self._client, spec, state)
-        return _core.parse_interaction((await self._client._send(spec)).content)
+        return _core.parse_interaction(self._config, (await self._client._send(spec)).content)
 
     async def cancel(self, interaction_id: str, *, timeout: TimeoutTypes = None) -> Interaction:
         """Cancel a running background interaction."""
         spec = _core.build_cancel(self._config, interaction_id, timeout)
-        return _core.parse_interaction((await self._client._send(spec)).content)
+        return _core.parse_interaction(self._config, (await self._client._send(spec)).content)
 
     async def delete(self, interaction_id: str, *, timeout: TimeoutTypes = None) -> None:
         """Delete a stored interaction."""
@@ -241,11 +250,17 @@ class AsyncInteractions:
 class AsyncInteractionStream:
     """The events of one interaction, as they arrive; :attr:`interaction` at the end.
 
-    Dropped connections are resumed from the last event id, so each event is seen once.
+    Dropped connections are resumed from the last event id, so each event is seen once. A
+    create is never sent twice: a stream that breaks before its first event ends with an
+    error instead.
     """
 
     def __init__(
-        self, client: AsyncClient, spec: RequestSpec, state: StreamState, response: httpx.Response
+        self,
+        client: AsyncClient,
+        spec: RequestSpec,
+        state: StreamState,
+        response: httpx.Response,
     ) -> None:
         self._client = client
         self._spec = spec
@@ -302,16 +317,21 @@ class AsyncInteractionStream:
             response = self._response
             assert response is not None
             broken: httpx.TransportError | None = None
+            failed: AgentloopError | None = None
             try:
                 async for chunk in response.aiter_bytes():
                     for event in state.events(chunk):
                         yield event
                     if state.finished:
                         break
-            except httpx.TransportError as exc:
+            except httpx.TransportError as exc:  # a drop, a read timeout, the idle deadline
                 broken = exc
+            except httpx.RequestError as exc:  # a body that cannot be decoded: not resumable
+                failed = _core.request_error(self._client._config, exc, self._spec)
             finally:
                 await response.aclose()
+            if failed is not None:
+                raise failed
             for event in state.end(complete=broken is None):
                 yield event
             if broken is None and state.finished:
@@ -322,9 +342,9 @@ class AsyncInteractionStream:
 
     async def _reconnect(self, broken: httpx.TransportError | None) -> httpx.Response:
         state = self._state
-        reason = state.resume_reason()
-        if reason is not None:
-            raise state.interrupted(reason, broken)
+        error = state.give_up(broken)
+        if error is not None:
+            raise error
         policy = self._client._retry
         event = policy.stream_retry_event(state.resumes_without_progress, broken)
         emit_retry(event)

@@ -10,6 +10,7 @@ import httpx
 from . import _core
 from ._core import ClientConfig, TimeoutTypes
 from ._retry import RetryPolicy
+from ._stream import StreamState
 
 __all__ = ["MISSING", "ClientBase", "policy_from"]
 
@@ -51,8 +52,9 @@ class ClientBase(Generic[H]):
         retry: RetryPolicy | None,
         max_retry_after: float | None,
         make_http: Callable[[TimeoutTypes], H],
+        stream_idle_timeout: float | None = _core.DEFAULT_STREAM_IDLE_TIMEOUT,
     ) -> None:
-        self._config = ClientConfig(api_key, base_url, api_version)
+        self._config = ClientConfig(api_key, base_url, api_version, stream_idle_timeout)
         self._retry = policy_from(retry, max_retries, max_retry_after)
         self._owns_http = http_client is None
         call_timeout: TimeoutTypes = None
@@ -78,3 +80,20 @@ class ClientBase(Generic[H]):
     @property
     def retry_policy(self) -> RetryPolicy:
         return self._retry
+
+    @property
+    def stream_idle_timeout(self) -> float | None:
+        """Seconds a stream may go without an event before it counts as dropped."""
+        return self._config.stream_idle_timeout
+
+    def _stream_state(
+        self, *, resend: bool, interaction_id: str | None = None, last_event_id: str | None = None
+    ) -> StreamState:
+        return StreamState(
+            max_resumes=self._retry.max_retries,
+            interaction_id=interaction_id,
+            last_event_id=last_event_id,
+            resend=resend,
+            idle_timeout=self._config.stream_idle_timeout,
+            scrub=self._config.scrub,
+        )

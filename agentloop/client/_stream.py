@@ -9,16 +9,24 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
+import httpx
 from pydantic import TypeAdapter, ValidationError
 
-from agentloop.errors import APIError, StreamInterruptedError
-from agentloop.types import Interaction, InteractionEvent, TextDelta
+from agentloop.errors import (
+    AgentloopError,
+    APIError,
+    StreamInterruptedError,
+    StreamTimeoutError,
+)
+from agentloop.types import FunctionCallStep, Interaction, InteractionEvent, TextDelta
 
 from ._sse import SSEDecoder, SSEMessage
 
-__all__ = ["StreamAccumulator", "StreamState", "event_adapter"]
+__all__ = ["StreamAccumulator", "StreamIdle", "StreamState", "event_adapter"]
 
 logger = logging.getLogger("agentloop.client")
 
@@ -28,6 +36,12 @@ _validate_event = event_adapter.validator.validate_json  # skip the adapter's Py
 _MEDIA = frozenset({"image", "audio", "video", "document"})
 # Snapshot keys that describe the interaction as a whole (steps are rebuilt from events).
 _SNAPSHOT_SKIP = frozenset({"steps", "event_type"})
+_INVALID: Any = object()
+
+
+def _first_problem(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False, include_input=False)[0]
+    return f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
 
 
 class StreamAccumulator:
@@ -39,18 +53,16 @@ class StreamAccumulator:
         self._arguments: dict[int, list[str]] = {}
         self._errors: list[dict[str, Any]] = []
         self.argument_errors: dict[int, str] = {}
-        """Indexes whose joined ``arguments_delta`` text was not valid JSON, with that text."""
+        """Step indexes whose joined ``arguments_delta`` text is not a JSON object (invalid
+        JSON, or an array, a string...), with that text. Each such ``function_call`` step
+        gets ``arguments={}`` and is marked (``FunctionCallStep.invalid_arguments``) in
+        :attr:`interaction`, so that it is answered with an error instead of being run."""
         self.finished = False
         """An ``interaction.completed`` or ``error`` event arrived."""
 
     @property
     def interaction_id(self) -> str | None:
         value = self._meta.get("id")
-        return value if isinstance(value, str) else None
-
-    @property
-    def status(self) -> str | None:
-        value = self._meta.get("status")
         return value if isinstance(value, str) else None
 
     def feed(self, event: Any) -> None:
@@ -148,11 +160,14 @@ class StreamAccumulator:
         try:
             parsed = json.loads(text)
         except ValueError:
+            parsed = _INVALID
+        if not isinstance(parsed, dict):
+            # Never guess: the call is kept (it must be answered) but marked, not run.
             self.argument_errors[index] = text
-            step.setdefault("arguments", {})
-            logger.warning("function call arguments at step %d are not valid JSON", index)
+            step["arguments"] = {}
+            logger.warning("function call arguments at step %d are not a JSON object", index)
             return
-        if isinstance(base, dict) and base and isinstance(parsed, dict):
+        if isinstance(base, dict) and base:
             parsed = {**base, **parsed}
         step["arguments"] = parsed
 
@@ -170,14 +185,37 @@ class StreamAccumulator:
     @property
     def interaction(self) -> Interaction:
         """The interaction assembled from every event fed so far."""
-        return Interaction.model_validate(self._wire())
+        data = self._wire()
+        try:
+            interaction = Interaction.model_validate(data)
+        except ValidationError as exc:
+            raise APIError(
+                f"the API streamed events that do not assemble into an interaction "
+                f"({exc.error_count()} problems; first: {_first_problem(exc)})",
+                status_code=200,
+            ) from None
+        if self.argument_errors and interaction.steps:
+            positions = {index: n for n, index in enumerate(sorted(self._steps))}
+            for index, text in self.argument_errors.items():
+                step = interaction.steps[positions[index]]
+                if isinstance(step, FunctionCallStep):
+                    step.mark_invalid_arguments(text)
+        return interaction
+
+
+class StreamIdle(httpx.ReadTimeout):
+    """Raised by :meth:`StreamState.events` when no event arrived for the idle deadline; a
+    ``ReadTimeout`` so that both drivers treat it exactly like a dropped connection."""
 
 
 class StreamState:
     """Per-stream bookkeeping shared by the sync and async drivers.
 
     It decodes bytes into typed events, drops events already delivered (by ``event_id``),
-    feeds the accumulator, and decides what to do when a connection ends.
+    feeds the accumulator, watches the idle deadline, and decides what to do when a
+    connection ends. ``resend`` says whether the original request may be sent again while it
+    delivered nothing: true for ``GET ?stream=true``, false for a create, which is never
+    resent once the API answered it (it could start a second interaction).
     """
 
     def __init__(
@@ -186,6 +224,9 @@ class StreamState:
         max_resumes: int,
         interaction_id: str | None = None,
         last_event_id: str | None = None,
+        resend: bool = False,
+        idle_timeout: float | None = None,
+        scrub: Callable[[str], str] | None = None,
     ) -> None:
         self.accumulator = StreamAccumulator(interaction_id)
         self.decoder = SSEDecoder()
@@ -193,16 +234,33 @@ class StreamState:
         self.last_event_id = last_event_id
         self.max_resumes = max_resumes
         self.resumes_without_progress = 0
+        self.resend = resend
+        self.idle_timeout = idle_timeout
+        self._scrub = scrub
         self._seen_ids: set[str] = set()
         self._progress = False
+        self._last_event = time.monotonic()
 
     def new_connection(self) -> None:
         self.decoder = SSEDecoder()
         self._progress = False
+        self._last_event = time.monotonic()
 
     def events(self, chunk: bytes) -> list[InteractionEvent]:
-        """The new events completed by ``chunk`` (already accumulated)."""
-        return self._typed(self.decoder.feed(chunk))
+        """The new events completed by ``chunk`` (already accumulated).
+
+        Raises :class:`StreamIdle` when bytes keep coming (keep-alive comments) but no event
+        completed for ``idle_timeout`` seconds.
+        """
+        messages = self.decoder.feed(chunk)
+        if messages:
+            self._last_event = time.monotonic()
+        elif (
+            self.idle_timeout is not None
+            and time.monotonic() - self._last_event > self.idle_timeout
+        ):
+            raise StreamIdle(f"no event for {self.idle_timeout:g} s (stream_idle_timeout)")
+        return self._typed(messages)
 
     def end(self, *, complete: bool) -> list[InteractionEvent]:
         """The events a closing connection still completes."""
@@ -210,15 +268,17 @@ class StreamState:
 
     def _typed(self, messages: list[SSEMessage]) -> list[InteractionEvent]:
         out: list[InteractionEvent] = []
+        scrub = self._scrub
         for message in messages:
             if message.is_done:
                 continue
+            data = message.data if scrub is None else scrub(message.data)
             try:
-                event = _validate_event(message.data)
+                event = _validate_event(data)
             except ValidationError as exc:
                 raise APIError(
                     f"the API sent a stream event that is not a valid event "
-                    f"({exc.error_count()} problems): {message.data[:200]!r}",
+                    f"({exc.error_count()} problems): {data[:200]!r}",
                     status_code=200,
                 ) from None
             event_id = getattr(event, "event_id", None) or message.id
@@ -238,29 +298,57 @@ class StreamState:
         """The stream reached its end: a terminal event or the ``[DONE]`` sentinel."""
         return self.accumulator.finished or self.decoder.done
 
-    def resume_reason(self) -> str | None:
-        """Why the broken stream cannot be resumed, or None if a resume may be tried."""
+    def give_up(self, broken: BaseException | None) -> AgentloopError | None:
+        """The error to raise for a connection that ended early (``broken`` is the transport
+        failure, None for a clean close), or None when a resume may be tried."""
         if self._progress:
             self.resumes_without_progress = 0
         self.resumes_without_progress += 1
+        if self.delivered == 0 and not self.resend:
+            if broken is None:
+                return APIError(
+                    "the API answered the streaming create with 200 'text/event-stream' but "
+                    "the stream ended without any event; the request was not resent (it could "
+                    "start a second interaction)",
+                    status_code=200,
+                )
+            return self.interrupted(
+                "the API had answered the create, so it was not resent (that could start a "
+                "second interaction)",
+                broken,
+            )
         if self.resumes_without_progress > self.max_resumes:
-            return f"gave up after {self.max_resumes} reconnects without new events"
+            return self.interrupted(
+                f"gave up after {self.max_resumes} reconnects without new events", broken
+            )
         if self.delivered == 0:
-            return None  # nothing seen yet: the original request is simply sent again
+            return None  # a GET that delivered nothing: simply sent again
         if self.accumulator.interaction_id is None:
-            return "no interaction id was received, so the stream cannot be resumed"
+            return self.interrupted(
+                "no interaction id was received, so the stream cannot be resumed", broken
+            )
         if self.last_event_id is None:
-            return "the events carried no event_id, so the stream cannot be resumed"
+            return self.interrupted(
+                "the events carried no event_id, so the stream cannot be resumed", broken
+            )
         return None
 
     def interrupted(self, reason: str, broken: BaseException | None) -> StreamInterruptedError:
-        """The error for a stream that broke and cannot be resumed."""
+        """The error for a stream that broke and cannot be resumed (a
+        :class:`StreamTimeoutError` when it broke on a timeout or the idle deadline)."""
         detail = f" ({type(broken).__name__}: {broken})" if broken is not None else ""
-        return StreamInterruptedError(
+        if self._scrub is not None:
+            detail = self._scrub(detail)
+        cls = StreamTimeoutError if isinstance(broken, httpx.TimeoutException) else None
+        try:
+            partial: Interaction | None = self.accumulator.interaction
+        except APIError:
+            partial = None
+        return (cls or StreamInterruptedError)(
             f"the stream of interaction {self.accumulator.interaction_id!r} broke after "
             f"{self.delivered} events and {reason}{detail}",
             interaction_id=self.accumulator.interaction_id,
             last_event_id=self.last_event_id,
             events_delivered=self.delivered,
-            partial_interaction=self.accumulator.interaction,
+            partial_interaction=partial,
         )

@@ -10,16 +10,13 @@ from typing import Any, Literal, overload
 import httpx
 from typing_extensions import Self, Unpack
 
-from agentloop.errors import (
-    AgentloopError,
-    StreamNotFinishedError,
-)
+from agentloop.errors import AgentloopError, StreamNotFinishedError
 from agentloop.types import Interaction, InteractionEvent
 
 from . import _core
 from ._base import MISSING as _MISSING
 from ._base import ClientBase
-from ._core import CreateParams, RequestSpec, TimeoutTypes
+from ._core import DEFAULT_STREAM_IDLE_TIMEOUT, CreateParams, RequestSpec, TimeoutTypes
 from ._retry import RetryPolicy, emit_retry
 from ._stream import StreamState
 
@@ -32,6 +29,12 @@ class Client(ClientBase[httpx.Client]):
     >>> client = Client()                      # key from GEMINI_API_KEY
     >>> it = client.interactions.create(model="gemini-3.5-flash", input="Hello")
     >>> it.output_text
+
+    ``stream_idle_timeout`` (seconds, default 600, ``None`` for no deadline): a stream that
+    sends no event for that long (keep-alive comments do not count) is treated as dropped:
+    it is resumed from its last event, or ends with ``StreamTimeoutError`` (an
+    ``APITimeoutError``). A caller's ``http_client`` is used as is: its headers, params,
+    cookies, auth and event hooks apply to every request.
     """
 
     def __init__(
@@ -45,6 +48,7 @@ class Client(ClientBase[httpx.Client]):
         *,
         retry: RetryPolicy | None = None,
         max_retry_after: float | None = None,
+        stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._setup(
@@ -57,6 +61,7 @@ class Client(ClientBase[httpx.Client]):
             retry,
             max_retry_after,
             lambda t: httpx.Client(timeout=t),
+            stream_idle_timeout,
         )
         self._sleep = sleep
         self.interactions = Interactions(self)
@@ -81,23 +86,27 @@ class Client(ClientBase[httpx.Client]):
 
     def _attempt(self, spec: RequestSpec) -> httpx.Response:
         response = self._http.send(self._requests.build(spec), stream=spec.stream)
-        if response.status_code != 200:
-            if spec.stream:
-                try:
-                    response.read()
-                finally:
-                    response.close()
-            raise _core.api_error(
-                self._config, response.status_code, response.headers, response.content
-            )
-        return response
+        if response.status_code == 200 and (
+            not spec.stream or _core.is_event_stream(response.headers)
+        ):
+            return response
+        if spec.stream:
+            try:
+                response.read()
+            finally:
+                response.close()
+        if response.status_code == 200:  # a stream request answered with JSON, HTML...
+            raise _core.stream_content_error(self._config, response.headers, response.content)
+        raise _core.api_error(
+            self._config, response.status_code, response.headers, response.content
+        )
 
     def _send(self, spec: RequestSpec) -> httpx.Response:
         """Send with retries; httpx failures come out as agentloop errors."""
         try:
             return self._send_retrying(spec)
-        except httpx.TransportError as exc:
-            error = _core.transport_error(exc, spec)
+        except (httpx.RequestError, httpx.InvalidURL) as exc:
+            error = _core.request_error(self._config, exc, spec)
         raise error  # outside the except block: no httpx request (and header) in the context
 
     def _send_retrying(self, spec: RequestSpec) -> httpx.Response:
@@ -159,10 +168,9 @@ class Interactions:
             self._config, body, stream=stream, extra_body=extra_body, timeout=timeout
         )
         if stream:
-            return InteractionStream(
-                self._client, spec, StreamState(max_resumes=self._client._retry.max_retries)
-            )
-        return _core.parse_interaction(self._client._send(spec).content)
+            state = self._client._stream_state(resend=False)
+            return InteractionStream.open(self._client, spec, state)
+        return _core.parse_interaction(self._config, self._client._send(spec).content)
 
     @overload
     def get(
@@ -205,18 +213,16 @@ class Interactions:
             timeout=timeout,
         )
         if stream:
-            state = StreamState(
-                max_resumes=self._client._retry.max_retries,
-                interaction_id=interaction_id,
-                last_event_id=last_event_id,
+            state = self._client._stream_state(
+                resend=True, interaction_id=interaction_id, last_event_id=last_event_id
             )
-            return InteractionStream(self._client, spec, state)
-        return _core.parse_interaction(self._client._send(spec).content)
+            return InteractionStream.open(self._client, spec, state)
+        return _core.parse_interaction(self._config, self._client._send(spec).content)
 
     def cancel(self, interaction_id: str, *, timeout: TimeoutTypes = None) -> Interaction:
         """Cancel a running background interaction."""
         spec = _core.build_cancel(self._config, interaction_id, timeout)
-        return _core.parse_interaction(self._client._send(spec).content)
+        return _core.parse_interaction(self._config, self._client._send(spec).content)
 
     def delete(self, interaction_id: str, *, timeout: TimeoutTypes = None) -> None:
         """Delete a stored interaction."""
@@ -243,23 +249,31 @@ class Interactions:
 class InteractionStream:
     """The events of one interaction, as they arrive; :attr:`interaction` at the end.
 
-    Dropped connections are resumed from the last event id, so each event is seen once.
+    Dropped connections are resumed from the last event id, so each event is seen once. A
+    create is never sent twice: a stream that breaks before its first event ends with an
+    error instead.
     """
 
-    def __init__(self, client: Client, spec: RequestSpec, state: StreamState) -> None:
+    def __init__(
+        self, client: Client, spec: RequestSpec, state: StreamState, response: httpx.Response
+    ) -> None:
         self._client = client
         self._spec = spec
         self._state = state
         self._done = False
-        # Opened now, so that HTTP errors (401, 404...) raise from create()/get() itself.
-        self._response: httpx.Response | None = client._send(spec)
+        self._response: httpx.Response | None = response
         self._events = self._run()
+
+    @classmethod
+    def open(cls, client: Client, spec: RequestSpec, state: StreamState) -> InteractionStream:
+        # Opened now, so that HTTP errors (401, 404...) raise from create()/get() itself.
+        return cls(client, spec, state, client._send(spec))
 
     def __iter__(self) -> Iterator[InteractionEvent]:
         return self
 
     def __next__(self) -> InteractionEvent:
-        return next(self._events)
+        return self._events.__next__()
 
     def __enter__(self) -> Self:
         return self
@@ -296,16 +310,23 @@ class InteractionStream:
             response = self._response
             assert response is not None
             broken: httpx.TransportError | None = None
+            failed: AgentloopError | None = None
             try:
                 for chunk in response.iter_bytes():
-                    yield from state.events(chunk)
+                    for event in state.events(chunk):
+                        yield event
                     if state.finished:
                         break
-            except httpx.TransportError as exc:
+            except httpx.TransportError as exc:  # a drop, a read timeout, the idle deadline
                 broken = exc
+            except httpx.RequestError as exc:  # a body that cannot be decoded: not resumable
+                failed = _core.request_error(self._client._config, exc, self._spec)
             finally:
                 response.close()
-            yield from state.end(complete=broken is None)
+            if failed is not None:
+                raise failed
+            for event in state.end(complete=broken is None):
+                yield event
             if broken is None and state.finished:
                 self._done = True
                 return
@@ -314,9 +335,9 @@ class InteractionStream:
 
     def _reconnect(self, broken: httpx.TransportError | None) -> httpx.Response:
         state = self._state
-        reason = state.resume_reason()
-        if reason is not None:
-            raise state.interrupted(reason, broken)
+        error = state.give_up(broken)
+        if error is not None:
+            raise error
         policy = self._client._retry
         event = policy.stream_retry_event(state.resumes_without_progress, broken)
         emit_retry(event)

@@ -11,10 +11,12 @@ from agentloop.errors import (
 )
 
 from .background import AsyncBackgroundTurn, BackgroundTurn
+from .compaction import Compaction, ModelView
 from .conversation import AsyncConversation, Conversation
 from .engine import ConversationState, Strategy, TurnEngine
 from .events import (
     ApprovalRequired,
+    Compacted,
     InteractionCompleted,
     InteractionStarted,
     LoopEvent,
@@ -30,6 +32,7 @@ from .events import (
 )
 from .history import History
 from .inputs import from_bytes, from_file, from_uri, text
+from .limits import UsageLimits, UsageTotals
 from .turn import ToolCall, Turn
 
 __all__ = [
@@ -37,6 +40,8 @@ __all__ = [
     "AsyncBackgroundTurn",
     "AsyncConversation",
     "BackgroundTurn",
+    "Compacted",
+    "Compaction",
     "Conversation",
     "ConversationState",
     "History",
@@ -47,6 +52,7 @@ __all__ = [
     "InteractionStarted",
     "LoopEvent",
     "MaxStepsExceeded",
+    "ModelView",
     "OutputValidationError",
     "Retrying",
     "ServerError",
@@ -63,6 +69,8 @@ __all__ = [
     "TurnEngine",
     "TurnError",
     "UnexpectedStatusError",
+    "UsageLimits",
+    "UsageTotals",
     "from_bytes",
     "from_file",
     "from_uri",

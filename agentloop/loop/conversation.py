@@ -19,12 +19,14 @@ import threading
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overload
 
-from agentloop.errors import StateError, TurnInProgressError
+from agentloop.errors import ConfigurationError, StateError, TurnInProgressError
+from agentloop.observe import observer_for, watched
 from agentloop.types import FunctionCallStep, Interaction, RawJSON, WireModel
 
 from .background import AsyncBackgroundTurn, BackgroundTurn
+from .compaction import Compaction, Summarize, compact_now
 from .engine import (
     Effect,
     Emit,
@@ -35,7 +37,9 @@ from .engine import (
     TurnEngine,
     WaitBackground,
 )
-from .events import LoopEvent, Retrying, SSETranslator, TurnCompleted
+from .events import Compacted, LoopEvent, Retrying, SSETranslator, TurnCompleted
+from .hooks import RunHook, hook_set
+from .limits import LimitGuard, UsageLimits, UsageTotals
 from .persist import from_document, settings_of, to_document
 from .state import STRATEGIES, ConversationState, Journal, Strategy
 from .structured import output_parser, response_format_for
@@ -93,6 +97,12 @@ class _ConversationCore:
         extra_body: dict[str, Any] | None,
         id: str | None,
         store: ConversationStore | None,
+        compaction: Compaction | None = None,
+        limits: UsageLimits | None = None,
+        *,
+        name: str | None = None,
+        hooks: Any = None,
+        instrument: bool = True,
     ) -> None:
         from agentloop.tools import ToolRegistry
 
@@ -120,6 +130,10 @@ class _ConversationCore:
         self.environment = environment
         self.extra_body = dict(extra_body or {})
         self.id = id or os.urandom(8).hex()
+        self.name = name  # the agent's name in traces (gen_ai.agent.name)
+        self.hooks = hooks  # agentloop.Hooks, hook objects, or a list of them
+        hook_set(hooks, self)  # fail now on a malformed spec (read again at each turn)
+        self.instrument = instrument  # False: no spans, metrics or log lines for this one
         self.builtin_tools: list[Any] = []
         functions: list[Any] = []
         for item in tools if not isinstance(tools, ToolRegistry) else [tools]:
@@ -134,6 +148,10 @@ class _ConversationCore:
         # (a private JSON copy of the last static body, that body with values pre-encoded)
         self._static_cache: tuple[dict[str, Any], dict[str, Any]] | None = None
         self.strategy = strategy
+        self.compaction = compaction
+        if limits is not None:
+            limits.check_priced(model if model is not None else agent)
+        self.limits = limits
         self.store: ConversationStore | None = None
         self._journaled_settings: dict[str, Any] | None = None
         if store is not None:
@@ -156,6 +174,42 @@ class _ConversationCore:
     def history(self) -> list[Any]:
         """Every step of the conversation, in order (a copy)."""
         return list(self._state.history)
+
+    @property
+    def compaction(self) -> Compaction | None:
+        """The ``Compaction`` policy (``None``: requests carry the whole history); assign
+        between turns to change it."""
+        return self._compaction
+
+    @compaction.setter
+    def compaction(self, value: Compaction | None) -> None:
+        if value is not None and not isinstance(value, Compaction):
+            raise ConfigurationError(
+                f"compaction must be an agentloop.Compaction or None, not {value!r}"
+            )
+        if value is not None and value.summarize == "model" and self.model is None:
+            raise ConfigurationError(
+                "Compaction(summarize='model') needs a model conversation (model=...); an agent "
+                "cannot be asked for a summary. Pass a summarize callable instead"
+            )
+        self._compaction = value
+        chars = value.max_tool_result_chars if value is not None else None
+        view = self._state.view
+        if chars != view.max_result_chars:
+            view.configure(chars, self._state.history)
+            self._state.record({"k": "view", "view": view.to_wire()})
+
+    @property
+    def model_view(self) -> list[Any]:
+        """The steps the model gets on the next request: after compaction a summary (or
+        marker) step, then the recent history verbatim; long tool results as sent (truncated).
+        ``history`` keeps every step."""
+        return self._state.view.steps(self._state.history)
+
+    @property
+    def usage(self) -> UsageTotals:
+        """Model requests, tokens and cost over the conversation's life (``UsageTotals``)."""
+        return self._state.usage
 
     @property
     def last_interaction_id(self) -> str | None:
@@ -256,7 +310,11 @@ class _ConversationCore:
         return encoded
 
     def _engine(
-        self, response_model: Any = None, response_format: Any = None, background: bool = False
+        self,
+        response_model: Any = None,
+        response_format: Any = None,
+        background: bool = False,
+        limits: UsageLimits | None = None,
     ) -> TurnEngine:
         running = self._background
         if running is not None and not running.done:
@@ -295,7 +353,27 @@ class _ConversationCore:
             is_idempotent=is_idempotent,
             parse_output=output_parser(model) if model is not None else None,
             background=background,
+            compaction=self._compaction,
+            limits=self._guard(limits),
+            hooks=hook_set(self.hooks, self) if self.hooks is not None else None,
+            observe=observer_for(self) if self.instrument else None,
         )
+
+    def _guard(self, limits: UsageLimits | None) -> LimitGuard | None:
+        if limits is None and self.limits is None:
+            return None
+        return LimitGuard(self.limits, limits, self.model if self.model is not None else self.agent)
+
+    def _compaction_protocol(self) -> Protocol:
+        running = self._background
+        if running is not None and not running.done:
+            raise TurnInProgressError(
+                f"background turn {running.id} is still running; wait for it before compact()"
+            )
+        guard = self._guard(None)
+        price = guard.price if guard is not None else None
+        proto = compact_now(self._state, self._compaction or Compaction(), self.model, price)
+        return cast(Protocol, proto)  # driven like a turn; it returns the event, not a Turn
 
     def _tool_context(
         self, call: FunctionCallStep, tool: Tool[..., Any] | None
@@ -445,6 +523,8 @@ class _ConversationCore:
         strategy = conv._state.strategy
         conv._state = state
         state.strategy = strategy
+        if "compaction" in overrides:  # its max_tool_result_chars applies to the loaded view
+            conv.compaction = overrides["compaction"]
         return conv
 
     def __repr__(self) -> str:
@@ -493,6 +573,11 @@ class Conversation(_ConversationCore):
         extra_body: dict[str, Any] | None = None,
         id: str | None = None,
         store: ConversationStore | None = None,
+        compaction: Compaction | None = None,
+        limits: UsageLimits | None = None,
+        name: str | None = None,
+        hooks: Any = None,
+        instrument: bool = True,
     ) -> None:
         """Create a conversation.
 
@@ -516,6 +601,14 @@ class Conversation(_ConversationCore):
             extra_body: More request fields, sent as given.
             id: The conversation id (journal key in ``store``); random when omitted.
             store: A ``ConversationStore``: every step is journaled to it as it happens.
+            compaction: A ``Compaction`` policy that keeps requests inside the context window
+                (``model_view`` is what the model gets; ``history`` keeps every step).
+            limits: ``UsageLimits`` counted over the conversation's life (``usage``).
+            name: The agent's name in traces (``invoke_agent {name}`` spans).
+            hooks: ``agentloop.Hooks(...)``, objects with hook methods, or a list of them
+                (see docs/observability.md); they run in the order given.
+            instrument: ``False`` keeps this conversation out of traces, metrics and the
+                ``agentloop`` log lines even when ``agentloop.instrument()`` is on.
         """
         if client is None:
             from agentloop.client import Client
@@ -524,7 +617,8 @@ class Conversation(_ConversationCore):
         super().__init__(
             client, model, agent, tools, strategy, system_instruction, generation_config,
             response_format, max_steps, response_model, deps, agent_config, environment,
-            extra_body, id, store,
+            extra_body, id, store, compaction, limits,
+            name=name, hooks=hooks, instrument=instrument,
         )  # fmt: skip
 
     # --- turns ---------------------------------------------------------------------------------
@@ -537,6 +631,7 @@ class Conversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: Literal[False] = False,
+        limits: UsageLimits | None = None,
     ) -> Turn: ...
 
     @overload
@@ -547,6 +642,7 @@ class Conversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: Literal[True],
+        limits: UsageLimits | None = None,
     ) -> BackgroundTurn: ...
 
     def send(
@@ -556,15 +652,18 @@ class Conversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: bool = False,
+        limits: UsageLimits | None = None,
     ) -> Turn | BackgroundTurn:
         """Run one user turn to completion and return its ``Turn``.
 
         With ``background=True`` the first request runs in the background and a
         ``BackgroundTurn`` handle is returned at once (``wait()``, ``poll()``, ``cancel()``).
+        ``limits``: ``UsageLimits`` for this turn (on top of the conversation's).
         """
         self._acquire()
         try:
-            proto = self._engine(response_model, response_format, background).start(input)
+            engine = self._engine(response_model, response_format, background, limits)
+            proto = engine.start(input)
             if not background:
                 return self._finish(proto, stream=False)
             for event in self._drive(proto, stream=False, stop_at_wait=True):
@@ -579,12 +678,27 @@ class Conversation(_ConversationCore):
             self._lock.release()
 
     def stream(
-        self, input: Any, *, response_model: Any = None, response_format: Any = None
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        limits: UsageLimits | None = None,
     ) -> Iterator[LoopEvent]:
         """Run one user turn, yielding loop events; the last one is ``TurnCompleted``.
 
         The turn starts when iteration starts (the input is checked at once)."""
-        return self._locked(self._engine(response_model, response_format).start(input))
+        engine = self._engine(response_model, response_format, limits=limits)
+        return self._locked(engine.start(input))
+
+    def compact(self) -> Compacted | None:
+        """Compact the model view now (with ``compaction``, or a default ``Compaction()``);
+        returns the ``Compacted`` event, or ``None`` when nothing could be folded."""
+        done: Compacted | None = None
+        for event in self._locked(self._compaction_protocol()):
+            if isinstance(event, Compacted):
+                done = event
+        return done
 
     def resume(self) -> Turn:
         """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
@@ -681,9 +795,15 @@ class Conversation(_ConversationCore):
                         )
                     )
                 elif isinstance(effect, SendRequest):
-                    value = yield from self._request(effect.body, stream)
+                    value = yield from self._request(effect.body, stream, effect.watch)
                 elif isinstance(effect, RunTools):
-                    value = self.tools.run(effect.calls, context=self._tool_context)
+                    value = self.tools.run(
+                        effect.calls, context=self._tool_context, around=effect.around
+                    )
+                elif isinstance(effect, Summarize):
+                    value = effect.run(self.client)
+                elif isinstance(effect, RunHook):
+                    value = effect.run_sync(self.tools._get_loop)
                 elif stop_at_wait:
                     break  # hand the suspended protocol to a BackgroundTurn, untouched
                 else:
@@ -694,7 +814,7 @@ class Conversation(_ConversationCore):
         yield _Suspended(interaction=effect.interaction)
 
     def _request(
-        self, body: dict[str, Any], stream: bool
+        self, body: dict[str, Any], stream: bool, watch: Any = None
     ) -> Generator[LoopEvent, None, Interaction]:
         from agentloop.client import on_retry
 
@@ -704,10 +824,13 @@ class Conversation(_ConversationCore):
                 interaction: Interaction = self.client.interactions.create(**body)
             else:
                 events = self.client.interactions.create(stream=True, **body)
+        if watch is not None:
+            for retry in retries:
+                watch(retry)
         yield from retries
         if not stream:
             return interaction
-        translate = SSETranslator().feed
+        translate = SSETranslator().feed if watch is None else watched(SSETranslator().feed, watch)
         with events:
             for event in events:
                 yield from translate(event)
@@ -738,6 +861,11 @@ class AsyncConversation(_ConversationCore):
         extra_body: dict[str, Any] | None = None,
         id: str | None = None,
         store: ConversationStore | None = None,
+        compaction: Compaction | None = None,
+        limits: UsageLimits | None = None,
+        name: str | None = None,
+        hooks: Any = None,
+        instrument: bool = True,
     ) -> None:
         """Create a conversation on an ``AsyncClient``; the parameters are those of
         ``Conversation``."""
@@ -748,7 +876,8 @@ class AsyncConversation(_ConversationCore):
         super().__init__(
             client, model, agent, tools, strategy, system_instruction, generation_config,
             response_format, max_steps, response_model, deps, agent_config, environment,
-            extra_body, id, store,
+            extra_body, id, store, compaction, limits,
+            name=name, hooks=hooks, instrument=instrument,
         )  # fmt: skip
 
     @overload
@@ -759,6 +888,7 @@ class AsyncConversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: Literal[False] = False,
+        limits: UsageLimits | None = None,
     ) -> Turn: ...
 
     @overload
@@ -769,6 +899,7 @@ class AsyncConversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: Literal[True],
+        limits: UsageLimits | None = None,
     ) -> AsyncBackgroundTurn: ...
 
     async def send(
@@ -778,12 +909,14 @@ class AsyncConversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         background: bool = False,
+        limits: UsageLimits | None = None,
     ) -> Turn | AsyncBackgroundTurn:
         """Run one user turn to completion and return its ``Turn`` (``background=True``: an
-        ``AsyncBackgroundTurn`` handle at once)."""
+        ``AsyncBackgroundTurn`` handle at once); ``limits`` as in ``Conversation.send``."""
         self._acquire()
         try:
-            proto = self._engine(response_model, response_format, background).start(input)
+            engine = self._engine(response_model, response_format, background, limits)
+            proto = engine.start(input)
             if not background:
                 return await self._finish(proto, stream=False)
             async for event in self._drive(proto, stream=False, stop_at_wait=True):
@@ -798,11 +931,25 @@ class AsyncConversation(_ConversationCore):
             self._lock.release()
 
     def stream(
-        self, input: Any, *, response_model: Any = None, response_format: Any = None
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        limits: UsageLimits | None = None,
     ) -> AsyncIterator[LoopEvent]:
         """Run one user turn, yielding loop events (``async for``); the last one is
         ``TurnCompleted``. The turn starts when iteration starts."""
-        return self._locked(self._engine(response_model, response_format).start(input))
+        engine = self._engine(response_model, response_format, limits=limits)
+        return self._locked(engine.start(input))
+
+    async def compact(self) -> Compacted | None:
+        """Compact the model view now (see ``Conversation.compact``)."""
+        done: Compacted | None = None
+        async for event in self._locked(self._compaction_protocol()):
+            if isinstance(event, Compacted):
+                done = event
+        return done
 
     async def resume(self) -> Turn:
         """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
@@ -897,11 +1044,17 @@ class AsyncConversation(_ConversationCore):
                     )
                 elif isinstance(effect, SendRequest):
                     box: list[Interaction] = []
-                    async for event in self._request(effect.body, stream, box):
+                    async for event in self._request(effect.body, stream, box, effect.watch):
                         yield event
                     value = box[0]
                 elif isinstance(effect, RunTools):
-                    value = await self.tools.arun(effect.calls, context=self._tool_context)
+                    value = await self.tools.arun(
+                        effect.calls, context=self._tool_context, around=effect.around
+                    )
+                elif isinstance(effect, Summarize):
+                    value = await effect.arun(self.client)
+                elif isinstance(effect, RunHook):
+                    value = await effect.run_async()
                 elif stop_at_wait:
                     break  # hand the suspended protocol to a BackgroundTurn, untouched
                 else:
@@ -912,7 +1065,7 @@ class AsyncConversation(_ConversationCore):
         yield _Suspended(interaction=effect.interaction)
 
     async def _request(
-        self, body: dict[str, Any], stream: bool, box: list[Interaction]
+        self, body: dict[str, Any], stream: bool, box: list[Interaction], watch: Any = None
     ) -> AsyncIterator[LoopEvent]:
         from agentloop.client import on_retry
 
@@ -923,10 +1076,12 @@ class AsyncConversation(_ConversationCore):
             else:
                 events = await self.client.interactions.create(stream=True, **body)
         for retry in retries:
+            if watch is not None:
+                watch(retry)
             yield retry
         if not stream:
             return
-        translate = SSETranslator().feed
+        translate = SSETranslator().feed if watch is None else watched(SSETranslator().feed, watch)
         async with events:
             async for event in events:
                 for loop_event in translate(event):

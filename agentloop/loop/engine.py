@@ -16,7 +16,11 @@ The effect protocol (what a driver must do with each effect it receives):
 * ``Persist(journal)``: write ``journal.pending`` to the conversation's store
   (``store.append(journal.id, journal.pending, expected_version=journal.version,
   meta=journal.meta)``) and call ``journal.written(new_version)``; send back ``None``;
-* ``Emit(event)``: hand the event to the caller; send back ``None``.
+* ``Emit(event)``: hand the event to the caller; send back ``None``;
+* ``Summarize(steps, fn, body)`` (compaction): ``effect.run(client)`` on a blocking client
+  or ``await effect.arun(client)``; send back what it returns;
+* ``RunHook(hook, event)``: call the user's hook (``run_sync`` / ``run_async``); send back
+  what it returned (or throw what it raised into the generator).
 
 The generator returns the finished ``Turn`` (``StopIteration.value``) or raises. Whatever
 happens, the state keeps its invariants: history encodes, every call is answered exactly once,
@@ -30,6 +34,7 @@ import concurrent.futures
 import contextlib
 import json
 from collections.abc import Callable, Collection, Generator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -59,6 +64,7 @@ from agentloop.types import (
     input_to_steps,
 )
 
+from .compaction import Compaction, Summarize, compact_view
 from .events import (
     ApprovalRequired,
     InteractionCompleted,
@@ -70,6 +76,8 @@ from .events import (
     TurnCompleted,
 )
 from .history import encode_step
+from .hooks import HookSet, RunHook
+from .limits import LimitGuard, UsageTotals
 from .state import (
     STRATEGIES,
     ConversationState,
@@ -103,6 +111,8 @@ class SendRequest:
     """Create an interaction with this body; answer with the final ``Interaction``."""
 
     body: dict[str, Any]
+    # Observation only (agentloop.observe): the driver reports retries and stream events here.
+    watch: Callable[[LoopEvent], None] | None = None
 
 
 @dataclass(slots=True)
@@ -110,6 +120,8 @@ class RunTools:
     """Run these calls through the registry; answer with the list of ``ToolOutcome``."""
 
     calls: list[FunctionCallStep]
+    # Observation only: entered around each call's tool code (makes its span current).
+    around: Callable[[FunctionCallStep], AbstractContextManager[Any]] | None = None
 
 
 @dataclass(slots=True)
@@ -133,7 +145,7 @@ class Emit:
     event: LoopEvent
 
 
-Effect = SendRequest | RunTools | WaitBackground | Persist | Emit
+Effect = SendRequest | RunTools | WaitBackground | Persist | Emit | Summarize | RunHook
 Protocol = Generator[Effect, Any, Turn]
 
 # How a turn ends for each terminal status: the turn's status, the error, and what to do.
@@ -197,7 +209,14 @@ class TurnEngine:
         is_idempotent: Callable[[str], bool] = lambda name: False,
         parse_output: Callable[[str], Any] | None = None,
         background: bool = False,
+        compaction: Compaction | None = None,
+        limits: LimitGuard | None = None,
+        hooks: HookSet | None = None,
+        observe: Callable[[Protocol, str, list[Any]], Protocol] | None = None,
     ) -> None:
+        self.hooks = hooks
+        # Wraps each turn's protocol (tracing, log lines): (protocol, how, new input steps).
+        self.observe = observe
         self.state = state
         self.static_body = static_body
         self.max_steps = max_steps
@@ -205,6 +224,9 @@ class TurnEngine:
         self.is_idempotent = is_idempotent
         self.parse_output = parse_output
         self.background = background
+        self.compaction = compaction  # compaction.py: the view sent, trigger, summaries
+        self.limits = limits  # limits.py: UsageLimits checked around each request
+        self.price = limits.price if limits is not None else None
 
     # --- the three ways into a turn (each checks eagerly, changes state only when driven) ----
 
@@ -219,6 +241,8 @@ class TurnEngine:
                 f"the input cannot be sent: {exc}. Nothing was added to history; pass text "
                 "that is valid Unicode (no lone surrogates) and JSON-ready values"
             ) from None
+        if self.observe is not None:
+            return self.observe(self._start(steps, wires), "start", steps)
         return self._start(steps, wires)
 
     def resume(self) -> Protocol:
@@ -232,6 +256,8 @@ class TurnEngine:
                 f"calls {', '.join(undecided)} have no decision yet; call approve(call_id) or "
                 "reject(call_id, reason) for each before resume()"
             )
+        if self.observe is not None:
+            return self.observe(self._resume(paused), "resume", [])
         return self._resume(paused)
 
     def recover(self) -> Protocol:
@@ -244,6 +270,8 @@ class TurnEngine:
                 "nothing to recover: the last turn finished (needs_recovery is False); "
                 "call send() to start a new turn"
             )
+        if self.observe is not None:
+            return self.observe(self._recover(cut), "recover", [])
         return self._recover(cut)
 
     def _start(self, steps: list[WireModel], wires: list[bytes]) -> Protocol:
@@ -325,6 +353,10 @@ class TurnEngine:
             yield from self._persist()
             for record in announce:  # calls answered before the loop started (rejections)
                 yield Emit(self._finished(record))
+            if approved and self.hooks is not None and self.hooks.before_tool:
+                # Hooks see the model's calls again (an approval satisfies RequireApproval).
+                originals = [state.open_calls.get(c.id, c) for c in approved]
+                approved, _ = yield from self._hook_calls(turn, originals)
             if approved:
                 yield from self._run_calls(turn, list(approved))
             pending = list(calls)
@@ -337,8 +369,14 @@ class TurnEngine:
                     pending, in_doubt = [], ()
                 if turn.model_requests >= self.max_steps:
                     raise self._limit_reached(turn)
+                if continuation is None:
+                    yield from self._before_request(turn)
                 body = self._request_body(continuation, background)
+                if continuation is None:
+                    state.view.request_sent()
                 continuation = None
+                if self.hooks is not None and self.hooks.before_request:
+                    body = yield from self.hooks.request(body, turn)
                 try:
                     interaction: Interaction = yield SendRequest(body)
                 except NotFoundError as exc:
@@ -353,10 +391,16 @@ class TurnEngine:
                 background = False
                 self._absorb(turn, interaction, stored=body.get("store") is not False)
                 yield from self._persist()
+                if self.hooks is not None and self.hooks.after_response:
+                    yield from self.hooks.response(interaction, turn)
                 yield Emit(InteractionCompleted(interaction=interaction))
+                if self.limits is not None:
+                    self._check_limits(turn, self.limits.after_response, state.usage)
                 status = interaction.status
                 if status == "requires_action":
                     pending = self._calls_to_answer(turn, interaction)
+                    if self.limits is not None:  # no calls run that a limit forbids answering
+                        yield from self._before_request(turn, compact=False)
                 elif status == "requires_continuation" and interaction.continuation_token:
                     continuation = (interaction.continuation_token, list(body.get("input") or []))
                 elif status == "completed":
@@ -379,7 +423,10 @@ class TurnEngine:
         self, turn: Turn, calls: list[FunctionCallStep], in_doubt: Collection[str]
     ) -> Generator[Effect, Any, bool]:
         """Run the calls that may run; pause the turn for the others. True when paused."""
-        waiting = [c for c in calls if c.id in in_doubt or self.needs_approval(c)]
+        ask: set[str] = set()
+        if self.hooks is not None and self.hooks.before_tool:
+            calls, ask = yield from self._hook_calls(turn, calls)
+        waiting = [c for c in calls if c.id in in_doubt or c.id in ask or self.needs_approval(c)]
         runnable = [c for c in calls if c not in waiting]
         if runnable:
             yield from self._run_calls(turn, runnable)
@@ -416,6 +463,8 @@ class TurnEngine:
             yield from self._persist()
         state.started.update(c.id for c in calls)
         outcomes = yield RunTools(calls)
+        if self.hooks is not None and self.hooks.after_tool:
+            outcomes = yield from self.hooks.results(outcomes, turn)
         records = [self._record_outcome(turn, o) for o in outcomes if o.call.id in state.open_calls]
         for call in calls:  # a runner that lost a call must not leave it unanswered
             if call.id in state.open_calls:
@@ -423,6 +472,21 @@ class TurnEngine:
         yield from self._persist()
         for record in records:
             yield Emit(self._finished(record))
+
+    def _hook_calls(
+        self, turn: Turn, calls: list[FunctionCallStep]
+    ) -> Generator[Effect, Any, tuple[list[FunctionCallStep], set[str]]]:
+        """``before_tool`` hooks: answer the calls they block; the others (with the arguments
+        the hooks set) and the ids they want approved."""
+        assert self.hooks is not None
+        allowed, ask, blocked = yield from self.hooks.calls(calls, turn)
+        if blocked:
+            records = [self._answer(turn, call, f"Blocked: {reason}") for call, reason in blocked]
+            yield from self._persist()
+            for record in records:
+                yield Emit(ToolCallStarted(call=record.call))
+                yield Emit(self._finished(record))
+        return allowed, ask
 
     def _complete(self, turn: Turn) -> Protocol:
         state = self.state
@@ -469,6 +533,32 @@ class TurnEngine:
 
     # --- helpers ---------------------------------------------------------------------------------
 
+    def _before_request(self, turn: Turn, compact: bool = True) -> Generator[Effect, Any, None]:
+        """Compaction and usage limits, before each request that is not a continuation: O(1)
+        unless compaction runs (the view keeps a running token estimate)."""
+        state, policy, limits = self.state, self.compaction, self.limits
+        if (
+            compact
+            and policy is not None
+            and policy.trigger_tokens is not None
+            and state.view.estimate > policy.trigger_tokens
+        ):
+            yield from compact_view(state, policy, self.static_body.get("model"), self.price)
+        if limits is not None:
+            last_input = state.view.last_input
+            self._check_limits(turn, lambda t: limits.before_request(t, last_input), state.usage)
+
+    @staticmethod
+    def _check_limits(
+        turn: Turn, check: Callable[[UsageTotals], None], totals: UsageTotals
+    ) -> None:
+        try:
+            check(totals)
+        except TurnError as exc:
+            turn.status = "usage_limit"
+            exc.turn = turn
+            raise
+
     def _persist(self) -> Generator[Effect, Any, None]:
         journal = self.state.journal
         if journal is not None and (journal.pending or journal.meta is not None):
@@ -477,6 +567,7 @@ class TurnEngine:
     def _mark(self) -> _Mark:
         state = self.state
         journal = state.journal
+        state.view.checkpoint()  # a rollback undoes this turn's compaction too
         return _Mark(
             len(state.history),
             (state.chain_id, state.chain_len),
@@ -488,6 +579,7 @@ class TurnEngine:
     def _rollback(self, mark: _Mark) -> None:
         state = self.state
         state.truncate(mark.length)
+        state.view.restore(mark.length)
         state.chain_id, state.chain_len = mark.chain
         state.paused = mark.paused
         journal = state.journal
@@ -546,6 +638,11 @@ class TurnEngine:
                         turn,
                     )
                 seen.add(step.id)
+        state.count_usage(interaction.usage, self.price)
+        if self.limits is not None:
+            self.limits.record(interaction.usage)
+        usage = interaction.usage
+        state.view.calibrate(usage.total_input_tokens if usage is not None else None)
         if interaction.status == "failed":
             # A failed run's partial output is reported on the turn, not replayed later.
             turn.model_requests += 1

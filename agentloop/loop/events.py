@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ApprovalRequired",
+    "Compacted",
     "InteractionCompleted",
     "InteractionStarted",
     "LoopEvent",
@@ -161,6 +162,20 @@ class ServerError(LoopEvent):
     type: ClassVar[str] = "server_error"
     code: str | int | None
     message: str | None
+
+
+@dataclass(slots=True)
+class Compacted(LoopEvent):
+    """The model view was compacted before a request (or on ``conv.compact()``).
+
+    ``tokens_before``/``tokens_after`` are the estimated input tokens of the next request
+    (see ``agentloop.loop.compaction``); ``steps_folded`` history steps left the view.
+    """
+
+    type: ClassVar[str] = "compacted"
+    tokens_before: int
+    tokens_after: int
+    steps_folded: int
 
 
 @dataclass(slots=True)

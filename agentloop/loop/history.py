@@ -49,6 +49,10 @@ class History(Sequence[Any]):
         """The wire encodings of the steps from ``start`` on (a new list)."""
         return self._raw[start:]
 
+    def wire(self, index: int) -> RawJSON:
+        """The wire encoding of one step."""
+        return self._raw[index]
+
     def to_wire(self) -> list[Any]:
         """JSON-ready dicts of every step, exactly as sent or received."""
         return [json.loads(r.data) for r in self._raw]

@@ -160,6 +160,7 @@ def fold(records: Iterable[str], version: int = 0) -> Folded:
             elif kind == "chain":
                 state.chain_id, state.chain_len = record["id"], int(record["covers"])
             elif kind == "turn":
+                state.view.checkpoint()
                 state.strategy = record.get("strategy", state.strategy)
                 checkpoint = _Checkpoint(
                     len(state.history), (state.chain_id, state.chain_len), state.paused
@@ -195,11 +196,16 @@ def fold(records: Iterable[str], version: int = 0) -> Folded:
                 if checkpoint is None:
                     raise SnapshotError(f"journal record {index}: rollback with no turn")
                 state.truncate(checkpoint.length)
+                state.view.restore(checkpoint.length)
                 state.chain_id, state.chain_len = checkpoint.chain
                 state.paused = checkpoint.paused
                 state.cut = None
             elif kind == "snapshot":
                 _, settings, state = from_document(record["data"])
+            elif kind == "view":  # compaction (compaction.py)
+                state.view.load_wire(record["view"], None)
+            elif kind == "usage":
+                state.usage.replay(record)
             # Unknown kinds come from a newer agentloop: they are skipped.
         except SnapshotError:
             raise
@@ -209,6 +215,9 @@ def fold(records: Iterable[str], version: int = 0) -> Folded:
             ) from None
     check_history(state.history)
     state.reindex()
+    if state.view.start > len(state.history):
+        raise SnapshotError("journal: the compacted view starts past the history")
+    state.view.configure(state.view.max_result_chars, state.history)
     if state.open_calls and state.paused is None and state.cut is None:
         raise SnapshotError("journal: unanswered function calls outside any turn")
     return Folded(state, settings, version)

@@ -31,7 +31,9 @@ from agentloop.types import (
     step_adapter,
 )
 
+from .compaction import ModelView
 from .history import History, encode_step
+from .limits import Price, UsageTotals
 from .turn import ToolCall, Turn
 
 if TYPE_CHECKING:
@@ -139,6 +141,8 @@ class ConversationState:
     running_start: int = 0
     started: set[str] = field(default_factory=set)
     journal: Journal | None = None
+    view: ModelView = field(default_factory=ModelView)  # what the model gets (compaction.py)
+    usage: UsageTotals = field(default_factory=UsageTotals)  # over the conversation's life
 
     # --- changes ---------------------------------------------------------------------------------
 
@@ -156,6 +160,7 @@ class ConversationState:
         encoded = list(wires) if wires is not None else [encode_step(s) for s in steps]
         for step, wire in zip(steps, encoded, strict=True):
             self.history.append(step, wire)
+            self.view.added(len(self.history) - 1, step, self.history.wire(-1))
             if turn is not None:
                 turn.steps.append(step)
             if isinstance(step, FunctionCallStep):
@@ -176,6 +181,18 @@ class ConversationState:
     def record(self, record: dict[str, Any]) -> None:
         if self.journal is not None:
             self.journal.add(record)
+
+    def count_usage(self, usage: Usage | None, price: Price | None) -> None:
+        """Add one model request to ``usage`` (the running totals) and journal it."""
+        cost = self.usage.record(usage, price)
+        if self.journal is not None:
+            self.journal.add(
+                {
+                    "k": "usage",
+                    "usage": usage.model_dump(mode="json") if usage is not None else None,
+                    "cost": cost,
+                }
+            )
 
     def close_open_calls(self, turn: Turn, reason: str) -> None:
         """Answer every call still open with an ``is_error`` result saying why (the invariant)."""
@@ -204,15 +221,17 @@ class ConversationState:
 
     def input_fields(self) -> dict[str, Any]:
         """``input`` and the fields that say how the server should treat history."""
+        view, history = self.view, self.history  # the model view: see compaction.py
         if self.strategy == "stateless":
-            return {"store": False, "input": self.history.raw()}
-        if self.chain_id is not None and self.chain_len <= len(self.history):
+            return {"store": False, "input": view.raw(history)}
+        if self.chain_id is not None and self.chain_len <= len(history):
             return {
                 "previous_interaction_id": self.chain_id,
-                "input": self.history.raw(self.chain_len),
+                "input": view.raw(history, self.chain_len),
             }
-        # No usable chain (first turn, after stateless turns, or after a 404): replay it all once.
-        return {"input": self.history.raw()}
+        # No usable chain (first turn, after stateless turns, a 404 or compaction): replay the
+        # model view once.
+        return {"input": view.raw(history)}
 
     # --- the saved form --------------------------------------------------------------------------
 
@@ -224,6 +243,8 @@ class ConversationState:
             "history": self.history.to_wire(),
             "paused": None,
             "cut": None,
+            "view": self.view.to_wire(),
+            "usage": self.usage.to_wire(),
         }
         paused = self.paused
         if paused is not None:
@@ -282,6 +303,8 @@ class ConversationState:
                 f"chain.covers: {covers!r} is not a history length (0..{len(state.history)})"
             )
         state.chain_id, state.chain_len = chain_id, covers
+        state.view.load_wire(data.get("view"), state.history)
+        state.usage = UsageTotals.from_wire(data.get("usage"))
         if data.get("paused"):
             state.paused = _paused_from_wire(data["paused"], state)
         if data.get("cut"):

@@ -24,6 +24,7 @@ TurnStatus = Literal[
     "incomplete",
     "max_steps",
     "interrupted",
+    "usage_limit",
 ]
 
 

@@ -33,9 +33,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapp
 from typing import Any, TextIO, TypeVar, Union
 
 from agentloop.errors import MCPServerError
-from agentloop.tools import Tool, ToolError
+from agentloop.tools import ApprovalPolicy, Tool, ToolError
 from agentloop.tools.context import ToolContext
-from agentloop.types import FunctionCallStep
 
 from ._results import error_text, from_mcp
 from ._schema import adapt_schema
@@ -46,7 +45,6 @@ logger = logging.getLogger("agentloop.mcp")
 
 T = TypeVar("T")
 
-ApprovalPolicy = Callable[[FunctionCallStep, ToolContext[Any]], bool]
 ApprovalRule = Union[bool, Collection[str], ApprovalPolicy]
 """``requires_approval=``: all tools (``True``), none, the tools named (MCP or prefixed names),
 or a policy ``(call, ctx) -> bool`` asked for each call."""
@@ -91,13 +89,18 @@ class MCPTool(Tool[..., Any]):
             return await toolset._call(mcp_name, arguments)
 
         call_mcp_tool.__name__ = call_mcp_tool.__qualname__ = name
-        super().__init__(call_mcp_tool, name=name, description=description, timeout=timeout)
-        self.requires_approval = requires_approval  # type: ignore[assignment]
-        self.parameters = parameters
+        super().__init__(
+            call_mcp_tool,
+            name=name,
+            description=description,
+            timeout=timeout,
+            requires_approval=requires_approval,
+            idempotent=idempotent,
+        )
+        self.parameters = parameters  # the server's schema, not the wrapper's signature
         self._declaration = None
         self.mcp_name = mcp_name
         self.server = toolset.name
-        self.idempotent = idempotent
 
     def validate_arguments(
         self, arguments: Mapping[str, Any], context: ToolContext[Any] | None = None

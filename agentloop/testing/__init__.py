@@ -3,7 +3,8 @@
 ``Emulator`` is a pure request handler with adapters for in-process httpx
 (``emulator.transport()``), ASGI (``emulator.asgi_app()``) and a loopback server
 (``emulator.serve()``). Models decide what it answers: ``DemoModel`` (default),
-``ScriptedModel`` and ``FunctionModel``.
+``ScriptedModel`` and ``FunctionModel``. ``count_tokens`` is the emulator's documented token
+rule (``ceil(chars / 4)`` of each step's canonical JSON; see :mod:`agentloop.testing.tokens`).
 
 Names load lazily so that the pytest plugin (loaded in every pytest session of every
 project that installs agentloop) costs nothing until a fixture is used.
@@ -20,6 +21,8 @@ _EXPORTS: dict[str, str] = {
     "EmulatorResponse": "agentloop.testing.emulator",
     "RecordedRequest": "agentloop.testing.emulator",
     "Faults": "agentloop.testing.faults",
+    "KNOWN_MODELS": "agentloop.testing.tokens",
+    "count_tokens": "agentloop.testing.tokens",
     "FunctionModel": "agentloop.testing.models",
     "Model": "agentloop.testing.models",
     "ModelRequest": "agentloop.testing.models",
@@ -40,6 +43,8 @@ if TYPE_CHECKING:
     from .models import ModelRequest as ModelRequest
     from .models import Reply as Reply
     from .models import ScriptedModel as ScriptedModel
+    from .tokens import KNOWN_MODELS as KNOWN_MODELS
+    from .tokens import count_tokens as count_tokens
 
 
 def __getattr__(name: str) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agentloop.errors import AgentloopError
+
 __all__ = ["CANONICAL_STATUS", "ApiException", "error_body"]
 
 # HTTP status -> google.rpc canonical code name, as the real service reports them.
@@ -26,7 +28,7 @@ CANONICAL_STATUS: dict[int, str] = {
 }
 
 
-class ApiException(Exception):
+class ApiException(AgentloopError):
     """An error the emulator answers with: HTTP status, message and canonical status."""
 
     def __init__(self, code: int, message: str, status: str | None = None) -> None:

@@ -23,6 +23,7 @@ _STOP = """a an the is are was were be been am i me my we our you your he she it
     know make"""
 STOP_WORDS = frozenset(_STOP.split())
 
+_MAX_HINT_CHARS = 4000
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9']*")
 _CAPS = re.compile(r"\b[A-Z][a-zA-Z'\-]+(?:\s+[A-Z][a-zA-Z'\-]+)*")
 _QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|'([^']{2,})'")
@@ -59,6 +60,8 @@ class Hints:
 
     @classmethod
     def from_text(cls, text: str, offset: int = 0) -> Hints:
+        # Hints come from the start of the text only: some patterns backtrack on long input.
+        text = text[:_MAX_HINT_CHARS]
         quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)]
         entities: list[str] = []
         initial: list[str] = []  # sentence-initial single words: capitalised by grammar

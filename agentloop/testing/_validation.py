@@ -11,18 +11,26 @@ from pydantic import ValidationError
 from agentloop.types import CreateInteractionRequest
 
 from ._errors import ApiException
+from .tokens import KNOWN_MODELS
 
 if TYPE_CHECKING:
     from .emulator import _Record
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "check_function_pairs",
+    "check_model",
     "describe",
     "environment_id",
+    "json_depth",
     "normalise_input",
+    "open_calls",
     "parse_body",
     "validate",
 ]
+
+MAX_JSON_DEPTH = 100
+"""Request JSON nested deeper than this is answered 400 (the real API's protobuf limit)."""
 
 
 def _new_id(prefix: str) -> str:
@@ -39,14 +47,58 @@ def describe(exc: Exception) -> str:
     return str(exc)
 
 
+def json_depth(value: Any, limit: int) -> int:
+    """How deeply ``value`` nests (iteratively; stops counting past ``limit``)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def parse_body(raw: bytes) -> dict[str, Any]:
     try:
         body = json.loads(raw or b"null")
+    except RecursionError:
+        body = None
+        too_deep = True
     except ValueError as exc:
         raise ApiException(400, f"request body is not valid JSON: {exc}") from None
+    else:
+        too_deep = json_depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH
+    if too_deep:
+        raise ApiException(
+            400,
+            f"Invalid JSON payload received: the request nests deeper than {MAX_JSON_DEPTH} "
+            "levels of objects and arrays",
+        )
     if not isinstance(body, dict):
         raise ApiException(400, "request body must be a JSON object")
     return body
+
+
+def check_model(model: str) -> None:
+    """A 400 for a model id the API does not serve (``models/`` prefix allowed)."""
+    name = model.removeprefix("models/")
+    if name in KNOWN_MODELS:
+        return
+    known = ", ".join(sorted(KNOWN_MODELS))
+    raise ApiException(
+        400,
+        f"Model {model!r} is not found or is not supported by the Interactions API. "
+        f"(agentloop emulator: known models are {known}; use Emulator("
+        "allow_unknown_models=True) or agentloop emulator --allow-unknown-models for others)",
+    )
 
 
 def validate(body: dict[str, Any]) -> CreateInteractionRequest:
@@ -96,20 +148,34 @@ def environment_id(req: CreateInteractionRequest, prev: _Record | None) -> str |
     return given if isinstance(given, str) and given else _new_id("env_")
 
 
-def check_function_pairs(history: list[dict[str, Any]], new_from: int) -> None:
-    """Every function_call must be answered, by id, before new user input or the model."""
+def open_calls(steps: list[dict[str, Any]]) -> dict[str, str]:
+    """The function calls among ``steps`` (an interaction's output) left without a result."""
     pending: dict[str, str] = {}
-    for index, step in enumerate(history):
+    for step in steps:
+        kind = step.get("type")
+        if kind == "function_call":
+            pending[str(step.get("id"))] = str(step.get("name"))
+        elif kind == "function_result":
+            pending.pop(str(step.get("call_id")), None)
+    return pending
+
+
+def check_function_pairs(steps: list[dict[str, Any]], pending: dict[str, str]) -> None:
+    """Every function_call must be answered, by id, before new user input or the model.
+
+    ``steps`` are the request's new steps; ``pending`` the calls the stored chain left open
+    (updated in place). Only the new steps are read, so a long chain costs nothing here.
+    """
+    for index, step in enumerate(steps):
         kind = step.get("type")
         if kind == "function_call":
             pending[str(step.get("id"))] = str(step.get("name"))
         elif kind == "function_result":
             call_id = step.get("call_id")
             if call_id not in pending:
-                where = f"input step {index - new_from}" if index >= new_from else "history"
                 raise ApiException(
                     400,
-                    f"function_result call_id {call_id!r} ({where}) does "
+                    f"function_result call_id {call_id!r} (input step {index}) does "
                     "not match any pending function_call id",
                 )
             del pending[call_id]

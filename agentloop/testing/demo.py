@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import base64
 import json
+import math
 import operator
 import re
 import struct
@@ -92,25 +93,60 @@ _BINOPS: dict[type, Any] = {
 }
 
 
-def _arith(expr: str) -> float | int | None:
-    """Evaluate a small arithmetic expression without ``eval``."""
+_MAX_EXPR_CHARS = 200  # longer "expressions" are not arithmetic worth evaluating
+_MAX_DEPTH = 20  # nesting of operations and parentheses
+_MAX_BITS = 4096  # integers beyond ~1200 digits are refused, so no step is slow
 
-    def ev(node: ast.AST) -> Any:
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, int) and value.bit_length() > _MAX_BITS:
+        raise ValueError("number too large")
+    return value
+
+
+def _arith(expr: str) -> float | int | None:
+    """Evaluate a small arithmetic expression without ``eval``, bounded in size and time.
+
+    At most 200 characters and 20 levels of nesting; integers stay under 4096 bits (a power
+    is refused before it is computed if its result would not), floats must stay finite.
+    Anything else is "not arithmetic" (``None``).
+    """
+    if len(expr) > _MAX_EXPR_CHARS:
+        return None
+
+    def ev(node: ast.AST, depth: int) -> Any:
+        if depth > _MAX_DEPTH:
+            raise ValueError("nested too deeply")
         if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
-            return node.value
+            return _bounded(node.value)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
-            right = ev(node.right)
-            if isinstance(node.op, ast.Pow) and abs(right) > 64:
-                raise ValueError("exponent too large")
-            return _BINOPS[type(node.op)](ev(node.left), right)
+            left = ev(node.left, depth + 1)
+            right = ev(node.right, depth + 1)
+            if isinstance(node.op, ast.Pow):
+                if abs(right) > 64:
+                    raise ValueError("exponent too large")
+                if isinstance(left, int) and abs(left).bit_length() * abs(right) > _MAX_BITS:
+                    raise ValueError("power too large")
+            return _bounded(_BINOPS[type(node.op)](left, right))
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-            return -ev(node.operand)
+            return -ev(node.operand, depth + 1)
         raise ValueError("not arithmetic")
 
     try:
-        return ev(ast.parse(expr, mode="eval").body)  # type: ignore[no-any-return]
-    except (SyntaxError, ValueError, ZeroDivisionError, TypeError):
+        value = ev(ast.parse(expr, mode="eval").body, 0)
+    except (
+        SyntaxError,
+        ValueError,
+        ZeroDivisionError,
+        TypeError,
+        OverflowError,
+        RecursionError,
+        MemoryError,
+    ):
         return None
+    if isinstance(value, complex) or (isinstance(value, float) and not math.isfinite(value)):
+        return None
+    return value  # type: ignore[no-any-return]
 
 
 def _singular(noun: str) -> str:
@@ -230,12 +266,16 @@ class DemoModel:
             intro = f"I am {m.group(1)}, as my instructions say. "
         elif si:
             intro = f"Following my instructions ({si[:60]}), "
-        earlier = [
-            text_of_user_input(s)
-            for s in request.history[:-1]
-            if getattr(s, "type", None) == "user_input"
-        ]
-        recalled = self._recall(user_text, earlier)
+        recalled = ""
+        lowered = user_text.lower()
+        if "how many" in lowered or "my name" in lowered:
+            # Only a question about earlier facts reads the whole history.
+            earlier = [
+                text_of_user_input(s)
+                for s in request.history[:-1]
+                if getattr(s, "type", None) == "user_input"
+            ]
+            recalled = self._recall(user_text, earlier)
         if recalled:
             return intro + recalled
         text = user_text.strip() or "(nothing)"
@@ -354,7 +394,8 @@ class DemoModel:
         steps: list[dict[str, Any]] = []
         notes: list[str] = []
         if "code_execution" in kinds:
-            expr = re.search(r"[\d(][\d\s+\-*/%().^]*[\d)]", user_text)
+            # Only the start of the message is searched: the pattern backtracks on long text.
+            expr = re.search(r"[\d(][\d\s+\-*/%().^]*[\d)]", user_text[: _MAX_EXPR_CHARS * 2])
             value = _arith(expr.group(0).replace("^", "**")) if expr else None
             code = (
                 f"print({expr.group(0).replace('^', '**')})"

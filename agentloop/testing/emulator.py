@@ -33,10 +33,13 @@ from agentloop.types import (
 from ._errors import ApiException, error_body
 from ._sse import encode_event, step_events
 from ._validation import (
+    MAX_JSON_DEPTH,
     check_function_pairs,
+    check_model,
     describe,
     environment_id,
     normalise_input,
+    open_calls,
     parse_body,
     validate,
 )
@@ -44,15 +47,22 @@ from .demo import DemoModel
 from .faults import Faults
 from .models import Model, ModelRequest, Reply, as_reply
 from .signatures import Signer
+from .tokens import token_count
 
 if TYPE_CHECKING:
-    import httpx
-
     from agentloop.client import AsyncClient, Client
 
     from .transport import EmulatorTransport
 
-__all__ = ["Emulator", "EmulatorResponse", "RecordedRequest"]
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_REQUEST_LOG_SIZE",
+    "MAX_JSON_DEPTH",
+    "Emulator",
+    "EmulatorResponse",
+    "RecordedRequest",
+    "RequestLog",
+]
 
 log = logging.getLogger("agentloop.testing")
 
@@ -62,7 +72,13 @@ _PATH = re.compile(
 )
 _RUNNING = frozenset({"queued", "in_progress"})
 _REDACTED = "<redacted>"
+_TOO_DEEP = "Invalid JSON payload received: the request is nested too deeply"
 _SECRET_HEADERS = frozenset({"x-goog-api-key", "authorization"})
+
+DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
+"""Request bodies larger than this (20 MiB) are answered 413 without being read further."""
+DEFAULT_REQUEST_LOG_SIZE = 1000
+"""How many authenticated requests ``Emulator.requests`` keeps (oldest dropped first)."""
 
 
 @dataclass
@@ -109,6 +125,19 @@ class RecordedRequest:
             return None
 
 
+class RequestLog(list[RecordedRequest]):
+    """A list of the last ``maxlen`` recorded requests: appending past it drops the oldest."""
+
+    def __init__(self, maxlen: int) -> None:
+        super().__init__()
+        self.maxlen = maxlen
+
+    def append(self, item: RecordedRequest, /) -> None:
+        super().append(item)
+        if len(self) > self.maxlen:
+            del self[: len(self) - self.maxlen]
+
+
 @dataclass
 class _Record:
     id: str
@@ -126,10 +155,21 @@ class _Record:
     polls: int = 0
     pending: ModelRequest | None = None
     continuation_token: str | None = None
-
-
-def _words(value: Any) -> int:
-    return len(re.findall(r"\w+", json.dumps(value, ensure_ascii=False)))
+    # Cumulative state, so that chaining onto this record costs O(new steps), not O(chain):
+    parent: _Record | None = None
+    children: list[_Record] = field(default_factory=list)
+    input_models: list[Any] = field(default_factory=list)
+    input_tokens: int = 0  # tokens of this record's input steps
+    request_tokens: int = 0  # total_input_tokens of this request (chain, input, config)
+    output_models: list[Any] = field(default_factory=list)
+    output_tokens: int = 0
+    # ``chain[:chain_len]`` is the whole history through this record's outputs (step models);
+    # the list is shared with the descendants that extended it in place (copied on a branch).
+    chain: list[Any] | None = None
+    chain_len: int = 0
+    chain_tokens: int = 0
+    open_calls: dict[str, str] = field(default_factory=dict)  # unanswered function calls
+    broken: str | None = None  # id of a deleted ancestor: chaining onto this record is 404
 
 
 class Emulator:
@@ -138,7 +178,13 @@ class Emulator:
     ``model``: who answers (default :class:`DemoModel`). ``api_keys``: ``None`` accepts any
     non-empty key; a set accepts only those (others get 403). ``clock`` returns epoch seconds.
     ``background_polls``: how many GETs a background run stays ``in_progress`` before it
-    runs. ``signing_key`` fixes the thought-signature secret (default: random per emulator).
+    runs (a ``flex``/``deferred`` ``service_tier`` first spends one GET ``queued``).
+    ``signing_key`` fixes the thought-signature secret (default: random per emulator).
+    ``context_window``: most input tokens a request may carry (stored chain included; see
+    :mod:`agentloop.testing.tokens` for the rule), else the real API's 400; ``None`` = no limit.
+    ``allow_unknown_models``: accept any model id (default: only ``KNOWN_MODELS``, like the
+    real API, so a typo fails offline too). ``max_body_bytes``: larger bodies get 413.
+    ``request_log_size``: how many authenticated requests :attr:`requests` keeps.
     """
 
     def __init__(
@@ -149,13 +195,24 @@ class Emulator:
         clock: Callable[[], float] | None = None,
         background_polls: int = 1,
         signing_key: bytes | None = None,
+        context_window: int | None = None,
+        allow_unknown_models: bool = False,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        request_log_size: int = DEFAULT_REQUEST_LOG_SIZE,
     ) -> None:
         self.model: Model = model if model is not None else DemoModel()
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
         self.clock = clock or time.time
         self.background_polls = background_polls
+        self.context_window = context_window
+        self.allow_unknown_models = allow_unknown_models
+        self.max_body_bytes = max_body_bytes
         self.faults = Faults()
-        self.requests: list[RecordedRequest] = []
+        self.requests = RequestLog(request_log_size)
+        """The last ``request_log_size`` authenticated requests, oldest first (key redacted)."""
+        self.steps_processed = 0
+        """Steps validated, counted or checked so far: linear in the traffic, never in the
+        length of the stored chains (a regression test's measure of work, not of time)."""
         self._signer = Signer(signing_key)
         self._store: dict[str, _Record] = {}
         self._tokens: dict[str, _Record] = {}  # continuation tokens and the hop that issued them
@@ -214,12 +271,6 @@ class Emulator:
 
         return serve(self, host=host, port=port)
 
-    def httpx_client(self, **kwargs: Any) -> httpx.Client:
-        """An ``httpx.Client`` bound to the in-process transport."""
-        import httpx
-
-        return httpx.Client(transport=self.transport(), base_url="http://emulator.local", **kwargs)
-
     def client(self, **kwargs: Any) -> Client:
         """An ``agentloop.Client`` bound to this emulator in-process (no sockets)."""
         import httpx
@@ -252,10 +303,21 @@ class Emulator:
         headers: dict[str, str],
         body: bytes,
     ) -> EmulatorResponse:
-        """Answer one HTTP request. Pure: no sockets, no sleeping."""
+        """Answer one HTTP request. Pure: no sockets, no sleeping.
+
+        Order: size limit (413), authentication (401/403), then the request is recorded in
+        :attr:`requests`, faults apply, and the route answers. Unauthenticated and oversized
+        requests are never recorded, so they cannot grow the emulator's memory.
+        """
         method = method.upper()
         headers = {k.lower(): v for k, v in headers.items()}
+        if len(body) > self.max_body_bytes:
+            return self.too_large(len(body))
         with self._lock:
+            try:
+                self._authenticate(headers, query)
+            except ApiException as exc:
+                return _error(exc)
             self.requests.append(
                 RecordedRequest(
                     method,
@@ -277,20 +339,33 @@ class Emulator:
                 response = _error(ApiException(fault.status, msg), extra)
             else:
                 try:
-                    response = self._dispatch(method, path, query, headers, body)
+                    response = self._dispatch(method, path, query, body)
                 except ApiException as exc:
                     response = _error(exc)
+                except RecursionError:
+                    response = _error(ApiException(400, _TOO_DEEP))
             if response.is_stream:
                 response.drop_after = self.faults.take_drop(method, path)
             response.delay = delay
             return response
+
+    def too_large(self, size: int | None = None) -> EmulatorResponse:
+        """The 413 answer to a body over :attr:`max_body_bytes` (adapters use it before reading)."""
+        got = f" ({size} bytes)" if size is not None else ""
+        return _error(
+            ApiException(
+                413,
+                f"Request payload size exceeds the limit: {self.max_body_bytes} bytes{got}. "
+                "Send large media by uri, or raise the emulator's max_body_bytes.",
+                "INVALID_ARGUMENT",
+            )
+        )
 
     def _dispatch(
         self,
         method: str,
         path: str,
         query: dict[str, str],
-        headers: dict[str, str],
         body: bytes,
     ) -> EmulatorResponse:
         m = _PATH.match(path)
@@ -300,7 +375,6 @@ class Emulator:
                 f"no such route: {method} {path}; the emulator serves "
                 "/{version}/interactions[/{id}[/cancel]]",
             )
-        self._authenticate(headers, query)
         interaction_id, cancel = m.group("id"), m.group("cancel")
         if interaction_id is None:
             if method != "POST":
@@ -335,9 +409,17 @@ class Emulator:
     def _create(self, raw: bytes, query: dict[str, str]) -> EmulatorResponse:
         body = parse_body(raw)
         req = validate(body)
+        if req.model is not None and not self.allow_unknown_models:
+            check_model(req.model)
         prev = None
         if req.previous_interaction_id is not None:
             prev = self._lookup(req.previous_interaction_id, "previous_interaction_id")
+            if prev.broken is not None:
+                raise ApiException(
+                    404,
+                    f"interaction {prev.broken!r} in the history chain was "
+                    "deleted; start a new conversation",
+                )
             if prev.status in _RUNNING:
                 raise ApiException(
                     400,
@@ -353,9 +435,16 @@ class Emulator:
             raise ApiException(
                 400, "input is required (or previous_interaction_id to continue a conversation)"
             )
+        self.steps_processed += len(inputs)
         self._signer.verify(inputs)
-        past = self._chain(prev)
-        history = past + inputs
+        input_models = list(steps_adapter.validate_python(inputs))
+        input_tokens = sum(token_count(s) for s in inputs)
+        # The stored chain is kept cumulatively on ``prev``: nothing before it is re-read.
+        history: list[Any] = list(prev.chain[: prev.chain_len]) if prev and prev.chain else []
+        history += input_models
+        history_tokens = (prev.chain_tokens if prev else 0) + input_tokens
+        pending_calls = dict(prev.open_calls) if prev is not None else {}
+        checked = inputs
         if req.continuation_token is not None:
             hop = self._tokens.get(req.continuation_token)
             if hop is None:
@@ -372,8 +461,18 @@ class Emulator:
                         f"previous_interaction_id={hop.id!r}",
                     )
             else:
-                history = inputs + hop.outputs  # stateless: the original input, then the hop
-        check_function_pairs(history, len(past))
+                # Stateless: the original input, then the hop.
+                history = input_models + hop.output_models
+                history_tokens = input_tokens + hop.output_tokens
+                checked = inputs + hop.outputs
+        check_function_pairs(checked, pending_calls)
+        request_tokens = history_tokens + _config_tokens(body)
+        if self.context_window is not None and request_tokens > self.context_window:
+            raise ApiException(
+                400,
+                f"The input token count ({request_tokens}) exceeds the maximum number of "
+                f"tokens allowed ({self.context_window}).",
+            )
         now = self._now()
         stored = req.store is not False
         rec = _Record(
@@ -383,10 +482,16 @@ class Emulator:
             created=now,
             updated=now,
             background=bool(req.background),
+            parent=prev if stored else None,
+            input_models=input_models,
+            input_tokens=input_tokens,
+            request_tokens=request_tokens,
         )
+        if rec.background and body.get("service_tier") in _DEFERRED_TIERS:
+            rec.status = "queued"
         rec.environment_id = environment_id(req, prev)
         mreq = ModelRequest(
-            history=steps_adapter.validate_python(history),
+            history=history,
             tools=list(req.tools or []),
             system_instruction=req.system_instruction,
             generation_config=req.generation_config,
@@ -400,6 +505,8 @@ class Emulator:
         self._emit(rec, "interaction.created", interaction=self._snapshot(rec))
         if stored:
             self._store[rec.id] = rec
+            if prev is not None:
+                prev.children.append(rec)
         stream = bool(req.stream) or query.get("alt") == "sse"
         if rec.background:
             rec.pending = mreq
@@ -413,23 +520,29 @@ class Emulator:
 
     def _run(self, rec: _Record, mreq: ModelRequest, raise_errors: bool = False) -> None:
         rec.pending = None
+        if rec.status == "queued":
+            self._set_status(rec, "in_progress")
         try:
             reply = as_reply(self.model(mreq))
-            steps = self._finalise(reply)
+            steps, models = self._finalise(reply)
         except Exception as exc:
             if isinstance(exc, ApiException):
-                message = exc.message
+                error = exc
             else:
                 log.exception("emulator model failed")
-                message = f"the emulator's model raised {type(exc).__name__}: {exc}"
+                error = ApiException(
+                    500, f"the emulator's model raised {type(exc).__name__}: {exc}"
+                )
             if raise_errors:
-                self._store.pop(rec.id, None)
-                raise ApiException(500, message) from None
-            reply, steps = (
-                Reply(status="failed", errors=[{"code": "internal", "message": message}]),
-                [],
-            )
+                self._forget(rec)
+                raise error from None
+            code = error.status.lower()
+            reply = Reply(status="failed", errors=[{"code": code, "message": error.message}])
+            steps, models = [], []
         rec.outputs = steps
+        rec.output_models = models
+        rec.output_tokens = sum(token_count(s) for s in steps)
+        self.steps_processed += len(steps)
         calls = any(s.get("type") == "function_call" for s in steps)
         rec.status = reply.status or ("requires_action" if calls else "completed")
         rec.errors = reply.errors
@@ -441,24 +554,60 @@ class Emulator:
             usage = reply.usage
             rec.usage = usage if isinstance(usage, dict) else usage.model_dump(mode="json")
         else:
-            tokens_in = _words(mreq.body.get("system_instruction") or "") + sum(
-                _words(s.model_dump(mode="json")) for s in mreq.history
-            )
-            tokens_out = sum(_words(s) for s in steps)
             rec.usage = {
-                "total_input_tokens": tokens_in,
-                "total_output_tokens": tokens_out,
-                "total_tokens": tokens_in + tokens_out,
+                "total_input_tokens": rec.request_tokens,
+                "total_output_tokens": rec.output_tokens,
+                "total_tokens": rec.request_tokens + rec.output_tokens,
             }
         rec.updated = self._now()
+        self._settle(rec)
         for index, step in enumerate(steps):
             for event in step_events(index, step):
                 self._emit(rec, event.pop("event_type"), **event)
+        if rec.continuation_token is not None:
+            # The mid-stream checkpoint (spec §6.2, §8): a stream cut after this event can
+            # be continued with the token instead of repeating the output.
+            self._emit(
+                rec,
+                "interaction.status_update",
+                interaction_id=rec.id,
+                status="in_progress",
+                continuation_token=rec.continuation_token,
+            )
         self._emit(rec, "interaction.completed", interaction=self._snapshot(rec, final=True))
 
-    def _finalise(self, reply: Reply) -> list[dict[str, Any]]:
-        """Steps as wire dicts: ids minted, results paired with calls, thoughts signed."""
+    def _set_status(self, rec: _Record, status: str) -> None:
+        rec.status = status
+        self._emit(rec, "interaction.status_update", interaction_id=rec.id, status=status)
+
+    def _settle(self, rec: _Record) -> None:
+        """Record what chaining onto ``rec`` needs: open calls, the cumulative chain, tokens."""
+        rec.open_calls = open_calls(rec.outputs)
+        if self._store.get(rec.id) is not rec:
+            return  # store=false: nothing can chain onto it
+        prev = rec.parent
+        chain: list[Any] = []
+        base = 0
+        if prev is not None and prev.chain is not None:
+            chain = prev.chain
+            if len(chain) != prev.chain_len:
+                chain = chain[: prev.chain_len]  # a second branch from prev: copy its prefix
+            base = prev.chain_tokens
+        chain += rec.input_models
+        chain += rec.output_models
+        rec.chain, rec.chain_len = chain, len(chain)
+        rec.chain_tokens = base + rec.input_tokens + rec.output_tokens
+
+    def _forget(self, rec: _Record) -> None:
+        if self._store.get(rec.id) is rec:
+            del self._store[rec.id]
+        if rec.parent is not None and rec in rec.parent.children:
+            rec.parent.children.remove(rec)
+
+    def _finalise(self, reply: Reply) -> tuple[list[dict[str, Any]], list[Any]]:
+        """Steps as wire dicts and models: ids minted, results paired, thoughts signed."""
         out: list[dict[str, Any]] = []
+        models: list[Any] = []
         last_call: dict[str, str] = {}
         for item in reply.steps:
             if isinstance(item, str):
@@ -480,6 +629,7 @@ class Emulator:
                     500, f"the emulator's model produced an invalid {kind} step: {describe(exc)}"
                 ) from None
             out.append(model.model_dump(mode="json"))
+            models.append(model)
         for i, step in enumerate(out):
             if step.get("type") == "thought" and not step.get("signature"):
                 end = next(
@@ -488,7 +638,8 @@ class Emulator:
                 signed = {"type": "thought", "signature": self._signer.sign(step, out[i + 1 : end])}
                 signed.update({k: v for k, v in step.items() if k not in signed})
                 out[i] = signed
-        return out
+                models[i] = step_adapter.validate_python(signed)
+        return out, models
 
     # --- get / cancel / delete ------------------------------------------------------------
 
@@ -498,7 +649,9 @@ class Emulator:
         last = query.get("last_event_id")
         if last is not None and not stream:
             raise ApiException(400, "last_event_id is only allowed with stream=true")
-        if rec.status in _RUNNING and rec.pending is not None and not stream:
+        if rec.status == "queued" and not stream:
+            self._set_status(rec, "in_progress")  # a deferred tier's first poll starts it
+        elif rec.status in _RUNNING and rec.pending is not None and not stream:
             rec.polls += 1
             if rec.polls > self.background_polls:
                 self._run(rec, rec.pending)
@@ -526,12 +679,20 @@ class Emulator:
         rec.pending = None
         rec.status = "cancelled"
         rec.updated = self._now()
+        self._settle(rec)
         self._emit(rec, "interaction.completed", interaction=self._snapshot(rec, final=True))
         return _json(self._resource(rec))
 
     def _delete(self, interaction_id: str) -> EmulatorResponse:
-        self._lookup(interaction_id, "interaction")
-        del self._store[interaction_id]
+        rec = self._lookup(interaction_id, "interaction")
+        self._forget(rec)
+        # Interactions chained onto it lose their history: chaining onto them is a 404 now.
+        stack = list(rec.children)
+        while stack:
+            child = stack.pop()
+            if child.broken is None:
+                child.broken = interaction_id
+                stack.extend(child.children)
         return _json({})
 
     # --- helpers --------------------------------------------------------------------------
@@ -548,23 +709,6 @@ class Emulator:
                 "was created with store=false, or was deleted",
             )
         return rec
-
-    def _chain(self, rec: _Record | None) -> list[dict[str, Any]]:
-        """The full stored history up to and including ``rec``."""
-        parts: list[list[dict[str, Any]]] = []
-        seen: set[str] = set()
-        while rec is not None and rec.id not in seen:
-            seen.add(rec.id)
-            parts.append(rec.input_steps + rec.outputs)
-            prev_id = rec.body.get("previous_interaction_id")
-            rec = self._store.get(prev_id) if isinstance(prev_id, str) else None
-            if prev_id and rec is None:
-                raise ApiException(
-                    404,
-                    f"interaction {prev_id!r} in the history chain was "
-                    "deleted; start a new conversation",
-                )
-        return [step for part in reversed(parts) for step in part]
 
     def _emit(self, rec: _Record, event_type: str, **fields: Any) -> None:
         event = {"event_type": event_type, **fields, "event_id": f"evt_{len(rec.events) + 1:04d}"}
@@ -623,6 +767,20 @@ class Emulator:
 
 
 # --- module helpers ----------------------------------------------------------------------
+
+
+_DEFERRED_TIERS = frozenset({"flex", "deferred"})
+
+
+def _config_tokens(body: dict[str, Any]) -> int:
+    """Tokens of the system instruction and tool declarations, as sent (see ``tokens``)."""
+    total = 0
+    if body.get("system_instruction") is not None:
+        total += token_count(body["system_instruction"])
+    tools = body.get("tools")
+    if isinstance(tools, list):
+        total += sum(token_count(tool) for tool in tools)
+    return total
 
 
 def _json(payload: Any) -> EmulatorResponse:

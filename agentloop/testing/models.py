@@ -10,6 +10,8 @@ from typing import Any, Protocol, Union
 
 from agentloop.types import GenerationConfig, ResponseFormat, Tool, Usage, WireModel
 
+from ._errors import ApiException
+
 __all__ = [
     "FunctionModel",
     "Model",
@@ -24,9 +26,10 @@ __all__ = [
 class ModelRequest:
     """Everything a model receives for one interaction.
 
-    ``history`` is the full conversation rebuilt by the emulator (stored chain or resent
-    history) including this request's input, as ``agentloop.types`` step models. Tools,
-    system instruction and configs come from the current request only.
+    ``history`` is the full conversation (the stored chain, kept cumulatively by the emulator,
+    or the resent history) including this request's input, as ``agentloop.types`` step
+    models; the list is the model's own copy. Tools, system instruction and configs come
+    from the current request only.
     """
 
     history: list[Any]
@@ -112,16 +115,20 @@ class ScriptedModel:
     """Answers with queued replies, one per interaction, in order.
 
     Each entry is a reply (str, steps, Reply) or a callable taking the
-    :class:`ModelRequest`. ``requests`` records what the model saw.
+    :class:`ModelRequest`. ``requests`` records what the model saw. A request after the last
+    reply is answered at once with HTTP 400 ``FAILED_PRECONDITION`` ("ScriptedModel has no
+    replies left (N were given)"), which clients do not retry.
     """
 
     def __init__(self, replies: Iterable[Scripted] = ()) -> None:
         self._queue: deque[Scripted] = deque(replies)
+        self._given = len(self._queue)
         self.requests: list[ModelRequest] = []
 
     def add(self, *replies: Scripted) -> ScriptedModel:
         """Queue more replies; returns self for chaining."""
         self._queue.extend(replies)
+        self._given += len(replies)
         return self
 
     @property
@@ -131,9 +138,12 @@ class ScriptedModel:
     def __call__(self, request: ModelRequest, /) -> ReplyLike:
         self.requests.append(request)
         if not self._queue:
-            raise LookupError(
-                f"ScriptedModel has no reply left for request #{len(self.requests)}; "
-                "queue one more with ScriptedModel.add(...)"
+            raise ApiException(
+                400,
+                f"ScriptedModel has no replies left ({self._given} were given) for request "
+                f"#{len(self.requests)}; queue more with ScriptedModel.add(...) (emulated "
+                "error, not retried)",
+                "FAILED_PRECONDITION",
             )
         entry = self._queue.popleft()
         if callable(entry) and not isinstance(entry, (WireModel, Reply)):

@@ -10,7 +10,7 @@ Fixtures: ``emulator`` (a fresh ``Emulator()`` per test), ``emulator_client`` (a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -38,13 +38,14 @@ def emulator_client(emulator: Emulator) -> Iterator[Any]:
 
 
 @pytest.fixture
-async def async_emulator_client(emulator: Emulator) -> AsyncIterator[Any]:
-    """An ``agentloop.AsyncClient`` talking to ``emulator`` in-process; closed after."""
-    client = emulator.async_client()
-    try:
-        yield client
-    finally:
-        await client.close()
+def async_emulator_client(emulator: Emulator) -> Any:
+    """An ``agentloop.AsyncClient`` talking to ``emulator`` in-process.
+
+    A plain (sync) fixture, so it works in any pytest-asyncio mode (``strict`` included, no
+    ``asyncio_mode = auto`` needed) and with anyio: the in-process client holds no sockets
+    and needs no ``await`` to set up or close.
+    """
+    return emulator.async_client()
 
 
 @pytest.fixture

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import logging
+import os
 import socket
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from .emulator import Emulator
 
-__all__ = ["main", "serve"]
+__all__ = ["DEFAULT_SIGNING_KEY", "SIGNING_KEY_ENV", "main", "serve"]
 
 
 class _QuietDrops(logging.Filter):
@@ -88,15 +90,53 @@ def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterato
         sock.close()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``agentloop emulator --host H --port P [--model demo] [--api-key KEY ...]``."""
-    parser = argparse.ArgumentParser(
+DEFAULT_SIGNING_KEY = b"agentloop-cli-offline-emulator"
+"""The thought-signature key of ``agentloop emulator`` when none is given: fixed (the same as
+the CLI's offline emulator), so a restarted server still accepts the signatures in sessions
+saved against an earlier one. Set ``--signing-key`` or ``SIGNING_KEY_ENV`` to use another."""
+SIGNING_KEY_ENV = "AGENTLOOP_EMULATOR_SIGNING_KEY"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line (exit code 2), like the rest of the ``agentloop`` command."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (0-65535; 0 = any free port)")
+    return port
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive whole number")
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    from .emulator import DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_LOG_SIZE
+
+    parser = _Parser(
         prog="agentloop emulator",
         description="Serve a local emulator of the Gemini Interactions API (no network, no "
         "real model). Point a client at http://HOST:PORT with any API key.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any)")
+    parser.add_argument(
+        "--port", type=_port, default=8080, help="port (default 8080; 0 = any free port)"
+    )
     parser.add_argument(
         "--model",
         default="demo",
@@ -116,24 +156,130 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="GETs a background interaction stays in_progress (default 1)",
     )
-    parser.add_argument("--log-level", default="info")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--signing-key",
+        metavar="KEY",
+        default=None,
+        help=f"secret for thought signatures (default: ${SIGNING_KEY_ENV}, else a fixed "
+        "built-in key, so a restarted server accepts the sessions of the last one)",
+    )
+    parser.add_argument(
+        "--context-window",
+        type=_positive,
+        metavar="TOKENS",
+        default=None,
+        help="answer 400 when a request's input tokens (stored chain included; "
+        "ceil(chars/4) of each step's JSON) exceed TOKENS (default: no limit)",
+    )
+    parser.add_argument(
+        "--allow-unknown-models",
+        action="store_true",
+        help="accept any model id (default: unknown ids get the real API's 400)",
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=_positive,
+        metavar="BYTES",
+        default=DEFAULT_MAX_BODY_BYTES,
+        help=f"larger request bodies get 413 (default {DEFAULT_MAX_BODY_BYTES}, 20 MiB)",
+    )
+    parser.add_argument(
+        "--request-log-size",
+        type=_positive,
+        metavar="N",
+        default=DEFAULT_REQUEST_LOG_SIZE,
+        help=f"authenticated requests kept in memory (default {DEFAULT_REQUEST_LOG_SIZE})",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        type=str.lower,
+        choices=LOG_LEVELS,
+        help="info (default) logs one access line per request; warning and above do not",
+    )
+    return parser
 
-    import uvicorn
+
+def _fail(message: str) -> int:
+    print(f"agentloop emulator: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _signing_key(given: str | None) -> tuple[bytes, str]:
+    if given:
+        return given.encode(), "--signing-key"
+    env = os.environ.get(SIGNING_KEY_ENV, "")
+    if env:
+        return env.encode(), f"${SIGNING_KEY_ENV}"
+    return DEFAULT_SIGNING_KEY, "built-in default"
+
+
+def _access_log(level: str) -> None:
+    from .asgi import ACCESS_LOGGER
+
+    logger = logging.getLogger(ACCESS_LOGGER)
+    if level not in ("info", "debug", "trace"):
+        return
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``agentloop emulator [--host H] [--port P] [...]``; returns the exit code.
+
+    Bad flags, a port in use and a missing ``[emulator]`` extra are one-line errors with
+    exit code 2.
+    """
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code) if isinstance(exc.code, int) else 2
+    try:
+        import starlette  # noqa: F401
+        import uvicorn
+    except ImportError as exc:
+        return _fail(
+            f"the emulator server needs the [emulator] extra ({exc.name} is missing): "
+            "pip install 'agentloop[emulator]'"
+        )
 
     from .emulator import Emulator
 
-    emulator = Emulator(api_keys=args.api_keys, background_polls=args.background_polls)
+    key, key_source = _signing_key(args.signing_key)
+    emulator = Emulator(
+        api_keys=args.api_keys,
+        background_polls=args.background_polls,
+        signing_key=key,
+        context_window=args.context_window,
+        allow_unknown_models=args.allow_unknown_models,
+        max_body_bytes=args.max_body_bytes,
+        request_log_size=args.request_log_size,
+    )
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return _fail(
+                f"port {args.port} on {args.host} is in use; stop what runs there or pick "
+                "another with --port (--port 0 picks a free one)"
+            )
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    _access_log(args.log_level)
     config = _config(emulator, args.log_level)
     config.host, config.port = args.host, args.port
-    sock = _bind(args.host, args.port)
     port = sock.getsockname()[1]
     shown = f"[{args.host}]" if ":" in args.host else args.host
+    window = f"; context window: {args.context_window}" if args.context_window else ""
     print(
         f"agentloop emulator on http://{shown}:{port} "
         f"(model: {args.model}; keys: {'restricted' if args.api_keys else 'any'}; "
-        "not a real model)",
+        f"signing key: {key_source}{window}; not a real model)",
         file=sys.stderr,
+        flush=True,
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])

@@ -16,11 +16,11 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import secrets
 from typing import Any
 
 from ._errors import ApiException
+from .tokens import canonical_text
 
 __all__ = ["CLIENT_STEP_TYPES", "Signer", "canonical"]
 
@@ -31,20 +31,9 @@ _MAC = 16
 CLIENT_STEP_TYPES = frozenset({"function_result", "user_input"})
 
 
-def _strip_none(value: Any) -> Any:
-    # Clients that dump models with None values must still match: null == absent.
-    if isinstance(value, dict):
-        return {k: _strip_none(v) for k, v in value.items() if v is not None}
-    if isinstance(value, list):
-        return [_strip_none(v) for v in value]
-    return value
-
-
 def canonical(step: dict[str, Any]) -> bytes:
-    """A stable byte form of a step dict (sorted keys, no nulls)."""
-    return json.dumps(
-        _strip_none(step), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    ).encode()
+    """A stable byte form of a step dict (sorted keys, no nulls): the token rule's JSON text."""
+    return canonical_text(step).encode()
 
 
 def _thought_body(thought: dict[str, Any]) -> dict[str, Any]:

@@ -20,16 +20,28 @@ outcomes = registry.run(interaction.function_calls)   # or: await registry.arun(
 ```
 """
 
+from typing import Any
+
 from .context import ToolContext, ToolContextFactory, default_context
-from .errors import ToolDefinitionError, ToolError
-from .execution import PreparedCall, ToolOutcome, ToolTimeout, UnknownTool
+from .errors import (
+    ArgumentsInvalidError,
+    ToolDefinitionError,
+    ToolError,
+    ToolResultError,
+    ToolSchemaError,
+    ToolTimeoutError,
+    UnknownToolError,
+    deprecated,
+)
+from .execution import PreparedCall, ToolOutcome
 from .registry import ToolLike, ToolRegistry
 from .results import Audio, Document, Image, Media, sniff_mime_type, to_result
-from .tool import ArgumentsInvalid, Tool, tool
+from .tool import ApprovalPolicy, Tool, tool
 from .toolset import Toolset
 
 __all__ = [
-    "ArgumentsInvalid",
+    "ApprovalPolicy",
+    "ArgumentsInvalidError",
     "Audio",
     "Document",
     "Image",
@@ -43,11 +55,19 @@ __all__ = [
     "ToolLike",
     "ToolOutcome",
     "ToolRegistry",
-    "ToolTimeout",
+    "ToolResultError",
+    "ToolSchemaError",
+    "ToolTimeoutError",
     "Toolset",
-    "UnknownTool",
+    "UnknownToolError",
     "default_context",
     "sniff_mime_type",
     "to_result",
     "tool",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``UnknownTool``, ``ToolTimeout``, ``ArgumentsInvalid``, ``TypeProblem``: deprecated
+    names of the ``...Error`` classes, kept for one release."""
+    return deprecated(__name__, name)

@@ -1,56 +1,84 @@
 """Running function calls: one sans-I/O preparation step and two thin drivers.
 
-``prepare`` (lookup + argument validation) and ``finish`` (return value or exception → result)
-never block. The drivers only decide *where* a prepared call runs:
+``prepare`` (lookup + argument validation) and ``finish`` (return value or exception → a
+result whose wire form is known) never block. The drivers only decide *where* a prepared
+call runs, always in a copy of the caller's ``contextvars`` context:
 
-* ``run_sync``: sync tools in the registry's bounded thread pool, async tools on the
-  registry's private event-loop thread (all concurrently), waiting with per-tool timeouts;
-* ``run_async``: async tools as tasks on the running loop, sync tools through
-  ``loop.run_in_executor`` on the same pool, each under ``asyncio.wait_for``.
+* ``run_sync``: a lone plain sync call in the calling thread; otherwise sync tools in the
+  registry's pool of daemon threads and async tools on its private event-loop thread (all
+  concurrently), waiting with per-tool timeouts;
+* ``run_async``: async tools as tasks on the running loop, sync tools always in the pool
+  (never on the event loop), each under ``asyncio.wait_for``.
 
-Every failure becomes an ``is_error`` result the model can act on; only ``KeyboardInterrupt``,
-``SystemExit`` and cancellation propagate.
+A timed-out sync call cannot be stopped (Python cannot kill a thread): the pool gives up on
+it, its slot is free at once, and its daemon thread never delays interpreter exit.
+
+Every failure becomes an ``is_error`` result the model can act on, and every result can be
+encoded (an unencodable return value becomes an ``is_error`` result naming the problem, with
+a repaired value where possible); only ``KeyboardInterrupt``, ``SystemExit`` and
+cancellation propagate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import contextvars
 import dataclasses
+import json
+import math
+import threading
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
+
+from agentloop.errors import (
+    ArgumentsInvalidError,
+    ToolError,
+    ToolResultError,
+    ToolTimeoutError,
+    UnknownToolError,
+)
 from agentloop.types import FunctionCallStep, FunctionResultStep
 
+from ._pool import ToolPool
 from .context import ToolContext, ToolContextFactory, default_context
-from .errors import ToolError
+from .errors import deprecated
 from .results import to_result
-from .tool import ArgumentsInvalid, Tool
+from .tool import Tool
 
 if TYPE_CHECKING:
     from .registry import ToolRegistry
 
-__all__ = ["PreparedCall", "ToolOutcome", "ToolTimeout", "UnknownTool", "prepare"]
+__all__ = ["CallWrapper", "PreparedCall", "ToolOutcome", "prepare"]
+
+CallWrapper = Callable[[FunctionCallStep], AbstractContextManager[Any]]
+"""Entered around a call's tool code, where it runs (observability: the call's span)."""
 
 
-class UnknownTool(LookupError):
-    """The model called a tool that is not registered (reported to it as an error result)."""
-
-
-class ToolTimeout(TimeoutError):
-    """A tool ran longer than its ``timeout`` (reported to the model as an error result)."""
+def __getattr__(name: str) -> Any:  # deprecated names (``UnknownTool``, ``ToolTimeout``)
+    return deprecated(__name__, name)
 
 
 @dataclasses.dataclass
 class ToolOutcome:
-    """What happened to one call: the ``FunctionResultStep`` to send plus details for hooks."""
+    """What happened to one call: the ``FunctionResultStep`` to send plus details for hooks.
+
+    ``wire`` is the result step's JSON encoding (as ``agentloop.loop.history.encode_step``
+    makes it), computed while the outcome was built: a result always encodes.
+    """
 
     call: FunctionCallStep
     result: FunctionResultStep
     error: BaseException | None = None
     value: Any = None
     duration: float = 0.0
+    wire: bytes | None = None
 
     @property
     def is_error(self) -> bool:
@@ -65,10 +93,21 @@ class PreparedCall:
     tool: Tool[..., Any]
     args: list[Any]
     kwargs: dict[str, Any]
+    around: CallWrapper | None = None
 
     def start(self) -> Any:
         """Call the function: a value for a sync tool, a coroutine for an async one."""
+        if self.around is not None:
+            if self.tool.is_async:
+                return _around_async(self, self.around)
+            with self.around(self.call):
+                return self.tool.function(*self.args, **self.kwargs)
         return self.tool.function(*self.args, **self.kwargs)
+
+
+async def _around_async(prepared: PreparedCall, around: CallWrapper) -> Any:
+    with around(prepared.call):
+        return await prepared.tool.function(*prepared.args, **prepared.kwargs)
 
 
 class _Raised:
@@ -81,29 +120,65 @@ class _Raised:
         self.exc = exc
 
 
+_encoder: list[Callable[[FunctionResultStep], bytes]] = []
+
+
+def _encode(step: FunctionResultStep) -> bytes:
+    """The history's own encoder (``agentloop.loop.history.encode_step``), imported late:
+    ``agentloop.loop`` imports this package."""
+    if not _encoder:
+        from agentloop.loop.history import encode_step
+
+        _encoder.append(encode_step)
+    return _encoder[0](step)
+
+
 def _error(call: FunctionCallStep, text: str, exc: BaseException, started: float) -> ToolOutcome:
-    step = FunctionResultStep(call_id=call.id, name=call.name, result=text, is_error=True)
-    return ToolOutcome(call, step, error=exc, duration=time.perf_counter() - started)
+    step = FunctionResultStep(call_id=call.id, name=call.name, result=fix_text(text), is_error=True)
+    return ToolOutcome(
+        call, step, error=exc, duration=time.perf_counter() - started, wire=_encode(step)
+    )
 
 
-def prepare_outcome(
+def arguments_problem(call: FunctionCallStep) -> str | None:
+    """Why ``call.arguments`` must not be used (not a JSON object as the model sent them),
+    or None when they may be validated."""
+    raw = call.invalid_arguments
+    if raw is None and (type(call.arguments) is dict or isinstance(call.arguments, Mapping)):
+        return None
+    if raw is None:
+        raw = repr(call.arguments)
+    shown = raw if len(raw) <= 200 else raw[:197] + "..."
+    return (
+        f"The arguments of this call to {call.name!r} are not a valid JSON object (received: "
+        f"{shown!r}), so the tool was not run. Call it again with its arguments as one JSON "
+        "object."
+    )
+
+
+def prepare(
     registry: ToolRegistry,
     call: FunctionCallStep,
-    context: ToolContextFactory | None,
+    context: ToolContextFactory | None = None,
 ) -> PreparedCall | ToolOutcome:
-    """Look the tool up and validate the arguments; an error outcome if either fails."""
+    """Sans-I/O first step: a ``PreparedCall`` ready to run, or the ``is_error`` outcome to
+    send (unknown tool, arguments that are not a JSON object or fail validation, a failing
+    context factory)."""
     started = time.perf_counter()
     found = registry.get(call.name)
     if found is None:
         names = ", ".join(registry.names) or "none"
         text = f"Unknown tool {call.name!r}. Available tools: {names}."
-        return _error(call, text, UnknownTool(text), started)
+        return _error(call, text, UnknownToolError(text), started)
+    problem = arguments_problem(call)
+    if problem is not None:
+        return _error(call, problem, ArgumentsInvalidError([problem]), started)
     try:
         ctx: ToolContext[Any] | None = None
         if found.context_parameters:
             ctx = (context or default_context)(call, found)
         args, kwargs = found.validate_arguments(call.arguments, ctx)
-    except ArgumentsInvalid as exc:
+    except ArgumentsInvalidError as exc:
         text = (
             f"Invalid arguments for tool {found.name!r}: {'; '.join(exc.problems)}. "
             "Call the tool again with corrected arguments."
@@ -114,20 +189,13 @@ def prepare_outcome(
     return PreparedCall(call, found, args, kwargs)
 
 
-def prepare(
-    registry: ToolRegistry,
-    call: FunctionCallStep,
-    context: ToolContextFactory | None = None,
-) -> PreparedCall | FunctionResultStep:
-    """Sans-I/O first step: a ready ``PreparedCall`` or an immediate ``is_error`` result."""
-    prepared = prepare_outcome(registry, call, context)
-    return prepared.result if isinstance(prepared, ToolOutcome) else prepared
-
-
 def _exception_text(exc: BaseException) -> str:
     if isinstance(exc, ToolError):
         return exc.message
-    message = str(exc)
+    try:
+        message = str(exc)
+    except Exception:  # an exception whose __str__ fails
+        message = "(its message could not be read)"
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
@@ -138,42 +206,137 @@ def finish(prepared: PreparedCall, outcome: Any, started: float) -> ToolOutcome:
         return _error(call, _exception_text(outcome.exc), outcome.exc, started)
     try:
         result = to_result(outcome)
-    except Exception as exc:
-        text = (
-            f"Tool {prepared.tool.name!r} returned a {type(outcome).__name__} that cannot be "
-            f"sent as a result ({_exception_text(exc)})."
-        )
-        return _error(call, text, exc, started)
-    step = FunctionResultStep(call_id=call.id, name=call.name, result=result)
-    return ToolOutcome(call, step, value=outcome, duration=time.perf_counter() - started)
+        step = FunctionResultStep(call_id=call.id, name=call.name, result=result)
+        wire = _encode(step)
+    except Exception as exc:  # TypeError, ValueError (NaN, circular), serialization errors
+        return _unencodable(prepared, outcome, exc, started)
+    return ToolOutcome(call, step, value=outcome, duration=time.perf_counter() - started, wire=wire)
 
 
 def timed_out(prepared: PreparedCall, started: float) -> ToolOutcome:
-    text = f"Tool {prepared.tool.name!r} timed out after {prepared.tool.timeout} s."
-    return _error(prepared.call, text, ToolTimeout(text), started)
+    text = (
+        f"Tool {prepared.tool.name!r} timed out after {prepared.tool.timeout:g} s (it may "
+        "still be running; its result will be discarded)."
+    )
+    return _error(prepared.call, text, ToolTimeoutError(text), started)
 
 
-# A sync tool whose calls have all taken less than _QUICK seconds, _PROVEN times in a row, runs
-# in the calling thread: a thread-pool hop costs ~30-40 µs (two GIL hand-offs), far more than
-# such a call. Any slower call sends the tool back to the pool; tools with a timeout always go.
-_QUICK = 50e-6
-_PROVEN = 8
+# --- results that cannot be encoded --------------------------------------------------------
+
+
+def fix_text(text: str) -> str:
+    """``text`` made encodable: lone surrogates (e.g. from ``os.listdir`` on a file name
+    that is not UTF-8) become ``\\xNN`` (or ``\\udNNN``) escapes."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:  # surrogateescape'd bytes: show them as the bytes they were
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+_MAX_DEPTH = 200
+
+
+class _Repair:
+    """Walks a return value into JSON, repairing what it can and naming what it changed."""
+
+    def __init__(self) -> None:
+        self.problems: dict[str, None] = {}  # ordered set
+        self._seen: set[int] = set()
+
+    def text(self, text: str) -> str:
+        fixed = fix_text(text)
+        if fixed is not text:
+            self.problems[
+                "text that is not valid Unicode (lone surrogates, e.g. a file name that is "
+                "not UTF-8), shown as \\x escapes"
+            ] = None
+        return fixed
+
+    def value(self, value: Any, depth: int = 0) -> Any:
+        if depth > _MAX_DEPTH:
+            self.problems[f"nesting deeper than {_MAX_DEPTH} levels (cut there)"] = None
+            return None
+        if isinstance(value, str):
+            return self.text(value)
+        if value is None or isinstance(value, (bool, int)):
+            return value
+        if isinstance(value, float):
+            if math.isfinite(value):
+                return value
+            self.problems["NaN or Infinity, which JSON cannot hold (sent as null)"] = None
+            return None
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            data = bytes(value)
+            try:
+                return data.decode("utf-8")
+            except UnicodeDecodeError:
+                self.problems["bytes that are not UTF-8 text, shown as \\x escapes"] = None
+                return data.decode("utf-8", "backslashreplace")
+        if id(value) in self._seen:
+            self.problems["a circular reference (the repeated object is sent as null)"] = None
+            return None
+        self._seen.add(id(value))
+        try:
+            if isinstance(value, Mapping):
+                return {
+                    self.text(k if isinstance(k, str) else str(k)): self.value(v, depth + 1)
+                    for k, v in value.items()
+                }
+            if isinstance(value, (list, tuple, set, frozenset)):
+                return [self.value(item, depth + 1) for item in value]
+            if isinstance(value, BaseModel):
+                return self.value(dict(value), depth + 1)
+            if dataclasses.is_dataclass(value) and not isinstance(value, type):
+                fields = dataclasses.fields(value)
+                return self.value({f.name: getattr(value, f.name) for f in fields}, depth + 1)
+            try:
+                return self.value(to_jsonable_python(value), depth + 1)  # dates, UUIDs...
+            except Exception:
+                self.problems[
+                    f"a value of type {type(value).__name__!r}, which is not JSON (sent as "
+                    "its repr)"
+                ] = None
+                if getattr(type(value), "__repr__", None) is object.__repr__:  # no address
+                    return f"<{type(value).__qualname__} object>"
+                return fix_text(repr(value))
+        finally:
+            self._seen.discard(id(value))
+
+
+def _unencodable(prepared: PreparedCall, value: Any, exc: Exception, started: float) -> ToolOutcome:
+    name = prepared.tool.name
+    repair = _Repair()
+    try:
+        repaired: str | None = json.dumps(repair.value(value), ensure_ascii=False, allow_nan=False)
+    except (RecursionError, TypeError, ValueError):
+        repaired = None
+    problems = "; ".join(repair.problems) or _exception_text(exc)
+    text = (
+        f"Tool {name!r} returned a value (of type {type(value).__name__!r}) that cannot be "
+        f"sent as a result: it holds {problems}."
+    )
+    if repaired is not None:
+        text += f" The repaired result: {repaired}"
+    else:
+        text += " It could not be repaired; return JSON-compatible values (see docs/tools.md)."
+    error = ToolResultError(text)
+    error.__cause__ = exc
+    return _error(prepared.call, text, error, started)
+
+
+# --- where calls run -------------------------------------------------------------------------
 
 
 def _call_sync(prepared: PreparedCall) -> Any:
-    started = time.perf_counter()
     try:
         return prepared.start()
     except Exception as exc:
         return _Raised(exc)
-    finally:
-        tool = prepared.tool
-        # Racy from pool threads, harmlessly: the count is only a scheduling hint.
-        tool._quick_runs = tool._quick_runs + 1 if time.perf_counter() - started < _QUICK else 0
-
-
-def _runs_inline(tool: Tool[..., Any]) -> bool:
-    return not tool.is_async and tool.timeout is None and tool._quick_runs >= _PROVEN
 
 
 async def _call_async(prepared: PreparedCall) -> Any:
@@ -190,46 +353,41 @@ def run_sync(
     registry: ToolRegistry,
     calls: Sequence[FunctionCallStep],
     context: ToolContextFactory | None,
-    pool: Callable[[], concurrent.futures.Executor],
+    pool: Callable[[], ToolPool],
     loop: Callable[[], asyncio.AbstractEventLoop],
+    around: CallWrapper | None = None,
 ) -> list[ToolOutcome]:
     outcomes: list[ToolOutcome | None] = [None] * len(calls)
-    pending: list[tuple[int, PreparedCall, concurrent.futures.Future[Any], float]] = []
-    prepared_calls: list[tuple[int, PreparedCall]] = []
+    ready: list[tuple[int, PreparedCall]] = []
     for index, call in enumerate(calls):
-        prepared = prepare_outcome(registry, call, context)
+        prepared = prepare(registry, call, context)
         if isinstance(prepared, ToolOutcome):
             outcomes[index] = prepared
         else:
-            prepared_calls.append((index, prepared))
+            prepared.around = around
+            ready.append((index, prepared))
 
-    if len(prepared_calls) == 1:
-        index, prepared = prepared_calls[0]
-        if not prepared.tool.is_async and prepared.tool.timeout is None:
-            # One plain sync call: run it right here (no thread hop; Ctrl-C stays immediate).
-            started = time.perf_counter()
-            outcomes[index] = finish(prepared, _call_sync(prepared), started)
-            prepared_calls = []
-
-    inline: list[tuple[int, PreparedCall]] = []
-    for index, prepared in prepared_calls:
-        if _runs_inline(prepared.tool):
-            inline.append((index, prepared))
-            continue
+    if len(ready) == 1 and not ready[0][1].tool.is_async and ready[0][1].tool.timeout is None:
+        # One plain sync call: run it right here (no thread hop; Ctrl-C stays immediate).
+        index, prepared = ready[0]
         started = time.perf_counter()
-        future: concurrent.futures.Future[Any]
-        if prepared.tool.is_async:
-            future = asyncio.run_coroutine_threadsafe(_with_timeout(prepared), loop())
-        else:
-            future = pool().submit(_call_sync, prepared)
-        pending.append((index, prepared, future, started))
+        value = contextvars.copy_context().run(_call_sync, prepared)
+        outcomes[index] = finish(prepared, value, started)
+        ready = []
 
+    pending: list[tuple[int, PreparedCall, concurrent.futures.Future[Any], float]] = []
     try:
-        for index, prepared in inline:  # while the pooled calls run
+        for index, prepared in ready:
             started = time.perf_counter()
-            outcomes[index] = finish(prepared, _call_sync(prepared), started)
+            future: concurrent.futures.Future[Any]
+            if prepared.tool.is_async:
+                # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
+                future = asyncio.run_coroutine_threadsafe(_with_timeout(prepared), loop())
+            else:
+                future = pool().submit(contextvars.copy_context().run, _call_sync, prepared)
+            pending.append((index, prepared, future, started))
         for index, prepared, future, started in pending:
-            outcomes[index] = _wait(prepared, future, started)
+            outcomes[index] = _wait(pool, prepared, future, started)
     except BaseException:
         for _, _, future, _ in pending:
             future.cancel()  # async tools are cancelled on their loop; queued sync ones dropped
@@ -250,7 +408,10 @@ _TIMED_OUT = object()
 
 
 def _wait(
-    prepared: PreparedCall, future: concurrent.futures.Future[Any], started: float
+    pool: Callable[[], ToolPool],
+    prepared: PreparedCall,
+    future: concurrent.futures.Future[Any],
+    started: float,
 ) -> ToolOutcome:
     timeout = prepared.tool.timeout
     remaining = None if timeout is None else max(0.0, started + timeout - time.perf_counter())
@@ -258,7 +419,10 @@ def _wait(
         # ``remaining`` for async tools is a backstop only: they time out on their own loop.
         value = future.result(None if prepared.tool.is_async else remaining)
     except concurrent.futures.TimeoutError:
-        future.cancel()  # the thread cannot be stopped; its eventual result is discarded
+        if prepared.tool.is_async:
+            future.cancel()
+        else:
+            pool().abandon(future)  # the thread cannot be stopped: free its slot
         return timed_out(prepared, started)
     if value is _TIMED_OUT:
         return timed_out(prepared, started)
@@ -272,33 +436,97 @@ async def run_async(
     registry: ToolRegistry,
     calls: Sequence[FunctionCallStep],
     context: ToolContextFactory | None,
-    pool: Callable[[], concurrent.futures.Executor],
+    pool: Callable[[], ToolPool],
+    around: CallWrapper | None = None,
 ) -> list[ToolOutcome]:
     loop = asyncio.get_running_loop()
-
-    async def one(call: FunctionCallStep) -> ToolOutcome:
-        prepared = prepare_outcome(registry, call, context)
+    outcomes: list[ToolOutcome | None] = [None] * len(calls)
+    own: list[tuple[int, PreparedCall]] = []  # async tools and sync tools with a timeout
+    plain: list[tuple[int, PreparedCall]] = []  # sync tools without a timeout
+    for index, call in enumerate(calls):
+        prepared = prepare(registry, call, context)
         if isinstance(prepared, ToolOutcome):
-            return prepared
-        started = time.perf_counter()
-        work: Coroutine[Any, Any, Any] | asyncio.Future[Any]
-        if _runs_inline(prepared.tool):
-            return finish(prepared, _call_sync(prepared), started)
-        if prepared.tool.is_async:
-            work = _call_async(prepared)
+            outcomes[index] = prepared
+            continue
+        prepared.around = around
+        if prepared.tool.is_async or prepared.tool.timeout is not None:
+            own.append((index, prepared))
         else:
-            work = loop.run_in_executor(pool(), _call_sync, prepared)
+            plain.append((index, prepared))
+
+    async def one(index: int, prepared: PreparedCall) -> None:
+        started = time.perf_counter()
+        work: asyncio.Future[Any]
+        threaded: concurrent.futures.Future[Any] | None = None
+        if prepared.tool.is_async:
+            # A task of its own: it runs in a copy of the caller's context.
+            work = loop.create_task(_call_async(prepared))
+        else:
+            # Never on the event loop, in a copy of the caller's context.
+            threaded = pool().submit(contextvars.copy_context().run, _call_sync, prepared)
+            work = asyncio.wrap_future(threaded, loop=loop)
         if prepared.tool.timeout is None:
             value = await work
         else:
             try:
                 value = await asyncio.wait_for(work, prepared.tool.timeout)
             except asyncio.TimeoutError:
-                return timed_out(prepared, started)
-        return finish(prepared, value, started)
+                if threaded is not None:
+                    pool().abandon(threaded)  # the thread cannot be stopped: free its slot
+                outcomes[index] = timed_out(prepared, started)
+                return
+        outcomes[index] = finish(prepared, value, started)
 
-    if len(calls) == 1:
-        return [await one(calls[0])]
-    # gather cancels the other calls if this coroutine is cancelled; tool failures never
-    # raise out of ``one``, so the only exceptions here are cancellation and interrupts.
-    return list(await asyncio.gather(*(one(call) for call in calls)))
+    # Plain sync calls go to the pool at once, each in a copy of the caller's context, and
+    # wake the loop once when the last one is done (not once per call).
+    batch = [
+        (
+            index,
+            prepared,
+            time.perf_counter(),
+            pool().submit(contextvars.copy_context().run, _call_sync, prepared),
+        )
+        for index, prepared in plain
+    ]
+    jobs = [one(index, prepared) for index, prepared in own]
+    if batch:
+        jobs.append(_all_done(loop, [future for _, _, _, future in batch]))
+    try:
+        if len(jobs) == 1:
+            await jobs[0]
+        elif jobs:
+            # gather cancels the other jobs if this coroutine is cancelled; tool failures
+            # never raise out of them, so only cancellation and interrupts get here.
+            await asyncio.gather(*jobs)
+    except BaseException:
+        for _, _, _, future in batch:
+            future.cancel()  # queued calls are dropped; running ones cannot be stopped
+        raise
+    for index, prepared, started, future in batch:
+        outcomes[index] = finish(prepared, future.result(), started)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+async def _all_done(
+    loop: asyncio.AbstractEventLoop, futures: list[concurrent.futures.Future[Any]]
+) -> None:
+    """Wait for every future with a single wake-up of the loop."""
+    waiter: asyncio.Future[None] = loop.create_future()
+    remaining = [len(futures)]
+    lock = threading.Lock()
+
+    def wake() -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    def done(_: concurrent.futures.Future[Any]) -> None:
+        with lock:
+            remaining[0] -= 1
+            last = remaining[0] == 0
+        if last:
+            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+                loop.call_soon_threadsafe(wake)
+
+    for future in futures:
+        future.add_done_callback(done)
+    await waiter

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Union
 
-from agentloop.types import FunctionCallStep, FunctionResultStep
+from agentloop.types import FunctionCallStep
 
-from .context import ToolContextFactory
+from ._pool import ToolPool
+from .context import ToolContextFactory, default_context
 from .errors import ToolDefinitionError
-from .execution import PreparedCall, ToolOutcome, prepare, run_async, run_sync
+from .execution import CallWrapper, ToolOutcome, arguments_problem, run_async, run_sync
 from .tool import Tool, tool
 from .toolset import Toolset
 
@@ -25,11 +25,12 @@ class ToolRegistry:
     """Tools by name, their declarations, and the drivers that run the model's calls.
 
     ``ToolRegistry([get_weather, search])`` accepts ``Tool`` objects, plain callables (wrapped
-    with ``@tool``) and other registries. Sync tools run in a bounded thread pool of
-    ``max_workers`` threads (32 by default: tools mostly wait on I/O, threads are only started
-    when calls overlap, and a model may ask for 10-20 calls at once); async tools called from
-    sync code run on a private event-loop thread. Both are created on first use; ``close()``
-    (or ``with``) releases them.
+    with ``@tool``) and other registries. Sync tools run in a bounded pool of ``max_workers``
+    daemon threads (32 by default: tools mostly wait on I/O, threads are only started when
+    calls overlap, and a model may ask for 10-20 calls at once); a call that timed out no
+    longer counts against the bound. Async tools called from sync code run on a private
+    event-loop thread. Both are created on first use; ``close()`` (or ``with``) releases them.
+    Every call runs in a copy of the caller's ``contextvars`` context.
 
     It also accepts toolsets (``Toolset``, e.g. ``agentloop.mcp.MCPToolset``): their tools are
     fetched when names or declarations are first needed, and ``close()`` closes them.
@@ -37,11 +38,11 @@ class ToolRegistry:
 
     def __init__(self, tools: Iterable[ToolLike] = (), *, max_workers: int = 32) -> None:
         if max_workers < 1:
-            raise ValueError(f"max_workers must be at least 1, got {max_workers}.")
+            raise ToolDefinitionError(f"max_workers must be at least 1, got {max_workers}.")
         self.max_workers = max_workers
         self._tools: dict[str, Tool[..., Any]] = {}
         self._declarations: list[dict[str, Any]] | None = None
-        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._pool: ToolPool | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -153,31 +154,54 @@ class ToolRegistry:
 
     # --- execution -----------------------------------------------------------------------------
 
-    def prepare(
-        self, call: FunctionCallStep, *, context: ToolContextFactory | None = None
-    ) -> PreparedCall | FunctionResultStep:
-        """Lookup and validation only: a ready call, or the ``is_error`` result to send."""
-        return prepare(self, call, context)
+    def needs_approval(
+        self, call: FunctionCallStep, context_factory: ToolContextFactory | None = None
+    ) -> bool:
+        """Whether ``call`` must wait for the user's approval before it runs.
+
+        False for an unknown tool and for arguments that are not a JSON object (such calls
+        are answered with an error result and never run, so there is nothing to approve).
+        Otherwise the tool's ``requires_approval`` decides: a bool, or a policy called with
+        the call and the context ``context_factory`` builds for it (see
+        :meth:`Tool.needs_approval`).
+        """
+        found = self._tools.get(call.name)
+        if found is None or found.requires_approval is False:
+            return False
+        if arguments_problem(call) is not None:
+            return False
+        if found.requires_approval is True:
+            return True
+        return found.needs_approval(call, (context_factory or default_context)(call, found))
 
     def run(
-        self, calls: Sequence[FunctionCallStep], *, context: ToolContextFactory | None = None
+        self,
+        calls: Sequence[FunctionCallStep],
+        *,
+        context: ToolContextFactory | None = None,
+        around: CallWrapper | None = None,
     ) -> list[ToolOutcome]:
-        """Run calls concurrently from sync code; outcomes come back in call order."""
-        return run_sync(self, calls, context, self._get_pool, self._get_loop)
+        """Run calls concurrently from sync code; outcomes come back in call order.
+
+        ``around(call)``, if given, is a context manager entered where each call's tool code
+        runs (its thread or task), e.g. to make the call's trace span current."""
+        return run_sync(self, calls, context, self._get_pool, self._get_loop, around)
 
     async def arun(
-        self, calls: Sequence[FunctionCallStep], *, context: ToolContextFactory | None = None
+        self,
+        calls: Sequence[FunctionCallStep],
+        *,
+        context: ToolContextFactory | None = None,
+        around: CallWrapper | None = None,
     ) -> list[ToolOutcome]:
         """Run calls concurrently on the running loop; outcomes come back in call order."""
-        return await run_async(self, calls, context, self._get_pool)
+        return await run_async(self, calls, context, self._get_pool, around)
 
-    def _get_pool(self) -> concurrent.futures.ThreadPoolExecutor:
+    def _get_pool(self) -> ToolPool:
         if self._pool is None:
             with self._lock:
                 if self._pool is None:
-                    self._pool = concurrent.futures.ThreadPoolExecutor(
-                        self.max_workers, thread_name_prefix="agentloop-tool"
-                    )
+                    self._pool = ToolPool(self.max_workers)
         return self._pool
 
     def _get_loop(self) -> asyncio.AbstractEventLoop:
@@ -195,8 +219,9 @@ class ToolRegistry:
             return self._loop
 
     def close(self) -> None:
-        """Stop the thread pool and the private loop (running sync tools finish first), then
-        close the toolsets."""
+        """Stop the thread pool and the private loop (running sync tools finish first,
+        except timed-out ones: nothing can stop those, they end on their own), then close the
+        toolsets."""
         with self._lock:
             pool, loop, thread = self._pool, self._loop, self._loop_thread
             self._pool = self._loop = self._loop_thread = None

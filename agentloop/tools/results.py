@@ -6,6 +6,8 @@
 * ``dict``, pydantic models and dataclasses → the JSON object;
 * lists, tuples, sets, numbers, bools → JSON text (``json.dumps``), because the object form
   must be an object;
+* NaN and Infinity raise ``ValueError`` (JSON cannot hold them): the tool layer answers the
+  call with an ``is_error`` result and a repaired value (see ``execution``);
 * ``bytes`` → a media block when the magic bytes say PNG/JPEG/GIF/WEBP/PDF/WAV/MP3, else a
   text block holding base64;
 * ``Image``/``Audio``/``Document`` helpers, content models, or a list mixing them with
@@ -160,12 +162,16 @@ def to_result(value: Any) -> FunctionResult:
     if isinstance(value, dict):
         jsonable = to_jsonable_python(value)
         assert isinstance(jsonable, dict)
+        _check_numbers(jsonable)
         return jsonable
     if isinstance(value, BaseModel) or (
         dataclasses.is_dataclass(value) and not isinstance(value, type)
     ):
         jsonable = to_jsonable_python(value)
-        return jsonable if isinstance(jsonable, dict) else json.dumps(jsonable)
+        if isinstance(jsonable, dict):
+            _check_numbers(jsonable)
+            return jsonable
+        return _dumps(jsonable)
     if isinstance(value, (list, tuple)) and value:
         pairs = [(_block(item), item) for item in value]
         if any(b is not None for b, _ in pairs) and all(
@@ -175,4 +181,15 @@ def to_result(value: Any) -> FunctionResult:
     jsonable = to_jsonable_python(value)  # TypeError/PydanticSerializationError if it can't
     if isinstance(jsonable, str) and not isinstance(value, (list, tuple, set, frozenset)):
         return jsonable  # datetime, UUID, str enums ...: their text, not a quoted JSON string
-    return json.dumps(jsonable, ensure_ascii=False)
+    return _dumps(jsonable)
+
+
+def _dumps(jsonable: Any) -> str:
+    # NaN and Infinity are not JSON: a ValueError here, not "NaN" text the model must guess.
+    return json.dumps(jsonable, ensure_ascii=False, allow_nan=False)
+
+
+def _check_numbers(jsonable: dict[str, Any]) -> None:
+    """ValueError if the object holds NaN or Infinity (the wire encoder would silently send
+    null for them); one pass of the C encoder."""
+    json.dumps(jsonable, allow_nan=False)

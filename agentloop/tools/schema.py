@@ -10,7 +10,7 @@ Cleaning turns pydantic's output into the self-contained subset the Gemini API d
 (the keywords of ``google.genai.types.JSONSchema``):
 
 * ``$ref``/``$defs`` are inlined. A recursive type cannot be inlined, so it is rejected with a
-  ``_TypeProblem`` naming the type (no bounded expansion: a truncated schema would tell the
+  ``ToolSchemaError`` naming the type (no bounded expansion: a truncated schema would tell the
   model that deeper levels do not exist).
 * ``title`` and other pydantic noise (``discriminator``, ``examples``, ...) are dropped.
 * ``const`` becomes a one-value ``enum``; ``oneOf`` becomes ``anyOf``; tuple ``prefixItems``
@@ -29,7 +29,11 @@ from typing import Annotated, Any, get_origin
 from pydantic import TypeAdapter
 from pydantic.fields import FieldInfo
 
-__all__ = ["TypeProblem", "adapter_and_schema", "copy_json", "field_info_of"]
+from agentloop.errors import ToolSchemaError
+
+from .errors import deprecated
+
+__all__ = ["adapter_and_schema", "copy_json", "field_info_of"]
 
 # Keywords of the documented subset that are copied as they are.
 _KEEP = frozenset(
@@ -59,8 +63,8 @@ _cache: dict[Any, tuple[TypeAdapter[Any], dict[str, Any]]] = {}
 _cache_lock = threading.Lock()
 
 
-class TypeProblem(Exception):
-    """A type that cannot be declared; the tool builder adds the tool and parameter names."""
+def __getattr__(name: str) -> Any:  # deprecated names (``TypeProblem``)
+    return deprecated(__name__, name)
 
 
 def field_info_of(annotation: Any) -> FieldInfo | None:
@@ -114,7 +118,7 @@ def adapter_and_schema(annotation: Any) -> tuple[TypeAdapter[Any], dict[str, Any
         adapter: TypeAdapter[Any] = TypeAdapter(annotation)
         raw = adapter.json_schema()
     except Exception as exc:  # pydantic raises several error types; all mean "cannot declare"
-        raise TypeProblem(_first_line(exc)) from exc
+        raise ToolSchemaError(_first_line(exc)) from exc
     defs = raw.get("$defs", {})
     schema = _clean(raw, defs, ())
     assert isinstance(schema, dict)
@@ -139,13 +143,13 @@ def _clean(node: Any, defs: dict[str, Any], stack: tuple[str, ...]) -> Any:
     if isinstance(ref, str):
         name = ref.rsplit("/", 1)[-1]
         if name in stack:
-            raise TypeProblem(
+            raise ToolSchemaError(
                 f"type '{name}' is recursive (it contains itself), and tool schemas must be "
                 "self-contained; use a non-recursive type (e.g. limit the nesting to a fixed "
                 "depth with separate models, or pass the nested part as a JSON string)"
             )
         if name not in defs:
-            raise TypeProblem(f"schema reference {ref!r} cannot be resolved")
+            raise ToolSchemaError(f"schema reference {ref!r} cannot be resolved")
         resolved = _clean(defs[name], defs, (*stack, name))
         siblings = {k: v for k, v in node.items() if k != "$ref"}
         if siblings:

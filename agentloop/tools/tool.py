@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
+import logging
 import re
 import types
 from collections.abc import Callable, Mapping
@@ -15,12 +16,19 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined, to_json, to_jsonable_python
 from typing_extensions import ParamSpec
 
+from agentloop.types import FunctionCallStep
+
 from .context import ToolContext
 from .docstrings import parse_docstring
-from .errors import ToolDefinitionError
-from .schema import TypeProblem, adapter_and_schema, copy_json, field_info_of
+from .errors import ArgumentsInvalidError, ToolDefinitionError, ToolSchemaError, deprecated
+from .schema import adapter_and_schema, copy_json, field_info_of
 
-__all__ = ["ArgumentsInvalid", "Tool", "tool"]
+__all__ = ["ApprovalPolicy", "Tool", "tool"]
+
+logger = logging.getLogger("agentloop.tools")
+
+ApprovalPolicy = Callable[[FunctionCallStep, ToolContext[Any]], bool]
+"""Decides per call whether it waits for approval: ``(call, ctx) -> bool``."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,12 +39,8 @@ _MISSING: Any = object()
 _MAX_INPUT_REPR = 80
 
 
-class ArgumentsInvalid(Exception):
-    """The model's arguments failed validation; ``problems`` are ``"field: what is wrong"``."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
+def __getattr__(name: str) -> Any:  # deprecated names (``ArgumentsInvalid``)
+    return deprecated(__name__, name)
 
 
 class _Param:
@@ -93,15 +97,18 @@ class Tool(Generic[P, R]):
 
     Calls like the original function. Build one with ``@tool``. Attributes: ``name``,
     ``description``, ``parameters`` (JSON schema, built once), ``timeout`` (seconds or None),
-    ``requires_approval``, ``strict`` (no type coercion, ``additionalProperties: false``),
-    ``is_async``; ``declaration()`` is the wire ``function`` tool object.
+    ``requires_approval`` (a bool, or a policy ``(call, ctx) -> bool``; ask
+    :meth:`needs_approval`), ``idempotent`` (safe to run again after a crash), ``strict`` (no
+    type coercion, ``additionalProperties: false``), ``is_async``; ``declaration()`` is the
+    wire ``function`` tool object.
     """
 
     name: str
     description: str
     parameters: dict[str, Any]
     timeout: float | None
-    requires_approval: bool
+    requires_approval: bool | ApprovalPolicy
+    idempotent: bool
     strict: bool
     is_async: bool
 
@@ -112,7 +119,8 @@ class Tool(Generic[P, R]):
         name: str | None = None,
         description: str | None = None,
         timeout: float | None = None,
-        requires_approval: bool = False,
+        requires_approval: bool | ApprovalPolicy = False,
+        idempotent: bool = False,
         strict: bool = False,
     ) -> None:
         fn: Any = function
@@ -142,7 +150,13 @@ class Tool(Generic[P, R]):
                 f"seconds or None, got {timeout!r}."
             )
         self.timeout = float(timeout) if timeout is not None else None
+        if not isinstance(requires_approval, bool) and not callable(requires_approval):
+            raise ToolDefinitionError(
+                f"Cannot declare tool {self.name!r}: requires_approval must be True, False or "
+                f"a policy function (call, ctx) -> bool, got {requires_approval!r}."
+            )
         self.requires_approval = requires_approval
+        self.idempotent = bool(idempotent)
         self.strict = strict
         self.is_async = _is_async(fn)
         if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
@@ -157,8 +171,6 @@ class Tool(Generic[P, R]):
         self.parameters = self._build_parameters(doc_params)
         self._declaration: dict[str, Any] | None = None
         self._names = frozenset(p.name for p in self._params)
-        # Consecutive calls that took a few µs (see tools.execution: they skip the pool).
-        self._quick_runs = 0
 
     # --- declaration ---------------------------------------------------------------------------
 
@@ -201,7 +213,7 @@ class Tool(Generic[P, R]):
             default = _MISSING if p.default is p.empty else p.default
             try:
                 params.append(_Param(p.name, p.annotation, default, p.kind is p.POSITIONAL_ONLY))
-            except TypeProblem as exc:
+            except ToolSchemaError as exc:
                 raise self._fail(
                     f"parameter '{p.name}' has type {_type_name(p.annotation)} that cannot "
                     f"be declared: {exc}."
@@ -285,6 +297,27 @@ class Tool(Generic[P, R]):
         """True for a method taken from the class: it must be taken from an instance."""
         return self._method
 
+    def needs_approval(self, call: FunctionCallStep, ctx: ToolContext[Any]) -> bool:
+        """Whether ``call`` must wait for the user's approval before it runs.
+
+        ``requires_approval=True``/``False`` answers for every call; a policy function is
+        asked with the call (its raw, unvalidated ``arguments``) and the call's context. A
+        policy that raises is treated as "ask the user" (and logged): failing safe.
+        """
+        policy = self.requires_approval
+        if isinstance(policy, bool):
+            return policy
+        try:
+            return bool(policy(call, ctx))
+        except Exception:
+            logger.warning(
+                "the approval policy of tool %r raised; the call %s waits for approval",
+                self.name,
+                call.id,
+                exc_info=True,
+            )
+            return True
+
     @property
     def context_parameters(self) -> tuple[str, ...]:
         """Names of the parameters that receive the ``ToolContext``."""
@@ -293,7 +326,7 @@ class Tool(Generic[P, R]):
     def validate_arguments(
         self, arguments: Mapping[str, Any], context: ToolContext[Any] | None = None
     ) -> tuple[list[Any], dict[str, Any]]:
-        """Validated ``(args, kwargs)`` to call the function with, or ``ArgumentsInvalid``."""
+        """Validated ``(args, kwargs)`` to call the function with, or ``ArgumentsInvalidError``."""
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
         problems: list[str] = []
@@ -329,7 +362,7 @@ class Tool(Generic[P, R]):
                     allowed = ", ".join(sorted(self._names)) or "none"
                     problems.append(f"{extra}: Unexpected argument (parameters: {allowed})")
         if problems:
-            raise ArgumentsInvalid(problems)
+            raise ArgumentsInvalidError(problems)
         if context is not None:
             for name in self._context_params:
                 kwargs[name] = context
@@ -381,7 +414,8 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     timeout: float | None = None,
-    requires_approval: bool = False,
+    requires_approval: bool | ApprovalPolicy = False,
+    idempotent: bool = False,
     strict: bool = False,
 ) -> Callable[[Callable[P, R]], Tool[P, R]]: ...
 def tool(
@@ -391,7 +425,8 @@ def tool(
     name: str | None = None,
     description: str | None = None,
     timeout: float | None = None,
-    requires_approval: bool = False,
+    requires_approval: bool | ApprovalPolicy = False,
+    idempotent: bool = False,
     strict: bool = False,
 ) -> Tool[P, R] | Callable[[Callable[P, R]], Tool[P, R]]:
     """Turn a function (sync or async, a method, or any callable) into a ``Tool``.
@@ -399,6 +434,11 @@ def tool(
     Use it bare (``@tool``) or with options (``@tool(name="lookup", timeout=5)``). The
     description comes from the docstring and each parameter's from its docstring entry
     (Google, NumPy, reST or Epydoc) unless ``Field(description=...)`` gives one.
+
+    ``requires_approval`` is ``True`` (every call waits for the user's approval), ``False``,
+    or a policy ``(call: FunctionCallStep, ctx: ToolContext) -> bool`` deciding per call.
+    ``idempotent=True`` marks a tool that is safe to run again for the same call (e.g. after a
+    crash between running it and recording its result); the default is ``False``.
     """
 
     def decorate(fn: Callable[P, R]) -> Tool[P, R]:
@@ -410,6 +450,7 @@ def tool(
             description=description,
             timeout=timeout,
             requires_approval=requires_approval,
+            idempotent=idempotent,
             strict=strict,
         )
 

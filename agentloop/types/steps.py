@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Discriminator, Tag
+from pydantic import Discriminator, PrivateAttr, Tag
 
 from ._base import UNKNOWN_TAG, UnknownMixin, WireModel, tag_of
 from .content import Content, ThoughtSummaryContent
@@ -81,12 +81,30 @@ class ThoughtStep(WireModel):
 
 
 class FunctionCallStep(WireModel):
-    """The model asks the client to run a function and answer with a ``FunctionResultStep``."""
+    """The model asks the client to run a function and answer with a ``FunctionResultStep``.
+
+    When the model's arguments were not a JSON object (a streamed ``arguments_delta`` text
+    that does not parse, a JSON array, ...), ``arguments`` is ``{}`` and
+    :attr:`invalid_arguments` holds the text as received: such a call must be answered with
+    an error, never run. That marker is local: it is not sent on the wire nor saved.
+    """
 
     type: Literal["function_call"] = "function_call"
     id: str
     name: str
     arguments: dict[str, Any]
+    _invalid_arguments: str | None = PrivateAttr(default=None)
+
+    @property
+    def invalid_arguments(self) -> str | None:
+        """The model's arguments as received when they are not a JSON object, else None."""
+        private = self.__pydantic_private__  # directly: the attribute path is ~10x slower
+        return None if private is None else private.get("_invalid_arguments")
+
+    def mark_invalid_arguments(self, raw: str) -> None:
+        """Record that the model sent ``raw`` as this call's arguments, which is not a JSON
+        object (``arguments`` then holds ``{}``); see :attr:`invalid_arguments`."""
+        self._invalid_arguments = raw
 
 
 class FunctionResultStep(WireModel):

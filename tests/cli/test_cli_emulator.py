@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import queue
 import re
 import selectors
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
+import pytest
 from cli_helpers import offline_env
 
 from agentloop import Client
+from agentloop.errors import InvalidRequestError
 
 
 def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
@@ -27,16 +31,33 @@ def _first_line(proc: subprocess.Popen[str], timeout: float) -> str:
 
 def test_emulator_subcommand_serves_the_api(tmp_path: Path) -> None:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "agentloop", "emulator", "--port", "0", "--log-level", "warning"],
-        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=offline_env(tmp_path),
+        [sys.executable, "-m", "agentloop", "emulator", "--port", "0"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        env=offline_env(tmp_path),
     )
     try:
         line = _first_line(proc, timeout=30)
         match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
         assert match, line
-        with Client(api_key="any-key", base_url=match.group(0)) as client:
+        with Client(api_key="secret-key", base_url=match.group(0)) as client:
             interaction = client.interactions.create(model="gemini-3.5-flash", input="Hello")
-        assert "(agentloop emulator)" in interaction.output_text
+            assert "(agentloop emulator)" in interaction.output_text
+            with pytest.raises(InvalidRequestError, match="not found"):
+                client.interactions.create(model="gemini-3.5-flsh", input="Hello")
+        # --log-level info (the default) prints an access line per request.
+        # The rest of stderr, read by a thread (the pipe is buffered past the first line).
+        lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(
+            target=lambda: [lines.put(x) for x in proc.stderr or []], daemon=True
+        ).start()
+        seen: list[str] = []
+        while sum('"POST /v1beta/interactions" ' in x for x in seen) < 2:
+            seen.append(lines.get(timeout=10))
+        access = [x for x in seen if '"POST /v1beta/interactions" ' in x]
+        assert '" 200 ' in access[0] and '" 400 ' in access[1], seen
+        assert all("secret-key" not in x for x in seen)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -45,7 +66,10 @@ def test_emulator_subcommand_serves_the_api(tmp_path: Path) -> None:
 def test_emulator_subcommand_rejects_unknown_model(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "agentloop", "emulator", "--model", "gpt-9"],
-        capture_output=True, text=True, timeout=60, env=offline_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=offline_env(tmp_path),
     )
     assert proc.returncode == 2
     assert "invalid choice: 'gpt-9'" in proc.stderr and "Traceback" not in proc.stderr

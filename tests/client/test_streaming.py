@@ -69,23 +69,26 @@ def test_stream_http_error_raises_from_create() -> None:
         client.interactions.create(model="m", input="x", stream=True)
 
 
-def test_stream_retried_while_nothing_was_delivered() -> None:
+def test_stream_retried_on_error_statuses_but_never_resent_after_a_200() -> None:
     events = text_stream_events()
-    server = Server(
-        error_reply(503),
-        sse_reply([], drop=True),  # headers arrived, then the connection broke: no events
-        sse_reply(events),
-    )
+    server = Server(error_reply(503), sse_reply(events))
     sleeps = Sleeps()
     retries: list[RetryEvent] = []
     client = make_client(server, sleeps)
     with on_retry(retries.append):
         stream = client.interactions.create(model="m", input="x", stream=True)
         assert len(list(stream)) == len(events)
-    assert [r.method for r in server.requests] == ["POST", "POST", "POST"]
-    assert len(sleeps.calls) == 2 and len(retries) == 2
-    assert retries[0].status_code == 503 and retries[1].kind == "ReadError"
+    assert [r.method for r in server.requests] == ["POST", "POST"]
+    assert len(sleeps.calls) == 1 and retries[0].status_code == 503
     assert stream.interaction.output_text == "Hello world"
+
+    # Headers arrived, then the connection broke before any event: the create may have
+    # started an interaction, so it is not sent again.
+    server = Server(sse_reply([], drop=True), sse_reply(events))
+    stream = make_client(server).interactions.create(model="m", input="x", stream=True)
+    with pytest.raises(errors.StreamInterruptedError, match="not resent"):
+        list(stream)
+    assert [r.method for r in server.requests] == ["POST"]
 
 
 def _resume_server(events: list[dict], cut: int) -> Server:
@@ -218,14 +221,20 @@ def test_malformed_event_is_an_api_error() -> None:
         list(stream)
 
 
-async def test_async_stream_retried_while_nothing_was_delivered() -> None:
+async def test_async_stream_retried_on_error_statuses_but_never_resent_after_a_200() -> None:
     events = text_stream_events()
-    server = Server(error_reply(429), sse_reply([], drop=True), sse_reply(events))
+    server = Server(error_reply(429), sse_reply(events))
     sleeps = Sleeps()
     client = make_async_client(server, sleeps)
     stream = await client.interactions.create(model="m", input="x", stream=True)
     assert len([e async for e in stream]) == len(events)
-    assert [r.method for r in server.requests] == ["POST"] * 3 and len(sleeps.calls) == 2
+    assert [r.method for r in server.requests] == ["POST"] * 2 and len(sleeps.calls) == 1
+
+    server = Server(sse_reply([], drop=True), sse_reply(events))
+    stream = await make_async_client(server).interactions.create(model="m", input="x", stream=True)
+    with pytest.raises(errors.StreamInterruptedError, match="not resent"):
+        _ = [e async for e in stream]
+    assert [r.method for r in server.requests] == ["POST"]
 
 
 def test_unknown_event_and_step_types_pass_through_the_stream() -> None:

@@ -36,4 +36,6 @@ def test_a_foreign_token_is_rejected(emu: Emulator, scripted: ScriptedModel) -> 
 
     client = emu.client()
     with pytest.raises(InvalidRequestError, match="not issued by this server"):
-        client.interactions.create(model="m", input="x", continuation_token="ct_forged")
+        client.interactions.create(
+            model="gemini-3.5-flash", input="x", continuation_token="ct_forged"
+        )

@@ -19,20 +19,33 @@ def _it(data: dict[str, Any]) -> Interaction:
     return Interaction.model_validate(data)
 
 
-def _tool(name: str, description: str, props: dict[str, Any],
-          required: list[str] | None = None) -> dict[str, Any]:
-    return {"type": "function", "name": name, "description": description,
-            "parameters": {"type": "object", "properties": props,
-                           "required": required if required is not None else list(props)}}
+def _tool(
+    name: str, description: str, props: dict[str, Any], required: list[str] | None = None
+) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "name": name,
+        "description": description,
+        "parameters": {
+            "type": "object",
+            "properties": props,
+            "required": required if required is not None else list(props),
+        },
+    }
 
 
 WEATHER = _tool("get_weather", "Current weather for a city", {"city": {"type": "string"}})
 TIME = _tool("get_time", "Current local time in a timezone", {"timezone": {"type": "string"}})
-CONVERT = _tool("convert_currency", "Convert an amount between currencies", {
-    "amount": {"type": "number"},
-    "to": {"type": "string", "enum": ["USD", "EUR", "JPY"]},
-    "note": {"type": "string"},
-}, required=["amount", "to"])
+CONVERT = _tool(
+    "convert_currency",
+    "Convert an amount between currencies",
+    {
+        "amount": {"type": "number"},
+        "to": {"type": "string", "enum": ["USD", "EUR", "JPY"]},
+        "note": {"type": "string"},
+    },
+    required=["amount", "to"],
+)
 
 
 def test_plain_text_is_honest_and_deterministic() -> None:
@@ -46,20 +59,28 @@ def test_plain_text_is_honest_and_deterministic() -> None:
 
 def test_picks_the_matching_tool_and_fills_arguments() -> None:
     emu = Emulator()
-    out = _it(create(emu, input="What's the weather like in San Francisco?",
-                     tools=[TIME, WEATHER, CONVERT]))
+    out = _it(
+        create(
+            emu, input="What's the weather like in San Francisco?", tools=[TIME, WEATHER, CONVERT]
+        )
+    )
     assert out.status == "requires_action"
     assert [(c.name, c.arguments) for c in out.function_calls] == [
-        ("get_weather", {"city": "San Francisco"})]
+        ("get_weather", {"city": "San Francisco"})
+    ]
     out = _it(create(emu, input="Please convert 120.5 dollars to eur", tools=[WEATHER, CONVERT]))
     assert [(c.name, c.arguments) for c in out.function_calls] == [
-        ("convert_currency", {"amount": 120.5, "to": "EUR"})]
+        ("convert_currency", {"amount": 120.5, "to": "EUR"})
+    ]
 
 
 def test_parallel_calls() -> None:
     emu = Emulator()
-    out = _it(create(emu, input="What is the weather in Paris and the time in Tokyo?",
-                     tools=[WEATHER, TIME]))
+    out = _it(
+        create(
+            emu, input="What is the weather in Paris and the time in Tokyo?", tools=[WEATHER, TIME]
+        )
+    )
     calls = {(c.name, tuple(c.arguments.values())) for c in out.function_calls}
     assert calls == {("get_weather", ("Paris",)), ("get_time", ("Tokyo",))}
     out = _it(create(emu, input="Weather in London and Berlin?", tools=[WEATHER]))
@@ -71,21 +92,43 @@ def test_answers_from_results_then_stops_calling() -> None:
     emu = Emulator()
     first = _it(create(emu, input="Weather in Oslo?", tools=[WEATHER]))
     call = first.function_calls[0]
-    second = _it(create(emu, previous_interaction_id=first.id, tools=[WEATHER], input=[
-        {"type": "function_result", "call_id": call.id, "name": call.name,
-         "result": {"temp_c": -3, "sky": "snow"}}]))
+    second = _it(
+        create(
+            emu,
+            previous_interaction_id=first.id,
+            tools=[WEATHER],
+            input=[
+                {
+                    "type": "function_result",
+                    "call_id": call.id,
+                    "name": call.name,
+                    "result": {"temp_c": -3, "sky": "snow"},
+                }
+            ],
+        )
+    )
     assert second.status == "completed" and not second.function_calls
     assert "snow" in second.output_text and "get_weather" in second.output_text
 
 
 def test_tool_choice_none_and_any() -> None:
     emu = Emulator()
-    none = _it(create(emu, input="weather in Rome", tools=[WEATHER],
-                      generation_config={"tool_choice": "none"}))
+    none = _it(
+        create(
+            emu, input="weather in Rome", tools=[WEATHER], generation_config={"tool_choice": "none"}
+        )
+    )
     assert none.status == "completed"
-    forced = _it(create(emu, input="hello", tools=[WEATHER],
-                        generation_config={"tool_choice": {"allowed_tools": {
-                            "mode": "any", "tools": ["get_weather"]}}}))
+    forced = _it(
+        create(
+            emu,
+            input="hello",
+            tools=[WEATHER],
+            generation_config={
+                "tool_choice": {"allowed_tools": {"mode": "any", "tools": ["get_weather"]}}
+            },
+        )
+    )
     assert forced.function_calls[0].name == "get_weather"
     unrelated = _it(create(emu, input="tell me a joke", tools=[WEATHER]))
     assert unrelated.status == "completed"
@@ -118,14 +161,19 @@ def test_schema_generation_is_valid_for_pydantic_schemas() -> None:
     assert 1 <= len(value["parts"]) <= 3
 
 
-@pytest.mark.parametrize("schema", [
-    {"type": "object", "properties": {"x": {"type": ["integer", "null"], "minimum": 3}},
-     "required": ["x"]},
-    {"type": "array", "items": {"type": "string", "format": "date"}, "minItems": 2},
-    {"anyOf": [{"type": "null"}, {"type": "object", "properties": {"k": {"const": 1}}}]},
-    {"allOf": [{"type": "object", "properties": {"a": {"type": "string"}}}],
-     "required": ["a"]},
-])
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {
+            "type": "object",
+            "properties": {"x": {"type": ["integer", "null"], "minimum": 3}},
+            "required": ["x"],
+        },
+        {"type": "array", "items": {"type": "string", "format": "date"}, "minItems": 2},
+        {"anyOf": [{"type": "null"}, {"type": "object", "properties": {"k": {"const": 1}}}]},
+        {"allOf": [{"type": "object", "properties": {"a": {"type": "string"}}}], "required": ["a"]},
+    ],
+)
 def test_schema_generation_edge_cases(schema: dict[str, Any]) -> None:
     value = generate(schema)
     assert value is not None
@@ -139,9 +187,17 @@ def test_schema_generation_edge_cases(schema: dict[str, Any]) -> None:
 
 def test_response_format_json() -> None:
     emu = Emulator()
-    out = _it(create(emu, input="Give me an order for a red bike",
-                     response_format={"type": "text", "mime_type": "application/json",
-                                      "schema": Order.model_json_schema()}))
+    out = _it(
+        create(
+            emu,
+            input="Give me an order for a red bike",
+            response_format={
+                "type": "text",
+                "mime_type": "application/json",
+                "schema": Order.model_json_schema(),
+            },
+        )
+    )
     order = Order.model_validate_json(out.output_text)
     assert order.color is Color.red
     plain = _it(create(emu, input="x", response_mime_type="application/json"))
@@ -159,8 +215,9 @@ def test_images_and_thought_summaries() -> None:
 def test_memory_from_history() -> None:
     emu = Emulator()
     first = create(emu, input="My name is Ada and I have 3 cats and 1 parrot.")
-    out = _it(create(emu, input="How many legs are in my house?",
-                     previous_interaction_id=first["id"]))
+    out = _it(
+        create(emu, input="How many legs are in my house?", previous_interaction_id=first["id"])
+    )
     assert "14" in out.output_text
     out = _it(create(emu, input="What is my name?", previous_interaction_id=first["id"]))
     assert "Ada" in out.output_text

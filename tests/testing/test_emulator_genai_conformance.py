@@ -85,8 +85,13 @@ def client(
     server: tuple[Emulator, str, Wire], monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[genai.Client]:
     emulator, url, wire = server
-    for var in ("GOOGLE_GENAI_USE_VERTEXAI", "GOOGLE_GENAI_USE_ENTERPRISE",
-                "GOOGLE_GENAI_API_VERSION", "GEMINI_API_KEY", "GOOGLE_API_KEY"):
+    for var in (
+        "GOOGLE_GENAI_USE_VERTEXAI",
+        "GOOGLE_GENAI_USE_ENTERPRISE",
+        "GOOGLE_GENAI_API_VERSION",
+        "GEMINI_API_KEY",
+        "GOOGLE_API_KEY",
+    ):
         monkeypatch.delenv(var, raising=False)
     emulator.faults.clear()
     wire.bodies.clear()
@@ -108,8 +113,9 @@ def client(
 
 
 def test_text_generation(client: genai.Client) -> None:
-    it = client.interactions.create(model="gemini-3.5-flash",
-                                    input="Explain how AI works in a few words")
+    it = client.interactions.create(
+        model="gemini-3.5-flash", input="Explain how AI works in a few words"
+    )
     assert it.status == "completed"
     assert "agentloop emulator" in it.output_text
     assert it.steps[0].type == "thought" and it.steps[0].signature
@@ -118,21 +124,27 @@ def test_text_generation(client: genai.Client) -> None:
 
 def test_system_instruction_and_generation_config(client: genai.Client) -> None:
     it = client.interactions.create(
-        model="gemini-3.5-flash", system_instruction="You are a cat. Your name is Neko.",
-        input="Hello there", generation_config={"thinking_level": "low", "temperature": 1.0},
+        model="gemini-3.5-flash",
+        system_instruction="You are a cat. Your name is Neko.",
+        input="Hello there",
+        generation_config={"thinking_level": "low", "temperature": 1.0},
     )
     assert "Neko" in it.output_text
 
 
 def test_streaming(client: genai.Client, server: tuple[Emulator, str, Wire]) -> None:
-    events = list(client.interactions.create(model="gemini-3.5-flash",
-                                             input="Explain how AI works", stream=True))
+    events = list(
+        client.interactions.create(
+            model="gemini-3.5-flash", input="Explain how AI works", stream=True
+        )
+    )
     kinds = [e.event_type for e in events]
     assert kinds[0] == "interaction.created" and kinds[-1] == "interaction.completed"
     assert kinds[1:4] == ["step.start", "step.delta", "step.stop"]
     assert events[2].delta.type == "thought_signature"
-    texts = [e.delta.text for e in events
-             if e.event_type == "step.delta" and e.delta.type == "text"]
+    texts = [
+        e.delta.text for e in events if e.event_type == "step.delta" and e.delta.type == "text"
+    ]
     assert len(texts) > 2
     assert len({e.event_id for e in events}) == len(events)
     final = client.interactions.get(events[0].interaction.id)
@@ -141,30 +153,37 @@ def test_streaming(client: genai.Client, server: tuple[Emulator, str, Wire]) -> 
 
 
 def test_stream_resume_with_last_event_id(client: genai.Client) -> None:
-    events = list(client.interactions.create(model="gemini-3.5-flash", input="Tell me more",
-                                             stream=True))
+    events = list(
+        client.interactions.create(model="gemini-3.5-flash", input="Tell me more", stream=True)
+    )
     iid = events[0].interaction.id
     replay = list(client.interactions.get(iid, stream=True, last_event_id=events[4].event_id))
     assert [e.event_id for e in replay] == [e.event_id for e in events[5:]]
 
 
 def test_stateful_multi_turn(client: genai.Client) -> None:
-    first = client.interactions.create(model="gemini-3.5-flash",
-                                       input="I have 2 dogs in my house.")
-    second = client.interactions.create(model="gemini-3.5-flash",
-                                        input="How many paws are in my house?",
-                                        previous_interaction_id=first.id)
+    first = client.interactions.create(model="gemini-3.5-flash", input="I have 2 dogs in my house.")
+    second = client.interactions.create(
+        model="gemini-3.5-flash",
+        input="How many paws are in my house?",
+        previous_interaction_id=first.id,
+    )
     assert "8" in second.output_text
     assert [s.type for s in second.steps] == ["thought", "model_output"]
 
 
 def test_stateless_multi_turn(client: genai.Client) -> None:
-    history: list[Any] = [{"type": "user_input",
-                           "content": [{"type": "text", "text": "I have 2 dogs in my house."}]}]
+    history: list[Any] = [
+        {"type": "user_input", "content": [{"type": "text", "text": "I have 2 dogs in my house."}]}
+    ]
     first = client.interactions.create(model="gemini-3.5-flash", store=False, input=history)
     history += [step.model_dump() for step in first.steps]
-    history.append({"type": "user_input",
-                    "content": [{"type": "text", "text": "How many paws are in my house?"}]})
+    history.append(
+        {
+            "type": "user_input",
+            "content": [{"type": "text", "text": "How many paws are in my house?"}],
+        }
+    )
     second = client.interactions.create(model="gemini-3.5-flash", store=False, input=history)
     assert "8 paws" in second.steps[-1].content[0].text
     with pytest.raises(gx.NotFoundError):
@@ -177,8 +196,9 @@ WEATHER = {
     "description": "Gets the current temperature for a given location.",
     "parameters": {
         "type": "object",
-        "properties": {"location": {"type": "string",
-                                    "description": "The city name, e.g. San Francisco"}},
+        "properties": {
+            "location": {"type": "string", "description": "The city name, e.g. San Francisco"}
+        },
         "required": ["location"],
     },
 }
@@ -186,8 +206,12 @@ WEATHER = {
 
 def _run_tool(step: Any) -> dict[str, Any]:
     result = {"location": step.arguments["location"], "temperature": "22", "unit": "celsius"}
-    return {"type": "function_result", "name": step.name, "call_id": step.id,
-            "result": [{"type": "text", "text": json.dumps(result)}]}
+    return {
+        "type": "function_result",
+        "name": step.name,
+        "call_id": step.id,
+        "result": [{"type": "text", "text": json.dumps(result)}],
+    }
 
 
 def test_function_calling_stateful(client: genai.Client) -> None:
@@ -196,7 +220,9 @@ def test_function_calling_stateful(client: genai.Client) -> None:
     calls = []
     for _ in range(4):
         interaction = client.interactions.create(
-            model="gemini-3.5-flash", input=user_input, tools=[WEATHER],
+            model="gemini-3.5-flash",
+            input=user_input,
+            tools=[WEATHER],
             previous_interaction_id=previous_id,
         )
         results = [_run_tool(s) for s in interaction.steps if s.type == "function_call"]
@@ -211,11 +237,16 @@ def test_function_calling_stateful(client: genai.Client) -> None:
 
 
 def test_function_calling_stateless(client: genai.Client) -> None:
-    history: list[Any] = [{"type": "user_input", "content": [
-        {"type": "text", "text": "What is the temperature in London?"}]}]
+    history: list[Any] = [
+        {
+            "type": "user_input",
+            "content": [{"type": "text", "text": "What is the temperature in London?"}],
+        }
+    ]
     for _ in range(4):
-        interaction = client.interactions.create(model="gemini-3.5-flash", store=False,
-                                                 input=history, tools=[WEATHER])
+        interaction = client.interactions.create(
+            model="gemini-3.5-flash", store=False, input=history, tools=[WEATHER]
+        )
         results = []
         for step in interaction.steps:
             history.append(step.model_dump())
@@ -234,19 +265,28 @@ def test_structured_output(client: genai.Client) -> None:
         prep_time_minutes: int | None = pydantic.Field(description="Prep time in minutes.")
 
     it = client.interactions.create(
-        model="gemini-3.5-flash", input="Give me a recipe for banana bread",
-        response_format={"type": "text", "mime_type": "application/json",
-                         "schema": Recipe.model_json_schema()},
+        model="gemini-3.5-flash",
+        input="Give me a recipe for banana bread",
+        response_format={
+            "type": "text",
+            "mime_type": "application/json",
+            "schema": Recipe.model_json_schema(),
+        },
     )
     recipe = Recipe.model_validate_json(it.output_text)
     assert 1 <= len(recipe.ingredients) <= 3
 
 
 def test_google_search_with_citations(client: genai.Client) -> None:
-    it = client.interactions.create(model="gemini-3.5-flash", input="Who won the euro 2024?",
-                                    tools=[{"type": "google_search"}])
-    assert [s.type for s in it.steps] == ["thought", "google_search_call",
-                                          "google_search_result", "model_output"]
+    it = client.interactions.create(
+        model="gemini-3.5-flash", input="Who won the euro 2024?", tools=[{"type": "google_search"}]
+    )
+    assert [s.type for s in it.steps] == [
+        "thought",
+        "google_search_call",
+        "google_search_result",
+        "model_output",
+    ]
     assert it.steps[2].call_id == it.steps[1].id
     block = it.steps[-1].content[0]
     cite = block.annotations[0]
@@ -256,36 +296,48 @@ def test_google_search_with_citations(client: genai.Client) -> None:
 
 def test_code_execution_and_url_context(client: genai.Client) -> None:
     it = client.interactions.create(
-        model="gemini-3.5-flash", input="Compute 6*7 and read https://example.org/page",
+        model="gemini-3.5-flash",
+        input="Compute 6*7 and read https://example.org/page",
         tools=[{"type": "code_execution"}, {"type": "url_context"}],
     )
     kinds = [s.type for s in it.steps]
-    assert kinds[1:5] == ["code_execution_call", "code_execution_result",
-                          "url_context_call", "url_context_result"]
+    assert kinds[1:5] == [
+        "code_execution_call",
+        "code_execution_result",
+        "url_context_call",
+        "url_context_result",
+    ]
     assert it.steps[2].result.strip() == "42"
     assert it.steps[4].result[0].url == "https://example.org/page"
 
 
 def test_multimodal_input(client: genai.Client) -> None:
     png = base64.b64encode(b"\x89PNG\r\n\x1a\nfake").decode()
-    it = client.interactions.create(model="gemini-3.5-flash", input=[
-        {"type": "text", "text": "Compare this local image and this remote audio file."},
-        {"type": "image", "data": png, "mime_type": "image/jpeg"},
-        {"type": "audio", "uri": "https://example.com/sample.mp3", "mime_type": "audio/mp3"},
-    ])
+    it = client.interactions.create(
+        model="gemini-3.5-flash",
+        input=[
+            {"type": "text", "text": "Compare this local image and this remote audio file."},
+            {"type": "image", "data": png, "mime_type": "image/jpeg"},
+            {"type": "audio", "uri": "https://example.com/sample.mp3", "mime_type": "audio/mp3"},
+        ],
+    )
     assert "Compare this local image" in it.output_text
 
 
 def test_image_output(client: genai.Client) -> None:
-    it = client.interactions.create(model="gemini-3.1-flash-image",
-                                    input="Generate an image of a futuristic city skyline")
+    it = client.interactions.create(
+        model="gemini-3.1-flash-image", input="Generate an image of a futuristic city skyline"
+    )
     assert base64.b64decode(it.output_image.data).startswith(b"\x89PNG\r\n\x1a\n")
     assert it.output_image.mime_type == "image/png"
 
 
 def test_background_and_polling(client: genai.Client) -> None:
-    started = client.interactions.create(model="gemini-3.5-flash", background=True,
-                                         input="Write a detailed analysis of AI in healthcare.")
+    started = client.interactions.create(
+        model="gemini-3.5-flash",
+        background=True,
+        input="Write a detailed analysis of AI in healthcare.",
+    )
     assert started.status == "in_progress" and not started.steps
     statuses = []
     for _ in range(5):
@@ -298,8 +350,9 @@ def test_background_and_polling(client: genai.Client) -> None:
 
 
 def test_cancel_and_delete(client: genai.Client) -> None:
-    started = client.interactions.create(model="gemini-3.5-flash", background=True,
-                                         input="A long task")
+    started = client.interactions.create(
+        model="gemini-3.5-flash", background=True, input="A long task"
+    )
     cancelled = client.interactions.cancel(started.id)
     assert cancelled.status == "cancelled"
     assert client.interactions.get(started.id).status == "cancelled"
@@ -309,13 +362,15 @@ def test_cancel_and_delete(client: genai.Client) -> None:
     with pytest.raises(gx.NotFoundError):
         client.interactions.get(started.id)
     with pytest.raises(gx.NotFoundError):
-        client.interactions.create(model="gemini-3.5-flash", input="hi",
-                                   previous_interaction_id=started.id)
+        client.interactions.create(
+            model="gemini-3.5-flash", input="hi", previous_interaction_id=started.id
+        )
 
 
 def test_agent_with_remote_environment(client: genai.Client) -> None:
     it = client.interactions.create(
-        agent="antigravity-preview-05-2026", environment="remote",
+        agent="antigravity-preview-05-2026",
+        environment="remote",
         input="Write a Python script that prints the first 20 Fibonacci numbers.",
     )
     assert it.environment_id and it.environment_id.startswith("env_")
@@ -327,50 +382,65 @@ def test_include_input(client: genai.Client) -> None:
     assert client.interactions.get(it.id, include_input=True).input == "remember me"
 
 
-def test_errors_map_to_sdk_exceptions(client: genai.Client,
-                                      server: tuple[Emulator, str, Wire]) -> None:
+def test_errors_map_to_sdk_exceptions(
+    client: genai.Client, server: tuple[Emulator, str, Wire]
+) -> None:
     emulator, url, _ = server
     wrong = make_client(url, key="wrong-key")  # keep a reference: GC closes its transport
     with pytest.raises(gx.PermissionDeniedError):
-        wrong.interactions.create(model="m", input="hi")
+        wrong.interactions.create(model="gemini-3.5-flash", input="hi")
     with pytest.raises(gx.NotFoundError):
         client.interactions.get("v1_doesnotexist")
-    first = client.interactions.create(model="gemini-3.5-flash", input="Temperature in Paris?",
-                                       tools=[WEATHER])
+    first = client.interactions.create(
+        model="gemini-3.5-flash", input="Temperature in Paris?", tools=[WEATHER]
+    )
     assert first.status == "requires_action"
     with pytest.raises(gx.BadRequestError, match=first.steps[1].id):
-        client.interactions.create(model="gemini-3.5-flash", input="never mind",
-                                   previous_interaction_id=first.id, tools=[WEATHER])
+        client.interactions.create(
+            model="gemini-3.5-flash",
+            input="never mind",
+            previous_interaction_id=first.id,
+            tools=[WEATHER],
+        )
     emulator.faults.http_error(429, retry_after=1)
     with pytest.raises(gx.RateLimitError):
-        client.interactions.create(model="m", input="hi")
+        client.interactions.create(model="gemini-3.5-flash", input="hi")
     emulator.faults.http_error(503)
     with pytest.raises(gx.InternalServerError):
-        client.interactions.create(model="m", input="hi")
+        client.interactions.create(model="gemini-3.5-flash", input="hi")
 
 
 def test_sdk_retries_honour_retry_after(server: tuple[Emulator, str, Wire]) -> None:
     emulator, url, _ = server
     emulator.faults.http_error(429, count=2, retry_after_ms=1)
-    sdk = genai.Client(api_key=API_KEY, http_options=gtypes.HttpOptions(
-        base_url=url, api_version="v1beta", retry_options=gtypes.HttpRetryOptions(attempts=3)))
+    sdk = genai.Client(
+        api_key=API_KEY,
+        http_options=gtypes.HttpOptions(
+            base_url=url, api_version="v1beta", retry_options=gtypes.HttpRetryOptions(attempts=3)
+        ),
+    )
     before = len(emulator.requests)
-    assert sdk.interactions.create(model="m", input="hi").status == "completed"
+    assert sdk.interactions.create(model="gemini-3.5-flash", input="hi").status == "completed"
     assert len(emulator.requests) - before == 3
 
 
-def test_dropped_stream_then_resume(client: genai.Client,
-                                    server: tuple[Emulator, str, Wire]) -> None:
+def test_dropped_stream_then_resume(
+    client: genai.Client, server: tuple[Emulator, str, Wire]
+) -> None:
     emulator, _, _ = server
     emulator.faults.drop_stream(after_events=3)
     seen = []
     with pytest.raises(Exception):  # noqa: B017 - the SDK surfaces the cut as httpx/SDK errors
-        for event in client.interactions.create(model="gemini-3.5-flash", input="hello",
-                                                stream=True):
+        for event in client.interactions.create(
+            model="gemini-3.5-flash", input="hello", stream=True
+        ):
             seen.append(event)
     assert len(seen) == 3
-    rest = list(client.interactions.get(seen[0].interaction.id, stream=True,
-                                        last_event_id=seen[-1].event_id))
+    rest = list(
+        client.interactions.get(
+            seen[0].interaction.id, stream=True, last_event_id=seen[-1].event_id
+        )
+    )
     assert rest[-1].event_type == "interaction.completed"
 
 
@@ -378,7 +448,6 @@ async def test_async_client(client: genai.Client) -> None:
     aio = client.aio
     it = await aio.interactions.create(model="gemini-3.5-flash", input="hello async")
     assert "hello async" in it.output_text
-    stream = await aio.interactions.create(model="gemini-3.5-flash", input="stream me",
-                                           stream=True)
+    stream = await aio.interactions.create(model="gemini-3.5-flash", input="stream me", stream=True)
     kinds = [event.event_type async for event in stream]
     assert kinds[-1] == "interaction.completed"

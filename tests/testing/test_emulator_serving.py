@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from typing import Any
@@ -14,16 +15,18 @@ from agentloop.testing import server as server_mod
 
 
 def test_plugin_import_is_light() -> None:
-    code = ("import sys, agentloop.testing.pytest_plugin; "
-            "print([m for m in ('starlette', 'uvicorn', 'agentloop.testing.emulator') "
-            "if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, agentloop.testing.pytest_plugin; "
+        "print([m for m in ('starlette', 'uvicorn', 'agentloop.testing.emulator') "
+        "if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-    code = ("import sys, agentloop.testing; "
-            "print([m for m in ('starlette', 'uvicorn') if m in sys.modules])")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+    code = (
+        "import sys, agentloop.testing; "
+        "print([m for m in ('starlette', 'uvicorn') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
@@ -33,17 +36,21 @@ def test_emulator_client_fixture(emulator: Emulator, emulator_client: Any) -> No
     assert emulator.requests[-1].json == {"model": "gemini-3.5-flash", "input": "hi fixture"}
 
 
-async def test_async_emulator_client_fixture(emulator: Emulator,
-                                             async_emulator_client: Any) -> None:
-    it = await async_emulator_client.interactions.create(model="m", input="hi async")
+async def test_async_emulator_client_fixture(
+    emulator: Emulator, async_emulator_client: Any
+) -> None:
+    it = await async_emulator_client.interactions.create(model="gemini-3.5-flash", input="hi async")
     assert "hi async" in it.output_text
     assert emulator.interaction(it.id).output_text == it.output_text
 
 
 def test_emulator_url_fixture(emulator: Emulator, emulator_url: str) -> None:
     assert emulator_url.startswith("http://127.0.0.1:")
-    res = httpx.post(f"{emulator_url}/v1beta/interactions", headers={"x-goog-api-key": "k"},
-                     json={"model": "m", "input": "over the loopback"})
+    res = httpx.post(
+        f"{emulator_url}/v1beta/interactions",
+        headers={"x-goog-api-key": "k"},
+        json={"model": "gemini-3.5-flash", "input": "over the loopback"},
+    )
     assert res.status_code == 200 and "over the loopback" in res.text
     assert httpx.get(f"{emulator_url}/v1beta/interactions/x").status_code == 401
 
@@ -51,16 +58,21 @@ def test_emulator_url_fixture(emulator: Emulator, emulator_url: str) -> None:
 def test_serve_drops_streams_mid_way() -> None:
     emu = Emulator(ScriptedModel(["a b c d e f g h", "again"]))
     emu.faults.drop_stream(after_events=3)
-    with emu.serve() as url, httpx.Client(base_url=url,
-                                          headers={"x-goog-api-key": "k"}) as client:
+    with emu.serve() as url, httpx.Client(base_url=url, headers={"x-goog-api-key": "k"}) as client:
         lines: list[str] = []
-        with pytest.raises(httpx.RemoteProtocolError), client.stream(
-                "POST", "/v1beta/interactions",
-                json={"model": "m", "input": "x", "stream": True}) as res:
+        with (
+            pytest.raises(httpx.RemoteProtocolError),
+            client.stream(
+                "POST",
+                "/v1beta/interactions",
+                json={"model": "gemini-3.5-flash", "input": "x", "stream": True},
+            ) as res,
+        ):
             lines.extend(line for line in res.iter_lines() if line.startswith("data: "))
         assert len(lines) == 3
-        ok = client.post("/v1beta/interactions", json={"model": "m", "input": "y",
-                                                       "stream": True})
+        ok = client.post(
+            "/v1beta/interactions", json={"model": "gemini-3.5-flash", "input": "y", "stream": True}
+        )
         assert ok.status_code == 200 and ok.text.count("event: ") > 3
 
 
@@ -76,8 +88,11 @@ def test_asgi_app_applies_latency_with_injected_sleep() -> None:
 
     async def go() -> int:
         async with httpx.AsyncClient(transport=transport, base_url="http://e") as client:
-            res = await client.post("/v1/interactions", headers={"x-goog-api-key": "k"},
-                                    json={"model": "m", "input": "x"})
+            res = await client.post(
+                "/v1/interactions",
+                headers={"x-goog-api-key": "k"},
+                json={"model": "gemini-3.5-flash", "input": "x"},
+            )
             return res.status_code
 
     import asyncio
@@ -89,6 +104,7 @@ def test_cli_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
     import uvicorn
 
     ran: list[Any] = []
+
     def fake_run(self: Any, sockets: list[Any]) -> None:
         ran.append((self.config, sockets[0].getsockname()[1]))
 
@@ -98,5 +114,223 @@ def test_cli_main(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
     assert config.host == "127.0.0.1" and port > 0
     err = capsys.readouterr().err
     assert f"http://127.0.0.1:{port}" in err and "s3cret" not in err
-    with pytest.raises(SystemExit):
-        server_mod.main(["--model", "gpt"])
+    assert server_mod.main(["--model", "gpt"]) == 2
+    assert "invalid choice: 'gpt'" in capsys.readouterr().err
+
+
+@pytest.fixture
+def fake_uvicorn_run(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    import uvicorn
+
+    ran: list[Any] = []
+
+    def fake_run(self: Any, sockets: list[Any]) -> None:
+        ran.append((self.config, sockets[0].getsockname()[1]))
+
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
+    monkeypatch.delenv(server_mod.SIGNING_KEY_ENV, raising=False)
+    return ran
+
+
+def _served_emulator(ran: list[Any]) -> Emulator:
+    emulator: Emulator = ran[-1][0].app.state.emulator
+    return emulator
+
+
+@pytest.fixture(autouse=True)
+def _restore_access_logger(monkeypatch: pytest.MonkeyPatch) -> None:
+    # main() configures the access logger of the process; undo it after each test.
+    from agentloop.testing.asgi import ACCESS_LOGGER
+
+    logger = logging.getLogger(ACCESS_LOGGER)
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(logger, "level", logging.NOTSET)
+    monkeypatch.setattr(logger, "propagate", True)
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["--log-level", "foo"], "argument --log-level: invalid choice: 'foo'"),
+        (["--port", "99999"], "'99999' is not a port"),
+        (["--port", "http"], "'http' is not a port"),
+        (["--context-window", "0"], "'0' is not a positive whole number"),
+        (["--max-body-bytes", "lots"], "'lots' is not a positive whole number"),
+    ],
+)
+def test_cli_bad_flags_are_one_line_errors(
+    argv: list[str], needle: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert server_mod.main(argv) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_cli_port_in_use_is_a_one_line_error(
+    fake_uvicorn_run: list[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert server_mod.main(["--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"port {port} on 127.0.0.1 is in use" in err and len(err.strip().splitlines()) == 1
+    assert fake_uvicorn_run == []
+
+
+def test_cli_missing_extra_is_a_one_line_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    assert server_mod.main(["--port", "0"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "agentloop emulator: error: the emulator server needs the [emulator] extra "
+        "(uvicorn is missing): pip install 'agentloop[emulator]'"
+    )
+
+
+def test_cli_options_reach_the_emulator(
+    fake_uvicorn_run: list[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert (
+        server_mod.main(
+            [
+                "--port",
+                "0",
+                "--context-window",
+                "500",
+                "--allow-unknown-models",
+                "--max-body-bytes",
+                "1000",
+                "--request-log-size",
+                "3",
+                "--log-level",
+                "WARNING",
+            ]
+        )
+        == 0
+    )
+    emu = _served_emulator(fake_uvicorn_run)
+    assert (emu.context_window, emu.allow_unknown_models, emu.max_body_bytes) == (500, True, 1000)
+    assert emu.requests.maxlen == 3
+    assert "context window: 500" in capsys.readouterr().err
+    assert server_mod.main(["--port", "0"]) == 0
+    emu = _served_emulator(fake_uvicorn_run)
+    assert (emu.context_window, emu.allow_unknown_models) == (None, False)
+
+
+def _thought_history(emu: Emulator) -> list[dict[str, Any]]:
+    first = emu.handle(
+        "POST",
+        "/v1beta/interactions",
+        {},
+        {"x-goog-api-key": "k"},
+        b'{"model": "gemini-3.5-flash", "input": "hi", "store": false}',
+    ).json()
+    return [
+        {"type": "user_input", "content": "hi"},
+        *first["steps"],
+        {"type": "user_input", "content": "again"},
+    ]
+
+
+def _replay(emu: Emulator, history: list[dict[str, Any]]) -> int:
+    import json
+
+    body = {"model": "gemini-3.5-flash", "input": history, "store": False}
+    return emu.handle(
+        "POST", "/v1beta/interactions", {}, {"x-goog-api-key": "k"}, json.dumps(body).encode()
+    ).status
+
+
+def test_cli_signing_key_is_stable_across_restarts(
+    fake_uvicorn_run: list[Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server_mod.main(["--port", "0"])
+    history = _thought_history(_served_emulator(fake_uvicorn_run))
+    server_mod.main(["--port", "0"])  # "restarted": a new emulator, the default key
+    assert _replay(_served_emulator(fake_uvicorn_run), history) == 200
+    server_mod.main(["--port", "0", "--signing-key", "team-secret"])
+    assert _replay(_served_emulator(fake_uvicorn_run), history) == 400  # another key
+    keyed = _thought_history(_served_emulator(fake_uvicorn_run))
+    monkeypatch.setenv(server_mod.SIGNING_KEY_ENV, "team-secret")
+    server_mod.main(["--port", "0"])
+    assert _replay(_served_emulator(fake_uvicorn_run), keyed) == 200
+    err = capsys.readouterr().err
+    assert "team-secret" not in err and "signing key: $AGENTLOOP_EMULATOR_SIGNING_KEY" in err
+
+
+def test_access_log_at_info_redacts_the_key(caplog: pytest.LogCaptureFixture) -> None:
+    from agentloop.testing.asgi import ACCESS_LOGGER
+
+    emu = Emulator(ScriptedModel(["a"]))
+    transport = httpx.ASGITransport(app=emu.asgi_app())
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=transport, base_url="http://e") as client:
+            await client.post(
+                "/v1beta/interactions?key=s3cret&alt=sse",
+                json={"model": "gemini-3.5-flash", "input": "x"},
+            )
+
+    import asyncio
+
+    with caplog.at_level(logging.INFO, logger=ACCESS_LOGGER):
+        asyncio.run(go())
+    lines = [r.getMessage() for r in caplog.records if r.name == ACCESS_LOGGER]
+    assert len(lines) == 1
+    assert '"POST /v1beta/interactions?key=<redacted>&alt=sse" 200 (stream)' in lines[0]
+    assert "s3cret" not in lines[0]
+
+
+def test_cli_access_log_handler_only_at_info(
+    monkeypatch: pytest.MonkeyPatch, fake_uvicorn_run: list[Any]
+) -> None:
+    from agentloop.testing.asgi import ACCESS_LOGGER
+
+    logger = logging.getLogger(ACCESS_LOGGER)
+    server_mod.main(["--port", "0", "--log-level", "warning"])
+    assert logger.handlers == [] and not logger.isEnabledFor(logging.INFO)
+    server_mod.main(["--port", "0", "--log-level", "info"])
+    assert len(logger.handlers) == 1 and logger.isEnabledFor(logging.INFO)
+
+
+def test_async_fixture_works_in_strict_mode(tmp_path: Any) -> None:
+    """The plugin's async fixture needs no ``asyncio_mode = auto`` (run in-process)."""
+    (tmp_path / "pytest.ini").write_text(
+        "[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n"
+    )
+    (tmp_path / "test_strict_plugin_user.py").write_text(
+        "import pytest\n"
+        "from agentloop import AsyncConversation\n\n"
+        "@pytest.mark.asyncio\n"
+        "async def test_it(async_emulator_client, emulator):\n"
+        "    turn = await AsyncConversation(async_emulator_client).send('hi strict')\n"
+        "    assert 'hi strict' in turn.output_text\n"
+        "    assert len(emulator.requests) == 1\n"
+    )
+    outcomes: list[str] = []
+
+    class Collect:
+        def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+            if report.when == "call" or report.outcome != "passed":
+                outcomes.append(report.outcome)
+
+    code = pytest.main(
+        [
+            str(tmp_path),
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            "-c",
+            str(tmp_path / "pytest.ini"),
+        ],
+        plugins=[Collect()],
+    )
+    assert (code, outcomes) == (0, ["passed"])

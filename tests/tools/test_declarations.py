@@ -82,26 +82,36 @@ def f_basic(city: str, days: int, ratio: float, flag: bool) -> None:
 
 
 def f_defaults(
-    city: str, days: int = 3, unit: str = "c", note: Optional[str] = None  # noqa: UP045
+    city: str,
+    days: int = 3,
+    unit: str = "c",
+    note: Optional[str] = None,  # noqa: UP045
 ) -> None:
     """Defaults."""
 
 
 def f_collections(
-    names: list[str], pair: tuple[int, str], rest: tuple[int, ...], uniq: set[str],
+    names: list[str],
+    pair: tuple[int, str],
+    rest: tuple[int, ...],
+    uniq: set[str],
     counts: dict[str, int],
 ) -> None:
     """Collections."""
 
 
 def f_unions(
-    a: Union[int, str], b: int | None, c: Optional[list[int]] = None  # noqa: UP045
+    a: Union[int, str],
+    b: int | None,
+    c: Optional[list[int]] = None,  # noqa: UP045
 ) -> None:
     """Unions."""
 
 
 def f_literal_enum(
-    mode: Literal["fast", "slow"], color: Color, prio: Priority = Priority.LOW,
+    mode: Literal["fast", "slow"],
+    color: Color,
+    prio: Priority = Priority.LOW,
     only: Literal["x"] = "x",
 ) -> None:
     """Literals and enums."""
@@ -335,11 +345,17 @@ CASES: list[tuple[Any, str, dict[str, Any]]] = [
                 "n": {"type": "integer", "minimum": 1, "maximum": 10, "description": "How many."},
                 "name": {"type": "string", "minLength": 2, "maxLength": 5},
                 "items": {
-                    "type": "array", "items": {"type": "integer"}, "minItems": 1, "maxItems": 3,
+                    "type": "array",
+                    "items": {"type": "integer"},
+                    "minItems": 1,
+                    "maxItems": 3,
                 },
                 "positive": {"type": "number", "description": "Must be > 0."},
-                "step": {"type": "integer", "description": "Must be a multiple of 5.",
-                         "default": 5},
+                "step": {
+                    "type": "integer",
+                    "description": "Must be a multiple of 5.",
+                    "default": 5,
+                },
                 "k": {"type": "integer", "description": "Field as default.", "default": 7},
             },
             "required": ["n", "name", "items", "positive"],
@@ -371,8 +387,9 @@ CASES: list[tuple[Any, str, dict[str, Any]]] = [
 ]
 
 
-@pytest.mark.parametrize(("fn", "description", "parameters"), CASES, ids=lambda v: getattr(
-    v, "__name__", ""))
+@pytest.mark.parametrize(
+    ("fn", "description", "parameters"), CASES, ids=lambda v: getattr(v, "__name__", "")
+)
 def test_declaration_table(fn: Any, description: str, parameters: dict[str, Any]) -> None:
     t = tool(fn)
     decl = t.declaration()
@@ -409,8 +426,11 @@ def test_no_docstring_omits_description() -> None:
     assert tool(bare).declaration() == {
         "type": "function",
         "name": "bare",
-        "parameters": {"type": "object", "properties": {"x": {"type": "integer"}},
-                       "required": ["x"]},
+        "parameters": {
+            "type": "object",
+            "properties": {"x": {"type": "integer"}},
+            "required": ["x"],
+        },
     }
 
 
@@ -457,7 +477,9 @@ async def test_async_function_tool() -> None:
     assert fetch.is_async is True
     assert await fetch("x") == "X"
     assert fetch.parameters == {
-        "type": "object", "properties": {"url": {"type": "string"}}, "required": ["url"],
+        "type": "object",
+        "properties": {"url": {"type": "string"}},
+        "required": ["url"],
     }
 
 

@@ -12,15 +12,19 @@ import pytest
 from pydantic import BaseModel, Field
 
 from agentloop.tools import (
+    ArgumentsInvalidError,
     PreparedCall,
     Tool,
     ToolContext,
     ToolError,
     ToolOutcome,
     ToolRegistry,
+    ToolResultError,
+    UnknownToolError,
     tool,
 )
-from agentloop.types import FunctionCallStep, FunctionResultStep
+from agentloop.tools.execution import prepare
+from agentloop.types import FunctionCallStep
 
 
 def call(name: str, call_id: str = "c1", **arguments: Any) -> FunctionCallStep:
@@ -106,7 +110,10 @@ def test_success_result_and_outcome_fields(registry: ToolRegistry) -> None:
 def test_none_is_an_empty_success(registry: ToolRegistry) -> None:
     [outcome] = run_both(registry, [call("nothing")])
     assert wire(outcome) == {
-        "type": "function_result", "call_id": "c1", "name": "nothing", "result": "",
+        "type": "function_result",
+        "call_id": "c1",
+        "name": "nothing",
+        "result": "",
     }
 
 
@@ -148,8 +155,9 @@ def test_lax_mode_coerces_and_treats_null_as_default(registry: ToolRegistry) -> 
 
 
 def test_strict_mode_refuses_coercion_and_extras(registry: ToolRegistry) -> None:
-    [ok] = run_both(registry, [call("strict_tool", n=3, unit="celsius", window={"start": 4,
-                                                                                "end": 5})])
+    [ok] = run_both(
+        registry, [call("strict_tool", n=3, unit="celsius", window={"start": 4, "end": 5})]
+    )
     assert ok.result.result == "3-celsius-4"
     [bad] = run_both(registry, [call("strict_tool", n="3", unit="celsius", extra=1)])
     assert bad.result.result == (
@@ -191,8 +199,9 @@ def test_unconvertible_return_value(registry: ToolRegistry) -> None:
     [outcome] = run_both(registry, [call("bad_return")])
     assert outcome.is_error
     assert outcome.result.result.startswith(
-        "Tool 'bad_return' returned a object that cannot be sent as a result"
+        "Tool 'bad_return' returned a value (of type 'object') that cannot be sent as a result"
     )
+    assert isinstance(outcome.error, ToolResultError)
 
 
 def test_a_tools_own_timeout_error_is_not_a_tool_timeout(registry: ToolRegistry) -> None:
@@ -211,10 +220,10 @@ def test_sync_tool_timeout() -> None:
     registry = ToolRegistry([slow])
     try:
         [outcome] = registry.run([call("slow")])
-        assert outcome.result.result == "Tool 'slow' timed out after 0.05 s."
+        assert outcome.result.result.startswith("Tool 'slow' timed out after 0.05 s")
         assert outcome.is_error
         [outcome] = asyncio.run(registry.arun([call("slow")]))
-        assert outcome.result.result == "Tool 'slow' timed out after 0.05 s."
+        assert outcome.result.result.startswith("Tool 'slow' timed out after 0.05 s")
     finally:
         release.set()
         registry.close()
@@ -234,9 +243,9 @@ def test_async_tool_timeout_cancels_the_coroutine() -> None:
 
     with ToolRegistry([slow]) as registry:
         [outcome] = registry.run([call("slow")])
-        assert outcome.result.result == "Tool 'slow' timed out after 0.05 s."
+        assert outcome.result.result.startswith("Tool 'slow' timed out after 0.05 s")
         [outcome] = asyncio.run(registry.arun([call("slow")]))
-        assert outcome.result.result == "Tool 'slow' timed out after 0.05 s."
+        assert outcome.result.result.startswith("Tool 'slow' timed out after 0.05 s")
     assert cancelled == [True, True]
 
 
@@ -269,9 +278,7 @@ async def test_cancellation_propagates_and_cancels_tools() -> None:
             raise
 
     registry = ToolRegistry([wait_forever])
-    task = asyncio.ensure_future(
-        registry.arun([call("wait_forever"), call("wait_forever", "c2")])
-    )
+    task = asyncio.ensure_future(registry.arun([call("wait_forever"), call("wait_forever", "c2")]))
     await started.wait()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
@@ -300,8 +307,14 @@ def test_context_injection_default_and_factory() -> None:
 
     def factory(c: FunctionCallStep, t: Tool[..., Any] | None) -> ToolContext[Any]:
         assert t is whoami
-        return ToolContext(call_id=c.id, tool_name=c.name, arguments=c.arguments,
-                           conversation=conversation, deps={"user": "ada"}, metadata={"k": 1})
+        return ToolContext(
+            call_id=c.id,
+            tool_name=c.name,
+            arguments=c.arguments,
+            conversation=conversation,
+            deps={"user": "ada"},
+            metadata={"k": 1},
+        )
 
     [outcome] = asyncio.run(registry.arun([call("whoami", query="q")], context=factory))
     assert outcome.result.result == "q:ada"
@@ -311,15 +324,17 @@ def test_context_injection_default_and_factory() -> None:
 # --- prepare (sans-I/O) ------------------------------------------------------------------------
 
 
-def test_prepare_returns_a_ready_call_or_a_result(registry: ToolRegistry) -> None:
-    ready = registry.prepare(call("get_weather", city="Rome", days="4"))
+def test_prepare_returns_a_ready_call_or_an_error_outcome(registry: ToolRegistry) -> None:
+    ready = prepare(registry, call("get_weather", city="Rome", days="4"))
     assert isinstance(ready, PreparedCall)
     assert ready.kwargs == {"city": "Rome", "days": 4} and ready.tool is get_weather
     assert ready.start() == {"city": "Rome", "days": 4, "unit": Unit.C}
 
-    failed = registry.prepare(call("get_weather"))
-    assert isinstance(failed, FunctionResultStep) and failed.is_error is True
-    assert isinstance(registry.prepare(call("missing")), FunctionResultStep)
+    failed = prepare(registry, call("get_weather"))
+    assert isinstance(failed, ToolOutcome) and failed.result.is_error is True
+    assert isinstance(failed.error, ArgumentsInvalidError)
+    missing = prepare(registry, call("missing"))
+    assert isinstance(missing, ToolOutcome) and isinstance(missing.error, UnknownToolError)
 
 
 # --- concurrency (no timing: barriers only release when all calls are in flight) -------------
@@ -373,23 +388,32 @@ async def test_async_tools_overlap_on_the_running_loop() -> None:
     assert [o.value for o in outcomes] == [0, 1, 2]
 
 
-def test_pool_is_bounded() -> None:
-    lock = threading.Lock()
-    state = {"active": 0, "peak": 0}
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_pool_is_bounded(driver: str) -> None:
+    bound = 2
+    pair = threading.Barrier(bound, timeout=10)  # proves `bound` calls do run at once
+    # Passable only if bound + 1 calls run at once: with the bound it breaks (once, after
+    # its timeout) and every later wait fails at once; without the bound it is passed.
+    over = threading.Barrier(bound + 1, timeout=0.3)
+    passed_over: list[int] = []
 
     @tool
     def work(i: int) -> int:
-        with lock:
-            state["active"] += 1
-            state["peak"] = max(state["peak"], state["active"])
-        with lock:
-            state["active"] -= 1
+        pair.wait()
+        try:
+            over.wait()
+            passed_over.append(i)
+        except threading.BrokenBarrierError:
+            pass
         return i
 
-    with ToolRegistry([work], max_workers=1) as registry:
-        outcomes = registry.run([call("work", f"c{i}", i=i) for i in range(6)])
-    assert [o.value for o in outcomes] == list(range(6))
-    assert state["peak"] == 1
+    calls = [call("work", f"c{i}", i=i) for i in range(3 * bound)]
+    with ToolRegistry([work], max_workers=bound) as registry:
+        outcomes = registry.run(calls) if driver == "sync" else asyncio.run(registry.arun(calls))
+    assert [o.value for o in outcomes] == list(range(3 * bound))
+    assert not any(o.is_error for o in outcomes)
+    assert passed_over == []
+    assert over.broken  # the bounded calls did reach it, `bound` at a time
 
 
 def test_mixed_batch_keeps_call_order() -> None:
@@ -402,8 +426,13 @@ def test_mixed_batch_keeps_call_order() -> None:
         return "s" + s
 
     with ToolRegistry([aecho, secho]) as registry:
-        calls = [call("aecho", "1", s="x"), call("missing", "2"), call("secho", "3", s="y"),
-                 call("secho", "4"), call("aecho", "5", s="z")]
+        calls = [
+            call("aecho", "1", s="x"),
+            call("missing", "2"),
+            call("secho", "3", s="y"),
+            call("secho", "4"),
+            call("aecho", "5", s="z"),
+        ]
         for outcomes in (registry.run(calls), asyncio.run(registry.arun(calls))):
             assert [o.result.call_id for o in outcomes] == ["1", "2", "3", "4", "5"]
             assert [o.is_error for o in outcomes] == [False, True, False, True, False]

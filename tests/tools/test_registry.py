@@ -48,8 +48,11 @@ def alpha_decl() -> dict[str, object]:
         "type": "function",
         "name": "alpha",
         "description": "Alpha.",
-        "parameters": {"type": "object", "properties": {"x": {"type": "integer"}},
-                       "required": ["x"]},
+        "parameters": {
+            "type": "object",
+            "properties": {"x": {"type": "integer"}},
+            "required": ["x"],
+        },
     }
 
 
@@ -74,7 +77,8 @@ def test_methods_must_come_from_an_instance() -> None:
     registry = ToolRegistry([Box().open])
     assert registry.names == ["open"]
     assert registry.declarations()[0]["parameters"] == {
-        "type": "object", "properties": {"force": {"type": "boolean", "default": False}},
+        "type": "object",
+        "properties": {"force": {"type": "boolean", "default": False}},
     }
 
 

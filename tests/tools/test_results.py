@@ -49,8 +49,10 @@ class Mood(enum.Enum):
         ("sunny", "sunny"),
         (None, ""),
         ({"a": 1, "when": datetime.date(2026, 1, 2)}, {"a": 1, "when": "2026-01-02"}),
-        (Weather(city="Rome", when=datetime.date(2026, 5, 1)),
-         {"city": "Rome", "when": "2026-05-01"}),
+        (
+            Weather(city="Rome", when=datetime.date(2026, 5, 1)),
+            {"city": "Rome", "when": "2026-05-01"},
+        ),
         (Reading(21.5), {"value": 21.5, "unit": "C"}),
         ([1, "a", None], '[1, "a", null]'),
         ((1, 2), "[1, 2]"),
@@ -100,14 +102,20 @@ def test_media_helpers(tmp_path: Path) -> None:
     path = tmp_path / "chart.png"
     path.write_bytes(PNG)
     assert to_result(Image(path))[0].model_dump(mode="json") == {  # type: ignore[index,union-attr]
-        "type": "image", "data": b64(PNG), "mime_type": "image/png",
+        "type": "image",
+        "data": b64(PNG),
+        "mime_type": "image/png",
     }
     assert to_result(Audio(WAV))[0].model_dump(mode="json") == {  # type: ignore[index,union-attr]
-        "type": "audio", "data": b64(WAV), "mime_type": "audio/wav",
+        "type": "audio",
+        "data": b64(WAV),
+        "mime_type": "audio/wav",
     }
     doc = Document(uri="gs://bucket/a.pdf", mime_type="application/pdf")
     assert to_result(doc)[0].model_dump(mode="json") == {  # type: ignore[index,union-attr]
-        "type": "document", "uri": "gs://bucket/a.pdf", "mime_type": "application/pdf",
+        "type": "document",
+        "uri": "gs://bucket/a.pdf",
+        "mime_type": "application/pdf",
     }
     with pytest.raises(ValueError, match="exactly one of"):
         Image()
