@@ -165,7 +165,7 @@ class ToolRegistry:
         the call and the context ``context_factory`` builds for it (see
         :meth:`Tool.needs_approval`).
         """
-        found = self._tools.get(call.name)
+        found = self.get(call.name)
         if found is None or found.requires_approval is False:
             return False
         if arguments_problem(call) is not None:

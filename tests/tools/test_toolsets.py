@@ -79,3 +79,18 @@ def test_a_conversation_calls_toolset_tools() -> None:
     conv = Conversation(emu.client(), tools=[Counting(shout)])
     turn = conv.send("go")
     assert turn.tool_calls[0].result.result == "HI"
+
+
+def test_approval_rules_of_toolset_tools_are_asked() -> None:
+    @tool(requires_approval=lambda call, ctx: call.arguments.get("text") == "rm")
+    def guarded(text: str) -> str:
+        """Guarded."""
+        return text
+
+    registry = ToolRegistry([Counting(guarded)])
+    ask = {"type": "function_call", "id": "c1", "name": "guarded", "arguments": {"text": "rm"}}
+    ok = {**ask, "arguments": {"text": "ls"}}
+    from agentloop.types import FunctionCallStep
+
+    assert registry.needs_approval(FunctionCallStep.model_validate(ask)) is True
+    assert registry.needs_approval(FunctionCallStep.model_validate(ok)) is False
