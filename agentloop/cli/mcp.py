@@ -6,6 +6,8 @@ stdout carries the protocol, so everything else (errors, warnings) goes to stder
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 
 from ._common import UsageError
 from ._tools import load_tools
@@ -22,6 +24,7 @@ def run_mcp(args: argparse.Namespace) -> int:
         raise UsageError("agentloop mcp needs the MCP SDK: pip install 'agentloop[mcp]'") from None
     from agentloop.mcp import serve
 
-    tools = load_tools(args.tools)
+    with contextlib.redirect_stdout(sys.stderr):  # stdout is the protocol's, even at import
+        tools = load_tools(args.tools)
     serve(tools, name=args.name, allow_approval_tools=args.allow_approval_tools)
     return 0

@@ -21,6 +21,8 @@ REPO = str(Path(__file__).resolve().parents[2])
 TOOLS = '''
 from agentloop import ToolError, tool
 
+print("printed at import: must not reach the protocol on stdout")
+
 
 @tool
 def shout(text: str, times: int = 1) -> str:
