@@ -25,7 +25,7 @@ from _harness import Row, render  # noqa: E402
 
 SECTIONS = (
     "turn", "tools", "replay", "stream", "schema", "import", "concurrency", "compaction",
-    "observe", "mcp",
+    "observe", "stores", "mcp",
 )
 
 
@@ -34,6 +34,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_data
     import bench_mcp
     import bench_observe
+    import bench_stores
     import bench_system
     import bench_tools
     import bench_turn
@@ -52,6 +53,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         ],
         "compaction": lambda: bench_compaction.rows(quick),
         "observe": lambda: bench_observe.run(quick),
+        "stores": lambda: bench_stores.store_rows(quick),
         "mcp": lambda: bench_mcp.run(quick),
     }
 

@@ -1,99 +1,451 @@
-"""``SQLiteStore``: many conversations in one SQLite file, by id."""
+"""``SQLiteStore``: many conversation journals in one SQLite file (WAL), safe for several
+threads and several processes."""
 
 from __future__ import annotations
 
+import asyncio
+import builtins
 import json
+import logging
+import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from agentloop.errors import InputError, StoreError
+
+from .base import ConversationInfo, StoredConversation, _StoreBase
 
 __all__ = ["SQLiteStore"]
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY,
-    data TEXT NOT NULL,
-    updated REAL NOT NULL
+log = logging.getLogger("agentloop.stores")
+
+T = TypeVar("T")
+
+#: ``PRAGMA user_version`` of the current layout. 0 with a ``conversations(id, data, updated)``
+#: table is the v1 layout (one JSON snapshot per id), migrated on open.
+SCHEMA_VERSION = 2
+
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS conversations (
+        id TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        meta TEXT NOT NULL,
+        created REAL NOT NULL,
+        updated REAL NOT NULL
+    )""",
+    # No index on ``updated``: every append would rewrite it, and only ``list()`` (rare, a
+    # scan and sort of the conversation rows, never of records) needs the order.
+    """CREATE TABLE IF NOT EXISTS records (
+        conversation_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        data TEXT NOT NULL,
+        PRIMARY KEY (conversation_id, seq)
+    )""",
 )
-"""
+
+# Connections inherited through fork() are never used nor closed by the child (closing one
+# could checkpoint or unlink the parent's WAL); they are parked here instead.
+_INHERITED: list[sqlite3.Connection] = []
 
 
-class SQLiteStore:
-    """Keeps conversations (their saved form, same as ``Conversation.save``) by id.
+class SQLiteStore(_StoreBase):
+    """Conversation journals in one SQLite file.
 
-    Each save is one transaction, so a crash leaves the previous version in place.
+    WAL mode with ``synchronous=NORMAL`` (a committed append survives a process crash; a power
+    loss may lose the last appends, never corrupt the file). Each append is one
+    ``BEGIN IMMEDIATE`` transaction that checks the version and inserts only the new records.
+    Writers in other threads or processes wait for the write lock up to ``timeout`` seconds.
+    One connection per store object (per process) serves every thread. The async methods run
+    the same code on the event loop when no lock is taken (no waiting possible), and in a
+    worker thread when they would have to wait, so a lock wait never blocks the event loop.
+    A database written by agentloop's first store layout (one JSON snapshot per id) is migrated
+    when opened: each conversation becomes one ``{"k":"snapshot","data":...}`` record.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+        self.path = Path(path).expanduser()
+        self.timeout = float(timeout)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(str(self.path), check_same_thread=False)
-        with self._db:
-            self._db.execute(_SCHEMA)
-
-    def save(self, conversation: Any, id: str | None = None) -> str:
-        """Save (insert or replace) a conversation; returns the id it is kept under."""
-        key = id or conversation.id
-        data = json.dumps(conversation.to_dict(), ensure_ascii=False)
-        with self._lock, self._db:
-            self._db.execute(
-                "INSERT INTO conversations (id, data, updated) VALUES (?, ?, ?) "
-                "ON CONFLICT(id) DO UPDATE SET data = excluded.data, updated = excluded.updated",
-                (key, data, time.time()),
-            )
-        return str(key)
-
-    def load_data(self, id: str) -> dict[str, Any]:
+        self._local = threading.local()
+        self._db: sqlite3.Connection | None = None
+        self._pid = os.getpid()
+        self._closed = False
         with self._lock:
-            row = self._db.execute("SELECT data FROM conversations WHERE id = ?", (id,)).fetchone()
-        if row is None:
-            raise KeyError(f"no conversation {id!r} in {str(self.path)!r}; known: {self.ids()}")
-        data: dict[str, Any] = json.loads(row[0])
-        return data
-
-    def load(
-        self,
-        id: str,
-        *,
-        client: Any = None,
-        tools: Iterable[Any] = (),
-        cls: Any = None,
-        **overrides: Any,
-    ) -> Any:
-        """Rebuild a saved conversation (``Conversation`` unless ``cls`` says otherwise)."""
-        if cls is None:
-            from agentloop.loop import Conversation
-
-            cls = Conversation
-        return cls.from_dict(self.load_data(id), client=client, tools=tools, **overrides)
-
-    def __contains__(self, id: object) -> bool:
-        with self._lock:
-            row = self._db.execute("SELECT 1 FROM conversations WHERE id = ?", (id,)).fetchone()
-        return row is not None
-
-    def ids(self) -> list[str]:
-        """Saved ids, most recently updated first."""
-        with self._lock:
-            rows = self._db.execute("SELECT id FROM conversations ORDER BY updated DESC").fetchall()
-        return [r[0] for r in rows]
-
-    def delete(self, id: str) -> None:
-        with self._lock, self._db:
-            self._db.execute("DELETE FROM conversations WHERE id = ?", (id,))
-
-    def close(self) -> None:
-        self._db.close()
-
-    def __enter__(self) -> SQLiteStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+            self._connection()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({str(self.path)!r})"
+
+    # --- connection ---------------------------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        """The open connection (opened, and the file migrated, on first use). Hold the lock."""
+        if self._closed:
+            raise StoreError(f"{self!r} is closed; open a new store to use the database again")
+        if self._db is None:
+            self._db = self._guard("opening the database", self._open)
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(
+            str(self.path), timeout=self.timeout, isolation_level=None, check_same_thread=False
+        )
+        try:
+            db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+            db.execute("PRAGMA journal_mode = WAL")
+            db.execute("PRAGMA synchronous = NORMAL")
+            self._migrate(db)
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _migrate(self, db: sqlite3.Connection) -> None:
+        current = db.execute("PRAGMA user_version").fetchone()[0]
+        if current == SCHEMA_VERSION:
+            return
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            current = db.execute("PRAGMA user_version").fetchone()[0]  # another process won?
+            if current > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self!r} was written by a newer agentloop (store layout {current}; this "
+                    f"version reads up to {SCHEMA_VERSION}); upgrade agentloop to open it"
+                )
+            if current < SCHEMA_VERSION:
+                columns = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
+                legacy = "data" in columns
+                if legacy:
+                    db.execute("ALTER TABLE conversations RENAME TO conversations_v1")
+                for statement in _TABLES:
+                    db.execute(statement)
+                if legacy:
+                    self._migrate_v1(db)
+                db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _migrate_v1(self, db: sqlite3.Connection) -> None:
+        rows = db.execute("SELECT id, data, updated FROM conversations_v1").fetchall()
+        for id, data, updated in rows:
+            try:
+                valid = isinstance(json.loads(data), dict)
+            except (TypeError, ValueError):
+                valid = False
+            if not valid:
+                raise StoreError(
+                    f"{self!r}: the saved conversation {id!r} (old layout) is not a JSON "
+                    "object, so the database cannot be migrated; nothing was changed. Delete "
+                    f"that row (DELETE FROM conversations WHERE id = '{id}') and open it again"
+                )
+            # The old text goes in verbatim: no re-encoding, so nothing about it changes.
+            record = '{"k":"snapshot","data":' + data + "}"
+            db.execute(
+                "INSERT INTO conversations (id, version, meta, created, updated) "
+                "VALUES (?, 1, '{}', ?, ?)",
+                (id, updated, updated),
+            )
+            db.execute(
+                "INSERT INTO records (conversation_id, seq, data) VALUES (?, 1, ?)", (id, record)
+            )
+        db.execute("DROP TABLE conversations_v1")
+        if rows:
+            log.info("migrated %d conversations of %r to store layout %d", len(rows), self, 2)
+
+    def _run(self, what: str, fn: Any, *args: Any) -> Any:
+        """Run ``fn(db, *args)`` under the lock, with sqlite3 errors turned into StoreError.
+
+        In no-wait mode (the async methods' first try, on the event loop) it raises
+        ``_WouldBlock`` instead of waiting for the thread lock or the database write lock.
+        """
+        self._forked()
+        if not getattr(self._local, "nowait", False):
+            with self._lock:
+                return self._guard(what, fn, self._connection(), *args)
+        if not self._lock.acquire(blocking=False):
+            raise _WouldBlock
+        try:
+            db = self._connection()
+            db.execute("PRAGMA busy_timeout = 0")
+            try:
+                return self._guard(what, fn, db, *args)
+            finally:
+                db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+        finally:
+            self._lock.release()
+
+    def _forked(self) -> None:
+        """In a child process after fork(): park the parent's connection, start afresh."""
+        if os.getpid() != self._pid:
+            self._pid = os.getpid()
+            self._lock = threading.Lock()
+            self._local = threading.local()
+            if self._db is not None:
+                _INHERITED.append(self._db)
+                self._db = None
+
+    async def _async(self, call: Callable[[], T]) -> T:
+        """Run a sync method for an async one: right here when no lock is held by anyone
+        (the common case, ~100 µs cheaper than a thread hop), else in a worker thread so that
+        waiting for another writer never blocks the event loop."""
+        self._local.nowait = True
+        try:
+            return call()
+        except _WouldBlock:
+            pass
+        finally:
+            self._local.nowait = False
+        return await asyncio.to_thread(call)
+
+    def _guard(self, what: str, fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except sqlite3.OperationalError as exc:
+            if getattr(self._local, "nowait", False) and _is_busy(exc):
+                raise _WouldBlock from None
+            raise StoreError(f"{self!r} failed while {what}: {exc}; {_hint(exc, self)}") from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self!r} failed while {what}: {exc}; {_hint(exc, self)}") from exc
+        except UnicodeEncodeError as exc:
+            raise InputError(
+                f"a record or id is not valid Unicode ({exc.reason}); records are JSON texts: "
+                "json.dumps() them (ensure_ascii=True escapes lone surrogates)"
+            ) from None
+        except OSError as exc:
+            raise StoreError(
+                f"{self!r} failed while {what}: {exc}; check that the folder exists and is writable"
+            ) from exc
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def append(
+        self,
+        id: str,
+        records: Sequence[str],
+        *,
+        expected_version: int,
+        meta: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Append ``records`` iff the stored version is ``expected_version``; see the protocol."""
+        records = self._check_append(id, records, expected_version)
+        meta_text = self._meta_text(meta)
+        version: int = self._run(
+            f"appending to {id!r}", self._append, id, records, expected_version, meta_text
+        )
+        return version
+
+    def _append(
+        self,
+        db: sqlite3.Connection,
+        id: str,
+        records: Sequence[str],
+        expected: int,
+        meta_text: str | None,
+    ) -> int:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute("SELECT version FROM conversations WHERE id = ?", (id,)).fetchone()
+            actual = 0 if row is None else int(row[0])
+            if actual != expected:
+                db.execute("ROLLBACK")
+                raise self._conflict(id, expected, actual)
+            version = actual + len(records)
+            now = time.time()
+            if row is None:
+                db.execute(
+                    "INSERT INTO conversations (id, version, meta, created, updated) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (id, version, meta_text or "{}", now, now),
+                )
+            else:
+                db.execute(
+                    "UPDATE conversations SET version = ?, updated = ?, meta = coalesce(?, meta) "
+                    "WHERE id = ?",
+                    (version, now, meta_text, id),
+                )
+            if records:
+                db.executemany(
+                    "INSERT INTO records (conversation_id, seq, data) VALUES (?, ?, ?)",
+                    [(id, actual + i, text) for i, text in enumerate(records, 1)],
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return version
+
+    def delete(self, id: str) -> bool:
+        """Delete a conversation and its records; ``False`` if there was none."""
+        self._check_id(id)
+        deleted: bool = self._run(f"deleting {id!r}", self._delete, id)
+        return deleted
+
+    @staticmethod
+    def _delete(db: sqlite3.Connection, id: str) -> bool:
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.execute("DELETE FROM records WHERE conversation_id = ?", (id,))
+            found = db.execute("DELETE FROM conversations WHERE id = ?", (id,)).rowcount > 0
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return found
+
+    # --- reading ------------------------------------------------------------------------------
+
+    def read(self, id: str, *, after: int = 0) -> StoredConversation:
+        """The conversation with its records after position ``after``; see the protocol."""
+        self._check_id(id)
+        self._check_after(after)
+        stored: StoredConversation | None = self._run(f"reading {id!r}", self._read, id, after)
+        if stored is None:
+            raise self._not_found(id)
+        return stored
+
+    def _read(self, db: sqlite3.Connection, id: str, after: int) -> StoredConversation | None:
+        db.execute("BEGIN")  # one snapshot for both queries
+        try:
+            row = db.execute(
+                "SELECT version, meta, created, updated FROM conversations WHERE id = ?", (id,)
+            ).fetchone()
+            if row is None:
+                return None
+            cursor = db.execute(
+                "SELECT data FROM records WHERE conversation_id = ? AND seq > ? ORDER BY seq",
+                (id, after),
+            )
+            records = [r[0] for r in cursor]
+        finally:
+            db.execute("COMMIT")
+        return StoredConversation(
+            id=id,
+            version=int(row[0]),
+            records=records,
+            meta=self._meta_dict(row[1]),
+            created=float(row[2]),
+            updated=float(row[3]),
+        )
+
+    def version(self, id: str) -> int:
+        """The stored version (number of records); 0 if there is no such conversation."""
+        self._check_id(id)
+        row = self._run(
+            f"reading {id!r}",
+            lambda db: db.execute(
+                "SELECT version FROM conversations WHERE id = ?", (id,)
+            ).fetchone(),
+        )
+        return 0 if row is None else int(row[0])
+
+    def __contains__(self, id: object) -> bool:
+        if not isinstance(id, str):
+            return False
+        row = self._run(
+            f"reading {id!r}",
+            lambda db: db.execute("SELECT 1 FROM conversations WHERE id = ?", (id,)).fetchone(),
+        )
+        return row is not None
+
+    def list(self) -> builtins.list[ConversationInfo]:
+        """Every stored conversation, most recently updated first."""
+        rows = self._run(
+            "listing conversations",
+            lambda db: db.execute(
+                "SELECT id, version, created, updated, meta FROM conversations "
+                "ORDER BY updated DESC, id"
+            ).fetchall(),
+        )
+        return [
+            ConversationInfo(
+                id=r[0],
+                version=int(r[1]),
+                created=float(r[2]),
+                updated=float(r[3]),
+                meta=self._meta_dict(r[4]),
+            )
+            for r in rows
+        ]
+
+    def close(self) -> None:
+        """Close the connection (idempotent); later calls raise ``StoreError``."""
+        self._forked()
+        with self._lock:
+            self._closed = True
+            db, self._db = self._db, None
+            if db is not None:
+                db.close()
+
+    # --- async: the same code, on the loop when it cannot block, else in a worker thread ---
+
+    async def aappend(
+        self,
+        id: str,
+        records: Sequence[str],
+        *,
+        expected_version: int,
+        meta: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Async :meth:`append`."""
+        return await self._async(
+            lambda: self.append(id, records, expected_version=expected_version, meta=meta)
+        )
+
+    async def aread(self, id: str, *, after: int = 0) -> StoredConversation:
+        """Async :meth:`read`."""
+        return await self._async(lambda: self.read(id, after=after))
+
+    async def aversion(self, id: str) -> int:
+        """Async :meth:`version`."""
+        return await self._async(lambda: self.version(id))
+
+    async def alist(self) -> builtins.list[ConversationInfo]:
+        """Async :meth:`list`."""
+        return await self._async(self.list)
+
+    async def adelete(self, id: str) -> bool:
+        """Async :meth:`delete`."""
+        return await self._async(lambda: self.delete(id))
+
+    async def aclose(self) -> None:
+        """Async :meth:`close`."""
+        self.close()
+
+
+class _WouldBlock(Exception):
+    """No-wait mode met a lock: nothing was done; run the call again in a thread."""
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)  # Python 3.11+
+    if code is not None:
+        return (int(code) & 0xFF) in (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED (+ extended codes)
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _hint(exc: sqlite3.Error, store: SQLiteStore) -> str:
+    text = str(exc).lower()
+    if "locked" in text or "busy" in text:
+        return (
+            f"another process held the write lock longer than {store.timeout:g} s; retry, or "
+            "open the store with a longer timeout: SQLiteStore(path, timeout=...)"
+        )
+    if "not a database" in text or "malformed" in text:
+        return "the file is not an intact SQLite database; point the store at another file"
+    if "unable to open" in text or "readonly" in text or "read-only" in text:
+        return "check that the folder exists and that this user may write the file"
+    if "disk" in text or "full" in text:
+        return "check the free disk space"
+    return "check the database file and its permissions"

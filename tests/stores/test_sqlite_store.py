@@ -1,0 +1,169 @@
+"""What only ``SQLiteStore`` does: WAL, the v1 layout migration, its error messages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from agentloop import Conversation
+from agentloop.errors import StoreError
+from agentloop.stores import SQLiteStore
+from agentloop.testing import Emulator, ScriptedModel
+
+# The v1 layout exactly as agentloop's first SQLiteStore created and filled it.
+V1_SCHEMA = """
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY,
+    data TEXT NOT NULL,
+    updated REAL NOT NULL
+)
+"""
+
+
+def write_v1(path: Path, rows: dict[str, str], updated: float = 1_700_000_000.5) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute(V1_SCHEMA)
+        for n, (id, text) in enumerate(rows.items()):
+            db.execute(
+                "INSERT INTO conversations (id, data, updated) VALUES (?, ?, ?)",
+                (id, text, updated + n),
+            )
+    sqlite3.connect(path).close()
+
+
+def v1_snapshot(text: str) -> tuple[Conversation, str]:
+    """A real conversation and its v1 row text (``json.dumps(to_dict(), ensure_ascii=False)``)."""
+    reply = [{"type": "model_output", "content": [{"type": "text", "text": f"re: {text}"}]}]
+    emu = Emulator(model=ScriptedModel([reply]))
+    conv = Conversation(emu.client(), id="old", system_instruction="Sé breve ✓")
+    conv.send(text)
+    return conv, json.dumps(conv.to_dict(), ensure_ascii=False)
+
+
+def test_wal_and_normal_sync(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "s.db") as store:
+        store.append("a", ["{}"], expected_version=0)
+    db = sqlite3.connect(tmp_path / "s.db")
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("SELECT conversation_id, seq, data FROM records").fetchall() == [
+        ("a", 1, "{}")
+    ]
+
+
+def test_a_v1_database_is_migrated_to_one_snapshot_record_each(tmp_path: Path) -> None:
+    conv, text = v1_snapshot("héllo 🎉")
+    path = tmp_path / "v1.db"
+    write_v1(path, {"old": text, "other": '{"format": "agentloop.conversation", "id": "x"}'})
+
+    with SQLiteStore(path) as store:
+        assert store.ids() == ["other", "old"]  # v1 `updated` kept, newest first
+        stored = store.read("old")
+        assert (stored.version, stored.meta) == (1, {})
+        assert stored.created == stored.updated == 1_700_000_000.5
+        (record,) = stored.records
+        assert record == '{"k":"snapshot","data":' + text + "}"  # old text verbatim
+        assert json.loads(record) == {"k": "snapshot", "data": conv.to_dict()}
+        # It goes on as a journal.
+        assert store.append("old", ['{"k":"next"}'], expected_version=1) == 2
+
+    with SQLiteStore(path) as again:  # opening again migrates nothing twice
+        assert again.read("old").records == [record, '{"k":"next"}']
+        assert again.version("other") == 1
+    tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master")}
+    assert "conversations_v1" not in tables
+
+
+def test_a_migrated_conversation_loads(tmp_path: Path) -> None:
+    conv, text = v1_snapshot("remember 42")
+    path = tmp_path / "v1.db"
+    write_v1(path, {"old": text})
+    with SQLiteStore(path) as store:
+        loaded = store.load("old", client=Emulator().client())
+    assert loaded.id == "old" and loaded.system_instruction == "Sé breve ✓"
+    assert [s.model_dump() for s in loaded.history] == [s.model_dump() for s in conv.history]
+    assert len(loaded.history) == 2
+
+
+def test_a_broken_v1_row_stops_the_migration_and_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "v1.db"
+    write_v1(path, {"good": '{"id": "good"}', "bad": "not json {"})
+    with pytest.raises(StoreError, match=r"'bad'.*cannot be migrated.*DELETE FROM conversations"):
+        SQLiteStore(path)
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM conversations").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 0
+    db.execute("DELETE FROM conversations WHERE id = 'bad'")
+    db.commit()
+    db.close()
+    # The fix the message gives works:
+    with SQLiteStore(path) as store:
+        assert store.ids() == ["good"]
+
+
+def test_a_newer_layout_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version = 9")
+    with pytest.raises(StoreError, match=r"newer agentloop.*upgrade"):
+        SQLiteStore(path)
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("just some notes, not SQLite " * 100)
+    with pytest.raises(StoreError, match="not an intact SQLite database") as info:
+        SQLiteStore(path)
+    assert not isinstance(info.value, sqlite3.Error)
+
+
+def test_a_writer_holding_the_lock_too_long(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with SQLiteStore(path) as first:
+        first.append("a", ["{}"], expected_version=0)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
+    try:
+        with SQLiteStore(path, timeout=0.05) as store:
+            with pytest.raises(StoreError, match=r"longer than 0.05 s.*timeout=") as info:
+                store.append("a", ['{"n":2}'], expected_version=1)
+            assert "'a'" in str(info.value)
+            assert store.read("a").records == ["{}"]  # readers are not blocked (WAL)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+
+def test_repr_and_folder_creation(tmp_path: Path) -> None:
+    path = tmp_path / "deep" / "er" / "s.db"
+    with SQLiteStore(path) as store:
+        assert repr(store) == f"SQLiteStore({str(path)!r})"
+        assert store.ids() == []
+    assert path.exists()
+
+
+async def test_async_waits_for_another_writer_without_blocking_the_loop(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    store = SQLiteStore(path, timeout=10)
+    await store.aappend("a", ["{}"], expected_version=0)  # uncontended: runs on the loop
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process is writing
+    try:
+        task = asyncio.create_task(store.aappend("a", ['{"n":2}'], expected_version=1))
+        ticks = 0
+        for _ in range(20):  # the loop keeps running while the append waits for the lock
+            await asyncio.sleep(0.005)
+            ticks += 1
+        assert not task.done() and ticks == 20
+        with SQLiteStore(path) as reader:  # readers do not wait for writers (WAL)
+            assert (await reader.aread("a")).records == ["{}"]
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert await task == 2
+    assert (await store.aread("a")).records == ["{}", '{"n":2}']
+    await store.aclose()
