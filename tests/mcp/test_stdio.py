@@ -212,14 +212,11 @@ def test_closing_the_conversation_stops_the_server() -> None:
 
 
 def test_mcp_calls_are_journaled_and_a_loaded_conversation_keeps_using_the_server(
-    shared: MCPToolset,
+    shared: MCPToolset, tmp_path: Path
 ) -> None:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "loop"))
-    try:
-        from memory_store import MemoryStore
-    finally:
-        sys.path.pop(0)
-    store = MemoryStore()
+    from agentloop.stores import open_store
+
+    store = open_store(tmp_path / "conversations.db")
     model = ScriptedModel(
         [[call("add", "c1", a=1, b=2)], "three", [call("add", "c2", a=3, b=4)], "seven"]
     )
@@ -231,6 +228,8 @@ def test_mcp_calls_are_journaled_and_a_loaded_conversation_keeps_using_the_serve
     assert loaded.history == conv.history
     turn = loaded.send("3+4")
     assert turn.tool_calls[0].result.result == {"result": 7}
-    assert len(store.read("mcp-task").records) > 0
     results = [s for s in loaded.history if getattr(s, "type", None) == "function_result"]
     assert [r.result for r in results] == [{"result": 3}, {"result": 7}]
+    again = Conversation.from_store(store, "mcp-task", client=emu.client(), tools=[shared])
+    assert again.history == loaded.history  # the second turn was journaled too
+    store.close()
