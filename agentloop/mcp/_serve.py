@@ -8,6 +8,7 @@ object (as text plus ``structuredContent``) or media, with ``isError`` for failu
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -102,7 +103,10 @@ async def serve_async(
         tools, name=name, instructions=instructions, allow_approval_tools=allow_approval_tools
     )
     async with stdio_server() as (read_stream, write_stream):
-        await server.run(read_stream, write_stream, server.create_initialization_options())
+        # The SDK moved fd 1 off the wire; Python's buffered sys.stdout would still flush a
+        # tool's print() onto it at exit, so prints go to stderr while serving.
+        with contextlib.redirect_stdout(sys.stderr):
+            await server.run(read_stream, write_stream, server.create_initialization_options())
 
 
 def serve(
