@@ -78,7 +78,11 @@ class MissingAPIKeyError(AgentloopError):
 
     def __init__(self, message: str | None = None) -> None:
         self.message = message or (
-            "No API key: set the GEMINI_API_KEY environment variable, or pass Client(api_key=...)."
+            "No API key: set the GEMINI_API_KEY environment variable, or pass "
+            "Client(api_key=...). To run offline without a key, use the bundled emulator: "
+            "Emulator().client() (from agentloop.testing import Emulator), or start "
+            "`agentloop emulator --port 8080` and set GEMINI_BASE_URL=http://127.0.0.1:8080 "
+            "with any GEMINI_API_KEY."
         )
         super().__init__(self.message)
 
@@ -468,7 +472,7 @@ class ConfigurationError(AgentloopError, ValueError):
 # --- client configuration and stream errors ---------------------------------------------------
 
 
-class InvalidURLError(AgentloopError, ValueError):
+class InvalidURLError(ConfigurationError):
     """A URL given to agentloop (e.g. ``Client(base_url=...)`` or ``GEMINI_BASE_URL``) is not
     a usable ``http(s)://host[:port][/path]`` URL; the message names it."""
 

@@ -1,7 +1,11 @@
-"""The ``agentloop`` command: ``demo``, ``chat``, ``run``, ``emulator`` and ``mcp serve``.
+"""The ``agentloop`` command: ``demo``, ``chat``, ``run``, ``serve``, ``sessions``, ``mcp``,
+``emulator``.
 
 Also ``python -m agentloop``. Subcommands import their modules (and the client, the emulator,
 uvicorn) only when they run, so ``import agentloop.cli`` stays cheap.
+
+Adding a command: write ``_add_NAME(sub)`` (its options, each with a help text) and a handler
+``run_NAME(args) -> int`` in its own module, then list both in ``_COMMANDS`` below.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import argparse
 import io
 import sys
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 from ._common import UsageError
@@ -16,6 +21,7 @@ from ._common import UsageError
 __all__ = ["main"]
 
 DEFAULT_MODEL = "gemini-3.5-flash"
+THINKING_LEVELS = ("minimal", "low", "medium", "high")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,6 +29,10 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _examples(*lines: str) -> str:
+    return "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 def _backend_flags(p: argparse.ArgumentParser) -> None:
@@ -44,6 +54,42 @@ def _backend_flags(p: argparse.ArgumentParser) -> None:
     p.set_defaults(backend="auto")
 
 
+def _verbose_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="log what agentloop does (requests, retries, tool calls) on stderr",
+    )
+
+
+def _model_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        default=None,
+        help=f"model id (default: the config file's, else {DEFAULT_MODEL})",
+    )
+
+
+def _tools_flag(p: argparse.ArgumentParser, who: str) -> None:
+    p.add_argument(
+        "--tools",
+        action="append",
+        metavar="FILE_OR_MODULE",
+        help=f"a .py file or module whose @tool (or public) functions {who} may call; repeatable",
+    )
+
+
+def _store_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--store",
+        metavar="PATH_OR_URL",
+        default=None,
+        help="where sessions are kept: a SQLite file, sqlite:///path or postgresql://... "
+        "(default $AGENTLOOP_HOME/sessions.db or ~/.agentloop/sessions.db)",
+    )
+
+
 def _mcp_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--mcp",
@@ -59,34 +105,63 @@ def _mcp_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _parser() -> argparse.ArgumentParser:
-    from ._limits import add_long_loop_flags
-
-    parser = _Parser(
-        prog="agentloop",
-        description="Chatbots and autonomous tool-using agents on the Gemini Interactions API. "
-        "Without GEMINI_API_KEY every command runs offline on the bundled emulator.",
+def _generation_flags(p: argparse.ArgumentParser) -> None:
+    """--temperature, --thinking-level and -o key=value (the generation_config)."""
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        metavar="T",
+        help="sampling temperature, e.g. 0.2 (default: the model's)",
     )
-    from agentloop import __version__
-
-    parser.add_argument("--version", action="version", version=f"agentloop {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-
-    demo = sub.add_parser(
-        "demo", help="a short tour: streaming, a tool loop, strategies, structured output"
+    p.add_argument(
+        "--thinking-level",
+        choices=THINKING_LEVELS,
+        default=None,
+        help="how much the model thinks before answering (default: the model's)",
     )
-    demo.add_argument("--model", default=DEFAULT_MODEL, help=f"model id (default {DEFAULT_MODEL})")
-    _backend_flags(demo)
-
-    chat = sub.add_parser("chat", help="interactive chat with tools and saved sessions")
-    chat.add_argument("--model", default=None, help=f"model id (default {DEFAULT_MODEL})")
-    chat.add_argument(
-        "--tools",
+    p.add_argument(
+        "-o",
+        "--option",
         action="append",
-        metavar="FILE_OR_MODULE",
-        help="a .py file or module whose @tool (or public) functions the model "
-        "may call; repeatable",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any generation_config field, e.g. -o max_output_tokens=200 -o seed=7 "
+        "(VALUE is read as JSON when it parses, else as text); repeatable",
     )
+
+
+def _add_demo(sub: Any) -> None:
+    demo = sub.add_parser(
+        "demo",
+        help="a short tour: streaming, a tool loop, strategies, structured output",
+        description="A short tour: a streamed turn, a tool loop, a strategy switch and "
+        "structured output. Offline on the bundled emulator without GEMINI_API_KEY.",
+        epilog=_examples("agentloop demo", "agentloop demo --model gemini-3.5-flash-lite"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _model_flag(demo)
+    _backend_flags(demo)
+    _verbose_flag(demo)
+
+
+def _add_chat(sub: Any) -> None:
+    chat = sub.add_parser(
+        "chat",
+        help="interactive chat with tools and saved sessions",
+        description="An interactive chat that streams, runs tools and saves the session "
+        "after every turn. Type /help inside for its commands.",
+        epilog=_examples(
+            "agentloop chat",
+            "agentloop chat --tools tools.py --session work",
+            "agentloop chat -c                      # continue the last session",
+            "printf 'hi\\n' | agentloop chat         # scripted, one message per line",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _model_flag(chat)
+    _tools_flag(chat, "the model")
+    _mcp_flags(chat)
     chat.add_argument(
         "--strategy",
         choices=["stateful", "stateless"],
@@ -94,29 +169,43 @@ def _parser() -> argparse.ArgumentParser:
         help="stateful (server keeps history, default) or stateless (store=false)",
     )
     chat.add_argument("--system", metavar="TEXT", default=None, help="system instruction")
-    _mcp_flags(chat)
-    chat.add_argument(
+    session = chat.add_mutually_exclusive_group()
+    session.add_argument(
         "--session", metavar="NAME", default=None, help="resume (or start) the session NAME"
     )
-    chat.add_argument(
-        "--store",
-        metavar="PATH",
-        default=None,
-        help="SQLite file of sessions (default $AGENTLOOP_HOME/sessions.db or "
-        "~/.agentloop/sessions.db)",
+    session.add_argument(
+        "-c",
+        "--continue",
+        dest="continue_last",
+        action="store_true",
+        help="continue the most recently used session",
     )
+    _store_flag(chat)
+    _generation_flags(chat)
     _backend_flags(chat)
+    _verbose_flag(chat)
+    from ._limits import add_long_loop_flags
+
     add_long_loop_flags(chat)
 
-    run = sub.add_parser("run", help="run an autonomous task with tools until it is done")
-    run.add_argument("task", metavar="TASK", help="what the agent should do")
-    run.add_argument(
-        "--tools",
-        action="append",
-        metavar="FILE_OR_MODULE",
-        help="a .py file or module whose @tool (or public) functions the agent "
-        "may call; repeatable",
+
+def _add_run(sub: Any) -> None:
+    run = sub.add_parser(
+        "run",
+        help="run an autonomous task with tools until it is done",
+        description="An autonomous tool loop: progress on stderr, the answer on stdout. "
+        "Exit code 0 when the task completed, 1 when it failed.",
+        epilog=_examples(
+            'agentloop run "What is the weather in Lisbon?" --tools weather.py',
+            "agentloop run - --json < task.txt       # the task from stdin, the turn as JSON",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    run.add_argument(
+        "task", metavar="TASK", help="what the agent should do ('-' reads it from stdin)"
+    )
+    _tools_flag(run, "the agent")
+    _mcp_flags(run)
     run.add_argument(
         "--max-steps",
         type=int,
@@ -124,35 +213,117 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="most model requests before giving up (default 10)",
     )
-    run.add_argument("--model", default=DEFAULT_MODEL, help=f"model id (default {DEFAULT_MODEL})")
+    _model_flag(run)
     run.add_argument(
         "--system",
         metavar="TEXT",
         default=None,
         help="system instruction (default: a short autonomous-agent prompt)",
     )
-    run.add_argument("--strategy", choices=["stateful", "stateless"], default="stateful")
-    _mcp_flags(run)
+    run.add_argument(
+        "--strategy",
+        choices=["stateful", "stateless"],
+        default=None,
+        help="stateful (default) or stateless (store=false)",
+    )
     run.add_argument(
         "--yes",
         action="store_true",
-        help="approve tools that require approval (default: reject them)",
+        help="approve tools that require approval (default: ask on a terminal, else reject)",
     )
     run.add_argument(
         "--json",
         action="store_true",
         help="print the finished turn as JSON on stdout (progress on stderr)",
     )
+    _generation_flags(run)
     _backend_flags(run)
+    _verbose_flag(run)
+    from ._limits import add_long_loop_flags
+
     add_long_loop_flags(run)
 
-    sub.add_parser(
-        "emulator", help="serve a local emulator of the Interactions API", add_help=False
-    )
 
-    mcp = sub.add_parser("mcp", help="MCP: serve @tool functions to other MCP clients")
-    mcp_sub = mcp.add_subparsers(dest="mcp_command", metavar="ACTION", parser_class=_Parser)
-    serve = mcp_sub.add_parser("serve", help="serve the tools of --tools files over MCP (stdio)")
+def _add_serve(sub: Any) -> None:
+    serve = sub.add_parser(
+        "serve",
+        help="serve a web chat and the AG-UI endpoint (needs agentloop[web])",
+        description="Serve the web chat page (GET /) and the AG-UI protocol (POST /agui). "
+        "Turns keep running when a tab is closed; sessions live in the store.",
+        epilog=_examples(
+            "agentloop serve --tools tools.py                 # http://127.0.0.1:8000",
+            "agentloop serve --host 0.0.0.0 --token S3CRET     # beyond loopback: token needed",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _tools_flag(serve, "the model")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)"
+    )
+    serve.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    _store_flag(serve)
+    serve.add_argument(
+        "--token",
+        default=None,
+        help="require 'Authorization: Bearer TOKEN' on every API request (the page asks for it "
+        "once); required when --host is not a loopback address",
+    )
+    _model_flag(serve)
+    serve.add_argument("--system", metavar="TEXT", default=None, help="system instruction")
+    serve.add_argument(
+        "--strategy",
+        choices=["stateful", "stateless"],
+        default=None,
+        help="strategy of new sessions (default stateful); switchable in the page",
+    )
+    _generation_flags(serve)
+    _backend_flags(serve)
+    _verbose_flag(serve)
+
+
+def _add_sessions(sub: Any) -> None:
+    sessions = sub.add_parser(
+        "sessions",
+        help="list, show or delete saved chat sessions",
+        description="The sessions of agentloop chat and agentloop serve.",
+        epilog=_examples(
+            "agentloop sessions                     # list, newest first",
+            "agentloop sessions show work",
+            "agentloop sessions delete work old-1",
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sessions.add_argument(
+        "action",
+        nargs="?",
+        choices=["list", "show", "delete"],
+        default="list",
+        help="list (default), show a session's history, or delete sessions",
+    )
+    sessions.add_argument("ids", nargs="*", metavar="ID", help="session ids (show, delete)")
+    _store_flag(sessions)
+    sessions.add_argument(
+        "--json", action="store_true", help="print JSON instead of text (list, show)"
+    )
+    _verbose_flag(sessions)
+
+
+def _add_mcp(sub: Any) -> None:
+    mcp = sub.add_parser(
+        "mcp",
+        help="MCP: serve @tool functions to other MCP clients (needs agentloop[mcp])",
+        description="Model Context Protocol. For MCP servers' tools in chat and run, see their "
+        "--mcp and --mcp-url options.",
+        epilog=_examples("agentloop mcp serve --tools tools.py --name my-tools"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = mcp.add_subparsers(dest="mcp_command", metavar="ACTION", parser_class=_Parser)
+    serve = actions.add_parser(
+        "serve",
+        help="serve the tools of --tools files over MCP on stdin/stdout",
+        description="An MCP server (stdio) for the @tool functions of --tools: point an MCP "
+        "client's server command at it. stdout carries the protocol; logs go to stderr.",
+    )
     serve.add_argument(
         "--tools",
         action="append",
@@ -166,6 +337,40 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also serve tools that require approval (the MCP client's user approves calls)",
     )
+    _verbose_flag(serve)
+
+
+# name -> (add the parser, "module:function" that runs it)
+_COMMANDS: dict[str, tuple[Callable[[Any], None], str]] = {
+    "demo": (_add_demo, "demo:run_demo"),
+    "chat": (_add_chat, "chat:run_chat"),
+    "run": (_add_run, "run:run_task"),
+    "serve": (_add_serve, "serve:run_serve"),
+    "sessions": (_add_sessions, "sessions:run_sessions"),
+    "mcp": (_add_mcp, "mcp:run_mcp"),
+}
+
+
+def _parser() -> argparse.ArgumentParser:
+    from ._config import config_path
+
+    parser = _Parser(
+        prog="agentloop",
+        description="Chatbots and autonomous tool-using agents on the Gemini Interactions API. "
+        "Without GEMINI_API_KEY every command runs offline on the bundled emulator.",
+        epilog=f"Defaults for --model, --system, --tools, --store, --strategy, --temperature "
+        f"and --thinking-level can be set in {config_path()} (TOML). "
+        "Run 'agentloop COMMAND --help' for a command's options and examples.",
+    )
+    from agentloop import __version__
+
+    parser.add_argument("--version", action="version", version=f"agentloop {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for add, _ in _COMMANDS.values():
+        add(sub)
+    sub.add_parser(
+        "emulator", help="serve a local emulator of the Interactions API", add_help=False
+    )
     return parser
 
 
@@ -174,6 +379,40 @@ def _utf8_safe() -> None:
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             stream.reconfigure(errors="replace")
+
+
+def _verbose() -> None:
+    import logging
+
+    logger = logging.getLogger("agentloop")
+    if not any(getattr(h, "_agentloop_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler._agentloop_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def _apply_config(args: argparse.Namespace) -> None:
+    """Fill options the command line left unset from the user's config file."""
+    from ._config import load_config
+
+    config = load_config()
+    args.from_config = set()  # a resumed chat keeps its own settings over these defaults
+    for key, value in config.items():
+        if getattr(args, key, "absent") is None:
+            setattr(args, key, value)
+            args.from_config.add(key)
+
+
+def _handler(command: str) -> Callable[[argparse.Namespace], int]:
+    import importlib
+
+    module, _, function = _COMMANDS[command][1].partition(":")
+    handler: Callable[[argparse.Namespace], int] = getattr(
+        importlib.import_module(f"{__name__}.{module}"), function
+    )
+    return handler
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -193,9 +432,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    handlers: dict[str, Any] = {"demo": _demo, "chat": _chat, "run": _run, "mcp": _mcp}
     try:
-        return int(handlers[args.command](args))
+        if getattr(args, "verbose", False):
+            _verbose()
+        _apply_config(args)
+        return int(_handler(args.command)(args))
     except UsageError as exc:
         print(f"agentloop {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -209,27 +450,3 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"agentloop {args.command}: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-
-
-def _demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
-    return run_demo(args)
-
-
-def _chat(args: argparse.Namespace) -> int:
-    from .chat import run_chat
-
-    return run_chat(args)
-
-
-def _run(args: argparse.Namespace) -> int:
-    from .run import run_task
-
-    return run_task(args)
-
-
-def _mcp(args: argparse.Namespace) -> int:
-    from .mcp import run_mcp
-
-    return run_mcp(args)

@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TextIO
 
 if TYPE_CHECKING:
-    from agentloop.client import Client
+    from agentloop.client import AsyncClient, Client
 
-__all__ = ["Backend", "BackendMode", "UsageError", "check_model", "mcp_toolsets", "open_backend"]
+__all__ = [
+    "Backend",
+    "BackendMode",
+    "UsageError",
+    "check_model",
+    "mcp_toolsets",
+    "open_backend",
+]
 
 BackendMode = Literal["auto", "real", "offline"]
 
@@ -46,7 +52,7 @@ def check_model(model: str) -> str:
 class Backend:
     """The client a command talks to, and whether it is the in-process emulator."""
 
-    client: Client
+    client: Any  # a Client, or an AsyncClient with open_backend(asynchronous=True)
     offline: bool
     description: str
 
@@ -55,14 +61,18 @@ class Backend:
         print(self.description, file=stream or sys.stderr, flush=True)
 
     def close(self) -> None:
-        self.client.close()
+        from agentloop.client import Client
+
+        if isinstance(self.client, Client):
+            self.client.close()
 
 
-def open_backend(mode: BackendMode = "auto") -> Backend:
+def open_backend(mode: BackendMode = "auto", *, asynchronous: bool = False) -> Backend:
     """The real API when ``GEMINI_API_KEY`` is set (or ``mode == "real"``), else the emulator.
 
     ``GEMINI_BASE_URL`` is honoured by ``Client`` itself, so pointing it at
     ``agentloop emulator`` exercises the real-API path without the network.
+    ``asynchronous=True`` gives an ``AsyncClient`` (what the web app uses).
     """
     key = os.environ.get("GEMINI_API_KEY", "").strip()
     if mode == "real" and not key:
@@ -71,16 +81,17 @@ def open_backend(mode: BackendMode = "auto") -> Backend:
             "the bundled emulator)"
         )
     if key and mode != "offline":
-        from agentloop.client import Client
+        from agentloop.client import AsyncClient, Client
 
-        client = Client()
+        client: Client | AsyncClient = AsyncClient() if asynchronous else Client()
         where = client.base_url
         return Backend(client, False, f"Using the Gemini Interactions API at {where}")
     from agentloop.testing import Emulator
 
     # A fixed signing key: thought signatures issued by one `agentloop chat` process must
     # still verify in the next one, or resumed offline sessions could not replay history.
-    client = Emulator(signing_key=OFFLINE_SIGNING_KEY).client()
+    emulator = Emulator(signing_key=OFFLINE_SIGNING_KEY)
+    client = emulator.async_client() if asynchronous else emulator.client()
     reason = "--offline" if mode == "offline" else "no GEMINI_API_KEY set"
     return Backend(
         client,
@@ -88,6 +99,54 @@ def open_backend(mode: BackendMode = "auto") -> Backend:
         f"Offline: running on the bundled agentloop emulator ({reason}; its answers are "
         "canned, not a real model).",
     )
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """``1 tool call``, ``2 tool calls`` (``many`` for irregular plurals)."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def model_of(args: Any) -> str:
+    """The ``--model`` (or config) value, checked; the default model when neither is set."""
+    from . import DEFAULT_MODEL
+
+    return check_model(getattr(args, "model", None) or DEFAULT_MODEL)
+
+
+def generation_config(args: Any) -> dict[str, Any] | None:
+    """``generation_config`` from ``--temperature``, ``--thinking-level`` and ``-o key=value``."""
+    import json
+
+    config: dict[str, Any] = {}
+    temperature = getattr(args, "temperature", None)
+    if temperature is not None:
+        if not 0.0 <= float(temperature) <= 2.0:
+            raise UsageError(f"--temperature must be between 0 and 2, got {temperature}")
+        config["temperature"] = float(temperature)
+    level = getattr(args, "thinking_level", None)
+    if level is not None:
+        config["thinking_level"] = level
+    for option in getattr(args, "option", None) or []:
+        key, eq, raw = option.partition("=")
+        key = key.strip().replace("-", "_")
+        if not eq or not key.isidentifier():
+            raise UsageError(f"-o {option!r}: expected KEY=VALUE, e.g. -o max_output_tokens=200")
+        try:
+            value: Any = json.loads(raw)
+        except ValueError:
+            value = raw
+        config[key] = value
+    if not config:
+        return None
+    from agentloop.types import GenerationConfig
+
+    known = set(GenerationConfig.model_fields)
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise UsageError(
+            f"-o {unknown[0]}: not a generation_config field; known: {', '.join(sorted(known))}"
+        )
+    return config
 
 
 def mcp_toolsets(commands: list[str] | None, urls: list[str] | None) -> list[Any]:
@@ -98,6 +157,8 @@ def mcp_toolsets(commands: list[str] | None, urls: list[str] | None) -> list[Any
         import mcp  # noqa: F401
     except ImportError:
         raise UsageError("--mcp needs the MCP SDK: pip install 'agentloop[mcp]'") from None
+    import shlex
+
     from agentloop.mcp import MCPToolset
 
     toolsets: list[Any] = []

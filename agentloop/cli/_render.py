@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, TextIO
 
-__all__ = ["Printer", "call_text", "plain", "short", "turn_to_json"]
+__all__ = ["Printer", "call_text", "log_event", "plain", "short", "step_line", "turn_to_json"]
+
+log = logging.getLogger("agentloop.cli")
 
 _MAX = 200
 
@@ -117,3 +120,46 @@ def turn_to_json(turn: Any) -> dict[str, Any]:
         "usage": turn.usage.model_dump(mode="json"),
         "steps": [plain(s) for s in turn.steps],
     }
+
+
+def step_line(index: int, step: Any) -> str:
+    """One line for a history step: its index, type and a short summary."""
+    kind = getattr(step, "type", "?")
+    if kind == "function_call":
+        detail = call_text(step)
+    elif kind == "function_result":
+        detail = f"{step.name or step.call_id}: {short(step.result, 100)}"
+    elif kind in ("user_input", "model_output"):
+        content = step.content if isinstance(step.content, list) else [step.content]
+        detail = (
+            " ".join(
+                getattr(c, "text", None) or f"[{getattr(c, 'type', 'content')}]"
+                for c in content
+                if c is not None
+            )
+            if step.content is not None
+            else ""
+        )
+        detail = short(detail, 100)
+    else:
+        detail = ""
+    return f"{index:3d}  {kind:<16} {detail}".rstrip()
+
+
+def log_event(event: Any) -> None:
+    """Log a loop event at INFO on ``agentloop.cli`` (shown with ``-v``/``--verbose``)."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    kind = getattr(event, "type", "")
+    if kind == "interaction_started":
+        log.info("interaction %s started", event.interaction_id)
+    elif kind == "interaction_completed":
+        interaction = event.interaction
+        usage = interaction.usage
+        tokens = usage.total_tokens if usage is not None else None
+        log.info("interaction %s %s (%s tokens)", interaction.id, interaction.status, tokens)
+    elif kind == "tool_call_finished":
+        outcome = "failed" if event.is_error else "returned"
+        log.info("tool %s %s in %.3fs", event.call.name, outcome, event.duration)
+    elif kind == "strategy_fallback":
+        log.info("chain %s unknown to the server; replaying", event.previous_interaction_id)

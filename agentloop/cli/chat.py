@@ -1,51 +1,106 @@
 """``agentloop chat``: an interactive chat that streams, runs tools and keeps sessions.
 
-Reads lines from stdin when it is not a terminal, so it can be scripted (and tested) with a
-pipe. Sessions live in a ``SQLiteStore`` and are saved after every turn.
+On a terminal: line editing and input history (prompt-toolkit), Markdown and colour (rich), a
+spinner with the elapsed time until the first token, Ctrl-C cancels the running turn (the
+history stays valid; a second Ctrl-C quits). Without them, or when piped, plain text: stdin is
+read one message per line so the chat can be scripted (and tested) with a pipe; ``NO_COLOR``
+turns colour off. rich and prompt-toolkit (the ``[cli]`` extra) are imported only when used.
+
+Sessions live in the store (``--store``) with their settings: a resumed session keeps its
+model, strategy, system instruction, generation settings and the ``--tools`` it was started with.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from ._common import check_model, mcp_toolsets, open_backend
+from ._common import (
+    UsageError,
+    check_model,
+    generation_config,
+    mcp_toolsets,
+    model_of,
+    open_backend,
+    plural,
+)
 from ._limits import long_loop_settings, usage_line
-from ._render import Printer, call_text, short
+from ._render import Printer, call_text, log_event, short, step_line
 from ._tools import load_tools
 
 __all__ = ["run_chat"]
 
 COMMANDS = {
     "/strategy": "show the strategy, or switch: /strategy stateful|stateless",
+    "/model": "show the model, or switch: /model gemini-3.5-flash-lite",
+    "/tools": "list the tools the model may call",
     "/history": "list the steps of this conversation",
     "/usage": "tokens and model requests used in this session so far",
+    "/clear": "start a new, empty session with the same settings",
     "/save": "save the session now (it is also saved after every turn)",
     "/help": "this list",
     "/exit": "leave (Ctrl-D works too)",
 }
+MULTILINE = '"""'
 
 
-def default_store_path() -> Path:
-    home = os.environ.get("AGENTLOOP_HOME")
-    base = Path(home) if home else Path.home() / ".agentloop"
-    return base / "sessions.db"
+def _color_wanted() -> bool:
+    return (
+        sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    )
+
+
+# --- input --------------------------------------------------------------------------------------
 
 
 class _Input:
-    """Lines from a terminal (with a prompt) or from a pipe (without one)."""
+    """Lines from a terminal (prompt-toolkit when installed, else ``input``) or a pipe.
 
-    def __init__(self) -> None:
+    A message of several lines: on a terminal Alt+Enter (or Esc, Enter) adds a line; in any
+    mode, a line of just ``\"\"\"`` starts a block that ends at the next ``\"\"\"`` line.
+    """
+
+    def __init__(self, history_file: Path | None = None) -> None:
         self.interactive = sys.stdin.isatty()
+        self._session: Any = None
+        if self.interactive and sys.stdout.isatty():
+            try:
+                from prompt_toolkit import PromptSession
+                from prompt_toolkit.history import FileHistory, InMemoryHistory
+                from prompt_toolkit.key_binding import KeyBindings
+            except ImportError:  # no [cli] extra: readline still gives line editing
+                with contextlib.suppress(ImportError):
+                    import readline  # noqa: F401
+            else:
+                keys = KeyBindings()
 
-    def read(self, prompt: str, *, show_when_piped: bool = False) -> str | None:
-        if show_when_piped and not self.interactive:
-            # A question (not the routine prompt) belongs in a transcript.
-            print(prompt.rstrip(), flush=True)
+                @keys.add("escape", "enter")
+                def _newline(event: Any) -> None:
+                    event.current_buffer.insert_text("\n")
+
+                history: Any = InMemoryHistory()
+                if history_file is not None:
+                    try:
+                        history_file.parent.mkdir(parents=True, exist_ok=True)
+                        history = FileHistory(str(history_file))
+                    except OSError:
+                        pass
+                self._session = PromptSession(history=history, key_bindings=keys)
+
+    def _line(self, prompt: str) -> str | None:
+        if self._session is not None:
+            from prompt_toolkit.formatted_text import FormattedText
+
+            try:
+                text: str = self._session.prompt(FormattedText([("bold", prompt)]))
+                return text
+            except EOFError:
+                return None
         if self.interactive:
             try:
                 return input(prompt)
@@ -55,85 +110,261 @@ class _Input:
         line = sys.stdin.readline()
         return line.rstrip("\r\n") if line else None
 
-
-def _step_line(index: int, step: Any) -> str:
-    kind = getattr(step, "type", "?")
-    if kind == "function_call":
-        detail = call_text(step)
-    elif kind == "function_result":
-        detail = f"{step.name or step.call_id}: {short(step.result, 100)}"
-    elif kind in ("user_input", "model_output"):
-        content = step.content if isinstance(step.content, list) else [step.content]
-        detail = (
-            " ".join(
-                getattr(c, "text", None) or f"[{getattr(c, 'type', 'content')}]"
-                for c in content
-                if c is not None
-            )
-            if step.content is not None
-            else ""
-        )
-        detail = short(detail, 100)
-    else:
-        detail = ""
-    return f"{index:3d}  {kind:<16} {detail}".rstrip()
+    def read(self, prompt: str, *, question: bool = False) -> str | None:
+        """The next message (``None`` at the end of input); Ctrl-C raises KeyboardInterrupt."""
+        if question and not self.interactive:
+            # A question (not the routine prompt) belongs in a transcript.
+            print(prompt.rstrip(), flush=True)
+        line = self._line(prompt)
+        if line is None or question or line.strip() != MULTILINE:
+            return line
+        lines: list[str] = []
+        while True:
+            more = self._line("... ")
+            if more is None or more.strip() == MULTILINE:
+                return "\n".join(lines)
+            lines.append(more)
 
 
-class _Chat:
-    def __init__(self, conv: Any, store: Any, name: str, reader: _Input) -> None:
-        self.conv = conv
-        self.store = store
-        self.name = name
-        self.reader = reader
+# --- output -------------------------------------------------------------------------------------
+
+
+class _PlainView:
+    """Plain text: streamed text after ``model> ``, one line per tool call and result."""
+
+    def __init__(self) -> None:
         self.out = Printer(sys.stdout, text_prefix="model> ")
-        self.requests = 0
-        self.tokens: dict[str, int] = {}
+
+    def begin(self, label: str = "thinking") -> None:
+        pass
+
+    def event(self, event: Any) -> None:
+        self.out.event(event)
+
+    def end(self) -> None:
+        self.out.end_line()
 
     def note(self, text: str) -> None:
         self.out.line(text)
 
+    def error(self, text: str) -> None:
+        self.out.end_line()
+        print(text, file=sys.stderr, flush=True)
+
+
+class _Waiting:
+    """A spinner and the seconds since it started (rich renders it on each refresh)."""
+
+    def __init__(self, label: str = "thinking") -> None:
+        self.label = label
+        self.start = time.monotonic()
+
+    def __rich__(self) -> Any:
+        from rich.spinner import Spinner
+
+        seconds = time.monotonic() - self.start
+        return Spinner("dots", text=f"{self.label}… {seconds:.1f}s", style="dim")
+
+
+class _RichView:
+    """Markdown and colour on a terminal; a spinner until the first event of a turn."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+
+        self.console = Console(highlight=False)
+        self._live: Any = None
+        self._text = ""
+        self._waiting = False
+
+    def _stop(self) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+        self._waiting = False
+        self._text = ""
+
+    def begin(self, label: str = "thinking") -> None:
+        """Show a spinner with the elapsed time until the next event."""
+        from rich.live import Live
+
+        self._stop()
+        self._live = Live(
+            _Waiting(label), console=self.console, transient=True, refresh_per_second=10
+        )
+        self._live.start()
+        self._waiting = True
+
+    def _markdown(self) -> Any:
+        from rich.markdown import Markdown
+
+        return Markdown(self._text)
+
+    def event(self, event: Any) -> None:
+        kind = getattr(event, "type", "")
+        if kind in ("interaction_started", "step_started", "interaction_completed", "thought"):
+            return  # keep the spinner (or the text) on screen
+        if kind == "text_delta":
+            if self._waiting or self._live is None:
+                from rich.live import Live
+
+                self._stop()
+                self._live = Live(
+                    self._markdown(),
+                    console=self.console,
+                    refresh_per_second=12,
+                    vertical_overflow="visible",
+                )
+                self._live.start()
+            self._text += event.text
+            self._live.update(self._markdown())
+            return
+        if kind == "turn_completed":
+            self._stop()
+            return
+        self._stop()
+        if kind == "tool_call_started":
+            self.console.print(f"  [cyan]→[/] {_escape(call_text(event.call))}", style="dim")
+            self.begin(f"running {event.call.name}")
+        elif kind == "tool_call_finished":
+            name = _escape(event.call.name)
+            took = f" [dim]({event.duration:.2f}s)[/]"
+            if event.is_error:
+                detail = _escape(short(event.error or ""))
+                self.console.print(f"  [red]← {name} failed:[/] {detail}{took}")
+            else:
+                detail = _escape(short(event.result.result))
+                self.console.print(f"  [green]←[/] {name} returned {detail}{took}")
+            self.begin()  # the model reads the results next
+        elif kind == "approval_required":
+            names = _escape(", ".join(call_text(c) for c in event.calls))
+            self.console.print(f"  [yellow]waiting for approval:[/] {names}")
+        elif kind == "strategy_fallback":
+            self.console.print("  (the server no longer knew the conversation; replayed it)")
+        elif kind == "retry":
+            self.console.print(f"  [yellow](retrying, attempt {event.attempt})[/]")
+        elif kind == "server_error":
+            self.console.print(f"  [red](server error {event.code})[/]")
+
+    def end(self) -> None:
+        self._stop()
+
+    def note(self, text: str) -> None:
+        self._stop()
+        self.console.print(_escape(text), style="dim")
+
+    def error(self, text: str) -> None:
+        self._stop()
+        self.console.print(f"[red]{_escape(text)}[/]")
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def _view() -> Any:
+    if _color_wanted():
+        try:
+            return _RichView()
+        except ImportError:
+            pass
+    return _PlainView()
+
+
+# --- the chat -----------------------------------------------------------------------------------
+
+
+class _Chat:
+    def __init__(
+        self,
+        conv: Any,
+        sessions: Any,
+        meta: dict[str, Any],
+        reader: _Input,
+        view: Any,
+        make_conv: Any,
+    ) -> None:
+        self.conv = conv
+        self.sessions = sessions
+        self.meta = meta
+        self.reader = reader
+        self.view = view
+        self.make_conv = make_conv  # (template) -> a new, empty conversation, same settings
+        self.interrupted = False  # the last Ctrl-C has not been followed by input yet
+        self.approve_all = False
+        self.requests = 0
+        self.tokens: dict[str, int] = {}
+
+    @property
+    def name(self) -> str:
+        return str(self.conv.id)
+
+    def note(self, text: str) -> None:
+        self.view.note(text)
+
     def save(self) -> None:
-        self.store.save(self.conv, self.name)
+        self.sessions.save(self.conv, self.meta)
 
     # --- one user message ----------------------------------------------------------------------
 
     def turn(self, text: str) -> None:
         from agentloop.errors import AgentloopError
 
+        if not self.meta.get("title"):
+            self.meta["title"] = " ".join(text.split())[:60]
+        self.approve_all = False
         turn = None
+        self.view.begin()
         try:
             turn = self._follow(self.conv.stream(text))
             while turn is not None and turn.status == "awaiting_approval":
                 turn = self._approve(turn)
+        except KeyboardInterrupt:
+            # The engine closed the turn's open calls: the history stays valid.
+            self.view.end()
+            self.view.error("(turn cancelled; the conversation continues — Ctrl-C again quits)")
+            self.interrupted = True
         except AgentloopError as exc:
-            self.out.end_line()
+            self.view.end()
             partial = getattr(exc, "turn", None)
             if partial is not None:
                 self._count(partial)
-            print(f"error: {exc}", file=sys.stderr, flush=True)
+            self.view.error(f"error: {exc}")
         else:
             if turn is not None:
                 self._count(turn)
         finally:
-            self.out.end_line()
+            self.view.end()
             self.save()
 
     def _follow(self, events: Any) -> Any:
         turn = None
         for event in events:
-            self.out.event(event)
+            log_event(event)
+            self.view.event(event)
             if event.type == "turn_completed":
                 turn = event.turn
         return turn
 
     def _approve(self, turn: Any) -> Any:
         for call in turn.pending_approvals:
-            answer = self.reader.read(f"approve {call_text(call)}? [y/N] ", show_when_piped=True)
-            if (answer or "").strip().lower() in ("y", "yes"):
+            if self.approve_all:
+                self.conv.approve(call.id)
+                continue
+            answer = self.reader.read(
+                f"approve {call_text(call)}? [y/N/a=all this turn] ", question=True
+            )
+            choice = (answer or "").strip().lower()
+            if choice in ("a", "all"):
+                self.approve_all = True
+            if choice in ("y", "yes", "a", "all"):
                 self.conv.approve(call.id)
             else:
                 self.conv.reject(call.id, "the user did not approve this call")
         self._count(turn)
+        self.view.begin()
         return self._follow(self.conv.resume_stream())
 
     def _count(self, turn: Any) -> None:
@@ -160,81 +391,162 @@ class _Chat:
                     self.note(f"strategy: {arg} (the history carries over)")
             else:
                 self.note(f"strategy: {self.conv.strategy}")
+        elif name == "/model":
+            if arg:
+                try:
+                    self.conv.model = check_model(arg)
+                except UsageError as exc:
+                    self.note(str(exc).replace("--model ", ""))
+                else:
+                    self.save()
+                    self.note(f"model: {arg} (from the next turn; the history carries over)")
+            else:
+                self.note(f"model: {self.conv.model}")
+        elif name == "/tools":
+            tools = list(self.conv.tools)
+            if not tools:
+                self.note("no tools (start the chat with --tools FILE_OR_MODULE)")
+            for t in tools:
+                ask = " (asks for approval)" if t.requires_approval else ""
+                self.note(f"  {t.name}{ask}: {short(t.description or '', 80)}")
         elif name == "/history":
             history = self.conv.history
-            self.note(f"{len(history)} steps in session {self.name!r}:")
+            self.note(f"{plural(len(history), 'step')} in session {self.name!r}:")
             for i, step in enumerate(history):
-                self.note(_step_line(i, step))
+                self.note(step_line(i, step))
         elif name == "/usage":
-            parts = ", ".join(f"{k.removeprefix('total_')}={v}" for k, v in self.tokens.items())
-            self.note(f"usage this session: {self.requests} model requests; {parts or 'no tokens'}")
+            self.note(self.usage_text())
             self.note(usage_line(self.conv))
+        elif name == "/clear":
+            self.save()
+            old = self.name
+            self.conv = self.make_conv(self.conv)
+            self.meta = {k: v for k, v in self.meta.items() if k not in ("title", "updated")}
+            self.requests, self.tokens = 0, {}
+            self.note(f"new session {self.name!r} (session {old!r} is kept)")
         elif name == "/save":
             self.save()
-            self.note(f"saved session {self.name!r} to {self.store.path}")
+            self.note(f"saved session {self.name!r} to {self.sessions.where}")
         elif name == "/help":
             for cmd, text in COMMANDS.items():
                 self.note(f"  {cmd:<10} {text}")
+            self.note('  """        start or end a message of several lines (Alt+Enter too)')
         else:
             self.note(f"unknown command {name}; try {', '.join(COMMANDS)}")
         return True
 
+    def usage_text(self) -> str:
+        """The /usage line (a hook: other features may add cost or limits here)."""
+        parts = ", ".join(f"{k.removeprefix('total_')}={v}" for k, v in self.tokens.items())
+        requests = plural(self.requests, "model request")
+        return f"usage this session: {requests}; {parts or 'no tokens'}"
+
     def loop(self) -> None:
         prompt = "you> "
+        self.interrupted = False
         while True:
-            line = self.reader.read(prompt)
+            try:
+                line = self.reader.read(prompt)
+            except KeyboardInterrupt:
+                if self.interrupted:
+                    break
+                self.interrupted = True
+                self.view.note("(Ctrl-C again, /exit or Ctrl-D quits)")
+                continue
             if line is None:
                 break
-            line = line.strip()
-            if not line:
+            self.interrupted = False
+            if not line.strip():
                 continue
-            if line.startswith("/"):
-                if not self.command(line):
+            if line.strip().startswith("/"):
+                if not self.command(line.strip()):
                     break
                 continue
             self.turn(line)
 
 
+def _history_file() -> Path:
+    home = os.environ.get("AGENTLOOP_HOME")
+    base = Path(home) if home else Path.home() / ".agentloop"
+    return base / "chat_history"
+
+
+def _tool_specs(specs: list[str] | None) -> list[str]:
+    return [str(Path(s).resolve()) if Path(s).is_file() else s for s in specs or []]
+
+
 def run_chat(args: argparse.Namespace) -> int:
     from agentloop import Conversation
-    from agentloop.stores import SQLiteStore
-
-    from . import DEFAULT_MODEL
+    from agentloop.web._sessions import open_sessions
 
     model = check_model(args.model) if args.model else None
-    servers = mcp_toolsets(args.mcp, args.mcp_url)
-    tools: list[Any] = [*load_tools(args.tools), *servers]
-    long_loop_settings(args, model or DEFAULT_MODEL)  # check the flags before anything starts
-    store_path = Path(args.store) if args.store else default_store_path()
-    backend = open_backend(args.backend)
-    backend.announce()
+    config = generation_config(args)
+    sessions = open_sessions(args.store)
     try:
-        with SQLiteStore(store_path) as store:
-            name = args.session or time.strftime("chat-%Y%m%d-%H%M%S")
-            if name in store:
+        name = args.session
+        if args.continue_last:
+            infos = sessions.list()
+            if not infos:
+                raise UsageError(f"-c: there is no session to continue in {sessions.where}")
+            name = infos[0].id
+        resuming = name is not None and name in sessions
+        meta = sessions.meta(name) if resuming else {}
+        if resuming:  # the session's own settings win over the config file's defaults
+            for key in getattr(args, "from_config", ()):
+                setattr(args, key, None)
+            model = check_model(args.model) if args.model else None
+            config = generation_config(args)
+        tool_specs = args.tools
+        if tool_specs is None and resuming:
+            tool_specs = meta.get("tools") or None  # the tools the session was started with
+        servers = mcp_toolsets(args.mcp, args.mcp_url)
+        tools: list[Any] = [*load_tools(tool_specs), *servers]
+        long_loop_settings(args, model or model_of(args))  # check the flags before anything
+        if args.tools is not None or not resuming:
+            meta["tools"] = _tool_specs(args.tools)
+        backend = open_backend(args.backend)
+        backend.announce()
+        try:
+            if resuming:
                 overrides = {
                     k: v
                     for k, v in (
                         ("model", model),
                         ("strategy", args.strategy),
                         ("system_instruction", args.system),
+                        ("generation_config", config),
                     )
                     if v is not None
                 }
-                conv = store.load(name, client=backend.client, tools=tools, **overrides)
-                what = f"resumed session {name!r} ({len(conv.history)} steps)"
+                conv = sessions.load(name, client=backend.client, tools=tools, **overrides)
+                what = f"resumed session {name!r} ({plural(len(conv.history), 'step')})"
             else:
-                conv = Conversation(
-                    backend.client,
-                    model=model or DEFAULT_MODEL,
-                    tools=tools,
-                    strategy=args.strategy or "stateful",
-                    system_instruction=args.system,
-                    id=name,
-                )
+                name = name or time.strftime("chat-%Y%m%d-%H%M%S")
+                conv = None
                 what = f"new session {name!r} (resume with: agentloop chat --session {name})"
-            for key, value in long_loop_settings(args, conv.model).items():
-                setattr(conv, key, value)  # compaction=, limits= (priced for the session's model)
+
+            def make_conv(template: Any = None, id: str | None = None) -> Any:
+                """A new, empty conversation with ``template``'s settings (else the options')."""
+                t = template
+                new = sessions.create(
+                    Conversation,
+                    backend.client,
+                    model=t.model if t is not None else model_of(args),
+                    tools=tools,
+                    strategy=t.strategy if t is not None else (args.strategy or "stateful"),
+                    system_instruction=t.system_instruction if t is not None else args.system,
+                    generation_config=t.generation_config if t is not None else config,
+                    id=id or time.strftime("chat-%Y%m%d-%H%M%S"),
+                )
+                for key, value in long_loop_settings(args, new.model).items():
+                    setattr(new, key, value)  # compaction=, limits= (priced for its model)
+                return new
+
+            if conv is None:
+                conv = make_conv(None, name)
+            else:
+                for key, value in long_loop_settings(args, conv.model).items():
+                    setattr(conv, key, value)  # compaction=, limits= (priced for its model)
             tool_names = ", ".join(conv.tools.names) or "none"
             print(
                 f"{what}; model {conv.model}, strategy {conv.strategy}, tools: {tool_names}. "
@@ -242,11 +554,13 @@ def run_chat(args: argparse.Namespace) -> int:
                 file=sys.stderr,
                 flush=True,
             )
-            chat = _Chat(conv, store, name, _Input())
+            chat = _Chat(conv, sessions, meta, _Input(_history_file()), _view(), make_conv)
             chat.loop()
             chat.save()
+        finally:
+            backend.close()
+            for server in servers:
+                server.close()
     finally:
-        backend.close()
-        for server in servers:
-            server.close()
+        sessions.close()
     return 0

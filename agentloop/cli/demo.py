@@ -6,8 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from ._common import check_model, open_backend
-from ._render import Printer, short
+from ._common import model_of, open_backend, plural
+from ._render import Printer, log_event, short
 
 __all__ = ["run_demo"]
 
@@ -27,6 +27,7 @@ def _ask(conv: Any, printer: Printer, text: str) -> Any:
     printer.line(f"you> {text}")
     turn = None
     for event in conv.stream(text):
+        log_event(event)
         printer.event(event)
         if event.type == "turn_completed":
             turn = event.turn
@@ -44,7 +45,7 @@ def run_demo(args: argparse.Namespace) -> int:
         ingredients: list[str] = Field(description="List of ingredients.")
         prep_time_minutes: int | None = Field(default=None, description="Prep time in minutes.")
 
-    model = check_model(args.model)
+    model = model_of(args)
     backend = open_backend(args.backend)
     out = sys.stdout
     backend.announce(out)
@@ -59,7 +60,8 @@ def run_demo(args: argparse.Namespace) -> int:
         printer.line("\n== 2. A tool loop: the model calls get_weather, agentloop runs it")
         turn = _ask(conv, printer, "What is the weather in London and Paris?")
         turns.append(turn)
-        printer.line(f"   ({len(turn.tool_calls)} tool calls in {turn.model_requests} requests)")
+        calls = plural(len(turn.tool_calls), "tool call")
+        printer.line(f"   ({calls} in {plural(turn.model_requests, 'request')})")
 
         printer.line("\n== 3. Same conversation, switched to the stateless strategy")
         conv.strategy = "stateless"
@@ -83,8 +85,8 @@ def run_demo(args: argparse.Namespace) -> int:
     tokens = sum(t.usage.total_tokens or 0 for t in turns)
     requests = sum(t.model_requests for t in turns)
     printer.line(
-        f"\nDone: {len(turns)} turns, {requests} model requests, {tokens} tokens, "
-        f"{len(conv.history)} steps of local history."
+        f"\nDone: {plural(len(turns), 'turn')}, {plural(requests, 'model request')}, "
+        f"{plural(tokens, 'token')}, {plural(len(conv.history), 'step')} of local history."
     )
     printer.line(
         'Next: `agentloop chat`, `agentloop run "TASK" --tools tools.py`, examples/ and docs/.'

@@ -11,9 +11,9 @@ import json
 import sys
 from typing import Any
 
-from ._common import UsageError, check_model, mcp_toolsets, open_backend
+from ._common import UsageError, generation_config, mcp_toolsets, model_of, open_backend, plural
 from ._limits import long_loop_settings
-from ._render import call_text, short, turn_to_json
+from ._render import call_text, log_event, short, turn_to_json
 from ._tools import load_tools
 
 __all__ = ["DEFAULT_SYSTEM", "run_task"]
@@ -61,19 +61,37 @@ class _Progress:
 def _follow(events: Any, progress: _Progress) -> Any:
     turn = None
     for event in events:
+        log_event(event)
         progress(event)
         if event.type == "turn_completed":
             turn = event.turn
     return turn
 
 
+def _ask(call: Any) -> bool:
+    """Ask on the terminal whether ``call`` may run (stdin and stderr are a TTY)."""
+    try:
+        sys.stderr.write(f"allow {call_text(call)}? [y/N] ")
+        sys.stderr.flush()
+        answer = sys.stdin.readline()
+    except (EOFError, OSError):
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
 def _drive(conv: Any, task: str, approve: bool, progress: _Progress) -> Any:
+    interactive = not approve and sys.stdin.isatty() and sys.stderr.isatty()
     turn = _follow(conv.stream(task), progress)
     while turn is not None and turn.status == "awaiting_approval":
         for call in turn.pending_approvals:
             if approve:
                 progress.say(f"[{progress.request}] approved {call_text(call)} (--yes)")
                 conv.approve(call.id)
+            elif interactive:
+                if _ask(call):
+                    conv.approve(call.id)
+                else:
+                    conv.reject(call.id, "the user did not approve this call")
             else:
                 progress.say(
                     f"[{progress.request}] rejected {call_text(call)} "
@@ -88,11 +106,17 @@ def run_task(args: argparse.Namespace) -> int:
     from agentloop import Conversation
     from agentloop.errors import TurnError
 
-    model = check_model(args.model)
+    model = model_of(args)
     if args.max_steps < 1:
         raise UsageError(f"--max-steps must be at least 1, got {args.max_steps}")
-    if not args.task.strip():
+    task = args.task
+    if task == "-":
+        if sys.stdin.isatty():
+            raise UsageError("TASK is '-' but stdin is a terminal; pipe the task in")
+        task = sys.stdin.read()
+    if not task.strip():
         raise UsageError("TASK is empty; say what the agent should do")
+    config = generation_config(args)
     servers = mcp_toolsets(args.mcp, args.mcp_url)
     tools: list[Any] = [*load_tools(args.tools), *servers]
     long_loop = long_loop_settings(args, model)
@@ -104,15 +128,17 @@ def run_task(args: argparse.Namespace) -> int:
             backend.client,
             model=model,
             tools=tools,
-            strategy=args.strategy,
+            strategy=args.strategy or "stateful",
             system_instruction=args.system or DEFAULT_SYSTEM,
             max_steps=args.max_steps,
+            generation_config=config,
             **long_loop,
         )
         names = ", ".join(conv.tools.names) or "none"
-        progress.say(f"task: {short(args.task, 120)} (tools: {names}; max {args.max_steps} steps)")
+        limit = plural(args.max_steps, "step")
+        progress.say(f"task: {short(task, 120)} (tools: {names}; max {limit})")
         try:
-            turn = _drive(conv, args.task, args.yes, progress)
+            turn = _drive(conv, task, args.yes, progress)
         except TurnError as exc:
             turn = exc.turn
             progress.say(f"failed: {exc}")
@@ -125,10 +151,10 @@ def run_task(args: argparse.Namespace) -> int:
             server.close()
     ok = turn is not None and turn.status == "completed"
     if turn is not None:
-        calls = len(turn.tool_calls)
         progress.say(
-            f"{turn.status}: {turn.model_requests} model requests, {calls} tool calls, "
-            f"{turn.usage.total_tokens or 0} tokens"
+            f"{turn.status}: {plural(turn.model_requests, 'model request')}, "
+            f"{plural(len(turn.tool_calls), 'tool call')}, "
+            f"{plural(turn.usage.total_tokens or 0, 'token')}"
         )
         if args.json:
             print(json.dumps(turn_to_json(turn), indent=2, ensure_ascii=False))

@@ -24,6 +24,7 @@ from agentloop.errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
+    ConfigurationError,
     ContextWindowExceededError,
     InvalidURLError,
     MissingAPIKeyError,
@@ -156,7 +157,7 @@ class _Secret:
         raise TypeError("the API key holder cannot be pickled")
 
 
-_HOST = re.compile(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]")
+_HOST = re.compile(r"[A-Za-z0-9.\-]+|[0-9A-Fa-f:.]+")  # names (IDNA-encoded), IPv4, IPv6
 
 
 def check_base_url(base: str) -> str:
@@ -202,7 +203,7 @@ class ClientConfig:
         self.base_url = check_base_url(base)
         self.api_version = api_version.strip("/")
         if stream_idle_timeout is not None and not stream_idle_timeout > 0:
-            raise RequestValidationError(
+            raise ConfigurationError(
                 f"stream_idle_timeout must be a positive number of seconds or None (no "
                 f"deadline), got {stream_idle_timeout!r}"
             )

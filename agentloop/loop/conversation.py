@@ -48,7 +48,7 @@ from .turn import Turn
 if TYPE_CHECKING:
     from agentloop.client import AsyncClient, Client
 
-    ConversationStore = Any  # the store protocol (agentloop.stores.ConversationStore)
+    from agentloop.stores import ConversationStore
     from agentloop.tools import Tool, ToolContext, ToolLike, ToolRegistry
 
 __all__ = ["AsyncBackgroundTurn", "AsyncConversation", "BackgroundTurn", "Conversation"]
@@ -331,12 +331,11 @@ class _ConversationCore:
         registry = self.tools
 
         def needs_approval(call: FunctionCallStep) -> bool:
-            found = registry.get(call.name)
-            return bool(found is not None and found.requires_approval)
+            return registry.needs_approval(call, self._tool_context)
 
         def is_idempotent(name: str) -> bool:
             found = registry.get(name)
-            return bool(found is not None and getattr(found, "idempotent", False))
+            return bool(found is not None and found.idempotent)
 
         journal = self._state.journal
         if journal is not None:

@@ -390,7 +390,8 @@ class TurnEngine:
                     interaction = yield WaitBackground(interaction)
                 background = False
                 self._absorb(turn, interaction, stored=body.get("store") is not False)
-                yield from self._persist()
+                if interaction.status not in _WRITTEN_LATER:
+                    yield from self._persist()
                 if self.hooks is not None and self.hooks.after_response:
                     yield from self.hooks.response(interaction, turn)
                 yield Emit(InteractionCompleted(interaction=interaction))
@@ -460,7 +461,7 @@ class TurnEngine:
         if risky and state.journal is not None:
             # Journaled before the tools run: after a crash these calls are "in doubt".
             state.record({"k": "started", "ids": risky})
-            yield from self._persist()
+        yield from self._persist()  # with the response that asked for the calls, if pending
         state.started.update(c.id for c in calls)
         outcomes = yield RunTools(calls)
         if self.hooks is not None and self.hooks.after_tool:
@@ -757,6 +758,10 @@ class TurnEngine:
 
 
 _STORE_ERRORS = (StoreError, ConflictError)
+# A response with these statuses is journaled in one write with what follows at once (the
+# "started" record of the calls it asks for, or the turn's end): one store write fewer per step,
+# and nothing runs before its response is journaled.
+_WRITTEN_LATER = frozenset({"requires_action", "completed"})
 
 
 def _result_text(result: FunctionResultStep) -> str:

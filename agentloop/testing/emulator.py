@@ -440,7 +440,7 @@ class Emulator:
         input_models = list(steps_adapter.validate_python(inputs))
         input_tokens = sum(token_count(s) for s in inputs)
         # The stored chain is kept cumulatively on ``prev``: nothing before it is re-read.
-        history: list[Any] = list(prev.chain[: prev.chain_len]) if prev and prev.chain else []
+        history: list[Any] = prev.chain[: prev.chain_len] if prev and prev.chain else []
         history += input_models
         history_tokens = (prev.chain_tokens if prev else 0) + input_tokens
         pending_calls = dict(prev.open_calls) if prev is not None else {}

@@ -153,6 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--background-polls",
         type=int,
+        metavar="N",
         default=1,
         help="GETs a background interaction stays in_progress (default 1)",
     )

@@ -69,9 +69,13 @@ def _wire(item: Any) -> Any:
 
 def canonical_text(item: Any) -> str:
     """The canonical JSON text of one item (sorted keys, no nulls, compact)."""
-    return json.dumps(
-        _strip_none(_wire(item)), sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
+    value = _wire(item)
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    if '":null' in text:  # only then can a key hold None (rare): drop those keys
+        text = json.dumps(
+            _strip_none(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
+    return text
 
 
 def token_count(item: Any) -> int:

@@ -66,7 +66,7 @@ class ToolPool(concurrent.futures.Executor):
             return
         with self._lock:
             thread = self._running.get(future)
-            if thread is None or thread in self._abandoned:
+            if thread is None or thread in self._abandoned or future.done():
                 return  # finished meanwhile
             self._abandoned.add(thread)
             self._counted -= 1
@@ -95,9 +95,11 @@ class ToolPool(concurrent.futures.Executor):
                     self._queue.put(None)  # wake the next thread too
                     return
                 future, fn, args = item
-                if future.set_running_or_notify_cancel():
-                    with self._lock:
+                with self._lock:  # started and registered at once (see abandon)
+                    started = future.set_running_or_notify_cancel()
+                    if started:
                         self._running[future] = me
+                if started:
                     try:
                         result = fn(*args)
                     except BaseException as exc:

@@ -70,7 +70,8 @@ class ToolOutcome:
     """What happened to one call: the ``FunctionResultStep`` to send plus details for hooks.
 
     ``wire`` is the result step's JSON encoding (as ``agentloop.loop.history.encode_step``
-    makes it), computed while the outcome was built: a result always encodes.
+    makes it), computed while the outcome was built: a tool's result always encodes (``None``
+    only if the call's own id or name cannot be encoded).
     """
 
     call: FunctionCallStep
@@ -135,9 +136,11 @@ def _encode(step: FunctionResultStep) -> bytes:
 
 def _error(call: FunctionCallStep, text: str, exc: BaseException, started: float) -> ToolOutcome:
     step = FunctionResultStep(call_id=call.id, name=call.name, result=fix_text(text), is_error=True)
-    return ToolOutcome(
-        call, step, error=exc, duration=time.perf_counter() - started, wire=_encode(step)
-    )
+    try:
+        wire: bytes | None = _encode(step)
+    except Exception:  # only a call id or name the history cannot hold either
+        wire = None
+    return ToolOutcome(call, step, error=exc, duration=time.perf_counter() - started, wire=wire)
 
 
 def arguments_problem(call: FunctionCallStep) -> str | None:

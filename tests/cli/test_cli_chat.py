@@ -1,10 +1,10 @@
-"""``agentloop chat`` driven through a pipe: streaming, tools, commands, saved sessions."""
+"""``agentloop chat`` driven through stdin: streaming, tools, commands, saved sessions."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from cli_helpers import agentloop
+from cli_helpers import CLI, agentloop
 
 TOOLS = '''
 from agentloop import tool
@@ -35,22 +35,47 @@ def helper_not_a_tool() -> None:
 '''
 
 
-def test_chat_commands_and_strategy_switch(tmp_path: Path) -> None:
-    script = "\n".join([
-        "I have 2 dogs in my house.",
-        "/strategy",
-        "/strategy stateless",
-        "How many paws are in my house?",
-        "/strategy sideways",
-        "/usage",
-        "/history",
-        "/save",
-        "/nonsense",
-        "/exit",
-        "this line is never sent",
-    ]) + "\n"
-    proc = agentloop("chat", "--session", "s1", "--system", "Be brief.", home=tmp_path,
-                     stdin=script)
+def _tools(home: Path) -> Path:
+    path = home / "my_tools.py"
+    path.write_text(TOOLS)
+    return path
+
+
+def test_chat_smoke_in_a_subprocess(tmp_path: Path) -> None:
+    proc = agentloop(
+        "chat",
+        "--session",
+        "s1",
+        home=tmp_path,
+        stdin="I have 2 dogs in my house.\nHow many paws are in my house?\n",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "emulator" in proc.stderr.splitlines()[0]
+    assert "new session 's1'" in proc.stderr
+    assert "8 paws" in proc.stdout
+    assert (tmp_path / "sessions.db").is_file()
+
+
+def test_chat_commands_and_strategy_switch(cli: CLI) -> None:
+    script = (
+        "\n".join(
+            [
+                "I have 2 dogs in my house.",
+                "/strategy",
+                "/strategy stateless",
+                "How many paws are in my house?",
+                "/strategy sideways",
+                "/usage",
+                "/history",
+                "/save",
+                "/nonsense",
+                "/exit",
+                "this line is never sent",
+            ]
+        )
+        + "\n"
+    )
+    proc = cli("chat", "--session", "s1", "--system", "Be brief.", stdin=script)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.splitlines()
     assert "emulator" in proc.stderr.splitlines()[0]
@@ -67,27 +92,64 @@ def test_chat_commands_and_strategy_switch(tmp_path: Path) -> None:
     assert any(line.startswith("saved session 's1' to ") for line in out)
     assert any(line.startswith("unknown command /nonsense") for line in out)
     assert "never sent" not in proc.stdout
-    assert (tmp_path / "sessions.db").is_file()
+    assert (cli.home / "sessions.db").is_file()
 
 
-def test_chat_session_resumes_in_a_new_process(tmp_path: Path) -> None:
-    first = agentloop("chat", "--session", "pets", home=tmp_path, stdin="I have 3 cats.\n")
+def test_chat_session_resumes_later(cli: CLI) -> None:
+    first = cli("chat", "--session", "pets", stdin="I have 3 cats.\n")
     assert first.returncode == 0, first.stderr
-    second = agentloop("chat", "--session", "pets", home=tmp_path,
-                       stdin="How many paws are in my house?\n/history\n")
+    second = cli("chat", "--session", "pets", stdin="How many paws are in my house?\n/history\n")
     assert second.returncode == 0, second.stderr
     assert "resumed session 'pets' (3 steps)" in second.stderr
-    # The new process's emulator never saw the first turn: the chain is replayed locally.
+    # A new emulator never saw the first turn: the chain is replayed locally.
     assert "replayed the full history" in second.stdout
     assert "12 paws" in second.stdout
     assert "6 steps in session 'pets':" in second.stdout
 
 
-def test_chat_shows_tool_calls_and_asks_for_approval(tmp_path: Path) -> None:
-    tools = tmp_path / "my_tools.py"
-    tools.write_text(TOOLS)
+def test_chat_continue_resumes_the_last_session_with_its_settings(cli: CLI) -> None:
+    tools = _tools(cli.home)
+    first = cli(
+        "chat",
+        "--session",
+        "w1",
+        "--tools",
+        str(tools),
+        "--model",
+        "gemini-3.5-flash-lite",
+        "--strategy",
+        "stateless",
+        "--temperature",
+        "0.3",
+        stdin="I have 1 dog.\n",
+    )
+    assert first.returncode == 0, first.stderr
+    cli("chat", "--session", "older", stdin="hello\n")
+    (cli.home / "elsewhere").mkdir()
+    cli.monkeypatch.chdir(cli.home / "elsewhere")  # the tools file path was recorded absolute
+    again = cli("chat", "--session", "w1", stdin="What is the weather in Oslo?\n/tools\n")
+    assert again.returncode == 0, again.stderr
+    assert "resumed session 'w1'" in again.stderr
+    assert (
+        "model gemini-3.5-flash-lite, strategy stateless, tools: get_weather, delete_file"
+        in again.stderr
+    )
+    assert "-> get_weather(city='Oslo')" in again.stdout
+    assert "  delete_file (asks for approval): Delete a file from the disk." in again.stdout
+    last = cli("chat", "-c", stdin="/history\n")
+    assert "resumed session 'w1'" in last.stderr  # the most recently used one
+
+
+def test_chat_continue_without_sessions_is_a_usage_error(cli: CLI) -> None:
+    proc = cli("chat", "-c")
+    assert proc.returncode == 2
+    assert "no session to continue" in proc.stderr
+
+
+def test_chat_shows_tool_calls_and_asks_for_approval(cli: CLI) -> None:
+    tools = _tools(cli.home)
     script = "What is the weather in Oslo?\nPlease delete the file notes.txt\ny\n/history\n"
-    proc = agentloop("chat", "--tools", str(tools), home=tmp_path, stdin=script)
+    proc = cli("chat", "--tools", str(tools), stdin=script)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert "tools: get_weather, delete_file." in proc.stderr  # helper_not_a_tool left out
@@ -95,27 +157,107 @@ def test_chat_shows_tool_calls_and_asks_for_approval(tmp_path: Path) -> None:
     assert '  <- get_weather returned {"city": "Oslo", "temperature": 21' in out
     # The demo model makes up the path from the words of the request.
     assert "(waiting for approval: delete_file(path=" in out
-    assert "approve delete_file(path=" in out and "? [y/N]" in out
+    assert "approve delete_file(path=" in out and "? [y/N/a=all this turn]" in out
     assert "  <- delete_file returned deleted " in out
     assert out.index("approve delete_file") < out.index("<- delete_file returned")
 
 
-def test_chat_rejected_approval_is_reported_to_the_model(tmp_path: Path) -> None:
-    tools = tmp_path / "my_tools.py"
-    tools.write_text(TOOLS)
-    proc = agentloop("chat", "--tools", str(tools), home=tmp_path,
-                     stdin="Please delete the file notes.txt\nno\n")
+def test_chat_rejected_approval_is_reported_to_the_model(cli: CLI) -> None:
+    tools = _tools(cli.home)
+    proc = cli("chat", "--tools", str(tools), stdin="Please delete the file notes.txt\nno\n")
     assert proc.returncode == 0, proc.stderr
     assert "  <- delete_file failed" in proc.stdout
     assert "did not approve" in proc.stdout
 
 
-def test_chat_store_flag_and_stateless_start(tmp_path: Path) -> None:
-    store = tmp_path / "elsewhere" / "chats.db"
-    proc = agentloop("chat", "--store", str(store), "--strategy", "stateless",
-                     "--model", "gemini-3.5-flash-lite", home=tmp_path,
-                     stdin="hello\n/strategy\n")
+def test_chat_approve_all_for_a_turn(cli: CLI) -> None:
+    tools = cli.home / "files.py"
+    tools.write_text(
+        "from agentloop import tool\n\n\n"
+        "@tool(requires_approval=True)\n"
+        "def delete_file(path: str) -> str:\n"
+        '    """Delete a file from the disk.\n\n    Args:\n        path: The file.\n    """\n'
+        "    return f'deleted {path}'\n"
+    )
+    # Two files in one request: the demo model makes one call per name, both need approval.
+    proc = cli("chat", "--tools", str(tools), stdin="Please delete the file Alpha and Beta\na\n")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("? [y/N/a=all this turn]") == 1
+    assert proc.stdout.count("<- delete_file returned deleted") == 2
+
+
+def test_chat_model_tools_clear_and_multiline(cli: CLI) -> None:
+    script = (
+        "\n".join(
+            [
+                "/model",
+                "/model Not A Model",
+                "/model gemini-3.5-flash-lite",
+                "/tools",
+                '"""',
+                "first line",
+                "second line",
+                '"""',
+                "/history",
+                "/clear",
+                "/history",
+            ]
+        )
+        + "\n"
+    )
+    proc = cli("chat", "--session", "m1", stdin=script)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "model: gemini-3.5-flash" in out
+    assert "'Not A Model' is not a model id" in out
+    assert "model: gemini-3.5-flash-lite (from the next turn; the history carries over)" in out
+    assert "no tools (start the chat with --tools FILE_OR_MODULE)" in out
+    assert "You said: first line\nmodel> second line I am" in out  # one message, two lines
+    assert "3 steps in session 'm1':" in out
+    assert "new session 'chat-" in out and "(session 'm1' is kept)" in out
+    assert "0 steps in session 'chat-" in out
+    listing = cli("sessions", "list")
+    assert "m1" in listing.stdout
+
+
+def test_chat_store_flag_and_stateless_start(cli: CLI) -> None:
+    store = cli.home / "elsewhere" / "chats.db"
+    proc = cli(
+        "chat",
+        "--store",
+        str(store),
+        "--strategy",
+        "stateless",
+        "--model",
+        "gemini-3.5-flash-lite",
+        stdin="hello\n/strategy\n",
+    )
     assert proc.returncode == 0, proc.stderr
     assert "strategy: stateless" in proc.stdout
     assert "model gemini-3.5-flash-lite" in proc.stderr
-    assert store.is_file() and not (tmp_path / "sessions.db").exists()
+    assert store.is_file() and not (cli.home / "sessions.db").exists()
+
+
+def test_chat_generation_options_reach_the_request(cli: CLI) -> None:
+    proc = cli(
+        "chat",
+        "--session",
+        "g1",
+        "--temperature",
+        "0.5",
+        "--thinking-level",
+        "low",
+        "-o",
+        "max_output_tokens=300",
+        "-o",
+        "seed=7",
+        stdin="hello\n",
+    )
+    assert proc.returncode == 0, proc.stderr
+    shown = cli("sessions", "show", "g1", "--json")
+    import json
+
+    data = json.loads(shown.stdout)
+    config = data["settings"]["generation_config"]
+    assert config["temperature"] == 0.5 and config["thinking_level"] == "low"
+    assert config["max_output_tokens"] == 300 and config["seed"] == 7

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-from cli_helpers import agentloop
+from cli_helpers import CLI
 
 FILES = {
     "syntax.py": "def broken(:\n    pass\n",
     "missing_import.py": "import agentloop_no_such_module_xyz\n",
     "raises.py": "raise RuntimeError('tools file refuses to load')\n",
     "undeclarable.py": "class Opaque:\n    pass\n\n\ndef use(thing: Opaque) -> int:\n"
-                       "    return 1\n",
+    "    return 1\n",
     "empty.py": "VALUE = 1\n",
 }
 
@@ -24,10 +23,14 @@ CASES = [
     (["demo", "--model", "BAD MODEL"], "is not a model id"),
     (["chat", "--strategy", "sideways"], "invalid choice: 'sideways'"),
     (["run", "task", "--tools", "{tmp}/syntax.py"], "does not import: SyntaxError"),
-    (["run", "task", "--tools", "{tmp}/missing_import.py"],
-     "does not import: ModuleNotFoundError: No module named 'agentloop_no_such_module_xyz'"),
-    (["chat", "--tools", "{tmp}/raises.py"],
-     "does not import: RuntimeError: tools file refuses to load"),
+    (
+        ["run", "task", "--tools", "{tmp}/missing_import.py"],
+        "does not import: ModuleNotFoundError: No module named 'agentloop_no_such_module_xyz'",
+    ),
+    (
+        ["chat", "--tools", "{tmp}/raises.py"],
+        "does not import: RuntimeError: tools file refuses to load",
+    ),
     (["run", "task", "--tools", "{tmp}/undeclarable.py"], "a tool cannot be declared"),
     (["run", "task", "--tools", "{tmp}/empty.py"], "defines no @tool functions"),
     (["run", "task", "--tools", "{tmp}/nowhere.py"], "no such file"),
@@ -39,15 +42,24 @@ CASES = [
     (["run"], "the following arguments are required: TASK"),
     (["demo", "--real", "--offline"], "not allowed with argument"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["run", "task", "--temperature", "7"], "--temperature must be between 0 and 2"),
+    (["run", "task", "-o", "nonsense"], "expected KEY=VALUE"),
+    (["chat", "-o", "colour=red"], "-o colour: not a generation_config field"),
+    (["chat", "--thinking-level", "lots"], "invalid choice: 'lots'"),
+    (["chat", "-c", "--session", "x"], "not allowed with argument"),
+    (["sessions", "show"], "sessions show needs at least one session ID"),
+    (["sessions", "delete", "nope"], "no session 'nope'"),
+    (["serve", "--host", "0.0.0.0"], "pass --token SECRET too"),
+    (["serve", "--port", "70000"], "--port must be between 0 and 65535"),
 ]
 
 
 @pytest.mark.parametrize(("argv", "message"), CASES, ids=[" ".join(c[0]) for c in CASES])
-def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, argv: list[str], message: str) -> None:
+def test_bad_input_is_one_line_and_exit_2(cli: CLI, argv: list[str], message: str) -> None:
     for name, text in FILES.items():
-        (tmp_path / name).write_text(text)
-    argv = [a.replace("{tmp}", str(tmp_path)) for a in argv]
-    proc = agentloop(*argv, home=tmp_path, stdin="hello\n")
+        (cli.home / name).write_text(text)
+    argv = [a.replace("{tmp}", str(cli.home)) for a in argv]
+    proc = cli(*argv, stdin="hello\n")
     assert proc.returncode == 2, (proc.stdout, proc.stderr)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr
@@ -58,11 +70,13 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, argv: list[str], messa
 
 def test_import_agentloop_and_the_cli_stay_light() -> None:
     code = (
-        "import sys, agentloop, agentloop.cli\n"
+        "import sys, agentloop, agentloop.cli, agentloop.web, agentloop.web._sessions\n"
         "heavy = [m for m in ('uvicorn', 'starlette', 'httpx', 'agentloop.testing',"
-        " 'agentloop.client', 'pydantic') if m in sys.modules]\n"
+        " 'agentloop.client', 'pydantic', 'ag_ui', 'rich', 'prompt_toolkit')"
+        " if m in sys.modules]\n"
         "print(heavy)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
+    )
     assert proc.stdout.strip() == "[]"

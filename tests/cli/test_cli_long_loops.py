@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cli_helpers import agentloop
+from cli_helpers import CLI
 
 WEATHER = '''
 def get_weather(city: str) -> dict:
@@ -25,42 +25,41 @@ def _tools(tmp_path: Path) -> str:
     return str(path)
 
 
-def test_run_stops_at_max_tokens(tmp_path: Path) -> None:
-    proc = agentloop("run", TASK, "--tools", _tools(tmp_path), "--max-tokens", "5", home=tmp_path)
+def test_run_stops_at_max_tokens(cli: CLI) -> None:
+    proc = cli("run", TASK, "--tools", _tools(cli.home), "--max-tokens", "5")
     assert proc.returncode == 1
     assert "usage limit reached" in proc.stderr and "max_total_tokens=5" in proc.stderr
 
 
-def test_run_with_compaction_and_a_cost_limit_completes(tmp_path: Path) -> None:
-    proc = agentloop(
+def test_run_with_compaction_and_a_cost_limit_completes(cli: CLI) -> None:
+    proc = cli(
         "run",
         TASK,
         "--tools",
-        _tools(tmp_path),
+        _tools(cli.home),
         "--compact-at",
         "100000",
         "--max-cost",
         "10",
         "--price",
         "0.3,2.5",
-        home=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr
     assert "completed: 2 model requests" in proc.stderr
 
 
-def test_max_cost_needs_a_price(tmp_path: Path) -> None:
+def test_max_cost_needs_a_price(cli: CLI) -> None:
     for command in (["run", TASK], ["chat"]):
-        proc = agentloop(*command, "--max-cost", "1", home=tmp_path)
+        proc = cli(*command, "--max-cost", "1")
         assert proc.returncode == 2
         assert "--max-cost needs the model's price: add --price IN,OUT" in proc.stderr
-    proc = agentloop("run", TASK, "--price", "cheap", home=tmp_path)
+    proc = cli("run", TASK, "--price", "cheap")
     assert proc.returncode == 2 and "--price takes two numbers" in proc.stderr
 
 
-def test_chat_usage_shows_tokens_and_cost(tmp_path: Path) -> None:
+def test_chat_usage_shows_tokens_and_cost(cli: CLI) -> None:
     script = "Hello there.\n/usage\n/exit\n"
-    proc = agentloop(
+    proc = cli(
         "chat",
         "--session",
         "u1",
@@ -68,16 +67,13 @@ def test_chat_usage_shows_tokens_and_cost(tmp_path: Path) -> None:
         "1,2",
         "--compact-at",
         "5000",
-        home=tmp_path,
         stdin=script,
     )
     assert proc.returncode == 0, proc.stderr
     line = next(x for x in proc.stdout.splitlines() if x.startswith("usage so far:"))
     assert "1 model requests" in line and "cost 0.0" in line
     # Resumed in a new process, the session's running total carries over.
-    proc = agentloop(
-        "chat", "--session", "u1", "--price", "1,2", home=tmp_path, stdin="Again.\n/usage\n/exit\n"
-    )
+    proc = cli("chat", "--session", "u1", "--price", "1,2", stdin="Again.\n/usage\n/exit\n")
     assert proc.returncode == 0, proc.stderr
     line = next(x for x in proc.stdout.splitlines() if x.startswith("usage so far:"))
     assert "2 model requests" in line

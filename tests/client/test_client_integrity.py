@@ -245,7 +245,7 @@ def test_silent_stream_read_timeout_is_the_idle_deadline(driver: str) -> None:
 @pytest.mark.parametrize("cls", [Client, AsyncClient])
 @pytest.mark.parametrize("value", [0, -1.0])
 def test_idle_timeout_must_be_positive(cls: type[Client] | type[AsyncClient], value: float) -> None:
-    with pytest.raises(errors.RequestValidationError, match="stream_idle_timeout"):
+    with pytest.raises(errors.ConfigurationError, match="stream_idle_timeout"):
         cls(api_key=CANARY, base_url=BASE, stream_idle_timeout=value)
 
 
@@ -430,6 +430,13 @@ def test_undecodable_body_is_an_api_error(driver: str) -> None:
         stream(driver, Server(bad_stream))
 
 
+@pytest.mark.parametrize(
+    "url", ["http://[::1]:8000", "https://généra.example/v", "http://localhost:80/api/"]
+)
+def test_usable_base_urls_are_accepted(url: str) -> None:
+    assert Client(api_key=CANARY, base_url=url).base_url == url.rstrip("/")
+
+
 @pytest.mark.parametrize("cls", [Client, AsyncClient])
 @pytest.mark.parametrize(
     "url", ["htp//typo.example", "http://exa mple.com", "http://", "ftp://host", "http://h/?q=1"]
@@ -439,7 +446,7 @@ def test_mistyped_base_url_fails_at_construction(
 ) -> None:
     with pytest.raises(errors.InvalidURLError) as info:
         cls(api_key=CANARY, base_url=url)
-    assert isinstance(info.value, ValueError) and isinstance(info.value, errors.AgentloopError)
+    assert isinstance(info.value, ValueError) and isinstance(info.value, errors.ConfigurationError)
     assert repr(url) in str(info.value)
     monkeypatch.setenv("GEMINI_BASE_URL", url)
     with pytest.raises(errors.InvalidURLError, match="GEMINI_BASE_URL"):

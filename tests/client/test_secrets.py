@@ -35,7 +35,7 @@ def _texts(exc: BaseException) -> list[str]:
 def test_canary_key_never_leaks(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     for name in ("httpx", "httpcore", "agentloop", "agentloop.client"):
-        logging.getLogger(name).setLevel(logging.DEBUG)
+        caplog.set_level(logging.DEBUG, logger=name)  # restored after the test
     retries: list[RetryEvent] = []
 
     def boom(request: httpx.Request) -> httpx.Response:

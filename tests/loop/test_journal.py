@@ -43,7 +43,7 @@ def make_tools(log: list[str], crash_on: set[str]) -> list[Any]:
             raise Crash
         return f"paid {amount}"
 
-    @tool
+    @tool(idempotent=True)
     def lookup(key: str) -> str:
         """Look a key up (safe to repeat).
 
@@ -56,7 +56,6 @@ def make_tools(log: list[str], crash_on: set[str]) -> list[Any]:
             raise Crash
         return f"value of {key}"
 
-    lookup.idempotent = True  # type: ignore[attr-defined]
     return [pay, lookup]
 
 

@@ -52,7 +52,7 @@ def main(argv: list[str]) -> None:
         if crashing and point == f"tool-{name}":
             die()
 
-    @tool
+    @tool(idempotent=True)
     def lookup(key: str) -> str:
         """Look a key up (safe to repeat).
 
@@ -62,7 +62,6 @@ def main(argv: list[str]) -> None:
         ran("lookup")
         return f"value of {key}"
 
-    lookup.idempotent = True  # what @tool(idempotent=True) sets
 
     @tool
     def pay(amount: int) -> str:

@@ -19,7 +19,7 @@ from google.genai import _interactions as gx
 from google.genai import interactions as gi
 from google.genai import types as gtypes
 
-from agentloop.testing import Emulator, EmulatorResponse
+from agentloop.testing import Emulator, EmulatorResponse, Reply, ScriptedModel
 
 SSE = pydantic.TypeAdapter(gi.InteractionSSEEvent)
 API_KEY = "test-key"
@@ -349,6 +349,26 @@ def test_background_and_polling(client: genai.Client) -> None:
     assert "healthcare" in result.output_text
 
 
+def test_deferred_tier_is_queued_with_a_status_update(client: genai.Client) -> None:
+    started = client.interactions.create(
+        model="gemini-3.5-flash",
+        background=True,
+        input="Summarise the news.",
+        extra_body={"service_tier": "flex"},
+    )
+    assert started.status == "queued"
+    statuses = [client.interactions.get(started.id).status for _ in range(3)]
+    assert statuses == ["in_progress", "in_progress", "completed"]
+    events = list(client.interactions.get(started.id, stream=True))
+    assert [e.event_type for e in events[:2]] == [
+        "interaction.created",
+        "interaction.status_update",
+    ]
+    update = events[1]
+    assert isinstance(update, gi.InteractionStatusUpdate)
+    assert (update.interaction_id, update.status) == (started.id, "in_progress")
+
+
 def test_cancel_and_delete(client: genai.Client) -> None:
     started = client.interactions.create(
         model="gemini-3.5-flash", background=True, input="A long task"
@@ -451,3 +471,27 @@ async def test_async_client(client: genai.Client) -> None:
     stream = await aio.interactions.create(model="gemini-3.5-flash", input="stream me", stream=True)
     kinds = [event.event_type async for event in stream]
     assert kinds[-1] == "interaction.completed"
+
+
+def test_continuation_hops_with_a_checkpoint(
+    client: genai.Client, server: tuple[Emulator, str, Wire], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    emulator, _, _ = server
+
+    def hops() -> ScriptedModel:
+        return ScriptedModel(
+            [Reply(steps=["part one "], status="requires_continuation"), "part two"]
+        )
+
+    monkeypatch.setattr(emulator, "model", hops())
+    merged = client.interactions.create(model="gemini-3.5-flash", input="write a lot")
+    assert merged.status == "completed" and len(merged.continuation_ids or []) == 2
+    monkeypatch.setattr(emulator, "model", hops())
+    events = list(
+        client.interactions.create(model="gemini-3.5-flash", input="write a lot", stream=True)
+    )
+    updates = [e for e in events if e.event_type == "interaction.status_update"]
+    assert len(updates) == 1 and updates[0].continuation_token
+    completed = [e for e in events if e.event_type == "interaction.completed"]
+    assert [e.interaction.status for e in completed] == ["requires_continuation", "completed"]
+    assert completed[0].interaction.continuation_token == updates[0].continuation_token

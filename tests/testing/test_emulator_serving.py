@@ -299,8 +299,10 @@ def test_cli_access_log_handler_only_at_info(
     assert len(logger.handlers) == 1 and logger.isEnabledFor(logging.INFO)
 
 
-def test_async_fixture_works_in_strict_mode(tmp_path: Any) -> None:
+def test_async_fixture_works_in_strict_mode(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """The plugin's async fixture needs no ``asyncio_mode = auto`` (run in-process)."""
+    # Only the two plugins at stake (autoloading every installed plugin costs seconds).
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
     (tmp_path / "pytest.ini").write_text(
         "[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n"
     )
@@ -326,6 +328,10 @@ def test_async_fixture_works_in_strict_mode(tmp_path: Any) -> None:
             "-q",
             "-p",
             "no:cacheprovider",
+            "-p",
+            "agentloop.testing.pytest_plugin",
+            "-p",
+            "pytest_asyncio.plugin",
             "--rootdir",
             str(tmp_path),
             "-c",

@@ -529,3 +529,30 @@ def test_tool_errors_are_agentloop_errors_and_keep_their_builtin_bases() -> None
     assert str(pickle.loads(pickle.dumps(errors.ToolError("try again")))) == "try again"
     with pytest.raises(AttributeError):
         _ = tools_module.NoSuchThing  # type: ignore[attr-defined]
+
+
+def test_pool_gives_up_on_a_call_and_frees_its_slot() -> None:
+    from agentloop.tools._pool import ToolPool
+
+    release, started = threading.Event(), threading.Event()
+
+    def hang() -> bool:
+        started.set()
+        return release.wait(30)
+
+    pool = ToolPool(1)
+    hung = pool.submit(hang)
+    assert started.wait(10)
+    queued = pool.submit(str, "ran")  # waits: the only slot is taken
+    assert not queued.done() and pool.busy == 1
+    pool.abandon(hung)  # a replacement thread takes the queue
+    assert queued.result(timeout=10) == "ran"
+    later = pool.submit(str, "also")
+    assert later.result(timeout=10) == "also"
+    assert not hung.done()  # still running: Python cannot stop it
+    pool.shutdown(wait=True)  # returns although the abandoned call still runs
+    with pytest.raises(RuntimeError, match="closed"):
+        pool.submit(str, "x")
+    release.set()
+    assert hung.result(timeout=10) is True
+    assert all(t.daemon for t in threading.enumerate() if t.name.startswith("agentloop-tool"))

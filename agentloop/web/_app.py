@@ -1,0 +1,647 @@
+"""The ASGI app: the chat page, the AG-UI endpoint, and a small JSON sessions API.
+
+Every turn runs as a server-side ``asyncio`` task, not inside the request that started it: a
+request only *follows* the run's events. Closing the tab ends the request, not the turn; the
+page (or any client) attaches again with ``GET /api/sessions/{id}/events`` and is sent the
+run's events from its start. The conversation is saved to the store when a run ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from ag_ui.core import RunAgentInput
+from ag_ui.encoder import EventEncoder
+from pydantic import ValidationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from agentloop.loop import AsyncConversation, TurnCompleted
+
+from ._agui import RunTranslator, history_items
+from ._sessions import Sessions, open_sessions, valid_session_id
+
+if TYPE_CHECKING:
+    from ag_ui.core import BaseEvent
+
+    from agentloop.client import AsyncClient
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("agentloop.web")
+
+MAX_LIVE = 128  # sessions kept loaded in memory (the least recently used idle ones go)
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+_STRATEGIES = ("stateful", "stateless")
+_CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+_STATIC = {
+    "app.js": "text/javascript; charset=utf-8",
+    "markdown.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+}
+
+
+class _HTTPError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class _Run:
+    """One turn's AG-UI events (encoded SSE frames) and whether it ended."""
+
+    id: str
+    session_id: str
+    user_text: str | None
+    start: int  # history length when the run began: steps before it are drawn from history
+    frames: list[str] = field(default_factory=list)
+    done: bool = False
+    task: asyncio.Task[None] | None = None
+    _changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def push(self, events: Iterable[BaseEvent], encoder: EventEncoder) -> None:
+        self.frames.extend(encoder.encode(e) for e in events)
+        self._wake()
+
+    def finish(self) -> None:
+        self.done = True
+        self._wake()
+
+    def _wake(self) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+
+    async def follow(self) -> AsyncIterator[str]:
+        """Every frame from the start of the run, then new ones as they come, until it ends."""
+        i = 0
+        while True:
+            while i < len(self.frames):
+                yield self.frames[i]
+                i += 1
+            if self.done:
+                return
+            changed = self._changed
+            await changed.wait()
+
+
+@dataclass
+class _Live:
+    """A session loaded in this server: its conversation, app meta, and last run."""
+
+    conv: AsyncConversation
+    meta: dict[str, Any]
+    run: _Run | None = None
+    # Decisions on calls waiting for approval, applied once every waiting call has one.
+    decided: dict[str, tuple[bool, str | None]] = field(default_factory=dict)
+
+    @property
+    def running(self) -> bool:
+        return self.run is not None and not self.run.done
+
+
+class _Hub:
+    """The sessions this server knows, and the runs of their turns."""
+
+    def __init__(
+        self,
+        sessions: Sessions,
+        client: AsyncClient,
+        tools: list[Any],
+        defaults: dict[str, Any],
+        meta: dict[str, Any],
+    ) -> None:
+        self.sessions = sessions
+        self.client = client
+        self.tools = tools
+        self.defaults = defaults
+        self.meta = meta
+        self.live: dict[str, _Live] = {}
+        self.encoder = EventEncoder()
+        self.owns_store = False  # True when create_app opened the store from a path or URL
+
+    # --- sessions ------------------------------------------------------------------------------
+
+    def get(self, id: str, *, create: bool = False) -> _Live:
+        if not valid_session_id(id):
+            raise _HTTPError(400, f"{id!r} is not a session id (1-128 of A-Z a-z 0-9 _ . : -)")
+        live = self.live.pop(id, None)
+        if live is not None:
+            self.live[id] = live  # most recently used last
+            return live
+        if id in self.sessions:
+            conv = self.sessions.load(
+                id, client=self.client, tools=self.tools, cls=AsyncConversation
+            )
+            live = _Live(conv, self.sessions.meta(id))
+        elif create:
+            conv = self.sessions.create(
+                AsyncConversation, self.client, tools=self.tools, id=id, **self.defaults
+            )
+            live = _Live(conv, {**self.meta, "title": "", "usage": {}})
+        else:
+            raise _HTTPError(404, f"no session {id!r}")
+        self.live[id] = live
+        self._forget_idle()
+        return live
+
+    def _forget_idle(self) -> None:
+        """Keep at most MAX_LIVE sessions in memory: idle ones are in the store already."""
+        extra = len(self.live) - MAX_LIVE
+        for id, live in list(self.live.items()):
+            if extra <= 0:
+                break
+            if not live.running and not live.decided:
+                del self.live[id]
+                extra -= 1
+
+    def save(self, live: _Live) -> None:
+        self.sessions.save(live.conv, live.meta)
+
+    def summary(self, live: _Live) -> dict[str, Any]:
+        conv = live.conv
+        return {
+            "id": conv.id,
+            "title": live.meta.get("title") or conv.id,
+            "model": conv.model,
+            "strategy": conv.strategy,
+            "usage": live.meta.get("usage") or {},
+            "running": live.running,
+            "pending": [c.id for c in conv.pending_approvals],
+        }
+
+    def listing(self) -> list[dict[str, Any]]:
+        out = []
+        seen = set()
+        for info in self.sessions.list():
+            live = self.live.get(info.id)
+            seen.add(info.id)
+            out.append(
+                {
+                    "id": info.id,
+                    "title": info.title,
+                    "updated": info.updated,
+                    "running": bool(live and live.running),
+                }
+            )
+        for id, live in self.live.items():  # started here, not saved yet (first turn running)
+            if id not in seen and live.running:
+                title = live.meta.get("title") or id
+                out.insert(0, {"id": id, "title": title, "updated": time.time(), "running": True})
+        return out
+
+    def detail(self, live: _Live) -> dict[str, Any]:
+        conv = live.conv
+        history = conv.history
+        run = live.run
+        running = None
+        if run is not None and not run.done:
+            history = history[: run.start]
+            running = {"run_id": run.id, "user_text": run.user_text}
+        pending = {c.id for c in conv.pending_approvals}
+        return {
+            **self.summary(live),
+            "items": history_items(history, pending),
+            "running_run": running,
+        }
+
+    async def delete(self, id: str) -> bool:
+        live = self.live.pop(id, None)
+        if live is not None and live.run is not None and live.run.task is not None:
+            live.run.task.cancel()
+            with contextlib.suppress(BaseException):
+                await live.run.task
+        return self.sessions.delete(id) or live is not None
+
+    # --- runs ------------------------------------------------------------------------------------
+
+    def start(
+        self,
+        live: _Live,
+        run_id: str,
+        text: str | None,
+        decisions: dict[str, tuple[bool, str | None]] | None,
+    ) -> _Run:
+        if live.running:
+            from agentloop.errors import TurnInProgressError
+
+            raise TurnInProgressError(
+                f"session {live.conv.id!r} is still running a turn; wait for it or stop it "
+                "(Esc in the page, POST /api/sessions/{id}/stop)"
+            )
+        conv = live.conv
+        announced = {c.id for c in conv.pending_approvals}
+        if decisions is not None:
+            waiting = {c.id for c in conv.pending_approvals}
+            if not waiting:
+                raise _HTTPError(409, "nothing in this session waits for approval")
+            unknown = sorted(set(decisions) - waiting)
+            if unknown:
+                raise _HTTPError(
+                    400,
+                    f"interrupt ids {unknown} do not wait for approval; waiting: {sorted(waiting)}",
+                )
+            live.decided.update(decisions)
+        run = _Run(run_id, conv.id, text, len(conv.history))
+        live.run = run
+        if text is not None and not live.meta.get("title"):
+            live.meta["title"] = " ".join(text.split())[:60]
+        translator = RunTranslator(conv.id, run_id, model=conv.model, announced=announced)
+        run.push(translator.started(), self.encoder)
+        run.task = asyncio.create_task(self._drive(live, run, translator, text))
+        return run
+
+    async def _drive(
+        self, live: _Live, run: _Run, translator: RunTranslator, text: str | None
+    ) -> None:
+        conv = live.conv
+        turn = None
+        try:
+            if text is None:
+                waiting = conv.pending_approvals
+                undecided = [c for c in waiting if c.id not in live.decided]
+                if undecided:  # some calls still wait: answer at once, no model request
+                    run.push(translator.waiting(undecided, self._session(live)), self.encoder)
+                    return
+                for call in waiting:
+                    ok, reason = live.decided[call.id]
+                    if ok:
+                        conv.approve(call.id)
+                    else:
+                        why = reason or "the user rejected this call in the web chat"
+                        conv.reject(call.id, why)
+                live.decided.clear()
+                events = conv.resume_stream()
+            else:
+                live.decided.clear()
+                live.meta.pop("paused_usage", None)
+                events = conv.stream(text)
+            async for event in events:
+                run.push(translator.feed(event), self.encoder)
+                if isinstance(event, TurnCompleted):
+                    turn = event.turn
+            if turn is not None:
+                self._count(live, turn)
+            self._save_quietly(live)
+            assert turn is not None
+            run.push(translator.finished(turn, self._session(live)), self.encoder)
+        except asyncio.CancelledError:
+            # Stopped by the user (Esc) or the server shutting down: the engine has closed the
+            # turn's open calls, so the saved history stays valid.
+            self._save_quietly(live)
+            run.push(translator.cancelled(self._session(live)), self.encoder)
+        except Exception as exc:
+            partial = getattr(exc, "turn", None)
+            if partial is not None:
+                self._count(live, partial)
+            self._save_quietly(live)
+            from agentloop.errors import AgentloopError
+
+            if not isinstance(exc, AgentloopError):
+                log.exception("turn of session %s failed", conv.id)
+            run.push(translator.error(exc, self._session(live)), self.encoder)
+        finally:
+            run.finish()
+
+    def _save_quietly(self, live: _Live) -> None:
+        """Save at the end of a run; a failure is logged, the run's events still go out."""
+        try:
+            self.save(live)
+        except Exception:
+            log.exception("could not save session %s", live.conv.id)
+
+    def _session(self, live: _Live) -> dict[str, Any]:
+        return self.summary(live) | {"running": False}
+
+    @staticmethod
+    def _count(live: _Live, turn: Any) -> None:
+        """Add a turn's usage to the session's totals (once, also across an approval pause)."""
+        usage = live.meta.setdefault("usage", {})
+        u = turn.usage
+        now = {
+            "input_tokens": u.total_input_tokens or 0,
+            "output_tokens": (u.total_output_tokens or 0) + (u.total_thought_tokens or 0),
+            "total_tokens": u.total_tokens or 0,
+            "model_requests": turn.model_requests,
+        }
+        # A resumed turn reports its paused part again: that part was counted already.
+        counted = live.meta.pop("paused_usage", None) or {}
+        for key, value in now.items():
+            usage[key] = int(usage.get(key, 0)) + int(value) - int(counted.get(key, 0))
+        if turn.status == "awaiting_approval":
+            live.meta["paused_usage"] = now
+
+    async def stop(self, id: str) -> bool:
+        live = self.live.get(id)
+        if live is None or not live.running or live.run is None or live.run.task is None:
+            return False
+        live.run.task.cancel()
+        with contextlib.suppress(BaseException):
+            await live.run.task
+        return True
+
+    async def close(self) -> None:
+        for live in list(self.live.values()):
+            if live.running:
+                await self.stop(live.conv.id)
+        if self.owns_store:
+            self.sessions.close()
+        close = getattr(self.client, "aclose", None) or getattr(self.client, "close", None)
+        if close is not None:
+            result = close()
+            if asyncio.iscoroutine(result):
+                await result
+
+
+def _loopback_host(request: Request) -> bool:
+    host = (request.headers.get("host") or "").lower()
+    host = host.split("]")[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
+    return host in LOOPBACK_HOSTS
+
+
+def _asset(name: str) -> bytes:
+    return resources.files("agentloop.web").joinpath("static").joinpath(name).read_bytes()
+
+
+def _sse(frames: AsyncIterator[str]) -> StreamingResponse:
+    return StreamingResponse(
+        frames,
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
+def _user_text(message: Any) -> str:
+    content = getattr(message, "content", None)
+    if isinstance(content, str):
+        return content
+    parts = []
+    for part in content or []:
+        text = getattr(part, "text", None)
+        if isinstance(text, str):
+            parts.append(text)
+    return "".join(parts)
+
+
+def create_app(
+    *,
+    tools: Iterable[Any] = (),
+    store: Any = None,
+    client: AsyncClient | None = None,
+    model: str | None = None,
+    system_instruction: str | None = None,
+    strategy: str = "stateful",
+    generation_config: dict[str, Any] | None = None,
+    max_steps: int = 20,
+    token: str | None = None,
+    title: str = "agentloop chat",
+    meta: dict[str, Any] | None = None,
+    offline: bool = False,
+    backend_note: str = "",
+) -> Starlette:
+    """The web chat and the AG-UI endpoint as an ASGI app (serve it with uvicorn).
+
+    Args:
+        tools: The functions (or ``Tool`` objects) the model may call. The server decides
+            which calls need approval (``@tool(requires_approval=...)``); the browser can only
+            answer the calls it is asked about.
+        store: Where sessions are kept: a store object, a path or ``sqlite:///path``, or None
+            for ``~/.agentloop/sessions.db`` (``$AGENTLOOP_HOME/sessions.db``).
+        client: An ``AsyncClient``. None: the real API when ``GEMINI_API_KEY`` is set, else
+            the bundled emulator (and the page says so).
+        model: The model of new sessions (default ``gemini-3.5-flash``).
+        system_instruction: The system instruction of new sessions.
+        strategy: ``"stateful"`` or ``"stateless"`` for new sessions; switchable per session.
+        generation_config: Generation settings of new sessions; thought summaries are asked
+            for (``thinking_summaries="auto"``) unless it says otherwise.
+        max_steps: Most model requests per turn.
+        token: When set, every API request must carry ``Authorization: Bearer TOKEN`` (the
+            page asks for it once). Required when serving beyond loopback.
+        title: The page title.
+        meta: Extra settings saved with each new session (``agentloop serve`` records the
+            tools files here).
+        offline: Whether ``client`` is the bundled emulator (the page then says so).
+        backend_note: One line about where requests go, shown on the page.
+    """
+    if strategy not in _STRATEGIES:
+        from agentloop.errors import InputError
+
+        raise InputError(f"strategy must be 'stateful' or 'stateless', got {strategy!r}")
+    if client is None:
+        from agentloop.cli._common import open_backend
+
+        backend = open_backend("auto", asynchronous=True)
+        client, offline, backend_note = backend.client, backend.offline, backend.description
+    assert client is not None
+    tool_list = list(tools)
+    config = {"thinking_summaries": "auto", **(generation_config or {})}
+    defaults: dict[str, Any] = {
+        "model": model,
+        "system_instruction": system_instruction,
+        "strategy": strategy,
+        "generation_config": config,
+        "max_steps": max_steps,
+    }
+    sessions = open_sessions(store)
+    hub = _Hub(sessions, client, tool_list, defaults, dict(meta or {}))
+    hub.owns_store = store is None or isinstance(store, (str, os.PathLike))
+    from agentloop.tools import ToolRegistry
+
+    tool_info = [
+        {"name": t.name, "requires_approval": bool(t.requires_approval)}
+        for t in ToolRegistry(tool_list)
+    ]
+    index_html = _asset("index.html")
+    assets = {name: _asset(name) for name in _STATIC}
+
+    def check(request: Request) -> None:
+        """Token, Host (DNS rebinding) and Origin (cross-site requests) checks."""
+        if token is None and not _loopback_host(request):
+            raise _HTTPError(403, "refused: without a token only loopback host names are served")
+        origin = request.headers.get("origin")
+        if origin is not None and request.method != "GET":
+            parts = urlsplit(origin)
+            if parts.netloc != request.headers.get("host"):
+                raise _HTTPError(403, f"cross-origin request from {origin!r} refused")
+        if token is not None:
+            given = request.headers.get("authorization", "")
+            scheme, _, value = given.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                value.strip().encode(), token.encode()
+            ):
+                raise _HTTPError(401, "missing or wrong token: send Authorization: Bearer TOKEN")
+
+    def errors(handler: Any) -> Any:
+        async def wrapped(request: Request) -> Response:
+            from agentloop.errors import AgentloopError, TurnInProgressError
+
+            try:
+                check(request)
+                response: Response = await handler(request)
+                return response
+            except _HTTPError as exc:
+                return JSONResponse({"error": exc.message}, status_code=exc.status)
+            except TurnInProgressError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=409)
+            except AgentloopError as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+
+        return wrapped
+
+    async def json_body(request: Request) -> Any:
+        if "application/json" not in request.headers.get("content-type", ""):
+            raise _HTTPError(415, "send JSON (Content-Type: application/json)")
+        try:
+            return json.loads(await request.body())
+        except ValueError as exc:
+            raise _HTTPError(400, f"the body is not JSON: {exc}") from None
+
+    async def page(request: Request) -> Response:
+        if token is None and not _loopback_host(request):
+            return Response("refused: not a loopback host", status_code=403)
+        return Response(
+            index_html,
+            media_type="text/html; charset=utf-8",
+            headers={"content-security-policy": _CSP, "x-content-type-options": "nosniff"},
+        )
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in assets:
+            return Response("not found", status_code=404)
+        return Response(
+            assets[name],
+            media_type=_STATIC[name],
+            headers={"x-content-type-options": "nosniff", "cache-control": "no-cache"},
+        )
+
+    @errors
+    async def info(request: Request) -> Response:
+        return JSONResponse(
+            {
+                "title": title,
+                "offline": offline,
+                "backend": backend_note,
+                "model": defaults["model"] or "gemini-3.5-flash",
+                "strategy": strategy,
+                "strategies": list(_STRATEGIES),
+                "tools": tool_info,
+            }
+        )
+
+    @errors
+    async def list_sessions(request: Request) -> Response:
+        return JSONResponse({"sessions": hub.listing()})
+
+    @errors
+    async def get_session(request: Request) -> Response:
+        return JSONResponse(hub.detail(hub.get(request.path_params["id"])))
+
+    @errors
+    async def patch_session(request: Request) -> Response:
+        live = hub.get(request.path_params["id"], create=True)
+        body = await json_body(request)
+        value = body.get("strategy") if isinstance(body, dict) else None
+        if value not in _STRATEGIES:
+            raise _HTTPError(400, 'send {"strategy": "stateful"} or {"strategy": "stateless"}')
+        if live.running:
+            raise _HTTPError(409, "a turn is running; switch the strategy between turns")
+        live.conv.strategy = value
+        hub.save(live)
+        return JSONResponse(hub.summary(live))
+
+    @errors
+    async def delete_session(request: Request) -> Response:
+        id = request.path_params["id"]
+        if not valid_session_id(id):
+            raise _HTTPError(400, f"{id!r} is not a session id")
+        if not await hub.delete(id):
+            raise _HTTPError(404, f"no session {id!r}")
+        return JSONResponse({"deleted": id})
+
+    @errors
+    async def stop_session(request: Request) -> Response:
+        stopped = await hub.stop(request.path_params["id"])
+        return JSONResponse({"stopped": stopped})
+
+    @errors
+    async def follow_session(request: Request) -> Response:
+        live = hub.get(request.path_params["id"])
+        if live.run is None:
+            raise _HTTPError(404, "no run of this session in this server")
+        return _sse(live.run.follow())
+
+    @errors
+    async def agui(request: Request) -> Response:
+        body = await json_body(request)
+        try:
+            data = RunAgentInput.model_validate(body)
+        except ValidationError as exc:
+            raise _HTTPError(400, f"not an AG-UI RunAgentInput: {exc}") from None
+        live = hub.get(data.thread_id, create=True)
+        props = data.forwarded_props if isinstance(data.forwarded_props, dict) else {}
+        wanted = props.get("strategy")
+        if wanted is not None:
+            if wanted not in _STRATEGIES:
+                raise _HTTPError(400, f"forwardedProps.strategy {wanted!r}: stateful|stateless")
+            if not live.running:
+                live.conv.strategy = wanted
+        decisions: dict[str, tuple[bool, str | None]] | None = None
+        text: str | None = None
+        if data.resume:
+            decisions = {}
+            for entry in data.resume:
+                payload = entry.payload if isinstance(entry.payload, dict) else {}
+                ok = entry.status == "resolved" and payload.get("approved") is True
+                reason = payload.get("reason")
+                decisions[entry.interrupt_id] = (ok, str(reason) if reason else None)
+        else:
+            last = data.messages[-1] if data.messages else None
+            if last is None or getattr(last, "role", None) != "user":
+                raise _HTTPError(400, "the last message must be the user's new message")
+            text = _user_text(last)
+            if not text.strip():
+                raise _HTTPError(400, "the user's message is empty")
+        run = hub.start(live, data.run_id, text, decisions)
+        return _sse(run.follow())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await hub.close()
+
+    routes = [
+        Route("/", page),
+        Route("/static/{name}", static),
+        Route("/api/info", info),
+        Route("/api/sessions", list_sessions),
+        Route("/api/sessions/{id}", get_session, methods=["GET"]),
+        Route("/api/sessions/{id}", patch_session, methods=["PATCH"]),
+        Route("/api/sessions/{id}", delete_session, methods=["DELETE"]),
+        Route("/api/sessions/{id}/stop", stop_session, methods=["POST"]),
+        Route("/api/sessions/{id}/events", follow_session),
+        Route("/agui", agui, methods=["POST"]),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.hub = hub
+    app.state.offline = offline
+    return app

@@ -1,0 +1,221 @@
+"""Where sessions live: the ONE adapter between the web app / CLI and a conversation store.
+
+Two kinds of store are handled here, and nowhere else:
+
+* a journaling store (``append``/``read``/``version``/``list``/``delete``, e.g. from
+  ``agentloop.stores.open_store``): conversations are created with ``store=`` and journal
+  every step themselves; ``store.list()`` gives ``ConversationInfo(id, version, created,
+  updated, meta)``;
+* a snapshot store (``SQLiteStore`` with ``save``/``load_data``/``ids``): the session is saved
+  whole after every step of progress the app sees (the end of a turn, an approval, a strategy
+  switch).
+
+App-level settings (the ``--tools`` files, the title, running token totals) travel in a
+``meta`` dict: for snapshot stores under the key ``"meta"`` of the saved document; for
+journaling stores under ``"app"`` in the store's meta of the conversation (written after each
+turn with an empty ``append``, which changes no version).
+
+Nothing heavy is imported here, so ``agentloop chat`` can use it without starlette.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import os
+import re
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "SessionInfo",
+    "Sessions",
+    "default_store_path",
+    "open_sessions",
+    "valid_session_id",
+]
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}")
+
+
+def valid_session_id(value: str) -> bool:
+    """Session ids are 1-128 letters, digits, ``_ . : -`` (safe in URLs, logs and file names)."""
+    return bool(_ID.fullmatch(value))
+
+
+def default_store_path() -> Path:
+    """``$AGENTLOOP_HOME/sessions.db``, else ``~/.agentloop/sessions.db``."""
+    home = os.environ.get("AGENTLOOP_HOME")
+    base = Path(home) if home else Path.home() / ".agentloop"
+    return base / "sessions.db"
+
+
+@dataclass
+class SessionInfo:
+    """One saved session: its id, when it was last saved, and the app's ``meta``."""
+
+    id: str
+    updated: float
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return str(self.meta.get("title") or self.id)
+
+
+class _Snapshot:
+    """Duck-types a conversation for ``SQLiteStore.save``: its saved form plus ``meta``."""
+
+    def __init__(self, conv: Any, meta: dict[str, Any]) -> None:
+        self.id = conv.id
+        self._data = conv.to_dict()
+        self._data["meta"] = dict(meta)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = self._data
+        return data
+
+
+class Sessions:
+    """Conversations by id in one store, each with a ``meta`` dict of app settings."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        # A journaling store: conversations write to it themselves as they go.
+        self.journaling = all(hasattr(store, n) for n in ("append", "read", "version", "list"))
+
+    @property
+    def where(self) -> str:
+        """A short description of the store for messages (``the path`` or ``repr``)."""
+        path = getattr(self.store, "path", None)
+        return str(path) if path is not None else repr(self.store)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def list(self) -> list[SessionInfo]:
+        """Every session, most recently updated first."""
+        if self.journaling:
+            out = []
+            for info in self.store.list():
+                meta = dict(info.meta or {})
+                app = dict(meta.get("app") or {})
+                if not app.get("title"):
+                    app["title"] = meta.get("title") or ""
+                out.append(SessionInfo(id=info.id, updated=float(info.updated or 0.0), meta=app))
+            return out
+        return [SessionInfo(id, float(m.get("updated", 0.0)), m) for id, m in self._metas()]
+
+    def _metas(self) -> builtins.list[tuple[str, dict[str, Any]]]:
+        return [(id, self.meta(id)) for id in self.store.ids()]
+
+    def __contains__(self, id: object) -> bool:
+        return id in self.store
+
+    def meta(self, id: str) -> dict[str, Any]:
+        """The app settings saved with session ``id`` (``{}`` when it has none)."""
+        if self.journaling:
+            stored = self.store.read(id, after=self.store.version(id))  # the meta, no records
+            meta = (stored.meta or {}).get("app")
+            return dict(meta) if isinstance(meta, dict) else {}
+        meta = self.store.load_data(id).get("meta")
+        return dict(meta) if isinstance(meta, dict) else {}
+
+    def load(
+        self,
+        id: str,
+        *,
+        client: Any,
+        tools: Iterable[Any] = (),
+        cls: Any = None,
+        **overrides: Any,
+    ) -> Any:
+        """Rebuild session ``id`` as a ``cls`` (default ``Conversation``) on ``client``."""
+        if cls is None:
+            from agentloop.loop import Conversation
+
+            cls = Conversation
+        if self.journaling:
+            return cls.from_store(self.store, id, client=client, tools=tools, **overrides)
+        return cls.from_dict(self.store.load_data(id), client=client, tools=tools, **overrides)
+
+    def steps(self, id: str) -> int:
+        """How many history steps session ``id`` has."""
+        return len(self.load(id, client=None).history)
+
+    def tool_names(self, id: str) -> builtins.list[str]:
+        """The names of the tools session ``id`` was saved with."""
+        data = self.load(id, client=None).to_dict()
+        names = (data.get("settings") or data).get("tool_names") or []
+        return [str(n) for n in names]
+
+    # --- writing ----------------------------------------------------------------------------
+
+    def create(self, cls: Any, client: Any, **kwargs: Any) -> Any:
+        """A new conversation kept in this store (journaling to it when the store can)."""
+        if self.journaling:
+            kwargs["store"] = self.store
+        return cls(client, **kwargs)
+
+    def save(self, conv: Any, meta: dict[str, Any]) -> None:
+        """Save ``conv`` with ``meta`` (``meta["updated"]`` is set to now)."""
+        meta["updated"] = time.time()
+        if self.journaling:
+            # The conversation journals itself; only the app meta is written here.
+            version = self.store.version(conv.id)
+            if version == 0:
+                return  # nothing journaled yet (no turn so far)
+            from agentloop.errors import ConflictError
+
+            current = dict(self.store.read(conv.id, after=version).meta or {})
+            with contextlib.suppress(ConflictError):  # a writer moved on: next save wins
+                self.store.append(
+                    conv.id, [], expected_version=version, meta={**current, "app": dict(meta)}
+                )
+            return
+        self.store.save(_Snapshot(conv, meta), conv.id)
+
+    def delete(self, id: str) -> bool:
+        """Delete session ``id``; False if there was none."""
+        if id not in self:
+            return False
+        self.store.delete(id)
+        return True
+
+    def close(self) -> None:
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
+
+def open_sessions(store: Any = None) -> Sessions:
+    """``Sessions`` over a store object, a path, a URL, or (None) the default file.
+
+    URLs and paths go to ``agentloop.stores.open_store`` when this agentloop has it (journaling
+    stores: ``postgresql://...``, ``sqlite:///path``, a path); otherwise a path or
+    ``sqlite:///path`` opens a ``SQLiteStore``.
+    """
+    if isinstance(store, Sessions):
+        return store
+    if store is None:
+        store = default_store_path()
+    if isinstance(store, (str, Path)):
+        import agentloop.stores as stores
+
+        opener = getattr(stores, "open_store", None)
+        if opener is not None:
+            return Sessions(opener(str(store)))
+        text = str(store)
+        if text.startswith("sqlite:///"):
+            text = text[len("sqlite:///") :]
+        if "://" in text:
+            from agentloop.errors import StoreError
+
+            raise StoreError(
+                f"store {text!r}: only SQLite files are supported by this agentloop; pass a "
+                "path or sqlite:///path"
+            )
+        return Sessions(stores.SQLiteStore(Path(text).expanduser()))
+    return Sessions(store)

@@ -1,0 +1,500 @@
+// The agentloop web chat. Plain JavaScript, no build step, no network beyond this server.
+// Untrusted text (model output, tool arguments and results, session titles) only ever reaches
+// the page as text nodes or through renderMarkdown, which builds text nodes too.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = {
+  token: localStorage.getItem("agentloop.token") || "",
+  info: null,
+  session: null,        // id of the session on screen
+  follow: null,         // AbortController of the stream being read
+  running: false,
+  cards: new Map(),     // tool call id -> card element
+  texts: new Map(),     // AG-UI message id -> {node, text}
+};
+
+function newId(prefix) {
+  const bytes = new Uint8Array(8);
+  crypto.getRandomValues(bytes);
+  return prefix + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+function setStatus(text) { $("status").textContent = text || ""; }
+
+async function api(path, options) {
+  const opts = Object.assign({ headers: {} }, options || {});
+  if (state.token) opts.headers["Authorization"] = "Bearer " + state.token;
+  if (opts.json !== undefined) {
+    opts.headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(opts.json);
+    delete opts.json;
+  }
+  const response = await fetch(path, opts);
+  if (response.status === 401) {
+    askToken();
+    throw new Error("this server needs a token");
+  }
+  return response;
+}
+
+async function apiJSON(path, options) {
+  const response = await api(path, options);
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error || response.statusText);
+  return data;
+}
+
+function askToken() {
+  $("token-form").hidden = false;
+  $("token-input").focus();
+}
+
+// --- rendering ---------------------------------------------------------------------------
+
+function scrollDown() {
+  const box = $("messages");
+  box.scrollTop = box.scrollHeight;
+}
+
+function addUser(text) {
+  const node = el("div", "msg user");
+  node.append(el("div", "who", "you"));
+  const body = el("div", "body");
+  body.textContent = text;
+  node.append(body);
+  $("messages").append(node);
+  scrollDown();
+}
+
+function addAssistant(id, text) {
+  const node = el("div", "msg assistant");
+  node.append(el("div", "who", "model"));
+  const body = el("div", "body markdown");
+  node.append(body);
+  $("messages").append(node);
+  const entry = { node: body, text: text || "" };
+  renderMarkdown(body, entry.text);
+  if (id) state.texts.set(id, entry);
+  scrollDown();
+  return entry;
+}
+
+function addThought(id, text) {
+  const details = el("details", "thought");
+  details.append(el("summary", null, "Thought summary"));
+  const body = el("div", "body");
+  body.textContent = text || "";
+  details.append(body);
+  $("messages").append(details);
+  const entry = { node: body, text: text || "", thought: true };
+  if (id) state.texts.set(id, entry);
+  scrollDown();
+  return entry;
+}
+
+// JSON on one line when it is short, indented when it is long; other text as it is.
+function pretty(value) {
+  if (typeof value === "string") {
+    try { value = JSON.parse(value); } catch (e) { return value; }
+  }
+  if (typeof value === "string") return value;
+  const flat = JSON.stringify(value);
+  if (flat.length <= 100) return flat.replace(/([,:])(?=["{[\w-])/g, "$1 ");
+  return JSON.stringify(value, null, 2);
+}
+
+function toolCard(id, name) {
+  let card = state.cards.get(id);
+  if (card) return card;
+  card = el("div", "tool-card");
+  card.dataset.callId = id;
+  const head = el("div", "tool-head");
+  head.append(el("span", "tool-name", name || "tool"));
+  card.argsNode = el("code", "tool-args", "");
+  card.argsText = "";
+  head.append(card.argsNode);
+  head.append(el("span", "tool-state", "running"));
+  card.append(head);
+  card.resultNode = el("pre", "tool-result", "");
+  card.append(card.resultNode);
+  card.actions = el("div", "tool-actions");
+  card.append(card.actions);
+  $("messages").append(card);
+  state.cards.set(id, card);
+  scrollDown();
+  return card;
+}
+
+function setCardState(card, text, cls) {
+  const node = card.querySelector(".tool-state");
+  node.textContent = text;
+  card.classList.remove("ok", "error", "waiting");
+  if (cls) card.classList.add(cls);
+}
+
+function askApproval(card, id) {
+  setCardState(card, "needs your approval", "waiting");
+  card.actions.replaceChildren();
+  const yes = el("button", "approve", "Approve");
+  const no = el("button", "reject", "Reject");
+  yes.type = no.type = "button";
+  yes.addEventListener("click", () => decide(id, true));
+  no.addEventListener("click", () => decide(id, false));
+  card.actions.append(yes, no);
+}
+
+function addNote(text, cls) {
+  const node = el("div", "note " + (cls || ""), text);
+  $("messages").append(node);
+  scrollDown();
+}
+
+function showUsage(usage) {
+  const u = usage || {};
+  const total = u.total_tokens || 0;
+  const requests = u.model_requests || 0;
+  $("usage").textContent = total + " tokens · " + requests + (requests === 1 ? " request" : " requests");
+}
+
+function drawItems(items) {
+  for (const item of items) {
+    if (item.kind === "user") addUser(item.text);
+    else if (item.kind === "assistant") addAssistant(null, item.text);
+    else if (item.kind === "thought") addThought(null, item.text);
+    else if (item.kind === "tool") {
+      const card = toolCard(item.id, item.name);
+      card.argsNode.textContent = pretty(item.arguments);
+      if (item.done) {
+        card.done = true;
+        card.resultNode.textContent = pretty(item.result);
+        setCardState(card, item.is_error ? "error" : "done", item.is_error ? "error" : "ok");
+      } else if (item.pending) {
+        askApproval(card, item.id);
+      } else {
+        setCardState(card, "no result", null);
+      }
+    }
+  }
+}
+
+// --- AG-UI events ------------------------------------------------------------------------
+
+function handle(event) {
+  switch (event.type) {
+    case "RUN_STARTED":
+      setRunning(true);
+      break;
+    case "TEXT_MESSAGE_START":
+      addAssistant(event.messageId, "");
+      break;
+    case "TEXT_MESSAGE_CONTENT": {
+      const entry = state.texts.get(event.messageId) || addAssistant(event.messageId, "");
+      entry.text += event.delta;
+      renderMarkdown(entry.node, entry.text);
+      scrollDown();
+      break;
+    }
+    case "REASONING_MESSAGE_START":
+      addThought(event.messageId, "");
+      break;
+    case "REASONING_MESSAGE_CONTENT": {
+      const entry = state.texts.get(event.messageId) || addThought(event.messageId, "");
+      entry.text += event.delta;
+      entry.node.textContent = entry.text;
+      break;
+    }
+    case "TOOL_CALL_START":
+      toolCard(event.toolCallId, event.toolCallName);
+      break;
+    case "TOOL_CALL_ARGS": {
+      const card = toolCard(event.toolCallId);
+      card.argsText += event.delta;
+      card.argsNode.textContent = card.argsText;
+      break;
+    }
+    case "TOOL_CALL_END": {
+      const card = toolCard(event.toolCallId);
+      card.argsNode.textContent = pretty(card.argsText);
+      break;
+    }
+    case "TOOL_CALL_RESULT": {
+      const card = toolCard(event.toolCallId);
+      card.resultNode.textContent = pretty(event.content);
+      card.done = true;
+      card.actions.replaceChildren();
+      setCardState(card, "done", "ok");
+      break;
+    }
+    case "CUSTOM":
+      custom(event.name, event.value || {});
+      break;
+    case "RUN_FINISHED": {
+      const outcome = event.outcome || {};
+      if (outcome.type === "interrupt") {
+        for (const interrupt of outcome.interrupts || []) {
+          const id = interrupt.toolCallId || interrupt.id;
+          askApproval(toolCard(id), id);
+        }
+        setStatus("Waiting for your approval");
+      } else if (outcome.type === "cancelled") {
+        for (const card of state.cards.values()) {
+          if (!card.done) { card.done = true; setCardState(card, "stopped", "error"); }
+        }
+        addNote("Stopped.", "stopped");
+        setStatus("");
+      } else {
+        setStatus("");
+      }
+      setRunning(false);
+      refreshSessions();
+      break;
+    }
+    case "RUN_ERROR":
+      addNote("Error: " + event.message, "error");
+      setRunning(false);
+      refreshSessions();
+      break;
+  }
+}
+
+function custom(name, value) {
+  if (name === "agentloop.tool_call_finished") {
+    const card = toolCard(value.tool_call_id);
+    const ms = Math.round((value.duration || 0) * 1000);
+    const what = value.is_error ? "error" : "done";
+    setCardState(card, what + " · " + ms + " ms", value.is_error ? "error" : "ok");
+  } else if (name === "agentloop.session") {
+    showUsage(value.usage);
+    if (value.strategy) $("strategy").value = value.strategy;
+  } else if (name === "agentloop.retry") {
+    setStatus("Retrying (attempt " + value.attempt + ")…");
+  } else if (name === "agentloop.strategy_fallback") {
+    addNote("The server no longer knew this conversation; the full history was replayed.");
+  }
+}
+
+async function readStream(response, sessionId) {
+  if (!response.ok) {
+    let message = response.statusText;
+    try { message = (await response.json()).error || message; } catch (e) { /* not JSON */ }
+    addNote("Error: " + message, "error");
+    setRunning(false);
+    return;
+  }
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += decoder.decode(value, { stream: true });
+      let cut;
+      while ((cut = buffer.indexOf("\n\n")) >= 0) {
+        const frame = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const data = frame.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trim()).join("\n");
+        if (data && state.session === sessionId) handle(JSON.parse(data));
+      }
+    }
+  } catch (err) {
+    if (err.name !== "AbortError") addNote("Connection lost: " + err.message, "error");
+  }
+}
+
+function follow(path, options) {
+  if (state.follow) state.follow.abort();
+  const controller = new AbortController();
+  state.follow = controller;
+  const sessionId = state.session;
+  return api(path, Object.assign({ signal: controller.signal }, options || {}))
+    .then((response) => readStream(response, sessionId))
+    .catch((err) => { if (err.name !== "AbortError") addNote("Error: " + err.message, "error"); });
+}
+
+// --- actions -----------------------------------------------------------------------------
+
+function setRunning(running) {
+  state.running = running;
+  $("stop").hidden = !running;
+  $("send").disabled = running;
+  if (running) setStatus("Working…");
+}
+
+function send() {
+  const box = $("input");
+  const text = box.value;
+  if (!text.trim() || state.running) return;
+  box.value = "";
+  addUser(text);
+  setRunning(true);
+  const input = {
+    threadId: state.session,
+    runId: newId("run-"),
+    messages: [{ id: newId("msg-"), role: "user", content: text }],
+    forwardedProps: { strategy: $("strategy").value },
+  };
+  follow("/agui", { method: "POST", json: input, headers: { Accept: "text/event-stream" } });
+}
+
+function decide(id, approved) {
+  const card = state.cards.get(id);
+  if (card) {
+    card.actions.replaceChildren();
+    setCardState(card, approved ? "approved" : "rejected", null);
+  }
+  setRunning(true);
+  const input = {
+    threadId: state.session,
+    runId: newId("run-"),
+    messages: [],
+    resume: [{ interruptId: id, status: approved ? "resolved" : "cancelled", payload: { approved: approved } }],
+  };
+  follow("/agui", { method: "POST", json: input, headers: { Accept: "text/event-stream" } });
+}
+
+async function stop() {
+  if (!state.running || !state.session) return;
+  await api("/api/sessions/" + encodeURIComponent(state.session) + "/stop", { method: "POST" });
+}
+
+function clearChat() {
+  $("messages").replaceChildren();
+  state.cards.clear();
+  state.texts.clear();
+  setStatus("");
+}
+
+function newSession() {
+  openSession(newId("web-"), true);
+}
+
+async function openSession(id, fresh) {
+  if (state.follow) state.follow.abort();
+  state.session = id;
+  history.replaceState(null, "", "#s=" + encodeURIComponent(id));
+  clearChat();
+  setRunning(false);
+  showUsage({});
+  markCurrent();
+  if (fresh) {
+    $("strategy").value = (state.info && state.info.strategy) || "stateful";
+    $("input").focus();
+    return;
+  }
+  let detail;
+  try {
+    detail = await apiJSON("/api/sessions/" + encodeURIComponent(id));
+  } catch (err) {
+    addNote("This session does not exist (yet): " + err.message);
+    return;
+  }
+  if (state.session !== id) return;
+  $("strategy").value = detail.strategy;
+  showUsage(detail.usage);
+  drawItems(detail.items);
+  if (detail.pending.length) setStatus("Waiting for your approval");
+  if (detail.running_run) {
+    if (detail.running_run.user_text) addUser(detail.running_run.user_text);
+    setRunning(true);
+    follow("/api/sessions/" + encodeURIComponent(id) + "/events");
+  }
+  $("input").focus();
+}
+
+function markCurrent() {
+  for (const item of $("sessions").children) {
+    item.classList.toggle("current", item.dataset.id === state.session);
+  }
+}
+
+async function refreshSessions() {
+  let data;
+  try { data = await apiJSON("/api/sessions"); } catch (err) { return; }
+  const list = $("sessions");
+  list.replaceChildren();
+  for (const s of data.sessions) {
+    const item = el("li", "session");
+    item.dataset.id = s.id;
+    const open = el("button", "open", s.title || s.id);
+    open.type = "button";
+    open.title = s.id;
+    open.addEventListener("click", () => openSession(s.id, false));
+    const del = el("button", "delete", "×");
+    del.type = "button";
+    del.title = "Delete this session";
+    del.setAttribute("aria-label", "Delete session " + (s.title || s.id));
+    del.addEventListener("click", async () => {
+      await api("/api/sessions/" + encodeURIComponent(s.id), { method: "DELETE" });
+      if (state.session === s.id) newSession();
+      refreshSessions();
+    });
+    if (s.running) item.classList.add("running");
+    item.append(open, del);
+    list.append(item);
+  }
+  markCurrent();
+}
+
+async function switchStrategy() {
+  if (!state.session || state.running) return;
+  try {
+    const summary = await apiJSON("/api/sessions/" + encodeURIComponent(state.session), {
+      method: "PATCH", json: { strategy: $("strategy").value },
+    });
+    $("strategy").value = summary.strategy;
+    setStatus("Strategy: " + summary.strategy + " (the history carries over)");
+    refreshSessions();
+  } catch (err) {
+    setStatus("Could not switch: " + err.message);
+  }
+}
+
+async function start() {
+  try {
+    state.info = await apiJSON("/api/info");
+  } catch (err) {
+    setStatus(err.message);
+    return;
+  }
+  document.title = state.info.title;
+  $("title").textContent = state.info.title + " · " + state.info.model;
+  const note = $("backend-note");
+  note.hidden = false;
+  note.textContent = state.info.backend;
+  note.classList.toggle("offline", state.info.offline);
+  const tools = state.info.tools.map((t) => t.name + (t.requires_approval ? " (asks first)" : ""));
+  $("input").placeholder = "Message" + (tools.length ? " · tools: " + tools.join(", ") : "") +
+    " (Enter sends, Shift+Enter new line, Esc stops)";
+  await refreshSessions();
+  const match = location.hash.match(/^#s=(.+)$/);
+  if (match) openSession(decodeURIComponent(match[1]), false);
+  else newSession();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("composer").addEventListener("submit", (e) => { e.preventDefault(); send(); });
+  $("input").addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); send(); }
+  });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") stop(); });
+  $("stop").addEventListener("click", stop);
+  $("new-session").addEventListener("click", newSession);
+  $("strategy").addEventListener("change", switchStrategy);
+  $("token-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    state.token = $("token-input").value.trim();
+    localStorage.setItem("agentloop.token", state.token);
+    $("token-form").hidden = true;
+    start();
+  });
+  start();
+});

@@ -1,0 +1,371 @@
+"""The ASGI app without a browser: the AG-UI endpoint, the sessions API, the safety rules."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from ag_ui.core import Event
+from pydantic import TypeAdapter
+from starlette.testclient import TestClient
+from web_helpers import Gate, delete_file, events_of, get_weather, serve, show_snippet, user_input
+
+from agentloop.web import create_app
+
+LOCAL = "http://127.0.0.1:8000"
+EVENT = TypeAdapter(Event)
+
+
+def _app(tmp_path: Path, **kwargs: Any) -> Any:
+    kwargs.setdefault("tools", [get_weather, delete_file, show_snippet])
+    return create_app(store=tmp_path / "web.db", **kwargs)
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Iterator[TestClient]:
+    with TestClient(_app(tmp_path), base_url=LOCAL) as c:
+        yield c
+
+
+def _run(client: TestClient, body: dict[str, Any]) -> list[dict[str, Any]]:
+    response = client.post("/agui", json=body)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = events_of(response.text)
+    for event in events:
+        EVENT.validate_python(event)  # every event is a valid AG-UI event
+    return events
+
+
+def test_page_and_assets_are_served_with_a_strict_policy(client: TestClient) -> None:
+    page = client.get("/")
+    assert page.status_code == 200 and "<textarea" in page.text
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    for name in ("app.js", "markdown.js", "style.css"):
+        asset = client.get(f"/static/{name}")
+        assert asset.status_code == 200 and asset.content
+    assert client.get("/static/../_app.py").status_code == 404
+    assert "innerHTML" not in client.get("/static/app.js").text
+    assert "innerHTML" not in client.get("/static/markdown.js").text
+
+
+def test_info_says_the_emulator_answers(client: TestClient) -> None:
+    info = client.get("/api/info").json()
+    assert info["offline"] is True and "emulator" in info["backend"]
+    assert {"name": "delete_file", "requires_approval": True} in info["tools"]
+
+
+def test_a_run_streams_text_and_tool_calls_as_agui_events(client: TestClient) -> None:
+    events = _run(client, user_input("t1", "What is the weather in Oslo?"))
+    kinds = [e["type"] for e in events]
+    assert kinds[0] == "RUN_STARTED" and kinds[-1] == "RUN_FINISHED"
+    assert events[0]["threadId"] == "t1" and events[0]["runId"] == "r1"
+    call = [e for e in events if e["type"].startswith("TOOL_CALL")]
+    assert [e["type"] for e in call] == [
+        "TOOL_CALL_START",
+        "TOOL_CALL_ARGS",
+        "TOOL_CALL_END",
+        "TOOL_CALL_RESULT",
+    ]
+    assert call[0]["toolCallName"] == "get_weather"
+    assert json.loads(call[1]["delta"]) == {"city": "Oslo"}
+    assert json.loads(call[3]["content"])["temperature"] == 21
+    finished = next(e for e in events if e.get("name") == "agentloop.tool_call_finished")
+    assert finished["value"]["is_error"] is False and finished["value"]["duration"] >= 0
+    text = "".join(e["delta"] for e in events if e["type"] == "TEXT_MESSAGE_CONTENT")
+    assert text == events[-1]["result"]["text"]
+    assert "get_weather returned" in text
+    starts = [e for e in events if e["type"] == "TEXT_MESSAGE_START"]
+    ends = [e for e in events if e["type"] == "TEXT_MESSAGE_END"]
+    assert [e["messageId"] for e in starts] == [e["messageId"] for e in ends]
+    assert "REASONING_MESSAGE_CONTENT" in kinds  # thought summaries, folded in the page
+    assert events[-1]["usage"][0]["totalTokens"] > 0
+
+
+def test_one_thread_is_one_conversation_in_the_store(tmp_path: Path) -> None:
+    with TestClient(_app(tmp_path), base_url=LOCAL) as client:
+        _run(client, user_input("pets", "I have 2 dogs in my house."))
+        _run(client, user_input("pets", "How many paws are in my house?", run="r2"))
+        listing = client.get("/api/sessions").json()["sessions"]
+        assert [s["id"] for s in listing] == ["pets"]
+        assert listing[0]["title"] == "I have 2 dogs in my house."
+    # A new server process (a new app) on the same store sees the whole conversation.
+    with TestClient(_app(tmp_path), base_url=LOCAL) as client:
+        detail = client.get("/api/sessions/pets").json()
+        kinds = [i["kind"] for i in detail["items"]]
+        assert kinds.count("user") == 2 and kinds.count("assistant") == 2
+        assert "8 paws" in detail["items"][-1]["text"]
+        assert detail["usage"]["model_requests"] == 2
+        events = _run(client, user_input("pets", "How many dogs do I have?", run="r3"))
+        assert "2 dogs" in events[-1]["result"]["text"]
+
+
+def test_approval_interrupts_the_run_and_resume_answers_it(client: TestClient) -> None:
+    events = _run(client, user_input("a1", "Please delete the file notes.txt"))
+    outcome = events[-1]["outcome"]
+    assert outcome["type"] == "interrupt"
+    interrupt = outcome["interrupts"][0]
+    assert interrupt["reason"] == "tool_approval"
+    call_id = interrupt["toolCallId"]
+    assert not [e for e in events if e["type"] == "TOOL_CALL_RESULT"]  # not run yet
+    assert client.get("/api/sessions/a1").json()["pending"] == [call_id]
+
+    resume = {
+        "threadId": "a1",
+        "runId": "r2",
+        "messages": [],
+        "resume": [{"interruptId": call_id, "status": "resolved", "payload": {"approved": True}}],
+    }
+    events = _run(client, resume)
+    result = next(e for e in events if e["type"] == "TOOL_CALL_RESULT")
+    assert result["toolCallId"] == call_id and result["content"].startswith("deleted ")
+    assert not [e for e in events if e["type"] == "TOOL_CALL_START"]  # announced before
+    assert events[-1]["result"]["status"] == "completed"
+    assert client.get("/api/sessions/a1").json()["pending"] == []
+
+
+def test_a_rejected_call_reaches_the_model_as_an_error(client: TestClient) -> None:
+    events = _run(client, user_input("a2", "Please delete the file notes.txt"))
+    call_id = events[-1]["outcome"]["interrupts"][0]["id"]
+    events = _run(
+        client,
+        {
+            "threadId": "a2",
+            "runId": "r2",
+            "messages": [],
+            "resume": [{"interruptId": call_id, "status": "cancelled"}],
+        },
+    )
+    finished = next(e for e in events if e.get("name") == "agentloop.tool_call_finished")
+    assert finished["value"]["is_error"] is True
+    assert "delete_file failed" in events[-1]["result"]["text"]
+
+
+def test_the_browser_cannot_bypass_approval(client: TestClient) -> None:
+    # Frontend tools and props cannot turn approval off: the server's tool definition decides.
+    body = user_input(
+        "a3",
+        "Please delete the file notes.txt",
+        tools=[{"name": "delete_file", "description": "x", "parameters": {}}],
+        forwardedProps={"requires_approval": False, "approve_all": True},
+    )
+    events = _run(client, body)
+    assert events[-1]["outcome"]["type"] == "interrupt"
+    assert not [e for e in events if e["type"] == "TOOL_CALL_RESULT"]
+    # Answering a call that is not waiting is refused, and so is resuming with nothing pending.
+    forged = {
+        "threadId": "a3",
+        "runId": "r2",
+        "messages": [],
+        "resume": [
+            {"interruptId": "call_forged", "status": "resolved", "payload": {"approved": True}}
+        ],
+    }
+    refused = client.post("/agui", json=forged)
+    assert refused.status_code == 400 and "do not wait for approval" in refused.json()["error"]
+    fresh = {**forged, "threadId": "a4"}
+    assert client.post("/agui", json=fresh).status_code == 409
+
+
+def test_tool_output_is_data_not_markup(client: TestClient) -> None:
+    events = _run(client, user_input("x1", "Show the snippet called banner"))
+    result = next(e for e in events if e["type"] == "TOOL_CALL_RESULT")
+    assert result["content"].startswith("<script>")  # carried verbatim, escaped by the page
+    detail = client.get("/api/sessions/x1").json()
+    card = next(i for i in detail["items"] if i["kind"] == "tool")
+    assert card["result"].startswith("<script>")
+
+
+def test_sessions_api_switches_strategy_and_deletes(client: TestClient) -> None:
+    _run(client, user_input("s1", "I have 2 dogs in my house."))
+    switched = client.patch("/api/sessions/s1", json={"strategy": "stateless"})
+    assert switched.status_code == 200 and switched.json()["strategy"] == "stateless"
+    events = _run(client, user_input("s1", "How many paws are in my house?", run="r2"))
+    assert "8 paws" in events[-1]["result"]["text"]  # the history carried over
+    session = next(e for e in events if e.get("name") == "agentloop.session")
+    assert session["value"]["strategy"] == "stateless"
+    assert client.patch("/api/sessions/s1", json={"strategy": "sideways"}).status_code == 400
+    assert client.delete("/api/sessions/s1").json() == {"deleted": "s1"}
+    assert client.get("/api/sessions/s1").status_code == 404
+    assert client.delete("/api/sessions/s1").status_code == 404
+    assert client.get("/api/sessions/bad%20id").status_code == 400
+
+
+def test_bad_requests_are_clear_errors(client: TestClient) -> None:
+    assert client.post("/agui", json={"threadId": "t"}).status_code == 400
+    no_user = {
+        "threadId": "t",
+        "runId": "r",
+        "messages": [{"id": "m", "role": "assistant", "content": "hi"}],
+    }
+    response = client.post("/agui", json=no_user)
+    assert response.status_code == 400 and "user's new message" in response.json()["error"]
+    text = client.post("/agui", content=b"{}", headers={"content-type": "text/plain"})
+    assert text.status_code == 415  # no cross-site "simple" POSTs
+
+
+def test_token_is_required_when_set(tmp_path: Path) -> None:
+    with TestClient(_app(tmp_path, token="s3cret"), base_url="http://example.net") as client:
+        assert client.get("/").status_code == 200  # the page itself holds no data
+        assert client.get("/api/sessions").status_code == 401
+        wrong = {"Authorization": "Bearer nope"}
+        assert client.get("/api/sessions", headers=wrong).status_code == 401
+        good = {"Authorization": "Bearer s3cret"}
+        assert client.get("/api/sessions", headers=good).status_code == 200
+        events = client.post("/agui", json=user_input("t", "hello"), headers=good)
+        assert events_of(events.text)[-1]["type"] == "RUN_FINISHED"
+
+
+def test_without_a_token_only_loopback_hosts_and_same_origin(tmp_path: Path) -> None:
+    with TestClient(_app(tmp_path), base_url="http://attacker.example") as client:
+        # DNS rebinding: a page of another site resolved to 127.0.0.1 is refused.
+        assert client.get("/").status_code == 403
+        assert client.get("/api/sessions").status_code == 403
+    with TestClient(_app(tmp_path), base_url=LOCAL) as client:
+        cross = client.post(
+            "/agui", json=user_input("t", "hi"), headers={"Origin": "http://attacker.example"}
+        )
+        assert cross.status_code == 403
+        same = client.post("/agui", json=user_input("t", "hi"), headers={"Origin": LOCAL})
+        assert same.status_code == 200
+
+
+def _wait_idle(base: str, session: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        detail: dict[str, Any] = httpx.get(f"{base}/api/sessions/{session}").json()
+        if not detail["running"]:
+            return detail
+        time.sleep(0.02)
+    raise AssertionError("the turn did not finish")
+
+
+def test_a_turn_keeps_running_when_the_client_goes_away(tmp_path: Path) -> None:
+    gate = Gate()
+    app = create_app(tools=[gate.tool], store=tmp_path / "web.db")
+    with serve(app) as base:
+        body = user_input("bg", "Write a slow report about the moon")
+        with httpx.stream("POST", f"{base}/agui", json=body, timeout=20) as response:
+            for line in response.iter_lines():
+                if "TOOL_CALL_START" in line:
+                    break  # the tab closes while the tool runs
+        assert gate.entered.wait(10)
+        running = httpx.get(f"{base}/api/sessions").json()["sessions"]
+        assert running == [
+            {
+                "id": "bg",
+                "title": "Write a slow report about the moon",
+                "updated": running[0]["updated"],
+                "running": True,
+            }
+        ]
+        # Reopened: the page attaches to the run and is sent its events from the start.
+        with httpx.stream("GET", f"{base}/api/sessions/bg/events", timeout=20) as follow:
+            gate.open.set()
+            replay = events_of("\n".join(follow.iter_lines()))
+        assert replay[0]["type"] == "RUN_STARTED" and replay[-1]["type"] == "RUN_FINISHED"
+        assert "moon: all good" in replay[-1]["result"]["text"]
+        detail = _wait_idle(base, "bg")
+        assert detail["items"][-1]["kind"] == "assistant"
+
+
+def test_stop_cancels_the_turn_and_keeps_the_history_valid(tmp_path: Path) -> None:
+    gate = Gate()
+    app = create_app(tools=[gate.tool], store=tmp_path / "web.db")
+    try:
+        with serve(app) as base:
+            body = user_input("st", "Write a slow report about the sea")
+            with httpx.stream("POST", f"{base}/agui", json=body, timeout=20) as response:
+                lines = response.iter_lines()
+                for line in lines:
+                    if "TOOL_CALL_START" in line:
+                        break
+                assert gate.entered.wait(10)
+                assert httpx.post(f"{base}/api/sessions/st/stop").json() == {"stopped": True}
+                rest = events_of("\n".join(lines))
+            assert rest[-1]["type"] == "RUN_FINISHED"
+            assert rest[-1]["outcome"] == {"type": "cancelled"}
+            detail = _wait_idle(base, "st")
+            card = next(i for i in detail["items"] if i["kind"] == "tool")
+            assert card["done"] and card["is_error"]  # the open call was closed
+            again = httpx.post(f"{base}/agui", json=user_input("st", "hello", run="r2"), timeout=20)
+            assert events_of(again.text)[-1]["type"] == "RUN_FINISHED"
+    finally:
+        gate.open.set()
+
+
+def test_several_sessions_run_at_once(tmp_path: Path) -> None:
+    first = Gate()
+    app = create_app(tools=[first.tool], store=tmp_path / "web.db")
+    try:
+        with serve(app) as base:
+            a = httpx.Client(base_url=base, timeout=20)
+            b = httpx.Client(base_url=base, timeout=20)
+            with a.stream("POST", "/agui", json=user_input("one", "Write a slow report about A")):
+                assert first.entered.wait(10)
+                # While session "one" waits in its tool, session "two" runs a whole turn.
+                other = b.post("/agui", json=user_input("two", "I have 2 dogs in my house."))
+                assert events_of(other.text)[-1]["type"] == "RUN_FINISHED"
+                listing = a.get("/api/sessions").json()["sessions"]
+                assert {s["id"]: s["running"] for s in listing} == {"one": True, "two": False}
+                busy = b.post("/agui", json=user_input("one", "hello", run="r9"))
+                assert busy.status_code == 409  # one turn at a time per session
+                first.open.set()
+            assert "A: all good" in _wait_idle(base, "one")["items"][-1]["text"]
+    finally:
+        first.open.set()
+
+
+def test_idle_sessions_leave_memory_and_load_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agentloop.web._app as web_app
+
+    monkeypatch.setattr(web_app, "MAX_LIVE", 2)
+    app = _app(tmp_path)
+    with TestClient(app, base_url=LOCAL) as client:
+        for n in range(4):
+            _run(client, user_input(f"s{n}", f"I have {n + 1} cats."))
+        assert len(app.state.hub.live) == 2
+        detail = client.get("/api/sessions/s0").json()  # loaded again from the store
+        assert detail["items"][0]["text"] == "I have 1 cats."
+        events = _run(client, user_input("s0", "How many cats do I have?", run="r2"))
+        assert "1 cats" in events[-1]["result"]["text"]
+
+
+def test_sessions_on_postgresql(tmp_path: Path) -> None:
+    import uuid
+
+    import psycopg
+
+    from agentloop.stores import PostgresStore
+    from tests._services import postgres_dsn
+
+    dsn = postgres_dsn()
+    schema = f"web_{uuid.uuid4().hex[:10]}"
+    try:
+        for attempt in range(2):  # the second app is a restarted server on the same database
+            store = PostgresStore(dsn, schema=schema)
+            with TestClient(create_app(tools=[get_weather], store=store), base_url=LOCAL) as c:
+                if attempt == 0:
+                    _run(c, user_input("pg", "I have 2 dogs in my house."))
+                    _run(c, user_input("pg", "What is the weather in Oslo?", run="r2"))
+                else:
+                    listing = c.get("/api/sessions").json()["sessions"]
+                    assert [s["id"] for s in listing] == ["pg"]
+                    assert listing[0]["title"] == "I have 2 dogs in my house."
+                    detail = c.get("/api/sessions/pg").json()
+                    assert detail["usage"]["model_requests"] == 3  # the app meta came back
+                    assert [i["kind"] for i in detail["items"]].count("tool") == 1
+                    events = _run(c, user_input("pg", "How many paws are in my house?", run="r3"))
+                    assert "8 paws" in events[-1]["result"]["text"]
+            store.close()  # a store passed in is the caller's to close
+    finally:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")

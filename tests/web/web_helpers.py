@@ -1,0 +1,106 @@
+"""Serving the web app for tests: uvicorn on a free loopback port in a thread; tools to drive it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from agentloop import tool
+
+
+@tool
+def get_weather(city: str) -> dict[str, Any]:
+    """Get the current weather for a city.
+
+    Args:
+        city: The city name.
+    """
+    return {"city": city, "temperature": 21, "unit": "celsius"}
+
+
+@tool(requires_approval=True)
+def delete_file(path: str) -> str:
+    """Delete a file from the disk.
+
+    Args:
+        path: The file to delete.
+    """
+    return f"deleted {path}"
+
+
+@tool
+def show_snippet(name: str) -> str:
+    """Show the HTML snippet called name.
+
+    Args:
+        name: The snippet name.
+    """
+    return '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">'
+
+
+class Gate:
+    """A tool that blocks until the test opens the gate (a slow tool, without sleeping)."""
+
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.open = threading.Event()
+
+        @tool
+        def slow_report(topic: str) -> str:
+            """Write a slow report about a topic.
+
+            Args:
+                topic: The topic.
+            """
+            self.entered.set()
+            if not self.open.wait(timeout=30):
+                return "gate never opened"
+            return f"report on {topic}: all good"
+
+        self.tool = slow_report
+
+
+@contextlib.contextmanager
+def serve(app: Any) -> Iterator[str]:
+    """Run ``app`` on uvicorn at a free loopback port in a thread; yield its base URL."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the web app did not start")
+        time.sleep(0.005)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def events_of(body: str) -> list[dict[str, Any]]:
+    """The AG-UI events of an SSE body."""
+    return [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]
+
+
+def user_input(thread: str, text: str, run: str = "r1", **extra: Any) -> dict[str, Any]:
+    """A RunAgentInput (wire form) with one new user message."""
+    return {
+        "threadId": thread,
+        "runId": run,
+        "messages": [{"id": f"m-{run}", "role": "user", "content": text}],
+        **extra,
+    }
