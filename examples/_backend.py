@@ -12,8 +12,9 @@ import os
 import agentloop
 
 OFFLINE = not os.environ.get("GEMINI_API_KEY")
-# How long the background example waits between polls (the emulator needs no waiting).
-POLL_SECONDS = 0.0 if OFFLINE else 5.0
+# How long the background example waits between polls (the emulator needs no waiting; the
+# tests set AGENTLOOP_EXAMPLE_POLL_SECONDS=0 for their loopback emulator too).
+POLL_SECONDS = float(os.environ.get("AGENTLOOP_EXAMPLE_POLL_SECONDS", 0.0 if OFFLINE else 5.0))
 
 _NOTE = "(offline: GEMINI_API_KEY is not set, so this runs on the bundled agentloop emulator)"
 

@@ -1,12 +1,16 @@
 """Every example runs offline (in-process emulator) and on the real-API code path.
 
 The real-API path sets ``GEMINI_API_KEY`` and points ``GEMINI_BASE_URL`` at a loopback
-emulator server, so ``agentloop.Client()`` is used exactly as with Google's endpoint.
+emulator server, so ``agentloop.Client()`` is used exactly as with Google's endpoint. The
+examples run in-process (``runpy``, as ``python examples/x.py`` would run them); one smoke
+test per path runs a script in a real subprocess.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import runpy
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -65,15 +69,34 @@ def _run(script: str, cwd: Path, **env_extra: str) -> subprocess.CompletedProces
     )
 
 
+def _run_inline(
+    script: str, cwd: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> str:
+    """Run an example in this process as ``python examples/<script>`` would; its stdout."""
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("AGENTLOOP_EXAMPLE_POLL_SECONDS", "0")
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+    monkeypatch.setattr(sys, "argv", [str(EXAMPLES / script)])
+    monkeypatch.setattr(sys, "stdin", io.StringIO(CHAT_INPUT if script == "chatbot.py" else ""))
+    for name in [m for m in sys.modules if m.startswith("_backend") or m.startswith("_tools")]:
+        monkeypatch.delitem(sys.modules, name)
+    runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    return capsys.readouterr().out
+
+
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_example_runs_offline(script: str, tmp_path: Path) -> None:
-    proc = _run(script, tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
+def test_example_runs_offline(
+    script: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    out = _run_inline(script, tmp_path, monkeypatch, capsys)
+    lines = out.splitlines()
     assert lines[0] == ("(offline: GEMINI_API_KEY is not set, so this runs on the bundled "
                         "agentloop emulator)")
     for needle in EXPECT[script]:
-        assert needle in proc.stdout, (needle, proc.stdout)
+        assert needle in out, (needle, out)
     if script == "image_generation.py":
         assert (tmp_path / "generated_image.png").read_bytes().startswith(b"\x89PNG")
 
@@ -85,12 +108,35 @@ def api_url() -> Iterator[str]:
 
 
 @pytest.mark.parametrize("script", SCRIPTS)
-def test_example_runs_on_the_real_client_path(script: str, tmp_path: Path, api_url: str) -> None:
-    proc = _run(script, tmp_path, GEMINI_API_KEY="example-key", GEMINI_BASE_URL=api_url)
-    assert proc.returncode == 0, proc.stderr
-    assert "(offline: GEMINI_API_KEY is not set" not in proc.stdout
+def test_example_runs_on_the_real_client_path(
+    script: str,
+    tmp_path: Path,
+    api_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("GEMINI_API_KEY", "example-key")
+    monkeypatch.setenv("GEMINI_BASE_URL", api_url)
+    out = _run_inline(script, tmp_path, monkeypatch, capsys)
+    assert "(offline: GEMINI_API_KEY is not set" not in out
     for needle in EXPECT[script]:
-        assert needle in proc.stdout, (needle, proc.stdout)
+        assert needle in out, (needle, out)
+
+
+@pytest.mark.parametrize("script", ["chatbot.py", "background.py"])
+def test_example_smoke_in_a_subprocess(script: str, tmp_path: Path, api_url: str) -> None:
+    offline = _run(script, tmp_path)
+    assert offline.returncode == 0, offline.stderr
+    real = _run(
+        script,
+        tmp_path,
+        GEMINI_API_KEY="example-key",
+        GEMINI_BASE_URL=api_url,
+        AGENTLOOP_EXAMPLE_POLL_SECONDS="0",
+    )
+    assert real.returncode == 0, real.stderr
+    for needle in EXPECT[script]:
+        assert needle in offline.stdout and needle in real.stdout
 
 
 def test_sample_image_is_small_and_a_png() -> None:
