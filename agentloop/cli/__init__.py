@@ -198,12 +198,32 @@ def _add_run(sub: Any) -> None:
         epilog=_examples(
             'agentloop run "What is the weather in Lisbon?" --tools weather.py',
             "agentloop run - --json < task.txt       # the task from stdin, the turn as JSON",
+            'agentloop run "Migrate the db" --tools ops.py --session migrate   # journaled',
+            "agentloop run --session migrate --resume --tools ops.py   # after a crash",
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
-        "task", metavar="TASK", help="what the agent should do ('-' reads it from stdin)"
+        "task",
+        metavar="TASK",
+        nargs="?",
+        default=None,
+        help="what the agent should do ('-' reads it from stdin; optional with --resume)",
     )
+    run.add_argument(
+        "--session",
+        metavar="NAME",
+        default=None,
+        help="journal every step to the session NAME in the store; an existing session "
+        "gets TASK as its next turn",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish the session's turn that a crash or kill cut short (needs --session): "
+        "journaled tool results are reused; a call that may have run asks for approval",
+    )
+    _store_flag(run)
     _tools_flag(run, "the agent")
     _mcp_flags(run)
     run.add_argument(
