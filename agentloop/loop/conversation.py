@@ -47,7 +47,6 @@ from .turn import Turn
 
 if TYPE_CHECKING:
     from agentloop.client import AsyncClient, Client
-
     from agentloop.stores import ConversationStore
     from agentloop.tools import Tool, ToolContext, ToolLike, ToolRegistry
 
