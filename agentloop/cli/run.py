@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from ._common import UsageError, generation_config, model_of, open_backend, plural
+from ._common import UsageError, generation_config, mcp_toolsets, model_of, open_backend, plural
 from ._limits import long_loop_settings
 from ._render import call_text, log_event, short, turn_to_json
 from ._tools import load_tools
@@ -139,7 +139,8 @@ def run_task(args: argparse.Namespace) -> int:
         raise UsageError("--resume needs --session NAME (the session to resume)")
     task = _task_text(args)
     config = generation_config(args)
-    tools = load_tools(args.tools)
+    servers = mcp_toolsets(args.mcp, args.mcp_url)
+    tools: list[Any] = [*load_tools(args.tools), *servers]
     long_loop = long_loop_settings(args, model)
     sessions = None
     if args.session:
@@ -209,6 +210,8 @@ def run_task(args: argparse.Namespace) -> int:
         backend.close()
         if sessions is not None:
             sessions.close()
+        for server in servers:
+            server.close()
     ok = turn is not None and turn.status == "completed"
     if turn is not None:
         progress.say(
