@@ -33,6 +33,7 @@ __all__ = [
     "InteractionIncompleteError",
     "InvalidRequestError",
     "InvalidURLError",
+    "MCPServerError",
     "MalformedResponseError",
     "MaxStepsExceeded",
     "MissingAPIKeyError",
@@ -593,6 +594,26 @@ class RequestVetoedError(TurnError):
 class InstrumentationError(AgentloopError, RuntimeError):
     """``agentloop.instrument()`` cannot turn tracing on (usually: opentelemetry-api is not
     installed; ``pip install 'agentloop[otel]'``)."""
+
+
+# --- MCP (agentloop.mcp) -------------------------------------------------------------------------
+
+
+class MCPServerError(AgentloopError):
+    """An MCP server could not be started, listed or reached; ``server`` names it.
+
+    Raised at the first turn that needs the server's tools (never a hang: starting is bounded
+    by the toolset's ``startup_timeout``). Failures of single calls are not raised: the model
+    gets them as ``is_error`` function results.
+    """
+
+    def __init__(self, message: str, server: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.server = server
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message, self.server))
 
 
 # --- durable tasks (agentloop.durable) ----------------------------------------------------------

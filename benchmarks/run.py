@@ -25,13 +25,14 @@ from _harness import Row, render  # noqa: E402
 
 SECTIONS = (
     "turn", "tools", "replay", "stream", "schema", "import", "concurrency", "compaction",
-    "observe", "stores", "durable",
+    "observe", "stores", "mcp", "durable",
 )
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_compaction
     import bench_data
+    import bench_mcp
     import bench_observe
     import bench_stores
     import bench_system
@@ -53,6 +54,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "compaction": lambda: bench_compaction.rows(quick),
         "observe": lambda: bench_observe.run(quick),
         "stores": lambda: bench_stores.store_rows(quick),
+        "mcp": lambda: bench_mcp.run(quick),
         "durable": lambda: _durable(quick),
     }
 

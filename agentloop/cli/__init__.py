@@ -1,4 +1,5 @@
-"""The ``agentloop`` command: ``demo``, ``chat``, ``run``, ``serve``, ``sessions``, ``emulator``.
+"""The ``agentloop`` command: ``demo``, ``chat``, ``run``, ``serve``, ``sessions``, ``mcp``,
+``emulator``.
 
 Also ``python -m agentloop``. Subcommands import their modules (and the client, the emulator,
 uvicorn) only when they run, so ``import agentloop.cli`` stays cheap.
@@ -89,6 +90,21 @@ def _store_flag(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _mcp_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mcp",
+        action="append",
+        metavar='"COMMAND ARGS"',
+        help="an MCP server to run (stdio) whose tools the model may call; repeatable",
+    )
+    p.add_argument(
+        "--mcp-url",
+        action="append",
+        metavar="URL",
+        help="an MCP server reached over streamable HTTP; repeatable",
+    )
+
+
 def _generation_flags(p: argparse.ArgumentParser) -> None:
     """--temperature, --thinking-level and -o key=value (the generation_config)."""
     p.add_argument(
@@ -145,6 +161,7 @@ def _add_chat(sub: Any) -> None:
     )
     _model_flag(chat)
     _tools_flag(chat, "the model")
+    _mcp_flags(chat)
     chat.add_argument(
         "--strategy",
         choices=["stateful", "stateless"],
@@ -181,13 +198,34 @@ def _add_run(sub: Any) -> None:
         epilog=_examples(
             'agentloop run "What is the weather in Lisbon?" --tools weather.py',
             "agentloop run - --json < task.txt       # the task from stdin, the turn as JSON",
+            'agentloop run "Migrate the db" --tools ops.py --session migrate   # journaled',
+            "agentloop run --session migrate --resume --tools ops.py   # after a crash",
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument(
-        "task", metavar="TASK", help="what the agent should do ('-' reads it from stdin)"
+        "task",
+        metavar="TASK",
+        nargs="?",
+        default=None,
+        help="what the agent should do ('-' reads it from stdin; optional with --resume)",
     )
+    run.add_argument(
+        "--session",
+        metavar="NAME",
+        default=None,
+        help="journal every step to the session NAME in the store; an existing session "
+        "gets TASK as its next turn",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="finish the session's turn that a crash or kill cut short (needs --session): "
+        "journaled tool results are reused; a call that may have run asks for approval",
+    )
+    _store_flag(run)
     _tools_flag(run, "the agent")
+    _mcp_flags(run)
     run.add_argument(
         "--max-steps",
         type=int,
@@ -290,6 +328,38 @@ def _add_sessions(sub: Any) -> None:
     _verbose_flag(sessions)
 
 
+def _add_mcp(sub: Any) -> None:
+    mcp = sub.add_parser(
+        "mcp",
+        help="MCP: serve @tool functions to other MCP clients (needs agentloop[mcp])",
+        description="Model Context Protocol. For MCP servers' tools in chat and run, see their "
+        "--mcp and --mcp-url options.",
+        epilog=_examples("agentloop mcp serve --tools tools.py --name my-tools"),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = mcp.add_subparsers(dest="mcp_command", metavar="ACTION", parser_class=_Parser)
+    serve = actions.add_parser(
+        "serve",
+        help="serve the tools of --tools files over MCP on stdin/stdout",
+        description="An MCP server (stdio) for the @tool functions of --tools: point an MCP "
+        "client's server command at it. stdout carries the protocol; logs go to stderr.",
+    )
+    serve.add_argument(
+        "--tools",
+        action="append",
+        required=True,
+        metavar="FILE_OR_MODULE",
+        help="a .py file or module whose @tool (or public) functions to serve; repeatable",
+    )
+    serve.add_argument("--name", default="agentloop", help="server name shown to clients")
+    serve.add_argument(
+        "--allow-approval-tools",
+        action="store_true",
+        help="also serve tools that require approval (the MCP client's user approves calls)",
+    )
+    _verbose_flag(serve)
+
+
 # name -> (add the parser, "module:function" that runs it)
 _COMMANDS: dict[str, tuple[Callable[[Any], None], str]] = {
     "demo": (_add_demo, "demo:run_demo"),
@@ -297,6 +367,7 @@ _COMMANDS: dict[str, tuple[Callable[[Any], None], str]] = {
     "run": (_add_run, "run:run_task"),
     "serve": (_add_serve, "serve:run_serve"),
     "sessions": (_add_sessions, "sessions:run_sessions"),
+    "mcp": (_add_mcp, "mcp:run_mcp"),
 }
 
 

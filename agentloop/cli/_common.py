@@ -15,7 +15,14 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO
 if TYPE_CHECKING:
     from agentloop.client import AsyncClient, Client
 
-__all__ = ["Backend", "BackendMode", "UsageError", "check_model", "open_backend"]
+__all__ = [
+    "Backend",
+    "BackendMode",
+    "UsageError",
+    "check_model",
+    "mcp_toolsets",
+    "open_backend",
+]
 
 BackendMode = Literal["auto", "real", "offline"]
 
@@ -140,3 +147,33 @@ def generation_config(args: Any) -> dict[str, Any] | None:
             f"-o {unknown[0]}: not a generation_config field; known: {', '.join(sorted(known))}"
         )
     return config
+
+
+def mcp_toolsets(commands: list[str] | None, urls: list[str] | None) -> list[Any]:
+    """An ``MCPToolset`` per ``--mcp "COMMAND ARGS"`` and ``--mcp-url URL`` (not started yet)."""
+    if not commands and not urls:
+        return []
+    try:
+        import mcp  # noqa: F401
+    except ImportError:
+        raise UsageError("--mcp needs the MCP SDK: pip install 'agentloop[mcp]'") from None
+    import shlex
+
+    from agentloop.mcp import MCPToolset
+
+    toolsets: list[Any] = []
+    for command in commands or []:
+        try:
+            parts = shlex.split(command)
+        except ValueError as exc:
+            raise UsageError(f"--mcp {command!r} cannot be split into words: {exc}") from None
+        if not parts:
+            raise UsageError(
+                "--mcp needs a command, e.g. --mcp 'npx -y @modelcontextprotocol/server-memory'"
+            )
+        toolsets.append(MCPToolset.stdio(parts[0], parts[1:]))
+    for url in urls or []:
+        if not url.startswith(("http://", "https://")):
+            raise UsageError(f"--mcp-url {url!r} is not an http:// or https:// URL")
+        toolsets.append(MCPToolset.http(url))
+    return toolsets

@@ -20,7 +20,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ._common import UsageError, check_model, generation_config, model_of, open_backend, plural
+from ._common import (
+    UsageError,
+    check_model,
+    generation_config,
+    mcp_toolsets,
+    model_of,
+    open_backend,
+    plural,
+)
 from ._limits import long_loop_settings, usage_line
 from ._render import Printer, call_text, log_event, short, step_line
 from ._tools import load_tools
@@ -491,7 +499,8 @@ def run_chat(args: argparse.Namespace) -> int:
         tool_specs = args.tools
         if tool_specs is None and resuming:
             tool_specs = meta.get("tools") or None  # the tools the session was started with
-        tools = load_tools(tool_specs)
+        servers = mcp_toolsets(args.mcp, args.mcp_url)
+        tools: list[Any] = [*load_tools(tool_specs), *servers]
         long_loop_settings(args, model or model_of(args))  # check the flags before anything
         if args.tools is not None or not resuming:
             meta["tools"] = _tool_specs(args.tools)
@@ -550,6 +559,8 @@ def run_chat(args: argparse.Namespace) -> int:
             chat.save()
         finally:
             backend.close()
+            for server in servers:
+                server.close()
     finally:
         sessions.close()
     return 0

@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from ._common import UsageError, generation_config, model_of, open_backend, plural
+from ._common import UsageError, generation_config, mcp_toolsets, model_of, open_backend, plural
 from ._limits import long_loop_settings
 from ._render import call_text, log_event, short, turn_to_json
 from ._tools import load_tools
@@ -52,6 +52,11 @@ class _Progress:
             )
         elif kind == "retry":
             self.say(f"[{self.request}] retrying (attempt {event.attempt}): {event.reason}")
+        elif kind == "recovered":
+            again = ", ".join(event.rerun) or "none"
+            self.say(
+                f"[{self.request}] recovering: calls to run {again}; sending the request again"
+            )
 
     @staticmethod
     def say(text: str) -> None:
@@ -79,11 +84,17 @@ def _ask(call: Any) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _drive(conv: Any, task: str, approve: bool, progress: _Progress) -> Any:
+def _drive(conv: Any, events: Any, approve: bool, progress: _Progress) -> Any:
     interactive = not approve and sys.stdin.isatty() and sys.stderr.isatty()
-    turn = _follow(conv.stream(task), progress)
+    turn = _follow(events, progress)
     while turn is not None and turn.status == "awaiting_approval":
+        doubt = set(conv.in_doubt)
         for call in turn.pending_approvals:
+            if call.id in doubt:
+                progress.say(
+                    f"[{progress.request}] {call_text(call)} was running when the last run "
+                    "stopped: it may have run already"
+                )
             if approve:
                 progress.say(f"[{progress.request}] approved {call_text(call)} (--yes)")
                 conv.approve(call.id)
@@ -102,50 +113,105 @@ def _drive(conv: Any, task: str, approve: bool, progress: _Progress) -> Any:
     return turn
 
 
-def run_task(args: argparse.Namespace) -> int:
-    from agentloop import Conversation
-    from agentloop.errors import TurnError
-
-    model = model_of(args)
-    if args.max_steps < 1:
-        raise UsageError(f"--max-steps must be at least 1, got {args.max_steps}")
+def _task_text(args: argparse.Namespace) -> str | None:
     task = args.task
     if task == "-":
         if sys.stdin.isatty():
             raise UsageError("TASK is '-' but stdin is a terminal; pipe the task in")
         task = sys.stdin.read()
+    if task is None:
+        if not args.resume:
+            raise UsageError("TASK is missing; say what the agent should do")
+        return None
     if not task.strip():
         raise UsageError("TASK is empty; say what the agent should do")
+    return str(task)
+
+
+def run_task(args: argparse.Namespace) -> int:
+    from agentloop import Conversation
+    from agentloop.errors import AgentloopError, TurnError
+
+    model = model_of(args)
+    if args.max_steps < 1:
+        raise UsageError(f"--max-steps must be at least 1, got {args.max_steps}")
+    if args.resume and not args.session:
+        raise UsageError("--resume needs --session NAME (the session to resume)")
+    task = _task_text(args)
     config = generation_config(args)
-    tools = load_tools(args.tools)
+    servers = mcp_toolsets(args.mcp, args.mcp_url)
+    tools: list[Any] = [*load_tools(args.tools), *servers]
     long_loop = long_loop_settings(args, model)
+    sessions = None
+    if args.session:
+        from agentloop.web._sessions import open_sessions
+
+        sessions = open_sessions(args.store)
     backend = open_backend(args.backend)
     backend.announce()
     progress = _Progress()
     try:
-        conv = Conversation(
-            backend.client,
-            model=model,
-            tools=tools,
-            strategy=args.strategy or "stateful",
-            system_instruction=args.system or DEFAULT_SYSTEM,
-            max_steps=args.max_steps,
-            generation_config=config,
-            **long_loop,
-        )
+        if sessions is not None and args.session in sessions:
+            conv = sessions.load(args.session, client=backend.client, tools=tools)
+            for key, value in long_loop.items():
+                setattr(conv, key, value)
+            progress.say(
+                f"session {args.session!r}: {plural(len(conv.history), 'step')} so far"
+                + ("; its last turn was cut short" if conv.needs_recovery else "")
+            )
+        elif args.resume:
+            raise UsageError(
+                f"there is no session {args.session!r} to resume; list them with agentloop sessions"
+            )
+        else:
+            settings: dict[str, Any] = {
+                "model": model,
+                "tools": tools,
+                "strategy": args.strategy or "stateful",
+                "system_instruction": args.system or DEFAULT_SYSTEM,
+                "max_steps": args.max_steps,
+                "generation_config": config,
+                **long_loop,
+            }
+            if sessions is not None:
+                conv = sessions.create(Conversation, backend.client, id=args.session, **settings)
+            else:
+                conv = Conversation(backend.client, **settings)
         names = ", ".join(conv.tools.names) or "none"
-        limit = plural(args.max_steps, "step")
-        progress.say(f"task: {short(task, 120)} (tools: {names}; max {limit})")
+        limit = plural(conv.max_steps, "step")
         try:
-            turn = _drive(conv, task, args.yes, progress)
+            if args.resume:
+                if not conv.needs_recovery:
+                    if task is None:
+                        progress.say(
+                            f"session {args.session!r} has nothing to resume: its last turn "
+                            "finished (give a TASK to start a new one)"
+                        )
+                        return 1
+                    progress.say(f"task: {short(task, 120)} (tools: {names}; max {limit})")
+                    turn = _drive(conv, conv.stream(task), args.yes, progress)
+                else:
+                    progress.say(f"resuming the cut turn (tools: {names}; max {limit})")
+                    turn = _drive(conv, conv.recover_stream(), args.yes, progress)
+            else:
+                assert task is not None
+                progress.say(f"task: {short(task, 120)} (tools: {names}; max {limit})")
+                turn = _drive(conv, conv.stream(task), args.yes, progress)
         except TurnError as exc:
             turn = exc.turn
             progress.say(f"failed: {exc}")
             if args.json and turn is not None:
                 print(json.dumps(turn_to_json(turn), indent=2, ensure_ascii=False))
             return 1
+        except AgentloopError as exc:
+            progress.say(f"failed: {exc}")
+            return 1
     finally:
         backend.close()
+        if sessions is not None:
+            sessions.close()
+        for server in servers:
+            server.close()
     ok = turn is not None and turn.status == "completed"
     if turn is not None:
         progress.say(

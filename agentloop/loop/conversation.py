@@ -12,6 +12,7 @@ a second ``send``/``stream``/``resume``/``recover`` from any thread or task rais
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
@@ -46,7 +47,6 @@ from .turn import Turn
 
 if TYPE_CHECKING:
     from agentloop.client import AsyncClient, Client
-
     from agentloop.stores import ConversationStore
     from agentloop.tools import Tool, ToolContext, ToolLike, ToolRegistry
 
@@ -974,8 +974,9 @@ class AsyncConversation(_ConversationCore):
         return self._locked(self._engine().recover())
 
     async def aclose(self) -> None:
-        """Release the tools' threads and close toolsets (the client stays open)."""
-        self.tools.close()
+        """Release the tools' threads and close toolsets (the client stays open), off the
+        event loop: stopping an MCP server takes a moment."""
+        await asyncio.to_thread(self.tools.close)
 
     async def __aenter__(self) -> AsyncConversation:
         return self

@@ -37,6 +37,7 @@ from .execution import PreparedCall, ToolOutcome
 from .registry import ToolLike, ToolRegistry
 from .results import Audio, Document, Image, Media, sniff_mime_type, to_result
 from .tool import ApprovalPolicy, Tool, tool
+from .toolset import Toolset
 
 __all__ = [
     "ApprovalPolicy",
@@ -57,6 +58,7 @@ __all__ = [
     "ToolResultError",
     "ToolSchemaError",
     "ToolTimeoutError",
+    "Toolset",
     "UnknownToolError",
     "default_context",
     "sniff_mime_type",

@@ -14,10 +14,11 @@ from .context import ToolContextFactory, default_context
 from .errors import ToolDefinitionError
 from .execution import CallWrapper, ToolOutcome, arguments_problem, run_async, run_sync
 from .tool import Tool, tool
+from .toolset import Toolset
 
 __all__ = ["ToolLike", "ToolRegistry"]
 
-ToolLike = Union[Tool[..., Any], Callable[..., Any], "ToolRegistry"]
+ToolLike = Union[Tool[..., Any], Callable[..., Any], "ToolRegistry", Toolset]
 
 
 class ToolRegistry:
@@ -30,6 +31,9 @@ class ToolRegistry:
     longer counts against the bound. Async tools called from sync code run on a private
     event-loop thread. Both are created on first use; ``close()`` (or ``with``) releases them.
     Every call runs in a copy of the caller's ``contextvars`` context.
+
+    It also accepts toolsets (``Toolset``, e.g. ``agentloop.mcp.MCPToolset``): their tools are
+    fetched when names or declarations are first needed, and ``close()`` closes them.
     """
 
     def __init__(self, tools: Iterable[ToolLike] = (), *, max_workers: int = 32) -> None:
@@ -42,10 +46,17 @@ class ToolRegistry:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._toolsets: list[Toolset] = []
+        # (the toolsets' tools last seen, own tools + those, by name)
+        self._expanded: tuple[tuple[Tool[..., Any], ...], dict[str, Tool[..., Any]]] | None = None
         for item in tools:
             if isinstance(item, ToolRegistry):
-                for inner in item:
+                for inner in item._tools.values():
                     self.add(inner)
+                for toolset in item._toolsets:
+                    self.add_toolset(toolset)
+            elif not isinstance(item, Tool) and isinstance(item, Toolset):
+                self.add_toolset(item)
             else:
                 self.add(item)
 
@@ -68,33 +79,74 @@ class ToolRegistry:
             )
         self._tools[added.name] = added
         self._declarations = None
+        self._expanded = None
         return added
 
+    def add_toolset(self, toolset: Toolset) -> None:
+        """Register a ``Toolset``; its tools are fetched when first needed (not here)."""
+        if not any(toolset is known for known in self._toolsets):
+            self._toolsets.append(toolset)
+            self._declarations = None
+            self._expanded = None
+
+    @property
+    def toolsets(self) -> list[Toolset]:
+        return list(self._toolsets)
+
+    def _all(self) -> dict[str, Tool[..., Any]]:
+        """Own tools plus the toolsets' current ones (asks the toolsets: may start them)."""
+        if not self._toolsets:
+            return self._tools
+        current = tuple(t for toolset in self._toolsets for t in toolset.tools())
+        expanded = self._expanded
+        if (
+            expanded is not None
+            and len(expanded[0]) == len(current)
+            and all(a is b for a, b in zip(expanded[0], current, strict=True))
+        ):
+            return expanded[1]
+        merged = dict(self._tools)
+        for found in current:
+            existing = merged.get(found.name)
+            if existing is not None and existing is not found:
+                raise ToolDefinitionError(
+                    f"Duplicate tool name {found.name!r}: a toolset provides a tool called "
+                    f"{found.name!r} and another tool has that name; give the toolset a "
+                    "prefix (e.g. MCPToolset.stdio(..., prefix='git_')) or rename the tool."
+                )
+            merged[found.name] = found
+        self._expanded = (current, merged)
+        self._declarations = None
+        return merged
+
     def get(self, name: str) -> Tool[..., Any] | None:
-        return self._tools.get(name)
+        found = self._tools.get(name)
+        return found if found is not None or not self._toolsets else self._all().get(name)
 
     def __contains__(self, item: object) -> bool:
+        tools = self._all()
         if isinstance(item, Tool):
-            return self._tools.get(item.name) is item
-        return item in self._tools
+            return tools.get(item.name) is item
+        return item in tools
 
     def __len__(self) -> int:
-        return len(self._tools)
+        return len(self._all())
 
     def __iter__(self) -> Iterator[Tool[..., Any]]:
-        return iter(list(self._tools.values()))
+        return iter(list(self._all().values()))
 
     def __bool__(self) -> bool:
-        return bool(self._tools)
+        return bool(self._tools) or bool(self._toolsets)
 
     @property
     def names(self) -> list[str]:
-        return list(self._tools)
+        return list(self._all())
 
     def declarations(self) -> list[dict[str, Any]]:
-        """The wire ``function`` tools, in registration order (cached until ``add``)."""
+        """The wire ``function`` tools, in registration order (cached until the tools change)."""
+        tools = self._all()
         if self._declarations is None:
-            self._declarations = [t.declaration() for t in self._tools.values()]
+            self._declarations = [t.declaration() for t in tools.values()]
         return self._declarations
 
     def __repr__(self) -> str:
@@ -113,7 +165,7 @@ class ToolRegistry:
         the call and the context ``context_factory`` builds for it (see
         :meth:`Tool.needs_approval`).
         """
-        found = self._tools.get(call.name)
+        found = self.get(call.name)
         if found is None or found.requires_approval is False:
             return False
         if arguments_problem(call) is not None:
@@ -168,7 +220,8 @@ class ToolRegistry:
 
     def close(self) -> None:
         """Stop the thread pool and the private loop (running sync tools finish first,
-        except timed-out ones: nothing can stop those, they end on their own)."""
+        except timed-out ones: nothing can stop those, they end on their own), then close the
+        toolsets."""
         with self._lock:
             pool, loop, thread = self._pool, self._loop, self._loop_thread
             self._pool = self._loop = self._loop_thread = None
@@ -178,6 +231,8 @@ class ToolRegistry:
             loop.close()
         if pool is not None:
             pool.shutdown(wait=True)
+        for toolset in self._toolsets:
+            toolset.close()
 
     def __enter__(self) -> ToolRegistry:
         return self

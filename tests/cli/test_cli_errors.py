@@ -39,7 +39,7 @@ CASES = [
     (["run", "task", "--real"], "--real needs an API key"),
     (["run", "task", "--max-steps", "0"], "--max-steps must be at least 1"),
     (["run", "task", "--max-steps", "many"], "invalid int value: 'many'"),
-    (["run"], "the following arguments are required: TASK"),
+    (["run"], "TASK is missing"),
     (["demo", "--real", "--offline"], "not allowed with argument"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["run", "task", "--temperature", "7"], "--temperature must be between 0 and 2"),

@@ -45,6 +45,9 @@ EXPECT: dict[str, list[str]] = {
     "background.py": ["Status: in_progress", "Status: completed", "Result:"],
     "chatbot.py": ["[calling get_weather({'city': 'Rome'})]", "(strategy: stateless)",
                    "There are 8 paws", "bye ("],
+    "mcp_tools.py": ["Tools: packing_list, weather_get_forecast, weather_to_fahrenheit",
+                     "Called weather_get_forecast({'city': 'Paris'}) -> {'city': 'Paris'",
+                     "'sky': 'sunny'", "MCP server stopped: MCPToolset(", ", closed)"],
     "task_loop.py": ["-> check_stock({'item': 'Apples'})", "<- {'item': 'plums', 'in_stock': 7}",
                      "Final answer (completed, 2 tool calls):"],
 }
