@@ -7,13 +7,12 @@ and only move bytes. Retry policy and notifications live in :mod:`._retry`.
 from __future__ import annotations
 
 import json
-import operator
 import os
 import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import repeat
+from json.encoder import encode_basestring
 from typing import Any, Literal, TypedDict, Union
 
 import httpx
@@ -338,19 +337,11 @@ def _timeout_dict(timeout: float | httpx.Timeout) -> dict[str, float | None]:
 # --- body encoding -----------------------------------------------------------------------------
 
 
-class _Splice(Exception):
-    """Raised inside json.dumps when a RawJSON must be spliced in by hand."""
-
-
 def _default(value: Any) -> Any:
-    if isinstance(value, RawJSON):
-        raise _Splice
     if isinstance(value, WireModel):
         return value.model_dump(mode="json")
     if isinstance(value, BaseModel):
         return value.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if isinstance(value, (set, frozenset)):
-        return list(value)
     raise TypeError(
         f"cannot send a {type(value).__name__} in a request body; "
         "pass JSON-compatible values (dict, list, str, number, bool, None) or pydantic models"
@@ -358,102 +349,34 @@ def _default(value: Any) -> Any:
 
 
 _dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default).encode
+_string = encode_basestring  # what _dumps does with a str, minus a Python call
 
 
 def encode_json(value: Any) -> bytes:
-    """Encode ``value`` to JSON bytes, splicing :class:`RawJSON` items in verbatim.
+    """``value`` as compact JSON bytes, with every :class:`RawJSON` in it spliced verbatim.
 
-    The C encoder runs first; only containers that hold a RawJSON are walked in Python, and
-    every piece is joined once at the end, so a history of N RawJSON steps costs about one
-    ``b",".join`` of their bytes.
+    Containers (dicts, lists, tuples, sets) are walked here, so a RawJSON may sit at any
+    depth; every other value is encoded by ``json`` (a pydantic model as its JSON dump). The
+    bytes are ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``'s, with each
+    RawJSON's data in its place. A conversation's bodies hold only RawJSON and scalars (its
+    history and static parts are pre-encoded), so this walk is short.
     """
-    if type(value) is RawJSON:
+    kind = type(value)
+    if kind is RawJSON:
         return value.data
-    if not (type(value) is dict and _holds_raw(value)):
-        try:
-            return _dumps(value).encode()
-        except _Splice:
-            pass
-    out: list[bytes] = []
-    _splice(value, out)
-    return b"".join(out)
+    if kind is str:
+        return _string(value).encode()
+    if isinstance(value, dict):
+        return b"{" + b",".join([_key(key) + encode_json(v) for key, v in value.items()]) + b"}"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = [item.data if type(item) is RawJSON else encode_json(item) for item in value]
+        return b"[" + b",".join(items) + b"]"
+    return _dumps(value).encode()
 
 
-_KEYS: dict[Any, bytes] = {}
-
-
-def _holds_raw(body: dict[str, Any]) -> bool:
-    # A request body built by the conversation: RawJSON values or lists of them at the top.
-    # Going straight to the splice saves a failed C-encoder pass and its exception.
-    for item in body.values():
-        kind = type(item)
-        if kind is RawJSON or (kind is list and item and type(item[0]) is RawJSON):
-            return True
-    return False
-
-
-def _splice(value: Any, out: list[bytes]) -> None:
-    if isinstance(value, (list, tuple)):
-        parts = _list_parts(value)
-        # Interleave commas by slice assignment (C speed); the one join happens at the end.
-        pieces = [b","] * (2 * len(parts) - 1) if parts else []
-        pieces[::2] = parts
-        out.append(b"[")
-        out += pieces
-        out.append(b"]")
-    elif isinstance(value, Mapping):
-        out.append(b"{")
-        for n, (key, item) in enumerate(value.items()):
-            if n:
-                out.append(b",")
-            encoded_key = _KEYS.get(key)
-            if encoded_key is None:
-                encoded_key = (_dumps(str(key)) + ":").encode()
-                if len(_KEYS) < 256:  # body field names: a small, fixed set
-                    _KEYS[key] = encoded_key
-            out.append(encoded_key)
-            if type(item) is RawJSON:
-                out.append(item.data)
-            elif type(item) is str:
-                out.append(_dumps(item).encode())
-            else:
-                _piece(item, out)
-        out.append(b"}")
-    else:  # a model: its dump cannot hold a RawJSON
-        out.append(_dumps(_default(value)).encode())
-
-
-_data_of = operator.attrgetter("data")
-
-
-def _list_parts(items: list[Any] | tuple[Any, ...]) -> list[bytes]:
-    # Everything here runs at C speed per item: the RawJSON bytes are picked by map(), and
-    # only the (few) other items, found with list.index per type, are encoded one by one.
-    kinds = list(map(type, items))
-    others = set(kinds)
-    others.discard(RawJSON)
-    if not others:
-        return list(map(_data_of, items))
-    parts: list[Any] = list(map(getattr, items, repeat("data"), repeat(None, len(items))))
-    for kind in others:
-        index = -1
-        while True:
-            try:
-                index = kinds.index(kind, index + 1)
-            except ValueError:
-                break
-            parts[index] = encode_json(items[index])
-    return parts
-
-
-def _piece(item: Any, out: list[bytes]) -> None:
-    if type(item) is RawJSON:
-        out.append(item.data)
-        return
-    try:
-        out.append(_dumps(item).encode())
-    except _Splice:
-        _splice(item, out)
+def _key(key: Any) -> bytes:
+    # ``"key":``; keys that are not strings follow json's rules (1 -> "1", True -> "true").
+    return (_string(key) + ":" if type(key) is str else _dumps({key: 0})[1:-2]).encode()
 
 
 def _check_create(body: Mapping[str, Any]) -> None:
@@ -498,7 +421,8 @@ def build_create(
         fields.update(extra_body)
     try:
         content = encode_json(fields)
-    except (TypeError, ValueError) as exc:  # an unknown type, lone surrogates, deep nesting
+    except (TypeError, ValueError, RecursionError) as exc:  # an unknown type, lone
+        # surrogates, a reference cycle or nesting deeper than Python's recursion limit
         raise RequestEncodingError(
             f"the request body cannot be encoded as JSON ({type(exc).__name__}: {exc}); "
             "pass JSON-compatible values, with text that is valid Unicode"

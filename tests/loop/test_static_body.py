@@ -1,0 +1,75 @@
+"""The static part of a request body (tools, configs) is encoded once and reused, yet every
+change made between turns, in place or by assignment, reaches the next request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from loop_helpers import bodies, call, get_time, get_weather, say
+
+from agentloop import errors
+from agentloop.testing import Emulator, ScriptedModel
+
+
+def test_changes_between_turns_reach_the_next_request(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
+    scripted.add(*[say(str(n)) for n in range(5)])
+    config: dict[str, Any] = {"temperature": 0.2, "stop": ["x"]}
+    conv = drive.conv(tools=[get_weather], generation_config=config, system_instruction="A")
+    drive(conv.send("1"))
+    config["temperature"] = 0.7  # in place, at the top
+    config["stop"].append("y")  # in place, nested
+    drive(conv.send("2"))
+    conv.tools.add(get_time)
+    conv.system_instruction = "B"
+    drive(conv.send("3"))
+    conv.generation_config = {"temperature": 0.2, "stop": ["x"]}  # equal to the first again
+    drive(conv.send("4"))
+    conv.generation_config = None
+    drive(conv.send("5"))
+
+    sent = bodies(emu)
+    assert [b.get("generation_config") for b in sent] == [
+        {"temperature": 0.2, "stop": ["x"]},
+        {"temperature": 0.7, "stop": ["x", "y"]},
+        {"temperature": 0.7, "stop": ["x", "y"]},
+        {"temperature": 0.2, "stop": ["x"]},
+        None,
+    ]
+    assert [[t["name"] for t in b["tools"]] for b in sent] == [
+        ["get_weather"],
+        ["get_weather"],
+        ["get_weather", "get_time"],
+        ["get_weather", "get_time"],
+        ["get_weather", "get_time"],
+    ]
+    assert [b["system_instruction"] for b in sent] == ["A", "A", "B", "B", "B"]
+
+
+def test_every_request_of_a_tool_turn_carries_the_same_static_part(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
+    scripted.add([call("get_weather", "c1", city="Oslo")], say("cold"))
+    conv = drive.conv(
+        tools=[get_weather, {"type": "google_search"}], generation_config={"temperature": 0.1}
+    )
+    drive(conv.send("weather?"))
+    first, second = bodies(emu)
+    for key in ("model", "tools", "generation_config"):
+        assert first[key] == second[key]
+    assert [t["type"] for t in first["tools"]] == ["function", "google_search"]
+
+
+def test_a_config_json_cannot_hold_is_reported_when_sending(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
+    conv = drive.conv(generation_config={"temperature": object()})
+    with pytest.raises(errors.RequestEncodingError, match="cannot be encoded"):
+        drive(conv.send("hi"))
+    assert bodies(emu) == []
+    scripted.add(say("ok"))
+    conv.generation_config = {"temperature": 0.5}
+    assert drive(conv.send("hi")).output_text == "ok"
+    assert bodies(emu)[0]["generation_config"] == {"temperature": 0.5}
