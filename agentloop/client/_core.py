@@ -358,12 +358,13 @@ def encode_json(value: Any) -> bytes:
     Containers (dicts, lists, tuples, sets) are walked here, so a RawJSON may sit at any
     depth; every other value is encoded by ``json`` (a pydantic model as its JSON dump). The
     bytes are ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``'s, with each
-    RawJSON's data in its place. A conversation's bodies hold only RawJSON and scalars (its
-    history and static parts are pre-encoded), so this walk is short.
+    RawJSON's data in its place. A conversation's bodies are mostly RawJSON (its history, tool
+    schemas and configs are pre-encoded), so the walk is short.
     """
     kind = type(value)
     if kind is RawJSON:
-        return value.data
+        data: bytes = value.data
+        return data
     if kind is str:
         return _string(value).encode()
     if isinstance(value, dict):
