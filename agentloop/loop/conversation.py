@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overload
 
+from agentloop._defaults import DEFAULT_MODEL, new_id
 from agentloop.errors import ConfigurationError, StateError, TurnInProgressError
 from agentloop.observe import observer_for, watched
 from agentloop.types import FunctionCallStep, Interaction, RawJSON, WireModel
@@ -51,8 +52,6 @@ if TYPE_CHECKING:
     from agentloop.tools import Tool, ToolContext, ToolLike, ToolRegistry
 
 __all__ = ["AsyncBackgroundTurn", "AsyncConversation", "BackgroundTurn", "Conversation"]
-
-DEFAULT_MODEL = "gemini-3.5-flash"
 
 C = TypeVar("C", bound="_ConversationCore")
 
@@ -128,7 +127,7 @@ class _ConversationCore:
         self.agent_config = agent_config
         self.environment = environment
         self.extra_body = dict(extra_body or {})
-        self.id = id or os.urandom(8).hex()
+        self.id = id or new_id()
         self.name = name  # the agent's name in traces (gen_ai.agent.name)
         self.hooks = hooks  # agentloop.Hooks, hook objects, or a list of them
         hook_set(hooks, self)  # fail now on a malformed spec (read again at each turn)

@@ -29,8 +29,8 @@ from agentloop.loop.events import (
     InteractionStarted,
     Recovered,
     Retrying,
-    ServerError,
     StrategyFallback,
+    StreamError,
     TextDelta,
     ThoughtDelta,
     ToolCallFinished,
@@ -459,7 +459,7 @@ class TurnObserver:
             span.add_event("agentloop.retry", attrs)
         elif isinstance(event, InteractionStarted):
             span.add_event("agentloop.stream.started", {"gen_ai.response.id": event.interaction_id})
-        elif isinstance(event, ServerError):
+        elif isinstance(event, StreamError):
             span.add_event("agentloop.stream.error", {"error.type": str(event.code or "_OTHER")})
 
     def _end_request(self, interaction: Interaction | None, error: BaseException | None) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -38,6 +37,7 @@ from ._validation import (
     check_model,
     describe,
     environment_id,
+    new_api_id,
     normalise_input,
     open_calls,
     parse_body,
@@ -98,9 +98,11 @@ class EmulatorResponse:
 
     @property
     def is_stream(self) -> bool:
+        """Whether the answer is an SSE stream (``events``) rather than ``body``."""
         return self.events is not None
 
     def json(self) -> Any:
+        """The body, parsed as JSON."""
         return json.loads(self.body)
 
 
@@ -228,6 +230,7 @@ class Emulator:
 
     @property
     def interaction_ids(self) -> list[str]:
+        """The ids of every interaction the emulator holds, oldest first."""
         with self._lock:
             return list(self._store)
 
@@ -327,8 +330,8 @@ class Emulator:
                     body,
                 )
             )
-            delay = self.faults.take_latency(method, path)
-            fault = self.faults.take_error(method, path)
+            delay = self.faults._take_latency(method, path)
+            fault = self.faults._take_error(method, path)
             if fault is not None:
                 extra: dict[str, str] = {}
                 if fault.retry_after is not None:
@@ -345,7 +348,7 @@ class Emulator:
                 except RecursionError:
                     response = _error(ApiException(400, _TOO_DEEP))
             if response.is_stream:
-                response.drop_after = self.faults.take_drop(method, path)
+                response.drop_after = self.faults._take_drop(method, path)
             response.delay = delay
             return response
 
@@ -476,7 +479,7 @@ class Emulator:
         now = self._now()
         stored = req.store is not False
         rec = _Record(
-            id=_new_id(),
+            id=new_api_id("v1_"),
             body=body,
             input_steps=inputs,
             created=now,
@@ -548,7 +551,7 @@ class Emulator:
         rec.errors = reply.errors
         if rec.status == "requires_continuation":
             # Long-decode hop (spec §8): the next request continues with this token.
-            rec.continuation_token = _new_id("ct_")
+            rec.continuation_token = new_api_id("ct_")
             self._tokens[rec.continuation_token] = rec
         if reply.usage is not None:
             usage = reply.usage
@@ -616,12 +619,12 @@ class Emulator:
             kind = str(step.get("type", ""))
             if kind.endswith("_call"):
                 if not step.get("id"):
-                    step["id"] = _new_id(
+                    step["id"] = new_api_id(
                         "call_" if kind == "function_call" else kind.split("_")[0][:6] + "_"
                     )
                 last_call[kind[:-5]] = step["id"]
             elif kind.endswith("_result") and kind != "function_result" and not step.get("call_id"):
-                step["call_id"] = last_call.get(kind[:-7], _new_id("call_"))
+                step["call_id"] = last_call.get(kind[:-7], new_api_id("call_"))
             try:
                 model = step_adapter.validate_python(step)
             except ValidationError as exc:
@@ -792,10 +795,6 @@ def _json(payload: Any) -> EmulatorResponse:
 def _error(exc: ApiException, extra: dict[str, str] | None = None) -> EmulatorResponse:
     headers = {"content-type": "application/json", **(extra or {})}
     return EmulatorResponse(exc.code, headers, error_body(exc.code, exc.message, exc.status))
-
-
-def _new_id(prefix: str = "v1_") -> str:
-    return prefix + secrets.token_urlsafe(18)
 
 
 def _flag(query: dict[str, str], name: str) -> bool:
