@@ -288,3 +288,14 @@ def test_event_types_are_class_names_in_snake_case() -> None:
         snake = re.sub(r"(?<!^)(?=[A-Z])", "_", cls.__name__).lower()
         assert cls.type == snake, cls
     assert len({cls.type for cls in classes}) == len(classes)
+
+
+def test_an_error_on_the_stream_is_a_stream_error_event() -> None:
+    from agentloop.loop import StreamError
+    from agentloop.loop.events import events_from_sse
+    from agentloop.types import ApiError, ErrorEvent
+
+    event = ErrorEvent(error=ApiError(code=503, message="overloaded"))
+    [found] = events_from_sse(event, "int_1")
+    assert isinstance(found, StreamError) and found.type == "stream_error"
+    assert (found.code, found.message) == (503, "overloaded")

@@ -84,7 +84,7 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """``ServerError``: the deprecated name of the ``StreamError`` event."""
     if name == "ServerError":
-        from . import events
+        from .events import _deprecated_server_error
 
-        return events.ServerError
+        return _deprecated_server_error()
     raise AttributeError(f"module 'agentloop.loop' has no attribute {name!r}")

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from agentloop.types import (
+    RUNNING_STATUSES,
     InputError,
     Interaction,
     input_to_steps,
@@ -70,7 +71,6 @@ _PATH = re.compile(
     r"^(?:/[^/]+)*?/(?P<ver>v\d+[a-z0-9]*)(?:/projects/[^/]+/locations/[^/]+)?"
     r"/interactions(?:/(?P<id>[^/:]+)(?P<cancel>/cancel|:cancel)?)?/?$"
 )
-_RUNNING = frozenset({"queued", "in_progress"})
 _REDACTED = "<redacted>"
 _TOO_DEEP = "Invalid JSON payload received: the request is nested too deeply"
 _SECRET_HEADERS = frozenset({"x-goog-api-key", "authorization"})
@@ -238,7 +238,7 @@ class Emulator:
         """Run a pending background interaction now; returns its new status."""
         with self._lock:
             rec = self._store[interaction_id]
-            if rec.status in _RUNNING and rec.pending is not None:
+            if rec.status in RUNNING_STATUSES and rec.pending is not None:
                 self._run(rec, rec.pending)
             return rec.status
 
@@ -246,7 +246,7 @@ class Emulator:
         """Run every pending background interaction."""
         with self._lock:
             for rec in list(self._store.values()):
-                if rec.status in _RUNNING and rec.pending is not None:
+                if rec.status in RUNNING_STATUSES and rec.pending is not None:
                     self._run(rec, rec.pending)
 
     # --- adapters (lazy imports keep the core free of I/O libraries) ----------------------
@@ -423,7 +423,7 @@ class Emulator:
                     f"interaction {prev.broken!r} in the history chain was "
                     "deleted; start a new conversation",
                 )
-            if prev.status in _RUNNING:
+            if prev.status in RUNNING_STATUSES:
                 raise ApiException(
                     400,
                     f"previous interaction {prev.id} is still {prev.status}; wait for it to finish",
@@ -654,7 +654,7 @@ class Emulator:
             raise ApiException(400, "last_event_id is only allowed with stream=true")
         if rec.status == "queued" and not stream:
             self._set_status(rec, "in_progress")  # a deferred tier's first poll starts it
-        elif rec.status in _RUNNING and rec.pending is not None and not stream:
+        elif rec.status in RUNNING_STATUSES and rec.pending is not None and not stream:
             rec.polls += 1
             if rec.polls > self.background_polls:
                 self._run(rec, rec.pending)
@@ -672,7 +672,7 @@ class Emulator:
 
     def _cancel(self, interaction_id: str) -> EmulatorResponse:
         rec = self._lookup(interaction_id, "interaction")
-        if not (rec.background and rec.status in _RUNNING):
+        if not (rec.background and rec.status in RUNNING_STATUSES):
             raise ApiException(
                 400,
                 f"interaction {rec.id} is {rec.status}; only a running "
@@ -737,7 +737,7 @@ class Emulator:
     def _resource(self, rec: _Record, include_input: bool = False) -> dict[str, Any]:
         res = self._snapshot(rec, full=True)
         res["updated"] = rec.updated
-        if rec.status not in _RUNNING:
+        if rec.status not in RUNNING_STATUSES:
             res["steps"] = rec.outputs
         if rec.usage is not None:
             res["usage"] = rec.usage
@@ -756,7 +756,7 @@ class Emulator:
                 with self._lock:
                     if i < len(rec.events):
                         event = rec.events[i]
-                    elif rec.status in _RUNNING and rec.pending is not None:
+                    elif rec.status in RUNNING_STATUSES and rec.pending is not None:
                         # A watched background run becomes available as the stream is read.
                         self._run(rec, rec.pending)
                         continue
