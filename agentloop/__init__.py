@@ -10,6 +10,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+"""The installed agentloop version."""
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {

@@ -125,6 +125,7 @@ def sqlite_rows(quick: bool) -> list[Row]:
                         values={"store_s": times["async"]}))
         rows.append(_read_rows("SQLite", store, quick))
         rows += tool_step_rows("SQLiteStore (sync)", store, quick, target=True)
+        rows.append(load_row(store, quick))
         appender.close()
         raw_db.close()
         return rows
@@ -231,3 +232,54 @@ def tool_step_rows(label: str, store: Any, quick: bool, target: bool) -> list[Ro
                 f"no store {us(none)}", f"{ratio:.2f}x",
                 "≤ 2x and ≤ +150 µs" if target else "", ok, note=f"+{us(above)} per step",
                 values={"store_s": journaled, "none_s": none, "ratio": ratio})]
+
+
+# --- store.load: read, fold the journal, rebuild the conversation --------------------------------
+
+
+def _journaled(store: Any, conv_id: str, steps: int) -> None:
+    """A conversation of about ``steps`` history steps journaled to ``store`` (tool turns)."""
+    from agentloop import Conversation, tool
+    from agentloop.testing import Emulator, FunctionModel
+
+    @tool
+    def note(n: int) -> str:
+        """Take a note.
+
+        Args:
+            n: The note number.
+        """
+        return f"note {n} taken"
+
+    def model(request: Any) -> Any:
+        last = request.history[-1]
+        if getattr(last, "type", None) == "function_result":
+            return [{"type": "model_output", "content": [{"type": "text", "text": "ok"}]}]
+        n = len(request.history)
+        return [{"type": "function_call", "id": f"c{n}", "name": "note", "arguments": {"n": n}}]
+
+    conv = Conversation(Emulator(model=FunctionModel(model)).client(), tools=[note],
+                        store=store, id=conv_id)
+    while len(conv.history) < steps:
+        conv.send("take a note")  # 4 steps: user_input, call, result, text
+
+
+def load_row(store: Any, quick: bool) -> Row:
+    """``store.load`` of a 1000-step conversation, and of a 250-step one to check linearity."""
+    from agentloop.testing import Emulator
+
+    for size in (250, 1000):
+        _journaled(store, f"load-{size}", size)
+    client = Emulator().client()  # one client: building an httpx client is not the load
+
+    def load(size: int) -> Callable[[], None]:
+        return lambda: store.load(f"load-{size}", client=client)
+
+    times = interleaved({"250": load(250), "1000": load(1000)}, n=3 if quick else 10,
+                        repeats=3 if quick else 7)
+    per_step = times["1000"] / 1000
+    growth = times["1000"] / times["250"]
+    return Row("store.load of a 1000-step conversation (SQLite): read, fold, rebuild",
+               us(times["1000"]), f"250 steps {us(times['250'])}", f"{growth:.2f}x for 4x steps",
+               "linear", growth < 5.0, note=f"{us(per_step)} per step",
+               values={"load_s": times["1000"], "per_step_s": per_step, "growth": growth})

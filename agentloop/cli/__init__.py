@@ -16,11 +16,12 @@ import sys
 from collections.abc import Callable
 from typing import Any, NoReturn
 
+from agentloop._defaults import DEFAULT_MODEL
+
 from ._common import UsageError
 
 __all__ = ["main"]
 
-DEFAULT_MODEL = "gemini-3.5-flash"
 THINKING_LEVELS = ("minimal", "low", "medium", "high")
 
 

@@ -31,9 +31,6 @@ BackendMode = Literal["auto", "real", "offline"]
 _MODEL_ID = re.compile(r"(models/)?[a-z0-9][a-z0-9._-]{0,127}")
 
 
-OFFLINE_SIGNING_KEY = b"agentloop-cli-offline-emulator"
-
-
 class UsageError(Exception):
     """Bad input from the command line: printed as one line, exit code 2, no traceback."""
 
@@ -87,10 +84,11 @@ def open_backend(mode: BackendMode = "auto", *, asynchronous: bool = False) -> B
         where = client.base_url
         return Backend(client, False, f"Using the Gemini Interactions API at {where}")
     from agentloop.testing import Emulator
+    from agentloop.testing.server import DEFAULT_SIGNING_KEY
 
     # A fixed signing key: thought signatures issued by one `agentloop chat` process must
     # still verify in the next one, or resumed offline sessions could not replay history.
-    emulator = Emulator(signing_key=OFFLINE_SIGNING_KEY)
+    emulator = Emulator(signing_key=DEFAULT_SIGNING_KEY)
     client = emulator.async_client() if asynchronous else emulator.client()
     reason = "--offline" if mode == "offline" else "no GEMINI_API_KEY set"
     return Backend(
@@ -108,7 +106,7 @@ def plural(count: int, word: str, many: str | None = None) -> str:
 
 def model_of(args: Any) -> str:
     """The ``--model`` (or config) value, checked; the default model when neither is set."""
-    from . import DEFAULT_MODEL
+    from agentloop._defaults import DEFAULT_MODEL
 
     return check_model(getattr(args, "model", None) or DEFAULT_MODEL)
 

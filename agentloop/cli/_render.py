@@ -84,9 +84,9 @@ class Printer:
                 f"{self.indent}(the server no longer knew the conversation; "
                 "replayed the full history)"
             )
-        elif kind == "retry":
+        elif kind == "retrying":
             self.line(f"{self.indent}(retrying, attempt {event.attempt}: {event.reason})")
-        elif kind == "server_error":
+        elif kind == "stream_error":
             self.line(f"{self.indent}(server error {event.code}: {event.message})")
         elif kind == "approval_required":
             names = ", ".join(call_text(c) for c in event.calls)

@@ -202,7 +202,12 @@ class _RichView:
 
     def event(self, event: Any) -> None:
         kind = getattr(event, "type", "")
-        if kind in ("interaction_started", "step_started", "interaction_completed", "thought"):
+        if kind in (
+            "interaction_started",
+            "step_started",
+            "interaction_completed",
+            "thought_delta",
+        ):
             return  # keep the spinner (or the text) on screen
         if kind == "text_delta":
             if self._waiting or self._live is None:
@@ -241,9 +246,9 @@ class _RichView:
             self.console.print(f"  [yellow]waiting for approval:[/] {names}")
         elif kind == "strategy_fallback":
             self.console.print("  (the server no longer knew the conversation; replayed it)")
-        elif kind == "retry":
+        elif kind == "retrying":
             self.console.print(f"  [yellow](retrying, attempt {event.attempt})[/]")
-        elif kind == "server_error":
+        elif kind == "stream_error":
             self.console.print(f"  [red](server error {event.code})[/]")
 
     def end(self) -> None:

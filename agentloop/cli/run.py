@@ -50,7 +50,7 @@ class _Progress:
                 f"[{self.request}] compacted the history sent to the model: "
                 f"~{event.tokens_before} -> ~{event.tokens_after} tokens"
             )
-        elif kind == "retry":
+        elif kind == "retrying":
             self.say(f"[{self.request}] retrying (attempt {event.attempt}): {event.reason}")
         elif kind == "recovered":
             again = ", ".join(event.rerun) or "none"

@@ -14,12 +14,13 @@ import signal
 import sys
 from typing import Any
 
+from agentloop._defaults import DEFAULT_MODEL
+
 from ._common import UsageError, check_model
 
 __all__ = ["DB_ENV", "add_db_flag", "add_parser", "run_worker"]
 
 DB_ENV = "AGENTLOOP_TASKS_DB"
-DEFAULT_MODEL = "gemini-3.5-flash"
 
 EXAMPLES = """\
 examples:

@@ -7,7 +7,6 @@ Request building, response parsing, SSE decoding and stream assembly are shared 
 from ._async import AsyncClient, AsyncInteractions, AsyncInteractionStream
 from ._core import API_REVISION, DEFAULT_BASE_URL, CreateParams
 from ._retry import RetryEvent, RetryPolicy, on_retry
-from ._sse import SSEDecoder, SSEMessage
 from ._stream import StreamAccumulator
 from ._sync import Client, Interactions, InteractionStream
 
@@ -23,8 +22,6 @@ __all__ = [
     "Interactions",
     "RetryEvent",
     "RetryPolicy",
-    "SSEDecoder",
-    "SSEMessage",
     "StreamAccumulator",
     "on_retry",
 ]

@@ -170,7 +170,7 @@ class AsyncInteractions:
         )
         if stream:
             state = self._client._stream_state(resend=False)
-            return await AsyncInteractionStream.open(self._client, spec, state)
+            return await AsyncInteractionStream._open(self._client, spec, state)
         return _core.parse_interaction(self._config, (await self._client._send(spec)).content)
 
     @overload
@@ -217,7 +217,7 @@ class AsyncInteractions:
             state = self._client._stream_state(
                 resend=True, interaction_id=interaction_id, last_event_id=last_event_id
             )
-            return await AsyncInteractionStream.open(self._client, spec, state)
+            return await AsyncInteractionStream._open(self._client, spec, state)
         return _core.parse_interaction(self._config, (await self._client._send(spec)).content)
 
     async def cancel(self, interaction_id: str, *, timeout: TimeoutTypes = None) -> Interaction:
@@ -270,7 +270,7 @@ class AsyncInteractionStream:
         self._events = self._run()
 
     @classmethod
-    async def open(
+    async def _open(
         cls, client: AsyncClient, spec: RequestSpec, state: StreamState
     ) -> AsyncInteractionStream:
         # Opened now, so that HTTP errors (401, 404...) raise from create()/get() itself.

@@ -71,14 +71,17 @@ class ClientBase(Generic[H]):
 
     @property
     def base_url(self) -> str:
+        """The API root requests go to (``GEMINI_BASE_URL`` or the public endpoint)."""
         return self._config.base_url
 
     @property
     def api_version(self) -> str:
+        """The API revision sent with every request."""
         return self._config.api_version
 
     @property
     def retry_policy(self) -> RetryPolicy:
+        """How failed requests are retried."""
         return self._retry
 
     @property

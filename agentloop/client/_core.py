@@ -70,7 +70,9 @@ __all__ = [
 ]
 
 API_REVISION = "2026-05-20"
+"""The Interactions API revision this client speaks (sent with every request)."""
 DEFAULT_BASE_URL = "https://generativelanguage.googleapis.com"
+"""Where requests go when neither ``base_url=`` nor ``GEMINI_BASE_URL`` says otherwise."""
 DEFAULT_TIMEOUT = httpx.Timeout(600.0, connect=10.0)
 DEFAULT_STREAM_IDLE_TIMEOUT = 600.0
 """Seconds a stream may go without an event (keep-alive comments do not count)."""

@@ -122,6 +122,7 @@ class RetryPolicy:
     """HTTP statuses to retry; None means 408, 409, 429 and every 5xx."""
 
     def should_retry(self, exc: BaseException) -> bool:
+        """Whether a request that failed with ``exc`` is tried again (status and error kind)."""
         if isinstance(exc, APIError):
             code = exc.status_code
             if code is None:
@@ -169,9 +170,11 @@ class RetryPolicy:
         }
 
     def retrying(self, sleep: Callable[[float], None]) -> tenacity.Retrying:
+        """A tenacity ``Retrying`` following this policy, waiting with ``sleep``."""
         return tenacity.Retrying(sleep=sleep, **self._tenacity_kwargs())
 
     def async_retrying(self, sleep: Callable[[float], Any]) -> tenacity.AsyncRetrying:
+        """A tenacity ``AsyncRetrying`` following this policy, waiting with ``sleep``."""
         return tenacity.AsyncRetrying(sleep=sleep, **self._tenacity_kwargs())
 
     def stream_retry_event(self, attempt: int, exc: BaseException | None) -> RetryEvent:

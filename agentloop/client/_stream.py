@@ -62,6 +62,7 @@ class StreamAccumulator:
 
     @property
     def interaction_id(self) -> str | None:
+        """The interaction's id, once an event has carried it."""
         value = self._meta.get("id")
         return value if isinstance(value, str) else None
 

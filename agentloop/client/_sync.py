@@ -169,7 +169,7 @@ class Interactions:
         )
         if stream:
             state = self._client._stream_state(resend=False)
-            return InteractionStream.open(self._client, spec, state)
+            return InteractionStream._open(self._client, spec, state)
         return _core.parse_interaction(self._config, self._client._send(spec).content)
 
     @overload
@@ -216,7 +216,7 @@ class Interactions:
             state = self._client._stream_state(
                 resend=True, interaction_id=interaction_id, last_event_id=last_event_id
             )
-            return InteractionStream.open(self._client, spec, state)
+            return InteractionStream._open(self._client, spec, state)
         return _core.parse_interaction(self._config, self._client._send(spec).content)
 
     def cancel(self, interaction_id: str, *, timeout: TimeoutTypes = None) -> Interaction:
@@ -265,7 +265,7 @@ class InteractionStream:
         self._events = self._run()
 
     @classmethod
-    def open(cls, client: Client, spec: RequestSpec, state: StreamState) -> InteractionStream:
+    def _open(cls, client: Client, spec: RequestSpec, state: StreamState) -> InteractionStream:
         # Opened now, so that HTTP errors (401, 404...) raise from create()/get() itself.
         return cls(client, spec, state, client._send(spec))
 

@@ -10,7 +10,7 @@ restart) without repeating completed requests or tool calls. See ``docs/durable.
 from __future__ import annotations
 
 from ._db import DEFAULT_DB_FILE, database_url
-from ._queue import TaskHandle, TaskInfo, TaskQueue, TaskResult, TaskStatus, default_worker_id
+from ._queue import TaskHandle, TaskInfo, TaskQueue, TaskResult, TaskStatus
 
 __all__ = [
     "DEFAULT_DB_FILE",
@@ -20,5 +20,4 @@ __all__ = [
     "TaskResult",
     "TaskStatus",
     "database_url",
-    "default_worker_id",
 ]

@@ -9,6 +9,7 @@ from pathlib import Path
 __all__ = ["DEFAULT_DB_FILE", "database_url", "prepare_sqlite", "redact"]
 
 DEFAULT_DB_FILE = "agentloop-tasks.sqlite"
+"""The SQLite file a task queue uses when no database is given."""
 
 
 def database_url(db: str | os.PathLike[str] | None = None) -> str:

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextvars
-import os
 import threading
 from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from agentloop._defaults import new_id
 from agentloop.errors import AgentloopError, TaskFailedError
 from agentloop.loop.compaction import Summarize
 from agentloop.loop.engine import Effect, Emit, RunTools, SendRequest, WaitBackground
@@ -158,7 +158,7 @@ def run_task(text: str) -> dict[str, Any]:
 
     runtime = current_runtime()
     task_id = str(DBOS.workflow_id)
-    token = os.urandom(16).hex()  # fresh per execution, drawn outside any step
+    token = new_id(nbytes=16)  # fresh per execution, drawn outside any step
     recorded = DBOS.run_step({"name": "agentloop.settings"}, runtime.settings.to_json)
     settings = TaskSettings.from_json(recorded)
     conv = Conversation(

@@ -14,11 +14,11 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from agentloop._defaults import DEFAULT_MODEL, new_id
 from agentloop.errors import StateError, TaskFailedError, TaskNotFoundError, TaskTimeoutError
 
 from ._db import database_url, prepare_sqlite, redact
@@ -47,8 +47,8 @@ if TYPE_CHECKING:
 __all__ = ["TaskHandle", "TaskInfo", "TaskQueue", "TaskResult", "TaskStatus"]
 
 TaskStatus = Literal["queued", "running", "awaiting_approval", "completed", "failed", "cancelled"]
+"""Where a task is: waiting for a worker, running, paused for approval, or ended."""
 TERMINAL: frozenset[str] = frozenset({"completed", "failed", "cancelled"})
-DEFAULT_MODEL = "gemini-3.5-flash"
 
 _DBOS_STATUS: dict[str, TaskStatus] = {
     "ENQUEUED": "queued",
@@ -81,6 +81,7 @@ class TaskInfo:
     progress: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict of the fields."""
         return {
             "id": self.id,
             "status": self.status,
@@ -108,6 +109,7 @@ class TaskResult:
     record: dict[str, Any] = field(repr=False)
 
     def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict of the fields."""
         return {
             "id": self.id,
             "status": self.status,
@@ -128,9 +130,11 @@ class TaskHandle:
 
     @property
     def status(self) -> TaskStatus:
+        """The task's current status (read from the queue's database)."""
         return self.queue.info(self.id).status
 
     def info(self) -> TaskInfo:
+        """What the queue knows of the task now."""
         return self.queue.info(self.id)
 
     def result(self, timeout: float | None = None) -> TaskResult:
@@ -146,12 +150,15 @@ class TaskHandle:
         return await asyncio.to_thread(self.queue.wait, self.id, timeout)
 
     def events(self, follow: bool = False) -> Iterator[dict[str, Any]]:
+        """The task's progress events; with ``follow``, waits for more until the task ends."""
         return self.queue.events(self.id, follow=follow)
 
     def approve(self, call_id: str) -> None:
+        """Approve the waiting call ``call_id``; the task goes on."""
         self.queue.approve(self.id, call_id)
 
     def reject(self, call_id: str, reason: str | None = None) -> None:
+        """Reject the waiting call ``call_id`` (the model is told ``reason``)."""
         self.queue.reject(self.id, call_id, reason)
 
     def __repr__(self) -> str:
@@ -199,6 +206,7 @@ class TaskQueue:
 
     @property
     def is_postgres(self) -> bool:
+        """Whether the queue's database is PostgreSQL (else SQLite)."""
         return self.url.startswith("postgresql")
 
     # --- the database --------------------------------------------------------------------------
@@ -240,7 +248,7 @@ class TaskQueue:
         the existing task (no second task is created)."""
         if not isinstance(text, str) or not text.strip():
             raise ValueError("a task needs a non-empty text saying what to do")
-        task_id = id or f"task-{uuid.uuid4().hex[:12]}"
+        task_id = id or new_id("task-", 6)
         self._client().enqueue(
             {
                 "workflow_name": WORKFLOW_NAME,

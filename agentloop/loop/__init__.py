@@ -1,4 +1,12 @@
-"""Conversations and the agent loop: history, strategies, the sans-I/O engine and drivers."""
+"""Conversations and the agent loop: ``Conversation``/``AsyncConversation``, turns, loop events
+and input helpers.
+
+The machinery behind them (the sans-I/O ``TurnEngine``, ``ConversationState``, ``History``,
+``ModelView``) lives in this package's modules (``agentloop.loop.engine``, ``.state``,
+``.history``, ``.compaction``) and is not part of the public API.
+"""
+
+from typing import Any
 
 from agentloop.errors import (
     InteractionCancelledError,
@@ -11,26 +19,25 @@ from agentloop.errors import (
 )
 
 from .background import AsyncBackgroundTurn, BackgroundTurn
-from .compaction import Compaction, ModelView
+from .compaction import Compaction
 from .conversation import AsyncConversation, Conversation
-from .engine import ConversationState, Strategy, TurnEngine
 from .events import (
     ApprovalRequired,
     Compacted,
     InteractionCompleted,
     InteractionStarted,
     LoopEvent,
+    Recovered,
     Retrying,
-    ServerError,
     StepStarted,
     StrategyFallback,
+    StreamError,
     TextDelta,
     ThoughtDelta,
     ToolCallFinished,
     ToolCallStarted,
     TurnCompleted,
 )
-from .history import History
 from .inputs import from_bytes, from_file, from_uri, text
 from .limits import UsageLimits, UsageTotals
 from .turn import ToolCall, Turn
@@ -43,8 +50,6 @@ __all__ = [
     "Compacted",
     "Compaction",
     "Conversation",
-    "ConversationState",
-    "History",
     "InteractionCancelledError",
     "InteractionCompleted",
     "InteractionFailedError",
@@ -52,13 +57,12 @@ __all__ = [
     "InteractionStarted",
     "LoopEvent",
     "MaxStepsExceeded",
-    "ModelView",
     "OutputValidationError",
+    "Recovered",
     "Retrying",
-    "ServerError",
     "StepStarted",
-    "Strategy",
     "StrategyFallback",
+    "StreamError",
     "TextDelta",
     "ThoughtDelta",
     "ToolCall",
@@ -66,7 +70,6 @@ __all__ = [
     "ToolCallStarted",
     "Turn",
     "TurnCompleted",
-    "TurnEngine",
     "TurnError",
     "UnexpectedStatusError",
     "UsageLimits",
@@ -76,3 +79,12 @@ __all__ = [
     "from_uri",
     "text",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """``ServerError``: the deprecated name of the ``StreamError`` event."""
+    if name == "ServerError":
+        from .events import _deprecated_server_error
+
+        return _deprecated_server_error()
+    raise AttributeError(f"module 'agentloop.loop' has no attribute {name!r}")

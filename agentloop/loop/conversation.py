@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar, cast, overload
 
+from agentloop._defaults import DEFAULT_MODEL, new_id
 from agentloop.errors import ConfigurationError, StateError, TurnInProgressError
 from agentloop.observe import observer_for, watched
 from agentloop.types import FunctionCallStep, Interaction, RawJSON, WireModel
@@ -51,8 +52,6 @@ if TYPE_CHECKING:
     from agentloop.tools import Tool, ToolContext, ToolLike, ToolRegistry
 
 __all__ = ["AsyncBackgroundTurn", "AsyncConversation", "BackgroundTurn", "Conversation"]
-
-DEFAULT_MODEL = "gemini-3.5-flash"
 
 C = TypeVar("C", bound="_ConversationCore")
 
@@ -128,7 +127,7 @@ class _ConversationCore:
         self.agent_config = agent_config
         self.environment = environment
         self.extra_body = dict(extra_body or {})
-        self.id = id or os.urandom(8).hex()
+        self.id = id or new_id()
         self.name = name  # the agent's name in traces (gen_ai.agent.name)
         self.hooks = hooks  # agentloop.Hooks, hook objects, or a list of them
         hook_set(hooks, self)  # fail now on a malformed spec (read again at each turn)
@@ -153,6 +152,7 @@ class _ConversationCore:
         self.limits = limits
         self.store: ConversationStore | None = None
         self._journaled_settings: dict[str, Any] | None = None
+        self._store_meta: dict[str, Any] = {}
         if store is not None:
             self._attach(store, version=0)
 
@@ -396,12 +396,21 @@ class _ConversationCore:
 
     # --- persistence --------------------------------------------------------------------------
 
-    def _attach(self, store: ConversationStore, version: int) -> None:
-        """Journal every change of this conversation to ``store`` from now on."""
+    def _attach(
+        self,
+        store: ConversationStore,
+        version: int,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        """Journal every change of this conversation to ``store`` from now on.
+
+        ``meta`` is what the store holds beside the journal (a loaded conversation's). The
+        settings are compared with it at each turn start, not here: reading them may start
+        toolsets (MCP servers), which should wait for the first turn."""
         self.store = store
-        settings = settings_of(self)
-        self._journaled_settings = settings if version else None
-        self._state.journal = Journal(self.id, version, None if version else settings)
+        self._store_meta = dict(meta or {})
+        self._journaled_settings = self._store_meta.get("settings")
+        self._state.journal = Journal(self.id, version)
 
     def _pending_meta(self, journal: Journal) -> dict[str, Any] | None:
         """The store meta to write with the journal's records (None: unchanged), computed at
@@ -409,14 +418,17 @@ class _ConversationCore:
         return self._meta(journal.meta) if journal.meta is not None else None
 
     def _meta(self, settings: dict[str, Any]) -> dict[str, Any]:
-        """What the store keeps beside the journal: the settings and a title for listings."""
+        """What the store keeps beside the journal: the settings and a title for listings
+        (other keys an application stored there are kept)."""
         title = None
         for step in self._state.history:
             if step.type == "user_input":
                 texts = [getattr(c, "text", None) for c in getattr(step, "content", None) or []]
                 title = next((t for t in texts if t), None)
                 break
-        return {"settings": settings, "title": title[:80] if title else None}
+        meta = {**self._store_meta, "settings": settings, "title": title[:80] if title else None}
+        self._store_meta = meta
+        return meta
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready snapshot (no client, no API key)."""
@@ -488,9 +500,7 @@ class _ConversationCore:
         folded = fold(stored.records, stored.version)
         settings = dict((stored.meta or {}).get("settings") or folded.settings)
         conv = cls._rebuild(id, settings, folded.state, client, tools, overrides)
-        conv._attach(store, stored.version)
-        if overrides:
-            conv._journaled_settings = settings  # changed settings are stored next turn
+        conv._attach(store, stored.version, {**(stored.meta or {}), "settings": settings})
         return conv
 
     @classmethod

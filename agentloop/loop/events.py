@@ -1,8 +1,15 @@
 """Loop events: what ``Conversation.stream`` yields across every interaction of a turn.
 
-Every event is a small slotted dataclass with a ``type`` string, so callers can dispatch with
-``match event.type`` or ``isinstance``. ``events_from_sse`` turns one server event into loop
-events; it is pure (the drivers call it, it never does I/O).
+Every event is a small slotted dataclass with a ``type`` string, the class name in snake_case
+(``ThoughtDelta`` -> ``"thought_delta"``), so callers can dispatch with ``match event.type`` or
+``isinstance``.
+
+Not to be confused with the wire events of the same API: ``agentloop.loop.TextDelta`` is a
+loop event (a chunk of text, with the interaction it belongs to), while
+``agentloop.types.TextDelta`` is the wire ``delta`` object of a ``step.delta`` server event.
+
+``events_from_sse`` (internal, used by the drivers) turns one server event into loop events;
+it is pure and never does I/O.
 """
 
 from __future__ import annotations
@@ -33,22 +40,22 @@ __all__ = [
     "LoopEvent",
     "Recovered",
     "Retrying",
-    "SSETranslator",
-    "ServerError",
     "StepStarted",
     "StrategyFallback",
+    "StreamError",
     "TextDelta",
     "ThoughtDelta",
     "ToolCallFinished",
     "ToolCallStarted",
     "TurnCompleted",
-    "events_from_sse",
 ]
 
 
 @dataclass(slots=True)
 class LoopEvent:
-    type: ClassVar[str] = "event"
+    """Base class of every loop event; ``type`` names the event (the class name in snake_case)."""
+
+    type: ClassVar[str] = "loop_event"
 
 
 @dataclass(slots=True)
@@ -83,7 +90,7 @@ class TextDelta(LoopEvent):
 class ThoughtDelta(LoopEvent):
     """A chunk of a thought summary (only sent when thinking summaries are on)."""
 
-    type: ClassVar[str] = "thought"
+    type: ClassVar[str] = "thought_delta"
     text: str
     interaction_id: str | None = None
     index: int = 0
@@ -99,6 +106,8 @@ class InteractionCompleted(LoopEvent):
 
 @dataclass(slots=True)
 class ToolCallStarted(LoopEvent):
+    """A tool call is about to run (after approval, if it needed one)."""
+
     type: ClassVar[str] = "tool_call_started"
     call: FunctionCallStep
 
@@ -149,17 +158,19 @@ class StrategyFallback(LoopEvent):
 class Retrying(LoopEvent):
     """The client is retrying a request after a transient failure."""
 
-    type: ClassVar[str] = "retry"
+    type: ClassVar[str] = "retrying"
     attempt: int
     wait: float
     reason: str
 
 
 @dataclass(slots=True)
-class ServerError(LoopEvent):
-    """An ``error`` event arrived on the stream."""
+class StreamError(LoopEvent):
+    """An ``error`` event arrived on the stream (not an exception: the turn goes on or ends as
+    the interaction's final status says; compare ``agentloop.errors.ServerError``, the HTTP
+    5xx exception)."""
 
-    type: ClassVar[str] = "server_error"
+    type: ClassVar[str] = "stream_error"
     code: str | int | None
     message: str | None
 
@@ -187,7 +198,8 @@ class TurnCompleted(LoopEvent):
 
 
 class SSETranslator:
-    """Turns one interaction's SSE events into loop events, remembering the interaction id."""
+    """Turns one interaction's SSE events into loop events, remembering the interaction id
+    (internal: used by the drivers)."""
 
     __slots__ = ("interaction_id",)
 
@@ -195,6 +207,7 @@ class SSETranslator:
         self.interaction_id: str | None = None
 
     def feed(self, event: Any) -> list[LoopEvent]:
+        """Loop events for one SSE event of this interaction."""
         if isinstance(event, InteractionCreatedEvent):
             self.interaction_id = event.interaction.id
         return events_from_sse(event, self.interaction_id)
@@ -225,5 +238,24 @@ def events_from_sse(event: Any, interaction_id: str | None) -> list[LoopEvent]:
         return [InteractionStarted(interaction_id=event.interaction.id)]
     if isinstance(event, SSEErrorEvent):
         err = event.error
-        return [ServerError(code=err.code if err else None, message=err.message if err else None)]
+        return [StreamError(code=err.code if err else None, message=err.message if err else None)]
     return []
+
+
+def _deprecated_server_error() -> type[StreamError]:
+    import warnings
+
+    warnings.warn(
+        "the loop event ServerError is now StreamError (type 'stream_error'); the old name "
+        "goes in the next release (agentloop.errors.ServerError is the HTTP 5xx exception)",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return StreamError
+
+
+def __getattr__(name: str) -> Any:
+    """``ServerError``: the deprecated name of ``StreamError`` (kept for one release)."""
+    if name == "ServerError":
+        return _deprecated_server_error()
+    raise AttributeError(f"module 'agentloop.loop.events' has no attribute {name!r}")

@@ -39,15 +39,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Deny",
-    "HookSet",
     "Hooks",
     "ModelRequest",
     "ModelResponse",
     "RequireApproval",
-    "RunHook",
     "ToolCallRequest",
     "ToolCallResult",
-    "hook_set",
 ]
 
 E = TypeVar("E")
@@ -109,10 +106,12 @@ class ToolCallRequest:
 
     @property
     def name(self) -> str:
+        """The tool's name."""
         return self.call.name
 
     @property
     def id(self) -> str:
+        """The call's id."""
         return self.call.id
 
 
@@ -131,6 +130,7 @@ class ToolCallResult:
 
     @property
     def name(self) -> str:
+        """The tool's name."""
         return self.call.name
 
 

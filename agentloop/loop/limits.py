@@ -123,6 +123,7 @@ class UsageTotals:
             self.cost = (self.cost or 0.0) + float(cost)
 
     def to_wire(self) -> dict[str, Any]:
+        """A JSON-ready dict (how saved conversations keep the totals)."""
         return {
             "requests": self.requests,
             "input_tokens": self.input_tokens,
@@ -133,6 +134,7 @@ class UsageTotals:
 
     @classmethod
     def from_wire(cls, data: Any) -> UsageTotals:
+        """The totals of a ``to_wire`` dict (zeros for anything else)."""
         if not isinstance(data, dict):
             return cls()
         cost = data.get("cost")

@@ -30,7 +30,18 @@ TurnStatus = Literal[
 
 @dataclass(slots=True)
 class ToolCall:
-    """One function call of the turn and how it ended."""
+    """One function call of the turn and how it ended.
+
+    Attributes:
+        call: The model's ``function_call`` step (``id``, ``name``, ``arguments``).
+        result: The ``function_result`` step sent back to the model.
+        is_error: Whether the result reports an error (the tool raised, timed out, was
+            unknown, rejected or given invalid arguments).
+        error: A one-line description of the error, when ``is_error``.
+        duration: How long the tool ran, in seconds (0 when it did not run).
+        value: What the tool function returned, before conversion to ``result`` (``None``
+            when it raised or did not run).
+    """
 
     call: FunctionCallStep
     result: FunctionResultStep
@@ -41,14 +52,17 @@ class ToolCall:
 
     @property
     def id(self) -> str:
+        """The call's id (``call.id``)."""
         return self.call.id
 
     @property
     def name(self) -> str:
+        """The tool's name (``call.name``)."""
         return self.call.name
 
     @property
     def arguments(self) -> dict[str, Any]:
+        """The arguments the model sent (``call.arguments``)."""
         return self.call.arguments
 
 
@@ -56,9 +70,23 @@ class ToolCall:
 class Turn:
     """Everything one ``send`` did: new steps, tool calls, interactions, usage and output.
 
-    ``steps`` are this turn's new history entries in order (the user input, every model step,
-    every function result). ``output`` is the structured output parsed into the turn's
-    ``response_model`` when one was given, else the output text.
+    Attributes:
+        input: The user input steps this turn began with.
+        steps: This turn's new history entries in order (the user input, every model step,
+            every function result).
+        tool_calls: Every function call that ran (or was refused) and how it ended.
+        interaction_ids: The ids of the interactions (model requests) of the turn, in order.
+        usage: Token usage summed over the turn's model requests.
+        status: How the turn ended: ``"completed"``, ``"awaiting_approval"`` (paused; see
+            ``pending_approvals``), ``"failed"``, ``"cancelled"``, ``"incomplete"``,
+            ``"max_steps"``, ``"interrupted"`` (an exception stopped it) or
+            ``"usage_limit"``; ``"running"`` while it runs.
+        pending_approvals: The calls waiting for ``approve``/``reject`` when paused.
+        last_interaction: The last interaction the server returned, if any.
+        model_requests: How many model requests the turn made (what ``max_steps`` counts).
+        output: The structured output parsed into the turn's ``response_model`` when one was
+            given, else the output text.
+        error: What stopped the turn, when an exception did (its message).
     """
 
     input: list[Any] = field(default_factory=list)
@@ -85,6 +113,7 @@ class Turn:
 
     @property
     def function_calls(self) -> list[FunctionCallStep]:
+        """The function-call steps of the turn, in order."""
         return [s for s in self.steps if isinstance(s, FunctionCallStep)]
 
     def __repr__(self) -> str:

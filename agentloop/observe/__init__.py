@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from agentloop.loop.events import LoopEvent
     from agentloop.loop.turn import Turn
 
-__all__ = ["Instrumentation", "instrument", "instrumentation", "observer_for", "watched"]
+__all__ = ["instrument"]
 
 logger = logging.getLogger("agentloop")
 

@@ -29,15 +29,15 @@ from agentloop.loop.events import (
     InteractionStarted,
     Recovered,
     Retrying,
-    ServerError,
     StrategyFallback,
+    StreamError,
     TextDelta,
     ThoughtDelta,
     ToolCallFinished,
     ToolCallStarted,
     TurnCompleted,
 )
-from agentloop.types import RawJSON
+from agentloop.types import RUNNING_STATUSES, RawJSON
 
 from . import Instrumentation, logger
 
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 __all__ = ["TurnObserver"]
 
 PROVIDER = "gcp.gemini"
-_OPEN = ("queued", "in_progress")
 _FAILED = ("failed", "cancelled")
 
 
@@ -459,7 +458,7 @@ class TurnObserver:
             span.add_event("agentloop.retry", attrs)
         elif isinstance(event, InteractionStarted):
             span.add_event("agentloop.stream.started", {"gen_ai.response.id": event.interaction_id})
-        elif isinstance(event, ServerError):
+        elif isinstance(event, StreamError):
             span.add_event("agentloop.stream.error", {"error.type": str(event.code or "_OTHER")})
 
     def _end_request(self, interaction: Interaction | None, error: BaseException | None) -> None:
@@ -469,7 +468,7 @@ class TurnObserver:
         if error is not None or interaction is None:
             self._fail_chat(error or RuntimeError("no interaction"))
             return
-        if chat.background and interaction.status in _OPEN:
+        if chat.background and interaction.status in RUNNING_STATUSES:
             if chat.recording and interaction.id:
                 chat.span.set_attribute("gen_ai.response.id", interaction.id)
             return  # the span stays open until the background run is over

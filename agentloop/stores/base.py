@@ -238,6 +238,7 @@ class _StoreBase(abc.ABC):
         )
 
     def ids(self) -> builtins.list[str]:
+        """The stored ids, most recently updated first."""
         return [info.id for info in self.list()]
 
     @abc.abstractmethod

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 _EXPORTS: dict[str, str] = {
     "DemoModel": "agentloop.testing.demo",
     "Emulator": "agentloop.testing.emulator",
-    "EmulatorResponse": "agentloop.testing.emulator",
     "RecordedRequest": "agentloop.testing.emulator",
     "Faults": "agentloop.testing.faults",
     "KNOWN_MODELS": "agentloop.testing.tokens",
@@ -35,7 +34,6 @@ __all__ = sorted(_EXPORTS)
 if TYPE_CHECKING:
     from .demo import DemoModel as DemoModel
     from .emulator import Emulator as Emulator
-    from .emulator import EmulatorResponse as EmulatorResponse
     from .emulator import RecordedRequest as RecordedRequest
     from .faults import Faults as Faults
     from .models import FunctionModel as FunctionModel

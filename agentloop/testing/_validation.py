@@ -23,6 +23,7 @@ __all__ = [
     "describe",
     "environment_id",
     "json_depth",
+    "new_api_id",
     "normalise_input",
     "open_calls",
     "parse_body",
@@ -33,7 +34,8 @@ MAX_JSON_DEPTH = 100
 """Request JSON nested deeper than this is answered 400 (the real API's protobuf limit)."""
 
 
-def _new_id(prefix: str) -> str:
+def new_api_id(prefix: str) -> str:
+    """An id shaped like the real API's: ``prefix`` and 24 URL-safe random characters."""
     return prefix + secrets.token_urlsafe(18)
 
 
@@ -145,9 +147,9 @@ def environment_id(req: CreateInteractionRequest, prev: _Record | None) -> str |
     if env is None:
         return prev.environment_id if prev is not None else None
     if isinstance(env, str):
-        return _new_id("env_") if env == "remote" else env
+        return new_api_id("env_") if env == "remote" else env
     given = getattr(env, "environment_id", None)
-    return given if isinstance(given, str) and given else _new_id("env_")
+    return given if isinstance(given, str) and given else new_api_id("env_")
 
 
 def open_calls(steps: list[dict[str, Any]]) -> dict[str, str]:

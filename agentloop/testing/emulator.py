@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from agentloop.types import (
+    RUNNING_STATUSES,
     InputError,
     Interaction,
     input_to_steps,
@@ -38,6 +38,7 @@ from ._validation import (
     check_model,
     describe,
     environment_id,
+    new_api_id,
     normalise_input,
     open_calls,
     parse_body,
@@ -70,7 +71,6 @@ _PATH = re.compile(
     r"^(?:/[^/]+)*?/(?P<ver>v\d+[a-z0-9]*)(?:/projects/[^/]+/locations/[^/]+)?"
     r"/interactions(?:/(?P<id>[^/:]+)(?P<cancel>/cancel|:cancel)?)?/?$"
 )
-_RUNNING = frozenset({"queued", "in_progress"})
 _REDACTED = "<redacted>"
 _TOO_DEEP = "Invalid JSON payload received: the request is nested too deeply"
 _SECRET_HEADERS = frozenset({"x-goog-api-key", "authorization"})
@@ -98,9 +98,11 @@ class EmulatorResponse:
 
     @property
     def is_stream(self) -> bool:
+        """Whether the answer is an SSE stream (``events``) rather than ``body``."""
         return self.events is not None
 
     def json(self) -> Any:
+        """The body, parsed as JSON."""
         return json.loads(self.body)
 
 
@@ -228,6 +230,7 @@ class Emulator:
 
     @property
     def interaction_ids(self) -> list[str]:
+        """The ids of every interaction the emulator holds, oldest first."""
         with self._lock:
             return list(self._store)
 
@@ -235,7 +238,7 @@ class Emulator:
         """Run a pending background interaction now; returns its new status."""
         with self._lock:
             rec = self._store[interaction_id]
-            if rec.status in _RUNNING and rec.pending is not None:
+            if rec.status in RUNNING_STATUSES and rec.pending is not None:
                 self._run(rec, rec.pending)
             return rec.status
 
@@ -243,7 +246,7 @@ class Emulator:
         """Run every pending background interaction."""
         with self._lock:
             for rec in list(self._store.values()):
-                if rec.status in _RUNNING and rec.pending is not None:
+                if rec.status in RUNNING_STATUSES and rec.pending is not None:
                     self._run(rec, rec.pending)
 
     # --- adapters (lazy imports keep the core free of I/O libraries) ----------------------
@@ -327,8 +330,8 @@ class Emulator:
                     body,
                 )
             )
-            delay = self.faults.take_latency(method, path)
-            fault = self.faults.take_error(method, path)
+            delay = self.faults._take_latency(method, path)
+            fault = self.faults._take_error(method, path)
             if fault is not None:
                 extra: dict[str, str] = {}
                 if fault.retry_after is not None:
@@ -345,7 +348,7 @@ class Emulator:
                 except RecursionError:
                     response = _error(ApiException(400, _TOO_DEEP))
             if response.is_stream:
-                response.drop_after = self.faults.take_drop(method, path)
+                response.drop_after = self.faults._take_drop(method, path)
             response.delay = delay
             return response
 
@@ -420,7 +423,7 @@ class Emulator:
                     f"interaction {prev.broken!r} in the history chain was "
                     "deleted; start a new conversation",
                 )
-            if prev.status in _RUNNING:
+            if prev.status in RUNNING_STATUSES:
                 raise ApiException(
                     400,
                     f"previous interaction {prev.id} is still {prev.status}; wait for it to finish",
@@ -476,7 +479,7 @@ class Emulator:
         now = self._now()
         stored = req.store is not False
         rec = _Record(
-            id=_new_id(),
+            id=new_api_id("v1_"),
             body=body,
             input_steps=inputs,
             created=now,
@@ -548,7 +551,7 @@ class Emulator:
         rec.errors = reply.errors
         if rec.status == "requires_continuation":
             # Long-decode hop (spec §8): the next request continues with this token.
-            rec.continuation_token = _new_id("ct_")
+            rec.continuation_token = new_api_id("ct_")
             self._tokens[rec.continuation_token] = rec
         if reply.usage is not None:
             usage = reply.usage
@@ -616,12 +619,12 @@ class Emulator:
             kind = str(step.get("type", ""))
             if kind.endswith("_call"):
                 if not step.get("id"):
-                    step["id"] = _new_id(
+                    step["id"] = new_api_id(
                         "call_" if kind == "function_call" else kind.split("_")[0][:6] + "_"
                     )
                 last_call[kind[:-5]] = step["id"]
             elif kind.endswith("_result") and kind != "function_result" and not step.get("call_id"):
-                step["call_id"] = last_call.get(kind[:-7], _new_id("call_"))
+                step["call_id"] = last_call.get(kind[:-7], new_api_id("call_"))
             try:
                 model = step_adapter.validate_python(step)
             except ValidationError as exc:
@@ -651,7 +654,7 @@ class Emulator:
             raise ApiException(400, "last_event_id is only allowed with stream=true")
         if rec.status == "queued" and not stream:
             self._set_status(rec, "in_progress")  # a deferred tier's first poll starts it
-        elif rec.status in _RUNNING and rec.pending is not None and not stream:
+        elif rec.status in RUNNING_STATUSES and rec.pending is not None and not stream:
             rec.polls += 1
             if rec.polls > self.background_polls:
                 self._run(rec, rec.pending)
@@ -669,7 +672,7 @@ class Emulator:
 
     def _cancel(self, interaction_id: str) -> EmulatorResponse:
         rec = self._lookup(interaction_id, "interaction")
-        if not (rec.background and rec.status in _RUNNING):
+        if not (rec.background and rec.status in RUNNING_STATUSES):
             raise ApiException(
                 400,
                 f"interaction {rec.id} is {rec.status}; only a running "
@@ -734,7 +737,7 @@ class Emulator:
     def _resource(self, rec: _Record, include_input: bool = False) -> dict[str, Any]:
         res = self._snapshot(rec, full=True)
         res["updated"] = rec.updated
-        if rec.status not in _RUNNING:
+        if rec.status not in RUNNING_STATUSES:
             res["steps"] = rec.outputs
         if rec.usage is not None:
             res["usage"] = rec.usage
@@ -753,7 +756,7 @@ class Emulator:
                 with self._lock:
                     if i < len(rec.events):
                         event = rec.events[i]
-                    elif rec.status in _RUNNING and rec.pending is not None:
+                    elif rec.status in RUNNING_STATUSES and rec.pending is not None:
                         # A watched background run becomes available as the stream is read.
                         self._run(rec, rec.pending)
                         continue
@@ -792,10 +795,6 @@ def _json(payload: Any) -> EmulatorResponse:
 def _error(exc: ApiException, extra: dict[str, str] | None = None) -> EmulatorResponse:
     headers = {"content-type": "application/json", **(extra or {})}
     return EmulatorResponse(exc.code, headers, error_body(exc.code, exc.message, exc.status))
-
-
-def _new_id(prefix: str = "v1_") -> str:
-    return prefix + secrets.token_urlsafe(18)
 
 
 def _flag(query: dict[str, str], name: str) -> bool:

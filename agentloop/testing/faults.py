@@ -87,20 +87,21 @@ class Faults:
         return self
 
     def clear(self) -> None:
+        """Forget every fault still pending."""
         self._errors.clear()
         self._latency.clear()
         self._drops.clear()
 
     # --- used by the emulator core ---
 
-    def take_error(self, method: str, path: str) -> HttpErrorFault | None:
+    def _take_error(self, method: str, path: str) -> HttpErrorFault | None:
         fault: HttpErrorFault | None = _take(self._errors, method, path)
         return fault
 
-    def take_latency(self, method: str, path: str) -> float:
+    def _take_latency(self, method: str, path: str) -> float:
         item = _take(self._latency, method, path)
         return float(item.value) if item is not None else 0.0
 
-    def take_drop(self, method: str, path: str) -> int | None:
+    def _take_drop(self, method: str, path: str) -> int | None:
         item = _take(self._drops, method, path)
         return int(item.value) if item is not None else None

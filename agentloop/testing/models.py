@@ -133,6 +133,7 @@ class ScriptedModel:
 
     @property
     def remaining(self) -> int:
+        """How many scripted replies are left."""
         return len(self._queue)
 
     def __call__(self, request: ModelRequest, /) -> ReplyLike:

@@ -50,6 +50,7 @@ KNOWN_MODELS: frozenset[str] = frozenset(
         "gemma-4-31b-it",
     }
 )
+"""The model ids the emulator accepts (others get the real API's 400); ``models/<id>`` too."""
 
 
 def _strip_none(value: Any) -> Any:

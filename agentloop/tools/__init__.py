@@ -33,7 +33,7 @@ from .errors import (
     UnknownToolError,
     deprecated,
 )
-from .execution import PreparedCall, ToolOutcome
+from .execution import ToolOutcome
 from .registry import ToolLike, ToolRegistry
 from .results import Audio, Document, Image, Media, sniff_mime_type, to_result
 from .tool import ApprovalPolicy, Tool, tool
@@ -46,7 +46,6 @@ __all__ = [
     "Document",
     "Image",
     "Media",
-    "PreparedCall",
     "Tool",
     "ToolContext",
     "ToolContextFactory",

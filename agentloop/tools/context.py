@@ -22,6 +22,15 @@ class ToolContext(Generic[DepsT]):
 
     ``deps`` carries the user's dependencies (database handles, clients, settings) that the
     conversation passes through; annotate ``ctx: ToolContext[MyDeps]`` to type them.
+
+    Attributes:
+        call_id: The id of the model's function call.
+        tool_name: The name of the tool being called.
+        arguments: The arguments the model sent (validated values go to the parameters).
+        conversation: The ``Conversation`` or ``AsyncConversation`` running the call, or
+            ``None`` when the tool runs outside one (e.g. ``ToolRegistry.run``).
+        deps: The conversation's ``deps=`` (``None`` when it has none).
+        metadata: A free dict for the caller's own per-call data.
     """
 
     call_id: str

@@ -83,6 +83,7 @@ class ToolOutcome:
 
     @property
     def is_error(self) -> bool:
+        """Whether the result reports an error to the model."""
         return bool(self.result.is_error)
 
 

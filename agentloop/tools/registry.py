@@ -19,6 +19,7 @@ from .toolset import Toolset
 __all__ = ["ToolLike", "ToolRegistry"]
 
 ToolLike = Union[Tool[..., Any], Callable[..., Any], "ToolRegistry", Toolset]
+"""What ``tools=`` accepts: ``@tool`` functions, plain functions, registries and toolsets."""
 
 
 class ToolRegistry:
@@ -91,6 +92,7 @@ class ToolRegistry:
 
     @property
     def toolsets(self) -> list[Toolset]:
+        """The toolsets registered (their tools are listed on each lookup)."""
         return list(self._toolsets)
 
     def _all(self) -> dict[str, Tool[..., Any]]:
@@ -120,6 +122,7 @@ class ToolRegistry:
         return merged
 
     def get(self, name: str) -> Tool[..., Any] | None:
+        """The tool called ``name`` (a toolset's included), or ``None``."""
         found = self._tools.get(name)
         return found if found is not None or not self._toolsets else self._all().get(name)
 
@@ -140,6 +143,7 @@ class ToolRegistry:
 
     @property
     def names(self) -> list[str]:
+        """The names of every tool, toolsets' included, in registration order."""
         return list(self._all())
 
     def declarations(self) -> list[dict[str, Any]]:

@@ -147,7 +147,7 @@ class RunTranslator:
             if event.text:
                 out.append(TextMessageContentEvent(message_id=self._text_id, delta=event.text))
             return out
-        if kind == "thought":
+        if kind == "thought_delta":
             out = []
             if self._text_id is not None:
                 out = self._close_text()
@@ -191,10 +191,10 @@ class RunTranslator:
             return out
         if kind == "interaction_started":
             return self._close_text()
-        if kind == "retry":
+        if kind == "retrying":
             return [
                 CustomEvent(
-                    name="agentloop.retry",
+                    name="agentloop.retrying",
                     value={"attempt": event.attempt, "wait": event.wait, "reason": event.reason},
                 )
             ]
@@ -205,10 +205,10 @@ class RunTranslator:
                     value={"previous_interaction_id": event.previous_interaction_id},
                 )
             ]
-        if kind == "server_error":
+        if kind == "stream_error":
             return [
                 CustomEvent(
-                    name="agentloop.server_error",
+                    name="agentloop.stream_error",
                     value={"code": event.code, "message": event.message},
                 )
             ]

@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from agentloop._defaults import DEFAULT_MODEL
 from agentloop.loop import AsyncConversation, TurnCompleted
 
 from ._agui import RunTranslator, history_items
@@ -539,7 +540,7 @@ def create_app(
                 "title": title,
                 "offline": offline,
                 "backend": backend_note,
-                "model": defaults["model"] or "gemini-3.5-flash",
+                "model": defaults["model"] or DEFAULT_MODEL,
                 "strategy": strategy,
                 "strategies": list(_STRATEGIES),
                 "tools": tool_info,

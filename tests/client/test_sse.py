@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentloop.client import SSEDecoder, SSEMessage
+from agentloop.client._sse import SSEDecoder, SSEMessage
 
 
 def decode_all(chunks: list[bytes], complete: bool = True) -> list[SSEMessage]:

@@ -179,7 +179,7 @@ def test_retries_are_reported_in_the_stream(emu: Emulator, scripted: ScriptedMod
     conv = Conversation(emu.client(max_retries=2, sleep=sleeps.append))
     emu.faults.http_error(429, count=1, retry_after=0.25)
     events = list(conv.stream("hi"))
-    retries = [e for e in events if e.type == "retry"]
+    retries = [e for e in events if e.type == "retrying"]
     assert len(retries) == 1 and retries[0].wait == pytest.approx(0.25)
     assert sleeps == [pytest.approx(0.25)]
     assert events[-1].type == "turn_completed"

@@ -216,3 +216,40 @@ def test_send_after_a_crash_answers_the_cut_calls_as_interrupted(
     assert len(closed) == 1 and closed[0].is_error
     assert "interrupted before a result was recorded" in json.dumps(closed[0].result)
     assert log == ["lookup", "pay"] and answered_once(conv.history)
+
+
+def test_journaling_does_not_start_toolsets_before_the_first_turn(
+    drive: Any, scripted: ScriptedModel
+) -> None:
+    asked: list[int] = []
+
+    class CountingToolset:
+        """A toolset (like an MCP server) that is expensive to start."""
+
+        def tools(self) -> list[Any]:
+            asked.append(1)
+            return make_tools([], set())[1:]
+
+        def close(self) -> None:
+            pass
+
+    store = MemoryStore()
+    conv = drive.conv(tools=[CountingToolset()], store=store, id="t")
+    assert asked == []  # construction with a store starts nothing
+    scripted.add(say("hi"))
+    drive(conv.send("hello"))
+    assert asked and store.read("t").meta["settings"]["tool_names"] == ["lookup"]
+
+
+def test_store_meta_written_by_an_application_is_kept(drive: Any, scripted: ScriptedModel) -> None:
+    store = MemoryStore()
+    scripted.add(say("one"), say("two"))
+    drive(drive.conv(store=store, id="t").send("first"))
+    stored = store.read("t")
+    store.append("t", [], expected_version=stored.version, meta={**stored.meta, "app": {"x": 1}})
+    loaded = drive.cls().from_store(
+        store, "t", client=drive.client(), model="gemini-3.1-pro-preview"
+    )
+    drive(loaded.send("second"))  # the changed model is stored with the next write
+    meta = store.read("t").meta
+    assert meta["app"] == {"x": 1} and meta["settings"]["model"] == "gemini-3.1-pro-preview"

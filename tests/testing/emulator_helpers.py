@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from agentloop.testing import Emulator, EmulatorResponse
+from agentloop.testing import Emulator
+from agentloop.testing.emulator import EmulatorResponse
 
 PATH = "/v1beta/interactions"
 

@@ -19,7 +19,8 @@ from google.genai import _interactions as gx
 from google.genai import interactions as gi
 from google.genai import types as gtypes
 
-from agentloop.testing import Emulator, EmulatorResponse, Reply, ScriptedModel
+from agentloop.testing import Emulator, Reply, ScriptedModel
+from agentloop.testing.emulator import EmulatorResponse
 
 SSE = pydantic.TypeAdapter(gi.InteractionSSEEvent)
 API_KEY = "test-key"

@@ -13,7 +13,6 @@ from pydantic import BaseModel, Field
 
 from agentloop.tools import (
     ArgumentsInvalidError,
-    PreparedCall,
     Tool,
     ToolContext,
     ToolError,
@@ -23,7 +22,7 @@ from agentloop.tools import (
     UnknownToolError,
     tool,
 )
-from agentloop.tools.execution import prepare
+from agentloop.tools.execution import PreparedCall, prepare
 from agentloop.types import FunctionCallStep
 
 

@@ -274,7 +274,7 @@ function custom(name, value) {
   } else if (name === "agentloop.session") {
     showUsage(value.usage);
     if (value.strategy) $("strategy").value = value.strategy;
-  } else if (name === "agentloop.retry") {
+  } else if (name === "agentloop.retrying") {
     setStatus("Retrying (attempt " + value.attempt + ")…");
   } else if (name === "agentloop.strategy_fallback") {
     addNote("The server no longer knew this conversation; the full history was replayed.");
