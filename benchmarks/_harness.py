@@ -49,8 +49,9 @@ def us(seconds: float) -> str:
     return f"{seconds * 1e6:.1f} µs"
 
 
-def per_call(fn: Callable[[], Any], n: int, clock: Callable[[], float] = time.perf_counter
-             ) -> float:
+def per_call(
+    fn: Callable[[], Any], n: int, clock: Callable[[], float] = time.perf_counter
+) -> float:
     """Seconds per call of ``fn`` over ``n`` sequential calls (GC paused, as timeit does)."""
     enabled = gc.isenabled()
     gc.disable()

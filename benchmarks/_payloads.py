@@ -58,10 +58,12 @@ def _emulator_reply(model_steps: list[Any], stream: bool = False) -> Any:
 
     emu = Emulator(ScriptedModel([model_steps]))
     query = {"alt": "sse"} if stream else {}
-    body = json.dumps({"model": MODEL, "input": "hi", "stream": stream} if stream
-                      else {"model": MODEL, "input": "hi"}).encode()
-    return emu.handle("POST", f"/{VERSION}/interactions", query,
-                      {"x-goog-api-key": API_KEY}, body)
+    body = json.dumps(
+        {"model": MODEL, "input": "hi", "stream": stream}
+        if stream
+        else {"model": MODEL, "input": "hi"}
+    ).encode()
+    return emu.handle("POST", f"/{VERSION}/interactions", query, {"x-goog-api-key": API_KEY}, body)
 
 
 def reply_json() -> bytes:
@@ -82,22 +84,40 @@ def sse_frames(words: int = 600) -> list[bytes]:
 def tool_calls_reply(turn: int, calls: int) -> bytes:
     """A ``requires_action`` interaction with ``calls`` function calls (unique ids)."""
     steps = [
-        {"type": "function_call", "id": f"call_{turn}_{i}", "name": f"tool_{i % 10}",
-         "arguments": {"query": f"item {i}"}}
+        {
+            "type": "function_call",
+            "id": f"call_{turn}_{i}",
+            "name": f"tool_{i % 10}",
+            "arguments": {"query": f"item {i}"},
+        }
         for i in range(calls)
     ]
-    return json.dumps({
-        "id": f"v1_calls_{turn}", "object": "interaction", "status": "requires_action",
-        "model": MODEL, "created": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:00Z",
-        "steps": steps,
-        "usage": {"total_input_tokens": 10, "total_output_tokens": 10, "total_tokens": 20},
-    }, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "id": f"v1_calls_{turn}",
+            "object": "interaction",
+            "status": "requires_action",
+            "model": MODEL,
+            "created": "2026-01-01T00:00:00Z",
+            "updated": "2026-01-01T00:00:00Z",
+            "steps": steps,
+            "usage": {"total_input_tokens": 10, "total_output_tokens": 10, "total_tokens": 20},
+        },
+        separators=(",", ":"),
+    ).encode()
 
 
 def text_reply(turn: int, text: str = "Done.") -> bytes:
-    return json.dumps({
-        "id": f"v1_text_{turn}", "object": "interaction", "status": "completed",
-        "model": MODEL, "created": "2026-01-01T00:00:00Z", "updated": "2026-01-01T00:00:00Z",
-        "steps": [{"type": "model_output", "content": [{"type": "text", "text": text}]}],
-        "usage": {"total_input_tokens": 10, "total_output_tokens": 2, "total_tokens": 12},
-    }, separators=(",", ":")).encode()
+    return json.dumps(
+        {
+            "id": f"v1_text_{turn}",
+            "object": "interaction",
+            "status": "completed",
+            "model": MODEL,
+            "created": "2026-01-01T00:00:00Z",
+            "updated": "2026-01-01T00:00:00Z",
+            "steps": [{"type": "model_output", "content": [{"type": "text", "text": text}]}],
+            "usage": {"total_input_tokens": 10, "total_output_tokens": 2, "total_tokens": 12},
+        },
+        separators=(",", ":"),
+    ).encode()

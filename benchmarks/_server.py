@@ -22,10 +22,14 @@ import _payloads
 def make_app() -> Any:
     reply = _payloads.reply_json()
     frames = b"".join(_payloads.sse_frames())
-    json_headers = [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(reply)).encode())]
-    sse_headers = [(b"content-type", b"text/event-stream"),
-                   (b"content-length", str(len(frames)).encode())]
+    json_headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(reply)).encode()),
+    ]
+    sse_headers = [
+        (b"content-type", b"text/event-stream"),
+        (b"content-length", str(len(frames)).encode()),
+    ]
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -35,8 +39,13 @@ def make_app() -> Any:
             message = await receive()
             more = message.get("more_body", False)
         stream = b"alt=sse" in scope.get("query_string", b"")
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": sse_headers if stream else json_headers})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": sse_headers if stream else json_headers,
+            }
+        )
         await send({"type": "http.response.body", "body": frames if stream else reply})
 
     return app
@@ -50,8 +59,7 @@ def main() -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(make_app(), log_level="warning", lifespan="off",
-                            access_log=False)
+    config = uvicorn.Config(make_app(), log_level="warning", lifespan="off", access_log=False)
     server = uvicorn.Server(config)
 
     def watch_stdin() -> None:

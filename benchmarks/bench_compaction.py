@@ -60,8 +60,15 @@ def rows(quick: bool) -> list[Row]:
                 pass
 
         t = min(per_call(decide, n) for _ in range(3 if quick else 7))
-        out.append(Row(f"compaction + limits decision per request, {n_steps} steps", us(t),
-                       target="≤ 5 µs", ok=t <= 5e-6, values={"seconds": t}))
+        out.append(
+            Row(
+                f"compaction + limits decision per request, {n_steps} steps",
+                us(t),
+                target="≤ 5 µs",
+                ok=t <= 5e-6,
+                values={"seconds": t},
+            )
+        )
 
     state = _state(1000)
     step = FunctionResultStep(call_id="c", name="search", result="x" * 200)
@@ -82,9 +89,21 @@ def rows(quick: bool) -> list[Row]:
 
             samples.append(per_call(fold, 1))
         times[n_steps] = min(samples)
-        out.append(Row(f"compaction of a {n_steps}-step history, no summary call",
-                       us(times[n_steps]), values={"seconds": times[n_steps]}))
+        out.append(
+            Row(
+                f"compaction of a {n_steps}-step history, no summary call",
+                us(times[n_steps]),
+                values={"seconds": times[n_steps]},
+            )
+        )
     growth = times[4000] / times[1000]
-    out.append(Row("compaction growth, 1000 -> 4000 steps", f"{growth:.1f}x", target="linear (~4x)",
-                   ok=growth <= 6.0, values={"growth": growth}))
+    out.append(
+        Row(
+            "compaction growth, 1000 -> 4000 steps",
+            f"{growth:.1f}x",
+            target="linear (~4x)",
+            ok=growth <= 6.0,
+            values={"growth": growth},
+        )
+    )
     return out

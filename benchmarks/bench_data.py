@@ -21,14 +21,30 @@ def history_dicts(n: int) -> list[dict[str, Any]]:
         if kind == 0:
             out.append({"type": "user_input", "content": f"Question number {i}: what is new?"})
         elif kind == 1:
-            out.append({"type": "function_call", "id": f"call_{i}", "name": "search",
-                        "arguments": {"query": f"news {i}", "limit": 5}})
+            out.append(
+                {
+                    "type": "function_call",
+                    "id": f"call_{i}",
+                    "name": "search",
+                    "arguments": {"query": f"news {i}", "limit": 5},
+                }
+            )
         elif kind == 2:
-            out.append({"type": "function_result", "call_id": f"call_{i - 1}", "name": "search",
-                        "result": f"Five results about topic {i}: alpha, beta, gamma, delta."})
+            out.append(
+                {
+                    "type": "function_result",
+                    "call_id": f"call_{i - 1}",
+                    "name": "search",
+                    "result": f"Five results about topic {i}: alpha, beta, gamma, delta.",
+                }
+            )
         else:
-            out.append({"type": "model_output",
-                        "content": [{"type": "text", "text": f"Here is the answer {i}. " * 4}]})
+            out.append(
+                {
+                    "type": "model_output",
+                    "content": [{"type": "text", "text": f"Here is the answer {i}. " * 4}],
+                }
+            )
     return out
 
 
@@ -61,20 +77,38 @@ def replay_rows(quick: bool) -> list[Row]:
             json.dumps({**static, "store": False, "input": dicts})
 
         n = max(20, 20000 // n_steps) if not quick else max(5, 4000 // n_steps)
-        times = interleaved({"agentloop": agentloop_turn, "dumps": dumps}, n=n,
-                            repeats=5 if quick else 9)
+        times = interleaved(
+            {"agentloop": agentloop_turn, "dumps": dumps}, n=n, repeats=5 if quick else 9
+        )
         per_size[n_steps] = times
         ratio = times["agentloop"] / times["dumps"]
-        rows.append(Row(
-            f"stateless turn body, {n_steps} steps of history", us(times["agentloop"]),
-            f"json.dumps {us(times['dumps'])}", f"{ratio:.2f}x", "≤ 2x json.dumps",
-            ratio <= 2.0, values={"agentloop_s": times["agentloop"], "dumps_s": times["dumps"],
-                                  "ratio": ratio},
-        ))
+        rows.append(
+            Row(
+                f"stateless turn body, {n_steps} steps of history",
+                us(times["agentloop"]),
+                f"json.dumps {us(times['dumps'])}",
+                f"{ratio:.2f}x",
+                "≤ 2x json.dumps",
+                ratio <= 2.0,
+                values={
+                    "agentloop_s": times["agentloop"],
+                    "dumps_s": times["dumps"],
+                    "ratio": ratio,
+                },
+            )
+        )
     growth = per_size[1000]["agentloop"] / per_size[100]["agentloop"]
-    rows.append(Row("stateless body growth, 100 -> 1000 steps", f"{growth:.1f}x", "", "",
-                    "linear (~10x)", growth <= 13.0,
-                    values={"growth": growth}))
+    rows.append(
+        Row(
+            "stateless body growth, 100 -> 1000 steps",
+            f"{growth:.1f}x",
+            "",
+            "",
+            "linear (~10x)",
+            growth <= 13.0,
+            values={"growth": growth},
+        )
+    )
     return rows
 
 
@@ -95,8 +129,7 @@ def stream_rows(quick: bool) -> list[Row]:
             return iter(frames)
 
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "text/event-stream"},
-                              stream=Frames())
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Frames())
 
     http = httpx.Client(transport=httpx.MockTransport(handler))
     client = Client(api_key=P.API_KEY, base_url="http://bench.local", http_client=http)
@@ -125,20 +158,37 @@ def stream_rows(quick: bool) -> list[Row]:
         assert stream.interaction.status == "completed"
 
     n = 5 if quick else 20
-    times = interleaved({"raw": raw, "raw_json": raw_json, "agentloop": agentloop}, n=n,
-                        repeats=5 if quick else 9)
+    times = interleaved(
+        {"raw": raw, "raw_json": raw_json, "agentloop": agentloop}, n=n, repeats=5 if quick else 9
+    )
     extra = (times["agentloop"] - times["raw"]) / events
     over_json = (times["agentloop"] - times["raw_json"]) / events
     return [
-        Row(f"streaming, cost per SSE event ({events} events)", us(extra),
-            f"httpx stream {us(times['raw'] / events)}/event", "", "≤ 5 µs/event",
-            extra <= 5e-6, note="agentloop = SSE decoding, typed events (pydantic), "
+        Row(
+            f"streaming, cost per SSE event ({events} events)",
+            us(extra),
+            f"httpx stream {us(times['raw'] / events)}/event",
+            "",
+            "≤ 5 µs/event",
+            extra <= 5e-6,
+            note="agentloop = SSE decoding, typed events (pydantic), "
             "accumulating the final interaction; measured above httpx delivering the frames",
-            values={"per_event_s": extra, "raw_s": times["raw"], "agentloop_s":
-                    times["agentloop"], "events": events}),
-        Row("streaming, per SSE event above split + json.loads", us(over_json),
+            values={
+                "per_event_s": extra,
+                "raw_s": times["raw"],
+                "agentloop_s": times["agentloop"],
+                "events": events,
+            },
+        ),
+        Row(
+            "streaming, per SSE event above split + json.loads",
+            us(over_json),
             f"hand-written json.loads {us((times['raw_json'] - times['raw']) / events)}/event",
-            "", "", None, values={"per_event_s": over_json}),
+            "",
+            "",
+            None,
+            values={"per_event_s": over_json},
+        ),
     ]
 
 
@@ -146,8 +196,9 @@ def stream_rows(quick: bool) -> list[Row]:
 
 
 def _new_function(i: int) -> Callable[..., Any]:
-    def search(query: str, limit: int = 10, tags: list[str] | None = None,
-               exact: bool = False) -> list[str]:
+    def search(
+        query: str, limit: int = 10, tags: list[str] | None = None, exact: bool = False
+    ) -> list[str]:
         """Search the knowledge base.
 
         Args:
@@ -183,9 +234,22 @@ def schema_rows(quick: bool) -> list[Row]:
     new_cost = statistics.median(samples)
     cached_cost = statistics.median(per_call(again, 10000) for _ in range(5))
     return [
-        Row("new tool: @tool + declaration (after warm-up)", us(new_cost), "", "",
-            "≤ 150 µs", new_cost <= 150e-6, values={"new_tool_s": new_cost}),
-        Row("tool declaration again (cached)", us(cached_cost), "", "", "same object", True,
-            values={"cached_s": cached_cost}),
+        Row(
+            "new tool: @tool + declaration (after warm-up)",
+            us(new_cost),
+            "",
+            "",
+            "≤ 150 µs",
+            new_cost <= 150e-6,
+            values={"new_tool_s": new_cost},
+        ),
+        Row(
+            "tool declaration again (cached)",
+            us(cached_cost),
+            "",
+            "",
+            "same object",
+            True,
+            values={"cached_s": cached_cost},
+        ),
     ]
-

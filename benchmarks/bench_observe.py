@@ -31,7 +31,10 @@ def loopback_turns(url: str) -> Callable[[int], None]:
 
     def batch(turns: int) -> None:
         conv = Conversation(
-            client, model=P.MODEL, system_instruction=P.SYSTEM, tools=P.TOOLS,
+            client,
+            model=P.MODEL,
+            system_instruction=P.SYSTEM,
+            tools=P.TOOLS,
             generation_config=fields["generation_config"],
         )
         for _ in range(turns):
@@ -60,16 +63,28 @@ def run(quick: bool) -> list[Row]:
     try:
         import opentelemetry.trace  # noqa: F401
     except ImportError:
-        return [Row("observability overhead", "", target="≤ 1.10x off",
-                    note="skipped: opentelemetry-api is not installed (pip install -e '.[otel]')")]
+        return [
+            Row(
+                "observability overhead",
+                "",
+                target="≤ 1.10x off",
+                note="skipped: opentelemetry-api is not installed (pip install -e '.[otel]')",
+            )
+        ]
     turns, repeats = (20, 5) if quick else (100, 9)
     loop = asyncio.new_event_loop()
     try:
         sync, async_ = agentloop_sync(), agentloop_async(loop)
         steps = interleaved_batches(
-            {"sync off": _switched(sync, False), "sync on": _switched(sync, True),
-             "async off": _switched(async_, False), "async on": _switched(async_, True)},
-            n=turns, repeats=repeats, clock=time.process_time,
+            {
+                "sync off": _switched(sync, False),
+                "sync on": _switched(sync, True),
+                "async off": _switched(async_, False),
+                "async on": _switched(async_, True),
+            },
+            n=turns,
+            repeats=repeats,
+            clock=time.process_time,
         )
     finally:
         loop.close()
@@ -77,23 +92,37 @@ def run(quick: bool) -> list[Row]:
         text = loopback_turns(url)
         plain = interleaved_batches(
             {"off": _switched(text, False), "on": _switched(text, True)},
-            n=turns * 2, repeats=repeats, clock=time.process_time,
+            n=turns * 2,
+            repeats=repeats,
+            clock=time.process_time,
         )
     rows = []
     for label in ("sync", "async"):
         off, on = steps[f"{label} off"] / CALLS, steps[f"{label} on"] / CALLS
         ratio = on / off
-        rows.append(Row(
-            f"per tool step, {label}, instrumented (no-op OTel provider)", us(on),
-            f"instrumentation off {us(off)}", f"{ratio:.2f}x", "≤ 1.10x off", ratio <= 1.10,
-            note="CPU time per step",
-            values={"on_s": on, "off_s": off, "ratio": ratio},
-        ))
+        rows.append(
+            Row(
+                f"per tool step, {label}, instrumented (no-op OTel provider)",
+                us(on),
+                f"instrumentation off {us(off)}",
+                f"{ratio:.2f}x",
+                "≤ 1.10x off",
+                ratio <= 1.10,
+                note="CPU time per step",
+                values={"on_s": on, "off_s": off, "ratio": ratio},
+            )
+        )
     ratio = plain["on"] / plain["off"]
-    rows.append(Row(
-        "per turn, sync loopback, instrumented (no-op OTel provider)", us(plain["on"]),
-        f"instrumentation off {us(plain['off'])}", f"{ratio:.2f}x", "≤ 1.10x off",
-        ratio <= 1.10, values={"on_s": plain["on"], "off_s": plain["off"], "ratio": ratio},
-        note="client CPU time per turn",
-    ))
+    rows.append(
+        Row(
+            "per turn, sync loopback, instrumented (no-op OTel provider)",
+            us(plain["on"]),
+            f"instrumentation off {us(plain['off'])}",
+            f"{ratio:.2f}x",
+            "≤ 1.10x off",
+            ratio <= 1.10,
+            values={"on_s": plain["on"], "off_s": plain["off"], "ratio": ratio},
+            note="client CPU time per turn",
+        )
+    )
     return rows

@@ -35,11 +35,19 @@ def journal_records(n: int) -> list[str]:
     out = []
     for i in range(n):
         step = (
-            {"type": "function_call", "id": f"call_{i}", "name": "search",
-             "arguments": {"query": f"news {i}", "limit": 5}}
-            if i % 2 == 0 else
-            {"type": "function_result", "call_id": f"call_{i - 1}", "name": "search",
-             "result": f"Five results about topic {i}: alpha, beta, gamma, delta, epsilon."}
+            {
+                "type": "function_call",
+                "id": f"call_{i}",
+                "name": "search",
+                "arguments": {"query": f"news {i}", "limit": 5},
+            }
+            if i % 2 == 0
+            else {
+                "type": "function_result",
+                "call_id": f"call_{i - 1}",
+                "name": "search",
+                "result": f"Five results about topic {i}: alpha, beta, gamma, delta, epsilon.",
+            }
         )
         out.append(json.dumps({"kind": "step", "turn": i // 10, "step": step}))
     return out
@@ -75,23 +83,42 @@ class _Appender:
 
 def _read_rows(label: str, store: Any, quick: bool) -> Row:
     store.append("read-1000", journal_records(1000), expected_version=0)
-    times = interleaved({"read": lambda: store.read("read-1000")}, n=3 if quick else 10,
-                        repeats=3 if quick else 7)
+    times = interleaved(
+        {"read": lambda: store.read("read-1000")}, n=3 if quick else 10, repeats=3 if quick else 7
+    )
     per_record = times["read"] / 1000
-    return Row(f"store read of a 1000-record conversation, {label}",
-               f"{us(per_record)} per record", "", "", "", None,
-               note=f"{us(times['read'])} per read",
-               values={"per_record_s": per_record, "read_s": times["read"]})
+    return Row(
+        f"store read of a 1000-record conversation, {label}",
+        f"{us(per_record)} per record",
+        "",
+        "",
+        "",
+        None,
+        note=f"{us(times['read'])} per read",
+        values={"per_record_s": per_record, "read_s": times["read"]},
+    )
 
 
-def _append_row(label: str, store_append: Callable[[], None], raw: Callable[[], None],
-                raw_label: str, quick: bool) -> Row:
-    times = interleaved({"store": store_append, "raw": raw}, n=50 if quick else 300,
-                        repeats=3 if quick else 9)
+def _append_row(
+    label: str,
+    store_append: Callable[[], None],
+    raw: Callable[[], None],
+    raw_label: str,
+    quick: bool,
+) -> Row:
+    times = interleaved(
+        {"store": store_append, "raw": raw}, n=50 if quick else 300, repeats=3 if quick else 9
+    )
     ratio = times["store"] / times["raw"]
-    return Row(f"store append of 3 records, {label}", us(times["store"]),
-               f"{raw_label} {us(times['raw'])}", f"{ratio:.2f}x", "", None,
-               values={"store_s": times["store"], "raw_s": times["raw"], "ratio": ratio})
+    return Row(
+        f"store append of 3 records, {label}",
+        us(times["store"]),
+        f"{raw_label} {us(times['raw'])}",
+        f"{ratio:.2f}x",
+        "",
+        None,
+        values={"store_s": times["store"], "raw_s": times["raw"], "ratio": ratio},
+    )
 
 
 def sqlite_rows(quick: bool) -> list[Row]:
@@ -103,26 +130,46 @@ def sqlite_rows(quick: bool) -> list[Row]:
         raw_db = sqlite3.connect(os.path.join(folder, "raw.db"), isolation_level=None)
         raw_db.execute("PRAGMA journal_mode = WAL")
         raw_db.execute("PRAGMA synchronous = NORMAL")
-        raw_db.execute("CREATE TABLE records (conversation_id TEXT NOT NULL, seq INTEGER NOT "
-                       "NULL, data TEXT NOT NULL, PRIMARY KEY (conversation_id, seq))")
+        raw_db.execute(
+            "CREATE TABLE records (conversation_id TEXT NOT NULL, seq INTEGER NOT "
+            "NULL, data TEXT NOT NULL, PRIMARY KEY (conversation_id, seq))"
+        )
         records = journal_records(3)
         seq = [0]
 
         def raw() -> None:
             raw_db.execute("BEGIN IMMEDIATE")
-            raw_db.executemany("INSERT INTO records VALUES (?, ?, ?)",
-                               [("c", seq[0] + i, r) for i, r in enumerate(records, 1)])
+            raw_db.executemany(
+                "INSERT INTO records VALUES (?, ?, ?)",
+                [("c", seq[0] + i, r) for i, r in enumerate(records, 1)],
+            )
             raw_db.execute("COMMIT")
             seq[0] += 3
 
-        rows = [_append_row("SQLite (WAL, synchronous=NORMAL)", _Appender(store, "a"), raw,
-                            "sqlite3 insert", quick)]
+        rows = [
+            _append_row(
+                "SQLite (WAL, synchronous=NORMAL)",
+                _Appender(store, "a"),
+                raw,
+                "sqlite3 insert",
+                quick,
+            )
+        ]
         appender = _Appender(store, "async")
-        times = interleaved_batches({"async": appender.batch}, n=50 if quick else 300,
-                                    repeats=3 if quick else 7)
-        rows.append(Row("store aappend of 3 records, SQLite (on the event loop)",
-                        us(times["async"]), "", "", "", None,
-                        values={"store_s": times["async"]}))
+        times = interleaved_batches(
+            {"async": appender.batch}, n=50 if quick else 300, repeats=3 if quick else 7
+        )
+        rows.append(
+            Row(
+                "store aappend of 3 records, SQLite (on the event loop)",
+                us(times["async"]),
+                "",
+                "",
+                "",
+                None,
+                values={"store_s": times["async"]},
+            )
+        )
         rows.append(_read_rows("SQLite", store, quick))
         rows += tool_step_rows("SQLiteStore (sync)", store, quick, target=True)
         rows.append(load_row(store, quick))
@@ -136,13 +183,23 @@ def sqlite_rows(quick: bool) -> list[Row]:
 def postgres_rows(quick: bool) -> list[Row]:
     dsn = os.environ.get(DSN_ENV)
     if not dsn:
-        return [Row("store append of 3 records, PostgreSQL (loopback)", "",
-                    note=f"skipped: set {DSN_ENV}=postgresql://user:pass@127.0.0.1/db")]
+        return [
+            Row(
+                "store append of 3 records, PostgreSQL (loopback)",
+                "",
+                note=f"skipped: set {DSN_ENV}=postgresql://user:pass@127.0.0.1/db",
+            )
+        ]
     try:
         import psycopg
     except ImportError:
-        return [Row("store append of 3 records, PostgreSQL (loopback)", "",
-                    note="skipped: pip install 'agentloop[postgres]'")]
+        return [
+            Row(
+                "store append of 3 records, PostgreSQL (loopback)",
+                "",
+                note="skipped: pip install 'agentloop[postgres]'",
+            )
+        ]
     from agentloop.stores import PostgresStore
 
     schema = f"bench_{uuid.uuid4().hex[:10]}"
@@ -151,13 +208,16 @@ def postgres_rows(quick: bool) -> list[Row]:
         store = PostgresStore(dsn, schema=schema)
         store.ids()  # connects, creates the schema and the tables
         raw_conn = psycopg.connect(dsn, autocommit=True)
-        raw_conn.execute(f'CREATE TABLE "{schema}".raw (conversation_id TEXT NOT NULL, seq '
-                         "INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (conversation_id, "
-                         "seq))".encode())
+        raw_conn.execute(
+            f'CREATE TABLE "{schema}".raw (conversation_id TEXT NOT NULL, seq '
+            "INTEGER NOT NULL, data TEXT NOT NULL, PRIMARY KEY (conversation_id, "
+            "seq))".encode()
+        )
         records = journal_records(3)
         seq = [0]
-        insert = (f'INSERT INTO "{schema}".raw VALUES (%s, %s, %s), (%s, %s, %s), '
-                  "(%s, %s, %s)").encode()
+        insert = (
+            f'INSERT INTO "{schema}".raw VALUES (%s, %s, %s), (%s, %s, %s), (%s, %s, %s)'
+        ).encode()
 
         def raw() -> None:
             params: list[Any] = []
@@ -166,14 +226,26 @@ def postgres_rows(quick: bool) -> list[Row]:
             raw_conn.execute(insert, params)
             seq[0] += 3
 
-        rows = [_append_row("PostgreSQL (loopback)", _Appender(store, "a"), raw,
-                            "psycopg insert", quick)]
+        rows = [
+            _append_row(
+                "PostgreSQL (loopback)", _Appender(store, "a"), raw, "psycopg insert", quick
+            )
+        ]
         appender = _Appender(store, "async")
-        times = interleaved_batches({"async": appender.batch}, n=50 if quick else 300,
-                                    repeats=3 if quick else 7)
-        rows.append(Row("store aappend of 3 records, PostgreSQL (loopback)",
-                        us(times["async"]), "", "", "", None,
-                        values={"store_s": times["async"]}))
+        times = interleaved_batches(
+            {"async": appender.batch}, n=50 if quick else 300, repeats=3 if quick else 7
+        )
+        rows.append(
+            Row(
+                "store aappend of 3 records, PostgreSQL (loopback)",
+                us(times["async"]),
+                "",
+                "",
+                "",
+                None,
+                values={"store_s": times["async"]},
+            )
+        )
         rows.append(_read_rows("PostgreSQL (loopback)", store, quick))
         rows += tool_step_rows("PostgresStore over loopback (sync)", store, quick, target=False)
         appender.close()
@@ -200,10 +272,14 @@ def _tool_turns(store: Any, turns_per_conv: int = 20) -> Callable[[int], None]:
 
     script = BT._ScriptedTransport()
     headers = {"content-type": "application/json"}
-    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=script.reply(),
-                                                             headers=headers))
-    client = Client(api_key="bench-key", base_url="http://bench.local",
-                    http_client=httpx.Client(transport=transport))
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(200, content=script.reply(), headers=headers)
+    )
+    client = Client(
+        api_key="bench-key",
+        base_url="http://bench.local",
+        http_client=httpx.Client(transport=transport),
+    )
     registry = ToolRegistry(BT._tools())
     ids = itertools.count()
 
@@ -211,27 +287,40 @@ def _tool_turns(store: Any, turns_per_conv: int = 20) -> Callable[[int], None]:
         conv = None
         for i in range(turns):
             if i % turns_per_conv == 0:
-                extra: dict[str, Any] = {} if store is None else {
-                    "store": store, "id": f"bench-{next(ids)}"}
+                extra: dict[str, Any] = (
+                    {} if store is None else {"store": store, "id": f"bench-{next(ids)}"}
+                )
                 conv = Conversation(client, model="gemini-bench", tools=[registry], **extra)
             assert conv is not None
             turn = conv.send("go")
             assert len(turn.tool_calls) == BT.CALLS, turn
+
     return batch
 
 
 def tool_step_rows(label: str, store: Any, quick: bool, target: bool) -> list[Row]:
     import bench_tools as BT
 
-    times = interleaved_batches({"none": _tool_turns(None), "store": _tool_turns(store)},
-                                n=10 if quick else 40, repeats=3 if quick else 9)
+    times = interleaved_batches(
+        {"none": _tool_turns(None), "store": _tool_turns(store)},
+        n=10 if quick else 40,
+        repeats=3 if quick else 9,
+    )
     none, journaled = times["none"] / BT.CALLS, times["store"] / BT.CALLS
     ratio, above = journaled / none, journaled - none
     ok = (ratio <= 2.0 and above <= 150e-6) if target else None
-    return [Row(f"per tool step journaling to {label}", us(journaled),
-                f"no store {us(none)}", f"{ratio:.2f}x",
-                "≤ 2x and ≤ +150 µs" if target else "", ok, note=f"+{us(above)} per step",
-                values={"store_s": journaled, "none_s": none, "ratio": ratio})]
+    return [
+        Row(
+            f"per tool step journaling to {label}",
+            us(journaled),
+            f"no store {us(none)}",
+            f"{ratio:.2f}x",
+            "≤ 2x and ≤ +150 µs" if target else "",
+            ok,
+            note=f"+{us(above)} per step",
+            values={"store_s": journaled, "none_s": none, "ratio": ratio},
+        )
+    ]
 
 
 # --- store.load: read, fold the journal, rebuild the conversation --------------------------------
@@ -258,8 +347,9 @@ def _journaled(store: Any, conv_id: str, steps: int) -> None:
         n = len(request.history)
         return [{"type": "function_call", "id": f"c{n}", "name": "note", "arguments": {"n": n}}]
 
-    conv = Conversation(Emulator(model=FunctionModel(model)).client(), tools=[note],
-                        store=store, id=conv_id)
+    conv = Conversation(
+        Emulator(model=FunctionModel(model)).client(), tools=[note], store=store, id=conv_id
+    )
     while len(conv.history) < steps:
         conv.send("take a note")  # 4 steps: user_input, call, result, text
 
@@ -275,11 +365,18 @@ def load_row(store: Any, quick: bool) -> Row:
     def load(size: int) -> Callable[[], None]:
         return lambda: store.load(f"load-{size}", client=client)
 
-    times = interleaved({"250": load(250), "1000": load(1000)}, n=3 if quick else 10,
-                        repeats=3 if quick else 7)
+    times = interleaved(
+        {"250": load(250), "1000": load(1000)}, n=3 if quick else 10, repeats=3 if quick else 7
+    )
     per_step = times["1000"] / 1000
     growth = times["1000"] / times["250"]
-    return Row("store.load of a 1000-step conversation (SQLite): read, fold, rebuild",
-               us(times["1000"]), f"250 steps {us(times['250'])}", f"{growth:.2f}x for 4x steps",
-               "linear", growth < 5.0, note=f"{us(per_step)} per step",
-               values={"load_s": times["1000"], "per_step_s": per_step, "growth": growth})
+    return Row(
+        "store.load of a 1000-step conversation (SQLite): read, fold, rebuild",
+        us(times["1000"]),
+        f"250 steps {us(times['250'])}",
+        f"{growth:.2f}x for 4x steps",
+        "linear",
+        growth < 5.0,
+        note=f"{us(per_step)} per step",
+        values={"load_s": times["1000"], "per_step_s": per_step, "growth": growth},
+    )

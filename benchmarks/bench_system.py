@@ -47,20 +47,37 @@ def import_rows(quick: bool) -> list[Row]:
     rows = []
     if "genai" in t:
         ratio = t["genai"] / t["agentloop"]
-        rows.append(Row(
-            'python -c "import agentloop" vs "import google.genai"', us(t["agentloop"]),
-            f"google.genai {us(t['genai'])}", f"{ratio:.1f}x faster", "≥ 3x faster",
-            ratio >= 3.0, values={k + "_s": v for k, v in t.items()} | {"ratio": ratio},
-        ))
+        rows.append(
+            Row(
+                'python -c "import agentloop" vs "import google.genai"',
+                us(t["agentloop"]),
+                f"google.genai {us(t['genai'])}",
+                f"{ratio:.1f}x faster",
+                "≥ 3x faster",
+                ratio >= 3.0,
+                values={k + "_s": v for k, v in t.items()} | {"ratio": ratio},
+            )
+        )
     else:
-        rows.append(Row('python -c "import agentloop"', us(t["agentloop"]), target="≥ 3x faster",
-                        note="skipped: google-genai is not installed, nothing to compare"))
-    rows.append(Row(
-        "import Client + Conversation (process, minus bare python)",
-        us(t["agentloop_used"] - t["baseline"]),
-        f"google.genai {us(t['genai'] - t['baseline'])}" if "genai" in t else "", "", "", None,
-        values={"import_used_s": t["agentloop_used"] - t["baseline"]},
-    ))
+        rows.append(
+            Row(
+                'python -c "import agentloop"',
+                us(t["agentloop"]),
+                target="≥ 3x faster",
+                note="skipped: google-genai is not installed, nothing to compare",
+            )
+        )
+    rows.append(
+        Row(
+            "import Client + Conversation (process, minus bare python)",
+            us(t["agentloop_used"] - t["baseline"]),
+            f"google.genai {us(t['genai'] - t['baseline'])}" if "genai" in t else "",
+            "",
+            "",
+            None,
+            values={"import_used_s": t["agentloop_used"] - t["baseline"]},
+        )
+    )
     return rows
 
 
@@ -84,8 +101,7 @@ def tool_concurrency_rows() -> list[Row]:
 
     rows = []
     for name, fn in (("sync", wait_sync), ("async", wait_async)):
-        calls = [FunctionCallStep(id=f"c{i}", name=fn.name, arguments={"i": i})
-                 for i in range(10)]
+        calls = [FunctionCallStep(id=f"c{i}", name=fn.name, arguments={"i": i}) for i in range(10)]
         with ToolRegistry([fn]) as registry:
             registry.run(calls[:1])  # start the pool / loop thread outside the timing
             start = time.perf_counter()
@@ -96,12 +112,17 @@ def tool_concurrency_rows() -> list[Row]:
             async_elapsed = time.perf_counter() - start
         assert not any(o.is_error for o in outcomes)
         worst = max(sync_elapsed, async_elapsed)
-        rows.append(Row(
-            f"10 {name} tools x 0.2 s (run / arun)",
-            f"{us(sync_elapsed)} / {us(async_elapsed)}", "", f"{worst / 0.2:.2f}x slowest",
-            "≤ 1.2x the slowest", worst <= 0.24,
-            values={"run_s": sync_elapsed, "arun_s": async_elapsed},
-        ))
+        rows.append(
+            Row(
+                f"10 {name} tools x 0.2 s (run / arun)",
+                f"{us(sync_elapsed)} / {us(async_elapsed)}",
+                "",
+                f"{worst / 0.2:.2f}x slowest",
+                "≤ 1.2x the slowest",
+                worst <= 0.24,
+                values={"run_s": sync_elapsed, "arun_s": async_elapsed},
+            )
+        )
     return rows
 
 
@@ -126,11 +147,11 @@ def many_conversations_row(quick: bool) -> Row:
 
     async def main() -> tuple[int, int]:
         convs = [AsyncConversation(client, tools=[add]) for _ in range(n)]
-        results = await asyncio.gather(*(c.send("add 1 and 2") for c in convs),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            *(c.send("add 1 and 2") for c in convs), return_exceptions=True
+        )
         errors = [r for r in results if isinstance(r, BaseException)]
-        ok = sum(1 for r in results if not isinstance(r, BaseException)
-                 and r.output == "Done.")
+        ok = sum(1 for r in results if not isinstance(r, BaseException) and r.output == "Done.")
         del convs, results
         return ok, len(errors)
 
@@ -145,7 +166,10 @@ def many_conversations_row(quick: bool) -> Row:
     return Row(
         f"{n} concurrent AsyncConversations, one AsyncClient (in-process emulator)",
         f"{per_conv * 1000:.1f} KB/conversation peak, {errors} errors",
-        "", "", "no errors, bounded memory", errors == 0 and ok == n,
+        "",
+        "",
+        "no errors, bounded memory",
+        errors == 0 and ok == n,
         note=f"{n} turns (2 requests + 1 tool call each) in {elapsed:.2f} s; peak traced "
         "memory includes the emulator's stored interactions",
         values={"n": n, "mb_per_conversation": per_conv, "errors": errors, "elapsed_s": elapsed},
@@ -176,8 +200,9 @@ def throughput_rows(quick: bool) -> list[Row]:
                     response = await http.post(endpoint, content=body, headers=headers)
                     response.content  # noqa: B018
                 return per
-            conv = AsyncConversation(client, model=P.MODEL, system_instruction=P.SYSTEM,
-                                     tools=P.TOOLS)
+            conv = AsyncConversation(
+                client, model=P.MODEL, system_instruction=P.SYSTEM, tools=P.TOOLS
+            )
             for _ in range(per):
                 await conv.send(P.USER)
             return per
@@ -195,12 +220,19 @@ def throughput_rows(quick: bool) -> list[Row]:
                 turns, elapsed = asyncio.run(measure(url, concurrency, raw))
                 rates[raw].append(turns / elapsed)
             mine, theirs = statistics.mean(rates[False]), statistics.mean(rates[True])
-            rows.append(Row(
-                f"throughput, {concurrency} concurrent AsyncConversations (loopback)",
-                f"{mine:.0f} turns/s", f"raw httpx {theirs:.0f} req/s",
-                f"{mine / theirs:.2f}x", "", None,
-                values={"concurrency": concurrency, "turns_per_s": mine, "raw_per_s": theirs},
-            ))
-    rows[-1].note = ("one client process and one uvicorn worker share 2 cores; httpx pool of "
-                     "100 connections; raw httpx degrades the same way at high concurrency")
+            rows.append(
+                Row(
+                    f"throughput, {concurrency} concurrent AsyncConversations (loopback)",
+                    f"{mine:.0f} turns/s",
+                    f"raw httpx {theirs:.0f} req/s",
+                    f"{mine / theirs:.2f}x",
+                    "",
+                    None,
+                    values={"concurrency": concurrency, "turns_per_s": mine, "raw_per_s": theirs},
+                )
+            )
+    rows[-1].note = (
+        "one client process and one uvicorn worker share 2 cores; httpx pool of "
+        "100 connections; raw httpx degrades the same way at high concurrency"
+    )
     return rows

@@ -34,8 +34,10 @@ def _tools() -> list[Callable[[str], str]]:
     """Ten distinct tool functions (same body), named tool_0 .. tool_9."""
     out = []
     for i in range(10):
+
         def fn(query: str) -> str:
             return f"result for {query}"
+
         fn.__name__ = fn.__qualname__ = f"tool_{i}"
         fn.__doc__ = lookup_0.__doc__
         out.append(fn)
@@ -68,10 +70,14 @@ def agentloop_sync(turns_per_conv: int = 20) -> Callable[[int], None]:
 
     script = _ScriptedTransport()
     headers = {"content-type": "application/json"}
-    transport = httpx.MockTransport(lambda r: httpx.Response(200, content=script.reply(),
-                                                             headers=headers))
-    client = Client(api_key=P.API_KEY, base_url="http://bench.local",
-                    http_client=httpx.Client(transport=transport))
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(200, content=script.reply(), headers=headers)
+    )
+    client = Client(
+        api_key=P.API_KEY,
+        base_url="http://bench.local",
+        http_client=httpx.Client(transport=transport),
+    )
     registry = ToolRegistry(_tools())
 
     def batch(turns: int) -> None:
@@ -82,11 +88,13 @@ def agentloop_sync(turns_per_conv: int = 20) -> Callable[[int], None]:
             assert conv is not None
             turn = conv.send("go")
             assert len(turn.tool_calls) == CALLS, turn
+
     return batch
 
 
-def agentloop_async(loop: asyncio.AbstractEventLoop, turns_per_conv: int = 20
-                    ) -> Callable[[int], None]:
+def agentloop_async(
+    loop: asyncio.AbstractEventLoop, turns_per_conv: int = 20
+) -> Callable[[int], None]:
     import httpx
 
     from agentloop import AsyncClient, AsyncConversation, ToolRegistry
@@ -97,8 +105,11 @@ def agentloop_async(loop: asyncio.AbstractEventLoop, turns_per_conv: int = 20
     async def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, content=script.reply(), headers=headers)
 
-    client = AsyncClient(api_key=P.API_KEY, base_url="http://bench.local",
-                         http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)))
+    client = AsyncClient(
+        api_key=P.API_KEY,
+        base_url="http://bench.local",
+        http_client=httpx.AsyncClient(transport=httpx.MockTransport(handler)),
+    )
     registry = ToolRegistry(_tools())
 
     async def many(turns: int) -> None:
@@ -127,8 +138,15 @@ def dict_loop() -> Callable[[int], None]:
                 for step in steps:
                     if step["type"] == "function_call":
                         out = tools[step["name"]](**step["arguments"])
-                        history.append({"type": "function_result", "call_id": step["id"],
-                                        "name": step["name"], "result": out})
+                        history.append(
+                            {
+                                "type": "function_result",
+                                "call_id": step["id"],
+                                "name": step["name"],
+                                "result": out,
+                            }
+                        )
+
     return batch
 
 
@@ -150,10 +168,12 @@ def pydantic_ai_batch() -> Callable[[int], None] | str:
         if any(getattr(p, "part_kind", "") == "tool-return" for p in last.parts):
             return ModelResponse(parts=[TextPart("Done.")])
         n = next(counter)
-        return ModelResponse(parts=[
-            ToolCallPart(f"tool_{i % 10}", {"query": f"item {i}"}, tool_call_id=f"c{n}_{i}")
-            for i in range(CALLS)
-        ])
+        return ModelResponse(
+            parts=[
+                ToolCallPart(f"tool_{i % 10}", {"query": f"item {i}"}, tool_call_id=f"c{n}_{i}")
+                for i in range(CALLS)
+            ]
+        )
 
     agent = Agent(FunctionModel(model), tools=_tools())
 
@@ -161,6 +181,7 @@ def pydantic_ai_batch() -> Callable[[int], None] | str:
         for _ in range(turns):
             result = agent.run_sync("go")
             assert result.output == "Done."
+
     return batch
 
 
@@ -180,18 +201,22 @@ def openai_agents_batch(loop: asyncio.AbstractEventLoop) -> Callable[[int], None
     counter = itertools.count()
 
     class ScriptedModel(Model):
-        async def get_response(self, system_instructions: Any, input: Any, *args: Any,
-                               **kwargs: Any) -> ModelResponse:
+        async def get_response(
+            self, system_instructions: Any, input: Any, *args: Any, **kwargs: Any
+        ) -> ModelResponse:
             last = input[-1] if isinstance(input, list) else {}
             if isinstance(last, dict) and last.get("type") == "function_call_output":
                 text = ResponseOutputText(type="output_text", text="Done.", annotations=[])
-                msg = ResponseOutputMessage(id="m", type="message", role="assistant",
-                                            status="completed", content=[text])
+                msg = ResponseOutputMessage(
+                    id="m", type="message", role="assistant", status="completed", content=[text]
+                )
                 return ModelResponse(output=[msg], usage=Usage(), response_id=None)
             n = next(counter)
             calls = [
                 ResponseFunctionToolCall(
-                    type="function_call", call_id=f"c{n}_{i}", name=f"tool_{i % 10}",
+                    type="function_call",
+                    call_id=f"c{n}_{i}",
+                    name=f"tool_{i % 10}",
                     arguments=json.dumps({"query": f"item {i}"}),
                 )
                 for i in range(CALLS)
@@ -201,8 +226,7 @@ def openai_agents_batch(loop: asyncio.AbstractEventLoop) -> Callable[[int], None
         def stream_response(self, *args: Any, **kwargs: Any) -> Any:
             raise NotImplementedError
 
-    agent = Agent(name="bench", model=ScriptedModel(),
-                  tools=[function_tool(fn) for fn in _tools()])
+    agent = Agent(name="bench", model=ScriptedModel(), tools=[function_tool(fn) for fn in _tools()])
 
     async def many(turns: int) -> None:
         for _ in range(turns):
@@ -217,11 +241,15 @@ def run(quick: bool) -> list[Row]:
     loop = asyncio.new_event_loop()
     try:
         variants: dict[str, Callable[[int], None]] = {
-            "sync": agentloop_sync(), "async": agentloop_async(loop), "dict": dict_loop(),
+            "sync": agentloop_sync(),
+            "async": agentloop_async(loop),
+            "dict": dict_loop(),
         }
         skipped: dict[str, str] = {}
-        for name, made in (("pydantic-ai", pydantic_ai_batch()),
-                           ("openai-agents", openai_agents_batch(loop))):
+        for name, made in (
+            ("pydantic-ai", pydantic_ai_batch()),
+            ("openai-agents", openai_agents_batch(loop)),
+        ):
             if isinstance(made, str):
                 skipped[name] = made
             else:
@@ -231,23 +259,46 @@ def run(quick: bool) -> list[Row]:
         loop.close()
     step = {name: t / CALLS for name, t in per_turn.items()}
     rows = [
-        Row("per tool step, sync Conversation (in-process)", us(step["sync"]),
-            f"hand-written dict loop {us(step['dict'])}", "", "≤ 100 µs",
-            step["sync"] <= 100e-6, values={"sync_s": step["sync"], "dict_s": step["dict"]}),
-        Row("per tool step, AsyncConversation (in-process)", us(step["async"]), "", "",
-            "≤ 100 µs", step["async"] <= 100e-6, values={"async_s": step["async"]}),
+        Row(
+            "per tool step, sync Conversation (in-process)",
+            us(step["sync"]),
+            f"hand-written dict loop {us(step['dict'])}",
+            "",
+            "≤ 100 µs",
+            step["sync"] <= 100e-6,
+            values={"sync_s": step["sync"], "dict_s": step["dict"]},
+        ),
+        Row(
+            "per tool step, AsyncConversation (in-process)",
+            us(step["async"]),
+            "",
+            "",
+            "≤ 100 µs",
+            step["async"] <= 100e-6,
+            values={"async_s": step["async"]},
+        ),
     ]
     for name, factor in (("pydantic-ai", 25), ("openai-agents", 15)):
-        label = "pydantic-ai FunctionModel" if name == "pydantic-ai" else \
-            "OpenAI Agents scripted Model"
+        label = (
+            "pydantic-ai FunctionModel" if name == "pydantic-ai" else "OpenAI Agents scripted Model"
+        )
         figure = f"per tool step vs {label}"
         if name in skipped:
-            rows.append(Row(figure, us(step["sync"]), target=f"≥ {factor}x less",
-                            note=skipped[name]))
+            rows.append(
+                Row(figure, us(step["sync"]), target=f"≥ {factor}x less", note=skipped[name])
+            )
             continue
         best = min(step["sync"], step["async"])
         ratio = step[name] / best
-        rows.append(Row(figure, us(best), f"{name} {us(step[name])}", f"{ratio:.1f}x less",
-                        f"≥ {factor}x less", ratio >= factor,
-                        values={"agentloop_s": best, "peer_s": step[name], "ratio": ratio}))
+        rows.append(
+            Row(
+                figure,
+                us(best),
+                f"{name} {us(step[name])}",
+                f"{ratio:.1f}x less",
+                f"≥ {factor}x less",
+                ratio >= factor,
+                values={"agentloop_s": best, "peer_s": step[name], "ratio": ratio},
+            )
+        )
     return rows

@@ -21,7 +21,9 @@ def loopback_server() -> Iterator[str]:
     here = os.path.dirname(os.path.abspath(__file__))
     proc = subprocess.Popen(
         [sys.executable, os.path.join(here, "_server.py")],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert proc.stdout is not None
@@ -83,7 +85,10 @@ def _sync_variants(url: str) -> tuple[dict[str, Callable[[int], Any]], list[Any]
 
     def send_batch(n: int) -> None:
         conv = Conversation(
-            client, model=P.MODEL, system_instruction=P.SYSTEM, tools=P.TOOLS,
+            client,
+            model=P.MODEL,
+            system_instruction=P.SYSTEM,
+            tools=P.TOOLS,
             generation_config=fields["generation_config"],
         )
         for _ in range(n):
@@ -93,8 +98,9 @@ def _sync_variants(url: str) -> tuple[dict[str, Callable[[int], Any]], list[Any]
     return variants, [raw, client]
 
 
-def _async_variants(url: str, loop: asyncio.AbstractEventLoop
-                    ) -> tuple[dict[str, Callable[[int], Any]], list[Any]]:
+def _async_variants(
+    url: str, loop: asyncio.AbstractEventLoop
+) -> tuple[dict[str, Callable[[int], Any]], list[Any]]:
     import httpx
 
     from agentloop import AsyncClient, AsyncConversation
@@ -104,8 +110,7 @@ def _async_variants(url: str, loop: asyncio.AbstractEventLoop
     headers = _headers()
     endpoint = f"{url}/{P.VERSION}/interactions"
     raw = httpx.AsyncClient(timeout=30)
-    client = AsyncClient(api_key=P.API_KEY, base_url=url,
-                         http_client=httpx.AsyncClient(timeout=30))
+    client = AsyncClient(api_key=P.API_KEY, base_url=url, http_client=httpx.AsyncClient(timeout=30))
 
     async def raw_many(n: int) -> None:
         for _ in range(n):
@@ -119,7 +124,10 @@ def _async_variants(url: str, loop: asyncio.AbstractEventLoop
 
     async def send_many(n: int) -> None:
         conv = AsyncConversation(
-            client, model=P.MODEL, system_instruction=P.SYSTEM, tools=P.TOOLS,
+            client,
+            model=P.MODEL,
+            system_instruction=P.SYSTEM,
+            tools=P.TOOLS,
             generation_config=fields["generation_config"],
         )
         for _ in range(n):
@@ -140,8 +148,11 @@ def _genai_client(url: str) -> Any:
     return genai.Client(
         api_key=P.API_KEY,
         http_options=gtypes.HttpOptions(
-            base_url=url, api_version=P.VERSION, headers={"Api-Revision": "2026-05-20"},
-            retry_options=gtypes.HttpRetryOptions(attempts=1), timeout=30_000,
+            base_url=url,
+            api_version=P.VERSION,
+            headers={"Api-Revision": "2026-05-20"},
+            retry_options=gtypes.HttpRetryOptions(attempts=1),
+            timeout=30_000,
         ),
     )
 
@@ -152,29 +163,44 @@ def run(quick: bool) -> list[Row]:
     with loopback_server() as url:
         variants, _keep = _sync_variants(url)
         wall = interleaved_batches(variants, n=n, repeats=repeats)
-        for name, label in (("create", "client.interactions.create"),
-                            ("send", "Conversation.send")):
+        for name, label in (
+            ("create", "client.interactions.create"),
+            ("send", "Conversation.send"),
+        ):
             ratio = wall[name] / wall["raw"]
-            rows.append(Row(
-                f"per turn, sync loopback: {label}", us(wall[name]), f"raw httpx {us(wall['raw'])}",
-                f"{ratio:.2f}x", "≤ 1.10x raw httpx", ratio <= 1.10,
-                values={"agentloop_s": wall[name], "raw_s": wall["raw"], "ratio": ratio},
-            ))
+            rows.append(
+                Row(
+                    f"per turn, sync loopback: {label}",
+                    us(wall[name]),
+                    f"raw httpx {us(wall['raw'])}",
+                    f"{ratio:.2f}x",
+                    "≤ 1.10x raw httpx",
+                    ratio <= 1.10,
+                    values={"agentloop_s": wall[name], "raw_s": wall["raw"], "ratio": ratio},
+                )
+            )
         loop = asyncio.new_event_loop()
         try:
             avariants, _akeep = _async_variants(url, loop)
             awall = interleaved_batches(avariants, n=n, repeats=repeats)
         finally:
             loop.close()
-        for name, label in (("create", "AsyncClient interactions.create"),
-                            ("send", "AsyncConversation.send")):
+        for name, label in (
+            ("create", "AsyncClient interactions.create"),
+            ("send", "AsyncConversation.send"),
+        ):
             ratio = awall[name] / awall["raw"]
-            rows.append(Row(
-                f"per turn, async loopback: {label}", us(awall[name]),
-                f"raw httpx.AsyncClient {us(awall['raw'])}",
-                f"{ratio:.2f}x", "≤ 1.10x raw httpx", ratio <= 1.10,
-                values={"agentloop_s": awall[name], "raw_s": awall["raw"], "ratio": ratio},
-            ))
+            rows.append(
+                Row(
+                    f"per turn, async loopback: {label}",
+                    us(awall[name]),
+                    f"raw httpx.AsyncClient {us(awall['raw'])}",
+                    f"{ratio:.2f}x",
+                    "≤ 1.10x raw httpx",
+                    ratio <= 1.10,
+                    values={"agentloop_s": awall[name], "raw_s": awall["raw"], "ratio": ratio},
+                )
+            )
         rows.append(_vs_genai(url, variants, quick))
     return rows
 
@@ -184,8 +210,13 @@ def _vs_genai(url: str, variants: dict[str, Callable[[int], Any]], quick: bool) 
     try:
         gclient = _genai_client(url)
     except ImportError:
-        return Row(figure, "", ratio="", target="≥ 20x less",
-                   note="skipped: google-genai is not installed (pip install -e '.[bench]')")
+        return Row(
+            figure,
+            "",
+            ratio="",
+            target="≥ 20x less",
+            note="skipped: google-genai is not installed (pip install -e '.[bench]')",
+        )
     fields = P.request_fields()
 
     def genai_batch(n: int) -> None:
@@ -198,11 +229,18 @@ def _vs_genai(url: str, variants: dict[str, Callable[[int], Any]], quick: bool) 
     wall = interleaved_batches(pair, n=n, repeats=repeats)
     ratio = cpu["genai"] / cpu["create"]
     return Row(
-        figure, f"{us(cpu['create'])} CPU ({us(wall['create'])} wall)",
+        figure,
+        f"{us(cpu['create'])} CPU ({us(wall['create'])} wall)",
         f"google-genai {us(cpu['genai'])} CPU ({us(wall['genai'])} wall)",
-        f"{ratio:.1f}x less", "≥ 20x less", ratio >= 20,
+        f"{ratio:.1f}x less",
+        "≥ 20x less",
+        ratio >= 20,
         note="process_time has a coarse tick on some systems; wall times are shown too",
-        values={"agentloop_cpu_s": cpu["create"], "genai_cpu_s": cpu["genai"],
-                "agentloop_wall_s": wall["create"], "genai_wall_s": wall["genai"],
-                "ratio": ratio},
+        values={
+            "agentloop_cpu_s": cpu["create"],
+            "genai_cpu_s": cpu["genai"],
+            "agentloop_wall_s": wall["create"],
+            "genai_wall_s": wall["genai"],
+            "ratio": ratio,
+        },
     )

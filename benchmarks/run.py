@@ -24,8 +24,18 @@ sys.path.insert(1, os.path.dirname(HERE))  # the repo root, when agentloop is no
 from _harness import Row, render  # noqa: E402
 
 SECTIONS = (
-    "turn", "tools", "replay", "stream", "schema", "import", "concurrency", "compaction",
-    "observe", "stores", "mcp", "durable",
+    "turn",
+    "tools",
+    "replay",
+    "stream",
+    "schema",
+    "import",
+    "concurrency",
+    "compaction",
+    "observe",
+    "stores",
+    "mcp",
+    "durable",
 )
 
 
@@ -71,20 +81,28 @@ def _durable(quick: bool) -> list[Row]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer repetitions (a smoke run: well under 2 minutes)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer repetitions (a smoke run: well under 2 minutes)"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the rows to FILE as JSON")
-    parser.add_argument("--only", action="append", choices=SECTIONS, metavar="SECTION",
-                        help=f"run only these sections (repeatable): {', '.join(SECTIONS)}")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SECTIONS,
+        metavar="SECTION",
+        help=f"run only these sections (repeatable): {', '.join(SECTIONS)}",
+    )
     args = parser.parse_args(argv)
 
     try:
         import agentloop.client
         import agentloop.tools  # noqa: F401
     except ImportError as exc:
-        print(f"agentloop or its dependencies cannot be imported ({exc}); install them first: "
-              "pip install -e '.[dev]' (and '.[bench]' for the peer frameworks)",
-              file=sys.stderr)
+        print(
+            f"agentloop or its dependencies cannot be imported ({exc}); install them first: "
+            "pip install -e '.[dev]' (and '.[bench]' for the peer frameworks)",
+            file=sys.stderr,
+        )
         return 2
     started = time.perf_counter()
     rows: list[Row] = []
@@ -99,17 +117,23 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(Row(f"section {name}", "", ok=False, note=f"error: {exc!r}"))
         print(f"[{name}: {time.perf_counter() - t0:.1f} s]", file=sys.stderr, flush=True)
 
-    title = (f"agentloop benchmarks ({'quick' if args.quick else 'full'} run, "
-             f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
-             f"{time.perf_counter() - started:.0f} s)")
+    title = (
+        f"agentloop benchmarks ({'quick' if args.quick else 'full'} run, "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"{time.perf_counter() - started:.0f} s)"
+    )
     print(f"\n{title}\n")
     print(render(rows))
     failed = [r.figure for r in rows if r.ok is False]
     print(f"\n{len(rows)} figures, {len(failed)} below target.")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump({"title": title, "quick": args.quick,
-                       "rows": [r.as_dict() for r in rows]}, fh, indent=2, ensure_ascii=False)
+            json.dump(
+                {"title": title, "quick": args.quick, "rows": [r.as_dict() for r in rows]},
+                fh,
+                indent=2,
+                ensure_ascii=False,
+            )
     return 0
 
 

@@ -22,8 +22,9 @@ def get_current_temperature(location: str) -> dict:
 client = _backend.client()
 
 for strategy in ("stateful", "stateless"):
-    conv = Conversation(client, model="gemini-3.5-flash", tools=[get_current_temperature],
-                        strategy=strategy)
+    conv = Conversation(
+        client, model="gemini-3.5-flash", tools=[get_current_temperature], strategy=strategy
+    )
     turn = conv.send("What is the temperature in London?")
     print(f"[{strategy}]")
     for call in turn.tool_calls:

@@ -9,5 +9,6 @@ interaction = client.interactions.create(
     input="Explain how AI works in a few words",
 )
 print(interaction.output_text)
-print(f"(interaction {interaction.id}: {interaction.status}, "
-      f"{interaction.usage.total_tokens} tokens)")
+print(
+    f"(interaction {interaction.id}: {interaction.status}, {interaction.usage.total_tokens} tokens)"
+)

@@ -23,33 +23,50 @@ from agentloop.testing import Emulator
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py") if not p.name.startswith("_"))
 
-CHAT_INPUT = "I have 2 dogs in my house.\nWhat is the weather in Rome?\n/stateless\n" \
-             "How many paws are in my house?\n"
+CHAT_INPUT = (
+    "I have 2 dogs in my house.\nWhat is the weather in Rome?\n/stateless\n"
+    "How many paws are in my house?\n"
+)
 
 # What each example must print (the demo model is deterministic; checked by content).
 EXPECT: dict[str, list[str]] = {
     "quickstart.py": ["(agentloop emulator)", ": completed,"],
     "system_instruction.py": ["I am Neko", "With generation_config:"],
     "streaming.py": ["text chunks; the assembled interaction is completed"],
-    "stateful_chat.py": ["Response 2: (agentloop emulator) There are 8 paws",
-                         "Response 3: (agentloop emulator) You told me about 2 dogs."],
-    "stateless_chat.py": ["Response 2: (agentloop emulator) There are 8 paws",
-                          "carried 4 steps"],
+    "stateful_chat.py": [
+        "Response 2: (agentloop emulator) There are 8 paws",
+        "Response 3: (agentloop emulator) You told me about 2 dogs.",
+    ],
+    "stateless_chat.py": ["Response 2: (agentloop emulator) There are 8 paws", "carried 4 steps"],
     "multimodal_input.py": ["Sent sample.png", "(agentloop emulator)"],
     "image_generation.py": ["Saved image/png image to"],
     "structured_output.py": ["recipe_name=", "ingredients=["],
     "search_tool.py": ["google_search_call", "Citations:", "](https://example.com/"],
-    "function_calling.py": ["[stateful]", "[stateless]",
-                            "Called get_current_temperature({'location': 'London'})"],
+    "function_calling.py": [
+        "[stateful]",
+        "[stateless]",
+        "Called get_current_temperature({'location': 'London'})",
+    ],
     "managed_agent.py": ["Environment: env_", "code_execution_call"],
     "background.py": ["Status: in_progress", "Status: completed", "Result:"],
-    "chatbot.py": ["[calling get_weather({'city': 'Rome'})]", "(strategy: stateless)",
-                   "There are 8 paws", "bye ("],
-    "mcp_tools.py": ["Tools: packing_list, weather_get_forecast, weather_to_fahrenheit",
-                     "Called weather_get_forecast({'city': 'Paris'}) -> {'city': 'Paris'",
-                     "'sky': 'sunny'", "MCP server stopped: MCPToolset(", ", closed)"],
-    "task_loop.py": ["-> check_stock({'item': 'Apples'})", "<- {'item': 'plums', 'in_stock': 7}",
-                     "Final answer (completed, 2 tool calls):"],
+    "chatbot.py": [
+        "[calling get_weather({'city': 'Rome'})]",
+        "(strategy: stateless)",
+        "There are 8 paws",
+        "bye (",
+    ],
+    "mcp_tools.py": [
+        "Tools: packing_list, weather_get_forecast, weather_to_fahrenheit",
+        "Called weather_get_forecast({'city': 'Paris'}) -> {'city': 'Paris'",
+        "'sky': 'sunny'",
+        "MCP server stopped: MCPToolset(",
+        ", closed)",
+    ],
+    "task_loop.py": [
+        "-> check_stock({'item': 'Apples'})",
+        "<- {'item': 'plums', 'in_stock': 7}",
+        "Final answer (completed, 2 tool calls):",
+    ],
 }
 
 
@@ -58,14 +75,22 @@ def test_every_example_has_expectations() -> None:
 
 
 def _run(script: str, cwd: Path, **env_extra: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GEMINI_BASE_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GEMINI_BASE_URL")
+    }
     env["PYTHONIOENCODING"] = "utf-8"
     env.update(env_extra)
     return subprocess.run(
         [sys.executable, str(EXAMPLES / script)],
         input=CHAT_INPUT if script == "chatbot.py" else "",
-        capture_output=True, text=True, encoding="utf-8", env=env, cwd=cwd, timeout=60,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        cwd=cwd,
+        timeout=60,
     )
 
 
@@ -93,8 +118,9 @@ def test_example_runs_offline(
 ) -> None:
     out = _run_inline(script, tmp_path, monkeypatch, capsys)
     lines = out.splitlines()
-    assert lines[0] == ("(offline: GEMINI_API_KEY is not set, so this runs on the bundled "
-                        "agentloop emulator)")
+    assert lines[0] == (
+        "(offline: GEMINI_API_KEY is not set, so this runs on the bundled agentloop emulator)"
+    )
     for needle in EXPECT[script]:
         assert needle in out, (needle, out)
     if script == "image_generation.py":

@@ -62,7 +62,6 @@ def main(argv: list[str]) -> None:
         ran("lookup")
         return f"value of {key}"
 
-
     @tool
     def pay(amount: int) -> str:
         """Pay an amount (not safe to repeat).
