@@ -24,6 +24,9 @@ __all__ = ["ToolPool"]
 P = ParamSpec("P")
 T = TypeVar("T")
 
+# Seconds an idle thread waits for work before it ends (a new one starts when calls overlap).
+IDLE_EXIT = 30.0
+
 _Item = tuple["concurrent.futures.Future[Any]", Callable[..., Any], tuple[Any, ...]]
 
 
@@ -90,7 +93,13 @@ class ToolPool(concurrent.futures.Executor):
         me = threading.current_thread()
         try:
             while True:
-                item = self._queue.get()
+                try:
+                    item = self._queue.get(timeout=IDLE_EXIT)
+                except queue.Empty:
+                    with self._lock:  # idle too long: leave, unless a caller counts on us
+                        if self._idle.acquire(blocking=False):
+                            return
+                    continue
                 if item is None:
                     self._queue.put(None)  # wake the next thread too
                     return

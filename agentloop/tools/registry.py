@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Union
 
@@ -205,7 +206,11 @@ class ToolRegistry:
         if self._pool is None:
             with self._lock:
                 if self._pool is None:
-                    self._pool = ToolPool(self.max_workers)
+                    pool = ToolPool(self.max_workers)
+                    # A registry dropped without close() (a conversation that simply goes
+                    # away) must not leave its idle threads behind.
+                    weakref.finalize(self, pool.shutdown, False)
+                    self._pool = pool
         return self._pool
 
     def _get_loop(self) -> asyncio.AbstractEventLoop:
@@ -219,6 +224,7 @@ class ToolRegistry:
                     target=loop.run_forever, name="agentloop-tool-loop", daemon=True
                 )
                 thread.start()
+                weakref.finalize(self, _stop_loop, loop)
                 self._loop, self._loop_thread = loop, thread
             return self._loop
 
@@ -243,3 +249,9 @@ class ToolRegistry:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _stop_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Stop a private tool loop whose registry was garbage-collected (its thread then ends)."""
+    if not loop.is_closed():
+        loop.call_soon_threadsafe(loop.stop)

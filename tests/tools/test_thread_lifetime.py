@@ -1,0 +1,97 @@
+"""Tool threads end when nobody can use them any more: a conversation that simply goes away
+(no ``close()``) leaves no thread behind, and idle pool threads end after ``IDLE_EXIT``."""
+
+from __future__ import annotations
+
+import gc
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from agentloop import Conversation, tool
+from agentloop.testing import Emulator, ScriptedModel
+from agentloop.tools import ToolRegistry, _pool
+
+
+@tool
+def echo(x: int) -> int:
+    """Echo a number.
+
+    Args:
+        x: The number.
+    """
+    return x
+
+
+@tool
+async def aecho(x: int) -> int:
+    """Echo a number (async).
+
+    Args:
+        x: The number.
+    """
+    return x
+
+
+def tool_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("agentloop-tool")]
+
+
+def wait_until(condition: Any, seconds: float = 5.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def calls(name: str, n: int) -> list[dict[str, Any]]:
+    return [
+        {"type": "function_call", "id": f"c{i}", "name": name, "arguments": {"x": i}}
+        for i in range(n)
+    ]
+
+
+def test_dropped_conversations_leave_no_tool_threads() -> None:
+    before = set(tool_threads())
+    model = ScriptedModel()
+    emu = Emulator(model=model)
+    for _ in range(5):
+        model.add(
+            calls("echo", 4),
+            [{"type": "model_output", "content": [{"type": "text", "text": "ok"}]}],
+        )
+        conv = Conversation(emu.client(), tools=[echo, aecho])
+        conv.send("go")
+        del conv
+    gc.collect()
+    assert wait_until(lambda: set(tool_threads()) <= before), tool_threads()
+
+
+def test_a_dropped_registry_stops_its_private_loop() -> None:
+    before = set(tool_threads())
+    registry = ToolRegistry([aecho])
+    call = {"type": "function_call", "id": "a", "name": "aecho", "arguments": {"x": 1}}
+    from agentloop.types import FunctionCallStep
+
+    assert registry.run([FunctionCallStep.model_validate(call)])[0].value == 1
+    assert set(tool_threads()) - before  # the loop thread runs
+    del registry
+    gc.collect()
+    assert wait_until(lambda: set(tool_threads()) <= before), tool_threads()
+
+
+def test_idle_pool_threads_end(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_pool, "IDLE_EXIT", 0.05)
+    pool = _pool.ToolPool(4)
+    barrier = threading.Barrier(3)
+    futures = [pool.submit(barrier.wait, 5) for _ in range(3)]
+    for future in futures:
+        future.result(5)
+    assert pool.busy == 3
+    assert wait_until(lambda: pool.busy == 0)
+    assert pool.submit(lambda: 42).result(5) == 42  # a new thread starts for new work
+    pool.shutdown()
