@@ -371,13 +371,13 @@ def run_sync(
             prepared.around = around
             ready.append((index, prepared))
 
-    if len(ready) == 1 and not ready[0][1].tool.is_async and ready[0][1].tool.timeout is None:
-        # One plain sync call: run it right here (no thread hop; Ctrl-C stays immediate).
-        index, prepared = ready[0]
-        started = time.perf_counter()
-        value = contextvars.copy_context().run(_call_sync, prepared)
-        outcomes[index] = finish(prepared, value, started)
-        ready = []
+    # One plain sync call (no timeout) runs right here, in the calling thread, while the
+    # others run in the pool: the caller would only wait anyway, and a lone call costs no
+    # thread hop at all (Ctrl-C stays immediate).
+    here = next(
+        (i for i in range(len(ready) - 1, -1, -1) if _plain_sync(ready[i][1].tool)), None
+    )
+    local = ready.pop(here) if here is not None else None
 
     pending: list[tuple[int, PreparedCall, concurrent.futures.Future[Any], float]] = []
     try:
@@ -390,6 +390,11 @@ def run_sync(
             else:
                 future = pool().submit(contextvars.copy_context().run, _call_sync, prepared)
             pending.append((index, prepared, future, started))
+        if local is not None:
+            index, prepared = local
+            started = time.perf_counter()
+            value = contextvars.copy_context().run(_call_sync, prepared)
+            outcomes[index] = finish(prepared, value, started)
         for index, prepared, future, started in pending:
             outcomes[index] = _wait(pool, prepared, future, started)
     except BaseException:
@@ -397,6 +402,10 @@ def run_sync(
             future.cancel()  # async tools are cancelled on their loop; queued sync ones dropped
         raise
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _plain_sync(tool: Tool[..., Any]) -> bool:
+    return not tool.is_async and tool.timeout is None
 
 
 async def _with_timeout(prepared: PreparedCall) -> Any:
