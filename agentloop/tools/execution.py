@@ -374,9 +374,7 @@ def run_sync(
     # One plain sync call (no timeout) runs right here, in the calling thread, while the
     # others run in the pool: the caller would only wait anyway, and a lone call costs no
     # thread hop at all (Ctrl-C stays immediate).
-    here = next(
-        (i for i in range(len(ready) - 1, -1, -1) if _plain_sync(ready[i][1].tool)), None
-    )
+    here = next((i for i in range(len(ready) - 1, -1, -1) if _plain_sync(ready[i][1].tool)), None)
     local = ready.pop(here) if here is not None else None
 
     pending: list[tuple[int, PreparedCall, concurrent.futures.Future[Any], float]] = []
