@@ -74,6 +74,7 @@ def test_readme_keeps_the_two_setup_commands() -> None:
     assert text.index(tests) < 1200  # near the top
 
 
+@pytest.mark.slow  # .ci/run builds the site itself after installing the docs extra
 @pytest.mark.skipif(
     importlib.util.find_spec("mkdocs") is None,
     reason="mkdocs not installed (pip install -e '.[docs]')",
