@@ -34,6 +34,7 @@ from agentloop.loop.events import (
     StrategyFallback,
     ToolCallFinished,
 )
+from agentloop.loop.turn import result_text
 from agentloop.tools import ToolContext, ToolError
 from agentloop.tools.execution import ToolOutcome
 from agentloop.types import FunctionCallStep, FunctionResultStep, Interaction
@@ -203,7 +204,7 @@ def task_result(
                     "name": record.call.name,
                     "arguments": record.call.arguments,
                     "is_error": record.is_error,
-                    "result": _result_text(record.result)[:_RESULT_PREVIEW],
+                    "result": result_text(record.result)[:_RESULT_PREVIEW],
                 }
             )
     return {
@@ -217,17 +218,6 @@ def task_result(
         "settings": settings.to_json(),
         "conversation": conv.to_dict(),
     }
-
-
-def _result_text(result: FunctionResultStep) -> str:
-    value = result.result
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        import json
-
-        return json.dumps(value)
-    return " ".join(getattr(block, "text", "") or "" for block in value)
 
 
 def _call_json(call: FunctionCallStep, why: str | None = None) -> dict[str, Any]:
@@ -507,7 +497,7 @@ class DurableDriver:
                     "call_id": event.call.id,
                     "name": event.call.name,
                     "is_error": event.is_error,
-                    "result": _result_text(event.result)[:_RESULT_PREVIEW],
+                    "result": result_text(event.result)[:_RESULT_PREVIEW],
                 }
             )
         elif isinstance(event, InteractionCompleted):

@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import json
 from collections.abc import Callable, Collection, Generator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -86,7 +85,7 @@ from .state import (
     PausedTurn,
     Strategy,
 )
-from .turn import ToolCall, Turn, TurnStatus
+from .turn import ToolCall, Turn, TurnStatus, result_text
 
 __all__ = [
     "RUNNING_STATUSES",
@@ -749,7 +748,7 @@ class TurnEngine:
             call=outcome.call,
             result=result,
             is_error=bool(outcome.is_error),
-            error=None if error is None and not outcome.is_error else _result_text(result),
+            error=None if error is None and not outcome.is_error else result_text(result),
             duration=float(getattr(outcome, "duration", 0.0) or 0.0),
             value=getattr(outcome, "value", None),
         )
@@ -762,12 +761,3 @@ _STORE_ERRORS = (StoreError, ConflictError)
 # "started" record of the calls it asks for, or the turn's end): one store write fewer per step,
 # and nothing runs before its response is journaled.
 _WRITTEN_LATER = frozenset({"requires_action", "completed"})
-
-
-def _result_text(result: FunctionResultStep) -> str:
-    value = result.result
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return json.dumps(value)
-    return " ".join(getattr(block, "text", "") or "" for block in value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -26,6 +27,16 @@ TurnStatus = Literal[
     "interrupted",
     "usage_limit",
 ]
+
+
+def result_text(result: FunctionResultStep) -> str:
+    """A function result as text: the string itself, a dict as JSON, content blocks' text."""
+    value = result.result
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return " ".join(getattr(block, "text", "") or "" for block in value)
 
 
 @dataclass(slots=True)
