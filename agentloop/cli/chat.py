@@ -315,7 +315,7 @@ class _Chat:
     # --- one user message ----------------------------------------------------------------------
 
     def turn(self, text: str) -> None:
-        from agentloop.errors import AgentloopError
+        from agentloop.errors import AgentloopError, ConflictError
 
         if not self.meta.get("title"):
             self.meta["title"] = " ".join(text.split())[:60]
@@ -331,6 +331,17 @@ class _Chat:
             self.view.end()
             self.view.error("(turn cancelled; the conversation continues — Ctrl-C again quits)")
             self.interrupted = True
+        except ConflictError:
+            # Another window (or process) wrote to this session first: nothing of ours was
+            # written. Take its steps and let the user send again; no turn is lost.
+            self.view.end()
+            old = self.conv
+            self.conv = self.sessions.load(old.id, client=old.client, tools=[old.tools])
+            self.conv.compaction, self.conv.limits = old.compaction, old.limits
+            self.view.error(
+                f"another window changed session {self.name!r}: reloaded it "
+                f"({plural(len(self.conv.history), 'step')}); send your message again"
+            )
         except AgentloopError as exc:
             self.view.end()
             partial = getattr(exc, "turn", None)
