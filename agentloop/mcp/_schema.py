@@ -28,6 +28,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from agentloop.tools.schema import SCHEMA_KEYWORDS
+
 __all__ = ["KEYWORDS", "adapt_schema"]
 
 # Keywords copied as they are (after their values are checked).
@@ -45,23 +47,7 @@ _SCALARS = frozenset(
 )
 _TYPES = frozenset({"string", "number", "integer", "boolean", "object", "array", "null"})
 _FORMATS = frozenset({"date-time", "date", "time", "int32", "int64", "float", "double", "enum"})
-KEYWORDS = frozenset(
-    {
-        *_SCALARS,
-        "type",
-        "format",
-        "description",
-        "default",
-        "enum",
-        "required",
-        "pattern",
-        "uniqueItems",
-        "properties",
-        "items",
-        "additionalProperties",
-        "anyOf",
-    }
-)
+KEYWORDS = SCHEMA_KEYWORDS  # the subset @tool declarations use too
 """Every keyword an adapted schema may contain."""
 
 _MAX_DEPTH = 24

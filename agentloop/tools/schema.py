@@ -56,6 +56,10 @@ _KEEP = frozenset(
         "maxProperties",
     }
 )
+# Keywords whose values are sub-schemas (cleaned recursively). With ``_KEEP``: every keyword
+# of the subset the Interactions API accepts (MCP schemas are adapted to the same subset).
+_NESTED = frozenset({"properties", "items", "additionalProperties", "anyOf"})
+SCHEMA_KEYWORDS = _KEEP | _NESTED
 _HINTS = {"exclusiveMinimum": "Must be > {}.", "exclusiveMaximum": "Must be < {}."}
 
 _CACHE_LIMIT = 2048
