@@ -735,7 +735,9 @@ class TurnEngine:
     def _record_outcome(self, turn: Turn, outcome: Any) -> ToolCall:
         result: FunctionResultStep = outcome.result
         try:
-            wire = encode_step(result)
+            # The tool layer already encoded the result to check it (``ToolOutcome.wire``;
+            # ``None`` when a hook replaced it): encode only when it did not.
+            wire = getattr(outcome, "wire", None) or encode_step(result)
         except Exception as exc:  # structural guard: history only holds what encodes
             text = (
                 f"Tool {outcome.call.name!r} returned a result that cannot be sent "
