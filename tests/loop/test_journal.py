@@ -1,6 +1,6 @@
 """Journaling, recovery with exactly-once tools, and stale writers (engine level).
 
-The store here is a minimal in-memory one; a "crash" is a ``Crash`` (a ``BaseException``)
+The store here is a real SQLiteStore in memory; a "crash" is a ``Crash`` (a ``BaseException``)
 raised where the process would die: what the store holds at that moment is exactly what a
 killed process would have left. The subprocess crash matrix against real stores lives in
 tests/stores.
@@ -18,6 +18,7 @@ from memory_store import MemoryStore
 from agentloop import tool
 from agentloop.errors import ConflictError, StateError
 from agentloop.loop.persist import fold
+from agentloop.stores import SQLiteStore
 from agentloop.testing import Emulator, FunctionModel, ScriptedModel
 
 
@@ -120,7 +121,7 @@ def test_a_new_conversation_cannot_take_an_existing_id(drive: Any, scripted: Scr
 
 def crash_inside(
     drive: Any, scripted: ScriptedModel, tool_name: str, log: list[str]
-) -> MemoryStore:
+) -> SQLiteStore:
     """A turn that looks a key up, then calls ``tool_name``, and dies inside it."""
     store = MemoryStore()
     args = {"amount": 5} if tool_name == "pay" else {"key": "b"}
