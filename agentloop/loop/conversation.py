@@ -250,7 +250,10 @@ class _ConversationCore:
     def _decide(self, call_id: str, ok: bool, reason: str | None) -> None:
         paused = self._state.paused
         if paused is None:
-            raise StateError("no call is waiting for approval in this conversation")
+            raise StateError(
+                "no call is waiting for approval in this conversation; approve() and "
+                "reject() apply to pending_approvals after a turn ends awaiting_approval"
+            )
         ids = [c.id for c in paused.awaiting]
         if call_id not in ids:
             raise StateError(f"call {call_id!r} is not waiting for approval; waiting: {ids}")

@@ -144,7 +144,8 @@ def fold(records: Iterable[str], version: int = 0) -> Folded:
             kind = record["k"]
         except (ValueError, TypeError, KeyError):
             raise SnapshotError(
-                f"journal record {index}: not a journal record: {text[:80]!r}"
+                f"journal record {index}: not a journal record: {text[:80]!r}; the store "
+                "holds data agentloop did not write there"
             ) from None
         try:
             if kind == "step":
@@ -219,7 +220,10 @@ def fold(records: Iterable[str], version: int = 0) -> Folded:
         raise SnapshotError("journal: the compacted view starts past the history")
     state.view.configure(state.view.max_result_chars, state.history)
     if state.open_calls and state.paused is None and state.cut is None:
-        raise SnapshotError("journal: unanswered function calls outside any turn")
+        raise SnapshotError(
+            "journal: unanswered function calls outside any turn; the records were not "
+            "written by agentloop (or were edited): restore them from a backup"
+        )
     return Folded(state, settings, version)
 
 
