@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .emulator import Emulator
 
-__all__ = ["OFFLINE_BASE_URL", "OFFLINE_NOTICE", "bundled_emulator", "announce_offline"]
+__all__ = ["OFFLINE_BASE_URL", "OFFLINE_NOTICE", "announce_offline", "bundled_emulator"]
 
 OFFLINE_BASE_URL = "http://offline.emulator.local"
 OFFLINE_NOTICE = (
