@@ -37,6 +37,7 @@ __all__ = [
     "MalformedResponseError",
     "MaxStepsExceeded",
     "MissingAPIKeyError",
+    "MissingToolsWarning",
     "NotFoundError",
     "OutputValidationError",
     "PermissionDeniedError",
@@ -647,3 +648,11 @@ class TaskFailedError(AgentloopError):
 
 class TaskTimeoutError(AgentloopError, TimeoutError):
     """Waiting for a durable task's result took longer than the timeout (the task goes on)."""
+
+
+class MissingToolsWarning(UserWarning):
+    """A saved conversation was loaded without some of the tools it was saved with.
+
+    The model still sees the tools that were given; a call to a missing one is answered
+    with an ``is_error`` result. Pass them with ``tools=`` (or ``--tools`` on the CLI).
+    """

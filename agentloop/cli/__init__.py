@@ -19,6 +19,7 @@ from typing import Any, NoReturn
 from agentloop._defaults import DEFAULT_MODEL
 
 from ._common import UsageError
+from ._otel import add_otel_flag
 
 __all__ = ["main"]
 
@@ -185,6 +186,7 @@ def _add_chat(sub: Any) -> None:
     _generation_flags(chat)
     _backend_flags(chat)
     _verbose_flag(chat)
+    add_otel_flag(chat)
     from ._limits import add_long_loop_flags
 
     add_long_loop_flags(chat)
@@ -250,7 +252,10 @@ def _add_run(sub: Any) -> None:
     run.add_argument(
         "--yes",
         action="store_true",
-        help="approve tools that require approval (default: ask on a terminal, else reject)",
+        help="approve every call that waits for approval (default: ask on a terminal, else "
+        "reject). With --resume this includes the calls that were running when the run "
+        "stopped: they run again, a second time if they had finished; calls with a journaled "
+        "result are never run again",
     )
     run.add_argument(
         "--json",
@@ -260,6 +265,7 @@ def _add_run(sub: Any) -> None:
     _generation_flags(run)
     _backend_flags(run)
     _verbose_flag(run)
+    add_otel_flag(run)
     from ._limits import add_long_loop_flags
 
     add_long_loop_flags(run)
@@ -300,6 +306,7 @@ def _add_serve(sub: Any) -> None:
     _generation_flags(serve)
     _backend_flags(serve)
     _verbose_flag(serve)
+    add_otel_flag(serve)
 
 
 def _add_sessions(sub: Any) -> None:
@@ -464,11 +471,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    stop_tracing = None
     try:
         if getattr(args, "verbose", False):
             _verbose()
         _apply_config(args)
+        stop_tracing = _tracing(args)
         return int(_handler(args.command)(args))
+    except ImportError as exc:
+        from ._extras import extra_message
+
+        message = extra_message(args.command, exc)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 2
     except UsageError as exc:
         print(f"agentloop {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -482,3 +499,16 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"agentloop {args.command}: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if stop_tracing is not None:
+            stop_tracing()
+
+
+def _tracing(args: argparse.Namespace) -> Callable[[], None] | None:
+    """Start exporting traces when --otel or the OTEL_* variables ask for it."""
+    from ._otel import OTEL_COMMANDS, exporter_choice, start_tracing
+
+    if args.command not in OTEL_COMMANDS:
+        return None
+    exporter = exporter_choice(getattr(args, "otel", None))
+    return start_tracing(args.command, exporter) if exporter else None

@@ -73,10 +73,16 @@ def _follow(events: Any, progress: _Progress) -> Any:
     return turn
 
 
-def _ask(call: Any) -> bool:
+def _ask(call: Any, in_doubt: bool) -> bool:
     """Ask on the terminal whether ``call`` may run (stdin and stderr are a TTY)."""
+    question = (
+        f"run {call_text(call)} again? It may have run already; yes runs it a second time "
+        "if it had finished [y/N] "
+        if in_doubt
+        else f"allow {call_text(call)}? [y/N] "
+    )
     try:
-        sys.stderr.write(f"allow {call_text(call)}? [y/N] ")
+        sys.stderr.write(question)
         sys.stderr.flush()
         answer = sys.stdin.readline()
     except (EOFError, OSError):
@@ -89,25 +95,35 @@ def _drive(conv: Any, events: Any, approve: bool, progress: _Progress) -> Any:
     turn = _follow(events, progress)
     while turn is not None and turn.status == "awaiting_approval":
         doubt = set(conv.in_doubt)
-        for call in turn.pending_approvals:
-            if call.id in doubt:
-                progress.say(
-                    f"[{progress.request}] {call_text(call)} was running when the last run "
-                    "stopped: it may have run already"
+        again = [call_text(c) for c in turn.pending_approvals if c.id in doubt]
+        if again:
+            progress.say(
+                f"[{progress.request}] journaled results are reused; these calls were running "
+                f"when the last run stopped and may have run already: {', '.join(again)}. "
+                + (
+                    "--yes runs them again."
+                    if approve
+                    else "They run again only if approved (--yes approves them)."
                 )
+            )
+        for call in turn.pending_approvals:
+            in_doubt = call.id in doubt
             if approve:
-                progress.say(f"[{progress.request}] approved {call_text(call)} (--yes)")
+                note = " again (--yes)" if in_doubt else " (--yes)"
+                progress.say(f"[{progress.request}] approved {call_text(call)}{note}")
                 conv.approve(call.id)
             elif interactive:
-                if _ask(call):
+                if _ask(call, in_doubt):
                     conv.approve(call.id)
                 else:
                     conv.reject(call.id, "the user did not approve this call")
             else:
-                progress.say(
-                    f"[{progress.request}] rejected {call_text(call)} "
-                    "(it requires approval; pass --yes to allow)"
+                hint = (
+                    "not run again; --yes would run it again, a second time if it had finished"
+                    if in_doubt
+                    else "it requires approval; --yes would run it"
                 )
+                progress.say(f"[{progress.request}] rejected {call_text(call)} ({hint})")
                 conv.reject(call.id, "not approved: run agentloop with --yes to allow this tool")
         turn = _follow(conv.resume_stream(), progress)
     return turn

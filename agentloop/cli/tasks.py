@@ -170,8 +170,24 @@ def run_tasks(args: argparse.Namespace) -> int:
             queue.reject(args.id, args.call_id, args.reason)
             print(f"rejected {args.call_id} of {args.id}", flush=True)
         elif action == "cancel":
-            queue.cancel(args.id)
-            print(f"cancelled {args.id}", flush=True)
+            return _cancel(queue, args.id)
+    return 0
+
+
+def _cancel(queue: Any, task_id: str) -> int:
+    """Cancel a task; one that had already ended says so (exit 1) and stays as it was."""
+    from agentloop.durable._queue import TERMINAL
+
+    status = queue.info(task_id).status
+    if status in TERMINAL:
+        print(
+            f"agentloop tasks: {task_id} had already finished ({status}); nothing to cancel",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+    queue.cancel(task_id)
+    print(f"cancelled {task_id}", flush=True)
     return 0
 
 

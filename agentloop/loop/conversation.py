@@ -41,7 +41,7 @@ from .engine import (
 from .events import Compacted, LoopEvent, Retrying, SSETranslator, TurnCompleted
 from .hooks import RunHook, hook_set
 from .limits import LimitGuard, UsageLimits, UsageTotals
-from .persist import from_document, settings_of, to_document
+from .persist import from_document, settings_of, to_document, warn_missing_tools
 from .state import STRATEGIES, ConversationState, Journal, Strategy
 from .structured import output_parser, response_format_for
 from .turn import Turn
@@ -532,6 +532,7 @@ class _ConversationCore:
         }
         kwargs.update(overrides)
         conv = cls(client, **kwargs)
+        warn_missing_tools(conv_id, settings.get("tool_names"), conv.tools.names)
         strategy = conv._state.strategy
         conv._state = state
         state.strategy = strategy

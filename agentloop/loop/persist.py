@@ -25,7 +25,15 @@ from agentloop.types import Usage
 
 from .state import STATE_VERSION, ConversationState, CutTurn, PausedTurn, check_history, dumps
 
-__all__ = ["FORMAT", "VERSION", "Folded", "fold", "from_document", "to_document"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "Folded",
+    "fold",
+    "from_document",
+    "to_document",
+    "warn_missing_tools",
+]
 
 FORMAT = "agentloop.conversation"
 VERSION = STATE_VERSION
@@ -231,3 +239,21 @@ def _cut(state: ConversationState) -> CutTurn:
     if state.cut is None:
         state.cut = CutTurn(len(state.history))
     return state.cut
+
+
+def warn_missing_tools(conv_id: str | None, saved: Any, given: list[str]) -> None:
+    """One ``MissingToolsWarning`` naming the saved tools a load was not given."""
+    missing = [name for name in saved or [] if isinstance(name, str) and name not in given]
+    if not missing:
+        return
+    import warnings
+
+    from agentloop.errors import MissingToolsWarning
+
+    who = f"conversation {conv_id!r}" if conv_id else "the conversation"
+    warnings.warn(
+        f"{who} was saved with tools that were not given: {', '.join(missing)}; pass them "
+        "with tools=[...] (agentloop CLI: --tools FILE) or the model's calls to them fail",
+        MissingToolsWarning,
+        stacklevel=4,
+    )

@@ -118,6 +118,7 @@ _DATE_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+([A-Z][a-z]+),?\s+(\d{4})
 _PATH = re.compile(
     r"(?<![\w@])(?:[\w~.-]*/)*[\w~-][\w~.-]*\.[A-Za-z][A-Za-z0-9]{0,4}\b|(?:[\w~.-]*/)+[\w~.-]+"
 )
+_CALLED = re.compile(r"\b(?:called|named|titled)\s+([\w.-]+)")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 _URL = re.compile(r"https?://[^\s\"'<>]+")
 _TOPIC = re.compile(
@@ -198,6 +199,7 @@ class Found:
     emails: list[str]
     urls: list[str]
     paths: list[str]
+    called: list[str]  # the word after "called", "named" or "titled"
 
     @classmethod
     def of(cls, text: str) -> Found:
@@ -215,6 +217,7 @@ class Found:
             emails=_EMAIL.findall(text),
             urls=_URL.findall(text),
             paths=_PATH.findall(_URL.sub(" ", _EMAIL.sub(" ", plain))),
+            called=_CALLED.findall(plain),
         )
 
 
@@ -311,7 +314,12 @@ def extract(name: str, schema: dict[str, Any], found: Found) -> Any:
         topic = _topic(found)
         return topic or _MISSING
     named = any(k in _words(lname) for k in _NAME_PARAMS)
-    for pool in (found.entities, found.quoted) if named else (found.quoted, found.entities):
+    pools = (
+        (found.called, found.entities, found.quoted)
+        if named
+        else (found.quoted, found.called, found.entities)
+    )
+    for pool in pools:
         if pool:
             return pool.pop(0)
     return _MISSING
@@ -576,11 +584,17 @@ def _calls_for(views: list[ToolView], chosen: list[ToolView], text: str, forced:
             more, _ = _fill(view, Found.of(text), forced)
             args = {**more, **args} if set(more) - set(args) else args
         after: list[int] = []
-        for pname in missing:
-            producer = next(
-                (v for v in views if v is not view and v.mentions(pname) and not _needs(v, clause)),
+        producers = {
+            p: next(
+                (v for v in views if v is not view and v.mentions(p) and not _needs(v, clause)),
                 None,
             )
+            for p in missing
+        }
+        if view is not chosen[0] and None in producers.values():
+            continue  # a secondary tool that cannot be filled is left out, not asked about
+        for pname in missing:
+            producer = producers[pname]
             if producer is None:
                 plan.calls.clear()
                 desc = str(view.properties.get(pname, {}).get("description") or "")
