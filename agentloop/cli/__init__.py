@@ -11,9 +11,10 @@ Adding a command: write ``_add_NAME(sub)`` (its options, each with a help text) 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 from agentloop._defaults import DEFAULT_MODEL
@@ -70,6 +71,18 @@ def _model_flag(p: argparse.ArgumentParser) -> None:
         "--model",
         default=None,
         help=f"model id (default: the config file's, else {DEFAULT_MODEL})",
+    )
+
+
+def _attach_flag(p: argparse.ArgumentParser, when: str) -> None:
+    p.add_argument(
+        "-a",
+        "--attach",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help=f"send a file with {when}: an image, PDF, audio or video file (the media "
+        "type comes from the extension); repeatable",
     )
 
 
@@ -158,6 +171,7 @@ def _add_chat(sub: Any) -> None:
             "agentloop chat --tools tools.py --session work",
             "agentloop chat -c                      # continue the last session",
             "printf 'hi\\n' | agentloop chat         # scripted, one message per line",
+            "agentloop chat -a photo.jpg             # the first message carries the image",
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -171,6 +185,7 @@ def _add_chat(sub: Any) -> None:
         help="stateful (server keeps history, default) or stateless (store=false)",
     )
     chat.add_argument("--system", metavar="TEXT", default=None, help="system instruction")
+    _attach_flag(chat, "the first message (/attach FILE in the chat adds more)")
     session = chat.add_mutually_exclusive_group()
     session.add_argument(
         "--session", metavar="NAME", default=None, help="resume (or start) the session NAME"
@@ -226,6 +241,7 @@ def _add_run(sub: Any) -> None:
         help="finish the session's turn that a crash or kill cut short (needs --session): "
         "journaled tool results are reused; a call that may have run asks for approval",
     )
+    _attach_flag(run, "the task")
     _store_flag(run)
     _tools_flag(run, "the agent")
     _mcp_flags(run)
@@ -312,23 +328,27 @@ def _add_serve(sub: Any) -> None:
 def _add_sessions(sub: Any) -> None:
     sessions = sub.add_parser(
         "sessions",
-        help="list, show or delete saved chat sessions",
+        help="list, show, search or delete saved chat sessions",
         description="The sessions of agentloop chat and agentloop serve.",
         epilog=_examples(
             "agentloop sessions                     # list, newest first",
             "agentloop sessions show work",
             "agentloop sessions delete work old-1",
+            'agentloop sessions search "invoice"     # sessions whose messages mention it',
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sessions.add_argument(
         "action",
         nargs="?",
-        choices=["list", "show", "delete"],
+        choices=["list", "show", "delete", "search"],
         default="list",
-        help="list (default), show a session's history, or delete sessions",
+        help="list (default), show a session's history, delete sessions, or search their "
+        "messages for TEXT",
     )
-    sessions.add_argument("ids", nargs="*", metavar="ID", help="session ids (show, delete)")
+    sessions.add_argument(
+        "ids", nargs="*", metavar="ID|TEXT", help="session ids (show, delete); TEXT (search)"
+    )
     _store_flag(sessions)
     sessions.add_argument(
         "--json", action="store_true", help="print JSON instead of text (list, show)"
@@ -377,6 +397,10 @@ _COMMANDS: dict[str, tuple[Callable[[Any], None], str]] = {
     "sessions": (_add_sessions, "sessions:run_sessions"),
     "mcp": (_add_mcp, "mcp:run_mcp"),
 }
+
+from .models import add_models_parser as _add_models  # noqa: E402
+
+_COMMANDS["models"] = (_add_models, "models:run_models")
 
 
 # Durable tasks (agentloop.durable): their parsers live in worker.py and tasks.py.
@@ -477,7 +501,8 @@ def main(argv: list[str] | None = None) -> int:
             _verbose()
         _apply_config(args)
         stop_tracing = _tracing(args)
-        return int(_handler(args.command)(args))
+        with _one_line_warnings(args.command):
+            return int(_handler(args.command)(args))
     except ImportError as exc:
         from ._extras import extra_message
 
@@ -502,6 +527,26 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if stop_tracing is not None:
             stop_tracing()
+
+
+@contextlib.contextmanager
+def _one_line_warnings(command: str) -> Iterator[None]:
+    """agentloop's own warnings print as one line on stderr, each once."""
+    import warnings
+
+    from agentloop.errors import MissingToolsWarning
+
+    def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
+        print(f"agentloop {command}: warning: {message}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("once", MissingToolsWarning)
+        original = warnings.showwarning
+        warnings.showwarning = show
+        try:
+            yield
+        finally:
+            warnings.showwarning = original
 
 
 def _tracing(args: argparse.Namespace) -> Callable[[], None] | None:

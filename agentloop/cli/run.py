@@ -11,7 +11,16 @@ import json
 import sys
 from typing import Any
 
-from ._common import UsageError, generation_config, mcp_toolsets, model_of, open_backend, plural
+from ._common import (
+    UsageError,
+    attachments,
+    generation_config,
+    mcp_toolsets,
+    model_of,
+    open_backend,
+    plural,
+    with_attachments,
+)
 from ._limits import long_loop_settings
 from ._render import call_text, log_event, short, turn_to_json
 from ._tools import load_tools
@@ -129,6 +138,10 @@ def _drive(conv: Any, events: Any, approve: bool, progress: _Progress) -> Any:
     return turn
 
 
+def _files(blocks: list[Any]) -> str:
+    return f" + {plural(len(blocks), 'attached file')}" if blocks else ""
+
+
 def _task_text(args: argparse.Namespace) -> str | None:
     task = args.task
     if task == "-":
@@ -154,6 +167,9 @@ def run_task(args: argparse.Namespace) -> int:
     if args.resume and not args.session:
         raise UsageError("--resume needs --session NAME (the session to resume)")
     task = _task_text(args)
+    attached = attachments(args.attach)
+    if attached and task is None:
+        raise UsageError("-a/--attach needs a TASK to go with the files")
     config = generation_config(args)
     servers = mcp_toolsets(args.mcp, args.mcp_url)
     tools: list[Any] = [*load_tools(args.tools), *servers]
@@ -204,15 +220,23 @@ def run_task(args: argparse.Namespace) -> int:
                             "finished (give a TASK to start a new one)"
                         )
                         return 1
-                    progress.say(f"task: {short(task, 120)} (tools: {names}; max {limit})")
-                    turn = _drive(conv, conv.stream(task), args.yes, progress)
+                    progress.say(
+                        f"task: {short(task, 120)}{_files(attached)} (tools: {names}; max {limit})"
+                    )
+                    turn = _drive(
+                        conv, conv.stream(with_attachments(task, attached)), args.yes, progress
+                    )
                 else:
                     progress.say(f"resuming the cut turn (tools: {names}; max {limit})")
                     turn = _drive(conv, conv.recover_stream(), args.yes, progress)
             else:
                 assert task is not None
-                progress.say(f"task: {short(task, 120)} (tools: {names}; max {limit})")
-                turn = _drive(conv, conv.stream(task), args.yes, progress)
+                progress.say(
+                    f"task: {short(task, 120)}{_files(attached)} (tools: {names}; max {limit})"
+                )
+                turn = _drive(
+                    conv, conv.stream(with_attachments(task, attached)), args.yes, progress
+                )
         except TurnError as exc:
             turn = exc.turn
             progress.say(f"failed: {exc}")

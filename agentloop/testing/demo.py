@@ -290,9 +290,26 @@ class DemoModel:
             return intro + recalled
         text = user_text.strip() or "(nothing)"
         return (
-            f"{intro}You said: {text} I am a local emulator of the Gemini Interactions API, "
-            "not a real model, so this reply is canned."
+            f"{intro}You said: {text}{self._attached(request)} I am a local emulator of the "
+            "Gemini Interactions API, not a real model, so this reply is canned."
         )
+
+    @staticmethod
+    def _attached(request: ModelRequest) -> str:
+        """`` (with 1 image/png file attached)`` when the last message carried files."""
+        for step in reversed(request.history):
+            if getattr(step, "type", None) == "user_input":
+                content = step.content if isinstance(step.content, list) else []
+                kinds = [
+                    getattr(b, "mime_type", None) or getattr(b, "type", "file")
+                    for b in content
+                    if getattr(b, "type", None) != "text"
+                ]
+                if not kinds:
+                    return ""
+                many = "file" if len(kinds) == 1 else "files"
+                return f" (with {len(kinds)} {', '.join(kinds)} {many} attached)"
+        return ""
 
     @staticmethod
     def _recall(question: str, earlier: list[str]) -> str:

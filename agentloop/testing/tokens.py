@@ -25,7 +25,7 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["KNOWN_MODELS", "canonical_text", "count_tokens", "token_count"]
+__all__ = ["KNOWN_AGENTS", "KNOWN_MODELS", "canonical_text", "count_tokens", "token_count"]
 
 # The model ids of the Interactions API (spec §2.7 and the Gemini docs). An id is also
 # accepted as a resource name, "models/<id>".
@@ -51,6 +51,15 @@ KNOWN_MODELS: frozenset[str] = frozenset(
     }
 )
 """The model ids the emulator accepts (others get the real API's 400); ``models/<id>`` too."""
+
+# The agent ids of the Interactions API (spec §2.7), for ``Conversation(agent=...)``.
+KNOWN_AGENTS: tuple[str, ...] = (
+    "deep-research-pro-preview-12-2025",
+    "deep-research-preview-04-2026",
+    "deep-research-max-preview-04-2026",
+    "antigravity-preview-05-2026",
+    "antigravity-preview-09-2026",
+)
 
 
 def _strip_none(value: Any) -> Any:
