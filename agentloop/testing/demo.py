@@ -301,7 +301,7 @@ class DemoModel:
             if getattr(step, "type", None) == "user_input":
                 content = step.content if isinstance(step.content, list) else []
                 kinds = [
-                    getattr(b, "mime_type", None) or getattr(b, "type", "file")
+                    str(getattr(b, "mime_type", None) or getattr(b, "type", None) or "file")
                     for b in content
                     if getattr(b, "type", None) != "text"
                 ]
