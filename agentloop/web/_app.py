@@ -33,6 +33,7 @@ from agentloop._defaults import DEFAULT_MODEL
 from agentloop.loop import AsyncConversation, TurnCompleted
 
 from ._agui import RunTranslator, history_items
+from ._failures import is_empty, items_with_failures, record_failure
 from ._sessions import Sessions, open_sessions, valid_session_id
 
 if TYPE_CHECKING:
@@ -184,6 +185,7 @@ class _Hub:
             "model": conv.model,
             "strategy": conv.strategy,
             "usage": live.meta.get("usage") or {},
+            "cost": conv.usage.cost,
             "running": live.running,
             "pending": [c.id for c in conv.pending_approvals],
         }
@@ -194,6 +196,8 @@ class _Hub:
         for info in self.sessions.list():
             live = self.live.get(info.id)
             seen.add(info.id)
+            if is_empty(info.meta, lambda id=info.id: self.sessions.steps(id)):
+                continue  # nothing was said in it (a strategy switch, a failed start)
             out.append(
                 {
                     "id": info.id,
@@ -219,7 +223,7 @@ class _Hub:
         pending = {c.id for c in conv.pending_approvals}
         return {
             **self.summary(live),
-            "items": history_items(history, pending),
+            "items": items_with_failures(history, pending, live.meta, history_items),
             "running_run": running,
         }
 
@@ -312,6 +316,7 @@ class _Hub:
             partial = getattr(exc, "turn", None)
             if partial is not None:
                 self._count(live, partial)
+            record_failure(live.meta, len(conv.history), text, exc)
             self._save_quietly(live)
             from agentloop.errors import AgentloopError
 
