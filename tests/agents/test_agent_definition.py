@@ -54,7 +54,7 @@ def test_conversation_reloads_from_a_store() -> None:
     store = SQLiteStore(":memory:")
     weather.conversation(emu.client(), store=store, id="s1").send("hello")
     again = weather.conversation(emu.client(), store=store, id="s1")
-    assert [s.type for s in again.history][0] == "user_input" and len(again.history) >= 2
+    assert again.history[0].type == "user_input" and len(again.history) >= 2
 
 
 async def test_async_run_and_stream() -> None:
