@@ -20,7 +20,6 @@ import asyncio
 import os
 import statistics
 import subprocess
-import sys
 import time
 from typing import Any
 
