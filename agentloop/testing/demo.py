@@ -1,8 +1,11 @@
 """A deterministic stand-in for Gemini: enough behaviour to exercise an agent framework offline.
 
 It always begins with a thought (signed by the emulator), says plainly that it is the
-agentloop emulator, follows declared function tools, answers from function results, honours
-JSON ``response_format`` schemas, and produces built-in tool steps and images on request.
+agentloop emulator, acts like a small agent with declared function tools (the rules of
+``_planner``: tool choice by meaning, typed arguments, arithmetic, chaining, asking for a
+missing argument, answering from results), honours JSON ``response_format`` schemas, and
+produces built-in tool steps and images on request. A rule-based stand-in, not a language
+model.
 """
 
 from __future__ import annotations
@@ -183,7 +186,15 @@ def _result_text(result: Any) -> str:
 
 
 class DemoModel:
-    """The default model of the emulator. Deterministic: same history, same reply."""
+    """The default model of the emulator: a rule-based stand-in, not a language model.
+
+    Deterministic (same history, same reply). With function tools it behaves like a small
+    agent: it picks tools by meaning (names, descriptions, parameter names and types), fills
+    typed arguments from the request, computes arithmetic with ``add``/``multiply``-style
+    tools or a calculator, chains a result into another tool's parameter, asks for a missing
+    argument instead of inventing it, and answers from the results. The rules are listed in
+    the docs (Testing with the emulator, "The demo model").
+    """
 
     def __call__(self, request: ModelRequest, /) -> Reply:
         history = request.history
