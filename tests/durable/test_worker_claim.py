@@ -3,16 +3,16 @@ database, a PostgreSQL advisory lock) while its worker runs, and a second claim 
 
 from __future__ import annotations
 
-import signal
+import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from _services import postgres_dsn
-from cli_helpers import offline_env
 
 from agentloop.cli._claim import claim_worker_id
+
+from .durable_helpers import worker
 
 
 def test_a_second_claim_of_a_live_id_fails_on_sqlite(tmp_path: Path) -> None:
@@ -46,29 +46,17 @@ def test_a_second_claim_of_a_live_id_fails_on_postgres() -> None:
 @pytest.mark.slow  # two real worker processes
 def test_two_live_workers_with_one_id_the_second_warns(tmp_path: Path) -> None:
     pytest.importorskip("dbos")
-    (tmp_path / "tools.py").write_text("def ping() -> str:\n    return 'pong'\n")
-    env = offline_env(tmp_path)
+    tools_py = tmp_path / "tools.py"
+    tools_py.write_text("def ping() -> str:\n    return 'pong'\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEMINI_")}
     db = str(tmp_path / "tasks.sqlite")
-    first = _worker(tmp_path, db, env)
-    try:
+    with worker(tools_py, db, "same", env, "--offline") as first:
         assert "taking tasks" in _stderr_line(first, "taking tasks")
-        second = _worker(tmp_path, db, env)
-        try:
+        with worker(tools_py, db, "same", env, "--offline") as second:
             line = _stderr_line(second, "warning")
             assert "another live worker already runs with id 'same'" in line
-        finally:
-            _stop(second)
-    finally:
-        _stop(first)
-    assert "warning" not in (first.stderr.read() if first.stderr else "")
-
-
-def _worker(home: Path, db: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "agentloop", "worker", "--tools", "tools.py", "--db", db,
-         "--worker-id", "same", "--grace", "0", "--offline"],
-        cwd=home, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    with worker(tools_py, db, "same", env, "--offline") as again:  # both stopped: id free
+        assert "warning" not in _stderr_line(again, "taking tasks")
 
 
 def _stderr_line(proc: subprocess.Popen[str], wanted: str) -> str:
@@ -77,13 +65,3 @@ def _stderr_line(proc: subprocess.Popen[str], wanted: str) -> str:
         if wanted in line:
             return line
     raise AssertionError(f"the worker ended without printing {wanted!r}")
-
-
-def _stop(proc: subprocess.Popen[str]) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
