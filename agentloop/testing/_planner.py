@@ -39,290 +39,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._schema import STOP_WORDS, stem
+from ._schema import stem
+from ._understand import (
+    MISSING,
+    NUMBER,
+    Found,
+    concepts,
+    extract,
+    kind_of,
+    name_words,
+    number_words,
+)
 
 __all__ = ["ASK", "Call", "Plan", "Ref", "next_calls", "plan_turn"]
-
-# --- vocabulary ---------------------------------------------------------------------------
-
-_CONCEPTS: dict[str, tuple[str, ...]] = {
-    "add": ("add", "plus", "sum", "total", "addition", "+"),
-    "subtract": ("subtract", "minus", "difference", "less", "-"),
-    "multiply": ("multiply", "times", "product", "multiplied", "*", "\u00d7"),
-    "divide": ("divide", "divided", "quotient", "ratio", "/", "\u00f7"),
-    "calculate": ("calculate", "calculator", "compute", "evaluate", "math", "arithmetic"),
-    "weather": (
-        "weather",
-        "temperature",
-        "forecast",
-        "rain",
-        "raining",
-        "sunny",
-        "snow",
-        "wind",
-        "degrees",
-        "umbrella",
-        "hot",
-        "cold",
-        "warm",
-    ),
-    "time": ("time", "clock", "hour", "timezone"),
-    "search": ("search", "find", "look", "lookup", "google", "web", "research", "query"),
-    "fetch": ("fetch", "open", "read", "visit", "page", "download"),
-    "email": ("email", "mail", "e-mail"),
-    "send": ("send", "notify", "message"),
-    "location": ("location", "where", "locate", "current", "here", "position"),
-    "currency": ("currency", "dollars", "dollar", "euros", "euro", "yen", "convert", "exchange"),
-    "delete": ("delete", "remove", "erase", "rm"),
-    "file": ("file", "files", "document"),
-    "order": ("order", "orders", "purchase"),
-    "user": ("user", "customer", "account"),
-}
-_CONCEPT_OF: dict[str, str] = {
-    stem(word): concept for concept, group in _CONCEPTS.items() for word in group
-}
-_WORDS_0_20 = re.findall(
-    r"\w+",
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
-    "fifteen sixteen seventeen eighteen nineteen twenty",
-)
-_NUMBER_WORDS = {w: i for i, w in enumerate(_WORDS_0_20)}
-_NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "hundred": 100})
-_IGNORED = STOP_WORDS | set(_NUMBER_WORDS) | {"number", "numbers", "value", "values"}
-_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9']*|[+\-*/\u00d7\u00f7]")
-
-
-def _concepts(text: str) -> set[str]:
-    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text).replace("_", " ")
-    out = set()
-    for token in _TOKEN.findall(text):
-        if token.lower() in _IGNORED:
-            continue
-        s = stem(token)
-        out.add(_CONCEPT_OF.get(s, s))
-    return out
-
-
-# --- typed values found in the request ----------------------------------------------------
-
-_NUM = r"-?\d+(?:\.\d+)?"
-_QUOTED = re.compile(r"\"([^\"]+)\"|“([^”]+)”|'([^']{2,})'")
-_CAPS = re.compile(r"\b[A-Z][a-zA-Z'\-]+(?:\s+(?:of\s+|de\s+)?[A-Z][a-zA-Z'\-]+)*")
-_MONTH_NAMES = re.findall(
-    r"\w+", "january february march april may june july august september october november december"
-)
-_MONTHS = {m: i + 1 for i, m in enumerate(_MONTH_NAMES)}
-_DATE_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
-_DATE_MDY = re.compile(r"\b([A-Z][a-z]+)\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b")
-_DATE_DMY = re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+([A-Z][a-z]+),?\s+(\d{4})\b")
-_PATH = re.compile(
-    r"(?<![\w@])(?:[\w~.-]*/)*[\w~-][\w~.-]*\.[A-Za-z][A-Za-z0-9]{0,4}\b|(?:[\w~.-]*/)+[\w~.-]+"
-)
-_CALLED = re.compile(r"\b(?:called|named|titled)\s+([\w.-]+)")
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
-_URL = re.compile(r"https?://[^\s\"'<>]+")
-_TOPIC = re.compile(
-    r"\b(?:search(?:\s+the\s+web)?\s+for|look\s+up|find(?:\s+out)?|about|research|google)\s+"
-    r"(?:an?\s+|the\s+)?([^?.!;]+?)(?:\s+and\s+(?:then\s+)?(?:open|read|fetch|summari[sz]e|"
-    r"send|email)\b.*)?[?.!;]*$",
-    re.I,
-)
-_QUERY_NAMES = ("query", "question", "prompt", "text", "topic", "keyword", "term", "search", "q")
-# Parameters that hold a proper name take capitalised names before quoted text.
-_NAME_PARAMS = tuple(
-    stem(w)
-    for w in re.findall(
-        r"\w+",
-        "name person city location place country user username who town recipient destination "
-        "origin timezone company author",
-    )
-)
-_SENTENCE_START = re.compile(r"(?:^|[.?!]\s+)$")
-_MAX_TEXT = 2000
-
-
-def _number_words(text: str) -> str:
-    """``seventeen`` -> ``17`` (whole words only)."""
-    return re.sub(
-        r"\b(" + "|".join(_NUMBER_WORDS) + r")\b",
-        lambda m: str(_NUMBER_WORDS[m.group(1).lower()]),
-        text,
-        flags=re.I,
-    )
-
-
-def _dates(text: str) -> list[str]:
-    found = [f"{y}-{m}-{d}" for y, m, d in _DATE_ISO.findall(text)]
-    for month, day, year in _DATE_MDY.findall(text):
-        if month.lower() in _MONTHS:
-            found.append(f"{year}-{_MONTHS[month.lower()]:02d}-{int(day):02d}")
-    for day, month, year in _DATE_DMY.findall(text):
-        if month.lower() in _MONTHS:
-            found.append(f"{year}-{_MONTHS[month.lower()]:02d}-{int(day):02d}")
-    return found
-
-
-def _entities(text: str) -> list[str]:
-    """Capitalised names, leaving out a sentence's first word unless it is a phrase."""
-    dateish = {m.lower() for m in _MONTHS}
-    out: list[str] = []
-    initial: list[str] = []
-    for m in _CAPS.finditer(text):
-        words = [
-            w
-            for w in m.group(0).split()
-            if w.lower().strip("'") not in STOP_WORDS
-            and w.lower() not in dateish
-            and not w.lower().endswith("'s")
-            and stem(w) not in _CONCEPT_OF
-        ]
-        phrase = " ".join(words)
-        if not phrase or phrase in out:
-            continue
-        first = m.group(0).split()[0] == words[0]
-        if first and " " not in phrase and _SENTENCE_START.search(text[: m.start()]):
-            initial.append(phrase)
-            continue
-        out.append(phrase)
-    return out or [w for w in initial if w.lower() not in STOP_WORDS]
-
-
-@dataclass
-class Found:
-    """Typed values of one request clause; used values are taken off as arguments fill."""
-
-    text: str
-    numbers: list[float]
-    quoted: list[str]
-    entities: list[str]
-    dates: list[str]
-    emails: list[str]
-    urls: list[str]
-    paths: list[str]
-    called: list[str]  # the word after "called", "named" or "titled"
-
-    @classmethod
-    def of(cls, text: str) -> Found:
-        text = text[:_MAX_TEXT]
-        plain = _QUOTED.sub(" ", text)
-        dates = _dates(plain)
-        no_dates = _DATE_DMY.sub(" ", _DATE_MDY.sub(" ", _DATE_ISO.sub(" ", plain)))
-        no_dates = _URL.sub(" ", _EMAIL.sub(" ", no_dates))
-        return cls(
-            text=text,
-            numbers=[float(n) for n in re.findall(_NUM, _number_words(no_dates))],
-            quoted=[next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)],
-            entities=_entities(no_dates),
-            dates=dates,
-            emails=_EMAIL.findall(text),
-            urls=_URL.findall(text),
-            paths=_PATH.findall(_URL.sub(" ", _EMAIL.sub(" ", plain))),
-            called=_CALLED.findall(plain),
-        )
-
-
-_MISSING: Any = object()
-
-
-def _words(name: str) -> list[str]:
-    return [stem(w) for w in re.sub(r"([a-z])([A-Z])", r"\1 \2", name).replace("_", " ").split()]
-
-
-def _kind(schema: dict[str, Any]) -> str:
-    t = schema.get("type")
-    if isinstance(t, list):
-        t = next((x for x in t if x != "null"), "string")
-    if t is None:
-        for key in ("anyOf", "oneOf"):
-            for branch in schema.get(key) or []:
-                if isinstance(branch, dict) and branch.get("type") not in (None, "null"):
-                    return _kind(branch)
-    return t if isinstance(t, str) else "string"
-
-
-def _number_for(name: str, found: Found, kind: str) -> Any:
-    text = _number_words(found.text)
-    for word in {stem(name), name.lower().rstrip("s")}:
-        m = re.search(rf"({_NUM})\s+{re.escape(word)}", text, re.I) or re.search(
-            rf"\b{re.escape(word)}\w*\s*(?:of|=|:|is)?\s*({_NUM})", text, re.I
-        )
-        if m:
-            value = float(m.group(1))
-            if value in found.numbers:
-                found.numbers.remove(value)
-            return int(value) if kind == "integer" else value
-    if not found.numbers:
-        return _MISSING
-    value = found.numbers.pop(0)
-    return int(value) if kind == "integer" and value.is_integer() else value
-
-
-def _topic(found: Found) -> str:
-    m = _TOPIC.search(found.text.strip())
-    if m:
-        return m.group(1).strip()
-    words = [w for w in found.text.split() if w.lower().strip("?.!,") not in STOP_WORDS]
-    return " ".join(words).strip(" ?.!,") or found.text.strip()
-
-
-def extract(name: str, schema: dict[str, Any], found: Found) -> Any:
-    """The value of one parameter from the request, or ``_MISSING``."""
-    kind = _kind(schema)
-    lname = name.lower()
-    enum = schema.get("enum")
-    if isinstance(enum, list) and enum:
-        lowered = found.text.lower()
-        for value in enum:
-            if isinstance(value, str) and re.search(rf"\b{re.escape(value.lower())}\b", lowered):
-                return value
-        return _MISSING
-    if kind in ("integer", "number"):
-        return _number_for(name, found, kind)
-    if kind == "boolean":
-        if re.search(r"\b(yes|true|enable|on)\b", found.text, re.I):
-            return True
-        if re.search(r"\b(no|false|disable|off)\b", found.text, re.I):
-            return False
-        return _MISSING
-    if kind == "array":
-        items = schema.get("items") if isinstance(schema.get("items"), dict) else {}
-        if _kind(items or {}) in ("integer", "number"):
-            numbers = list(found.numbers)
-            found.numbers.clear()
-            return numbers or _MISSING
-        strings = found.quoted or found.entities
-        return list(strings) if strings else _MISSING
-    if kind != "string":
-        return _MISSING
-    fmt = schema.get("format")
-    if fmt in ("date", "date-time") or "date" in lname or lname in ("day", "when"):
-        return found.dates.pop(0) if found.dates else _MISSING
-    if fmt == "email" or "email" in lname:
-        return found.emails.pop(0) if found.emails else _MISSING
-    if fmt in ("uri", "url") or any(k in lname for k in ("url", "link", "uri")):
-        return found.urls.pop(0) if found.urls else _MISSING
-    if any(k in _words(lname) for k in ("path", "file", "filename", "filepath")) and found.paths:
-        return found.paths.pop(0)
-    if any(
-        k == lname or lname.startswith(k + "_") or lname.endswith("_" + k)
-        for k in ("expression", "expr", "formula")
-    ):
-        return _MISSING  # filled by the arithmetic rule only
-    if any(lname == k or lname.endswith(k) or lname.startswith(k) for k in _QUERY_NAMES):
-        if found.quoted:
-            return found.quoted.pop(0)
-        topic = _topic(found)
-        return topic or _MISSING
-    named = any(k in _words(lname) for k in _NAME_PARAMS)
-    pools = (
-        (found.called, found.entities, found.quoted)
-        if named
-        else (found.quoted, found.called, found.entities)
-    )
-    for pool in pools:
-        if pool:
-            return pool.pop(0)
-    return _MISSING
 
 
 # --- tools ----------------------------------------------------------------------------------
@@ -342,15 +71,15 @@ class ToolView:
     def of(cls, tool: Any, order: int) -> ToolView:
         params = tool.parameters if isinstance(tool.parameters, dict) else {}
         props = params.get("properties") or {}
-        other = _concepts(tool.description or "")
+        other = concepts(tool.description or "")
         for pname, pschema in props.items():
-            other |= _concepts(pname)
+            other |= concepts(pname)
             if isinstance(pschema, dict):
-                other |= _concepts(str(pschema.get("description") or ""))
+                other |= concepts(str(pschema.get("description") or ""))
         return cls(
             tool=tool,
             name=tool.name,
-            name_concepts=_concepts(tool.name or ""),
+            name_concepts=concepts(tool.name or ""),
             other_concepts=other,
             properties={k: v if isinstance(v, dict) else {} for k, v in props.items()},
             required=[k for k in params.get("required") or [] if isinstance(k, str)],
@@ -363,14 +92,14 @@ class ToolView:
         return name_hits * 3 + other_hits, name_hits
 
     def numeric_params(self) -> list[str]:
-        return [k for k, v in self.properties.items() if _kind(v) in ("integer", "number")]
+        return [k for k, v in self.properties.items() if kind_of(v) in ("integer", "number")]
 
     def mentions(self, param: str) -> bool:
         """Whether this tool's name or description names ``param`` (it may produce it)."""
-        words = set(_words(param)) - {"id"} or set(_words(param))
+        words = set(name_words(param)) - {"id"} or set(name_words(param))
         vocabulary = {stem(w) for w in self.name_concepts | self.other_concepts}
-        vocabulary |= set(_words(self.name)) | {
-            stem(w) for w in _words(self.tool.description or "")
+        vocabulary |= set(name_words(self.name)) | {
+            stem(w) for w in name_words(self.tool.description or "")
         }
         text = (self.tool.description or "").lower()
         return bool(words) and (words <= vocabulary or param.lower() in text)
@@ -417,7 +146,7 @@ def _fill(view: ToolView, found: Found, forced: bool) -> tuple[dict[str, Any], l
     missing: list[str] = []
     for pname in [*view.required, *[k for k in view.properties if k not in view.required]]:
         value = extract(pname, view.properties.get(pname, {}), found)
-        if value is not _MISSING:
+        if value is not MISSING:
             args[pname] = value
         elif pname in view.required:
             missing.append(pname)
@@ -445,21 +174,23 @@ _PREC = {"+": 1, "-": 1, "*": 2, "/": 2}
 
 def _expression(text: str) -> list[str] | None:
     """Tokens of ``17 plus 25 times 2`` (``['17', '+', '25', '*', '2']``), or None."""
-    t = _number_words(text.lower())
-    m = re.search(r"\b(?:sum|total)\s+of\s+(" + _NUM + r"(?:\s*(?:,|and)\s*" + _NUM + r")+)", t)
+    t = number_words(text.lower())
+    m = re.search(r"\b(?:sum|total)\s+of\s+(" + NUMBER + r"(?:\s*(?:,|and)\s*" + NUMBER + r")+)", t)
     if m:
-        nums = re.findall(_NUM, m.group(1))
+        nums = re.findall(NUMBER, m.group(1))
         return [x for n in nums for x in ("+", n)][1:]
-    m = re.search(r"\bproduct\s+of\s+(" + _NUM + r"(?:\s*(?:,|and)\s*" + _NUM + r")+)", t)
+    m = re.search(r"\bproduct\s+of\s+(" + NUMBER + r"(?:\s*(?:,|and)\s*" + NUMBER + r")+)", t)
     if m:
-        nums = re.findall(_NUM, m.group(1))
+        nums = re.findall(NUMBER, m.group(1))
         return [x for n in nums for x in ("*", n)][1:]
-    m = re.search(r"\b(add|multiply)\s+(" + _NUM + r")\s+(?:and|by|to|with)\s+(" + _NUM + ")", t)
+    m = re.search(
+        r"\b(add|multiply)\s+(" + NUMBER + r")\s+(?:and|by|to|with)\s+(" + NUMBER + ")", t
+    )
     if m:
         return [m.group(2), "+" if m.group(1) == "add" else "*", m.group(3)]
     for pattern, symbol in _OP_WORDS:
         t = re.sub(rf"(?<=[\d\s])(?:{pattern})(?=[\s\d-])", f" {symbol} ", t)
-    m = re.search(rf"{_NUM}(?:\s*[+\-*/]\s*{_NUM})+", t)
+    m = re.search(rf"{NUMBER}(?:\s*[+\-*/]\s*{NUMBER})+", t)
     if not m:
         return None
     return re.findall(r"(?<![\d.])-?\d+(?:\.\d+)?|[+\-*/]", m.group(0).replace(" - ", " -- "))
@@ -485,7 +216,7 @@ def _arith_plan(tokens: list[str], tools: list[ToolView]) -> Plan | None:
             if concept in view.name_concepts and len(view.numeric_params()) >= 2:
                 by_op.setdefault(symbol, view)
         if calculator is None and "calculate" in view.name_concepts | view.other_concepts:
-            strings = [k for k, v in view.properties.items() if _kind(v) == "string"]
+            strings = [k for k, v in view.properties.items() if kind_of(v) == "string"]
             if strings:
                 calculator = (view, strings[0])
     tokens = _normalise(tokens)
@@ -539,7 +270,7 @@ def plan_turn(
         plan = _arith_plan(tokens, views)
         if plan is not None:
             return plan
-    said = _concepts(text)
+    said = concepts(text)
     ranked = sorted(
         ((view.score(said), view) for view in views),
         key=lambda x: (x[0][0], x[0][1], -x[1].order),
@@ -561,7 +292,7 @@ def _calls_for(views: list[ToolView], chosen: list[ToolView], text: str, forced:
     clauses = _clauses(text)
     if len(chosen) == 1:
         view = chosen[0]
-        strings = [k for k in view.required if _kind(view.properties.get(k, {})) == "string"]
+        strings = [k for k in view.required if kind_of(view.properties.get(k, {})) == "string"]
         found = Found.of(text)
         if len(view.required) == 1 and strings and len(found.entities) > 1 and " and " in text:
             # "weather in London and Paris": one call per name, in parallel.
@@ -573,7 +304,7 @@ def _calls_for(views: list[ToolView], chosen: list[ToolView], text: str, forced:
         parts = []
         for view in chosen:
             # The clause that speaks of this tool most; the whole text when none does.
-            scored = [(view.score(_concepts(c))[0], -i, c) for i, c in enumerate(clauses)]
+            scored = [(view.score(concepts(c))[0], -i, c) for i, c in enumerate(clauses)]
             score, _, clause = max(scored) if scored else (0, 0, text)
             parts.append((view, clause if score > 0 else text))
     produced: dict[str, int] = {}
@@ -627,9 +358,9 @@ def _answer_to_question(views: list[ToolView], text: str, asked: tuple[str, str]
         return Plan()
     found = Found.of(text)
     value = extract(param, view.properties.get(param, {}), found)
-    if value is _MISSING:
-        value = text.strip().strip(".?!") or _MISSING
-    if value is _MISSING:
+    if value is MISSING:
+        value = text.strip().strip(".?!") or MISSING
+    if value is MISSING:
         return Plan(ask=(name, param, ""))
     args, missing = _fill(view, Found.of(text), False)
     args[param] = value
@@ -662,9 +393,11 @@ def pick(result: Any, key: str) -> Any:
     if isinstance(value, dict):
         if key and key in value:
             return value[key]
-        wanted = set(_words(key)) if key else set()
+        wanted = set(name_words(key)) if key else set()
         for k, v in value.items():
-            if (wanted and wanted & set(_words(k)) - {"id"}) or (wanted == {"id"} and k == "id"):
+            if (wanted and wanted & set(name_words(k)) - {"id"}) or (
+                wanted == {"id"} and k == "id"
+            ):
                 return v
         numbers = [v for v in value.values() if isinstance(v, (int, float))]
         if not key and len(numbers) >= 1:

@@ -93,7 +93,7 @@ Collected = tuple[str, list[tuple[str, str, bytes]]]
 def collector() -> Iterator[Collected]:
     _Collector.bodies = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Collector)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}", _Collector.bodies
