@@ -38,7 +38,7 @@ examples:
 def add_submit_parser(sub: Any) -> None:
     submit = sub.add_parser(
         "submit",
-        help="put a durable task on the task queue (run by `agentloop worker`)",
+        help="put a durable task on the task queue, run by `agentloop worker` (needs [durable])",
         description="Enqueue a task and print its id; a worker on the same --db runs it. "
         "Submitting an --id that exists does not create a second task.",
         epilog=SUBMIT_EXAMPLES,
@@ -65,7 +65,7 @@ def add_submit_parser(sub: Any) -> None:
 def add_tasks_parser(sub: Any) -> None:
     tasks = sub.add_parser(
         "tasks",
-        help="list durable tasks; show, approve, reject or cancel one",
+        help="list durable tasks; show, approve, reject or cancel one (needs [durable])",
         description="List the tasks of --db with status (queued, running, awaiting_approval, "
         "completed, failed, cancelled) and progress.",
         epilog=TASKS_EXAMPLES,

@@ -52,7 +52,7 @@ def add_db_flag(p: argparse.ArgumentParser, default: Any = None) -> None:
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "worker",
-        help="run durable tasks from the task queue (DBOS) until stopped",
+        help="run durable tasks from the task queue until stopped (needs agentloop[durable])",
         description="Run durable tasks from the queue in --db until SIGTERM or Ctrl-C. Each "
         "model request and tool call is a checkpoint: a task cut by a crash resumes where it "
         "stopped, on this worker after a restart (same --worker-id) or on one started with "
