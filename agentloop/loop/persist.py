@@ -255,5 +255,19 @@ def warn_missing_tools(conv_id: str | None, saved: Any, given: list[str]) -> Non
         f"{who} was saved with tools that were not given: {', '.join(missing)}; pass them "
         "with tools=[...] (agentloop CLI: --tools FILE) or the model's calls to them fail",
         MissingToolsWarning,
-        stacklevel=4,
+        stacklevel=_caller_outside_agentloop(),
     )
+
+
+def _caller_outside_agentloop() -> int:
+    """The ``stacklevel`` of the first caller outside the agentloop package (a load goes
+    through several of its functions: the warning names the user's line)."""
+    import os
+    import sys
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    level = 1
+    frame: Any = sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level

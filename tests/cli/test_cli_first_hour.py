@@ -234,6 +234,7 @@ def test_loading_without_the_saved_tools_warns_once_with_their_names(tmp_path: P
     with pytest.warns(MissingToolsWarning) as caught:
         Conversation.load(tmp_path / "c.json", tools=[get_weather])
     assert len(caught) == 1
+    assert caught[0].filename == __file__  # it points at the caller's line
     assert "send_invoice" in str(caught[0].message) and "get_weather" not in str(caught[0].message)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
