@@ -41,7 +41,8 @@ from .engine import (
 from .events import Compacted, LoopEvent, Retrying, SSETranslator, TurnCompleted
 from .hooks import RunHook, hook_set
 from .limits import LimitGuard, UsageLimits, UsageTotals
-from .persist import from_document, settings_of, to_document, warn_missing_tools
+from .missing_tools import warn_missing_tools
+from .persist import from_document, settings_of, to_document
 from .state import STRATEGIES, ConversationState, Journal, Strategy
 from .structured import output_parser, response_format_for
 from .turn import Turn
