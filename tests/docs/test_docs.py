@@ -99,7 +99,11 @@ def test_each_page_with_code_says_how_to_reach_the_real_api() -> None:
         if page.name in WITHOUT_CODE or not blocks(page):
             continue
         text = page.read_text(encoding="utf-8")
-        assert "GEMINI_API_KEY" in text, f"{page.name} never says how to use the real API"
+        assert "GEMINI_API_KEY" in text, (
+            f"{page.name} never says how to use the real API: add one line, e.g. a comment "
+            "'# GEMINI_API_KEY set: the Gemini API; unset: the bundled emulator' on the line "
+            "that makes the client or conversation"
+        )
 
 
 def test_readme_keeps_the_two_setup_commands() -> None:

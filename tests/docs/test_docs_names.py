@@ -41,7 +41,10 @@ def _loop_event_types() -> set[str]:
     todo: list[type] = [LoopEvent]
     while todo:
         cls = todo.pop()
-        if not cls.__name__.startswith("_"):  # private events never reach the user
+        private = cls.__name__.startswith("_") or any(
+            part.startswith("_") for part in cls.__module__.split(".")
+        )
+        if not private:  # driver-internal events never reach the user
             found.add(cls.type)
         todo.extend(cls.__subclasses__())
     return found - {"loop_event"}
