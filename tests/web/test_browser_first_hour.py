@@ -175,6 +175,9 @@ def test_the_developer_panel_shows_events_tool_calls_usage_and_interaction_ids(
     assert all(" in · " in i.text and " total" in i.text for i in interactions)
     ids = {i.find_element("css selector", "code").text for i in interactions}
     assert len(ids) == 2 and all(ids)
+    state = page.css("#dev-state")[0].text
+    assert "strategy stateful" in state and "model gemini-3.5-flash" in state
+    assert "nothing waiting" in state
     usage = page.css("#dev-usage")[0].text
     assert "2 requests" in usage and "total tokens" in usage and "cost" in usage
     events = [e.text for e in page.css("#dev-events li")]

@@ -385,6 +385,18 @@ function devReset() {
   dev.interactions.clear();
   for (const id of ["dev-events", "dev-tools", "dev-interactions"]) $(id).replaceChildren();
   $("dev-usage").textContent = "no turn yet";
+  $("dev-state").textContent = "no turn yet";
+}
+
+// The session as the server sees it (the agentloop.session summary or a reloaded detail).
+function devState(summary) {
+  const waiting = (summary.pending || []).length;
+  $("dev-state").textContent = [
+    "session " + summary.id,
+    "model " + summary.model,
+    "strategy " + summary.strategy,
+    waiting ? waiting + " call(s) waiting for approval" : "nothing waiting",
+  ].join(" · ");
 }
 
 function short(text, n) {
@@ -479,12 +491,14 @@ function devCustom(name, value) {
     }
   } else if (name === "agentloop.session") {
     devUsage(value.usage, value.cost);
+    devState(value);
   }
 }
 
 // A reloaded session: its tool calls and usage from the history (no timings: not seen live).
 function devFromHistory(detail) {
   devUsage(detail.usage, detail.cost);
+  devState(detail);
   for (const item of detail.items) {
     if (item.kind !== "tool") continue;
     const entry = devTool(item.id, item.name);
