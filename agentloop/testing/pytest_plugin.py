@@ -6,6 +6,12 @@ only when a fixture is used.
 Fixtures: ``emulator`` (a fresh ``Emulator()`` per test), ``emulator_client`` (a sync
 ``agentloop.Client`` bound in-process), ``async_emulator_client`` (``AsyncClient``) and
 ``emulator_url`` (base URL of a loopback server running that emulator).
+
+Recordings: with pytest-recording installed, every ``@pytest.mark.vcr`` test gets agentloop's
+vcrpy defaults (``agentloop.testing.recordings``): the API key and configured secrets never
+reach a cassette, requests match on method, path and JSON body, streams replay. A project's
+own ``vcr_config`` fixture still wins option by option. More secrets to keep out: the ini
+option ``agentloop_vcr_secret_env`` (names of environment variables).
 """
 
 from __future__ import annotations
@@ -17,6 +23,25 @@ import pytest
 
 if TYPE_CHECKING:
     from agentloop.testing import Emulator
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini(
+        "agentloop_vcr_secret_env",
+        "environment variables whose values agentloop keeps out of vcr cassettes (besides "
+        "GEMINI_API_KEY and GOOGLE_API_KEY)",
+        type="linelist",
+        default=[],
+    )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    """pytest-recording's hook: give the test's ``VCR`` agentloop's defaults."""
+    from agentloop.testing.recordings import DEFAULT_SECRET_ENV, configure_vcr
+
+    extra = [str(name) for name in config.getini("agentloop_vcr_secret_env")]
+    configure_vcr(vcr, secret_env=(*DEFAULT_SECRET_ENV, *extra))
 
 
 @pytest.fixture
