@@ -36,12 +36,14 @@ SECTIONS = (
     "stores",
     "mcp",
     "durable",
+    "evals",
 )
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_compaction
     import bench_data
+    import bench_evals
     import bench_mcp
     import bench_observe
     import bench_stores
@@ -66,6 +68,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "stores": lambda: bench_stores.store_rows(quick),
         "mcp": lambda: bench_mcp.run(quick),
         "durable": lambda: _durable(quick),
+        "evals": lambda: bench_evals.run(quick),
     }
 
 
