@@ -37,10 +37,12 @@ def _dataset(n: int) -> Any:
 
     return Dataset(
         name="bench",
-        cases=[
-            Case(name=f"c{i}", inputs=f"What is the weather in Paris? ({i})") for i in range(n)
+        cases=[Case(name=f"c{i}", inputs=f"What is the weather in Paris? ({i})") for i in range(n)],
+        evaluators=[
+            ToolCalled("get_weather", {"city": "Paris"}),
+            MaxRequests(2),
+            OutputMatches("Paris"),
         ],
-        evaluators=[ToolCalled("get_weather", {"city": "Paris"}), MaxRequests(2), OutputMatches("Paris")],
     )
 
 

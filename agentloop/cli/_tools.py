@@ -61,7 +61,9 @@ def _import_module(name: str, option: str = "--tools") -> ModuleType:
             ) from None
         raise UsageError(f"{option} {name!r} does not import: {exc}") from None
     except BaseException as exc:
-        raise UsageError(f"{option} {name!r} does not import: {type(exc).__name__}: {exc}") from None
+        raise UsageError(
+            f"{option} {name!r} does not import: {type(exc).__name__}: {exc}"
+        ) from None
 
 
 def _module_for(spec: str, option: str = "--tools") -> ModuleType:

@@ -198,7 +198,6 @@ def _client(args: argparse.Namespace, cassettes: Path | None, dataset: Any) -> A
     # Recordings are made and matched at the HTTP layer, so they need the real HTTP client
     # (never the in-process emulator); replaying needs no key.
     from agentloop.client import AsyncClient
-
     from agentloop.evals._evaluate import _cassette_name
 
     key = os.environ.get("GEMINI_API_KEY", "").strip()

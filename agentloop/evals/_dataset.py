@@ -46,7 +46,9 @@ EVALUATORS: tuple[type[Evaluator[Any, Any, Any]], ...] = (
 
 def registry(custom: Sequence[type[Evaluator[Any, Any, Any]]] = ()) -> dict[str, type[Any]]:
     """Evaluator name -> class: pydantic-evals' defaults, agentloop's, then ``custom``."""
-    return {cls.get_serialization_name(): cls for cls in (*DEFAULT_EVALUATORS, *EVALUATORS, *custom)}
+    return {
+        cls.get_serialization_name(): cls for cls in (*DEFAULT_EVALUATORS, *EVALUATORS, *custom)
+    }
 
 
 def _parse(path: Path, text: str) -> Any:
@@ -54,9 +56,7 @@ def _parse(path: Path, text: str) -> Any:
         try:
             return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise EvalError(
-                f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"
-            ) from None
+            raise EvalError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
     import yaml
 
     try:
@@ -73,9 +73,7 @@ def _case_place(index: int, case: Any) -> str:
     return f"cases[{index}]" + (f" {name!r}" if name else "")
 
 
-def _check_evaluators(
-    path: Path, place: str, specs: Any, known: dict[str, type[Any]]
-) -> None:
+def _check_evaluators(path: Path, place: str, specs: Any, known: dict[str, type[Any]]) -> None:
     if specs is None:
         return
     if not isinstance(specs, list):
@@ -131,8 +129,10 @@ def load_dataset(
         raise EvalError(f"{path}: cannot read the dataset: {exc.strerror or exc}") from None
     data = _parse(path, text)
     if not isinstance(data, dict) or "cases" not in data:
-        raise EvalError(f"{path}: a dataset is a mapping with a 'cases' list (and optional "
-                        "'name' and 'evaluators')")
+        raise EvalError(
+            f"{path}: a dataset is a mapping with a 'cases' list (and optional "
+            "'name' and 'evaluators')"
+        )
     cases = data["cases"]
     if not isinstance(cases, list):
         raise EvalError(f"{path}: cases: expected a list, not {type(cases).__name__}")
@@ -151,11 +151,12 @@ def load_dataset(
             seen.add(str(name))
         _check_evaluators(path, _case_place(i, case), case.get("evaluators"), known)
     try:
-        return Dataset[Any, Any, Any].from_dict(
+        dataset: Dataset[Any, Any, Any] = Dataset[Any, Any, Any].from_dict(
             data,
             custom_evaluator_types=[*EVALUATORS, *custom_evaluators],
             default_name=path.stem,
         )
+        return dataset
     except ValidationError as exc:
         raise _located(path, data, exc) from None
     except (ValueError, TypeError) as exc:

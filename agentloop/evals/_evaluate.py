@@ -210,7 +210,9 @@ class EvalResult:
                     f"{case.name}: {'now passes' if case.passed else 'now fails'}"
                 )
             changes = [
-                _delta(case.name, "pass rate", float(old.get("pass_rate", was)), case.pass_rate, True)
+                _delta(
+                    case.name, "pass rate", float(old.get("pass_rate", was)), case.pass_rate, True
+                )
                 if was == case.passed
                 else (0, "")
             ]
@@ -312,7 +314,9 @@ async def aevaluate(
     if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
         raise EvalError(f"repeat must be a whole number >= 1, not {repeat!r}")
     if max_concurrency is not None and (
-        isinstance(max_concurrency, bool) or not isinstance(max_concurrency, int) or max_concurrency < 1
+        isinstance(max_concurrency, bool)
+        or not isinstance(max_concurrency, int)
+        or max_concurrency < 1
     ):
         raise EvalError(f"max_concurrency must be a whole number >= 1, not {max_concurrency!r}")
     task = agent_task(target, client=client)

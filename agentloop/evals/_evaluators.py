@@ -83,9 +83,7 @@ def _expected(item: Any, where: str) -> _Expected:
         if extra:
             raise EvalError(f"{where}: unknown key {sorted(extra)[0]!r} (expected name, args)")
         return _Expected(item["name"], args)
-    raise EvalError(
-        f"{where}: a call is a tool name or {{name: ..., args: {{...}}}}, not {item!r}"
-    )
+    raise EvalError(f"{where}: a call is a tool name or {{name: ..., args: {{...}}}}, not {item!r}")
 
 
 @dataclass(repr=False)
@@ -100,16 +98,20 @@ class ToolCalled(Evaluator[object, object, object]):
         _expected({"name": self.name, "args": self.args}, "ToolCalled")
 
     def get_default_evaluation_name(self) -> str:
+        """``ToolCalled(NAME)``: the assertion's name in reports."""
         return f"ToolCalled({self.name})"
 
     def evaluate(self, ctx: EvaluatorContext[object, object, object]) -> EvaluationReason:
+        """Pass or fail, with the reason (the calls made, when it fails)."""
         run = case_run(ctx)
         if run is None:
             return EvaluationReason(False, _NO_RUN)
         want = _Expected(self.name, self.args)
         if any(want.matches(c.name, c.arguments) for c in run.tool_calls):
             return EvaluationReason(True, f"called {want}")
-        return EvaluationReason(False, f"expected a call {want}; the calls were: {_calls_text(run)}")
+        return EvaluationReason(
+            False, f"expected a call {want}; the calls were: {_calls_text(run)}"
+        )
 
 
 @dataclass(repr=False)
@@ -138,6 +140,7 @@ class ToolTrajectory(Evaluator[object, object, object]):
         return [_expected(c, f"ToolTrajectory calls[{i}]") for i, c in enumerate(self.calls)]
 
     def evaluate(self, ctx: EvaluatorContext[object, object, object]) -> EvaluationReason:
+        """Pass or fail, with the reason (the calls made, when it fails)."""
         run = case_run(ctx)
         if run is None:
             return EvaluationReason(False, _NO_RUN)
@@ -176,6 +179,7 @@ class NoToolErrors(Evaluator[object, object, object]):
     rejected, timed out)."""
 
     def evaluate(self, ctx: EvaluatorContext[object, object, object]) -> EvaluationReason:
+        """Pass or fail, with the reason (the calls made, when it fails)."""
         run = case_run(ctx)
         if run is None:
             return EvaluationReason(False, _NO_RUN)
@@ -196,6 +200,7 @@ class MaxRequests(Evaluator[object, object, object]):
         _non_negative("MaxRequests", self.n)
 
     def evaluate(self, ctx: EvaluatorContext[object, object, object]) -> EvaluationReason:
+        """Pass or fail, with the reason (the calls made, when it fails)."""
         run = case_run(ctx)
         if run is None:
             return EvaluationReason(False, _NO_RUN)
@@ -212,6 +217,7 @@ class MaxTokens(Evaluator[object, object, object]):
         _non_negative("MaxTokens", self.n)
 
     def evaluate(self, ctx: EvaluatorContext[object, object, object]) -> EvaluationReason:
+        """Pass or fail, with the reason (the calls made, when it fails)."""
         run = case_run(ctx)
         if run is None:
             return EvaluationReason(False, _NO_RUN)
@@ -235,6 +241,7 @@ class OutputMatches(Evaluator[object, object, object]):
             raise EvalError(f"OutputMatches pattern {self.pattern!r} is invalid: {exc}") from None
 
     def evaluate(self, ctx: EvaluatorContext[object, object, object]) -> EvaluationReason:
+        """Pass or fail, with the reason (the calls made, when it fails)."""
         run = case_run(ctx)
         text = run.output_text if run is not None else CaseRun(output=ctx.output).output_text
         if re.search(self.pattern, text):

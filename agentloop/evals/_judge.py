@@ -126,11 +126,13 @@ class Judge(Evaluator[object, object, object]):
             raise EvalError(f"Judge model must be a model id string, not {self.model!r}")
 
     def build_serialization_arguments(self) -> dict[str, Any]:
+        """The dataset-file arguments (the client is not one)."""
         args = super().build_serialization_arguments()
         args.pop("client", None)
         return args
 
     async def evaluate(self, ctx: EvaluatorContext[object, object, object]) -> dict[str, Any]:
+        """Ask the judge model; ``Judge`` (pass, with the reason) and ``Judge_score``."""
         client = self.client if self.client is not None else JUDGE_CLIENT.get()
         grading = await grade(client, self.model, prompt(self.rubric, ctx, self.include_input))
         name = self.get_default_evaluation_name()

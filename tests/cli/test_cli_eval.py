@@ -23,12 +23,15 @@ cases:
       - ToolTrajectory: [get_weather, book_hotel]
       - MaxRequests: 3
 """
-FAILING = PASSING + """\
+FAILING = (
+    PASSING
+    + """\
   - name: wrong_tool
     inputs: What is the weather in Rome?
     evaluators:
       - ToolCalled: book_hotel
 """
+)
 
 WEATHER = '''\
 from agentloop import Agent, tool
@@ -195,4 +198,18 @@ def test_cassettes_record_each_case_once_then_replay_with_no_key(
     write(cli, "w.yaml", (cli.home / "w.yaml").read_text().replace("paris", "rome"))
     unrecorded = cli(*argv)
     assert unrecorded.returncode == 2
-    assert "case 'rome' has no recording in tapes and GEMINI_API_KEY is not set" in unrecorded.stderr
+    assert (
+        "case 'rome' has no recording in tapes and GEMINI_API_KEY is not set" in unrecorded.stderr
+    )
+
+
+def test_the_weather_example_dataset_passes_offline(cli: CLI) -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples" / "evals"
+    result = cli(
+        "eval",
+        str(examples / "weather.yaml"),
+        "--agent",
+        f"{examples / 'weather_agent.py'}:weather_agent",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "pass rate: 100.0% (3/3 runs" in result.stdout

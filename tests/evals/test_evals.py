@@ -113,11 +113,13 @@ def test_every_evaluator_passes_and_fails_on_a_yaml_dataset(dataset_file: Path) 
         if name != "trip":
             assert not cases[name].passed, name
     assert "the calls were: get_weather" in cases["wrong_tool"].reasons["ToolCalled(book_hotel)"]
-    assert 'expected a call get_weather({"city": "Paris"})' in (
-        cases["wrong_argument"].reasons["ToolCalled(get_weather)"]
+    assert (
+        'expected a call get_weather({"city": "Paris"})'
+        in (cases["wrong_argument"].reasons["ToolCalled(get_weather)"])
     )
-    assert "expected (in_order) get_weather, book_hotel; the calls were: book_hotel" in (
-        cases["wrong_order"].reasons["ToolTrajectory"]
+    assert (
+        "expected (in_order) get_weather, book_hotel; the calls were: book_hotel"
+        in (cases["wrong_order"].reasons["ToolTrajectory"])
     )
     assert cases["too_many_requests"].reasons["MaxRequests"] == "4 request(s), max 2"
     assert "max 10" in cases["too_many_tokens"].reasons["MaxTokens"]
@@ -126,12 +128,21 @@ def test_every_evaluator_passes_and_fails_on_a_yaml_dataset(dataset_file: Path) 
     assert result.pass_rate == pytest.approx(1 / 8)
     data = result.to_json()
     assert data["pass_rate"] == pytest.approx(1 / 8)
-    assert set(data["cases"][0]) >= {"name", "passed", "scores", "assertions", "duration", "requests"}
+    assert set(data["cases"][0]) >= {
+        "name",
+        "passed",
+        "scores",
+        "assertions",
+        "duration",
+        "requests",
+    }
 
 
 def test_trajectory_orders() -> None:
     def trajectory(calls: list[Any], order: str) -> bool:
-        case = Case(name="c", inputs="Plan a trip to Paris", evaluators=[ToolTrajectory(calls, order)])  # type: ignore[arg-type]
+        case = Case(
+            name="c", inputs="Plan a trip to Paris", evaluators=[ToolTrajectory(calls, order)]
+        )  # type: ignore[arg-type]
         return run(Dataset(name="d", cases=[case])).cases[0].passed
 
     assert trajectory(["get_weather", "book_hotel"], "exact")
@@ -159,7 +170,13 @@ def test_repeats_give_a_pass_rate_per_case() -> None:
 
     dataset = Dataset(
         name="flaky",
-        cases=[Case(name="weather", inputs="weather?", evaluators=[ToolCalled("get_weather", {"city": "Paris"})])],
+        cases=[
+            Case(
+                name="weather",
+                inputs="weather?",
+                evaluators=[ToolCalled("get_weather", {"city": "Paris"})],
+            )
+        ],
     )
     emulator = Emulator(FunctionModel(flaky))
     result = evaluate(dataset, travel, client=emulator.async_client(), repeat=4, max_concurrency=1)
@@ -217,7 +234,9 @@ def test_max_concurrency_one_runs_cases_one_at_a_time() -> None:
 def test_conversation_factories_and_callables_are_evaluated() -> None:
     emulator = travel_agent.emulator()
     client = emulator.client()
-    case = Case(name="w", inputs="weather in Oslo", evaluators=[ToolCalled("get_weather", {"city": "Oslo"})])
+    case = Case(
+        name="w", inputs="weather in Oslo", evaluators=[ToolCalled("get_weather", {"city": "Oslo"})]
+    )
     dataset = Dataset(name="d", cases=[case])
 
     def factory() -> Conversation:
@@ -246,16 +265,26 @@ def test_multi_turn_inputs_share_one_conversation() -> None:
 
 
 def test_a_scripted_judge_scores_the_output() -> None:
-    judge_model = ScriptedModel(['{"reason": "It names the city and the weather.", "pass": true, "score": 0.75}'])
+    judge_model = ScriptedModel(
+        ['{"reason": "It names the city and the weather.", "pass": true, "score": 0.75}']
+    )
     judge_emulator = Emulator(judge_model)
-    case = Case(name="trip", inputs="Plan a trip to Paris", evaluators=[Judge("Names the city and the weather")])
+    case = Case(
+        name="trip",
+        inputs="Plan a trip to Paris",
+        evaluators=[Judge("Names the city and the weather")],
+    )
     result = run(Dataset(name="d", cases=[case]), judge_client=judge_emulator.async_client())
     (res,) = result.cases
     assert res.passed and res.assertions == {"Judge": True} and res.scores == {"Judge_score": 0.75}
     (seen,) = judge_model.requests
     prompt = seen.last_user_text
     assert "<Rubric>\nNames the city and the weather\n</Rubric>" in prompt
-    assert "All set for Paris" in prompt and "book_hotel" in prompt and "Plan a trip to Paris" in prompt
+    assert (
+        "All set for Paris" in prompt
+        and "book_hotel" in prompt
+        and "Plan a trip to Paris" in prompt
+    )
     assert seen.response_format is not None  # the grading schema went to the model
 
     failing = ScriptedModel(['{"reason": "No price given.", "pass": false, "score": 0.2}'])
@@ -297,17 +326,25 @@ def test_baseline_comparison(dataset_file: Path, tmp_path: Path) -> None:
             "evaluators:\n  - MaxRequests: many\ncases: []\n",
             "travel.yaml: dataset evaluators[0]: MaxRequests needs a whole number >= 0, not 'many'",
         ),
-        ("cases:\n  - name: a\n    input: x\n", "travel.yaml: cases[0] 'a': the case has no 'inputs'"),
+        (
+            "cases:\n  - name: a\n    input: x\n",
+            "travel.yaml: cases[0] 'a': the case has no 'inputs'",
+        ),
         ("cases: [\n  - a\n", "travel.yaml:2:3: not valid YAML: expected the node content"),
         ("name: x\n", "travel.yaml: a dataset is a mapping with a 'cases' list"),
         (
             "cases:\n  - name: a\n    inputs: x\n    evaluators:\n      - ToolCalled: {nme: x}\n",
             "travel.yaml: cases[0] 'a' evaluators[0]: bad arguments for ToolCalled",
         ),
-        ("cases:\n  - name: a\n    inputs: x\n    expected: 1\n", "travel.yaml: cases[0] 'a' expected: Extra inputs"),
+        (
+            "cases:\n  - name: a\n    inputs: x\n    expected: 1\n",
+            "travel.yaml: cases[0] 'a' expected: Extra inputs",
+        ),
     ],
 )
-def test_bad_datasets_fail_in_one_line_naming_the_place(tmp_path: Path, text: str, message: str) -> None:
+def test_bad_datasets_fail_in_one_line_naming_the_place(
+    tmp_path: Path, text: str, message: str
+) -> None:
     path = tmp_path / "travel.yaml"
     path.write_text(text)
     with pytest.raises(EvalError) as info:
@@ -341,4 +378,3 @@ def test_export_a_session_into_a_case_that_passes(tmp_path: Path) -> None:
         {"cases": [case]}, custom_evaluator_types=[ToolTrajectory], default_name="exported"
     )
     assert run(dataset).passed
-
