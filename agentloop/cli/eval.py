@@ -124,23 +124,10 @@ def add_parser(sub: Any) -> None:
         default="in_order",
         help="the exported ToolTrajectory's order (default in_order)",
     )
-    group = p.add_mutually_exclusive_group()
-    group.add_argument(
-        "--real",
-        dest="backend",
-        action="store_const",
-        const="real",
-        help="use the real API; fail if GEMINI_API_KEY is not set",
-    )
-    group.add_argument(
-        "--offline",
-        dest="backend",
-        action="store_const",
-        const="offline",
-        help="use the bundled emulator even if GEMINI_API_KEY is set",
-    )
-    p.set_defaults(backend="auto")
-    p.add_argument("-v", "--verbose", action="store_true", help="log what agentloop does on stderr")
+    from . import _backend_flags, _verbose_flag
+
+    _backend_flags(p)
+    _verbose_flag(p)
 
 
 def _evals() -> Any:
