@@ -185,13 +185,12 @@ def _client(args: argparse.Namespace, cassettes: Path | None, dataset: Any) -> A
     # Recordings are made and matched at the HTTP layer, so they need the real HTTP client
     # (never the in-process emulator); replaying needs no key.
     from agentloop.client import AsyncClient
-    from agentloop.evals._evaluate import _cassette_name
+    from agentloop.evals._evaluate import cassette_files
 
     key = os.environ.get("GEMINI_API_KEY", "").strip()
+    files = cassette_files(dataset, cassettes)
     missing = [
-        c.name or f"Case {i}"
-        for i, c in enumerate(dataset.cases, 1)
-        if not (cassettes / f"{_cassette_name(c.name or f'Case {i}')}.yaml").exists()
+        c.name or f"Case {i}" for i, c in enumerate(dataset.cases, 1) if not files[id(c)].exists()
     ]
     if missing and not key:
         raise UsageError(

@@ -246,26 +246,34 @@ def read_results(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _cassette_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "case"
+def cassette_files(dataset: Dataset[Any, Any, Any], directory: str | Path) -> dict[int, Path]:
+    """The recording of each case (keyed by ``id(case)``): ``DIR/<case name>.yaml``, the name
+    made safe for a file name (and numbered when two cases would share one)."""
+    files: dict[int, Path] = {}
+    used: set[str] = set()
+    for i, case in enumerate(dataset.cases, 1):
+        base = re.sub(r"[^A-Za-z0-9._-]+", "-", case.name or f"Case {i}").strip("-.") or "case"
+        stem, n = base, 1
+        while stem in used:
+            n += 1
+            stem = f"{base}-{n}"
+        used.add(stem)
+        files[id(case)] = Path(directory) / f"{stem}.yaml"
+    return files
 
 
-def _cassette_lifecycle(directory: Path) -> Any:
-    """A pydantic-evals lifecycle playing each case's cassette around its task and evaluators."""
+def _cassette_lifecycle(files: dict[int, Path]) -> Any:
+    """A pydantic-evals lifecycle playing each case's cassette around its task and evaluators
+    (every repeat of a case replays the one recording)."""
     from agentloop.testing.recordings import use_cassette
-
-    seen: dict[str, int] = {}
 
     class Recorded(CaseLifecycle[Any, Any, Any]):
         def __init__(self, case: Case[Any, Any, Any]) -> None:
             super().__init__(case)
-            base = _cassette_name(case.name or "case")
-            seen[base] = seen.get(base, 0) + 1
-            self.path = directory / (base if seen[base] == 1 else f"{base}.{seen[base]}")
             self._cm: Any = None
 
         async def setup(self) -> None:
-            self._cm = use_cassette(self.path.with_suffix(".yaml"))
+            self._cm = use_cassette(files[id(self.case)])
             self._cm.__enter__()
 
         async def teardown(self, result: Any) -> None:
@@ -307,7 +315,8 @@ async def aevaluate(
     fraction that passed). ``Judge`` evaluators without a client of their own use
     ``judge_client`` (default: ``client``). ``cassettes``: a directory with one recording per
     case: a case without one is recorded (live), a case with one is replayed offline, its
-    judge calls included; cases then run one at a time (the HTTP layer is patched globally).
+    judge calls included (repeats replay the same recording); cases then run one at a time
+    (vcrpy patches the HTTP layer for the whole process).
     """
     if isinstance(dataset, (str, Path)):
         dataset = load_dataset(dataset)
@@ -322,9 +331,8 @@ async def aevaluate(
     task = agent_task(target, client=client)
     lifecycle = None
     if cassettes is not None:
-        directory = Path(cassettes)
-        directory.mkdir(parents=True, exist_ok=True)
-        lifecycle = _cassette_lifecycle(directory)
+        Path(cassettes).mkdir(parents=True, exist_ok=True)
+        lifecycle = _cassette_lifecycle(cassette_files(dataset, cassettes))
         max_concurrency = 1
     token = JUDGE_CLIENT.set(judge_client if judge_client is not None else client)
     try:

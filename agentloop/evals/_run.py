@@ -190,16 +190,20 @@ def agent_task(
             "returning a Conversation, or a function of the case's inputs"
         )
     label = name or getattr(target, "name", None) or getattr(target, "__name__", "task")
+    if isinstance(target, Agent) and client is None:
+        from agentloop.client import AsyncClient
+
+        client = AsyncClient()  # one for every case, from GEMINI_API_KEY
 
     async def start(inputs: Any) -> tuple[list[Turn] | None, Any]:
         messages = messages_of(inputs)
         if isinstance(target, Agent):
-            from agentloop.client import AsyncClient, Client
+            from agentloop.client import Client
 
             if isinstance(client, Client):
                 conv: Any = target.conversation(client)
             else:
-                conv = target.aconversation(client if client is not None else AsyncClient())
+                conv = target.aconversation(client)
             turns = await _converse(conv, messages)
             return turns, turns[-1].output
         extra = {"client": client} if _takes_client(target) else {}

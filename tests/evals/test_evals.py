@@ -378,3 +378,29 @@ def test_export_a_session_into_a_case_that_passes(tmp_path: Path) -> None:
         {"cases": [case]}, custom_evaluator_types=[ToolTrajectory], default_name="exported"
     )
     assert run(dataset).passed
+
+
+def test_cassette_files_are_safe_and_distinct(tmp_path: Path) -> None:
+    from agentloop.evals._evaluate import cassette_files
+
+    cases = [Case(name="a b", inputs=1), Case(name="a-b", inputs=2), Case(name="v1.2", inputs=3)]
+    dataset = Dataset(name="d", cases=[*cases, Case(inputs=4)])
+    files = cassette_files(dataset, tmp_path)
+    names = [files[id(c)].name for c in dataset.cases]
+    assert names == ["a-b.yaml", "a-b-2.yaml", "v1.2.yaml", "Case-4.yaml"]
+
+
+def test_cassettes_record_once_and_repeats_replay_them(tmp_path: Path) -> None:
+    from agentloop import AsyncClient
+
+    emulator = travel_agent.emulator()
+    case = Case(name="trip", inputs="Plan a trip to Paris", evaluators=[ToolCalled("book_hotel")])
+    dataset = Dataset(name="d", cases=[case])
+    with emulator.serve() as url:
+        live = AsyncClient(api_key="k", base_url=url)
+        assert evaluate(dataset, travel, client=live, cassettes=tmp_path, repeat=2).passed
+        assert len(emulator.requests) == 3  # recorded once; the second run replayed it
+    dead = AsyncClient(api_key="k", base_url="http://127.0.0.1:9")
+    result = evaluate(dataset, travel, client=dead, cassettes=tmp_path, repeat=3)
+    assert result.passed and result.cases[0].runs == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["trip.yaml"]
