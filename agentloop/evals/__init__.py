@@ -24,7 +24,9 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
         "pip install 'agentloop[evals]'"
     ) from None
 
-from pydantic_evals import Case, Dataset
+# pydantic-evals' own, re-exported for convenience (documented there, not in agentloop's API).
+from pydantic_evals import Case as Case
+from pydantic_evals import Dataset as Dataset
 
 from ._dataset import EVALUATORS, load_dataset, registry
 from ._evaluate import CaseResult, Comparison, EvalResult, aevaluate, evaluate, read_results
@@ -42,11 +44,9 @@ from ._run import CaseRun, agent_task, case_run
 
 __all__ = [
     "EVALUATORS",
-    "Case",
     "CaseResult",
     "CaseRun",
     "Comparison",
-    "Dataset",
     "EvalResult",
     "Grading",
     "Judge",
