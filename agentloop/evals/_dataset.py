@@ -68,18 +68,56 @@ def _parse(path: Path, text: str) -> Any:
         raise EvalError(f"{path}{where}: not valid YAML: {problem}") from None
 
 
+class _Locator:
+    """``FILE:LINE`` of a place in a YAML dataset (just ``FILE`` for JSON)."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.root: Any = None
+        if path.suffix.lower() != ".json":
+            import yaml
+
+            try:
+                self.root = yaml.compose(text, Loader=yaml.SafeLoader)
+            except yaml.YAMLError:
+                self.root = None
+
+    def __call__(self, *parts: str | int) -> str:
+        import yaml
+
+        node = self.root
+        if node is None:
+            return str(self.path)
+        for part in parts:
+            found = None
+            if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+                found = next((v for k, v in node.value if k.value == part), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+                found = node.value[part] if part < len(node.value) else None
+            if found is None:
+                break
+            node = found
+        return f"{self.path}:{node.start_mark.line + 1}"
+
+
 def _case_place(index: int, case: Any) -> str:
     name = case.get("name") if isinstance(case, dict) else None
     return f"cases[{index}]" + (f" {name!r}" if name else "")
 
 
-def _check_evaluators(path: Path, place: str, specs: Any, known: dict[str, type[Any]]) -> None:
+def _check_evaluators(
+    at: _Locator, parts: tuple[str | int, ...], place: str, specs: Any, known: dict[str, type[Any]]
+) -> None:
     if specs is None:
         return
     if not isinstance(specs, list):
-        raise EvalError(f"{path}: {place} evaluators: expected a list, not {type(specs).__name__}")
+        raise EvalError(
+            f"{at(*parts, 'evaluators')}: {place} evaluators: expected a list, not "
+            f"{type(specs).__name__}"
+        )
     for i, raw in enumerate(specs):
         where = f"{place} evaluators[{i}]"
+        path = at(*parts, "evaluators", i)
         try:
             spec = EvaluatorSpec.model_validate(raw)
         except ValidationError:
@@ -100,15 +138,15 @@ def _check_evaluators(path: Path, place: str, specs: Any, known: dict[str, type[
             raise EvalError(f"{path}: {where}: bad arguments for {spec.name}: {exc}") from None
 
 
-def _located(path: Path, data: dict[str, Any], exc: ValidationError) -> EvalError:
+def _located(at: _Locator, data: dict[str, Any], exc: ValidationError) -> EvalError:
     err = exc.errors()[0]
-    loc = list(err["loc"])
+    loc = [p for p in err["loc"] if isinstance(p, (str, int))]
     place = ".".join(str(p) for p in loc) or "top level"
     if len(loc) >= 2 and loc[0] == "cases" and isinstance(loc[1], int):
         case = data["cases"][loc[1]]
         rest = ".".join(str(p) for p in loc[2:])
         place = _case_place(loc[1], case) + (f" {rest}" if rest else "")
-    return EvalError(f"{path}: {place}: {err['msg']}")
+    return EvalError(f"{at(*loc)}: {place}: {err['msg']}")
 
 
 def load_dataset(
@@ -137,19 +175,24 @@ def load_dataset(
     if not isinstance(cases, list):
         raise EvalError(f"{path}: cases: expected a list, not {type(cases).__name__}")
     known = registry(custom_evaluators)
-    _check_evaluators(path, "dataset", data.get("evaluators"), known)
+    at = _Locator(path, text)
+    _check_evaluators(at, (), "dataset", data.get("evaluators"), known)
     seen: set[str] = set()
     for i, case in enumerate(cases):
         if not isinstance(case, dict):
-            raise EvalError(f"{path}: cases[{i}]: a case is a mapping with 'inputs', not {case!r}")
+            raise EvalError(
+                f"{at('cases', i)}: cases[{i}]: a case is a mapping with 'inputs', not {case!r}"
+            )
         if "inputs" not in case:
-            raise EvalError(f"{path}: {_case_place(i, case)}: the case has no 'inputs'")
+            raise EvalError(f"{at('cases', i)}: {_case_place(i, case)}: the case has no 'inputs'")
         name = case.get("name")
         if name is not None and name in seen:
-            raise EvalError(f"{path}: {_case_place(i, case)}: a second case with this name")
+            raise EvalError(
+                f"{at('cases', i)}: {_case_place(i, case)}: a second case with this name"
+            )
         if name is not None:
             seen.add(str(name))
-        _check_evaluators(path, _case_place(i, case), case.get("evaluators"), known)
+        _check_evaluators(at, ("cases", i), _case_place(i, case), case.get("evaluators"), known)
     try:
         dataset: Dataset[Any, Any, Any] = Dataset[Any, Any, Any].from_dict(
             data,
@@ -158,6 +201,6 @@ def load_dataset(
         )
         return dataset
     except ValidationError as exc:
-        raise _located(path, data, exc) from None
+        raise _located(at, data, exc) from None
     except (ValueError, TypeError) as exc:
         raise EvalError(f"{path}: {str(exc).splitlines()[0]}") from None

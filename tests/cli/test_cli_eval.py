@@ -109,12 +109,12 @@ def test_baseline_prints_what_got_better_or_worse(cli: CLI) -> None:
         (
             {"d.yaml": "cases:\n  - name: a\n    inputs: x\n    evaluators: [Nope]\n"},
             ["d.yaml", "--agent", AGENT],
-            "d.yaml: cases[0] 'a' evaluators[0]: unknown evaluator 'Nope'; known: ",
+            "d.yaml:4: cases[0] 'a' evaluators[0]: unknown evaluator 'Nope'; known: ",
         ),
         (
             {"d.yaml": "cases:\n  - name: a\n    inputs: x\n  - inputs\n"},
             ["d.yaml", "--agent", AGENT],
-            "d.yaml: cases[1]: a case is a mapping with 'inputs'",
+            "d.yaml:4: cases[1]: a case is a mapping with 'inputs'",
         ),
         (
             {"d.yaml": PASSING},

@@ -315,30 +315,30 @@ def test_baseline_comparison(dataset_file: Path, tmp_path: Path) -> None:
     [
         (
             "cases:\n  - name: a\n    inputs: x\n    evaluators:\n      - ToolCaled: get_weather\n",
-            "travel.yaml: cases[0] 'a' evaluators[0]: unknown evaluator 'ToolCaled'; known: ",
+            "travel.yaml:5: cases[0] 'a' evaluators[0]: unknown evaluator 'ToolCaled'; known: ",
         ),
         (
             "cases:\n  - name: a\n    inputs: x\n  - name: b\n    inputs: y\n    evaluators:\n"
             "      - ToolTrajectory: {calls: [a], order: sideways}\n",
-            "travel.yaml: cases[1] 'b' evaluators[0]: ToolTrajectory order must be one of",
+            "travel.yaml:7: cases[1] 'b' evaluators[0]: ToolTrajectory order must be one of",
         ),
         (
             "evaluators:\n  - MaxRequests: many\ncases: []\n",
-            "travel.yaml: dataset evaluators[0]: MaxRequests needs a whole number >= 0, not 'many'",
+            "travel.yaml:2: dataset evaluators[0]: MaxRequests needs a whole number >= 0",
         ),
         (
             "cases:\n  - name: a\n    input: x\n",
-            "travel.yaml: cases[0] 'a': the case has no 'inputs'",
+            "travel.yaml:2: cases[0] 'a': the case has no 'inputs'",
         ),
         ("cases: [\n  - a\n", "travel.yaml:2:3: not valid YAML: expected the node content"),
         ("name: x\n", "travel.yaml: a dataset is a mapping with a 'cases' list"),
         (
             "cases:\n  - name: a\n    inputs: x\n    evaluators:\n      - ToolCalled: {nme: x}\n",
-            "travel.yaml: cases[0] 'a' evaluators[0]: bad arguments for ToolCalled",
+            "travel.yaml:5: cases[0] 'a' evaluators[0]: bad arguments for ToolCalled",
         ),
         (
             "cases:\n  - name: a\n    inputs: x\n    expected: 1\n",
-            "travel.yaml: cases[0] 'a' expected: Extra inputs",
+            "travel.yaml:4: cases[0] 'a' expected: Extra inputs",
         ),
     ],
 )
