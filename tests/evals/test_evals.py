@@ -43,6 +43,7 @@ cases:
       - MaxRequests: 3
       - MaxTokens: 5000
       - OutputMatches: "All set for Paris"
+      - Judge: Says the trip to Paris is booked
   - name: wrong_tool
     inputs: What is the weather in Rome?
     evaluators:
@@ -67,6 +68,7 @@ cases:
     inputs: What is the weather in Rome?
     evaluators:
       - OutputMatches: "Paris"
+      - Judge: Says the trip to Paris is booked
   - name: tool_error
     inputs: a broken booking
 """
@@ -79,8 +81,17 @@ def dataset_file(tmp_path: Path) -> Path:
     return path
 
 
+def paris_judge(request: Any) -> str:
+    """A judge model: passes an output that names Paris (deterministic, any order of cases)."""
+    output = request.last_user_text.split("<Output>")[1].split("</Output>")[0]
+    ok = "Paris" in output
+    reason = "It names Paris." if ok else "It does not name Paris."
+    return json.dumps({"reason": reason, "pass": ok, "score": 1.0 if ok else 0.0})
+
+
 def run(dataset: Any, **kwargs: Any) -> Any:
     emulator = travel_agent.emulator()
+    kwargs.setdefault("judge_client", Emulator(FunctionModel(paris_judge)).async_client())
     return evaluate(dataset, travel, client=emulator.async_client(), **kwargs)
 
 
@@ -107,8 +118,10 @@ def test_every_evaluator_passes_and_fails_on_a_yaml_dataset(dataset_file: Path) 
         "MaxRequests": True,
         "MaxTokens": True,
         "OutputMatches": True,
+        "Judge": True,
         "NoToolErrors": True,
     }
+    assert trip.scores == {"Judge_score": 1.0}
     for name in cases:
         if name != "trip":
             assert not cases[name].passed, name
@@ -124,6 +137,8 @@ def test_every_evaluator_passes_and_fails_on_a_yaml_dataset(dataset_file: Path) 
     assert cases["too_many_requests"].reasons["MaxRequests"] == "4 request(s), max 2"
     assert "max 10" in cases["too_many_tokens"].reasons["MaxTokens"]
     assert "not found in 'All set for Rome" in cases["wrong_output"].reasons["OutputMatches"]
+    assert cases["wrong_output"].reasons["Judge"] == "It does not name Paris."
+    assert cases["wrong_output"].scores == {"Judge_score": 0.0}
     assert "no hotels in Atlantis" in cases["tool_error"].reasons["NoToolErrors"]
     assert result.pass_rate == pytest.approx(1 / 8)
     data = result.to_json()
