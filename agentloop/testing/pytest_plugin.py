@@ -35,13 +35,39 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
-    """pytest-recording's hook: give the test's ``VCR`` agentloop's defaults."""
-    from agentloop.testing.recordings import DEFAULT_SECRET_ENV, configure_vcr
+def _secret_env(config: pytest.Config) -> tuple[str, ...]:
+    from agentloop.testing.recordings import DEFAULT_SECRET_ENV
 
     extra = [str(name) for name in config.getini("agentloop_vcr_secret_env")]
-    configure_vcr(vcr, secret_env=(*DEFAULT_SECRET_ENV, *extra))
+    return (*DEFAULT_SECRET_ENV, *extra)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
+    """pytest-recording's hook: give the test's ``VCR`` agentloop's defaults (the options of
+    the ``vcr_config`` fixture still win) and a cassette writer that scrubs secrets."""
+    from agentloop.testing.recordings import configure_vcr
+
+    configure_vcr(vcr, secret_env=_secret_env(config))
+
+
+class _VcrConfig:
+    """Registered after pytest-recording, so its ``vcr_config`` (``{}``) gives way to this one;
+    a project's own ``vcr_config`` fixture (in a conftest) still overrides it."""
+
+    @pytest.fixture
+    def vcr_config(self, request: pytest.FixtureRequest) -> dict[str, Any]:
+        """agentloop's vcrpy options (``agentloop.testing.recordings.vcr_config()``)."""
+        from agentloop.testing.recordings import vcr_config
+
+        return vcr_config(secret_env=_secret_env(request.config))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.has_plugin("recording") and not config.pluginmanager.has_plugin(
+        "agentloop-vcr-config"
+    ):
+        config.pluginmanager.register(_VcrConfig(), "agentloop-vcr-config")
 
 
 REPLAY_KEY = "replayed-from-cassette"

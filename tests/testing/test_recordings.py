@@ -71,6 +71,12 @@ def test_stream():
     assert events[-1].type == "turn_completed"
 
 
+def test_vcr_config_is_agentloops(vcr_config):
+    assert vcr_config["match_on"] == ("method", "path", "body")
+    assert ("x-goog-api-key", None) in vcr_config["filter_headers"]
+    assert ("key", None) in vcr_config["filter_query_parameters"]
+
+
 @pytest.mark.vcr
 def test_tool_loop():
     with client() as c:
@@ -152,7 +158,7 @@ def record_and_replay(
         monkeypatch.setenv("RECORDED_URL", url)
         monkeypatch.setenv("GEMINI_API_KEY", KEY)
         recorded = pytester.runpytest_inprocess("--record-mode=once", "-p", "no:cacheprovider")
-        recorded.assert_outcomes(passed=4)
+        recorded.assert_outcomes(passed=5)
     tapes = sorted((pytester.path / "cassettes" / "test_recorded").glob("*.yaml"))
     assert [t.stem for t in tapes] == ["test_async", "test_stream", "test_sync", "test_tool_loop"]
     for tape in tapes:
@@ -163,7 +169,7 @@ def record_and_replay(
     # The server is gone and so is the key: everything replays from the cassettes.
     monkeypatch.delenv("GEMINI_API_KEY")
     replayed = pytester.runpytest_inprocess("-p", "no:cacheprovider")
-    replayed.assert_outcomes(passed=4)
+    replayed.assert_outcomes(passed=5)
 
     monkeypatch.setenv("RECORDED_MESSAGE", "Hello, changed")
     changed = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-k", "test_sync")
