@@ -147,6 +147,11 @@ def _import_what_the_inner_tests_use() -> None:
 _import_what_the_inner_tests_use()
 
 
+# Plugins the inner sessions do not need: hypothesis's would import (and assertion-rewrite)
+# hypothesis afresh in every in-process session.
+QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")
+
+
 def record_and_replay(
     pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch, server: object
 ) -> None:
@@ -157,7 +162,7 @@ def record_and_replay(
     with server as url:  # type: ignore[attr-defined]
         monkeypatch.setenv("RECORDED_URL", url)
         monkeypatch.setenv("GEMINI_API_KEY", KEY)
-        recorded = pytester.runpytest_inprocess("--record-mode=once", "-p", "no:cacheprovider")
+        recorded = pytester.runpytest_inprocess("--record-mode=once", *QUIET)
         recorded.assert_outcomes(passed=5)
     tapes = sorted((pytester.path / "cassettes" / "test_recorded").glob("*.yaml"))
     assert [t.stem for t in tapes] == ["test_async", "test_stream", "test_sync", "test_tool_loop"]
@@ -168,11 +173,11 @@ def record_and_replay(
 
     # The server is gone and so is the key: everything replays from the cassettes.
     monkeypatch.delenv("GEMINI_API_KEY")
-    replayed = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    replayed = pytester.runpytest_inprocess(*QUIET)
     replayed.assert_outcomes(passed=5)
 
     monkeypatch.setenv("RECORDED_MESSAGE", "Hello, changed")
-    changed = pytester.runpytest_inprocess("-p", "no:cacheprovider", "-k", "test_sync")
+    changed = pytester.runpytest_inprocess(*QUIET, "-k", "test_sync")
     changed.assert_outcomes(failed=1)
     out = changed.stdout.str()
     assert "no recorded interaction matches it (the closest differ in body)" in out
