@@ -168,7 +168,9 @@ def _export(args: argparse.Namespace) -> int:
         if not isinstance(data, dict) or not isinstance(data.get("cases", []), list):
             raise UsageError(f"-o {args.output!r}: not a dataset file (no 'cases' list)")
         data.setdefault("cases", [])
-        data["cases"] = [c for c in data["cases"] if c.get("name") != case["name"]]
+        data["cases"] = [
+            c for c in data["cases"] if not (isinstance(c, dict) and c.get("name") == case["name"])
+        ]
     data["cases"].append(case)
     out.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
     print(f"wrote case {case['name']!r} to {out}", file=sys.stderr)

@@ -419,3 +419,20 @@ def test_cassettes_record_once_and_repeats_replay_them(tmp_path: Path) -> None:
     result = evaluate(dataset, travel, client=dead, cassettes=tmp_path, repeat=3)
     assert result.passed and result.cases[0].runs == 3
     assert [p.name for p in tmp_path.iterdir()] == ["trip.yaml"]
+
+
+def test_a_task_that_raises_fails_its_case_with_the_error() -> None:
+    def broken(inputs: str) -> str:
+        raise ValueError(f"boom on {inputs}")
+
+    dataset = Dataset(name="d", cases=[Case(name="a", inputs="x"), Case(name="b", inputs="y")])
+    result = evaluate(dataset, broken, repeat=2)
+    assert [c.name for c in result.cases] == ["a", "b"]
+    a = result.cases[0]
+    assert not a.passed and a.runs == 2 and a.pass_rate == 0.0
+    assert a.errors == ["ValueError: boom on x", "ValueError: boom on x"]
+    assert result.to_json()["cases"][0]["errors"][0] == "ValueError: boom on x"
+    with pytest.raises(EvalError, match="repeat must be a whole number >= 1"):
+        evaluate(dataset, broken, repeat=0)
+    with pytest.raises(EvalError, match="cannot evaluate int"):
+        evaluate(dataset, 3)
