@@ -11,7 +11,8 @@ Recordings: with pytest-recording installed, every ``@pytest.mark.vcr`` test get
 vcrpy defaults (``agentloop.testing.recordings``): the API key and configured secrets never
 reach a cassette, requests match on method, path and JSON body, streams replay. A project's
 own ``vcr_config`` fixture still wins option by option. More secrets to keep out: the ini
-option ``agentloop_vcr_secret_env`` (names of environment variables).
+option ``agentloop_vcr_secret_env`` (names of environment variables); ``agentloop_vcr_defaults
+= false`` turns the defaults off for a project whose cassettes are not agentloop's.
 """
 
 from __future__ import annotations
@@ -33,6 +34,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         type="linelist",
         default=[],
     )
+    parser.addini(
+        "agentloop_vcr_defaults",
+        "apply agentloop's vcrpy defaults to @pytest.mark.vcr tests (default true; false leaves "
+        "pytest-recording's own)",
+        type="bool",
+        default=True,
+    )
 
 
 def _secret_env(config: pytest.Config) -> tuple[str, ...]:
@@ -48,7 +56,8 @@ def pytest_recording_configure(config: pytest.Config, vcr: Any) -> None:
     the ``vcr_config`` fixture still win) and a cassette writer that scrubs secrets."""
     from agentloop.testing.recordings import configure_vcr
 
-    configure_vcr(vcr, secret_env=_secret_env(config))
+    if config.getini("agentloop_vcr_defaults"):
+        configure_vcr(vcr, secret_env=_secret_env(config))
 
 
 class _VcrConfig:
@@ -64,8 +73,11 @@ class _VcrConfig:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if config.pluginmanager.has_plugin("recording") and not config.pluginmanager.has_plugin(
-        "agentloop-vcr-config"
+    manager = config.pluginmanager
+    if (
+        manager.has_plugin("recording")
+        and not manager.has_plugin("agentloop-vcr-config")
+        and config.getini("agentloop_vcr_defaults")
     ):
         config.pluginmanager.register(_VcrConfig(), "agentloop-vcr-config")
 

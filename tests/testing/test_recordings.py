@@ -228,3 +228,9 @@ def test_import_agentloop_testing_stays_light() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_defaults_can_be_turned_off(pytester: pytest.Pytester) -> None:
+    pytester.makeini("[pytest]\nagentloop_vcr_defaults = false\n")
+    pytester.makepyfile(test_plain="def test_cfg(vcr_config):\n    assert vcr_config == {}\n")
+    pytester.runpytest_inprocess(*QUIET).assert_outcomes(passed=1)
