@@ -216,6 +216,21 @@ class EvalResult:
                 if was == case.passed
                 else (0, "")
             ]
+            old_asserts = old.get("assertions", {})
+            for key, now in case.assertions.items():
+                if key not in old_asserts or float(old_asserts[key]) == float(now):
+                    continue
+                if isinstance(now, bool) and isinstance(old_asserts[key], bool):
+                    changes.append(
+                        (
+                            1 if now else -1,
+                            f"{case.name}: {key} {'now holds' if now else 'now fails'}",
+                        )
+                    )
+                else:
+                    changes.append(
+                        _delta(case.name, f"{key} pass rate", float(old_asserts[key]), now, True)
+                    )
             for key, value in case.scores.items():
                 if key in old.get("scores", {}):
                     changes.append(_delta(case.name, key, float(old["scores"][key]), value, True))

@@ -319,7 +319,7 @@ def test_baseline_comparison(dataset_file: Path, tmp_path: Path) -> None:
     dataset_file.write_text(text)
     comparison = run(load_dataset(dataset_file)).compare(baseline)
     assert comparison.better == ["wrong_tool: now passes"]
-    assert comparison.worse == ["trip: now fails"]
+    assert comparison.worse == ["trip: now fails", "trip: MaxRequests now fails"]
     assert comparison.pass_rate == (pytest.approx(1 / 8), pytest.approx(1 / 8))
     same = old.compare(json.loads(baseline.read_text()))
     assert same.better == [] and same.worse == [] and "no case changed" in same.lines()[-1]
