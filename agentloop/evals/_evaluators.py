@@ -97,10 +97,6 @@ class ToolCalled(Evaluator[object, object, object]):
     def __post_init__(self) -> None:
         _expected({"name": self.name, "args": self.args}, "ToolCalled")
 
-    def get_default_evaluation_name(self) -> str:
-        """``ToolCalled(NAME)``: the assertion's name in reports."""
-        return f"ToolCalled({self.name})"
-
     def evaluate(self, ctx: EvaluatorContext[object, object, object]) -> EvaluationReason:
         """Pass or fail, with the reason (the calls made, when it fails)."""
         run = case_run(ctx)
