@@ -10,11 +10,10 @@ from typing import Any
 
 import pytest
 from test_browser import ROOT, Page, browser  # noqa: F401 - the module's browser fixture
-from web_helpers import delete_file, get_weather, serve
+from web_helpers import offline_app, serve
 
-from agentloop.testing import DemoModel, Emulator, FunctionModel
+from agentloop.testing import DemoModel, FunctionModel
 from agentloop.testing._errors import ApiException
-from agentloop.web import create_app
 
 pytestmark = pytest.mark.slow
 
@@ -33,16 +32,7 @@ def _model() -> FunctionModel:
 
 @pytest.fixture
 def page(browser: Any, tmp_path: Path) -> Iterator[Page]:  # noqa: F811
-    client = Emulator(model=_model()).async_client()
-    app = create_app(
-        tools=[get_weather, delete_file],
-        store=tmp_path / "web.db",
-        client=client,
-        offline=True,
-        backend_note="Offline: running on the bundled agentloop emulator (no GEMINI_API_KEY "
-        "set; its answers are rule-based, not a real model).",
-    )
-    with serve(app) as base:
+    with serve(offline_app(_model(), tmp_path / "web.db")) as base:
         yield Page(browser, base)
 
 
