@@ -26,13 +26,13 @@ def run_models(args: argparse.Namespace) -> int:
 
     models = sorted(KNOWN_MODELS, key=lambda m: (m != DEFAULT_MODEL, m))
     if args.json:
-        data = {"default_model": DEFAULT_MODEL, "models": models, "agents": list(KNOWN_AGENTS)}
+        data = {"default_model": DEFAULT_MODEL, "models": models, "agents": sorted(KNOWN_AGENTS)}
         print(json.dumps(data, indent=2))
         return 0
     print("models (--model ID):")
     for model in models:
         print(f"  {model}" + ("  (default)" if model == DEFAULT_MODEL else ""))
     print("agents (Conversation(agent=ID)):")
-    for agent in KNOWN_AGENTS:
+    for agent in sorted(KNOWN_AGENTS):
         print(f"  {agent}")
     return 0
