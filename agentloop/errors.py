@@ -61,6 +61,7 @@ __all__ = [
     "ToolTimeoutError",
     "TurnError",
     "TurnInProgressError",
+    "TurnIndexError",
     "UnexpectedStatusError",
     "UnknownToolError",
     "UsageLimitExceeded",
@@ -109,6 +110,11 @@ class InputError(AgentloopError, ValueError):
 class TurnInProgressError(AgentloopError, RuntimeError):
     """A turn was started on a conversation whose previous turn is still running (from
     another thread or task); one turn at a time. Nothing was changed."""
+
+
+class TurnIndexError(AgentloopError, IndexError):
+    """A turn index (``fork(at=)``, ``rewind(turns)``, ``replay(at)``) names no turn of the
+    conversation; ``conv.turns`` lists them. Nothing was changed."""
 
 
 class StateError(AgentloopError, RuntimeError, ValueError):

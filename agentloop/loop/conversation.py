@@ -27,6 +27,7 @@ from agentloop.observe import observer_for, watched
 from agentloop.types import FunctionCallStep, Interaction, RawJSON, WireModel
 
 from .background import AsyncBackgroundTurn, BackgroundTurn
+from .branches import AsyncTimeTravel, TimeTravel
 from .compaction import Compaction, Summarize, compact_now
 from .engine import (
     Effect,
@@ -140,6 +141,7 @@ class _ConversationCore:
             else:
                 functions.append(item)
         self.tools: ToolRegistry = ToolRegistry(functions)
+        self._owns_tools = True  # False for a fork: its parent's tools, closed by the parent
         self._state = ConversationState()
         self._lock = threading.Lock()  # held while a turn runs: one turn at a time
         self._background: Any = None  # the background turn still running, if any
@@ -556,7 +558,7 @@ def _retry_event(info: Any) -> Retrying:
     )
 
 
-class Conversation(_ConversationCore):
+class Conversation(TimeTravel, _ConversationCore):
     """A multi-turn chat or agent loop on a blocking ``Client``.
 
     ``send`` runs one user turn to completion (tool calls included) and returns a ``Turn``;
@@ -740,8 +742,10 @@ class Conversation(_ConversationCore):
         return self._locked(self._engine().recover())
 
     def close(self) -> None:
-        """Release the tools' threads and close toolsets (the client stays open)."""
-        self.tools.close()
+        """Release the tools' threads and close toolsets (the client stays open; a fork leaves
+        its parent's tools to the parent)."""
+        if self._owns_tools:
+            self.tools.close()
 
     def __enter__(self) -> Conversation:
         return self
@@ -849,7 +853,7 @@ class Conversation(_ConversationCore):
         return events.interaction
 
 
-class AsyncConversation(_ConversationCore):
+class AsyncConversation(AsyncTimeTravel, _ConversationCore):
     """The same conversation on an ``AsyncClient``: ``await send(...)``, ``async for`` streams."""
 
     client: AsyncClient
@@ -990,7 +994,8 @@ class AsyncConversation(_ConversationCore):
     async def aclose(self) -> None:
         """Release the tools' threads and close toolsets (the client stays open), off the
         event loop: stopping an MCP server takes a moment."""
-        await asyncio.to_thread(self.tools.close)
+        if self._owns_tools:
+            await asyncio.to_thread(self.tools.close)
 
     async def __aenter__(self) -> AsyncConversation:
         return self

@@ -85,6 +85,7 @@ from .state import (
     PausedTurn,
     Strategy,
 )
+from .timetravel import now
 from .turn import ToolCall, Turn, TurnStatus, result_text
 
 __all__ = [
@@ -282,7 +283,7 @@ class TurnEngine:
             state.close_open_calls(cut_turn, INTERRUPTED)
             state.record({"k": "end", "status": "interrupted"})
         mark = self._mark()
-        state.record({"k": "turn", "strategy": state.strategy})
+        state.record({"k": "turn", "strategy": state.strategy, "t": now()})
         paused, state.paused = state.paused, None
         if paused is not None:
             # A new message while calls await approval: those calls are answered as rejected.

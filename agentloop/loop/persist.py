@@ -10,7 +10,9 @@
   ``chain``     the stored chain moved (``id``, ``covers``); ``started``: tool calls began
                 (``ids``); ``paused``: the turn waits for approvals; ``resume``: it goes on;
   ``end``       the turn ended (``status``); ``rollback``: the turn received nothing from the
-                model and was undone; ``snapshot``: a whole document (migrated data).
+                model and was undone; ``snapshot``: a whole document (migrated data, a fork);
+  ``rewind``    the conversation went back to its first ``turns`` turns (the records of the
+                later ones stay: a branch, see timetravel.py).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from agentloop.errors import SnapshotError
 from agentloop.types import Usage
 
 from .state import STATE_VERSION, ConversationState, CutTurn, PausedTurn, check_history, dumps
+from .timetravel import rewound
 
 __all__ = ["FORMAT", "VERSION", "Folded", "fold", "from_document", "to_document"]
 
@@ -148,6 +151,7 @@ def fold(records: Iterable[str], version: int = 0) -> Folded:
                 "holds data agentloop did not write there"
             ) from None
         try:
+            state.turn_log.apply(record, len(state.history))
             if kind == "step":
                 state.history.append_wire(dumps(record["step"]).encode())
             elif kind == "response":
@@ -207,6 +211,9 @@ def fold(records: Iterable[str], version: int = 0) -> Folded:
                 state.view.load_wire(record["view"], None)
             elif kind == "usage":
                 state.usage.replay(record)
+            elif kind == "rewind":  # time travel: back to the first ``turns`` turns
+                state = rewound(state, int(record["turns"]))
+                checkpoint = None
             # Unknown kinds come from a newer agentloop: they are skipped.
         except SnapshotError:
             raise

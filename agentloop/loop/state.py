@@ -34,6 +34,7 @@ from agentloop.types import (
 from .compaction import ModelView
 from .history import History, encode_step
 from .limits import Price, UsageTotals
+from .timetravel import TurnLog
 from .turn import ToolCall, Turn
 
 if TYPE_CHECKING:
@@ -143,6 +144,7 @@ class ConversationState:
     journal: Journal | None = None
     view: ModelView = field(default_factory=ModelView)  # what the model gets (compaction.py)
     usage: UsageTotals = field(default_factory=UsageTotals)  # over the conversation's life
+    turn_log: TurnLog = field(default_factory=TurnLog)  # where each turn lies (timetravel.py)
 
     # --- changes ---------------------------------------------------------------------------------
 
@@ -179,6 +181,7 @@ class ConversationState:
         self.record({"k": "chain", "id": chain_id, "covers": covers})
 
     def record(self, record: dict[str, Any]) -> None:
+        self.turn_log.apply(record, len(self.history))
         if self.journal is not None:
             self.journal.add(record)
 
@@ -205,6 +208,7 @@ class ConversationState:
     def truncate(self, length: int) -> None:
         """Drop history entries from ``length`` on and rebuild the call index (rollback)."""
         self.history.truncate(length)
+        self.turn_log.truncate(length)
         self.reindex()
 
     def reindex(self) -> None:
@@ -245,6 +249,7 @@ class ConversationState:
             "cut": None,
             "view": self.view.to_wire(),
             "usage": self.usage.to_wire(),
+            "turns": self.turn_log.to_wire(),
         }
         paused = self.paused
         if paused is not None:
@@ -305,6 +310,10 @@ class ConversationState:
         state.chain_id, state.chain_len = chain_id, covers
         state.view.load_wire(data.get("view"), state.history)
         state.usage = UsageTotals.from_wire(data.get("usage"))
+        try:
+            state.turn_log = TurnLog.from_wire(data.get("turns"), state.history)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"turns: not a list of turns ({exc})") from None
         if data.get("paused"):
             state.paused = _paused_from_wire(data["paused"], state)
         if data.get("cut"):
