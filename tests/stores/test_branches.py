@@ -63,7 +63,9 @@ def test_a_rewind_keeps_the_removed_turns_in_the_journal(spec: StoreSpec) -> Non
         conv.rewind()
         conv.send("second, again")
         records = [json.loads(r) for r in store.read("r").records]
-        kept = [r["step"] for r in records if r["k"] == "step" and r["step"]["type"] == "user_input"]
+        kept = [
+            r["step"] for r in records if r["k"] == "step" and r["step"]["type"] == "user_input"
+        ]
         assert [s["content"][0]["text"] for s in kept] == ["first", "second", "second, again"]
         assert {"k": "rewind", "turns": 1} in records
     with spec.open() as again:
