@@ -136,7 +136,8 @@ class _TimeTravelCore(_Base):
     def _replay(
         self, at: int, input: Any, edit: Mapping[str, Any] | None
     ) -> tuple[Self, _Writes, Any]:
-        """The branch of a replay and what it runs: ``("recover", None)`` or the input."""
+        """The branch of a replay and what to run in it: the input to send, or ``None`` to
+        ``recover()`` (edited tool results)."""
         if at is None:
             raise TurnIndexError("replay(at): give the index of the turn to re-run")
         index = turn_index(self._state, at, running=self._busy(), what="replay")
@@ -155,9 +156,14 @@ class _TimeTravelCore(_Base):
             input = turn_infos(self._state)[index].input
             if not input:
                 raise InputError(f"turn {index} has no user input to re-run; pass input=")
-        state = seed_state(self._state, index)
-        conv, writes = self._branch(state, None, index, "replay")
+        conv, writes = self._rerun_branch(index, None)
         return conv, writes, input
+
+    def _rerun_branch(self, at: int, id: str | None) -> tuple[Self, _Writes]:
+        """The branch to re-run turn ``at`` in: this conversation's turns before it (stored
+        as a ``replay`` branch); the caller sends the turn's (new) input to it."""
+        index = turn_index(self._state, at, running=self._busy(), what="re-run")
+        return self._branch(seed_state(self._state, index), id, index, "replay")
 
 
 def _nothing() -> _Writes:
