@@ -38,6 +38,7 @@ SECTIONS = (
     "stores",
     "mcp",
     "durable",
+    "timetravel",
 )
 
 
@@ -48,6 +49,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_observe
     import bench_stores
     import bench_system
+    import bench_timetravel
     import bench_tools
     import bench_turn
 
@@ -68,6 +70,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "stores": lambda: bench_stores.store_rows(quick),
         "mcp": lambda: bench_mcp.run(quick),
         "durable": lambda: _durable(quick),
+        "timetravel": lambda: bench_timetravel.rows(quick),
     }
 
 

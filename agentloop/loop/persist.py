@@ -212,6 +212,7 @@ def fold(records: Iterable[str], version: int = 0) -> Folded:
             elif kind == "usage":
                 state.usage.replay(record)
             elif kind == "rewind":  # time travel: back to the first ``turns`` turns
+                state.reindex()  # the call index is only kept up to date at the end
                 state = rewound(state, int(record["turns"]))
                 checkpoint = None
             # Unknown kinds come from a newer agentloop: they are skipped.

@@ -320,8 +320,10 @@ def seed_state(state: ConversationState, turns: int) -> ConversationState:
         length = turn_end(state, turns - 1)
     new = ConversationState(strategy=state.strategy)
     new.history = state.history.prefix(length)
-    new.reindex()
-    new.turn_log = TurnLog([m.copy() for m in marks[:turns]])
+    _seed_calls(new, state, length, marks[turns - 1].start if turns else 0)
+    # Turns before the last kept one are finished and never change again: shared, not copied.
+    kept = marks[: turns - 1] if turns else []
+    new.turn_log = TurnLog([*kept, marks[turns - 1].copy()] if turns else [])
     # The chain that ended the prefix: the last move of the last kept turn that lies inside it
     # (the state's own chain when everything is kept: it may have moved since, e.g. a 404).
     chain: tuple[str | None, int] = (None, 0)
@@ -333,7 +335,7 @@ def seed_state(state: ConversationState, turns: int) -> ConversationState:
             chain = moves[-1]
     if chain[0] is not None and state.strategy == "stateful":
         new.chain_id, new.chain_len = chain
-    _seed_view(new, state.view, length)
+    _seed_view(new, state, length)
     if not new.open_calls or not turns:
         return new
     mark = new.turn_log.marks[-1]
@@ -438,7 +440,7 @@ def edited_state(
             )
     new = seed_state(state, index)
     new.history = history.prefix(cut_at)
-    _seed_view(new, state.view, cut_at)
+    _seed_view(new, state, cut_at)
     new.chain_id, new.chain_len = None, 0
     moves = [c for c in mark.chain if c[1] <= cut_at]
     ids = [cid for cid, _ in moves if cid is not None]
@@ -452,6 +454,23 @@ def edited_state(
     return new
 
 
+def _seed_calls(new: ConversationState, state: ConversationState, length: int, last: int) -> None:
+    """``new``'s call index, in O(steps dropped + the last kept turn): ids of the calls past
+    ``length`` leave ``call_ids``; open calls can only lie in the last kept turn (from
+    ``last`` on), since every earlier turn answered its calls before the next one began."""
+    history = state.history
+    new.call_ids = set(state.call_ids)
+    for step in history[length:]:
+        if isinstance(step, FunctionCallStep):
+            new.call_ids.discard(step.id)
+    new.open_calls = {}
+    for step in history[last:length]:
+        if isinstance(step, FunctionCallStep):
+            new.open_calls[step.id] = step
+        elif isinstance(step, FunctionResultStep):
+            new.open_calls.pop(step.call_id, None)
+
+
 def _open_in(history: Any, length: int) -> set[str]:
     calls: set[str] = set()
     for step in history[:length]:
@@ -462,12 +481,14 @@ def _open_in(history: Any, length: int) -> set[str]:
     return calls
 
 
-def _seed_view(new: ConversationState, view: ModelView, length: int) -> None:
+def _seed_view(new: ConversationState, state: ConversationState, length: int) -> None:
     """The model view of the prefix: the same compaction when it lies inside the prefix, else
     the whole prefix (a summary of steps past the fork point does not belong to the fork)."""
+    view = state.view
+    if view.start <= length:
+        new.view = view.prefix_of(state.history, length)
+        return
     fresh = ModelView()
-    if view.start <= length and view.start:
-        fresh.load_wire(view.to_wire(), new.history)
     fresh.configure(view.max_result_chars, new.history)
     new.view = fresh
 
