@@ -26,6 +26,7 @@ _EXPORTS: dict[str, str] = {
     "RunContext": "agentloop.agents",
     "AsyncConversation": "agentloop.loop",
     "Turn": "agentloop.loop",
+    "TurnInfo": "agentloop.loop",
     "ToolCall": "agentloop.loop",
     "BackgroundTurn": "agentloop.loop",
     "AsyncBackgroundTurn": "agentloop.loop",
@@ -59,6 +60,7 @@ __all__ = [
     "ToolError",
     "ToolRegistry",
     "Turn",
+    "TurnInfo",
     "UsageLimits",
     "__version__",
     "errors",
@@ -79,6 +81,7 @@ if TYPE_CHECKING:
         Conversation,
         ToolCall,
         Turn,
+        TurnInfo,
         UsageLimits,
     )
     from agentloop.loop.hooks import Deny, Hooks, RequireApproval

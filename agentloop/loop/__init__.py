@@ -40,6 +40,7 @@ from .events import (
 )
 from .inputs import from_bytes, from_file, from_uri, text
 from .limits import UsageLimits, UsageTotals
+from .timetravel import TurnInfo
 from .turn import ToolCall, Turn
 
 __all__ = [
@@ -71,6 +72,7 @@ __all__ = [
     "Turn",
     "TurnCompleted",
     "TurnError",
+    "TurnInfo",
     "UnexpectedStatusError",
     "UsageLimits",
     "UsageTotals",
