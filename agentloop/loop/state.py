@@ -329,6 +329,9 @@ class ConversationState:
                 default=first,
             )
             state.cut = CutTurn(start)
+        marks = state.turn_log.marks
+        if data.get("turns") is None and marks and (state.paused or state.cut):
+            marks[-1].end, marks[-1].status = None, "running"  # turns found from the history
         return state
 
 

@@ -201,7 +201,14 @@ class TurnLog:
         turns are found from the history, without their interactions or times."""
         if data is None:
             return cls.derive(history)
-        return cls([TurnMark.from_wire(item) for item in data])
+        marks = [TurnMark.from_wire(item) for item in data]
+        previous = 0
+        for index, mark in enumerate(marks):
+            end = mark.end if mark.end is not None else len(history)
+            if not previous <= mark.start <= end <= len(history):
+                raise ValueError(f"turn {index} spans steps {mark.start}..{end} of {len(history)}")
+            previous = mark.start
+        return cls(marks)
 
     @classmethod
     def derive(cls, history: Any) -> TurnLog:

@@ -378,3 +378,85 @@ def test_rewind_is_journaled_and_the_removed_turns_stay(
     final = drive.cls().from_store(store, "r", client=drive.client())
     assert [t.input_text for t in final.turns] == ["first", "second, again"]
     assert final.history == loaded.history
+
+
+def test_forks_of_a_compacted_conversation_keep_the_view_that_belongs_to_them(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
+    from agentloop import Compaction
+
+    scripted.add(say("one"), say("two"), say("three"), say("four"))
+    conv = drive.conv(compaction=Compaction(keep_recent=2))
+    drive(conv.send("first"))
+    drive(conv.send("second"))
+    drive(conv.compact())
+    drive(conv.send("third"))  # replays the compacted view once, then chains again
+    view = conv.model_view
+    assert len(view) < len(conv.history)
+
+    late = drive(conv.fork(2))  # compaction lies inside the prefix: the same view
+    assert [s.type for s in late.model_view] == [s.type for s in view]
+    early = drive(conv.fork(0))  # the summary covers later steps: the fork has its own prefix
+    assert early.model_view == early.history == conv.history[:3]
+    drive(early.send("what if"))
+    body = bodies(emu)[-1]
+    assert body["previous_interaction_id"] == conv.turns[0].interaction_id
+    assert texts(body["input"]) == ["what if"]
+
+
+def test_every_fork_point_gives_a_valid_state_that_round_trips(drive: Any) -> None:
+    """Fork at every turn of a conversation with tools, a rejection and a paused turn: each
+    fork's history is the prefix, sendable, and its stored form loads back equal."""
+    from agentloop.testing import ScriptedModel as Scripted
+
+    model = Scripted(
+        [
+            [call("weather", "w1", city="Oslo")],
+            say("cold"),
+            say("hi"),
+            [call("delete_file", "d1", path="x")],
+            say("not deleted"),
+            [call("weather", "w2", city="Rome"), call("weather", "w3", city="Pisa")],
+            say("warm"),
+            [call("delete_file", "d2", path="y")],
+        ]
+    )
+    drive.emu.model = model
+    store = MemoryStore()
+    log: list[str] = []
+    tools = [counting_weather(log), delete_file]
+    conv = drive.conv(tools=tools, store=store, id="p")
+    drive(conv.send("weather?"))
+    drive(conv.send("hello"))
+    drive(conv.send("delete x"))
+    conv.reject("d1")
+    drive(conv.resume())
+    drive(conv.send("two cities"))
+    drive(conv.send("delete y"))  # stays paused
+    assert len(conv.turns) == 5 and conv.pending_approvals
+    ends = [sum(t.steps for t in conv.turns[: i + 1]) for i in range(5)]
+    for at in range(5):
+        fork = drive(conv.fork(at, id=f"p{at}"))
+        assert fork.history == conv.history[: ends[at]]
+        assert encodes(fork.history)
+        assert answered_once(fork.history) == (at != 4)
+        assert [c.id for c in fork.pending_approvals] == (["d2"] if at == 4 else [])
+        loaded = drive.cls().from_store(store, f"p{at}", client=drive.client(), tools=tools)
+        assert loaded.history == fork.history and loaded.turns == fork.turns
+        assert loaded.last_interaction_id == fork.last_interaction_id
+        again = drive.cls().from_dict(fork.to_dict(), client=drive.client(), tools=tools)
+        assert again.turns == fork.turns
+    assert sorted(log) == ["Oslo", "Pisa", "Rome"]  # forking ran nothing
+
+
+def test_a_saved_form_with_impossible_turns_is_refused(scripted: ScriptedModel) -> None:
+    from agentloop import Conversation
+    from agentloop.errors import SnapshotError
+
+    scripted.add(say("one"))
+    conv = Conversation(Emulator(model=scripted).client())
+    conv.send("first")
+    data = conv.to_dict()
+    data["state"]["turns"][0]["end"] = 99
+    with pytest.raises(SnapshotError, match="turns: not a list of turns"):
+        Conversation.from_dict(data)

@@ -525,7 +525,8 @@ const timeTravel = {
     const select = timeTravel.switcher();
     select.replaceChildren();
     for (const row of rows) {
-      const where = row.parent ? " (re-run of turn " + (row.at + 1) + ")" : "";
+      const verb = row.kind === "replay" ? " (re-run of message " : " (fork after message ";
+      const where = row.parent ? verb + (row.at + 1) + ")" : "";
       const text = "\u00a0\u00a0".repeat(row.depth) + (row.title || row.id) + where;
       const option = el("option", null, text);
       option.value = row.id;
