@@ -95,16 +95,30 @@ class TurnMark:
     end: int | None = None  # history length when it ended or paused; None while it runs
     status: str = "running"
     interaction_ids: list[str] = field(default_factory=list)
-    usage: Usage | None = None
+    # The usage of each response as recorded (JSON), summed only when read: the live path
+    # must not validate it again.
+    usages: list[Any] = field(default_factory=list)
     # Every move of the server chain during the turn: (interaction id or None, covers).
     chain: list[tuple[str | None, int]] = field(default_factory=list)
     awaiting: list[str] = field(default_factory=list)  # open calls when it paused
     in_doubt: list[str] = field(default_factory=list)
 
+    @property
+    def usage(self) -> Usage:
+        """The usage summed over the turn's responses."""
+        values = [p if isinstance(p, Usage) else Usage.model_validate(p) for p in self.usages]
+        if not values:
+            return Usage()
+        total = values[0]
+        for value in values[1:]:
+            total = total + value
+        return total
+
     def copy(self) -> TurnMark:
         return replace(
             self,
             interaction_ids=list(self.interaction_ids),
+            usages=list(self.usages),
             chain=list(self.chain),
             awaiting=list(self.awaiting),
             in_doubt=list(self.in_doubt),
@@ -117,7 +131,7 @@ class TurnMark:
             "end": self.end,
             "status": self.status,
             "ids": list(self.interaction_ids),
-            "usage": self.usage.model_dump(mode="json") if self.usage is not None else None,
+            "usage": self.usage.model_dump(mode="json") if self.usages else None,
             "chain": [[cid, covers] for cid, covers in self.chain],
             "awaiting": list(self.awaiting),
             "in_doubt": list(self.in_doubt),
@@ -132,7 +146,7 @@ class TurnMark:
             end=None if data.get("end") is None else int(data["end"]),
             status=str(data.get("status", "completed")),
             interaction_ids=[str(i) for i in data.get("ids") or []],
-            usage=Usage.model_validate(usage) if usage else None,
+            usages=[usage] if usage else [],
             chain=[(c[0], int(c[1])) for c in data.get("chain") or []],
             awaiting=list(data.get("awaiting") or []),
             in_doubt=list(data.get("in_doubt") or []),
@@ -156,30 +170,27 @@ class TurnLog:
     def __len__(self) -> int:
         return len(self.marks)
 
-    def _open(self) -> TurnMark | None:
-        last = self.marks[-1] if self.marks else None
-        return last if last is not None and last.end is None else None
-
     def apply(self, record: Mapping[str, Any], length: int) -> None:
+        # On the hot path (every journal record of every turn): one lookup, few branches.
         kind = record.get("k")
+        marks = self.marks
         if kind == "turn":
-            self.marks.append(TurnMark(start=length, time=record.get("t")))
+            marks.append(TurnMark(start=length, time=record.get("t")))
             return
-        mark = self._open()
-        if mark is None:
-            if kind == "resume" and self.marks:  # a paused turn goes on
-                last = self.marks[-1]
-                last.end, last.status, last.awaiting, last.in_doubt = None, "running", [], []
+        if not marks:
             return
-        if kind == "response":
+        mark = marks[-1]
+        if mark.end is not None:  # between turns: only a paused turn going on matters
+            if kind == "resume":
+                mark.end, mark.status, mark.awaiting, mark.in_doubt = None, "running", [], []
+            return
+        if kind == "chain":
+            mark.chain.append((record.get("id"), int(record.get("covers") or 0)))
+        elif kind == "response":
             if record.get("id"):
                 mark.interaction_ids.append(str(record["id"]))
-            usage = record.get("usage")
-            if usage:
-                value = Usage.model_validate(usage)
-                mark.usage = value if mark.usage is None else mark.usage + value
-        elif kind == "chain":
-            mark.chain.append((record.get("id"), int(record.get("covers") or 0)))
+            if record.get("usage"):
+                mark.usages.append(record["usage"])
         elif kind == "paused":
             mark.end, mark.status = length, "awaiting_approval"
             mark.awaiting = list(record.get("awaiting") or [])
@@ -260,7 +271,7 @@ def turn_infos(state: ConversationState) -> list[TurnInfo]:
                 input=inputs,
                 output_text=output_text_of(steps),
                 interaction_id=mark.interaction_ids[-1] if mark.interaction_ids else None,
-                usage=mark.usage or Usage(),
+                usage=mark.usage,
                 time=mark.time,
                 status=status,
                 interaction_ids=list(mark.interaction_ids),
@@ -361,7 +372,8 @@ def seed_state(state: ConversationState, turns: int) -> ConversationState:
             new.cut = CutTurn(mark.start, len(mark.interaction_ids), list(mark.interaction_ids))
             return new
         in_doubt = set(paused.in_doubt) if paused else set(mark.in_doubt)
-        cut = CutTurn(mark.start, len(mark.interaction_ids), list(mark.interaction_ids), mark.usage)
+        ids = list(mark.interaction_ids)
+        cut = CutTurn(mark.start, len(ids), ids, mark.usage if mark.usages else None)
         turn = cut.to_turn(new.history)
         turn.status = "awaiting_approval"
         turn.pending_approvals = list(awaiting)
