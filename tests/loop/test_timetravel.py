@@ -87,6 +87,23 @@ def test_a_stateless_fork_carries_the_prefix(
     assert texts(body["input"]) == ["first", "one", "what if"]
 
 
+def test_a_stateful_fork_of_store_false_turns_replays_the_prefix_once(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
+    conv = three_turns(drive, scripted, strategy="stateless")  # nothing stored on the server
+    fork = drive(conv.fork(1))
+    fork.strategy = "stateful"
+    scripted.add(say("replayed"), say("chained"))
+    drive(fork.send("what if"))
+    first = bodies(emu)[-1]
+    assert "previous_interaction_id" not in first and "store" not in first
+    assert texts(first["input"]) == ["first", "one", "second", "two", "what if"]
+    drive(fork.send("and then"))
+    second = bodies(emu)[-1]
+    assert second["previous_interaction_id"] == fork.turns[2].interaction_id
+    assert texts(second["input"]) == ["and then"]
+
+
 def test_fork_defaults_to_now_and_takes_negative_indexes(
     drive: Any, scripted: ScriptedModel
 ) -> None:
