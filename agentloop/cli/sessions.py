@@ -34,6 +34,8 @@ def _list(sessions: Any, as_json: bool) -> int:
     for info in infos:
         steps = sessions.steps(info.id)
         title = info.meta.get("title") or ""
+        if info.parent:
+            title = f"{title}  (branch of {info.parent})"
         line = f"  {info.id:<{width}}  {_when(info.updated)}  {plural(steps, 'step'):>9}  {title}"
         print(line.rstrip())
     return 0

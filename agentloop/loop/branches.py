@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
-from agentloop.errors import InputError, TurnIndexError, TurnInProgressError
+from agentloop.errors import ConflictError, InputError, TurnIndexError, TurnInProgressError
 
 from .engine import Effect, Persist
 from .persist import settings_of
@@ -103,7 +103,7 @@ class _TimeTravelCore(_Base):
         journal.pending.append(dumps({"k": "snapshot", "data": new.to_dict()}))
         journal.meta = settings_of(new)
         new._journaled_settings = journal.meta
-        return new, _persist(journal)
+        return new, _created(journal)
 
     def _fork(self, at: int | None, id: str | None, what: str = "fork") -> tuple[Self, _Writes]:
         if id is not None and (not isinstance(id, str) or not id):
@@ -173,6 +173,17 @@ def _nothing() -> _Writes:
 
 def _persist(journal: Journal) -> _Writes:
     yield Persist(journal)
+
+
+def _created(journal: Journal) -> _Writes:
+    """Write a new branch (version 0): a conflict means the id is taken."""
+    try:
+        yield Persist(journal)
+    except ConflictError:
+        raise InputError(
+            f"a conversation {journal.id!r} is already stored; pass another id= (or none: a new "
+            "id is made)"
+        ) from None
 
 
 class TimeTravel(_TimeTravelCore):

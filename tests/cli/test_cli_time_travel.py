@@ -40,6 +40,9 @@ def test_chat_forks_rewinds_and_draws_the_branches(cli: CLI) -> None:
     assert "went back to 1 turn" in out
     assert "switched to session 'pets' (2 turns)" in out
 
+    listing = cli("sessions").stdout
+    assert "I have 2 dogs in my house.  (branch of pets)" in listing
+
     shown = cli("sessions", "show", "pets")
     assert shown.returncode == 0, shown.stderr
     assert "2 turns:" in shown.stdout

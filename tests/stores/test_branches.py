@@ -8,9 +8,11 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from _store_workers import StoreSpec
 
 from agentloop import AsyncConversation, Conversation
+from agentloop.errors import InputError
 from agentloop.testing import Emulator, ScriptedModel
 
 
@@ -48,6 +50,9 @@ def test_a_fork_is_stored_as_a_branch(spec: StoreSpec) -> None:
         assert creates(emu)[-1]["previous_interaction_id"] == point
         original = again.load("main-line", client=emu.client())
         assert inputs(original) == ["first", "second", "third"]
+        # A taken id is refused, and nothing is written.
+        with pytest.raises(InputError, match="'main-line' is already stored"):
+            loaded.fork(0, id="main-line")
         # A fork of a fork names its own parent.
         deeper = loaded.fork(0)
         assert again.list()[0].id == deeper.id
