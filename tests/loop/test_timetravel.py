@@ -477,3 +477,37 @@ def test_a_saved_form_with_impossible_turns_is_refused(scripted: ScriptedModel) 
     data["state"]["turns"][0]["end"] = 99
     with pytest.raises(SnapshotError, match="turns: not a list of turns"):
         Conversation.from_dict(data)
+
+
+def test_async_forking_a_turn_in_progress_is_refused(
+    emu: Emulator, scripted: ScriptedModel
+) -> None:
+    import asyncio
+
+    from agentloop import AsyncConversation
+
+    async def main() -> None:
+        entered, release = asyncio.Event(), asyncio.Event()
+
+        @tool
+        async def slow() -> str:
+            """Wait."""
+            entered.set()
+            await release.wait()
+            return "done"
+
+        scripted.add(say("zero"), [call("slow", "s1")], say("one"))
+        conv = AsyncConversation(emu.async_client(), tools=[slow])
+        await conv.send("turn zero")
+        task = asyncio.create_task(conv.send("turn one"))
+        await entered.wait()
+        with pytest.raises(TurnInProgressError, match="in progress"):
+            await conv.fork()
+        with pytest.raises(TurnInProgressError):
+            await conv.replay(1)
+        fork = await conv.fork(0)
+        assert [t.input_text for t in fork.turns] == ["turn zero"]
+        release.set()
+        assert (await task).output_text == "one"
+
+    asyncio.run(main())
