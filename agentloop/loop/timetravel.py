@@ -322,7 +322,9 @@ def seed_state(state: ConversationState, turns: int) -> ConversationState:
     Calls left open at that point stay open and are never run by seeding: a turn paused for
     approval is paused again (its decisions are not carried: approve in the branch), a turn a
     crash cut short needs ``recover()`` as in the original (calls that may have run stay in
-    doubt). The journal is not carried (the caller attaches one); usage starts at zero.
+    doubt). A turn still running is carried as cut short, as a save mid-turn would be (``fork``
+    refuses that; a fork sub-agent started from inside the turn takes it as it is). The
+    journal is not carried (the caller attaches one); usage starts at zero.
     """
     from .state import ConversationState, CutTurn, PausedTurn
 
@@ -354,6 +356,13 @@ def seed_state(state: ConversationState, turns: int) -> ConversationState:
     if chain[0] is not None and state.strategy == "stateful":
         new.chain_id, new.chain_len = chain
     _seed_view(new, state, length)
+    running = state.running
+    if last and running is not None:  # as a save mid-turn would: cut short here
+        ids = list(running.interaction_ids)
+        new.cut = CutTurn(
+            state.running_start, running.model_requests, ids, running.usage, set(state.started)
+        )
+        return new
     if not new.open_calls or not turns:
         return new
     mark = new.turn_log.marks[-1]
@@ -362,8 +371,6 @@ def seed_state(state: ConversationState, turns: int) -> ConversationState:
         new.cut = CutTurn(
             cut.start, cut.model_requests, list(cut.interaction_ids), cut.usage, set(cut.started)
         )
-    elif last and state.running is not None:  # pragma: no cover - refused by turn_index
-        raise TurnInProgressError("cannot seed from a turn in progress")
     else:
         paused = state.paused if last else None
         ids = [c.id for c in paused.awaiting] if paused else mark.awaiting

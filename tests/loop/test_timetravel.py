@@ -11,7 +11,7 @@ import pytest
 from loop_helpers import answered_once, bodies, call, delete_file, encodes, say
 from memory_store import MemoryStore
 
-from agentloop import tool
+from agentloop import ToolContext, tool
 from agentloop.errors import AgentloopError, InputError, TurnIndexError, TurnInProgressError
 from agentloop.loop import StrategyFallback
 from agentloop.testing import Emulator, ScriptedModel
@@ -511,3 +511,31 @@ def test_async_forking_a_turn_in_progress_is_refused(
         assert (await task).output_text == "one"
 
     asyncio.run(main())
+
+
+def test_seed_state_from_inside_a_running_turn_carries_it_cut_short(
+    emu: Emulator, scripted: ScriptedModel
+) -> None:
+    """What a fork sub-agent started by a tool call sees: the prefix up to the parent's latest
+    interaction, its turn cut short there (the call in flight open, never run again)."""
+    from agentloop import Conversation
+    from agentloop.loop.timetravel import seed_state
+
+    seen: list[Any] = []
+
+    @tool
+    def spawn(ctx: ToolContext) -> str:
+        """Start a child."""
+        parent = ctx.conversation
+        seen.append(seed_state(parent._state, len(parent._state.turn_log)))
+        return "spawned"
+
+    scripted.add(say("zero"), [call("spawn", "k1")], say("one"))
+    conv = Conversation(emu.client(), tools=[spawn])
+    conv.send("turn zero")
+    conv.send("turn one")
+    (child,) = seen
+    assert child.cut is not None and child.cut.started == {"k1"}
+    assert set(child.open_calls) == {"k1"} and child.history[-1].id == "k1"
+    assert child.chain_id == conv.turns[1].interaction_ids[0]
+    assert child.chain_len == len(child.history)
