@@ -21,6 +21,7 @@ def conversation(turns: int) -> Any:
     """A stateful ``Conversation`` of ``turns`` turns, each: user input, a function call, its
     result, the answer (two interactions), as the engine records them."""
     from agentloop import Conversation
+    from agentloop.loop.records import ResponseReceived, TurnEnded, TurnStarted
     from agentloop.loop.state import ConversationState
     from agentloop.testing import Emulator
     from agentloop.types import step_adapter
@@ -29,15 +30,15 @@ def conversation(turns: int) -> Any:
     steps = [step_adapter.validate_python(item) for item in history_dicts(4 * turns)]
     for n in range(turns):
         user, call, result, answer = steps[4 * n : 4 * n + 4]
-        state.record({"k": "turn", "strategy": "stateful", "t": 1.0e9 + n})
+        state.commit(TurnStarted("stateful", 1.0e9 + n))
         state.append(user, None)
         for interaction, new in ((f"int_{n}a", call), (f"int_{n}b", answer)):
             if new is answer:
                 state.append(result, None)
-            state.record({"k": "response", "id": interaction, "status": "completed"})
+            state.commit(ResponseReceived(interaction, "completed"))
             state.append(new, None)
             state.set_chain(interaction, len(state.history))
-        state.record({"k": "end", "status": "completed"})
+        state.commit(TurnEnded("completed"))
     conv = Conversation(Emulator().client(), model="gemini-3.5-flash")
     conv._state = state
     return conv
@@ -50,7 +51,7 @@ def first_request(conv: Any, at: int, strategy: str) -> bytes:
 
     fork = conv.fork(at)
     fork.strategy = strategy
-    engine = fork._engine()
+    engine = fork.engine()
     # What the turn does before its first request: add the input, build the body.
     fork._state.extend(input_to_steps("And what if we tried something else?"), None)
     return encode_json(engine._request_body(None, False))

@@ -14,13 +14,12 @@ from typing import TYPE_CHECKING, Any, cast
 
 from agentloop.errors import ConflictError, InputError, TurnIndexError, TurnInProgressError
 
-from .engine import Effect, Persist
-from .persist import settings_of
-from .state import ConversationState, Journal, dumps
+from .effects import Effect, Persist
+from .records import Journal, Rewound, Snapshot, encode
+from .state import ConversationState
 from .timetravel import (
     TurnInfo,
     edited_state,
-    rewound,
     seed_state,
     turn_index,
     turn_infos,
@@ -29,7 +28,7 @@ from .timetravel import (
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-    from .conversation import _ConversationCore as _Base
+    from ._core import ConversationCore as _Base
 else:
     _Base = object
 
@@ -49,8 +48,8 @@ class _TimeTravelCore(_Base):
         return turn_infos(self._state)
 
     def _busy(self) -> bool:
-        running = self._background
-        return self._lock.locked() or (running is not None and not running.done)
+        """A turn is being driven (or a background turn is suspended)."""
+        return self._state.status.active is not None
 
     def _branch(
         self, state: ConversationState, id: str | None, at: int, kind: str
@@ -58,30 +57,19 @@ class _TimeTravelCore(_Base):
         """A new conversation of this class and settings on ``state`` (tools shared, not
         owned), and the protocol that journals it to the store as a branch."""
         new: Self = cast(Any, type(self))(
-            self.client,
-            model=self.model,
-            agent=self.agent,
+            self.client,  # shared: a client passed in is not the fork's to close
             strategy=self.strategy,
-            system_instruction=self.system_instruction,
-            generation_config=self.generation_config,
-            response_format=self.response_format,
-            max_steps=self.max_steps,
-            response_model=self.response_model,
             deps=self.deps,
-            agent_config=self.agent_config,
-            environment=self.environment,
-            extra_body=self.extra_body,
             id=id,
             compaction=self.compaction,
             limits=self.limits,
-            name=self.name,
             hooks=self.hooks,
-            instrument=self.instrument,
         )
-        new.builtin_tools = list(self.builtin_tools)
+        new.settings = self.settings  # frozen: every setting, shared as it is
         new.tools = self.tools  # the same tools; the parent owns them (close() it last)
         new._owns_tools = False
         state.strategy = self.strategy
+        state.status.label = new.id
         new._state = state
         if self.store is None:
             return new, _nothing()
@@ -100,8 +88,8 @@ class _TimeTravelCore(_Base):
         new._attach(self.store, 0, {**meta, "parent": self.id, "fork": fork})
         journal = state.journal
         assert journal is not None
-        journal.pending.append(dumps({"k": "snapshot", "data": new.to_dict()}))
-        journal.meta = settings_of(new)
+        journal.pending.append(encode(Snapshot(new.to_dict())))
+        journal.meta = new._saved_settings()
         new._journaled_settings = journal.meta
         return new, _created(journal)
 
@@ -126,12 +114,9 @@ class _TimeTravelCore(_Base):
                 if count
                 else "rewind(): the conversation has no turns to go back from"
             )
-        kept = count - turns
-        state = rewound(self._state, kept)
-        if state.journal is not None:
-            state.journal.add({"k": "rewind", "turns": kept})
-        self._state = state
-        return _persist(state.journal) if state.journal is not None else _nothing()
+        self._state.commit(Rewound(count - turns))  # the same change a replay makes
+        journal = self._state.journal
+        return _persist(journal) if journal is not None else _nothing()
 
     def _replay(
         self, at: int, input: Any, edit: Mapping[str, Any] | None
@@ -225,7 +210,9 @@ class TimeTravel(_TimeTravelCore):
         return conv
 
     def _effects(self, proto: _Writes) -> None:
-        for _ in cast(Any, self)._drive(proto, stream=False):
+        from ._sync import ConversationWorld, drive
+
+        for _ in drive(cast(Any, proto), ConversationWorld(cast(Any, self), False)):
             pass
 
 
@@ -257,5 +244,7 @@ class AsyncTimeTravel(_TimeTravelCore):
         return conv
 
     async def _effects(self, proto: _Writes) -> None:
-        async for _ in cast(Any, self)._drive(proto, stream=False):
+        from ._async import AsyncConversationWorld, adrive
+
+        async for _ in adrive(cast(Any, proto), AsyncConversationWorld(cast(Any, self), False)):
             pass

@@ -31,6 +31,14 @@ from agentloop.types import (
 )
 
 from .compaction import ModelView
+from .records import (
+    ChainMoved,
+    ResponseReceived,
+    TurnEnded,
+    TurnPaused,
+    TurnResumed,
+    TurnStarted,
+)
 
 if TYPE_CHECKING:
     from .state import ConversationState
@@ -40,7 +48,7 @@ __all__ = [
     "TurnLog",
     "TurnMark",
     "edited_state",
-    "rewound",
+    "rewind_in_place",
     "seed_state",
     "turn_index",
     "turn_infos",
@@ -156,10 +164,10 @@ class TurnMark:
 class TurnLog:
     """The turns of one conversation, kept up to date from the journal records.
 
-    ``apply(record, length)`` takes every non-step record the engine writes (``turn``,
-    ``response``, ``chain``, ``paused``, ``resume``, ``end``), with the history length at
-    that moment; the same call serves the live path and a journal replay. ``truncate``
-    follows a rollback of history.
+    ``ConversationState.apply`` hands it every record but steps (``TurnStarted``,
+    ``ResponseReceived``, ``ChainMoved``, ``TurnPaused``, ``TurnResumed``, ``TurnEnded`` matter
+    here) with the history length at that moment: the same call serves the live path and a
+    journal replay. ``truncate`` follows a rollback of history.
     """
 
     __slots__ = ("marks",)
@@ -170,33 +178,33 @@ class TurnLog:
     def __len__(self) -> int:
         return len(self.marks)
 
-    def apply(self, record: Mapping[str, Any], length: int) -> None:
-        # On the hot path (every journal record of every turn): one lookup, few branches.
-        kind = record.get("k")
+    def apply(self, record: Any, length: int) -> None:
+        """Follow one journal record (``records.py``), the history being ``length`` steps
+        long; kinds that do not concern turns are ignored. On the hot path: few branches."""
+        kind = type(record)
         marks = self.marks
-        if kind == "turn":
-            marks.append(TurnMark(start=length, time=record.get("t")))
+        if kind is TurnStarted:
+            marks.append(TurnMark(start=length, time=record.time))
             return
         if not marks:
             return
         mark = marks[-1]
         if mark.end is not None:  # between turns: only a paused turn going on matters
-            if kind == "resume":
+            if kind is TurnResumed:
                 mark.end, mark.status, mark.awaiting, mark.in_doubt = None, "running", [], []
             return
-        if kind == "chain":
-            mark.chain.append((record.get("id"), int(record.get("covers") or 0)))
-        elif kind == "response":
-            if record.get("id"):
-                mark.interaction_ids.append(str(record["id"]))
-            if record.get("usage"):
-                mark.usages.append(record["usage"])
-        elif kind == "paused":
+        if kind is ChainMoved:
+            mark.chain.append((record.id, record.covers))
+        elif kind is ResponseReceived:
+            if record.id:
+                mark.interaction_ids.append(record.id)
+            if record.usage is not None:
+                mark.usages.append(record.usage)
+        elif kind is TurnPaused:
             mark.end, mark.status = length, "awaiting_approval"
-            mark.awaiting = list(record.get("awaiting") or [])
-            mark.in_doubt = list(record.get("in_doubt") or [])
-        elif kind == "end":
-            mark.end, mark.status = length, str(record.get("status") or "completed")
+            mark.awaiting, mark.in_doubt = list(record.awaiting), list(record.in_doubt)
+        elif kind is TurnEnded:
+            mark.end, mark.status = length, record.status
 
     def truncate(self, length: int) -> None:
         """History was cut back to ``length`` steps: turns that began there are gone."""
@@ -356,21 +364,15 @@ def seed_state(state: ConversationState, turns: int) -> ConversationState:
     if chain[0] is not None and state.strategy == "stateful":
         new.chain_id, new.chain_len = chain
     _seed_view(new, state, length)
-    running = state.running
-    if last and running is not None:  # as a save mid-turn would: cut short here
-        ids = list(running.interaction_ids)
-        new.cut = CutTurn(
-            state.running_start, running.model_requests, ids, running.usage, set(state.started)
-        )
+    progress = state.progress
+    if last and progress is not None:  # a turn in progress: cut short here, as a save would
+        new.cut = _copy_cut(progress)
         return new
     if not new.open_calls or not turns:
         return new
     mark = new.turn_log.marks[-1]
     if last and state.cut is not None:
-        cut = state.cut
-        new.cut = CutTurn(
-            cut.start, cut.model_requests, list(cut.interaction_ids), cut.usage, set(cut.started)
-        )
+        new.cut = _copy_cut(state.cut)
     else:
         paused = state.paused if last else None
         ids = [c.id for c in paused.awaiting] if paused else mark.awaiting
@@ -389,13 +391,26 @@ def seed_state(state: ConversationState, turns: int) -> ConversationState:
     return new
 
 
-def rewound(state: ConversationState, turns: int) -> ConversationState:
-    """``state`` gone back to its first ``turns`` turns, in place of it: the same journal and
-    life-long usage (what was spent stays spent), the history and chain of the prefix."""
+def rewind_in_place(state: ConversationState, turns: int) -> None:
+    """Take ``state`` back to its first ``turns`` turns (the ``Rewound`` record): history,
+    chain, open calls, view and turns of the prefix; the journal, the life-long usage (what
+    was spent stays spent), the strategy and the status stay."""
+    state.reindex()  # a replay keeps the call index up to date only at its end
+    if not 0 <= turns <= len(state.turn_log):
+        raise ValueError(f"rewind to {turns} turns of {len(state.turn_log)}")
     new = seed_state(state, turns)
-    new.journal = state.journal
-    new.usage = state.usage
-    return new
+    state.history, state.turn_log, state.view = new.history, new.turn_log, new.view
+    state.chain_id, state.chain_len = new.chain_id, new.chain_len
+    state.open_calls, state.call_ids = new.open_calls, new.call_ids
+    state.paused, state.cut, state.progress, state.checkpoint = new.paused, new.cut, None, None
+
+
+def _copy_cut(cut: Any) -> Any:
+    from .state import CutTurn
+
+    return CutTurn(
+        cut.start, cut.model_requests, list(cut.interaction_ids), cut.usage, set(cut.started)
+    )
 
 
 def edited_state(
