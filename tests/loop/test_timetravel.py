@@ -539,3 +539,30 @@ def test_seed_state_from_inside_a_running_turn_carries_it_cut_short(
     assert set(child.open_calls) == {"k1"} and child.history[-1].id == "k1"
     assert child.chain_id == conv.turns[1].interaction_ids[0]
     assert child.chain_len == len(child.history)
+
+
+def test_rewind_past_a_pause_drops_its_approvals_and_a_journaled_replay_reloads(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
+    log: list[str] = []
+    store = MemoryStore()
+    tools = [counting_weather(log), delete_file]
+    scripted.add([call("weather", "w1", city="Oslo")], say("cold"))
+    scripted.add([call("delete_file", "d1", path="x")])
+    conv = drive.conv(tools=tools, store=store, id="j")
+    drive(conv.send("weather?"))
+    drive(conv.send("delete x"))
+    assert conv.pending_approvals and conv.status == "awaiting_approval"
+    drive(conv.rewind())
+    assert conv.pending_approvals == [] and conv.status == "idle"
+    assert answered_once(conv.history)
+    reloaded = drive.cls().from_store(store, "j", client=drive.client(), tools=tools)
+    assert reloaded.pending_approvals == [] and reloaded.history == conv.history
+
+    scripted.add(say("freezing"))
+    fork = drive(conv.replay(0, edit={"w1": "minus 20"}))
+    assert log == ["Oslo"]
+    loaded = drive.cls().from_store(store, fork.id, client=drive.client(), tools=tools)
+    assert loaded.history == fork.history and loaded.turns == fork.turns
+    assert loaded.turns[-1].output_text == "freezing"
+    assert store.read(fork.id).meta["fork"]["kind"] == "replay"
