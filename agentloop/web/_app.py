@@ -359,7 +359,7 @@ class _Hub:
             raise _HTTPError(409, "a turn is running; re-run from a turn when it has finished")
         conv, writes = live.conv._rerun_branch(turn, f"web-{secrets.token_hex(8)}")
         await conv._effects(writes)
-        meta = {**self.meta, **live.meta, "usage": {}}
+        meta = {**self.meta, **live.meta, "usage": {}, "title": ""}  # titled by the re-run
         meta.pop("paused_usage", None)
         branch = _Live(conv, meta)
         self.live[conv.id] = branch
