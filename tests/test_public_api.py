@@ -32,6 +32,7 @@ PUBLIC_MODULES = [
     "agentloop.client",
     "agentloop.durable",
     "agentloop.errors",
+    "agentloop.evals",
     "agentloop.loop",
     "agentloop.loop.drive",
     "agentloop.loop.effects",
@@ -41,6 +42,7 @@ PUBLIC_MODULES = [
     "agentloop.observe",
     "agentloop.stores",
     "agentloop.testing",
+    "agentloop.testing.recordings",
     "agentloop.tools",
     "agentloop.web",
 ]
