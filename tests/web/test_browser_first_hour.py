@@ -80,6 +80,9 @@ def test_an_error_clears_the_status_says_what_failed_and_survives_a_reload(page:
     texts = [e.text for e in page.css(".msg.user, .note.error")]
     order = [i for i, t in enumerate(texts) if "explode" in t or "refused" in t or "paws" in t]
     assert texts.index(failed.text) < texts.index(error.text) < order[-1]  # in its place
+    # The failed exchange is no turn: edit-and-re-run is offered on the two real turns only.
+    page.wait.until(lambda d: len(page.css(".msg.user .rerun")) == 2)
+    assert not failed.find_elements("css selector", ".rerun")
 
 
 def test_no_empty_sessions_in_the_sidebar(page: Page) -> None:
