@@ -191,8 +191,8 @@ AgentConfig = Annotated[
 class SafetySetting(WireModel):
     """One safety threshold. Note the category key is ``type`` on the wire."""
 
-    type: str
-    threshold: str
+    type: str | None = None
+    threshold: str | None = None
     method: str | None = None
 
 

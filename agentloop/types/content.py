@@ -115,7 +115,7 @@ Annotation = Annotated[
 
 class TextContent(WireModel):
     type: Literal["text"] = "text"
-    text: str
+    text: str = ""  # read as "" when the API leaves it out (never written back)
     annotations: list[Annotation] | None = None
 
 

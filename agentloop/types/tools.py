@@ -103,7 +103,7 @@ class RagStoreConfig(WireModel):
 
 
 class ExaAISearchConfig(WireModel):
-    api_key: str
+    api_key: str | None = None
     custom_config: dict[str, Any] | None = None
 
 

@@ -1,0 +1,153 @@
+"""A conformance corpus generated from the installed official SDK (google-genai), test-only.
+
+Walks every pydantic class the SDK reaches from its request bodies (``CreateModelInteraction``,
+``CreateAgentInteraction``), the ``Interaction`` resource and the stream events
+(``InteractionSSEEvent``), and builds *maximal* wire payloads: every field of every class set,
+every union variant and every value of every closed value set used at least once. Nothing is
+written by hand, so a new SDK release shows its new gaps at once.
+
+* :func:`cover` turns a type into a list of payloads that together use every variant beneath it
+  (the first one is the default maximal instance).
+* :class:`Corpus` counts what was reached (classes, union variants, literal values) and makes
+  the per-(class, required field) variants with that field dropped.
+"""
+
+from __future__ import annotations
+
+import collections.abc
+import copy
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel
+from typing_extensions import TypeAliasType
+
+# Fields the SDK models but that never travel on the wire (computed helpers of the SDK).
+SDK_ONLY = frozenset(
+    {"output_text", "output_image", "output_audio", "output_video", "continuation_ids"}
+)
+NEW_VALUE = "x_value_from_a_newer_api"
+"""The value used for an open value set's ``UnrecognizedStr`` arm: a value no SDK knows."""
+
+
+def _unwrap(t: Any) -> Any:
+    while True:
+        if isinstance(t, TypeAliasType):
+            t = t.__value__
+            continue
+        if get_origin(t) is typing.Annotated:
+            t = get_args(t)[0]
+            continue
+        return t
+
+
+def _is_model(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, BaseModel)
+
+
+def _is_unknown(t: Any) -> bool:
+    return _is_model(t) and t.__name__.startswith("Unknown")
+
+
+def _is_union(t: Any) -> bool:
+    return get_origin(t) in (Union, types.UnionType)
+
+
+def _is_unrecognized(t: Any) -> bool:
+    return isinstance(t, type) and t.__name__ == "UnrecognizedStr"
+
+
+@dataclass
+class Corpus:
+    """The payloads of one SDK root type and what they reach."""
+
+    classes: set[type[BaseModel]] = field(default_factory=set)
+    variants: set[tuple[str, str]] = field(default_factory=set)  # (union site, variant)
+    literals: set[tuple[str, str]] = field(default_factory=set)  # (site, value)
+    required: set[tuple[type[BaseModel], str]] = field(default_factory=set)
+    drop: tuple[type[BaseModel], str] | None = None
+    hit_drop: bool = False
+    _stack: list[type[BaseModel]] = field(default_factory=list)
+
+    def cover(self, t: Any, site: str = "") -> list[Any]:
+        """Payloads that, together, use every class, variant and value beneath ``t``."""
+        t = _unwrap(t)
+        if _is_model(t):
+            return self._model(t)
+        if _is_union(t):
+            out: list[Any] = []
+            for arm in get_args(t):
+                if arm is type(None) or _is_unknown(arm):
+                    continue
+                arm_u = _unwrap(arm)
+                name = arm_u.__name__ if _is_model(arm_u) else repr(arm_u)
+                if _is_unrecognized(arm_u):
+                    self.literals.add((site, NEW_VALUE))
+                    out.append(NEW_VALUE)
+                    continue
+                self.variants.add((site, name))
+                out.extend(self.cover(arm, f"{site}|{name}"))
+            return out
+        origin = get_origin(t)
+        if origin is Literal:
+            values = list(get_args(t))
+            for value in values:
+                self.literals.add((site, repr(value)))
+            return values
+        if origin in (list, typing.List, collections.abc.Sequence):
+            (item,) = get_args(t) or (Any,)
+            # One list holding an instance of every variant: compact, and every one is used.
+            return [self.cover(item, site + "[]")]
+        if origin in (dict, typing.Dict, collections.abc.Mapping):
+            args = get_args(t)
+            values = self.cover(args[1], site + "{}") if args else ["v"]
+            return [{f"k{n}": v for n, v in enumerate(values)}]
+        if t is str:
+            return ["s"]
+        if t is bool:
+            return [True]
+        if t is int:
+            return [7]
+        if t is float:
+            return [0.5]
+        if t is Any or t is object:
+            return [{"any": [1, "two", None, {"three": 3.5}]}]
+        if _is_unrecognized(t):
+            return [NEW_VALUE]
+        raise TypeError(f"the corpus does not know how to make a {t!r}")
+
+    def _model(self, cls: type[BaseModel]) -> list[Any]:
+        if cls in self._stack:  # a recursive type: stop here with its required fields only
+            return [{}]
+        self.classes.add(cls)
+        self._stack.append(cls)
+        try:
+            per_field: list[tuple[str, list[Any]]] = []
+            for name, info in cls.model_fields.items():
+                if name in SDK_ONLY:
+                    continue
+                key = info.alias or name
+                if info.is_required():
+                    self.required.add((cls, key))
+                if self.drop == (cls, key):
+                    self.hit_drop = True
+                    continue
+                per_field.append((key, self.cover(info.annotation, f"{cls.__name__}.{key}")))
+        finally:
+            self._stack.pop()
+        count = max((len(values) for _, values in per_field), default=1)
+        return [
+            {
+                key: copy.deepcopy(values[n] if n < len(values) else values[0])
+                for key, values in per_field
+            }
+            for n in range(count)
+        ]
+
+
+def build(root: Any, drop: tuple[type[BaseModel], str] | None = None) -> tuple[Corpus, list[Any]]:
+    """The corpus of ``root``: what it reaches and its payloads (``drop`` left out)."""
+    corpus = Corpus(drop=drop)
+    return corpus, corpus.cover(root, getattr(_unwrap(root), "__name__", "root"))
