@@ -8,8 +8,8 @@ written by hand, so a new SDK release shows its new gaps at once.
 
 * :func:`cover` turns a type into a list of payloads that together use every variant beneath it
   (the first one is the default maximal instance).
-* :class:`Corpus` counts what was reached (classes, union variants, literal values) and makes
-  the per-(class, required field) variants with that field dropped.
+* :class:`Corpus` counts what was reached (classes, union variants, literal values) and the
+  required fields of each class.
 """
 
 from __future__ import annotations
@@ -67,8 +67,6 @@ class Corpus:
     variants: set[tuple[str, str]] = field(default_factory=set)  # (union site, variant)
     literals: set[tuple[str, str]] = field(default_factory=set)  # (site, value)
     required: set[tuple[type[BaseModel], str]] = field(default_factory=set)
-    drop: tuple[type[BaseModel], str] | None = None
-    hit_drop: bool = False
     _stack: list[type[BaseModel]] = field(default_factory=list)
 
     def cover(self, t: Any, site: str = "") -> list[Any]:
@@ -124,30 +122,33 @@ class Corpus:
         self.classes.add(cls)
         self._stack.append(cls)
         try:
-            per_field: list[tuple[str, list[Any]]] = []
+            per_field: list[tuple[str, bool, list[Any]]] = []
             for name, info in cls.model_fields.items():
                 if name in SDK_ONLY:
                     continue
                 key = info.alias or name
                 if info.is_required():
                     self.required.add((cls, key))
-                if self.drop == (cls, key):
-                    self.hit_drop = True
-                    continue
-                per_field.append((key, self.cover(info.annotation, f"{cls.__name__}.{key}")))
+                values = self.cover(info.annotation, f"{cls.__name__}.{key}")
+                keep = info.is_required() or key in ("type", "event_type")  # + discriminators
+                per_field.append((key, keep, values))
         finally:
             self._stack.pop()
-        count = max((len(values) for _, values in per_field), default=1)
+        count = max((len(values) for _, _, values in per_field), default=1)
+        # The first instance is maximal (every field set); the others carry the next variant
+        # of each field that has one, the required fields and the discriminator, so the
+        # corpus stays small.
         return [
             {
                 key: copy.deepcopy(values[n] if n < len(values) else values[0])
-                for key, values in per_field
+                for key, keep, values in per_field
+                if n == 0 or n < len(values) or keep
             }
             for n in range(count)
         ]
 
 
-def build(root: Any, drop: tuple[type[BaseModel], str] | None = None) -> tuple[Corpus, list[Any]]:
-    """The corpus of ``root``: what it reaches and its payloads (``drop`` left out)."""
-    corpus = Corpus(drop=drop)
+def build(root: Any) -> tuple[Corpus, list[Any]]:
+    """The corpus of ``root``: what it reaches and its payloads."""
+    corpus = Corpus()
     return corpus, corpus.cover(root, getattr(_unwrap(root), "__name__", "root"))

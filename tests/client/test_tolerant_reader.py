@@ -1,0 +1,156 @@
+"""Postel: what the live API may send that the emulator never does, read and carried on.
+
+The docs' own "Use tools" sample answers with a ``google_search_call`` without ``id``; a
+function call may come without an id (answered under a stable local id) or without a name
+(the one thing that cannot be answered: ``MalformedResponseError`` naming the step).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import pytest
+
+from agentloop import Client, Conversation, tool
+from agentloop.errors import MalformedResponseError
+from agentloop.types import FunctionCallStep, GoogleSearchCallStep, Interaction, local_call_id
+
+# The docs' sample response of "Use tools" (google_search), as printed (minus a trailing comma).
+DOCS_SEARCH_RESPONSE: dict[str, Any] = {
+    "id": "v1_Chd...",
+    "status": "completed",
+    "steps": [
+        {"type": "thought", "signature": "EvEFCu4F..."},
+        {"type": "google_search_call", "arguments": {"queries": ["UEFA Euro 2024 winner"]}},
+        {
+            "type": "google_search_result",
+            "call_id": "search_001",
+            "result": [{"search_suggestions": "<!-- HTML and CSS search widget -->"}],
+        },
+        {
+            "type": "model_output",
+            "content": [
+                {
+                    "type": "text",
+                    "text": "Spain won Euro 2024, defeating England 2-1 in the final.",
+                    "annotations": [
+                        {
+                            "type": "url_citation",
+                            "url": "https://www.uefa.com/euro2024",
+                            "title": "uefa.com",
+                            "start_index": 0,
+                            "end_index": 56,
+                        }
+                    ],
+                }
+            ],
+        },
+    ],
+    "object": "interaction",
+    "model": "gemini-3.5-flash",
+}
+
+
+def _reply(text: str, id: str = "int_next") -> dict[str, Any]:
+    return {
+        "id": id,
+        "status": "completed",
+        "steps": [{"type": "model_output", "content": [{"type": "text", "text": text}]}],
+    }
+
+
+class Script:
+    """A mock API answering from a list (the last answer repeats) and keeping the bodies."""
+
+    def __init__(self, *answers: dict[str, Any]) -> None:
+        self.answers = list(answers)
+        self.bodies: list[dict[str, Any]] = []
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        self.bodies.append(json.loads(request.content))
+        answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        return httpx.Response(200, json=answer)
+
+    def client(self) -> Client:
+        transport = httpx.MockTransport(self.handle)
+        return Client(api_key="k", http_client=httpx.Client(transport=transport))
+
+
+def test_the_docs_search_sample_is_read_by_the_client() -> None:
+    script = Script(DOCS_SEARCH_RESPONSE)
+    interaction = script.client().interactions.create(
+        model="gemini-3.5-flash", input="Who won the euro 2024?", tools=[{"type": "google_search"}]
+    )
+    call = interaction.steps[1] if interaction.steps else None
+    assert isinstance(call, GoogleSearchCallStep)
+    assert call.id is None and call.arguments is not None
+    assert call.arguments.queries == ["UEFA Euro 2024 winner"]
+    assert interaction.output_text.startswith("Spain won Euro 2024")
+    assert json.loads(interaction.model_dump_json()) == DOCS_SEARCH_RESPONSE
+
+
+@pytest.mark.parametrize("strategy", ["stateful", "stateless"])
+def test_the_docs_search_sample_continues_through_a_conversation(strategy: str) -> None:
+    script = Script(DOCS_SEARCH_RESPONSE, _reply("Spain beat England."))
+    conv = Conversation(script.client(), strategy=strategy, tools=[{"type": "google_search"}])
+    first = conv.send("Who won the euro 2024?")
+    assert first.output_text.startswith("Spain won Euro 2024")
+    second = conv.send("Against whom?")
+    assert second.output_text == "Spain beat England."
+    sent = script.bodies[1]
+    if strategy == "stateful":
+        assert sent["previous_interaction_id"] == "v1_Chd..."
+    else:
+        # The search steps go back exactly as received: no id invented for the call.
+        resent = [s for s in sent["input"] if s["type"].startswith("google_search")]
+        assert resent == DOCS_SEARCH_RESPONSE["steps"][1:3]
+        assert {"type": "thought", "signature": "EvEFCu4F..."} in sent["input"]
+
+
+@tool
+def get_weather(city: str) -> str:
+    """The weather in a city.
+
+    Args:
+        city: The city.
+    """
+    return f"sunny in {city}"
+
+
+def _needs_call(call: dict[str, Any]) -> dict[str, Any]:
+    return {"id": "int_calls", "status": "requires_action", "steps": [call]}
+
+
+@pytest.mark.parametrize("strategy", ["stateful", "stateless"])
+def test_a_function_call_without_an_id_is_answered_under_a_stable_local_id(strategy: str) -> None:
+    call = {"type": "function_call", "name": "get_weather", "arguments": {"city": "Paris"}}
+    script = Script(_needs_call(call), _reply("It is sunny."))
+    conv = Conversation(script.client(), strategy=strategy, tools=[get_weather])
+    turn = conv.send("Weather in Paris?")
+    assert turn.output_text == "It is sunny."
+
+    local = local_call_id("int_calls", 0, "get_weather", {"city": "Paris"})
+    assert local.startswith("local_")
+    calls = [s for s in conv.history if isinstance(s, FunctionCallStep)]
+    assert [c.id for c in calls] == [local]
+    results = [s for s in script.bodies[1]["input"] if s["type"] == "function_result"]
+    assert [(r["call_id"], r["result"]) for r in results] == [(local, "sunny in Paris")]
+    if strategy == "stateless":
+        resent = [s for s in script.bodies[1]["input"] if s["type"] == "function_call"]
+        assert resent == [{**call, "id": local}]  # the call and its answer match
+
+    # Stable: the same interaction read again gives the same id (a GET, a resumed stream).
+    again = Interaction.model_validate_json(json.dumps(_needs_call(call)))
+    assert again.function_calls[0].id == local
+
+
+def test_a_function_call_without_a_name_is_a_malformed_response_naming_the_step() -> None:
+    call = {"type": "function_call", "id": "call_7", "arguments": {"city": "Paris"}}
+    script = Script(_needs_call(call))
+    conv = Conversation(script.client(), tools=[get_weather])
+    with pytest.raises(MalformedResponseError, match=r"without a name \(step 0, id 'call_7'\)"):
+        conv.send("Weather in Paris?")
+    assert conv.history == [] or all(s.type != "function_call" for s in conv.history)
+    assert conv.last_interaction_id is None  # the next request does not chain onto it
