@@ -222,7 +222,9 @@ def events_from_sse(event: Any, interaction_id: str | None) -> list[LoopEvent]:
         if isinstance(delta, WireTextDelta):
             return [TextDelta(text=delta.text, interaction_id=interaction_id, index=index)]
         if isinstance(delta, ThoughtSummaryDelta) and isinstance(delta.content, TextContent):
-            return [ThoughtDelta(text=delta.content.text, interaction_id=interaction_id, index=index)]
+            return [
+                ThoughtDelta(text=delta.content.text, interaction_id=interaction_id, index=index)
+            ]
         return []
     if isinstance(event, StepStartEvent):
         return [

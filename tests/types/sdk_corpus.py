@@ -94,11 +94,11 @@ class Corpus:
             for value in values:
                 self.literals.add((site, repr(value)))
             return values
-        if origin in (list, typing.List, collections.abc.Sequence):
+        if origin in (list, collections.abc.Sequence):
             (item,) = get_args(t) or (Any,)
             # One list holding an instance of every variant: compact, and every one is used.
             return [self.cover(item, site + "[]")]
-        if origin in (dict, typing.Dict, collections.abc.Mapping):
+        if origin in (dict, collections.abc.Mapping):
             args = get_args(t)
             values = self.cover(args[1], site + "{}") if args else ["v"]
             return [{f"k{n}": v for n, v in enumerate(values)}]

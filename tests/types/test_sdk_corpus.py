@@ -89,7 +89,9 @@ def test_every_payload_round_trips_byte_equivalently(root: str) -> None:
 # --- required fields dropped ------------------------------------------------------------------
 
 
-def _locate(value: Any, path: tuple[Any, ...], found: dict[type[BaseModel], tuple[Any, ...]]) -> None:
+def _locate(
+    value: Any, path: tuple[Any, ...], found: dict[type[BaseModel], tuple[Any, ...]]
+) -> None:
     """Record the first path of each SDK class in a validated SDK object tree."""
     if isinstance(value, BaseModel):
         cls = type(value)
@@ -161,9 +163,15 @@ def _around(event: dict[str, Any]) -> list[dict[str, Any]]:
     if event.get("event_type") in ("error", "interaction.completed"):
         event = {**event, "event_type": "x.corpus_event"}  # keep the stream going
     return [
-        {"event_type": "interaction.created", "interaction": {"id": "int_c", "status": "in_progress"}},
+        {
+            "event_type": "interaction.created",
+            "interaction": {"id": "int_c", "status": "in_progress"},
+        },
         event,
-        {"event_type": "interaction.completed", "interaction": {"id": "int_c", "status": "completed"}},
+        {
+            "event_type": "interaction.completed",
+            "interaction": {"id": "int_c", "status": "completed"},
+        },
     ]
 
 
@@ -226,7 +234,9 @@ def test_every_required_field_may_be_missing(root: str) -> None:
             ours.Interaction.model_validate_json(json.dumps(_as_response({})))
             events = _around(payload)
             assert _accumulate(events).id == "int_c", where
-        sse = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=_sse(events))
+        sse = httpx.Response(
+            200, headers={"content-type": "text/event-stream"}, content=_sse(events)
+        )
         _converse(sse, stream=True)
     assert len(cases) >= 35
     print(f"{root}: {len(cases)} required fields dropped, all accepted (the SDK: {sdk_accepts})")
