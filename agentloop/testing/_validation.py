@@ -19,10 +19,12 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_JSON_DEPTH",
     "check_function_pairs",
+    "check_input_steps",
     "check_model",
     "describe",
     "environment_id",
     "json_depth",
+    "missing_fields",
     "new_api_id",
     "normalise_input",
     "open_calls",
@@ -133,6 +135,29 @@ def validate(body: dict[str, Any]) -> CreateInteractionRequest:
         if getattr(tool, "type", None) == "function" and not getattr(tool, "name", None):
             raise ApiException(400, f"tools[{i}]: a function tool needs a name")
     return req
+
+
+# The fields the API requires of the steps a client writes (the reader of responses is
+# tolerant; a request is checked like the API checks it).
+_REQUIRED = {
+    "function_call": ("id", "name", "arguments"),
+    "function_result": ("call_id", "result"),
+}
+
+
+def missing_fields(step: dict[str, Any]) -> list[str]:
+    """The required fields ``step`` lacks (function calls and results only)."""
+    return [key for key in _REQUIRED.get(str(step.get("type")), ()) if step.get(key) in (None, "")]
+
+
+def check_input_steps(steps: list[dict[str, Any]]) -> None:
+    """A 400 naming the first client step that lacks a field the API requires."""
+    for index, step in enumerate(steps):
+        missing = missing_fields(step)
+        if missing:
+            raise ApiException(
+                400, f"input: input[{index}] ({step.get('type')}): {missing[0]} is required"
+            )
 
 
 def normalise_input(step: dict[str, Any]) -> dict[str, Any]:

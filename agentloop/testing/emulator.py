@@ -35,9 +35,11 @@ from ._sse import encode_event, step_events
 from ._validation import (
     MAX_JSON_DEPTH,
     check_function_pairs,
+    check_input_steps,
     check_model,
     describe,
     environment_id,
+    missing_fields,
     new_api_id,
     normalise_input,
     open_calls,
@@ -438,6 +440,7 @@ class Emulator:
             raise ApiException(
                 400, "input is required (or previous_interaction_id to continue a conversation)"
             )
+        check_input_steps(inputs)
         self.steps_processed += len(inputs)
         self._signer.verify(inputs)
         input_models = list(steps_adapter.validate_python(inputs))
@@ -627,6 +630,13 @@ class Emulator:
                 step["call_id"] = last_call.get(kind[:-7], new_api_id("call_"))
             try:
                 model = step_adapter.validate_python(step)
+                missing = missing_fields(step)
+                if missing:
+                    raise ApiException(
+                        500,
+                        f"the emulator's model produced an invalid {kind} step: "
+                        f"{missing[0]} is required",
+                    )
             except ValidationError as exc:
                 raise ApiException(
                     500, f"the emulator's model produced an invalid {kind} step: {describe(exc)}"

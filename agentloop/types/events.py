@@ -21,6 +21,17 @@ from .steps import (
     URLContextCallArguments,
     URLContextResult,
 )
+from .values import (
+    AgentId,
+    AudioMimeType,
+    DocumentMimeType,
+    ImageMimeType,
+    MediaResolution,
+    ModelId,
+    RetrievalType,
+    ServiceTier,
+    VideoMimeType,
+)
 
 __all__ = [
     "ArgumentsDelta",
@@ -77,15 +88,15 @@ class ImageDelta(WireModel):
     type: Literal["image"] = "image"
     data: str | None = None
     uri: str | None = None
-    mime_type: str | None = None
-    resolution: str | None = None
+    mime_type: ImageMimeType | None = None
+    resolution: MediaResolution | None = None
 
 
 class AudioDelta(WireModel):
     type: Literal["audio"] = "audio"
     data: str | None = None
     uri: str | None = None
-    mime_type: str | None = None
+    mime_type: AudioMimeType | None = None
     channels: int | None = None
     sample_rate: int | None = None
     rate: int | None = None
@@ -95,15 +106,15 @@ class VideoDelta(WireModel):
     type: Literal["video"] = "video"
     data: str | None = None
     uri: str | None = None
-    mime_type: str | None = None
-    resolution: str | None = None
+    mime_type: VideoMimeType | None = None
+    resolution: MediaResolution | None = None
 
 
 class DocumentDelta(WireModel):
     type: Literal["document"] = "document"
     data: str | None = None
     uri: str | None = None
-    mime_type: str | None = None
+    mime_type: DocumentMimeType | None = None
 
 
 class TextAnnotationDelta(WireModel):
@@ -214,7 +225,7 @@ class MCPServerToolResultDelta(WireModel):
 class RetrievalCallDelta(WireModel):
     type: Literal["retrieval_call"] = "retrieval_call"
     arguments: RetrievalCallArguments | None = None
-    retrieval_type: str | None = None
+    retrieval_type: RetrievalType | None = None
     signature: str | None = None
 
 
@@ -308,11 +319,11 @@ class InteractionSnapshot(WireModel):
     id: str | None = None
     status: InteractionStatus | None = None
     object: str | None = None
-    model: str | None = None
-    agent: str | None = None
+    model: ModelId | None = None
+    agent: AgentId | None = None
     created: str | None = None
     updated: str | None = None
-    service_tier: str | None = None
+    service_tier: ServiceTier | None = None
     usage: Usage | None = None
     steps: list[Step] | None = None
     continuation_token: str | None = None

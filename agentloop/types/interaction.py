@@ -20,6 +20,7 @@ from .config import (
 from .content import AudioContent, Content, ImageContent, TextContent, VideoContent
 from .steps import FunctionCallStep, ModelOutputStep, Status, Step, ThoughtStep, UserInputStep
 from .tools import Tool
+from .values import AgentId, GroundingToolType, Modality, ModelId, ServiceTier
 
 __all__ = [
     "RUNNING_STATUSES",
@@ -53,12 +54,12 @@ TERMINAL_STATUSES = frozenset({"completed", "incomplete", "budget_exceeded", "fa
 
 
 class ModalityTokens(WireModel):
-    modality: str | None = None
+    modality: Modality | None = None
     tokens: int | None = None
 
 
 class GroundingToolCount(WireModel):
-    type: str | None = None
+    type: GroundingToolType | None = None
     count: int | None = None
 
 
@@ -206,8 +207,8 @@ class Interaction(WireModel):
     id: str | None = None
     status: InteractionStatus
     object: str | None = None
-    model: str | None = None
-    agent: str | None = None
+    model: ModelId | None = None
+    agent: AgentId | None = None
     created: str | None = None
     updated: str | None = None
     steps: list[Step] | None = None
@@ -221,10 +222,10 @@ class Interaction(WireModel):
     tools: list[Tool] | None = None
     generation_config: GenerationConfig | None = None
     response_format: ResponseFormat | list[ResponseFormat] | None = None
-    response_modalities: list[str] | None = None
+    response_modalities: list[Modality] | None = None
     response_mime_type: str | None = None
     safety_settings: list[SafetySetting] | None = None
-    service_tier: str | None = None
+    service_tier: ServiceTier | None = None
     agent_config: AgentConfig | None = None
     environment: str | Environment | None = None
     labels: dict[str, str] | None = None

@@ -8,6 +8,7 @@ from pydantic import Discriminator, Field, PrivateAttr, Tag
 
 from ._base import UNKNOWN_TAG, UnknownMixin, WireModel, tag_of
 from .content import Content, ThoughtSummaryContent
+from .values import RetrievalType, SearchType
 
 __all__ = [
     "CodeExecutionCallArguments",
@@ -148,7 +149,7 @@ class GoogleSearchCallStep(WireModel):
     type: Literal["google_search_call"] = "google_search_call"
     id: str | None = None
     arguments: GoogleSearchCallArguments | None = None
-    search_type: Literal["web_search", "image_search", "enterprise_web_search"] | str | None = None
+    search_type: SearchType | None = None
     signature: str | None = None
 
 
@@ -254,7 +255,7 @@ class RetrievalCallStep(WireModel):
     type: Literal["retrieval_call"] = "retrieval_call"
     id: str | None = None
     arguments: RetrievalCallArguments | None = None
-    retrieval_type: str | None = None
+    retrieval_type: RetrievalType | None = None
     signature: str | None = None
 
 

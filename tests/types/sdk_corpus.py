@@ -152,3 +152,96 @@ def build(root: Any) -> tuple[Corpus, list[Any]]:
     """The corpus of ``root``: what it reaches and its payloads."""
     corpus = Corpus()
     return corpus, corpus.cover(root, getattr(_unwrap(root), "__name__", "root"))
+
+
+# --- how much of the SDK agentloop's types model ------------------------------------------
+
+
+@dataclass
+class Typing:
+    """Field-by-field comparison of an SDK type with agentloop's counterpart."""
+
+    typed: set[str] = field(default_factory=set)
+    untyped: set[str] = field(default_factory=set)  # kept (as extras or plain JSON), not typed
+    open_sets: dict[str, set[str]] = field(default_factory=dict)  # site -> values we lack
+
+
+def _arms(t: Any) -> list[Any]:
+    t = _unwrap(t)
+    if _is_union(t):
+        out: list[Any] = []
+        for arm in get_args(t):
+            if arm is not type(None):
+                out.extend(_arms(arm))
+        return out
+    return [t]
+
+
+def _tag(model: Any) -> Any:
+    info = model.model_fields.get("type") or model.model_fields.get("event_type")
+    if info is None:
+        return None
+    args = get_args(_unwrap(info.annotation))
+    return args[0] if len(args) == 1 else None
+
+
+def _literal_values(arms: list[Any]) -> set[str]:
+    return {v for a in arms if get_origin(a) is Literal for v in get_args(a)}
+
+
+def compare(sdk_type: Any, our_type: Any, site: str, out: Typing, seen: set[Any]) -> None:
+    """Walk ``sdk_type`` and ``our_type`` together, recording typed and untyped sites."""
+    sdk_arms = [a for a in _arms(sdk_type) if not _is_unknown(a)]
+    our_arms = _arms(our_type)
+    if any(a is Any or a is object for a in our_arms) and not all(
+        a is Any or a is object for a in sdk_arms
+    ):
+        out.untyped.add(site)
+        return
+    wanted = _literal_values(sdk_arms)
+    if wanted:
+        lacking = {str(v) for v in wanted - _literal_values(our_arms)}
+        if lacking:
+            out.open_sets[site] = lacking
+    our_dict = any(get_origin(o) is dict for o in our_arms)
+    our_unknown = any(_is_model(o) and o.__name__.startswith("Unknown") for o in our_arms)
+    for arm in sdk_arms:
+        if _is_model(arm) and not arm.model_fields and our_dict:
+            continue  # an open object both sides keep as JSON
+        if get_origin(arm) is dict and our_unknown:
+            continue  # a raw object: our open union keeps it as its Unknown variant
+        if _is_model(arm):
+            tag = _tag(arm)
+            match = [o for o in our_arms if _is_model(o) and (tag is None or _tag(o) == tag)]
+            if not match:
+                out.untyped.add(f"{site}<{arm.__name__}>")
+                continue
+            ours = match[0]
+            if (arm, ours) in seen:
+                continue
+            seen.add((arm, ours))
+            for name, info in arm.model_fields.items():
+                if name in SDK_ONLY:
+                    continue
+                key = info.alias or name
+                mine = next(
+                    (f for n, f in ours.model_fields.items() if (f.alias or n) == key), None
+                )
+                where = f"{arm.__name__}.{key}"
+                if mine is None:
+                    out.untyped.add(where)
+                else:
+                    out.typed.add(where)
+                    compare(info.annotation, mine.annotation, where, out, seen)
+        elif get_origin(arm) in (list, collections.abc.Sequence):
+            inner = [get_args(o)[0] for o in our_arms if get_origin(o) is list and get_args(o)]
+            if inner:
+                compare(get_args(arm)[0], inner[0], site + "[]", out, seen)
+            else:
+                out.untyped.add(site + "[]")
+        elif get_origin(arm) in (dict, collections.abc.Mapping):
+            inner = [get_args(o)[1] for o in our_arms if get_origin(o) is dict and get_args(o)]
+            if inner:
+                compare(get_args(arm)[1], inner[0], site + "{}", out, seen)
+            else:
+                out.untyped.add(site + "{}")

@@ -20,7 +20,7 @@ import pytest
 from google.genai import interactions as sdk
 from google.genai._gaos.utils.serializers import ALLOW_UNKNOWN_UNION_VARIANTS
 from pydantic import BaseModel, TypeAdapter
-from sdk_corpus import SDK_ONLY, Corpus, build
+from sdk_corpus import SDK_ONLY, Corpus, Typing, build, compare
 
 from agentloop import Client, Conversation
 from agentloop import types as ours
@@ -84,6 +84,22 @@ def test_every_payload_round_trips_byte_equivalently(root: str) -> None:
         value = adapter.validate_json(wire)
         again = json.loads(adapter.dump_json(value, by_alias=True, exclude_unset=True))
         assert _canonical(again) == wire, f"{root} payload {n} changed on the round trip"
+
+
+def test_every_sdk_field_and_value_set_is_typed() -> None:
+    """Every field the SDK types is typed here too, and every closed value set lists at least
+    the SDK's values (as ``Literal[...] | str``). ``input`` alone stays plain JSON: its forms
+    (text, a block, blocks, steps) are told apart by ``input_to_steps``, which names a mix."""
+    typing_ = Typing()
+    seen: set[Any] = set()
+    for root, (sdk_type, ours_type) in ROOTS.items():
+        compare(sdk_type, ours_type, root, typing_, seen)
+    untyped = {site for site in typing_.untyped if not site.split("<")[0].endswith(".input")}
+    untyped -= {site for site in typing_.untyped if site.endswith(".input[]")}
+    assert not untyped, sorted(untyped)
+    assert not typing_.open_sets, typing_.open_sets
+    share = len(typing_.typed) / (len(typing_.typed) + len(typing_.untyped))
+    print(f"typed: {len(typing_.typed)} fields ({share:.1%}); open value sets all listed")
 
 
 # --- required fields dropped ------------------------------------------------------------------
