@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from agentloop.types import (
+    REDACTED,
     RUNNING_STATUSES,
     InputError,
     Interaction,
@@ -34,6 +35,7 @@ from ._errors import ApiException, error_body
 from ._sse import encode_event, step_events
 from ._validation import (
     MAX_JSON_DEPTH,
+    check_agent,
     check_function_pairs,
     check_input_steps,
     check_model,
@@ -48,6 +50,7 @@ from ._validation import (
 )
 from .demo import DemoModel
 from .faults import Faults
+from .limits import Cut, apply_limits
 from .models import Model, ModelRequest, Reply, as_reply
 from .signatures import Signer
 from .tokens import token_count
@@ -416,6 +419,8 @@ class Emulator:
         req = validate(body)
         if req.model is not None and not self.allow_unknown_models:
             check_model(req.model)
+        if req.agent is not None:
+            check_agent(req.agent, req.agent_config, allow_unknown=self.allow_unknown_models)
         prev = None
         if req.previous_interaction_id is not None:
             prev = self._lookup(req.previous_interaction_id, "previous_interaction_id")
@@ -528,9 +533,11 @@ class Emulator:
         rec.pending = None
         if rec.status == "queued":
             self._set_status(rec, "in_progress")
+        limit = _generation_limits(mreq)
+        cut = None
         try:
             reply = as_reply(self.model(mreq))
-            steps, models = self._finalise(reply)
+            steps, models, cut = self._finalise(reply, limit)
         except Exception as exc:
             if isinstance(exc, ApiException):
                 error = exc
@@ -544,13 +551,15 @@ class Emulator:
                 raise error from None
             code = error.status.lower()
             reply = Reply(status="failed", errors=[{"code": code, "message": error.message}])
-            steps, models = [], []
+            steps, models, cut = [], [], None
         rec.outputs = steps
         rec.output_models = models
         rec.output_tokens = sum(token_count(s) for s in steps)
         self.steps_processed += len(steps)
         calls = any(s.get("type") == "function_call" for s in steps)
         rec.status = reply.status or ("requires_action" if calls else "completed")
+        if cut is not None and cut.reason == "max_output_tokens":
+            rec.status = "incomplete"  # the model stopped at the limit, mid-output
         rec.errors = reply.errors
         if rec.status == "requires_continuation":
             # Long-decode hop (spec §8): the next request continues with this token.
@@ -560,15 +569,29 @@ class Emulator:
             usage = reply.usage
             rec.usage = usage if isinstance(usage, dict) else usage.model_dump(mode="json")
         else:
+            output = rec.output_tokens
+            if cut is not None and cut.reason == "max_output_tokens":
+                output = min(output, limit[0] or output)
             rec.usage = {
                 "total_input_tokens": rec.request_tokens,
-                "total_output_tokens": rec.output_tokens,
-                "total_tokens": rec.request_tokens + rec.output_tokens,
+                "total_output_tokens": output,
+                "total_tokens": rec.request_tokens + output,
             }
         rec.updated = self._now()
         self._settle(rec)
+        so_far = 0
         for index, step in enumerate(steps):
             for event in step_events(index, step):
+                if event["event_type"] == "step.stop":
+                    # Per-step usage: this step's output tokens, and the running totals.
+                    spent = token_count(step)
+                    so_far += spent
+                    event["step_usage"] = {"total_output_tokens": spent, "total_tokens": spent}
+                    event["usage"] = {
+                        "total_input_tokens": rec.request_tokens,
+                        "total_output_tokens": so_far,
+                        "total_tokens": rec.request_tokens + so_far,
+                    }
                 self._emit(rec, event.pop("event_type"), **event)
         if rec.continuation_token is not None:
             # The mid-stream checkpoint (spec §6.2, §8): a stream cut after this event can
@@ -610,8 +633,11 @@ class Emulator:
         if rec.parent is not None and rec in rec.parent.children:
             rec.parent.children.remove(rec)
 
-    def _finalise(self, reply: Reply) -> tuple[list[dict[str, Any]], list[Any]]:
-        """Steps as wire dicts and models: ids minted, results paired, thoughts signed."""
+    def _finalise(
+        self, reply: Reply, limit: tuple[int | None, list[str]] = (None, [])
+    ) -> tuple[list[dict[str, Any]], list[Any], Cut | None]:
+        """Steps as wire dicts and models: ids minted, results paired, the generation limits
+        applied (``limits``), thoughts signed (over the steps as returned)."""
         out: list[dict[str, Any]] = []
         models: list[Any] = []
         last_call: dict[str, str] = {}
@@ -643,6 +669,10 @@ class Emulator:
                 ) from None
             out.append(model.model_dump(mode="json"))
             models.append(model)
+        cut = apply_limits(out, *limit) if out else None
+        if cut is not None:
+            out = cut.steps
+            models = [step_adapter.validate_python(step) for step in out]
         for i, step in enumerate(out):
             if step.get("type") == "thought" and not step.get("signature"):
                 end = next(
@@ -652,7 +682,7 @@ class Emulator:
                 signed.update({k: v for k, v in step.items() if k not in signed})
                 out[i] = signed
                 models[i] = step_adapter.validate_python(signed)
-        return out, models
+        return out, models, cut
 
     # --- get / cancel / delete ------------------------------------------------------------
 
@@ -757,6 +787,11 @@ class Emulator:
             res["errors"] = rec.errors
         if include_input and "input" in rec.body:
             res["input"] = rec.body["input"]
+        for key in ECHOED_SETTINGS:  # the request's settings, as the API echoes them
+            if rec.body.get(key) is not None:
+                res[key] = rec.body[key]
+        if isinstance(res.get("environment"), dict):
+            res["environment"] = _redacted_environment(res["environment"])
         return res
 
     def _sse(self, rec: _Record, start: int) -> EmulatorResponse:
@@ -780,6 +815,49 @@ class Emulator:
 
 
 # --- module helpers ----------------------------------------------------------------------
+
+
+ECHOED_SETTINGS = (
+    "system_instruction",
+    "tools",
+    "generation_config",
+    "response_format",
+    "response_modalities",
+    "response_mime_type",
+    "safety_settings",
+    "service_tier",
+    "agent_config",
+    "environment",
+    "labels",
+    "webhook_config",
+    "cached_content",
+)
+"""The request fields an interaction resource echoes (spec section 3)."""
+
+
+def _redacted_environment(env: dict[str, Any]) -> dict[str, Any]:
+    """An environment as echoed: env var values are secrets and never come back."""
+    variables = env.get("env")
+    if not isinstance(variables, dict):
+        return env
+    hidden = {
+        name: (
+            REDACTED
+            if isinstance(value, str)
+            else {**value, "value": REDACTED}
+            if isinstance(value, dict) and "value" in value
+            else value
+        )
+        for name, value in variables.items()
+    }
+    return {**env, "env": hidden}
+
+
+def _generation_limits(mreq: ModelRequest) -> tuple[int | None, list[str]]:
+    config = mreq.generation_config
+    if config is None:
+        return None, []
+    return config.max_output_tokens, [s for s in config.stop_sequences or [] if s]
 
 
 _DEFERRED_TIERS = frozenset({"flex", "deferred"})

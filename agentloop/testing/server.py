@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from .signatures import DEFAULT_SIGNING_KEY  # re-exported: the CLI's default
+
 if TYPE_CHECKING:
     from .emulator import Emulator
 
@@ -90,10 +92,6 @@ def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterato
         sock.close()
 
 
-DEFAULT_SIGNING_KEY = b"agentloop-cli-offline-emulator"
-"""The thought-signature key of ``agentloop emulator`` when none is given: fixed (the same as
-the CLI's offline emulator), so a restarted server still accepts the signatures in sessions
-saved against an earlier one. Set ``--signing-key`` or ``SIGNING_KEY_ENV`` to use another."""
 SIGNING_KEY_ENV = "AGENTLOOP_EMULATOR_SIGNING_KEY"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
