@@ -49,11 +49,19 @@ from ._validation import (
     validate,
 )
 from .demo import DemoModel
-from .faults import Faults
+from .faults import Faults, StreamErrorFault
 from .limits import Cut, apply_limits
 from .models import Model, ModelRequest, Reply, as_reply
 from .signatures import Signer
 from .tokens import token_count
+from .webhooks import (
+    DEFAULT_WEBHOOK_SECRET,
+    WebhookDelivery,
+    event_type_for,
+    post_in_background,
+    signed,
+    webhook_event,
+)
 
 if TYPE_CHECKING:
     from agentloop.client import AsyncClient, Client
@@ -186,12 +194,16 @@ class Emulator:
     non-empty key; a set accepts only those (others get 403). ``clock`` returns epoch seconds.
     ``background_polls``: how many GETs a background run stays ``in_progress`` before it
     runs (a ``flex``/``deferred`` ``service_tier`` first spends one GET ``queued``).
-    ``signing_key`` fixes the thought-signature secret (default: random per emulator).
+    ``signing_key``: the thought-signature secret (default: ``DEFAULT_SIGNING_KEY``, the same
+    for every emulator, so saved conversations continue against a new one).
     ``context_window``: most input tokens a request may carry (stored chain included; see
     :mod:`agentloop.testing.tokens` for the rule), else the real API's 400; ``None`` = no limit.
     ``allow_unknown_models``: accept any model id (default: only ``KNOWN_MODELS``, like the
     real API, so a typo fails offline too). ``max_body_bytes``: larger bodies get 413.
     ``request_log_size``: how many authenticated requests :attr:`requests` keeps.
+    ``webhook_secret``: the ``whsec_`` key webhook deliveries are signed with (stable by
+    default); ``deliver_webhook(delivery)`` replaces the default deliverer, which POSTs to
+    loopback URLs from a thread (see :mod:`agentloop.testing.webhooks`).
     """
 
     def __init__(
@@ -206,6 +218,8 @@ class Emulator:
         allow_unknown_models: bool = False,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         request_log_size: int = DEFAULT_REQUEST_LOG_SIZE,
+        webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
+        deliver_webhook: Callable[[WebhookDelivery], None] | None = None,
     ) -> None:
         self.model: Model = model if model is not None else DemoModel()
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
@@ -220,6 +234,10 @@ class Emulator:
         self.steps_processed = 0
         """Steps validated, counted or checked so far: linear in the traffic, never in the
         length of the stored chains (a regression test's measure of work, not of time)."""
+        self.webhook_secret = webhook_secret
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        """Every webhook delivery made (or refused), oldest first."""
+        self._deliver = deliver_webhook or post_in_background
         self._signer = Signer(signing_key)
         self._store: dict[str, _Record] = {}
         self._tokens: dict[str, _Record] = {}  # continuation tokens and the hop that issued them
@@ -354,6 +372,9 @@ class Emulator:
                     response = _error(ApiException(400, _TOO_DEEP))
             if response.is_stream:
                 response.drop_after = self.faults._take_drop(method, path)
+                broken = self.faults._take_stream_error(method, path)
+                if broken is not None and response.events is not None:
+                    response.events = _ending_in_error(response.events, broken)
             response.delay = delay
             return response
 
@@ -604,6 +625,24 @@ class Emulator:
                 continuation_token=rec.continuation_token,
             )
         self._emit(rec, "interaction.completed", interaction=self._snapshot(rec, final=True))
+        self._notify(rec)
+
+    def _notify(self, rec: _Record) -> None:
+        """Deliver the webhook event of ``rec``'s new status to ``webhook_config.uris``."""
+        config = rec.body.get("webhook_config")
+        uris = config.get("uris") if isinstance(config, dict) else None
+        kind = event_type_for(rec.status)
+        if not uris or kind is None:
+            return
+        assert isinstance(config, dict)
+        body = webhook_event(
+            kind, rec.id, rec.status, self._now(), config.get("user_metadata"), rec.errors
+        )
+        for uri in uris:
+            headers = signed(body, self.webhook_secret, new_api_id("msg_"), self.clock())
+            delivery = WebhookDelivery(str(uri), body, headers)
+            self.webhook_deliveries.append(delivery)
+            self._deliver(delivery)
 
     def _set_status(self, rec: _Record, status: str) -> None:
         rec.status = status
@@ -724,6 +763,7 @@ class Emulator:
         rec.updated = self._now()
         self._settle(rec)
         self._emit(rec, "interaction.completed", interaction=self._snapshot(rec, final=True))
+        self._notify(rec)
         return _json(self._resource(rec))
 
     def _delete(self, interaction_id: str) -> EmulatorResponse:
@@ -833,6 +873,16 @@ ECHOED_SETTINGS = (
     "cached_content",
 )
 """The request fields an interaction resource echoes (spec section 3)."""
+
+
+def _ending_in_error(frames: Iterator[bytes], fault: StreamErrorFault) -> Iterator[bytes]:
+    """``frames`` cut after ``fault.after_events`` events by an ``error`` event."""
+    for sent, frame in enumerate(frames):
+        if sent >= fault.after_events:
+            break
+        yield frame
+    error = {"code": fault.code, "message": fault.message, "status": fault.status}
+    yield encode_event({"event_type": "error", "error": error, "event_id": "evt_error"})
 
 
 def _redacted_environment(env: dict[str, Any]) -> dict[str, Any]:
