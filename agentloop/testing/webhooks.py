@@ -19,6 +19,8 @@ import json
 import logging
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -103,19 +105,19 @@ def post_in_background(delivery: WebhookDelivery) -> None:
         return
 
     def run() -> None:
-        import httpx
-
+        # The standard library's client: plain HTTP to loopback needs nothing more.
+        request = urllib.request.Request(
+            delivery.url, data=delivery.body, headers=delivery.headers, method="POST"
+        )
         for attempt in range(3):
             try:
-                response = httpx.post(
-                    delivery.url, content=delivery.body, headers=delivery.headers, timeout=5
-                )
-            except httpx.HTTPError as exc:
-                delivery.error = f"{type(exc).__name__}: {exc}"
-            else:
-                delivery.status, delivery.error = response.status_code, None
-                if response.is_success:
+                with urllib.request.urlopen(request, timeout=5) as response:
+                    delivery.status, delivery.error = response.status, None
                     return
+            except urllib.error.HTTPError as exc:
+                delivery.status, delivery.error = exc.code, f"HTTP {exc.code}"
+            except OSError as exc:
+                delivery.error = f"{type(exc).__name__}: {exc}"
             time.sleep(0.05 * (attempt + 1))
 
     threading.Thread(target=run, name="emulator-webhook", daemon=True).start()
