@@ -22,6 +22,8 @@ _EXPORTS: dict[str, str] = {
     "ToolError": "agentloop.tools",
     "ToolRegistry": "agentloop.tools",
     "Conversation": "agentloop.loop",
+    "Agent": "agentloop.agents",
+    "RunContext": "agentloop.agents",
     "AsyncConversation": "agentloop.loop",
     "Turn": "agentloop.loop",
     "ToolCall": "agentloop.loop",
@@ -40,6 +42,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "Agent",
     "AsyncBackgroundTurn",
     "AsyncClient",
     "AsyncConversation",
@@ -50,6 +53,7 @@ __all__ = [
     "Deny",
     "Hooks",
     "RequireApproval",
+    "RunContext",
     "Tool",
     "ToolCall",
     "ToolContext",
@@ -67,6 +71,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from agentloop import errors, types, webhooks
+    from agentloop.agents import Agent, RunContext
     from agentloop.client import AsyncClient, Client
     from agentloop.loop import (
         AsyncBackgroundTurn,
