@@ -27,6 +27,9 @@ from agentloop import types as ours
 from agentloop.client._stream import StreamAccumulator, event_adapter
 from agentloop.errors import MalformedResponseError
 
+# The SDK warns about its own deprecated fields when the corpus sets them: expected here.
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
 ROOTS: dict[str, tuple[Any, Any]] = {
     "Interaction": (sdk.Interaction, ours.Interaction),
     "InteractionSSEEvent": (sdk.InteractionSSEEvent, ours.InteractionEvent),
