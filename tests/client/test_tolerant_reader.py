@@ -154,3 +154,39 @@ def test_a_function_call_without_a_name_is_a_malformed_response_naming_the_step(
         conv.send("Weather in Paris?")
     assert conv.history == [] or all(s.type != "function_call" for s in conv.history)
     assert conv.last_interaction_id is None  # the next request does not chain onto it
+
+
+def test_stream_events_without_index_are_numbered_in_order() -> None:
+    from agentloop.client._stream import StreamAccumulator, event_adapter
+
+    events = [
+        {"event_type": "interaction.created", "interaction": {"id": "i", "status": "in_progress"}},
+        {"event_type": "step.start", "step": {"type": "thought", "signature": "sig"}},
+        {"event_type": "step.stop"},
+        {"event_type": "step.start", "step": {"type": "model_output"}},
+        {"event_type": "step.delta", "delta": {"type": "text", "text": "Hel"}},
+        {"event_type": "step.delta", "delta": {"type": "text", "text": "lo"}},
+        {"event_type": "step.delta"},  # no delta at all: nothing to apply
+        {"event_type": "step.stop"},
+        {"event_type": "step.start", "step": {"type": "function_call", "name": "f"}},
+        {"event_type": "step.delta", "delta": {"type": "arguments_delta", "arguments": '{"a":'}},
+        {"event_type": "step.delta", "delta": {"type": "arguments_delta", "arguments": "1}"}},
+        {"event_type": "step.stop"},
+        {
+            "event_type": "interaction.completed",
+            "interaction": {"id": "i", "status": "requires_action"},
+        },
+    ]
+    acc = StreamAccumulator()
+    typed = [event_adapter.validate_python(e) for e in events]
+    for event in typed:
+        acc.feed(event)
+    interaction = acc.interaction
+    assert [s.type for s in interaction.steps or []] == ["thought", "model_output", "function_call"]
+    assert interaction.output_text == "Hello" and interaction.steps is not None
+    assert interaction.steps[1].content[0].text == "Hello"
+    (call,) = interaction.function_calls
+    assert call.arguments == {"a": 1} and call.id == local_call_id("i", 2, "f", {"a": 1})
+    # The events handed on carry the index they were given (not re-serialised with it).
+    assert [getattr(e, "index", None) for e in typed[1:4]] == [0, 0, 1]
+    assert "index" not in typed[1].model_dump()

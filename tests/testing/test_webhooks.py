@@ -169,3 +169,29 @@ def test_the_emulator_only_delivers_to_loopback_hosts() -> None:
     assert verify(delivery.body, delivery.headers, emu.webhook_secret).type == (
         "interaction.completed"
     )
+
+
+async def test_an_async_background_turn_completes_from_a_webhook() -> None:
+    from agentloop import AsyncConversation
+    from agentloop.testing.webhooks import WebhookDelivery
+
+    deliveries: list[WebhookDelivery] = []
+    emu = Emulator(background_polls=1000, deliver_webhook=deliveries.append)
+    conv = AsyncConversation(
+        emu.async_client(), extra_body={"webhook_config": {"uris": ["http://127.0.0.1:1/h"]}}
+    )
+    handle = await conv.send("Summarise", background=True)
+    assert (
+        handle.id is not None
+        and await handle.complete_from_webhook(
+            WebhookEvent.model_validate(
+                {"type": "interaction.completed", "data": {"id": handle.id}}
+            )
+        )
+        is None
+    )  # still running server-side: the GET shows it, the turn goes on waiting
+    emu.advance(handle.id)
+    (delivery,) = deliveries
+    event = verify(delivery.body, delivery.headers, emu.webhook_secret)
+    turn = await handle.complete_from_webhook(event)
+    assert turn is not None and turn.status == "completed"
