@@ -90,6 +90,9 @@ class StreamAccumulator:
             self._start(index, {} if step is None else step.model_dump(mode="json"))
         elif kind == "step.stop":
             self._finish_step(self._index_of(event, start=False))
+            if event.usage is not None:
+                # Running totals: the interaction's usage until a snapshot brings the final one.
+                self._meta["usage"] = event.usage.model_dump(mode="json")
         elif kind in ("interaction.created", "interaction.completed"):
             if event.interaction is not None:
                 snapshot = event.interaction.model_dump(mode="json")

@@ -182,6 +182,14 @@ def test_streams_carry_per_step_usage() -> None:
     assert running == [sum(steps[: i + 1]) for i in range(3)]
     final = events[-1]["interaction"]["usage"]
     assert final["total_output_tokens"] == running[-1]
+    # A stream cut before its end still reports the usage so far.
+    from agentloop.client._stream import StreamAccumulator, event_adapter
+
+    acc = StreamAccumulator()
+    for event in events[:-1]:
+        acc.feed(event_adapter.validate_python(event))
+    usage = acc.interaction.usage
+    assert usage is not None and usage.total_output_tokens == running[-1]
 
 
 def test_the_resource_echoes_the_request_settings() -> None:
