@@ -163,6 +163,14 @@ def _parser() -> argparse.ArgumentParser:
         "built-in key, so a restarted server accepts the sessions of the last one)",
     )
     parser.add_argument(
+        "--webhook-secret",
+        metavar="WHSEC",
+        default=None,
+        help="the whsec_ secret webhook deliveries (webhook_config.uris, loopback only) are "
+        "signed with (default: a fixed built-in secret, agentloop.testing."
+        "DEFAULT_WEBHOOK_SECRET)",
+    )
+    parser.add_argument(
         "--context-window",
         type=_positive,
         metavar="TOKENS",
@@ -173,7 +181,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--allow-unknown-models",
         action="store_true",
-        help="accept any model id (default: unknown ids get the real API's 400)",
+        help="accept any model id or agent (default: unknown ones get the real API's 400)",
     )
     parser.add_argument(
         "--max-body-bytes",
@@ -257,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         allow_unknown_models=args.allow_unknown_models,
         max_body_bytes=args.max_body_bytes,
         request_log_size=args.request_log_size,
+        **({"webhook_secret": args.webhook_secret} if args.webhook_secret else {}),
     )
     try:
         sock = _bind(args.host, args.port)
