@@ -125,7 +125,7 @@ def test_a_background_turn_completes_from_the_emulators_webhook(
     emu = Emulator(background_polls=1000)  # it never finishes by polling here
     conv = Conversation(
         emu.client(),
-        extra_body={"webhook_config": {"uris": [url], "user_metadata": {"ticket": "T-1"}}},
+        webhook_config={"uris": [url], "user_metadata": {"ticket": "T-1"}},
     )
     handle = conv.send("Summarise the report", background=True)
     assert not handle.done and handle.id is not None
@@ -162,7 +162,7 @@ def test_a_webhook_for_another_interaction_is_refused() -> None:
 
 def test_the_emulator_only_delivers_to_loopback_hosts() -> None:
     emu = Emulator()
-    conv = Conversation(emu.client(), extra_body={"webhook_config": {"uris": ["https://x.com/h"]}})
+    conv = Conversation(emu.client(), webhook_config={"uris": ["https://x.com/h"]})
     conv.send("hi")
     (delivery,) = emu.webhook_deliveries
     assert delivery.error is not None and "not a loopback host" in delivery.error
@@ -177,9 +177,7 @@ async def test_an_async_background_turn_completes_from_a_webhook() -> None:
 
     deliveries: list[WebhookDelivery] = []
     emu = Emulator(background_polls=1000, deliver_webhook=deliveries.append)
-    conv = AsyncConversation(
-        emu.async_client(), extra_body={"webhook_config": {"uris": ["http://127.0.0.1:1/h"]}}
-    )
+    conv = AsyncConversation(emu.async_client(), webhook_config={"uris": ["http://127.0.0.1:1/h"]})
     handle = await conv.send("Summarise", background=True)
     assert (
         handle.id is not None
