@@ -205,19 +205,27 @@ def _sse(events: list[dict[str, Any]]) -> bytes:
     return b"".join(f"data: {json.dumps(e)}\n\n".encode() for e in events)
 
 
-def _converse(reply: httpx.Response, *, stream: bool) -> None:
+_REPLIES: list[httpx.Response] = []
+
+
+def _answer(request: httpx.Request) -> httpx.Response:
     plain = {
         "id": "int_after",
         "status": "completed",
         "steps": [{"type": "model_output", "content": [{"type": "text", "text": "ok"}]}],
     }
-    replies = [reply, httpx.Response(200, json=plain)]
+    return _REPLIES.pop(0) if _REPLIES else httpx.Response(200, json=plain)
 
-    def handle(request: httpx.Request) -> httpx.Response:
-        return replies.pop(0) if len(replies) > 1 else replies[0]
 
-    client = Client(api_key="k", http_client=httpx.Client(transport=httpx.MockTransport(handle)))
-    conv = Conversation(client, strategy="stateless", max_steps=3)
+@functools.cache
+def _client() -> Client:
+    # One client for every case (building an httpx client per case costs more than the case).
+    return Client(api_key="k", http_client=httpx.Client(transport=httpx.MockTransport(_answer)))
+
+
+def _converse(reply: httpx.Response, *, stream: bool) -> None:
+    _REPLIES[:] = [reply]
+    conv = Conversation(_client(), strategy="stateless", max_steps=3)
     try:
         if stream:
             for _ in conv.stream("hi"):
@@ -227,6 +235,8 @@ def _converse(reply: httpx.Response, *, stream: bool) -> None:
     except MalformedResponseError as exc:
         # The one strict case: a function_call without a name cannot be answered.
         assert "without a name" in str(exc)
+    finally:
+        conv.close()
 
 
 @pytest.mark.parametrize("root", SERVER_ROOTS)
