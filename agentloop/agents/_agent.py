@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from agentloop.loop.events import LoopEvent
     from agentloop.loop.limits import UsageTotals
     from agentloop.stores import ConversationStore
-    from agentloop.types import Modality, SafetySetting, ServiceTier, WebhookConfig
+    from agentloop.types import Modality, ModelId, SafetySetting, ServiceTier, WebhookConfig
 
 DepsT = TypeVar("DepsT")
 
@@ -55,7 +55,7 @@ class Agent:
     name: str
     _: KW_ONLY
     instructions: Instructions | None = None
-    model: str | None = None
+    model: ModelId | None = None
     tools: Sequence[Any] = ()
     description: str | None = None
     response_model: Any = None

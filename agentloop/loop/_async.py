@@ -13,8 +13,10 @@ from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from agentloop.types import (
+    AgentId,
     Interaction,
     Modality,
+    ModelId,
     SafetySetting,
     ServiceTier,
     WebhookConfig,
@@ -173,8 +175,8 @@ class AsyncConversation(ConversationCore):
     def __init__(
         self,
         client: AsyncClient | None = None,
-        model: str | None = None,
-        agent: str | None = None,
+        model: ModelId | None = None,
+        agent: AgentId | None = None,
         tools: Iterable[ToolLike | dict[str, Any] | WireModel] = (),
         strategy: Strategy = "stateful",
         system_instruction: str | None = None,

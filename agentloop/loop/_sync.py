@@ -12,8 +12,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 from agentloop.types import (
+    AgentId,
     Interaction,
     Modality,
+    ModelId,
     SafetySetting,
     ServiceTier,
     WebhookConfig,
@@ -172,8 +174,8 @@ class Conversation(ConversationCore):
     def __init__(
         self,
         client: Client | None = None,
-        model: str | None = None,
-        agent: str | None = None,
+        model: ModelId | None = None,
+        agent: AgentId | None = None,
         tools: Iterable[ToolLike | dict[str, Any] | WireModel] = (),
         strategy: Strategy = "stateful",
         system_instruction: str | None = None,
