@@ -190,3 +190,55 @@ def test_stream_events_without_index_are_numbered_in_order() -> None:
     # The events handed on carry the index they were given (not re-serialised with it).
     assert [getattr(e, "index", None) for e in typed[1:4]] == [0, 0, 1]
     assert "index" not in typed[1].model_dump()
+
+
+UNKNOWN_RESPONSE: dict[str, Any] = {
+    "id": "int_future",
+    "status": "completed",
+    "a_field_from_a_newer_api": {"kept": True},
+    "steps": [
+        {"type": "teleport_call", "id": "t1", "target": {"x": 1}, "signature": "c2ln"},
+        {
+            "type": "model_output",
+            "mood": "cheerful",
+            "content": [
+                {"type": "hologram", "frames": 3},
+                {"type": "text", "text": "Done.", "annotations": [{"type": "future_cite"}]},
+            ],
+        },
+    ],
+}
+
+
+def test_unknown_types_and_fields_are_kept_and_resent_verbatim() -> None:
+    script = Script(UNKNOWN_RESPONSE, _reply("Again."))
+    future_tool = {"type": "future_tool", "setting": [1, 2]}
+    conv = Conversation(script.client(), strategy="stateless", tools=[future_tool])
+    assert conv.send("go").output_text == "Done."
+    conv.send("more")
+    first, second = script.bodies
+    assert first["tools"] == [future_tool] == second["tools"]  # an unknown tool, as given
+    resent = [s for s in second["input"] if s["type"] in ("teleport_call", "model_output")]
+    assert resent == UNKNOWN_RESPONSE["steps"]  # unknown steps, blocks and keys: verbatim
+
+
+def test_unknown_stream_events_are_passed_over() -> None:
+    events = [
+        {"event_type": "interaction.created", "interaction": {"id": "s", "status": "in_progress"}},
+        {"event_type": "interaction.time_travel", "payload": {"a": 1}},
+        {"event_type": "step.start", "index": 0, "step": {"type": "model_output"}},
+        {"event_type": "step.delta", "index": 0, "delta": {"type": "sparkle", "n": 1}},
+        {"event_type": "step.delta", "index": 0, "delta": {"type": "text", "text": "Hi"}},
+        {"event_type": "step.stop", "index": 0},
+        {"event_type": "interaction.completed", "interaction": {"id": "s", "status": "completed"}},
+    ]
+    body = b"".join(f"data: {json.dumps(e)}\n\n".encode() for e in events)
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body)
+
+    client = Client(api_key="k", http_client=httpx.Client(transport=httpx.MockTransport(handle)))
+    conv = Conversation(client)
+    kinds = [type(e).__name__ for e in conv.stream("hi")]
+    assert kinds[-1] == "TurnCompleted" and "TextDelta" in kinds
+    assert conv.history[-1].content[-1].text == "Hi"
