@@ -1,0 +1,438 @@
+"""Serving an ``Agent`` over A2A: the a2a-sdk's JSON-RPC app with an agentloop executor.
+
+The a2a-sdk owns the protocol (JSON-RPC dispatch, SSE, task store, errors); this module only
+turns A2A requests into turns of journaled conversations:
+
+- the A2A context id is the conversation id in the store, so a context goes on after a
+  restart (the conversation is loaded from its journal);
+- a turn paused for approval puts the task in ``input-required``; the next message of the
+  context (same task or a new one) carries the decision and the turn resumes;
+- cancel stops the turn; the conversation stays sendable (its open calls are answered as
+  interrupted by the next turn);
+- the final output is the task's ``response`` artifact: a text part, plus a data part with
+  the structured output when the agent has a ``response_model``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from a2a.helpers.proto_helpers import (
+    get_data_parts,
+    get_text_parts,
+    new_data_part,
+    new_task_from_user_message,
+    new_text_part,
+)
+from a2a.server.agent_execution import AgentExecutor, RequestContext
+from a2a.server.events import EventQueue
+from a2a.server.request_handlers import DefaultRequestHandler
+from a2a.server.request_handlers.response_helpers import agent_card_to_dict
+from a2a.server.routes import create_jsonrpc_routes
+from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
+from a2a.types import (
+    AgentCapabilities,
+    AgentCard,
+    AgentInterface,
+    AgentSkill,
+    HTTPAuthSecurityScheme,
+    InvalidParamsError,
+    Message,
+    Part,
+    Role,
+    SecurityRequirement,
+    SecurityScheme,
+    StringList,
+)
+from a2a.utils.constants import (
+    AGENT_CARD_WELL_KNOWN_PATH,
+    PROTOCOL_VERSION_CURRENT,
+    TransportProtocol,
+)
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from agentloop.web._guard import refusal
+
+if TYPE_CHECKING:
+    from agentloop.agents import Agent
+    from agentloop.client import AsyncClient
+    from agentloop.loop import AsyncConversation
+    from agentloop.stores import ConversationStore
+
+__all__ = ["RPC_PATH", "create_app"]
+
+logger = logging.getLogger("agentloop.a2a")
+
+RPC_PATH = "/"
+"""Where the JSON-RPC endpoint is mounted (the card's interface URL is the app's root)."""
+
+ARTIFACT_ID = "response"
+_APPROVE = ("approve", "approved", "yes", "y", "ok", "allow")
+_REJECT = ("reject", "rejected", "no", "n", "deny", "denied")
+
+
+# --- the card --------------------------------------------------------------------------------
+
+
+def _skill(item: Any) -> AgentSkill:
+    if isinstance(item, AgentSkill):
+        return item
+    if isinstance(item, str):
+        return AgentSkill(id=item, name=item, description=item, tags=[item])
+    if isinstance(item, dict):
+        data = dict(item)
+        data.setdefault("name", data.get("id", ""))
+        data.setdefault("id", data["name"])
+        data.setdefault("description", data["name"])
+        data.setdefault("tags", [data["id"]])
+        return AgentSkill(**data)
+    from agentloop.errors import ConfigurationError
+
+    raise ConfigurationError(
+        f"a skill is an a2a.types.AgentSkill, a dict of its fields or a name, not {item!r}"
+    )
+
+
+def agent_card(
+    agent: Agent, url: str, *, skills: Sequence[Any] | None = None, token: bool = False
+) -> AgentCard:
+    """The card of ``agent`` served at ``url``: its name and description, one skill per tool
+    (or the skills given / the agent's ``skills``), streaming on; a bearer scheme when the
+    server needs a token (never the token itself)."""
+    from agentloop.tools import ToolRegistry
+
+    declared = skills if skills is not None else getattr(agent, "skills", None)
+    if declared:
+        card_skills = [_skill(s) for s in declared]
+    else:
+        registry = ToolRegistry([t for t in agent.tools if not isinstance(t, dict)])
+        card_skills = [
+            AgentSkill(id=t.name, name=t.name, description=t.description or t.name, tags=["tool"])
+            for t in registry
+        ]
+        if not card_skills:
+            card_skills = [
+                AgentSkill(
+                    id=agent.name,
+                    name=agent.name,
+                    description=agent.description or f"Talk to {agent.name}.",
+                    tags=["chat"],
+                )
+            ]
+    output_modes = ["text/plain"] + (["application/json"] if agent.response_model else [])
+    card = AgentCard(
+        name=agent.name,
+        description=agent.description or f"The agentloop agent {agent.name}.",
+        version="1.0.0",
+        supported_interfaces=[
+            AgentInterface(
+                url=url,
+                protocol_binding=TransportProtocol.JSONRPC,
+                protocol_version=PROTOCOL_VERSION_CURRENT,
+            )
+        ],
+        capabilities=AgentCapabilities(streaming=True),
+        default_input_modes=["text/plain", "application/json"],
+        default_output_modes=output_modes,
+        skills=card_skills,
+    )
+    if token:
+        card.security_schemes["bearer"].CopyFrom(
+            SecurityScheme(http_auth_security_scheme=HTTPAuthSecurityScheme(scheme="bearer"))
+        )
+        card.security_requirements.append(SecurityRequirement(schemes={"bearer": StringList()}))
+    return card
+
+
+# --- messages --------------------------------------------------------------------------------
+
+
+def message_input(message: Message) -> str:
+    """The user input of an A2A message: its text parts, then its data parts as JSON."""
+    texts = [t for t in get_text_parts(message.parts) if t]
+    texts += [json.dumps(d) for d in get_data_parts(message.parts)]
+    return "\n".join(texts)
+
+
+def _decision(message: Message) -> tuple[bool, str | None] | None:
+    """``(approve, reason)`` from a reply to ``input-required``, or None when it is not one.
+
+    A data part ``{"approve": true}`` / ``{"approve": false, "reason": "..."}``, or text that
+    starts with approve/yes/ok or reject/no/deny (the rest of the text is the reason)."""
+    for data in get_data_parts(message.parts):
+        if isinstance(data, dict) and isinstance(data.get("approve"), bool):
+            reason = data.get("reason")
+            return data["approve"], reason if isinstance(reason, str) else None
+    text = " ".join(get_text_parts(message.parts)).strip()
+    word, _, rest = text.partition(" ")
+    word = word.lower().rstrip(".,:;!")
+    if word in _APPROVE:
+        return True, None
+    if word in _REJECT:
+        return False, rest.strip() or None
+    return None
+
+
+def _pending(conv: AsyncConversation) -> list[dict[str, Any]]:
+    return [
+        {"call_id": c.id, "name": c.name, "arguments": c.arguments} for c in conv.pending_approvals
+    ]
+
+
+# --- the executor ----------------------------------------------------------------------------
+
+
+class _Executor(AgentExecutor):
+    """Runs one turn of the context's conversation per A2A request."""
+
+    def __init__(self, agent: Agent, client: AsyncClient, store: ConversationStore) -> None:
+        self.agent = agent
+        self.client = client
+        self.store = store
+        self.live: dict[str, AsyncConversation] = {}
+        self.running: dict[str, asyncio.Task[Any]] = {}
+
+    def conversation(self, context_id: str) -> AsyncConversation:
+        conv = self.live.get(context_id)
+        if conv is None:
+            conv = self.agent.aconversation(self.client, store=self.store, id=context_id)
+            self.live[context_id] = conv
+        return conv
+
+    async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
+        message = context.message
+        task_id, context_id = context.task_id, context.context_id
+        assert message is not None and task_id is not None and context_id is not None
+        if not message.parts:
+            raise InvalidParamsError(message="the message has no parts: send at least one part")
+        if message.role != Role.ROLE_USER:
+            raise InvalidParamsError(message="the message must have role ROLE_USER")
+        updater = TaskUpdater(event_queue, task_id, context_id)
+        if context.current_task is None:
+            await event_queue.enqueue_event(new_task_from_user_message(message))
+        conv = self.conversation(context_id)
+        if conv.running:
+            await updater.failed(
+                updater.new_agent_message(
+                    [new_text_part(f"context {context_id} is running another task; retry later")]
+                )
+            )
+            return
+        self.running[task_id] = asyncio.current_task()  # type: ignore[assignment]
+        try:
+            await self._turn(conv, message, updater)
+        finally:
+            self.running.pop(task_id, None)
+
+    async def _turn(self, conv: AsyncConversation, message: Message, updater: TaskUpdater) -> None:
+        from agentloop.errors import AgentloopError
+        from agentloop.loop.events import (
+            ApprovalRequired,
+            TextDelta,
+            ToolCallFinished,
+            ToolCallStarted,
+            TurnCompleted,
+        )
+
+        events: AsyncIterator[Any]
+        if conv.pending_approvals:
+            decision = _decision(message)
+            if decision is None:
+                await updater.requires_input(
+                    self._ask(updater, conv, "answer 'approve' or 'reject <reason>' first")
+                )
+                return
+            approve, reason = decision
+            for call in conv.pending_approvals:
+                if approve:
+                    conv.approve(call.id)
+                else:
+                    conv.reject(call.id, reason)
+            events = conv.resume_stream()
+        else:
+            text = message_input(message)
+            if not text.strip():
+                await updater.reject(
+                    updater.new_agent_message([new_text_part("the message has no text or data")])
+                )
+                return
+            events = conv.stream(text)
+        await updater.start_work()
+        streamed = False
+        try:
+            async for event in events:
+                if isinstance(event, TextDelta) and event.text:
+                    await updater.add_artifact(
+                        [new_text_part(event.text)],
+                        artifact_id=ARTIFACT_ID,
+                        name=ARTIFACT_ID,
+                        append=streamed,
+                        last_chunk=False,
+                    )
+                    streamed = True
+                elif isinstance(event, (ToolCallStarted, ToolCallFinished)):
+                    await updater.start_work(self._progress(updater, event))
+                elif isinstance(event, ApprovalRequired):
+                    pass  # the turn ends awaiting_approval: handled with TurnCompleted
+                elif isinstance(event, TurnCompleted):
+                    await self._finish(conv, event.turn, updater)
+        except AgentloopError as exc:
+            await updater.failed(updater.new_agent_message([new_text_part(str(exc))]))
+
+    def _progress(self, updater: TaskUpdater, event: Any) -> Message:
+        call = event.call
+        if event.type == "tool_call_started":
+            text, data = f"calling {call.name}", {"event": event.type}
+        else:
+            state = "failed" if event.is_error else "done"
+            text, data = f"{call.name} {state}", {"event": event.type, "is_error": event.is_error}
+        data.update(call_id=call.id, name=call.name)
+        return updater.new_agent_message([new_text_part(text)], metadata={"agentloop": data})
+
+    def _ask(self, updater: TaskUpdater, conv: AsyncConversation, text: str) -> Message:
+        pending = _pending(conv)
+        return updater.new_agent_message(
+            [new_text_part(text), new_data_part({"pending_approvals": pending})]
+        )
+
+    async def _finish(self, conv: AsyncConversation, turn: Any, updater: TaskUpdater) -> None:
+        status = turn.status
+        if status == "completed":
+            parts: list[Part] = [new_text_part(turn.output_text)]
+            output = turn.output
+            if self.agent.response_model is not None and output is not None:
+                dump = getattr(output, "model_dump", None)
+                parts.append(new_data_part(dump(mode="json") if dump else output))
+            await updater.add_artifact(
+                parts, artifact_id=ARTIFACT_ID, name=ARTIFACT_ID, append=False, last_chunk=True
+            )
+            await updater.complete()
+        elif status == "awaiting_approval":
+            names = ", ".join(c.name for c in conv.pending_approvals)
+            await updater.requires_input(
+                self._ask(
+                    updater,
+                    conv,
+                    f"approval needed to run {names}: answer 'approve' or 'reject <reason>'",
+                )
+            )
+        elif status == "cancelled":
+            await updater.cancel()
+        else:
+            why = f": {turn.error}" if turn.error else ""
+            await updater.failed(
+                updater.new_agent_message([new_text_part(f"the turn ended {status}{why}")])
+            )
+
+    async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
+        # The SDK cancels execute() right after this; record the state first so that a
+        # streaming client sees it. The conversation answers its open calls as interrupted
+        # at its next turn.
+        assert context.task_id is not None and context.context_id is not None
+        updater = TaskUpdater(event_queue, context.task_id, context.context_id)
+        await updater.cancel()
+
+
+# --- the app ---------------------------------------------------------------------------------
+
+
+class _Guard:
+    """Token, Host (DNS rebinding) and Origin checks of ``agentloop serve``, before the SDK."""
+
+    def __init__(self, app: ASGIApp, token: str | None) -> None:
+        self.app = app
+        self.token = token
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            request = Request(scope)
+            public = request.method == "GET" and request.url.path == AGENT_CARD_WELL_KNOWN_PATH
+            refused = refusal(request, self.token, public=public)
+            if refused is not None:
+                status, text = refused
+                await JSONResponse({"error": text}, status_code=status)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def _open_store(store: Any) -> tuple[ConversationStore, bool]:
+    if store is None:
+        from agentloop.stores import SQLiteStore
+
+        return SQLiteStore(":memory:"), True
+    if isinstance(store, (str, os.PathLike)):
+        from agentloop.stores import open_store
+
+        return open_store(store), True
+    return store, False
+
+
+def create_app(
+    agent: Agent,
+    store: ConversationStore | str | os.PathLike[str] | None = None,
+    *,
+    client: AsyncClient | None = None,
+    token: str | None = None,
+    skills: Sequence[Any] | None = None,
+) -> Starlette:
+    """``agent`` as an A2A server (an ASGI app; serve it with uvicorn).
+
+    Args:
+        agent: The ``agentloop.Agent`` to serve.
+        store: Where each A2A context is journaled (the context id is the conversation id):
+            a ``ConversationStore``, a path or URL (``sqlite:///...``, ``postgresql://...``),
+            or None for an in-memory store (contexts then end with the process).
+        client: The ``AsyncClient`` the agent's turns use. None: the real API when
+            ``GEMINI_API_KEY`` is set, else the bundled emulator.
+        token: When set, every A2A request must carry ``Authorization: Bearer TOKEN`` (the
+            card says so, without the token). Required when serving beyond loopback.
+        skills: The card's skills (``a2a.types.AgentSkill``, dicts of its fields, or names);
+            default: the agent's ``skills`` if it has them, else one skill per tool.
+    """
+    if client is None:
+        from agentloop.cli._common import open_backend
+
+        client = open_backend("auto", asynchronous=True).client  # type: ignore[assignment]
+    assert client is not None
+    conversation_store, owned = _open_store(store)
+    executor = _Executor(agent, client, conversation_store)
+    card = agent_card(agent, "http://127.0.0.1" + RPC_PATH, skills=skills, token=bool(token))
+    handler = DefaultRequestHandler(
+        agent_executor=executor, task_store=InMemoryTaskStore(), agent_card=card
+    )
+
+    async def card_route(request: Request) -> Response:
+        # The interface URL is where this request came in (behind the Host checks), so the
+        # card is right on any port and behind any proxy the Host header names.
+        served = AgentCard()
+        served.CopyFrom(card)
+        served.supported_interfaces[0].url = str(request.base_url).rstrip("/") + RPC_PATH
+        return JSONResponse(agent_card_to_dict(served))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await handler.aclose()
+            if owned:
+                conversation_store.close()
+
+    routes = [
+        Route(AGENT_CARD_WELL_KNOWN_PATH, card_route, methods=["GET"]),
+        *create_jsonrpc_routes(handler, rpc_url=RPC_PATH),
+    ]
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.add_middleware(_Guard, token=token)
+    app.state.agent_card = card
+    return app
