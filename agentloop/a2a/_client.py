@@ -82,7 +82,8 @@ class RemoteProgress(LoopEvent):
 
 
 def _state_name(state: int) -> str:
-    return TaskState.Name(state).removeprefix("TASK_STATE_").lower().replace("_", "-")
+    name: str = TaskState.Name(state)
+    return name.removeprefix("TASK_STATE_").lower().replace("_", "-")
 
 
 def _text(parts: Sequence[Any]) -> str:
@@ -270,12 +271,15 @@ class A2AAgent:
                 )
                 stream = client.send_message(SendMessageRequest(message=message))
                 await self._follow(stream, outcome, ctx, call_key)
-        except A2AError as exc:
-            raise ToolError(f"the remote agent {self.url} refused the task: {exc}") from None
+                if outcome.task_id and outcome.state not in _FINAL | _WAITING:
+                    # The stream ended early (a proxy, a restart): read where the task is.
+                    await self._reattach(client, outcome.task_id, outcome, ctx)
         except (A2AClientError, httpx.HTTPError) as exc:
             raise ToolError(
                 f"the remote agent {self.url} could not be reached: {type(exc).__name__}: {exc}"
             ) from None
+        except A2AError as exc:
+            raise ToolError(f"the remote agent {self.url} refused the task: {exc}") from None
         finally:
             if self._http is None:
                 await http.aclose()
@@ -339,7 +343,14 @@ class A2AAgent:
                 f"Call {self.name} again with the answer."
             )
         why = f": {outcome.status_text}" if outcome.status_text else ""
-        raise ToolError(f"the remote agent {self.name} ended the task {_state_name(state)}{why}")
+        if state in _FINAL:
+            raise ToolError(
+                f"the remote agent {self.name} ended the task {_state_name(state)}{why}"
+            )
+        raise ToolError(
+            f"the remote agent {self.name} stopped answering before the task ended (last state: "
+            f"{_state_name(state)}){why}"
+        )
 
 
 def _describe(card: AgentCard) -> str:

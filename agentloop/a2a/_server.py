@@ -189,6 +189,34 @@ def _pending(conv: AsyncConversation) -> list[dict[str, Any]]:
     ]
 
 
+def check_message(message: Message) -> None:
+    """Refuse, with the protocol's invalid-params error, a message no turn can start from."""
+    if message.role != Role.ROLE_USER:
+        raise InvalidParamsError(message="the message must have role ROLE_USER")
+    for index, part in enumerate(message.parts):
+        kind = part.WhichOneof("content")
+        if kind not in ("text", "data"):
+            raise InvalidParamsError(
+                message=f"part {index} is {kind or 'empty'}: this agent takes text and data "
+                "parts (text/plain, application/json)"
+            )
+        if kind == "text" and not part.text.strip():
+            raise InvalidParamsError(message=f"part {index} has empty text")
+
+
+class _Handler(DefaultRequestHandler):
+    """The SDK's request handler, with messages checked before a task is made of them."""
+
+    async def on_message_send(self, params: Any, context: Any) -> Any:
+        check_message(params.message)
+        return await super().on_message_send(params, context)
+
+    async def on_message_send_stream(self, params: Any, context: Any) -> Any:
+        check_message(params.message)
+        async for event in super().on_message_send_stream(params, context):
+            yield event
+
+
 # --- the executor ----------------------------------------------------------------------------
 
 
@@ -213,10 +241,6 @@ class _Executor(AgentExecutor):
         message = context.message
         task_id, context_id = context.task_id, context.context_id
         assert message is not None and task_id is not None and context_id is not None
-        if not message.parts:
-            raise InvalidParamsError(message="the message has no parts: send at least one part")
-        if message.role != Role.ROLE_USER:
-            raise InvalidParamsError(message="the message must have role ROLE_USER")
         updater = TaskUpdater(event_queue, task_id, context_id)
         if context.current_task is None:
             await event_queue.enqueue_event(new_task_from_user_message(message))
@@ -260,13 +284,7 @@ class _Executor(AgentExecutor):
                     conv.reject(call.id, reason)
             events = conv.resume_stream()
         else:
-            text = message_input(message)
-            if not text.strip():
-                await updater.reject(
-                    updater.new_agent_message([new_text_part("the message has no text or data")])
-                )
-                return
-            events = conv.stream(text)
+            events = conv.stream(message_input(message))
         await updater.start_work()
         streamed = False
         try:
@@ -402,14 +420,12 @@ def create_app(
     if client is None:
         from agentloop.cli._common import open_backend
 
-        client = open_backend("auto", asynchronous=True).client  # type: ignore[assignment]
+        client = open_backend("auto", asynchronous=True).client
     assert client is not None
     conversation_store, owned = _open_store(store)
     executor = _Executor(agent, client, conversation_store)
     card = agent_card(agent, "http://127.0.0.1" + RPC_PATH, skills=skills, token=bool(token))
-    handler = DefaultRequestHandler(
-        agent_executor=executor, task_store=InMemoryTaskStore(), agent_card=card
-    )
+    handler = _Handler(agent_executor=executor, task_store=InMemoryTaskStore(), agent_card=card)
 
     async def card_route(request: Request) -> Response:
         # The interface URL is where this request came in (behind the Host checks), so the

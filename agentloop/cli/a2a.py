@@ -119,7 +119,7 @@ def run_a2a(args: argparse.Namespace) -> int:
         store = str(path)
     backend = open_backend(args.backend, asynchronous=True)
     try:
-        app = create_app(agent, store, client=backend.client, token=args.token)  # type: ignore[arg-type]
+        app = create_app(agent, store, client=backend.client, token=args.token)
     except ConfigurationError as exc:
         raise UsageError(str(exc)) from None
     backend.announce()

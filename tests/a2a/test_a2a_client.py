@@ -1,0 +1,160 @@
+"""``A2AAgent``: an agentloop agent calling another over A2A (in process)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from a2a_helpers import BASE, Server, deleted, weather_agent
+
+from agentloop import Agent
+from agentloop.a2a import A2AAgent, RemoteProgress
+from agentloop.errors import ConfigurationError
+from agentloop.stores import SQLiteStore
+from agentloop.testing import Emulator, ScriptedModel
+
+
+def remote_tool(server: Server, **kwargs: Any) -> A2AAgent:
+    return A2AAgent(
+        BASE,
+        name="weather_desk",
+        description="Asks the weather desk.",
+        httpx_client=server.http,
+        **kwargs,
+    )
+
+
+def remote_turns(server: Server, context_id: str) -> list[str]:
+    conv = weather_agent.conversation(server.emulator.client(), store=server.store, id=context_id)
+    return [s.content[0].text for s in conv.history if s.type == "user_input"]
+
+
+async def test_an_agent_calls_another_and_follow_ups_continue_its_context(server: Server) -> None:
+    progress: list[RemoteProgress] = []
+    desk = remote_tool(server, on_event=progress.append)
+    boss = Agent("boss", tools=[desk])
+    store = SQLiteStore(":memory:")
+    local = Emulator()
+    async with boss.aconversation(local.async_client(), store=store, id="boss-1") as conv:
+        turn = await conv.send("use weather_desk for Oslo")
+        (call,) = turn.tool_calls
+        assert call.name == "weather_desk" and not call.is_error
+        assert "You said: Oslo" in call.result.result
+        assert call.result.result in turn.output_text
+        states = [p.state for p in progress]
+        assert states[0] == "submitted" and states[-1] == "completed"
+        assert {p.call_id for p in progress} == {call.id}
+        streamed = "".join(p.text for p in progress if p.state == "working")
+        assert call.result.result in streamed  # the chunks, then the whole output
+
+        turn = await conv.send("use weather_desk for Paris")
+        assert not turn.tool_calls[0].is_error
+
+    (context_id,) = server.store.ids()  # both calls went to one remote conversation
+    assert remote_turns(server, context_id) == ["Oslo", "Paris"]
+
+    # A later process loads the conversation: the remote context is read from its journal.
+    again = boss.aconversation(local.async_client(), store=store, id="boss-1")
+    turn = await again.send("use weather_desk for Rome")
+    assert not turn.tool_calls[0].is_error
+    assert server.store.ids() == [context_id]
+    assert remote_turns(server, context_id) == ["Oslo", "Paris", "Rome"]
+
+
+def calls(*tasks: str) -> ScriptedModel:
+    """A local model that calls weather_desk once per turn with each task in turn."""
+    model = ScriptedModel()
+    for n, task in enumerate(tasks):
+        model.add(
+            [
+                {
+                    "type": "function_call",
+                    "id": f"c{n}",
+                    "name": "weather_desk",
+                    "arguments": {"task": task},
+                }
+            ],
+            f"turn {n} done",
+        )
+    return model
+
+
+async def test_a_remote_question_comes_back_and_the_answer_continues_the_task(
+    server: Server,
+) -> None:
+    boss = Agent("boss", tools=[remote_tool(server)])
+    local = Emulator(model=calls("please delete_file cache.txt", "approve"))
+    async with boss.aconversation(local.async_client()) as conv:
+        turn = await conv.send("clean the cache")
+        result = turn.tool_calls[0].result.result
+        assert "waiting for input" in result and "delete_file" in result
+        assert deleted == []
+        turn = await conv.send("yes, go ahead")
+        assert "delete_file returned" in turn.tool_calls[0].result.result
+        assert len(deleted) == 1
+    (context_id,) = server.store.ids()  # one remote context, one remote task answered
+    assert remote_turns(server, context_id) == ["please delete_file cache.txt"]
+
+
+async def test_a_failed_remote_task_is_an_error_result() -> None:
+    # The remote model id is unknown: its API answers 400, the remote task fails.
+    srv = Server(Agent("fragile", model="gemini-no-such-model", description="Breaks."))
+    desk = remote_tool(srv)
+    turn = await Agent("boss", tools=[desk]).arun(
+        "use weather_desk: hello", client=Emulator().async_client()
+    )
+    (call,) = turn.tool_calls
+    assert call.is_error and "ended the task failed" in (call.error or "")
+    assert "gemini-no-such-model" in (call.error or "")
+
+
+async def test_an_unreachable_agent_is_an_error_result() -> None:
+    desk = A2AAgent("http://127.0.0.1:9", name="nobody", description="Not there.")
+    turn = await Agent("boss", tools=[desk]).arun(
+        "use nobody: hello", client=Emulator().async_client()
+    )
+    (call,) = turn.tool_calls
+    assert call.is_error and "could not be reached" in (call.error or "")
+
+
+async def test_recovery_reattaches_to_the_remote_task_instead_of_sending_it_again(
+    server: Server,
+) -> None:
+    boss = Agent("boss", tools=[remote_tool(server)])
+    store = SQLiteStore(":memory:")
+    local = Emulator()
+    async with boss.aconversation(local.async_client(), store=store, id="boss-2") as conv:
+        turn = await conv.send("use weather_desk for Lima")
+    (call,) = turn.tool_calls
+    (context_id,) = server.store.ids()
+    assert remote_turns(server, context_id) == ["Lima"]
+
+    # The process died right after the remote task id was journaled, before the result.
+    records = store.read("boss-2").records
+    cut = next(i for i, r in enumerate(records) if f"call:{call.id}" in r) + 1
+    crashed = SQLiteStore(":memory:")
+    crashed.append("boss-2", records[:cut], expected_version=0)
+
+    reloaded = boss.aconversation(local.async_client(), store=crashed, id="boss-2")
+    assert reloaded.needs_recovery
+    again = await reloaded.recover()
+    assert again.status == "completed"
+    (redone,) = again.tool_calls
+    assert redone.id == call.id and not redone.is_error
+    assert redone.result.result == call.result.result  # the remote task's output
+    assert remote_turns(server, context_id) == ["Lima"]  # not sent again
+
+
+def test_a2a_agent_wants_an_http_url() -> None:
+    with pytest.raises(ConfigurationError, match="base URL"):
+        A2AAgent("localhost:8000")
+
+
+def test_headers_stay_out_of_the_repr() -> None:
+    desk = A2AAgent(
+        "http://127.0.0.1:8000", name="x", description="X.", headers={"Authorization": "Bearer s3"}
+    )
+    assert "s3" not in repr(desk)
+    (declared,) = desk.tools()
+    assert declared.name == "x" and declared.idempotent
+    assert list(declared.parameters["properties"]) == ["task"]
