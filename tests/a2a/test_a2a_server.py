@@ -286,3 +286,30 @@ async def test_messages_no_turn_can_start_from_are_invalid_params(
 
     error = json.loads(text)["error"]
     assert error["code"] == -32602 and says in json.dumps(error), error
+
+
+async def test_the_token_guards_every_request_but_the_card() -> None:
+    srv = Server(weather_agent, token="s3cret-token")
+    card = await srv.http.get("/.well-known/agent-card.json", headers={"authorization": ""})
+    assert card.status_code == 200
+    assert "s3cret-token" not in card.text
+    assert card.json()["securitySchemes"]["bearer"]["httpAuthSecurityScheme"]["scheme"] == "bearer"
+    body = {"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": "x"}}
+    for given in ("", "Bearer wrong", "Basic s3cret-token"):
+        refused = await srv.http.post("/", json=body, headers={"authorization": given})
+        assert refused.status_code == 401 and "s3cret-token" not in refused.text
+    # With the token a foreign host name is fine (served beyond loopback on purpose).
+    ok = await srv.http.post("/", json=body, headers={"host": "agents.example.com"})
+    assert ok.json()["error"]["code"] == -32001
+
+
+async def test_without_a_token_only_loopback_hosts_and_same_origin(server: Server) -> None:
+    body = {"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": "x"}}
+    rebound = await server.http.post("/", json=body, headers={"host": "evil.example:8000"})
+    assert rebound.status_code == 403
+    card = await server.http.get("/.well-known/agent-card.json", headers={"host": "evil.example"})
+    assert card.status_code == 403
+    cross = await server.http.post("/", json=body, headers={"origin": "http://evil.example"})
+    assert cross.status_code == 403
+    same = await server.http.post("/", json=body, headers={"origin": "http://127.0.0.1"})
+    assert same.json()["error"]["code"] == -32001
