@@ -15,11 +15,11 @@ turns A2A requests into turns of journaled conversations:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
 import os
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,7 @@ from a2a.types import (
     SecurityRequirement,
     SecurityScheme,
     StringList,
+    TaskState,
 )
 from a2a.utils.constants import (
     AGENT_CARD_WELL_KNOWN_PATH,
@@ -77,6 +78,7 @@ RPC_PATH = "/"
 """Where the JSON-RPC endpoint is mounted (the card's interface URL is the app's root)."""
 
 ARTIFACT_ID = "response"
+MAX_LIVE = 256  # conversations kept in memory between the turns of their contexts
 _APPROVE = ("approve", "approved", "yes", "y", "ok", "allow")
 _REJECT = ("reject", "rejected", "no", "n", "deny", "denied")
 
@@ -227,14 +229,19 @@ class _Executor(AgentExecutor):
         self.agent = agent
         self.client = client
         self.store = store
-        self.live: dict[str, AsyncConversation] = {}
-        self.running: dict[str, asyncio.Task[Any]] = {}
+        # The conversations of recent contexts, most recent last; the others are loaded from
+        # the store again when their context speaks (a dropped one releases its tool threads).
+        self.live: OrderedDict[str, AsyncConversation] = OrderedDict()
 
     def conversation(self, context_id: str) -> AsyncConversation:
         conv = self.live.get(context_id)
         if conv is None:
             conv = self.agent.aconversation(self.client, store=self.store, id=context_id)
             self.live[context_id] = conv
+            idle = [k for k, c in self.live.items() if not c.running and k != context_id]
+            for key in idle[: max(0, len(self.live) - MAX_LIVE)]:
+                del self.live[key]
+        self.live.move_to_end(context_id)
         return conv
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
@@ -252,13 +259,19 @@ class _Executor(AgentExecutor):
                 )
             )
             return
-        self.running[task_id] = asyncio.current_task()  # type: ignore[assignment]
-        try:
-            await self._turn(conv, message, updater)
-        finally:
-            self.running.pop(task_id, None)
+        task = context.current_task
+        asked = task is not None and task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+        await self._turn(conv, message, updater, asked)
 
-    async def _turn(self, conv: AsyncConversation, message: Message, updater: TaskUpdater) -> None:
+    async def _turn(
+        self, conv: AsyncConversation, message: Message, updater: TaskUpdater, asked: bool
+    ) -> None:
+        """One turn: the decision on a paused turn, or a new input.
+
+        A reply to the task in ``input-required`` must be a decision (else the task keeps
+        waiting). A new task of a context whose turn waits for approval is a decision when it
+        reads as one (a client that lost the task, e.g. after a restart), else a new input:
+        the engine answers the waiting calls as not approved and starts a new turn."""
         from agentloop.errors import AgentloopError
         from agentloop.loop.events import (
             ApprovalRequired,
@@ -269,13 +282,13 @@ class _Executor(AgentExecutor):
         )
 
         events: AsyncIterator[Any]
-        if conv.pending_approvals:
-            decision = _decision(message)
-            if decision is None:
-                await updater.requires_input(
-                    self._ask(updater, conv, "answer 'approve' or 'reject <reason>' first")
-                )
-                return
+        decision = _decision(message) if conv.pending_approvals else None
+        if asked and conv.pending_approvals and decision is None:
+            await updater.requires_input(
+                self._ask(updater, conv, "answer 'approve' or 'reject <reason>' first")
+            )
+            return
+        if decision is not None:
             approve, reason = decision
             for call in conv.pending_approvals:
                 if approve:
@@ -451,4 +464,5 @@ def create_app(
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(_Guard, token=token)
     app.state.agent_card = card
+    app.state.executor = executor
     return app

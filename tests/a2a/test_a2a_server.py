@@ -313,3 +313,43 @@ async def test_without_a_token_only_loopback_hosts_and_same_origin(server: Serve
     assert cross.status_code == 403
     same = await server.http.post("/", json=body, headers={"origin": "http://127.0.0.1"})
     assert same.json()["error"]["code"] == -32001
+
+
+async def test_a_new_task_in_a_waiting_context_is_a_new_turn_unless_it_decides(
+    server: Server,
+) -> None:
+    client = await server.client()
+    (first,) = await collect(client, message("please delete_file a.txt"))
+    task = first.task
+    # Cancelling the waiting task ends it; the context's next question is a new turn.
+    cancelled = await client.cancel_task(CancelTaskRequest(id=task.id))
+    assert cancelled.status.state == TaskState.TASK_STATE_CANCELED
+    (next_turn,) = await collect(client, message("hello", context_id=task.context_id))
+    assert next_turn.task.id != task.id
+    assert next_turn.task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert deleted == []
+    conv = weather_agent.conversation(
+        server.emulator.client(), store=server.store, id=task.context_id
+    )
+    (result,) = [s for s in conv.history if s.type == "function_result"]
+    assert result.is_error and "did not approve" in str(result.result)
+
+
+async def test_only_recent_contexts_stay_in_memory(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import agentloop.a2a._server as served
+
+    monkeypatch.setattr(served, "MAX_LIVE", 2)
+    client = await server.client()
+    contexts = []
+    for text in ("one", "two", "three"):
+        (reply,) = await collect(client, message(text))
+        contexts.append(reply.task.context_id)
+    executor = server.app.state.executor
+    assert list(executor.live) == contexts[1:]
+    # The dropped context is loaded from its journal when it speaks again.
+    (again,) = await collect(client, message("one more", context_id=contexts[0]))
+    assert again.task.status.state == TaskState.TASK_STATE_COMPLETED
+    conv = executor.live[contexts[0]]
+    assert [s.type for s in conv.history].count("user_input") == 2
