@@ -62,39 +62,18 @@ def add_parser(sub: Any) -> None:
         help="require 'Authorization: Bearer SECRET' on every A2A request; needed to bind "
         "beyond loopback",
     )
-    group = serve.add_mutually_exclusive_group()
-    group.add_argument(
-        "--real",
-        dest="backend",
-        action="store_const",
-        const="real",
-        help="use the real API; fail if GEMINI_API_KEY is not set",
-    )
-    group.add_argument(
-        "--offline",
-        dest="backend",
-        action="store_const",
-        const="offline",
-        help="use the bundled emulator even if GEMINI_API_KEY is set",
-    )
-    serve.set_defaults(backend="auto")
-    serve.add_argument(
-        "-v", "--verbose", action="store_true", help="log requests and turns on stderr"
-    )
+    from . import _backend_flags, _verbose_flag
+
+    _backend_flags(serve)
+    _verbose_flag(serve)
 
 
 def run_a2a(args: argparse.Namespace) -> int:
     if args.a2a_command != "serve":
         raise UsageError("say what to do: agentloop a2a serve --agent file.py:NAME")
-    from .serve import is_loopback
+    from .serve import check_bind
 
-    if not is_loopback(args.host) and not args.token:
-        raise UsageError(
-            f"--host {args.host} is reachable from other machines: pass --token SECRET too "
-            "(or bind 127.0.0.1)"
-        )
-    if not 0 <= args.port <= 65535:
-        raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
+    check_bind(args)
     try:
         import uvicorn
 

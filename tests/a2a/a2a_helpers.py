@@ -84,3 +84,8 @@ class Server:
         assert response.status_code == 200, response.text
         result: dict[str, Any] = response.json()
         return result
+
+    def history(self, context_id: str) -> list[Any]:
+        """The journaled steps of the conversation behind ``context_id``."""
+        conv = Agent("reader").conversation(self.emulator.client(), store=self.store, id=context_id)
+        return conv.history

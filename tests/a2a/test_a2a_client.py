@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from a2a_helpers import BASE, Server, deleted, weather_agent
+from a2a_helpers import BASE, Server, deleted
 
 from agentloop import Agent
 from agentloop.a2a import A2AAgent, RemoteProgress
@@ -25,8 +25,8 @@ def remote_tool(server: Server, **kwargs: Any) -> A2AAgent:
 
 
 def remote_turns(server: Server, context_id: str) -> list[str]:
-    conv = weather_agent.conversation(server.emulator.client(), store=server.store, id=context_id)
-    return [s.content[0].text for s in conv.history if s.type == "user_input"]
+    history = server.history(context_id)
+    return [s.content[0].text for s in history if s.type == "user_input"]
 
 
 async def test_an_agent_calls_another_and_follow_ups_continue_its_context(server: Server) -> None:

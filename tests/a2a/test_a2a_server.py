@@ -66,11 +66,9 @@ async def test_send_completes_with_the_output_as_artifact(server: Server) -> Non
     text = get_artifact_text(artifact)
     assert "get_weather returned" in text and '"temperature": 22' in text
     # The context is a journaled conversation, its id the context id.
-    conv = weather_agent.conversation(
-        server.emulator.client(), store=server.store, id=task.context_id
-    )
-    assert [c.name for c in conv.history if c.type == "function_call"] == ["get_weather"]
-    assert conv.history[-1].type == "model_output"
+    history = server.history(task.context_id)
+    assert [c.name for c in history if c.type == "function_call"] == ["get_weather"]
+    assert history[-1].type == "model_output"
 
 
 async def test_stream_sends_progress_then_the_whole_output(server: Server) -> None:
@@ -151,10 +149,8 @@ async def test_a_data_part_rejects_with_a_reason(server: Server) -> None:
     (done,) = await collect(client, SendMessageRequest(message=reply))
     assert done.task.status.state == TaskState.TASK_STATE_COMPLETED
     assert deleted == []
-    conv = weather_agent.conversation(
-        server.emulator.client(), store=server.store, id=task.context_id
-    )
-    (result,) = [s for s in conv.history if s.type == "function_result"]
+    history = server.history(task.context_id)
+    (result,) = [s for s in history if s.type == "function_result"]
     assert result.is_error and "keep it" in str(result.result)
 
 
@@ -189,10 +185,8 @@ async def test_cancel_stops_the_turn_and_the_context_goes_on() -> None:
     # The same context takes the next message: the interrupted call was answered.
     (next_turn,) = await collect(client, message("hello again", context_id=task.context_id))
     assert next_turn.task.status.state == TaskState.TASK_STATE_COMPLETED
-    conv = Agent("worker", tools=[slow_job]).conversation(
-        srv.emulator.client(), store=srv.store, id=task.context_id
-    )
-    results = [s for s in conv.history if s.type == "function_result"]
+    history = srv.history(task.context_id)
+    results = [s for s in history if s.type == "function_result"]
     assert len(results) == 1 and results[0].is_error  # never left unanswered
 
 
@@ -210,8 +204,8 @@ async def test_a_context_goes_on_after_a_restart(tmp_path: Any) -> None:
     )
     assert again.task.context_id == context_id
     assert "8" in get_artifact_text(again.task.artifacts[0])
-    conv = weather_agent.conversation(second.emulator.client(), store=second.store, id=context_id)
-    assert [s.type for s in conv.history].count("user_input") == 2
+    history = second.history(context_id)
+    assert [s.type for s in history].count("user_input") == 2
 
 
 async def test_input_required_survives_a_restart(tmp_path: Any) -> None:
@@ -328,10 +322,8 @@ async def test_a_new_task_in_a_waiting_context_is_a_new_turn_unless_it_decides(
     assert next_turn.task.id != task.id
     assert next_turn.task.status.state == TaskState.TASK_STATE_COMPLETED
     assert deleted == []
-    conv = weather_agent.conversation(
-        server.emulator.client(), store=server.store, id=task.context_id
-    )
-    (result,) = [s for s in conv.history if s.type == "function_result"]
+    history = server.history(task.context_id)
+    (result,) = [s for s in history if s.type == "function_result"]
     assert result.is_error and "did not approve" in str(result.result)
 
 
