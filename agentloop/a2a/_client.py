@@ -15,6 +15,7 @@ conversation's journal, see ``agentloop.tools._notes``):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import uuid
@@ -27,6 +28,7 @@ from a2a.client import A2ACardResolver, A2AClientError, ClientConfig, ClientFact
 from a2a.helpers.proto_helpers import get_data_parts, get_text_parts, new_text_part
 from a2a.types import (
     AgentCard,
+    CancelTaskRequest,
     GetTaskRequest,
     Message,
     Role,
@@ -259,21 +261,18 @@ class A2AAgent:
                 await self._card_async(http)
             )
             outcome = _Outcome()
-            if known:
-                await self._reattach(client, known, outcome, ctx)
-            else:
-                message = Message(
-                    role=Role.ROLE_USER,
-                    message_id=str(uuid.uuid4()),
-                    parts=[new_text_part(task)],
-                    context_id=remote.get("context_id") or "",
-                    task_id=remote.get("task_id") or "",
-                )
-                stream = client.send_message(SendMessageRequest(message=message))
-                await self._follow(stream, outcome, ctx, call_key)
-                if outcome.task_id and outcome.state not in _FINAL | _WAITING:
-                    # The stream ended early (a proxy, a restart): read where the task is.
-                    await self._reattach(client, outcome.task_id, outcome, ctx)
+            try:
+                if known:
+                    await self._reattach(client, known, outcome, ctx)
+                else:
+                    await self._send(client, task, remote, outcome, ctx, call_key)
+            except asyncio.CancelledError:
+                # The caller's turn was cancelled (not a crash): stop the remote task too.
+                if outcome.task_id and outcome.state not in _FINAL:
+                    cancel = client.cancel_task(CancelTaskRequest(id=outcome.task_id))
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(cancel)
+                raise
         except (A2AClientError, httpx.HTTPError) as exc:
             raise ToolError(
                 f"the remote agent {self.url} could not be reached: {type(exc).__name__}: {exc}"
@@ -289,6 +288,39 @@ class A2AAgent:
             if note != remote:
                 await asyncio.to_thread(write_note, ctx, f"{key}:context", note)
         return self._result(outcome)
+
+    async def _send(
+        self,
+        client: A2AClient,
+        task: str,
+        remote: dict[str, Any],
+        outcome: _Outcome,
+        ctx: ToolContext[Any],
+        call_key: str,
+    ) -> None:
+        message = Message(
+            role=Role.ROLE_USER,
+            message_id=str(uuid.uuid4()),
+            parts=[new_text_part(task)],
+            context_id=remote.get("context_id") or "",
+            task_id=remote.get("task_id") or "",
+        )
+        try:
+            await self._follow(
+                client.send_message(SendMessageRequest(message=message)), outcome, ctx, call_key
+            )
+        except TaskNotFoundError:
+            if not message.task_id or outcome.task_id:
+                raise
+            # The task that asked for input is gone (the remote agent restarted): answer in
+            # its context instead.
+            message.task_id = ""
+            await self._follow(
+                client.send_message(SendMessageRequest(message=message)), outcome, ctx, call_key
+            )
+        if outcome.task_id and outcome.state not in _FINAL | _WAITING:
+            # The stream ended early (a proxy, a restart): read where the task is.
+            await self._reattach(client, outcome.task_id, outcome, ctx)
 
     async def _follow(
         self, stream: Any, outcome: _Outcome, ctx: ToolContext[Any], call_key: str | None

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -89,3 +94,35 @@ class Server:
         """The journaled steps of the conversation behind ``context_id``."""
         conv = Agent("reader").conversation(self.emulator.client(), store=self.store, id=context_id)
         return conv.history
+
+
+class Switch(httpx.AsyncBaseTransport):
+    """An in-process transport whose app can be replaced (a server that restarts)."""
+
+    def __init__(self, app: Any) -> None:
+        self.to(app)
+
+    def to(self, app: Any) -> None:
+        self.transport = httpx.ASGITransport(app)
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        return await self.transport.handle_async_request(request)
+
+
+@contextlib.contextmanager
+def loopback(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port in a thread (real streaming)."""
+    import uvicorn
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

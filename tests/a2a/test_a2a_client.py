@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-from a2a_helpers import BASE, Server, deleted
+from a2a.client import ClientConfig, create_client
+from a2a.types import GetTaskRequest, TaskState
+from a2a_helpers import BASE, Server, Switch, deleted, loopback, weather_agent
 
-from agentloop import Agent
+from agentloop import Agent, tool
 from agentloop.a2a import A2AAgent, RemoteProgress
 from agentloop.errors import ConfigurationError
 from agentloop.stores import SQLiteStore
@@ -158,3 +166,62 @@ def test_headers_stay_out_of_the_repr() -> None:
     (declared,) = desk.tools()
     assert declared.name == "x" and declared.idempotent
     assert list(declared.parameters["properties"]) == ["task"]
+
+
+async def test_an_answer_reaches_a_remote_agent_that_restarted(tmp_path: Path) -> None:
+    path = tmp_path / "remote.db"
+    first = Server(weather_agent, SQLiteStore(path))
+    switch = Switch(first.app)
+    http = httpx.AsyncClient(transport=switch, base_url=BASE)
+    desk = A2AAgent(BASE, name="weather_desk", description="The desk.", httpx_client=http)
+    local = Emulator(model=calls("please delete_file cache.txt", "approve"))
+    async with Agent("boss", tools=[desk]).aconversation(local.async_client()) as conv:
+        turn = await conv.send("clean the cache")
+        assert "waiting for input" in turn.tool_calls[0].result.result
+        first.store.close()
+        second = Server(weather_agent, SQLiteStore(path))  # its task store starts empty
+        switch.to(second.app)
+        turn = await conv.send("yes")
+        (call,) = turn.tool_calls
+        assert not call.is_error and "delete_file returned" in call.result.result
+    assert len(deleted) == 1
+
+
+async def test_cancelling_the_callers_turn_cancels_the_remote_task() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    @tool
+    async def long_job(name: str) -> str:
+        """A long job.
+
+        Args:
+            name: The job.
+        """
+        started.set()
+        await asyncio.to_thread(release.wait, 30)
+        return "job finished"
+
+    remote = Server(Agent("jobs", tools=[long_job], description="Runs jobs."))
+    try:
+        with loopback(remote.app) as url:
+            seen: list[RemoteProgress] = []
+            desk = A2AAgent(url, name="jobs", description="Runs jobs.", on_event=seen.append)
+            conv = Agent("boss", tools=[desk]).aconversation(Emulator().async_client())
+            running = asyncio.create_task(conv.send("use jobs: long_job nightly"))
+            await asyncio.to_thread(started.wait, 30)
+            await asyncio.wait_for(_until(lambda: any(e.state == "working" for e in seen)), 30)
+            running.cancel()  # after the caller saw the remote task run
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            task_id = seen[0].task_id
+            async with httpx.AsyncClient(timeout=30) as http:
+                client = await create_client(url, ClientConfig(httpx_client=http))
+                task = await client.get_task(GetTaskRequest(id=task_id))
+            assert task.status.state == TaskState.TASK_STATE_CANCELED
+    finally:
+        release.set()
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
