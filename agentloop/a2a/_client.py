@@ -251,8 +251,8 @@ class A2AAgent:
     async def _call(self, task: str, ctx: ToolContext[Any]) -> str:
         key = f"a2a:{self.url}"
         call_key = f"{key}:call:{ctx.call_id}"
-        known = await asyncio.to_thread(read_note, ctx, call_key)
-        remote = await asyncio.to_thread(read_note, ctx, f"{key}:context") or {}
+        known = await asyncio.to_thread(read_note, ctx.conversation, call_key)
+        remote = await asyncio.to_thread(read_note, ctx.conversation, f"{key}:context") or {}
         http = self._http or httpx.AsyncClient(headers=self._headers, timeout=None)
         if self._http is not None:
             http.headers.update(self._headers)
@@ -286,7 +286,7 @@ class A2AAgent:
             open_task = outcome.task_id if outcome.state in _WAITING else None
             note = {"context_id": outcome.context_id, "task_id": open_task}
             if note != remote:
-                await asyncio.to_thread(write_note, ctx, f"{key}:context", note)
+                await asyncio.to_thread(write_note, ctx.conversation, f"{key}:context", note)
         return self._result(outcome)
 
     async def _send(
@@ -329,7 +329,7 @@ class A2AAgent:
             text = outcome.absorb(event)
             if call_key is not None and outcome.task_id:
                 # Journaled before waiting any longer: recovery re-attaches to this task.
-                await asyncio.to_thread(write_note, ctx, call_key, outcome.task_id)
+                await asyncio.to_thread(write_note, ctx.conversation, call_key, outcome.task_id)
                 call_key = None
             if outcome.task_id:
                 self._emit(ctx, outcome, text)

@@ -15,6 +15,7 @@ turns A2A requests into turns of journaled conversations:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -62,6 +63,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from agentloop.tools._notes import read_note, write_note
 from agentloop.web._guard import refusal
 
 if TYPE_CHECKING:
@@ -78,6 +80,7 @@ RPC_PATH = "/"
 """Where the JSON-RPC endpoint is mounted (the card's interface URL is the app's root)."""
 
 ARTIFACT_ID = "response"
+OWNER_NOTE = "a2a.agent"  # journaled first in a context: the agent that serves it
 MAX_LIVE = 256  # conversations kept in memory between the turns of their contexts
 _APPROVE = ("approve", "approved", "yes", "y", "ok", "allow")
 _REJECT = ("reject", "rejected", "no", "n", "deny", "denied")
@@ -209,12 +212,22 @@ def check_message(message: Message) -> None:
 class _Handler(DefaultRequestHandler):
     """The SDK's request handler, with messages checked before a task is made of them."""
 
+    executor: _Executor
+
+    async def _check(self, message: Message) -> None:
+        check_message(message)
+        if message.context_id and not await self.executor.owns(message.context_id):
+            raise InvalidParamsError(
+                message=f"context {message.context_id} is a conversation of the store that this "
+                "agent did not start over A2A; leave contextId out to start a new context"
+            )
+
     async def on_message_send(self, params: Any, context: Any) -> Any:
-        check_message(params.message)
+        await self._check(params.message)
         return await super().on_message_send(params, context)
 
     async def on_message_send_stream(self, params: Any, context: Any) -> Any:
-        check_message(params.message)
+        await self._check(params.message)
         async for event in super().on_message_send_stream(params, context):
             yield event
 
@@ -233,10 +246,26 @@ class _Executor(AgentExecutor):
         # the store again when their context speaks (a dropped one releases its tool threads).
         self.live: OrderedDict[str, AsyncConversation] = OrderedDict()
 
+    async def owns(self, context_id: str) -> bool:
+        """Whether ``context_id`` is new or a context this agent started (the store may hold
+        other conversations, e.g. chat sessions: an A2A client must not reach those)."""
+        if context_id in self.live:
+            return True
+        owned: bool = await asyncio.to_thread(self._owns, context_id)
+        return owned
+
+    def _owns(self, context_id: str) -> bool:
+        if self.store.version(context_id) == 0:
+            return True
+        conv = self.agent.aconversation(self.client, store=self.store, id=context_id)
+        return bool(read_note(conv, OWNER_NOTE) == self.agent.name)
+
     def conversation(self, context_id: str) -> AsyncConversation:
         conv = self.live.get(context_id)
         if conv is None:
             conv = self.agent.aconversation(self.client, store=self.store, id=context_id)
+            if self.store.version(context_id) == 0:
+                write_note(conv, OWNER_NOTE, self.agent.name)  # the context's first record
             self.live[context_id] = conv
             idle = [k for k, c in self.live.items() if not c.running and k != context_id]
             for key in idle[: max(0, len(self.live) - MAX_LIVE)]:
@@ -439,6 +468,7 @@ def create_app(
     executor = _Executor(agent, client, conversation_store)
     card = agent_card(agent, "http://127.0.0.1" + RPC_PATH, skills=skills, token=bool(token))
     handler = _Handler(agent_executor=executor, task_store=InMemoryTaskStore(), agent_card=card)
+    handler.executor = executor
 
     async def card_route(request: Request) -> Response:
         # The interface URL is where this request came in (behind the Host checks), so the

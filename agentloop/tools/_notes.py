@@ -4,11 +4,12 @@ A tool that starts work somewhere else (a remote A2A task, a managed agent's int
 remember the remote id *before* waiting for it: if the process dies while it waits, recovery
 runs the call again and the tool re-attaches to the remote work instead of starting it twice.
 
-``write_note(ctx, key, value)`` appends one ``{"k": "note"}`` record to the journal of
-``ctx.conversation`` (at once, together with any records still pending); ``read_note(ctx, key)``
-gives the last value written under ``key``, also after the conversation was loaded again from
-its store. Replay skips ``note`` records (unknown kinds are skipped), so notes never change the
-conversation's state. Without a store, notes live as long as the conversation object.
+``write_note(conv, key, value)`` appends one ``{"k": "note"}`` record to the journal of the
+conversation (at once, together with any records still pending); ``read_note(conv, key)`` gives
+the last value written under ``key``, also after the conversation was loaded again from its
+store. A tool passes ``ctx.conversation``. Replay skips ``note`` records (unknown kinds are
+skipped), so notes never change the conversation's state. Without a store, notes live as
+long as the conversation object.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ import json
 import threading
 import weakref
 from typing import Any
-
-from .context import ToolContext
 
 __all__ = ["read_note", "write_note"]
 
@@ -46,14 +45,13 @@ def _known(conv: Any) -> dict[str, Any]:
     return found
 
 
-def write_note(ctx: ToolContext[Any], key: str, value: Any) -> None:
-    """Journal ``key = value`` for the conversation running the call (JSON-ready ``value``).
+def write_note(conv: Any, key: str, value: Any) -> None:
+    """Journal ``key = value`` (JSON-ready) in the journal of ``conv``.
 
     Written to the store before returning, so a crash right after still finds it. Blocking:
-    from async code call it with ``asyncio.to_thread``. A call outside a conversation
-    (``ctx.conversation is None``) keeps nothing.
+    from async code call it with ``asyncio.to_thread``. ``conv`` None (a tool called outside a
+    conversation) keeps nothing.
     """
-    conv = ctx.conversation
     if conv is None:
         return
     with _lock:
@@ -75,10 +73,9 @@ def write_note(ctx: ToolContext[Any], key: str, value: Any) -> None:
         known[key] = value
 
 
-def read_note(ctx: ToolContext[Any], key: str, default: Any = None) -> Any:
-    """The last value ``write_note`` journaled under ``key`` for this conversation (blocking
-    the first time: it reads the store)."""
-    conv = ctx.conversation
+def read_note(conv: Any, key: str, default: Any = None) -> Any:
+    """The last value ``write_note`` journaled under ``key`` in ``conv`` (blocking the first
+    time: it reads the store)."""
     if conv is None:
         return default
     with _lock:

@@ -345,3 +345,24 @@ async def test_only_recent_contexts_stay_in_memory(
     assert again.task.status.state == TaskState.TASK_STATE_COMPLETED
     conv = executor.live[contexts[0]]
     assert [s.type for s in conv.history].count("user_input") == 2
+
+
+async def test_other_conversations_of_the_store_are_out_of_reach(server: Server) -> None:
+    from agentloop import Conversation
+
+    chat = Conversation(server.emulator.client(), store=server.store, id="chat-1")
+    chat.send("my private chat")
+    version = server.store.version("chat-1")
+    params = {
+        "message": {
+            "messageId": "m1",
+            "role": "ROLE_USER",
+            "contextId": "chat-1",
+            "parts": [{"text": "what did I say?"}],
+        }
+    }
+    reply = await server.rpc("SendMessage", params)
+    assert (
+        reply["error"]["code"] == -32602 and "did not start over A2A" in reply["error"]["message"]
+    )
+    assert server.store.version("chat-1") == version  # untouched
