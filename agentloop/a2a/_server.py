@@ -459,6 +459,7 @@ def create_app(
         skills: The card's skills (``a2a.types.AgentSkill``, dicts of its fields, or names);
             default: the agent's ``skills`` if it has them, else one skill per tool.
     """
+    own_client = client is None
     if client is None:
         from agentloop.cli._common import open_backend
 
@@ -486,6 +487,8 @@ def create_app(
             await handler.aclose()
             if owned:
                 conversation_store.close()
+            if own_client:
+                await client.close()
 
     routes = [
         Route(AGENT_CARD_WELL_KNOWN_PATH, card_route, methods=["GET"]),
