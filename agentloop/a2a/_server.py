@@ -169,23 +169,41 @@ def message_input(message: Message) -> str:
     return "\n".join(texts)
 
 
-def _decision(message: Message) -> tuple[bool, str | None] | None:
-    """``(approve, reason)`` from a reply to ``input-required``, or None when it is not one.
+Decision = tuple[bool, "str | None"]
 
-    A data part ``{"approve": true}`` / ``{"approve": false, "reason": "..."}``, or text that
-    starts with approve/yes/ok or reject/no/deny (the rest of the text is the reason)."""
+
+def _decisions(message: Message, pending: Sequence[str]) -> dict[str, Decision] | None:
+    """``{call_id: (approve, reason)}`` from a reply to ``input-required``, or None when the
+    message is not a decision on every pending call.
+
+    A data part ``{"approve": true}`` / ``{"approve": false, "reason": "..."}`` decides every
+    pending call; ``{"decisions": {CALL_ID: {"approve": ..., "reason": ...}}}`` each one. Text
+    starting with approve/yes/ok or reject/no/deny decides every call (the rest of the text
+    is the reason of a rejection)."""
     for data in get_data_parts(message.parts):
-        if isinstance(data, dict) and isinstance(data.get("approve"), bool):
-            reason = data.get("reason")
-            return data["approve"], reason if isinstance(reason, str) else None
+        if not isinstance(data, dict):
+            continue
+        if isinstance(data.get("approve"), bool):
+            return dict.fromkeys(pending, _one(data))
+        each = data.get("decisions")
+        if isinstance(each, dict) and all(
+            isinstance(each.get(c), dict) and isinstance(each[c].get("approve"), bool)
+            for c in pending
+        ):
+            return {c: _one(each[c]) for c in pending}
     text = " ".join(get_text_parts(message.parts)).strip()
     word, _, rest = text.partition(" ")
     word = word.lower().rstrip(".,:;!")
     if word in _APPROVE:
-        return True, None
+        return dict.fromkeys(pending, (True, None))
     if word in _REJECT:
-        return False, rest.strip() or None
+        return dict.fromkeys(pending, (False, rest.strip() or None))
     return None
+
+
+def _one(data: dict[str, Any]) -> Decision:
+    reason = data.get("reason")
+    return bool(data["approve"]), reason if isinstance(reason, str) else None
 
 
 def _pending(conv: AsyncConversation) -> list[dict[str, Any]]:
@@ -311,19 +329,19 @@ class _Executor(AgentExecutor):
         )
 
         events: AsyncIterator[Any]
-        decision = _decision(message) if conv.pending_approvals else None
-        if asked and conv.pending_approvals and decision is None:
+        pending = [call.id for call in conv.pending_approvals]
+        decisions = _decisions(message, pending) if pending else None
+        if asked and pending and decisions is None:
             await updater.requires_input(
                 self._ask(updater, conv, "answer 'approve' or 'reject <reason>' first")
             )
             return
-        if decision is not None:
-            approve, reason = decision
-            for call in conv.pending_approvals:
+        if decisions is not None:
+            for call_id, (approve, reason) in decisions.items():
                 if approve:
-                    conv.approve(call.id)
+                    conv.approve(call_id)
                 else:
-                    conv.reject(call.id, reason)
+                    conv.reject(call_id, reason)
             events = conv.resume_stream()
         else:
             events = conv.stream(message_input(message))

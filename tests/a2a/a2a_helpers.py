@@ -68,9 +68,11 @@ async def collect(client: Client, request: SendMessageRequest) -> list[StreamRes
 class Server:
     """An A2A app in process, reached through httpx.ASGITransport."""
 
-    def __init__(self, agent: Agent, store: Any = None, *, token: str | None = None) -> None:
+    def __init__(
+        self, agent: Agent, store: Any = None, *, token: str | None = None, model: Any = None
+    ) -> None:
         # The fixed key of the CLI's emulator: a "restarted" server accepts old signatures.
-        self.emulator = Emulator(signing_key=DEFAULT_SIGNING_KEY)
+        self.emulator = Emulator(signing_key=DEFAULT_SIGNING_KEY, model=model)
         self.store = store if store is not None else SQLiteStore(":memory:")
         self.app = create_app(agent, self.store, client=self.emulator.async_client(), token=token)
         headers = {"a2a-version": "1.0"}

@@ -366,3 +366,33 @@ async def test_other_conversations_of_the_store_are_out_of_reach(server: Server)
         reply["error"]["code"] == -32602 and "did not start over A2A" in reply["error"]["message"]
     )
     assert server.store.version("chat-1") == version  # untouched
+
+
+async def test_each_pending_call_can_get_its_own_decision() -> None:
+    from agentloop.testing import ScriptedModel
+
+    calls = [
+        {"type": "function_call", "id": f"c{n}", "name": "delete_file", "arguments": {"path": p}}
+        for n, p in ((1, "a.txt"), (2, "b.txt"))
+    ]
+    srv = Server(weather_agent, model=ScriptedModel().add(calls, "done"))
+    deleted.clear()
+    client = await srv.client()
+    (first,) = await collect(client, message("delete a.txt and b.txt"))
+    task = first.task
+    (pending,) = get_data_parts(task.status.message.parts)
+    assert [p["call_id"] for p in pending["pending_approvals"]] == ["c1", "c2"]
+    decisions = {"c1": {"approve": True}, "c2": {"approve": False, "reason": "keep b"}}
+    reply = Message(
+        role=Role.ROLE_USER,
+        message_id="m2",
+        context_id=task.context_id,
+        task_id=task.id,
+        parts=[new_data_part({"decisions": decisions})],
+    )
+    (done,) = await collect(client, SendMessageRequest(message=reply))
+    assert done.task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert deleted == ["a.txt"]
+    results = {s.call_id: s for s in srv.history(task.context_id) if s.type == "function_result"}
+    assert not results["c1"].is_error and results["c2"].is_error
+    assert "keep b" in str(results["c2"].result)
