@@ -32,10 +32,11 @@ from a2a.helpers.proto_helpers import (
     new_text_part,
 )
 from a2a.server.agent_execution import AgentExecutor, RequestContext
+from a2a.server.context import ServerCallContext
 from a2a.server.events import EventQueue
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.request_handlers.response_helpers import agent_card_to_dict
-from a2a.server.routes import create_jsonrpc_routes
+from a2a.server.routes import DefaultServerCallContextBuilder, create_jsonrpc_routes
 from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
 from a2a.types import (
     AgentCapabilities,
@@ -424,6 +425,22 @@ class _Executor(AgentExecutor):
 # --- the app ---------------------------------------------------------------------------------
 
 
+class _CallContexts(DefaultServerCallContextBuilder):
+    """The SDK's call context without the credentials: it keeps the request headers in the
+    context, which the SDK logs at debug level; the token has been checked by then."""
+
+    def build(self, request: Request) -> ServerCallContext:
+        context = super().build(request)
+        headers = context.state.get("headers")
+        if isinstance(headers, dict):
+            for name in _SECRET_HEADERS:
+                headers.pop(name, None)
+        return context
+
+
+_SECRET_HEADERS = ("authorization", "cookie", "proxy-authorization", "x-goog-api-key")
+
+
 class _Guard:
     """Token, Host (DNS rebinding) and Origin checks of ``agentloop serve``, before the SDK."""
 
@@ -510,7 +527,7 @@ def create_app(
 
     routes = [
         Route(AGENT_CARD_WELL_KNOWN_PATH, card_route, methods=["GET"]),
-        *create_jsonrpc_routes(handler, rpc_url=RPC_PATH),
+        *create_jsonrpc_routes(handler, rpc_url=RPC_PATH, context_builder=_CallContexts()),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.add_middleware(_Guard, token=token)

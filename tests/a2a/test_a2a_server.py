@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
+import httpx
 import pytest
 from a2a.client import A2ACardResolver
 from a2a.helpers.proto_helpers import get_artifact_text, get_data_parts, new_data_part
@@ -22,7 +24,9 @@ from a2a_helpers import BASE, Server, collect, deleted, message, weather_agent
 from pydantic import BaseModel
 
 from agentloop import Agent, tool
+from agentloop.a2a import create_app
 from agentloop.stores import SQLiteStore
+from agentloop.testing import Emulator
 
 
 async def test_card_names_the_agent_and_one_skill_per_tool(server: Server) -> None:
@@ -396,3 +400,21 @@ async def test_each_pending_call_can_get_its_own_decision() -> None:
     results = {s.call_id: s for s in srv.history(task.context_id) if s.type == "function_result"}
     assert not results["c1"].is_error and results["c2"].is_error
     assert "keep b" in str(results["c2"].result)
+
+
+async def test_the_key_and_the_token_never_reach_the_card_the_tasks_or_the_logs(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    key, token = "gemini-key-sentinel-1234", "a2a-token-sentinel-5678"
+    emulator = Emulator(api_keys={key})
+    for agent in (weather_agent, Agent("broken", model="gemini-no-such-model")):
+        srv = Server(agent, token=token)
+        srv.app = create_app(agent, client=emulator.async_client(api_key=key), token=token)
+        srv.http._transport = httpx.ASGITransport(srv.app)
+        with caplog.at_level(logging.DEBUG):
+            card = await srv.http.get("/.well-known/agent-card.json")
+            events = await collect(await srv.client(streaming=True), message("weather in Oslo?"))
+        seen = card.text + "".join(str(e) for e in events) + caplog.text
+        assert "Oslo" in seen
+        assert key not in seen
+        assert token not in seen
