@@ -163,7 +163,7 @@ class A2AAgent:
             never logged or shown in ``repr``.
         on_event: Called with each ``RemoteProgress`` of a call (from the tool's task).
         httpx_client: The ``httpx.AsyncClient`` to reach the agent with (e.g. an in-process
-            ``httpx.ASGITransport``); default: one per call.
+            ``httpx.ASGITransport``; ``headers`` are set on it); default: one per call.
     """
 
     def __init__(
