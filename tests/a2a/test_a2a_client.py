@@ -13,7 +13,7 @@ import httpx
 import pytest
 from a2a.client import ClientConfig, create_client
 from a2a.types import GetTaskRequest, TaskState
-from a2a_helpers import BASE, Server, Switch, deleted, loopback, weather_agent
+from a2a_helpers import BASE, Server, Switch, collect, deleted, loopback, message, weather_agent
 
 from agentloop import Agent, tool
 from agentloop.a2a import A2AAgent, RemoteProgress
@@ -225,3 +225,52 @@ async def test_cancelling_the_callers_turn_cancels_the_remote_task() -> None:
 async def _until(condition: Callable[[], bool]) -> None:
     while not condition():
         await asyncio.sleep(0.01)
+
+
+async def test_recovery_follows_a_remote_task_that_is_still_running() -> None:
+    from a2a.types import SendMessageConfiguration
+
+    from agentloop.tools import ToolContext
+    from agentloop.tools._notes import write_note
+
+    started, release = threading.Event(), threading.Event()
+
+    @tool
+    async def long_job(name: str) -> str:
+        """A long job.
+
+        Args:
+            name: The job.
+        """
+        started.set()
+        await asyncio.to_thread(release.wait, 30)
+        return "job finished"
+
+    remote = Server(Agent("jobs", tools=[long_job], description="Runs jobs."))
+    try:
+        with loopback(remote.app) as url:
+            async with httpx.AsyncClient(timeout=30) as http:
+                client = await create_client(url, ClientConfig(httpx_client=http, streaming=False))
+                request = message("long_job nightly")
+                request.configuration.CopyFrom(SendMessageConfiguration(return_immediately=True))
+                (first,) = await collect(client, request)
+            await asyncio.to_thread(started.wait, 30)
+            # What a crashed caller left in its journal: the call's remote task id.
+            store = SQLiteStore(":memory:")
+            conv = Agent("boss").aconversation(Emulator().async_client(), store=store, id="b")
+            write_note(conv, f"a2a:{url}:call:c9", first.task.id)
+            seen: list[str] = []
+
+            def following(event: RemoteProgress) -> None:
+                seen.append(event.state)
+                release.set()  # the job ends only once the caller follows the task again
+
+            desk = A2AAgent(url, name="jobs", description="Runs jobs.", on_event=following)
+            ctx = ToolContext(call_id="c9", tool_name="jobs", conversation=conv)
+            result = await asyncio.wait_for(desk.tools()[0].function("long_job nightly", ctx), 30)
+            assert "job finished" in result
+            assert seen[0] == "working" and seen[-1] == "completed"
+            (context_id,) = remote.store.ids()
+            assert [s.type for s in remote.history(context_id)].count("user_input") == 1
+    finally:
+        release.set()
