@@ -39,10 +39,12 @@ SECTIONS = (
     "mcp",
     "durable",
     "adk",
+    "a2a",
 )
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
+    import bench_a2a
     import bench_adk
     import bench_compaction
     import bench_data
@@ -71,6 +73,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "mcp": lambda: bench_mcp.run(quick),
         "durable": lambda: _durable(quick),
         "adk": lambda: bench_adk.run(quick),
+        "a2a": lambda: bench_a2a.run(quick),
     }
 
 

@@ -309,27 +309,36 @@ class _Executor(AgentExecutor):
             return
         task = context.current_task
         asked = task is not None and task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
-        await self._turn(conv, message, updater, asked)
+        # A streaming client (SendStreamingMessage) gets the turn's progress and text chunks
+        # as they come; the others get the whole output once, and the model is not streamed.
+        streaming = context.call_context.state.get("method") != "SendMessage"
+        await self._turn(conv, message, updater, asked, streaming)
 
     async def _turn(
-        self, conv: AsyncConversation, message: Message, updater: TaskUpdater, asked: bool
+        self,
+        conv: AsyncConversation,
+        message: Message,
+        updater: TaskUpdater,
+        asked: bool,
+        streaming: bool,
     ) -> None:
         """One turn: the decision on a paused turn, or a new input.
 
         A reply to the task in ``input-required`` must be a decision (else the task keeps
         waiting). A new task of a context whose turn waits for approval is a decision when it
         reads as one (a client that lost the task, e.g. after a restart), else a new input:
-        the engine answers the waiting calls as not approved and starts a new turn."""
+        the engine answers the waiting calls as not approved and starts a new turn. A
+        streaming request gets progress (tool calls) and the text in chunks, as they come."""
         from agentloop.errors import AgentloopError
         from agentloop.loop.events import (
-            ApprovalRequired,
             TextDelta,
             ToolCallFinished,
             ToolCallStarted,
             TurnCompleted,
         )
 
-        events: AsyncIterator[Any]
+        text = message_input(message)
+
         pending = [call.id for call in conv.pending_approvals]
         decisions = _decisions(message, pending) if pending else None
         if asked and pending and decisions is None:
@@ -343,12 +352,14 @@ class _Executor(AgentExecutor):
                     conv.approve(call_id)
                 else:
                     conv.reject(call_id, reason)
-            events = conv.resume_stream()
-        else:
-            events = conv.stream(message_input(message))
         await updater.start_work()
-        streamed = False
         try:
+            if not streaming:  # the whole output once: no model stream, no chunk events
+                turn = await (conv.resume() if decisions is not None else conv.send(text))
+                await self._finish(conv, turn, updater)
+                return
+            events = conv.resume_stream() if decisions is not None else conv.stream(text)
+            streamed = False
             async for event in events:
                 if isinstance(event, TextDelta) and event.text:
                     await updater.add_artifact(
@@ -361,8 +372,6 @@ class _Executor(AgentExecutor):
                     streamed = True
                 elif isinstance(event, (ToolCallStarted, ToolCallFinished)):
                     await updater.start_work(self._progress(updater, event))
-                elif isinstance(event, ApprovalRequired):
-                    pass  # the turn ends awaiting_approval: handled with TurnCompleted
                 elif isinstance(event, TurnCompleted):
                     await self._finish(conv, event.turn, updater)
         except AgentloopError as exc:
