@@ -251,8 +251,8 @@ class A2AAgent:
     async def _call(self, task: str, ctx: ToolContext[Any]) -> str:
         key = f"a2a:{self.url}"
         call_key = f"{key}:call:{ctx.call_id}"
-        known = await asyncio.to_thread(read_note, ctx.conversation, call_key)
-        remote = await asyncio.to_thread(read_note, ctx.conversation, f"{key}:context") or {}
+        known = await _io(read_note, ctx.conversation, call_key)
+        remote = await _io(read_note, ctx.conversation, f"{key}:context") or {}
         http = self._http or httpx.AsyncClient(headers=self._headers, timeout=None)
         if self._http is not None:
             http.headers.update(self._headers)
@@ -286,7 +286,7 @@ class A2AAgent:
             open_task = outcome.task_id if outcome.state in _WAITING else None
             note = {"context_id": outcome.context_id, "task_id": open_task}
             if note != remote:
-                await asyncio.to_thread(write_note, ctx.conversation, f"{key}:context", note)
+                await _io(write_note, ctx.conversation, f"{key}:context", note)
         return self._result(outcome)
 
     async def _send(
@@ -329,7 +329,7 @@ class A2AAgent:
             text = outcome.absorb(event)
             if call_key is not None and outcome.task_id:
                 # Journaled before waiting any longer: recovery re-attaches to this task.
-                await asyncio.to_thread(write_note, ctx.conversation, call_key, outcome.task_id)
+                await _io(write_note, ctx.conversation, call_key, outcome.task_id)
                 call_key = None
             if outcome.task_id:
                 self._emit(ctx, outcome, text)
@@ -383,6 +383,13 @@ class A2AAgent:
             f"the remote agent {self.name} stopped answering before the task ended (last state: "
             f"{_state_name(state)}){why}"
         )
+
+
+async def _io(note: Callable[..., Any], conv: Any, *args: Any) -> Any:
+    """A journal note read or written off the event loop when it touches a store."""
+    if conv is None or getattr(conv, "store", None) is None:
+        return note(conv, *args)
+    return await asyncio.to_thread(note, conv, *args)
 
 
 def _describe(card: AgentCard) -> str:
