@@ -115,13 +115,15 @@ def agent_card(
     """The card of ``agent`` served at ``url``: its name and description, one skill per tool
     (or the skills given / the agent's ``skills``), streaming on; a bearer scheme when the
     server needs a token (never the token itself)."""
-    from agentloop.tools import ToolRegistry
+    from agentloop.tools import Tool, ToolRegistry, Toolset
 
     declared = skills if skills is not None else getattr(agent, "skills", None)
     if declared:
         card_skills = [_skill(s) for s in declared]
     else:
-        registry = ToolRegistry([t for t in agent.tools if not isinstance(t, dict)])
+        # Functions only: listing a toolset's tools would start it (an MCP server process).
+        own = [t for t in agent.tools if isinstance(t, Tool) or not isinstance(t, (dict, Toolset))]
+        registry = ToolRegistry(own)
         card_skills = [
             AgentSkill(id=t.name, name=t.name, description=t.description or t.name, tags=["tool"])
             for t in registry

@@ -418,3 +418,14 @@ async def test_the_key_and_the_token_never_reach_the_card_the_tasks_or_the_logs(
         assert "Oslo" in seen
         assert key not in seen
         assert token not in seen
+
+
+def test_the_card_does_not_start_toolsets() -> None:
+    from a2a_helpers import get_weather
+
+    from agentloop.a2a import A2AAgent
+
+    unreachable = A2AAgent("http://127.0.0.1:9")  # its card would be fetched by tools()
+    relay = Agent("relay", tools=[get_weather, unreachable])
+    app = create_app(relay, client=Emulator().async_client())
+    assert [s.id for s in app.state.agent_card.skills] == ["get_weather"]
