@@ -188,20 +188,7 @@ async def test_an_answer_reaches_a_remote_agent_that_restarted(tmp_path: Path) -
 
 
 async def test_cancelling_the_callers_turn_cancels_the_remote_task() -> None:
-    started, release = threading.Event(), threading.Event()
-
-    @tool
-    async def long_job(name: str) -> str:
-        """A long job.
-
-        Args:
-            name: The job.
-        """
-        started.set()
-        await asyncio.to_thread(release.wait, 30)
-        return "job finished"
-
-    remote = Server(Agent("jobs", tools=[long_job], description="Runs jobs."))
+    remote, started, release = jobs_server()
     try:
         with loopback(remote.app) as url:
             seen: list[RemoteProgress] = []
@@ -222,17 +209,8 @@ async def test_cancelling_the_callers_turn_cancels_the_remote_task() -> None:
         release.set()
 
 
-async def _until(condition: Callable[[], bool]) -> None:
-    while not condition():
-        await asyncio.sleep(0.01)
-
-
-async def test_recovery_follows_a_remote_task_that_is_still_running() -> None:
-    from a2a.types import SendMessageConfiguration
-
-    from agentloop.tools import ToolContext
-    from agentloop.tools._notes import write_note
-
+def jobs_server() -> tuple[Server, threading.Event, threading.Event]:
+    """A remote agent whose job starts (``started``) and ends when ``release`` is set."""
     started, release = threading.Event(), threading.Event()
 
     @tool
@@ -246,7 +224,21 @@ async def test_recovery_follows_a_remote_task_that_is_still_running() -> None:
         await asyncio.to_thread(release.wait, 30)
         return "job finished"
 
-    remote = Server(Agent("jobs", tools=[long_job], description="Runs jobs."))
+    return Server(Agent("jobs", tools=[long_job], description="Runs jobs.")), started, release
+
+
+async def _until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
+
+
+async def test_recovery_follows_a_remote_task_that_is_still_running() -> None:
+    from a2a.types import SendMessageConfiguration
+
+    from agentloop.tools import ToolContext
+    from agentloop.tools._notes import write_note
+
+    remote, started, release = jobs_server()
     try:
         with loopback(remote.app) as url:
             async with httpx.AsyncClient(timeout=30) as http:
