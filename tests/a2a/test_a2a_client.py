@@ -205,6 +205,7 @@ async def test_cancelling_the_callers_turn_cancels_the_remote_task() -> None:
                 client = await create_client(url, ClientConfig(httpx_client=http))
                 task = await client.get_task(GetTaskRequest(id=task_id))
             assert task.status.state == TaskState.TASK_STATE_CANCELED
+            release.set()  # the job's thread ends before the server stops
     finally:
         release.set()
 
