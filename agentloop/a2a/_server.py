@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 from collections import OrderedDict
@@ -25,8 +24,6 @@ from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from a2a.helpers.proto_helpers import (
-    get_data_parts,
-    get_text_parts,
     new_data_part,
     new_task_from_user_message,
     new_text_part,
@@ -39,24 +36,14 @@ from a2a.server.request_handlers.response_helpers import agent_card_to_dict
 from a2a.server.routes import DefaultServerCallContextBuilder, create_jsonrpc_routes
 from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
 from a2a.types import (
-    AgentCapabilities,
     AgentCard,
-    AgentInterface,
-    AgentSkill,
-    HTTPAuthSecurityScheme,
     InvalidParamsError,
     Message,
     Part,
-    Role,
-    SecurityRequirement,
-    SecurityScheme,
-    StringList,
     TaskState,
 )
 from a2a.utils.constants import (
     AGENT_CARD_WELL_KNOWN_PATH,
-    PROTOCOL_VERSION_CURRENT,
-    TransportProtocol,
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -66,6 +53,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentloop.tools._notes import read_note, write_note
 from agentloop.web._guard import refusal
+
+from ._card import agent_card
+from ._messages import check_message, decisions_of, message_input, pending_approvals
 
 if TYPE_CHECKING:
     from agentloop.agents import Agent
@@ -83,151 +73,9 @@ RPC_PATH = "/"
 ARTIFACT_ID = "response"
 OWNER_NOTE = "a2a.agent"  # journaled first in a context: the agent that serves it
 MAX_LIVE = 256  # conversations kept in memory between the turns of their contexts
-_APPROVE = ("approve", "approved", "yes", "y", "ok", "allow")
-_REJECT = ("reject", "rejected", "no", "n", "deny", "denied")
 
 
-# --- the card --------------------------------------------------------------------------------
-
-
-def _skill(item: Any) -> AgentSkill:
-    if isinstance(item, AgentSkill):
-        return item
-    if isinstance(item, str):
-        return AgentSkill(id=item, name=item, description=item, tags=[item])
-    if isinstance(item, dict):
-        data = dict(item)
-        data.setdefault("name", data.get("id", ""))
-        data.setdefault("id", data["name"])
-        data.setdefault("description", data["name"])
-        data.setdefault("tags", [data["id"]])
-        return AgentSkill(**data)
-    from agentloop.errors import ConfigurationError
-
-    raise ConfigurationError(
-        f"a skill is an a2a.types.AgentSkill, a dict of its fields or a name, not {item!r}"
-    )
-
-
-def agent_card(
-    agent: Agent, url: str, *, skills: Sequence[Any] | None = None, token: bool = False
-) -> AgentCard:
-    """The card of ``agent`` served at ``url``: its name and description, one skill per tool
-    (or the skills given / the agent's ``skills``), streaming on; a bearer scheme when the
-    server needs a token (never the token itself)."""
-    from agentloop.tools import Tool, ToolRegistry, Toolset
-
-    declared = skills if skills is not None else getattr(agent, "skills", None)
-    if declared:
-        card_skills = [_skill(s) for s in declared]
-    else:
-        # Functions only: listing a toolset's tools would start it (an MCP server process).
-        own = [t for t in agent.tools if isinstance(t, Tool) or not isinstance(t, (dict, Toolset))]
-        registry = ToolRegistry(own)
-        card_skills = [
-            AgentSkill(id=t.name, name=t.name, description=t.description or t.name, tags=["tool"])
-            for t in registry
-        ]
-        if not card_skills:
-            card_skills = [
-                AgentSkill(
-                    id=agent.name,
-                    name=agent.name,
-                    description=agent.description or f"Talk to {agent.name}.",
-                    tags=["chat"],
-                )
-            ]
-    output_modes = ["text/plain"] + (["application/json"] if agent.response_model else [])
-    card = AgentCard(
-        name=agent.name,
-        description=agent.description or f"The agentloop agent {agent.name}.",
-        version="1.0.0",
-        supported_interfaces=[
-            AgentInterface(
-                url=url,
-                protocol_binding=TransportProtocol.JSONRPC,
-                protocol_version=PROTOCOL_VERSION_CURRENT,
-            )
-        ],
-        capabilities=AgentCapabilities(streaming=True),
-        default_input_modes=["text/plain", "application/json"],
-        default_output_modes=output_modes,
-        skills=card_skills,
-    )
-    if token:
-        card.security_schemes["bearer"].CopyFrom(
-            SecurityScheme(http_auth_security_scheme=HTTPAuthSecurityScheme(scheme="bearer"))
-        )
-        card.security_requirements.append(SecurityRequirement(schemes={"bearer": StringList()}))
-    return card
-
-
-# --- messages --------------------------------------------------------------------------------
-
-
-def message_input(message: Message) -> str:
-    """The user input of an A2A message: its text parts, then its data parts as JSON."""
-    texts = [t for t in get_text_parts(message.parts) if t]
-    texts += [json.dumps(d) for d in get_data_parts(message.parts)]
-    return "\n".join(texts)
-
-
-Decision = tuple[bool, "str | None"]
-
-
-def _decisions(message: Message, pending: Sequence[str]) -> dict[str, Decision] | None:
-    """``{call_id: (approve, reason)}`` from a reply to ``input-required``, or None when the
-    message is not a decision on every pending call.
-
-    A data part ``{"approve": true}`` / ``{"approve": false, "reason": "..."}`` decides every
-    pending call; ``{"decisions": {CALL_ID: {"approve": ..., "reason": ...}}}`` each one. Text
-    starting with approve/yes/ok or reject/no/deny decides every call (the rest of the text
-    is the reason of a rejection)."""
-    for data in get_data_parts(message.parts):
-        if not isinstance(data, dict):
-            continue
-        if isinstance(data.get("approve"), bool):
-            return dict.fromkeys(pending, _one(data))
-        each = data.get("decisions")
-        if isinstance(each, dict) and all(
-            isinstance(each.get(c), dict) and isinstance(each[c].get("approve"), bool)
-            for c in pending
-        ):
-            return {c: _one(each[c]) for c in pending}
-    text = " ".join(get_text_parts(message.parts)).strip()
-    word, _, rest = text.partition(" ")
-    word = word.lower().rstrip(".,:;!")
-    if word in _APPROVE:
-        return dict.fromkeys(pending, (True, None))
-    if word in _REJECT:
-        return dict.fromkeys(pending, (False, rest.strip() or None))
-    return None
-
-
-def _one(data: dict[str, Any]) -> Decision:
-    reason = data.get("reason")
-    return bool(data["approve"]), reason if isinstance(reason, str) else None
-
-
-def _pending(conv: AsyncConversation) -> list[dict[str, Any]]:
-    return [
-        {"call_id": c.id, "name": c.name, "arguments": c.arguments} for c in conv.pending_approvals
-    ]
-
-
-def check_message(message: Message) -> None:
-    """Refuse, with the protocol's invalid-params error, a message no turn can start from."""
-    if message.role != Role.ROLE_USER:
-        raise InvalidParamsError(message="the message must have role ROLE_USER")
-    for index, part in enumerate(message.parts):
-        kind = part.WhichOneof("content")
-        if kind not in ("text", "data"):
-            raise InvalidParamsError(
-                message=f"part {index} is {kind or 'empty'}: this agent takes text and data "
-                "parts (text/plain, application/json)"
-            )
-        if kind == "text" and not part.text.strip():
-            raise InvalidParamsError(message=f"part {index} has empty text")
+# --- the request handler ---------------------------------------------------------------
 
 
 class _Handler(DefaultRequestHandler):
@@ -342,7 +190,7 @@ class _Executor(AgentExecutor):
         text = message_input(message)
 
         pending = [call.id for call in conv.pending_approvals]
-        decisions = _decisions(message, pending) if pending else None
+        decisions = decisions_of(message, pending) if pending else None
         if asked and pending and decisions is None:
             await updater.requires_input(
                 self._ask(updater, conv, "answer 'approve' or 'reject <reason>' first")
@@ -390,7 +238,7 @@ class _Executor(AgentExecutor):
         return updater.new_agent_message([new_text_part(text)], metadata={"agentloop": data})
 
     def _ask(self, updater: TaskUpdater, conv: AsyncConversation, text: str) -> Message:
-        pending = _pending(conv)
+        pending = pending_approvals(conv)
         return updater.new_agent_message(
             [new_text_part(text), new_data_part({"pending_approvals": pending})]
         )
