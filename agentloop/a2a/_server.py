@@ -4,7 +4,8 @@ The a2a-sdk owns the protocol (JSON-RPC dispatch, SSE, task store, errors); this
 turns A2A requests into turns of journaled conversations:
 
 - the A2A context id is the conversation id in the store, so a context goes on after a
-  restart (the conversation is loaded from its journal);
+  restart (the conversation is loaded from its journal); a task is journaled in its context
+  when it settles, and its id starts with the context id, so it is found after a restart;
 - a turn paused for approval puts the task in ``input-required``; the next message of the
   context (same task or a new one) carries the decision and the turn resumes;
 - cancel stops the turn; the conversation stays sendable (its open calls are answered as
@@ -19,6 +20,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import uuid
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -28,9 +30,14 @@ from a2a.helpers.proto_helpers import (
     new_task_from_user_message,
     new_text_part,
 )
-from a2a.server.agent_execution import AgentExecutor, RequestContext
+from a2a.server.agent_execution import (
+    AgentExecutor,
+    RequestContext,
+    SimpleRequestContextBuilder,
+)
 from a2a.server.context import ServerCallContext
 from a2a.server.events import EventQueue
+from a2a.server.id_generator import IDGenerator, IDGeneratorContext
 from a2a.server.request_handlers import DefaultRequestHandler
 from a2a.server.request_handlers.response_helpers import agent_card_to_dict
 from a2a.server.routes import DefaultServerCallContextBuilder, create_jsonrpc_routes
@@ -40,10 +47,15 @@ from a2a.types import (
     InvalidParamsError,
     Message,
     Part,
+    Task,
     TaskState,
 )
 from a2a.utils.constants import (
     AGENT_CARD_WELL_KNOWN_PATH,
+)
+from google.protobuf.json_format import (  # type: ignore[import-untyped]
+    MessageToDict,
+    ParseDict,
 )
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -72,6 +84,15 @@ RPC_PATH = "/"
 
 ARTIFACT_ID = "response"
 OWNER_NOTE = "a2a.agent"  # journaled first in a context: the agent that serves it
+TASK_NOTE = "a2a.task."  # + the task id: the task as it last settled
+_SEP = "~"  # between the context id and the rest of a task id
+_SETTLED = {
+    TaskState.TASK_STATE_COMPLETED,
+    TaskState.TASK_STATE_FAILED,
+    TaskState.TASK_STATE_CANCELED,
+    TaskState.TASK_STATE_REJECTED,
+    TaskState.TASK_STATE_INPUT_REQUIRED,
+}
 MAX_LIVE = 256  # conversations kept in memory between the turns of their contexts
 
 
@@ -90,6 +111,9 @@ class _Handler(DefaultRequestHandler):
                 message=f"context {message.context_id} is a conversation of the store that this "
                 "agent did not start over A2A; leave contextId out to start a new context"
             )
+        if not message.context_id and not message.task_id:
+            # Named here, so that the new task's id can start with it (see _TaskIds).
+            message.context_id = str(uuid.uuid4())
 
     async def on_message_send(self, params: Any, context: Any) -> Any:
         await self._check(params.message)
@@ -99,6 +123,49 @@ class _Handler(DefaultRequestHandler):
         await self._check(params.message)
         async for event in super().on_message_send_stream(params, context):
             yield event
+
+
+class _TaskIds(IDGenerator):
+    """Task ids that start with their context id, so that a restarted server finds a task's
+    record in its context's journal."""
+
+    def generate(self, context: IDGeneratorContext) -> str:
+        if not context.context_id:
+            return str(uuid.uuid4())
+        return f"{context.context_id}{_SEP}{uuid.uuid4().hex}"
+
+
+class _Tasks(InMemoryTaskStore):
+    """The SDK's in-memory task store; a task is also journaled in its context each time it
+    settles (terminal, or waiting for input), and read back from there after a restart."""
+
+    def __init__(self, executor: _Executor) -> None:
+        super().__init__()
+        self.executor = executor
+
+    async def save(self, task: Task, context: ServerCallContext) -> None:
+        await super().save(task, context)
+        if task.status.state in _SETTLED:
+            conv = self.executor.live.get(task.context_id)  # the writer of that journal
+            if conv is not None:
+                write_note(conv, TASK_NOTE + task.id, MessageToDict(task))
+
+    async def get(self, task_id: str, context: ServerCallContext) -> Task | None:
+        task = await super().get(task_id, context)
+        if task is not None or _SEP not in task_id:
+            return task
+        context_id = task_id.rsplit(_SEP, 1)[0]
+        executor = self.executor
+        if executor.store.version(context_id) == 0 or not await executor.owns(context_id):
+            return None
+        data = await asyncio.to_thread(
+            read_note, executor.conversation(context_id), TASK_NOTE + task_id
+        )
+        if data is None:
+            return None
+        found: Task = ParseDict(data, Task())
+        await super().save(found, context)
+        return found
 
 
 # --- the executor ----------------------------------------------------------------------------
@@ -362,7 +429,12 @@ def create_app(
     conversation_store, owned = _open_store(store)
     executor = _Executor(agent, client, conversation_store)
     card = agent_card(agent, "http://127.0.0.1" + RPC_PATH, skills=skills, token=bool(token))
-    handler = _Handler(agent_executor=executor, task_store=InMemoryTaskStore(), agent_card=card)
+    handler = _Handler(
+        agent_executor=executor,
+        task_store=_Tasks(executor),
+        agent_card=card,
+        request_context_builder=SimpleRequestContextBuilder(task_id_generator=_TaskIds()),
+    )
     handler.executor = executor
 
     async def card_route(request: Request) -> Response:

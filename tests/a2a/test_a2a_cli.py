@@ -15,7 +15,7 @@ import httpx
 import pytest
 from a2a.client import ClientConfig, create_client
 from a2a.helpers.proto_helpers import get_artifact_text
-from a2a.types import TaskState
+from a2a.types import GetTaskRequest, TaskState
 from a2a_helpers import collect, message
 
 from agentloop import Agent
@@ -178,6 +178,8 @@ async def test_a_server_process_keeps_contexts_across_a_restart_and_never_shows_
             )
             assert again.task.status.state == TaskState.TASK_STATE_COMPLETED
             assert "8" in get_artifact_text(again.task.artifacts[0])
+            before = await client.get_task(GetTaskRequest(id=first.task.id))
+            assert before.status.state == TaskState.TASK_STATE_COMPLETED
     finally:
         logs.append(server.stop())
     text = "\n".join(logs)

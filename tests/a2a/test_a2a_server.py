@@ -210,6 +210,30 @@ async def test_a_context_goes_on_after_a_restart(tmp_path: Any) -> None:
     assert "8" in get_artifact_text(again.task.artifacts[0])
     history = second.history(context_id)
     assert [s.type for s in history].count("user_input") == 2
+    # The task of before the restart is read back from its context's journal.
+    old = await (await second.client()).get_task(GetTaskRequest(id=reply.task.id))
+    assert old.status.state == TaskState.TASK_STATE_COMPLETED
+    assert get_artifact_text(old.artifacts[0]) == get_artifact_text(reply.task.artifacts[0])
+
+
+async def test_input_required_survives_a_restart_under_the_same_task_id(tmp_path: Any) -> None:
+    path = tmp_path / "a2a.db"
+    first = Server(weather_agent, SQLiteStore(path))
+    (reply,) = await collect(await first.client(), message("please delete_file old.log"))
+    task = reply.task
+    first.store.close()
+    deleted.clear()
+
+    second = Server(weather_agent, SQLiteStore(path))
+    client = await second.client()
+    waiting = await client.get_task(GetTaskRequest(id=task.id))
+    assert waiting.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    (done,) = await collect(client, message("approve", context_id=task.context_id, task_id=task.id))
+    assert done.task.id == task.id
+    assert done.task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert len(deleted) == 1
+    with pytest.raises(TaskNotFoundError):  # a made-up id in a real context is still unknown
+        await client.get_task(GetTaskRequest(id=f"{task.context_id}~nothing"))
 
 
 async def test_input_required_survives_a_restart(tmp_path: Any) -> None:
@@ -220,7 +244,7 @@ async def test_input_required_survives_a_restart(tmp_path: Any) -> None:
     first.store.close()
     deleted.clear()
 
-    # The task store was in memory; the context's journal knows the turn waits for approval.
+    # A client that lost the task id answers in the context: the journal knows what waits.
     second = Server(weather_agent, SQLiteStore(path))
     (done,) = await collect(await second.client(), message("yes", context_id=reply.task.context_id))
     assert done.task.status.state == TaskState.TASK_STATE_COMPLETED
