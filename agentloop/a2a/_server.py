@@ -148,7 +148,12 @@ class _Tasks(InMemoryTaskStore):
         if task.status.state in _SETTLED:
             conv = self.executor.live.get(task.context_id)  # the writer of that journal
             if conv is not None:
-                write_note(conv, TASK_NOTE + task.id, MessageToDict(task))
+                from agentloop.errors import AgentloopError
+
+                try:
+                    write_note(conv, TASK_NOTE + task.id, MessageToDict(task))
+                except AgentloopError as exc:  # the task stands; only its record after a restart
+                    logger.warning("task %s not journaled: %s", task.id, exc)
 
     async def get(self, task_id: str, context: ServerCallContext) -> Task | None:
         task = await super().get(task_id, context)
