@@ -53,10 +53,7 @@ from a2a.types import (
 from a2a.utils.constants import (
     AGENT_CARD_WELL_KNOWN_PATH,
 )
-from google.protobuf.json_format import (  # type: ignore[import-untyped]
-    MessageToDict,
-    ParseDict,
-)
+from google.protobuf.json_format import MessageToDict, ParseDict
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response

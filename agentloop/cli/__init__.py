@@ -384,6 +384,11 @@ _COMMANDS.update(
     a2a=(_a2a_cli.add_parser, "a2a:run_a2a"),
 )
 
+# Evals (agentloop.evals): the parser lives in eval.py.
+from . import eval as _eval_cli  # noqa: E402
+
+_COMMANDS["eval"] = (_eval_cli.add_parser, "eval:run_eval")
+
 
 def _parser() -> argparse.ArgumentParser:
     from ._config import config_path

@@ -83,12 +83,18 @@ def run_a2a(args: argparse.Namespace) -> int:
             f"agentloop a2a needs the [a2a] extra ({exc.name} is missing): "
             "pip install 'agentloop[a2a]'"
         ) from None
+    from agentloop.agents import Agent
     from agentloop.errors import ConfigurationError
 
     from ._agentref import load_agent_ref
     from ._common import open_backend
 
     agent = load_agent_ref(args.agent)
+    if not isinstance(agent, Agent):
+        raise UsageError(
+            f"--agent {args.agent!r} is a {type(agent).__name__}; agentloop a2a serve serves an "
+            "agentloop.Agent"
+        )
     store = args.store
     if store is None:
         from agentloop.web._sessions import default_store_path

@@ -63,9 +63,9 @@ def test_load_agent_ref_finds_the_agent(agents_file: Path) -> None:
 @pytest.mark.parametrize(
     ("suffix", "says"),
     [
-        (":missing", "has no 'missing'; it defines weather"),
+        (":missing", "has no attribute 'missing' \\(it defines: .*weather"),
         (":not_an_agent", "is a int, not an agentloop.Agent"),
-        ("", "say which agent, as file.py:NAME"),
+        ("", "expected FILE.py:NAME or module:NAME"),
     ],
 )
 def test_load_agent_ref_says_what_is_wrong(agents_file: Path, suffix: str, says: str) -> None:
@@ -81,6 +81,13 @@ def test_serving_beyond_loopback_needs_a_token(
     code = main(["a2a", "serve", "--agent", f"{agents_file}:weather", "--host", "0.0.0.0"])
     assert code == 2
     assert "pass --token SECRET too" in capsys.readouterr().err
+
+
+def test_serving_needs_an_agent_not_a_function(
+    agents_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["a2a", "serve", "--agent", f"{agents_file}:get_weather"]) == 2
+    assert "serves an agentloop.Agent" in capsys.readouterr().err
 
 
 def test_a2a_without_an_action_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
