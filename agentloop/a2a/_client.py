@@ -38,6 +38,7 @@ from a2a.types import (
     Task,
     TaskNotFoundError,
     TaskState,
+    UnsupportedOperationError,
 )
 from a2a.utils.errors import A2AError
 
@@ -309,11 +310,11 @@ class A2AAgent:
             await self._follow(
                 client.send_message(SendMessageRequest(message=message)), outcome, ctx, call_key
             )
-        except TaskNotFoundError:
+        except (TaskNotFoundError, UnsupportedOperationError):
             if not message.task_id or outcome.task_id:
                 raise
-            # The task that asked for input is gone (the remote agent restarted): answer in
-            # its context instead.
+            # The task that asked for input is gone (a remote restart) or ended meanwhile
+            # (cancelled): the answer goes to its context instead.
             message.task_id = ""
             await self._follow(
                 client.send_message(SendMessageRequest(message=message)), outcome, ctx, call_key

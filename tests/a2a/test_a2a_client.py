@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from a2a.client import ClientConfig, create_client
-from a2a.types import GetTaskRequest, TaskState
+from a2a.types import GetTaskRequest, ListTasksRequest, TaskState
 from a2a_helpers import BASE, Server, Switch, collect, deleted, loopback, message, weather_agent
 
 from agentloop import Agent, tool
@@ -267,3 +267,24 @@ async def test_recovery_follows_a_remote_task_that_is_still_running() -> None:
             assert [s.type for s in remote.history(context_id)].count("user_input") == 1
     finally:
         release.set()
+
+
+async def test_an_answer_to_a_task_cancelled_meanwhile_goes_to_its_context(
+    server: Server,
+) -> None:
+    from a2a.types import CancelTaskRequest
+
+    boss = Agent("boss", tools=[remote_tool(server)])
+    local = Emulator(model=calls("please delete_file cache.txt", "what is the weather in Oslo?"))
+    async with boss.aconversation(local.async_client()) as conv:
+        turn = await conv.send("clean the cache")
+        assert "waiting for input" in turn.tool_calls[0].result.result
+        client = await server.client()
+        (context_id,) = server.store.ids()
+        (task,) = (await client.list_tasks(ListTasksRequest(context_id=context_id))).tasks
+        await client.cancel_task(CancelTaskRequest(id=task.id))  # someone else cancels it
+        turn = await conv.send("never mind, the weather then")
+        (call,) = turn.tool_calls
+        assert not call.is_error and "Oslo" in call.result.result
+    assert deleted == []
+    assert server.store.ids() == [context_id]  # the same remote conversation
