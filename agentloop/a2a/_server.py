@@ -60,7 +60,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentloop.tools._notes import read_note, write_note
+from agentloop.tools._notes import read_note, stored_notes, write_note
 from agentloop.web._guard import refusal
 
 from ._card import agent_card
@@ -160,9 +160,8 @@ class _Tasks(InMemoryTaskStore):
         executor = self.executor
         if executor.store.version(context_id) == 0 or not await executor.owns(context_id):
             return None
-        data = await asyncio.to_thread(
-            read_note, executor.conversation(context_id), TASK_NOTE + task_id
-        )
+        conv = await executor.conversation(context_id)
+        data = await asyncio.to_thread(read_note, conv, TASK_NOTE + task_id)
         if data is None:
             return None
         found: Task = ParseDict(data, Task())
@@ -183,6 +182,7 @@ class _Executor(AgentExecutor):
         # The conversations of recent contexts, most recent last; the others are loaded from
         # the store again when their context speaks (a dropped one releases its tool threads).
         self.live: OrderedDict[str, AsyncConversation] = OrderedDict()
+        self.loading = asyncio.Lock()
 
     async def owns(self, context_id: str) -> bool:
         """Whether ``context_id`` is new or a context this agent started (the store may hold
@@ -195,20 +195,28 @@ class _Executor(AgentExecutor):
     def _owns(self, context_id: str) -> bool:
         if self.store.version(context_id) == 0:
             return True
-        conv = self.agent.aconversation(self.client, store=self.store, id=context_id)
-        return bool(read_note(conv, OWNER_NOTE) == self.agent.name)
+        return bool(stored_notes(self.store, context_id).get(OWNER_NOTE) == self.agent.name)
 
-    def conversation(self, context_id: str) -> AsyncConversation:
+    async def conversation(self, context_id: str) -> AsyncConversation:
+        """The live conversation of a context: loaded from the store (off the event loop, one
+        load at a time, so that a context never has two writers), or new."""
         conv = self.live.get(context_id)
         if conv is None:
-            conv = self.agent.aconversation(self.client, store=self.store, id=context_id)
-            if self.store.version(context_id) == 0:
-                write_note(conv, OWNER_NOTE, self.agent.name)  # the context's first record
-            self.live[context_id] = conv
-            idle = [k for k, c in self.live.items() if not c.running and k != context_id]
-            for key in idle[: max(0, len(self.live) - MAX_LIVE)]:
-                del self.live[key]
+            async with self.loading:
+                conv = self.live.get(context_id)
+                if conv is None:
+                    conv = await asyncio.to_thread(self._open, context_id)
+                    self.live[context_id] = conv
+                    idle = [k for k, c in self.live.items() if not c.running and k != context_id]
+                    for key in idle[: max(0, len(self.live) - MAX_LIVE)]:
+                        del self.live[key]
         self.live.move_to_end(context_id)
+        return conv
+
+    def _open(self, context_id: str) -> AsyncConversation:
+        conv = self.agent.aconversation(self.client, store=self.store, id=context_id)
+        if self.store.version(context_id) == 0:
+            write_note(conv, OWNER_NOTE, self.agent.name)  # the context's first record
         return conv
 
     async def execute(self, context: RequestContext, event_queue: EventQueue) -> None:
@@ -218,7 +226,7 @@ class _Executor(AgentExecutor):
         updater = TaskUpdater(event_queue, task_id, context_id)
         if context.current_task is None:
             await event_queue.enqueue_event(new_task_from_user_message(message))
-        conv = self.conversation(context_id)
+        conv = await self.conversation(context_id)
         if conv.running:
             await updater.failed(
                 updater.new_agent_message(

@@ -19,7 +19,7 @@ import threading
 import weakref
 from typing import Any
 
-__all__ = ["read_note", "write_note"]
+__all__ = ["read_note", "stored_notes", "write_note"]
 
 _NOTE = "note"
 _lock = threading.Lock()  # notes are rare: one lock for all conversations is enough
@@ -32,16 +32,22 @@ def _known(conv: Any) -> dict[str, Any]:
     found = _notes.get(conv)
     if found is not None:
         return found
-    found = {}
     store = getattr(conv, "store", None)
-    if store is not None and store.version(conv.id) > 0:
-        for text in store.read(conv.id).records:
+    found = stored_notes(store, conv.id) if store is not None else {}
+    _notes[conv] = found
+    return found
+
+
+def stored_notes(store: Any, id: str) -> dict[str, Any]:
+    """The notes journaled for conversation ``id`` in ``store`` (without loading it)."""
+    found: dict[str, Any] = {}
+    if store.version(id) > 0:
+        for text in store.read(id).records:
             if '"k":"note"' not in text:  # cheap filter: records are compact JSON
                 continue
             record = json.loads(text)
             if record.get("k") == _NOTE:
                 found[record["key"]] = record["value"]
-    _notes[conv] = found
     return found
 
 
