@@ -144,8 +144,10 @@ def _clauses(text: str) -> list[str]:
 def _fill(view: ToolView, found: Found, forced: bool) -> tuple[dict[str, Any], list[str]]:
     args: dict[str, Any] = {}
     missing: list[str] = []
+    found.naming(view.name)
     for pname in [*view.required, *[k for k in view.properties if k not in view.required]]:
-        value = extract(pname, view.properties.get(pname, {}), found)
+        schema = view.properties.get(pname, {})
+        value = extract(pname, schema, found, required=pname in view.required)
         if value is not MISSING:
             args[pname] = value
         elif pname in view.required:

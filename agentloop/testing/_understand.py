@@ -8,7 +8,7 @@ request holds, by the parameter's JSON type and name. See ``_planner`` for the r
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._schema import STOP_WORDS, stem
@@ -110,6 +110,10 @@ _TOPIC = re.compile(
     re.I,
 )
 _QUERY_NAMES = ("query", "question", "prompt", "text", "topic", "keyword", "term", "search", "q")
+# Parameters that carry the request itself to another agent or service.
+_FREE_TEXT = tuple(
+    stem(w) for w in re.findall(r"\w+", "task message request instruction input content body ask")
+)
 # Parameters that hold a proper name take capitalised names before quoted text.
 _NAME_PARAMS = tuple(
     stem(w)
@@ -182,6 +186,17 @@ class Found:
     urls: list[str]
     paths: list[str]
     called: list[str]  # the word after "called", "named" or "titled"
+    # What follows the tool's own name ("run slow_job nightly"), set per tool by the planner.
+    after_tool: list[str] = field(default_factory=list)
+
+    def naming(self, tool: str) -> Found:
+        """These values, plus what follows a mention of ``tool`` in the text."""
+        m = re.search(
+            rf"\b{re.escape(tool)}\b\s*:?\s+(?:(?:for|with|on|about|to)\s+)?([^.?!;]+)",
+            self.text,
+        )
+        self.after_tool = [m.group(1).strip()] if m and m.group(1).strip() else []
+        return self
 
     @classmethod
     def of(cls, text: str) -> Found:
@@ -222,7 +237,7 @@ def kind_of(schema: dict[str, Any]) -> str:
     return t if isinstance(t, str) else "string"
 
 
-def _number_for(name: str, found: Found, kind: str) -> Any:
+def _number_for(name: str, found: Found, kind: str, required: bool) -> Any:
     text = number_words(found.text)
     for word in {stem(name), name.lower().rstrip("s")}:
         m = re.search(rf"({NUMBER})\s+{re.escape(word)}", text, re.I) or re.search(
@@ -233,7 +248,7 @@ def _number_for(name: str, found: Found, kind: str) -> Any:
             if value in found.numbers:
                 found.numbers.remove(value)
             return int(value) if kind == "integer" else value
-    if not found.numbers:
+    if not found.numbers or not required:  # an optional number must be named ("3 days")
         return MISSING
     value = found.numbers.pop(0)
     return int(value) if kind == "integer" and value.is_integer() else value
@@ -247,8 +262,9 @@ def _topic(found: Found) -> str:
     return " ".join(words).strip(" ?.!,") or found.text.strip()
 
 
-def extract(name: str, schema: dict[str, Any], found: Found) -> Any:
-    """The value of one parameter from the request, or ``MISSING``."""
+def extract(name: str, schema: dict[str, Any], found: Found, required: bool = True) -> Any:
+    """The value of one parameter from the request, or ``MISSING``. An optional parameter
+    takes only a value the request names for it (never the request text itself)."""
     kind = kind_of(schema)
     lname = name.lower()
     enum = schema.get("enum")
@@ -259,7 +275,7 @@ def extract(name: str, schema: dict[str, Any], found: Found) -> Any:
                 return value
         return MISSING
     if kind in ("integer", "number"):
-        return _number_for(name, found, kind)
+        return _number_for(name, found, kind, required)
     if kind == "boolean":
         if re.search(r"\b(yes|true|enable|on)\b", found.text, re.I):
             return True
@@ -288,6 +304,8 @@ def extract(name: str, schema: dict[str, Any], found: Found) -> Any:
         and found.paths
     ):
         return found.paths.pop(0)
+    if not required:  # an optional text parameter takes only a format it names (above)
+        return MISSING
     if any(
         k == lname or lname.startswith(k + "_") or lname.endswith("_" + k)
         for k in ("expression", "expr", "formula")
@@ -307,4 +325,13 @@ def extract(name: str, schema: dict[str, Any], found: Found) -> Any:
     for pool in pools:
         if pool:
             return pool.pop(0)
+    if not required:
+        return MISSING
+    if found.after_tool:  # "run slow_job nightly": the words after the tool's name
+        return found.after_tool.pop(0)
+    if any(k in name_words(lname) for k in _FREE_TEXT):
+        # A parameter for the request itself ("task", "message"): what follows a colon, or
+        # the request's content words.
+        _, colon, rest = found.text.partition(":")
+        return (rest if colon and rest.strip() else _topic(found)).strip() or MISSING
     return MISSING
