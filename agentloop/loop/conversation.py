@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import threading
+import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +41,7 @@ from .engine import (
 )
 from .events import Compacted, LoopEvent, Retrying, SSETranslator, TurnCompleted
 from .hooks import RunHook, hook_set
+from .lease import awrite, owner_dead, owner_id, write
 from .limits import LimitGuard, UsageLimits, UsageTotals
 from .persist import from_document, settings_of, to_document
 from .state import STRATEGIES, ConversationState, Journal, Strategy
@@ -151,6 +153,7 @@ class _ConversationCore:
             limits.check_priced(model if model is not None else agent)
         self.limits = limits
         self.store: ConversationStore | None = None
+        self._elsewhere: tuple[str, float] | None = None  # another writer's live lease
         self._journaled_settings: dict[str, Any] | None = None
         self._store_meta: dict[str, Any] = {}
         if store is not None:
@@ -231,8 +234,19 @@ class _ConversationCore:
     def needs_recovery(self) -> bool:
         """True when the last turn was cut short (a crash, or saved mid-turn): call
         ``recover()`` to finish it, or ``send()`` to answer its open calls as interrupted and
-        start a new turn."""
-        return self._state.cut is not None
+        start a new turn. False while that turn is still running in another writer (it holds
+        the stored conversation's live-turn lease: see ``running_elsewhere``)."""
+        return self._state.cut is not None and self.running_elsewhere is None
+
+    @property
+    def running_elsewhere(self) -> tuple[str, float] | None:
+        """``(owner, expires)`` when this stored conversation was loaded while another writer
+        was running a turn of it and that writer's live-turn lease has not expired yet (by
+        this machine's clock); ``send``/``recover`` then raise ``TurnInProgressError``."""
+        elsewhere = self._elsewhere
+        if elsewhere is None or elsewhere[1] <= time.time():
+            return None
+        return elsewhere
 
     @property
     def running(self) -> bool:
@@ -410,15 +424,26 @@ class _ConversationCore:
         ``meta`` is what the store holds beside the journal (a loaded conversation's). The
         settings are compared with it at each turn start, not here: reading them may start
         toolsets (MCP servers), which should wait for the first turn."""
+        from agentloop.stores.base import DEFAULT_LEASE_SECONDS
+
         self.store = store
         self._store_meta = dict(meta or {})
         self._journaled_settings = self._store_meta.get("settings")
-        self._state.journal = Journal(self.id, version)
+        journal = Journal(
+            self.id,
+            version,
+            lease_seconds=float(getattr(store, "lease_seconds", DEFAULT_LEASE_SECONDS)),
+        )
+        owner_id(journal)
+        self._state.journal = journal
+        self._elsewhere = None
 
     def _pending_meta(self, journal: Journal) -> dict[str, Any] | None:
         """The store meta to write with the journal's records (None: unchanged), computed at
         write time so that a new conversation's title is its first message."""
-        return self._meta(journal.meta) if journal.meta is not None else None
+        if journal.meta is None or not any(s.type == "user_input" for s in self._state.history):
+            return None  # no title yet (a turn taking its lease): the turn's next write
+        return self._meta(journal.meta)
 
     def _meta(self, settings: dict[str, Any]) -> dict[str, Any]:
         """What the store keeps beside the journal: the settings and a title for listings
@@ -504,6 +529,14 @@ class _ConversationCore:
         settings = dict((stored.meta or {}).get("settings") or folded.settings)
         conv = cls._rebuild(id, settings, folded.state, client, tools, overrides)
         conv._attach(store, stored.version, {**(stored.meta or {}), "settings": settings})
+        owner, expires = getattr(stored, "lease_owner", None), getattr(stored, "lease_expires", None)
+        if owner is not None and expires is not None:
+            journal = conv._state.journal
+            assert journal is not None
+            if owner_dead(owner):  # its process is gone: no need to wait for the expiry
+                journal.take_over = owner
+            else:
+                conv._elsewhere = (owner, float(expires))
         return conv
 
     @classmethod
@@ -796,16 +829,8 @@ class Conversation(_ConversationCore):
                 if isinstance(effect, Emit):
                     yield effect.event
                 elif isinstance(effect, Persist):
-                    journal = effect.journal
                     assert self.store is not None
-                    journal.written(
-                        self.store.append(
-                            journal.id,
-                            journal.pending,
-                            expected_version=journal.version,
-                            meta=self._pending_meta(journal),
-                        )
-                    )
+                    write(self.store, effect.journal, self._pending_meta(effect.journal))
                 elif isinstance(effect, SendRequest):
                     value = yield from self._request(effect.body, stream, effect.watch)
                 elif isinstance(effect, RunTools):
@@ -1044,16 +1069,8 @@ class AsyncConversation(_ConversationCore):
                 if isinstance(effect, Emit):
                     yield effect.event
                 elif isinstance(effect, Persist):
-                    journal = effect.journal
                     assert self.store is not None
-                    journal.written(
-                        await self.store.aappend(
-                            journal.id,
-                            journal.pending,
-                            expected_version=journal.version,
-                            meta=self._pending_meta(journal),
-                        )
-                    )
+                    await awrite(self.store, effect.journal, self._pending_meta(effect.journal))
                 elif isinstance(effect, SendRequest):
                     box: list[Interaction] = []
                     async for event in self._request(effect.body, stream, box, effect.watch):

@@ -51,6 +51,7 @@ from agentloop.errors import (
     StateError,
     StoreError,
     TurnError,
+    TurnInProgressError,
     UnexpectedStatusError,
 )
 from agentloop.types import (
@@ -274,6 +275,7 @@ class TurnEngine:
         return self._recover(cut)
 
     def _start(self, steps: list[WireModel], wires: list[bytes]) -> Protocol:
+        yield from self._hold_lease()  # before anything changes: another writer may own it
         state = self.state
         turn = Turn(input=list(steps))
         if state.cut is not None:  # a turn cut short: its unanswered calls were interrupted
@@ -297,6 +299,7 @@ class TurnEngine:
         return (yield from self._loop(turn, mark.length, mark=mark))
 
     def _resume(self, paused: PausedTurn) -> Protocol:
+        yield from self._hold_lease()
         state = self.state
         state.paused = None
         turn = paused.turn
@@ -318,6 +321,7 @@ class TurnEngine:
         return (yield from self._loop(turn, start, approved=approved, announce=rejected))
 
     def _recover(self, cut: CutTurn) -> Protocol:
+        yield from self._hold_lease()
         state = self.state
         turn = cut.to_turn(state.history)
         state.cut = None
@@ -408,16 +412,19 @@ class TurnEngine:
                 else:
                     raise self._ending(turn, interaction)
         except BaseException as exc:
-            failed = self._fail(turn, exc, mark)
-            if failed and isinstance(exc, Exception) and not isinstance(exc, _STORE_ERRORS):
-                # Journal how the turn ended; a store that fails now is tried next turn, and
-                # the original error is the one to report.
+            self._fail(turn, exc, mark)
+            self._let_go()
+            if isinstance(exc, _JOURNALED) and not isinstance(exc, _STORE_ERRORS):
+                # Journal how the turn ended (an interruption too: what ran is then in the
+                # store); a store that fails now is tried next turn, and the original error
+                # is the one to report.
                 with contextlib.suppress(Exception):
                     yield from self._persist()
             raise
         finally:
             state.running = None
             state.started = set()
+            self._let_go()
 
     def _dispatch(
         self, turn: Turn, calls: list[FunctionCallStep], in_doubt: Collection[str]
@@ -437,6 +444,7 @@ class TurnEngine:
         turn.status = "awaiting_approval"
         turn.pending_approvals = waiting
         state.paused = PausedTurn(turn=turn, awaiting=waiting, in_doubt=set(doubt))
+        self._let_go()
         state.record(
             {
                 "k": "paused",
@@ -507,6 +515,7 @@ class TurnEngine:
         else:
             turn.output = turn.output_text
         state.record({"k": "end", "status": "completed"})
+        self._let_go()
         yield from self._persist()
         yield Emit(TurnCompleted(turn=turn))
         return turn
@@ -561,8 +570,28 @@ class TurnEngine:
 
     def _persist(self) -> Generator[Effect, Any, None]:
         journal = self.state.journal
-        if journal is not None and (journal.pending or journal.meta is not None):
+        if journal is not None and journal.dirty:
             yield Persist(journal)
+
+    def _hold_lease(self) -> Generator[Effect, Any, None]:
+        """Take the live-turn lease (with any records still pending) before the turn changes
+        anything: a writer whose turn runs elsewhere, or who is stale, fails here
+        (``TurnInProgressError``, ``ConflictError``) with nothing written, sent or changed."""
+        journal = self.state.journal
+        if journal is None or journal.owner is None:
+            return
+        journal.holding = True
+        try:
+            yield Persist(journal)
+        except BaseException:
+            journal.holding = False
+            raise
+
+    def _let_go(self) -> None:
+        """The turn is ending: the next write gives the lease back (and renewal stops)."""
+        journal = self.state.journal
+        if journal is not None:
+            journal.holding = False
 
     def _mark(self) -> _Mark:
         state = self.state
@@ -758,7 +787,15 @@ class TurnEngine:
         return record
 
 
-_STORE_ERRORS = (StoreError, ConflictError)
+_STORE_ERRORS = (StoreError, ConflictError, TurnInProgressError)
+# How a turn may stop and still write how it ended: errors and interruptions. (A process that
+# dies writes nothing; GeneratorExit cannot wait for a write.)
+_JOURNALED = (
+    Exception,
+    KeyboardInterrupt,
+    asyncio.CancelledError,
+    concurrent.futures.CancelledError,
+)
 # A response with these statuses is journaled in one write with what follows at once (the
 # "started" record of the calls it asks for, or the turn's end): one store write fewer per step,
 # and nothing runs before its response is journaled.

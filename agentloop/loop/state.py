@@ -98,17 +98,48 @@ class Journal:
     """The records of changes not yet written to the store, and the version written so far.
 
     The engine adds records as state changes; the driver writes ``pending`` with
-    ``store.append(id, pending, expected_version=version)`` and reports the new version with
-    ``written()``. Records stay pending until written, so a failed write loses nothing.
+    ``store.append(id, pending, expected_version=version, meta=..., **lease_args())`` and
+    reports the new version with ``written()``. Records stay pending until written, so a
+    failed write loses nothing.
+
+    The live-turn lease: ``owner`` names this writer (``None``: no lease, e.g. a store
+    without leases); the engine sets ``holding`` while a turn runs, and each write takes,
+    renews or (``holding`` False) gives back the lease; ``held`` is what the store has.
+    ``take_over`` is the owner of a lease known dead (its process is gone), which the next
+    write may replace.
     """
 
-    __slots__ = ("id", "meta", "pending", "version")
+    __slots__ = (
+        "held",
+        "holding",
+        "id",
+        "lease_seconds",
+        "meta",
+        "owner",
+        "pending",
+        "take_over",
+        "version",
+        "__weakref__",
+    )
 
-    def __init__(self, id: str, version: int = 0, meta: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        id: str,
+        version: int = 0,
+        meta: dict[str, Any] | None = None,
+        *,
+        owner: str | None = None,
+        lease_seconds: float = 30.0,
+    ) -> None:
         self.id = id
         self.version = version
         self.pending: list[str] = []
         self.meta = meta  # new settings to store with the next write (None: unchanged)
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        self.holding = False
+        self.held = False
+        self.take_over: str | None = None
 
     def add(self, record: dict[str, Any]) -> None:
         self.pending.append(dumps(record))
@@ -116,10 +147,29 @@ class Journal:
     def step(self, wire: bytes) -> None:
         self.pending.append('{"k":"step","step":' + wire.decode() + "}")
 
-    def written(self, version: int) -> None:
+    @property
+    def dirty(self) -> bool:
+        """Whether the store must be written: records, meta, or the lease changes hands."""
+        return bool(self.pending) or self.meta is not None or self.holding != self.held
+
+    def lease_args(self) -> dict[str, Any]:
+        """The lease keywords of the next ``store.append``."""
+        if self.owner is None:
+            return {}
+        return {
+            "owner": self.owner,
+            "lease_seconds": self.lease_seconds if self.holding else 0.0,
+            "take_over": self.take_over,
+        }
+
+    def written(self, version: int, *, meta_written: bool = True) -> None:
         self.pending.clear()
-        self.meta = None
+        if meta_written:
+            self.meta = None
         self.version = version
+        self.held = self.holding and self.owner is not None
+        if self.held:
+            self.take_over = None
 
 
 @dataclass
