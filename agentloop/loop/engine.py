@@ -392,7 +392,10 @@ class TurnEngine:
                 if background and interaction.status in RUNNING_STATUSES:
                     interaction = yield WaitBackground(interaction)
                 background = False
-                self._absorb(turn, interaction, stored=body.get("store") is not False)
+                sent_from = state.chain_len if "previous_interaction_id" in body else 0
+                self._absorb(
+                    turn, interaction, stored=body.get("store") is not False, sent_from=sent_from
+                )
                 if interaction.status not in _WRITTEN_LATER:
                     yield from self._persist()
                 if self.hooks is not None and self.hooks.after_response:
@@ -637,23 +640,36 @@ class TurnEngine:
             body["background"] = True
         return body
 
-    def _absorb(self, turn: Turn, interaction: Interaction, *, stored: bool) -> None:
+    def _absorb(
+        self, turn: Turn, interaction: Interaction, *, stored: bool, sent_from: int = 0
+    ) -> None:
         """Check a finished interaction, then add its new steps to history and move the chain.
 
-        A malformed interaction (repeated call ids) changes nothing and raises: its calls are
-        not run and the next request does not chain onto it."""
+        A malformed interaction (repeated call ids, or an id of an earlier turn) changes
+        nothing and raises: its calls are not run and the next request does not chain onto
+        it. ``sent_from`` is where the history sent as this request's input begins."""
         state = self.state
         steps = list(interaction.steps or [])
-        # Some responses echo the input (spec §11.10): skip leading client steps and calls
-        # the history already holds.
+        # Some responses echo the input (spec §11.10): skip leading client steps and the
+        # calls that were part of the input sent (a call id of an earlier turn that was not
+        # sent is the model reusing an id: malformed, refused below).
         start = 0
+        echoable: set[str] | None = None
         while start < len(steps):
             step = steps[start]
-            if getattr(step, "type", None) in ECHO_TYPES or (
-                isinstance(step, FunctionCallStep) and step.id in state.call_ids
-            ):
+            if getattr(step, "type", None) in ECHO_TYPES:
                 start += 1
                 continue
+            if isinstance(step, FunctionCallStep) and step.id in state.call_ids:
+                if echoable is None:
+                    echoable = {
+                        s.id
+                        for s in state.history[sent_from:]
+                        if isinstance(s, FunctionCallStep)
+                    }
+                if step.id in echoable:
+                    start += 1
+                    continue
             break
         new = steps[start:]
         seen: set[str] = set()

@@ -45,6 +45,7 @@ __all__ = ["create_app"]
 log = logging.getLogger("agentloop.web")
 
 MAX_LIVE = 128  # sessions kept loaded in memory (the least recently used idle ones go)
+MAX_BODY_BYTES = 4 * 1024 * 1024  # a JSON request body (a message, decisions) at most
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 _STRATEGIES = ("stateful", "stateless")
 _CSP = (
@@ -312,14 +313,42 @@ class _Hub:
             partial = getattr(exc, "turn", None)
             if partial is not None:
                 self._count(live, partial)
+            from agentloop.errors import AgentloopError, ConflictError, TurnInProgressError
+
+            if isinstance(exc, (ConflictError, TurnInProgressError)):
+                # Another writer (a CLI chat, another server) changed the session or runs a
+                # turn of it: nothing of this turn was written. Take the stored session, so
+                # the next message goes on top of what the other writer did.
+                exc = self._reload(live, exc)
             self._save_quietly(live)
-            from agentloop.errors import AgentloopError
 
             if not isinstance(exc, AgentloopError):
                 log.exception("turn of session %s failed", conv.id)
             run.push(translator.error(exc, self._session(live)), self.encoder)
         finally:
             run.finish()
+
+    def _reload(self, live: _Live, exc: Exception) -> Exception:
+        """Replace a session's conversation by the stored one; the error to show."""
+        from agentloop.errors import ConflictError
+
+        id = live.conv.id
+        try:
+            live.conv = self.sessions.load(
+                id, client=self.client, tools=self.tools, cls=AsyncConversation
+            )
+            live.meta = {**live.meta, **self.sessions.meta(id)}
+        except Exception:
+            log.exception("could not reload session %s", id)
+            return exc
+        if isinstance(exc, ConflictError):
+            return ConflictError(
+                f"another writer changed session {id!r} first; nothing of this message was "
+                f"saved. The session was reloaded ({len(live.conv.history)} steps): send "
+                "your message again",
+                conversation_id=id,
+            )
+        return exc
 
     def _save_quietly(self, live: _Live) -> None:
         """Save at the end of a run; a failure is logged, the run's events still go out."""
@@ -507,10 +536,25 @@ def create_app(
         return wrapped
 
     async def json_body(request: Request) -> Any:
-        if "application/json" not in request.headers.get("content-type", ""):
+        media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+        if media_type != "application/json":
             raise _HTTPError(415, "send JSON (Content-Type: application/json)")
+        too_big = _HTTPError(
+            413, f"the body is larger than {MAX_BODY_BYTES} bytes; send a shorter message"
+        )
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise too_big
+        chunks, size = [], 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                raise too_big
+            chunks.append(chunk)
         try:
-            return json.loads(await request.body())
+            return json.loads(b"".join(chunks))
+        except RecursionError:
+            raise _HTTPError(400, "the body is JSON nested too deeply; send a flat object") from None
         except ValueError as exc:
             raise _HTTPError(400, f"the body is not JSON: {exc}") from None
 

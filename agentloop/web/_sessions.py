@@ -167,10 +167,11 @@ class Sessions:
             version = self.store.version(conv.id)
             if version == 0:
                 return  # nothing journaled yet (no turn so far)
-            from agentloop.errors import ConflictError
+            from agentloop.errors import ConflictError, TurnInProgressError
 
             current = dict(self.store.read(conv.id, after=version).meta or {})
-            with contextlib.suppress(ConflictError):  # a writer moved on: next save wins
+            # A writer moved on, or runs a turn now: the next save wins.
+            with contextlib.suppress(ConflictError, TurnInProgressError):
                 self.store.append(
                     conv.id, [], expected_version=version, meta={**current, "app": dict(meta)}
                 )

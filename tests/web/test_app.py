@@ -369,3 +369,60 @@ def test_sessions_on_postgresql(tmp_path: Path) -> None:
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_the_json_checks_are_exact_and_bounded(client: TestClient) -> None:
+    """Fault 15: a substring content-type check, 500 on deep JSON, no body size limit."""
+    body = json.dumps(user_input("t", "hi")).encode()
+    sneaky = {"content-type": "text/plain; x=application/json"}
+    assert client.post("/agui", content=body, headers=sneaky).status_code == 415
+    charset = {"content-type": "application/json; charset=utf-8"}
+    assert client.post("/agui", content=body, headers=charset).status_code == 200
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = client.post("/agui", content=deep, headers={"content-type": "application/json"})
+    assert response.status_code == 400 and "nested too deeply" in response.json()["error"]
+    from agentloop.web._app import MAX_BODY_BYTES
+
+    big = json.dumps(user_input("t", "x" * (MAX_BODY_BYTES + 10))).encode()
+    response = client.post("/agui", content=big, headers={"content-type": "application/json"})
+    assert response.status_code == 413 and "larger than" in response.json()["error"]
+
+
+def test_a_session_another_writer_changed_is_reloaded(tmp_path: Path) -> None:
+    """Fault 8: every web turn ended in ConflictError until the server restarted."""
+    from agentloop import Conversation
+    from agentloop.stores import SQLiteStore
+    from agentloop.testing import Emulator
+
+    from agentloop.testing.demo import DemoModel
+
+    emu = Emulator(model=DemoModel())
+    with TestClient(_app(tmp_path, client=emu.async_client()), base_url=LOCAL) as client:
+        assert _run(client, user_input("s", "hello"))[-1]["type"] == "RUN_FINISHED"
+        store = SQLiteStore(tmp_path / "web.db")
+        other = Conversation.from_store(store, "s", client=emu.client())
+        other.send("from the CLI")  # another writer moves the session on
+        events = _run(client, user_input("s", "from the web", run="r2"))
+        error = next(e for e in events if e["type"] == "RUN_ERROR")
+        assert "reloaded" in error["message"] and "send your message again" in error["message"]
+        events = _run(client, user_input("s", "from the web", run="r3"))
+        assert events[-1]["type"] == "RUN_FINISHED"
+        conv = Conversation.from_store(store, "s", client=emu.client())
+        texts = [s.content[0].text for s in conv.history if s.type == "user_input"]
+        assert texts == ["hello", "from the CLI", "from the web"]
+
+
+def test_a_non_json_meta_row_does_not_break_the_session_list(tmp_path: Path) -> None:
+    """Fault 7: one bad meta row made GET /api/sessions answer 500 for every session."""
+    import sqlite3
+
+    with TestClient(_app(tmp_path), base_url=LOCAL) as client:
+        _run(client, user_input("a", "one"))
+        _run(client, user_input("b", "two"))
+        db = sqlite3.connect(tmp_path / "web.db")
+        db.execute("UPDATE conversations SET meta = 'not json' WHERE id = 'a'")
+        db.commit()
+        db.close()
+        listed = client.get("/api/sessions")
+        assert listed.status_code == 200
+        assert {s["id"] for s in listed.json()["sessions"]} >= {"a", "b"}
