@@ -478,10 +478,17 @@ def _summary_text(value: Any) -> str:
 
 
 def compact_view(
-    state: Any, policy: Compaction, model: str | None, price: tuple[float, float] | None = None
+    state: Any,
+    policy: Compaction,
+    model: str | None,
+    price: tuple[float, float] | None = None,
+    limits: Any = None,
 ) -> Generator[Any, Any, Compacted | None]:
     """Fold older steps of ``state``'s view into a summary or marker; ``None`` when nothing
-    can fold. Yields ``Summarize`` (when a summary is asked for) and ``Emit(Compacted)``."""
+    can fold. Yields ``Summarize`` (when a summary is asked for) and ``Emit(Compacted)``.
+
+    A summary written by the model is a model request like any other: ``limits`` (the
+    turn's ``LimitGuard``) checks it before it is sent and counts its usage."""
     from .engine import Emit
 
     history: History = state.history
@@ -518,10 +525,13 @@ def compact_view(
                 }
             ],
         }
+        if limits is not None:
+            limits.before_request(state.usage, len(body["input"][0]["content"][0]["text"]) // 4)
         answer = yield Summarize(steps=folded, body=body)
         usage = getattr(answer, "usage", None)
-        if usage is not None:
-            state.count_usage(usage, price)
+        state.count_usage(usage, price)
+        if limits is not None:
+            limits.record(usage)
         text = f"Summary of the {cut} earlier steps of this conversation:\n{_summary_text(answer)}"
     else:
         text = _summary_text((yield Summarize(steps=folded, fn=summarize)))
@@ -543,12 +553,16 @@ def compact_view(
 
 
 def compact_now(
-    state: Any, policy: Compaction, model: str | None, price: tuple[float, float] | None
+    state: Any,
+    policy: Compaction,
+    model: str | None,
+    price: tuple[float, float] | None,
+    limits: Any = None,
 ) -> Generator[Any, Any, Compacted | None]:
     """``conv.compact()``: compaction outside a turn, journaled at once."""
     from .engine import Persist
 
-    event = yield from compact_view(state, policy, model, price)
+    event = yield from compact_view(state, policy, model, price, limits)
     journal = state.journal
     if journal is not None and (journal.pending or journal.meta is not None):
         yield Persist(journal)

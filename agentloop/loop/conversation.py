@@ -388,7 +388,9 @@ class _ConversationCore:
             )
         guard = self._guard(None)
         price = guard.price if guard is not None else None
-        proto = compact_now(self._state, self._compaction or Compaction(), self.model, price)
+        proto = compact_now(
+            self._state, self._compaction or Compaction(), self.model, price, guard
+        )
         return cast(Protocol, proto)  # driven like a turn; it returns the event, not a Turn
 
     def _tool_context(

@@ -555,7 +555,13 @@ class TurnEngine:
             and policy.trigger_tokens is not None
             and state.view.estimate > policy.trigger_tokens
         ):
-            yield from compact_view(state, policy, self.static_body.get("model"), self.price)
+            model = self.static_body.get("model")
+            try:
+                yield from compact_view(state, policy, model, self.price, limits)
+            except TurnError as exc:  # a limit stopped the summary request
+                turn.status = "usage_limit"
+                exc.turn = turn
+                raise
         if limits is not None:
             last_input = state.view.last_input
             self._check_limits(turn, lambda t: limits.before_request(t, last_input), state.usage)
