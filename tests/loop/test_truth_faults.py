@@ -73,5 +73,28 @@ def test_compactions_summary_requests_count_against_the_turns_limits(drive: Any)
         driver.close()
 
 
-def test_a_request_over_the_size_limit_is_refused_with_advice_placeholder() -> None:
-    assert InvalidRequestError  # replaced below when fault 14 lands
+def test_misspelt_arguments_come_back_as_an_error_and_the_tool_does_not_run(
+    drive: Any, scripted: ScriptedModel
+) -> None:
+    """Fault 10: a model that misspelt every argument ran ``pay(0, 'default-account')``."""
+    ran: list[tuple[int, str]] = []
+
+    @tool
+    def pay(amount: int = 0, account: str = "default-account") -> str:
+        """Pay.
+
+        Args:
+            amount: How much.
+            account: Which account.
+        """
+        ran.append((amount, account))
+        return "paid"
+
+    conv = drive.conv(tools=[pay])
+    scripted.add([call("pay", "p1", amout=5, acount="savings")], say("I will fix that"))
+    turn = drive(conv.send("pay 5 from savings"))
+    (record,) = turn.tool_calls
+    assert record.is_error and ran == []
+    text = record.result.result
+    assert "amout: Unexpected argument" in text and "acount: Unexpected argument" in text
+    assert "parameters: account, amount" in text
