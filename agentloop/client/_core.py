@@ -124,7 +124,9 @@ def _key_pattern(value: str) -> str:
         escapes = [re.escape(char)]
         if ord(char) < 0x10000:
             code = f"{ord(char):04x}"
-            escapes.append("\\\\u" + "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in code))
+            escapes.append(
+                "\\\\u" + "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in code)
+            )
         if char == "/":
             escapes.append(re.escape("\\/"))
         parts.append("(?:" + "|".join(escapes) + ")")

@@ -388,9 +388,7 @@ class _ConversationCore:
             )
         guard = self._guard(None)
         price = guard.price if guard is not None else None
-        proto = compact_now(
-            self._state, self._compaction or Compaction(), self.model, price, guard
-        )
+        proto = compact_now(self._state, self._compaction or Compaction(), self.model, price, guard)
         return cast(Protocol, proto)  # driven like a turn; it returns the event, not a Turn
 
     def _tool_context(
@@ -531,7 +529,10 @@ class _ConversationCore:
         settings = dict((stored.meta or {}).get("settings") or folded.settings)
         conv = cls._rebuild(id, settings, folded.state, client, tools, overrides)
         conv._attach(store, stored.version, {**(stored.meta or {}), "settings": settings})
-        owner, expires = getattr(stored, "lease_owner", None), getattr(stored, "lease_expires", None)
+        owner, expires = (
+            getattr(stored, "lease_owner", None),
+            getattr(stored, "lease_expires", None),
+        )
         if owner is not None and expires is not None:
             journal = conv._state.journal
             assert journal is not None

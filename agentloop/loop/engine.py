@@ -39,6 +39,7 @@ from typing import Any, NamedTuple
 
 from agentloop.errors import (
     AgentloopError,
+    APIError,
     ConflictError,
     InputError,
     InteractionCancelledError,
@@ -389,6 +390,10 @@ class TurnEngine:
                     state.set_chain(None, 0)
                     yield Emit(StrategyFallback(previous_interaction_id=previous, reason=str(exc)))
                     continue
+                except APIError as exc:
+                    if exc.status_code == 413:
+                        exc.hint = _TOO_LARGE
+                    raise
                 if background and interaction.status in RUNNING_STATUSES:
                     interaction = yield WaitBackground(interaction)
                 background = False
@@ -669,9 +674,7 @@ class TurnEngine:
             if isinstance(step, FunctionCallStep) and step.id in state.call_ids:
                 if echoable is None:
                     echoable = {
-                        s.id
-                        for s in state.history[sent_from:]
-                        if isinstance(s, FunctionCallStep)
+                        s.id for s in state.history[sent_from:] if isinstance(s, FunctionCallStep)
                     }
                 if step.id in echoable:
                     start += 1
@@ -809,6 +812,12 @@ class TurnEngine:
         return record
 
 
+_TOO_LARGE = (
+    "The request is over the API's size limit; a large tool result or input is the usual "
+    "cause. Set Compaction(max_tool_result_chars=...) on the conversation so that long tool "
+    "results are sent truncated with a marker (history keeps them whole), or call "
+    "conv.compact() to fold older steps, then send again"
+)
 _STORE_ERRORS = (StoreError, ConflictError, TurnInProgressError)
 # How a turn may stop and still write how it ended: errors and interruptions. (A process that
 # dies writes nothing; GeneratorExit cannot wait for a write.)

@@ -142,7 +142,9 @@ class _Renewer:
                     self._tracked.discard(id(journal))
                     continue
             try:
-                renewed = store.renew_lease(journal.id, journal.owner, seconds=journal.lease_seconds)
+                renewed = store.renew_lease(
+                    journal.id, journal.owner, seconds=journal.lease_seconds
+                )
             except Exception as exc:  # a store that fails now may work at the next tick
                 log.warning("renewing the live-turn lease of %r failed: %s", journal.id, exc)
                 renewed = True

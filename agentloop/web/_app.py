@@ -554,7 +554,9 @@ def create_app(
         try:
             return json.loads(b"".join(chunks))
         except RecursionError:
-            raise _HTTPError(400, "the body is JSON nested too deeply; send a flat object") from None
+            raise _HTTPError(
+                400, "the body is JSON nested too deeply; send a flat object"
+            ) from None
         except ValueError as exc:
             raise _HTTPError(400, f"the body is not JSON: {exc}") from None
 

@@ -337,7 +337,7 @@ def test_the_key_is_scrubbed_glued_or_escaped_and_short_keys_never(driver: str) 
         create(driver, server, api_key=key, max_retries=0)
     assert info.value.message == "xx***yy is not ***; see ***-ish and ***"
     escaped = "\\u0061bcd\\u0065fgh12"  # JSON for "abcdefgh12"
-    body = ('{"error": {"code": 400, "message": "bad key ' + escaped + 'x", "status": "X"}}')
+    body = '{"error": {"code": 400, "message": "bad key ' + escaped + 'x", "status": "X"}}'
     server = Server(httpx.Response(400, content=body.encode()))
     with pytest.raises(errors.InvalidRequestError) as info:
         create(driver, server, api_key=key, max_retries=0)

@@ -98,3 +98,80 @@ def test_misspelt_arguments_come_back_as_an_error_and_the_tool_does_not_run(
     text = record.result.result
     assert "amout: Unexpected argument" in text and "acount: Unexpected argument" in text
     assert "parameters: account, amount" in text
+
+
+def test_a_summary_too_big_to_send_is_dropped(drive: Any, scripted: ScriptedModel) -> None:
+    """Fault 13: a summary larger than the context window could not be dropped
+    (``compact()`` returned None and every later request was too large)."""
+    conv = drive.conv(compaction=Compaction(keep_recent=2, summarize=lambda steps: "S" * 40_000))
+    for n in range(3):
+        scripted.add(say(f"answer {n}"))
+        drive(conv.send(f"question {n}"))
+    first = drive(conv.compact())  # no trigger: the summary is kept as written
+    assert first is not None and len(conv.model_view[0].content[0].text) >= 40_000
+    dropped = drive(conv.compact())  # nothing new folds: the big summary itself goes
+    assert dropped is not None and dropped.tokens_after < first.tokens_after
+    marker = conv.model_view[0].content[0].text
+    assert marker.startswith("[") and "omitted to fit the context window" in marker
+    assert drive(conv.compact()) is None  # nothing left to shrink
+    scripted.add(say("still fine"))
+    assert drive(conv.send("next")).output_text == "still fine"
+    # With a trigger, a summary over half of it is never kept in the first place.
+    conv.compaction = Compaction(
+        trigger_tokens=4000, keep_recent=2, summarize=lambda steps: "S" * 40_000
+    )
+    for n in range(2):
+        scripted.add(say(f"more {n}"))
+        drive(conv.send(f"more {n}"))
+    assert drive(conv.compact()) is not None
+    assert "omitted to fit" in conv.model_view[0].content[0].text
+
+
+def test_a_tool_result_over_the_request_size_limit(drive: Any) -> None:
+    """Fault 14: one tool result over the API's request size limit made every later send 413,
+    with no advice."""
+
+    @tool
+    def dump(size: int) -> str:
+        """Dump a large text.
+
+        Args:
+            size: How many characters.
+        """
+        return "z" * size
+
+    scripted = ScriptedModel()
+    emu = Emulator(model=scripted, max_body_bytes=20_000)
+    driver = type(drive)(drive.kind, emu)
+    try:
+        conv = driver.conv(driver.client(max_retries=0), tools=[dump])
+        scripted.add([call("dump", "d1", size=50_000)])
+        with pytest.raises(InvalidRequestError) as info:
+            driver(conv.send("dump it"))
+        assert info.value.status_code == 413
+        assert "Compaction(max_tool_result_chars=" in str(info.value)
+        (result,) = [s for s in conv.history if s.type == "function_result"]
+        assert len(result.result) == 50_000  # history keeps what the tool returned
+        conv.compaction = Compaction(max_tool_result_chars=2_000)  # the advice
+        scripted.add(say("ok now"))
+        assert driver(conv.send("go on")).output_text == "ok now"
+    finally:
+        driver.close()
+
+
+def test_a_result_over_the_apis_limit_is_always_sent_truncated(
+    drive: Any, scripted: ScriptedModel, emu: Emulator
+) -> None:
+    from agentloop.loop.compaction import MAX_SENT_RESULT_BYTES
+
+    @tool
+    def dump() -> str:
+        """Dump a text over the API's request size limit."""
+        return "y" * (MAX_SENT_RESULT_BYTES + 1000)
+
+    conv = drive.conv(tools=[dump])
+    scripted.add([call("dump", "d1")], say("got it"), say("and more"))
+    assert drive(conv.send("dump")).output_text == "got it"
+    sent = conv.model_view[-3].result
+    assert "over the API's request size limit" in sent and len(sent) < MAX_SENT_RESULT_BYTES
+    assert drive(conv.send("more?")).output_text == "and more"
