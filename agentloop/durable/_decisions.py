@@ -47,14 +47,14 @@ def _connect(url: str) -> Any:
     if url.startswith("sqlite:///"):
         import sqlite3
 
-        conn = sqlite3.connect(url[len("sqlite:///") :], timeout=30, isolation_level=None)
-        conn.execute(_CREATE)
-        return conn
+        db = sqlite3.connect(url[len("sqlite:///") :], timeout=30, isolation_level=None)
+        db.execute(_CREATE)
+        return db
     import psycopg
 
     dsn = url.replace("postgresql+psycopg://", "postgresql://", 1)
     conn = psycopg.connect(dsn, autocommit=True)
-    conn.execute(_CREATE.encode())
+    conn.execute(_CREATE)
     return conn
 
 

@@ -541,25 +541,15 @@ def compact_view(
                 "Compaction(summarize='model') needs a model conversation (model=...); agents "
                 "cannot be asked for a summary. Pass a summarize callable instead"
             )
+        prompt = "Summarise this earlier part of the conversation:\n\n" + transcript(folded)
         body = {
             "model": model,
             "store": False,
             "system_instruction": SUMMARY_INSTRUCTION,
-            "input": [
-                {
-                    "type": "user_input",
-                    "content": [
-                        {
-                            "type": "text",
-                            "text": "Summarise this earlier part of the conversation:\n\n"
-                            + transcript(folded),
-                        }
-                    ],
-                }
-            ],
+            "input": [{"type": "user_input", "content": [{"type": "text", "text": prompt}]}],
         }
         if limits is not None:
-            limits.before_request(state.usage, len(body["input"][0]["content"][0]["text"]) // 4)
+            limits.before_request(state.usage, len(prompt) // 4)
         answer = yield Summarize(steps=folded, body=body)
         usage = getattr(answer, "usage", None)
         state.count_usage(usage, price)

@@ -65,9 +65,11 @@ def owner_dead(owner: str) -> bool:
         return True
     except OSError:  # no permission: it exists
         return False
-    with contextlib.suppress(OSError, IndexError):
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    with (
+        contextlib.suppress(OSError, IndexError),
+        open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle,
+    ):
+        return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
     return False
 
 

@@ -110,6 +110,7 @@ class Journal:
     """
 
     __slots__ = (
+        "__weakref__",
         "held",
         "holding",
         "id",
@@ -119,7 +120,6 @@ class Journal:
         "pending",
         "take_over",
         "version",
-        "__weakref__",
     )
 
     def __init__(

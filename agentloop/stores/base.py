@@ -22,7 +22,6 @@ import builtins
 import datetime
 import json
 import logging
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType

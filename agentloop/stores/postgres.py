@@ -159,9 +159,9 @@ def _append_op(
     )
     if rows:
         version, held_by, expires, now = rows[0]
-        if held_by is not None and expires is not None and expires > now:
-            if held_by not in (owner, take_over):
-                raise store._busy(id, held_by, float(expires), float(now))
+        live = held_by is not None and expires is not None and expires > now
+        if live and held_by not in (owner, take_over):
+            raise store._busy(id, held_by, float(expires), float(now))
         raise store._conflict(id, expected, int(version))
     raise store._conflict(id, expected, 0)
 

@@ -83,7 +83,7 @@ def test_a_second_writer_sees_a_live_turn_and_cannot_take_it_over(
         second = drive.cls().from_store(store, "s", client=drive.client(), tools=[pay])
         assert not second.needs_recovery  # the turn is running, not cut short
         assert second.running_elsewhere is not None
-        owner, expires = second.running_elsewhere
+        owner, _ = second.running_elsewhere
         for attempt in (lambda: second.send("hi"), second.recover):
             with pytest.raises(TurnInProgressError) as info:
                 drive(attempt())

@@ -58,7 +58,7 @@ def test_stored_interactions_stay_within_their_byte_budget() -> None:
 
 def test_the_request_log_keeps_a_bounded_number_of_bytes() -> None:
     log = RequestLog(1000, max_bytes=10_000)
-    for n in range(50):
+    for _ in range(50):
         log.append(RecordedRequest("POST", "/x", {}, {}, bytes(1_000)))
     assert sum(len(r.body) for r in log) <= 10_000 and len(log) >= 9
     log.append(RecordedRequest("POST", "/x", {}, {}, bytes(50_000)))

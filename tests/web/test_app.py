@@ -393,7 +393,6 @@ def test_a_session_another_writer_changed_is_reloaded(tmp_path: Path) -> None:
     from agentloop import Conversation
     from agentloop.stores import SQLiteStore
     from agentloop.testing import Emulator
-
     from agentloop.testing.demo import DemoModel
 
     emu = Emulator(model=DemoModel())
