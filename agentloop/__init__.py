@@ -22,6 +22,8 @@ _EXPORTS: dict[str, str] = {
     "ToolError": "agentloop.tools",
     "ToolRegistry": "agentloop.tools",
     "Conversation": "agentloop.loop",
+    "Agent": "agentloop.agents",
+    "RunContext": "agentloop.agents",
     "AsyncConversation": "agentloop.loop",
     "Turn": "agentloop.loop",
     "ToolCall": "agentloop.loop",
@@ -39,6 +41,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "Agent",
     "AsyncBackgroundTurn",
     "AsyncClient",
     "AsyncConversation",
@@ -49,6 +52,7 @@ __all__ = [
     "Deny",
     "Hooks",
     "RequireApproval",
+    "RunContext",
     "Tool",
     "ToolCall",
     "ToolContext",
@@ -65,6 +69,7 @@ __all__ = [
 
 if TYPE_CHECKING:
     from agentloop import errors, types
+    from agentloop.agents import Agent, RunContext
     from agentloop.client import AsyncClient, Client
     from agentloop.loop import (
         AsyncBackgroundTurn,
