@@ -78,6 +78,10 @@ class _ConversationCore:
     """Configuration, state and everything the two drivers share."""
 
     client: Any
+    #: Seconds a turn interrupted while tools run (Ctrl-C, cancellation, a web Stop) waits for
+    #: the calls already running, so that what they return is recorded; a call still running
+    #: after it is in doubt (``in_doubt``). Assign on a conversation to change it.
+    interrupt_grace: float = 5.0
 
     def __init__(
         self,
@@ -373,6 +377,7 @@ class _ConversationCore:
             limits=self._guard(limits),
             hooks=hook_set(self.hooks, self) if self.hooks is not None else None,
             observe=observer_for(self) if self.instrument else None,
+            grace=self.interrupt_grace,
         )
 
     def _guard(self, limits: UsageLimits | None) -> LimitGuard | None:
@@ -838,7 +843,11 @@ class Conversation(_ConversationCore):
                     value = yield from self._request(effect.body, stream, effect.watch)
                 elif isinstance(effect, RunTools):
                     value = self.tools.run(
-                        effect.calls, context=self._tool_context, around=effect.around
+                        effect.calls,
+                        context=self._tool_context,
+                        around=effect.around,
+                        progress=effect.progress,
+                        grace=effect.grace,
                     )
                 elif isinstance(effect, Summarize):
                     value = effect.run(self.client)
@@ -1081,7 +1090,11 @@ class AsyncConversation(_ConversationCore):
                     value = box[0]
                 elif isinstance(effect, RunTools):
                     value = await self.tools.arun(
-                        effect.calls, context=self._tool_context, around=effect.around
+                        effect.calls,
+                        context=self._tool_context,
+                        around=effect.around,
+                        progress=effect.progress,
+                        grace=effect.grace,
                     )
                 elif isinstance(effect, Summarize):
                     value = await effect.arun(self.client)

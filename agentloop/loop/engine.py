@@ -118,11 +118,17 @@ class SendRequest:
 
 @dataclass(slots=True)
 class RunTools:
-    """Run these calls through the registry; answer with the list of ``ToolOutcome``."""
+    """Run these calls through the registry; answer with the list of ``ToolOutcome``.
+
+    ``progress`` (a ``ToolProgress``) is filled in as calls start and finish; when the run
+    is interrupted, the driver gives running calls ``grace`` seconds to finish, then throws
+    the interruption in: the engine reads ``progress`` to record what is known."""
 
     calls: list[FunctionCallStep]
     # Observation only: entered around each call's tool code (makes its span current).
     around: Callable[[FunctionCallStep], AbstractContextManager[Any]] | None = None
+    progress: Any = None
+    grace: float = 5.0
 
 
 @dataclass(slots=True)
@@ -171,6 +177,16 @@ _UNKNOWN_ENDING: tuple[TurnStatus, type[TurnError], str] = (
 )
 ECHO_TYPES = frozenset({"user_input", "function_result"})
 INTERRUPTED = "interrupted before a result was recorded."
+# How a call is answered when it started, the turn stopped before its result was known, and
+# a new message (not a decision) followed: what is known, no more.
+IN_DOUBT = (
+    "Outcome unknown: this call started, but the turn was interrupted before its result was "
+    "known, so it may or may not have taken effect. Check before calling it again."
+)
+RERUN_UNKNOWN = (
+    "Outcome unknown: this call started, but the turn was interrupted before its result was "
+    "known. It is safe to call again."
+)
 
 
 def _describe(exc: BaseException) -> str:
@@ -214,8 +230,11 @@ class TurnEngine:
         limits: LimitGuard | None = None,
         hooks: HookSet | None = None,
         observe: Callable[[Protocol, str, list[Any]], Protocol] | None = None,
+        grace: float = 5.0,
     ) -> None:
         self.hooks = hooks
+        self.grace = grace  # seconds an interrupted tool batch waits for running calls
+        self._doubt: list[FunctionCallStep] = []  # started, result unknown (interrupted)
         # Wraps each turn's protocol (tracing, log lines): (protocol, how, new input steps).
         self.observe = observe
         self.state = state
@@ -288,14 +307,17 @@ class TurnEngine:
         state.record({"k": "turn", "strategy": state.strategy})
         paused, state.paused = state.paused, None
         if paused is not None:
-            # A new message while calls await approval: those calls are answered as rejected.
+            # A new message while calls await a decision: those that never ran are answered
+            # as not approved; those that may have run (in doubt) say just that.
             for call in paused.awaiting:
                 if call.id in state.open_calls:
-                    self._answer(
-                        turn,
-                        call,
-                        "The user did not approve this call before sending a new message.",
-                    )
+                    if call.id in paused.in_doubt:
+                        text = IN_DOUBT
+                    elif paused.decisions.get(call.id, (False, None))[1] == RERUN_UNKNOWN:
+                        text = RERUN_UNKNOWN
+                    else:
+                        text = "The user did not approve this call before sending a new message."
+                    self._answer(turn, call, text)
         state.extend(steps, turn, wires)
         return (yield from self._loop(turn, mark.length, mark=mark))
 
@@ -433,6 +455,8 @@ class TurnEngine:
             state.running = None
             state.started = set()
             self._let_go()
+            if state.journal is not None:
+                state.journal.live = False  # its last write is done (or will never be)
 
     def _dispatch(
         self, turn: Turn, calls: list[FunctionCallStep], in_doubt: Collection[str]
@@ -478,9 +502,32 @@ class TurnEngine:
             state.record({"k": "started", "ids": risky})
         yield from self._persist()  # with the response that asked for the calls, if pending
         state.started.update(c.id for c in calls)
-        outcomes = yield RunTools(calls)
+        from agentloop.tools.execution import ToolProgress
+
+        progress = ToolProgress()
+        try:
+            outcomes = yield RunTools(calls, progress=progress, grace=self.grace)
+        except BaseException:
+            # Interrupted: a call that returned keeps its real result; one that started and
+            # did not finish (within the grace period) is in doubt; one that never started
+            # is "not run" (``_fail``).
+            for outcome in progress.finished.values():
+                if outcome.call.id in state.open_calls:
+                    self._record_outcome(turn, outcome)
+            self._doubt = [
+                c for c in calls if c.id in state.open_calls and c.id in progress.started
+            ]
+            raise
         if self.hooks is not None and self.hooks.after_tool:
-            outcomes = yield from self.hooks.results(outcomes, turn)
+            try:
+                outcomes = yield from self.hooks.results(outcomes, turn)
+            except BaseException:
+                # The tools returned: their real results are what happened, whatever the
+                # hook did after them (its error still ends the turn).
+                for outcome in outcomes:
+                    if outcome.call.id in state.open_calls:
+                        self._record_outcome(turn, outcome)
+                raise
         records = [self._record_outcome(turn, o) for o in outcomes if o.call.id in state.open_calls]
         for call in calls:  # a runner that lost a call must not leave it unanswered
             if call.id in state.open_calls:
@@ -537,8 +584,33 @@ class TurnEngine:
         if turn.status in ("running", "awaiting_approval"):
             turn.status = "interrupted"
         turn.error = str(exc) or type(exc).__name__
+        ended = True
+        doubt = [c for c in self._doubt if c.id in state.open_calls]
+        self._doubt = []
         if mark is not None and turn.model_requests == 0:
             self._rollback(mark)  # nothing came from the model: as if the turn never began
+        elif doubt:
+            # Calls that started and whose outcome is unknown are never said not to have
+            # run: the turn pauses with them, in doubt (a human decides) unless idempotent
+            # (approved to run again); the calls that never started are answered "not run".
+            state.close_open_calls(turn, _describe(exc), keep={c.id for c in doubt})
+            in_doubt = {c.id for c in doubt if not self.is_idempotent(c.name)}
+            rerun = {c.id: (True, RERUN_UNKNOWN) for c in doubt if c.id not in in_doubt}
+            turn.status = "awaiting_approval"
+            turn.pending_approvals = list(doubt)
+            state.paused = PausedTurn(turn, list(doubt), dict(rerun), in_doubt)
+            state.record(
+                {
+                    "k": "paused",
+                    "awaiting": [c.id for c in doubt],
+                    "in_doubt": sorted(in_doubt),
+                    "decisions": {k: list(v) for k, v in rerun.items()},
+                    "model_requests": turn.model_requests,
+                    "interaction_ids": list(turn.interaction_ids),
+                    "usage": turn.usage.model_dump(mode="json"),
+                }
+            )
+            ended = False
         else:
             state.close_open_calls(turn, _describe(exc))
             state.record({"k": "end", "status": turn.status})
@@ -546,7 +618,7 @@ class TurnEngine:
             exc.turn = turn
         elif isinstance(exc, AgentloopError) and getattr(exc, "turn", None) is None:
             exc.turn = turn  # type: ignore[attr-defined]
-        return True
+        return ended
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -594,11 +666,11 @@ class TurnEngine:
         journal = self.state.journal
         if journal is None or journal.owner is None:
             return
-        journal.holding = True
+        journal.holding = journal.live = True
         try:
             yield Persist(journal)
         except BaseException:
-            journal.holding = False
+            journal.holding = journal.live = False
             raise
 
     def _let_go(self) -> None:

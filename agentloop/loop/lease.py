@@ -58,7 +58,7 @@ def owner_dead(owner: str) -> bool:
     pid = int(match.group(1))
     if pid == os.getpid():
         journal = _LOCAL.get(owner)
-        return journal is None or not journal.holding
+        return journal is None or not journal.live
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

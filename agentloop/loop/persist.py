@@ -177,7 +177,10 @@ def fold(records: Iterable[str], version: int = 0) -> Folded:
                 awaiting = [state.open_calls[i] for i in record["awaiting"]]
                 turn.status = "awaiting_approval"
                 turn.pending_approvals = list(awaiting)
-                state.paused = PausedTurn(turn, awaiting, in_doubt=set(record.get("in_doubt", [])))
+                decided = {k: (bool(v[0]), v[1]) for k, v in record.get("decisions", {}).items()}
+                state.paused = PausedTurn(
+                    turn, awaiting, decided, in_doubt=set(record.get("in_doubt", []))
+                )
                 state.cut = None
             elif kind == "resume":
                 paused = state.paused

@@ -115,6 +115,7 @@ class Journal:
         "holding",
         "id",
         "lease_seconds",
+        "live",
         "meta",
         "owner",
         "pending",
@@ -139,6 +140,7 @@ class Journal:
         self.lease_seconds = lease_seconds
         self.holding = False
         self.held = False
+        self.live = False  # a turn of this writer runs (from taking the lease to its end)
         self.take_over: str | None = None
 
     def add(self, record: dict[str, Any]) -> None:
@@ -244,9 +246,13 @@ class ConversationState:
                 }
             )
 
-    def close_open_calls(self, turn: Turn, reason: str) -> None:
-        """Answer every call still open with an ``is_error`` result saying why (the invariant)."""
+    def close_open_calls(self, turn: Turn, reason: str, keep: Iterable[str] = ()) -> None:
+        """Answer every call still open (but those in ``keep``) with an ``is_error`` result
+        saying why (the invariant)."""
+        kept = set(keep)
         for call in list(self.open_calls.values()):
+            if call.id in kept:
+                continue
             text = f"Not run: {reason}"
             result = FunctionResultStep(call_id=call.id, name=call.name, result=text, is_error=True)
             self.append(result, turn)
