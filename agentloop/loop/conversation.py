@@ -275,7 +275,15 @@ class _ConversationCore:
         ids = [c.id for c in paused.awaiting]
         if call_id not in ids:
             raise StateError(f"call {call_id!r} is not waiting for approval; waiting: {ids}")
-        paused.decisions[call_id] = (ok, reason)
+        first = paused.decisions.get(call_id)
+        if first is not None and first[0] != ok and call_id in paused.in_doubt:
+            # A call that may have run is decided once: the first decision holds.
+            raise StateError(
+                f"call {call_id!r} was already {'approved' if first[0] else 'rejected'}; the "
+                "first decision on a call in doubt holds, so this one was not applied"
+            )
+        if first is None or call_id not in paused.in_doubt:
+            paused.decisions[call_id] = (ok, reason)
 
     # --- engine plumbing -----------------------------------------------------------------------
 
