@@ -460,7 +460,7 @@ def run_sync(
         _known(progress, outcomes)
         deadline = time.monotonic() + grace
         try:
-            for index, prepared, future, started in pending:
+            for _, prepared, future, started in pending:
                 if prepared.tool.is_async or not future.cancel():  # running (or async)
                     remaining = max(0.0, deadline - time.monotonic())
                     with contextlib.suppress(Exception):
