@@ -106,10 +106,17 @@ class InputError(AgentloopError, ValueError):
     be encoded); nothing was added to history."""
 
 
-class TurnInProgressError(AgentloopError, RuntimeError):
+class StateError(AgentloopError, RuntimeError, ValueError):
+    """The conversation's status does not allow this call (e.g. ``resume()`` with no paused
+    turn): every illegal move of the status table (``agentloop.loop.status``) raises it, and
+    the message says what to call instead. (Also a ``RuntimeError`` and a ``ValueError``, the
+    builtins such calls raised before.)"""
+
+
+class TurnInProgressError(StateError):
     """A turn was started on a conversation whose previous turn is still running (from
-    another thread or task, or in another writer holding the stored conversation's live-turn
-    lease); one turn at a time. Nothing was changed.
+    another thread or task, a background turn, or another writer holding the stored
+    conversation's live-turn lease); one turn at a time. Nothing was changed.
 
     For a stored conversation whose turn runs in another writer, ``owner`` names that writer
     (host, process id and a token) and ``expires`` is when its lease runs out (seconds since
@@ -140,12 +147,6 @@ class TurnInProgressError(AgentloopError, RuntimeError):
             "expires": self.expires,
         }
         return (_rebuild, (type(self), (self.message,), kwargs))
-
-
-class StateError(AgentloopError, RuntimeError, ValueError):
-    """The conversation is not in a state that allows this call (e.g. ``resume()`` with no
-    paused turn); the message says what to call instead. (Also a ``RuntimeError`` and a
-    ``ValueError``, the builtins such calls raised before.)"""
 
 
 class SnapshotError(AgentloopError, ValueError):

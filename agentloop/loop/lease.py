@@ -25,7 +25,7 @@ from typing import Any
 
 from agentloop._defaults import new_id
 
-from .state import Journal
+from .records import Journal
 
 __all__ = ["awrite", "owner_dead", "owner_id", "write"]
 
