@@ -113,13 +113,13 @@ def test_the_lease_is_renewed_while_a_long_tool_runs(
     pay = blocking_pay(entered, release, log)
     scripted.add([call("pay", "c1", amount=5)], say("paid"))
     cls = Conversation if drive.kind == "sync" else AsyncConversation
-    store_a = SQLiteStore(path, lease_seconds=0.6)
+    store_a = SQLiteStore(path, lease_seconds=0.3)
     first, out = in_thread(
         drive.kind, emu, lambda c: cls(c, tools=[pay], store=store_a, id="s"), "pay"
     )
     try:
         assert entered.wait(30)
-        time.sleep(1.5)  # well past one lease: only renewal keeps it live
+        time.sleep(0.7)  # well past one lease: only renewal keeps it live
         second = drive.cls().from_store(SQLiteStore(path), "s", client=drive.client())
         assert second.running_elsewhere is not None and not second.needs_recovery
         with pytest.raises(TurnInProgressError):

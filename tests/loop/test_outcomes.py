@@ -142,7 +142,7 @@ def test_cancelling_an_async_turn_records_what_finished(tmp_path: Any) -> None:
         conv = AsyncConversation(
             emu.async_client(), tools=[fast, stuck, threaded], store=store, id="s"
         )
-        conv.interrupt_grace = 1.0
+        conv.interrupt_grace = 0.3
         scripted.add(
             [
                 call("fast", "a", who="a"),

@@ -305,7 +305,9 @@ def test_stop_cancels_the_turn_and_keeps_the_history_valid(
             assert events_of(again.text)[-1]["type"] == "RUN_FINISHED"
             detail = _wait_idle(base, "st")
             card = next(i for i in detail["items"] if i["kind"] == "tool")
-            assert card["done"] and card["is_error"] and card["result"].startswith("Outcome unknown")
+            assert (
+                card["done"] and card["is_error"] and card["result"].startswith("Outcome unknown")
+            )
     finally:
         gate.open.set()
 
