@@ -75,27 +75,25 @@ def owner_dead(owner: str) -> bool:
 
 def write(store: Any, journal: Journal, meta: dict[str, Any] | None) -> None:
     """``Persist``: write the journal's pending records (and the lease) to ``store``."""
-    version = store.append(
-        journal.id,
-        journal.pending,
-        expected_version=journal.version,
-        meta=meta,
-        **journal.lease_args(),
-    )
-    journal.written(version, meta_written=meta is not None)
-    if journal.held:
-        _renewer.track(store, journal)
+    _written(store, journal, meta, store.append(journal.id, **_append_args(journal, meta)))
 
 
 async def awrite(store: Any, journal: Journal, meta: dict[str, Any] | None) -> None:
     """Async :func:`write`."""
-    version = await store.aappend(
-        journal.id,
-        journal.pending,
-        expected_version=journal.version,
-        meta=meta,
+    version = await store.aappend(journal.id, **_append_args(journal, meta))
+    _written(store, journal, meta, version)
+
+
+def _append_args(journal: Journal, meta: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "records": journal.pending,
+        "expected_version": journal.version,
+        "meta": meta,
         **journal.lease_args(),
-    )
+    }
+
+
+def _written(store: Any, journal: Journal, meta: dict[str, Any] | None, version: int) -> None:
     journal.written(version, meta_written=meta is not None)
     if journal.held:
         _renewer.track(store, journal)
