@@ -414,7 +414,8 @@ class ConversationCore:
             version,
             lease_seconds=float(getattr(store, "lease_seconds", DEFAULT_LEASE_SECONDS)),
         )
-        owner_id(journal)  # this writer's name in the live-turn lease
+        if hasattr(store, "renew_lease"):  # a store of an older protocol: no lease
+            owner_id(journal)  # this writer's name in the live-turn lease
         self._state.journal = journal
         self._elsewhere = None
 
