@@ -27,11 +27,13 @@ _EXPORTS: dict[str, str] = {
     "AsyncConversation": "agentloop.loop",
     "ConversationStatus": "agentloop.loop",
     "Turn": "agentloop.loop",
+    "TurnInfo": "agentloop.loop",
     "ToolCall": "agentloop.loop",
     "BackgroundTurn": "agentloop.loop",
     "AsyncBackgroundTurn": "agentloop.loop",
     "errors": "agentloop.errors",
     "types": "agentloop.types",
+    "webhooks": "agentloop.webhooks",
     "Compaction": "agentloop.loop",
     "UsageLimits": "agentloop.loop",
     # observability and hooks
@@ -61,16 +63,18 @@ __all__ = [
     "ToolError",
     "ToolRegistry",
     "Turn",
+    "TurnInfo",
     "UsageLimits",
     "__version__",
     "errors",
     "instrument",
     "tool",
     "types",
+    "webhooks",
 ]
 
 if TYPE_CHECKING:
-    from agentloop import errors, types
+    from agentloop import errors, types, webhooks
     from agentloop.agents import Agent, RunContext
     from agentloop.client import AsyncClient, Client
     from agentloop.loop import (
@@ -82,6 +86,7 @@ if TYPE_CHECKING:
         ConversationStatus,
         ToolCall,
         Turn,
+        TurnInfo,
         UsageLimits,
     )
     from agentloop.loop.hooks import Deny, Hooks, RequireApproval

@@ -25,6 +25,7 @@ __all__ = [
     "ConflictError",
     "ContextWindowExceededError",
     "ConversationNotFoundError",
+    "EvalError",
     "HookError",
     "InputError",
     "InstrumentationError",
@@ -61,9 +62,11 @@ __all__ = [
     "ToolTimeoutError",
     "TurnError",
     "TurnInProgressError",
+    "TurnIndexError",
     "UnexpectedStatusError",
     "UnknownToolError",
     "UsageLimitExceeded",
+    "WebhookVerificationError",
     "error_class_for_status",
 ]
 
@@ -74,6 +77,11 @@ def _rebuild(cls: type[BaseException], args: tuple[Any, ...], kwargs: dict[str, 
 
 class AgentloopError(Exception):
     """Base class of every agentloop error."""
+
+
+class WebhookVerificationError(AgentloopError, ValueError):
+    """A webhook delivery failed verification (missing header, stale timestamp, no matching
+    signature, or not an event): it must not be acted on (``agentloop.webhooks.verify``)."""
 
 
 class MissingAPIKeyError(AgentloopError):
@@ -104,6 +112,11 @@ class StreamNotFinishedError(AgentloopError, RuntimeError):
 class InputError(AgentloopError, ValueError):
     """The user input given to a turn cannot be sent (an unknown form, or text that cannot
     be encoded); nothing was added to history."""
+
+
+class TurnIndexError(AgentloopError, IndexError):
+    """A turn index (``fork(at=)``, ``rewind(turns)``, ``replay(at)``) names no turn of the
+    conversation; ``conv.turns`` lists them. Nothing was changed."""
 
 
 class StateError(AgentloopError, RuntimeError, ValueError):
@@ -679,3 +692,8 @@ class TaskFailedError(AgentloopError):
 
 class TaskTimeoutError(AgentloopError, TimeoutError):
     """Waiting for a durable task's result took longer than the timeout (the task goes on)."""
+
+
+class EvalError(AgentloopError, ValueError):
+    """An eval dataset, an evaluator or an ``--agent`` reference is not usable (the message
+    names the file and the place in it)."""

@@ -38,18 +38,24 @@ SECTIONS = (
     "stores",
     "mcp",
     "durable",
+    "evals",
     "adk",
+    "a2a",
+    "timetravel",
 )
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
+    import bench_a2a
     import bench_adk
     import bench_compaction
     import bench_data
+    import bench_evals
     import bench_mcp
     import bench_observe
     import bench_stores
     import bench_system
+    import bench_timetravel
     import bench_tools
     import bench_turn
 
@@ -70,7 +76,10 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "stores": lambda: bench_stores.store_rows(quick),
         "mcp": lambda: bench_mcp.run(quick),
         "durable": lambda: _durable(quick),
+        "evals": lambda: bench_evals.run(quick),
         "adk": lambda: bench_adk.run(quick),
+        "a2a": lambda: bench_a2a.run(quick),
+        "timetravel": lambda: bench_timetravel.rows(quick),
     }
 
 

@@ -29,9 +29,11 @@ REFERENCE = ROOT / "docs" / "reference.md"
 
 PUBLIC_MODULES = [
     "agentloop",
+    "agentloop.a2a",
     "agentloop.client",
     "agentloop.durable",
     "agentloop.errors",
+    "agentloop.evals",
     "agentloop.loop",
     "agentloop.loop.drive",
     "agentloop.loop.effects",
@@ -41,8 +43,10 @@ PUBLIC_MODULES = [
     "agentloop.observe",
     "agentloop.stores",
     "agentloop.testing",
+    "agentloop.testing.recordings",
     "agentloop.tools",
     "agentloop.web",
+    "agentloop.webhooks",
 ]
 
 # Internals that once leaked into an ``__all__``: importable from their modules, never public.

@@ -90,6 +90,7 @@ from .state import (
     ConversationState,
     Strategy,
 )
+from .timetravel import now
 from .turn import ToolCall, Turn, TurnStatus, result_text
 
 __all__ = [
@@ -257,7 +258,7 @@ class TurnEngine:
             journal = state.journal
             mark = _Mark(journal.version, len(journal.pending)) if journal else _Mark(0, 0)
             paused = state.paused
-            state.commit(TurnStarted(state.strategy))
+            state.commit(TurnStarted(state.strategy, now()))
             if paused is not None:
                 # A new message while calls await a decision: those that never ran are
                 # answered as not approved; those that may have run (in doubt) say so.
@@ -726,8 +727,16 @@ class TurnEngine:
             break
         new = steps[start:]
         seen: set[str] = set()
-        for step in new:
+        for position, step in enumerate(new, start):
             if isinstance(step, FunctionCallStep):
+                if not step.name:
+                    raise MalformedResponseError(
+                        f"interaction {interaction.id} has a function_call without a name "
+                        f"(step {position}, id {step.id!r}), so it cannot be answered; none of "
+                        "its calls ran and the conversation does not chain onto it. Send again "
+                        "to retry the turn",
+                        turn,
+                    )
                 if step.id in seen or step.id in state.call_ids:
                     raise MalformedResponseError(
                         f"interaction {interaction.id} has a function_call id {step.id!r} that "

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import os
+import secrets
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from ag_ui.core import RunAgentInput
 from ag_ui.encoder import EventEncoder
@@ -33,6 +32,7 @@ from agentloop._defaults import DEFAULT_MODEL
 from agentloop.loop import AsyncConversation, TurnCompleted
 
 from ._agui import RunTranslator, history_items
+from ._guard import loopback_host, refusal
 from ._sessions import Sessions, open_sessions, valid_session_id
 
 if TYPE_CHECKING:
@@ -46,7 +46,6 @@ log = logging.getLogger("agentloop.web")
 
 MAX_LIVE = 128  # sessions kept loaded in memory (the least recently used idle ones go)
 MAX_BODY_BYTES = 4 * 1024 * 1024  # a JSON request body (a message, decisions) at most
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 _STRATEGIES = ("stateful", "stateless")
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -378,6 +377,59 @@ class _Hub:
         if turn.status == "awaiting_approval":
             live.meta["paused_usage"] = now
 
+    # --- time travel: re-run from a turn in a new branch, the branch tree ---------------------
+
+    async def rerun(self, live: _Live, turn: int) -> dict[str, Any]:
+        """A new session holding ``live``'s turns before ``turn`` (a stored branch naming its
+        parent); the page then sends the edited message to it."""
+        if live.running:
+            raise _HTTPError(409, "a turn is running; re-run from a turn when it has finished")
+        conv, writes = live.conv._rerun_branch(turn, f"web-{secrets.token_hex(8)}")
+        await conv._effects(writes)
+        meta = {**self.meta, **live.meta, "usage": {}, "title": ""}  # titled by the re-run
+        meta.pop("paused_usage", None)
+        branch = _Live(conv, meta)
+        self.live[conv.id] = branch
+        self._forget_idle()
+        self.save(branch)
+        return self.summary(branch)
+
+    def branches(self, live: _Live) -> dict[str, Any]:
+        """The branch tree ``live`` belongs to, flattened in drawing order, and its turns."""
+        id = live.conv.id
+        root, children = self.sessions.family(id) if id in self.sessions else (id, {})
+        rows: list[dict[str, Any]] = []
+
+        def add(info: Any, depth: int) -> None:
+            fork = info.fork or {}
+            rows.append(
+                {
+                    "id": info.id,
+                    "title": info.title,
+                    "parent": info.parent,
+                    "at": fork.get("at"),
+                    "kind": fork.get("kind"),
+                    "depth": depth,
+                }
+            )
+            for child in children.get(info.id, []):
+                add(child, depth + 1)
+
+        for info in children.get(None, []):
+            if info.id == root:
+                add(info, 0)
+        turns = [
+            {
+                "index": t.index,
+                "input_text": t.input_text,
+                "output_text": t.output_text,
+                "interaction_id": t.interaction_id,
+                "status": t.status,
+            }
+            for t in live.conv.turns
+        ]
+        return {"root": root, "current": id, "branches": rows, "turns": turns}
+
     async def stop(self, id: str) -> bool:
         live = self.live.get(id)
         if live is None or not live.running or live.run is None or live.run.task is None:
@@ -398,12 +450,6 @@ class _Hub:
             result = close()
             if asyncio.iscoroutine(result):
                 await result
-
-
-def _loopback_host(request: Request) -> bool:
-    host = (request.headers.get("host") or "").lower()
-    host = host.split("]")[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
-    return host in LOOPBACK_HOSTS
 
 
 def _asset(name: str) -> bytes:
@@ -503,20 +549,9 @@ def create_app(
 
     def check(request: Request) -> None:
         """Token, Host (DNS rebinding) and Origin (cross-site requests) checks."""
-        if token is None and not _loopback_host(request):
-            raise _HTTPError(403, "refused: without a token only loopback host names are served")
-        origin = request.headers.get("origin")
-        if origin is not None and request.method != "GET":
-            parts = urlsplit(origin)
-            if parts.netloc != request.headers.get("host"):
-                raise _HTTPError(403, f"cross-origin request from {origin!r} refused")
-        if token is not None:
-            given = request.headers.get("authorization", "")
-            scheme, _, value = given.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                value.strip().encode(), token.encode()
-            ):
-                raise _HTTPError(401, "missing or wrong token: send Authorization: Bearer TOKEN")
+        refused = refusal(request, token)
+        if refused is not None:
+            raise _HTTPError(*refused)
 
     def errors(handler: Any) -> Any:
         async def wrapped(request: Request) -> Response:
@@ -561,7 +596,7 @@ def create_app(
             raise _HTTPError(400, f"the body is not JSON: {exc}") from None
 
     async def page(request: Request) -> Response:
-        if token is None and not _loopback_host(request):
+        if token is None and not loopback_host(request):
             return Response("refused: not a loopback host", status_code=403)
         return Response(
             index_html,
@@ -636,6 +671,19 @@ def create_app(
         return _sse(live.run.follow())
 
     @errors
+    async def get_branches(request: Request) -> Response:
+        return JSONResponse(hub.branches(hub.get(request.path_params["id"])))
+
+    @errors
+    async def rerun(request: Request) -> Response:
+        live = hub.get(request.path_params["id"])
+        body = await json_body(request)
+        turn = body.get("turn") if isinstance(body, dict) else None
+        if isinstance(turn, bool) or not isinstance(turn, int):
+            raise _HTTPError(400, 'send {"turn": N}: the index of the turn to re-run')
+        return JSONResponse(await hub.rerun(live, turn))
+
+    @errors
     async def agui(request: Request) -> Response:
         body = await json_body(request)
         try:
@@ -686,6 +734,8 @@ def create_app(
         Route("/api/sessions/{id}", delete_session, methods=["DELETE"]),
         Route("/api/sessions/{id}/stop", stop_session, methods=["POST"]),
         Route("/api/sessions/{id}/events", follow_session),
+        Route("/api/sessions/{id}/branches", get_branches, methods=["GET"]),
+        Route("/api/sessions/{id}/rerun", rerun, methods=["POST"]),
         Route("/agui", agui, methods=["POST"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
