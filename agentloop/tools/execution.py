@@ -615,8 +615,11 @@ async def run_async(
                 if work.done() and not work.cancelled() and work.exception() is None:
                     _known(progress, [_outcome_of(prepared, work.result(), started)])
         finally:
-            for _, work, _ in running:
+            stopping = [work for _, work, _ in running if not work.done()]
+            for work in stopping:
                 work.cancel()  # async tools still running stop; threads cannot be stopped
+            if stopping:  # let their cleanup run (an A2A call cancels its remote task)
+                await asyncio.wait(stopping, timeout=max(grace, 1.0))
         raise
     for index, prepared, started, future in batch:
         outcomes[index] = finish(prepared, future.result(), started)
