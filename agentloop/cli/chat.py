@@ -493,7 +493,7 @@ def _tool_specs(specs: list[str] | None) -> list[str]:
 
 def run_chat(args: argparse.Namespace) -> int:
     from agentloop import Conversation
-    from agentloop.web._sessions import open_sessions
+    from agentloop.stores.sessions import open_sessions
 
     model = check_model(args.model) if args.model else None
     config = generation_config(args)

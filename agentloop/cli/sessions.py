@@ -59,7 +59,7 @@ def _show(sessions: Any, ids: list[str], as_json: bool) -> int:
 
 
 def run_sessions(args: argparse.Namespace) -> int:
-    from agentloop.web._sessions import open_sessions
+    from agentloop.stores.sessions import open_sessions
 
     if args.action in ("show", "delete") and not args.ids:
         raise UsageError(f"sessions {args.action} needs at least one session ID")

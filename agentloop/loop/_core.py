@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agentloop._defaults import DEFAULT_MODEL, new_id
 from agentloop.errors import ConfigurationError, StateError
-from agentloop.types import FunctionCallStep, RawJSON, WireModel
+from agentloop.types import FunctionCallStep, RawJSON, WireModel, encode_json
 
 from .compaction import Compaction, compact_now
 from .effects import Protocol
@@ -317,8 +317,6 @@ class ConversationCore:
         cached = self._static_cache
         if cached is not None and cached[0] == body:
             return cached[1]
-        from agentloop.client._core import encode_json
-
         try:
             encoded = {
                 key: RawJSON(encode_json(value)) if isinstance(value, (dict, list)) else value
@@ -403,7 +401,7 @@ class ConversationCore:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the conversation to a JSON file atomically."""
-        from agentloop.stores.json_file import write_json_atomic
+        from ._files import write_json_atomic
 
         write_json_atomic(Path(path), self.to_dict())
 
@@ -431,7 +429,7 @@ class ConversationCore:
 
         ``overrides`` replace saved settings (``max_steps=``, ``response_model=``, ``deps=``…).
         """
-        from agentloop.stores.json_file import read_json
+        from ._files import read_json
 
         return cls.from_dict(read_json(Path(path)), client=client, tools=tools, **overrides)
 

@@ -31,9 +31,9 @@ from starlette.routing import Route
 
 from agentloop._defaults import DEFAULT_MODEL
 from agentloop.loop import AsyncConversation, TurnCompleted
+from agentloop.stores.sessions import Sessions, open_sessions, valid_session_id
 
 from ._agui import RunTranslator, history_items
-from ._sessions import Sessions, open_sessions, valid_session_id
 
 if TYPE_CHECKING:
     from ag_ui.core import BaseEvent
@@ -416,6 +416,7 @@ def create_app(
     meta: dict[str, Any] | None = None,
     offline: bool = False,
     backend_note: str = "",
+    emulator: bool = False,
 ) -> Starlette:
     """The web chat and the AG-UI endpoint as an ASGI app (serve it with uvicorn).
 
@@ -425,8 +426,8 @@ def create_app(
             answer the calls it is asked about.
         store: Where sessions are kept: a store object, a path or ``sqlite:///path``, or None
             for ``~/.agentloop/sessions.db`` (``$AGENTLOOP_HOME/sessions.db``).
-        client: An ``AsyncClient``. None: the real API when ``GEMINI_API_KEY`` is set, else
-            the bundled emulator (and the page says so).
+        client: An ``AsyncClient``. None: ``AsyncClient()`` on the real API (it needs
+            ``GEMINI_API_KEY``), or the bundled emulator with ``emulator=True``.
         model: The model of new sessions (default ``gemini-3.5-flash``).
         system_instruction: The system instruction of new sessions.
         strategy: ``"stateful"`` or ``"stateless"`` for new sessions; switchable per session.
@@ -440,17 +441,44 @@ def create_app(
             tools files here).
         offline: Whether ``client`` is the bundled emulator (the page then says so).
         backend_note: One line about where requests go, shown on the page.
+        emulator: Run on the bundled emulator (canned answers, no key, offline); the page
+            says so. Not with ``client``.
     """
     if strategy not in _STRATEGIES:
         from agentloop.errors import InputError
 
         raise InputError(f"strategy must be 'stateful' or 'stateless', got {strategy!r}")
-    if client is None:
-        from agentloop.cli._common import open_backend
+    if emulator:
+        if client is not None:
+            from agentloop.errors import ConfigurationError
 
-        backend = open_backend("auto", asynchronous=True)
-        client, offline, backend_note = backend.client, backend.offline, backend.description
-    assert client is not None
+            raise ConfigurationError(
+                "create_app() takes client= or emulator=True, not both: the emulator is a "
+                "client of its own"
+            )
+        from agentloop.testing import Emulator
+        from agentloop.testing.server import DEFAULT_SIGNING_KEY
+
+        # A fixed signing key: thought signatures issued by one server process must still
+        # verify in the next one, or resumed sessions could not replay history.
+        client = Emulator(signing_key=DEFAULT_SIGNING_KEY).async_client()
+        offline = True
+        backend_note = backend_note or (
+            "Offline: running on the bundled agentloop emulator (its answers are canned, not "
+            "a real model)."
+        )
+    elif client is None:
+        from agentloop.client import AsyncClient
+
+        if not os.environ.get("GEMINI_API_KEY", "").strip():
+            from agentloop.errors import MissingAPIKeyError
+
+            raise MissingAPIKeyError(
+                "create_app() talks to the Gemini API and GEMINI_API_KEY is not set: set it, "
+                "pass client=AsyncClient(api_key=...), or pass emulator=True to run on the "
+                "bundled emulator (canned answers, offline)"
+            )
+        client = AsyncClient()
     tool_list = list(tools)
     config = {"thinking_summaries": "auto", **(generation_config or {})}
     defaults: dict[str, Any] = {
