@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
+
+from agentloop._defaults import redact
 
 __all__ = ["DEFAULT_DB_FILE", "database_url", "prepare_sqlite", "redact"]
 
@@ -32,11 +33,6 @@ def database_url(db: str | os.PathLike[str] | None = None) -> str:
             "URL, a sqlite:///path URL or a file path"
         )
     return "sqlite:///" + str(Path(text).resolve())
-
-
-def redact(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages and logs)."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 def prepare_sqlite(url: str) -> None:

@@ -32,8 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentloop._defaults import new_id
 from agentloop.errors import AgentloopError, StoreError, TaskFailedError
-from agentloop.loop._world import summarize_call
-from agentloop.loop.drive import call_blocking, drive
+from agentloop.loop.drive import call_blocking, drive, summarize_call
 from agentloop.loop.effects import (
     InDoubt,
     Persist,

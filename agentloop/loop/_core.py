@@ -15,6 +15,7 @@ The rooms of a conversation:
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agentloop._defaults import DEFAULT_MODEL, new_id
 from agentloop.errors import ConfigurationError, StateError
+from agentloop.observe import instrumentation, logger
 from agentloop.types import FunctionCallStep, RawJSON, WireModel, encode_json
 
 from .compaction import Compaction, compact_now
@@ -288,9 +290,7 @@ class ConversationCore:
 
         observe = None
         if settings.instrument:
-            from agentloop.observe import observer_for
-
-            observe = observer_for(self)
+            observe = _observer_for(self)
         declarations = registry.declarations() if registry else []
         return TurnEngine(
             self._state,
@@ -505,3 +505,14 @@ class ConversationCore:
             f"{type(self).__name__}(id={self.id!r}, {who}, strategy={self.strategy!r}, "
             f"steps={len(self._state.history)}, tools={self.tools.names})"
         )
+
+
+def _observer_for(conversation: Any) -> Any:
+    """``_tracing.observer_for``, imported on the first turn that may be observed: when
+    tracing is off and the logger is quiet, a turn has no observer and the tracing module is
+    never loaded."""
+    if instrumentation() is None and not logger.isEnabledFor(logging.INFO):
+        return None
+    from ._tracing import observer_for
+
+    return observer_for(conversation)
