@@ -344,7 +344,7 @@ class _Chat:
             )
         except AgentloopError as exc:
             self.view.end()
-            partial = getattr(exc, "turn", None)
+            partial = exc.turn
             if partial is not None:
                 self._count(partial)
             self.view.error(f"error: {exc}")

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from agentloop._defaults import redact
+from agentloop.errors import ConfigurationError
 
 __all__ = ["DEFAULT_DB_FILE", "database_url", "prepare_sqlite", "redact"]
 
@@ -28,7 +29,7 @@ def database_url(db: str | os.PathLike[str] | None = None) -> str:
     if text.startswith(("postgresql://", "postgresql+psycopg://", "sqlite:///")):
         return text
     if "://" in text:
-        raise ValueError(
+        raise ConfigurationError(
             f"unsupported task database {redact(text)!r}: use a postgresql://user:pass@host/db "
             "URL, a sqlite:///path URL or a file path"
         )

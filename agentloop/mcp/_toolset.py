@@ -32,7 +32,7 @@ import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
 from typing import Any, TextIO, TypeVar, Union
 
-from agentloop.errors import MCPServerError
+from agentloop.errors import ConfigurationError, MCPServerError
 from agentloop.tools import ApprovalPolicy, Tool, ToolError
 from agentloop.tools.context import ToolContext
 
@@ -209,16 +209,20 @@ class MCPToolset:
         startup_timeout: float = 30.0,
     ) -> None:
         if timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+            raise ConfigurationError(
+                f"timeout must be a positive number of seconds, got {timeout!r}"
+            )
         if not startup_timeout > 0:
-            raise ValueError(f"startup_timeout must be positive, got {startup_timeout!r}")
+            raise ConfigurationError(f"startup_timeout must be positive, got {startup_timeout!r}")
         self._transport = transport
         self.name = name
         self.prefix = prefix or ""
         self.include = frozenset(include) if include is not None else None
         self.exclude = frozenset(exclude or ())
         if isinstance(requires_approval, (str, bytes)):
-            raise TypeError("requires_approval takes a bool, a collection of names or a policy")
+            raise ConfigurationError(
+                "requires_approval takes a bool, a collection of names or a policy"
+            )
         self.requires_approval = requires_approval
         self.timeout = float(timeout) if timeout is not None else None
         self.idempotent = idempotent

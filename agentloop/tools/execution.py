@@ -50,7 +50,6 @@ from agentloop.types import FunctionCallStep, FunctionResultStep, encode_step
 
 from ._pool import ToolPool
 from .context import ToolContext, ToolContextFactory, default_context
-from .errors import deprecated
 from .results import to_result
 from .tool import Tool
 
@@ -61,10 +60,6 @@ __all__ = ["CallWrapper", "PreparedCall", "ToolOutcome", "prepare"]
 
 CallWrapper = Callable[[FunctionCallStep], AbstractContextManager[Any]]
 """Entered around a call's tool code, where it runs (observability: the call's span)."""
-
-
-def __getattr__(name: str) -> Any:  # deprecated names (``UnknownTool``, ``ToolTimeout``)
-    return deprecated(__name__, name)
 
 
 @dataclasses.dataclass
