@@ -387,3 +387,32 @@ def test_no_silent_emulator_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyP
     with TestClient(create_app(store=tmp_path / "web.db", emulator=True), base_url=LOCAL) as c:
         info = c.get("/api/info").json()
         assert info["offline"] is True and "emulator" in info["backend"]
+
+
+def test_bodies_are_limited_and_must_really_be_json(tmp_path: Path) -> None:
+    """The guard refuses a body over ``max_body`` (declared or streamed) with 413 before a
+    route reads it; a content type that merely mentions JSON is not JSON."""
+    with TestClient(_app(tmp_path, max_body=2000), base_url=LOCAL) as c:
+        big = {"threadId": "t1", "runId": "r1", "messages": [], "state": {}, "tools": [],
+               "context": [], "forwardedProps": {"pad": "x" * 5000}}  # fmt: skip
+        response = c.post("/agui", json=big)
+        assert response.status_code == 413 and "2000 bytes" in response.json()["error"]
+
+        def chunks() -> Any:
+            yield b'{"pad": "'
+            for _ in range(10):
+                yield b"x" * 500
+            yield b'"}'
+
+        streamed = c.patch(
+            "/api/sessions/s1", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert streamed.status_code == 413
+        sneaky = c.patch(
+            "/api/sessions/s1",
+            content=b'{"strategy": "stateless"}',
+            headers={"content-type": "text/plain; x=application/json"},
+        )
+        assert sneaky.status_code == 415
+        fine = c.patch("/api/sessions/s1", json={"strategy": "stateless"})
+        assert fine.status_code == 200 and fine.json()["strategy"] == "stateless"
