@@ -31,6 +31,7 @@ PUBLIC_MODULES = [
     "agentloop.client",
     "agentloop.durable",
     "agentloop.errors",
+    "agentloop.evals",
     "agentloop.loop",
     "agentloop.loop.drive",
     "agentloop.loop.effects",
@@ -40,6 +41,7 @@ PUBLIC_MODULES = [
     "agentloop.observe",
     "agentloop.stores",
     "agentloop.testing",
+    "agentloop.testing.recordings",
     "agentloop.tools",
     "agentloop.web",
 ]
