@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "AsyncConversation": "agentloop.loop",
     "ConversationStatus": "agentloop.loop",
     "Turn": "agentloop.loop",
+    "TurnInfo": "agentloop.loop",
     "ToolCall": "agentloop.loop",
     "BackgroundTurn": "agentloop.loop",
     "AsyncBackgroundTurn": "agentloop.loop",
@@ -61,6 +62,7 @@ __all__ = [
     "ToolError",
     "ToolRegistry",
     "Turn",
+    "TurnInfo",
     "UsageLimits",
     "__version__",
     "errors",
@@ -82,6 +84,7 @@ if TYPE_CHECKING:
         ConversationStatus,
         ToolCall,
         Turn,
+        TurnInfo,
         UsageLimits,
     )
     from agentloop.loop.hooks import Deny, Hooks, RequireApproval

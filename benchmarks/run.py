@@ -40,6 +40,7 @@ SECTIONS = (
     "durable",
     "evals",
     "adk",
+    "timetravel",
 )
 
 
@@ -52,6 +53,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_observe
     import bench_stores
     import bench_system
+    import bench_timetravel
     import bench_tools
     import bench_turn
 
@@ -74,6 +76,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "durable": lambda: _durable(quick),
         "evals": lambda: bench_evals.run(quick),
         "adk": lambda: bench_adk.run(quick),
+        "timetravel": lambda: bench_timetravel.rows(quick),
     }
 
 

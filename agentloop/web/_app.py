@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
@@ -325,6 +326,59 @@ class _Hub:
             usage[key] = int(usage.get(key, 0)) + int(value) - int(counted.get(key, 0))
         if turn.status == "awaiting_approval":
             live.meta["paused_usage"] = now
+
+    # --- time travel: re-run from a turn in a new branch, the branch tree ---------------------
+
+    async def rerun(self, live: _Live, turn: int) -> dict[str, Any]:
+        """A new session holding ``live``'s turns before ``turn`` (a stored branch naming its
+        parent); the page then sends the edited message to it."""
+        if live.running:
+            raise Refused(409, "a turn is running; re-run from a turn when it has finished")
+        conv, writes = live.conv._rerun_branch(turn, f"web-{secrets.token_hex(8)}")
+        await conv._effects(writes)
+        meta = {**self.meta, **live.meta, "usage": {}, "title": ""}  # titled by the re-run
+        meta.pop("paused_usage", None)
+        branch = _Live(conv, meta)
+        self.live[conv.id] = branch
+        self._forget_idle()
+        self.save(branch)
+        return self.summary(branch)
+
+    def branches(self, live: _Live) -> dict[str, Any]:
+        """The branch tree ``live`` belongs to, flattened in drawing order, and its turns."""
+        id = live.conv.id
+        root, children = self.sessions.family(id) if id in self.sessions else (id, {})
+        rows: list[dict[str, Any]] = []
+
+        def add(info: Any, depth: int) -> None:
+            fork = info.fork or {}
+            rows.append(
+                {
+                    "id": info.id,
+                    "title": info.title,
+                    "parent": info.parent,
+                    "at": fork.get("at"),
+                    "kind": fork.get("kind"),
+                    "depth": depth,
+                }
+            )
+            for child in children.get(info.id, []):
+                add(child, depth + 1)
+
+        for info in children.get(None, []):
+            if info.id == root:
+                add(info, 0)
+        turns = [
+            {
+                "index": t.index,
+                "input_text": t.input_text,
+                "output_text": t.output_text,
+                "interaction_id": t.interaction_id,
+                "status": t.status,
+            }
+            for t in live.conv.turns
+        ]
+        return {"root": root, "current": id, "branches": rows, "turns": turns}
 
     async def stop(self, id: str) -> bool:
         live = self.live.get(id)

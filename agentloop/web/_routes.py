@@ -154,6 +154,21 @@ async def follow_session(request: Request) -> Response:
     return _sse(live.run.follow())
 
 
+async def get_branches(request: Request) -> Response:
+    hub = _web(request).hub
+    return JSONResponse(hub.branches(hub.get(request.path_params["id"])))
+
+
+async def rerun(request: Request) -> Response:
+    hub = _web(request).hub
+    live = hub.get(request.path_params["id"])
+    body = await _json_body(request)
+    turn = body.get("turn") if isinstance(body, dict) else None
+    if isinstance(turn, bool) or not isinstance(turn, int):
+        raise Refused(400, 'send {"turn": N}: the index of the turn to re-run')
+    return JSONResponse(await hub.rerun(live, turn))
+
+
 async def agui(request: Request) -> Response:
     hub = _web(request).hub
     body = await _json_body(request)
@@ -201,6 +216,8 @@ def routes() -> list[Route]:
         Route("/api/sessions/{id}", delete_session, methods=["DELETE"]),
         Route("/api/sessions/{id}/stop", stop_session, methods=["POST"]),
         Route("/api/sessions/{id}/events", follow_session),
+        Route("/api/sessions/{id}/branches", get_branches, methods=["GET"]),
+        Route("/api/sessions/{id}/rerun", rerun, methods=["POST"]),
         Route("/agui", agui, methods=["POST"]),
     ]
 
