@@ -80,8 +80,6 @@ def _show(sessions: Any, ids: list[str], as_json: bool) -> int:
 
 def _rewinds(sessions: Any, id: str) -> int:
     """How many times session ``id`` was rewound (its journal's ``rewind`` records)."""
-    if not sessions.journaling:
-        return 0
     return sum(1 for r in sessions.store.read(id).records if r.startswith('{"k":"rewind"'))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import importlib.util
 import json
 import threading
 from collections.abc import Iterator
@@ -14,9 +13,7 @@ from typing import Any
 
 import pytest
 
-# Checked without importing dbos at collection (the test workers import it when they use it).
-if importlib.util.find_spec("dbos") is None:  # pragma: no cover - the dev install has it
-    pytest.skip("needs the [durable] extra (dbos)", allow_module_level=True)
+pytest.importorskip("dbos")
 
 from agentloop import tool
 from agentloop.cli import main as cli_main

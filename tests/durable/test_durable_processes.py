@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import importlib.util
 import json
 import signal
 from collections.abc import Iterator
@@ -18,9 +17,7 @@ from typing import Any
 
 import pytest
 
-# Checked without importing dbos at collection (the test workers import it when they use it).
-if importlib.util.find_spec("dbos") is None:  # pragma: no cover - the dev install has it
-    pytest.skip("needs the [durable] extra (dbos)", allow_module_level=True)
+pytest.importorskip("dbos")
 
 from _services import postgres_dsn
 

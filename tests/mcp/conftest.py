@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Iterator
 
 import pytest
 
-# Checked without importing mcp (half a second per test worker at collection): the tests
-# import it where they use it.
-if importlib.util.find_spec("mcp") is None:  # pragma: no cover - the dev install has it
-    collect_ignore_glob = ["test_*.py"]
+pytest.importorskip("mcp")
 
 from mcp_helpers import start_http_server, stop
 
