@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "AsyncBackgroundTurn": "agentloop.loop",
     "errors": "agentloop.errors",
     "types": "agentloop.types",
+    "webhooks": "agentloop.webhooks",
     "Compaction": "agentloop.loop",
     "UsageLimits": "agentloop.loop",
     # observability and hooks
@@ -69,10 +70,11 @@ __all__ = [
     "instrument",
     "tool",
     "types",
+    "webhooks",
 ]
 
 if TYPE_CHECKING:
-    from agentloop import errors, types
+    from agentloop import errors, types, webhooks
     from agentloop.agents import Agent, RunContext
     from agentloop.client import AsyncClient, Client
     from agentloop.loop import (

@@ -119,6 +119,7 @@ __all__ = [
     "UnexpectedStatusError",
     "UnknownToolError",
     "UsageLimitExceeded",
+    "WebhookVerificationError",
     "error_class_for_status",
 ]
 
@@ -134,6 +135,11 @@ class AgentloopError(Exception):
     inside one; ``None`` otherwise."""
 
     turn: Turn | None = None
+
+
+class WebhookVerificationError(AgentloopError, ValueError):
+    """A webhook delivery failed verification (missing header, stale timestamp, no matching
+    signature, or not an event): it must not be acted on (``agentloop.webhooks.verify``)."""
 
 
 class MissingAPIKeyError(AgentloopError):

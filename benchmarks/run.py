@@ -40,11 +40,13 @@ SECTIONS = (
     "durable",
     "evals",
     "adk",
+    "a2a",
     "timetravel",
 )
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
+    import bench_a2a
     import bench_adk
     import bench_compaction
     import bench_data
@@ -76,6 +78,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "durable": lambda: _durable(quick),
         "evals": lambda: bench_evals.run(quick),
         "adk": lambda: bench_adk.run(quick),
+        "a2a": lambda: bench_a2a.run(quick),
         "timetravel": lambda: bench_timetravel.rows(quick),
     }
 

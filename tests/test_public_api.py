@@ -28,6 +28,7 @@ REFERENCE = ROOT / "docs" / "reference.md"
 
 PUBLIC_MODULES = [
     "agentloop",
+    "agentloop.a2a",
     "agentloop.client",
     "agentloop.durable",
     "agentloop.errors",
@@ -44,6 +45,7 @@ PUBLIC_MODULES = [
     "agentloop.testing.recordings",
     "agentloop.tools",
     "agentloop.web",
+    "agentloop.webhooks",
 ]
 
 # Internals that once leaked into an ``__all__``: importable from their modules, never public.

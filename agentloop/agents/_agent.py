@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from agentloop.loop.events import LoopEvent
     from agentloop.loop.limits import UsageTotals
     from agentloop.stores import ConversationStore
+    from agentloop.types import Modality, ModelId, SafetySetting, ServiceTier, WebhookConfig
 
 DepsT = TypeVar("DepsT")
 
@@ -54,7 +55,7 @@ class Agent:
     name: str
     _: KW_ONLY
     instructions: Instructions | None = None
-    model: str | None = None
+    model: ModelId | None = None
     tools: Sequence[Any] = ()
     description: str | None = None
     response_model: Any = None
@@ -64,6 +65,11 @@ class Agent:
     compaction: Compaction | None = None
     limits: UsageLimits | None = None
     hooks: Any = None
+    service_tier: ServiceTier | None = None
+    safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None
+    labels: dict[str, str] | None = None
+    webhook_config: WebhookConfig | dict[str, Any] | None = None
+    response_modalities: Sequence[Modality] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -83,6 +89,8 @@ class Agent:
     # --- conversations ---------------------------------------------------------------------
 
     def _settings(self) -> dict[str, Any]:
+        from agentloop.loop.settings import REQUEST_SETTINGS
+
         instructions = self.instructions if isinstance(self.instructions, str) else None
         return {
             "model": self.model,
@@ -93,6 +101,8 @@ class Agent:
             "limits": self.limits,
             "name": self.name,
             "hooks": self.hooks,
+            # Request settings: given only when set, so a stored conversation keeps its own.
+            **{key: value for key in REQUEST_SETTINGS if (value := getattr(self, key)) is not None},
         }
 
     def _build(

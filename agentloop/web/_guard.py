@@ -1,13 +1,14 @@
-"""The web app's guard, as ASGI middleware: one place decides who may call what.
+"""The request checks of every agentloop HTTP server (``agentloop serve``, ``agentloop a2a
+serve``): the token, the Host header (DNS rebinding), the Origin header (cross-site
+requests) and, for the web chat, the body size.
 
-* **Host** (DNS rebinding): without a token, only loopback host names are served;
-* **Origin** (cross-site requests): a request that changes something (not ``GET``) must come
-  from the page's own origin when the browser says where it comes from;
-* **token**: with ``token=``, every API request carries ``Authorization: Bearer TOKEN``;
-* **body size**: a request body larger than ``max_body`` bytes is refused (413) before it is
-  read whole.
-
-The page itself (``/``) gets the Host check; the static assets none (they hold no data).
+* ``refusal(request, token)``: pure function of the request headers, no I/O: without a token
+  only loopback host names are served; a request that changes something (not ``GET``) must
+  come from the page's own origin when the browser says where it comes from; with a token,
+  every request but a ``public`` one carries ``Authorization: Bearer TOKEN``;
+* ``Guard``: ASGI middleware that applies it before any route of the web chat runs (the page
+  ``/`` is public, the static assets hold no data) and refuses a body larger than
+  ``max_body`` bytes (413) before it is read whole.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["LOOPBACK_HOSTS", "Guard", "Refused", "loopback"]
+__all__ = ["LOOPBACK_HOSTS", "Guard", "Refused", "loopback_host", "refusal"]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
@@ -29,11 +30,33 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 
-def loopback(host: str) -> bool:
-    """Whether a ``Host`` header names this machine's loopback interface."""
-    host = host.lower()
+def loopback_host(request: Any) -> bool:
+    """Whether the request's Host header names a loopback host."""
+    host = (request.headers.get("host") or "").lower()
     host = host.split("]")[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
     return host in LOOPBACK_HOSTS
+
+
+def refusal(request: Any, token: str | None, *, public: bool = False) -> tuple[int, str] | None:
+    """``(status, message)`` when the request must be refused, else None.
+
+    Without a token only loopback host names are served; a non-GET request from another
+    origin is refused; with a token every request but a ``public`` one must carry
+    ``Authorization: Bearer TOKEN`` (compared in constant time)."""
+    if token is None and not loopback_host(request):
+        return 403, "refused: without a token only loopback host names are served"
+    origin = request.headers.get("origin")
+    cross_site = origin is not None and urlsplit(origin).netloc != request.headers.get("host")
+    if cross_site and request.method != "GET":
+        return 403, f"cross-origin request from {origin!r} refused"
+    if token is not None and not public:
+        given = request.headers.get("authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            value.strip().encode(), token.encode()
+        ):
+            return 401, "missing or wrong token: send Authorization: Bearer TOKEN"
+    return None
 
 
 class Refused(Exception):
@@ -46,7 +69,7 @@ class Refused(Exception):
 
 
 class Guard:
-    """ASGI middleware: Host, Origin, token and body-size checks before any route runs."""
+    """ASGI middleware: ``refusal`` and the body-size limit before any route runs."""
 
     def __init__(self, app: ASGIApp, *, token: str | None, max_body: int) -> None:
         self.app = app
@@ -57,42 +80,24 @@ class Guard:
         if scope["type"] != "http" or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        try:
-            self._check(scope, headers)
-        except Refused as refused:
-            await _refuse(send, refused.status, refused.message, plain=scope["path"] == "/")
-            return
-        await self.app(scope, self._limited(receive, send), send)
+        from starlette.requests import Request
 
-    def _check(self, scope: Scope, headers: dict[str, str]) -> None:
-        if self.token is None and not loopback(headers.get("host", "")):
-            if scope["path"] == "/":
-                raise Refused(403, "refused: not a loopback host")
-            raise Refused(403, "refused: without a token only loopback host names are served")
-        if scope["path"] == "/":
+        request = Request(scope)
+        page = scope["path"] == "/"
+        refused = refusal(request, self.token, public=page)
+        if refused is None and not page:
+            length = request.headers.get("content-length")
+            if length is not None and length.isdigit() and int(length) > self.max_body:
+                refused = 413, self._too_large()
+        if refused is not None:
+            await _refuse(send, *refused, plain=page)
             return
-        origin = headers.get("origin")
-        if (
-            origin is not None
-            and scope["method"] != "GET"
-            and urlsplit(origin).netloc != headers.get("host")
-        ):
-            raise Refused(403, f"cross-origin request from {origin!r} refused")
-        if self.token is not None:
-            scheme, _, value = headers.get("authorization", "").partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                value.strip().encode(), self.token.encode()
-            ):
-                raise Refused(401, "missing or wrong token: send Authorization: Bearer TOKEN")
-        length = headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body:
-            raise Refused(413, self._too_large())
+        await self.app(scope, self._limited(receive), send)
 
     def _too_large(self) -> str:
         return f"the request body is larger than {self.max_body} bytes"
 
-    def _limited(self, receive: Receive, send: Send) -> Receive:
+    def _limited(self, receive: Receive) -> Receive:
         """``receive`` that refuses a body growing past the limit (no Content-Length)."""
         seen = 0
         limit = self.max_body
@@ -103,15 +108,10 @@ class Guard:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
-                    raise _BodyTooLarge(self._too_large())
+                    raise Refused(413, self._too_large())
             return message
 
         return receive_limited
-
-
-class _BodyTooLarge(Refused):
-    def __init__(self, message: str) -> None:
-        super().__init__(413, message)
 
 
 async def _refuse(send: Send, status: int, message: str, *, plain: bool = False) -> None:
