@@ -15,6 +15,7 @@ The rooms of a conversation:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections.abc import Iterable, Mapping
@@ -23,7 +24,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agentloop._defaults import DEFAULT_MODEL, new_id
 from agentloop.errors import ConfigurationError, StateError
-from agentloop.types import FunctionCallStep, RawJSON, WireModel
+from agentloop.observe import instrumentation, logger
+from agentloop.types import FunctionCallStep, RawJSON, WireModel, encode_json
 
 from .compaction import Compaction, compact_now
 from .effects import Protocol
@@ -351,9 +353,7 @@ class ConversationCore:
 
         observe = None
         if settings.instrument:
-            from agentloop.observe import observer_for
-
-            observe = observer_for(self)
+            observe = _observer_for(self)
         declarations = registry.declarations() if registry else []
         return TurnEngine(
             self._state,
@@ -386,8 +386,6 @@ class ConversationCore:
         cached = self._static_cache
         if cached is not None and cached[0] == body:
             return cached[1]
-        from agentloop.client._core import encode_json
-
         try:
             encoded = {
                 key: RawJSON(encode_json(value)) if isinstance(value, (dict, list)) else value
@@ -484,7 +482,7 @@ class ConversationCore:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the conversation to a JSON file atomically."""
-        from agentloop.stores.json_file import write_json_atomic
+        from ._files import write_json_atomic
 
         write_json_atomic(Path(path), self.to_dict())
 
@@ -512,7 +510,7 @@ class ConversationCore:
 
         ``overrides`` replace saved settings (``max_steps=``, ``response_model=``, ``deps=``…).
         """
-        from agentloop.stores.json_file import read_json
+        from ._files import read_json
 
         return cls.from_dict(read_json(Path(path)), client=client, tools=tools, **overrides)
 
@@ -606,3 +604,14 @@ class ConversationCore:
             f"{type(self).__name__}(id={self.id!r}, {who}, strategy={self.strategy!r}, "
             f"steps={len(self._state.history)}, tools={self.tools.names})"
         )
+
+
+def _observer_for(conversation: Any) -> Any:
+    """``_tracing.observer_for``, imported on the first turn that may be observed: when
+    tracing is off and the logger is quiet, a turn has no observer and the tracing module is
+    never loaded."""
+    if instrumentation() is None and not logger.isEnabledFor(logging.INFO):
+        return None
+    from ._tracing import observer_for
+
+    return observer_for(conversation)

@@ -4,11 +4,9 @@
 result whose wire form is known) never block. The drivers only decide *where* a prepared
 call runs, always in a copy of the caller's ``contextvars`` context:
 
-* ``run_sync``: plain sync calls of tools whose last call took under ``FAST_CALL`` in the
-  calling thread (should one turn out slow, the rest of the batch goes to the pool), else one
-  plain sync call there; the other sync tools in the registry's pool of daemon threads and
-  async tools on its private event-loop thread (all concurrently), waiting with per-tool
-  timeouts;
+* ``run_sync``: a lone plain sync call in the calling thread; otherwise sync tools in the
+  registry's pool of daemon threads and async tools on its private event-loop thread (all
+  concurrently), waiting with per-tool timeouts;
 * ``run_async``: async tools as tasks on the running loop, sync tools always in the pool
   (never on the event loop), each under ``asyncio.wait_for``.
 
@@ -46,11 +44,10 @@ from agentloop.errors import (
     ToolTimeoutError,
     UnknownToolError,
 )
-from agentloop.types import FunctionCallStep, FunctionResultStep
+from agentloop.types import FunctionCallStep, FunctionResultStep, encode_step
 
 from ._pool import ToolPool
 from .context import ToolContext, ToolContextFactory, default_context
-from .errors import deprecated
 from .results import to_result
 from .tool import Tool
 
@@ -67,15 +64,11 @@ CallWrapper = Callable[[FunctionCallStep], AbstractContextManager[Any]]
 """Entered around a call's tool code, where it runs (observability: the call's span)."""
 
 
-def __getattr__(name: str) -> Any:  # deprecated names (``UnknownTool``, ``ToolTimeout``)
-    return deprecated(__name__, name)
-
-
 @dataclasses.dataclass
 class ToolOutcome:
     """What happened to one call: the ``FunctionResultStep`` to send plus details for hooks.
 
-    ``wire`` is the result step's JSON encoding (as ``agentloop.loop.history.encode_step``
+    ``wire`` is the result step's JSON encoding (as ``agentloop.types.encode_step``
     makes it), computed while the outcome was built: a tool's result always encodes (``None``
     only if the call's own id or name cannot be encoded).
     """
@@ -142,23 +135,10 @@ class _Raised:
         self.exc = exc
 
 
-_encoder: list[Callable[[FunctionResultStep], bytes]] = []
-
-
-def _encode(step: FunctionResultStep) -> bytes:
-    """The history's own encoder (``agentloop.loop.history.encode_step``), imported late:
-    ``agentloop.loop`` imports this package."""
-    if not _encoder:
-        from agentloop.loop.history import encode_step
-
-        _encoder.append(encode_step)
-    return _encoder[0](step)
-
-
 def _error(call: FunctionCallStep, text: str, exc: BaseException, started: float) -> ToolOutcome:
     step = FunctionResultStep(call_id=call.id, name=call.name, result=fix_text(text), is_error=True)
     try:
-        wire: bytes | None = _encode(step)
+        wire: bytes | None = encode_step(step)
     except Exception:  # only a call id or name the history cannot hold either
         wire = None
     return ToolOutcome(call, step, error=exc, duration=time.perf_counter() - started, wire=wire)
@@ -231,7 +211,7 @@ def finish(prepared: PreparedCall, outcome: Any, started: float) -> ToolOutcome:
     try:
         result = to_result(outcome)
         step = FunctionResultStep(call_id=call.id, name=call.name, result=result)
-        wire = _encode(step)
+        wire = encode_step(step)
     except Exception as exc:  # TypeError, ValueError (NaN, circular), serialization errors
         return _unencodable(prepared, outcome, exc, started)
     return ToolOutcome(call, step, value=outcome, duration=time.perf_counter() - started, wire=wire)
@@ -409,51 +389,30 @@ def run_sync(
             prepared.progress = progress
             ready.append((index, prepared))
 
-    # Plain sync calls (no timeout) of tools whose last call was fast run right here, in the
-    # calling thread, one after the other: a thread hand-off costs more than such a call, and
-    # the caller would only wait. Should one of them turn out slow, the rest go to the pool at
-    # once. With no such call, one plain sync call runs here anyway (a lone call costs no
-    # thread hop at all; Ctrl-C stays immediate). Everything else runs in the pool, concurrently.
-    here: list[tuple[int, PreparedCall]] = []
-    pooled: list[tuple[int, PreparedCall]] = []
-    for item in ready:
-        (here if _plain_sync(item[1].tool) and _fast(item[1].tool) else pooled).append(item)
-    if not here:
-        last = next(
-            (i for i in range(len(pooled) - 1, -1, -1) if _plain_sync(pooled[i][1].tool)), None
-        )
-        if last is not None:
-            here.append(pooled.pop(last))
+    # One plain sync call (no timeout) runs right here, in the calling thread, while the
+    # others run in the pool: the caller would only wait anyway, and a lone call costs no
+    # thread hop at all (Ctrl-C stays immediate).
+    here = next((i for i in range(len(ready) - 1, -1, -1) if _plain_sync(ready[i][1].tool)), None)
+    local = ready.pop(here) if here is not None else None
 
     pending: list[tuple[int, PreparedCall, concurrent.futures.Future[Any], float]] = []
-
-    def submit(index: int, prepared: PreparedCall) -> None:
-        started = time.perf_counter()
-        future: concurrent.futures.Future[Any]
-        if prepared.tool.is_async:
-            # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
-            future = asyncio.run_coroutine_threadsafe(_with_timeout(prepared), loop())
-        else:
-            future = pool().submit(contextvars.copy_context().run, _call_sync, prepared)
-        pending.append((index, prepared, future, started))
-
     try:
-        for index, prepared in pooled:
-            submit(index, prepared)
-        for position, (index, prepared) in enumerate(here):
+        for index, prepared in ready:
+            started = time.perf_counter()
+            future: concurrent.futures.Future[Any]
+            if prepared.tool.is_async:
+                # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
+                future = asyncio.run_coroutine_threadsafe(_with_timeout(prepared), loop())
+            else:
+                future = pool().submit(contextvars.copy_context().run, _call_sync, prepared)
+            pending.append((index, prepared, future, started))
+        if local is not None:
+            index, prepared = local
             started = time.perf_counter()
             value = contextvars.copy_context().run(_call_sync, prepared)
-            elapsed = time.perf_counter() - started
-            prepared.tool.last_seconds = elapsed
             outcomes[index] = finish(prepared, value, started)
-            if elapsed >= FAST_CALL:  # slow after all: the others must not wait behind it
-                for later in here[position + 1 :]:
-                    submit(*later)
-                break
         for index, prepared, future, started in pending:
             outcomes[index] = _wait(pool, prepared, future, started)
-            if _plain_sync(prepared.tool):  # queueing included: errs on the slow side
-                prepared.tool.last_seconds = time.perf_counter() - started
     except BaseException:
         # Interrupted (Ctrl-C): what finished is known; calls still queued never start; the
         # ones running get ``grace`` seconds to finish so that what they return is known too.
@@ -475,16 +434,6 @@ def run_sync(
 
 def _plain_sync(tool: Tool[..., Any]) -> bool:
     return not tool.is_async and tool.timeout is None
-
-
-FAST_CALL = 0.0005
-"""Seconds under which a sync tool's last call counts as fast: its next calls in a batch run in
-the calling thread instead of the pool (a thread hand-off costs tens of microseconds)."""
-
-
-def _fast(tool: Tool[..., Any]) -> bool:
-    last = tool.last_seconds
-    return last is not None and last < FAST_CALL
 
 
 async def _with_timeout(prepared: PreparedCall) -> Any:
