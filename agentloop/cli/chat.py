@@ -338,9 +338,16 @@ class _Chat:
             while turn is not None and turn.status == "awaiting_approval":
                 turn = self._approve(turn)
         except KeyboardInterrupt:
-            # The engine closed the turn's open calls: the history stays valid.
+            # The engine recorded what is known of each call (real results; calls that were
+            # running are in doubt, the others "not run"): the history stays valid.
             self.view.end()
             self.view.error("(turn cancelled; the conversation continues — Ctrl-C again quits)")
+            doubt = [c.name for c in self.conv.pending_approvals if c.id in self.conv.in_doubt]
+            if doubt:
+                self.view.error(
+                    f"({', '.join(doubt)} was running: whether it finished is unknown; your "
+                    "next message tells the model so)"
+                )
             self.interrupted = True
         except ConflictError:
             # Another window (or process) wrote to this session first: nothing of ours was
@@ -355,7 +362,7 @@ class _Chat:
             )
         except AgentloopError as exc:
             self.view.end()
-            partial = getattr(exc, "turn", None)
+            partial = exc.turn
             if partial is not None:
                 self._count(partial)
             self.view.error(f"error: {exc}")
@@ -586,7 +593,7 @@ def _tool_specs(specs: list[str] | None) -> list[str]:
 
 def run_chat(args: argparse.Namespace) -> int:
     from agentloop import Conversation
-    from agentloop.web._sessions import open_sessions
+    from agentloop.stores.sessions import open_sessions
 
     model = check_model(args.model) if args.model else None
     config = generation_config(args)

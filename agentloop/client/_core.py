@@ -12,11 +12,10 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from json.encoder import encode_basestring
 from typing import Any, Literal, TypedDict, Union
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from agentloop.errors import (
     AgentloopError,
@@ -39,9 +38,8 @@ from agentloop.types import (
     Interaction,
     Modality,
     ModelId,
-    RawJSON,
     ServiceTier,
-    WireModel,
+    encode_json,
 )
 
 from ._retry import parse_retry_after
@@ -114,14 +112,27 @@ BODY_FIELDS = frozenset(
 )
 
 
-# What can surround a key in text: a key is a whole token, never part of a longer word.
-# ``\\[nrtbf"/]`` also accepts a JSON escape right before it (``"...:\\nKEY"`` in raw JSON).
-_TOKEN = r"A-Za-z0-9_\-"
-_BEFORE = rf'(?:(?<![{_TOKEN}])|(?<=\\[nrtbf"/]))'
-_AFTER = rf"(?![{_TOKEN}])"
 MIN_SCRUBBED_KEY = 8
 """Keys shorter than this are not scrubbed from texts (too likely to be part of words);
 agentloop never puts a key into a text in the first place."""
+
+
+def _key_pattern(value: str) -> str:
+    """A pattern for ``value`` wherever it appears, glued to other characters or not, with
+    any of its characters possibly JSON-escaped (``\\u0041``, ``\\/``): a server may echo
+    the key inside a word, or escaped, and both decode to the key."""
+    parts = []
+    for char in value:
+        escapes = [re.escape(char)]
+        if ord(char) < 0x10000:
+            code = f"{ord(char):04x}"
+            escapes.append(
+                "\\\\u" + "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in code)
+            )
+        if char == "/":
+            escapes.append(re.escape("\\/"))
+        parts.append("(?:" + "|".join(escapes) + ")")
+    return "".join(parts)
 
 
 class _Secret:
@@ -139,17 +150,21 @@ class _Secret:
 
     def _compiled(self) -> tuple[re.Pattern[str], re.Pattern[bytes]]:
         if self._patterns is None:
-            text = _BEFORE + re.escape(self._value) + _AFTER
+            text = _key_pattern(self._value)
             self._patterns = (re.compile(text), re.compile(text.encode("utf-8", "surrogateescape")))
         return self._patterns
 
     def scrub(self, text: str) -> str:
-        if len(self._value) < MIN_SCRUBBED_KEY or self._value not in text:
+        if len(self._value) < MIN_SCRUBBED_KEY or (
+            self._value not in text and "\\u" not in text and "\\/" not in text
+        ):
             return text
         return self._compiled()[0].sub("***", text)
 
     def scrub_bytes(self, data: bytes) -> bytes:
-        if len(self._value) < MIN_SCRUBBED_KEY or self._bytes not in data:
+        if len(self._value) < MIN_SCRUBBED_KEY or (
+            self._bytes not in data and b"\\u" not in data and b"\\/" not in data
+        ):
             return data
         return self._compiled()[1].sub(b"***", data)
 
@@ -338,52 +353,6 @@ class RequestFactory:
 
 def _timeout_dict(timeout: float | httpx.Timeout) -> dict[str, float | None]:
     return httpx.Timeout(timeout).as_dict()
-
-
-# --- body encoding -----------------------------------------------------------------------------
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, WireModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
-    raise TypeError(
-        f"cannot send a {type(value).__name__} in a request body; "
-        "pass JSON-compatible values (dict, list, str, number, bool, None) or pydantic models"
-    )
-
-
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default).encode
-_string = encode_basestring  # what _dumps does with a str, minus a Python call
-
-
-def encode_json(value: Any) -> bytes:
-    """``value`` as compact JSON bytes, with every :class:`RawJSON` in it spliced verbatim.
-
-    Containers (dicts, lists, tuples, sets) are walked here, so a RawJSON may sit at any
-    depth; every other value is encoded by ``json`` (a pydantic model as its JSON dump). The
-    bytes are ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``'s, with each
-    RawJSON's data in its place. A conversation's bodies are mostly RawJSON (its history, tool
-    schemas and configs are pre-encoded), so the walk is short.
-    """
-    kind = type(value)
-    if kind is RawJSON:
-        data: bytes = value.data
-        return data
-    if kind is str:
-        return _string(value).encode()
-    if isinstance(value, dict):
-        return b"{" + b",".join([_key(key) + encode_json(v) for key, v in value.items()]) + b"}"
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [item.data if type(item) is RawJSON else encode_json(item) for item in value]
-        return b"[" + b",".join(items) + b"]"
-    return _dumps(value).encode()
-
-
-def _key(key: Any) -> bytes:
-    # ``"key":``; keys that are not strings follow json's rules (1 -> "1", True -> "true").
-    return (_string(key) + ":" if type(key) is str else _dumps({key: 0})[1:-2]).encode()
 
 
 def _check_create(body: Mapping[str, Any]) -> None:

@@ -4,11 +4,9 @@
 result whose wire form is known) never block. The drivers only decide *where* a prepared
 call runs, always in a copy of the caller's ``contextvars`` context:
 
-* ``run_sync``: plain sync calls of tools whose last call took under ``FAST_CALL`` in the
-  calling thread (should one turn out slow, the rest of the batch goes to the pool), else one
-  plain sync call there; the other sync tools in the registry's pool of daemon threads and
-  async tools on its private event-loop thread (all concurrently), waiting with per-tool
-  timeouts;
+* ``run_sync``: a lone plain sync call in the calling thread; otherwise sync tools in the
+  registry's pool of daemon threads and async tools on its private event-loop thread (all
+  concurrently), waiting with per-tool timeouts;
 * ``run_async``: async tools as tasks on the running loop, sync tools always in the pool
   (never on the event loop), each under ``asyncio.wait_for``.
 
@@ -46,32 +44,31 @@ from agentloop.errors import (
     ToolTimeoutError,
     UnknownToolError,
 )
-from agentloop.types import FunctionCallStep, FunctionResultStep
+from agentloop.types import FunctionCallStep, FunctionResultStep, encode_step
 
 from ._pool import ToolPool
 from .context import ToolContext, ToolContextFactory, default_context
-from .errors import deprecated
 from .results import to_result
 from .tool import Tool
 
 if TYPE_CHECKING:
     from .registry import ToolRegistry
 
-__all__ = ["CallWrapper", "PreparedCall", "ToolOutcome", "prepare"]
+__all__ = ["DEFAULT_GRACE", "CallWrapper", "PreparedCall", "ToolOutcome", "ToolProgress", "prepare"]
+
+DEFAULT_GRACE = 5.0
+"""Seconds an interrupted batch of calls (Ctrl-C, cancellation) waits for the calls already
+running to finish, so that what they returned is recorded instead of left in doubt."""
 
 CallWrapper = Callable[[FunctionCallStep], AbstractContextManager[Any]]
 """Entered around a call's tool code, where it runs (observability: the call's span)."""
-
-
-def __getattr__(name: str) -> Any:  # deprecated names (``UnknownTool``, ``ToolTimeout``)
-    return deprecated(__name__, name)
 
 
 @dataclasses.dataclass
 class ToolOutcome:
     """What happened to one call: the ``FunctionResultStep`` to send plus details for hooks.
 
-    ``wire`` is the result step's JSON encoding (as ``agentloop.loop.history.encode_step``
+    ``wire`` is the result step's JSON encoding (as ``agentloop.types.encode_step``
     makes it), computed while the outcome was built: a tool's result always encodes (``None``
     only if the call's own id or name cannot be encoded).
     """
@@ -90,6 +87,19 @@ class ToolOutcome:
 
 
 @dataclasses.dataclass
+class ToolProgress:
+    """What is known of a batch of calls while it runs, for when it is interrupted.
+
+    ``started``: ids of calls whose tool code began (from the thread or task running it);
+    ``finished``: the outcome of every call that ended (returned or raised), by id. A call
+    neither started nor finished never ran; a call started and not finished is in doubt.
+    """
+
+    started: set[str] = dataclasses.field(default_factory=set)
+    finished: dict[str, ToolOutcome] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
 class PreparedCall:
     """A call whose tool exists and whose arguments are valid: ready to run."""
 
@@ -98,6 +108,7 @@ class PreparedCall:
     args: list[Any]
     kwargs: dict[str, Any]
     around: CallWrapper | None = None
+    progress: ToolProgress | None = None
 
     def start(self) -> Any:
         """Call the function: a value for a sync tool, a coroutine for an async one."""
@@ -124,23 +135,10 @@ class _Raised:
         self.exc = exc
 
 
-_encoder: list[Callable[[FunctionResultStep], bytes]] = []
-
-
-def _encode(step: FunctionResultStep) -> bytes:
-    """The history's own encoder (``agentloop.loop.history.encode_step``), imported late:
-    ``agentloop.loop`` imports this package."""
-    if not _encoder:
-        from agentloop.loop.history import encode_step
-
-        _encoder.append(encode_step)
-    return _encoder[0](step)
-
-
 def _error(call: FunctionCallStep, text: str, exc: BaseException, started: float) -> ToolOutcome:
     step = FunctionResultStep(call_id=call.id, name=call.name, result=fix_text(text), is_error=True)
     try:
-        wire: bytes | None = _encode(step)
+        wire: bytes | None = encode_step(step)
     except Exception:  # only a call id or name the history cannot hold either
         wire = None
     return ToolOutcome(call, step, error=exc, duration=time.perf_counter() - started, wire=wire)
@@ -213,7 +211,7 @@ def finish(prepared: PreparedCall, outcome: Any, started: float) -> ToolOutcome:
     try:
         result = to_result(outcome)
         step = FunctionResultStep(call_id=call.id, name=call.name, result=result)
-        wire = _encode(step)
+        wire = encode_step(step)
     except Exception as exc:  # TypeError, ValueError (NaN, circular), serialization errors
         return _unencodable(prepared, outcome, exc, started)
     return ToolOutcome(call, step, value=outcome, duration=time.perf_counter() - started, wire=wire)
@@ -339,6 +337,8 @@ def _unencodable(prepared: PreparedCall, value: Any, exc: Exception, started: fl
 
 
 def _call_sync(prepared: PreparedCall) -> Any:
+    if prepared.progress is not None:
+        prepared.progress.started.add(prepared.call.id)
     try:
         return prepared.start()
     except Exception as exc:
@@ -346,10 +346,23 @@ def _call_sync(prepared: PreparedCall) -> Any:
 
 
 async def _call_async(prepared: PreparedCall) -> Any:
+    if prepared.progress is not None:
+        prepared.progress.started.add(prepared.call.id)
     try:
         return await prepared.start()
     except Exception as exc:
         return _Raised(exc)
+
+
+def _outcome_of(prepared: PreparedCall, value: Any, started: float) -> ToolOutcome:
+    return timed_out(prepared, started) if value is _TIMED_OUT else finish(prepared, value, started)
+
+
+def _known(progress: ToolProgress | None, outcomes: Sequence[ToolOutcome | None]) -> None:
+    if progress is not None:
+        for outcome in outcomes:
+            if outcome is not None:
+                progress.finished[outcome.call.id] = outcome
 
 
 # --- sync driver -----------------------------------------------------------------------------
@@ -362,6 +375,8 @@ def run_sync(
     pool: Callable[[], ToolPool],
     loop: Callable[[], asyncio.AbstractEventLoop],
     around: CallWrapper | None = None,
+    progress: ToolProgress | None = None,
+    grace: float = DEFAULT_GRACE,
 ) -> list[ToolOutcome]:
     outcomes: list[ToolOutcome | None] = [None] * len(calls)
     ready: list[tuple[int, PreparedCall]] = []
@@ -371,72 +386,54 @@ def run_sync(
             outcomes[index] = prepared
         else:
             prepared.around = around
+            prepared.progress = progress
             ready.append((index, prepared))
 
-    # Plain sync calls (no timeout) of tools whose last call was fast run right here, in the
-    # calling thread, one after the other: a thread hand-off costs more than such a call, and
-    # the caller would only wait. Should one of them turn out slow, the rest go to the pool at
-    # once. With no such call, one plain sync call runs here anyway (a lone call costs no
-    # thread hop at all; Ctrl-C stays immediate). Everything else runs in the pool, concurrently.
-    here: list[tuple[int, PreparedCall]] = []
-    pooled: list[tuple[int, PreparedCall]] = []
-    for item in ready:
-        (here if _plain_sync(item[1].tool) and _fast(item[1].tool) else pooled).append(item)
-    if not here:
-        last = next(
-            (i for i in range(len(pooled) - 1, -1, -1) if _plain_sync(pooled[i][1].tool)), None
-        )
-        if last is not None:
-            here.append(pooled.pop(last))
+    # One plain sync call (no timeout) runs right here, in the calling thread, while the
+    # others run in the pool: the caller would only wait anyway, and a lone call costs no
+    # thread hop at all (Ctrl-C stays immediate).
+    here = next((i for i in range(len(ready) - 1, -1, -1) if _plain_sync(ready[i][1].tool)), None)
+    local = ready.pop(here) if here is not None else None
 
     pending: list[tuple[int, PreparedCall, concurrent.futures.Future[Any], float]] = []
-
-    def submit(index: int, prepared: PreparedCall) -> None:
-        started = time.perf_counter()
-        future: concurrent.futures.Future[Any]
-        if prepared.tool.is_async:
-            # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
-            future = asyncio.run_coroutine_threadsafe(_with_timeout(prepared), loop())
-        else:
-            future = pool().submit(contextvars.copy_context().run, _call_sync, prepared)
-        pending.append((index, prepared, future, started))
-
     try:
-        for index, prepared in pooled:
-            submit(index, prepared)
-        for position, (index, prepared) in enumerate(here):
+        for index, prepared in ready:
+            started = time.perf_counter()
+            future: concurrent.futures.Future[Any]
+            if prepared.tool.is_async:
+                # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
+                future = asyncio.run_coroutine_threadsafe(_with_timeout(prepared), loop())
+            else:
+                future = pool().submit(contextvars.copy_context().run, _call_sync, prepared)
+            pending.append((index, prepared, future, started))
+        if local is not None:
+            index, prepared = local
             started = time.perf_counter()
             value = contextvars.copy_context().run(_call_sync, prepared)
-            elapsed = time.perf_counter() - started
-            prepared.tool.last_seconds = elapsed
             outcomes[index] = finish(prepared, value, started)
-            if elapsed >= FAST_CALL:  # slow after all: the others must not wait behind it
-                for later in here[position + 1 :]:
-                    submit(*later)
-                break
         for index, prepared, future, started in pending:
             outcomes[index] = _wait(pool, prepared, future, started)
-            if _plain_sync(prepared.tool):  # queueing included: errs on the slow side
-                prepared.tool.last_seconds = time.perf_counter() - started
     except BaseException:
-        for _, _, future, _ in pending:
-            future.cancel()  # async tools are cancelled on their loop; queued sync ones dropped
+        # Interrupted (Ctrl-C): what finished is known; calls still queued never start; the
+        # ones running get ``grace`` seconds to finish so that what they return is known too.
+        _known(progress, outcomes)
+        deadline = time.monotonic() + grace
+        try:
+            for _, prepared, future, started in pending:
+                if prepared.tool.is_async or not future.cancel():  # running (or async)
+                    remaining = max(0.0, deadline - time.monotonic())
+                    with contextlib.suppress(Exception):
+                        value = future.result(remaining)
+                        _known(progress, [_outcome_of(prepared, value, started)])
+        finally:
+            for _, _, future, _ in pending:
+                future.cancel()  # async tools still running are cancelled on their loop
         raise
     return [outcome for outcome in outcomes if outcome is not None]
 
 
 def _plain_sync(tool: Tool[..., Any]) -> bool:
     return not tool.is_async and tool.timeout is None
-
-
-FAST_CALL = 0.0005
-"""Seconds under which a sync tool's last call counts as fast: its next calls in a batch run in
-the calling thread instead of the pool (a thread hand-off costs tens of microseconds)."""
-
-
-def _fast(tool: Tool[..., Any]) -> bool:
-    last = tool.last_seconds
-    return last is not None and last < FAST_CALL
 
 
 async def _with_timeout(prepared: PreparedCall) -> Any:
@@ -482,17 +479,21 @@ async def run_async(
     context: ToolContextFactory | None,
     pool: Callable[[], ToolPool],
     around: CallWrapper | None = None,
+    progress: ToolProgress | None = None,
+    grace: float = DEFAULT_GRACE,
 ) -> list[ToolOutcome]:
     loop = asyncio.get_running_loop()
     outcomes: list[ToolOutcome | None] = [None] * len(calls)
     own: list[tuple[int, PreparedCall]] = []  # async tools and sync tools with a timeout
     plain: list[tuple[int, PreparedCall]] = []  # sync tools without a timeout
+    running: list[tuple[PreparedCall, asyncio.Future[Any], float]] = []  # for an interruption
     for index, call in enumerate(calls):
         prepared = prepare(registry, call, context)
         if isinstance(prepared, ToolOutcome):
             outcomes[index] = prepared
             continue
         prepared.around = around
+        prepared.progress = progress
         if prepared.tool.is_async or prepared.tool.timeout is not None:
             own.append((index, prepared))
         else:
@@ -509,12 +510,16 @@ async def run_async(
             # Never on the event loop, in a copy of the caller's context.
             threaded = pool().submit(contextvars.copy_context().run, _call_sync, prepared)
             work = asyncio.wrap_future(threaded, loop=loop)
+        running.append((prepared, work, started))
+        # Shielded: a cancellation of the batch must not cancel a running call before its
+        # grace period (the interruption handler below decides).
         if prepared.tool.timeout is None:
-            value = await work
+            value = await asyncio.shield(work)
         else:
             try:
-                value = await asyncio.wait_for(work, prepared.tool.timeout)
+                value = await asyncio.wait_for(asyncio.shield(work), prepared.tool.timeout)
             except asyncio.TimeoutError:
+                work.cancel()
                 if threaded is not None:
                     pool().abandon(threaded)  # the thread cannot be stopped: free its slot
                 outcomes[index] = timed_out(prepared, started)
@@ -543,12 +548,35 @@ async def run_async(
             # never raise out of them, so only cancellation and interrupts get here.
             await asyncio.gather(*jobs)
     except BaseException:
-        for _, _, _, future in batch:
-            future.cancel()  # queued calls are dropped; running ones cannot be stopped
+        # Cancelled (a web Stop, task.cancel()) or interrupted: what finished is known; calls
+        # still queued never start; the ones running get ``grace`` seconds to finish.
+        _known(progress, outcomes)
+        waiting: list[tuple[PreparedCall, asyncio.Future[Any], float]] = []
+        for _, prepared, started, future in batch:
+            if not future.cancel():  # running or done: queued ones are dropped here
+                waiting.append((prepared, asyncio.wrap_future(future, loop=loop), started))
+        waiting += [item for item in running if item[0].call.id not in _ids(outcomes)]
+        try:
+            undone = [work for _, work, _ in waiting if not work.done()]
+            if undone and grace > 0:
+                await asyncio.wait(undone, timeout=grace)
+            for prepared, work, started in waiting:
+                if work.done() and not work.cancelled() and work.exception() is None:
+                    _known(progress, [_outcome_of(prepared, work.result(), started)])
+        finally:
+            stopping = [work for _, work, _ in running if not work.done()]
+            for work in stopping:
+                work.cancel()  # async tools still running stop; threads cannot be stopped
+            if stopping:  # let their cleanup run (an A2A call cancels its remote task)
+                await asyncio.wait(stopping, timeout=max(grace, 1.0))
         raise
     for index, prepared, started, future in batch:
         outcomes[index] = finish(prepared, future.result(), started)
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _ids(outcomes: Sequence[ToolOutcome | None]) -> set[str]:
+    return {outcome.call.id for outcome in outcomes if outcome is not None}
 
 
 async def _all_done(

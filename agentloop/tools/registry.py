@@ -8,12 +8,21 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Union
 
+from agentloop._portal import LoopThread, stop_loop
 from agentloop.types import FunctionCallStep
 
 from ._pool import ToolPool
 from .context import ToolContextFactory, default_context
 from .errors import ToolDefinitionError
-from .execution import CallWrapper, ToolOutcome, arguments_problem, run_async, run_sync
+from .execution import (
+    DEFAULT_GRACE,
+    CallWrapper,
+    ToolOutcome,
+    ToolProgress,
+    arguments_problem,
+    run_async,
+    run_sync,
+)
 from .tool import Tool, tool
 from .toolset import Toolset
 
@@ -45,8 +54,7 @@ class ToolRegistry:
         self._tools: dict[str, Tool[..., Any]] = {}
         self._declarations: list[dict[str, Any]] | None = None
         self._pool: ToolPool | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: threading.Thread | None = None
+        self._loop_thread: LoopThread | None = None
         self._lock = threading.Lock()
         self._toolsets: list[Toolset] = []
         # (the toolsets' tools last seen, own tools + those, by name)
@@ -185,12 +193,18 @@ class ToolRegistry:
         *,
         context: ToolContextFactory | None = None,
         around: CallWrapper | None = None,
+        progress: ToolProgress | None = None,
+        grace: float = DEFAULT_GRACE,
     ) -> list[ToolOutcome]:
         """Run calls concurrently from sync code; outcomes come back in call order.
 
         ``around(call)``, if given, is a context manager entered where each call's tool code
-        runs (its thread or task), e.g. to make the call's trace span current."""
-        return run_sync(self, calls, context, self._get_pool, self._get_loop, around)
+        runs (its thread or task), e.g. to make the call's trace span current. ``progress``,
+        if given, learns which calls started and finished; when the run is interrupted
+        (KeyboardInterrupt), calls still running get ``grace`` seconds to finish first."""
+        return run_sync(
+            self, calls, context, self._get_pool, self._get_loop, around, progress, grace
+        )
 
     async def arun(
         self,
@@ -198,9 +212,12 @@ class ToolRegistry:
         *,
         context: ToolContextFactory | None = None,
         around: CallWrapper | None = None,
+        progress: ToolProgress | None = None,
+        grace: float = DEFAULT_GRACE,
     ) -> list[ToolOutcome]:
-        """Run calls concurrently on the running loop; outcomes come back in call order."""
-        return await run_async(self, calls, context, self._get_pool, around)
+        """Run calls concurrently on the running loop; outcomes come back in call order
+        (``progress`` and ``grace`` as in :meth:`run`, for a cancellation)."""
+        return await run_async(self, calls, context, self._get_pool, around, progress, grace)
 
     def _get_pool(self) -> ToolPool:
         if self._pool is None:
@@ -214,31 +231,25 @@ class ToolRegistry:
         return self._pool
 
     def _get_loop(self) -> asyncio.AbstractEventLoop:
-        # One long-lived loop rather than asyncio.run per batch: async clients created by a
-        # tool (httpx.AsyncClient, ...) stay bound to the same loop across calls.
+        # One long-lived loop (agentloop._portal) rather than asyncio.run per batch: async
+        # clients created by a tool (httpx.AsyncClient, ...) stay bound to it across calls.
         with self._lock:
-            thread = self._loop_thread
-            if self._loop is None or thread is None or not thread.is_alive():
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(
-                    target=loop.run_forever, name="agentloop-tool-loop", daemon=True
-                )
-                thread.start()
-                weakref.finalize(self, _stop_loop, loop)
-                self._loop, self._loop_thread = loop, thread
-            return self._loop
+            runner = self._loop_thread
+            if runner is None or not runner.alive:
+                runner = LoopThread("agentloop-tool-loop")
+                weakref.finalize(self, stop_loop, runner.loop)
+                self._loop_thread = runner
+            return runner.loop
 
     def close(self) -> None:
         """Stop the thread pool and the private loop (running sync tools finish first,
         except timed-out ones: nothing can stop those, they end on their own), then close the
         toolsets."""
         with self._lock:
-            pool, loop, thread = self._pool, self._loop, self._loop_thread
-            self._pool = self._loop = self._loop_thread = None
-        if loop is not None and thread is not None:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join()
-            loop.close()
+            pool, runner = self._pool, self._loop_thread
+            self._pool = self._loop_thread = None
+        if runner is not None:
+            runner.stop()
         if pool is not None:
             pool.shutdown(wait=True)
         for toolset in self._toolsets:
@@ -249,9 +260,3 @@ class ToolRegistry:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _stop_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Stop a private tool loop whose registry was garbage-collected (its thread then ends)."""
-    if not loop.is_closed():
-        loop.call_soon_threadsafe(loop.stop)

@@ -20,7 +20,7 @@ from agentloop.types import FunctionCallStep
 
 from .context import ToolContext
 from .docstrings import parse_docstring
-from .errors import ArgumentsInvalidError, ToolDefinitionError, ToolSchemaError, deprecated
+from .errors import ArgumentsInvalidError, ToolDefinitionError, ToolSchemaError
 from .schema import adapter_and_schema, copy_json, field_info_of
 
 __all__ = ["ApprovalPolicy", "Tool", "tool"]
@@ -37,10 +37,6 @@ R = TypeVar("R")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:\-]{0,63}")
 _MISSING: Any = object()
 _MAX_INPUT_REPR = 80
-
-
-def __getattr__(name: str) -> Any:  # deprecated names (``ArgumentsInvalid``)
-    return deprecated(__name__, name)
 
 
 class _Param:
@@ -158,8 +154,6 @@ class Tool(Generic[P, R]):
         self.requires_approval = requires_approval
         self.idempotent = bool(idempotent)
         self.strict = strict
-        # Seconds the last sync call took (None: not run yet); see execution.run_sync.
-        self.last_seconds: float | None = None
         self.is_async = _is_async(fn)
         if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
             raise ToolDefinitionError(
@@ -358,11 +352,13 @@ class Tool(Generic[P, R]):
                 args.append(value)
             else:
                 kwargs[param.name] = value
-        if self.strict:
-            for extra in arguments:
-                if extra not in self._names:
-                    allowed = ", ".join(sorted(self._names)) or "none"
-                    problems.append(f"{extra}: Unexpected argument (parameters: {allowed})")
+        # An argument name the function does not take is an error the model must see, never
+        # dropped: a model that misspells every argument would otherwise run the tool with
+        # its defaults (``pay(0, 'default-account')``). (A tool cannot take ``**kwargs``.)
+        for extra in arguments:
+            if extra not in self._names:
+                allowed = ", ".join(sorted(self._names)) or "none"
+                problems.append(f"{extra}: Unexpected argument (parameters: {allowed})")
         if problems:
             raise ArgumentsInvalidError(problems)
         if context is not None:
