@@ -27,6 +27,7 @@ from ._core import ConversationCore
 from ._world import Suspended, call_async, retry_event, summarize_call
 from .background import AsyncBackgroundTurn
 from .branches import AsyncTimeTravel
+from .cancel import CancelledError
 from .compaction import Compaction
 from .effects import Emit, Persist, Protocol, RunHook, RunTools, SendRequest, WaitBackground
 from .events import Compacted, LoopEvent, SSETranslator, TurnCompleted
@@ -92,13 +93,15 @@ class AsyncConversationWorld:
         conv = self.conv
         kind = type(effect)
         if kind is RunTools:
-            return await conv.tools.arun(
-                effect.calls,
-                context=conv._tool_context,
-                around=effect.around,
-                progress=effect.progress,
-                grace=effect.grace,
-            )
+            effect.progress.stop = conv._stop.wake
+            with conv._stop.aguard():
+                return await conv.tools.arun(
+                    effect.calls,
+                    context=conv._tool_context,
+                    around=effect.around,
+                    progress=effect.progress,
+                    grace=effect.grace,
+                )
         if kind is Persist:
             assert conv.store is not None
             await awrite(conv.store, effect.journal, conv._pending_meta(effect.journal))
@@ -114,13 +117,13 @@ class AsyncConversationWorld:
     ) -> AsyncIterator[LoopEvent]:
         from agentloop.client import on_retry
 
-        client = self.conv.client
+        client, stop = self.conv.client, self.conv._stop
         retries: list[LoopEvent] = []
         with on_retry(lambda info: retries.append(retry_event(info))):
             if not self.stream:
-                box.append(await client.interactions.create(**effect.body))
+                box.append(await stop.acall(client.interactions.create, **effect.body))
             else:
-                events = await client.interactions.create(stream=True, **effect.body)
+                events = await stop.acall(client.interactions.create, stream=True, **effect.body)
         watch = effect.watch
         for retry in retries:
             if watch is not None:
@@ -130,11 +133,13 @@ class AsyncConversationWorld:
             return
         translate = SSETranslator().feed
         async with events:
-            async for event in events:
-                for loop_event in translate(event):
-                    if watch is not None:
-                        watch(loop_event)
-                    yield loop_event
+            with stop.aguard(events):
+                async for event in events:
+                    stop.check()
+                    for loop_event in translate(event):
+                        if watch is not None:
+                            watch(loop_event)
+                        yield loop_event
         box.append(events.interaction)
 
 
@@ -284,7 +289,9 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         turn: Turn | None = None
         async for event in adrive(proto, AsyncConversationWorld(self, False), suspend=True):
             if isinstance(event, Suspended):
-                return AsyncBackgroundTurn(self, event.interaction, self._continuation(proto))
+                handle = AsyncBackgroundTurn(self, event.interaction, self._continuation(proto))
+                self._background = handle
+                return handle
             if isinstance(event, TurnCompleted):
                 turn = event.turn
         return AsyncBackgroundTurn(self, None, None, turn=turn)
@@ -345,6 +352,24 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         """``recover()``, yielding loop events like ``stream``."""
         return self._events(self.engine().recover())
 
+    def cancel(self) -> bool:
+        """Stop the running turn; callable from any thread or task (a UI's Stop button).
+
+        The turn stops at its next safe point: a model request in flight is abandoned,
+        running tool calls get ``interrupt_grace`` seconds to finish (what they return is
+        recorded; a call still running then is in doubt, see ``in_doubt``), queued calls are
+        answered "not run". The turn then ends ``"cancelled"`` (``send`` returns it, a stream
+        ends with ``TurnCompleted``), or pauses for a decision on calls in doubt; history
+        stays sendable. A background turn still running is cancelled too. Returns False when
+        no turn runs."""
+        if self._stop.request():
+            return True
+        background = self._background
+        if background is None or background.done:
+            return False
+        background.stop()
+        return True
+
     async def aclose(self) -> None:
         """Release the tools' threads, close toolsets, and close the client if this
         conversation created it (a client passed in stays open)."""
@@ -360,7 +385,8 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         await self.aclose()
 
     def _events(self, proto: Protocol) -> AsyncEventStream:
-        return AsyncEventStream(adrive(proto, AsyncConversationWorld(self, True)))
+        events = adrive(proto, AsyncConversationWorld(self, True))
+        return AsyncEventStream(self._stop.aevents(events))
 
     def _continuation(self, proto: Protocol) -> Callable[[Interaction], Any]:
         async def finish(interaction: Interaction) -> Turn:
@@ -371,8 +397,12 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
 
     async def _finish(self, proto: Protocol, first: Any = None) -> Turn:
         turn: Turn | None = None
-        async for event in adrive(proto, AsyncConversationWorld(self, False), first=first):
-            if isinstance(event, TurnCompleted):
-                turn = event.turn
+        with self._stop.running():
+            try:
+                async for event in adrive(proto, AsyncConversationWorld(self, False), first=first):
+                    if isinstance(event, TurnCompleted):
+                        turn = event.turn
+            except CancelledError as exc:
+                turn = self._stop.stopped(exc)
         assert turn is not None
         return turn

@@ -27,6 +27,7 @@ from agentloop.errors import ConfigurationError, StateError
 from agentloop.observe import instrumentation, logger
 from agentloop.types import FunctionCallStep, RawJSON, WireModel, encode_json
 
+from .cancel import StopSwitch
 from .compaction import Compaction, compact_now
 from .effects import Protocol
 from .engine import TurnEngine
@@ -162,6 +163,7 @@ class ConversationCore:
         self._state = ConversationState()
         self._state.status.label = self.id
         self._background: Any = None  # the background turn handle still running, if any
+        self._stop = StopSwitch()  # conv.cancel() stops the running turn with it
         # (a private JSON copy of the last static body, that body with values pre-encoded)
         self._static_cache: tuple[dict[str, Any], dict[str, Any]] | None = None
         self.strategy = strategy

@@ -26,6 +26,7 @@ from ._core import ConversationCore
 from ._world import Suspended, call_blocking, retry_event, summarize_call
 from .background import BackgroundTurn
 from .branches import TimeTravel
+from .cancel import CancelledError
 from .compaction import Compaction
 from .effects import Emit, Persist, Protocol, RunHook, RunTools, SendRequest, WaitBackground
 from .events import Compacted, LoopEvent, SSETranslator, TurnCompleted
@@ -90,13 +91,15 @@ class ConversationWorld:
         conv = self.conv
         kind = type(effect)
         if kind is RunTools:
-            return conv.tools.run(
-                effect.calls,
-                context=conv._tool_context,
-                around=effect.around,
-                progress=effect.progress,
-                grace=effect.grace,
-            )
+            effect.progress.stop = conv._stop.wake
+            with conv._stop.guard():
+                return conv.tools.run(
+                    effect.calls,
+                    context=conv._tool_context,
+                    around=effect.around,
+                    progress=effect.progress,
+                    grace=effect.grace,
+                )
         if kind is Persist:
             assert conv.store is not None
             write(conv.store, effect.journal, conv._pending_meta(effect.journal))
@@ -110,13 +113,13 @@ class ConversationWorld:
     def request(self, effect: SendRequest, box: list[Interaction]) -> Iterator[LoopEvent]:
         from agentloop.client import on_retry
 
-        client = self.conv.client
+        client, stop = self.conv.client, self.conv._stop
         retries: list[LoopEvent] = []
         with on_retry(lambda info: retries.append(retry_event(info))):
             if not self.stream:
-                box.append(client.interactions.create(**effect.body))
+                box.append(stop.call(client.interactions.create, **effect.body))
             else:
-                events = client.interactions.create(stream=True, **effect.body)
+                events = stop.call(client.interactions.create, stream=True, **effect.body)
         watch = effect.watch
         for retry in retries:
             if watch is not None:
@@ -125,12 +128,14 @@ class ConversationWorld:
         if not self.stream:
             return
         translate = SSETranslator().feed
-        with events:
-            for event in events:
-                for loop_event in translate(event):
-                    if watch is not None:
-                        watch(loop_event)
-                    yield loop_event
+        with events:  # noqa: SIM117 (as the awaiting driver spells it)
+            with stop.guard(events):
+                for event in events:
+                    stop.check()
+                    for loop_event in translate(event):
+                        if watch is not None:
+                            watch(loop_event)
+                        yield loop_event
         box.append(events.interaction)
 
 
@@ -327,7 +332,9 @@ class Conversation(TimeTravel, ConversationCore):
         turn: Turn | None = None
         for event in drive(proto, ConversationWorld(self, False), suspend=True):
             if isinstance(event, Suspended):
-                return BackgroundTurn(self, event.interaction, self._continuation(proto))
+                handle = BackgroundTurn(self, event.interaction, self._continuation(proto))
+                self._background = handle
+                return handle
             if isinstance(event, TurnCompleted):
                 turn = event.turn
         return BackgroundTurn(self, None, None, turn=turn)
@@ -388,6 +395,24 @@ class Conversation(TimeTravel, ConversationCore):
         """``recover()``, yielding loop events like ``stream``."""
         return self._events(self.engine().recover())
 
+    def cancel(self) -> bool:
+        """Stop the running turn; callable from any thread or task (a UI's Stop button).
+
+        The turn stops at its next safe point: a model request in flight is abandoned,
+        running tool calls get ``interrupt_grace`` seconds to finish (what they return is
+        recorded; a call still running then is in doubt, see ``in_doubt``), queued calls are
+        answered "not run". The turn then ends ``"cancelled"`` (``send`` returns it, a stream
+        ends with ``TurnCompleted``), or pauses for a decision on calls in doubt; history
+        stays sendable. A background turn still running is cancelled too. Returns False when
+        no turn runs."""
+        if self._stop.request():
+            return True
+        background = self._background
+        if background is None or background.done:
+            return False
+        background.stop()
+        return True
+
     def close(self) -> None:
         """Release the tools' threads, close toolsets, and close the client if this
         conversation created it (a client passed in stays open)."""
@@ -403,7 +428,8 @@ class Conversation(TimeTravel, ConversationCore):
         self.close()
 
     def _events(self, proto: Protocol) -> EventStream:
-        return EventStream(drive(proto, ConversationWorld(self, True)))
+        events = drive(proto, ConversationWorld(self, True))
+        return EventStream(self._stop.events(events))
 
     def _continuation(self, proto: Protocol) -> Callable[[Interaction], Any]:
         def finish(interaction: Interaction) -> Turn:
@@ -414,8 +440,12 @@ class Conversation(TimeTravel, ConversationCore):
 
     def _finish(self, proto: Protocol, first: Any = None) -> Turn:
         turn: Turn | None = None
-        for event in drive(proto, ConversationWorld(self, False), first=first):
-            if isinstance(event, TurnCompleted):
-                turn = event.turn
+        with self._stop.running():
+            try:
+                for event in drive(proto, ConversationWorld(self, False), first=first):
+                    if isinstance(event, TurnCompleted):
+                        turn = event.turn
+            except CancelledError as exc:
+                turn = self._stop.stopped(exc)
         assert turn is not None
         return turn

@@ -7,6 +7,8 @@ the turn.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -118,6 +120,10 @@ class BackgroundTurn(_BackgroundBase):
                 self._complete(current)
         return self._turn
 
+    def stop(self) -> None:
+        """``cancel()``, for ``conv.cancel()``."""
+        self.cancel()
+
     def cancel(self) -> Turn:
         """Cancel the background run. The turn ends ``cancelled``; history stays usable."""
         if self._turn is None:
@@ -140,6 +146,17 @@ class AsyncBackgroundTurn(_BackgroundBase):
 
     conversation: AsyncConversation
     _finish: Callable[[Interaction], Awaitable[Turn]]
+
+    def __init__(
+        self,
+        conversation: Any,
+        interaction: Interaction | None,
+        finish: Any,
+        turn: Turn | None = None,
+    ) -> None:
+        super().__init__(conversation, interaction, finish, turn)
+        self._loop = asyncio.get_running_loop()  # where conv.cancel() schedules cancel()
+        self._stopping: concurrent.futures.Future[Turn] | None = None
 
     async def poll(self) -> str:
         """Check once; finish the turn if the background run is done. Returns the status."""
@@ -168,6 +185,11 @@ class AsyncBackgroundTurn(_BackgroundBase):
             if current.status not in RUNNING_STATUSES:
                 await self._complete(current)
         return self._turn
+
+    def stop(self) -> None:
+        """``conv.cancel()``: schedule ``cancel()`` on the loop the turn was sent from
+        (callable from any thread)."""
+        self._stopping = asyncio.run_coroutine_threadsafe(self.cancel(), self._loop)
 
     async def cancel(self) -> Turn:
         """Cancel the background run. The turn ends ``cancelled``; history stays usable."""

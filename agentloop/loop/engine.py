@@ -51,6 +51,7 @@ from agentloop.types import (
     input_to_steps,
 )
 
+from .cancel import cancelled_by_request
 from .compaction import Compaction, compact_view
 from .effects import (
     Effect,
@@ -151,6 +152,8 @@ def _describe(exc: BaseException) -> str:
         return "the turn was interrupted (KeyboardInterrupt) before this call ran."
     if isinstance(exc, GeneratorExit):
         return "the caller stopped the turn before this call ran."
+    if cancelled_by_request(exc):
+        return "the turn was cancelled (conv.cancel()) before this call ran."
     if isinstance(exc, (asyncio.CancelledError, concurrent.futures.CancelledError)):
         return "the turn was cancelled before this call ran."
     return f"the turn stopped on {type(exc).__name__}: {exc}"
@@ -581,7 +584,7 @@ class TurnEngine:
         if paused is not None and paused.turn is turn:
             return False  # the turn had paused before the caller stopped it
         if turn.status in ("running", "awaiting_approval"):
-            turn.status = "interrupted"
+            turn.status = "cancelled" if cancelled_by_request(exc) else "interrupted"
         turn.error = str(exc) or type(exc).__name__
         ended = True
         doubt = [c for c in self._doubt if c.id in state.open_calls]
@@ -604,6 +607,8 @@ class TurnEngine:
             state.commit(TurnEnded(turn.status))
         if isinstance(exc, TurnError) or (isinstance(exc, AgentloopError) and exc.turn is None):
             exc.turn = turn
+        elif cancelled_by_request(exc):
+            exc.turn = turn  # type: ignore[attr-defined]  # the driver returns it
         return ended
 
     # --- helpers ---------------------------------------------------------------------------------

@@ -93,10 +93,13 @@ class ToolProgress:
     ``started``: ids of calls whose tool code began (from the thread or task running it);
     ``finished``: the outcome of every call that ended (returned or raised), by id. A call
     neither started nor finished never ran; a call started and not finished is in doubt.
+    ``stop``: resolved (with the exception to raise) when the batch must stop, from any
+    thread (``conv.cancel()``); the blocking driver then treats it as an interruption.
     """
 
     started: set[str] = dataclasses.field(default_factory=set)
     finished: dict[str, ToolOutcome] = dataclasses.field(default_factory=dict)
+    stop: concurrent.futures.Future[BaseException] | None = None
 
 
 @dataclasses.dataclass
@@ -392,8 +395,11 @@ def run_sync(
     # One plain sync call (no timeout) runs right here, in the calling thread, while the
     # others run in the pool: the caller would only wait anyway, and a lone call costs no
     # thread hop at all (Ctrl-C stays immediate).
+    # (Not when the batch may be stopped from another thread: the caller must stay free to
+    # see the stop.)
+    stop = progress.stop if progress is not None else None
     here = next((i for i in range(len(ready) - 1, -1, -1) if _plain_sync(ready[i][1].tool)), None)
-    local = ready.pop(here) if here is not None else None
+    local = ready.pop(here) if here is not None and stop is None else None
 
     pending: list[tuple[int, PreparedCall, concurrent.futures.Future[Any], float]] = []
     try:
@@ -412,19 +418,20 @@ def run_sync(
             value = contextvars.copy_context().run(_call_sync, prepared)
             outcomes[index] = finish(prepared, value, started)
         for index, prepared, future, started in pending:
-            outcomes[index] = _wait(pool, prepared, future, started)
+            outcomes[index] = _wait(pool, prepared, future, started, stop)
     except BaseException:
         # Interrupted (Ctrl-C): what finished is known; calls still queued never start; the
         # ones running get ``grace`` seconds to finish so that what they return is known too.
         _known(progress, outcomes)
         deadline = time.monotonic() + grace
+        # Queued calls are dropped first, so that none starts in a slot freed meanwhile.
+        running = [item for item in pending if item[1].tool.is_async or not item[2].cancel()]
         try:
-            for _, prepared, future, started in pending:
-                if prepared.tool.is_async or not future.cancel():  # running (or async)
-                    remaining = max(0.0, deadline - time.monotonic())
-                    with contextlib.suppress(Exception):
-                        value = future.result(remaining)
-                        _known(progress, [_outcome_of(prepared, value, started)])
+            for _, prepared, future, started in running:  # running (or async)
+                remaining = max(0.0, deadline - time.monotonic())
+                with contextlib.suppress(Exception):
+                    value = future.result(remaining)
+                    _known(progress, [_outcome_of(prepared, value, started)])
         finally:
             for _, _, future, _ in pending:
                 future.cancel()  # async tools still running are cancelled on their loop
@@ -453,9 +460,20 @@ def _wait(
     prepared: PreparedCall,
     future: concurrent.futures.Future[Any],
     started: float,
+    stop: concurrent.futures.Future[BaseException] | None = None,
 ) -> ToolOutcome:
     timeout = prepared.tool.timeout
     remaining = None if timeout is None else max(0.0, started + timeout - time.perf_counter())
+    if stop is not None:
+        concurrent.futures.wait(
+            (future, stop),
+            None if prepared.tool.is_async else remaining,
+            concurrent.futures.FIRST_COMPLETED,
+        )
+        if stop.done() and not future.done():
+            raise stop.result()  # stopped from another thread: an interruption
+        if remaining is not None:
+            remaining = max(0.0, started + timeout - time.perf_counter())  # type: ignore[operator]
     try:
         # ``remaining`` for async tools is a backstop only: they time out on their own loop.
         value = future.result(None if prepared.tool.is_async else remaining)

@@ -34,6 +34,7 @@ REPLACEMENTS: list[tuple[str, str]] = [
     (r"\bawrite\b", "write"),
     (r"await asyncio\.to_thread\(self\.tools\.close\)", "self.tools.close()"),
     (r"\baclose\b", "close"),
+    (r"\b(?:a)(guard|call|events)\b", r"\1"),
     (r"__aenter__", "__enter__"),
     (r"__aexit__", "__exit__"),
     (r"__aiter__", "__iter__"),

@@ -1,0 +1,357 @@
+"""``conv.cancel()`` (issue 20): a turn stopped from another thread or task takes the
+interruption path of Ctrl-C and ``task.cancel()`` (the outcome rule), through both drivers,
+journaled on SQLite: the turn ends ``"cancelled"``, history stays sendable and the journal
+says what history says."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import httpx
+import pytest
+from loop_helpers import call, say
+
+from agentloop import AsyncClient, AsyncConversation, Client, Conversation, tool
+from agentloop.loop.persist import fold
+from agentloop.stores import SQLiteStore
+from agentloop.testing import Emulator, ScriptedModel
+
+
+def results(conv: Any) -> dict[str, str]:
+    return {s.call_id: s.result for s in conv.history if s.type == "function_result"}
+
+
+def journaled(store: SQLiteStore, id: str) -> list[dict[str, Any]]:
+    stored = store.read(id)
+    return [s.model_dump(mode="json") for s in fold(stored.records, stored.version).state.history]
+
+
+def wire(conv: Any) -> list[dict[str, Any]]:
+    return [s.model_dump(mode="json") for s in conv.history]
+
+
+@tool
+def look(what: str) -> str:
+    """Look something up.
+
+    Args:
+        what: What.
+    """
+    return f"found {what}"
+
+
+def test_no_turn_running_is_a_no_op() -> None:
+    conv = Conversation(Emulator(model=ScriptedModel([say("hi")])).client())
+    assert conv.cancel() is False
+    assert conv.send("hello").output_text == "hi"
+    assert conv.cancel() is False
+
+
+def test_cancel_from_a_thread_abandons_the_model_request(tmp_path: Any) -> None:
+    """Sync: the second request of the turn hangs; ``cancel()`` from another thread ends the
+    turn at once with what it had (the tool's result), and the next send works."""
+    in_flight, release = threading.Event(), threading.Event()
+
+    def hang(seconds: float) -> None:
+        in_flight.set()
+        release.wait(30)
+
+    scripted = ScriptedModel()
+    emu = Emulator(model=scripted)
+    store = SQLiteStore(tmp_path / "s.db")
+
+    @tool
+    def slow_next(what: str) -> str:
+        """Look something up (the next model response is slow).
+
+        Args:
+            what: What.
+        """
+        emu.faults.latency(60)
+        return f"found {what}"
+
+    scripted.add([call("slow_next", "c1", what="x")], say("too late"))
+    client = Client(
+        http_client=httpx.Client(transport=emu.transport(sleep=hang), timeout=None),
+        api_key="emulator-key",
+        base_url="http://emulator.local",
+    )
+    conv = Conversation(client, tools=[slow_next], store=store, id="s")
+
+    def stop() -> None:
+        assert in_flight.wait(30)
+        assert conv.cancel() is True
+
+    stopper = threading.Thread(target=stop)
+    stopper.start()
+    try:
+        turn = conv.send("look x up")
+    finally:
+        stopper.join()
+        release.set()
+    assert turn.status == "cancelled"
+    assert results(conv) == {"c1": "found x"}  # the tool ran: its result is kept
+    assert conv.needs_recovery is False and conv.in_doubt == []
+    assert journaled(store, "s") == wire(conv)
+    assert conv.cancel() is False  # the turn is over
+    scripted.add(say("hello again"))
+    assert conv.send("go on").output_text == "hello again"
+    assert journaled(store, "s") == wire(conv)
+
+
+def test_cancel_from_a_thread_during_parallel_tools(tmp_path: Any) -> None:
+    """Sync: three calls. ``quick`` finishes within the grace period (real result),
+    ``stuck`` does not (in doubt), ``queued`` never started ("not run")."""
+    both, gate, hang = threading.Barrier(3), threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    @tool
+    def quick(who: str) -> str:
+        """Pay, finishing once the turn is cancelled.
+
+        Args:
+            who: Whom.
+        """
+        ran.append(who)
+        both.wait(30)
+        assert gate.wait(30)
+        return f"paid {who}"
+
+    @tool
+    def stuck(who: str) -> str:
+        """Pay, never finishing in time.
+
+        Args:
+            who: Whom.
+        """
+        ran.append(who)
+        both.wait(30)
+        hang.wait(30)
+        return "too late"
+
+    scripted = ScriptedModel()
+    emu = Emulator(model=scripted)
+    store = SQLiteStore(tmp_path / "s.db")
+    conv = Conversation(emu.client(), tools=[quick, stuck], store=store, id="s")
+    conv.interrupt_grace = 1.0
+    conv.tools._get_pool().max_workers = 2  # the third call waits in the queue
+    scripted.add(
+        [call("quick", "a", who="a"), call("stuck", "b", who="b"), call("quick", "c", who="c")],
+        say("after"),
+    )
+
+    def stop() -> None:
+        both.wait(30)  # a and b are running
+        assert conv.cancel() is True
+        gate.set()
+
+    stopper = threading.Thread(target=stop)
+    stopper.start()
+    try:
+        turn = conv.send("pay everyone")
+    finally:
+        stopper.join()
+        hang.set()
+    assert sorted(ran) == ["a", "b"]  # c was queued: dropped before a's slot came free
+    known = results(conv)
+    assert known["a"] == "paid a"
+    assert known["c"].startswith("Not run:") and "conv.cancel()" in known["c"]
+    assert "b" not in known and conv.in_doubt == ["b"]
+    assert turn.status == "awaiting_approval"  # a human decides about the call in doubt
+    assert journaled(store, "s") == wire(conv)
+    reloaded = Conversation.from_store(store, "s", client=emu.client(), tools=[quick, stuck])
+    assert reloaded.in_doubt == ["b"]
+    assert conv.send("go on").output_text == "after"
+    assert results(conv)["b"].startswith("Outcome unknown")
+    assert journaled(store, "s") == wire(conv)
+
+
+def test_cancel_a_stream_ends_it_with_the_turn() -> None:
+    """Sync stream: the stream ends with ``TurnCompleted`` (status ``cancelled``)."""
+    scripted = ScriptedModel([[call("look", "c1", what="x")], say("next")])
+    conv = Conversation(Emulator(model=scripted).client(), tools=[look])
+    events = list(_cancel_after_first_result(conv))
+    assert type(events[-1]).__name__ == "TurnCompleted"
+    assert events[-1].turn.status == "cancelled"
+    assert results(conv) == {"c1": "found x"}
+    assert conv.send("again").output_text == "next"  # the cancelled turn sent nothing more
+
+
+def _cancel_after_first_result(conv: Conversation) -> Any:
+    with conv.stream("look x up") as events:
+        for event in events:
+            yield event
+            if type(event).__name__ == "ToolCallFinished":
+                assert conv.cancel() is True  # the caller's own thread: the next safe point
+
+
+def test_cancel_from_a_task_abandons_the_model_request(tmp_path: Any) -> None:
+    """Async: the same from another task."""
+
+    async def main() -> None:
+        in_flight = asyncio.Event()
+
+        async def hang(seconds: float) -> None:
+            in_flight.set()
+            await asyncio.Event().wait()  # until cancelled
+
+        scripted = ScriptedModel()
+        emu = Emulator(model=scripted)
+
+        @tool
+        def slow_next(what: str) -> str:
+            """Look something up (the next model response is slow).
+
+            Args:
+                what: What.
+            """
+            emu.faults.latency(60)
+            return f"found {what}"
+
+        scripted.add([call("slow_next", "c1", what="x")], say("too late"))
+        store = SQLiteStore(tmp_path / "s.db")
+        client = AsyncClient(
+            http_client=httpx.AsyncClient(transport=emu.transport(async_sleep=hang), timeout=None),
+            api_key="emulator-key",
+            base_url="http://emulator.local",
+        )
+        conv = AsyncConversation(client, tools=[slow_next], store=store, id="s")
+
+        async def stop() -> bool:
+            await in_flight.wait()
+            return conv.cancel()
+
+        stopper = asyncio.create_task(stop())
+        turn = await conv.send("look x up")
+        assert await stopper is True
+        assert turn.status == "cancelled"
+        assert results(conv) == {"c1": "found x"}
+        assert journaled(store, "s") == wire(conv)
+        scripted.add(say("hello again"))
+        assert (await conv.send("go on")).output_text == "hello again"
+        assert journaled(store, "s") == wire(conv)
+        assert conv.cancel() is False
+
+    asyncio.run(main())
+
+
+def test_cancel_from_a_task_during_parallel_tools(tmp_path: Any) -> None:
+    """Async: ``quick`` finishes within the grace period, ``stuck`` is in doubt."""
+
+    async def main() -> None:
+        started, gate = asyncio.Event(), asyncio.Event()
+        count = [0]
+
+        @tool
+        async def quick(who: str) -> str:
+            """Pay, finishing once the turn is cancelled.
+
+            Args:
+                who: Whom.
+            """
+            count[0] += 1
+            if count[0] == 2:
+                started.set()
+            await gate.wait()
+            return f"paid {who}"
+
+        @tool
+        async def stuck(who: str) -> str:
+            """Pay, never finishing.
+
+            Args:
+                who: Whom.
+            """
+            count[0] += 1
+            if count[0] == 2:
+                started.set()
+            await asyncio.Event().wait()
+            return "never"
+
+        scripted = ScriptedModel()
+        emu = Emulator(model=scripted)
+        store = SQLiteStore(tmp_path / "s.db")
+        conv = AsyncConversation(emu.async_client(), tools=[quick, stuck], store=store, id="s")
+        conv.interrupt_grace = 0.5
+        scripted.add([call("quick", "a", who="a"), call("stuck", "b", who="b")], say("after"))
+
+        async def stop() -> None:
+            await started.wait()
+            assert conv.cancel() is True
+            gate.set()
+
+        stopper = asyncio.create_task(stop())
+        turn = await conv.send("pay both")
+        await stopper
+        assert results(conv) == {"a": "paid a"}
+        assert conv.in_doubt == ["b"] and turn.status == "awaiting_approval"
+        assert journaled(store, "s") == wire(conv)
+        assert (await conv.send("go on")).output_text == "after"
+        assert results(conv)["b"].startswith("Outcome unknown")
+        assert journaled(store, "s") == wire(conv)
+
+    asyncio.run(main())
+
+
+def test_cancel_from_another_thread_stops_an_async_turn() -> None:
+    """``AsyncConversation.cancel()`` is thread-safe: a UI thread may call it."""
+
+    async def main() -> None:
+        in_tool = threading.Event()
+
+        @tool
+        async def wait_long(what: str) -> str:
+            """Take long.
+
+            Args:
+                what: What.
+            """
+            in_tool.set()
+            await asyncio.Event().wait()
+            return "never"
+
+        scripted = ScriptedModel([[call("wait_long", "c1", what="x")], say("after")])
+        conv = AsyncConversation(Emulator(model=scripted).async_client(), tools=[wait_long])
+        conv.interrupt_grace = 0.0
+        answers: list[bool] = []
+        ui = threading.Thread(target=lambda: answers.append(in_tool.wait(30) and conv.cancel()))
+        ui.start()
+        turn = await conv.send("go")
+        await asyncio.to_thread(ui.join)
+        assert answers == [True]
+        assert conv.in_doubt == ["c1"] and turn.status == "awaiting_approval"
+        conv.reject("c1", "stopped by the user")
+        assert (await conv.resume()).output_text == "after"
+
+    asyncio.run(main())
+
+
+def test_a_plain_task_cancel_still_raises() -> None:
+    """Only ``conv.cancel()`` ends the turn quietly; ``task.cancel()`` propagates as before."""
+
+    async def main() -> None:
+        in_tool = asyncio.Event()
+
+        @tool
+        async def wait_long(what: str) -> str:
+            """Take long.
+
+            Args:
+                what: What.
+            """
+            in_tool.set()
+            await asyncio.Event().wait()
+            return "never"
+
+        scripted = ScriptedModel([[call("wait_long", "c1", what="x")]])
+        conv = AsyncConversation(Emulator(model=scripted).async_client(), tools=[wait_long])
+        conv.interrupt_grace = 0.0
+        task = asyncio.create_task(conv.send("go"))
+        await in_tool.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(main())
