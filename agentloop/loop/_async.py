@@ -367,7 +367,7 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         background = self._background
         if background is None or background.done:
             return False
-        background.stop()
+        background._request_cancel()
         return True
 
     async def aclose(self) -> None:

@@ -410,7 +410,7 @@ class Conversation(TimeTravel, ConversationCore):
         background = self._background
         if background is None or background.done:
             return False
-        background.stop()
+        background._request_cancel()
         return True
 
     def close(self) -> None:

@@ -120,7 +120,7 @@ class BackgroundTurn(_BackgroundBase):
                 self._complete(current)
         return self._turn
 
-    def stop(self) -> None:
+    def _request_cancel(self) -> None:
         """``cancel()``, for ``conv.cancel()``."""
         self.cancel()
 
@@ -186,7 +186,7 @@ class AsyncBackgroundTurn(_BackgroundBase):
                 await self._complete(current)
         return self._turn
 
-    def stop(self) -> None:
+    def _request_cancel(self) -> None:
         """``conv.cancel()``: schedule ``cancel()`` on the loop the turn was sent from
         (callable from any thread)."""
         self._stopping = asyncio.run_coroutine_threadsafe(self.cancel(), self._loop)

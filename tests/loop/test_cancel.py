@@ -355,3 +355,77 @@ def test_a_plain_task_cancel_still_raises() -> None:
             await task
 
     asyncio.run(main())
+
+
+def test_cancel_stops_a_background_turn() -> None:
+    """Sync: a background turn running server-side is cancelled (``BackgroundTurn.cancel``)."""
+    scripted = ScriptedModel([say("never"), say("after")])
+    emu = Emulator(model=scripted, background_polls=5)
+    conv = Conversation(emu.client())
+    handle = conv.send("slow task", background=True)
+    assert not handle.done
+    assert conv.cancel() is True
+    assert handle.done and handle.status == "cancelled"
+    assert conv.cancel() is False
+    assert conv.send("hello").output_text == "never"  # the queue moved on; history is usable
+
+
+def test_cancel_stops_an_async_background_turn() -> None:
+    """Async: ``cancel()`` schedules ``AsyncBackgroundTurn.cancel`` on the turn's loop."""
+
+    async def main() -> None:
+        scripted = ScriptedModel([say("never"), say("after")])
+        emu = Emulator(model=scripted, background_polls=5)
+        conv = AsyncConversation(emu.async_client())
+        handle = await conv.send("slow task", background=True)
+        assert conv.cancel() is True
+        while not handle.done:
+            await asyncio.sleep(0)
+        assert handle.status == "cancelled"
+        assert conv.cancel() is False
+        assert (await conv.send("hello")).output_text == "never"
+
+    asyncio.run(main())
+
+
+def test_cancel_from_a_thread_abandons_a_streamed_request() -> None:
+    """Sync stream: the streamed request hangs; the stream ends with the cancelled turn."""
+    in_flight, release = threading.Event(), threading.Event()
+
+    def hang(seconds: float) -> None:
+        in_flight.set()
+        release.wait(30)
+
+    scripted = ScriptedModel()
+    emu = Emulator(model=scripted)
+
+    @tool
+    def slow_next(what: str) -> str:
+        """Look something up (the next model response is slow).
+
+        Args:
+            what: What.
+        """
+        emu.faults.latency(60)
+        return f"found {what}"
+
+    scripted.add([call("slow_next", "c1", what="x")], say("too late"))
+    client = Client(
+        http_client=httpx.Client(transport=emu.transport(sleep=hang), timeout=None),
+        api_key="emulator-key",
+        base_url="http://emulator.local",
+    )
+    conv = Conversation(client, tools=[slow_next])
+    stopper = threading.Thread(target=lambda: in_flight.wait(30) and conv.cancel())
+    stopper.start()
+    try:
+        with conv.stream("look x up") as stream:
+            events = list(stream)
+    finally:
+        stopper.join()
+        release.set()
+    assert type(events[-1]).__name__ == "TurnCompleted"
+    assert events[-1].turn.status == "cancelled"
+    assert results(conv) == {"c1": "found x"}
+    scripted.add(say("hello again"))
+    assert conv.send("go on").output_text == "hello again"

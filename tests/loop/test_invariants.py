@@ -235,6 +235,7 @@ TRUTH_OPS = [
     "tool_ok",
     "tool_raise",
     "interrupt_tools",
+    "cancel_tools",
     "hook_raises",
     "hook_interrupted",
     "second_writer_live",
@@ -274,12 +275,19 @@ def truth_op(d: Driver, emu: Emulator, scripted: ScriptedModel, conv: Any, op: s
     if op in ("second_writer_after", "save_load") and STATE["store"].version(conv.id) == 0:
         scripted.add(say("nothing stored yet"))
         d(conv.send("a first turn"))
-    if op == "interrupt_tools":
+    if op in ("interrupt_tools", "cancel_tools"):
         scripted.add(
             [call("settle", f"{ids}a", tag=f"{ids}a"), call("victim", f"{ids}b", tag=f"{ids}b")]
         )
-        with pytest.raises((KeyboardInterrupt, asyncio.CancelledError)):
-            send(d, conv, "pay both")
+        if op == "cancel_tools":  # conv.cancel() from the victim's thread: the turn ends
+            saved, STATE["interrupt"] = STATE["interrupt"], conv.cancel
+            try:
+                assert send(d, conv, "pay both").status == "awaiting_approval"
+            finally:
+                STATE["interrupt"] = saved
+        else:
+            with pytest.raises((KeyboardInterrupt, asyncio.CancelledError)):
+                send(d, conv, "pay both")
     elif op in ("hook_raises", "hook_interrupted"):
 
         def raiser(event: Any) -> None:
