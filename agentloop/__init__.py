@@ -24,6 +24,9 @@ _EXPORTS: dict[str, str] = {
     "Conversation": "agentloop.loop",
     "Agent": "agentloop.agents",
     "RunContext": "agentloop.agents",
+    "ManagedAgent": "agentloop.agents",
+    "Handoff": "agentloop.loop.events",
+    "ModelRetry": "agentloop.errors",
     "AsyncConversation": "agentloop.loop",
     "Turn": "agentloop.loop",
     "ToolCall": "agentloop.loop",
@@ -50,7 +53,10 @@ __all__ = [
     "Compaction",
     "Conversation",
     "Deny",
+    "Handoff",
     "Hooks",
+    "ManagedAgent",
+    "ModelRetry",
     "RequireApproval",
     "RunContext",
     "Tool",
@@ -69,7 +75,8 @@ __all__ = [
 
 if TYPE_CHECKING:
     from agentloop import errors, types
-    from agentloop.agents import Agent, RunContext
+    from agentloop.agents import Agent, ManagedAgent, RunContext
+    from agentloop.errors import ModelRetry
     from agentloop.client import AsyncClient, Client
     from agentloop.loop import (
         AsyncBackgroundTurn,
@@ -81,6 +88,7 @@ if TYPE_CHECKING:
         Turn,
         UsageLimits,
     )
+    from agentloop.loop.events import Handoff
     from agentloop.loop.hooks import Deny, Hooks, RequireApproval
     from agentloop.observe import instrument
     from agentloop.tools import Tool, ToolContext, ToolError, ToolRegistry, tool

@@ -101,6 +101,7 @@ class _ConversationCore:
         name: str | None = None,
         hooks: Any = None,
         instrument: bool = True,
+        output_retries: int = 1,
     ) -> None:
         from agentloop.tools import ToolRegistry
 
@@ -123,6 +124,12 @@ class _ConversationCore:
         self.response_format = response_format
         self.response_model = response_model
         self.max_steps = max_steps
+        self.output_retries = _retries(output_retries)
+        # Callables ``fn(output) -> output`` run on each parsed answer; one may raise
+        # ``ModelRetry`` to refuse it (``Agent`` sets them).
+        self.output_validators: tuple[Callable[[Any], Any], ...] = ()
+        # Set by an ``Agent``: the agent graph this conversation runs (agents/_runtime.py).
+        self._agents: Any = None
         self.deps = deps
         self.agent_config = agent_config
         self.environment = environment
@@ -318,6 +325,7 @@ class _ConversationCore:
         response_format: Any = None,
         background: bool = False,
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
     ) -> TurnEngine:
         running = self._background
         if running is not None and not running.done:
@@ -353,13 +361,38 @@ class _ConversationCore:
             max_steps=self.max_steps,
             needs_approval=needs_approval,
             is_idempotent=is_idempotent,
-            parse_output=output_parser(model) if model is not None else None,
+            parse_output=self._output_parser(model),
             background=background,
             compaction=self._compaction,
             limits=self._guard(limits),
-            hooks=hook_set(self.hooks, self) if self.hooks is not None else None,
+            hooks=self._hook_set(),
             observe=observer_for(self) if self.instrument else None,
+            output_retries=self.output_retries
+            if output_retries is None
+            else _retries(output_retries),
+            on_results=self._agents.on_results if self._agents is not None else None,
         )
+
+    def _hook_set(self) -> Any:
+        hooks = self.hooks
+        if self._agents is not None:  # the agents' own hook first: user hooks see its body
+            hooks = [self._agents.hooks(self), *(hooks if isinstance(hooks, list) else [hooks])]
+            hooks = [h for h in hooks if h is not None]
+        return hook_set(hooks, self) if hooks is not None else None
+
+    def _output_parser(self, model: Any) -> Callable[[str], Any] | None:
+        validators = self.output_validators
+        parse = output_parser(model) if model is not None else None
+        if not validators:
+            return parse
+
+        def validated(text: str) -> Any:
+            output: Any = parse(text) if parse is not None else text
+            for validator in validators:
+                output = validator(output)
+            return output
+
+        return validated
 
     def _guard(self, limits: UsageLimits | None) -> LimitGuard | None:
         if limits is None and self.limits is None:
@@ -547,6 +580,12 @@ class _ConversationCore:
         )
 
 
+def _retries(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"output_retries must be an int >= 0, not {value!r}")
+    return value
+
+
 def _retry_event(info: Any) -> Retrying:
     reason = getattr(info, "message", None) or str(getattr(info, "status_code", "") or "")
     return Retrying(
@@ -590,6 +629,7 @@ class Conversation(_ConversationCore):
         name: str | None = None,
         hooks: Any = None,
         instrument: bool = True,
+        output_retries: int = 1,
     ) -> None:
         """Create a conversation.
 
@@ -621,6 +661,9 @@ class Conversation(_ConversationCore):
                 (see docs/observability.md); they run in the order given.
             instrument: ``False`` keeps this conversation out of traces, metrics and the
                 ``agentloop`` log lines even when ``agentloop.instrument()`` is on.
+            output_retries: How many times an answer that does not parse into
+                ``response_model`` (or that an output validator refuses with ``ModelRetry``)
+                goes back to the model with the reason before ``OutputValidationError``.
         """
         if client is None:
             from agentloop.client import Client
@@ -630,7 +673,7 @@ class Conversation(_ConversationCore):
             client, model, agent, tools, strategy, system_instruction, generation_config,
             response_format, max_steps, response_model, deps, agent_config, environment,
             extra_body, id, store, compaction, limits,
-            name=name, hooks=hooks, instrument=instrument,
+            name=name, hooks=hooks, instrument=instrument, output_retries=output_retries,
         )  # fmt: skip
 
     # --- turns ---------------------------------------------------------------------------------
@@ -644,6 +687,7 @@ class Conversation(_ConversationCore):
         response_format: Any = None,
         background: Literal[False] = False,
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
     ) -> Turn: ...
 
     @overload
@@ -655,6 +699,7 @@ class Conversation(_ConversationCore):
         response_format: Any = None,
         background: Literal[True],
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
     ) -> BackgroundTurn: ...
 
     def send(
@@ -665,16 +710,20 @@ class Conversation(_ConversationCore):
         response_format: Any = None,
         background: bool = False,
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
     ) -> Turn | BackgroundTurn:
         """Run one user turn to completion and return its ``Turn``.
 
         With ``background=True`` the first request runs in the background and a
         ``BackgroundTurn`` handle is returned at once (``wait()``, ``poll()``, ``cancel()``).
-        ``limits``: ``UsageLimits`` for this turn (on top of the conversation's).
+        ``limits``: ``UsageLimits`` for this turn (on top of the conversation's);
+        ``output_retries`` replaces the conversation's for this turn.
         """
         self._acquire()
         try:
-            engine = self._engine(response_model, response_format, background, limits)
+            engine = self._engine(
+                response_model, response_format, background, limits, output_retries
+            )
             proto = engine.start(input)
             if not background:
                 return self._finish(proto, stream=False)
@@ -696,11 +745,14 @@ class Conversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
     ) -> Iterator[LoopEvent]:
         """Run one user turn, yielding loop events; the last one is ``TurnCompleted``.
 
         The turn starts when iteration starts (the input is checked at once)."""
-        engine = self._engine(response_model, response_format, limits=limits)
+        engine = self._engine(
+            response_model, response_format, limits=limits, output_retries=output_retries
+        )
         return self._locked(engine.start(input))
 
     def compact(self) -> Compacted | None:
@@ -878,6 +930,7 @@ class AsyncConversation(_ConversationCore):
         name: str | None = None,
         hooks: Any = None,
         instrument: bool = True,
+        output_retries: int = 1,
     ) -> None:
         """Create a conversation on an ``AsyncClient``; the parameters are those of
         ``Conversation``."""
@@ -889,7 +942,7 @@ class AsyncConversation(_ConversationCore):
             client, model, agent, tools, strategy, system_instruction, generation_config,
             response_format, max_steps, response_model, deps, agent_config, environment,
             extra_body, id, store, compaction, limits,
-            name=name, hooks=hooks, instrument=instrument,
+            name=name, hooks=hooks, instrument=instrument, output_retries=output_retries,
         )  # fmt: skip
 
     @overload
@@ -901,6 +954,7 @@ class AsyncConversation(_ConversationCore):
         response_format: Any = None,
         background: Literal[False] = False,
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
     ) -> Turn: ...
 
     @overload
@@ -912,6 +966,7 @@ class AsyncConversation(_ConversationCore):
         response_format: Any = None,
         background: Literal[True],
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
     ) -> AsyncBackgroundTurn: ...
 
     async def send(
@@ -922,12 +977,15 @@ class AsyncConversation(_ConversationCore):
         response_format: Any = None,
         background: bool = False,
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
     ) -> Turn | AsyncBackgroundTurn:
         """Run one user turn to completion and return its ``Turn`` (``background=True``: an
         ``AsyncBackgroundTurn`` handle at once); ``limits`` as in ``Conversation.send``."""
         self._acquire()
         try:
-            engine = self._engine(response_model, response_format, background, limits)
+            engine = self._engine(
+                response_model, response_format, background, limits, output_retries
+            )
             proto = engine.start(input)
             if not background:
                 return await self._finish(proto, stream=False)
@@ -949,10 +1007,13 @@ class AsyncConversation(_ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
     ) -> AsyncIterator[LoopEvent]:
         """Run one user turn, yielding loop events (``async for``); the last one is
         ``TurnCompleted``. The turn starts when iteration starts."""
-        engine = self._engine(response_model, response_format, limits=limits)
+        engine = self._engine(
+            response_model, response_format, limits=limits, output_retries=output_retries
+        )
         return self._locked(engine.start(input))
 
     async def compact(self) -> Compacted | None:

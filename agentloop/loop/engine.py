@@ -50,6 +50,7 @@ from agentloop.errors import (
     OutputValidationError,
     StateError,
     StoreError,
+    ToolError,
     TurnError,
     UnexpectedStatusError,
 )
@@ -59,6 +60,8 @@ from agentloop.types import (
     FunctionResultStep,
     Interaction,
     RawJSON,
+    TextContent,
+    UserInputStep,
     WireModel,
     input_to_steps,
 )
@@ -68,6 +71,7 @@ from .events import (
     ApprovalRequired,
     InteractionCompleted,
     LoopEvent,
+    OutputRetry,
     Recovered,
     StrategyFallback,
     ToolCallFinished,
@@ -212,8 +216,14 @@ class TurnEngine:
         limits: LimitGuard | None = None,
         hooks: HookSet | None = None,
         observe: Callable[[Protocol, str, list[Any]], Protocol] | None = None,
+        output_retries: int = 0,
+        on_results: Callable[[list[ToolCall]], list[LoopEvent]] | None = None,
     ) -> None:
         self.hooks = hooks
+        # How many times an answer that does not validate goes back to the model for another try.
+        self.output_retries = output_retries
+        # Events that follow a batch of tool results (agents: a ``Handoff``).
+        self.on_results = on_results
         # Wraps each turn's protocol (tracing, log lines): (protocol, how, new input steps).
         self.observe = observe
         self.state = state
@@ -361,6 +371,7 @@ class TurnEngine:
             pending = list(calls)
             continuation: tuple[str, list[RawJSON]] | None = None
             background = self.background
+            retries = 0
             while True:
                 if pending:
                     if (yield from self._dispatch(turn, pending, in_doubt)):
@@ -404,7 +415,13 @@ class TurnEngine:
                 elif status == "requires_continuation" and interaction.continuation_token:
                     continuation = (interaction.continuation_token, list(body.get("input") or []))
                 elif status == "completed":
-                    return (yield from self._complete(turn))
+                    problem = self._parse(turn)
+                    if problem is None:
+                        return (yield from self._complete(turn))
+                    if retries >= self.output_retries:
+                        raise self._invalid_output(turn, problem, retries)
+                    retries += 1
+                    yield from self._retry_output(turn, problem, retries)
                 else:
                     raise self._ending(turn, interaction)
         except BaseException as exc:
@@ -472,6 +489,9 @@ class TurnEngine:
         yield from self._persist()
         for record in records:
             yield Emit(self._finished(record))
+        if self.on_results is not None:
+            for event in self.on_results(records):
+                yield Emit(event)
 
     def _hook_calls(
         self, turn: Turn, calls: list[FunctionCallStep]
@@ -488,24 +508,64 @@ class TurnEngine:
                 yield Emit(self._finished(record))
         return allowed, ask
 
-    def _complete(self, turn: Turn) -> Protocol:
+    def _parse(self, turn: Turn) -> Exception | None:
+        """Set ``turn.output`` from the final text; the problem when it does not validate."""
         state = self.state
         if state.open_calls:
             # A completed interaction that still names calls: answer them so the next
             # request is accepted.
             state.close_open_calls(turn, "the interaction completed without waiting for it.")
-        turn.status = "completed"
-        if self.parse_output is not None:
-            try:
-                turn.output = self.parse_output(turn.output_text)
-            except Exception as exc:
-                raise OutputValidationError(
-                    "the model's output does not match the response model: "
-                    f"{exc}. The turn is in history; ask again or relax the schema",
-                    turn,
-                ) from exc
-        else:
+        if self.parse_output is None:
             turn.output = turn.output_text
+            return None
+        try:
+            turn.output = self.parse_output(turn.output_text)
+        except Exception as exc:  # a ValidationError, a validator's ModelRetry, bad JSON
+            return exc
+        return None
+
+    @staticmethod
+    def _reason(problem: Exception) -> str:
+        """One line: a validator's message, or each schema error as ``field: message``."""
+        if isinstance(problem, ToolError):
+            return problem.message
+        errors = getattr(problem, "errors", None)
+        if callable(errors):
+            with contextlib.suppress(Exception):
+                found = [
+                    f"{'.'.join(str(p) for p in e.get('loc', ())) or 'answer'}: {e.get('msg')}"
+                    for e in errors()
+                ]
+                if found:
+                    return "; ".join(found)
+        return " ".join(str(problem).split()) or type(problem).__name__
+
+    def _retry_output(self, turn: Turn, problem: Exception, attempt: int) -> Protocol:
+        """Send the reason the answer was refused back to the model, as a user message."""
+        reason = self._reason(problem)
+        text = (
+            f"Your answer was not accepted: {reason}\nAnswer again, following the required "
+            "format exactly."
+        )
+        self.state.append(UserInputStep(content=[TextContent(text=text)]), turn)
+        yield from self._persist()
+        yield Emit(OutputRetry(attempt=attempt, reason=reason))
+
+    def _invalid_output(self, turn: Turn, problem: Exception, retries: int) -> TurnError:
+        turn.status = "completed"  # the model finished; its answer is what failed
+        tries = f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
+        error = OutputValidationError(
+            f"the model's output does not match the response model{tries}: "
+            f"{self._reason(problem)}. The answers are in history; raise output_retries, ask "
+            "again or relax the schema",
+            turn,
+        )
+        error.__cause__ = problem
+        return error
+
+    def _complete(self, turn: Turn) -> Protocol:
+        state = self.state
+        turn.status = "completed"
         state.record({"k": "end", "status": "completed"})
         yield from self._persist()
         yield Emit(TurnCompleted(turn=turn))
