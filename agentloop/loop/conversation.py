@@ -40,7 +40,7 @@ from .engine import (
 )
 from .events import Compacted, LoopEvent, Retrying, SSETranslator, TurnCompleted
 from .hooks import RunHook, hook_set
-from .limits import LimitGuard, UsageLimits, UsageTotals
+from .limits import LimitGuard, NestedGuard, UsageLimits, UsageTotals
 from .persist import from_document, settings_of, to_document
 from .state import STRATEGIES, ConversationState, Journal, Strategy
 from .structured import output_parser, response_format_for
@@ -130,6 +130,10 @@ class _ConversationCore:
         self.output_validators: tuple[Callable[[Any], Any], ...] = ()
         # Set by an ``Agent``: the agent graph this conversation runs (agents/_runtime.py).
         self._agents: Any = None
+        # A sub-agent's parent conversation (its limits hold here too) and this turn's guard.
+        self._parent: Any = None
+        self._children: dict[str, Any] = {}  # sub-agents paused for approval (no store)
+        self._turn_guard: Any = None
         self.deps = deps
         self.agent_config = agent_config
         self.environment = environment
@@ -211,6 +215,12 @@ class _ConversationCore:
         marker) step, then the recent history verbatim; long tool results as sent (truncated).
         ``history`` keeps every step."""
         return self._state.view.steps(self._state.history)
+
+    @property
+    def active_agent(self) -> Any:
+        """The ``Agent`` in charge (after handoffs), or ``None`` for a conversation that no
+        ``Agent`` built."""
+        return self._agents.active if self._agents is not None else None
 
     @property
     def usage(self) -> UsageTotals:
@@ -355,6 +365,7 @@ class _ConversationCore:
                 journal.meta = settings  # written (with a title) by the next Persist
                 self._journaled_settings = settings
 
+        guard = self._turn_guard = self._guard(limits)
         return TurnEngine(
             self._state,
             static_body=self._encoded(self._static_body(response_model, response_format)),
@@ -364,7 +375,7 @@ class _ConversationCore:
             parse_output=self._output_parser(model),
             background=background,
             compaction=self._compaction,
-            limits=self._guard(limits),
+            limits=guard,
             hooks=self._hook_set(),
             observe=observer_for(self) if self.instrument else None,
             output_retries=self.output_retries
@@ -394,10 +405,15 @@ class _ConversationCore:
 
         return validated
 
-    def _guard(self, limits: UsageLimits | None) -> LimitGuard | None:
-        if limits is None and self.limits is None:
-            return None
-        return LimitGuard(self.limits, limits, self.model if self.model is not None else self.agent)
+    def _guard(self, limits: UsageLimits | None) -> LimitGuard | NestedGuard | None:
+        guard = None
+        if limits is not None or self.limits is not None:
+            key = self.model if self.model is not None else self.agent
+            guard = LimitGuard(self.limits, limits, key)
+        parent = self._parent
+        if parent is not None and (guard is not None or parent._turn_guard is not None):
+            return NestedGuard(guard, parent._turn_guard, parent._state.usage)
+        return guard
 
     def _compaction_protocol(self) -> Protocol:
         running = self._background

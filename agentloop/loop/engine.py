@@ -80,7 +80,7 @@ from .events import (
 )
 from .history import encode_step
 from .hooks import HookSet, RunHook
-from .limits import LimitGuard, UsageTotals
+from .limits import LimitGuard, NestedGuard, UsageTotals
 from .state import (
     STRATEGIES,
     ConversationState,
@@ -213,7 +213,7 @@ class TurnEngine:
         parse_output: Callable[[str], Any] | None = None,
         background: bool = False,
         compaction: Compaction | None = None,
-        limits: LimitGuard | None = None,
+        limits: LimitGuard | NestedGuard | None = None,
         hooks: HookSet | None = None,
         observe: Callable[[Protocol, str, list[Any]], Protocol] | None = None,
         output_retries: int = 0,
@@ -367,7 +367,10 @@ class TurnEngine:
                 originals = [state.open_calls.get(c.id, c) for c in approved]
                 approved, _ = yield from self._hook_calls(turn, originals)
             if approved:
-                yield from self._run_calls(turn, list(approved))
+                held = yield from self._run_calls(turn, list(approved))
+                if held:
+                    yield from self._pause(turn, held, ())
+                    return turn
             pending = list(calls)
             continuation: tuple[str, list[RawJSON]] | None = None
             background = self.background
@@ -446,9 +449,16 @@ class TurnEngine:
         waiting = [c for c in calls if c.id in in_doubt or c.id in ask or self.needs_approval(c)]
         runnable = [c for c in calls if c not in waiting]
         if runnable:
-            yield from self._run_calls(turn, runnable)
+            waiting += yield from self._run_calls(turn, runnable)
         if not waiting:
             return False
+        yield from self._pause(turn, waiting, in_doubt)
+        return True
+
+    def _pause(
+        self, turn: Turn, waiting: list[FunctionCallStep], in_doubt: Collection[str]
+    ) -> Generator[Effect, Any, None]:
+        """Pause the turn: ``waiting`` calls wait for ``approve``/``reject`` and ``resume``."""
         state = self.state
         doubt = sorted(c.id for c in waiting if c.id in in_doubt)
         turn.status = "awaiting_approval"
@@ -467,9 +477,12 @@ class TurnEngine:
         yield from self._persist()
         yield Emit(ApprovalRequired(calls=list(waiting), in_doubt=doubt))
         yield Emit(TurnCompleted(turn=turn))
-        return True
 
-    def _run_calls(self, turn: Turn, calls: list[FunctionCallStep]) -> Generator[Effect, Any, None]:
+    def _run_calls(
+        self, turn: Turn, calls: list[FunctionCallStep]
+    ) -> Generator[Effect, Any, list[FunctionCallStep]]:
+        """Run the calls and record their results; the calls a tool *held* open (a sub-agent
+        that waits for approval: its outcome's error says ``holds_call``), to pause on."""
         state = self.state
         for call in calls:
             yield Emit(ToolCallStarted(call=call))
@@ -480,11 +493,14 @@ class TurnEngine:
         yield from self._persist()  # with the response that asked for the calls, if pending
         state.started.update(c.id for c in calls)
         outcomes = yield RunTools(calls)
+        held = [o.call for o in outcomes if getattr(o.error, "holds_call", False)]
+        held_ids = {c.id for c in held}
+        outcomes = [o for o in outcomes if o.call.id not in held_ids]
         if self.hooks is not None and self.hooks.after_tool:
             outcomes = yield from self.hooks.results(outcomes, turn)
         records = [self._record_outcome(turn, o) for o in outcomes if o.call.id in state.open_calls]
         for call in calls:  # a runner that lost a call must not leave it unanswered
-            if call.id in state.open_calls:
+            if call.id in state.open_calls and call.id not in held_ids:
                 records.append(self._answer(turn, call, "The tool runner returned no result."))
         yield from self._persist()
         for record in records:
@@ -492,6 +508,7 @@ class TurnEngine:
         if self.on_results is not None:
             for event in self.on_results(records):
                 yield Emit(event)
+        return held
 
     def _hook_calls(
         self, turn: Turn, calls: list[FunctionCallStep]

@@ -15,6 +15,7 @@ Invariants every change keeps (``check()`` verifies them on load):
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -122,6 +123,9 @@ class Journal:
         self.version = version
 
 
+_ROLLUP_LOCK = threading.RLock()
+
+
 @dataclass
 class ConversationState:
     """Everything a conversation must remember between turns (and across save/load)."""
@@ -143,6 +147,8 @@ class ConversationState:
     journal: Journal | None = None
     view: ModelView = field(default_factory=ModelView)  # what the model gets (compaction.py)
     usage: UsageTotals = field(default_factory=UsageTotals)  # over the conversation's life
+    # A sub-agent's state counts its requests in its parent's too (agents/_subagent.py).
+    rollup: ConversationState | None = field(default=None, repr=False, compare=False)
 
     # --- changes ---------------------------------------------------------------------------------
 
@@ -185,6 +191,9 @@ class ConversationState:
     def count_usage(self, usage: Usage | None, price: Price | None) -> None:
         """Add one model request to ``usage`` (the running totals) and journal it."""
         cost = self.usage.record(usage, price)
+        if self.rollup is not None:
+            with _ROLLUP_LOCK:  # sub-agents of one parent may run in parallel threads
+                self.rollup.count_usage(usage, price)
         if self.journal is not None:
             self.journal.add(
                 {

@@ -1,0 +1,238 @@
+"""Sub-agents as tools: ``agent.as_tool(context="fresh" | "fork")``.
+
+A sub-agent call runs a *child* conversation of the agent, through the same engine and the
+same driver kind as its parent (a ``Conversation`` under a ``Conversation``, an
+``AsyncConversation`` under an ``AsyncConversation``):
+
+* it is journaled in the parent's store under an id derived from the parent's id and the
+  call id, so re-running the call (after a crash, recovery runs it again: the tool is
+  idempotent because its child is journaled) loads the child and *recovers* it: its finished
+  tool calls are not run again;
+* its state counts every request in the parent's usage (``ConversationState.rollup``) and its
+  guard checks the parent's limits too (``NestedGuard``);
+* ``context="fork"``: the child starts as a fork of the parent (``seed_fork``): the same
+  history, and (stateful) the parent's chain, so its first request sends only the answers to
+  the parent's open calls and the task, with ``previous_interaction_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, Literal
+
+from agentloop.errors import ConfigurationError, ToolError
+from agentloop.tools import Tool, ToolContext
+from agentloop.types import FunctionResultStep, output_text_of
+
+if TYPE_CHECKING:
+    from agentloop.loop.state import ConversationState
+    from agentloop.loop.turn import Turn
+
+    from ._agent import Agent
+
+__all__ = ["AgentTool", "SubAgentPending", "child_id", "seed_fork"]
+
+Context = Literal["fresh", "fork"]
+TASK_DOC = "What the sub-agent should do: the whole task, in plain words."
+
+
+def child_id(parent_id: str, call_id: str) -> str:
+    """The id of the child conversation a call of a sub-agent tool runs (its journal key)."""
+    return f"{parent_id}.sub.{call_id}"
+
+
+def seed_fork(
+    parent: ConversationState, child: ConversationState, call_id: str, agent_name: str
+) -> None:
+    """Start ``child`` as a fork of ``parent`` at its latest step, inside the call ``call_id``.
+
+    The child gets the parent's history and, stateful, its chain: its first request continues
+    the parent's last interaction, so nothing the server has is sent again. That interaction
+    still has open calls (this one at least), and the API refuses to continue a chain with
+    unanswered calls: the child answers them in its own branch (the parent's chain is left as
+    it is, and the parent answers them in its own)."""
+    history = parent.history
+    child.extend(list(history), None, [history.wire(i).data for i in range(len(history))])
+    answers = [
+        FunctionResultStep(
+            call_id=call.id,
+            name=call.name,
+            result=(
+                f"The {agent_name} sub-agent took this call over in its own branch of the "
+                "conversation; its task follows."
+                if call.id == call_id
+                else "Not available in this branch: the parent conversation answers this call."
+            ),
+        )
+        for call in parent.open_calls.values()
+    ]
+    child.extend(answers, None)
+    if parent.strategy == "stateful" and parent.chain_id is not None:
+        child.set_chain(parent.chain_id, min(parent.chain_len, len(history)))
+
+
+class SubAgentPending(ToolError):
+    """A sub-agent's turn paused for approval: its parent's call pauses with it."""
+
+    holds_call = True  # the engine keeps the parent's call open and pauses on it
+
+    def __init__(self, message: str, agent: str, calls: list[Any]) -> None:
+        super().__init__(message)
+        self.agent = agent
+        self.calls = calls
+
+
+class AgentTool(Tool[..., Any]):
+    """A tool that runs an ``Agent`` on a task (``agent.as_tool(...)``); one string
+    parameter, ``task``."""
+
+    agent: Agent
+    context: Context
+
+    def __init__(
+        self,
+        agent: Agent,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        context: Context = "fresh",
+    ) -> None:
+        if context not in ("fresh", "fork"):
+            raise ConfigurationError(
+                f"as_tool(context=...) is 'fresh' or 'fork', not {context!r}: 'fresh' gives the "
+                "sub-agent only the task, 'fork' the whole conversation"
+            )
+
+        async def run(ctx: ToolContext[Any], task: str) -> Any:
+            """Run the sub-agent.
+
+            Args:
+                task: What the sub-agent should do: the whole task, in plain words.
+            """
+            return await run_subagent(self, ctx, task)
+
+        text = description or agent.description or f"Ask the {agent.name} agent to do a task."
+        super().__init__(run, name=name or agent.name, description=text, idempotent=True)
+        self.agent = agent
+        self.context = context
+
+    def __repr__(self) -> str:
+        return f"AgentTool({self.agent.name!r}, name={self.name!r}, context={self.context!r})"
+
+
+async def run_subagent(tool: AgentTool, ctx: ToolContext[Any], task: str) -> Any:
+    from agentloop.loop import AsyncConversation
+
+    parent = ctx.conversation
+    if parent is None:
+        raise ToolError(
+            f"the {tool.name} sub-agent runs inside a conversation (its tool calls come from "
+            "one); call agent.run(task) to run the agent on its own"
+        )
+    if isinstance(parent, AsyncConversation):
+        child = _child(tool, parent, ctx.call_id, AsyncConversation)
+        try:
+            turn = await _advance_async(child, task, tool)
+        finally:
+            _keep(parent, child)
+            if not child.pending_approvals:
+                await child.aclose()
+    else:
+        from agentloop.loop import Conversation
+
+        child = _child(tool, parent, ctx.call_id, Conversation)
+        try:
+            turn = await asyncio.to_thread(_advance, child, task, tool)
+        finally:
+            _keep(parent, child)
+            if not child.pending_approvals:
+                child.close()
+    return _output(turn, tool)
+
+
+def _keep(parent: Any, child: Any) -> None:
+    """Keep a paused child in memory when no store keeps it (until its parent resumes)."""
+    if child.pending_approvals and parent.store is None:
+        parent._children[child.id] = child
+    else:
+        parent._children.pop(child.id, None)
+
+
+def _child(tool: AgentTool, parent: Any, call_id: str, cls: Any) -> Any:
+    agent = tool.agent
+    store = parent.store
+    key = child_id(parent.id, call_id)
+    live = parent._children.get(key)  # paused, in a conversation without a store
+    if live is not None:
+        return live
+    known = store is not None and store.version(key) > 0
+    child = agent._build(
+        cls,
+        parent.client,
+        store,
+        key,
+        parent.strategy,
+        parent.deps,
+        name=agent.name,
+    )
+    child._parent = parent
+    child._state.rollup = parent._state
+    if not known and tool.context == "fork":
+        seed_fork(parent._state, child._state, call_id, agent.name)
+    return child
+
+
+def _advance(child: Any, task: str, tool: AgentTool) -> Turn | str:
+    """Run (or go on with) the child's one turn (sync driver)."""
+    what = _what(child)
+    if what == "recover":
+        return child.recover()  # type: ignore[no-any-return]
+    if what == "paused":
+        return child.resume()  # type: ignore[no-any-return]
+    if what == "done":
+        return output_text_of(child.history)
+    return child.send(task)  # type: ignore[no-any-return]
+
+
+async def _advance_async(child: Any, task: str, tool: AgentTool) -> Turn | str:
+    """``_advance`` on the async driver."""
+    what = _what(child)
+    if what == "recover":
+        return await child.recover()  # type: ignore[no-any-return]
+    if what == "paused":
+        return await child.resume()  # type: ignore[no-any-return]
+    if what == "done":
+        return output_text_of(child.history)
+    return await child.send(task)  # type: ignore[no-any-return]
+
+
+def _what(child: Any) -> str:
+    """What the child's journal says: new, cut short (recover), paused (resume) or done."""
+    if child.needs_recovery:
+        return "recover"
+    if child.pending_approvals:
+        # The parent's call waited for approval with the sub-agent's calls, and runs again
+        # now: the parent's approval covers the calls the sub-agent waits for.
+        for call in child.pending_approvals:
+            if call.id not in child._state.paused.decisions:
+                child.approve(call.id)
+        return "paused"
+    if child._state.journal is not None and child._state.journal.version > 0:
+        return "done"  # a child loaded from the journal whose turn had finished
+    return "new"
+
+
+def _output(result: Turn | str, tool: AgentTool) -> Any:
+    if isinstance(result, str):
+        return result
+    if result.status == "awaiting_approval":
+        calls = list(result.pending_approvals)
+        raise SubAgentPending(
+            f"the {tool.agent.name} sub-agent waits for approval of "
+            + ", ".join(f"{c.name} ({c.id})" for c in calls),
+            tool.agent.name,
+            calls,
+        )
+    if tool.agent.response_model is not None and result.output is not None:
+        return result.output
+    return result.output_text
