@@ -108,7 +108,7 @@ class ManagedAgent(Tool[..., Any]):
                 return started
         try:
             done: Interaction = client.interactions.wait(interaction_id)
-        except BaseException:
+        except KeyboardInterrupt:  # the user stopped the turn: stop the managed run too
             _cancel_quietly(lambda: client.interactions.cancel(interaction_id))
             raise
         return done
