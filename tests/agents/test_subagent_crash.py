@@ -1,0 +1,124 @@
+"""A process killed (SIGKILL) inside a sub-agent's tool: recovery finishes the parent's turn,
+and no tool that had completed runs again. A real process and a real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agentloop.testing import Emulator, FunctionModel
+
+from agent_helpers import call, say
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SCRIPT = '''
+import os, sys, time
+from agentloop import Agent, tool
+from agentloop.stores import SQLiteStore
+
+def log(line):
+    with open(os.environ["TOOL_LOG"], "a") as f:
+        f.write(line + "\\n")
+
+@tool
+def fetch(url: str) -> str:
+    """Fetch a page.
+
+    Args:
+        url: The page.
+    """
+    log("start fetch")
+    log("end fetch")
+    return "page text"
+
+@tool(idempotent=True)
+def summarize(text: str) -> str:
+    """Summarize a text.
+
+    Args:
+        text: The text.
+    """
+    log("start summarize")
+    if os.environ.get("HANG"):
+        time.sleep(120)
+    log("end summarize")
+    return "short summary"
+
+researcher = Agent("researcher", instructions="research", tools=[fetch, summarize])
+lead = Agent("lead", instructions="lead", tools=[researcher.as_tool(context="fork")])
+with SQLiteStore(sys.argv[1]) as store:
+    conv = lead.conversation(store=store, id="crash")
+    turn = conv.recover() if conv.needs_recovery else conv.send("investigate")
+    print(turn.output_text)
+'''
+
+
+def model(request: Any) -> Any:
+    last = request.history[-1]
+    if request.system_instruction == "lead":
+        if last.type == "function_result" and last.name == "researcher":
+            return say(f"lead: {last.result}")
+        return [call("researcher", "r1", task="read the page")]
+    if last.type == "function_result" and last.name == "fetch":
+        return [call("summarize", "s1", text=str(last.result))]
+    if last.type == "function_result" and last.name == "summarize":
+        return say(f"researcher: {last.result}")
+    return [call("fetch", "f1", url="https://example.com")]
+
+
+@pytest.mark.slow
+def test_sigkill_inside_a_sub_agents_tool_recovers_without_repeating_work(tmp_path: Path) -> None:
+    script = tmp_path / "team.py"
+    script.write_text(SCRIPT)
+    log = tmp_path / "tools.log"
+    db = tmp_path / "team.db"
+    emu = Emulator(FunctionModel(model))
+    with emu.serve() as api:
+        env = dict(os.environ)
+        env.update(
+            PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+            GEMINI_API_KEY="crash-test-key",
+            GEMINI_BASE_URL=api,
+            TOOL_LOG=str(log),
+            HANG="1",
+        )
+        proc = subprocess.Popen(
+            [sys.executable, str(script), str(db)], env=env, stdout=subprocess.PIPE, text=True
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while "start summarize" not in (log.read_text() if log.exists() else ""):
+                assert time.monotonic() < deadline, "the sub-agent never reached its 2nd tool"
+                assert proc.poll() is None, "the process ended early"
+                time.sleep(0.02)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        assert proc.returncode == -signal.SIGKILL
+        creates_before = len([r for r in emu.requests if r.method == "POST"])
+
+        del env["HANG"]
+        done = subprocess.run(
+            [sys.executable, str(script), str(db)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "lead: researcher: short summary"
+    lines = log.read_text().splitlines()
+    assert lines.count("start fetch") == 1  # completed before the kill: never run again
+    assert lines.count("start summarize") == 2  # cut short, idempotent: run again
+    assert lines.count("end summarize") == 1
+    # the recovery resent only what was in flight: the sub-agent's request after summarize
+    # and the parent's final request
+    assert len([r for r in emu.requests if r.method == "POST"]) == creates_before + 2
