@@ -172,8 +172,7 @@ class Agent:
         deps: Any,
         **overrides: Any,
     ) -> Any:
-        graph = self._graph()
-        tools = [*graph.tools, *graph.builtin_union] if len(graph.agents) > 1 else self.tools
+        tools = self._tools()
         settings = {**self._settings(), **overrides}
         if store is not None and id is not None and store.version(id) > 0:
             conv = store.load(id, client=client, tools=tools, cls=cls, deps=deps, **settings)
@@ -191,7 +190,23 @@ class Agent:
             )
         return self._attach(conv)
 
+    def _tools(self) -> list[Any]:
+        """The tools of a conversation this agent runs: its own, or with handoffs every
+        agent's of the graph and the ``transfer_to_<name>`` tools (offered per agent)."""
+        graph = self._graph()
+        if len(graph.agents) > 1:
+            return [*graph.tools, *graph.builtin_union]
+        return list(self.tools)
+
+    def _conversation_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments of ``Conversation(...)`` for a conversation this agent runs
+        (``_attach`` the conversation afterwards): for code that builds conversations its own
+        way (the CLI's sessions, the web app)."""
+        return {"tools": self._tools(), **self._settings()}
+
     def _attach(self, conv: Any) -> Any:
+        """Make ``conv`` run this agent: output retries and validators, the handoff graph and
+        per-request instructions. Returns ``conv``."""
         from ._runtime import AgentRun
 
         conv.output_retries = self.output_retries

@@ -137,6 +137,7 @@ class _Hub:
         self.live: dict[str, _Live] = {}
         self.encoder = EventEncoder()
         self.owns_store = False  # True when create_app opened the store from a path or URL
+        self.agent: Any = None  # the agentloop.Agent running every session, if any
 
     # --- sessions ------------------------------------------------------------------------------
 
@@ -159,6 +160,8 @@ class _Hub:
             live = _Live(conv, {**self.meta, "title": "", "usage": {}})
         else:
             raise _HTTPError(404, f"no session {id!r}")
+        if self.agent is not None:
+            self.agent._attach(live.conv)
         self.live[id] = live
         self._forget_idle()
         return live
@@ -416,6 +419,7 @@ def create_app(
     meta: dict[str, Any] | None = None,
     offline: bool = False,
     backend_note: str = "",
+    agent: Any = None,
 ) -> Starlette:
     """The web chat and the AG-UI endpoint as an ASGI app (serve it with uvicorn).
 
@@ -440,6 +444,9 @@ def create_app(
             tools files here).
         offline: Whether ``client`` is the bundled emulator (the page then says so).
         backend_note: One line about where requests go, shown on the page.
+        agent: An ``agentloop.Agent`` that runs every session: its instructions, model and
+            tools (sub-agents and handoffs included) replace ``tools``, ``model`` and
+            ``system_instruction``.
     """
     if strategy not in _STRATEGIES:
         from agentloop.errors import InputError
@@ -460,8 +467,13 @@ def create_app(
         "generation_config": config,
         "max_steps": max_steps,
     }
+    if agent is not None:
+        settings = agent._conversation_kwargs()
+        tool_list = [*settings.pop("tools"), *tool_list]
+        defaults.update({k: v for k, v in settings.items() if v is not None})
     sessions = open_sessions(store)
     hub = _Hub(sessions, client, tool_list, defaults, dict(meta or {}))
+    hub.agent = agent
     hub.owns_store = store is None or isinstance(store, (str, os.PathLike))
     from agentloop.tools import ToolRegistry
 
