@@ -76,8 +76,8 @@ __all__ = [
 if TYPE_CHECKING:
     from agentloop import errors, types
     from agentloop.agents import Agent, ManagedAgent, RunContext
-    from agentloop.errors import ModelRetry
     from agentloop.client import AsyncClient, Client
+    from agentloop.errors import ModelRetry
     from agentloop.loop import (
         AsyncBackgroundTurn,
         AsyncConversation,

@@ -123,7 +123,7 @@ class Agent:
 
     def _graph(self) -> AgentGraph:
         """The handoff graph from this agent (built and checked once, on first use)."""
-        graph = self._graph_cache
+        graph: AgentGraph | None = self._graph_cache
         if graph is None:
             from ._runtime import AgentGraph
 

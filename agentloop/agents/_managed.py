@@ -11,6 +11,7 @@ same interaction instead of starting, and paying for, a new one. Cancelling the 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -62,7 +63,9 @@ class ManagedAgent(Tool[..., Any]):
             return await self._run(ctx, task)
 
         tool_name = name or agent_id.split("/")[-1].translate(_TOOL_NAME_CHARS).replace("-", "_")
-        text = description or f"Ask the managed agent {agent_id} to do a task (it may take a while)."
+        text = (
+            description or f"Ask the managed agent {agent_id} to do a task (it may take a while)."
+        )
         super().__init__(run, name=tool_name, description=text, idempotent=True)
         self.agent_id = agent_id
         self.agent_config = agent_config
@@ -131,10 +134,8 @@ class ManagedAgent(Tool[..., Any]):
             done: Interaction = await client.interactions.wait(interaction_id)
         except asyncio.CancelledError:
             # The parent's turn was cancelled: stop paying for the managed run too.
-            try:
+            with contextlib.suppress(Exception):  # already finished, or the server is gone
                 await asyncio.shield(client.interactions.cancel(interaction_id))
-            except Exception:  # noqa: S110 - already finished, or the server is gone
-                pass
             raise
         return done
 
@@ -160,10 +161,8 @@ def _journaled(records: Any) -> str | None:
 
 
 def _cancel_quietly(cancel: Any) -> None:
-    try:
+    with contextlib.suppress(Exception):  # already finished, or the server is gone
         cancel()
-    except Exception:  # noqa: S110 - already finished, or the server is gone
-        pass
 
 
 def _result(interaction: Interaction) -> str:

@@ -557,7 +557,9 @@ class TurnEngine:
                     return "; ".join(found)
         return " ".join(str(problem).split()) or type(problem).__name__
 
-    def _retry_output(self, turn: Turn, problem: Exception, attempt: int) -> Protocol:
+    def _retry_output(
+        self, turn: Turn, problem: Exception, attempt: int
+    ) -> Generator[Effect, Any, None]:
         """Send the reason the answer was refused back to the model, as a user message."""
         reason = self._reason(problem)
         text = (

@@ -7,14 +7,13 @@ import threading
 from typing import Any
 
 import pytest
+from agent_helpers import body, call, conversation, creates, done, say
 from pydantic import BaseModel
 
 from agentloop import Agent, ModelRetry, RunContext, tool
 from agentloop.errors import AgentloopError, OutputValidationError
 from agentloop.loop import OutputRetry
 from agentloop.testing import Emulator, FunctionModel, ScriptedModel
-
-from agent_helpers import body, call, conversation, creates, done, say
 
 DRIVERS = pytest.mark.parametrize("driver", ["sync", "async"])
 
@@ -206,7 +205,9 @@ def test_bad_definitions_get_one_line_errors() -> None:
     check(info, "refunds", "triage", "billing")
 
     with pytest.raises(AgentloopError) as info:
-        Agent("triage", handoffs=[Agent("billing"), Agent("support", handoffs=[Agent("billing")])])._graph()
+        Agent(
+            "triage", handoffs=[Agent("billing"), Agent("support", handoffs=[Agent("billing")])]
+        )._graph()
     check(info, "billing", "unique name")
 
     with pytest.raises(AgentloopError) as info:

@@ -6,12 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from agent_helpers import call, conversation, creates, done, say
 
 from agentloop import Agent, Handoff, tool
 from agentloop.stores import SQLiteStore
 from agentloop.testing import Emulator, FunctionModel
-
-from agent_helpers import call, conversation, creates, done, say
 
 DRIVERS = pytest.mark.parametrize("driver", ["sync", "async"])
 

@@ -9,13 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
+from agent_helpers import call, done, say
 
 from agentloop import Agent, ManagedAgent
 from agentloop.client import AsyncClient, Client
 from agentloop.stores import SQLiteStore
 from agentloop.testing import Emulator, FunctionModel
-
-from agent_helpers import call, done, say
 
 DRIVERS = pytest.mark.parametrize("driver", ["sync", "async"])
 RESEARCH = "deep-research-pro-preview-12-2025"
@@ -118,8 +117,12 @@ async def test_cancelling_the_parent_cancels_the_managed_interaction() -> None:
         polled.set()
         await asyncio.sleep(0.01)
 
-    client = AsyncClient(api_key="k", base_url="http://emulator.local", sleep=sleep,
-                         http_client=httpx.AsyncClient(transport=emu.transport()))
+    client = AsyncClient(
+        api_key="k",
+        base_url="http://emulator.local",
+        sleep=sleep,
+        http_client=httpx.AsyncClient(transport=emu.transport()),
+    )
     conv = agent.aconversation(client)
     task = asyncio.ensure_future(conv.send("go"))
     await asyncio.wait_for(polled.wait(), 10)

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_helpers import call, say
 
 from agentloop.testing import Emulator, FunctionModel
-
-from agent_helpers import call, say
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -9,14 +9,13 @@ import json
 from typing import Any
 
 import pytest
+from agent_helpers import call, conversation, creates, done, say
 
 from agentloop import Agent, UsageLimits, tool
 from agentloop.errors import UsageLimitExceeded
 from agentloop.loop import ApprovalRequired
 from agentloop.stores import SQLiteStore
 from agentloop.testing import Emulator, FunctionModel
-
-from agent_helpers import call, conversation, creates, done, say
 
 DRIVERS = pytest.mark.parametrize("driver", ["sync", "async"])
 
@@ -82,7 +81,7 @@ async def test_stateless_fork_carries_the_parents_history(driver: str) -> None:
     lead, _ = build("fork")
     conv = conversation(lead, emu, driver, strategy="stateless")
     await done(conv.send("topic 0"))
-    child = [b for b in creates(emu) if b["system_instruction"] == "research"][0]
+    child = next(b for b in creates(emu) if b["system_instruction"] == "research")
     assert child["store"] is False and "previous_interaction_id" not in child
     assert [s["type"] for s in child["input"]] == [
         "user_input",
@@ -206,7 +205,8 @@ async def test_cancelling_the_parent_cancels_the_sub_agent() -> None:
         await task
     assert cancelled == [True]
     assert not conv.running and all(
-        s.type != "function_call" or any(r.call_id == s.id for r in conv.history if r.type == "function_result")
+        s.type != "function_call"
+        or any(r.call_id == s.id for r in conv.history if r.type == "function_result")
         for s in conv.history
     )
 
