@@ -169,8 +169,8 @@ def stream_rows(quick: bool) -> list[Row]:
             us(extra),
             f"httpx stream {us(times['raw'] / events)}/event",
             "",
-            "≤ 5 µs/event",
-            extra <= 5e-6,
+            "≤ 4 µs/event",
+            extra <= 4e-6,
             note="agentloop = SSE decoding, typed events (pydantic), "
             "accumulating the final interaction; measured above httpx delivering the frames",
             values={

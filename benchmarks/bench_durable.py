@@ -91,11 +91,44 @@ def _idempotent(fn: Any) -> Any:
         return made
 
 
+_bare_workflow: Any = None
+
+
+def _register_bare() -> None:
+    """A workflow of ``n`` bare DBOS steps (each returns its index), registered before the
+    worker launches DBOS: what a checkpointed step costs with no agentloop around it."""
+    global _bare_workflow
+    if _bare_workflow is not None:
+        return
+    from dbos import DBOS
+
+    def bare(n: int) -> int:
+        for i in range(n):
+            DBOS.run_step({"name": "bare"}, lambda i=i: i)
+        return n
+
+    _bare_workflow = DBOS.workflow(name="agentloop_bench_bare_steps")(bare)
+
+
+def _bare_seconds(queue: Any, n: int) -> float:
+    from dbos import DBOS
+
+    handle = DBOS.start_workflow(_bare_workflow, n)
+    handle.get_result()
+    return _task_seconds(queue, handle.workflow_id)
+
+
 def _step_cost(
-    db: str, n: int, rounds: int, idempotent: bool = False, kind: str = "rounds"
+    db: str,
+    n: int,
+    rounds: int,
+    idempotent: bool = False,
+    kind: str = "rounds",
+    bare: list[float] | None = None,
 ) -> tuple[float, float]:
     """(durable, plain) seconds per tool round (``rounds``: a request and one call) or per
-    call of a batch (``calls``)."""
+    call of a batch (``calls``); ``bare`` gets the seconds per bare DBOS step, measured
+    interleaved in the same worker."""
     from agentloop import Conversation, tool
     from agentloop.durable import TaskQueue
     from agentloop.testing import Emulator, FunctionModel
@@ -104,10 +137,14 @@ def _step_cost(
     tools = [_idempotent(noop) if idempotent else tool(noop)]
     durable: dict[int, list[float]] = {0: [], n: []}
     plain: dict[int, list[float]] = {0: [], n: []}
+    if bare is not None:
+        _register_bare()
     with TaskQueue(db, tools=tools, client=emulator.client(), poll_interval=0.02) as queue:
         queue.start_worker(worker_id=f"bench-{uuid.uuid4().hex[:6]}")
         queue.submit(f"{kind} 0").result(timeout=60)  # warm up
         for _ in range(rounds):
+            if bare is not None:
+                bare.append(_bare_seconds(queue, n) / n)
             for k in (0, n):  # interleaved
                 handle = queue.submit(f"{kind} {k}")
                 handle.result(timeout=120)
@@ -132,6 +169,22 @@ def _row(figure: str, d: float, p: float, note: str, target: bool) -> Row:
     )
 
 
+def _vs_bare(where: str, durable: float, bare: float) -> Row:
+    ratio = durable / bare
+    return Row(
+        f"durable tool call step vs a bare DBOS step, {where}",
+        us(durable),
+        peer=f"bare DBOS step {us(bare)}",
+        ratio=f"{ratio:.2f}x",
+        target="≤ 1.5x a bare DBOS step",
+        ok=ratio <= 1.5,
+        note="per call of 10 @tool(idempotent=True) calls in one response (the whole durable "
+        "turn's cost per call, measured inside the workflow) against a workflow of bare "
+        "DBOS.run_step calls, interleaved in the same worker",
+        values={"durable_s": durable, "bare_s": bare, "ratio": ratio},
+    )
+
+
 ROUND = "a tool round: request step + 'started' + result step + progress/stream events"
 BATCH = "per call of 20 calls in one response (they run concurrently)"
 IDEMPOTENT = "per call of 20 in one response, @tool(idempotent=True): no 'started' step"
@@ -143,6 +196,9 @@ def step_rows(quick: bool) -> list[Row]:
         db = str(Path(tmp) / "bench.sqlite")
         d, p = _step_cost(db, 5 if quick else 10, 2 if quick else 5)
         rows.append(_row("durable tool round, SQLite file (overhead)", d, p, ROUND, False))
+        bare: list[float] = []
+        d, p = _step_cost(db, 10, 2 if quick else 5, idempotent=True, kind="calls", bare=bare)
+        rows.append(_vs_bare("SQLite file", d, statistics.median(bare)))
         if not quick:
             d, p = _step_cost(db, 20, 5, kind="calls")
             rows.append(_row("durable tool call, SQLite file (overhead)", d, p, BATCH, False))

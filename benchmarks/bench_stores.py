@@ -308,14 +308,14 @@ def tool_step_rows(label: str, store: Any, quick: bool, target: bool) -> list[Ro
     )
     none, journaled = times["none"] / BT.CALLS, times["store"] / BT.CALLS
     ratio, above = journaled / none, journaled - none
-    ok = (ratio <= 2.0 and above <= 150e-6) if target else None
+    ok = above <= 30e-6 if target else None
     return [
         Row(
             f"per tool step journaling to {label}",
             us(journaled),
             f"no store {us(none)}",
             f"{ratio:.2f}x",
-            "≤ 2x and ≤ +150 µs" if target else "",
+            "≤ +30 µs" if target else "",
             ok,
             note=f"+{us(above)} per step",
             values={"store_s": journaled, "none_s": none, "ratio": ratio},

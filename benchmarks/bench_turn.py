@@ -168,14 +168,15 @@ def run(quick: bool) -> list[Row]:
             ("send", "Conversation.send"),
         ):
             ratio = wall[name] / wall["raw"]
+            bound = 1.05 if name == "create" else 1.10
             rows.append(
                 Row(
                     f"per turn, sync loopback: {label}",
                     us(wall[name]),
                     f"raw httpx {us(wall['raw'])}",
                     f"{ratio:.2f}x",
-                    "≤ 1.10x raw httpx",
-                    ratio <= 1.10,
+                    f"≤ {bound:.2f}x raw httpx",
+                    ratio <= bound,
                     values={"agentloop_s": wall[name], "raw_s": wall["raw"], "ratio": ratio},
                 )
             )
@@ -214,7 +215,7 @@ def _vs_genai(url: str, variants: dict[str, Callable[[int], Any]], quick: bool) 
             figure,
             "",
             ratio="",
-            target="≥ 20x less",
+            target="≥ 25x less",
             note="skipped: google-genai is not installed (pip install -e '.[bench]')",
         )
     fields = P.request_fields()
@@ -233,8 +234,8 @@ def _vs_genai(url: str, variants: dict[str, Callable[[int], Any]], quick: bool) 
         f"{us(cpu['create'])} CPU ({us(wall['create'])} wall)",
         f"google-genai {us(cpu['genai'])} CPU ({us(wall['genai'])} wall)",
         f"{ratio:.1f}x less",
-        "≥ 20x less",
-        ratio >= 20,
+        "≥ 25x less",
+        ratio >= 25,
         note="process_time has a coarse tick on some systems; wall times are shown too",
         values={
             "agentloop_cpu_s": cpu["create"],

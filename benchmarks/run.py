@@ -1,4 +1,5 @@
-"""agentloop benchmarks: ``python benchmarks/run.py [--quick] [--json FILE] [--only SECTION]``.
+"""agentloop benchmarks: ``python benchmarks/run.py [--quick] [--json FILE] [--only SECTION]
+[--compare BASELINE.json]``.
 
 Prints one markdown table (figure, agentloop, peer, ratio, target, result). Installs nothing:
 peers come from the ``bench`` extra (``pip install -e '.[bench]'``) and are skipped with a note
@@ -21,6 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(1, os.path.dirname(HERE))  # the repo root, when agentloop is not installed
 
+import _compare  # noqa: E402
 from _harness import Row, render  # noqa: E402
 
 SECTIONS = (
@@ -92,6 +94,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SECTION",
         help=f"run only these sections (repeatable): {', '.join(SECTIONS)}",
     )
+    parser.add_argument(
+        "--compare",
+        metavar="BASELINE",
+        help="print each figure beside BASELINE.json (a --json output) and flag gated figures "
+        "more than 20%% worse (re-measured once first); informative: the exit code stays 0",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -104,18 +112,17 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    baseline = _compare.load(args.compare) if args.compare else None
     started = time.perf_counter()
     rows: list[Row] = []
-    for name, section in _sections(args.quick).items():
+    sections = _sections(args.quick)
+    section_of: dict[str, str] = {}
+    for name in sections:
         if args.only and name not in args.only:
             continue
-        t0 = time.perf_counter()
-        try:
-            rows.extend(section())
-        except Exception as exc:  # a broken section is reported, the others still run
-            traceback.print_exc()
-            rows.append(Row(f"section {name}", "", ok=False, note=f"error: {exc!r}"))
-        print(f"[{name}: {time.perf_counter() - t0:.1f} s]", file=sys.stderr, flush=True)
+        section_rows = _run_section(name, sections[name])
+        section_of.update((row.figure, name) for row in section_rows)
+        rows.extend(section_rows)
 
     title = (
         f"agentloop benchmarks ({'quick' if args.quick else 'full'} run, "
@@ -134,7 +141,27 @@ def main(argv: list[str] | None = None) -> int:
                 indent=2,
                 ensure_ascii=False,
             )
+    if baseline is not None:
+        comparisons = _compare.compare(
+            rows,
+            baseline,
+            rerun=lambda name: _run_section(name, sections[name]),
+            section_of=section_of,
+        )
+        print()
+        print(_compare.render(comparisons, args.compare))
     return 0
+
+
+def _run_section(name: str, section: Callable[[], list[Row]]) -> list[Row]:
+    t0 = time.perf_counter()
+    try:
+        rows = section()
+    except Exception as exc:  # a broken section is reported, the others still run
+        traceback.print_exc()
+        rows = [Row(f"section {name}", "", ok=False, note=f"error: {exc!r}")]
+    print(f"[{name}: {time.perf_counter() - t0:.1f} s]", file=sys.stderr, flush=True)
+    return rows
 
 
 if __name__ == "__main__":

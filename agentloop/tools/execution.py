@@ -4,9 +4,11 @@
 result whose wire form is known) never block. The drivers only decide *where* a prepared
 call runs, always in a copy of the caller's ``contextvars`` context:
 
-* ``run_sync``: a lone plain sync call in the calling thread; otherwise sync tools in the
-  registry's pool of daemon threads and async tools on its private event-loop thread (all
-  concurrently), waiting with per-tool timeouts;
+* ``run_sync``: plain sync calls of tools whose last call took under ``FAST_CALL`` in the
+  calling thread (should one turn out slow, the rest of the batch goes to the pool), else one
+  plain sync call there; the other sync tools in the registry's pool of daemon threads and
+  async tools on its private event-loop thread (all concurrently), waiting with per-tool
+  timeouts;
 * ``run_async``: async tools as tasks on the running loop, sync tools always in the pool
   (never on the event loop), each under ``asyncio.wait_for``.
 
@@ -371,30 +373,51 @@ def run_sync(
             prepared.around = around
             ready.append((index, prepared))
 
-    # One plain sync call (no timeout) runs right here, in the calling thread, while the
-    # others run in the pool: the caller would only wait anyway, and a lone call costs no
-    # thread hop at all (Ctrl-C stays immediate).
-    here = next((i for i in range(len(ready) - 1, -1, -1) if _plain_sync(ready[i][1].tool)), None)
-    local = ready.pop(here) if here is not None else None
+    # Plain sync calls (no timeout) of tools whose last call was fast run right here, in the
+    # calling thread, one after the other: a thread hand-off costs more than such a call, and
+    # the caller would only wait. Should one of them turn out slow, the rest go to the pool at
+    # once. With no such call, one plain sync call runs here anyway (a lone call costs no
+    # thread hop at all; Ctrl-C stays immediate). Everything else runs in the pool, concurrently.
+    here: list[tuple[int, PreparedCall]] = []
+    pooled: list[tuple[int, PreparedCall]] = []
+    for item in ready:
+        (here if _plain_sync(item[1].tool) and _fast(item[1].tool) else pooled).append(item)
+    if not here:
+        last = next(
+            (i for i in range(len(pooled) - 1, -1, -1) if _plain_sync(pooled[i][1].tool)), None
+        )
+        if last is not None:
+            here.append(pooled.pop(last))
 
     pending: list[tuple[int, PreparedCall, concurrent.futures.Future[Any], float]] = []
+
+    def submit(index: int, prepared: PreparedCall) -> None:
+        started = time.perf_counter()
+        future: concurrent.futures.Future[Any]
+        if prepared.tool.is_async:
+            # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
+            future = asyncio.run_coroutine_threadsafe(_with_timeout(prepared), loop())
+        else:
+            future = pool().submit(contextvars.copy_context().run, _call_sync, prepared)
+        pending.append((index, prepared, future, started))
+
     try:
-        for index, prepared in ready:
-            started = time.perf_counter()
-            future: concurrent.futures.Future[Any]
-            if prepared.tool.is_async:
-                # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
-                future = asyncio.run_coroutine_threadsafe(_with_timeout(prepared), loop())
-            else:
-                future = pool().submit(contextvars.copy_context().run, _call_sync, prepared)
-            pending.append((index, prepared, future, started))
-        if local is not None:
-            index, prepared = local
+        for index, prepared in pooled:
+            submit(index, prepared)
+        for position, (index, prepared) in enumerate(here):
             started = time.perf_counter()
             value = contextvars.copy_context().run(_call_sync, prepared)
+            elapsed = time.perf_counter() - started
+            prepared.tool.last_seconds = elapsed
             outcomes[index] = finish(prepared, value, started)
+            if elapsed >= FAST_CALL:  # slow after all: the others must not wait behind it
+                for later in here[position + 1 :]:
+                    submit(*later)
+                break
         for index, prepared, future, started in pending:
             outcomes[index] = _wait(pool, prepared, future, started)
+            if _plain_sync(prepared.tool):  # queueing included: errs on the slow side
+                prepared.tool.last_seconds = time.perf_counter() - started
     except BaseException:
         for _, _, future, _ in pending:
             future.cancel()  # async tools are cancelled on their loop; queued sync ones dropped
@@ -404,6 +427,16 @@ def run_sync(
 
 def _plain_sync(tool: Tool[..., Any]) -> bool:
     return not tool.is_async and tool.timeout is None
+
+
+FAST_CALL = 0.0005
+"""Seconds under which a sync tool's last call counts as fast: its next calls in a batch run in
+the calling thread instead of the pool (a thread hand-off costs tens of microseconds)."""
+
+
+def _fast(tool: Tool[..., Any]) -> bool:
+    last = tool.last_seconds
+    return last is not None and last < FAST_CALL
 
 
 async def _with_timeout(prepared: PreparedCall) -> Any:
