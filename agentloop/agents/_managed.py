@@ -22,6 +22,8 @@ from agentloop.types import RUNNING_STATUSES, Interaction
 __all__ = ["ManagedAgent", "managed_id"]
 
 _TOOL_NAME_CHARS = str.maketrans({c: "_" for c in "/ @"})
+# The first poll comes soon (short runs, the emulator); waits grow x1.5 up to 10 s.
+_FIRST_POLL = 0.05
 
 
 def managed_id(parent_id: str, call_id: str) -> str:
@@ -110,7 +112,7 @@ class ManagedAgent(Tool[..., Any]):
             if started.status not in RUNNING_STATUSES:
                 return started
         try:
-            done: Interaction = client.interactions.wait(interaction_id)
+            done: Interaction = client.interactions.wait(interaction_id, poll_interval=_FIRST_POLL)
         except KeyboardInterrupt:  # the user stopped the turn: stop the managed run too
             _cancel_quietly(lambda: client.interactions.cancel(interaction_id))
             raise
@@ -131,7 +133,9 @@ class ManagedAgent(Tool[..., Any]):
             if started.status not in RUNNING_STATUSES:
                 return started
         try:
-            done: Interaction = await client.interactions.wait(interaction_id)
+            done: Interaction = await client.interactions.wait(
+                interaction_id, poll_interval=_FIRST_POLL
+            )
         except asyncio.CancelledError:
             # The parent's turn was cancelled: stop paying for the managed run too.
             with contextlib.suppress(Exception):  # already finished, or the server is gone

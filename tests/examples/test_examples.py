@@ -62,6 +62,14 @@ EXPECT: dict[str, list[str]] = {
         "MCP server stopped: MCPToolset(",
         ", closed)",
     ],
+    "research_team.py": [
+        "[triage calls researcher]",
+        "[triage calls deep_research]",
+        "Agent deep-research-pro-preview-12-2025 worked on the task",
+        "[handoff: triage -> writer]",
+        "[writer calls draft_article]",
+        "In charge: writer;",
+    ],
     "task_loop.py": [
         "-> check_stock({'item': 'Apples'})",
         "<- {'item': 'plums', 'in_stock': 7}",
