@@ -38,10 +38,12 @@ SECTIONS = (
     "stores",
     "mcp",
     "durable",
+    "agents",
 )
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
+    import bench_agents
     import bench_compaction
     import bench_data
     import bench_mcp
@@ -68,6 +70,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "stores": lambda: bench_stores.store_rows(quick),
         "mcp": lambda: bench_mcp.run(quick),
         "durable": lambda: _durable(quick),
+        "agents": lambda: bench_agents.run(quick),
     }
 
 

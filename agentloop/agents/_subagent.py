@@ -96,6 +96,7 @@ class AgentTool(Tool[..., Any]):
         name: str | None = None,
         description: str | None = None,
         context: Context = "fresh",
+        asynchronous: bool = True,
     ) -> None:
         if context not in ("fresh", "fork"):
             raise ConfigurationError(
@@ -111,10 +112,37 @@ class AgentTool(Tool[..., Any]):
             """
             return await run_subagent(self, ctx, task)
 
+        def run_sync(ctx: ToolContext[Any], task: str) -> Any:
+            """Run the sub-agent.
+
+            Args:
+                task: What the sub-agent should do: the whole task, in plain words.
+            """
+            return run_subagent_sync(self, ctx, task)
+
         text = description or agent.description or f"Ask the {agent.name} agent to do a task."
-        super().__init__(run, name=name or agent.name, description=text, idempotent=True)
+        function = run if asynchronous else run_sync
+        super().__init__(function, name=name or agent.name, description=text, idempotent=True)
         self.agent = agent
         self.context = context
+        self._twin: AgentTool | None = None
+
+    def variant_for(self, asynchronous: bool) -> AgentTool:
+        """This tool for a conversation's driver: a blocking ``Conversation`` runs the
+        sub-agent in the calling thread (no event-loop hop), an ``AsyncConversation`` as a
+        task (cancelled with the turn)."""
+        if asynchronous == self.is_async:
+            return self
+        if self._twin is None:
+            self._twin = AgentTool(
+                self.agent,
+                name=self.name,
+                description=self.description,
+                context=self.context,
+                asynchronous=asynchronous,
+            )
+            self._twin._twin = self
+        return self._twin
 
     def __repr__(self) -> str:
         return f"AgentTool({self.agent.name!r}, name={self.name!r}, context={self.context!r})"
@@ -129,24 +157,34 @@ async def run_subagent(tool: AgentTool, ctx: ToolContext[Any], task: str) -> Any
             f"the {tool.name} sub-agent runs inside a conversation (its tool calls come from "
             "one); call agent.run(task) to run the agent on its own"
         )
-    if isinstance(parent, AsyncConversation):
-        child = _child(tool, parent, ctx.call_id, AsyncConversation)
-        try:
-            turn = await _advance_async(child, task, tool)
-        finally:
-            _keep(parent, child)
-            if not child.pending_approvals:
-                await child.aclose()
-    else:
-        from agentloop.loop import Conversation
+    if not isinstance(parent, AsyncConversation):  # a blocking parent: a blocking child
+        return await asyncio.to_thread(run_subagent_sync, tool, ctx, task)
+    child = _child(tool, parent, ctx.call_id, AsyncConversation)
+    try:
+        turn = await _advance_async(child, task, tool)
+    finally:
+        _keep(parent, child)
+        if not child.pending_approvals:
+            await child.aclose()
+    return _output(turn, tool)
 
-        child = _child(tool, parent, ctx.call_id, Conversation)
-        try:
-            turn = await asyncio.to_thread(_advance, child, task, tool)
-        finally:
-            _keep(parent, child)
-            if not child.pending_approvals:
-                child.close()
+
+def run_subagent_sync(tool: AgentTool, ctx: ToolContext[Any], task: str) -> Any:
+    from agentloop.loop import AsyncConversation, Conversation
+
+    parent = ctx.conversation
+    if parent is None or isinstance(parent, AsyncConversation):
+        raise ToolError(
+            f"the {tool.name} sub-agent runs inside a conversation (its tool calls come from "
+            "one); call agent.run(task) to run the agent on its own"
+        )
+    child = _child(tool, parent, ctx.call_id, Conversation)
+    try:
+        turn = _advance(child, task, tool)
+    finally:
+        _keep(parent, child)
+        if not child.pending_approvals:
+            child.close()
     return _output(turn, tool)
 
 

@@ -76,6 +76,7 @@ class _ConversationCore:
     """Configuration, state and everything the two drivers share."""
 
     client: Any
+    _asynchronous: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -146,6 +147,9 @@ class _ConversationCore:
         self.builtin_tools: list[Any] = []
         functions: list[Any] = []
         for item in tools if not isinstance(tools, ToolRegistry) else [tools]:
+            variant = getattr(item, "variant_for", None)
+            if variant is not None:  # a tool with one form per driver (sub-agents)
+                item = variant(self._asynchronous)
             if isinstance(item, (dict, WireModel)):
                 self.builtin_tools.append(_jsonable(item))
             else:
@@ -921,6 +925,7 @@ class AsyncConversation(_ConversationCore):
     """The same conversation on an ``AsyncClient``: ``await send(...)``, ``async for`` streams."""
 
     client: AsyncClient
+    _asynchronous: ClassVar[bool] = True
 
     def __init__(
         self,
