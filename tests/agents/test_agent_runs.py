@@ -3,6 +3,7 @@ structured output, ``ModelRetry`` and bad definitions. Both drivers."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from typing import Any
 
@@ -60,6 +61,32 @@ def test_one_agent_serves_two_conversations_in_parallel_threads() -> None:
     assert turn_b.output_text == "Be brief. / beta / 3 steps"
     assert conv_a.id != conv_b.id and len(conv_a.history) == len(conv_b.history) == 4
     assert conv_a.active_agent is agent and agent.tools == (remember,)
+
+
+async def test_one_agent_serves_two_async_conversations_at_once() -> None:
+    both_inside = asyncio.Barrier(2)
+
+    @tool
+    async def remember(fact: str) -> str:
+        """Remember a fact.
+
+        Args:
+            fact: The fact.
+        """
+        await asyncio.wait_for(both_inside.wait(), 10)  # both turns are in a tool at once
+        return f"noted {fact}"
+
+    def model(request: Any) -> Any:
+        if request.history[-1].type == "user_input":
+            return [call("remember", f"c-{request.last_user_text}", fact=request.last_user_text)]
+        return say(f"{request.last_user_text}: {request.history[-1].result}")
+
+    emu = Emulator(FunctionModel(model))
+    agent = Agent("memo", instructions="Be brief.", tools=[remember])
+    convs = [agent.aconversation(emu.async_client()) for _ in range(2)]
+    turns = await asyncio.gather(convs[0].send("alpha"), convs[1].send("beta"))
+    assert [t.output_text for t in turns] == ["alpha: noted alpha", "beta: noted beta"]
+    assert [len(c.history) for c in convs] == [4, 4] and convs[0].id != convs[1].id
 
 
 @DRIVERS
