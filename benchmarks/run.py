@@ -38,11 +38,13 @@ SECTIONS = (
     "stores",
     "mcp",
     "durable",
+    "adk",
     "agents",
 )
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
+    import bench_adk
     import bench_agents
     import bench_compaction
     import bench_data
@@ -70,6 +72,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "stores": lambda: bench_stores.store_rows(quick),
         "mcp": lambda: bench_mcp.run(quick),
         "durable": lambda: _durable(quick),
+        "adk": lambda: bench_adk.run(quick),
         "agents": lambda: bench_agents.run(quick),
     }
 
