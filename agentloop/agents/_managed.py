@@ -108,7 +108,9 @@ class ManagedAgent(Tool[..., Any]):
             started: Interaction = client.interactions.create(**self._body(task))
             interaction_id = str(started.id)
             if store is not None:
-                store.append(key, [_record(interaction_id)], expected_version=0, meta=_meta(self))
+                store.append(
+                    key, [_record(interaction_id)], expected_version=0, meta=_meta(self, parent)
+                )
             if started.status not in RUNNING_STATUSES:
                 return started
         try:
@@ -128,7 +130,7 @@ class ManagedAgent(Tool[..., Any]):
             interaction_id = str(started.id)
             if store is not None:
                 await store.aappend(
-                    key, [_record(interaction_id)], expected_version=0, meta=_meta(self)
+                    key, [_record(interaction_id)], expected_version=0, meta=_meta(self, parent)
                 )
             if started.status not in RUNNING_STATUSES:
                 return started
@@ -152,8 +154,9 @@ def _record(interaction_id: str) -> str:
     return json.dumps({"k": "managed", "interaction": interaction_id})
 
 
-def _meta(tool: ManagedAgent) -> dict[str, Any]:
-    return {"managed_agent": tool.agent_id, "title": f"{tool.name} (managed agent run)"}
+def _meta(tool: ManagedAgent, parent: Any) -> dict[str, Any]:
+    title = f"{tool.name} (managed agent run)"
+    return {"managed_agent": tool.agent_id, "title": title, "parent": parent.id}
 
 
 def _journaled(records: Any) -> str | None:

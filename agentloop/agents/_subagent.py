@@ -215,6 +215,7 @@ def _child(tool: AgentTool, parent: Any, call_id: str, cls: Any) -> Any:
     )
     child._parent = parent
     child._state.rollup = parent._state
+    child._store_meta["parent"] = parent.id  # listed under its parent, not as a session
     if not known and tool.context == "fork":
         seed_fork(parent._state, child._state, call_id, agent.name)
     return child
