@@ -99,3 +99,10 @@ def test_the_web_app_runs_the_agent(tmp_path: Path) -> None:
         response = client.post("/agui", json=body)
         assert response.status_code == 200, response.text
     assert emu.requests[-1].json["system_instruction"] == "greet on turn 1"
+
+
+def test_serve_checks_the_agent_before_serving(cli: CLI) -> None:
+    pytest.importorskip("uvicorn")
+    team = _team(cli.home)
+    result = cli("serve", "--agent", f"{team}:nobody", "--port", "0")
+    assert result.returncode != 0 and "nobody is no such name" in result.stderr
