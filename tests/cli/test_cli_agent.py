@@ -100,6 +100,16 @@ def test_the_web_app_runs_the_agent(tmp_path: Path) -> None:
         assert response.status_code == 200, response.text
     assert emu.requests[-1].json["system_instruction"] == "greet on turn 1"
 
+    # a handoff shows as an AG-UI custom event
+    billing = Agent("billing", instructions="billing", description="Billing")
+    triage = Agent("triage", instructions="triage", handoffs=[billing])
+    app = create_app(agent=triage, client=emu.async_client(), store=tmp_path / "web2.db")
+    body["messages"][0]["content"] = "Transfer me to billing"
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        response = client.post("/agui", json=body)
+    assert '"name":"agentloop.handoff"' in response.text.replace(" ", "")
+    assert emu.requests[-1].json["system_instruction"] == "billing"
+
 
 def test_serve_checks_the_agent_before_serving(cli: CLI) -> None:
     pytest.importorskip("uvicorn")
