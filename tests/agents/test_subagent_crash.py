@@ -121,3 +121,66 @@ def test_sigkill_inside_a_sub_agents_tool_recovers_without_repeating_work(tmp_pa
     # the recovery resent only what was in flight: the sub-agent's request after summarize
     # and the parent's final request
     assert len([r for r in emu.requests if r.method == "POST"]) == creates_before + 2
+
+
+MANAGED_SCRIPT = """
+import sys
+from agentloop import Agent, ManagedAgent
+from agentloop.stores import SQLiteStore
+
+research = ManagedAgent("deep-research-pro-preview-12-2025", name="research")
+lead = Agent("lead", instructions="lead", tools=[research])
+with SQLiteStore(sys.argv[1]) as store:
+    conv = lead.conversation(store=store, id="managed")
+    turn = conv.recover() if conv.needs_recovery else conv.send("go")
+    print(turn.output_text)
+"""
+
+
+def managed_model(request: Any) -> Any:
+    if request.agent is not None:
+        return say(f"report on {request.last_user_text}")
+    last = request.history[-1]
+    if last.type == "function_result":
+        return say(f"lead: {last.result}")
+    return [call("research", "m1", task="heat pumps")]
+
+
+@pytest.mark.slow
+def test_sigkill_while_waiting_on_a_managed_agent_resumes_the_same_interaction(
+    tmp_path: Path,
+) -> None:
+    script = tmp_path / "managed.py"
+    script.write_text(MANAGED_SCRIPT)
+    db = tmp_path / "managed.db"
+    emu = Emulator(FunctionModel(managed_model), background_polls=10**9)
+    with emu.serve() as api:
+        env = dict(os.environ)
+        env.update(
+            PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+            GEMINI_API_KEY="crash-test-key",
+            GEMINI_BASE_URL=api,
+        )
+        proc = subprocess.Popen([sys.executable, str(script), str(db)], env=env, text=True)
+        try:
+            deadline = time.monotonic() + 60
+            while not any(r.method == "GET" for r in list(emu.requests)):  # it is waiting
+                assert time.monotonic() < deadline, "the managed agent was never polled"
+                assert proc.poll() is None, "the process ended early"
+                time.sleep(0.02)
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=10)
+        (started,) = [i for i in emu.interaction_ids if emu.interaction(i).agent]
+        emu.complete_all()  # the managed run finishes while nobody waits for it
+        done = subprocess.run(
+            [sys.executable, str(script), str(db)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "lead: report on heat pumps"
+    managed = [i for i in emu.interaction_ids if emu.interaction(i).agent]
+    assert managed == [started]  # waited on the same interaction: no second (paid) run
