@@ -229,7 +229,7 @@ def _advance(child: Any, task: str, tool: AgentTool) -> Turn | str:
     if what == "paused":
         return child.resume()  # type: ignore[no-any-return]
     if what == "done":
-        return output_text_of(child.history)
+        return _finished_output(child)
     return child.send(task)  # type: ignore[no-any-return]
 
 
@@ -241,8 +241,20 @@ async def _advance_async(child: Any, task: str, tool: AgentTool) -> Turn | str:
     if what == "paused":
         return await child.resume()  # type: ignore[no-any-return]
     if what == "done":
-        return output_text_of(child.history)
+        return _finished_output(child)
     return await child.send(task)  # type: ignore[no-any-return]
+
+
+def _finished_output(child: Any) -> str:
+    """The answer of a sub-agent whose run had finished before its parent's call was run again
+    (after a crash of the parent): its final text, or an error when it ended without one."""
+    history = child.history
+    if not history or getattr(history[-1], "type", None) != "model_output":
+        raise ToolError(
+            f"the sub-agent's run ({child.id}) ended without an answer before this call was "
+            "run again; ask it again with a new call"
+        )
+    return output_text_of(history)
 
 
 def _what(child: Any) -> str:

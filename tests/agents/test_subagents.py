@@ -239,3 +239,31 @@ def test_nested_spans() -> None:
     assert child.parent is not None and child.parent.span_id == tool_span.context.span_id
     assert tool_span.context.trace_id == parent.context.trace_id
     assert json.dumps(child.attributes.get("gen_ai.agent.name")) == '"researcher"'
+
+
+class Crash(BaseException):
+    """Stands for the process dying: nothing after it runs, nothing more is journaled."""
+
+
+@DRIVERS
+async def test_a_finished_sub_agent_is_not_run_again_by_recovery(driver: str) -> None:
+    from agentloop import Hooks
+
+    def crash_once(result: Any) -> None:
+        raise Crash()
+
+    emu = Emulator(FunctionModel(team_model))
+    researcher = Agent("researcher", instructions="research")
+    tools = [researcher.as_tool(context="fork")]
+    crashing = Agent("lead", instructions="lead", tools=tools, hooks=Hooks(after_tool=crash_once))
+    lead = Agent("lead", instructions="lead", tools=tools)
+    store = SQLiteStore(":memory:")
+    conv = conversation(crashing, emu, driver, store=store, id="p3")
+    with pytest.raises(Crash):  # the sub-agent finished; its result never reached the journal
+        await done(conv.send("topic 0"))
+    again = conversation(lead, emu, driver, store=store, id="p3")
+    assert again.needs_recovery
+    turn = await done(again.recover())
+    assert turn.output_text.startswith("lead got: found 'research topic 0'")
+    child_requests = [b for b in creates(emu) if b["system_instruction"] == "research"]
+    assert len(child_requests) == 1  # the sub-agent's answer was read from its journal
