@@ -126,8 +126,8 @@ class _ConversationCore:
         self.response_model = response_model
         self.max_steps = max_steps
         self.output_retries = _retries(output_retries)
-        # Callables ``fn(output) -> output`` run on each parsed answer; one may raise
-        # ``ModelRetry`` to refuse it (``Agent`` sets them).
+        # Callables ``fn(output) -> output`` (sync or async) run on each parsed answer; one may
+        # raise ``ModelRetry`` to refuse it (``Agent`` sets them).
         self.output_validators: tuple[Callable[[Any], Any], ...] = ()
         # Set by an ``Agent``: the agent graph this conversation runs (agents/_runtime.py).
         self._agents: Any = None
@@ -376,7 +376,7 @@ class _ConversationCore:
             max_steps=self.max_steps,
             needs_approval=needs_approval,
             is_idempotent=is_idempotent,
-            parse_output=self._output_parser(model),
+            parse_output=output_parser(model) if model is not None else None,
             background=background,
             compaction=self._compaction,
             limits=guard,
@@ -386,6 +386,7 @@ class _ConversationCore:
             if output_retries is None
             else _retries(output_retries),
             on_results=self._agents.on_results if self._agents is not None else None,
+            output_validators=self.output_validators,
         )
 
     def _hook_set(self) -> Any:
@@ -394,20 +395,6 @@ class _ConversationCore:
             hooks = [self._agents.hooks(self), *(hooks if isinstance(hooks, list) else [hooks])]
             hooks = [h for h in hooks if h is not None]
         return hook_set(hooks, self) if hooks is not None else None
-
-    def _output_parser(self, model: Any) -> Callable[[str], Any] | None:
-        validators = self.output_validators
-        parse = output_parser(model) if model is not None else None
-        if not validators:
-            return parse
-
-        def validated(text: str) -> Any:
-            output: Any = parse(text) if parse is not None else text
-            for validator in validators:
-                output = validator(output)
-            return output
-
-        return validated
 
     def _guard(self, limits: UsageLimits | None) -> LimitGuard | NestedGuard | None:
         guard = None

@@ -218,10 +218,13 @@ class TurnEngine:
         observe: Callable[[Protocol, str, list[Any]], Protocol] | None = None,
         output_retries: int = 0,
         on_results: Callable[[list[ToolCall]], list[LoopEvent]] | None = None,
+        output_validators: Sequence[Callable[[Any], Any]] = (),
     ) -> None:
         self.hooks = hooks
         # How many times an answer that does not validate goes back to the model for another try.
         self.output_retries = output_retries
+        # ``fn(output) -> output`` (sync or async, run as effects); ``ModelRetry`` refuses it.
+        self.output_validators = tuple(output_validators)
         # Events that follow a batch of tool results (agents: a ``Handoff``).
         self.on_results = on_results
         # Wraps each turn's protocol (tracing, log lines): (protocol, how, new input steps).
@@ -418,7 +421,7 @@ class TurnEngine:
                 elif status == "requires_continuation" and interaction.continuation_token:
                     continuation = (interaction.continuation_token, list(body.get("input") or []))
                 elif status == "completed":
-                    problem = self._parse(turn)
+                    problem = yield from self._parse(turn)
                     if problem is None:
                         return (yield from self._complete(turn))
                     if retries >= self.output_retries:
@@ -525,20 +528,23 @@ class TurnEngine:
                 yield Emit(self._finished(record))
         return allowed, ask
 
-    def _parse(self, turn: Turn) -> Exception | None:
-        """Set ``turn.output`` from the final text; the problem when it does not validate."""
+    def _parse(self, turn: Turn) -> Generator[Effect, Any, Exception | None]:
+        """Set ``turn.output`` from the final text (parsed, then through the output
+        validators); the problem when it does not validate."""
         state = self.state
         if state.open_calls:
             # A completed interaction that still names calls: answer them so the next
             # request is accepted.
             state.close_open_calls(turn, "the interaction completed without waiting for it.")
-        if self.parse_output is None:
-            turn.output = turn.output_text
-            return None
+        output: Any = turn.output_text
         try:
-            turn.output = self.parse_output(turn.output_text)
-        except Exception as exc:  # a ValidationError, a validator's ModelRetry, bad JSON
+            if self.parse_output is not None:
+                output = self.parse_output(output)
+            for validator in self.output_validators:
+                output = yield RunHook(validator, output)
+        except Exception as exc:  # a ValidationError, bad JSON, a validator's ModelRetry
             return exc
+        turn.output = output
         return None
 
     @staticmethod

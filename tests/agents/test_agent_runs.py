@@ -250,3 +250,21 @@ def test_bad_definitions_get_one_line_errors() -> None:
     with pytest.raises(AgentloopError) as info:
         Agent("a").as_tool(context="everything")  # type: ignore[arg-type]
     check(info, "fresh", "fork")
+
+
+@DRIVERS
+async def test_async_output_validators(driver: str) -> None:
+    seen: list[str] = []
+
+    async def known_city(city: City) -> City:
+        await asyncio.sleep(0)
+        seen.append(city.name)
+        if city.name != "Oslo":
+            raise ModelRetry("only Oslo is in the atlas")
+        return city
+
+    answers = ['{"name": "Atlantis", "population": 1}', '{"name": "Oslo", "population": 700000}']
+    emu = Emulator(ScriptedModel([say(a) for a in answers]))
+    agent = Agent("geo", response_model=City, output_validators=[known_city])
+    turn = await done(conversation(agent, emu, driver).send("a city"))
+    assert turn.output.name == "Oslo" and seen == ["Atlantis", "Oslo"]
