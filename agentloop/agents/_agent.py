@@ -58,7 +58,8 @@ class Agent:
     instructions of each request. ``handoffs`` are agents (or names of agents of the same
     graph) the model may hand the conversation to with ``transfer_to_<name>`` tools.
     ``output_retries``: how many times an answer that does not validate goes back to the model;
-    ``output_validators``: callables ``fn(output) -> output`` that may raise ``ModelRetry``.
+    ``output_validators``: callables ``fn(output) -> output`` (sync or async) that may raise
+    ``ModelRetry``.
     """
 
     name: str
