@@ -129,13 +129,16 @@ class AgentGraph:
                 wrapped = item if isinstance(item, Tool) else tool(item)
                 known_tool = seen.get(wrapped.name)
                 if known_tool is not None:
-                    same = known_tool is item or getattr(known_tool, "function", None) is getattr(
-                        wrapped, "function", object()
+                    same = (
+                        known_tool is item
+                        or getattr(known_tool, "function", None)
+                        is getattr(wrapped, "function", object())
+                        or _same_subagent(known_tool, wrapped)
                     )
                     if not same:
                         raise ConfigurationError(
                             f"two different tools are called {wrapped.name!r} in the agents of "
-                            f"{root.name!r}; rename one with @tool(name=...)"
+                            f"{root.name!r}; rename one (@tool(name=...) or as_tool(name=...))"
                         )
                 else:
                     seen[wrapped.name] = wrapped
@@ -166,6 +169,18 @@ class AgentGraph:
             run.active_name, run.scanned = target, -1  # re-read history at the next request
             events.append(Handoff(from_agent=before, to_agent=target, call_id=record.call.id))
         return events
+
+
+def _same_subagent(a: Any, b: Any) -> bool:
+    """Two ``as_tool()`` of one agent with the same context are the same tool."""
+    from ._subagent import AgentTool
+
+    return (
+        isinstance(a, AgentTool)
+        and isinstance(b, AgentTool)
+        and a.agent is b.agent
+        and a.context == b.context
+    )
 
 
 def _transfer_result(name: str) -> Any:
