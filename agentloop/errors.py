@@ -107,15 +107,16 @@ class InputError(AgentloopError, ValueError):
     be encoded); nothing was added to history."""
 
 
-class TurnInProgressError(AgentloopError, RuntimeError):
-    """A turn was started on a conversation whose previous turn is still running (from
-    another thread or task); one turn at a time. Nothing was changed."""
-
-
 class StateError(AgentloopError, RuntimeError, ValueError):
-    """The conversation is not in a state that allows this call (e.g. ``resume()`` with no
-    paused turn); the message says what to call instead. (Also a ``RuntimeError`` and a
-    ``ValueError``, the builtins such calls raised before.)"""
+    """The conversation's status does not allow this call (e.g. ``resume()`` with no paused
+    turn): every illegal move of the status table (``agentloop.loop.status``) raises it, and
+    the message says what to call instead. (Also a ``RuntimeError`` and a ``ValueError``, the
+    builtins such calls raised before.)"""
+
+
+class TurnInProgressError(StateError):
+    """A turn was started on a conversation whose previous turn is still running (from
+    another thread or task, or a background turn); one turn at a time. Nothing was changed."""
 
 
 class SnapshotError(AgentloopError, ValueError):

@@ -34,6 +34,8 @@ PUBLIC_MODULES = [
     "agentloop.durable",
     "agentloop.errors",
     "agentloop.loop",
+    "agentloop.loop.drive",
+    "agentloop.loop.effects",
     "agentloop.loop.events",
     "agentloop.loop.hooks",
     "agentloop.mcp",
@@ -55,7 +57,6 @@ INTERNALS = {
     "SSEDecoder",
     "observer_for",
     "HookSet",
-    "RunHook",
 }
 
 # Members of public classes that are deliberately left out of the reference (documented

@@ -77,7 +77,7 @@ class ManagedAgent(Tool[..., Any]):
         return f"ManagedAgent({self.agent_id!r}, name={self.name!r})"
 
     def _body(self, task: str) -> dict[str, Any]:
-        from agentloop.loop.conversation import _jsonable
+        from agentloop.loop.settings import jsonable as _jsonable
 
         body: dict[str, Any] = {
             "agent": self.agent_id,

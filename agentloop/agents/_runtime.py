@@ -255,7 +255,7 @@ class AgentRun:
         if len(self.graph.agents) > 1:
             self._tools(agent, body)
             if agent.generation_config is not None:
-                from agentloop.loop.conversation import _jsonable
+                from agentloop.loop.settings import jsonable as _jsonable
 
                 body["generation_config"] = _jsonable(agent.generation_config)
             else:

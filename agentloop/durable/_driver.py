@@ -6,13 +6,19 @@ each tool call is one DBOS step. When DBOS replays a recovered workflow, recorde
 their outputs without running, so the engine walks the same path again and continues from the
 first step that has none. No agent logic lives here: the engine decides everything.
 
+The driver enters through the public entry point (``conv.engine()``) and runs the protocol
+with the one drive loop (``agentloop.loop.drive.drive``) in a world whose effects are DBOS
+steps. Hooks run as they do for ``Conversation``.
+
 DBOS steps are at-least-once, so tool calls follow the in-doubt rule of journaling. A tool that
 is not ``idempotent`` gets a "started" step first whose output is a token drawn fresh by the
 current execution, outside any step. On replay the recorded token differs from the fresh one,
 which proves the call began in an earlier execution; its tool step then either replays a
-recorded result or, having none, records that the call is in doubt. An in-doubt call is never
-run again without a human decision: the task reports ``awaiting_approval`` and waits (a durable
-``DBOS.recv``) for ``approve`` (run it again) or ``reject`` (the model gets an error result).
+recorded result or, having none, records that the call is in doubt and answers the engine
+``InDoubt``. What follows is the engine's rule, not this module's: an in-doubt call is never
+run again without a human decision. The turn pauses; the task reports ``awaiting_approval`` and
+waits (a durable ``DBOS.recv``) for ``approve`` (run it again) or ``reject`` (the model gets an
+error result), as it does for tools that require approval.
 """
 
 from __future__ import annotations
@@ -20,19 +26,30 @@ from __future__ import annotations
 import concurrent.futures
 import contextvars
 import threading
-from collections.abc import Generator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentloop._defaults import new_id
-from agentloop.errors import AgentloopError, TaskFailedError
-from agentloop.loop.compaction import Summarize
-from agentloop.loop.engine import Effect, Emit, RunTools, SendRequest, WaitBackground
+from agentloop.errors import AgentloopError, StoreError, TaskFailedError
+from agentloop.loop._world import summarize_call
+from agentloop.loop.drive import call_blocking, drive
+from agentloop.loop.effects import (
+    InDoubt,
+    Persist,
+    Protocol,
+    RunHook,
+    RunTools,
+    SendRequest,
+    Summarize,
+    WaitBackground,
+)
 from agentloop.loop.events import (
     InteractionCompleted,
     LoopEvent,
     StrategyFallback,
     ToolCallFinished,
+    TurnCompleted,
 )
 from agentloop.loop.turn import result_text
 from agentloop.tools import ToolContext, ToolError
@@ -61,7 +78,7 @@ __all__ = [
 APP_NAME = "agentloop"
 # Recovery only resumes workflows of the same application version; every agentloop worker that
 # runs this protocol shares it (bump it when the step sequence of a task changes).
-APP_VERSION = "agentloop-durable-1"
+APP_VERSION = "agentloop-durable-2"
 QUEUE_NAME = "agentloop-tasks"
 WORKFLOW_NAME = "agentloop.task"
 PROGRESS_KEY = "agentloop.progress"
@@ -71,6 +88,10 @@ DECISION_TOPIC = "agentloop.decision"
 # How long one durable wait for a decision lasts before it is renewed (each wait is recorded).
 _DECISION_WAIT = 3600.0
 _RESULT_PREVIEW = 2000
+_IN_DOUBT = (
+    "in doubt: the worker stopped while this call ran, so it may have run; "
+    "approve to run it again, reject to tell the model it failed"
+)
 
 
 @dataclass(frozen=True)
@@ -110,6 +131,7 @@ class WorkerRuntime:
     parked: int = 0
     active: int = 0
     deciding: set[str] = field(default_factory=set)  # tasks waiting in DBOS.recv
+    hooks: Any = None  # hooks= of each task's conversation (agentloop.Hooks, objects, a list)
 
 
 class _WorkerStopped(BaseException):
@@ -169,6 +191,7 @@ def run_task(text: str) -> dict[str, Any]:
         system_instruction=settings.system_instruction,
         max_steps=settings.max_steps,
         id=task_id,
+        hooks=runtime.hooks,
     )
     driver = DurableDriver(conv, token, runtime)
     with runtime.lock:
@@ -197,7 +220,14 @@ def task_result(
     """The JSON-ready outcome of a task (its workflow output)."""
     calls = []
     if turn is not None:
-        for record in turn.tool_calls:
+        # In the order the model asked for the calls (decisions may answer them out of order).
+        order = {
+            step.id: index
+            for index, step in enumerate(turn.steps)
+            if isinstance(step, FunctionCallStep)
+        }
+        records = sorted(turn.tool_calls, key=lambda r: order.get(r.call.id, len(order)))
+        for record in records:
             calls.append(
                 {
                     "id": record.call.id,
@@ -244,46 +274,62 @@ class DurableDriver:
 
     def run(self, text: str) -> Turn:
         conv = self.conv
-        turn = self._drive(conv._engine().start(text))
-        while turn.status == "awaiting_approval":  # tools declared requires_approval=...
-            decisions = self._decide(turn.pending_approvals, "the tool requires approval")
+        turn = self._drive(conv.engine().start(text))
+        while turn.status == "awaiting_approval":
+            # The engine paused the turn: tools declared requires_approval=... (decided
+            # together), and calls in doubt (decided one by one, in call order).
+            doubt = set(conv.in_doubt)
+            asked = [c for c in turn.pending_approvals if c.id not in doubt]
+            decisions = self._decide(asked, "the tool requires approval") if asked else {}
+            for call in turn.pending_approvals:
+                if call.id in doubt:
+                    decisions.update(self._decide([call], _IN_DOUBT))
             for call_id, (ok, reason) in decisions.items():
                 if ok:
                     conv.approve(call_id)
                 else:
                     conv.reject(call_id, reason)
-            turn = self._drive(conv._engine().resume())
+            turn = self._drive(conv.engine().resume())
         return turn
 
-    def _drive(self, proto: Generator[Effect, Any, Turn]) -> Turn:
-        value: Any = None
-        error: BaseException | None = None
-        while True:
-            try:
-                effect = proto.throw(error) if error is not None else proto.send(value)
-            except StopIteration as stop:
+    def _drive(self, proto: Protocol) -> Turn:
+        turn: Turn | None = None
+        for event in drive(proto, self):
+            if not isinstance(event, ToolCallFinished):
                 self._flush()
-                turn: Turn = stop.value
-                return turn
-            value = error = None
-            try:
-                if not (isinstance(effect, Emit) and isinstance(effect.event, ToolCallFinished)):
-                    self._flush()
-                self._boundary()
-                if isinstance(effect, Emit):
-                    self._emit(effect.event)
-                elif isinstance(effect, SendRequest):
-                    value = self._request(effect.body)
-                elif isinstance(effect, RunTools):
-                    value = self._run_calls(effect.calls)
-                elif isinstance(effect, WaitBackground):
-                    value = self._wait(effect.interaction)
-                elif isinstance(effect, Summarize):
-                    value = self._summarize(effect)
-                else:  # Persist (a store) and RunHook (hooks): a task's conversation has none
-                    raise RuntimeError(f"a durable task cannot perform {type(effect).__name__}")
-            except BaseException as exc:
-                error = exc
+            self._boundary()
+            self._emit(event)
+            if isinstance(event, TurnCompleted):
+                turn = event.turn
+        self._flush()
+        assert turn is not None
+        return turn
+
+    # --- the world: each effect a DBOS step ----------------------------------------------------
+
+    def request(self, effect: SendRequest, box: list[Interaction]) -> Iterator[LoopEvent]:
+        self._flush()
+        self._boundary()
+        box.append(self._request(effect.body))
+        yield from ()
+
+    def perform(self, effect: Any) -> Any:
+        self._flush()
+        self._boundary()
+        kind = type(effect)
+        if kind is RunTools:
+            return self._run_calls(effect.calls)
+        if kind is WaitBackground:
+            return self._wait(effect.interaction)
+        if kind is Summarize:
+            return self._summarize(effect)
+        if kind is RunHook:
+            return call_blocking(effect.hook, effect.event, self.conv.tools._get_loop)
+        assert kind is Persist
+        raise StoreError(
+            "a durable task's conversation keeps its state in DBOS, not in a store; "
+            "do not attach a store to it"
+        )
 
     def _boundary(self) -> None:
         """Between two steps: when the worker is stopping, park here (nothing in flight), so
@@ -325,8 +371,10 @@ class DurableDriver:
 
         client = self.conv.client
 
+        call = summarize_call(effect)
+
         def summarize() -> dict[str, Any]:
-            out = effect.run(client)
+            out = call_blocking(call, client, self.conv.tools._get_loop)
             if isinstance(out, Interaction):
                 return {"interaction": out.model_dump_json()}
             return {"text": str(out)}
@@ -336,7 +384,7 @@ class DurableDriver:
             return Interaction.model_validate_json(recorded["interaction"])
         return recorded["text"]
 
-    def _run_calls(self, calls: list[FunctionCallStep]) -> list[ToolOutcome]:
+    def _run_calls(self, calls: list[FunctionCallStep]) -> list[ToolOutcome | InDoubt]:
         """One DBOS step per call; the calls of one response run concurrently, like
         ``Conversation`` runs them. Step ids are drawn in call order before anything runs
         (``DBOS.reserve_step``), so a replay meets every call at the same step."""
@@ -366,7 +414,7 @@ class DurableDriver:
                 ]
                 outs = [future.result() for future in futures]
         return [
-            self._outcome(call, self._settle(call) if out.get("in_doubt") else out)
+            InDoubt(call) if out.get("in_doubt") else self._outcome(call, out)
             for (call, _, _), out in zip(plans, outs, strict=True)
         ]
 
@@ -376,27 +424,6 @@ class DurableDriver:
         step = self._run_tool if fresh else _in_doubt
         out: dict[str, Any] = reserved.run({"name": f"agentloop.tool:{call.name}"}, step, call)
         return out
-
-    def _settle(self, call: FunctionCallStep) -> dict[str, Any]:
-        """A call in doubt: wait for a human; approved, run it again (guarded like the first
-        time, so a crash during this run puts it in doubt again)."""
-        from dbos import DBOS
-
-        why = (
-            "in doubt: the worker stopped while this call ran, so it may have run; "
-            "approve to run it again, reject to tell the model it failed"
-        )
-        while True:
-            ok, reason = self._decide([call], why)[call.id]
-            if not ok:
-                text = "Not run again: the call was in doubt and a human rejected it." + (
-                    f" Reason: {reason}" if reason else ""
-                )
-                return {"result": _result_json(call, text), "error": text}
-            started = DBOS.run_step({"name": "agentloop.tool_started"}, self._token)
-            out = self._tool_step(call, started == self.token, DBOS.reserve_step())
-            if not out.get("in_doubt"):
-                return out
 
     def _token(self) -> str:
         return self.token
@@ -567,8 +594,3 @@ class DurableDriver:
 
 def _in_doubt(call: FunctionCallStep) -> dict[str, Any]:
     return {"in_doubt": True}
-
-
-def _result_json(call: FunctionCallStep, text: str) -> str:
-    step = FunctionResultStep(call_id=call.id, name=call.name, result=text, is_error=True)
-    return str(step.model_dump_json())

@@ -20,7 +20,7 @@ from agentloop.errors import (
 
 from .background import AsyncBackgroundTurn, BackgroundTurn
 from .compaction import Compaction
-from .conversation import AsyncConversation, Conversation
+from .conversation import AsyncConversation, AsyncEventStream, Conversation, EventStream
 from .events import (
     ApprovalRequired,
     Compacted,
@@ -42,16 +42,20 @@ from .events import (
 )
 from .inputs import from_bytes, from_file, from_uri, text
 from .limits import UsageLimits, UsageTotals
+from .status import ConversationStatus
 from .turn import ToolCall, Turn
 
 __all__ = [
     "ApprovalRequired",
     "AsyncBackgroundTurn",
     "AsyncConversation",
+    "AsyncEventStream",
     "BackgroundTurn",
     "Compacted",
     "Compaction",
     "Conversation",
+    "ConversationStatus",
+    "EventStream",
     "Handoff",
     "InteractionCancelledError",
     "InteractionCompleted",

@@ -11,9 +11,8 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import InteractionCancelledError, StateError
-from agentloop.types import Interaction
+from agentloop.types import RUNNING_STATUSES, Interaction
 
-from .engine import RUNNING_STATUSES
 from .turn import Turn
 
 if TYPE_CHECKING:

@@ -26,12 +26,10 @@ chars/4 of every step added since*.
 
 from __future__ import annotations
 
-import asyncio
-import inspect
 import json
-from collections.abc import Awaitable, Callable, Generator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal
 
 from agentloop.errors import ConfigurationError
 from agentloop.types import (
@@ -42,7 +40,9 @@ from agentloop.types import (
     step_adapter,
 )
 
+from .effects import Emit, Persist, Summarize, SummarizeFn
 from .events import Compacted
+from .records import ViewChanged
 
 if TYPE_CHECKING:
     from .history import History
@@ -58,7 +58,6 @@ __all__ = [
     "estimate_tokens",
 ]
 
-SummarizeFn = Callable[[list[Any]], Union[str, Awaitable[str]]]
 
 CLIENT_TYPES = frozenset({"user_input", "function_result"})
 
@@ -373,50 +372,6 @@ def choose_cut(
     return None
 
 
-# --- the summary effect ---------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class Summarize:
-    """Write a summary of ``steps``: call ``fn`` (sync or async) or send ``body`` (a
-    ``store=false`` request); answer with the summary text, or the ``Interaction``."""
-
-    steps: list[Any]
-    fn: SummarizeFn | None = None
-    body: dict[str, Any] | None = None
-
-    def run(self, client: Any) -> Any:
-        """Perform the effect on a blocking client."""
-        if self.body is not None:
-            return client.interactions.create(**self.body)
-        assert self.fn is not None
-        result = self.fn(self.steps)
-        if inspect.isawaitable(result):
-            try:
-                asyncio.get_running_loop()
-            except RuntimeError:
-                return asyncio.run(_awaited(result))
-            raise ConfigurationError(
-                "an async summarize callable cannot run from a blocking Conversation inside a "
-                "running event loop; use AsyncConversation, or a sync callable"
-            )
-        return result
-
-    async def arun(self, client: Any) -> Any:
-        """Perform the effect on an async client."""
-        if self.body is not None:
-            return await client.interactions.create(**self.body)
-        assert self.fn is not None
-        result = self.fn(self.steps)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
-
-
-async def _awaited(value: Awaitable[Any]) -> Any:
-    return await value
-
-
 def transcript(steps: Sequence[Any]) -> str:
     """A plain-text rendering of steps, for the summarising model."""
     lines: list[str] = []
@@ -482,8 +437,6 @@ def compact_view(
 ) -> Generator[Any, Any, Compacted | None]:
     """Fold older steps of ``state``'s view into a summary or marker; ``None`` when nothing
     can fold. Yields ``Summarize`` (when a summary is asked for) and ``Emit(Compacted)``."""
-    from .engine import Emit
-
     history: History = state.history
     view: ModelView = state.view
     cut = choose_cut(history, view.start, policy.keep_recent, state.open_calls)
@@ -534,7 +487,7 @@ def compact_view(
     view.sent = {i: w for i, w in view.sent.items() if i >= cut}
     view.last_input = 0
     view.recount(history)
-    state.record({"k": "view", "view": view.to_wire()})
+    state.note(ViewChanged(view.to_wire()))
     # A stateful conversation rolls over: the next request starts a new chain from the view.
     state.set_chain(None, 0)
     event = Compacted(tokens_before=before, tokens_after=view.estimate, steps_folded=newly_folded)
@@ -545,11 +498,21 @@ def compact_view(
 def compact_now(
     state: Any, policy: Compaction, model: str | None, price: tuple[float, float] | None
 ) -> Generator[Any, Any, Compacted | None]:
-    """``conv.compact()``: compaction outside a turn, journaled at once."""
-    from .engine import Persist
+    """``conv.compact()``: compaction outside a turn (a move of its own in the status table),
+    journaled at once."""
+    state.status.check("compact")
+    return _compact_now(state, policy, model, price)
 
-    event = yield from compact_view(state, policy, model, price)
-    journal = state.journal
-    if journal is not None and (journal.pending or journal.meta is not None):
-        yield Persist(journal)
-    return event
+
+def _compact_now(
+    state: Any, policy: Compaction, model: str | None, price: tuple[float, float] | None
+) -> Generator[Any, Any, Compacted | None]:
+    state.status.move("compact")
+    try:
+        event = yield from compact_view(state, policy, model, price)
+        journal = state.journal
+        if journal is not None and (journal.pending or journal.meta is not None):
+            yield Persist(journal)
+        return event
+    finally:
+        state.status.move("finish")

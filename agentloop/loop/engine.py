@@ -5,22 +5,10 @@ socket, sleeps, awaits or touches a store; the drivers (``Conversation``,
 ``AsyncConversation``, and any other, e.g. a durable workflow) perform the effects. That keeps
 one implementation of the loop for every world.
 
-The effect protocol (what a driver must do with each effect it receives):
-
-* ``SendRequest(body)``: create an interaction with ``body``; send back the final
-  ``Interaction`` (or throw the exception the client raised into the generator);
-* ``RunTools(calls)``: run the calls; send back one ``ToolOutcome``-like object per call
-  (``call``, ``result``, ``error``, ``duration``, ``value``);
-* ``WaitBackground(interaction)``: wait until the background interaction finishes; send back
-  the final ``Interaction``;
-* ``Persist(journal)``: write ``journal.pending`` to the conversation's store
-  (``store.append(journal.id, journal.pending, expected_version=journal.version,
-  meta=journal.meta)``) and call ``journal.written(new_version)``; send back ``None``;
-* ``Emit(event)``: hand the event to the caller; send back ``None``;
-* ``Summarize(steps, fn, body)`` (compaction): ``effect.run(client)`` on a blocking client
-  or ``await effect.arun(client)``; send back what it returns;
-* ``RunHook(hook, event)``: call the user's hook (``run_sync`` / ``run_async``); send back
-  what it returned (or throw what it raised into the generator).
+The effects, and what a driver answers to each, are listed in ``effects.py``; ``drive.py``
+holds the one loop that feeds a protocol's effects to a driver's world and sends the answers
+back. The public way in for a new driver is ``Conversation.engine()`` (see
+docs/architecture.md).
 
 The generator returns the finished ``Turn`` (``StopIteration.value``) or raises. Whatever
 happens, the state keeps its invariants: history encodes, every call is answered exactly once,
@@ -33,8 +21,6 @@ import asyncio
 import concurrent.futures
 import contextlib
 from collections.abc import Callable, Collection, Generator, Sequence
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from agentloop.errors import (
@@ -66,7 +52,19 @@ from agentloop.types import (
     input_to_steps,
 )
 
-from .compaction import Compaction, Summarize, compact_view
+from .compaction import Compaction, compact_view
+from .effects import (
+    Effect,
+    Emit,
+    InDoubt,
+    Persist,
+    Protocol,
+    RunHook,
+    RunTools,
+    SendRequest,
+    Summarize,
+    WaitBackground,
+)
 from .events import (
     ApprovalRequired,
     InteractionCompleted,
@@ -79,14 +77,20 @@ from .events import (
     TurnCompleted,
 )
 from .history import encode_step
-from .hooks import HookSet, RunHook
+from .hooks import HookSet
 from .limits import LimitGuard, NestedGuard, UsageTotals
+from .records import (
+    CallsStarted,
+    ResponseReceived,
+    TurnEnded,
+    TurnPaused,
+    TurnResumed,
+    TurnRolledBack,
+    TurnStarted,
+)
 from .state import (
     STRATEGIES,
     ConversationState,
-    CutTurn,
-    Journal,
-    PausedTurn,
     Strategy,
 )
 from .turn import ToolCall, Turn, TurnStatus, result_text
@@ -97,59 +101,18 @@ __all__ = [
     "ConversationState",
     "Effect",
     "Emit",
+    "InDoubt",
     "Persist",
+    "Protocol",
+    "RunHook",
     "RunTools",
     "SendRequest",
     "Strategy",
+    "Summarize",
     "TurnEngine",
     "WaitBackground",
 ]
 
-
-# --- effects -------------------------------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class SendRequest:
-    """Create an interaction with this body; answer with the final ``Interaction``."""
-
-    body: dict[str, Any]
-    # Observation only (agentloop.observe): the driver reports retries and stream events here.
-    watch: Callable[[LoopEvent], None] | None = None
-
-
-@dataclass(slots=True)
-class RunTools:
-    """Run these calls through the registry; answer with the list of ``ToolOutcome``."""
-
-    calls: list[FunctionCallStep]
-    # Observation only: entered around each call's tool code (makes its span current).
-    around: Callable[[FunctionCallStep], AbstractContextManager[Any]] | None = None
-
-
-@dataclass(slots=True)
-class WaitBackground:
-    """Wait until this background interaction leaves ``queued``/``in_progress``."""
-
-    interaction: Interaction
-
-
-@dataclass(slots=True)
-class Persist:
-    """Write the journal's pending records to the store; answer with ``None``."""
-
-    journal: Journal
-
-
-@dataclass(slots=True)
-class Emit:
-    """Hand this event to the caller (``stream``); no answer expected."""
-
-    event: LoopEvent
-
-
-Effect = SendRequest | RunTools | WaitBackground | Persist | Emit | Summarize | RunHook
-Protocol = Generator[Effect, Any, Turn]
 
 # How a turn ends for each terminal status: the turn's status, the error, and what to do.
 _ENDINGS: dict[str, tuple[TurnStatus, type[TurnError], str]] = {
@@ -186,11 +149,9 @@ def _describe(exc: BaseException) -> str:
 
 
 class _Mark(NamedTuple):
-    """The state before a new turn, to undo it when the model sent nothing back."""
+    """The journal before a new turn, to undo the turn when the model sent nothing back (the
+    state's part is ``ConversationState.checkpoint``, set by ``TurnStarted``)."""
 
-    length: int
-    chain: tuple[str | None, int]
-    paused: PausedTurn | None
     journal_version: int
     journal_pending: int
 
@@ -227,6 +188,9 @@ class TurnEngine:
         self.output_validators = tuple(output_validators)
         # Events that follow a batch of tool results (agents: a ``Handoff``).
         self.on_results = on_results
+        # Calls a tool *held* open in the last batch (a sub-agent waiting for approval: its
+        # outcome's error says ``holds_call``): they pause the turn, not in doubt.
+        self.held: set[str] = set()
         # Wraps each turn's protocol (tracing, log lines): (protocol, how, new input steps).
         self.observe = observe
         self.state = state
@@ -244,7 +208,9 @@ class TurnEngine:
 
     def start(self, user_input: Any) -> Protocol:
         """A new turn with this user input. Raises ``InputError`` at once (changing nothing)
-        when the input is not one of the accepted forms or cannot be encoded."""
+        when the input is not one of the accepted forms or cannot be encoded, and
+        ``StateError``/``TurnInProgressError`` when the conversation's status forbids it."""
+        self.state.status.check("start")
         steps = input_to_steps(user_input)
         try:
             wires = [encode_step(step) for step in steps]
@@ -259,9 +225,9 @@ class TurnEngine:
 
     def resume(self) -> Protocol:
         """Continue a turn that paused for approval, with the decisions taken since."""
+        self.state.status.check("resume")
         paused = self.state.paused
-        if paused is None:
-            raise StateError("there is no paused turn to resume; call send() instead")
+        assert paused is not None
         undecided = [c.id for c in paused.awaiting if c.id not in paused.decisions]
         if undecided:
             raise StateError(
@@ -269,99 +235,104 @@ class TurnEngine:
                 "reject(call_id, reason) for each before resume()"
             )
         if self.observe is not None:
-            return self.observe(self._resume(paused), "resume", [])
-        return self._resume(paused)
+            return self.observe(self._resume(), "resume", [])
+        return self._resume()
 
     def recover(self) -> Protocol:
         """Finish a turn cut short (by a crash, or saved mid-way): journaled results are kept,
         unstarted or idempotent calls run, calls that may have run wait for a decision, and
         the request in flight is sent again."""
-        cut = self.state.cut
-        if cut is None:
-            raise StateError(
-                "nothing to recover: the last turn finished (needs_recovery is False); "
-                "call send() to start a new turn"
-            )
+        self.state.status.check("recover")
         if self.observe is not None:
-            return self.observe(self._recover(cut), "recover", [])
-        return self._recover(cut)
+            return self.observe(self._recover(), "recover", [])
+        return self._recover()
 
     def _start(self, steps: list[WireModel], wires: list[bytes]) -> Protocol:
         state = self.state
+        state.status.move("start")
         turn = Turn(input=list(steps))
-        if state.cut is not None:  # a turn cut short: its unanswered calls were interrupted
-            cut_turn = state.cut.to_turn(state.history)
-            state.cut = None
-            state.close_open_calls(cut_turn, INTERRUPTED)
-            state.record({"k": "end", "status": "interrupted"})
-        mark = self._mark()
-        state.record({"k": "turn", "strategy": state.strategy})
-        paused, state.paused = state.paused, None
-        if paused is not None:
-            # A new message while calls await approval: those calls are answered as rejected.
-            for call in paused.awaiting:
-                if call.id in state.open_calls:
-                    self._answer(
-                        turn,
-                        call,
-                        "The user did not approve this call before sending a new message.",
-                    )
-        state.extend(steps, turn, wires)
-        return (yield from self._loop(turn, mark.length, mark=mark))
+        try:
+            if state.cut is not None:  # a turn cut short: its unanswered calls were interrupted
+                state.close_open_calls(state.cut.to_turn(state.history), INTERRUPTED)
+                state.commit(TurnEnded("interrupted"))
+            journal = state.journal
+            mark = _Mark(journal.version, len(journal.pending)) if journal else _Mark(0, 0)
+            paused = state.paused
+            state.commit(TurnStarted(state.strategy))
+            if paused is not None:
+                # A new message while calls await approval: those calls are answered as rejected.
+                for call in paused.awaiting:
+                    if call.id in state.open_calls:
+                        self._answer(
+                            turn,
+                            call,
+                            "The user did not approve this call before sending a new message.",
+                        )
+            state.extend(steps, turn, wires)
+        except BaseException:
+            state.status.move("finish")
+            raise
+        return (yield from self._loop(turn, mark=mark))
 
-    def _resume(self, paused: PausedTurn) -> Protocol:
+    def _resume(self) -> Protocol:
         state = self.state
-        state.paused = None
+        state.status.move("resume")
+        paused = state.paused
+        assert paused is not None
         turn = paused.turn
-        start = len(state.history) - len(turn.steps)
-        state.record(
-            {"k": "resume", "decisions": {k: list(v) for k, v in paused.decisions.items()}}
-        )
-        turn.status = "running"
-        turn.pending_approvals = []
-        approved: list[FunctionCallStep] = []
-        rejected: list[ToolCall] = []
-        for call in paused.awaiting:
-            ok, reason = paused.decisions[call.id]
-            if ok:
-                approved.append(call)
-            else:
+        try:
+            state.commit(TurnResumed({k: list(v) for k, v in paused.decisions.items()}))
+            turn.status = "running"
+            turn.pending_approvals = []
+            approved: list[FunctionCallStep] = []
+            rejected: list[ToolCall] = []
+            for call in paused.awaiting:
+                ok, reason = paused.decisions[call.id]
+                if ok:
+                    approved.append(call)
+                    continue
                 why = f" Reason: {reason}" if reason else ""
-                rejected.append(self._answer(turn, call, f"The user rejected this call.{why}"))
-        return (yield from self._loop(turn, start, approved=approved, announce=rejected))
+                if call.id in paused.in_doubt:
+                    text = f"Not run again: the call was in doubt and a human rejected it.{why}"
+                else:
+                    text = f"The user rejected this call.{why}"
+                rejected.append(self._answer(turn, call, text))
+        except BaseException:
+            state.status.move("finish")
+            raise
+        return (yield from self._loop(turn, approved=approved, announce=rejected))
 
-    def _recover(self, cut: CutTurn) -> Protocol:
+    def _recover(self) -> Protocol:
         state = self.state
+        state.status.move("recover")
+        cut = state.cut
+        assert cut is not None
         turn = cut.to_turn(state.history)
-        state.cut = None
+        state.cut, state.progress = None, cut  # the turn goes on where it was cut
         calls = [s for s in turn.steps if getattr(s, "id", None) in state.open_calls]
         in_doubt = {c.id for c in calls if c.id in cut.started and not self.is_idempotent(c.name)}
-        state.started = set(cut.started)
-        yield Emit(
-            Recovered(
-                rerun=[c.id for c in calls if c.id not in in_doubt], in_doubt=sorted(in_doubt)
-            )
-        )
-        return (yield from self._loop(turn, cut.start, calls=calls, in_doubt=in_doubt))
+        return (yield from self._loop(turn, calls=calls, in_doubt=in_doubt, recovered=True))
 
     # --- the loop --------------------------------------------------------------------------------
 
     def _loop(
         self,
         turn: Turn,
-        start: int,
         *,
         mark: _Mark | None = None,
         approved: Sequence[FunctionCallStep] = (),
         calls: Sequence[FunctionCallStep] = (),
         announce: Sequence[ToolCall] = (),
         in_doubt: Collection[str] = (),
+        recovered: bool = False,
     ) -> Protocol:
-        """The turn from ``start``: run ``approved`` calls, dispatch ``calls`` (approval and
-        in-doubt checks), then request, absorb and dispatch until the model is done."""
+        """The turn: run ``approved`` calls, dispatch ``calls`` (approval and in-doubt
+        checks), then request, absorb and dispatch until the model is done."""
         state = self.state
-        state.running, state.running_start = turn, start
         try:
+            if recovered:
+                rerun = [c.id for c in calls if c.id not in in_doubt]
+                yield Emit(Recovered(rerun=rerun, in_doubt=sorted(in_doubt)))
             yield from self._persist()
             for record in announce:  # calls answered before the loop started (rejections)
                 yield Emit(self._finished(record))
@@ -370,9 +341,10 @@ class TurnEngine:
                 originals = [state.open_calls.get(c.id, c) for c in approved]
                 approved, _ = yield from self._hook_calls(turn, originals)
             if approved:
-                held = yield from self._run_calls(turn, list(approved))
-                if held:
-                    yield from self._pause(turn, held, ())
+                doubtful = yield from self._run_calls(turn, list(approved))
+                if doubtful:
+                    doubt = {c.id for c in doubtful if c.id not in self.held}
+                    yield from self._pause(turn, doubtful, doubt)
                     return turn
             pending = list(calls)
             continuation: tuple[str, list[RawJSON]] | None = None
@@ -403,7 +375,9 @@ class TurnEngine:
                     yield Emit(StrategyFallback(previous_interaction_id=previous, reason=str(exc)))
                     continue
                 if background and interaction.status in RUNNING_STATUSES:
+                    state.status.move("suspend", background=interaction.id)
                     interaction = yield WaitBackground(interaction)
+                    state.status.move("continue")
                 background = False
                 self._absorb(turn, interaction, stored=body.get("store") is not False)
                 if interaction.status not in _WRITTEN_LATER:
@@ -439,8 +413,8 @@ class TurnEngine:
                     yield from self._persist()
             raise
         finally:
-            state.running = None
-            state.started = set()
+            state.progress = None
+            state.status.move("finish")
 
     def _dispatch(
         self, turn: Turn, calls: list[FunctionCallStep], in_doubt: Collection[str]
@@ -451,59 +425,68 @@ class TurnEngine:
             calls, ask = yield from self._hook_calls(turn, calls)
         waiting = [c for c in calls if c.id in in_doubt or c.id in ask or self.needs_approval(c)]
         runnable = [c for c in calls if c not in waiting]
+        doubt = {c.id for c in waiting if c.id in in_doubt}
         if runnable:
-            waiting += yield from self._run_calls(turn, runnable)
+            doubtful = yield from self._run_calls(turn, runnable)
+            waiting.extend(doubtful)
+            doubt.update(c.id for c in doubtful if c.id not in self.held)
         if not waiting:
             return False
-        yield from self._pause(turn, waiting, in_doubt)
+        yield from self._pause(turn, waiting, doubt)
         return True
 
     def _pause(
-        self, turn: Turn, waiting: list[FunctionCallStep], in_doubt: Collection[str]
+        self, turn: Turn, waiting: list[FunctionCallStep], doubt: Collection[str]
     ) -> Generator[Effect, Any, None]:
-        """Pause the turn: ``waiting`` calls wait for ``approve``/``reject`` and ``resume``."""
+        """The turn waits for a human decision on ``waiting`` (``doubt``: calls that may have
+        run; the rule of doubt lives here only)."""
         state = self.state
-        doubt = sorted(c.id for c in waiting if c.id in in_doubt)
+        in_doubt = sorted(c.id for c in waiting if c.id in doubt)
         turn.status = "awaiting_approval"
         turn.pending_approvals = waiting
-        state.paused = PausedTurn(turn=turn, awaiting=waiting, in_doubt=set(doubt))
-        state.record(
-            {
-                "k": "paused",
-                "awaiting": [c.id for c in waiting],
-                "in_doubt": doubt,
-                "model_requests": turn.model_requests,
-                "interaction_ids": list(turn.interaction_ids),
-                "usage": turn.usage.model_dump(mode="json"),
-            }
+        state.commit(
+            TurnPaused(
+                [c.id for c in waiting],
+                in_doubt,
+                turn.model_requests,
+                list(turn.interaction_ids),
+                turn.usage,
+            ),
+            turn=turn,
+            awaiting=waiting,
         )
         yield from self._persist()
-        yield Emit(ApprovalRequired(calls=list(waiting), in_doubt=doubt))
+        yield Emit(ApprovalRequired(calls=list(waiting), in_doubt=in_doubt))
         yield Emit(TurnCompleted(turn=turn))
 
     def _run_calls(
         self, turn: Turn, calls: list[FunctionCallStep]
     ) -> Generator[Effect, Any, list[FunctionCallStep]]:
-        """Run the calls and record their results; the calls a tool *held* open (a sub-agent
-        that waits for approval: its outcome's error says ``holds_call``), to pause on."""
+        """Run the calls and record their outcomes; the calls the world reports ``InDoubt``
+        (they may have run: left open, for a decision) and those a tool held open
+        (``self.held``)."""
         state = self.state
         for call in calls:
             yield Emit(ToolCallStarted(call=call))
         risky = [c.id for c in calls if not self.is_idempotent(c.name)]
-        if risky and state.journal is not None:
+        if risky:
             # Journaled before the tools run: after a crash these calls are "in doubt".
-            state.record({"k": "started", "ids": risky})
+            state.commit(CallsStarted(risky))
         yield from self._persist()  # with the response that asked for the calls, if pending
-        state.started.update(c.id for c in calls)
         outcomes = yield RunTools(calls)
-        held = [o.call for o in outcomes if getattr(o.error, "holds_call", False)]
-        held_ids = {c.id for c in held}
-        outcomes = [o for o in outcomes if o.call.id not in held_ids]
+        doubtful = [o.call for o in outcomes if type(o) is InDoubt]
+        held = [o.call for o in outcomes if getattr(getattr(o, "error", None), "holds_call", 0)]
+        self.held = {c.id for c in held}
+        doubtful += held
+        if doubtful:
+            left = {c.id for c in doubtful}
+            outcomes = [o for o in outcomes if o.call.id not in left]
         if self.hooks is not None and self.hooks.after_tool:
             outcomes = yield from self.hooks.results(outcomes, turn)
         records = [self._record_outcome(turn, o) for o in outcomes if o.call.id in state.open_calls]
+        doubt_ids = {c.id for c in doubtful}
         for call in calls:  # a runner that lost a call must not leave it unanswered
-            if call.id in state.open_calls and call.id not in held_ids:
+            if call.id in state.open_calls and call.id not in doubt_ids:
                 records.append(self._answer(turn, call, "The tool runner returned no result."))
         yield from self._persist()
         for record in records:
@@ -511,7 +494,7 @@ class TurnEngine:
         if self.on_results is not None:
             for event in self.on_results(records):
                 yield Emit(event)
-        return held
+        return doubtful
 
     def _hook_calls(
         self, turn: Turn, calls: list[FunctionCallStep]
@@ -591,7 +574,7 @@ class TurnEngine:
     def _complete(self, turn: Turn) -> Protocol:
         state = self.state
         turn.status = "completed"
-        state.record({"k": "end", "status": "completed"})
+        state.commit(TurnEnded("completed"))
         yield from self._persist()
         yield Emit(TurnCompleted(turn=turn))
         return turn
@@ -609,7 +592,7 @@ class TurnEngine:
             self._rollback(mark)  # nothing came from the model: as if the turn never began
         else:
             state.close_open_calls(turn, _describe(exc))
-            state.record({"k": "end", "status": turn.status})
+            state.commit(TurnEnded(turn.status))
         if isinstance(exc, TurnError):
             exc.turn = turn
         elif isinstance(exc, AgentloopError) and getattr(exc, "turn", None) is None:
@@ -649,30 +632,15 @@ class TurnEngine:
         if journal is not None and (journal.pending or journal.meta is not None):
             yield Persist(journal)
 
-    def _mark(self) -> _Mark:
-        state = self.state
-        journal = state.journal
-        state.view.checkpoint()  # a rollback undoes this turn's compaction too
-        return _Mark(
-            len(state.history),
-            (state.chain_id, state.chain_len),
-            state.paused,
-            journal.version if journal else 0,
-            len(journal.pending) if journal else 0,
-        )
-
     def _rollback(self, mark: _Mark) -> None:
         state = self.state
-        state.truncate(mark.length)
-        state.view.restore(mark.length)
-        state.chain_id, state.chain_len = mark.chain
-        state.paused = mark.paused
+        state.apply(TurnRolledBack())
         journal = state.journal
         if journal is not None:
             if journal.version == mark.journal_version:
                 del journal.pending[mark.journal_pending :]  # never written: just forget it
             else:
-                journal.add({"k": "rollback"})
+                journal.add(TurnRolledBack())
 
     def _request_body(
         self, continuation: tuple[str, list[RawJSON]] | None, background: bool
@@ -737,14 +705,7 @@ class TurnEngine:
         wires = [encode_step(step) for step in new]
         turn.model_requests += 1
         self._count(turn, interaction)
-        state.record(
-            {
-                "k": "response",
-                "id": interaction.id,
-                "status": str(interaction.status),
-                "usage": interaction.usage.model_dump(mode="json") if interaction.usage else None,
-            }
-        )
+        state.commit(ResponseReceived(interaction.id, str(interaction.status), interaction.usage))
         state.extend(new, turn, wires)
         if state.strategy == "stateless" or not stored:
             state.set_chain(None, 0)

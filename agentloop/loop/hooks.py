@@ -14,25 +14,25 @@
 Hooks may be sync or async callables and run in the order given. An exception in a hook ends
 the turn with ``HookError`` and every open call is answered (the history stays valid).
 
-Design: the engine cannot await, so each hook call is an *effect* (``RunHook``) the engine
-yields and the driver performs (``run_sync`` / ``run_async``: call it, await it if it returned
-an awaitable). Everything a hook's answer means is decided here, in generators the engine
-delegates to, so both drivers share one implementation and only the call differs.
+Design: the engine cannot await, so each hook call is an *effect* (``effects.RunHook``) the
+engine yields and the driver's world performs (call it, await it if it returned an
+awaitable). Everything a hook's answer means is decided here, in generators the engine
+delegates to, so every driver shares one implementation and only the call differs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import dataclasses
-import inspect
 import json
-from collections.abc import Callable, Coroutine, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, Union
 
 from agentloop.errors import HookError, RequestVetoedError
 from agentloop.types import FunctionCallStep, FunctionResultStep, Interaction, RawJSON
+
+from .effects import RunHook
 
 if TYPE_CHECKING:
     from .turn import Turn
@@ -178,37 +178,6 @@ class Hooks:
 
 
 POINTS = ("before_request", "after_response", "before_tool", "after_tool")
-
-
-# --- the effect and the driver side ------------------------------------------------------------
-
-
-@dataclass(slots=True)
-class RunHook:
-    """Effect: call ``hook(event)`` and answer with what it returned (awaited if async)."""
-
-    hook: Callable[[Any], Any]
-    event: Any
-
-    def run_sync(self, loop: Callable[[], asyncio.AbstractEventLoop]) -> Any:
-        """The sync driver: an async hook runs on ``loop()`` (a loop in another thread)."""
-        result = self.hook(self.event)
-        if inspect.isawaitable(result):
-            result = asyncio.run_coroutine_threadsafe(_awaited(result), loop()).result()
-        return result
-
-    async def run_async(self) -> Any:
-        result = self.hook(self.event)
-        if inspect.isawaitable(result):
-            result = await result
-        return result
-
-
-def _awaited(value: Any) -> Coroutine[Any, Any, Any]:
-    async def wait() -> Any:
-        return await value
-
-    return wait()
 
 
 # --- the engine side ---------------------------------------------------------------------------

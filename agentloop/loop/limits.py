@@ -84,6 +84,17 @@ def cost_of(price: Price | None, input_tokens: int, total_tokens: int) -> float 
     return (input_tokens * price[0] + max(total_tokens - input_tokens, 0) * price[1]) / 1e6
 
 
+def price_of(usage: Any, price: Price | None) -> float | None:
+    """The cost of one request's ``usage`` (``None`` without a price or a usage)."""
+    if usage is None or price is None:
+        return None
+    tokens_in = usage.total_input_tokens or 0
+    total = usage.total_tokens
+    if total is None:
+        total = tokens_in + (usage.total_output_tokens or 0)
+    return cost_of(price, tokens_in, total)
+
+
 @dataclass(slots=True)
 class UsageTotals:
     """Running totals: model requests, tokens and cost (``None`` while nothing was priced)."""

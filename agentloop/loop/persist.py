@@ -2,28 +2,21 @@
 
 * ``to_document(conv)`` / ``from_document(data)``: ``{"format", "version", "id", "settings",
   "state"}``; version 1 files (history at the top level) still load.
-* Journal records, one JSON object each, written by the engine as it goes (``Journal``) and
-  folded back into a state by ``fold``. Kinds (``"k"``):
-
-  ``turn``      a turn starts (``strategy``); ``step``: one history step as sent/received;
-  ``response``  an interaction was received (``id``, ``status``, ``usage``);
-  ``chain``     the stored chain moved (``id``, ``covers``); ``started``: tool calls began
-                (``ids``); ``paused``: the turn waits for approvals; ``resume``: it goes on;
-  ``end``       the turn ended (``status``); ``rollback``: the turn received nothing from the
-                model and was undone; ``snapshot``: a whole document (migrated data).
+* Journal records (``records.py``: one typed class per kind), written by the engine as it
+  goes (``Journal``) and folded back into a state by ``fold`` with the same
+  ``ConversationState.apply`` the live path uses.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from agentloop.errors import SnapshotError
-from agentloop.types import Usage
 
-from .state import STATE_VERSION, ConversationState, CutTurn, PausedTurn, check_history, dumps
+from .records import RecordError, Snapshot, StepAdded, decode
+from .state import STATE_VERSION, ConversationState, check_history
 
 __all__ = ["FORMAT", "VERSION", "Folded", "fold", "from_document", "to_document"]
 
@@ -117,100 +110,30 @@ class Folded:
     version: int = 0
 
 
-@dataclass
-class _Checkpoint:
-    length: int
-    chain: tuple[str | None, int]
-    paused: PausedTurn | None
-
-
-_STEP_PREFIX = '{"k":"step","step":'
-
-
 def fold(records: Iterable[str], version: int = 0) -> Folded:
-    """Replay journal records into a state (the same one the writer had)."""
+    """Replay journal records into a state (the same one the writer had): each record is
+    decoded (``records.decode``) and applied with ``ConversationState.apply``, the
+    transition the live path made."""
     state = ConversationState()
     settings: dict[str, Any] = {}
-    checkpoint: _Checkpoint | None = None
+    record: Any = None
     for index, text in enumerate(records):
-        if text.startswith(_STEP_PREFIX):  # the common case, without decoding the record
-            try:
-                state.history.append_wire(text[len(_STEP_PREFIX) : -1].encode())
-            except ValueError as exc:
-                raise SnapshotError(f"journal record {index}: not a valid step ({exc})") from None
-            continue
         try:
-            record = json.loads(text)
-            kind = record["k"]
-        except (ValueError, TypeError, KeyError):
-            raise SnapshotError(
-                f"journal record {index}: not a journal record: {text[:80]!r}; the store "
-                "holds data agentloop did not write there"
-            ) from None
-        try:
-            if kind == "step":
-                state.history.append_wire(dumps(record["step"]).encode())
-            elif kind == "response":
-                cut = _cut(state)
-                cut.model_requests += 1
-                if record.get("id"):
-                    cut.interaction_ids.append(record["id"])
-                if record.get("usage"):
-                    usage = Usage.model_validate(record["usage"])
-                    cut.usage = usage if cut.usage is None else cut.usage + usage
-            elif kind == "chain":
-                state.chain_id, state.chain_len = record["id"], int(record["covers"])
-            elif kind == "turn":
-                state.view.checkpoint()
-                state.strategy = record.get("strategy", state.strategy)
-                checkpoint = _Checkpoint(
-                    len(state.history), (state.chain_id, state.chain_len), state.paused
-                )
-                state.paused = None
-                state.cut = CutTurn(len(state.history))
-            elif kind == "started":
-                _cut(state).started.update(record["ids"])
-            elif kind == "paused":
-                state.reindex()
-                cut = _cut(state)
-                turn = cut.to_turn(state.history)
-                awaiting = [state.open_calls[i] for i in record["awaiting"]]
-                turn.status = "awaiting_approval"
-                turn.pending_approvals = list(awaiting)
-                state.paused = PausedTurn(turn, awaiting, in_doubt=set(record.get("in_doubt", [])))
-                state.cut = None
-            elif kind == "resume":
-                paused = state.paused
-                if paused is None:
-                    raise SnapshotError(f"journal record {index}: resume with no paused turn")
-                turn = paused.turn
-                state.cut = CutTurn(
-                    len(state.history) - len(turn.steps),
-                    turn.model_requests,
-                    list(turn.interaction_ids),
-                    turn.usage,
-                )
-                state.paused = None
-            elif kind == "end":
-                state.cut = None
-            elif kind == "rollback":
-                if checkpoint is None:
-                    raise SnapshotError(f"journal record {index}: rollback with no turn")
-                state.truncate(checkpoint.length)
-                state.view.restore(checkpoint.length)
-                state.chain_id, state.chain_len = checkpoint.chain
-                state.paused = checkpoint.paused
-                state.cut = None
-            elif kind == "snapshot":
-                _, settings, state = from_document(record["data"])
-            elif kind == "view":  # compaction (compaction.py)
-                state.view.load_wire(record["view"], None)
-            elif kind == "usage":
-                state.usage.replay(record)
-            # Unknown kinds come from a newer agentloop: they are skipped.
-        except SnapshotError:
-            raise
+            record = decode(text)
+            if record is None:
+                continue  # a kind from a newer agentloop: skipped
+            if type(record) is Snapshot:
+                _, settings, state = from_document(record.data)
+            else:
+                state.apply(record)
+        except RecordError as exc:
+            raise SnapshotError(f"journal record {index}{exc}") from None
+        except SnapshotError as exc:
+            raise SnapshotError(f"journal record {index}: {exc}") from None
         except (KeyError, TypeError, ValueError) as exc:
+            if type(record) is StepAdded:
+                raise SnapshotError(f"journal record {index}: not a valid step ({exc})") from None
+            kind = getattr(record, "kind", "?")
             raise SnapshotError(
                 f"journal record {index} ({kind!r}): {type(exc).__name__}: {exc}"
             ) from None
@@ -219,15 +142,11 @@ def fold(records: Iterable[str], version: int = 0) -> Folded:
     if state.view.start > len(state.history):
         raise SnapshotError("journal: the compacted view starts past the history")
     state.view.configure(state.view.max_result_chars, state.history)
+    if state.progress is not None:  # the writer stopped inside a turn: it was cut short
+        state.cut, state.progress = state.progress, None
     if state.open_calls and state.paused is None and state.cut is None:
         raise SnapshotError(
             "journal: unanswered function calls outside any turn; the records were not "
             "written by agentloop (or were edited): restore them from a backup"
         )
     return Folded(state, settings, version)
-
-
-def _cut(state: ConversationState) -> CutTurn:
-    if state.cut is None:
-        state.cut = CutTurn(len(state.history))
-    return state.cut

@@ -1,9 +1,10 @@
 """What a conversation remembers between turns, and its saved form.
 
 ``ConversationState`` is the one home of persistence: ``to_wire()`` / ``from_wire()`` turn it
-into a JSON-ready dict and back (JSON files, snapshot records), and ``Journal`` turns each
-change into an append-only record as it happens (stores). ``fold()`` replays records into a
-state. Stores only keep the records; nothing here does I/O.
+into a JSON-ready dict and back (JSON files, snapshot records), and every change of a turn is a
+typed journal record (``records.py``) that ``apply()`` makes, live (``commit()``: apply, then
+journal it) and on replay (``persist.fold``) alike. Stores only keep the records; nothing here
+does I/O.
 
 Invariants every change keeps (``check()`` verifies them on load):
 
@@ -14,7 +15,6 @@ Invariants every change keeps (``check()`` verifies them on load):
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,23 +34,43 @@ from agentloop.types import (
 
 from .compaction import ModelView
 from .history import History, encode_step
-from .limits import Price, UsageTotals
+from .limits import Price, UsageTotals, price_of
+from .records import (
+    CallsStarted,
+    ChainMoved,
+    Journal,
+    Record,
+    ResponseReceived,
+    StepAdded,
+    TurnEnded,
+    TurnPaused,
+    TurnResumed,
+    TurnRolledBack,
+    TurnStarted,
+    UsageCounted,
+    ViewChanged,
+    dumps,
+)
+from .status import ConversationStatus, StatusMachine
 from .turn import ToolCall, Turn
 
 if TYPE_CHECKING:
     pass
 
-__all__ = ["STRATEGIES", "ConversationState", "CutTurn", "Journal", "PausedTurn", "Strategy"]
+__all__ = [
+    "STRATEGIES",
+    "ConversationState",
+    "CutTurn",
+    "Journal",
+    "PausedTurn",
+    "Strategy",
+    "dumps",
+]
 
 Strategy = Literal["stateful", "stateless"]
 STRATEGIES: tuple[str, ...] = ("stateful", "stateless")
 
 STATE_VERSION = 2
-
-
-def dumps(value: Any) -> str:
-    """Compact JSON text (UTF-8 kept as is), the encoding of every journal record."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass
@@ -95,34 +115,6 @@ class CutTurn:
         return turn
 
 
-class Journal:
-    """The records of changes not yet written to the store, and the version written so far.
-
-    The engine adds records as state changes; the driver writes ``pending`` with
-    ``store.append(id, pending, expected_version=version)`` and reports the new version with
-    ``written()``. Records stay pending until written, so a failed write loses nothing.
-    """
-
-    __slots__ = ("id", "meta", "pending", "version")
-
-    def __init__(self, id: str, version: int = 0, meta: dict[str, Any] | None = None) -> None:
-        self.id = id
-        self.version = version
-        self.pending: list[str] = []
-        self.meta = meta  # new settings to store with the next write (None: unchanged)
-
-    def add(self, record: dict[str, Any]) -> None:
-        self.pending.append(dumps(record))
-
-    def step(self, wire: bytes) -> None:
-        self.pending.append('{"k":"step","step":' + wire.decode() + "}")
-
-    def written(self, version: int) -> None:
-        self.pending.clear()
-        self.meta = None
-        self.version = version
-
-
 _ROLLUP_LOCK = threading.RLock()
 
 
@@ -140,15 +132,20 @@ class ConversationState:
     paused: PausedTurn | None = None
     # The turn cut short by a crash or saved mid-way (``needs_recovery``).
     cut: CutTurn | None = None
-    # The turn running now: where it started, the calls whose tools have started.
-    running: Turn | None = None
-    running_start: int = 0
-    started: set[str] = field(default_factory=set)
+    # The turn in progress: where it started, its requests, the calls whose tools began (a
+    # replay that ends with one in progress hands it to ``cut``).
+    progress: CutTurn | None = None
+    # Where the last turn started (``TurnStarted``), to undo it (``TurnRolledBack``).
+    checkpoint: tuple[int, tuple[str | None, int], PausedTurn | None] | None = None
     journal: Journal | None = None
     view: ModelView = field(default_factory=ModelView)  # what the model gets (compaction.py)
     usage: UsageTotals = field(default_factory=UsageTotals)  # over the conversation's life
+    status: StatusMachine = field(init=False, repr=False, compare=False)  # status.py
     # A sub-agent's state counts its requests in its parent's too (agents/_subagent.py).
     rollup: ConversationState | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.status = StatusMachine(self.settled)
 
     # --- changes ---------------------------------------------------------------------------------
 
@@ -162,7 +159,8 @@ class ConversationState:
         turn: Turn | None,
         wires: Sequence[bytes] | None = None,
     ) -> None:
-        """Add steps all-or-nothing: every step is encoded before any is added."""
+        """Add steps all-or-nothing: every step is encoded before any is added (the live form
+        of ``StepAdded``: the step models are at hand, so nothing is decoded again)."""
         encoded = list(wires) if wires is not None else [encode_step(s) for s in steps]
         for step, wire in zip(steps, encoded, strict=True):
             self.history.append(step, wire)
@@ -177,31 +175,121 @@ class ConversationState:
             if self.journal is not None:
                 self.journal.step(wire)
 
-    def set_chain(self, chain_id: str | None, covers: int) -> None:
-        if chain_id == self.chain_id and covers == self.chain_len:
-            return
-        self.chain_id = chain_id
-        self.chain_len = covers
-        self.record({"k": "chain", "id": chain_id, "covers": covers})
-
-    def record(self, record: dict[str, Any]) -> None:
+    def commit(
+        self,
+        record: Record,
+        *,
+        turn: Turn | None = None,
+        awaiting: list[FunctionCallStep] | None = None,
+    ) -> None:
+        """Make the change ``record`` describes (``apply``), then journal it."""
+        self.apply(record, turn=turn, awaiting=awaiting)
         if self.journal is not None:
             self.journal.add(record)
 
+    def note(self, record: Record) -> None:
+        """Journal a change already made in place (``ViewChanged`` after compaction)."""
+        if self.journal is not None:
+            self.journal.add(record)
+
+    def apply(
+        self,
+        record: Record,
+        *,
+        turn: Turn | None = None,
+        awaiting: list[FunctionCallStep] | None = None,
+    ) -> None:
+        """The one transition of each record kind, live and on replay. The live path passes
+        the ``turn`` it holds (and the ``awaiting`` calls as the hooks left them); a replay
+        rebuilds them from history."""
+        kind = type(record)
+        if kind is StepAdded:
+            self.history.append_wire(record.wire)  # type: ignore[union-attr]
+        elif kind is ResponseReceived:
+            progress = self._progress()
+            progress.model_requests += 1
+            if record.id:  # type: ignore[union-attr]
+                progress.interaction_ids.append(record.id)  # type: ignore[union-attr]
+            usage = record.usage  # type: ignore[union-attr]
+            if usage is not None:
+                progress.usage = usage if progress.usage is None else progress.usage + usage
+        elif kind is ChainMoved:
+            self.chain_id, self.chain_len = record.id, record.covers  # type: ignore[union-attr]
+        elif kind is UsageCounted:
+            self.usage.record(record.usage, None)  # type: ignore[union-attr]
+            cost = record.cost  # type: ignore[union-attr]
+            if cost is not None:
+                self.usage.cost = (self.usage.cost or 0.0) + cost
+        elif kind is TurnStarted:
+            self.view.checkpoint()
+            self.strategy = record.strategy  # type: ignore[union-attr, assignment]
+            self.checkpoint = (len(self.history), (self.chain_id, self.chain_len), self.paused)
+            self.paused = None
+            self.progress = CutTurn(len(self.history))
+        elif kind is CallsStarted:
+            self._progress().started.update(record.ids)  # type: ignore[union-attr]
+        elif kind is TurnPaused:
+            assert isinstance(record, TurnPaused)
+            if turn is None:  # a replay: the turn and its calls come from history
+                self.reindex()
+                turn = self._progress().to_turn(self.history)
+                turn.status = "awaiting_approval"
+                awaiting = [self.open_calls[i] for i in record.awaiting]
+                turn.pending_approvals = list(awaiting)
+            assert awaiting is not None
+            self.paused = PausedTurn(turn, awaiting, in_doubt=set(record.in_doubt))
+            self.progress = None
+        elif kind is TurnResumed:
+            paused = self.paused
+            if paused is None:
+                raise SnapshotError("resume with no paused turn")
+            resumed = paused.turn
+            self.progress = CutTurn(
+                len(self.history) - len(resumed.steps),
+                resumed.model_requests,
+                list(resumed.interaction_ids),
+                resumed.usage,
+            )
+            self.paused = None
+        elif kind is TurnEnded:
+            self.progress = self.cut = None
+        elif kind is TurnRolledBack:
+            if self.checkpoint is None:
+                raise SnapshotError("rollback with no turn")
+            length, chain, paused = self.checkpoint
+            self.truncate(length)
+            self.view.restore(length)
+            self.chain_id, self.chain_len = chain
+            self.paused = paused
+            self.progress = self.cut = None
+        elif kind is ViewChanged:
+            self.view.load_wire(record.view, None)  # type: ignore[union-attr]
+        # Snapshot replaces the whole state: persist.fold handles it.
+
+    def _progress(self) -> CutTurn:
+        if self.progress is None:
+            self.progress = CutTurn(len(self.history))
+        return self.progress
+
+    def settled(self) -> ConversationStatus:
+        """The status this state is in when no turn runs."""
+        if self.paused is not None:
+            return ConversationStatus.AWAITING_APPROVAL
+        if self.cut is not None:
+            return ConversationStatus.NEEDS_RECOVERY
+        return ConversationStatus.IDLE
+
+    def set_chain(self, chain_id: str | None, covers: int) -> None:
+        if chain_id == self.chain_id and covers == self.chain_len:
+            return
+        self.commit(ChainMoved(chain_id, covers))
+
     def count_usage(self, usage: Usage | None, price: Price | None) -> None:
         """Add one model request to ``usage`` (the running totals) and journal it."""
-        cost = self.usage.record(usage, price)
+        self.commit(UsageCounted(usage, price_of(usage, price)))
         if self.rollup is not None:
             with _ROLLUP_LOCK:  # sub-agents of one parent may run in parallel threads
                 self.rollup.count_usage(usage, price)
-        if self.journal is not None:
-            self.journal.add(
-                {
-                    "k": "usage",
-                    "usage": usage.model_dump(mode="json") if usage is not None else None,
-                    "cost": cost,
-                }
-            )
 
     def close_open_calls(self, turn: Turn, reason: str) -> None:
         """Answer every call still open with an ``is_error`` result saying why (the invariant)."""
@@ -267,16 +355,7 @@ class ConversationState:
                 "usage": turn.usage.model_dump(mode="json"),
                 "model_requests": turn.model_requests,
             }
-        cut = self.cut
-        if self.running is not None:
-            turn = self.running
-            cut = CutTurn(
-                self.running_start,
-                turn.model_requests,
-                list(turn.interaction_ids),
-                turn.usage,
-                set(self.started),
-            )
+        cut = self.progress if self.progress is not None else self.cut
         if cut is not None:
             data["cut"] = {
                 "turn_start": cut.start,

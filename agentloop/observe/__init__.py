@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from agentloop.errors import InstrumentationError
 
 if TYPE_CHECKING:
-    from agentloop.loop.engine import Effect
+    from agentloop.loop.effects import Effect
     from agentloop.loop.events import LoopEvent
     from agentloop.loop.turn import Turn
 

@@ -22,7 +22,7 @@ from collections.abc import Generator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from agentloop.loop.engine import Emit, RunTools, SendRequest, WaitBackground
+from agentloop.loop.effects import Emit, RunTools, SendRequest, WaitBackground
 from agentloop.loop.events import (
     ApprovalRequired,
     InteractionCompleted,
@@ -42,7 +42,7 @@ from agentloop.types import RUNNING_STATUSES, RawJSON
 from . import Instrumentation, logger
 
 if TYPE_CHECKING:
-    from agentloop.loop.engine import Effect
+    from agentloop.loop.effects import Effect
     from agentloop.loop.events import LoopEvent
     from agentloop.loop.turn import Turn
     from agentloop.types import FunctionCallStep, Interaction
@@ -229,68 +229,70 @@ class TurnObserver:
         self.broken = False
         # Per tool call work is only needed for tool spans or log lines (set at turn start).
         self.per_call = False
+        self.started = 0.0
 
     # --- the protocol wrapper ----------------------------------------------------------------
 
     def wrap(
         self, proto: Generator[Effect, Any, Turn], how: str, steps: list[Any]
     ) -> Generator[Effect, Any, Turn]:
-        """``how`` the turn began (``start``, ``resume``, ``recover``), with these new steps.
+        """``how`` the turn began (``start``, ``resume``, ``recover``), with these new steps:
+        the protocol, observed (see ``_Observed``)."""
+        return _Observed(proto, self, how, steps)
 
-        Observing never changes a turn: if the observer itself fails, it logs why and steps
-        aside for the rest of the turn (``self.broken``)."""
-        started = time.perf_counter()
+    def begin(self, how: str, steps: list[Any]) -> None:
+        """The turn is first driven."""
+        self.started = time.perf_counter()
         try:
             self._start_turn(how, steps)
             self.per_call = self.spans or logger.isEnabledFor(logging.INFO)
         except Exception:
             self._broke()
-        value: Any = None
-        error: BaseException | None = None
+
+    def before(self, effect: Effect) -> None:
+        """An effect goes out to the driver."""
+        if self.broken:
+            return
+        kind = type(effect)  # effects are final classes: identity checks are cheapest
         try:
-            while True:
-                try:
-                    effect = proto.throw(error) if error is not None else proto.send(value)
-                except StopIteration as stop:
-                    if not self.broken:
-                        self._end_turn(stop.value, None, started)
-                    return stop.value  # type: ignore[no-any-return]
-                value = error = None
-                kind = type(effect)  # effects are final classes: identity checks are cheapest
-                if not self.broken:
-                    try:
-                        if kind is Emit:
-                            self._event(effect.event)  # type: ignore[union-attr]
-                        elif kind is SendRequest:
-                            self._begin_request(effect)  # type: ignore[arg-type]
-                        elif kind is RunTools:
-                            self._begin_tools(effect)  # type: ignore[arg-type]
-                        elif kind is WaitBackground:
-                            self._begin_wait(effect)  # type: ignore[arg-type]
-                    except Exception:
-                        self._broke()
-                try:
-                    value = yield effect
-                except BaseException as exc:
-                    error = exc
-                if kind is Emit or self.broken:
-                    continue
-                try:
-                    if kind is SendRequest:
-                        self._end_request(value, error)
-                    elif kind is RunTools:
-                        self._end_tools(value, error)
-                    elif kind is WaitBackground:
-                        self._end_wait(value, error)
-                except Exception:
-                    self._broke()
-        except BaseException as exc:
-            if not self.broken:
-                try:
-                    self._end_turn(getattr(exc, "turn", None) or self.turn, exc, started)
-                except Exception:
-                    self._broke()
-            raise
+            if kind is Emit:
+                self._event(effect.event)  # type: ignore[union-attr]
+            elif kind is SendRequest:
+                self._begin_request(effect)  # type: ignore[arg-type]
+            elif kind is RunTools:
+                self._begin_tools(effect)  # type: ignore[arg-type]
+            elif kind is WaitBackground:
+                self._begin_wait(effect)  # type: ignore[arg-type]
+        except Exception:
+            self._broke()
+
+    def after(self, effect: Effect, value: Any, error: BaseException | None) -> None:
+        """The driver's answer to ``effect`` comes back (``error``: what it raised)."""
+        kind = type(effect)
+        if kind is Emit or self.broken:
+            return
+        try:
+            if kind is SendRequest:
+                self._end_request(value, error)
+            elif kind is RunTools:
+                self._end_tools(value, error)
+            elif kind is WaitBackground:
+                self._end_wait(value, error)
+        except Exception:
+            self._broke()
+
+    def end(self, turn: Turn | None, error: BaseException | None) -> None:
+        """The protocol returned ``turn`` or raised ``error``."""
+        if self.broken:
+            return
+        try:
+            self._end_turn(
+                turn if error is None else getattr(error, "turn", None) or self.turn,
+                error,
+                self.started,
+            )
+        except Exception:
+            self._broke()
 
     def _broke(self) -> None:
         """The observer failed (a bug, or an exporter that raises): log it, stop observing."""
@@ -743,3 +745,59 @@ class TurnObserver:
                 len(_json(event.call.arguments)),
                 len(_json(_decode(event.result.result))),
             )
+
+
+class _Observed(Generator["Effect", Any, "Turn"]):
+    """A turn's protocol as its driver sees it, with the observer told of every effect that
+    goes out and every answer that comes back. No loop of its own: whatever drive loop runs
+    the protocol runs this (observing never changes a turn: an observer that fails logs why
+    and steps aside for the rest of the turn)."""
+
+    __slots__ = ("_effect", "_how", "_observer", "_proto", "_steps")
+
+    def __init__(
+        self,
+        proto: Generator[Effect, Any, Turn],
+        observer: TurnObserver,
+        how: str,
+        steps: list[Any],
+    ) -> None:
+        self._proto = proto
+        self._observer = observer
+        self._how = how
+        self._steps: list[Any] | None = steps
+        self._effect: Any = None
+
+    def send(self, value: Any) -> Effect:
+        return self._next(value, None)
+
+    def throw(self, typ: Any, val: Any = None, tb: Any = None) -> Effect:
+        error = typ if isinstance(typ, BaseException) else typ(val)
+        return self._next(None, error)
+
+    def _next(self, value: Any, error: BaseException | None) -> Effect:
+        observer = self._observer
+        if self._steps is not None:
+            observer.begin(self._how, self._steps)
+            self._steps = None
+        effect = self._effect
+        if effect is not None:
+            self._effect = None
+            observer.after(effect, value, error)
+        try:
+            effect = self._proto.throw(error) if error is not None else self._proto.send(value)
+        except StopIteration as stop:
+            observer.end(stop.value, None)
+            raise
+        except BaseException as exc:
+            observer.end(None, exc)
+            raise
+        observer.before(effect)
+        self._effect = effect
+        return effect
+
+    def close(self) -> None:
+        if self._steps is None:  # started: let the protocol end (and the observer with it)
+            super().close()
+        else:
+            self._proto.close()

@@ -1,0 +1,343 @@
+"""The awaiting world: ``adrive`` (the drive loop), the world that performs effects with an
+``AsyncClient``, and ``AsyncConversation``.
+
+This module and ``_sync.py`` are the same text but for ``async``/``await`` and the names of
+the two worlds (``tests/loop/test_conversation_unasync.py``): a fix made to one and forgotten
+in the other fails there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from agentloop.types import Interaction, WireModel
+
+from ._core import ConversationCore
+from ._world import Suspended, call_async, retry_event, summarize_call
+from .background import AsyncBackgroundTurn
+from .compaction import Compaction
+from .effects import Emit, Persist, Protocol, RunHook, RunTools, SendRequest, WaitBackground
+from .events import Compacted, LoopEvent, SSETranslator, TurnCompleted
+from .limits import UsageLimits
+from .turn import Turn
+
+if TYPE_CHECKING:
+    from agentloop.client import AsyncClient
+    from agentloop.stores import ConversationStore
+    from agentloop.tools import ToolLike
+
+    from .state import Strategy
+
+__all__ = ["AsyncConversation", "AsyncConversationWorld", "AsyncEventStream", "adrive"]
+
+
+async def adrive(
+    proto: Protocol, world: Any, *, first: Any = None, suspend: bool = False
+) -> AsyncIterator[LoopEvent]:
+    """Drive ``proto`` in ``world``: yield its events, have the world perform its other
+    effects, and send each answer back (or throw what the world raised), until it returns.
+    ``first``: the answer to the effect the protocol was left at; ``suspend``: stop at a
+    ``WaitBackground`` with a ``Suspended`` event (the protocol is left as it is)."""
+    value: Any = first
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = proto.throw(error) if error is not None else proto.send(value)
+        except StopIteration:
+            return
+        value = error = None
+        kind = type(effect)
+        if suspend and kind is WaitBackground:
+            # Outside the try: closing this loop must leave the protocol as it is.
+            yield Suspended(interaction=effect.interaction)  # type: ignore[union-attr]
+            return
+        try:
+            if kind is Emit:
+                yield effect.event  # type: ignore[union-attr]
+            elif kind is SendRequest:
+                box: list[Interaction] = []
+                async for event in world.request(effect, box):
+                    yield event
+                value = box[0]
+            else:
+                value = await world.perform(effect)
+        except BaseException as exc:
+            error = exc
+
+
+class AsyncConversationWorld:
+    """Performs a conversation's effects with its ``AsyncClient``, tools and store."""
+
+    __slots__ = ("conv", "stream")
+
+    def __init__(self, conv: AsyncConversation, stream: bool) -> None:
+        self.conv = conv
+        self.stream = stream  # requests as server-sent events (the events are yielded)
+
+    async def perform(self, effect: Any) -> Any:
+        conv = self.conv
+        kind = type(effect)
+        if kind is RunTools:
+            return await conv.tools.arun(
+                effect.calls, context=conv._tool_context, around=effect.around
+            )
+        if kind is Persist:
+            journal = effect.journal
+            assert conv.store is not None
+            journal.written(
+                await conv.store.aappend(
+                    journal.id,
+                    journal.pending,
+                    expected_version=journal.version,
+                    meta=conv._pending_meta(journal),
+                )
+            )
+            return None
+        if kind is RunHook:
+            return await call_async(effect.hook, effect.event, conv.tools._get_loop)
+        if kind is WaitBackground:
+            return await conv.client.interactions.wait(str(effect.interaction.id))
+        return await call_async(summarize_call(effect), conv.client, conv.tools._get_loop)
+
+    async def request(
+        self, effect: SendRequest, box: list[Interaction]
+    ) -> AsyncIterator[LoopEvent]:
+        from agentloop.client import on_retry
+
+        client = self.conv.client
+        retries: list[LoopEvent] = []
+        with on_retry(lambda info: retries.append(retry_event(info))):
+            if not self.stream:
+                box.append(await client.interactions.create(**effect.body))
+            else:
+                events = await client.interactions.create(stream=True, **effect.body)
+        watch = effect.watch
+        for retry in retries:
+            if watch is not None:
+                watch(retry)
+            yield retry
+        if not self.stream:
+            return
+        translate = SSETranslator().feed
+        async with events:
+            async for event in events:
+                for loop_event in translate(event):
+                    if watch is not None:
+                        watch(loop_event)
+                    yield loop_event
+        box.append(events.interaction)
+
+
+class AsyncEventStream:
+    """The events of one turn (``async for``); ``async with`` ends the turn cleanly when the
+    block is left early (the turn is interrupted, history stays valid, the next turn may
+    start)."""
+
+    __slots__ = ("_events",)
+
+    def __init__(self, events: AsyncIterator[LoopEvent]) -> None:
+        self._events = events
+
+    def __aiter__(self) -> AsyncEventStream:
+        return self
+
+    async def __anext__(self) -> LoopEvent:
+        return await self._events.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop the turn now, if it still runs."""
+        await self._events.aclose()  # type: ignore[attr-defined]
+
+    async def __aenter__(self) -> AsyncEventStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+class AsyncConversation(ConversationCore):
+    """The same conversation on an ``AsyncClient``: ``await send(...)``, ``async for`` streams."""
+
+    client: AsyncClient
+
+    def __init__(
+        self,
+        client: AsyncClient | None = None,
+        model: str | None = None,
+        agent: str | None = None,
+        tools: Iterable[ToolLike | dict[str, Any] | WireModel] = (),
+        strategy: Strategy = "stateful",
+        system_instruction: str | None = None,
+        generation_config: Any = None,
+        response_format: Any = None,
+        max_steps: int = 20,
+        *,
+        response_model: Any = None,
+        deps: Any = None,
+        agent_config: Any = None,
+        environment: Any = None,
+        extra_body: dict[str, Any] | None = None,
+        id: str | None = None,
+        store: ConversationStore | None = None,
+        compaction: Compaction | None = None,
+        limits: UsageLimits | None = None,
+        name: str | None = None,
+        hooks: Any = None,
+        instrument: bool = True,
+        output_retries: int = 1,
+    ) -> None:
+        """Create a conversation on an ``AsyncClient``; the parameters are those of
+        ``Conversation``."""
+        owns_client = client is None
+        if client is None:
+            from agentloop.client import AsyncClient
+
+            client = AsyncClient()
+        super().__init__(
+            client, owns_client, model=model, agent=agent, tools=tools, strategy=strategy,
+            system_instruction=system_instruction, generation_config=generation_config,
+            response_format=response_format, max_steps=max_steps,
+            response_model=response_model, deps=deps, agent_config=agent_config,
+            environment=environment, extra_body=extra_body, id=id, store=store,
+            compaction=compaction, limits=limits, name=name, hooks=hooks,
+            instrument=instrument, output_retries=output_retries,
+        )  # fmt: skip
+
+    # --- turns ---------------------------------------------------------------------------------
+
+    @overload
+    async def send(
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        background: Literal[False] = False,
+        limits: UsageLimits | None = None,
+        output_retries: int | None = None,
+    ) -> Turn: ...
+
+    @overload
+    async def send(
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        background: Literal[True],
+        limits: UsageLimits | None = None,
+        output_retries: int | None = None,
+    ) -> AsyncBackgroundTurn: ...
+
+    async def send(
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        background: bool = False,
+        limits: UsageLimits | None = None,
+        output_retries: int | None = None,
+    ) -> Turn | AsyncBackgroundTurn:
+        """Run one user turn to completion and return its ``Turn`` (``background=True``: an
+        ``AsyncBackgroundTurn`` handle at once); ``limits`` as in ``Conversation.send``."""
+        engine = self.engine(
+            response_model=response_model,
+            response_format=response_format,
+            background=background,
+            limits=limits,
+            output_retries=output_retries,
+        )
+        proto = engine.start(input)
+        if not background:
+            return await self._finish(proto)
+        turn: Turn | None = None
+        async for event in adrive(proto, AsyncConversationWorld(self, False), suspend=True):
+            if isinstance(event, Suspended):
+                return AsyncBackgroundTurn(self, event.interaction, self._continuation(proto))
+            if isinstance(event, TurnCompleted):
+                turn = event.turn
+        return AsyncBackgroundTurn(self, None, None, turn=turn)
+
+    def stream(
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        limits: UsageLimits | None = None,
+        output_retries: int | None = None,
+    ) -> AsyncEventStream:
+        """Run one user turn, yielding loop events; the last one is ``TurnCompleted``.
+
+        The turn starts when iteration starts (the input is checked at once). Use it as a
+        context manager (``async with conv.stream(x) as events:``) to end the turn cleanly
+        when leaving early."""
+        engine = self.engine(
+            response_model=response_model,
+            response_format=response_format,
+            limits=limits,
+            output_retries=output_retries,
+        )
+        return self._events(engine.start(input))
+
+    async def compact(self) -> Compacted | None:
+        """Compact the model view now (with ``compaction``, or a default ``Compaction()``);
+        returns the ``Compacted`` event, or ``None`` when nothing could be folded."""
+        done: Compacted | None = None
+        async for event in adrive(self._compaction_protocol(), AsyncConversationWorld(self, False)):
+            if isinstance(event, Compacted):
+                done = event
+        return done
+
+    async def resume(self) -> Turn:
+        """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
+        return await self._finish(self.engine().resume())
+
+    def resume_stream(self) -> AsyncEventStream:
+        """``resume()``, yielding loop events like ``stream``."""
+        return self._events(self.engine().resume())
+
+    async def recover(self) -> Turn:
+        """Finish the turn a crash cut short (see ``needs_recovery``): journaled tool results
+        are reused, never run again; a call that started without a journaled result runs
+        again only if its tool is ``@tool(idempotent=True)``, else the turn pauses with it in
+        ``pending_approvals`` (in doubt: it may have run); the request in flight is resent."""
+        return await self._finish(self.engine().recover())
+
+    def recover_stream(self) -> AsyncEventStream:
+        """``recover()``, yielding loop events like ``stream``."""
+        return self._events(self.engine().recover())
+
+    async def aclose(self) -> None:
+        """Release the tools' threads, close toolsets, and close the client if this
+        conversation created it (a client passed in stays open)."""
+        await asyncio.to_thread(self.tools.close)
+        if self._owns_client:
+            await self.client.close()
+
+    async def __aenter__(self) -> AsyncConversation:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _events(self, proto: Protocol) -> AsyncEventStream:
+        return AsyncEventStream(adrive(proto, AsyncConversationWorld(self, True)))
+
+    def _continuation(self, proto: Protocol) -> Callable[[Interaction], Any]:
+        async def finish(interaction: Interaction) -> Turn:
+            self._state.status.check("continue")
+            return await self._finish(proto, first=interaction)
+
+        return finish
+
+    async def _finish(self, proto: Protocol, first: Any = None) -> Turn:
+        turn: Turn | None = None
+        async for event in adrive(proto, AsyncConversationWorld(self, False), first=first):
+            if isinstance(event, TurnCompleted):
+                turn = event.turn
+        assert turn is not None
+        return turn

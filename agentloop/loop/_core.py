@@ -1,0 +1,556 @@
+"""What ``Conversation`` and ``AsyncConversation`` share: settings, state, the engine entry
+point and the saved forms. The two drivers (``_sync.py``, ``_async.py``) only add the
+world that performs effects, and the public calls that drive a protocol in it.
+
+The rooms of a conversation:
+
+* **settings** (``settings.py``): one frozen ``ConversationSettings``; ``conv.model`` and the
+  other setting attributes read it, assigning one replaces it with a checked copy;
+* **state** (``state.py``): history, chain, paused or cut turn, usage, the view, and the
+  status (``status.py``), changed only by the engine through journal records;
+* **drivers**: ``engine()`` gives the sans-I/O ``TurnEngine`` for one turn (the public entry
+  point of any driver), and ``drive``/``adrive`` run its protocol in a world.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from agentloop._defaults import DEFAULT_MODEL, new_id
+from agentloop.errors import ConfigurationError, StateError
+from agentloop.types import FunctionCallStep, RawJSON, WireModel
+
+from .compaction import Compaction, compact_now
+from .effects import Protocol
+from .engine import TurnEngine
+from .hooks import hook_set
+from .limits import LimitGuard, NestedGuard, UsageLimits, UsageTotals
+from .persist import from_document, to_document
+from .records import Journal, Snapshot, ViewChanged, encode
+from .settings import ConversationSettings, Setting, jsonable, saved_settings, static_body
+from .state import STRATEGIES, ConversationState, Strategy
+from .status import ConversationStatus
+from .structured import output_parser
+
+if TYPE_CHECKING:
+    from agentloop.stores import ConversationStore
+    from agentloop.tools import Tool, ToolContext, ToolLike, ToolRegistry
+
+__all__ = ["ConversationCore"]
+
+C = TypeVar("C", bound="ConversationCore")
+
+
+class ConversationCore:
+    """Settings, state and everything the two drivers share."""
+
+    client: Any
+
+    model = Setting[str | None]()
+    agent = Setting[str | None]()
+    system_instruction = Setting[str | None]()
+    generation_config = Setting[Any]()
+    response_format = Setting[Any]()
+    response_model = Setting[Any]()
+    max_steps = Setting[int]()
+    agent_config = Setting[Any]()
+    environment = Setting[Any]()
+    extra_body = Setting[dict[str, Any]]()
+    builtin_tools = Setting[tuple[Any, ...]]()
+    name = Setting[str | None]()
+    instrument = Setting[bool]()
+
+    def __init__(
+        self,
+        client: Any,
+        owns_client: bool,
+        *,
+        model: str | None,
+        agent: str | None,
+        tools: Iterable[ToolLike | dict[str, Any] | WireModel],
+        strategy: Strategy,
+        system_instruction: str | None,
+        generation_config: Any,
+        response_format: Any,
+        max_steps: int,
+        response_model: Any,
+        deps: Any,
+        agent_config: Any,
+        environment: Any,
+        extra_body: dict[str, Any] | None,
+        id: str | None,
+        store: ConversationStore | None,
+        compaction: Compaction | None,
+        limits: UsageLimits | None,
+        name: str | None,
+        hooks: Any,
+        instrument: bool,
+        output_retries: int = 1,
+    ) -> None:
+        from agentloop.tools import ToolRegistry
+
+        builtin: list[Any] = []
+        functions: list[Any] = []
+        for item in tools if not isinstance(tools, ToolRegistry) else [tools]:
+            variant = getattr(item, "variant_for", None)
+            if variant is not None:  # a tool with one form per driver (sub-agents)
+                item = variant(inspect.iscoroutinefunction(getattr(type(self), "send", None)))
+            if isinstance(item, (dict, WireModel)):
+                builtin.append(jsonable(item))
+            else:
+                functions.append(item)
+        self.settings = ConversationSettings(
+            model=DEFAULT_MODEL if agent is None and model is None else model,
+            agent=agent,
+            system_instruction=system_instruction,
+            generation_config=generation_config,
+            response_format=response_format,
+            response_model=response_model,
+            max_steps=max_steps,
+            agent_config=agent_config,
+            environment=environment,
+            extra_body=dict(extra_body or {}),
+            builtin_tools=tuple(builtin),
+            name=name,
+            instrument=instrument,
+        )
+        self.client = client
+        self._owns_client = owns_client  # created here: closed with the conversation
+        self.output_retries = output_retries_of(output_retries)
+        # Callables ``fn(output) -> output`` (sync or async) run on each parsed answer; one may
+        # raise ``ModelRetry`` to refuse it (``Agent`` sets them).
+        self.output_validators: tuple[Callable[[Any], Any], ...] = ()
+        # Set by an ``Agent``: the agent graph this conversation runs (agents/_runtime.py).
+        self._agents: Any = None
+        # A sub-agent's parent conversation (its limits hold here too) and this turn's guard.
+        self._parent: Any = None
+        self._turn_guard: Any = None
+        self._children: dict[str, Any] = {}  # sub-agents paused for approval (no store)
+        self.deps = deps
+        self.id = id or new_id()
+        self.hooks = hooks  # agentloop.Hooks, hook objects, or a list of them
+        hook_set(hooks, self)  # fail now on a malformed spec (read again at each turn)
+        self.tools: ToolRegistry = ToolRegistry(functions)
+        self._state = ConversationState()
+        self._state.status.label = self.id
+        self._background: Any = None  # the background turn handle still running, if any
+        # (a private JSON copy of the last static body, that body with values pre-encoded)
+        self._static_cache: tuple[dict[str, Any], dict[str, Any]] | None = None
+        self.strategy = strategy
+        self.compaction = compaction
+        if limits is not None:
+            limits.check_priced(self.model if self.model is not None else agent)
+        self.limits = limits
+        self.store: ConversationStore | None = None
+        self._journaled_settings: dict[str, Any] | None = None
+        self._store_meta: dict[str, Any] = {}
+        if store is not None:
+            self._attach(store, version=0)
+
+    # --- public state -------------------------------------------------------------------------
+
+    @property
+    def status(self) -> ConversationStatus:
+        """Where the conversation stands: ``idle``, ``running``, ``suspended`` (a background
+        turn), ``awaiting_approval`` or ``needs_recovery`` (see ``ConversationStatus``)."""
+        return self._state.status.status
+
+    @property
+    def strategy(self) -> Strategy:
+        """``"stateful"`` or ``"stateless"``; assign between turns to switch."""
+        return self._state.strategy
+
+    @strategy.setter
+    def strategy(self, value: Strategy) -> None:
+        if value not in STRATEGIES:
+            raise ConfigurationError(f"strategy must be 'stateful' or 'stateless', got {value!r}")
+        self._state.strategy = value
+
+    @property
+    def history(self) -> list[Any]:
+        """Every step of the conversation, in order (a copy)."""
+        return list(self._state.history)
+
+    @property
+    def compaction(self) -> Compaction | None:
+        """The ``Compaction`` policy (``None``: requests carry the whole history); assign
+        between turns to change it."""
+        return self._compaction
+
+    @compaction.setter
+    def compaction(self, value: Compaction | None) -> None:
+        if value is not None and not isinstance(value, Compaction):
+            raise ConfigurationError(
+                f"compaction must be an agentloop.Compaction or None, not {value!r}"
+            )
+        if value is not None and value.summarize == "model" and self.model is None:
+            raise ConfigurationError(
+                "Compaction(summarize='model') needs a model conversation (model=...); an agent "
+                "cannot be asked for a summary. Pass a summarize callable instead"
+            )
+        self._compaction = value
+        chars = value.max_tool_result_chars if value is not None else None
+        view = self._state.view
+        if chars != view.max_result_chars:
+            view.configure(chars, self._state.history)
+            self._state.note(ViewChanged(view.to_wire()))
+
+    @property
+    def model_view(self) -> list[Any]:
+        """The steps the model gets on the next request: after compaction a summary (or
+        marker) step, then the recent history verbatim; long tool results as sent (truncated).
+        ``history`` keeps every step."""
+        return self._state.view.steps(self._state.history)
+
+    @property
+    def active_agent(self) -> Any:
+        """The ``Agent`` in charge (after handoffs), or ``None`` for a conversation that no
+        ``Agent`` built."""
+        return self._agents.active if self._agents is not None else None
+
+    @property
+    def usage(self) -> UsageTotals:
+        """Model requests, tokens and cost over the conversation's life (``UsageTotals``)."""
+        return self._state.usage
+
+    @property
+    def last_interaction_id(self) -> str | None:
+        """The id of the last stored interaction the next stateful turn chains onto."""
+        return self._state.chain_id
+
+    @property
+    def pending_approvals(self) -> list[FunctionCallStep]:
+        """Calls of the paused turn waiting for ``approve``/``reject`` (then ``resume``)."""
+        paused = self._state.paused
+        return list(paused.awaiting) if paused else []
+
+    @property
+    def in_doubt(self) -> list[str]:
+        """Ids of pending calls that had started before a crash and may have run."""
+        paused = self._state.paused
+        return sorted(paused.in_doubt) if paused else []
+
+    @property
+    def needs_recovery(self) -> bool:
+        """True when the last turn was cut short (a crash, or saved mid-turn): call
+        ``recover()`` to finish it, or ``send()`` to answer its open calls as interrupted and
+        start a new turn."""
+        return self._state.cut is not None
+
+    @property
+    def running(self) -> bool:
+        """True while a turn runs on this conversation (in any thread or task)."""
+        return self._state.status.running
+
+    def approve(self, call_id: str) -> None:
+        """Allow a call that waits for approval; ``resume()`` runs it."""
+        self._decide(call_id, True, None)
+
+    def reject(self, call_id: str, reason: str | None = None) -> None:
+        """Refuse a call; the model gets an error result with ``reason``."""
+        self._decide(call_id, False, reason)
+
+    def _decide(self, call_id: str, ok: bool, reason: str | None) -> None:
+        paused = self._state.paused
+        if paused is None:
+            raise StateError(
+                "no call is waiting for approval in this conversation; approve() and "
+                "reject() apply to pending_approvals after a turn ends awaiting_approval"
+            )
+        ids = [c.id for c in paused.awaiting]
+        if call_id not in ids:
+            raise StateError(f"call {call_id!r} is not waiting for approval; waiting: {ids}")
+        paused.decisions[call_id] = (ok, reason)
+
+    # --- the engine entry point ---------------------------------------------------------------
+
+    def engine(
+        self,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        background: bool = False,
+        limits: UsageLimits | None = None,
+        output_retries: int | None = None,
+    ) -> TurnEngine:
+        """The sans-I/O engine for the next turn of this conversation, with its settings,
+        tools, hooks, limits, journal and tracing: the way in for a driver of your own.
+
+        ``engine().start(input)`` (or ``.resume()``, ``.recover()``) returns the turn's
+        protocol: a generator of effects (``agentloop.loop.effects``) that a world performs;
+        ``agentloop.loop.drive.drive`` (or ``adrive``) runs it. The conversation's status
+        (one turn at a time) is checked when the protocol is first driven.
+        ``output_retries`` replaces the conversation's for this turn."""
+        if background and self._state.strategy == "stateless":
+            raise ConfigurationError(
+                "background turns need the stateful strategy: the API requires store=true "
+                "for background=true; set conv.strategy = 'stateful' first"
+            )
+        settings = self.settings
+        model = response_model if response_model is not None else settings.response_model
+        registry = self.tools
+
+        def needs_approval(call: FunctionCallStep) -> bool:
+            return registry.needs_approval(call, self._tool_context)
+
+        def is_idempotent(name: str) -> bool:
+            found = registry.get(name)
+            return bool(found is not None and found.idempotent)
+
+        journal = self._state.journal
+        if journal is not None:
+            saved = saved_settings(settings, registry.names)
+            if saved != self._journaled_settings:
+                journal.meta = saved  # written (with a title) by the next Persist
+                self._journaled_settings = saved
+
+        observe = None
+        if settings.instrument:
+            from agentloop.observe import observer_for
+
+            observe = observer_for(self)
+        declarations = registry.declarations() if registry else []
+        guard = self._turn_guard = self._guard(limits)
+        retries = self.output_retries if output_retries is None else output_retries
+        return TurnEngine(
+            self._state,
+            static_body=self._encoded(
+                static_body(settings, declarations, response_model, response_format)
+            ),
+            max_steps=settings.max_steps,
+            needs_approval=needs_approval,
+            is_idempotent=is_idempotent,
+            parse_output=output_parser(model) if model is not None else None,
+            background=background,
+            compaction=self._compaction,
+            limits=guard,
+            hooks=self._hook_set(),
+            observe=observe,
+            output_retries=output_retries_of(retries),
+            on_results=self._agents.on_results if self._agents is not None else None,
+            output_validators=self.output_validators,
+        )
+
+    def _hook_set(self) -> Any:
+        hooks = self.hooks
+        if self._agents is not None:  # the agents' own hook first: user hooks see its body
+            hooks = [self._agents.hooks(self), *(hooks if isinstance(hooks, list) else [hooks])]
+            hooks = [h for h in hooks if h is not None]
+        return hook_set(hooks, self) if hooks is not None else None
+
+    def _encoded(self, body: dict[str, Any]) -> dict[str, Any]:
+        """``body`` with its structured values pre-encoded as ``RawJSON``, reused while the
+        static body stays equal, so that tool schemas and configs are not JSON-encoded again
+        on every request. The comparison is with a private JSON copy, so in-place changes to
+        a config dict are seen. Scalars stay plain: the engine reads some of them."""
+        # Kept (issue 17): without it each request re-encodes the tool schemas, +5-10% a tool step.
+        cached = self._static_cache
+        if cached is not None and cached[0] == body:
+            return cached[1]
+        from agentloop.client._core import encode_json
+
+        try:
+            encoded = {
+                key: RawJSON(encode_json(value)) if isinstance(value, (dict, list)) else value
+                for key, value in body.items()
+            }
+            snapshot = {
+                key: json.loads(value.data) if isinstance(value, RawJSON) else value
+                for key, value in encoded.items()
+            }
+        except Exception:  # not JSON-ready: let the client report it when sending
+            return body
+        self._static_cache = (snapshot, encoded)
+        return encoded
+
+    def _guard(self, limits: UsageLimits | None) -> LimitGuard | NestedGuard | None:
+        guard = None
+        if limits is not None or self.limits is not None:
+            key = self.model if self.model is not None else self.agent
+            guard = LimitGuard(self.limits, limits, key)
+        parent = self._parent
+        if parent is not None and (guard is not None or parent._turn_guard is not None):
+            return NestedGuard(guard, parent._turn_guard, parent._state.usage)
+        return guard
+
+    def _compaction_protocol(self) -> Protocol:
+        guard = self._guard(None)
+        price = guard.price if guard is not None else None
+        policy = self._compaction or Compaction()
+        proto = compact_now(self._state, policy, self.model, price)
+        return cast(Protocol, proto)  # driven like a turn; it returns the event, not a Turn
+
+    def _tool_context(
+        self, call: FunctionCallStep, tool: Tool[..., Any] | None
+    ) -> ToolContext[Any]:
+        from agentloop.tools import ToolContext
+
+        return ToolContext(
+            call_id=call.id,
+            tool_name=call.name,
+            arguments=call.arguments,
+            conversation=self,
+            deps=self.deps,
+        )
+
+    # --- persistence --------------------------------------------------------------------------
+
+    def _attach(
+        self,
+        store: ConversationStore,
+        version: int,
+        meta: dict[str, Any] | None = None,
+    ) -> None:
+        """Journal every change of this conversation to ``store`` from now on.
+
+        ``meta`` is what the store holds beside the journal (a loaded conversation's). The
+        settings are compared with it at each turn start, not here: reading them may start
+        toolsets (MCP servers), which should wait for the first turn."""
+        self.store = store
+        self._store_meta = dict(meta or {})
+        self._journaled_settings = self._store_meta.get("settings")
+        self._state.journal = Journal(self.id, version)
+
+    def _pending_meta(self, journal: Journal) -> dict[str, Any] | None:
+        """The store meta to write with the journal's records (None: unchanged), computed at
+        write time so that a new conversation's title is its first message."""
+        return self._meta(journal.meta) if journal.meta is not None else None
+
+    def _meta(self, settings: dict[str, Any]) -> dict[str, Any]:
+        """What the store keeps beside the journal: the settings and a title for listings
+        (other keys an application stored there are kept)."""
+        title = None
+        for step in self._state.history:
+            if step.type == "user_input":
+                texts = [getattr(c, "text", None) for c in getattr(step, "content", None) or []]
+                title = next((t for t in texts if t), None)
+                break
+        meta = {**self._store_meta, "settings": settings, "title": title[:80] if title else None}
+        self._store_meta = meta
+        return meta
+
+    def _saved_settings(self) -> dict[str, Any]:
+        return saved_settings(self.settings, self.tools.names)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready snapshot (no client, no API key)."""
+        return to_document(self.id, self._saved_settings(), self._state)
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the conversation to a JSON file atomically."""
+        from agentloop.stores.json_file import write_json_atomic
+
+        write_json_atomic(Path(path), self.to_dict())
+
+    def save_to_store(self, store: ConversationStore, id: str | None = None) -> str:
+        """Write the whole conversation to ``store`` as one snapshot (an explicit save that
+        replaces what the store had under that id). Journaling conversations need no save."""
+        key = id or self.id
+        store.append(
+            key,
+            [encode(Snapshot(self.to_dict()))],
+            expected_version=store.version(key),
+            meta=self._meta(self._saved_settings()),
+        )
+        return key
+
+    @classmethod
+    def load(
+        cls: type[C],
+        path: str | os.PathLike[str],
+        client: Any = None,
+        tools: Iterable[Any] = (),
+        **overrides: Any,
+    ) -> C:
+        """Load a conversation saved with ``save``; pass the tools it should run.
+
+        ``overrides`` replace saved settings (``max_steps=``, ``response_model=``, ``deps=``…).
+        """
+        from agentloop.stores.json_file import read_json
+
+        return cls.from_dict(read_json(Path(path)), client=client, tools=tools, **overrides)
+
+    @classmethod
+    def from_dict(
+        cls: type[C],
+        data: dict[str, Any],
+        client: Any = None,
+        tools: Iterable[Any] = (),
+        **overrides: Any,
+    ) -> C:
+        """Rebuild a conversation from ``to_dict()`` output (refused with ``SnapshotError``,
+        a ``ValueError`` naming the field, when it is inconsistent)."""
+        conv_id, settings, state = from_document(data)
+        return cls._rebuild(conv_id, settings, state, client, tools, overrides)
+
+    @classmethod
+    def from_store(
+        cls: type[C],
+        store: ConversationStore,
+        id: str,
+        client: Any = None,
+        tools: Iterable[Any] = (),
+        **overrides: Any,
+    ) -> C:
+        """Load a stored conversation; it keeps journaling to ``store``."""
+        from .persist import fold
+
+        stored = store.read(id)
+        folded = fold(stored.records, stored.version)
+        settings = dict((stored.meta or {}).get("settings") or folded.settings)
+        conv = cls._rebuild(id, settings, folded.state, client, tools, overrides)
+        conv._attach(store, stored.version, {**(stored.meta or {}), "settings": settings})
+        return conv
+
+    @classmethod
+    def _rebuild(
+        cls: type[C],
+        conv_id: str | None,
+        settings: dict[str, Any],
+        state: ConversationState,
+        client: Any,
+        tools: Iterable[Any],
+        overrides: dict[str, Any],
+    ) -> C:
+        kwargs: dict[str, Any] = {
+            "model": settings.get("model"),
+            "agent": settings.get("agent"),
+            "tools": [*tools, *settings.get("builtin_tools", [])],
+            "strategy": state.strategy,
+            "system_instruction": settings.get("system_instruction"),
+            "generation_config": settings.get("generation_config"),
+            "response_format": settings.get("response_format"),
+            "max_steps": settings.get("max_steps", 20),
+            "agent_config": settings.get("agent_config"),
+            "environment": settings.get("environment"),
+            "extra_body": settings.get("extra_body"),
+            "id": conv_id,
+        }
+        kwargs.update(overrides)
+        conv = cls(client, **kwargs)
+        strategy = conv._state.strategy
+        state.status.label = conv.id
+        conv._state = state
+        state.strategy = strategy
+        if "compaction" in overrides:  # its max_tool_result_chars applies to the loaded view
+            conv.compaction = overrides["compaction"]
+        return conv
+
+    def __repr__(self) -> str:
+        who = f"agent={self.agent!r}" if self.agent else f"model={self.model!r}"
+        return (
+            f"{type(self).__name__}(id={self.id!r}, {who}, strategy={self.strategy!r}, "
+            f"steps={len(self._state.history)}, tools={self.tools.names})"
+        )
+
+
+def output_retries_of(value: Any) -> int:
+    """``output_retries``, checked: an int >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"output_retries must be an int >= 0, not {value!r}")
+    return value

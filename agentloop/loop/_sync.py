@@ -1,0 +1,379 @@
+"""The blocking world: ``drive`` (the drive loop), the world that performs effects with a
+``Client``, and ``Conversation``.
+
+This module and ``_async.py`` are the same text but for ``async``/``await`` and the names of
+the two worlds (``tests/loop/test_conversation_unasync.py``): a fix made to one and forgotten
+in the other fails there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from agentloop.types import Interaction, WireModel
+
+from ._core import ConversationCore
+from ._world import Suspended, call_blocking, retry_event, summarize_call
+from .background import BackgroundTurn
+from .compaction import Compaction
+from .effects import Emit, Persist, Protocol, RunHook, RunTools, SendRequest, WaitBackground
+from .events import Compacted, LoopEvent, SSETranslator, TurnCompleted
+from .limits import UsageLimits
+from .turn import Turn
+
+if TYPE_CHECKING:
+    from agentloop.client import Client
+    from agentloop.stores import ConversationStore
+    from agentloop.tools import ToolLike
+
+    from .state import Strategy
+
+__all__ = ["Conversation", "ConversationWorld", "EventStream", "drive"]
+
+
+def drive(
+    proto: Protocol, world: Any, *, first: Any = None, suspend: bool = False
+) -> Iterator[LoopEvent]:
+    """Drive ``proto`` in ``world``: yield its events, have the world perform its other
+    effects, and send each answer back (or throw what the world raised), until it returns.
+    ``first``: the answer to the effect the protocol was left at; ``suspend``: stop at a
+    ``WaitBackground`` with a ``Suspended`` event (the protocol is left as it is)."""
+    value: Any = first
+    error: BaseException | None = None
+    while True:
+        try:
+            effect = proto.throw(error) if error is not None else proto.send(value)
+        except StopIteration:
+            return
+        value = error = None
+        kind = type(effect)
+        if suspend and kind is WaitBackground:
+            # Outside the try: closing this loop must leave the protocol as it is.
+            yield Suspended(interaction=effect.interaction)  # type: ignore[union-attr]
+            return
+        try:
+            if kind is Emit:
+                yield effect.event  # type: ignore[union-attr]
+            elif kind is SendRequest:
+                box: list[Interaction] = []
+                yield from world.request(effect, box)
+                value = box[0]
+            else:
+                value = world.perform(effect)
+        except BaseException as exc:
+            error = exc
+
+
+class ConversationWorld:
+    """Performs a conversation's effects with its ``Client``, tools and store."""
+
+    __slots__ = ("conv", "stream")
+
+    def __init__(self, conv: Conversation, stream: bool) -> None:
+        self.conv = conv
+        self.stream = stream  # requests as server-sent events (the events are yielded)
+
+    def perform(self, effect: Any) -> Any:
+        conv = self.conv
+        kind = type(effect)
+        if kind is RunTools:
+            return conv.tools.run(effect.calls, context=conv._tool_context, around=effect.around)
+        if kind is Persist:
+            journal = effect.journal
+            assert conv.store is not None
+            journal.written(
+                conv.store.append(
+                    journal.id,
+                    journal.pending,
+                    expected_version=journal.version,
+                    meta=conv._pending_meta(journal),
+                )
+            )
+            return None
+        if kind is RunHook:
+            return call_blocking(effect.hook, effect.event, conv.tools._get_loop)
+        if kind is WaitBackground:
+            return conv.client.interactions.wait(str(effect.interaction.id))
+        return call_blocking(summarize_call(effect), conv.client, conv.tools._get_loop)
+
+    def request(self, effect: SendRequest, box: list[Interaction]) -> Iterator[LoopEvent]:
+        from agentloop.client import on_retry
+
+        client = self.conv.client
+        retries: list[LoopEvent] = []
+        with on_retry(lambda info: retries.append(retry_event(info))):
+            if not self.stream:
+                box.append(client.interactions.create(**effect.body))
+            else:
+                events = client.interactions.create(stream=True, **effect.body)
+        watch = effect.watch
+        for retry in retries:
+            if watch is not None:
+                watch(retry)
+            yield retry
+        if not self.stream:
+            return
+        translate = SSETranslator().feed
+        with events:
+            for event in events:
+                for loop_event in translate(event):
+                    if watch is not None:
+                        watch(loop_event)
+                    yield loop_event
+        box.append(events.interaction)
+
+
+class EventStream:
+    """The events of one turn (``for``); ``with`` ends the turn cleanly when the
+    block is left early (the turn is interrupted, history stays valid, the next turn may
+    start)."""
+
+    __slots__ = ("_events",)
+
+    def __init__(self, events: Iterator[LoopEvent]) -> None:
+        self._events = events
+
+    def __iter__(self) -> EventStream:
+        return self
+
+    def __next__(self) -> LoopEvent:
+        return self._events.__next__()
+
+    def close(self) -> None:
+        """Stop the turn now, if it still runs."""
+        self._events.close()  # type: ignore[attr-defined]
+
+    def __enter__(self) -> EventStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Conversation(ConversationCore):
+    """A multi-turn chat or agent loop on a blocking ``Client``.
+
+    ``send`` runs one user turn to completion (tool calls included) and returns a ``Turn``;
+    ``stream`` yields loop events as they happen and ends with ``TurnCompleted``. With
+    ``store=`` and ``id=`` every step is journaled to the store as it happens.
+    """
+
+    client: Client
+
+    def __init__(
+        self,
+        client: Client | None = None,
+        model: str | None = None,
+        agent: str | None = None,
+        tools: Iterable[ToolLike | dict[str, Any] | WireModel] = (),
+        strategy: Strategy = "stateful",
+        system_instruction: str | None = None,
+        generation_config: Any = None,
+        response_format: Any = None,
+        max_steps: int = 20,
+        *,
+        response_model: Any = None,
+        deps: Any = None,
+        agent_config: Any = None,
+        environment: Any = None,
+        extra_body: dict[str, Any] | None = None,
+        id: str | None = None,
+        store: ConversationStore | None = None,
+        compaction: Compaction | None = None,
+        limits: UsageLimits | None = None,
+        name: str | None = None,
+        hooks: Any = None,
+        instrument: bool = True,
+        output_retries: int = 1,
+    ) -> None:
+        """Create a conversation.
+
+        Args:
+            client: The ``Client`` (default: ``Client()`` from ``GEMINI_API_KEY``).
+            model: The model id (default ``gemini-3.5-flash``); or give ``agent``.
+            agent: An agent id instead of a model.
+            tools: ``@tool`` functions, ``Tool`` objects, registries, toolsets, and built-in
+                tool dicts (``{"type": "google_search"}``).
+            strategy: ``"stateful"`` (chain with ``previous_interaction_id``) or
+                ``"stateless"`` (resend history with ``store=false``).
+            system_instruction: The system instruction of every request.
+            generation_config: ``GenerationConfig`` or dict (model form only).
+            response_format: A response format for every turn.
+            max_steps: How many model requests one turn may make (each tool round trip is
+                one request).
+            response_model: A pydantic model (or type) the final text is parsed into.
+            deps: Any object tools receive as ``ctx.deps``.
+            agent_config: Agent configuration (agent form).
+            environment: The environment field of requests.
+            extra_body: More request fields, sent as given.
+            id: The conversation id (journal key in ``store``); random when omitted.
+            store: A ``ConversationStore``: every step is journaled to it as it happens.
+            compaction: A ``Compaction`` policy that keeps requests inside the context window
+                (``model_view`` is what the model gets; ``history`` keeps every step).
+            limits: ``UsageLimits`` counted over the conversation's life (``usage``).
+            name: The agent's name in traces (``invoke_agent {name}`` spans).
+            hooks: ``agentloop.Hooks(...)``, objects with hook methods, or a list of them
+                (see docs/observability.md); they run in the order given.
+            instrument: ``False`` keeps this conversation out of traces, metrics and the
+                ``agentloop`` log lines even when ``agentloop.instrument()`` is on.
+            output_retries: How many times an answer that does not parse into
+                ``response_model`` (or that an output validator refuses with ``ModelRetry``)
+                goes back to the model with the reason before ``OutputValidationError``.
+        """
+        owns_client = client is None
+        if client is None:
+            from agentloop.client import Client
+
+            client = Client()
+        super().__init__(
+            client, owns_client, model=model, agent=agent, tools=tools, strategy=strategy,
+            system_instruction=system_instruction, generation_config=generation_config,
+            response_format=response_format, max_steps=max_steps,
+            response_model=response_model, deps=deps, agent_config=agent_config,
+            environment=environment, extra_body=extra_body, id=id, store=store,
+            compaction=compaction, limits=limits, name=name, hooks=hooks,
+            instrument=instrument, output_retries=output_retries,
+        )  # fmt: skip
+
+    # --- turns ---------------------------------------------------------------------------------
+
+    @overload
+    def send(
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        background: Literal[False] = False,
+        limits: UsageLimits | None = None,
+        output_retries: int | None = None,
+    ) -> Turn: ...
+
+    @overload
+    def send(
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        background: Literal[True],
+        limits: UsageLimits | None = None,
+        output_retries: int | None = None,
+    ) -> BackgroundTurn: ...
+
+    def send(
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        background: bool = False,
+        limits: UsageLimits | None = None,
+        output_retries: int | None = None,
+    ) -> Turn | BackgroundTurn:
+        """Run one user turn to completion and return its ``Turn``.
+
+        With ``background=True`` the first request runs in the background and a
+        ``BackgroundTurn`` handle is returned at once (``wait()``, ``poll()``, ``cancel()``).
+        ``limits``: ``UsageLimits`` for this turn (on top of the conversation's);
+        ``output_retries`` replaces the conversation's for this turn.
+        """
+        engine = self.engine(
+            response_model=response_model,
+            response_format=response_format,
+            background=background,
+            limits=limits,
+            output_retries=output_retries,
+        )
+        proto = engine.start(input)
+        if not background:
+            return self._finish(proto)
+        turn: Turn | None = None
+        for event in drive(proto, ConversationWorld(self, False), suspend=True):
+            if isinstance(event, Suspended):
+                return BackgroundTurn(self, event.interaction, self._continuation(proto))
+            if isinstance(event, TurnCompleted):
+                turn = event.turn
+        return BackgroundTurn(self, None, None, turn=turn)
+
+    def stream(
+        self,
+        input: Any,
+        *,
+        response_model: Any = None,
+        response_format: Any = None,
+        limits: UsageLimits | None = None,
+        output_retries: int | None = None,
+    ) -> EventStream:
+        """Run one user turn, yielding loop events; the last one is ``TurnCompleted``.
+
+        The turn starts when iteration starts (the input is checked at once). Use it as a
+        context manager (``with conv.stream(x) as events:``) to end the turn cleanly
+        when leaving early."""
+        engine = self.engine(
+            response_model=response_model,
+            response_format=response_format,
+            limits=limits,
+            output_retries=output_retries,
+        )
+        return self._events(engine.start(input))
+
+    def compact(self) -> Compacted | None:
+        """Compact the model view now (with ``compaction``, or a default ``Compaction()``);
+        returns the ``Compacted`` event, or ``None`` when nothing could be folded."""
+        done: Compacted | None = None
+        for event in drive(self._compaction_protocol(), ConversationWorld(self, False)):
+            if isinstance(event, Compacted):
+                done = event
+        return done
+
+    def resume(self) -> Turn:
+        """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
+        return self._finish(self.engine().resume())
+
+    def resume_stream(self) -> EventStream:
+        """``resume()``, yielding loop events like ``stream``."""
+        return self._events(self.engine().resume())
+
+    def recover(self) -> Turn:
+        """Finish the turn a crash cut short (see ``needs_recovery``): journaled tool results
+        are reused, never run again; a call that started without a journaled result runs
+        again only if its tool is ``@tool(idempotent=True)``, else the turn pauses with it in
+        ``pending_approvals`` (in doubt: it may have run); the request in flight is resent."""
+        return self._finish(self.engine().recover())
+
+    def recover_stream(self) -> EventStream:
+        """``recover()``, yielding loop events like ``stream``."""
+        return self._events(self.engine().recover())
+
+    def close(self) -> None:
+        """Release the tools' threads, close toolsets, and close the client if this
+        conversation created it (a client passed in stays open)."""
+        self.tools.close()
+        if self._owns_client:
+            self.client.close()
+
+    def __enter__(self) -> Conversation:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _events(self, proto: Protocol) -> EventStream:
+        return EventStream(drive(proto, ConversationWorld(self, True)))
+
+    def _continuation(self, proto: Protocol) -> Callable[[Interaction], Any]:
+        def finish(interaction: Interaction) -> Turn:
+            self._state.status.check("continue")
+            return self._finish(proto, first=interaction)
+
+        return finish
+
+    def _finish(self, proto: Protocol, first: Any = None) -> Turn:
+        turn: Turn | None = None
+        for event in drive(proto, ConversationWorld(self, False), first=first):
+            if isinstance(event, TurnCompleted):
+                turn = event.turn
+        assert turn is not None
+        return turn

@@ -1,0 +1,330 @@
+"""Journal records, typed: one class per kind, one JSON object per record.
+
+A journaled conversation writes every change of its state as a record, in order
+(``Journal``); loading folds the records back into a state (``persist.fold``). The live path
+and the replay apply the *same* records with the same ``ConversationState.apply``, so a
+replayed state is the state the writer had.
+
+The saved form (``"k"``: kind) is a stable format: these classes only name and type it.
+
+=============  ====================  ===============================================
+``"k"``        class                 meaning
+=============  ====================  ===============================================
+``turn``       ``TurnStarted``       a turn starts (``strategy``)
+``step``       ``StepAdded``         one history step, as sent or received
+``response``   ``ResponseReceived``  an interaction came back (``id``, ``status``, ``usage``)
+``chain``      ``ChainMoved``        the stored chain moved (``id``, ``covers``)
+``started``    ``CallsStarted``      these non-idempotent calls' tools began (``ids``)
+``paused``     ``TurnPaused``        the turn waits for decisions on ``awaiting``
+``resume``     ``TurnResumed``       the paused turn goes on with ``decisions``
+``end``        ``TurnEnded``         the turn ended (``status``)
+``rollback``   ``TurnRolledBack``    the turn got nothing from the model and was undone
+``snapshot``   ``Snapshot``          a whole saved document (``save_to_store``, migrations)
+``view``       ``ViewChanged``       compaction changed the model view (``view``)
+``usage``      ``UsageCounted``      one model request's usage and cost
+=============  ====================  ===============================================
+
+Unknown kinds come from a newer agentloop: ``decode`` returns ``None`` and replay skips them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Union, get_args
+
+from agentloop.types import Usage
+
+__all__ = [
+    "CallsStarted",
+    "ChainMoved",
+    "Journal",
+    "Record",
+    "RecordError",
+    "ResponseReceived",
+    "Snapshot",
+    "StepAdded",
+    "TurnEnded",
+    "TurnPaused",
+    "TurnResumed",
+    "TurnRolledBack",
+    "TurnStarted",
+    "UsageCounted",
+    "ViewChanged",
+    "decode",
+    "dumps",
+    "encode",
+]
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text (UTF-8 kept as is), the encoding of every journal record."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _usage(usage: Usage | None) -> dict[str, Any] | None:
+    return usage.model_dump(mode="json") if usage is not None else None
+
+
+def _parse_usage(data: Any) -> Usage | None:
+    return Usage.model_validate(data) if data else None
+
+
+@dataclass(slots=True)
+class TurnStarted:
+    kind: ClassVar[str] = "turn"
+    strategy: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"k": self.kind, "strategy": self.strategy}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TurnStarted:
+        return cls(str(data.get("strategy", "stateful")))
+
+
+@dataclass(slots=True)
+class StepAdded:
+    kind: ClassVar[str] = "step"
+    wire: bytes  # the step's JSON encoding, as it is in history
+
+    def to_json(self) -> dict[str, Any]:
+        return {"k": self.kind, "step": json.loads(self.wire)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StepAdded:
+        return cls(dumps(data["step"]).encode())
+
+
+@dataclass(slots=True)
+class ResponseReceived:
+    kind: ClassVar[str] = "response"
+    id: str | None
+    status: str
+    usage: Usage | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"k": self.kind, "id": self.id, "status": self.status, "usage": _usage(self.usage)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ResponseReceived:
+        return cls(data.get("id"), str(data.get("status")), _parse_usage(data.get("usage")))
+
+
+@dataclass(slots=True)
+class ChainMoved:
+    kind: ClassVar[str] = "chain"
+    id: str | None
+    covers: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"k": self.kind, "id": self.id, "covers": self.covers}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ChainMoved:
+        return cls(data["id"], int(data["covers"]))
+
+
+@dataclass(slots=True)
+class CallsStarted:
+    kind: ClassVar[str] = "started"
+    ids: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"k": self.kind, "ids": self.ids}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CallsStarted:
+        return cls(list(data["ids"]))
+
+
+@dataclass(slots=True)
+class TurnPaused:
+    kind: ClassVar[str] = "paused"
+    awaiting: list[str]
+    in_doubt: list[str]
+    model_requests: int
+    interaction_ids: list[str]
+    usage: Usage | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "k": self.kind,
+            "awaiting": self.awaiting,
+            "in_doubt": self.in_doubt,
+            "model_requests": self.model_requests,
+            "interaction_ids": self.interaction_ids,
+            "usage": _usage(self.usage),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TurnPaused:
+        return cls(
+            list(data["awaiting"]),
+            list(data.get("in_doubt", [])),
+            int(data.get("model_requests", 0)),
+            list(data.get("interaction_ids", [])),
+            _parse_usage(data.get("usage")),
+        )
+
+
+@dataclass(slots=True)
+class TurnResumed:
+    kind: ClassVar[str] = "resume"
+    decisions: dict[str, list[Any]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"k": self.kind, "decisions": self.decisions}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TurnResumed:
+        return cls(dict(data.get("decisions") or {}))
+
+
+@dataclass(slots=True)
+class TurnEnded:
+    kind: ClassVar[str] = "end"
+    status: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"k": self.kind, "status": self.status}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TurnEnded:
+        return cls(str(data.get("status")))
+
+
+@dataclass(slots=True)
+class TurnRolledBack:
+    kind: ClassVar[str] = "rollback"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"k": self.kind}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> TurnRolledBack:
+        return cls()
+
+
+@dataclass(slots=True)
+class Snapshot:
+    kind: ClassVar[str] = "snapshot"
+    data: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"k": self.kind, "data": self.data}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Snapshot:
+        return cls(data["data"])
+
+
+@dataclass(slots=True)
+class ViewChanged:
+    kind: ClassVar[str] = "view"
+    view: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"k": self.kind, "view": self.view}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ViewChanged:
+        return cls(data["view"])
+
+
+@dataclass(slots=True)
+class UsageCounted:
+    kind: ClassVar[str] = "usage"
+    usage: Usage | None
+    cost: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"k": self.kind, "usage": _usage(self.usage), "cost": self.cost}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UsageCounted:
+        cost = data.get("cost")
+        return cls(_parse_usage(data.get("usage")), float(cost) if cost is not None else None)
+
+
+Record = Union[
+    TurnStarted,
+    StepAdded,
+    ResponseReceived,
+    ChainMoved,
+    CallsStarted,
+    TurnPaused,
+    TurnResumed,
+    TurnEnded,
+    TurnRolledBack,
+    Snapshot,
+    ViewChanged,
+    UsageCounted,
+]
+
+KINDS: dict[str, Any] = {cls.kind: cls for cls in get_args(Record)}
+"""Each record class by its saved kind (``"k"``)."""
+
+STEP_PREFIX = '{"k":"step","step":'
+
+
+def encode(record: Record) -> str:
+    """The record's saved form (one compact JSON object)."""
+    if type(record) is StepAdded:
+        return STEP_PREFIX + record.wire.decode() + "}"
+    return dumps(record.to_json())
+
+
+class RecordError(ValueError):
+    """A saved record that cannot be read; the message continues "journal record N"."""
+
+
+def decode(text: str) -> Record | None:
+    """A saved record; ``None`` for a kind this agentloop does not know. Raises
+    ``RecordError`` on malformed data."""
+    if text.startswith(STEP_PREFIX):  # the common case, without decoding the JSON
+        return StepAdded(text[len(STEP_PREFIX) : -1].encode())
+    try:
+        data = json.loads(text)
+        kind = data["k"]
+    except (ValueError, TypeError, KeyError):
+        raise RecordError(
+            f": not a journal record: {text[:80]!r}; the store holds data agentloop did not "
+            "write there"
+        ) from None
+    cls = KINDS.get(kind)
+    if cls is None:
+        return None
+    try:
+        record: Record = cls.from_json(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordError(f" ({kind!r}): {type(exc).__name__}: {exc}") from None
+    return record
+
+
+class Journal:
+    """The records of changes not yet written to the store, and the version written so far.
+
+    The engine adds records as state changes; the driver writes ``pending`` with
+    ``store.append(id, pending, expected_version=version)`` and reports the new version with
+    ``written()``. Records stay pending until written, so a failed write loses nothing.
+    """
+
+    __slots__ = ("id", "meta", "pending", "version")
+
+    def __init__(self, id: str, version: int = 0, meta: dict[str, Any] | None = None) -> None:
+        self.id = id
+        self.version = version
+        self.pending: list[str] = []
+        self.meta = meta  # new settings to store with the next write (None: unchanged)
+
+    def add(self, record: Record) -> None:
+        self.pending.append(encode(record))
+
+    def step(self, wire: bytes) -> None:
+        self.pending.append(STEP_PREFIX + wire.decode() + "}")
+
+    def written(self, version: int) -> None:
+        self.pending.clear()
+        self.meta = None
+        self.version = version

@@ -1,0 +1,93 @@
+"""Typed journal records (``loop/records.py``): one class per kind, the saved form stable, and
+one ``ConversationState.apply`` for the live path and the replay."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from loop_helpers import call, say
+
+from agentloop import Conversation, tool
+from agentloop.errors import SnapshotError
+from agentloop.loop import records
+from agentloop.loop.persist import fold
+from agentloop.stores import SQLiteStore
+from agentloop.testing import Emulator, ScriptedModel
+from agentloop.types import Usage
+
+USAGE = Usage(total_input_tokens=10, total_output_tokens=2, total_tokens=12)
+
+EXAMPLES: list[records.Record] = [
+    records.TurnStarted("stateless"),
+    records.StepAdded(b'{"type":"user_input","content":[{"type":"text","text":"hi"}]}'),
+    records.ResponseReceived("i1", "completed", USAGE),
+    records.ResponseReceived(None, "failed", None),
+    records.ChainMoved("i1", 4),
+    records.ChainMoved(None, 0),
+    records.CallsStarted(["c1", "c2"]),
+    records.TurnPaused(["c1"], ["c1"], 2, ["i1", "i2"], USAGE),
+    records.TurnResumed({"c1": [True, None]}),
+    records.TurnEnded("completed"),
+    records.TurnRolledBack(),
+    records.Snapshot({"format": "agentloop.conversation"}),
+    records.ViewChanged({"start": 2, "prefix": [], "max_tool_result_chars": None}),
+    records.UsageCounted(USAGE, 0.5),
+]
+
+
+def test_every_kind_round_trips_through_its_saved_form() -> None:
+    assert {type(r) for r in EXAMPLES} == set(records.KINDS.values())  # all twelve
+    for record in EXAMPLES:
+        text = records.encode(record)
+        assert json.loads(text)["k"] == record.kind
+        assert records.decode(text) == record
+
+
+def test_the_saved_form_is_the_one_older_versions_wrote() -> None:
+    assert records.encode(records.ChainMoved("i1", 4)) == '{"k":"chain","id":"i1","covers":4}'
+    assert records.encode(records.TurnEnded("completed")) == '{"k":"end","status":"completed"}'
+    step = records.StepAdded(b'{"type":"thought"}')
+    assert records.encode(step) == '{"k":"step","step":{"type":"thought"}}'
+
+
+def test_unknown_kinds_are_skipped_and_malformed_ones_named() -> None:
+    assert records.decode('{"k":"from-the-future","x":1}') is None
+    with pytest.raises(records.RecordError, match="not a journal record"):
+        records.decode("not json")
+    with pytest.raises(records.RecordError, match="'chain'"):
+        records.decode('{"k":"chain"}')
+    with pytest.raises(SnapshotError, match=r"journal record 1 \('chain'\)"):
+        fold(['{"k":"turn","strategy":"stateful"}', '{"k":"chain","covers":"x","id":null}'])
+
+
+def test_the_replayed_state_is_the_live_state(emu: Emulator, scripted: ScriptedModel) -> None:
+    """The live path applies the records it writes; folding them gives the same state."""
+
+    @tool(requires_approval=True)
+    def pay(amount: int) -> str:
+        """Pay."""
+        return f"paid {amount}"
+
+    @tool
+    def look() -> str:
+        """Look."""
+        return "a room"
+
+    scripted.add(
+        [call("look", "c1")],
+        [call("pay", "c2", amount=5)],
+        say("paid"),
+        say("bye"),
+    )
+    store = SQLiteStore(":memory:")
+    conv = Conversation(emu.client(), tools=[pay, look], store=store, id="r1")
+    conv.send("pay 5")
+    paused = fold(store.read("r1").records).state
+    assert paused.to_wire() == conv._state.to_wire()
+    conv.approve("c2")
+    conv.resume()
+    conv.send("thanks")
+    replayed = fold(store.read("r1").records).state
+    assert replayed.to_wire() == conv._state.to_wire()
+    assert replayed.usage == conv.usage and replayed.settled() is conv.status
