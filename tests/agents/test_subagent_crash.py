@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,37 @@ from agent_helpers import call, say
 from agentloop.testing import Emulator, FunctionModel
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def env_for(api: str, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
+        GEMINI_API_KEY="crash-test-key",
+        GEMINI_BASE_URL=api,
+        **extra,
+    )
+    return env
+
+
+def kill_when(proc: subprocess.Popen[str], ready: Callable[[], bool], what: str) -> None:
+    """SIGKILL ``proc`` as soon as ``ready()`` (it must not end on its own before)."""
+    try:
+        deadline = time.monotonic() + 60
+        while not ready():
+            assert time.monotonic() < deadline, f"timed out waiting for {what}"
+            assert proc.poll() is None, "the process ended early"
+            time.sleep(0.02)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+
+
+def run_again(script: Path, db: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, str(script), str(db)]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+
 
 SCRIPT = '''
 import os, sys, time
@@ -81,37 +113,15 @@ def test_sigkill_inside_a_sub_agents_tool_recovers_without_repeating_work(tmp_pa
     db = tmp_path / "team.db"
     emu = Emulator(FunctionModel(model))
     with emu.serve() as api:
-        env = dict(os.environ)
-        env.update(
-            PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
-            GEMINI_API_KEY="crash-test-key",
-            GEMINI_BASE_URL=api,
-            TOOL_LOG=str(log),
-            HANG="1",
-        )
+        env = env_for(api, TOOL_LOG=str(log), HANG="1")
         proc = subprocess.Popen(
             [sys.executable, str(script), str(db)], env=env, stdout=subprocess.PIPE, text=True
         )
-        try:
-            deadline = time.monotonic() + 60
-            while "start summarize" not in (log.read_text() if log.exists() else ""):
-                assert time.monotonic() < deadline, "the sub-agent never reached its 2nd tool"
-                assert proc.poll() is None, "the process ended early"
-                time.sleep(0.02)
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=10)
-        assert proc.returncode == -signal.SIGKILL
+        started = lambda: "start summarize" in (log.read_text() if log.exists() else "")  # noqa: E731
+        kill_when(proc, started, "the sub-agent's second tool")
         creates_before = len([r for r in emu.requests if r.method == "POST"])
-
         del env["HANG"]
-        done = subprocess.run(
-            [sys.executable, str(script), str(db)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_again(script, db, env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "lead: researcher: short summary"
     lines = log.read_text().splitlines()
@@ -155,31 +165,13 @@ def test_sigkill_while_waiting_on_a_managed_agent_resumes_the_same_interaction(
     db = tmp_path / "managed.db"
     emu = Emulator(FunctionModel(managed_model), background_polls=10**9)
     with emu.serve() as api:
-        env = dict(os.environ)
-        env.update(
-            PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
-            GEMINI_API_KEY="crash-test-key",
-            GEMINI_BASE_URL=api,
-        )
+        env = env_for(api)
         proc = subprocess.Popen([sys.executable, str(script), str(db)], env=env, text=True)
-        try:
-            deadline = time.monotonic() + 60
-            while not any(r.method == "GET" for r in list(emu.requests)):  # it is waiting
-                assert time.monotonic() < deadline, "the managed agent was never polled"
-                assert proc.poll() is None, "the process ended early"
-                time.sleep(0.02)
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=10)
+        polled = lambda: any(r.method == "GET" for r in list(emu.requests))  # noqa: E731
+        kill_when(proc, polled, "the managed agent's first poll")
         (started,) = [i for i in emu.interaction_ids if emu.interaction(i).agent]
         emu.complete_all()  # the managed run finishes while nobody waits for it
-        done = subprocess.run(
-            [sys.executable, str(script), str(db)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
+        done = run_again(script, db, env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "lead: report on heat pumps"
     managed = [i for i in emu.interaction_ids if emu.interaction(i).agent]
