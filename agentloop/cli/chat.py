@@ -518,13 +518,20 @@ def run_chat(args: argparse.Namespace) -> int:
         tool_specs = args.tools
         if tool_specs is None and resuming:
             tool_specs = meta.get("tools") or None  # the tools the session was started with
-        agent = load_agent(getattr(args, "agent", None))
+        agent_spec = getattr(args, "agent", None)
+        if agent_spec is None and resuming and args.tools is None:
+            agent_spec = meta.get("agent") or None  # the agent the session was started with
+        agent = load_agent(agent_spec)
         from_agent = agent_settings(agent, args)
         servers = mcp_toolsets(args.mcp, args.mcp_url)
         tools: list[Any] = [*(from_agent.pop("tools", None) or load_tools(tool_specs)), *servers]
         long_loop_settings(args, model or model_of(args))  # check the flags before anything
         if args.tools is not None or not resuming:
             meta["tools"] = _tool_specs(args.tools)
+        if agent_spec is not None:
+            where, _, variable = agent_spec.rpartition(":")
+            path = Path(where)
+            meta["agent"] = f"{path.resolve()}:{variable}" if path.is_file() else agent_spec
         backend = open_backend(args.backend)
         backend.announce()
         try:

@@ -116,3 +116,12 @@ def test_serve_checks_the_agent_before_serving(cli: CLI) -> None:
     team = _team(cli.home)
     result = cli("serve", "--agent", f"{team}:nobody", "--port", "0")
     assert result.returncode != 0 and "nobody is no such name" in result.stderr
+
+
+def test_a_chat_session_remembers_its_agent(cli: CLI) -> None:
+    spec = f"{_team(cli.home)}:forecaster"
+    first = cli("chat", "--agent", spec, "--session", "s1", stdin="hello\n")
+    assert first.returncode == 0, first.stderr
+    again = cli("chat", "--session", "s1", stdin="What is the weather in Oslo?\n")
+    assert again.returncode == 0, again.stderr
+    assert "tools: get_weather" in again.stderr
