@@ -161,7 +161,7 @@ async def run_subagent(tool: AgentTool, ctx: ToolContext[Any], task: str) -> Any
         return await asyncio.to_thread(run_subagent_sync, tool, ctx, task)
     child = _child(tool, parent, ctx.call_id, AsyncConversation)
     try:
-        turn = await _advance_async(child, task, tool)
+        turn = await _advance_async(child, task)
     finally:
         _keep(parent, child)
         if not child.pending_approvals:
@@ -180,7 +180,7 @@ def run_subagent_sync(tool: AgentTool, ctx: ToolContext[Any], task: str) -> Any:
         )
     child = _child(tool, parent, ctx.call_id, Conversation)
     try:
-        turn = _advance(child, task, tool)
+        turn = _advance(child, task)
     finally:
         _keep(parent, child)
         if not child.pending_approvals:
@@ -204,15 +204,7 @@ def _child(tool: AgentTool, parent: Any, call_id: str, cls: Any) -> Any:
     if live is not None:
         return live
     known = store is not None and store.version(key) > 0
-    child = agent._build(
-        cls,
-        parent.client,
-        store,
-        key,
-        parent.strategy,
-        parent.deps,
-        name=agent.name,
-    )
+    child = agent._build(cls, parent.client, store, key, parent.strategy, parent.deps)
     child._parent = parent
     child._state.rollup = parent._state
     child._store_meta["parent"] = parent.id  # listed under its parent, not as a session
@@ -221,7 +213,7 @@ def _child(tool: AgentTool, parent: Any, call_id: str, cls: Any) -> Any:
     return child
 
 
-def _advance(child: Any, task: str, tool: AgentTool) -> Turn | str:
+def _advance(child: Any, task: str) -> Turn | str:
     """Run (or go on with) the child's one turn (sync driver)."""
     what = _what(child)
     if what == "recover":
@@ -233,7 +225,7 @@ def _advance(child: Any, task: str, tool: AgentTool) -> Turn | str:
     return child.send(task)  # type: ignore[no-any-return]
 
 
-async def _advance_async(child: Any, task: str, tool: AgentTool) -> Turn | str:
+async def _advance_async(child: Any, task: str) -> Turn | str:
     """``_advance`` on the async driver."""
     what = _what(child)
     if what == "recover":
