@@ -214,7 +214,8 @@ async def test_cancelling_the_parent_cancels_the_sub_agent() -> None:
     )
 
 
-def test_nested_spans() -> None:
+@DRIVERS
+async def test_nested_spans(driver: str) -> None:
     pytest.importorskip("opentelemetry.sdk")
     from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -229,7 +230,10 @@ def test_nested_spans() -> None:
     try:
         emu = Emulator(FunctionModel(team_model))
         lead, _ = build("fresh")
-        lead.run("topic 0", client=emu.client())
+        if driver == "sync":
+            lead.run("topic 0", client=emu.client())
+        else:
+            await lead.arun("topic 0", client=emu.async_client())
     finally:
         handle.uninstrument() if hasattr(handle, "uninstrument") else None
     spans = {s.name: s for s in exporter.get_finished_spans()}
