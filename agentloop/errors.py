@@ -25,6 +25,7 @@ __all__ = [
     "ConflictError",
     "ContextWindowExceededError",
     "ConversationNotFoundError",
+    "EvalError",
     "HookError",
     "InputError",
     "InstrumentationError",
@@ -655,3 +656,8 @@ class TaskFailedError(AgentloopError):
 
 class TaskTimeoutError(AgentloopError, TimeoutError):
     """Waiting for a durable task's result took longer than the timeout (the task goes on)."""
+
+
+class EvalError(AgentloopError, ValueError):
+    """An eval dataset, an evaluator or an ``--agent`` reference is not usable (the message
+    names the file and the place in it)."""

@@ -38,6 +38,7 @@ SECTIONS = (
     "stores",
     "mcp",
     "durable",
+    "evals",
     "adk",
     "agents",
 )
@@ -48,6 +49,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_agents
     import bench_compaction
     import bench_data
+    import bench_evals
     import bench_mcp
     import bench_observe
     import bench_stores
@@ -72,6 +74,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "stores": lambda: bench_stores.store_rows(quick),
         "mcp": lambda: bench_mcp.run(quick),
         "durable": lambda: _durable(quick),
+        "evals": lambda: bench_evals.run(quick),
         "adk": lambda: bench_adk.run(quick),
         "agents": lambda: bench_agents.run(quick),
     }

@@ -33,6 +33,7 @@ PUBLIC_MODULES = [
     "agentloop.client",
     "agentloop.durable",
     "agentloop.errors",
+    "agentloop.evals",
     "agentloop.loop",
     "agentloop.loop.drive",
     "agentloop.loop.effects",
@@ -42,6 +43,7 @@ PUBLIC_MODULES = [
     "agentloop.observe",
     "agentloop.stores",
     "agentloop.testing",
+    "agentloop.testing.recordings",
     "agentloop.tools",
     "agentloop.web",
 ]

@@ -394,6 +394,11 @@ _COMMANDS.update(
     tasks=(_tasks_cli.add_tasks_parser, "tasks:run_tasks"),
 )
 
+# Evals (agentloop.evals): the parser lives in eval.py.
+from . import eval as _eval_cli  # noqa: E402
+
+_COMMANDS["eval"] = (_eval_cli.add_parser, "eval:run_eval")
+
 
 def _parser() -> argparse.ArgumentParser:
     from ._config import config_path

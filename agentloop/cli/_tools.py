@@ -22,14 +22,14 @@ if TYPE_CHECKING:
 __all__ = ["load_agent", "load_tools"]
 
 
-def _import_file(path: Path) -> ModuleType:
+def _import_file(path: Path, option: str = "--tools") -> ModuleType:
     # The file's own stem reads best in messages; fall back to a private name on a clash.
     name = path.stem
     if not name.isidentifier() or name in sys.modules:
         name = f"agentloop_cli_tools_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
-        raise UsageError(f"--tools {str(path)!r}: not a Python file (expected a .py file)")
+        raise UsageError(f"{option} {str(path)!r}: not a Python file (expected a .py file)")
     module = importlib.util.module_from_spec(spec)
     # Registered so dataclasses/pydantic models defined in the file can resolve their module.
     sys.modules[name] = module
@@ -40,37 +40,39 @@ def _import_file(path: Path) -> ModuleType:
     except SyntaxError as exc:
         sys.modules.pop(name, None)
         raise UsageError(
-            f"--tools {str(path)!r} does not import: SyntaxError: {exc.msg} (line {exc.lineno})"
+            f"{option} {str(path)!r} does not import: SyntaxError: {exc.msg} (line {exc.lineno})"
         ) from None
     except BaseException as exc:  # the file may raise anything, even SystemExit
         sys.modules.pop(name, None)
         raise UsageError(
-            f"--tools {str(path)!r} does not import: {type(exc).__name__}: {exc}"
+            f"{option} {str(path)!r} does not import: {type(exc).__name__}: {exc}"
         ) from None
     return module
 
 
-def _import_module(name: str) -> ModuleType:
+def _import_module(name: str, option: str = "--tools") -> ModuleType:
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
         if exc.name and name.startswith(exc.name):
             raise UsageError(
-                f"--tools {name!r} is neither a file nor an importable module; pass a path to "
+                f"{option} {name!r} is neither a file nor an importable module; pass a path to "
                 "a .py file or a module name on sys.path"
             ) from None
-        raise UsageError(f"--tools {name!r} does not import: {exc}") from None
+        raise UsageError(f"{option} {name!r} does not import: {exc}") from None
     except BaseException as exc:
-        raise UsageError(f"--tools {name!r} does not import: {type(exc).__name__}: {exc}") from None
+        raise UsageError(
+            f"{option} {name!r} does not import: {type(exc).__name__}: {exc}"
+        ) from None
 
 
-def _module_for(spec: str) -> ModuleType:
+def _module_for(spec: str, option: str = "--tools") -> ModuleType:
     path = Path(spec)
     if spec.endswith(".py") or path.is_file():
         if not path.is_file():
-            raise UsageError(f"--tools {spec!r}: no such file")
-        return _import_file(path)
-    return _import_module(spec)
+            raise UsageError(f"{option} {spec!r}: no such file")
+        return _import_file(path, option)
+    return _import_module(spec, option)
 
 
 def tools_of(module: ModuleType) -> list[Any]:

@@ -6,6 +6,9 @@
 ``ScriptedModel`` and ``FunctionModel``. ``count_tokens`` is the emulator's documented token
 rule (``ceil(chars / 4)`` of each step's canonical JSON; see :mod:`agentloop.testing.tokens`).
 
+Recordings (record live traffic once, replay it offline with vcrpy) are in
+:mod:`agentloop.testing.recordings`.
+
 Names load lazily so that the pytest plugin (loaded in every pytest session of every
 project that installs agentloop) costs nothing until a fixture is used.
 """

@@ -1,0 +1,438 @@
+"""agentloop.evals on the emulator: every evaluator passing and failing, repeats, concurrency,
+the judge, baselines, dataset errors and exported cases."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import travel_agent
+from travel_agent import travel
+
+from agentloop import Conversation
+from agentloop.errors import EvalError
+from agentloop.evals import (
+    Case,
+    Dataset,
+    Judge,
+    ToolCalled,
+    ToolTrajectory,
+    evaluate,
+    export_case,
+    load_dataset,
+)
+from agentloop.testing import Emulator, FunctionModel, ScriptedModel
+
+DATASET = """\
+name: travel
+evaluators:
+  - NoToolErrors
+cases:
+  - name: trip
+    inputs: Plan a trip to Paris
+    evaluators:
+      - ToolCalled: get_weather
+      - ToolCalled: {name: book_hotel, args: {city: Paris}}
+      - ToolTrajectory:
+          calls: [get_weather, {name: book_hotel, args: {nights: 2}}]
+          order: exact
+      - ToolTrajectory: {calls: [book_hotel, get_weather], order: any_order}
+      - MaxRequests: 3
+      - MaxTokens: 5000
+      - OutputMatches: "All set for Paris"
+      - Judge: Says the trip to Paris is booked
+  - name: wrong_tool
+    inputs: What is the weather in Rome?
+    evaluators:
+      - ToolCalled: book_hotel
+  - name: wrong_argument
+    inputs: What is the weather in Rome?
+    evaluators:
+      - ToolCalled: {name: get_weather, args: {city: Paris}}
+  - name: wrong_order
+    inputs: Plan a trip to Oslo, backwards
+    evaluators:
+      - ToolTrajectory: [get_weather, book_hotel]
+  - name: too_many_requests
+    inputs: loop the weather in Lima
+    evaluators:
+      - MaxRequests: 2
+  - name: too_many_tokens
+    inputs: What is the weather in Rome?
+    evaluators:
+      - MaxTokens: 10
+  - name: wrong_output
+    inputs: What is the weather in Rome?
+    evaluators:
+      - OutputMatches: "Paris"
+      - Judge: Says the trip to Paris is booked
+  - name: tool_error
+    inputs: a broken booking
+"""
+
+
+@pytest.fixture
+def dataset_file(tmp_path: Path) -> Path:
+    path = tmp_path / "travel.yaml"
+    path.write_text(DATASET)
+    return path
+
+
+def paris_judge(request: Any) -> str:
+    """A judge model: passes an output that names Paris (deterministic, any order of cases)."""
+    output = request.last_user_text.split("<Output>")[1].split("</Output>")[0]
+    ok = "Paris" in output
+    reason = "It names Paris." if ok else "It does not name Paris."
+    return json.dumps({"reason": reason, "pass": ok, "score": 1.0 if ok else 0.0})
+
+
+def run(dataset: Any, **kwargs: Any) -> Any:
+    emulator = travel_agent.emulator()
+    kwargs.setdefault("judge_client", Emulator(FunctionModel(paris_judge)).async_client())
+    return evaluate(dataset, travel, client=emulator.async_client(), **kwargs)
+
+
+def test_every_evaluator_passes_and_fails_on_a_yaml_dataset(dataset_file: Path) -> None:
+    result = run(load_dataset(dataset_file))
+    cases = {c.name: c for c in result.cases}
+    assert list(cases) == [
+        "trip",
+        "wrong_tool",
+        "wrong_argument",
+        "wrong_order",
+        "too_many_requests",
+        "too_many_tokens",
+        "wrong_output",
+        "tool_error",
+    ]
+    trip = cases["trip"]
+    assert trip.passed and trip.requests == 3
+    assert trip.assertions == {
+        "ToolCalled": True,
+        "ToolCalled_2": True,
+        "ToolTrajectory": True,
+        "ToolTrajectory_2": True,
+        "MaxRequests": True,
+        "MaxTokens": True,
+        "OutputMatches": True,
+        "Judge": True,
+        "NoToolErrors": True,
+    }
+    assert trip.scores == {"Judge_score": 1.0}
+    for name in cases:
+        if name != "trip":
+            assert not cases[name].passed, name
+    assert "the calls were: get_weather" in cases["wrong_tool"].reasons["ToolCalled"]
+    assert (
+        'expected a call get_weather({"city": "Paris"})'
+        in (cases["wrong_argument"].reasons["ToolCalled"])
+    )
+    assert (
+        "expected (in_order) get_weather, book_hotel; the calls were: book_hotel"
+        in (cases["wrong_order"].reasons["ToolTrajectory"])
+    )
+    assert cases["too_many_requests"].reasons["MaxRequests"] == "4 request(s), max 2"
+    assert "max 10" in cases["too_many_tokens"].reasons["MaxTokens"]
+    assert "not found in 'All set for Rome" in cases["wrong_output"].reasons["OutputMatches"]
+    assert cases["wrong_output"].reasons["Judge"] == "It does not name Paris."
+    assert cases["wrong_output"].scores == {"Judge_score": 0.0}
+    assert "no hotels in Atlantis" in cases["tool_error"].reasons["NoToolErrors"]
+    assert result.pass_rate == pytest.approx(1 / 8)
+    data = result.to_json()
+    assert data["pass_rate"] == pytest.approx(1 / 8)
+    assert set(data["cases"][0]) >= {
+        "name",
+        "passed",
+        "scores",
+        "assertions",
+        "duration",
+        "requests",
+    }
+
+
+def test_trajectory_orders() -> None:
+    def trajectory(calls: list[Any], order: str) -> bool:
+        case = Case(
+            name="c", inputs="Plan a trip to Paris", evaluators=[ToolTrajectory(calls, order)]
+        )  # type: ignore[arg-type]
+        return run(Dataset(name="d", cases=[case])).cases[0].passed
+
+    assert trajectory(["get_weather", "book_hotel"], "exact")
+    assert not trajectory(["get_weather"], "exact")  # a call too many
+    assert trajectory(["book_hotel"], "in_order")  # others may come before
+    assert not trajectory(["book_hotel", "get_weather"], "in_order")
+    assert trajectory(["book_hotel", "get_weather"], "any_order")
+    assert not trajectory(["book_hotel", "book_hotel"], "any_order")  # each call used once
+    assert trajectory([{"name": "book_hotel", "args": {"city": "Paris", "nights": 2}}], "in_order")
+    assert not trajectory([{"name": "book_hotel", "args": {"nights": 3}}], "in_order")
+
+
+def test_repeats_give_a_pass_rate_per_case() -> None:
+    # The model books in Rome every other time: half the runs pass.
+    lock = threading.Lock()
+    count = [0]
+
+    def flaky(request: Any) -> Any:
+        if request.history[-1].type == "function_result":
+            return "done"
+        with lock:
+            count[0] += 1
+            city = "Paris" if count[0] % 2 else "Rome"
+        return [{"type": "function_call", "name": "get_weather", "arguments": {"city": city}}]
+
+    dataset = Dataset(
+        name="flaky",
+        cases=[
+            Case(
+                name="weather",
+                inputs="weather?",
+                evaluators=[ToolCalled("get_weather", {"city": "Paris"})],
+            )
+        ],
+    )
+    emulator = Emulator(FunctionModel(flaky))
+    result = evaluate(dataset, travel, client=emulator.async_client(), repeat=4, max_concurrency=1)
+    (case,) = result.cases
+    assert case.runs == 4 and case.pass_rate == 0.5 and not case.passed
+    assert case.assertions == {"ToolCalled": 0.5}
+    assert result.pass_rate == 0.5
+    assert len(result.report.cases) == 4
+
+
+@pytest.mark.parametrize("concurrency", [3, 1])
+def test_cases_run_concurrently_each_in_a_fresh_conversation(concurrency: int) -> None:
+    # Each case makes two requests around a tool call. Run together, every case's first
+    # request comes before any second one; one at a time, they alternate.
+    seen: list[tuple[str, int]] = []
+
+    def model(request: Any) -> Any:
+        seen.append((request.last_user_text, len(request.history)))
+        return travel_agent.travel_model(request)
+
+    emulator = Emulator(FunctionModel(model))
+    cities = ["Oslo", "Rome", "Lima"]
+    dataset = Dataset(name="c", cases=[Case(name=c, inputs=f"weather in {c}") for c in cities])
+    result = evaluate(dataset, travel, client=emulator.async_client(), max_concurrency=concurrency)
+    assert result.passed and [c.name for c in result.cases] == cities
+    firsts = [n for _, n in seen].count(1)
+    assert firsts == 3  # a fresh conversation per case: its first request has no earlier history
+    if concurrency == 3:
+        assert [n for _, n in seen[:3]] == [1, 1, 1]
+    else:
+        assert [n for _, n in seen] == [1, 3] * 3
+
+
+def test_max_concurrency_one_runs_cases_one_at_a_time() -> None:
+    active = [0]
+    most = [0]
+    lock = threading.Lock()
+
+    async def task(inputs: str) -> str:
+        import anyio
+
+        with lock:
+            active[0] += 1
+            most[0] = max(most[0], active[0])
+        await anyio.sleep(0.01)
+        with lock:
+            active[0] -= 1
+        return inputs
+
+    dataset = Dataset(name="c", cases=[Case(name=f"c{i}", inputs=f"hi {i}") for i in range(4)])
+    assert evaluate(dataset, task, max_concurrency=1).passed
+    assert most == [1]
+
+
+def test_conversation_factories_and_callables_are_evaluated() -> None:
+    emulator = travel_agent.emulator()
+    client = emulator.client()
+    case = Case(
+        name="w", inputs="weather in Oslo", evaluators=[ToolCalled("get_weather", {"city": "Oslo"})]
+    )
+    dataset = Dataset(name="d", cases=[case])
+
+    def factory() -> Conversation:
+        return travel.conversation(client)
+
+    def task(inputs: str) -> Any:
+        return travel.run(inputs, client=client)
+
+    def text_only(inputs: str) -> str:
+        return "no history here"
+
+    assert evaluate(dataset, factory).passed
+    assert evaluate(dataset, task).passed
+    plain = evaluate(dataset, text_only).cases[0]
+    assert not plain.passed and "no agentloop Turn" in plain.reasons["ToolCalled"]
+
+
+def test_multi_turn_inputs_share_one_conversation() -> None:
+    case = Case(
+        name="two",
+        inputs={"turns": ["weather in Oslo", "Plan a trip to Rome"]},
+        evaluators=[ToolTrajectory(["get_weather", "get_weather", "book_hotel"], "exact")],
+    )
+    result = run(Dataset(name="d", cases=[case]))
+    assert result.passed and result.cases[0].requests == 5
+
+
+def test_a_scripted_judge_scores_the_output() -> None:
+    judge_model = ScriptedModel(
+        ['{"reason": "It names the city and the weather.", "pass": true, "score": 0.75}']
+    )
+    judge_emulator = Emulator(judge_model)
+    case = Case(
+        name="trip",
+        inputs="Plan a trip to Paris",
+        evaluators=[Judge("Names the city and the weather")],
+    )
+    result = run(Dataset(name="d", cases=[case]), judge_client=judge_emulator.async_client())
+    (res,) = result.cases
+    assert res.passed and res.assertions == {"Judge": True} and res.scores == {"Judge_score": 0.75}
+    (seen,) = judge_model.requests
+    prompt = seen.last_user_text
+    assert "<Rubric>\nNames the city and the weather\n</Rubric>" in prompt
+    assert (
+        "All set for Paris" in prompt
+        and "book_hotel" in prompt
+        and "Plan a trip to Paris" in prompt
+    )
+    assert seen.response_format is not None  # the grading schema went to the model
+
+    failing = ScriptedModel(['{"reason": "No price given.", "pass": false, "score": 0.2}'])
+    judge = Judge("Gives the price", client=Emulator(failing).async_client())
+    case = Case(name="trip", inputs="Plan a trip to Paris", evaluators=[judge])
+    res = run(Dataset(name="d", cases=[case])).cases[0]
+    assert not res.passed and res.reasons == {"Judge": "No price given."}
+    assert res.scores == {"Judge_score": 0.2}
+
+
+def test_baseline_comparison(dataset_file: Path, tmp_path: Path) -> None:
+    old = run(load_dataset(dataset_file))
+    baseline = tmp_path / "old.json"
+    old.write_json(baseline)
+    text = dataset_file.read_text().replace("ToolCalled: book_hotel", "ToolCalled: get_weather")
+    text = text.replace("      - MaxRequests: 3\n", "      - MaxRequests: 2\n")
+    dataset_file.write_text(text)
+    comparison = run(load_dataset(dataset_file)).compare(baseline)
+    assert comparison.better == ["wrong_tool: now passes", "wrong_tool: ToolCalled now holds"]
+    assert comparison.worse == ["trip: now fails", "trip: MaxRequests now fails"]
+    assert comparison.pass_rate == (pytest.approx(1 / 8), pytest.approx(1 / 8))
+    same = old.compare(json.loads(baseline.read_text()))
+    assert same.better == [] and same.worse == [] and "no case changed" in same.lines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "cases:\n  - name: a\n    inputs: x\n    evaluators:\n      - ToolCaled: get_weather\n",
+            "travel.yaml:5: cases[0] 'a' evaluators[0]: unknown evaluator 'ToolCaled'; known: ",
+        ),
+        (
+            "cases:\n  - name: a\n    inputs: x\n  - name: b\n    inputs: y\n    evaluators:\n"
+            "      - ToolTrajectory: {calls: [a], order: sideways}\n",
+            "travel.yaml:7: cases[1] 'b' evaluators[0]: ToolTrajectory order must be one of",
+        ),
+        (
+            "evaluators:\n  - MaxRequests: many\ncases: []\n",
+            "travel.yaml:2: dataset evaluators[0]: MaxRequests needs a whole number >= 0",
+        ),
+        (
+            "cases:\n  - name: a\n    input: x\n",
+            "travel.yaml:2: cases[0] 'a': the case has no 'inputs'",
+        ),
+        ("cases: [\n  - a\n", "travel.yaml:2:3: not valid YAML: expected the node content"),
+        ("name: x\n", "travel.yaml: a dataset is a mapping with a 'cases' list"),
+        (
+            "cases:\n  - name: a\n    inputs: x\n    evaluators:\n      - ToolCalled: {nme: x}\n",
+            "travel.yaml:5: cases[0] 'a' evaluators[0]: bad arguments for ToolCalled",
+        ),
+        (
+            "cases:\n  - name: a\n    inputs: x\n    expected: 1\n",
+            "travel.yaml:4: cases[0] 'a' expected: Extra inputs",
+        ),
+    ],
+)
+def test_bad_datasets_fail_in_one_line_naming_the_place(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "travel.yaml"
+    path.write_text(text)
+    with pytest.raises(EvalError) as info:
+        load_dataset(path)
+    assert message in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_export_a_session_into_a_case_that_passes(tmp_path: Path) -> None:
+    from agentloop.stores import SQLiteStore
+
+    emulator = travel_agent.emulator()
+    store = SQLiteStore(tmp_path / "s.db")
+    with travel.conversation(emulator.client(), store=store, id="paris-trip") as conv:
+        conv.send("Plan a trip to Paris")
+    loaded = store.load("paris-trip")
+    case = export_case(loaded.history, name="paris-trip")
+    assert case["inputs"] == "Plan a trip to Paris"
+    assert case["expected_output"] == "All set for Paris: 17 degrees and light rain."
+    assert case["evaluators"] == [
+        {
+            "ToolTrajectory": {
+                "calls": [
+                    {"name": "get_weather", "args": {"city": "Paris"}},
+                    {"name": "book_hotel", "args": {"city": "Paris", "nights": 2}},
+                ]
+            }
+        }
+    ]
+    dataset = Dataset[Any, Any, Any].from_dict(
+        {"cases": [case]}, custom_evaluator_types=[ToolTrajectory], default_name="exported"
+    )
+    assert run(dataset).passed
+
+
+def test_cassette_files_are_safe_and_distinct(tmp_path: Path) -> None:
+    from agentloop.evals._evaluate import cassette_files
+
+    cases = [Case(name="a b", inputs=1), Case(name="a-b", inputs=2), Case(name="v1.2", inputs=3)]
+    dataset = Dataset(name="d", cases=[*cases, Case(inputs=4)])
+    files = cassette_files(dataset, tmp_path)
+    names = [files[id(c)].name for c in dataset.cases]
+    assert names == ["a-b.yaml", "a-b-2.yaml", "v1.2.yaml", "Case-4.yaml"]
+
+
+def test_cassettes_record_once_and_repeats_replay_them(tmp_path: Path) -> None:
+    from agentloop import AsyncClient
+
+    emulator = travel_agent.emulator()
+    case = Case(name="trip", inputs="Plan a trip to Paris", evaluators=[ToolCalled("book_hotel")])
+    dataset = Dataset(name="d", cases=[case])
+    with emulator.serve() as url:
+        live = AsyncClient(api_key="k", base_url=url)
+        assert evaluate(dataset, travel, client=live, cassettes=tmp_path, repeat=2).passed
+        assert len(emulator.requests) == 3  # recorded once; the second run replayed it
+    dead = AsyncClient(api_key="k", base_url="http://127.0.0.1:9")
+    result = evaluate(dataset, travel, client=dead, cassettes=tmp_path, repeat=3)
+    assert result.passed and result.cases[0].runs == 3
+    assert [p.name for p in tmp_path.iterdir()] == ["trip.yaml"]
+
+
+def test_a_task_that_raises_fails_its_case_with_the_error() -> None:
+    def broken(inputs: str) -> str:
+        raise ValueError(f"boom on {inputs}")
+
+    dataset = Dataset(name="d", cases=[Case(name="a", inputs="x"), Case(name="b", inputs="y")])
+    result = evaluate(dataset, broken, repeat=2)
+    assert [c.name for c in result.cases] == ["a", "b"]
+    a = result.cases[0]
+    assert not a.passed and a.runs == 2 and a.pass_rate == 0.0
+    assert a.errors == ["ValueError: boom on x", "ValueError: boom on x"]
+    assert result.to_json()["cases"][0]["errors"][0] == "ValueError: boom on x"
+    with pytest.raises(EvalError, match="repeat must be a whole number >= 1"):
+        evaluate(dataset, broken, repeat=0)
+    with pytest.raises(EvalError, match="cannot evaluate int"):
+        evaluate(dataset, 3)
