@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "AsyncConversation": "agentloop.loop",
     "ConversationStatus": "agentloop.loop",
     "Turn": "agentloop.loop",
+    "TurnInfo": "agentloop.loop",
     "ToolCall": "agentloop.loop",
     "BackgroundTurn": "agentloop.loop",
     "AsyncBackgroundTurn": "agentloop.loop",
@@ -67,6 +68,7 @@ __all__ = [
     "ToolError",
     "ToolRegistry",
     "Turn",
+    "TurnInfo",
     "UsageLimits",
     "__version__",
     "errors",
@@ -89,6 +91,7 @@ if TYPE_CHECKING:
         ConversationStatus,
         ToolCall,
         Turn,
+        TurnInfo,
         UsageLimits,
     )
     from agentloop.loop.events import Handoff

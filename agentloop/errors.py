@@ -63,6 +63,7 @@ __all__ = [
     "ToolTimeoutError",
     "TurnError",
     "TurnInProgressError",
+    "TurnIndexError",
     "UnexpectedStatusError",
     "UnknownToolError",
     "UsageLimitExceeded",
@@ -106,6 +107,11 @@ class StreamNotFinishedError(AgentloopError, RuntimeError):
 class InputError(AgentloopError, ValueError):
     """The user input given to a turn cannot be sent (an unknown form, or text that cannot
     be encoded); nothing was added to history."""
+
+
+class TurnIndexError(AgentloopError, IndexError):
+    """A turn index (``fork(at=)``, ``rewind(turns)``, ``replay(at)``) names no turn of the
+    conversation; ``conv.turns`` lists them. Nothing was changed."""
 
 
 class StateError(AgentloopError, RuntimeError, ValueError):

@@ -41,6 +41,7 @@ SECTIONS = (
     "evals",
     "adk",
     "agents",
+    "timetravel",
 )
 
 
@@ -54,6 +55,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_observe
     import bench_stores
     import bench_system
+    import bench_timetravel
     import bench_tools
     import bench_turn
 
@@ -77,6 +79,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "evals": lambda: bench_evals.run(quick),
         "adk": lambda: bench_adk.run(quick),
         "agents": lambda: bench_agents.run(quick),
+        "timetravel": lambda: bench_timetravel.rows(quick),
     }
 
 

@@ -6,7 +6,17 @@ import json
 import logging
 from typing import Any, TextIO
 
-__all__ = ["Printer", "call_text", "log_event", "plain", "short", "step_line", "turn_to_json"]
+__all__ = [
+    "Printer",
+    "branch_lines",
+    "call_text",
+    "log_event",
+    "plain",
+    "short",
+    "step_line",
+    "turn_line",
+    "turn_to_json",
+]
 
 log = logging.getLogger("agentloop.cli")
 
@@ -163,3 +173,41 @@ def log_event(event: Any) -> None:
         log.info("tool %s %s in %.3fs", event.call.name, outcome, event.duration)
     elif kind == "strategy_fallback":
         log.info("chain %s unknown to the server; replaying", event.previous_interaction_id)
+
+
+def turn_line(info: Any) -> str:
+    """One line of ``/turns``: index, time, the input and the answer (``TurnInfo``)."""
+    import time
+
+    when = time.strftime("%H:%M:%S", time.localtime(info.time)) if info.time else "--:--:--"
+    status = "" if info.status == "completed" else f" [{info.status}]"
+    answer = short(info.output_text, 50) if info.output_text else "-"
+    return f"  {info.index:>3}  {when}  {short(info.input_text, 40)!r} -> {answer}{status}"
+
+
+def branch_lines(
+    root: str, children: dict[Any, list[Any]], current: str | None = None
+) -> list[str]:
+    """The branch tree under ``root`` (``Sessions.family``), one session a line."""
+
+    def label(info: Any) -> str:
+        fork = info.fork or {}
+        where = ""
+        if info.parent is not None:
+            verb = "replayed turn" if fork.get("kind") == "replay" else "forked at turn"
+            where = f"  ({verb} {fork.get('at')} of {info.parent})"
+        mark = "  <- here" if info.id == current else ""
+        return f"{info.id}{where}  {short(info.title, 40)}{mark}"
+
+    infos = {i.id: i for group in children.values() for i in group}
+    lines = [label(infos[root])] if root in infos else [root]
+
+    def walk(parent: str, indent: str) -> None:
+        kids = children.get(parent, [])
+        for n, info in enumerate(kids):
+            last = n == len(kids) - 1
+            lines.append(f"{indent}{'└─ ' if last else '├─ '}{label(info)}")
+            walk(info.id, indent + ("   " if last else "│  "))
+
+    walk(root, "")
+    return lines

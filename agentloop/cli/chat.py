@@ -30,7 +30,7 @@ from ._common import (
     plural,
 )
 from ._limits import long_loop_settings, usage_line
-from ._render import Printer, call_text, log_event, short, step_line
+from ._render import Printer, branch_lines, call_text, log_event, short, step_line, turn_line
 from ._tools import agent_settings, load_agent, load_tools
 
 __all__ = ["run_chat"]
@@ -41,6 +41,10 @@ COMMANDS = {
     "/tools": "list the tools the model may call",
     "/history": "list the steps of this conversation",
     "/usage": "tokens and model requests used in this session so far",
+    "/turns": "list the turns of this session (what /fork and /rewind take)",
+    "/fork": "go on in a new branch from turn N (default: now): /fork [N]",
+    "/rewind": "go back N turns in this session (default 1): /rewind [N]",
+    "/branches": "draw this session's branch tree, or switch: /branches [SESSION]",
     "/clear": "start a new, empty session with the same settings",
     "/save": "save the session now (it is also saved after every turn)",
     "/help": "this list",
@@ -440,6 +444,8 @@ class _Chat:
             self.meta = {k: v for k, v in self.meta.items() if k not in ("title", "updated")}
             self.requests, self.tokens = 0, {}
             self.note(f"new session {self.name!r} (session {old!r} is kept)")
+        elif name in ("/turns", "/fork", "/rewind", "/branches"):
+            self.time_travel(name, arg)
         elif name == "/save":
             self.save()
             self.note(f"saved session {self.name!r} to {self.sessions.where}")
@@ -450,6 +456,60 @@ class _Chat:
         else:
             self.note(f"unknown command {name}; try {', '.join(COMMANDS)}")
         return True
+
+    # --- time travel (/turns, /fork, /rewind, /branches) ------------------------------------------
+
+    def time_travel(self, name: str, arg: str) -> None:
+        from agentloop.errors import AgentloopError
+
+        try:
+            if name == "/turns":
+                turns = self.conv.turns
+                self.note(f"{plural(len(turns), 'turn')} in session {self.name!r}:")
+                for info in turns:
+                    self.note(turn_line(info))
+            elif name == "/fork":
+                self._fork(_turn_arg(arg, "/fork N"))
+            elif name == "/rewind":
+                count = _turn_arg(arg, "/rewind N")
+                self.conv.rewind(1 if count is None else count)
+                self.save()
+                self.note(
+                    f"went back to {plural(len(self.conv.turns), 'turn')} (the turns left are "
+                    "kept in the session's journal; /fork first to go on with them too)"
+                )
+            elif arg:
+                self._switch(arg)
+            else:
+                root, children = self.sessions.family(self.name)
+                for line in branch_lines(root, children, current=self.name):
+                    self.note(f"  {line}")
+        except (AgentloopError, UsageError) as exc:
+            self.note(f"error: {exc}")
+
+    def _fork(self, at: int | None) -> None:
+        self.save()
+        old = self.name
+        base = old[:100]
+        n = 1
+        while f"{base}-fork{n}" in self.sessions:
+            n += 1
+        fork = self.conv.fork(at, id=f"{base}-fork{n}")
+        self.conv = fork
+        self.meta = {k: v for k, v in self.meta.items() if k != "updated"}
+        self.save()
+        where = "now" if at is None else f"turn {fork.turns[-1].index}" if fork.turns else "start"
+        self.note(f"new branch {self.name!r} from {old!r} at {where} (session {old!r} is kept)")
+
+    def _switch(self, id: str) -> None:
+        if id not in self.sessions:
+            raise UsageError(f"no session {id!r}; /branches lists this session's branches")
+        self.save()
+        old = self.conv
+        self.conv = self.sessions.load(id, client=old.client, tools=[old.tools])
+        self.conv.compaction, self.conv.limits = old.compaction, old.limits
+        self.meta = self.sessions.meta(id)
+        self.note(f"switched to session {id!r} ({plural(len(self.conv.turns), 'turn')})")
 
     def usage_text(self) -> str:
         """The /usage line (a hook: other features may add cost or limits here)."""
@@ -479,6 +539,15 @@ class _Chat:
                     break
                 continue
             self.turn(line)
+
+
+def _turn_arg(arg: str, form: str) -> int | None:
+    if not arg:
+        return None
+    try:
+        return int(arg)
+    except ValueError:
+        raise UsageError(f"{arg!r} is not a turn number; use {form} (see /turns)") from None
 
 
 def _history_file() -> Path:

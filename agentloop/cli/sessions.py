@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from ._common import UsageError, plural
-from ._render import step_line
+from ._render import branch_lines, step_line, turn_line
 
 __all__ = ["run_sessions"]
 
@@ -34,6 +34,8 @@ def _list(sessions: Any, as_json: bool) -> int:
     for info in infos:
         steps = sessions.steps(info.id)
         title = info.meta.get("title") or ""
+        if info.parent:
+            title = f"{title}  (branch of {info.parent})"
         line = f"  {info.id:<{width}}  {_when(info.updated)}  {plural(steps, 'step'):>9}  {title}"
         print(line.rstrip())
     return 0
@@ -43,8 +45,16 @@ def _show(sessions: Any, ids: list[str], as_json: bool) -> int:
     for id in ids:
         conv = sessions.load(id, client=None)
         meta = sessions.meta(id)
+        root, children = sessions.family(id)
         if as_json:
-            print(json.dumps({**conv.to_dict(), "meta": meta}, indent=2, ensure_ascii=False))
+            tree = {
+                "root": root,
+                "children": {
+                    parent or "": [info.id for info in kids] for parent, kids in children.items()
+                },
+            }
+            data = {**conv.to_dict(), "meta": meta, "branches": tree}
+            print(json.dumps(data, indent=2, ensure_ascii=False))
             continue
         history = conv.history
         tools = ", ".join(sessions.tool_names(id)) or "none"
@@ -55,7 +65,24 @@ def _show(sessions: Any, ids: list[str], as_json: bool) -> int:
         )
         for i, step in enumerate(history):
             print(step_line(i, step))
+        turns = conv.turns
+        print(f"{plural(len(turns), 'turn')}:")
+        for info in turns:
+            print(turn_line(info))
+        rewinds = _rewinds(sessions, id)
+        if rewinds:
+            print(f"rewound {plural(rewinds, 'time')}: the turns left are kept in the journal")
+        print("branches:")
+        for line in branch_lines(root, children, current=id):
+            print(f"  {line}")
     return 0
+
+
+def _rewinds(sessions: Any, id: str) -> int:
+    """How many times session ``id`` was rewound (its journal's ``rewind`` records)."""
+    if not sessions.journaling:
+        return 0
+    return sum(1 for r in sessions.store.read(id).records if r.startswith('{"k":"rewind"'))
 
 
 def run_sessions(args: argparse.Namespace) -> int:

@@ -43,6 +43,7 @@ from .events import (
 from .inputs import from_bytes, from_file, from_uri, text
 from .limits import UsageLimits, UsageTotals
 from .status import ConversationStatus
+from .timetravel import TurnInfo
 from .turn import ToolCall, Turn
 
 __all__ = [
@@ -79,6 +80,7 @@ __all__ = [
     "Turn",
     "TurnCompleted",
     "TurnError",
+    "TurnInfo",
     "UnexpectedStatusError",
     "UsageLimits",
     "UsageTotals",

@@ -17,6 +17,7 @@ from agentloop.types import Interaction, WireModel
 from ._core import ConversationCore
 from ._world import Suspended, call_async, retry_event, summarize_call
 from .background import AsyncBackgroundTurn
+from .branches import AsyncTimeTravel
 from .compaction import Compaction
 from .effects import Emit, Persist, Protocol, RunHook, RunTools, SendRequest, WaitBackground
 from .events import Compacted, LoopEvent, SSETranslator, TurnCompleted
@@ -157,7 +158,7 @@ class AsyncEventStream:
         await self.aclose()
 
 
-class AsyncConversation(ConversationCore):
+class AsyncConversation(AsyncTimeTravel, ConversationCore):
     """The same conversation on an ``AsyncClient``: ``await send(...)``, ``async for`` streams."""
 
     client: AsyncClient
@@ -314,7 +315,8 @@ class AsyncConversation(ConversationCore):
     async def aclose(self) -> None:
         """Release the tools' threads, close toolsets, and close the client if this
         conversation created it (a client passed in stays open)."""
-        await asyncio.to_thread(self.tools.close)
+        if self._owns_tools:
+            await asyncio.to_thread(self.tools.close)
         if self._owns_client:
             await self.client.close()
 

@@ -136,6 +136,7 @@ class ConversationCore:
         self.hooks = hooks  # agentloop.Hooks, hook objects, or a list of them
         hook_set(hooks, self)  # fail now on a malformed spec (read again at each turn)
         self.tools: ToolRegistry = ToolRegistry(functions)
+        self._owns_tools = True  # False for a fork: its parent's tools, closed by the parent
         self._state = ConversationState()
         self._state.status.label = self.id
         self._background: Any = None  # the background turn handle still running, if any

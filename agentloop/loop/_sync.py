@@ -16,6 +16,7 @@ from agentloop.types import Interaction, WireModel
 from ._core import ConversationCore
 from ._world import Suspended, call_blocking, retry_event, summarize_call
 from .background import BackgroundTurn
+from .branches import TimeTravel
 from .compaction import Compaction
 from .effects import Emit, Persist, Protocol, RunHook, RunTools, SendRequest, WaitBackground
 from .events import Compacted, LoopEvent, SSETranslator, TurnCompleted
@@ -151,7 +152,7 @@ class EventStream:
         self.close()
 
 
-class Conversation(ConversationCore):
+class Conversation(TimeTravel, ConversationCore):
     """A multi-turn chat or agent loop on a blocking ``Client``.
 
     ``send`` runs one user turn to completion (tool calls included) and returns a ``Turn``;
@@ -350,7 +351,8 @@ class Conversation(ConversationCore):
     def close(self) -> None:
         """Release the tools' threads, close toolsets, and close the client if this
         conversation created it (a client passed in stays open)."""
-        self.tools.close()
+        if self._owns_tools:
+            self.tools.close()
         if self._owns_client:
             self.client.close()
 

@@ -254,6 +254,25 @@ class ModelView:
         self.sent = {i: w for i, w in sent.items() if i < length}
         self.sent_estimate = None
 
+    # Time travel -------------------------------------------------------------------------------
+
+    def prefix_of(self, history: History, length: int) -> ModelView:
+        """A copy of this view for the first ``length`` steps of ``history`` (a fork), in
+        O(steps dropped): the running estimate loses what lies past ``length``. ``start`` must
+        not lie past ``length`` (a summary of later steps belongs to no prefix)."""
+        assert self.start <= length <= len(history)
+        view = ModelView()
+        view.start, view.prefix, view.prefix_raw = self.start, self.prefix, self.prefix_raw
+        view.max_result_chars = self.max_result_chars
+        view.sent = {i: w for i, w in self.sent.items() if i < length} if self.sent else {}
+        dropped = 0
+        for index in range(length, len(history)):
+            wire = self.sent.get(index) if self.sent else None
+            dropped += estimate_tokens((wire or history.wire(index)).data)
+        view.tokens = self.tokens - dropped
+        view.overhead = self.overhead
+        return view
+
     # Persistence --------------------------------------------------------------------------------
 
     def to_wire(self) -> dict[str, Any]:

@@ -93,6 +93,7 @@ from .state import (
     ConversationState,
     Strategy,
 )
+from .timetravel import now
 from .turn import ToolCall, Turn, TurnStatus, result_text
 
 __all__ = [
@@ -258,7 +259,7 @@ class TurnEngine:
             journal = state.journal
             mark = _Mark(journal.version, len(journal.pending)) if journal else _Mark(0, 0)
             paused = state.paused
-            state.commit(TurnStarted(state.strategy))
+            state.commit(TurnStarted(state.strategy, now()))
             if paused is not None:
                 # A new message while calls await approval: those calls are answered as rejected.
                 for call in paused.awaiting:

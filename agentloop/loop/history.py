@@ -45,6 +45,13 @@ class History(Sequence[Any]):
         del self._steps[length:]
         del self._raw[length:]
 
+    def prefix(self, length: int) -> History:
+        """A new history of the first ``length`` steps, sharing their encodings (a fork)."""
+        new = History()
+        new._steps = self._steps[:length]
+        new._raw = self._raw[:length]
+        return new
+
     def raw(self, start: int = 0) -> list[RawJSON]:
         """The wire encodings of the steps from ``start`` on (a new list)."""
         return self._raw[start:]

@@ -10,7 +10,7 @@ The saved form (``"k"``: kind) is a stable format: these classes only name and t
 =============  ====================  ===============================================
 ``"k"``        class                 meaning
 =============  ====================  ===============================================
-``turn``       ``TurnStarted``       a turn starts (``strategy``)
+``turn``       ``TurnStarted``       a turn starts (``strategy``, ``t``: when)
 ``step``       ``StepAdded``         one history step, as sent or received
 ``response``   ``ResponseReceived``  an interaction came back (``id``, ``status``, ``usage``)
 ``chain``      ``ChainMoved``        the stored chain moved (``id``, ``covers``)
@@ -22,6 +22,7 @@ The saved form (``"k"``: kind) is a stable format: these classes only name and t
 ``snapshot``   ``Snapshot``          a whole saved document (``save_to_store``, migrations)
 ``view``       ``ViewChanged``       compaction changed the model view (``view``)
 ``usage``      ``UsageCounted``      one model request's usage and cost
+``rewind``     ``Rewound``           went back to the first ``turns`` turns (time travel)
 =============  ====================  ===============================================
 
 Unknown kinds come from a newer agentloop: ``decode`` returns ``None`` and replay skips them.
@@ -42,6 +43,7 @@ __all__ = [
     "Record",
     "RecordError",
     "ResponseReceived",
+    "Rewound",
     "Snapshot",
     "StepAdded",
     "TurnEnded",
@@ -74,13 +76,18 @@ def _parse_usage(data: Any) -> Usage | None:
 class TurnStarted:
     kind: ClassVar[str] = "turn"
     strategy: str
+    time: float | None = None  # when (seconds since the epoch; ``conv.turns``)
 
     def to_json(self) -> dict[str, Any]:
-        return {"k": self.kind, "strategy": self.strategy}
+        data: dict[str, Any] = {"k": self.kind, "strategy": self.strategy}
+        if self.time is not None:
+            data["t"] = self.time
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TurnStarted:
-        return cls(str(data.get("strategy", "stateful")))
+        time = data.get("t")
+        return cls(str(data.get("strategy", "stateful")), float(time) if time else None)
 
 
 @dataclass(slots=True)
@@ -247,6 +254,22 @@ class UsageCounted:
         return cls(_parse_usage(data.get("usage")), float(cost) if cost is not None else None)
 
 
+@dataclass(slots=True)
+class Rewound:
+    """The conversation went back to its first ``turns`` turns (``conv.rewind``); the records
+    of the later ones stay in the journal, as a branch."""
+
+    kind: ClassVar[str] = "rewind"
+    turns: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {"k": self.kind, "turns": self.turns}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Rewound:
+        return cls(int(data["turns"]))
+
+
 Record = Union[
     TurnStarted,
     StepAdded,
@@ -260,6 +283,7 @@ Record = Union[
     Snapshot,
     ViewChanged,
     UsageCounted,
+    Rewound,
 ]
 
 KINDS: dict[str, Any] = {cls.kind: cls for cls in get_args(Record)}

@@ -41,6 +41,7 @@ from .records import (
     Journal,
     Record,
     ResponseReceived,
+    Rewound,
     StepAdded,
     TurnEnded,
     TurnPaused,
@@ -52,6 +53,7 @@ from .records import (
     dumps,
 )
 from .status import ConversationStatus, StatusMachine
+from .timetravel import TurnLog, rewind_in_place
 from .turn import ToolCall, Turn
 
 if TYPE_CHECKING:
@@ -140,6 +142,7 @@ class ConversationState:
     journal: Journal | None = None
     view: ModelView = field(default_factory=ModelView)  # what the model gets (compaction.py)
     usage: UsageTotals = field(default_factory=UsageTotals)  # over the conversation's life
+    turn_log: TurnLog = field(default_factory=TurnLog)  # where each turn lies (timetravel.py)
     status: StatusMachine = field(init=False, repr=False, compare=False)  # status.py
     # A sub-agent's state counts its requests in its parent's too (agents/_subagent.py).
     rollup: ConversationState | None = field(default=None, repr=False, compare=False)
@@ -205,7 +208,9 @@ class ConversationState:
         kind = type(record)
         if kind is StepAdded:
             self.history.append_wire(record.wire)  # type: ignore[union-attr]
-        elif kind is ResponseReceived:
+            return
+        self.turn_log.apply(record, len(self.history))
+        if kind is ResponseReceived:
             progress = self._progress()
             progress.model_requests += 1
             if record.id:  # type: ignore[union-attr]
@@ -264,6 +269,8 @@ class ConversationState:
             self.progress = self.cut = None
         elif kind is ViewChanged:
             self.view.load_wire(record.view, None)  # type: ignore[union-attr]
+        elif kind is Rewound:
+            rewind_in_place(self, record.turns)  # type: ignore[union-attr]
         # Snapshot replaces the whole state: persist.fold handles it.
 
     def _progress(self) -> CutTurn:
@@ -302,6 +309,7 @@ class ConversationState:
     def truncate(self, length: int) -> None:
         """Drop history entries from ``length`` on and rebuild the call index (rollback)."""
         self.history.truncate(length)
+        self.turn_log.truncate(length)
         self.reindex()
 
     def reindex(self) -> None:
@@ -342,6 +350,7 @@ class ConversationState:
             "cut": None,
             "view": self.view.to_wire(),
             "usage": self.usage.to_wire(),
+            "turns": self.turn_log.to_wire(),
         }
         paused = self.paused
         if paused is not None:
@@ -393,6 +402,10 @@ class ConversationState:
         state.chain_id, state.chain_len = chain_id, covers
         state.view.load_wire(data.get("view"), state.history)
         state.usage = UsageTotals.from_wire(data.get("usage"))
+        try:
+            state.turn_log = TurnLog.from_wire(data.get("turns"), state.history)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SnapshotError(f"turns: not a list of turns ({exc})") from None
         if data.get("paused"):
             state.paused = _paused_from_wire(data["paused"], state)
         if data.get("cut"):
@@ -408,6 +421,9 @@ class ConversationState:
                 default=first,
             )
             state.cut = CutTurn(start)
+        marks = state.turn_log.marks
+        if data.get("turns") is None and marks and (state.paused or state.cut):
+            marks[-1].end, marks[-1].status = None, "running"  # turns found from the history
         return state
 
 

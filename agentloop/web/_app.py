@@ -14,6 +14,7 @@ import hmac
 import json
 import logging
 import os
+import secrets
 import time
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
@@ -352,6 +353,59 @@ class _Hub:
         if turn.status == "awaiting_approval":
             live.meta["paused_usage"] = now
 
+    # --- time travel: re-run from a turn in a new branch, the branch tree ---------------------
+
+    async def rerun(self, live: _Live, turn: int) -> dict[str, Any]:
+        """A new session holding ``live``'s turns before ``turn`` (a stored branch naming its
+        parent); the page then sends the edited message to it."""
+        if live.running:
+            raise _HTTPError(409, "a turn is running; re-run from a turn when it has finished")
+        conv, writes = live.conv._rerun_branch(turn, f"web-{secrets.token_hex(8)}")
+        await conv._effects(writes)
+        meta = {**self.meta, **live.meta, "usage": {}, "title": ""}  # titled by the re-run
+        meta.pop("paused_usage", None)
+        branch = _Live(conv, meta)
+        self.live[conv.id] = branch
+        self._forget_idle()
+        self.save(branch)
+        return self.summary(branch)
+
+    def branches(self, live: _Live) -> dict[str, Any]:
+        """The branch tree ``live`` belongs to, flattened in drawing order, and its turns."""
+        id = live.conv.id
+        root, children = self.sessions.family(id) if id in self.sessions else (id, {})
+        rows: list[dict[str, Any]] = []
+
+        def add(info: Any, depth: int) -> None:
+            fork = info.fork or {}
+            rows.append(
+                {
+                    "id": info.id,
+                    "title": info.title,
+                    "parent": info.parent,
+                    "at": fork.get("at"),
+                    "kind": fork.get("kind"),
+                    "depth": depth,
+                }
+            )
+            for child in children.get(info.id, []):
+                add(child, depth + 1)
+
+        for info in children.get(None, []):
+            if info.id == root:
+                add(info, 0)
+        turns = [
+            {
+                "index": t.index,
+                "input_text": t.input_text,
+                "output_text": t.output_text,
+                "interaction_id": t.interaction_id,
+                "status": t.status,
+            }
+            for t in live.conv.turns
+        ]
+        return {"root": root, "current": id, "branches": rows, "turns": turns}
+
     async def stop(self, id: str) -> bool:
         live = self.live.get(id)
         if live is None or not live.running or live.run is None or live.run.task is None:
@@ -602,6 +656,19 @@ def create_app(
         return _sse(live.run.follow())
 
     @errors
+    async def get_branches(request: Request) -> Response:
+        return JSONResponse(hub.branches(hub.get(request.path_params["id"])))
+
+    @errors
+    async def rerun(request: Request) -> Response:
+        live = hub.get(request.path_params["id"])
+        body = await json_body(request)
+        turn = body.get("turn") if isinstance(body, dict) else None
+        if isinstance(turn, bool) or not isinstance(turn, int):
+            raise _HTTPError(400, 'send {"turn": N}: the index of the turn to re-run')
+        return JSONResponse(await hub.rerun(live, turn))
+
+    @errors
     async def agui(request: Request) -> Response:
         body = await json_body(request)
         try:
@@ -652,6 +719,8 @@ def create_app(
         Route("/api/sessions/{id}", delete_session, methods=["DELETE"]),
         Route("/api/sessions/{id}/stop", stop_session, methods=["POST"]),
         Route("/api/sessions/{id}/events", follow_session),
+        Route("/api/sessions/{id}/branches", get_branches, methods=["GET"]),
+        Route("/api/sessions/{id}/rerun", rerun, methods=["POST"]),
         Route("/agui", agui, methods=["POST"]),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)

@@ -60,6 +60,10 @@ class SessionInfo:
     id: str
     updated: float
     meta: dict[str, Any] = field(default_factory=dict)
+    # A branch (conv.fork / replay): the session it came from and where ({"at", "kind", ...}).
+    parent: str | None = None
+    fork: dict[str, Any] | None = None
+    created: float = 0.0
 
     @property
     def title(self) -> str:
@@ -106,9 +110,34 @@ class Sessions:
                 app = dict(meta.get("app") or {})
                 if not app.get("title"):
                     app["title"] = meta.get("title") or ""
-                out.append(SessionInfo(id=info.id, updated=float(info.updated or 0.0), meta=app))
+                fork = meta.get("fork")
+                out.append(
+                    SessionInfo(
+                        id=info.id,
+                        updated=float(info.updated or 0.0),
+                        meta=app,
+                        parent=meta.get("parent"),
+                        fork=dict(fork) if isinstance(fork, dict) else None,
+                        created=float(info.created or 0.0),
+                    )
+                )
             return out
         return [SessionInfo(id, float(m.get("updated", 0.0)), m) for id, m in self._metas()]
+
+    def family(self, id: str) -> tuple[str, dict[str | None, builtins.list[SessionInfo]]]:
+        """The branch tree session ``id`` belongs to: the root's id, and each session's
+        branches (``children[parent_id]``, oldest first; ``children[None]`` holds the root)."""
+        infos = {info.id: info for info in self.list()}
+        root, seen = id, {id}
+        while (parent := infos[root].parent if root in infos else None) in infos:
+            if parent in seen:
+                break  # a cycle only hand-edited meta can make
+            root = parent
+            seen.add(root)
+        children: dict[str | None, builtins.list[SessionInfo]] = {}
+        for info in sorted(infos.values(), key=lambda i: (i.created, i.id)):
+            children.setdefault(info.parent if info.parent in infos else None, []).append(info)
+        return root, children
 
     def _metas(self) -> builtins.list[tuple[str, dict[str, Any]]]:
         return [(id, self.meta(id)) for id in self.store.ids()]

@@ -70,6 +70,13 @@ EXPECT: dict[str, list[str]] = {
         "[writer calls draft_article]",
         "In charge: writer;",
     ],
+    "time_travel.py": [
+        "Paws: (agentloop emulator) There are 20 paws",
+        "turn 1: 'I have 3 cats too.' (interaction ",
+        "Fork: (agentloop emulator) There are 12 paws",
+        "Replayed turn 1: I have 1 parrot.",
+        "Original after rewind: ['I have 2 dogs in my house.', 'I have 3 cats too.']",
+    ],
     "task_loop.py": [
         "-> check_stock({'item': 'Apples'})",
         "<- {'item': 'plums', 'in_stock': 7}",

@@ -27,6 +27,7 @@ REPLACEMENTS: list[tuple[str, str]] = [
     (r"\bAsyncConversationWorld\b", "ConversationWorld"),
     (r"\bAsyncConversation\b", "Conversation"),
     (r"\bAsyncEventStream\b", "EventStream"),
+    (r"\bAsyncTimeTravel\b", "TimeTravel"),
     (r"\badrive\b", "drive"),
     (r"\barun\b", "run"),
     (r"\baappend\b", "append"),

@@ -20,6 +20,7 @@ USAGE = Usage(total_input_tokens=10, total_output_tokens=2, total_tokens=12)
 
 EXAMPLES: list[records.Record] = [
     records.TurnStarted("stateless"),
+    records.TurnStarted("stateful", 1765000000.25),
     records.StepAdded(b'{"type":"user_input","content":[{"type":"text","text":"hi"}]}'),
     records.ResponseReceived("i1", "completed", USAGE),
     records.ResponseReceived(None, "failed", None),
@@ -33,11 +34,12 @@ EXAMPLES: list[records.Record] = [
     records.Snapshot({"format": "agentloop.conversation"}),
     records.ViewChanged({"start": 2, "prefix": [], "max_tool_result_chars": None}),
     records.UsageCounted(USAGE, 0.5),
+    records.Rewound(2),
 ]
 
 
 def test_every_kind_round_trips_through_its_saved_form() -> None:
-    assert {type(r) for r in EXAMPLES} == set(records.KINDS.values())  # all twelve
+    assert {type(r) for r in EXAMPLES} == set(records.KINDS.values())  # every kind
     for record in EXAMPLES:
         text = records.encode(record)
         assert json.loads(text)["k"] == record.kind

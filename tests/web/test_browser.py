@@ -360,3 +360,58 @@ def test_shift_enter_adds_a_line_and_enter_sends(page: Page) -> None:
     assert user.text.endswith("line one\nline two")
     page.until_text(".msg.assistant", "You said: line one")
     page.idle()
+
+
+def test_edit_and_rerun_from_a_user_message_in_a_new_branch(browser: Any, tmp_path: Path) -> None:
+    from agentloop.testing import Emulator as _Emulator
+
+    emu = _Emulator(model=DemoModel())
+    app = create_app(client=emu.async_client(), store=tmp_path / "web.db", offline=True)
+    with serve(app) as base:
+        page = Page(browser, base)
+        page.open()
+        for text in ("I have 3 cats.", "I have 2 dogs.", "How many paws are in my house?"):
+            page.send(text)
+            page.until_text(".msg.assistant", "You said" if "have" in text else "paws")
+            page.idle()
+        page.until_text(".msg.assistant", "There are 20 paws")
+        original = page.session_id()
+        creates = [r.json for r in emu.requests if r.method == "POST"]
+        assert "previous_interaction_id" not in creates[0]
+        chain = creates[1]["previous_interaction_id"]
+
+        second = page.wait.until(lambda d: page.css(".msg.user")[1:2] or False)[0]
+        page.wait.until(lambda d: second.find_elements("css selector", "button.rerun"))
+        second.find_element("css selector", "button.rerun").click()
+        box = second.find_element("css selector", ".rerun-editor textarea")
+        assert box.get_attribute("value") == "I have 2 dogs."
+        box.clear()
+        box.send_keys("I have 1 dog.")
+        second.find_element("css selector", "button.rerun-go").click()
+
+        page.wait.until(lambda d: page.session_id() != original)
+        page.until_text(".msg.user", "I have 1 dog.")
+        page.idle()
+        rerun = [r.json for r in emu.requests if r.method == "POST"][-1]
+        # The branch chains onto the interaction that ended turn 0 and sends only the edit.
+        assert rerun["previous_interaction_id"] == chain
+        assert [s["content"][0]["text"] for s in rerun["input"]] == ["I have 1 dog."]
+        page.send("How many paws are in my house?")
+        page.until_text(".msg.assistant", "There are 16 paws")
+        page.idle()
+        users = [e.text for e in page.css(".msg.user .body")]
+        assert users == ["I have 3 cats.", "I have 1 dog.", "How many paws are in my house?"]
+
+        # The branch switcher lists both; the original is unchanged.
+        switcher = page.wait.until(
+            lambda d: page.css("#branches option")[1:] and page.css("#branches")
+        )
+        options = [o.get_attribute("value") for o in page.css("#branches option")]
+        assert options[0] == original and page.session_id() in options
+        from selenium.webdriver.support.ui import Select
+
+        Select(switcher[0]).select_by_value(original)
+        page.wait.until(lambda d: page.session_id() == original)
+        page.until_text(".msg.assistant", "There are 20 paws")
+        users = [e.text for e in page.css(".msg.user .body")]
+        assert users == ["I have 3 cats.", "I have 2 dogs.", "How many paws are in my house?"]

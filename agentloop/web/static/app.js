@@ -255,12 +255,14 @@ function handle(event) {
       }
       setRunning(false);
       refreshSessions();
+      timeTravel.sync();
       break;
     }
     case "RUN_ERROR":
       addNote("Error: " + event.message, "error");
       setRunning(false);
       refreshSessions();
+      timeTravel.sync();
       break;
   }
 }
@@ -385,6 +387,7 @@ async function openSession(id, fresh) {
   setRunning(false);
   showUsage({});
   markCurrent();
+  timeTravel.sync();
   if (fresh) {
     $("strategy").value = (state.info && state.info.strategy) || "stateful";
     $("input").focus();
@@ -401,6 +404,7 @@ async function openSession(id, fresh) {
   $("strategy").value = detail.strategy;
   showUsage(detail.usage);
   drawItems(detail.items);
+  timeTravel.sync();
   if (detail.pending.length) setStatus("Waiting for your approval");
   if (detail.running_run) {
     if (detail.running_run.user_text) addUser(detail.running_run.user_text);
@@ -479,6 +483,107 @@ async function start() {
   if (match) openSession(decodeURIComponent(match[1]), false);
   else newSession();
 }
+
+// --- time travel: "edit and re-run from here" on a user message, the branch switcher -------
+// Each user message on screen is one turn of the session (in order). Re-running turn N makes a
+// new session holding turns 0..N-1 (a stored branch naming its parent), opens it, and sends the
+// edited message there; the original session stays as it was.
+
+const timeTravel = {
+  seq: 0,
+
+  async sync() {
+    const id = state.session;
+    const seq = ++timeTravel.seq;
+    let data = null;
+    try {
+      data = await apiJSON("/api/sessions/" + encodeURIComponent(id) + "/branches");
+    } catch (err) { /* a new session: nothing stored yet */ }
+    if (seq !== timeTravel.seq || state.session !== id) return;
+    timeTravel.drawSwitcher(data ? data.branches : []);
+    timeTravel.decorate(data ? data.turns : []);
+  },
+
+  switcher() {
+    let select = $("branches");
+    if (!select) {
+      const label = el("label", "branches-label", "Branch ");
+      label.hidden = true;
+      select = el("select");
+      select.id = "branches";
+      select.title = "Branches of this conversation (made by edit and re-run)";
+      select.addEventListener("change", () => {
+        if (select.value && select.value !== state.session) openSession(select.value, false);
+      });
+      label.append(select);
+      $("topbar").insertBefore(label, $("usage"));
+    }
+    return select;
+  },
+
+  drawSwitcher(rows) {
+    const select = timeTravel.switcher();
+    select.replaceChildren();
+    for (const row of rows) {
+      const verb = row.kind === "replay" ? " (re-run of message " : " (fork after message ";
+      const where = row.parent ? verb + (row.at + 1) + ")" : "";
+      const text = "\u00a0\u00a0".repeat(row.depth) + (row.title || row.id) + where;
+      const option = el("option", null, text);
+      option.value = row.id;
+      option.selected = row.id === state.session;
+      select.append(option);
+    }
+    select.parentElement.hidden = rows.length < 2;
+  },
+
+  decorate(turns) {
+    const nodes = Array.from($("messages").querySelectorAll(".msg.user"));
+    nodes.forEach((node, n) => {
+      if (n >= turns.length || node.querySelector(".rerun")) return;
+      node.dataset.turn = String(turns[n].index);
+      const button = el("button", "rerun", "Edit & re-run");
+      button.type = "button";
+      button.title = "Edit this message and re-run the conversation from here, in a new branch";
+      button.addEventListener("click", () => timeTravel.edit(node, turns[n].index));
+      (node.querySelector(".who") || node).append(button);
+    });
+  },
+
+  edit(node, turn) {
+    if (state.running || node.querySelector(".rerun-editor")) return;
+    const body = node.querySelector(".body");
+    const editor = el("div", "rerun-editor");
+    const box = el("textarea");
+    box.value = body.textContent;
+    box.rows = 3;
+    box.setAttribute("aria-label", "Edited message");
+    const go = el("button", "rerun-go", "Re-run");
+    const cancel = el("button", "rerun-cancel", "Cancel");
+    go.type = cancel.type = "button";
+    cancel.addEventListener("click", () => editor.remove());
+    go.addEventListener("click", () => timeTravel.rerun(turn, box.value));
+    editor.append(box, go, cancel);
+    node.append(editor);
+    box.focus();
+  },
+
+  async rerun(turn, text) {
+    if (!text.trim() || state.running) return;
+    let branch;
+    try {
+      branch = await apiJSON("/api/sessions/" + encodeURIComponent(state.session) + "/rerun", {
+        method: "POST", json: { turn: turn },
+      });
+    } catch (err) {
+      setStatus("Could not re-run: " + err.message);
+      return;
+    }
+    await openSession(branch.id, false);
+    $("input").value = text;
+    send();
+    refreshSessions();
+  },
+};
 
 document.addEventListener("DOMContentLoaded", () => {
   $("composer").addEventListener("submit", (e) => { e.preventDefault(); send(); });
