@@ -156,7 +156,7 @@ def _record(interaction_id: str) -> str:
 
 def _meta(tool: ManagedAgent, parent: Any) -> dict[str, Any]:
     title = f"{tool.name} (managed agent run)"
-    return {"managed_agent": tool.agent_id, "title": title, "parent": parent.id}
+    return {"managed_agent": tool.agent_id, "title": title, "run_of": parent.id}
 
 
 def _journaled(records: Any) -> str | None:

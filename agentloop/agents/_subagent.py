@@ -41,18 +41,28 @@ def child_id(parent_id: str, call_id: str) -> str:
     return f"{parent_id}.sub.{call_id}"
 
 
-def seed_fork(
-    parent: ConversationState, child: ConversationState, call_id: str, agent_name: str
-) -> None:
-    """Start ``child`` as a fork of ``parent`` at its latest step, inside the call ``call_id``.
+def seed_fork(parent: ConversationState, child: Any, call_id: str, agent_name: str) -> None:
+    """Start the conversation ``child`` as a fork of ``parent`` at its latest step, inside the
+    call ``call_id``.
 
-    The child gets the parent's history and, stateful, its chain: its first request continues
-    the parent's last interaction, so nothing the server has is sent again. That interaction
-    still has open calls (this one at least), and the API refuses to continue a chain with
-    unanswered calls: the child answers them in its own branch (the parent's chain is left as
-    it is, and the parent answers them in its own)."""
-    history = parent.history
-    child.extend(list(history), None, [history.wire(i).data for i in range(len(history))])
+    The fork is time travel's (``seed_state``): the parent's history (its encodings shared),
+    model view and, stateful, its chain, so the child's first request continues the parent's
+    last interaction and nothing the server has is sent again. That interaction still has
+    open calls (this one at least; the parent's turn is running), and the API refuses to
+    continue a chain with unanswered calls: the child answers them in its own branch (the
+    parent's chain is left as it is, and the parent answers them in its own)."""
+    from agentloop.loop.records import Snapshot, encode
+    from agentloop.loop.timetravel import seed_state
+
+    old = child._state
+    state = seed_state(parent, len(parent.turn_log))
+    state.cut = None  # the parent's running turn: its open calls are answered below
+    state.strategy = old.strategy
+    state.status.label = old.status.label
+    state.journal = old.journal
+    child._state = state
+    if state.journal is not None:  # a new child: nothing written yet; the fork point first
+        state.journal.pending[:] = [encode(Snapshot(child.to_dict()))]
     answers = [
         FunctionResultStep(
             call_id=call.id,
@@ -64,11 +74,9 @@ def seed_fork(
                 else "Not available in this branch: the parent conversation answers this call."
             ),
         )
-        for call in parent.open_calls.values()
+        for call in state.open_calls.values()
     ]
-    child.extend(answers, None)
-    if parent.strategy == "stateful" and parent.chain_id is not None:
-        child.set_chain(parent.chain_id, min(parent.chain_len, len(history)))
+    state.extend(answers, None)
 
 
 class SubAgentPending(ToolError):
@@ -205,11 +213,11 @@ def _child(tool: AgentTool, parent: Any, call_id: str, cls: Any) -> Any:
         return live
     known = store is not None and store.version(key) > 0
     child = agent._build(cls, parent.client, store, key, parent.strategy, parent.deps)
+    if not known and tool.context == "fork":
+        seed_fork(parent._state, child, call_id, agent.name)
     child._parent = parent
     child._state.rollup = parent._state
-    child._store_meta["parent"] = parent.id  # listed under its parent, not as a session
-    if not known and tool.context == "fork":
-        seed_fork(parent._state, child._state, call_id, agent.name)
+    child._store_meta["run_of"] = parent.id  # part of its parent's run, not a session
     return child
 
 

@@ -105,7 +105,7 @@ class Sessions:
             out = []
             for info in self.store.list():
                 meta = dict(info.meta or {})
-                if meta.get("parent"):
+                if meta.get("run_of"):
                     continue  # a sub-agent's or managed agent's run: part of its parent
                 app = dict(meta.get("app") or {})
                 if not app.get("title"):
