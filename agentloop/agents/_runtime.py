@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConfigurationError
 from agentloop.loop.events import Handoff, LoopEvent
-from agentloop.types import FunctionResultStep, UserInputStep
+from agentloop.types import FunctionResultStep
 
 if TYPE_CHECKING:
     from agentloop.loop.hooks import ModelRequest
@@ -199,8 +199,6 @@ class AgentRun:
         self.conversation = conversation
         self.active_name = active or graph.root.name
         self.scanned = -1  # history length read so far (-1: read it all again)
-        self.turns = 0
-        self._last_turn: Any = None
         self._lock = threading.Lock()
 
     # --- the agent in charge -------------------------------------------------------------------
@@ -227,17 +225,10 @@ class AgentRun:
             self.scanned = -1
         return events
 
-    def count_turn(self, turn: Any) -> int:
-        if turn is not self._last_turn:
-            if self._last_turn is None:  # a loaded conversation: count the turns it had
-                self.turns = sum(
-                    1 for s in self.conversation._state.history if isinstance(s, UserInputStep)
-                )
-                self.turns = max(self.turns, 1)
-            else:
-                self.turns += 1
-            self._last_turn = turn
-        return self.turns
+    def count_turn(self) -> int:
+        """The number of the turn running now (1 for the first): the conversation's turn log
+        (time travel), so it survives reload, rewind and output retries."""
+        return max(len(self.conversation._state.turn_log), 1)
 
     # --- the request ---------------------------------------------------------------------------
 
@@ -267,7 +258,7 @@ class AgentRun:
         ctx = RunContext(
             deps=conv.deps,
             conversation=conv,
-            turn=self.count_turn(request.turn),
+            turn=self.count_turn(),
             usage=conv.usage,
             agent=agent,
         )

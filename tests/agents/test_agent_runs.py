@@ -268,3 +268,20 @@ async def test_async_output_validators(driver: str) -> None:
     agent = Agent("geo", response_model=City, output_validators=[known_city])
     turn = await done(conversation(agent, emu, driver).send("a city"))
     assert turn.output.name == "Oslo" and seen == ["Atlantis", "Oslo"]
+
+
+@DRIVERS
+async def test_the_turn_number_goes_on_after_reload_and_retries(driver: str) -> None:
+    from agentloop.stores import SQLiteStore
+
+    def instructions(ctx: RunContext[None]) -> str:
+        return f"turn {ctx.turn}"
+
+    answers = ['{"name": "A", "population": 1}', "not json", '{"name": "B", "population": 2}']
+    emu = Emulator(ScriptedModel([say(a) for a in answers]))
+    agent = Agent("geo", instructions=instructions, response_model=City)
+    store = SQLiteStore(":memory:")
+    await done(conversation(agent, emu, driver, store=store, id="t").send("one"))
+    again = conversation(agent, emu, driver, store=store, id="t")
+    await done(again.send("two"))  # an invalid answer, then a retry: still turn 2
+    assert [b["system_instruction"] for b in creates(emu)] == ["turn 1", "turn 2", "turn 2"]
