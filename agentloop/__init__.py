@@ -36,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "AsyncBackgroundTurn": "agentloop.loop",
     "errors": "agentloop.errors",
     "types": "agentloop.types",
+    "webhooks": "agentloop.webhooks",
     "Compaction": "agentloop.loop",
     "UsageLimits": "agentloop.loop",
     # observability and hooks
@@ -75,10 +76,11 @@ __all__ = [
     "instrument",
     "tool",
     "types",
+    "webhooks",
 ]
 
 if TYPE_CHECKING:
-    from agentloop import errors, types
+    from agentloop import errors, types, webhooks
     from agentloop.agents import Agent, ManagedAgent, RunContext
     from agentloop.client import AsyncClient, Client
     from agentloop.errors import ModelRetry

@@ -67,6 +67,7 @@ __all__ = [
     "UnexpectedStatusError",
     "UnknownToolError",
     "UsageLimitExceeded",
+    "WebhookVerificationError",
     "error_class_for_status",
 ]
 
@@ -77,6 +78,11 @@ def _rebuild(cls: type[BaseException], args: tuple[Any, ...], kwargs: dict[str, 
 
 class AgentloopError(Exception):
     """Base class of every agentloop error."""
+
+
+class WebhookVerificationError(AgentloopError, ValueError):
+    """A webhook delivery failed verification (missing header, stale timestamp, no matching
+    signature, or not an event): it must not be acted on (``agentloop.webhooks.verify``)."""
 
 
 class MissingAPIKeyError(AgentloopError):

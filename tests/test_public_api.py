@@ -46,6 +46,7 @@ PUBLIC_MODULES = [
     "agentloop.testing.recordings",
     "agentloop.tools",
     "agentloop.web",
+    "agentloop.webhooks",
 ]
 
 # Internals that once leaked into an ``__all__``: importable from their modules, never public.

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from agentloop.loop.limits import UsageTotals
     from agentloop.stores import ConversationStore
     from agentloop.tools import Tool
+    from agentloop.types import Modality, ModelId, SafetySetting, ServiceTier, WebhookConfig
 
     from ._runtime import AgentGraph
     from ._subagent import Context
@@ -65,7 +66,7 @@ class Agent:
     name: str
     _: KW_ONLY
     instructions: Instructions | None = None
-    model: str | None = None
+    model: ModelId | None = None
     tools: Sequence[Any] = ()
     description: str | None = None
     response_model: Any = None
@@ -76,6 +77,11 @@ class Agent:
     limits: UsageLimits | None = None
     hooks: Any = None
     output_validators: Sequence[Callable[[Any], Any]] = ()
+    service_tier: ServiceTier | None = None
+    safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None
+    labels: dict[str, str] | None = None
+    webhook_config: WebhookConfig | dict[str, Any] | None = None
+    response_modalities: Sequence[Modality] | None = None
     _graph_cache: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -151,6 +157,8 @@ class Agent:
         return AgentTool(self, name=name, description=description, context=context)
 
     def _settings(self) -> dict[str, Any]:
+        from agentloop.loop.settings import REQUEST_SETTINGS
+
         instructions = self.instructions if isinstance(self.instructions, str) else None
         return {
             "model": self.model,
@@ -161,6 +169,8 @@ class Agent:
             "limits": self.limits,
             "name": self.name,
             "hooks": self.hooks,
+            # Request settings: given only when set, so a stored conversation keeps its own.
+            **{key: value for key in REQUEST_SETTINGS if (value := getattr(self, key)) is not None},
         }
 
     def _build(

@@ -33,10 +33,14 @@ from agentloop.errors import (
 )
 from agentloop.types import (
     RUNNING_STATUSES,
+    AgentId,
     CreateInteractionRequest,
     FunctionCallStep,
     Interaction,
+    Modality,
+    ModelId,
     RawJSON,
+    ServiceTier,
     WireModel,
 )
 
@@ -83,8 +87,8 @@ TimeoutTypes = Union[float, httpx.Timeout, None]
 class CreateParams(TypedDict, total=False):
     """The body fields of ``interactions.create`` (spec section 2), except ``stream``."""
 
-    model: str
-    agent: str
+    model: ModelId
+    agent: AgentId
     input: Any
     previous_interaction_id: str
     store: bool
@@ -94,9 +98,9 @@ class CreateParams(TypedDict, total=False):
     generation_config: Any
     response_format: Any
     response_mime_type: str
-    response_modalities: list[str]
+    response_modalities: list[Modality]
     safety_settings: Any
-    service_tier: str
+    service_tier: ServiceTier
     environment: Any
     agent_config: Any
     labels: dict[str, str]

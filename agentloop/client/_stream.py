@@ -52,6 +52,7 @@ class StreamAccumulator:
         self._steps: dict[int, dict[str, Any]] = {}
         self._arguments: dict[int, list[str]] = {}
         self._errors: list[dict[str, Any]] = []
+        self._current: int | None = None  # the step last started or added to
         self.argument_errors: dict[int, str] = {}
         """Step indexes whose joined ``arguments_delta`` text is not a JSON object (invalid
         JSON, or an array, a string...), with that text. Each such ``function_call`` step
@@ -67,31 +68,45 @@ class StreamAccumulator:
         return value if isinstance(value, str) else None
 
     def feed(self, event: Any) -> None:
-        """Apply one typed event (any member of ``InteractionEvent``)."""
+        """Apply one typed event (any member of ``InteractionEvent``).
+
+        Tolerant like the official SDK: a step event without ``index`` belongs to the step
+        last started (a ``step.start`` without one opens the next step; the event is given
+        that index), a delta or snapshot that is missing is skipped."""
         kind = getattr(event, "event_type", None)
         if kind == "step.delta":
+            index = self._index_of(event, start=False)
             delta = event.delta
+            if delta is None:
+                return
             if type(delta) is TextDelta and not delta.__pydantic_extra__:
                 # The bulk of a stream: append the text without dumping the delta model.
-                self._text(event.index, delta.text or "")
+                self._text(index, delta.text)
             else:
-                self._delta(event.index, delta.model_dump(mode="json"))
+                self._delta(index, delta.model_dump(mode="json"))
         elif kind == "step.start":
-            self._start(event.index, event.step.model_dump(mode="json"))
+            index = self._index_of(event, start=True)
+            step = event.step
+            self._start(index, {} if step is None else step.model_dump(mode="json"))
         elif kind == "step.stop":
-            self._finish_step(event.index)
+            self._finish_step(self._index_of(event, start=False))
+            if event.usage is not None:
+                # Running totals: the interaction's usage until a snapshot brings the final one.
+                self._meta["usage"] = event.usage.model_dump(mode="json")
         elif kind in ("interaction.created", "interaction.completed"):
-            snapshot = event.interaction.model_dump(mode="json")
-            for key, value in snapshot.items():
-                if key not in _SNAPSHOT_SKIP:
-                    self._meta[key] = value
-            for index, step in enumerate(snapshot.get("steps") or []):
-                self._steps.setdefault(index, step)
+            if event.interaction is not None:
+                snapshot = event.interaction.model_dump(mode="json")
+                for key, value in snapshot.items():
+                    if key not in _SNAPSHOT_SKIP:
+                        self._meta[key] = value
+                for index, step in enumerate(snapshot.get("steps") or []):
+                    self._steps.setdefault(index, step)
             if kind == "interaction.completed":
                 self.finished = True
         elif kind == "interaction.status_update":
             self._meta["id"] = self._meta.get("id") or event.interaction_id
-            self._meta["status"] = event.status
+            if event.status is not None:
+                self._meta["status"] = event.status
             if event.continuation_token is not None:
                 self._meta["continuation_token"] = event.continuation_token
             if event.usage is not None:
@@ -102,6 +117,18 @@ class StreamAccumulator:
                 self._errors.append(event.error.model_dump(mode="json"))
             self.finished = True
         # Unknown event types carry nothing we know how to assemble; they are still yielded.
+
+    def _index_of(self, event: Any, *, start: bool) -> int:
+        index: int | None = event.index
+        if index is None:
+            if start:
+                index = 0 if self._current is None else max(self._steps, default=-1) + 1
+            else:
+                index = 0 if self._current is None else self._current
+            # Numbered for whoever reads the event next; not marked as received.
+            event.__dict__["index"] = index
+        self._current = index
+        return index
 
     def _start(self, index: int, step: dict[str, Any]) -> None:
         self._steps[index] = step

@@ -9,10 +9,19 @@ in the other fails there.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from agentloop.types import Interaction, WireModel
+from agentloop.types import (
+    AgentId,
+    Interaction,
+    Modality,
+    ModelId,
+    SafetySetting,
+    ServiceTier,
+    WebhookConfig,
+    WireModel,
+)
 
 from ._core import ConversationCore
 from ._world import Suspended, call_async, retry_event, summarize_call
@@ -22,6 +31,7 @@ from .compaction import Compaction
 from .effects import Emit, Persist, Protocol, RunHook, RunTools, SendRequest, WaitBackground
 from .events import Compacted, LoopEvent, SSETranslator, TurnCompleted
 from .limits import UsageLimits
+from .settings import turn_overrides
 from .turn import Turn
 
 if TYPE_CHECKING:
@@ -166,8 +176,8 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
     def __init__(
         self,
         client: AsyncClient | None = None,
-        model: str | None = None,
-        agent: str | None = None,
+        model: ModelId | None = None,
+        agent: AgentId | None = None,
         tools: Iterable[ToolLike | dict[str, Any] | WireModel] = (),
         strategy: Strategy = "stateful",
         system_instruction: str | None = None,
@@ -179,6 +189,11 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         deps: Any = None,
         agent_config: Any = None,
         environment: Any = None,
+        service_tier: ServiceTier | None = None,
+        safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
+        labels: dict[str, str] | None = None,
+        webhook_config: WebhookConfig | dict[str, Any] | None = None,
+        response_modalities: Sequence[Modality] | None = None,
         extra_body: dict[str, Any] | None = None,
         id: str | None = None,
         store: ConversationStore | None = None,
@@ -201,7 +216,9 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
             system_instruction=system_instruction, generation_config=generation_config,
             response_format=response_format, max_steps=max_steps,
             response_model=response_model, deps=deps, agent_config=agent_config,
-            environment=environment, extra_body=extra_body, id=id, store=store,
+            environment=environment, service_tier=service_tier,
+            safety_settings=safety_settings, labels=labels, webhook_config=webhook_config,
+            response_modalities=response_modalities, extra_body=extra_body, id=id, store=store,
             compaction=compaction, limits=limits, name=name, hooks=hooks,
             instrument=instrument, output_retries=output_retries,
         )  # fmt: skip
@@ -218,6 +235,11 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         background: Literal[False] = False,
         limits: UsageLimits | None = None,
         output_retries: int | None = None,
+        service_tier: ServiceTier | None = None,
+        safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
+        labels: dict[str, str] | None = None,
+        webhook_config: WebhookConfig | dict[str, Any] | None = None,
+        response_modalities: Sequence[Modality] | None = None,
     ) -> Turn: ...
 
     @overload
@@ -230,6 +252,11 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         background: Literal[True],
         limits: UsageLimits | None = None,
         output_retries: int | None = None,
+        service_tier: ServiceTier | None = None,
+        safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
+        labels: dict[str, str] | None = None,
+        webhook_config: WebhookConfig | dict[str, Any] | None = None,
+        response_modalities: Sequence[Modality] | None = None,
     ) -> AsyncBackgroundTurn: ...
 
     async def send(
@@ -241,6 +268,11 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         background: bool = False,
         limits: UsageLimits | None = None,
         output_retries: int | None = None,
+        service_tier: ServiceTier | None = None,
+        safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
+        labels: dict[str, str] | None = None,
+        webhook_config: WebhookConfig | dict[str, Any] | None = None,
+        response_modalities: Sequence[Modality] | None = None,
     ) -> Turn | AsyncBackgroundTurn:
         """Run one user turn to completion and return its ``Turn`` (``background=True``: an
         ``AsyncBackgroundTurn`` handle at once); ``limits`` as in ``Conversation.send``."""
@@ -250,6 +282,9 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
             background=background,
             limits=limits,
             output_retries=output_retries,
+            overrides=turn_overrides(
+                service_tier, safety_settings, labels, webhook_config, response_modalities
+            ),
         )
         proto = engine.start(input)
         if not background:
@@ -270,6 +305,11 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         response_format: Any = None,
         limits: UsageLimits | None = None,
         output_retries: int | None = None,
+        service_tier: ServiceTier | None = None,
+        safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
+        labels: dict[str, str] | None = None,
+        webhook_config: WebhookConfig | dict[str, Any] | None = None,
+        response_modalities: Sequence[Modality] | None = None,
     ) -> AsyncEventStream:
         """Run one user turn, yielding loop events; the last one is ``TurnCompleted``.
 
@@ -281,6 +321,9 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
             response_format=response_format,
             limits=limits,
             output_retries=output_retries,
+            overrides=turn_overrides(
+                service_tier, safety_settings, labels, webhook_config, response_modalities
+            ),
         )
         return self._events(engine.start(input))
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import inspect
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -32,7 +32,15 @@ from .hooks import hook_set
 from .limits import LimitGuard, NestedGuard, UsageLimits, UsageTotals
 from .persist import from_document, to_document
 from .records import Journal, Snapshot, ViewChanged, encode
-from .settings import ConversationSettings, Setting, jsonable, saved_settings, static_body
+from .settings import (
+    REQUEST_SETTINGS,
+    ConversationSettings,
+    Setting,
+    has_redacted_secrets,
+    jsonable,
+    saved_settings,
+    static_body,
+)
 from .state import STRATEGIES, ConversationState, Strategy
 from .status import ConversationStatus
 from .structured import output_parser
@@ -44,6 +52,11 @@ if TYPE_CHECKING:
 __all__ = ["ConversationCore"]
 
 C = TypeVar("C", bound="ConversationCore")
+
+
+def _listed(value: Any) -> Any:
+    """A list setting kept as a list (a tuple or other iterable given is copied into one)."""
+    return value if value is None or isinstance(value, list) else list(value)
 
 
 class ConversationCore:
@@ -60,6 +73,11 @@ class ConversationCore:
     max_steps = Setting[int]()
     agent_config = Setting[Any]()
     environment = Setting[Any]()
+    service_tier = Setting[Any]()
+    safety_settings = Setting[Any]()
+    labels = Setting[Any]()
+    webhook_config = Setting[Any]()
+    response_modalities = Setting[Any]()
     extra_body = Setting[dict[str, Any]]()
     builtin_tools = Setting[tuple[Any, ...]]()
     name = Setting[str | None]()
@@ -82,6 +100,11 @@ class ConversationCore:
         deps: Any,
         agent_config: Any,
         environment: Any,
+        service_tier: Any,
+        safety_settings: Any,
+        labels: Any,
+        webhook_config: Any,
+        response_modalities: Any,
         extra_body: dict[str, Any] | None,
         id: str | None,
         store: ConversationStore | None,
@@ -114,6 +137,11 @@ class ConversationCore:
             max_steps=max_steps,
             agent_config=agent_config,
             environment=environment,
+            service_tier=service_tier,
+            safety_settings=_listed(safety_settings),
+            labels=labels,
+            webhook_config=webhook_config,
+            response_modalities=_listed(response_modalities),
             extra_body=dict(extra_body or {}),
             builtin_tools=tuple(builtin),
             name=name,
@@ -278,6 +306,7 @@ class ConversationCore:
         background: bool = False,
         limits: UsageLimits | None = None,
         output_retries: int | None = None,
+        overrides: Mapping[str, Any] | None = None,
     ) -> TurnEngine:
         """The sans-I/O engine for the next turn of this conversation, with its settings,
         tools, hooks, limits, journal and tracing: the way in for a driver of your own.
@@ -285,7 +314,8 @@ class ConversationCore:
         ``engine().start(input)`` (or ``.resume()``, ``.recover()``) returns the turn's
         protocol: a generator of effects (``agentloop.loop.effects``) that a world performs;
         ``agentloop.loop.drive.drive`` (or ``adrive``) runs it. The conversation's status
-        (one turn at a time) is checked when the protocol is first driven.
+        (one turn at a time) is checked when the protocol is first driven. ``overrides``
+        replace request settings for this turn only (``service_tier``, ``labels``...);
         ``output_retries`` replaces the conversation's for this turn."""
         if background and self._state.strategy == "stateless":
             raise ConfigurationError(
@@ -321,7 +351,12 @@ class ConversationCore:
         return TurnEngine(
             self._state,
             static_body=self._encoded(
-                static_body(settings, declarations, response_model, response_format)
+                static_body(
+                    settings.replace(**overrides) if overrides else settings,
+                    declarations,
+                    response_model,
+                    response_format,
+                )
             ),
             max_steps=settings.max_steps,
             needs_approval=needs_approval,
@@ -529,10 +564,17 @@ class ConversationCore:
             "max_steps": settings.get("max_steps", 20),
             "agent_config": settings.get("agent_config"),
             "environment": settings.get("environment"),
+            **{key: settings.get(key) for key in REQUEST_SETTINGS},
             "extra_body": settings.get("extra_body"),
             "id": conv_id,
         }
         kwargs.update(overrides)
+        if has_redacted_secrets(kwargs.get("environment")):
+            raise ConfigurationError(
+                "the saved conversation's environment had secret env var values, which are "
+                "never saved; load it with environment=... (the environment with its values) "
+                "to go on"
+            )
         conv = cls(client, **kwargs)
         strategy = conv._state.strategy
         state.status.label = conv.id

@@ -8,10 +8,19 @@ in the other fails there.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
-from agentloop.types import Interaction, WireModel
+from agentloop.types import (
+    AgentId,
+    Interaction,
+    Modality,
+    ModelId,
+    SafetySetting,
+    ServiceTier,
+    WebhookConfig,
+    WireModel,
+)
 
 from ._core import ConversationCore
 from ._world import Suspended, call_blocking, retry_event, summarize_call
@@ -21,6 +30,7 @@ from .compaction import Compaction
 from .effects import Emit, Persist, Protocol, RunHook, RunTools, SendRequest, WaitBackground
 from .events import Compacted, LoopEvent, SSETranslator, TurnCompleted
 from .limits import UsageLimits
+from .settings import turn_overrides
 from .turn import Turn
 
 if TYPE_CHECKING:
@@ -165,8 +175,8 @@ class Conversation(TimeTravel, ConversationCore):
     def __init__(
         self,
         client: Client | None = None,
-        model: str | None = None,
-        agent: str | None = None,
+        model: ModelId | None = None,
+        agent: AgentId | None = None,
         tools: Iterable[ToolLike | dict[str, Any] | WireModel] = (),
         strategy: Strategy = "stateful",
         system_instruction: str | None = None,
@@ -178,6 +188,11 @@ class Conversation(TimeTravel, ConversationCore):
         deps: Any = None,
         agent_config: Any = None,
         environment: Any = None,
+        service_tier: ServiceTier | None = None,
+        safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
+        labels: dict[str, str] | None = None,
+        webhook_config: WebhookConfig | dict[str, Any] | None = None,
+        response_modalities: Sequence[Modality] | None = None,
         extra_body: dict[str, Any] | None = None,
         id: str | None = None,
         store: ConversationStore | None = None,
@@ -206,7 +221,14 @@ class Conversation(TimeTravel, ConversationCore):
             response_model: A pydantic model (or type) the final text is parsed into.
             deps: Any object tools receive as ``ctx.deps``.
             agent_config: Agent configuration (agent form).
-            environment: The environment field of requests.
+            environment: The environment field of requests (an ``Environment`` or its JSON;
+                its env var values are secrets: never saved, redacted in reprs).
+            service_tier: ``"standard"``, ``"flex"``, ``"priority"`` or ``"deferred"``.
+            safety_settings: ``SafetySetting`` objects (or dicts): category and threshold.
+            labels: Key-value labels of every request (billing and reporting).
+            webhook_config: ``WebhookConfig``: the webhook ``uris`` to call when a run
+                finishes (background turns) and the ``user_metadata`` they echo.
+            response_modalities: The output modalities (``["text", "image"]``...).
             extra_body: More request fields, sent as given.
             id: The conversation id (journal key in ``store``); random when omitted.
             store: A ``ConversationStore``: every step is journaled to it as it happens.
@@ -232,7 +254,9 @@ class Conversation(TimeTravel, ConversationCore):
             system_instruction=system_instruction, generation_config=generation_config,
             response_format=response_format, max_steps=max_steps,
             response_model=response_model, deps=deps, agent_config=agent_config,
-            environment=environment, extra_body=extra_body, id=id, store=store,
+            environment=environment, service_tier=service_tier,
+            safety_settings=safety_settings, labels=labels, webhook_config=webhook_config,
+            response_modalities=response_modalities, extra_body=extra_body, id=id, store=store,
             compaction=compaction, limits=limits, name=name, hooks=hooks,
             instrument=instrument, output_retries=output_retries,
         )  # fmt: skip
@@ -249,6 +273,11 @@ class Conversation(TimeTravel, ConversationCore):
         background: Literal[False] = False,
         limits: UsageLimits | None = None,
         output_retries: int | None = None,
+        service_tier: ServiceTier | None = None,
+        safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
+        labels: dict[str, str] | None = None,
+        webhook_config: WebhookConfig | dict[str, Any] | None = None,
+        response_modalities: Sequence[Modality] | None = None,
     ) -> Turn: ...
 
     @overload
@@ -261,6 +290,11 @@ class Conversation(TimeTravel, ConversationCore):
         background: Literal[True],
         limits: UsageLimits | None = None,
         output_retries: int | None = None,
+        service_tier: ServiceTier | None = None,
+        safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
+        labels: dict[str, str] | None = None,
+        webhook_config: WebhookConfig | dict[str, Any] | None = None,
+        response_modalities: Sequence[Modality] | None = None,
     ) -> BackgroundTurn: ...
 
     def send(
@@ -272,13 +306,20 @@ class Conversation(TimeTravel, ConversationCore):
         background: bool = False,
         limits: UsageLimits | None = None,
         output_retries: int | None = None,
+        service_tier: ServiceTier | None = None,
+        safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
+        labels: dict[str, str] | None = None,
+        webhook_config: WebhookConfig | dict[str, Any] | None = None,
+        response_modalities: Sequence[Modality] | None = None,
     ) -> Turn | BackgroundTurn:
         """Run one user turn to completion and return its ``Turn``.
 
         With ``background=True`` the first request runs in the background and a
         ``BackgroundTurn`` handle is returned at once (``wait()``, ``poll()``, ``cancel()``).
-        ``limits``: ``UsageLimits`` for this turn (on top of the conversation's);
-        ``output_retries`` replaces the conversation's for this turn.
+        ``limits``: ``UsageLimits`` for this turn (on top of the conversation's).
+        ``service_tier``, ``safety_settings``, ``labels``, ``webhook_config`` and
+        ``response_modalities`` replace the conversation's for this turn's requests;
+        ``output_retries`` replaces the conversation's output retries.
         """
         engine = self.engine(
             response_model=response_model,
@@ -286,6 +327,9 @@ class Conversation(TimeTravel, ConversationCore):
             background=background,
             limits=limits,
             output_retries=output_retries,
+            overrides=turn_overrides(
+                service_tier, safety_settings, labels, webhook_config, response_modalities
+            ),
         )
         proto = engine.start(input)
         if not background:
@@ -306,6 +350,11 @@ class Conversation(TimeTravel, ConversationCore):
         response_format: Any = None,
         limits: UsageLimits | None = None,
         output_retries: int | None = None,
+        service_tier: ServiceTier | None = None,
+        safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
+        labels: dict[str, str] | None = None,
+        webhook_config: WebhookConfig | dict[str, Any] | None = None,
+        response_modalities: Sequence[Modality] | None = None,
     ) -> EventStream:
         """Run one user turn, yielding loop events; the last one is ``TurnCompleted``.
 
@@ -317,6 +366,9 @@ class Conversation(TimeTravel, ConversationCore):
             response_format=response_format,
             limits=limits,
             output_retries=output_retries,
+            overrides=turn_overrides(
+                service_tier, safety_settings, labels, webhook_config, response_modalities
+            ),
         )
         return self._events(engine.start(input))
 

@@ -16,6 +16,8 @@ from agentloop.types import RUNNING_STATUSES, Interaction
 from .turn import Turn
 
 if TYPE_CHECKING:
+    from agentloop.webhooks import WebhookEvent
+
     from .conversation import AsyncConversation, Conversation
 
 __all__ = ["AsyncBackgroundTurn", "BackgroundTurn"]
@@ -59,6 +61,18 @@ class _BackgroundBase:
             raise StateError("the background turn is still running; call wait() or poll()")
         return self._turn
 
+    def _webhook_for_me(self, event: Any) -> bool:
+        """Whether ``event`` (a verified ``WebhookEvent``) reports this run as finished."""
+        if self._turn is not None:
+            return False
+        if event.interaction_id != self.id:
+            raise StateError(
+                f"the webhook event is about interaction {event.interaction_id!r}, not this "
+                f"background turn's {self.id!r}; route each event to its own turn by "
+                "event.interaction_id"
+            )
+        return True  # the event says the run changed: one GET tells how (events are thin)
+
     def _running_id(self) -> str:
         assert self.interaction is not None and self.interaction.id
         return self.interaction.id
@@ -88,6 +102,21 @@ class BackgroundTurn(_BackgroundBase):
             final = self.conversation.client.interactions.wait(self._running_id(), timeout=timeout)
             self._complete(final)
         return self.result()
+
+    def complete_from_webhook(self, event: WebhookEvent) -> Turn | None:
+        """Finish the turn from a verified webhook event instead of polling.
+
+        ``event`` comes from ``agentloop.webhooks.verify``. Webhook bodies are thin, so the
+        interaction is fetched once; the turn then goes on like ``wait()`` (tool calls are
+        answered, and a further background hop reports by webhook again). Returns the turn,
+        or ``None`` when the event does not finish it (the run still goes). Raises
+        ``StateError`` for an event about another interaction."""
+        if self._webhook_for_me(event):
+            current = self.conversation.client.interactions.get(self._running_id())
+            self.interaction = current
+            if current.status not in RUNNING_STATUSES:
+                self._complete(current)
+        return self._turn
 
     def cancel(self) -> Turn:
         """Cancel the background run. The turn ends ``cancelled``; history stays usable."""
@@ -129,6 +158,16 @@ class AsyncBackgroundTurn(_BackgroundBase):
             )
             await self._complete(final)
         return self.result()
+
+    async def complete_from_webhook(self, event: WebhookEvent) -> Turn | None:
+        """Finish the turn from a verified webhook event instead of polling (see
+        ``BackgroundTurn.complete_from_webhook``)."""
+        if self._webhook_for_me(event):
+            current = await self.conversation.client.interactions.get(self._running_id())
+            self.interaction = current
+            if current.status not in RUNNING_STATUSES:
+                await self._complete(current)
+        return self._turn
 
     async def cancel(self) -> Turn:
         """Cancel the background run. The turn ends ``cancelled``; history stays usable."""

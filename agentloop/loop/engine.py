@@ -682,8 +682,16 @@ class TurnEngine:
             break
         new = steps[start:]
         seen: set[str] = set()
-        for step in new:
+        for position, step in enumerate(new, start):
             if isinstance(step, FunctionCallStep):
+                if not step.name:
+                    raise MalformedResponseError(
+                        f"interaction {interaction.id} has a function_call without a name "
+                        f"(step {position}, id {step.id!r}), so it cannot be answered; none of "
+                        "its calls ran and the conversation does not chain onto it. Send again "
+                        "to retry the turn",
+                        turn,
+                    )
                 if step.id in seen or step.id in state.call_ids:
                     raise MalformedResponseError(
                         f"interaction {interaction.id} has a function_call id {step.id!r} that "

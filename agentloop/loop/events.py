@@ -231,34 +231,35 @@ class SSETranslator:
 
     def feed(self, event: Any) -> list[LoopEvent]:
         """Loop events for one SSE event of this interaction."""
-        if isinstance(event, InteractionCreatedEvent):
+        if isinstance(event, InteractionCreatedEvent) and event.interaction is not None:
             self.interaction_id = event.interaction.id
         return events_from_sse(event, self.interaction_id)
 
 
 def events_from_sse(event: Any, interaction_id: str | None) -> list[LoopEvent]:
     """Loop events for one SSE event (most server events map to none)."""
+    # The stream accumulator numbers steps whose events left ``index`` out.
     if isinstance(event, StepDeltaEvent):
         delta = event.delta
+        index = event.index or 0
         if isinstance(delta, WireTextDelta):
-            return [TextDelta(text=delta.text, interaction_id=interaction_id, index=event.index)]
+            return [TextDelta(text=delta.text, interaction_id=interaction_id, index=index)]
         if isinstance(delta, ThoughtSummaryDelta) and isinstance(delta.content, TextContent):
             return [
-                ThoughtDelta(
-                    text=delta.content.text, interaction_id=interaction_id, index=event.index
-                )
+                ThoughtDelta(text=delta.content.text, interaction_id=interaction_id, index=index)
             ]
         return []
     if isinstance(event, StepStartEvent):
         return [
             StepStarted(
                 interaction_id=interaction_id,
-                index=event.index,
+                index=event.index or 0,
                 step_type=getattr(event.step, "type", None),
             )
         ]
     if isinstance(event, InteractionCreatedEvent):
-        return [InteractionStarted(interaction_id=event.interaction.id)]
+        created = event.interaction.id if event.interaction is not None else None
+        return [] if created is None else [InteractionStarted(interaction_id=created)]
     if isinstance(event, SSEErrorEvent):
         err = event.error
         return [StreamError(code=err.code if err else None, message=err.message if err else None)]

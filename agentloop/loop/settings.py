@@ -14,11 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from agentloop.errors import ConfigurationError
-from agentloop.types import WireModel
+from agentloop.types import REDACTED, Environment, WireModel
 
 from .structured import response_format_for
 
-__all__ = ["ConversationSettings", "jsonable", "saved_settings", "static_body"]
+__all__ = [
+    "REQUEST_SETTINGS",
+    "ConversationSettings",
+    "has_redacted_secrets",
+    "jsonable",
+    "saved_settings",
+    "static_body",
+    "turn_overrides",
+]
 
 
 def jsonable(value: Any) -> Any:
@@ -51,6 +59,12 @@ class ConversationSettings:
     max_steps: int = 20
     agent_config: Any = None
     environment: Any = None
+    # Request settings sent as given (typed models or their JSON), saved with the conversation.
+    service_tier: Any = None
+    safety_settings: Any = None
+    labels: Any = None
+    webhook_config: Any = None
+    response_modalities: Any = None
     extra_body: dict[str, Any] = field(default_factory=dict)
     builtin_tools: tuple[Any, ...] = ()
     name: str | None = None  # the agent's name in traces (gen_ai.agent.name)
@@ -101,8 +115,64 @@ def static_body(
         body["agent_config"] = jsonable(settings.agent_config)
     if settings.environment is not None:
         body["environment"] = jsonable(settings.environment)
+    for key in REQUEST_SETTINGS:
+        value = getattr(settings, key)
+        if value is not None:
+            body[key] = [jsonable(v) for v in value] if isinstance(value, list) else jsonable(value)
     body.update(settings.extra_body)
     return body
+
+
+REQUEST_SETTINGS = (
+    "service_tier",
+    "safety_settings",
+    "labels",
+    "webhook_config",
+    "response_modalities",
+)
+"""Settings sent on every request as they are (``send`` may override them for one turn)."""
+
+
+def turn_overrides(
+    service_tier: Any,
+    safety_settings: Any,
+    labels: Any,
+    webhook_config: Any,
+    response_modalities: Any,
+) -> dict[str, Any]:
+    """The request settings given to one ``send``/``stream`` (those not ``None``)."""
+    given = {
+        "service_tier": service_tier,
+        "safety_settings": safety_settings,
+        "labels": labels,
+        "webhook_config": webhook_config,
+        "response_modalities": response_modalities,
+    }
+    return {
+        key: list(value) if isinstance(value, tuple) else value
+        for key, value in given.items()
+        if value is not None
+    }
+
+
+def _saved_environment(value: Any) -> Any:
+    """The environment as saved: env var values (secrets) replaced by ``***``."""
+    if isinstance(value, Environment):
+        return value.model_dump(mode="json", context={"redact_secrets": True})
+    if isinstance(value, dict) and isinstance(value.get("env"), dict):
+        env = Environment.model_validate(value)
+        return env.model_dump(mode="json", context={"redact_secrets": True})
+    return _plain(value)
+
+
+def has_redacted_secrets(environment: Any) -> bool:
+    """Whether a saved environment lost secret values (they must be given again)."""
+    env = environment.get("env") if isinstance(environment, dict) else None
+    if not isinstance(env, dict):
+        return False
+    return any(
+        v == REDACTED or (isinstance(v, dict) and v.get("value") == REDACTED) for v in env.values()
+    )
 
 
 def saved_settings(settings: ConversationSettings, tool_names: list[str]) -> dict[str, Any]:
@@ -117,7 +187,12 @@ def saved_settings(settings: ConversationSettings, tool_names: list[str]) -> dic
         "builtin_tools": list(settings.builtin_tools),
         "tool_names": tool_names,
         "agent_config": _plain(settings.agent_config),
-        "environment": _plain(settings.environment),
+        "environment": _saved_environment(settings.environment),
+        **{
+            key: [_plain(v) for v in value] if isinstance(value, list) else _plain(value)
+            for key in REQUEST_SETTINGS
+            if (value := getattr(settings, key)) is not None
+        },
         "extra_body": dict(settings.extra_body),
     }
 

@@ -23,7 +23,11 @@ _EXPORTS: dict[str, str] = {
     "Emulator": "agentloop.testing.emulator",
     "RecordedRequest": "agentloop.testing.emulator",
     "Faults": "agentloop.testing.faults",
+    "KNOWN_AGENTS": "agentloop.testing.tokens",
     "KNOWN_MODELS": "agentloop.testing.tokens",
+    "DEFAULT_SIGNING_KEY": "agentloop.testing.signatures",
+    "DEFAULT_WEBHOOK_SECRET": "agentloop.testing.webhooks",
+    "WebhookDelivery": "agentloop.testing.webhooks",
     "count_tokens": "agentloop.testing.tokens",
     "FunctionModel": "agentloop.testing.models",
     "Model": "agentloop.testing.models",
@@ -44,8 +48,12 @@ if TYPE_CHECKING:
     from .models import ModelRequest as ModelRequest
     from .models import Reply as Reply
     from .models import ScriptedModel as ScriptedModel
+    from .signatures import DEFAULT_SIGNING_KEY as DEFAULT_SIGNING_KEY
+    from .tokens import KNOWN_AGENTS as KNOWN_AGENTS
     from .tokens import KNOWN_MODELS as KNOWN_MODELS
     from .tokens import count_tokens as count_tokens
+    from .webhooks import DEFAULT_WEBHOOK_SECRET as DEFAULT_WEBHOOK_SECRET
+    from .webhooks import WebhookDelivery as WebhookDelivery
 
 
 def __getattr__(name: str) -> Any:

@@ -11,18 +11,21 @@ from pydantic import ValidationError
 from agentloop.types import CreateInteractionRequest
 
 from ._errors import ApiException
-from .tokens import KNOWN_MODELS
+from .tokens import KNOWN_AGENTS, KNOWN_MODELS
 
 if TYPE_CHECKING:
     from .emulator import _Record
 
 __all__ = [
     "MAX_JSON_DEPTH",
+    "check_agent",
     "check_function_pairs",
+    "check_input_steps",
     "check_model",
     "describe",
     "environment_id",
     "json_depth",
+    "missing_fields",
     "new_api_id",
     "normalise_input",
     "open_calls",
@@ -105,6 +108,40 @@ def check_model(model: str) -> None:
     )
 
 
+# Which agent_config types an agent takes, by the agent's family (its name's prefix).
+_AGENT_CONFIGS = {
+    "deep-research": frozenset({"deep-research", "dynamic"}),
+    "antigravity": frozenset({"antigravity", "dynamic"}),
+    "code-mender": frozenset({"code-mender", "dynamic"}),
+}
+
+
+def check_agent(agent: str, config: Any, *, allow_unknown: bool) -> None:
+    """A 400 for an agent the API does not serve, or an ``agent_config`` of another agent."""
+    name = agent.removeprefix("agents/")
+    if name not in KNOWN_AGENTS and not allow_unknown:
+        known = ", ".join(sorted(KNOWN_AGENTS))
+        raise ApiException(
+            400,
+            f"Agent {agent!r} is not found or is not supported by the Interactions API. "
+            f"(agentloop emulator: known agents are {known}; use Emulator("
+            "allow_unknown_models=True) for others)",
+        )
+    kind = getattr(config, "type", None)
+    if config is None or kind is None:
+        return
+    family = next((f for f in _AGENT_CONFIGS if name.startswith(f)), None)
+    if family is None:
+        return  # an agent this emulator does not know: any config
+    allowed = _AGENT_CONFIGS[family]
+    if kind not in allowed:
+        raise ApiException(
+            400,
+            f"agent_config type {kind!r} does not apply to agent {agent!r}; "
+            f"use agent_config={{'type': {family!r}, ...}}",
+        )
+
+
 def validate(body: dict[str, Any]) -> CreateInteractionRequest:
     try:
         req = CreateInteractionRequest.model_validate(body)
@@ -133,6 +170,29 @@ def validate(body: dict[str, Any]) -> CreateInteractionRequest:
         if getattr(tool, "type", None) == "function" and not getattr(tool, "name", None):
             raise ApiException(400, f"tools[{i}]: a function tool needs a name")
     return req
+
+
+# The fields the API requires of the steps a client writes (the reader of responses is
+# tolerant; a request is checked like the API checks it).
+_REQUIRED = {
+    "function_call": ("id", "name", "arguments"),
+    "function_result": ("call_id", "result"),
+}
+
+
+def missing_fields(step: dict[str, Any]) -> list[str]:
+    """The required fields ``step`` lacks (function calls and results only)."""
+    return [key for key in _REQUIRED.get(str(step.get("type")), ()) if step.get(key) in (None, "")]
+
+
+def check_input_steps(steps: list[dict[str, Any]]) -> None:
+    """A 400 naming the first client step that lacks a field the API requires."""
+    for index, step in enumerate(steps):
+        missing = missing_fields(step)
+        if missing:
+            raise ApiException(
+                400, f"input: input[{index}] ({step.get('type')}): {missing[0]} is required"
+            )
 
 
 def normalise_input(step: dict[str, Any]) -> dict[str, Any]:

@@ -202,6 +202,11 @@ class DemoModel:
         calls = self._function_calls(request, user_text)
         if calls:
             return Reply(steps=[thought, *calls])
+        if any(getattr(t, "type", None) == "computer_use" for t in request.tools):
+            # Computer use acts through the client: the model calls a predefined UI action
+            # (the client runs it and answers with a function_result and a screenshot).
+            action = {"type": "function_call", "name": "open_web_browser", "arguments": {}}
+            return Reply(steps=[thought, action])
         steps: list[dict[str, Any]] = [thought]
         builtin = self._builtin_tools(request, user_text)
         steps.extend(builtin)
@@ -423,8 +428,9 @@ class DemoModel:
                 },
             ]
             notes.append(f"I read {', '.join(urls)} (emulated, no network).")
+        query = user_text.strip().rstrip("?") or "example"
+        steps += self._grounding_steps(request, query, notes)
         if "google_search" in kinds:
-            query = user_text.strip().rstrip("?") or "example"
             steps += [
                 {"type": "google_search_call", "id": "", "arguments": {"queries": [query]}},
                 {
@@ -450,6 +456,70 @@ class DemoModel:
             return steps
         if notes:
             steps.append(_output(_text(self._final_text(request, user_text, " ".join(notes)))))
+        return steps
+
+    @staticmethod
+    def _grounding_steps(
+        request: ModelRequest, query: str, notes: list[str]
+    ) -> list[dict[str, Any]]:
+        """Call and result steps of file search, Maps, retrieval and MCP servers (emulated)."""
+        steps: list[dict[str, Any]] = []
+        for tool in request.tools:
+            kind = getattr(tool, "type", None)
+            if kind == "file_search":
+                stores = list(getattr(tool, "file_search_store_names", None) or ["(default)"])
+                steps += [
+                    {"type": "file_search_call", "id": ""},
+                    {"type": "file_search_result", "call_id": ""},
+                ]
+                notes.append(f"I searched the file stores {', '.join(stores)} (emulated).")
+            elif kind == "google_maps":
+                place = {
+                    "place_id": "places/emulated-" + "-".join(query.lower().split()[:3]),
+                    "name": f"Emulated place for {query}",
+                    "url": "https://maps.example.com/?q=" + "+".join(query.split()),
+                }
+                steps += [
+                    {"type": "google_maps_call", "id": "", "arguments": {"queries": [query]}},
+                    {"type": "google_maps_result", "call_id": "", "result": [{"places": [place]}]},
+                ]
+                notes.append(f"Maps found {place['name']} (emulated).")
+            elif kind == "retrieval":
+                kinds = list(getattr(tool, "retrieval_types", None) or ["vertex_ai_search"])
+                steps += [
+                    {
+                        "type": "retrieval_call",
+                        "id": "",
+                        "arguments": {"queries": [query]},
+                        "retrieval_type": kinds[0],
+                    },
+                    {"type": "retrieval_result", "call_id": ""},
+                ]
+                notes.append(f"I retrieved documents with {kinds[0]} (emulated).")
+            elif kind == "mcp_server":
+                server = getattr(tool, "name", None) or "mcp"
+                allowed = [
+                    n for a in getattr(tool, "allowed_tools", None) or [] for n in a.tools or []
+                ]
+                name = allowed[0] if allowed else "search"
+                result = f"{name} on {server} answered for {query!r} (emulated)"
+                steps += [
+                    {
+                        "type": "mcp_server_tool_call",
+                        "id": "",
+                        "name": name,
+                        "server_name": server,
+                        "arguments": {"query": query},
+                    },
+                    {
+                        "type": "mcp_server_tool_result",
+                        "call_id": "",
+                        "name": name,
+                        "server_name": server,
+                        "result": result,
+                    },
+                ]
+                notes.append(f"The MCP server {server} ran {name}.")
         return steps
 
     def _agent(self, request: ModelRequest, user_text: str) -> list[dict[str, Any]]:

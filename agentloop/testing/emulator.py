@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from agentloop.types import (
+    REDACTED,
     RUNNING_STATUSES,
     InputError,
     Interaction,
@@ -34,10 +35,13 @@ from ._errors import ApiException, error_body
 from ._sse import encode_event, step_events
 from ._validation import (
     MAX_JSON_DEPTH,
+    check_agent,
     check_function_pairs,
+    check_input_steps,
     check_model,
     describe,
     environment_id,
+    missing_fields,
     new_api_id,
     normalise_input,
     open_calls,
@@ -45,10 +49,19 @@ from ._validation import (
     validate,
 )
 from .demo import DemoModel
-from .faults import Faults
+from .faults import Faults, StreamErrorFault
+from .limits import Cut, apply_limits
 from .models import Model, ModelRequest, Reply, as_reply
 from .signatures import Signer
 from .tokens import token_count
+from .webhooks import (
+    DEFAULT_WEBHOOK_SECRET,
+    WebhookDelivery,
+    event_type_for,
+    post_in_background,
+    signed,
+    webhook_event,
+)
 
 if TYPE_CHECKING:
     from agentloop.client import AsyncClient, Client
@@ -181,12 +194,16 @@ class Emulator:
     non-empty key; a set accepts only those (others get 403). ``clock`` returns epoch seconds.
     ``background_polls``: how many GETs a background run stays ``in_progress`` before it
     runs (a ``flex``/``deferred`` ``service_tier`` first spends one GET ``queued``).
-    ``signing_key`` fixes the thought-signature secret (default: random per emulator).
+    ``signing_key``: the thought-signature secret (default: ``DEFAULT_SIGNING_KEY``, the same
+    for every emulator, so saved conversations continue against a new one).
     ``context_window``: most input tokens a request may carry (stored chain included; see
     :mod:`agentloop.testing.tokens` for the rule), else the real API's 400; ``None`` = no limit.
     ``allow_unknown_models``: accept any model id (default: only ``KNOWN_MODELS``, like the
     real API, so a typo fails offline too). ``max_body_bytes``: larger bodies get 413.
     ``request_log_size``: how many authenticated requests :attr:`requests` keeps.
+    ``webhook_secret``: the ``whsec_`` key webhook deliveries are signed with (stable by
+    default); ``deliver_webhook(delivery)`` replaces the default deliverer, which POSTs to
+    loopback URLs from a thread (see :mod:`agentloop.testing.webhooks`).
     """
 
     def __init__(
@@ -201,6 +218,8 @@ class Emulator:
         allow_unknown_models: bool = False,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         request_log_size: int = DEFAULT_REQUEST_LOG_SIZE,
+        webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
+        deliver_webhook: Callable[[WebhookDelivery], None] | None = None,
     ) -> None:
         self.model: Model = model if model is not None else DemoModel()
         self.api_keys = frozenset(api_keys) if api_keys is not None else None
@@ -215,6 +234,10 @@ class Emulator:
         self.steps_processed = 0
         """Steps validated, counted or checked so far: linear in the traffic, never in the
         length of the stored chains (a regression test's measure of work, not of time)."""
+        self.webhook_secret = webhook_secret
+        self.webhook_deliveries: list[WebhookDelivery] = []
+        """Every webhook delivery made (or refused), oldest first."""
+        self._deliver = deliver_webhook or post_in_background
         self._signer = Signer(signing_key)
         self._store: dict[str, _Record] = {}
         self._tokens: dict[str, _Record] = {}  # continuation tokens and the hop that issued them
@@ -349,6 +372,9 @@ class Emulator:
                     response = _error(ApiException(400, _TOO_DEEP))
             if response.is_stream:
                 response.drop_after = self.faults._take_drop(method, path)
+                broken = self.faults._take_stream_error(method, path)
+                if broken is not None and response.events is not None:
+                    response.events = _ending_in_error(response.events, broken)
             response.delay = delay
             return response
 
@@ -414,6 +440,8 @@ class Emulator:
         req = validate(body)
         if req.model is not None and not self.allow_unknown_models:
             check_model(req.model)
+        if req.agent is not None:
+            check_agent(req.agent, req.agent_config, allow_unknown=self.allow_unknown_models)
         prev = None
         if req.previous_interaction_id is not None:
             prev = self._lookup(req.previous_interaction_id, "previous_interaction_id")
@@ -438,6 +466,7 @@ class Emulator:
             raise ApiException(
                 400, "input is required (or previous_interaction_id to continue a conversation)"
             )
+        check_input_steps(inputs)
         self.steps_processed += len(inputs)
         self._signer.verify(inputs)
         input_models = list(steps_adapter.validate_python(inputs))
@@ -525,9 +554,11 @@ class Emulator:
         rec.pending = None
         if rec.status == "queued":
             self._set_status(rec, "in_progress")
+        limit = _generation_limits(mreq)
+        cut = None
         try:
             reply = as_reply(self.model(mreq))
-            steps, models = self._finalise(reply)
+            steps, models, cut = self._finalise(reply, limit)
         except Exception as exc:
             if isinstance(exc, ApiException):
                 error = exc
@@ -541,13 +572,15 @@ class Emulator:
                 raise error from None
             code = error.status.lower()
             reply = Reply(status="failed", errors=[{"code": code, "message": error.message}])
-            steps, models = [], []
+            steps, models, cut = [], [], None
         rec.outputs = steps
         rec.output_models = models
         rec.output_tokens = sum(token_count(s) for s in steps)
         self.steps_processed += len(steps)
         calls = any(s.get("type") == "function_call" for s in steps)
         rec.status = reply.status or ("requires_action" if calls else "completed")
+        if cut is not None and cut.reason == "max_output_tokens":
+            rec.status = "incomplete"  # the model stopped at the limit, mid-output
         rec.errors = reply.errors
         if rec.status == "requires_continuation":
             # Long-decode hop (spec §8): the next request continues with this token.
@@ -557,15 +590,29 @@ class Emulator:
             usage = reply.usage
             rec.usage = usage if isinstance(usage, dict) else usage.model_dump(mode="json")
         else:
+            output = rec.output_tokens
+            if cut is not None and cut.reason == "max_output_tokens":
+                output = min(output, limit[0] or output)
             rec.usage = {
                 "total_input_tokens": rec.request_tokens,
-                "total_output_tokens": rec.output_tokens,
-                "total_tokens": rec.request_tokens + rec.output_tokens,
+                "total_output_tokens": output,
+                "total_tokens": rec.request_tokens + output,
             }
         rec.updated = self._now()
         self._settle(rec)
+        so_far = 0
         for index, step in enumerate(steps):
             for event in step_events(index, step):
+                if event["event_type"] == "step.stop":
+                    # Per-step usage: this step's output tokens, and the running totals.
+                    spent = token_count(step)
+                    so_far += spent
+                    event["step_usage"] = {"total_output_tokens": spent, "total_tokens": spent}
+                    event["usage"] = {
+                        "total_input_tokens": rec.request_tokens,
+                        "total_output_tokens": so_far,
+                        "total_tokens": rec.request_tokens + so_far,
+                    }
                 self._emit(rec, event.pop("event_type"), **event)
         if rec.continuation_token is not None:
             # The mid-stream checkpoint (spec §6.2, §8): a stream cut after this event can
@@ -578,6 +625,24 @@ class Emulator:
                 continuation_token=rec.continuation_token,
             )
         self._emit(rec, "interaction.completed", interaction=self._snapshot(rec, final=True))
+        self._notify(rec)
+
+    def _notify(self, rec: _Record) -> None:
+        """Deliver the webhook event of ``rec``'s new status to ``webhook_config.uris``."""
+        config = rec.body.get("webhook_config")
+        uris = config.get("uris") if isinstance(config, dict) else None
+        kind = event_type_for(rec.status)
+        if not uris or kind is None:
+            return
+        assert isinstance(config, dict)
+        body = webhook_event(
+            kind, rec.id, rec.status, self._now(), config.get("user_metadata"), rec.errors
+        )
+        for uri in uris:
+            headers = signed(body, self.webhook_secret, new_api_id("msg_"), self.clock())
+            delivery = WebhookDelivery(str(uri), body, headers)
+            self.webhook_deliveries.append(delivery)
+            self._deliver(delivery)
 
     def _set_status(self, rec: _Record, status: str) -> None:
         rec.status = status
@@ -607,8 +672,11 @@ class Emulator:
         if rec.parent is not None and rec in rec.parent.children:
             rec.parent.children.remove(rec)
 
-    def _finalise(self, reply: Reply) -> tuple[list[dict[str, Any]], list[Any]]:
-        """Steps as wire dicts and models: ids minted, results paired, thoughts signed."""
+    def _finalise(
+        self, reply: Reply, limit: tuple[int | None, list[str]] = (None, [])
+    ) -> tuple[list[dict[str, Any]], list[Any], Cut | None]:
+        """Steps as wire dicts and models: ids minted, results paired, the generation limits
+        applied (``limits``), thoughts signed (over the steps as returned)."""
         out: list[dict[str, Any]] = []
         models: list[Any] = []
         last_call: dict[str, str] = {}
@@ -627,12 +695,23 @@ class Emulator:
                 step["call_id"] = last_call.get(kind[:-7], new_api_id("call_"))
             try:
                 model = step_adapter.validate_python(step)
+                missing = missing_fields(step)
+                if missing:
+                    raise ApiException(
+                        500,
+                        f"the emulator's model produced an invalid {kind} step: "
+                        f"{missing[0]} is required",
+                    )
             except ValidationError as exc:
                 raise ApiException(
                     500, f"the emulator's model produced an invalid {kind} step: {describe(exc)}"
                 ) from None
             out.append(model.model_dump(mode="json"))
             models.append(model)
+        cut = apply_limits(out, *limit) if out else None
+        if cut is not None:
+            out = cut.steps
+            models = [step_adapter.validate_python(step) for step in out]
         for i, step in enumerate(out):
             if step.get("type") == "thought" and not step.get("signature"):
                 end = next(
@@ -642,7 +721,7 @@ class Emulator:
                 signed.update({k: v for k, v in step.items() if k not in signed})
                 out[i] = signed
                 models[i] = step_adapter.validate_python(signed)
-        return out, models
+        return out, models, cut
 
     # --- get / cancel / delete ------------------------------------------------------------
 
@@ -684,6 +763,7 @@ class Emulator:
         rec.updated = self._now()
         self._settle(rec)
         self._emit(rec, "interaction.completed", interaction=self._snapshot(rec, final=True))
+        self._notify(rec)
         return _json(self._resource(rec))
 
     def _delete(self, interaction_id: str) -> EmulatorResponse:
@@ -747,6 +827,11 @@ class Emulator:
             res["errors"] = rec.errors
         if include_input and "input" in rec.body:
             res["input"] = rec.body["input"]
+        for key in ECHOED_SETTINGS:  # the request's settings, as the API echoes them
+            if rec.body.get(key) is not None:
+                res[key] = rec.body[key]
+        if isinstance(res.get("environment"), dict):
+            res["environment"] = _redacted_environment(res["environment"])
         return res
 
     def _sse(self, rec: _Record, start: int) -> EmulatorResponse:
@@ -770,6 +855,59 @@ class Emulator:
 
 
 # --- module helpers ----------------------------------------------------------------------
+
+
+ECHOED_SETTINGS = (
+    "system_instruction",
+    "tools",
+    "generation_config",
+    "response_format",
+    "response_modalities",
+    "response_mime_type",
+    "safety_settings",
+    "service_tier",
+    "agent_config",
+    "environment",
+    "labels",
+    "webhook_config",
+    "cached_content",
+)
+"""The request fields an interaction resource echoes (spec section 3)."""
+
+
+def _ending_in_error(frames: Iterator[bytes], fault: StreamErrorFault) -> Iterator[bytes]:
+    """``frames`` cut after ``fault.after_events`` events by an ``error`` event."""
+    for sent, frame in enumerate(frames):
+        if sent >= fault.after_events:
+            break
+        yield frame
+    error = {"code": fault.code, "message": fault.message, "status": fault.status}
+    yield encode_event({"event_type": "error", "error": error, "event_id": "evt_error"})
+
+
+def _redacted_environment(env: dict[str, Any]) -> dict[str, Any]:
+    """An environment as echoed: env var values are secrets and never come back."""
+    variables = env.get("env")
+    if not isinstance(variables, dict):
+        return env
+    hidden = {
+        name: (
+            REDACTED
+            if isinstance(value, str)
+            else {**value, "value": REDACTED}
+            if isinstance(value, dict) and "value" in value
+            else value
+        )
+        for name, value in variables.items()
+    }
+    return {**env, "env": hidden}
+
+
+def _generation_limits(mreq: ModelRequest) -> tuple[int | None, list[str]]:
+    config = mreq.generation_config
+    if config is None:
+        return None, []
+    return config.max_output_tokens, [s for s in config.stop_sequences or [] if s]
 
 
 _DEFERRED_TIERS = frozenset({"flex", "deferred"})

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Faults", "HttpErrorFault"]
+__all__ = ["Faults", "HttpErrorFault", "StreamErrorFault"]
 
 Match = Callable[[str, str], bool]
 
@@ -18,6 +18,16 @@ class HttpErrorFault:
     retry_after: float | str | None = None
     retry_after_ms: int | None = None
     message: str | None = None
+    match: Match | None = None
+
+
+@dataclass
+class StreamErrorFault:
+    after_events: int
+    remaining: int | None
+    code: int
+    status: str
+    message: str
     match: Match | None = None
 
 
@@ -55,6 +65,7 @@ class Faults:
         self._errors: list[HttpErrorFault] = []
         self._latency: list[_Counted] = []
         self._drops: list[_Counted] = []
+        self._stream_errors: list[StreamErrorFault] = []
 
     def http_error(
         self,
@@ -86,11 +97,29 @@ class Faults:
         self._drops.append(_Counted(after_events, count, match))
         return self
 
+    def stream_error(
+        self,
+        after_events: int,
+        *,
+        code: int = 500,
+        status: str = "INTERNAL",
+        message: str | None = None,
+        count: int | None = 1,
+        match: Match | None = None,
+    ) -> Faults:
+        """End the next ``count`` SSE responses with an ``error`` event after
+        ``after_events`` events (the API's mid-stream failure: HTTP 200, then
+        ``{"event_type": "error", "error": {...}}``, then the stream closes)."""
+        text = message or f"emulated mid-stream error after {after_events} events"
+        self._stream_errors.append(StreamErrorFault(after_events, count, code, status, text, match))
+        return self
+
     def clear(self) -> None:
         """Forget every fault still pending."""
         self._errors.clear()
         self._latency.clear()
         self._drops.clear()
+        self._stream_errors.clear()
 
     # --- used by the emulator core ---
 
@@ -101,6 +130,10 @@ class Faults:
     def _take_latency(self, method: str, path: str) -> float:
         item = _take(self._latency, method, path)
         return float(item.value) if item is not None else 0.0
+
+    def _take_stream_error(self, method: str, path: str) -> StreamErrorFault | None:
+        fault: StreamErrorFault | None = _take(self._stream_errors, method, path)
+        return fault
 
     def _take_drop(self, method: str, path: str) -> int | None:
         item = _take(self._drops, method, path)

@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from .signatures import DEFAULT_SIGNING_KEY  # re-exported: the CLI's default
+
 if TYPE_CHECKING:
     from .emulator import Emulator
 
@@ -90,10 +92,6 @@ def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterato
         sock.close()
 
 
-DEFAULT_SIGNING_KEY = b"agentloop-cli-offline-emulator"
-"""The thought-signature key of ``agentloop emulator`` when none is given: fixed (the same as
-the CLI's offline emulator), so a restarted server still accepts the signatures in sessions
-saved against an earlier one. Set ``--signing-key`` or ``SIGNING_KEY_ENV`` to use another."""
 SIGNING_KEY_ENV = "AGENTLOOP_EMULATOR_SIGNING_KEY"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -165,6 +163,14 @@ def _parser() -> argparse.ArgumentParser:
         "built-in key, so a restarted server accepts the sessions of the last one)",
     )
     parser.add_argument(
+        "--webhook-secret",
+        metavar="WHSEC",
+        default=None,
+        help="the whsec_ secret webhook deliveries (webhook_config.uris, loopback only) are "
+        "signed with (default: a fixed built-in secret, agentloop.testing."
+        "DEFAULT_WEBHOOK_SECRET)",
+    )
+    parser.add_argument(
         "--context-window",
         type=_positive,
         metavar="TOKENS",
@@ -175,7 +181,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--allow-unknown-models",
         action="store_true",
-        help="accept any model id (default: unknown ids get the real API's 400)",
+        help="accept any model id or agent (default: unknown ones get the real API's 400)",
     )
     parser.add_argument(
         "--max-body-bytes",
@@ -259,6 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         allow_unknown_models=args.allow_unknown_models,
         max_body_bytes=args.max_body_bytes,
         request_log_size=args.request_log_size,
+        **({"webhook_secret": args.webhook_secret} if args.webhook_secret else {}),
     )
     try:
         sock = _bind(args.host, args.port)

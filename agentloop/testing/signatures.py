@@ -22,7 +22,13 @@ from typing import Any
 from ._errors import ApiException
 from .tokens import canonical_text
 
-__all__ = ["CLIENT_STEP_TYPES", "Signer", "canonical"]
+__all__ = ["CLIENT_STEP_TYPES", "DEFAULT_SIGNING_KEY", "Signer", "canonical"]
+
+DEFAULT_SIGNING_KEY = b"agentloop-cli-offline-emulator"
+"""The thought-signature key of every emulator given none (``Emulator()``, the CLI's offline
+emulator, ``agentloop emulator``): fixed, like the real API accepts its signatures across
+sessions, so a conversation saved in one process continues in another against a new
+emulator. Pass ``signing_key=`` to have an emulator reject another one's signatures."""
 
 _MAGIC = b"ALE1"
 _TAG = 8
@@ -41,10 +47,11 @@ def _thought_body(thought: dict[str, Any]) -> dict[str, Any]:
 
 
 class Signer:
-    """Issues and verifies thought signatures with a per-emulator secret."""
+    """Issues and verifies thought signatures with a secret (default
+    :data:`DEFAULT_SIGNING_KEY`)."""
 
     def __init__(self, secret: bytes | None = None) -> None:
-        self._secret = secret or secrets.token_bytes(32)
+        self._secret = secret or DEFAULT_SIGNING_KEY
 
     def _tag(self, nonce: bytes, index: int, data: bytes) -> bytes:
         msg = nonce + index.to_bytes(2, "big") + data

@@ -23,34 +23,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, get_args
 
-__all__ = ["KNOWN_MODELS", "canonical_text", "count_tokens", "token_count"]
+from agentloop.types.values import AgentId, ModelId
 
-# The model ids of the Interactions API (spec §2.7 and the Gemini docs). An id is also
-# accepted as a resource name, "models/<id>".
-KNOWN_MODELS: frozenset[str] = frozenset(
-    {
-        "gemini-3.5-flash",
-        "gemini-3.5-flash-lite",
-        "gemini-3-flash-preview",
-        "gemini-3.1-pro-preview",
-        "gemini-3.1-pro-preview-customtools",
-        "gemini-3.1-flash-lite",
-        "gemini-3.1-flash-image",
-        "gemini-3-pro-image",
-        "gemini-2.5-flash",
-        "gemini-2.5-pro",
-        "gemini-2.5-flash-lite",
-        "gemini-2.5-flash-image",
-        "gemini-flash-latest",
-        "gemini-pro-latest",
-        "gemini-flash-lite-latest",
-        "gemma-4-26b-a4b-it",
-        "gemma-4-31b-it",
-    }
-)
-"""The model ids the emulator accepts (others get the real API's 400); ``models/<id>`` too."""
+__all__ = ["KNOWN_AGENTS", "KNOWN_MODELS", "canonical_text", "count_tokens", "token_count"]
+
+KNOWN_MODELS: frozenset[str] = frozenset(get_args(get_args(ModelId)[0]))
+"""The model ids the emulator accepts (others get the real API's 400); ``models/<id>`` too:
+every id the official SDK knows (``agentloop.types.ModelId``)."""
+
+KNOWN_AGENTS: frozenset[str] = frozenset(get_args(get_args(AgentId)[0]))
+"""The managed agents the emulator accepts (``agentloop.types.AgentId``)."""
 
 
 def _strip_none(value: Any) -> Any:

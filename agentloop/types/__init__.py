@@ -19,6 +19,8 @@ from .steps import *  # noqa: F403
 from .steps import __all__ as _steps_all
 from .tools import *  # noqa: F403
 from .tools import __all__ as _tools_all
+from .values import *  # noqa: F403
+from .values import __all__ as _values_all
 
 __all__ = [
     "RawJSON",
@@ -30,4 +32,5 @@ __all__ = [
     *_requests_all,
     *_steps_all,
     *_tools_all,
+    *_values_all,
 ]

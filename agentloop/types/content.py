@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import Discriminator, Tag
 
 from ._base import UNKNOWN_TAG, UnknownMixin, WireModel, tag_of
+from .values import (
+    AudioMimeType,
+    DocumentMimeType,
+    ImageMimeType,
+    MediaResolution,
+    VideoMimeType,
+    VideoProcessingMode,
+)
 
 __all__ = [
     "Annotation",
@@ -27,9 +35,6 @@ __all__ = [
     "VideoContent",
     "WordInfo",
 ]
-
-# Open enums: the Literal documents the known values, ``str`` keeps unknown ones.
-MediaResolution = Union[Literal["low", "medium", "high", "ultra_high"], str]
 
 
 # --- annotations -------------------------------------------------------------------------------
@@ -115,7 +120,7 @@ Annotation = Annotated[
 
 class TextContent(WireModel):
     type: Literal["text"] = "text"
-    text: str
+    text: str = ""  # read as "" when the API leaves it out (never written back)
     annotations: list[Annotation] | None = None
 
 
@@ -125,7 +130,7 @@ class ImageContent(WireModel):
     type: Literal["image"] = "image"
     data: str | None = None
     uri: str | None = None
-    mime_type: str | None = None
+    mime_type: ImageMimeType | None = None
     resolution: MediaResolution | None = None
 
 
@@ -133,7 +138,7 @@ class AudioContent(WireModel):
     type: Literal["audio"] = "audio"
     data: str | None = None
     uri: str | None = None
-    mime_type: str | None = None
+    mime_type: AudioMimeType | None = None
     channels: int | None = None
     sample_rate: int | None = None
 
@@ -149,17 +154,17 @@ class VideoContent(WireModel):
     type: Literal["video"] = "video"
     data: str | None = None
     uri: str | None = None
-    mime_type: str | None = None
+    mime_type: VideoMimeType | None = None
     resolution: MediaResolution | None = None
     name: str | None = None
-    processing: str | MediaProcessing | dict[str, Any] | None = None
+    processing: VideoProcessingMode | MediaProcessing | dict[str, Any] | None = None
 
 
 class DocumentContent(WireModel):
     type: Literal["document"] = "document"
     data: str | None = None
     uri: str | None = None
-    mime_type: str | None = None
+    mime_type: DocumentMimeType | None = None
 
 
 class UnknownContent(UnknownMixin, WireModel):

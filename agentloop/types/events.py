@@ -21,6 +21,17 @@ from .steps import (
     URLContextCallArguments,
     URLContextResult,
 )
+from .values import (
+    AgentId,
+    AudioMimeType,
+    DocumentMimeType,
+    ImageMimeType,
+    MediaResolution,
+    ModelId,
+    RetrievalType,
+    ServiceTier,
+    VideoMimeType,
+)
 
 __all__ = [
     "ArgumentsDelta",
@@ -70,22 +81,22 @@ __all__ = [
 
 class TextDelta(WireModel):
     type: Literal["text"] = "text"
-    text: str
+    text: str = ""
 
 
 class ImageDelta(WireModel):
     type: Literal["image"] = "image"
     data: str | None = None
     uri: str | None = None
-    mime_type: str | None = None
-    resolution: str | None = None
+    mime_type: ImageMimeType | None = None
+    resolution: MediaResolution | None = None
 
 
 class AudioDelta(WireModel):
     type: Literal["audio"] = "audio"
     data: str | None = None
     uri: str | None = None
-    mime_type: str | None = None
+    mime_type: AudioMimeType | None = None
     channels: int | None = None
     sample_rate: int | None = None
     rate: int | None = None
@@ -95,15 +106,15 @@ class VideoDelta(WireModel):
     type: Literal["video"] = "video"
     data: str | None = None
     uri: str | None = None
-    mime_type: str | None = None
-    resolution: str | None = None
+    mime_type: VideoMimeType | None = None
+    resolution: MediaResolution | None = None
 
 
 class DocumentDelta(WireModel):
     type: Literal["document"] = "document"
     data: str | None = None
     uri: str | None = None
-    mime_type: str | None = None
+    mime_type: DocumentMimeType | None = None
 
 
 class TextAnnotationDelta(WireModel):
@@ -130,46 +141,46 @@ class ArgumentsDelta(WireModel):
 
 class FunctionResultDelta(WireModel):
     type: Literal["function_result"] = "function_result"
-    result: FunctionResult
+    result: FunctionResult | None = None
     name: str | None = None
     is_error: bool | None = None
 
 
 class CodeExecutionCallDelta(WireModel):
     type: Literal["code_execution_call"] = "code_execution_call"
-    arguments: CodeExecutionCallArguments
+    arguments: CodeExecutionCallArguments | None = None
     signature: str | None = None
 
 
 class CodeExecutionResultDelta(WireModel):
     type: Literal["code_execution_result"] = "code_execution_result"
-    result: str
+    result: str | list[Content] | None = None
     is_error: bool | None = None
     signature: str | None = None
 
 
 class GoogleSearchCallDelta(WireModel):
     type: Literal["google_search_call"] = "google_search_call"
-    arguments: GoogleSearchCallArguments
+    arguments: GoogleSearchCallArguments | None = None
     signature: str | None = None
 
 
 class GoogleSearchResultDelta(WireModel):
     type: Literal["google_search_result"] = "google_search_result"
-    result: list[GoogleSearchResult]
+    result: list[GoogleSearchResult] | None = None
     is_error: bool | None = None
     signature: str | None = None
 
 
 class URLContextCallDelta(WireModel):
     type: Literal["url_context_call"] = "url_context_call"
-    arguments: URLContextCallArguments
+    arguments: URLContextCallArguments | None = None
     signature: str | None = None
 
 
 class URLContextResultDelta(WireModel):
     type: Literal["url_context_result"] = "url_context_result"
-    result: list[URLContextResult]
+    result: list[URLContextResult] | None = None
     is_error: bool | None = None
     signature: str | None = None
 
@@ -193,28 +204,28 @@ class FileSearchCallDelta(WireModel):
 
 class FileSearchResultDelta(WireModel):
     type: Literal["file_search_result"] = "file_search_result"
-    result: list[dict[str, Any]]
+    result: list[dict[str, Any]] | None = None
     signature: str | None = None
 
 
 class MCPServerToolCallDelta(WireModel):
     type: Literal["mcp_server_tool_call"] = "mcp_server_tool_call"
-    name: str
-    server_name: str
-    arguments: dict[str, Any]
+    name: str | None = None
+    server_name: str | None = None
+    arguments: dict[str, Any] | None = None
 
 
 class MCPServerToolResultDelta(WireModel):
     type: Literal["mcp_server_tool_result"] = "mcp_server_tool_result"
-    result: FunctionResult
+    result: FunctionResult | None = None
     name: str | None = None
     server_name: str | None = None
 
 
 class RetrievalCallDelta(WireModel):
     type: Literal["retrieval_call"] = "retrieval_call"
-    arguments: RetrievalCallArguments
-    retrieval_type: str | None = None
+    arguments: RetrievalCallArguments | None = None
+    retrieval_type: RetrievalType | None = None
     signature: str | None = None
 
 
@@ -305,14 +316,14 @@ Delta = Annotated[
 class InteractionSnapshot(WireModel):
     """The partial interaction carried by ``interaction.created`` / ``interaction.completed``."""
 
-    id: str
-    status: InteractionStatus
+    id: str | None = None
+    status: InteractionStatus | None = None
     object: str | None = None
-    model: str | None = None
-    agent: str | None = None
+    model: ModelId | None = None
+    agent: AgentId | None = None
     created: str | None = None
     updated: str | None = None
-    service_tier: str | None = None
+    service_tier: ServiceTier | None = None
     usage: Usage | None = None
     steps: list[Step] | None = None
     continuation_token: str | None = None
@@ -320,14 +331,14 @@ class InteractionSnapshot(WireModel):
 
 class InteractionCreatedEvent(WireModel):
     event_type: Literal["interaction.created"] = "interaction.created"
-    interaction: InteractionSnapshot
+    interaction: InteractionSnapshot | None = None
     event_id: str | None = None
 
 
 class InteractionStatusUpdateEvent(WireModel):
     event_type: Literal["interaction.status_update"] = "interaction.status_update"
-    interaction_id: str
-    status: InteractionStatus
+    interaction_id: str | None = None
+    status: InteractionStatus | None = None
     continuation_token: str | None = None
     usage: Usage | None = None
     event_id: str | None = None
@@ -335,8 +346,8 @@ class InteractionStatusUpdateEvent(WireModel):
 
 class StepStartEvent(WireModel):
     event_type: Literal["step.start"] = "step.start"
-    index: int
-    step: Step
+    index: int | None = None  # the API may leave it out: the accumulator then numbers it
+    step: Step | None = None
     event_id: str | None = None
 
 
@@ -346,15 +357,15 @@ class StepDeltaMetadata(WireModel):
 
 class StepDeltaEvent(WireModel):
     event_type: Literal["step.delta"] = "step.delta"
-    index: int
-    delta: Delta
+    index: int | None = None  # left out: the delta belongs to the step last started
+    delta: Delta | None = None
     metadata: StepDeltaMetadata | None = None
     event_id: str | None = None
 
 
 class StepStopEvent(WireModel):
     event_type: Literal["step.stop"] = "step.stop"
-    index: int
+    index: int | None = None
     usage: Usage | None = None
     step_usage: Usage | None = None
     event_id: str | None = None
@@ -362,7 +373,7 @@ class StepStopEvent(WireModel):
 
 class InteractionCompletedEvent(WireModel):
     event_type: Literal["interaction.completed"] = "interaction.completed"
-    interaction: InteractionSnapshot
+    interaction: InteractionSnapshot | None = None
     event_id: str | None = None
 
 

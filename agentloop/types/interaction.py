@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any, Literal, Union
+
+from pydantic import model_validator
 
 from ._base import WireModel
 from .config import (
@@ -16,6 +20,7 @@ from .config import (
 from .content import AudioContent, Content, ImageContent, TextContent, VideoContent
 from .steps import FunctionCallStep, ModelOutputStep, Status, Step, ThoughtStep, UserInputStep
 from .tools import Tool
+from .values import AgentId, GroundingToolType, Modality, ModelId, ServiceTier
 
 __all__ = [
     "RUNNING_STATUSES",
@@ -25,6 +30,7 @@ __all__ = [
     "InteractionStatus",
     "ModalityTokens",
     "Usage",
+    "local_call_id",
     "output_text_of",
 ]
 
@@ -48,12 +54,12 @@ TERMINAL_STATUSES = frozenset({"completed", "incomplete", "budget_exceeded", "fa
 
 
 class ModalityTokens(WireModel):
-    modality: str | None = None
+    modality: Modality | None = None
     tokens: int | None = None
 
 
 class GroundingToolCount(WireModel):
-    type: str | None = None
+    type: GroundingToolType | None = None
     count: int | None = None
 
 
@@ -176,14 +182,33 @@ def _last_block(steps: list[Any] | None, kind: type[Any]) -> Any:
     return None
 
 
+def local_call_id(interaction_id: str | None, index: int, name: str, arguments: Any) -> str:
+    """The stable local id of a ``function_call`` the API sent without one.
+
+    Derived from the interaction's id, the step's position, the function's name and its
+    arguments, so reading the same interaction again (a GET, a resumed stream, a saved
+    conversation) gives the same id, and the ``function_result`` that answers it matches.
+    """
+    key = json.dumps(
+        [interaction_id, index, name, arguments], sort_keys=True, separators=(",", ":"), default=str
+    )
+    return "local_" + hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
 class Interaction(WireModel):
-    """One interaction: a model or agent run and the steps it produced."""
+    """One interaction: a model or agent run and the steps it produced.
+
+    Read tolerantly, as the official SDK reads a response: a ``function_call`` without an
+    ``id`` gets a stable local one (:func:`local_call_id`, written back when the step is
+    resent, so its result matches it). ``status`` is the one field required: a body without
+    it is not an interaction (the SDK refuses it too).
+    """
 
     id: str | None = None
     status: InteractionStatus
     object: str | None = None
-    model: str | None = None
-    agent: str | None = None
+    model: ModelId | None = None
+    agent: AgentId | None = None
     created: str | None = None
     updated: str | None = None
     steps: list[Step] | None = None
@@ -197,15 +222,24 @@ class Interaction(WireModel):
     tools: list[Tool] | None = None
     generation_config: GenerationConfig | None = None
     response_format: ResponseFormat | list[ResponseFormat] | None = None
-    response_modalities: list[str] | None = None
+    response_modalities: list[Modality] | None = None
     response_mime_type: str | None = None
     safety_settings: list[SafetySetting] | None = None
-    service_tier: str | None = None
+    service_tier: ServiceTier | None = None
     agent_config: AgentConfig | None = None
     environment: str | Environment | None = None
     labels: dict[str, str] | None = None
     webhook_config: WebhookConfig | None = None
     cached_content: str | None = None
+
+    @model_validator(mode="after")
+    def _fill_in(self) -> Interaction:
+        steps = self.steps
+        if steps:
+            for index, step in enumerate(steps):
+                if type(step) is FunctionCallStep and not step.id:
+                    step.id = local_call_id(self.id, index, step.name, step.arguments)
+        return self
 
     @property
     def output_text(self) -> str:

@@ -20,6 +20,7 @@ from .config import (
 from .content import _CONTENT_TAGS, Content
 from .steps import STEP_TYPES, Step, UserInputStep
 from .tools import Tool
+from .values import AgentId, Modality, ModelId, ServiceTier
 
 __all__ = [
     "CreateInteractionRequest",
@@ -39,8 +40,8 @@ _user_text: TypeAdapter[UserInputStep] = TypeAdapter(UserInputStep)
 class CreateInteractionRequest(WireModel):
     """``POST /{version}/interactions`` body: model form (``model``) or agent form (``agent``)."""
 
-    model: str | None = None
-    agent: str | None = None
+    model: ModelId | None = None
+    agent: AgentId | None = None
     input: str | list[Any] | dict[str, Any] | None = None
     previous_interaction_id: str | None = None
     store: bool | None = None
@@ -51,9 +52,9 @@ class CreateInteractionRequest(WireModel):
     generation_config: GenerationConfig | None = None
     response_format: ResponseFormat | list[ResponseFormat] | None = None
     response_mime_type: str | None = None
-    response_modalities: list[str] | None = None
+    response_modalities: list[Modality] | None = None
     safety_settings: list[SafetySetting] | None = None
-    service_tier: str | None = None
+    service_tier: ServiceTier | None = None
     environment: str | Environment | None = None
     agent_config: AgentConfig | None = None
     labels: dict[str, str] | None = None

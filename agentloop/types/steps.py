@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Discriminator, PrivateAttr, Tag
+from pydantic import Discriminator, Field, PrivateAttr, Tag
 
 from ._base import UNKNOWN_TAG, UnknownMixin, WireModel, tag_of
 from .content import Content, ThoughtSummaryContent
+from .values import RetrievalType, SearchType
 
 __all__ = [
     "CodeExecutionCallArguments",
@@ -90,9 +91,12 @@ class FunctionCallStep(WireModel):
     """
 
     type: Literal["function_call"] = "function_call"
-    id: str
-    name: str
-    arguments: dict[str, Any]
+    # Read tolerantly (the API may leave any of them out); a call without an ``id`` gets a
+    # stable local one when its interaction is read (see ``Interaction``), one without a
+    # ``name`` cannot be answered and stops the turn with ``MalformedResponseError``.
+    id: str = ""
+    name: str = ""
+    arguments: dict[str, Any] = Field(default_factory=dict)
     _invalid_arguments: str | None = PrivateAttr(default=None)
 
     @property
@@ -111,8 +115,8 @@ class FunctionResultStep(WireModel):
     """The client's answer to a ``FunctionCallStep`` (``call_id`` is the call's ``id``)."""
 
     type: Literal["function_result"] = "function_result"
-    call_id: str
-    result: FunctionResult
+    call_id: str = ""
+    result: FunctionResult = ""
     name: str | None = None
     is_error: bool | None = None
 
@@ -124,15 +128,15 @@ class CodeExecutionCallArguments(WireModel):
 
 class CodeExecutionCallStep(WireModel):
     type: Literal["code_execution_call"] = "code_execution_call"
-    id: str
-    arguments: CodeExecutionCallArguments
+    id: str | None = None
+    arguments: CodeExecutionCallArguments | None = None
     signature: str | None = None
 
 
 class CodeExecutionResultStep(WireModel):
     type: Literal["code_execution_result"] = "code_execution_result"
-    call_id: str
-    result: str | list[Content]
+    call_id: str | None = None
+    result: str | list[Content] | None = None
     is_error: bool | None = None
     signature: str | None = None
 
@@ -143,9 +147,9 @@ class GoogleSearchCallArguments(WireModel):
 
 class GoogleSearchCallStep(WireModel):
     type: Literal["google_search_call"] = "google_search_call"
-    id: str
-    arguments: GoogleSearchCallArguments
-    search_type: Literal["web_search", "image_search", "enterprise_web_search"] | str | None = None
+    id: str | None = None
+    arguments: GoogleSearchCallArguments | None = None
+    search_type: SearchType | None = None
     signature: str | None = None
 
 
@@ -155,8 +159,8 @@ class GoogleSearchResult(WireModel):
 
 class GoogleSearchResultStep(WireModel):
     type: Literal["google_search_result"] = "google_search_result"
-    call_id: str
-    result: list[GoogleSearchResult]
+    call_id: str | None = None
+    result: list[GoogleSearchResult] | None = None
     is_error: bool | None = None
     signature: str | None = None
 
@@ -167,8 +171,8 @@ class URLContextCallArguments(WireModel):
 
 class URLContextCallStep(WireModel):
     type: Literal["url_context_call"] = "url_context_call"
-    id: str
-    arguments: URLContextCallArguments
+    id: str | None = None
+    arguments: URLContextCallArguments | None = None
     signature: str | None = None
 
 
@@ -179,8 +183,8 @@ class URLContextResult(WireModel):
 
 class URLContextResultStep(WireModel):
     type: Literal["url_context_result"] = "url_context_result"
-    call_id: str
-    result: list[URLContextResult]
+    call_id: str | None = None
+    result: list[URLContextResult] | None = None
     is_error: bool | None = None
     signature: str | None = None
 
@@ -191,7 +195,7 @@ class GoogleMapsCallArguments(WireModel):
 
 class GoogleMapsCallStep(WireModel):
     type: Literal["google_maps_call"] = "google_maps_call"
-    id: str
+    id: str | None = None
     arguments: GoogleMapsCallArguments | None = None
     signature: str | None = None
 
@@ -210,35 +214,35 @@ class GoogleMapsResult(WireModel):
 
 class GoogleMapsResultStep(WireModel):
     type: Literal["google_maps_result"] = "google_maps_result"
-    call_id: str
-    result: list[GoogleMapsResult]
+    call_id: str | None = None
+    result: list[GoogleMapsResult] | None = None
     signature: str | None = None
 
 
 class FileSearchCallStep(WireModel):
     type: Literal["file_search_call"] = "file_search_call"
-    id: str
+    id: str | None = None
     signature: str | None = None
 
 
 class FileSearchResultStep(WireModel):
     type: Literal["file_search_result"] = "file_search_result"
-    call_id: str
+    call_id: str | None = None
     signature: str | None = None
 
 
 class MCPServerToolCallStep(WireModel):
     type: Literal["mcp_server_tool_call"] = "mcp_server_tool_call"
-    id: str
-    name: str
-    server_name: str
-    arguments: dict[str, Any]
+    id: str | None = None
+    name: str | None = None
+    server_name: str | None = None
+    arguments: dict[str, Any] | None = None
 
 
 class MCPServerToolResultStep(WireModel):
     type: Literal["mcp_server_tool_result"] = "mcp_server_tool_result"
-    call_id: str
-    result: FunctionResult
+    call_id: str | None = None
+    result: FunctionResult | None = None
     name: str | None = None
     server_name: str | None = None
 
@@ -249,28 +253,28 @@ class RetrievalCallArguments(WireModel):
 
 class RetrievalCallStep(WireModel):
     type: Literal["retrieval_call"] = "retrieval_call"
-    id: str
-    arguments: RetrievalCallArguments
-    retrieval_type: str | None = None
+    id: str | None = None
+    arguments: RetrievalCallArguments | None = None
+    retrieval_type: RetrievalType | None = None
     signature: str | None = None
 
 
 class RetrievalResultStep(WireModel):
     type: Literal["retrieval_result"] = "retrieval_result"
-    call_id: str
+    call_id: str | None = None
     is_error: bool | None = None
     signature: str | None = None
 
 
 class ProcessingCallStep(WireModel):
     type: Literal["processing_call"] = "processing_call"
-    id: str
+    id: str | None = None
     signature: str | None = None
 
 
 class ProcessingResultStep(WireModel):
     type: Literal["processing_result"] = "processing_result"
-    call_id: str
+    call_id: str | None = None
     signature: str | None = None
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Tag
+from pydantic import Discriminator, Field, Tag
 
 from ._base import UNKNOWN_TAG, UnknownMixin, WireModel, tag_of
+from .values import ComputerUseSafetyPolicy, RetrievalType, SearchType
 
 __all__ = [
     "AllowedTools",
@@ -19,6 +20,11 @@ __all__ = [
     "GoogleSearch",
     "MCPServer",
     "ParallelAISearchConfig",
+    "RagFilter",
+    "RagHybridSearch",
+    "RagRankService",
+    "RagRanking",
+    "RagRetrievalConfig",
     "RagStoreConfig",
     "Retrieval",
     "Tool",
@@ -39,7 +45,7 @@ class Function(WireModel):
 
 class GoogleSearch(WireModel):
     type: Literal["google_search"] = "google_search"
-    search_types: list[str] | None = None
+    search_types: list[SearchType] | None = None
 
 
 class CodeExecution(WireModel):
@@ -68,7 +74,7 @@ class ComputerUse(WireModel):
     type: Literal["computer_use"] = "computer_use"
     environment: Literal["browser", "mobile", "desktop"] | str | None = None
     excluded_predefined_functions: list[str] | None = None
-    disabled_safety_policies: list[str] | None = None
+    disabled_safety_policies: list[ComputerUseSafetyPolicy] | None = None
     enable_prompt_injection_detection: bool | None = None
 
 
@@ -95,15 +101,44 @@ class RagResource(WireModel):
     rag_file_ids: list[str] | None = None
 
 
+class RagFilter(WireModel):
+    metadata_filter: str | None = None
+    vector_distance_threshold: float | None = None
+    vector_similarity_threshold: float | None = None
+
+
+class RagHybridSearch(WireModel):
+    alpha: float | None = None  # 0 = sparse (keyword) only, 1 = dense (vector) only
+
+
+class RagRankService(WireModel):
+    model_name: str | None = None
+
+
+class RagRanking(WireModel):
+    ranking_config: Literal["rank_service"] | str | None = None
+    rank_service: RagRankService | None = None
+    model_name: str | None = None
+
+
+class RagRetrievalConfig(WireModel):
+    """How a RAG store retrieves: ``top_k``, a ``filter``, hybrid search, re-ranking."""
+
+    top_k: int | None = None
+    filter_: RagFilter | None = Field(default=None, alias="filter")
+    hybrid_search: RagHybridSearch | None = None
+    ranking: RagRanking | None = None
+
+
 class RagStoreConfig(WireModel):
     rag_resources: list[RagResource] | None = None
-    rag_retrieval_config: dict[str, Any] | None = None
+    rag_retrieval_config: RagRetrievalConfig | None = None
     similarity_top_k: int | None = None
     vector_distance_threshold: float | None = None
 
 
 class ExaAISearchConfig(WireModel):
-    api_key: str
+    api_key: str | None = None
     custom_config: dict[str, Any] | None = None
 
 
@@ -114,7 +149,7 @@ class ParallelAISearchConfig(WireModel):
 
 class Retrieval(WireModel):
     type: Literal["retrieval"] = "retrieval"
-    retrieval_types: list[str] | None = None
+    retrieval_types: list[RetrievalType] | None = None
     vertex_ai_search_config: VertexAISearchConfig | None = None
     rag_store_config: RagStoreConfig | None = None
     exa_ai_search_config: ExaAISearchConfig | None = None

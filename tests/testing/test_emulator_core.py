@@ -273,9 +273,11 @@ def test_signatures_catch_rewritten_history() -> None:
     assert "did not issue" in rejected(invented)
     dropped = [s for s in good if s is not call_b and s.get("call_id") != call_b["id"]]
     assert "missing" in rejected(dropped)
-    # Another emulator (another secret) does not accept these signatures either.
-    other = Emulator(ScriptedModel(["x"]))
+    # A new emulator accepts them (one default key, like the API across sessions); one
+    # with another signing key does not.
     body = {"model": "gemini-3.5-flash", "input": good, "store": False}
+    assert call(Emulator(ScriptedModel(["x"])), body=body).status == 200
+    other = Emulator(ScriptedModel(["x"]), signing_key=b"another key")
     assert call(other, body=body).status == 400
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from google.genai import interactions as sdk
+from google.genai._gaos.utils.serializers import ALLOW_UNKNOWN_UNION_VARIANTS
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from wire_payloads import (
     AGENT_CONFIGS,
@@ -128,19 +129,47 @@ def test_the_table_covers_every_known_type() -> None:
         ("step", {"type": "function_result", "call_id": "c"}),  # no result
         ("step", {"type": "code_execution_call", "id": "x"}),  # no arguments
         ("step", {"type": "mcp_server_tool_call", "id": "x", "name": "n", "arguments": {}}),
+        ("step", {"type": "google_search_call", "arguments": {"queries": ["q"]}}),  # no id
         ("content", {"type": "text"}),  # no text
-        ("content", {"type": "text", "text": 5}),
         ("delta", {"type": "text"}),
         ("delta", {"type": "function_result"}),
+    ],
+)
+def test_what_the_sdk_reads_from_a_response_we_read(kind: str, payload: dict[str, Any]) -> None:
+    """Postel: a known variant missing a required field is strict for the SDK's request
+    models but accepted in a response (the SDK keeps it raw); we read it, typed, and dump
+    exactly the keys received."""
+    ours_adapter, sdk_adapter = VALIDATORS[kind]
+    sdk_adapter.validate_python(payload, context={ALLOW_UNKNOWN_UNION_VARIANTS: True})
+    assert ours_adapter.validate_python(payload).model_dump(mode="json") == payload
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
         ("event", {"event_type": "step.start", "step": {"type": "thought"}}),  # no index
         ("event", {"event_type": "step.delta", "index": 0}),  # no delta
         ("event", {"event_type": "interaction.created"}),  # no interaction
         ("event", {"event_type": "interaction.status_update", "status": "completed"}),
-        ("interaction", {"id": "x"}),  # no status
+    ],
+)
+def test_events_and_interactions_missing_required_fields_are_read(
+    kind: str, payload: dict[str, Any]
+) -> None:
+    ours_adapter, _ = VALIDATORS[kind]
+    assert ours_adapter.validate_python(payload).model_dump(mode="json") == payload
+
+
+@pytest.mark.parametrize(
+    ("kind", "payload"),
+    [
+        ("content", {"type": "text", "text": 5}),
         ("usage", {"total_tokens": "many"}),
+        ("interaction", {"id": "x"}),  # no status: not an interaction
     ],
 )
 def test_same_payloads_are_rejected(kind: str, payload: dict[str, Any]) -> None:
+    """A value of the wrong type is not a missing field: both refuse it."""
     ours_adapter, sdk_adapter = VALIDATORS[kind]
     with pytest.raises(ValidationError):
         sdk_adapter.validate_python(payload)
