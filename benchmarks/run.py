@@ -40,12 +40,14 @@ SECTIONS = (
     "durable",
     "evals",
     "adk",
+    "a2a",
     "agents",
     "timetravel",
 )
 
 
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
+    import bench_a2a
     import bench_adk
     import bench_agents
     import bench_compaction
@@ -78,6 +80,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "durable": lambda: _durable(quick),
         "evals": lambda: bench_evals.run(quick),
         "adk": lambda: bench_adk.run(quick),
+        "a2a": lambda: bench_a2a.run(quick),
         "agents": lambda: bench_agents.run(quick),
         "timetravel": lambda: bench_timetravel.rows(quick),
     }

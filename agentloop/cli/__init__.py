@@ -1,5 +1,5 @@
 """The ``agentloop`` command: ``demo``, ``chat``, ``run``, ``serve``, ``sessions``, ``mcp``,
-``emulator``.
+``a2a``, ``emulator``.
 
 Also ``python -m agentloop``. Subcommands import their modules (and the client, the emulator,
 uvicorn) only when they run, so ``import agentloop.cli`` stays cheap.
@@ -385,6 +385,7 @@ _COMMANDS: dict[str, tuple[Callable[[Any], None], str]] = {
 
 
 # Durable tasks (agentloop.durable): their parsers live in worker.py and tasks.py.
+from . import a2a as _a2a_cli  # noqa: E402
 from . import tasks as _tasks_cli  # noqa: E402
 from . import worker as _worker_cli  # noqa: E402
 
@@ -392,6 +393,7 @@ _COMMANDS.update(
     worker=(_worker_cli.add_parser, "worker:run_worker"),
     submit=(_tasks_cli.add_submit_parser, "tasks:run_submit"),
     tasks=(_tasks_cli.add_tasks_parser, "tasks:run_tasks"),
+    a2a=(_a2a_cli.add_parser, "a2a:run_a2a"),
 )
 
 # Evals (agentloop.evals): the parser lives in eval.py.

@@ -10,7 +10,7 @@ from pathlib import Path
 from ._common import UsageError, generation_config, model_of
 from ._tools import agent_settings, load_agent, load_tools
 
-__all__ = ["is_loopback", "run_serve"]
+__all__ = ["check_bind", "is_loopback", "run_serve"]
 
 
 def is_loopback(host: str) -> bool:
@@ -28,7 +28,8 @@ def _tool_specs(specs: list[str] | None) -> list[str]:
     return [str(Path(s).resolve()) if Path(s).is_file() else s for s in specs or []]
 
 
-def run_serve(args: argparse.Namespace) -> int:
+def check_bind(args: argparse.Namespace) -> None:
+    """The rule of every server command: loopback unless ``--token``; a valid ``--port``."""
     if not is_loopback(args.host) and not args.token:
         raise UsageError(
             f"--host {args.host} is reachable from other machines: pass --token SECRET too "
@@ -36,6 +37,10 @@ def run_serve(args: argparse.Namespace) -> int:
         )
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    check_bind(args)
     try:
         import uvicorn
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import json
 import logging
 import os
@@ -20,7 +19,6 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from ag_ui.core import RunAgentInput
 from ag_ui.encoder import EventEncoder
@@ -34,6 +32,7 @@ from agentloop._defaults import DEFAULT_MODEL
 from agentloop.loop import AsyncConversation, TurnCompleted
 
 from ._agui import RunTranslator, history_items
+from ._guard import loopback_host, refusal
 from ._sessions import Sessions, open_sessions, valid_session_id
 
 if TYPE_CHECKING:
@@ -46,7 +45,6 @@ __all__ = ["create_app"]
 log = logging.getLogger("agentloop.web")
 
 MAX_LIVE = 128  # sessions kept loaded in memory (the least recently used idle ones go)
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 _STRATEGIES = ("stateful", "stateless")
 _CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -428,12 +426,6 @@ class _Hub:
                 await result
 
 
-def _loopback_host(request: Request) -> bool:
-    host = (request.headers.get("host") or "").lower()
-    host = host.split("]")[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
-    return host in LOOPBACK_HOSTS
-
-
 def _asset(name: str) -> bytes:
     return resources.files("agentloop.web").joinpath("static").joinpath(name).read_bytes()
 
@@ -540,20 +532,9 @@ def create_app(
 
     def check(request: Request) -> None:
         """Token, Host (DNS rebinding) and Origin (cross-site requests) checks."""
-        if token is None and not _loopback_host(request):
-            raise _HTTPError(403, "refused: without a token only loopback host names are served")
-        origin = request.headers.get("origin")
-        if origin is not None and request.method != "GET":
-            parts = urlsplit(origin)
-            if parts.netloc != request.headers.get("host"):
-                raise _HTTPError(403, f"cross-origin request from {origin!r} refused")
-        if token is not None:
-            given = request.headers.get("authorization", "")
-            scheme, _, value = given.partition(" ")
-            if scheme.lower() != "bearer" or not hmac.compare_digest(
-                value.strip().encode(), token.encode()
-            ):
-                raise _HTTPError(401, "missing or wrong token: send Authorization: Bearer TOKEN")
+        refused = refusal(request, token)
+        if refused is not None:
+            raise _HTTPError(*refused)
 
     def errors(handler: Any) -> Any:
         async def wrapped(request: Request) -> Response:
@@ -581,7 +562,7 @@ def create_app(
             raise _HTTPError(400, f"the body is not JSON: {exc}") from None
 
     async def page(request: Request) -> Response:
-        if token is None and not _loopback_host(request):
+        if token is None and not loopback_host(request):
             return Response("refused: not a loopback host", status_code=403)
         return Response(
             index_html,

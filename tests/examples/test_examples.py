@@ -62,6 +62,11 @@ EXPECT: dict[str, list[str]] = {
         "MCP server stopped: MCPToolset(",
         ", closed)",
     ],
+    "a2a_agents.py": [
+        "Remote tool: weather - Knows the weather of any city.",
+        "Called weather({'task': 'Lisbon'}) -> ",
+        "Remote task states: submitted -> working -> completed",
+    ],
     "research_team.py": [
         "[triage calls researcher]",
         "[triage calls deep_research]",
