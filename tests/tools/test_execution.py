@@ -474,3 +474,47 @@ def test_a_known_fast_tool_turning_slow_hands_the_rest_of_the_batch_to_the_pool(
         outcomes = registry.run([call("lookup", f"c{i}", i=i) for i in range(3)])
     assert [o.value for o in outcomes] == [0, 1, 2]
     assert not any(o.is_error for o in outcomes)
+
+
+def test_async_driver_runs_known_fast_sync_calls_in_one_thread_off_the_loop() -> None:
+    threads: list[int] = []
+
+    @tool
+    def quick(i: int) -> int:
+        threads.append(threading.get_ident())
+        return i
+
+    async def main() -> tuple[int, list[Any]]:
+        with ToolRegistry([quick], max_workers=4) as registry:
+            await registry.arun([call("quick", "first", i=0)])  # not known yet: measured once
+            threads.clear()
+            outcomes = await registry.arun([call("quick", f"c{i}", i=i) for i in range(5)])
+        return threading.get_ident(), [o.value for o in outcomes]
+
+    loop_thread, values = asyncio.run(main())
+    assert values == [0, 1, 2, 3, 4]
+    assert len(set(threads)) == 1 and loop_thread not in threads
+
+
+def test_async_driver_hands_on_the_rest_when_a_known_fast_call_turns_slow() -> None:
+    barrier = threading.Barrier(2, timeout=10)
+    state = {"slow": False}
+
+    @tool
+    def lookup(i: int) -> int:
+        if state["slow"]:
+            if i == 0:
+                time.sleep(0.01)  # slow: the calls after it must not wait behind it
+            else:
+                barrier.wait()  # a BrokenBarrierError unless calls 1 and 2 run at once
+        return i
+
+    async def main() -> list[Any]:
+        with ToolRegistry([lookup], max_workers=4) as registry:
+            await registry.arun([call("lookup", "warm", i=0)])
+            state["slow"] = True
+            outcomes = await registry.arun([call("lookup", f"c{i}", i=i) for i in range(3)])
+        assert not any(o.is_error for o in outcomes)
+        return [o.value for o in outcomes]
+
+    assert asyncio.run(main()) == [0, 1, 2]
