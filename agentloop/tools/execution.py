@@ -4,11 +4,9 @@
 result whose wire form is known) never block. The drivers only decide *where* a prepared
 call runs, always in a copy of the caller's ``contextvars`` context:
 
-* ``run_sync``: plain sync calls of tools whose recent calls took under ``FAST_CALL`` in the
-  calling thread (should one turn out slow, the rest of the batch goes to the pool), else one
-  plain sync call there; the other sync tools in the registry's pool of daemon threads and
-  async tools on its private event-loop thread (all concurrently), waiting with per-tool
-  timeouts;
+* ``run_sync``: a lone plain sync call in the calling thread; otherwise sync tools in the
+  registry's pool of daemon threads and async tools on its private event-loop thread (all
+  concurrently), waiting with per-tool timeouts;
 * ``run_async``: async tools as tasks on the running loop, sync tools always in the pool
   (never on the event loop), each under ``asyncio.wait_for``.
 
@@ -339,18 +337,10 @@ def _unencodable(prepared: PreparedCall, value: Any, exc: Exception, started: fl
 
 
 def _call_sync(prepared: PreparedCall) -> Any:
-    started = time.perf_counter()
     try:
         return prepared.start()
     except Exception as exc:
         return _Raised(exc)
-    finally:  # what the drivers read to run the tool's next calls without a thread hand-off
-        elapsed = time.perf_counter() - started
-        tool = prepared.tool
-        # A decaying maximum: one slow call keeps the tool "slow" for a few calls, so a batch
-        # whose calls wait for each other is not mistaken for fast by the one that waited least.
-        recent = tool.recent_seconds
-        tool.recent_seconds = elapsed if recent is None else max(elapsed, recent / 2)
 
 
 async def _call_async(prepared: PreparedCall) -> Any:
@@ -381,46 +371,28 @@ def run_sync(
             prepared.around = around
             ready.append((index, prepared))
 
-    # Plain sync calls (no timeout) of tools whose recent calls were fast run right here, in the
-    # calling thread, one after the other: a thread hand-off costs more than such a call, and
-    # the caller would only wait. Should one of them turn out slow, the rest go to the pool at
-    # once. With no such call, one plain sync call runs here anyway (a lone call costs no
-    # thread hop at all; Ctrl-C stays immediate). Everything else runs in the pool, concurrently.
-    here: list[tuple[int, PreparedCall]] = []
-    pooled: list[tuple[int, PreparedCall]] = []
-    for item in ready:
-        (here if _plain_sync(item[1].tool) and _fast(item[1].tool) else pooled).append(item)
-    if not here:
-        last = next(
-            (i for i in range(len(pooled) - 1, -1, -1) if _plain_sync(pooled[i][1].tool)), None
-        )
-        if last is not None:
-            here.append(pooled.pop(last))
+    # One plain sync call (no timeout) runs right here, in the calling thread, while the
+    # others run in the pool: the caller would only wait anyway, and a lone call costs no
+    # thread hop at all (Ctrl-C stays immediate).
+    here = next((i for i in range(len(ready) - 1, -1, -1) if _plain_sync(ready[i][1].tool)), None)
+    local = ready.pop(here) if here is not None else None
 
     pending: list[tuple[int, PreparedCall, concurrent.futures.Future[Any], float]] = []
-
-    def submit(index: int, prepared: PreparedCall) -> None:
-        started = time.perf_counter()
-        future: concurrent.futures.Future[Any]
-        if prepared.tool.is_async:
-            # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
-            future = asyncio.run_coroutine_threadsafe(_with_timeout(prepared), loop())
-        else:
-            future = pool().submit(contextvars.copy_context().run, _call_sync, prepared)
-        pending.append((index, prepared, future, started))
-
     try:
-        for index, prepared in pooled:
-            submit(index, prepared)
-        for position, (index, prepared) in enumerate(here):
+        for index, prepared in ready:
+            started = time.perf_counter()
+            future: concurrent.futures.Future[Any]
+            if prepared.tool.is_async:
+                # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
+                future = asyncio.run_coroutine_threadsafe(_with_timeout(prepared), loop())
+            else:
+                future = pool().submit(contextvars.copy_context().run, _call_sync, prepared)
+            pending.append((index, prepared, future, started))
+        if local is not None:
+            index, prepared = local
             started = time.perf_counter()
             value = contextvars.copy_context().run(_call_sync, prepared)
-            elapsed = time.perf_counter() - started
             outcomes[index] = finish(prepared, value, started)
-            if elapsed >= FAST_CALL:  # slow after all: the others must not wait behind it
-                for later in here[position + 1 :]:
-                    submit(*later)
-                break
         for index, prepared, future, started in pending:
             outcomes[index] = _wait(pool, prepared, future, started)
     except BaseException:
@@ -432,18 +404,6 @@ def run_sync(
 
 def _plain_sync(tool: Tool[..., Any]) -> bool:
     return not tool.is_async and tool.timeout is None
-
-
-FAST_CALL = 0.0005
-"""Seconds under which a sync tool's recent calls count as fast (``Tool.recent_seconds``, a
-decaying maximum): its next calls in a batch run one after the other, in the calling thread (sync
-driver) or in one pool thread (async driver), since a thread hand-off costs tens of
-microseconds."""
-
-
-def _fast(tool: Tool[..., Any]) -> bool:
-    recent = tool.recent_seconds
-    return recent is not None and recent < FAST_CALL
 
 
 async def _with_timeout(prepared: PreparedCall) -> Any:
@@ -529,15 +489,8 @@ async def run_async(
         outcomes[index] = finish(prepared, value, started)
 
     # Plain sync calls go to the pool at once, each in a copy of the caller's context, and
-    # wake the loop once when the last one is done (not once per call). Those of tools whose
-    # recent calls were fast share one thread, one after the other (a hand-off costs more than
-    # such a call); should one turn out slow, that thread hands the rest to the pool.
-    fast = [(i, p, contextvars.copy_context()) for i, p in plain if _fast(p.tool)]
-    batch: list[tuple[int, PreparedCall, float, concurrent.futures.Future[Any]]] = []
-    if fast:
-        plain = [(i, p) for i, p in plain if not _fast(p.tool)]
-        batch.append((-1, fast[0][1], time.perf_counter(), pool().submit(_in_order, fast, pool())))
-    batch += [
+    # wake the loop once when the last one is done (not once per call).
+    batch = [
         (
             index,
             prepared,
@@ -556,54 +509,13 @@ async def run_async(
             # gather cancels the other jobs if this coroutine is cancelled; tool failures
             # never raise out of them, so only cancellation and interrupts get here.
             await asyncio.gather(*jobs)
-        if fast:  # the calls its thread handed on, if one turned out slow
-            handed = [f for *_, f in batch[0][3].result() if isinstance(f, _HandedOn)]
-            if handed:
-                await _all_done(loop, [h.future for h in handed])
     except BaseException:
         for _, _, _, future in batch:
             future.cancel()  # queued calls are dropped; running ones cannot be stopped
-        if fast and batch[0][3].done() and not batch[0][3].cancelled():
-            for *_, value in batch[0][3].result():
-                if isinstance(value, _HandedOn):
-                    value.future.cancel()
         raise
     for index, prepared, started, future in batch:
-        if index == -1:  # the fast calls, run in order
-            for index, prepared, started, value in future.result():
-                if isinstance(value, _HandedOn):
-                    value = value.future.result()
-                outcomes[index] = finish(prepared, value, started)
-        else:
-            outcomes[index] = finish(prepared, future.result(), started)
+        outcomes[index] = finish(prepared, future.result(), started)
     return [outcome for outcome in outcomes if outcome is not None]
-
-
-@dataclasses.dataclass
-class _HandedOn:
-    """A call that ``_in_order`` gave to the pool after an earlier call turned out slow."""
-
-    future: concurrent.futures.Future[Any]
-
-
-def _in_order(
-    calls: list[tuple[int, PreparedCall, contextvars.Context]], pool: ToolPool
-) -> list[tuple[int, PreparedCall, float, Any]]:
-    """Run calls of known-fast sync tools one after the other in this pool thread, each in its
-    own copy of the caller's context; once one takes ``FAST_CALL`` or more, hand the rest to
-    other pool threads (their ``_HandedOn`` futures stand in for their values)."""
-    out: list[tuple[int, PreparedCall, float, Any]] = []
-    for position, (index, prepared, context) in enumerate(calls):
-        started = time.perf_counter()
-        value = context.run(_call_sync, prepared)
-        elapsed = time.perf_counter() - started
-        out.append((index, prepared, started, value))
-        if elapsed >= FAST_CALL:
-            for index, prepared, context in calls[position + 1 :]:
-                future = pool.submit(context.run, _call_sync, prepared)
-                out.append((index, prepared, time.perf_counter(), _HandedOn(future)))
-            break
-    return out
 
 
 async def _all_done(

@@ -158,9 +158,6 @@ class Tool(Generic[P, R]):
         self.requires_approval = requires_approval
         self.idempotent = bool(idempotent)
         self.strict = strict
-        # A decaying maximum of recent sync call durations (None: not run yet); see
-        # execution.FAST_CALL.
-        self.recent_seconds: float | None = None
         self.is_async = _is_async(fn)
         if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
             raise ToolDefinitionError(

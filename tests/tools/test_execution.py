@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import enum
 import threading
-import time
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -437,84 +436,3 @@ def test_mixed_batch_keeps_call_order() -> None:
             assert [o.result.call_id for o in outcomes] == ["1", "2", "3", "4", "5"]
             assert [o.is_error for o in outcomes] == [False, True, False, True, False]
             assert outcomes[0].result.result == "ax" and outcomes[4].result.result == "az"
-
-
-def test_calls_of_a_tool_known_fast_run_in_the_calling_thread() -> None:
-    threads: list[int] = []
-
-    @tool
-    def quick(i: int) -> int:
-        threads.append(threading.get_ident())
-        return i
-
-    with ToolRegistry([quick], max_workers=4) as registry:
-        registry.run([call("quick", "first", i=0)])  # not known yet: measured once
-        threads.clear()
-        outcomes = registry.run([call("quick", f"c{i}", i=i) for i in range(5)])
-    assert [o.value for o in outcomes] == [0, 1, 2, 3, 4]
-    assert set(threads) == {threading.get_ident()}
-
-
-def test_a_known_fast_tool_turning_slow_hands_the_rest_of_the_batch_to_the_pool() -> None:
-    barrier = threading.Barrier(2, timeout=10)
-    state = {"slow": False}
-
-    @tool
-    def lookup(i: int) -> int:
-        if state["slow"]:
-            if i == 0:
-                time.sleep(0.01)  # slow: the calls after it must not wait behind it
-            else:
-                barrier.wait()  # a BrokenBarrierError unless calls 1 and 2 run at once
-        return i
-
-    with ToolRegistry([lookup], max_workers=4) as registry:
-        registry.run([call("lookup", "warm", i=0)])  # fast: its calls run here from now on
-        state["slow"] = True
-        outcomes = registry.run([call("lookup", f"c{i}", i=i) for i in range(3)])
-    assert [o.value for o in outcomes] == [0, 1, 2]
-    assert not any(o.is_error for o in outcomes)
-
-
-def test_async_driver_runs_known_fast_sync_calls_in_one_thread_off_the_loop() -> None:
-    threads: list[int] = []
-
-    @tool
-    def quick(i: int) -> int:
-        threads.append(threading.get_ident())
-        return i
-
-    async def main() -> tuple[int, list[Any]]:
-        with ToolRegistry([quick], max_workers=4) as registry:
-            await registry.arun([call("quick", "first", i=0)])  # not known yet: measured once
-            threads.clear()
-            outcomes = await registry.arun([call("quick", f"c{i}", i=i) for i in range(5)])
-        return threading.get_ident(), [o.value for o in outcomes]
-
-    loop_thread, values = asyncio.run(main())
-    assert values == [0, 1, 2, 3, 4]
-    assert len(set(threads)) == 1 and loop_thread not in threads
-
-
-def test_async_driver_hands_on_the_rest_when_a_known_fast_call_turns_slow() -> None:
-    barrier = threading.Barrier(2, timeout=10)
-    state = {"slow": False}
-
-    @tool
-    def lookup(i: int) -> int:
-        if state["slow"]:
-            if i == 0:
-                time.sleep(0.01)  # slow: the calls after it must not wait behind it
-            else:
-                barrier.wait()  # a BrokenBarrierError unless calls 1 and 2 run at once
-        return i
-
-    async def main() -> list[Any]:
-        with ToolRegistry([lookup], max_workers=4) as registry:
-            await registry.arun([call("lookup", "warm", i=0)])
-            state["slow"] = True
-            outcomes = await registry.arun([call("lookup", f"c{i}", i=i) for i in range(3)])
-        assert not any(o.is_error for o in outcomes)
-        return [o.value for o in outcomes]
-
-    assert asyncio.run(main()) == [0, 1, 2]
