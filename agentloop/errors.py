@@ -1,5 +1,58 @@
 """Every error agentloop raises, one class per meaning.
 
+The hierarchy (a builtin in brackets: the class is also one, for code that catches those)::
+
+    AgentloopError                         .turn: the turn it stopped, when it stopped one
+    ├── MissingAPIKeyError
+    ├── ConfigurationError [ValueError]    a setting that cannot work
+    │   └── InvalidURLError
+    ├── InputError [ValueError]            the user input of a turn cannot be sent
+    ├── RequestValidationError [ValueError] a request refused before it was sent
+    │   └── RequestEncodingError [TypeError]
+    ├── StreamNotFinishedError [RuntimeError]
+    ├── StateError [RuntimeError, ValueError]  the conversation's status forbids the call
+    │   └── TurnInProgressError            one turn at a time
+    ├── SnapshotError [ValueError]         a saved conversation that cannot be loaded
+    ├── ConflictError                      a stored conversation changed first (not HTTP)
+    ├── StoreError                         the store's database or file failed
+    ├── ConversationNotFoundError [KeyError]
+    ├── APIError                           the API answered with an error
+    │   ├── InvalidRequestError (400)
+    │   │   └── ContextWindowExceededError
+    │   ├── AuthenticationError (401)
+    │   ├── PermissionDeniedError (403)
+    │   ├── NotFoundError (404)
+    │   ├── APIConflictError (409)         not a ConflictError: a store conflict is another thing
+    │   ├── RateLimitError (429)
+    │   └── ServerError (5xx)
+    ├── APIConnectionError                 no answer: network, timeout, a dropped stream
+    │   ├── APITimeoutError
+    │   └── StreamInterruptedError
+    │       └── StreamTimeoutError (also an APITimeoutError)
+    ├── TurnError                          a turn stopped before the model finished
+    │   ├── MaxStepsExceeded
+    │   ├── InteractionFailedError
+    │   ├── InteractionCancelledError
+    │   ├── InteractionIncompleteError
+    │   ├── MalformedResponseError
+    │   ├── UnexpectedStatusError
+    │   ├── OutputValidationError
+    │   ├── UsageLimitExceeded
+    │   ├── HookError
+    │   └── RequestVetoedError
+    ├── ToolDefinitionError [ValueError]   a tool that cannot be declared
+    │   └── ToolSchemaError
+    ├── ToolError                          raised by a tool: its message goes to the model
+    ├── UnknownToolError [LookupError]
+    ├── ToolTimeoutError [TimeoutError]
+    ├── ToolResultError [ValueError]
+    ├── ArgumentsInvalidError [ValueError]
+    ├── InstrumentationError [RuntimeError]
+    ├── MCPServerError
+    ├── TaskNotFoundError [KeyError]
+    ├── TaskFailedError
+    └── TaskTimeoutError [TimeoutError]
+
 HTTP errors carry what the API said (``status_code``, ``status``, ``code``, ``message``, the
 parsed ``body``) and never the request: the API key travels only in a request header, and no
 header is ever copied into an exception. Every class pickles cleanly (``__reduce__``) so errors
@@ -77,7 +130,12 @@ def _rebuild(cls: type[BaseException], args: tuple[Any, ...], kwargs: dict[str, 
 
 
 class AgentloopError(Exception):
-    """Base class of every agentloop error."""
+    """Base class of every agentloop error.
+
+    ``turn`` is the ``Turn`` the error stopped (what it did so far), when it was raised
+    inside one; ``None`` otherwise."""
+
+    turn: Turn | None = None
 
 
 class WebhookVerificationError(AgentloopError, ValueError):
@@ -142,7 +200,7 @@ class ConflictError(AgentloopError):
 
     For a stored conversation: another writer appended to it since this object last read it.
     Nothing was written; reload the conversation (``store.load(id, ...)``) and try again.
-    The HTTP form (status 409 from the API) is the subclass :class:`APIConflictError`.
+    An HTTP 409 from the API is :class:`APIConflictError`, an ``APIError``, not this.
     """
 
     def __init__(
@@ -265,8 +323,9 @@ class NotFoundError(APIError):
     )
 
 
-class APIConflictError(APIError, ConflictError):
-    """409: the resource changed concurrently; retried automatically."""
+class APIConflictError(APIError):
+    """409: the resource changed concurrently on the server; retried automatically. (Not a
+    ``ConflictError``: that one is a stored conversation another writer changed.)"""
 
     hint = "Retry the request; it conflicted with a concurrent change."
 

@@ -14,7 +14,6 @@ import dataclasses
 import importlib
 import inspect
 import re
-import warnings
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -271,19 +270,11 @@ def test_reference_documents_every_public_name() -> None:
     assert not missing, "public but not in docs/reference.md:\n" + "\n".join(missing)
 
 
-def test_server_error_event_is_a_deprecated_alias() -> None:
-    from agentloop.errors import ServerError as HTTPServerError
-    from agentloop.loop import StreamError, events
+def test_the_old_stream_event_name_is_gone() -> None:
+    from agentloop import loop
+    from agentloop.loop import events
 
-    with pytest.warns(DeprecationWarning, match="StreamError"):
-        old = events.ServerError
-    assert old is StreamError and StreamError.type == "stream_error"
-    with pytest.warns(DeprecationWarning):
-        from agentloop.loop import ServerError
-    assert ServerError is StreamError and ServerError is not HTTPServerError
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert "ServerError" not in events.__all__
+    assert not hasattr(events, "ServerError") and not hasattr(loop, "ServerError")
 
 
 def test_event_types_are_class_names_in_snake_case() -> None:

@@ -47,6 +47,7 @@ def _backend_flags(p: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--offline",
+        "--emulator",
         dest="backend",
         action="store_const",
         const="offline",

@@ -97,7 +97,7 @@ def run_a2a(args: argparse.Namespace) -> int:
         )
     store = args.store
     if store is None:
-        from agentloop.web._sessions import default_store_path
+        from agentloop.stores.sessions import default_store_path
 
         path = default_store_path()
         path.parent.mkdir(parents=True, exist_ok=True)

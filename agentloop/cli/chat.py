@@ -348,7 +348,7 @@ class _Chat:
             )
         except AgentloopError as exc:
             self.view.end()
-            partial = getattr(exc, "turn", None)
+            partial = exc.turn
             if partial is not None:
                 self._count(partial)
             self.view.error(f"error: {exc}")
@@ -565,7 +565,7 @@ _TEMPLATED = frozenset({"model", "system_instruction", "generation_config"})
 
 def run_chat(args: argparse.Namespace) -> int:
     from agentloop import Conversation
-    from agentloop.web._sessions import open_sessions
+    from agentloop.stores.sessions import open_sessions
 
     model = check_model(args.model) if args.model else None
     config = generation_config(args)

@@ -146,7 +146,7 @@ def _export(args: argparse.Namespace) -> int:
         raise UsageError("eval export needs --session ID (see agentloop sessions)")
     import yaml
 
-    from agentloop.web._sessions import open_sessions
+    from agentloop.stores.sessions import open_sessions
 
     evals = _evals()
     sessions = open_sessions(args.store)

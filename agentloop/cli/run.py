@@ -147,7 +147,7 @@ def run_task(args: argparse.Namespace) -> int:
     long_loop = long_loop_settings(args, model)
     sessions = None
     if args.session:
-        from agentloop.web._sessions import open_sessions
+        from agentloop.stores.sessions import open_sessions
 
         sessions = open_sessions(args.store)
     backend = open_backend(args.backend)

@@ -80,13 +80,11 @@ def _show(sessions: Any, ids: list[str], as_json: bool) -> int:
 
 def _rewinds(sessions: Any, id: str) -> int:
     """How many times session ``id`` was rewound (its journal's ``rewind`` records)."""
-    if not sessions.journaling:
-        return 0
     return sum(1 for r in sessions.store.read(id).records if r.startswith('{"k":"rewind"'))
 
 
 def run_sessions(args: argparse.Namespace) -> int:
-    from agentloop.web._sessions import open_sessions
+    from agentloop.stores.sessions import open_sessions
 
     if args.action in ("show", "delete") and not args.ids:
         raise UsageError(f"sessions {args.action} needs at least one session ID")

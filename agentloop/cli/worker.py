@@ -133,8 +133,8 @@ def db_arg(args: argparse.Namespace) -> str | None:
 
 
 def run_worker(args: argparse.Namespace) -> int:
+    from agentloop._defaults import redact
     from agentloop.durable import TaskQueue, database_url
-    from agentloop.durable._db import redact
 
     from ._common import open_backend
     from ._tools import load_tools

@@ -12,11 +12,10 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from json.encoder import encode_basestring
 from typing import Any, Literal, TypedDict, Union
 
 import httpx
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from agentloop.errors import (
     AgentloopError,
@@ -39,9 +38,8 @@ from agentloop.types import (
     Interaction,
     Modality,
     ModelId,
-    RawJSON,
     ServiceTier,
-    WireModel,
+    encode_json,
 )
 
 from ._retry import parse_retry_after
@@ -338,52 +336,6 @@ class RequestFactory:
 
 def _timeout_dict(timeout: float | httpx.Timeout) -> dict[str, float | None]:
     return httpx.Timeout(timeout).as_dict()
-
-
-# --- body encoding -----------------------------------------------------------------------------
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, WireModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
-    raise TypeError(
-        f"cannot send a {type(value).__name__} in a request body; "
-        "pass JSON-compatible values (dict, list, str, number, bool, None) or pydantic models"
-    )
-
-
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default).encode
-_string = encode_basestring  # what _dumps does with a str, minus a Python call
-
-
-def encode_json(value: Any) -> bytes:
-    """``value`` as compact JSON bytes, with every :class:`RawJSON` in it spliced verbatim.
-
-    Containers (dicts, lists, tuples, sets) are walked here, so a RawJSON may sit at any
-    depth; every other value is encoded by ``json`` (a pydantic model as its JSON dump). The
-    bytes are ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``'s, with each
-    RawJSON's data in its place. A conversation's bodies are mostly RawJSON (its history, tool
-    schemas and configs are pre-encoded), so the walk is short.
-    """
-    kind = type(value)
-    if kind is RawJSON:
-        data: bytes = value.data
-        return data
-    if kind is str:
-        return _string(value).encode()
-    if isinstance(value, dict):
-        return b"{" + b",".join([_key(key) + encode_json(v) for key, v in value.items()]) + b"}"
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = [item.data if type(item) is RawJSON else encode_json(item) for item in value]
-        return b"[" + b",".join(items) + b"]"
-    return _dumps(value).encode()
-
-
-def _key(key: Any) -> bytes:
-    # ``"key":``; keys that are not strings follow json's rules (1 -> "1", True -> "true").
-    return (_string(key) + ":" if type(key) is str else _dumps({key: 0})[1:-2]).encode()
 
 
 def _check_create(body: Mapping[str, Any]) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
+
+from agentloop._defaults import redact
+from agentloop.errors import ConfigurationError
 
 __all__ = ["DEFAULT_DB_FILE", "database_url", "prepare_sqlite", "redact"]
 
@@ -27,16 +29,11 @@ def database_url(db: str | os.PathLike[str] | None = None) -> str:
     if text.startswith(("postgresql://", "postgresql+psycopg://", "sqlite:///")):
         return text
     if "://" in text:
-        raise ValueError(
+        raise ConfigurationError(
             f"unsupported task database {redact(text)!r}: use a postgresql://user:pass@host/db "
             "URL, a sqlite:///path URL or a file path"
         )
     return "sqlite:///" + str(Path(text).resolve())
-
-
-def redact(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for messages and logs)."""
-    return re.sub(r"(://[^:/@]+:)[^@]*@", r"\1***@", url)
 
 
 def prepare_sqlite(url: str) -> None:

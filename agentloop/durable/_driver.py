@@ -31,9 +31,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentloop._defaults import new_id
-from agentloop.errors import AgentloopError, StoreError, TaskFailedError
-from agentloop.loop._world import summarize_call
-from agentloop.loop.drive import call_blocking, drive
+from agentloop.errors import AgentloopError, ConfigurationError, StoreError, TaskFailedError
+from agentloop.loop.drive import call_blocking, drive, summarize_call
 from agentloop.loop.effects import (
     InDoubt,
     Persist,
@@ -149,9 +148,14 @@ def set_runtime(runtime: WorkerRuntime | None) -> None:
     _runtime = runtime
 
 
+def has_runtime() -> bool:
+    """Whether this process runs an agentloop worker."""
+    return _runtime is not None
+
+
 def current_runtime() -> WorkerRuntime:
     if _runtime is None:
-        raise RuntimeError(
+        raise ConfigurationError(
             "this process has no agentloop worker; start one with TaskQueue.run_worker() "
             "or `agentloop worker` before DBOS runs agentloop tasks"
         )
@@ -200,7 +204,7 @@ def run_task(text: str) -> dict[str, Any]:
         try:
             turn = driver.run(text)
         except AgentloopError as exc:
-            cut: Turn | None = getattr(exc, "turn", None)
+            cut: Turn | None = exc.turn
             result = task_result(conv, cut, settings, error=f"{type(exc).__name__}: {exc}")
             driver.finish(result)
             raise TaskFailedError(

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentloop._defaults import DEFAULT_MODEL, new_id
-from agentloop.errors import StateError, TaskFailedError, TaskNotFoundError, TaskTimeoutError
+from agentloop.errors import (
+    ConfigurationError,
+    InputError,
+    StateError,
+    TaskFailedError,
+    TaskNotFoundError,
+    TaskTimeoutError,
+)
 
 from ._db import database_url, prepare_sqlite, redact
 from ._driver import (
@@ -33,7 +40,7 @@ from ._driver import (
     WORKFLOW_NAME,
     TaskSettings,
     WorkerRuntime,
-    current_runtime,
+    has_runtime,
     register_workflow,
     set_runtime,
 )
@@ -188,9 +195,9 @@ class TaskQueue:
         poll_interval: float = 0.2,
     ) -> None:
         if max_steps < 1:
-            raise ValueError(f"max_steps must be at least 1, got {max_steps}")
+            raise ConfigurationError(f"max_steps must be at least 1, got {max_steps}")
         if poll_interval <= 0:
-            raise ValueError(f"poll_interval must be positive, got {poll_interval}")
+            raise ConfigurationError(f"poll_interval must be positive, got {poll_interval}")
         self.url = database_url(db)
         self.tools = list(tools)
         self.settings = TaskSettings(model, system_instruction, max_steps)
@@ -247,7 +254,7 @@ class TaskQueue:
         """Put a task on the queue; a handle to it. Submitting an ``id`` that exists returns
         the existing task (no second task is created)."""
         if not isinstance(text, str) or not text.strip():
-            raise ValueError("a task needs a non-empty text saying what to do")
+            raise InputError("a task needs a non-empty text saying what to do")
         task_id = id or new_id("task-", 6)
         self._client().enqueue(
             {
@@ -499,7 +506,7 @@ class TaskQueue:
         worker id. Pending tasks of this worker id (from a run that died) are recovered first;
         ``recover_from`` names dead workers whose pending tasks this worker takes over."""
         if concurrency < 1:
-            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+            raise ConfigurationError(f"concurrency must be at least 1, got {concurrency}")
         if self._worker is not None:
             raise StateError("this TaskQueue already runs a worker; call stop() first")
         from dbos import DBOS
@@ -510,11 +517,7 @@ class TaskQueue:
         prepare_sqlite(self.url)
         worker = worker_id or default_worker_id()
         register_workflow()
-        try:
-            current_runtime()
-        except RuntimeError:
-            pass
-        else:
+        if has_runtime():
             raise StateError(
                 "this process already runs an agentloop worker (DBOS runs one application "
                 "per process); stop it first or start another process"

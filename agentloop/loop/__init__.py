@@ -6,8 +6,6 @@ The machinery behind them (the sans-I/O ``TurnEngine``, ``ConversationState``, `
 ``.history``, ``.compaction``) and is not part of the public API.
 """
 
-from typing import Any
-
 from agentloop.errors import (
     InteractionCancelledError,
     InteractionFailedError,
@@ -89,12 +87,3 @@ __all__ = [
     "from_uri",
     "text",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """``ServerError``: the deprecated name of the ``StreamError`` event."""
-    if name == "ServerError":
-        from .events import _deprecated_server_error
-
-        return _deprecated_server_error()
-    raise AttributeError(f"module 'agentloop.loop' has no attribute {name!r}")

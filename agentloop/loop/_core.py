@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import logging
 import os
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
@@ -23,7 +24,8 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from agentloop._defaults import DEFAULT_MODEL, new_id
 from agentloop.errors import ConfigurationError, StateError
-from agentloop.types import FunctionCallStep, RawJSON, WireModel
+from agentloop.observe import instrumentation, logger
+from agentloop.types import FunctionCallStep, RawJSON, WireModel, encode_json
 
 from .compaction import Compaction, compact_now
 from .effects import Protocol
@@ -342,9 +344,7 @@ class ConversationCore:
 
         observe = None
         if settings.instrument:
-            from agentloop.observe import observer_for
-
-            observe = observer_for(self)
+            observe = _observer_for(self)
         declarations = registry.declarations() if registry else []
         guard = self._turn_guard = self._guard(limits)
         retries = self.output_retries if output_retries is None else output_retries
@@ -388,8 +388,6 @@ class ConversationCore:
         cached = self._static_cache
         if cached is not None and cached[0] == body:
             return cached[1]
-        from agentloop.client._core import encode_json
-
         try:
             encoded = {
                 key: RawJSON(encode_json(value)) if isinstance(value, (dict, list)) else value
@@ -479,7 +477,7 @@ class ConversationCore:
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the conversation to a JSON file atomically."""
-        from agentloop.stores.json_file import write_json_atomic
+        from ._files import write_json_atomic
 
         write_json_atomic(Path(path), self.to_dict())
 
@@ -507,7 +505,7 @@ class ConversationCore:
 
         ``overrides`` replace saved settings (``max_steps=``, ``response_model=``, ``deps=``…).
         """
-        from agentloop.stores.json_file import read_json
+        from ._files import read_json
 
         return cls.from_dict(read_json(Path(path)), client=client, tools=tools, **overrides)
 
@@ -597,3 +595,14 @@ def output_retries_of(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise ConfigurationError(f"output_retries must be an int >= 0, not {value!r}")
     return value
+
+
+def _observer_for(conversation: Any) -> Any:
+    """``_tracing.observer_for``, imported on the first turn that may be observed: when
+    tracing is off and the logger is quiet, a turn has no observer and the tracing module is
+    never loaded."""
+    if instrumentation() is None and not logger.isEnabledFor(logging.INFO):
+        return None
+    from ._tracing import observer_for
+
+    return observer_for(conversation)

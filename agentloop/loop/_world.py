@@ -3,12 +3,12 @@ that may be async, the summary call, the retry event."""
 
 from __future__ import annotations
 
-import asyncio
 import inspect
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from agentloop._portal import wait_on
 from agentloop.types import Interaction
 
 from .effects import Summarize
@@ -31,7 +31,7 @@ def call_blocking(fn: Callable[[Any], Any], arg: Any, loop: Callable[[], Any]) -
     event loop in another thread: the one home of async user code run from sync code)."""
     value = fn(arg)
     if inspect.isawaitable(value):
-        return asyncio.run_coroutine_threadsafe(_awaited(value), loop()).result()
+        return wait_on(value, loop())
     return value
 
 
@@ -42,13 +42,6 @@ async def call_async(fn: Callable[[Any], Any], arg: Any, loop: Callable[[], Any]
     if inspect.isawaitable(value):
         value = await value
     return value
-
-
-def _awaited(value: Any) -> Coroutine[Any, Any, Any]:
-    async def wait() -> Any:
-        return await value
-
-    return wait()
 
 
 def summarize_call(effect: Summarize) -> Callable[[Any], Any]:

@@ -30,6 +30,6 @@ from __future__ import annotations
 
 from ._async import adrive
 from ._sync import drive
-from ._world import Suspended, call_async, call_blocking
+from ._world import Suspended, call_async, call_blocking, summarize_call
 
-__all__ = ["Suspended", "adrive", "call_async", "call_blocking", "drive"]
+__all__ = ["Suspended", "adrive", "call_async", "call_blocking", "drive", "summarize_call"]

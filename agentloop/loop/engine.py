@@ -594,10 +594,8 @@ class TurnEngine:
         else:
             state.close_open_calls(turn, _describe(exc))
             state.commit(TurnEnded(turn.status))
-        if isinstance(exc, TurnError):
+        if isinstance(exc, TurnError) or (isinstance(exc, AgentloopError) and exc.turn is None):
             exc.turn = turn
-        elif isinstance(exc, AgentloopError) and getattr(exc, "turn", None) is None:
-            exc.turn = turn  # type: ignore[attr-defined]
         return True
 
     # --- helpers ---------------------------------------------------------------------------------

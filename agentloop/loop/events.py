@@ -264,22 +264,3 @@ def events_from_sse(event: Any, interaction_id: str | None) -> list[LoopEvent]:
         err = event.error
         return [StreamError(code=err.code if err else None, message=err.message if err else None)]
     return []
-
-
-def _deprecated_server_error() -> type[StreamError]:
-    import warnings
-
-    warnings.warn(
-        "the loop event ServerError is now StreamError (type 'stream_error'); the old name "
-        "goes in the next release (agentloop.errors.ServerError is the HTTP 5xx exception)",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-    return StreamError
-
-
-def __getattr__(name: str) -> Any:
-    """``ServerError``: the deprecated name of ``StreamError`` (kept for one release)."""
-    if name == "ServerError":
-        return _deprecated_server_error()
-    raise AttributeError(f"module 'agentloop.loop.events' has no attribute {name!r}")

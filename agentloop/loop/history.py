@@ -11,19 +11,9 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from agentloop.types import RawJSON, WireModel, step_adapter
+from agentloop.types import RawJSON, WireModel, encode_step, step_adapter
 
-__all__ = ["History"]
-
-
-def encode_step(step: WireModel) -> bytes:
-    # The serializer directly: bytes out, the same keys as model_dump_json() (aliases, only
-    # the keys received or set), without the str round trip. ``serialize_as_any`` lets each
-    # nested object use its own serializer instead of re-running the open union's Python
-    # discriminator on every item: same output, 3-4x faster.
-    return type(step).__pydantic_serializer__.to_json(
-        step, by_alias=True, exclude_unset=True, serialize_as_any=True
-    )
+__all__ = ["History", "encode_step"]
 
 
 class History(Sequence[Any]):

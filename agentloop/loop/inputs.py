@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from agentloop.errors import InputError
 from agentloop.types import AudioContent, DocumentContent, ImageContent, TextContent, VideoContent
 
 __all__ = ["from_bytes", "from_file", "from_uri", "text"]
@@ -32,7 +33,7 @@ def _guess(name: str) -> str:
     suffix = Path(name).suffix.lower()
     guessed = _EXTRA_TYPES.get(suffix) or mimetypes.guess_type(name)[0]
     if guessed is None:
-        raise ValueError(
+        raise InputError(
             f"cannot tell the media type of {name!r} from its extension; pass mime_type="
             "(e.g. 'image/png', 'audio/mp3', 'application/pdf')"
         )

@@ -29,10 +29,11 @@ import shlex
 import sys
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from typing import Any, TextIO, TypeVar, Union
 
-from agentloop.errors import MCPServerError
+from agentloop._portal import LoopThread
+from agentloop.errors import ConfigurationError, MCPServerError
 from agentloop.tools import ApprovalPolicy, Tool, ToolError
 from agentloop.tools.context import ToolContext
 
@@ -155,30 +156,6 @@ class _Link:
         return data.decode("utf-8", "replace").strip()
 
 
-class _LoopThread:
-    """A private event loop running in a daemon thread."""
-
-    def __init__(self, name: str) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(
-            target=self.loop.run_forever, name=f"agentloop-mcp-{name}", daemon=True
-        )
-        self.thread.start()
-
-    def submit(self, coro: Awaitable[T]) -> concurrent.futures.Future[T]:
-        return asyncio.run_coroutine_threadsafe(_as_coro(coro), self.loop)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(_STOP_TIMEOUT)
-        if not self.thread.is_alive():
-            self.loop.close()
-
-
-async def _as_coro(awaitable: Awaitable[T]) -> T:
-    return await awaitable
-
-
 class MCPToolset:
     """The tools of one MCP server, usable anywhere tools are.
 
@@ -209,22 +186,26 @@ class MCPToolset:
         startup_timeout: float = 30.0,
     ) -> None:
         if timeout is not None and not timeout > 0:
-            raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+            raise ConfigurationError(
+                f"timeout must be a positive number of seconds, got {timeout!r}"
+            )
         if not startup_timeout > 0:
-            raise ValueError(f"startup_timeout must be positive, got {startup_timeout!r}")
+            raise ConfigurationError(f"startup_timeout must be positive, got {startup_timeout!r}")
         self._transport = transport
         self.name = name
         self.prefix = prefix or ""
         self.include = frozenset(include) if include is not None else None
         self.exclude = frozenset(exclude or ())
         if isinstance(requires_approval, (str, bytes)):
-            raise TypeError("requires_approval takes a bool, a collection of names or a policy")
+            raise ConfigurationError(
+                "requires_approval takes a bool, a collection of names or a policy"
+            )
         self.requires_approval = requires_approval
         self.timeout = float(timeout) if timeout is not None else None
         self.idempotent = idempotent
         self.startup_timeout = float(startup_timeout)
         self._lock = threading.Lock()
-        self._runner: _LoopThread | None = None
+        self._runner: LoopThread | None = None
         self._tools: list[MCPTool] | None = None
         self._stale = False
         self._checked_include = False
@@ -374,7 +355,7 @@ class MCPToolset:
             runner.submit(self._shutdown()).result(_STOP_TIMEOUT + 5)
         except Exception:  # a stop that fails or hangs must not keep the caller
             logger.warning("MCP server %r did not stop cleanly", self.name, exc_info=True)
-        runner.stop()
+        runner.stop(_STOP_TIMEOUT)
 
     async def aclose(self) -> None:
         """``close()`` without blocking the running event loop."""
@@ -399,9 +380,9 @@ class MCPToolset:
 
     # --- internals (on the toolset's loop) -----------------------------------------------------
 
-    def _runner_(self) -> _LoopThread:
+    def _runner_(self) -> LoopThread:
         if self._runner is None:
-            self._runner = _LoopThread(re.sub(r"\W+", "-", self.name)[:24])
+            self._runner = LoopThread("agentloop-mcp-" + re.sub(r"\W+", "-", self.name)[:24])
         return self._runner
 
     async def _refresh(self) -> list[MCPTool]:

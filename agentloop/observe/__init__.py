@@ -7,22 +7,19 @@ logger writes one INFO line per model request and per tool call whenever it is e
 INFO, tracing or not.
 
 This module stays light: OpenTelemetry is imported only by ``instrument()``. When tracing is
-off and the logger is not enabled for INFO, a turn runs without any observer at all.
+off and the logger is not enabled for INFO, a turn runs without any observer at all. The turn
+observer itself (spans, metrics, log lines from the engine's effects) lives with the engine,
+in ``agentloop.loop._tracing``: this package holds only the switch and its configuration, so
+it imports nothing from ``agentloop.loop``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agentloop.errors import InstrumentationError
-
-if TYPE_CHECKING:
-    from agentloop.loop.effects import Effect
-    from agentloop.loop.events import LoopEvent
-    from agentloop.loop.turn import Turn
 
 __all__ = ["instrument"]
 
@@ -107,42 +104,3 @@ def instrument(
 def instrumentation() -> Instrumentation | None:
     """The active instrumentation, or ``None`` when tracing is off."""
     return _current
-
-
-Wrapper = Callable[
-    [Generator["Effect", Any, "Turn"], str, list[Any]], Generator["Effect", Any, "Turn"]
-]
-
-
-def observer_for(conversation: Any) -> Wrapper | None:
-    """Per turn: the observer wrapping the turn's protocol, or ``None`` when nothing watches
-    (no tracing and the ``agentloop`` logger disabled for INFO): then a turn pays nothing."""
-    config = _current
-    if config is None or (config.tracer is None and config.token_usage is None):
-        if not logger.isEnabledFor(logging.INFO):
-            return None
-        config = None
-    global _observer
-    if _observer is None:
-        from ._observer import TurnObserver
-
-        _observer = TurnObserver
-    wrapper: Wrapper = _observer(conversation, config).wrap
-    return wrapper
-
-
-_observer: Any = None  # the TurnObserver class, imported on first use
-
-
-def watched(
-    feed: Callable[[Any], list[LoopEvent]], watch: Callable[[LoopEvent], None]
-) -> Callable[[Any], list[LoopEvent]]:
-    """``feed`` (SSE event -> loop events) that also shows each loop event to ``watch``."""
-
-    def watched_feed(event: Any) -> list[LoopEvent]:
-        found = feed(event)
-        for item in found:
-            watch(item)
-        return found
-
-    return watched_feed

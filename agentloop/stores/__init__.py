@@ -1,6 +1,6 @@
 """Where conversations are kept: the store protocol, ``SQLiteStore``, ``PostgresStore``,
-``open_store``. (``agentloop.stores.json_file`` holds the JSON-file helpers behind
-``Conversation.save``.)
+``open_store``; ``agentloop.stores.sessions`` adapts a store to the apps' sessions (the CLI
+and the web chat).
 
 ``PostgresStore`` imports psycopg only when used (extra ``agentloop[postgres]``).
 """

@@ -19,6 +19,7 @@ from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from agentloop._defaults import PASSWORD_PARAM, redact
 from agentloop.errors import InputError, StoreError
 
 from .base import ConversationInfo, StoredConversation, _StoreBase
@@ -228,7 +229,7 @@ class PostgresStore(_StoreBase):
 
     def __repr__(self) -> str:
         schema = f", schema={self.schema!r}" if self.schema else ""
-        return f"PostgresStore({_redact(self._dsn)!r}{schema})"
+        return f"PostgresStore({redact(self._dsn)!r}{schema})"
 
     # --- errors -------------------------------------------------------------------------------
 
@@ -462,27 +463,6 @@ def _secrets(dsn: str) -> builtins.list[str]:
             raw = None
         if raw:
             found |= {raw, urllib.parse.unquote(raw)}
-    for match in _PASSWORD_PARAM.finditer(dsn):
+    for match in PASSWORD_PARAM.finditer(dsn):
         found.add(match.group(2).strip("'"))
     return sorted((s for s in found if s), key=len, reverse=True)
-
-
-_PASSWORD_PARAM = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)", re.I)
-
-
-def _redact(dsn: str) -> str:
-    """The DSN with its password replaced by ``***`` (URL and key=value forms).
-
-    In a URL, everything between the user name and the last ``@`` before the query goes, so
-    a password with an unescaped ``/`` or ``@`` is hidden too.
-    """
-    text = dsn
-    scheme, sep, rest = text.partition("://")
-    if sep:
-        authority, q, query = rest.partition("?")
-        at = authority.rfind("@")
-        colon = authority.find(":", 0, at) if at != -1 else -1
-        if colon != -1:
-            authority = authority[:colon] + ":***" + authority[at:]
-        text = scheme + sep + authority + q + query
-    return _PASSWORD_PARAM.sub(r"\1***", text)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol, Union
 
+from agentloop.errors import ConfigurationError
 from agentloop.types import GenerationConfig, ResponseFormat, Tool, Usage, WireModel
 
 from ._errors import ApiException
@@ -99,7 +100,7 @@ def as_reply(value: Any) -> Reply:
         return Reply(steps=[value])
     if isinstance(value, (list, tuple)):
         return Reply(steps=[_text_step(s) if isinstance(s, str) else s for s in value])
-    raise TypeError(
+    raise ConfigurationError(
         f"a model returned {type(value).__name__}; return a str, a list of steps, a step or a Reply"
     )
 

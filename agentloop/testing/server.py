@@ -17,6 +17,8 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
+from agentloop.errors import AgentloopError
+
 from .signatures import DEFAULT_SIGNING_KEY  # re-exported: the CLI's default
 
 if TYPE_CHECKING:
@@ -81,7 +83,10 @@ def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterato
     while not server.started:
         if not thread.is_alive() or time.monotonic() > deadline:
             sock.close()
-            raise RuntimeError(f"the emulator server on {host}:{actual_port} did not start")
+            raise AgentloopError(
+                f"the emulator server on {host}:{actual_port} did not start within 10 s; "
+                "check that the port is free"
+            )
         time.sleep(0.005)
     shown = f"[{host}]" if ":" in host else host
     try:

@@ -20,8 +20,6 @@ outcomes = registry.run(interaction.function_calls)   # or: await registry.arun(
 ```
 """
 
-from typing import Any
-
 from .context import ToolContext, ToolContextFactory, default_context
 from .errors import (
     ArgumentsInvalidError,
@@ -31,7 +29,6 @@ from .errors import (
     ToolSchemaError,
     ToolTimeoutError,
     UnknownToolError,
-    deprecated,
 )
 from .execution import ToolOutcome
 from .registry import ToolLike, ToolRegistry
@@ -64,9 +61,3 @@ __all__ = [
     "to_result",
     "tool",
 ]
-
-
-def __getattr__(name: str) -> Any:
-    """``UnknownTool``, ``ToolTimeout``, ``ArgumentsInvalid``, ``TypeProblem``: deprecated
-    names of the ``...Error`` classes, kept for one release."""
-    return deprecated(__name__, name)

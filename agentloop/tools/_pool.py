@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 from typing_extensions import ParamSpec
 
+from agentloop.errors import ConfigurationError, StateError
+
 __all__ = ["ToolPool"]
 
 P = ParamSpec("P")
@@ -35,7 +37,7 @@ class ToolPool(concurrent.futures.Executor):
 
     def __init__(self, max_workers: int, name: str = "agentloop-tool") -> None:
         if max_workers < 1:
-            raise ValueError(f"max_workers must be at least 1, got {max_workers}.")
+            raise ConfigurationError(f"max_workers must be at least 1, got {max_workers}.")
         self.max_workers = max_workers
         self._name = name
         self._names = itertools.count()
@@ -56,7 +58,10 @@ class ToolPool(concurrent.futures.Executor):
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
         with self._lock:
             if self._shutdown:
-                raise RuntimeError("cannot run a tool after the registry was closed")
+                raise StateError(
+                    "cannot run a tool after its registry was closed (conversation.close()); "
+                    "create a new conversation or registry"
+                )
             self._queue.put((future, fn, args))
             if not self._idle.acquire(blocking=False) and self._counted < self.max_workers:
                 self._start()

@@ -44,11 +44,10 @@ from agentloop.errors import (
     ToolTimeoutError,
     UnknownToolError,
 )
-from agentloop.types import FunctionCallStep, FunctionResultStep
+from agentloop.types import FunctionCallStep, FunctionResultStep, encode_step
 
 from ._pool import ToolPool
 from .context import ToolContext, ToolContextFactory, default_context
-from .errors import deprecated
 from .results import to_result
 from .tool import Tool
 
@@ -61,15 +60,11 @@ CallWrapper = Callable[[FunctionCallStep], AbstractContextManager[Any]]
 """Entered around a call's tool code, where it runs (observability: the call's span)."""
 
 
-def __getattr__(name: str) -> Any:  # deprecated names (``UnknownTool``, ``ToolTimeout``)
-    return deprecated(__name__, name)
-
-
 @dataclasses.dataclass
 class ToolOutcome:
     """What happened to one call: the ``FunctionResultStep`` to send plus details for hooks.
 
-    ``wire`` is the result step's JSON encoding (as ``agentloop.loop.history.encode_step``
+    ``wire`` is the result step's JSON encoding (as ``agentloop.types.encode_step``
     makes it), computed while the outcome was built: a tool's result always encodes (``None``
     only if the call's own id or name cannot be encoded).
     """
@@ -122,23 +117,10 @@ class _Raised:
         self.exc = exc
 
 
-_encoder: list[Callable[[FunctionResultStep], bytes]] = []
-
-
-def _encode(step: FunctionResultStep) -> bytes:
-    """The history's own encoder (``agentloop.loop.history.encode_step``), imported late:
-    ``agentloop.loop`` imports this package."""
-    if not _encoder:
-        from agentloop.loop.history import encode_step
-
-        _encoder.append(encode_step)
-    return _encoder[0](step)
-
-
 def _error(call: FunctionCallStep, text: str, exc: BaseException, started: float) -> ToolOutcome:
     step = FunctionResultStep(call_id=call.id, name=call.name, result=fix_text(text), is_error=True)
     try:
-        wire: bytes | None = _encode(step)
+        wire: bytes | None = encode_step(step)
     except Exception:  # only a call id or name the history cannot hold either
         wire = None
     return ToolOutcome(call, step, error=exc, duration=time.perf_counter() - started, wire=wire)
@@ -211,7 +193,7 @@ def finish(prepared: PreparedCall, outcome: Any, started: float) -> ToolOutcome:
     try:
         result = to_result(outcome)
         step = FunctionResultStep(call_id=call.id, name=call.name, result=result)
-        wire = _encode(step)
+        wire = encode_step(step)
     except Exception as exc:  # TypeError, ValueError (NaN, circular), serialization errors
         return _unencodable(prepared, outcome, exc, started)
     return ToolOutcome(call, step, value=outcome, duration=time.perf_counter() - started, wire=wire)

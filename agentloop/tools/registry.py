@@ -8,6 +8,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Union
 
+from agentloop._portal import LoopThread, stop_loop
 from agentloop.types import FunctionCallStep
 
 from ._pool import ToolPool
@@ -45,8 +46,7 @@ class ToolRegistry:
         self._tools: dict[str, Tool[..., Any]] = {}
         self._declarations: list[dict[str, Any]] | None = None
         self._pool: ToolPool | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: threading.Thread | None = None
+        self._loop_thread: LoopThread | None = None
         self._lock = threading.Lock()
         self._toolsets: list[Toolset] = []
         # (the toolsets' tools last seen, own tools + those, by name)
@@ -214,31 +214,25 @@ class ToolRegistry:
         return self._pool
 
     def _get_loop(self) -> asyncio.AbstractEventLoop:
-        # One long-lived loop rather than asyncio.run per batch: async clients created by a
-        # tool (httpx.AsyncClient, ...) stay bound to the same loop across calls.
+        # One long-lived loop (agentloop._portal) rather than asyncio.run per batch: async
+        # clients created by a tool (httpx.AsyncClient, ...) stay bound to it across calls.
         with self._lock:
-            thread = self._loop_thread
-            if self._loop is None or thread is None or not thread.is_alive():
-                loop = asyncio.new_event_loop()
-                thread = threading.Thread(
-                    target=loop.run_forever, name="agentloop-tool-loop", daemon=True
-                )
-                thread.start()
-                weakref.finalize(self, _stop_loop, loop)
-                self._loop, self._loop_thread = loop, thread
-            return self._loop
+            runner = self._loop_thread
+            if runner is None or not runner.alive:
+                runner = LoopThread("agentloop-tool-loop")
+                weakref.finalize(self, stop_loop, runner.loop)
+                self._loop_thread = runner
+            return runner.loop
 
     def close(self) -> None:
         """Stop the thread pool and the private loop (running sync tools finish first,
         except timed-out ones: nothing can stop those, they end on their own), then close the
         toolsets."""
         with self._lock:
-            pool, loop, thread = self._pool, self._loop, self._loop_thread
-            self._pool = self._loop = self._loop_thread = None
-        if loop is not None and thread is not None:
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join()
-            loop.close()
+            pool, runner = self._pool, self._loop_thread
+            self._pool = self._loop_thread = None
+        if runner is not None:
+            runner.stop()
         if pool is not None:
             pool.shutdown(wait=True)
         for toolset in self._toolsets:
@@ -249,9 +243,3 @@ class ToolRegistry:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _stop_loop(loop: asyncio.AbstractEventLoop) -> None:
-    """Stop a private tool loop whose registry was garbage-collected (its thread then ends)."""
-    if not loop.is_closed():
-        loop.call_soon_threadsafe(loop.stop)

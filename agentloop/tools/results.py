@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import to_jsonable_python
 
+from agentloop.errors import ToolResultError
 from agentloop.types import (
     AudioContent,
     DocumentContent,
@@ -74,7 +75,7 @@ class Media:
         uri: str | None = None,
     ) -> None:
         if (source is None) == (uri is None):
-            raise ValueError(
+            raise ToolResultError(
                 f"{type(self).__name__}() takes exactly one of: bytes or a file path as the "
                 "first argument, or uri=..."
             )

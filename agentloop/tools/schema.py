@@ -31,8 +31,6 @@ from pydantic.fields import FieldInfo
 
 from agentloop.errors import ToolSchemaError
 
-from .errors import deprecated
-
 __all__ = ["adapter_and_schema", "copy_json", "field_info_of"]
 
 # Keywords of the documented subset that are copied as they are.
@@ -65,10 +63,6 @@ _HINTS = {"exclusiveMinimum": "Must be > {}.", "exclusiveMaximum": "Must be < {}
 _CACHE_LIMIT = 2048
 _cache: dict[Any, tuple[TypeAdapter[Any], dict[str, Any]]] = {}
 _cache_lock = threading.Lock()
-
-
-def __getattr__(name: str) -> Any:  # deprecated names (``TypeProblem``)
-    return deprecated(__name__, name)
 
 
 def field_info_of(annotation: Any) -> FieldInfo | None:

@@ -20,7 +20,7 @@ from agentloop.types import FunctionCallStep
 
 from .context import ToolContext
 from .docstrings import parse_docstring
-from .errors import ArgumentsInvalidError, ToolDefinitionError, ToolSchemaError, deprecated
+from .errors import ArgumentsInvalidError, ToolDefinitionError, ToolSchemaError
 from .schema import adapter_and_schema, copy_json, field_info_of
 
 __all__ = ["ApprovalPolicy", "Tool", "tool"]
@@ -37,10 +37,6 @@ R = TypeVar("R")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.:\-]{0,63}")
 _MISSING: Any = object()
 _MAX_INPUT_REPR = 80
-
-
-def __getattr__(name: str) -> Any:  # deprecated names (``ArgumentsInvalid``)
-    return deprecated(__name__, name)
 
 
 class _Param:

@@ -5,6 +5,7 @@ Every model keeps unknown keys, every polymorphic field keeps unknown variants a
 """
 
 from ._base import RawJSON, WireModel
+from ._encode import encode_json, encode_step
 from .config import *  # noqa: F403
 from .config import __all__ as _config_all
 from .content import *  # noqa: F403
@@ -25,6 +26,8 @@ from .values import __all__ as _values_all
 __all__ = [
     "RawJSON",
     "WireModel",
+    "encode_json",
+    "encode_step",
     *_config_all,
     *_content_all,
     *_events_all,

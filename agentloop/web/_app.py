@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import secrets
@@ -20,20 +19,17 @@ from dataclasses import dataclass, field
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from ag_ui.core import RunAgentInput
 from ag_ui.encoder import EventEncoder
-from pydantic import ValidationError
 from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
-from starlette.routing import Route
+from starlette.middleware import Middleware
 
 from agentloop._defaults import DEFAULT_MODEL
 from agentloop.loop import AsyncConversation, TurnCompleted
+from agentloop.stores.sessions import Sessions, open_sessions, valid_session_id
 
 from ._agui import RunTranslator, history_items
-from ._guard import loopback_host, refusal
-from ._sessions import Sessions, open_sessions, valid_session_id
+from ._guard import Guard, Refused
+from ._routes import EXCEPTION_HANDLERS, STATIC, STRATEGIES, WebState, routes
 
 if TYPE_CHECKING:
     from ag_ui.core import BaseEvent
@@ -45,23 +41,6 @@ __all__ = ["create_app"]
 log = logging.getLogger("agentloop.web")
 
 MAX_LIVE = 128  # sessions kept loaded in memory (the least recently used idle ones go)
-_STRATEGIES = ("stateful", "stateless")
-_CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
-_STATIC = {
-    "app.js": "text/javascript; charset=utf-8",
-    "markdown.js": "text/javascript; charset=utf-8",
-    "style.css": "text/css; charset=utf-8",
-}
-
-
-class _HTTPError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass
@@ -142,7 +121,7 @@ class _Hub:
 
     def get(self, id: str, *, create: bool = False) -> _Live:
         if not valid_session_id(id):
-            raise _HTTPError(400, f"{id!r} is not a session id (1-128 of A-Z a-z 0-9 _ . : -)")
+            raise Refused(400, f"{id!r} is not a session id (1-128 of A-Z a-z 0-9 _ . : -)")
         live = self.live.pop(id, None)
         if live is not None:
             self.live[id] = live  # most recently used last
@@ -158,7 +137,7 @@ class _Hub:
             )
             live = _Live(conv, {**self.meta, "title": "", "usage": {}})
         else:
-            raise _HTTPError(404, f"no session {id!r}")
+            raise Refused(404, f"no session {id!r}")
         if self.agent is not None:
             self.agent._attach(live.conv)
         self.live[id] = live
@@ -254,10 +233,10 @@ class _Hub:
         if decisions is not None:
             waiting = {c.id for c in conv.pending_approvals}
             if not waiting:
-                raise _HTTPError(409, "nothing in this session waits for approval")
+                raise Refused(409, "nothing in this session waits for approval")
             unknown = sorted(set(decisions) - waiting)
             if unknown:
-                raise _HTTPError(
+                raise Refused(
                     400,
                     f"interrupt ids {unknown} do not wait for approval; waiting: {sorted(waiting)}",
                 )
@@ -357,7 +336,7 @@ class _Hub:
         """A new session holding ``live``'s turns before ``turn`` (a stored branch naming its
         parent); the page then sends the edited message to it."""
         if live.running:
-            raise _HTTPError(409, "a turn is running; re-run from a turn when it has finished")
+            raise Refused(409, "a turn is running; re-run from a turn when it has finished")
         conv, writes = live.conv._rerun_branch(turn, f"web-{secrets.token_hex(8)}")
         await conv._effects(writes)
         meta = {**self.meta, **live.meta, "usage": {}, "title": ""}  # titled by the re-run
@@ -430,26 +409,6 @@ def _asset(name: str) -> bytes:
     return resources.files("agentloop.web").joinpath("static").joinpath(name).read_bytes()
 
 
-def _sse(frames: AsyncIterator[str]) -> StreamingResponse:
-    return StreamingResponse(
-        frames,
-        media_type="text/event-stream",
-        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-    )
-
-
-def _user_text(message: Any) -> str:
-    content = getattr(message, "content", None)
-    if isinstance(content, str):
-        return content
-    parts = []
-    for part in content or []:
-        text = getattr(part, "text", None)
-        if isinstance(text, str):
-            parts.append(text)
-    return "".join(parts)
-
-
 def create_app(
     *,
     tools: Iterable[Any] = (),
@@ -465,6 +424,8 @@ def create_app(
     meta: dict[str, Any] | None = None,
     offline: bool = False,
     backend_note: str = "",
+    emulator: bool = False,
+    max_body: int = 1_000_000,
     agent: Any = None,
 ) -> Starlette:
     """The web chat and the AG-UI endpoint as an ASGI app (serve it with uvicorn).
@@ -475,8 +436,8 @@ def create_app(
             answer the calls it is asked about.
         store: Where sessions are kept: a store object, a path or ``sqlite:///path``, or None
             for ``~/.agentloop/sessions.db`` (``$AGENTLOOP_HOME/sessions.db``).
-        client: An ``AsyncClient``. None: the real API when ``GEMINI_API_KEY`` is set, else
-            the bundled emulator (and the page says so).
+        client: An ``AsyncClient``. None: ``AsyncClient()`` on the real API (it needs
+            ``GEMINI_API_KEY``), or the bundled emulator with ``emulator=True``.
         model: The model of new sessions (default ``gemini-3.5-flash``).
         system_instruction: The system instruction of new sessions.
         strategy: ``"stateful"`` or ``"stateless"`` for new sessions; switchable per session.
@@ -490,20 +451,48 @@ def create_app(
             tools files here).
         offline: Whether ``client`` is the bundled emulator (the page then says so).
         backend_note: One line about where requests go, shown on the page.
+        emulator: Run on the bundled emulator (canned answers, no key, offline); the page
+            says so. Not with ``client``.
+        max_body: The largest request body accepted, in bytes (larger ones get 413).
         agent: An ``agentloop.Agent`` that runs every session: its instructions, model and
             tools (sub-agents and handoffs included) replace ``tools``, ``model`` and
             ``system_instruction``.
     """
-    if strategy not in _STRATEGIES:
+    if strategy not in STRATEGIES:
         from agentloop.errors import InputError
 
         raise InputError(f"strategy must be 'stateful' or 'stateless', got {strategy!r}")
-    if client is None:
-        from agentloop.cli._common import open_backend
+    if emulator:
+        if client is not None:
+            from agentloop.errors import ConfigurationError
 
-        backend = open_backend("auto", asynchronous=True)
-        client, offline, backend_note = backend.client, backend.offline, backend.description
-    assert client is not None
+            raise ConfigurationError(
+                "create_app() takes client= or emulator=True, not both: the emulator is a "
+                "client of its own"
+            )
+        from agentloop.testing import Emulator
+        from agentloop.testing.server import DEFAULT_SIGNING_KEY
+
+        # A fixed signing key: thought signatures issued by one server process must still
+        # verify in the next one, or resumed sessions could not replay history.
+        client = Emulator(signing_key=DEFAULT_SIGNING_KEY).async_client()
+        offline = True
+        backend_note = backend_note or (
+            "Offline: running on the bundled agentloop emulator (its answers are canned, not "
+            "a real model)."
+        )
+    elif client is None:
+        from agentloop.client import AsyncClient
+
+        if not os.environ.get("GEMINI_API_KEY", "").strip():
+            from agentloop.errors import MissingAPIKeyError
+
+            raise MissingAPIKeyError(
+                "create_app() talks to the Gemini API and GEMINI_API_KEY is not set: set it, "
+                "pass client=AsyncClient(api_key=...), or pass emulator=True to run on the "
+                "bundled emulator (canned answers, offline)"
+            )
+        client = AsyncClient()
     tool_list = list(tools)
     config = {"thinking_summaries": "auto", **(generation_config or {})}
     defaults: dict[str, Any] = {
@@ -528,183 +517,36 @@ def create_app(
         for t in ToolRegistry(tool_list)
     ]
     index_html = _asset("index.html")
-    assets = {name: _asset(name) for name in _STATIC}
+    assets = {name: _asset(name) for name in STATIC}
 
-    def check(request: Request) -> None:
-        """Token, Host (DNS rebinding) and Origin (cross-site requests) checks."""
-        refused = refusal(request, token)
-        if refused is not None:
-            raise _HTTPError(*refused)
-
-    def errors(handler: Any) -> Any:
-        async def wrapped(request: Request) -> Response:
-            from agentloop.errors import AgentloopError, TurnInProgressError
-
-            try:
-                check(request)
-                response: Response = await handler(request)
-                return response
-            except _HTTPError as exc:
-                return JSONResponse({"error": exc.message}, status_code=exc.status)
-            except TurnInProgressError as exc:
-                return JSONResponse({"error": str(exc)}, status_code=409)
-            except AgentloopError as exc:
-                return JSONResponse({"error": str(exc)}, status_code=400)
-
-        return wrapped
-
-    async def json_body(request: Request) -> Any:
-        if "application/json" not in request.headers.get("content-type", ""):
-            raise _HTTPError(415, "send JSON (Content-Type: application/json)")
-        try:
-            return json.loads(await request.body())
-        except ValueError as exc:
-            raise _HTTPError(400, f"the body is not JSON: {exc}") from None
-
-    async def page(request: Request) -> Response:
-        if token is None and not loopback_host(request):
-            return Response("refused: not a loopback host", status_code=403)
-        return Response(
-            index_html,
-            media_type="text/html; charset=utf-8",
-            headers={"content-security-policy": _CSP, "x-content-type-options": "nosniff"},
-        )
-
-    async def static(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in assets:
-            return Response("not found", status_code=404)
-        return Response(
-            assets[name],
-            media_type=_STATIC[name],
-            headers={"x-content-type-options": "nosniff", "cache-control": "no-cache"},
-        )
-
-    @errors
-    async def info(request: Request) -> Response:
-        return JSONResponse(
-            {
-                "title": title,
-                "offline": offline,
-                "backend": backend_note,
-                "model": defaults["model"] or DEFAULT_MODEL,
-                "strategy": strategy,
-                "strategies": list(_STRATEGIES),
-                "tools": tool_info,
-            }
-        )
-
-    @errors
-    async def list_sessions(request: Request) -> Response:
-        return JSONResponse({"sessions": hub.listing()})
-
-    @errors
-    async def get_session(request: Request) -> Response:
-        return JSONResponse(hub.detail(hub.get(request.path_params["id"])))
-
-    @errors
-    async def patch_session(request: Request) -> Response:
-        live = hub.get(request.path_params["id"], create=True)
-        body = await json_body(request)
-        value = body.get("strategy") if isinstance(body, dict) else None
-        if value not in _STRATEGIES:
-            raise _HTTPError(400, 'send {"strategy": "stateful"} or {"strategy": "stateless"}')
-        if live.running:
-            raise _HTTPError(409, "a turn is running; switch the strategy between turns")
-        live.conv.strategy = value
-        hub.save(live)
-        return JSONResponse(hub.summary(live))
-
-    @errors
-    async def delete_session(request: Request) -> Response:
-        id = request.path_params["id"]
-        if not valid_session_id(id):
-            raise _HTTPError(400, f"{id!r} is not a session id")
-        if not await hub.delete(id):
-            raise _HTTPError(404, f"no session {id!r}")
-        return JSONResponse({"deleted": id})
-
-    @errors
-    async def stop_session(request: Request) -> Response:
-        stopped = await hub.stop(request.path_params["id"])
-        return JSONResponse({"stopped": stopped})
-
-    @errors
-    async def follow_session(request: Request) -> Response:
-        live = hub.get(request.path_params["id"])
-        if live.run is None:
-            raise _HTTPError(404, "no run of this session in this server")
-        return _sse(live.run.follow())
-
-    @errors
-    async def get_branches(request: Request) -> Response:
-        return JSONResponse(hub.branches(hub.get(request.path_params["id"])))
-
-    @errors
-    async def rerun(request: Request) -> Response:
-        live = hub.get(request.path_params["id"])
-        body = await json_body(request)
-        turn = body.get("turn") if isinstance(body, dict) else None
-        if isinstance(turn, bool) or not isinstance(turn, int):
-            raise _HTTPError(400, 'send {"turn": N}: the index of the turn to re-run')
-        return JSONResponse(await hub.rerun(live, turn))
-
-    @errors
-    async def agui(request: Request) -> Response:
-        body = await json_body(request)
-        try:
-            data = RunAgentInput.model_validate(body)
-        except ValidationError as exc:
-            raise _HTTPError(400, f"not an AG-UI RunAgentInput: {exc}") from None
-        live = hub.get(data.thread_id, create=True)
-        props = data.forwarded_props if isinstance(data.forwarded_props, dict) else {}
-        wanted = props.get("strategy")
-        if wanted is not None:
-            if wanted not in _STRATEGIES:
-                raise _HTTPError(400, f"forwardedProps.strategy {wanted!r}: stateful|stateless")
-            if not live.running:
-                live.conv.strategy = wanted
-        decisions: dict[str, tuple[bool, str | None]] | None = None
-        text: str | None = None
-        if data.resume:
-            decisions = {}
-            for entry in data.resume:
-                payload = entry.payload if isinstance(entry.payload, dict) else {}
-                ok = entry.status == "resolved" and payload.get("approved") is True
-                reason = payload.get("reason")
-                decisions[entry.interrupt_id] = (ok, str(reason) if reason else None)
-        else:
-            last = data.messages[-1] if data.messages else None
-            if last is None or getattr(last, "role", None) != "user":
-                raise _HTTPError(400, "the last message must be the user's new message")
-            text = _user_text(last)
-            if not text.strip():
-                raise _HTTPError(400, "the user's message is empty")
-        run = hub.start(live, data.run_id, text, decisions)
-        return _sse(run.follow())
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            await hub.close()
-
-    routes = [
-        Route("/", page),
-        Route("/static/{name}", static),
-        Route("/api/info", info),
-        Route("/api/sessions", list_sessions),
-        Route("/api/sessions/{id}", get_session, methods=["GET"]),
-        Route("/api/sessions/{id}", patch_session, methods=["PATCH"]),
-        Route("/api/sessions/{id}", delete_session, methods=["DELETE"]),
-        Route("/api/sessions/{id}/stop", stop_session, methods=["POST"]),
-        Route("/api/sessions/{id}/events", follow_session),
-        Route("/api/sessions/{id}/branches", get_branches, methods=["GET"]),
-        Route("/api/sessions/{id}/rerun", rerun, methods=["POST"]),
-        Route("/agui", agui, methods=["POST"]),
-    ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(
+        routes=routes(),
+        middleware=[Middleware(Guard, token=token, max_body=max_body)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=_lifespan,
+    )
     app.state.hub = hub
     app.state.offline = offline
+    app.state.web = WebState(
+        hub=hub,
+        info={
+            "title": title,
+            "offline": offline,
+            "backend": backend_note,
+            "model": defaults["model"] or DEFAULT_MODEL,
+            "strategy": strategy,
+            "strategies": list(STRATEGIES),
+            "tools": tool_info,
+        },
+        index_html=index_html,
+        assets=assets,
+    )
     return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        await app.state.hub.close()

@@ -122,7 +122,7 @@ async def test_the_sub_agent_is_journaled_under_the_parent(driver: str) -> None:
     await done(conv.send("topic 0"))
     ids = [info.id for info in store.list()]
     assert sorted(ids) == ["p1", "p1.sub.call-topic-0"]
-    from agentloop.web._sessions import Sessions
+    from agentloop.stores.sessions import Sessions
 
     assert [s.id for s in Sessions(store).list()] == ["p1"]  # a sub-agent is no session
     child = store.load("p1.sub.call-topic-0", agent=researcher)

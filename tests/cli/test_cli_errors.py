@@ -70,7 +70,7 @@ def test_bad_input_is_one_line_and_exit_2(cli: CLI, argv: list[str], message: st
 
 def test_import_agentloop_and_the_cli_stay_light() -> None:
     code = (
-        "import sys, agentloop, agentloop.cli, agentloop.web, agentloop.web._sessions\n"
+        "import sys, agentloop, agentloop.cli, agentloop.web, agentloop.stores.sessions\n"
         "heavy = [m for m in ('uvicorn', 'starlette', 'httpx', 'agentloop.testing',"
         " 'agentloop.client', 'pydantic', 'ag_ui', 'rich', 'prompt_toolkit')"
         " if m in sys.modules]\n"

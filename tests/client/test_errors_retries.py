@@ -140,9 +140,11 @@ def test_max_retries_configures_and_disables() -> None:
 def test_custom_retry_statuses() -> None:
     server = Server(error_reply(409))
     client = make_client(server, retry=RetryPolicy(retry_statuses=frozenset({503})))
-    with pytest.raises(errors.ConflictError):
+    with pytest.raises(errors.APIConflictError) as info:
         client.interactions.get("x")
     assert len(server.requests) == 1
+    # An HTTP 409 is an API error, not a store conflict (issue 21).
+    assert not isinstance(info.value, errors.ConflictError)
 
 
 @pytest.mark.parametrize(

@@ -55,15 +55,14 @@ def test_debug_adds_sizes(
 
 def test_silent_by_default_without_an_observer(emu: Emulator, scripted: ScriptedModel) -> None:
     from agentloop import Conversation
-    from agentloop.observe import observer_for
 
     logger = logging.getLogger("agentloop")
     assert not logger.isEnabledFor(logging.INFO)  # the default: WARNING from the root
     conv = Conversation(emu.client())
-    assert observer_for(conv) is None  # nothing wraps the turn, nothing runs per step
+    assert conv.engine().observe is None  # nothing wraps the turn, nothing runs per step
     logger.setLevel(logging.INFO)
     try:
-        assert observer_for(conv) is not None
+        assert conv.engine().observe is not None
     finally:
         logger.setLevel(logging.NOTSET)
 
@@ -72,7 +71,7 @@ def test_importing_the_loop_does_not_import_opentelemetry() -> None:
     code = (
         "import sys, agentloop.observe, agentloop.loop.conversation\n"
         "assert not [m for m in sys.modules if m.startswith('opentelemetry')]\n"
-        "assert 'agentloop.observe._observer' not in sys.modules\n"
+        "assert 'agentloop.loop._tracing' not in sys.modules\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -356,8 +356,8 @@ def test_other_engine_events_become_turn_span_events(otel: Otel) -> None:
     from typing import ClassVar
 
     from agentloop.loop import LoopEvent, Turn, TurnCompleted
+    from agentloop.loop._tracing import observer_for
     from agentloop.loop.engine import Emit
-    from agentloop.observe import observer_for
 
     @dataclass(slots=True)
     class Compacted(LoopEvent):
@@ -389,7 +389,7 @@ def test_a_failing_observer_never_breaks_the_turn(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    from agentloop.observe._observer import TurnObserver
+    from agentloop.loop._tracing import TurnObserver
 
     def broken(self: Any, effect: Any) -> None:
         raise RuntimeError("observer bug")

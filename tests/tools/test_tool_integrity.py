@@ -13,7 +13,6 @@ import subprocess
 import sys
 import textwrap
 import threading
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -475,35 +474,22 @@ def test_requires_approval_must_be_a_bool_or_a_policy() -> None:
         def f() -> None: ...
 
 
-# --- issue 17: one error hierarchy, old names deprecated -----------------------------------
+# --- issue 17: one error hierarchy (the old names went in 0.x, issue 21) -------------------
 
 
-NEW_NAMES = {
-    "UnknownTool": errors.UnknownToolError,
-    "ToolTimeout": errors.ToolTimeoutError,
-    "ArgumentsInvalid": errors.ArgumentsInvalidError,
-    "TypeProblem": errors.ToolSchemaError,
-}
-OLD_HOMES = {
-    "UnknownTool": ["agentloop.tools", "agentloop.tools.execution"],
-    "ToolTimeout": ["agentloop.tools", "agentloop.tools.execution"],
-    "ArgumentsInvalid": ["agentloop.tools", "agentloop.tools.tool"],
-    "TypeProblem": ["agentloop.tools.schema"],
-}
-
-
-@pytest.mark.parametrize("old", sorted(NEW_NAMES))
-def test_old_names_are_deprecated_aliases(old: str) -> None:
+@pytest.mark.parametrize(
+    ("module_name", "old"),
+    [
+        ("agentloop.tools", "UnknownTool"),
+        ("agentloop.tools.execution", "ToolTimeout"),
+        ("agentloop.tools.tool", "ArgumentsInvalid"),
+        ("agentloop.tools.schema", "TypeProblem"),
+    ],
+)
+def test_old_names_are_gone(module_name: str, old: str) -> None:
     import importlib
 
-    for module_name in OLD_HOMES[old]:
-        module = importlib.import_module(module_name)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            value = getattr(module, old)
-        assert value is NEW_NAMES[old]
-        assert [w.category for w in caught] == [DeprecationWarning]
-        assert NEW_NAMES[old].__name__ in str(caught[0].message)
+    assert not hasattr(importlib.import_module(module_name), old)
 
 
 def test_tool_errors_are_agentloop_errors_and_keep_their_builtin_bases() -> None:

@@ -23,7 +23,7 @@ EVENT = TypeAdapter(Event)
 
 def _app(tmp_path: Path, **kwargs: Any) -> Any:
     kwargs.setdefault("tools", [get_weather, delete_file, show_snippet])
-    return create_app(store=tmp_path / "web.db", **kwargs)
+    return create_app(emulator=True, store=tmp_path / "web.db", **kwargs)
 
 
 @pytest.fixture
@@ -248,7 +248,7 @@ def _wait_idle(base: str, session: str) -> dict[str, Any]:
 
 def test_a_turn_keeps_running_when_the_client_goes_away(tmp_path: Path) -> None:
     gate = Gate()
-    app = create_app(tools=[gate.tool], store=tmp_path / "web.db")
+    app = create_app(emulator=True, tools=[gate.tool], store=tmp_path / "web.db")
     with serve(app) as base:
         body = user_input("bg", "Write a slow report about the moon")
         with httpx.stream("POST", f"{base}/agui", json=body, timeout=20) as response:
@@ -277,7 +277,7 @@ def test_a_turn_keeps_running_when_the_client_goes_away(tmp_path: Path) -> None:
 
 def test_stop_cancels_the_turn_and_keeps_the_history_valid(tmp_path: Path) -> None:
     gate = Gate()
-    app = create_app(tools=[gate.tool], store=tmp_path / "web.db")
+    app = create_app(emulator=True, tools=[gate.tool], store=tmp_path / "web.db")
     try:
         with serve(app) as base:
             body = user_input("st", "Write a slow report about the sea")
@@ -302,7 +302,7 @@ def test_stop_cancels_the_turn_and_keeps_the_history_valid(tmp_path: Path) -> No
 
 def test_several_sessions_run_at_once(tmp_path: Path) -> None:
     first = Gate()
-    app = create_app(tools=[first.tool], store=tmp_path / "web.db")
+    app = create_app(emulator=True, tools=[first.tool], store=tmp_path / "web.db")
     try:
         with serve(app) as base:
             a = httpx.Client(base_url=base, timeout=20)
@@ -352,7 +352,9 @@ def test_sessions_on_postgresql(tmp_path: Path) -> None:
     try:
         for attempt in range(2):  # the second app is a restarted server on the same database
             store = PostgresStore(dsn, schema=schema)
-            with TestClient(create_app(tools=[get_weather], store=store), base_url=LOCAL) as c:
+            with TestClient(
+                create_app(emulator=True, tools=[get_weather], store=store), base_url=LOCAL
+            ) as c:
                 if attempt == 0:
                     _run(c, user_input("pg", "I have 2 dogs in my house."))
                     _run(c, user_input("pg", "What is the weather in Oslo?", run="r2"))
@@ -369,3 +371,48 @@ def test_sessions_on_postgresql(tmp_path: Path) -> None:
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_no_silent_emulator_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``create_app()`` talks to the real API unless told otherwise: without a key it fails
+    saying what to do, it never answers with canned text instead."""
+    from agentloop.errors import ConfigurationError, MissingAPIKeyError
+    from agentloop.testing import Emulator
+
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    with pytest.raises(MissingAPIKeyError, match="emulator"):
+        create_app(store=tmp_path / "web.db")
+    with pytest.raises(ConfigurationError, match="not both"):
+        create_app(store=tmp_path / "web.db", client=Emulator().async_client(), emulator=True)
+    with TestClient(create_app(store=tmp_path / "web.db", emulator=True), base_url=LOCAL) as c:
+        info = c.get("/api/info").json()
+        assert info["offline"] is True and "emulator" in info["backend"]
+
+
+def test_bodies_are_limited_and_must_really_be_json(tmp_path: Path) -> None:
+    """The guard refuses a body over ``max_body`` (declared or streamed) with 413 before a
+    route reads it; a content type that merely mentions JSON is not JSON."""
+    with TestClient(_app(tmp_path, max_body=2000), base_url=LOCAL) as c:
+        big = {"threadId": "t1", "runId": "r1", "messages": [], "state": {}, "tools": [],
+               "context": [], "forwardedProps": {"pad": "x" * 5000}}  # fmt: skip
+        response = c.post("/agui", json=big)
+        assert response.status_code == 413 and "2000 bytes" in response.json()["error"]
+
+        def chunks() -> Any:
+            yield b'{"pad": "'
+            for _ in range(10):
+                yield b"x" * 500
+            yield b'"}'
+
+        streamed = c.patch(
+            "/api/sessions/s1", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert streamed.status_code == 413
+        sneaky = c.patch(
+            "/api/sessions/s1",
+            content=b'{"strategy": "stateless"}',
+            headers={"content-type": "text/plain; x=application/json"},
+        )
+        assert sneaky.status_code == 415
+        fine = c.patch("/api/sessions/s1", json={"strategy": "stateless"})
+        assert fine.status_code == 200 and fine.json()["strategy"] == "stateless"

@@ -130,7 +130,9 @@ class Page:
 
 @pytest.fixture
 def page(browser: Any, tmp_path: Path) -> Iterator[Page]:
-    app = create_app(tools=[get_weather, delete_file, show_snippet], store=tmp_path / "web.db")
+    app = create_app(
+        emulator=True, tools=[get_weather, delete_file, show_snippet], store=tmp_path / "web.db"
+    )
     with serve(app) as base:
         yield Page(browser, base)
 
@@ -268,7 +270,7 @@ def test_esc_stops_a_turn_and_a_closed_tab_does_not(browser: Any, tmp_path: Path
     from selenium.webdriver.common.keys import Keys
 
     gate = Gate()
-    app = create_app(tools=[gate.tool], store=tmp_path / "web.db")
+    app = create_app(emulator=True, tools=[gate.tool], store=tmp_path / "web.db")
     try:
         with serve(app) as base:
             page = Page(browser, base)
@@ -295,7 +297,7 @@ def test_esc_stops_a_turn_and_a_closed_tab_does_not(browser: Any, tmp_path: Path
 
 
 def test_a_token_is_asked_for_once(browser: Any, tmp_path: Path) -> None:
-    app = create_app(tools=[get_weather], store=tmp_path / "web.db", token="s3cret")
+    app = create_app(emulator=True, tools=[get_weather], store=tmp_path / "web.db", token="s3cret")
     with serve(app) as base:
         page = Page(browser, base)
         page.driver.get(base + "/")

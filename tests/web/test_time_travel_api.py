@@ -14,7 +14,7 @@ LOCAL = "http://127.0.0.1:8000"
 
 
 def test_rerun_makes_a_branch_and_branches_lists_the_tree(tmp_path: Path) -> None:
-    with TestClient(create_app(store=tmp_path / "web.db"), base_url=LOCAL) as client:
+    with TestClient(create_app(store=tmp_path / "web.db", emulator=True), base_url=LOCAL) as client:
         for n, text in enumerate(["I have 3 cats.", "I have 2 dogs."]):
             response = client.post("/agui", json=user_input("s1", text, run=f"r{n}"))
             assert events_of(response.text)[-1]["type"] == "RUN_FINISHED"

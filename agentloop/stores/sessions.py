@@ -1,18 +1,11 @@
-"""Where sessions live: the ONE adapter between the web app / CLI and a conversation store.
+"""Where sessions live: the ONE adapter between the apps (the CLI, the web chat) and a
+conversation store.
 
-Two kinds of store are handled here, and nowhere else:
-
-* a journaling store (``append``/``read``/``version``/``list``/``delete``, e.g. from
-  ``agentloop.stores.open_store``): conversations are created with ``store=`` and journal
-  every step themselves; ``store.list()`` gives ``ConversationInfo(id, version, created,
-  updated, meta)``;
-* a snapshot store (``SQLiteStore`` with ``save``/``load_data``/``ids``): the session is saved
-  whole after every step of progress the app sees (the end of a turn, an approval, a strategy
-  switch).
-
-App-level settings (the ``--tools`` files, the title, running token totals) travel in a
-``meta`` dict: for snapshot stores under the key ``"meta"`` of the saved document; for
-journaling stores under ``"app"`` in the store's meta of the conversation (written after each
+The store journals (``append``/``read``/``version``/``list``/``delete``, e.g. from
+``agentloop.stores.open_store``): conversations are created with ``store=`` and journal every
+step themselves; ``store.list()`` gives ``ConversationInfo(id, version, created, updated,
+meta)``. App-level settings (the ``--tools`` files, the title, running token totals) travel in
+a ``meta`` dict under ``"app"`` in the store's meta of the conversation (written after each
 turn with an empty ``append``, which changes no version).
 
 Nothing heavy is imported here, so ``agentloop chat`` can use it without starlette.
@@ -29,6 +22,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from agentloop.errors import ConfigurationError, ConflictError
 
 __all__ = [
     "SessionInfo",
@@ -70,26 +65,19 @@ class SessionInfo:
         return str(self.meta.get("title") or self.id)
 
 
-class _Snapshot:
-    """Duck-types a conversation for ``SQLiteStore.save``: its saved form plus ``meta``."""
-
-    def __init__(self, conv: Any, meta: dict[str, Any]) -> None:
-        self.id = conv.id
-        self._data = conv.to_dict()
-        self._data["meta"] = dict(meta)
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = self._data
-        return data
-
-
 class Sessions:
     """Conversations by id in one store, each with a ``meta`` dict of app settings."""
 
     def __init__(self, store: Any) -> None:
-        self.store = store
-        # A journaling store: conversations write to it themselves as they go.
-        self.journaling = all(hasattr(store, n) for n in ("append", "read", "version", "list"))
+        missing = [
+            n for n in ("append", "read", "version", "list", "delete") if not hasattr(store, n)
+        ]
+        if missing:
+            raise ConfigurationError(
+                f"{store!r} is not a conversation store (it has no {', '.join(missing)}); pass "
+                "an agentloop.stores store, a path or a URL (see agentloop.stores.open_store)"
+            )
+        self.store = store  # a journaling store: conversations write to it as they go
 
     @property
     def where(self) -> str:
@@ -101,28 +89,26 @@ class Sessions:
 
     def list(self) -> list[SessionInfo]:
         """Every session, most recently updated first."""
-        if self.journaling:
-            out = []
-            for info in self.store.list():
-                meta = dict(info.meta or {})
-                if meta.get("run_of"):
-                    continue  # a sub-agent's or managed agent's run: part of its parent
-                app = dict(meta.get("app") or {})
-                if not app.get("title"):
-                    app["title"] = meta.get("title") or ""
-                fork = meta.get("fork")
-                out.append(
-                    SessionInfo(
-                        id=info.id,
-                        updated=float(info.updated or 0.0),
-                        meta=app,
-                        parent=meta.get("parent"),
-                        fork=dict(fork) if isinstance(fork, dict) else None,
-                        created=float(info.created or 0.0),
-                    )
+        out = []
+        for info in self.store.list():
+            meta = dict(info.meta or {})
+            if meta.get("run_of"):
+                continue  # a sub-agent's or managed agent's run: part of its parent
+            app = dict(meta.get("app") or {})
+            if not app.get("title"):
+                app["title"] = meta.get("title") or ""
+            fork = meta.get("fork")
+            out.append(
+                SessionInfo(
+                    id=info.id,
+                    updated=float(info.updated or 0.0),
+                    meta=app,
+                    parent=meta.get("parent"),
+                    fork=dict(fork) if isinstance(fork, dict) else None,
+                    created=float(info.created or 0.0),
                 )
-            return out
-        return [SessionInfo(id, float(m.get("updated", 0.0)), m) for id, m in self._metas()]
+            )
+        return out
 
     def family(self, id: str) -> tuple[str, dict[str | None, builtins.list[SessionInfo]]]:
         """The branch tree session ``id`` belongs to: the root's id, and each session's
@@ -139,19 +125,13 @@ class Sessions:
             children.setdefault(info.parent if info.parent in infos else None, []).append(info)
         return root, children
 
-    def _metas(self) -> builtins.list[tuple[str, dict[str, Any]]]:
-        return [(id, self.meta(id)) for id in self.store.ids()]
-
     def __contains__(self, id: object) -> bool:
         return id in self.store
 
     def meta(self, id: str) -> dict[str, Any]:
         """The app settings saved with session ``id`` (``{}`` when it has none)."""
-        if self.journaling:
-            stored = self.store.read(id, after=self.store.version(id))  # the meta, no records
-            meta = (stored.meta or {}).get("app")
-            return dict(meta) if isinstance(meta, dict) else {}
-        meta = self.store.load_data(id).get("meta")
+        stored = self.store.read(id, after=self.store.version(id))  # the meta, no records
+        meta = (stored.meta or {}).get("app")
         return dict(meta) if isinstance(meta, dict) else {}
 
     def load(
@@ -168,9 +148,7 @@ class Sessions:
             from agentloop.loop import Conversation
 
             cls = Conversation
-        if self.journaling:
-            return cls.from_store(self.store, id, client=client, tools=tools, **overrides)
-        return cls.from_dict(self.store.load_data(id), client=client, tools=tools, **overrides)
+        return cls.from_store(self.store, id, client=client, tools=tools, **overrides)
 
     def steps(self, id: str) -> int:
         """How many history steps session ``id`` has."""
@@ -185,28 +163,21 @@ class Sessions:
     # --- writing ----------------------------------------------------------------------------
 
     def create(self, cls: Any, client: Any, **kwargs: Any) -> Any:
-        """A new conversation kept in this store (journaling to it when the store can)."""
-        if self.journaling:
-            kwargs["store"] = self.store
-        return cls(client, **kwargs)
+        """A new conversation kept in this store (it journals to it)."""
+        return cls(client, store=self.store, **kwargs)
 
     def save(self, conv: Any, meta: dict[str, Any]) -> None:
         """Save ``conv`` with ``meta`` (``meta["updated"]`` is set to now)."""
         meta["updated"] = time.time()
-        if self.journaling:
-            # The conversation journals itself; only the app meta is written here.
-            version = self.store.version(conv.id)
-            if version == 0:
-                return  # nothing journaled yet (no turn so far)
-            from agentloop.errors import ConflictError
-
-            current = dict(self.store.read(conv.id, after=version).meta or {})
-            with contextlib.suppress(ConflictError):  # a writer moved on: next save wins
-                self.store.append(
-                    conv.id, [], expected_version=version, meta={**current, "app": dict(meta)}
-                )
-            return
-        self.store.save(_Snapshot(conv, meta), conv.id)
+        # The conversation journals itself; only the app meta is written here.
+        version = self.store.version(conv.id)
+        if version == 0:
+            return  # nothing journaled yet (no turn so far)
+        current = dict(self.store.read(conv.id, after=version).meta or {})
+        with contextlib.suppress(ConflictError):  # a writer moved on: next save wins
+            self.store.append(
+                conv.id, [], expected_version=version, meta={**current, "app": dict(meta)}
+            )
 
     def delete(self, id: str) -> bool:
         """Delete session ``id``; False if there was none."""
@@ -222,31 +193,14 @@ class Sessions:
 
 
 def open_sessions(store: Any = None) -> Sessions:
-    """``Sessions`` over a store object, a path, a URL, or (None) the default file.
-
-    URLs and paths go to ``agentloop.stores.open_store`` when this agentloop has it (journaling
-    stores: ``postgresql://...``, ``sqlite:///path``, a path); otherwise a path or
-    ``sqlite:///path`` opens a ``SQLiteStore``.
-    """
+    """``Sessions`` over a store object, a path, a URL (``postgresql://...``,
+    ``sqlite:///path``: ``agentloop.stores.open_store``), or (None) the default file."""
     if isinstance(store, Sessions):
         return store
     if store is None:
         store = default_store_path()
     if isinstance(store, (str, Path)):
-        import agentloop.stores as stores
+        from . import open_store
 
-        opener = getattr(stores, "open_store", None)
-        if opener is not None:
-            return Sessions(opener(str(store)))
-        text = str(store)
-        if text.startswith("sqlite:///"):
-            text = text[len("sqlite:///") :]
-        if "://" in text:
-            from agentloop.errors import StoreError
-
-            raise StoreError(
-                f"store {text!r}: only SQLite files are supported by this agentloop; pass a "
-                "path or sqlite:///path"
-            )
-        return Sessions(stores.SQLiteStore(Path(text).expanduser()))
+        return Sessions(open_store(str(store)))
     return Sessions(store)

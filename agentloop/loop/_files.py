@@ -9,6 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from agentloop.errors import SnapshotError
+
 __all__ = ["read_json", "write_json_atomic"]
 
 
@@ -42,7 +44,7 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(
+        raise SnapshotError(
             f"{str(path)!r} is not valid JSON ({exc.msg} at line {exc.lineno}); it is not a "
             "conversation saved by agentloop, or it was edited by hand"
         ) from None

@@ -1,4 +1,6 @@
-"""The turn observer: spans, metrics and log lines for one turn, from the engine's effects.
+"""The turn observer: spans, metrics and log lines for one turn, from the engine's effects
+(``agentloop.instrument()`` and the ``agentloop`` logger switch it on; see
+``agentloop.observe``).
 
 ``TurnObserver.wrap`` sits between the engine's protocol generator and the driver: it sees
 every effect going out and every result (or exception) coming back, so one implementation
@@ -18,12 +20,15 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from agentloop.loop.effects import Emit, RunTools, SendRequest, WaitBackground
-from agentloop.loop.events import (
+from agentloop.observe import Instrumentation, instrumentation, logger
+from agentloop.types import RUNNING_STATUSES, RawJSON
+
+from .effects import Emit, RunTools, SendRequest, WaitBackground
+from .events import (
     ApprovalRequired,
     InteractionCompleted,
     InteractionStarted,
@@ -37,17 +42,15 @@ from agentloop.loop.events import (
     ToolCallStarted,
     TurnCompleted,
 )
-from agentloop.types import RUNNING_STATUSES, RawJSON
-
-from . import Instrumentation, logger
 
 if TYPE_CHECKING:
-    from agentloop.loop.effects import Effect
-    from agentloop.loop.events import LoopEvent
-    from agentloop.loop.turn import Turn
     from agentloop.types import FunctionCallStep, Interaction
 
-__all__ = ["TurnObserver"]
+    from .effects import Effect
+    from .events import LoopEvent
+    from .turn import Turn
+
+__all__ = ["TurnObserver", "observer_for"]
 
 PROVIDER = "gcp.gemini"
 _FAILED = ("failed", "cancelled")
@@ -801,3 +804,20 @@ class _Observed(Generator["Effect", Any, "Turn"]):
             super().close()
         else:
             self._proto.close()
+
+
+Wrapper = Callable[
+    [Generator["Effect", Any, "Turn"], str, list[Any]], Generator["Effect", Any, "Turn"]
+]
+
+
+def observer_for(conversation: Any) -> Wrapper | None:
+    """Per turn: the observer wrapping the turn's protocol, or ``None`` when nothing watches
+    (no tracing and the ``agentloop`` logger disabled for INFO): then a turn pays nothing."""
+    config = instrumentation()
+    if config is None or (config.tracer is None and config.token_usage is None):
+        if not logger.isEnabledFor(logging.INFO):
+            return None
+        config = None
+    wrapper: Wrapper = TurnObserver(conversation, config).wrap
+    return wrapper
