@@ -187,7 +187,38 @@ class StateError(AgentloopError, RuntimeError, ValueError):
 
 class TurnInProgressError(StateError):
     """A turn was started on a conversation whose previous turn is still running (from
-    another thread or task, or a background turn); one turn at a time. Nothing was changed."""
+    another thread or task, a background turn, or another writer holding the stored
+    conversation's live-turn lease); one turn at a time. Nothing was changed.
+
+    For a stored conversation whose turn runs in another writer, ``owner`` names that writer
+    (host, process id and a token) and ``expires`` is when its lease runs out (seconds since
+    the epoch, ``time.time()`` form) unless it renews it; ``conversation_id`` is the id.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        conversation_id: str | None = None,
+        owner: str | None = None,
+        expires: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.conversation_id = conversation_id
+        self.owner = owner
+        self.expires = expires
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> Any:
+        kwargs = {
+            "conversation_id": self.conversation_id,
+            "owner": self.owner,
+            "expires": self.expires,
+        }
+        return (_rebuild, (type(self), (self.message,), kwargs))
 
 
 class SnapshotError(AgentloopError, ValueError):

@@ -216,6 +216,7 @@ def _child(tool: AgentTool, parent: Any, call_id: str, cls: Any) -> Any:
     if not known and tool.context == "fork":
         seed_fork(parent._state, child, call_id, agent.name)
     child._parent = parent
+    child.interrupt_grace = parent.interrupt_grace  # stopped as its parent's tools are
     child._state.rollup = parent._state
     child._store_meta["run_of"] = parent.id  # part of its parent's run, not a session
     return child

@@ -331,9 +331,16 @@ class _Chat:
             while turn is not None and turn.status == "awaiting_approval":
                 turn = self._approve(turn)
         except KeyboardInterrupt:
-            # The engine closed the turn's open calls: the history stays valid.
+            # The engine recorded what is known of each call (real results; calls that were
+            # running are in doubt, the others "not run"): the history stays valid.
             self.view.end()
             self.view.error("(turn cancelled; the conversation continues — Ctrl-C again quits)")
+            doubt = [c.name for c in self.conv.pending_approvals if c.id in self.conv.in_doubt]
+            if doubt:
+                self.view.error(
+                    f"({', '.join(doubt)} was running: whether it finished is unknown; your "
+                    "next message tells the model so)"
+                )
             self.interrupted = True
         except ConflictError:
             # Another window (or process) wrote to this session first: nothing of ours was

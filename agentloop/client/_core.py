@@ -112,14 +112,27 @@ BODY_FIELDS = frozenset(
 )
 
 
-# What can surround a key in text: a key is a whole token, never part of a longer word.
-# ``\\[nrtbf"/]`` also accepts a JSON escape right before it (``"...:\\nKEY"`` in raw JSON).
-_TOKEN = r"A-Za-z0-9_\-"
-_BEFORE = rf'(?:(?<![{_TOKEN}])|(?<=\\[nrtbf"/]))'
-_AFTER = rf"(?![{_TOKEN}])"
 MIN_SCRUBBED_KEY = 8
 """Keys shorter than this are not scrubbed from texts (too likely to be part of words);
 agentloop never puts a key into a text in the first place."""
+
+
+def _key_pattern(value: str) -> str:
+    """A pattern for ``value`` wherever it appears, glued to other characters or not, with
+    any of its characters possibly JSON-escaped (``\\u0041``, ``\\/``): a server may echo
+    the key inside a word, or escaped, and both decode to the key."""
+    parts = []
+    for char in value:
+        escapes = [re.escape(char)]
+        if ord(char) < 0x10000:
+            code = f"{ord(char):04x}"
+            escapes.append(
+                "\\\\u" + "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in code)
+            )
+        if char == "/":
+            escapes.append(re.escape("\\/"))
+        parts.append("(?:" + "|".join(escapes) + ")")
+    return "".join(parts)
 
 
 class _Secret:
@@ -137,17 +150,21 @@ class _Secret:
 
     def _compiled(self) -> tuple[re.Pattern[str], re.Pattern[bytes]]:
         if self._patterns is None:
-            text = _BEFORE + re.escape(self._value) + _AFTER
+            text = _key_pattern(self._value)
             self._patterns = (re.compile(text), re.compile(text.encode("utf-8", "surrogateescape")))
         return self._patterns
 
     def scrub(self, text: str) -> str:
-        if len(self._value) < MIN_SCRUBBED_KEY or self._value not in text:
+        if len(self._value) < MIN_SCRUBBED_KEY or (
+            self._value not in text and "\\u" not in text and "\\/" not in text
+        ):
             return text
         return self._compiled()[0].sub("***", text)
 
     def scrub_bytes(self, data: bytes) -> bytes:
-        if len(self._value) < MIN_SCRUBBED_KEY or self._bytes not in data:
+        if len(self._value) < MIN_SCRUBBED_KEY or (
+            self._bytes not in data and b"\\u" not in data and b"\\/" not in data
+        ):
             return data
         return self._compiled()[1].sub(b"***", data)
 

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from agentloop._defaults import DEFAULT_MODEL, new_id
 from agentloop.errors import (
     ConfigurationError,
     InputError,
     StateError,
+    StoreError,
     TaskFailedError,
     TaskNotFoundError,
     TaskTimeoutError,
@@ -52,6 +54,8 @@ if TYPE_CHECKING:
     from agentloop.loop import Conversation
 
 __all__ = ["TaskHandle", "TaskInfo", "TaskQueue", "TaskResult", "TaskStatus"]
+
+T = TypeVar("T")
 
 TaskStatus = Literal["queued", "running", "awaiting_approval", "completed", "failed", "cancelled"]
 """Where a task is: waiting for a worker, running, paused for approval, or ended."""
@@ -224,13 +228,28 @@ class TaskQueue:
                 from dbos import DBOS, DBOSClient
 
                 _quiet_dbos()
-                prepare_sqlite(self.url)
-                DBOS.migrate(self.url)  # creates the system tables once; cheap afterwards
-                self._dbos_client = DBOSClient(
-                    system_database_url=self.url,
-                    application_name=APP_NAME,
-                    use_listen_notify=False,
-                )
+                dbos_log = logging.getLogger("dbos")
+                level = dbos_log.level
+                if "AGENTLOOP_DBOS_LOG_LEVEL" not in os.environ:
+                    # Its "could not connect ... Continuing" warning precedes our one line.
+                    dbos_log.setLevel(logging.ERROR)
+                try:
+                    prepare_sqlite(self.url)
+                    DBOS.migrate(self.url)  # creates the system tables once; cheap afterwards
+                    self._dbos_client = DBOSClient(
+                        system_database_url=self.url,
+                        application_name=APP_NAME,
+                        use_listen_notify=False,
+                    )
+                except Exception as exc:
+                    raise StoreError(
+                        f"cannot open the task database {redact(self.url)!r}: "
+                        f"{_first_line(exc)}. Check the URL (postgresql://user:pass@host/db, "
+                        "sqlite:///path or a file path), that the server is running and "
+                        "reachable, and that this user may create tables there"
+                    ) from None
+                finally:
+                    dbos_log.setLevel(level)
             return self._dbos_client
 
     def close(self) -> None:
@@ -468,21 +487,54 @@ class TaskQueue:
         self._decide(task_id, call_id, False, reason)
 
     def _decide(self, task_id: str, call_id: str, ok: bool, reason: str | None) -> None:
+        """Record the decision (the first one on a wait wins), then deliver it once."""
+        from ._decisions import latest_decision, record_decision
+
+        self._client()  # the database exists, with a clear error if it cannot be opened
         info = self.info(task_id)
         awaiting = {c["id"]: c for c in info.progress.get("awaiting", [])}
-        if info.status != "awaiting_approval" or call_id not in awaiting:
-            waiting = ", ".join(awaiting) or "none"
-            raise StateError(
-                f"call {call_id!r} of task {task_id} is not awaiting a decision (task is "
-                f"{info.status}; calls waiting: {waiting}); see `agentloop tasks show {task_id}`"
+        what = "approve" if ok else "reject"
+        if info.status == "awaiting_approval" and call_id in awaiting:
+            ticket = int(awaiting[call_id].get("ticket") or 0)
+            first = self._guard_db(
+                lambda: record_decision(self.url, task_id, call_id, ticket, ok, reason)
             )
-        ticket = awaiting[call_id].get("ticket")
-        self._client().send(
-            task_id,
-            {"call_id": call_id, "approve": ok, "reason": reason, "ticket": ticket},
-            DECISION_TOPIC,
-            idempotency_key=f"{task_id}:{call_id}:{ticket}",
+            if first.approve != ok:
+                raise StateError(
+                    f"call {call_id!r} of task {task_id} was already {first.describe()}; the "
+                    f"first decision holds, so this {what} was not applied. See `agentloop "
+                    f"tasks show {task_id}`"
+                )
+            self._client().send(
+                task_id,
+                {"call_id": call_id, "approve": ok, "reason": first.reason, "ticket": ticket},
+                DECISION_TOPIC,
+                idempotency_key=f"{task_id}:{call_id}:{ticket}",
+            )
+            return
+        previous = self._guard_db(lambda: latest_decision(self.url, task_id, call_id))
+        if previous is not None:
+            if previous.approve != ok:
+                raise StateError(
+                    f"call {call_id!r} of task {task_id} was already {previous.describe()}; "
+                    f"a decision cannot be changed, so this {what} was not applied. See "
+                    f"`agentloop tasks show {task_id}`"
+                )
+            return  # the same decision again: already delivered
+        waiting = ", ".join(awaiting) or "none"
+        raise StateError(
+            f"call {call_id!r} of task {task_id} is not awaiting a decision (task is "
+            f"{info.status}; calls waiting: {waiting}); see `agentloop tasks show {task_id}`"
         )
+
+    def _guard_db(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except Exception as exc:
+            raise StoreError(
+                f"the task database {redact(self.url)!r} failed: {type(exc).__name__}: "
+                f"{' '.join(str(exc).split())[:300]}; check that it is reachable and writable"
+            ) from None
 
     def cancel(self, task_id: str) -> None:
         """Cancel a task: it stops at its next step and is never resumed."""
@@ -642,3 +694,13 @@ def _quiet_dbos() -> None:
 
     level = os.environ.get("AGENTLOOP_DBOS_LOG_LEVEL", "WARNING")
     logging.getLogger("dbos").setLevel(level)
+
+
+def _first_line(exc: BaseException) -> str:
+    """The gist of a database driver's error: its type and first line, the password hidden."""
+    cause: BaseException = exc
+    while getattr(cause, "orig", None) is not None:  # SQLAlchemy wraps the driver's error
+        cause = cause.orig  # type: ignore[attr-defined]
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    text = redact(lines[0]) if lines else ""
+    return f"{type(cause).__name__}: {text[:300]}" if text else type(cause).__name__

@@ -30,6 +30,7 @@ from .branches import AsyncTimeTravel
 from .compaction import Compaction
 from .effects import Emit, Persist, Protocol, RunHook, RunTools, SendRequest, WaitBackground
 from .events import Compacted, LoopEvent, SSETranslator, TurnCompleted
+from .lease import awrite
 from .limits import UsageLimits
 from .settings import turn_overrides
 from .turn import Turn
@@ -92,19 +93,15 @@ class AsyncConversationWorld:
         kind = type(effect)
         if kind is RunTools:
             return await conv.tools.arun(
-                effect.calls, context=conv._tool_context, around=effect.around
+                effect.calls,
+                context=conv._tool_context,
+                around=effect.around,
+                progress=effect.progress,
+                grace=effect.grace,
             )
         if kind is Persist:
-            journal = effect.journal
             assert conv.store is not None
-            journal.written(
-                await conv.store.aappend(
-                    journal.id,
-                    journal.pending,
-                    expected_version=journal.version,
-                    meta=conv._pending_meta(journal),
-                )
-            )
+            await awrite(conv.store, effect.journal, conv._pending_meta(effect.journal))
             return None
         if kind is RunHook:
             return await call_async(effect.hook, effect.event, conv.tools._get_loop)

@@ -18,6 +18,7 @@ import inspect
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -31,6 +32,7 @@ from .compaction import Compaction, compact_now
 from .effects import Protocol
 from .engine import TurnEngine
 from .hooks import hook_set
+from .lease import owner_dead, owner_id
 from .limits import LimitGuard, NestedGuard, UsageLimits, UsageTotals
 from .persist import from_document, to_document
 from .records import Journal, Snapshot, ViewChanged, encode
@@ -65,6 +67,10 @@ class ConversationCore:
     """Settings, state and everything the two drivers share."""
 
     client: Any
+    #: Seconds a turn interrupted while tools run (Ctrl-C, cancellation, a web Stop) waits for
+    #: the calls already running, so that what they return is recorded; a call still running
+    #: after it is in doubt (``in_doubt``). Assign on a conversation to change it.
+    interrupt_grace: float = 5.0
 
     model = Setting[str | None]()
     agent = Setting[str | None]()
@@ -178,6 +184,7 @@ class ConversationCore:
             limits.check_priced(self.model if self.model is not None else agent)
         self.limits = limits
         self.store: ConversationStore | None = None
+        self._elsewhere: tuple[str, float] | None = None  # another writer's live lease
         self._journaled_settings: dict[str, Any] | None = None
         self._store_meta: dict[str, Any] = {}
         if store is not None:
@@ -188,8 +195,13 @@ class ConversationCore:
     @property
     def status(self) -> ConversationStatus:
         """Where the conversation stands: ``idle``, ``running``, ``suspended`` (a background
-        turn), ``awaiting_approval`` or ``needs_recovery`` (see ``ConversationStatus``)."""
-        return self._state.status.status
+        turn), ``awaiting_approval`` or ``needs_recovery`` (see ``ConversationStatus``). A
+        stored conversation whose turn runs in another writer (``running_elsewhere``) is
+        ``running``."""
+        status = self._state.status.status
+        if status is ConversationStatus.NEEDS_RECOVERY and self.running_elsewhere is not None:
+            return ConversationStatus.RUNNING
+        return status
 
     @property
     def strategy(self) -> Strategy:
@@ -270,8 +282,19 @@ class ConversationCore:
     def needs_recovery(self) -> bool:
         """True when the last turn was cut short (a crash, or saved mid-turn): call
         ``recover()`` to finish it, or ``send()`` to answer its open calls as interrupted and
-        start a new turn."""
-        return self._state.cut is not None
+        start a new turn. False while that turn is still running in another writer (it holds
+        the stored conversation's live-turn lease: see ``running_elsewhere``)."""
+        return self._state.cut is not None and self.running_elsewhere is None
+
+    @property
+    def running_elsewhere(self) -> tuple[str, float] | None:
+        """``(owner, expires)`` when this stored conversation was loaded while another writer
+        was running a turn of it and that writer's live-turn lease has not expired yet (by
+        this machine's clock); ``send``/``recover`` then raise ``TurnInProgressError``."""
+        elsewhere = self._elsewhere
+        if elsewhere is None or elsewhere[1] <= time.time():
+            return None
+        return elsewhere
 
     @property
     def running(self) -> bool:
@@ -296,6 +319,15 @@ class ConversationCore:
         ids = [c.id for c in paused.awaiting]
         if call_id not in ids:
             raise StateError(f"call {call_id!r} is not waiting for approval; waiting: {ids}")
+        first = paused.decisions.get(call_id)
+        if call_id in paused.in_doubt and first is not None:
+            # A call that may have run is decided once: the first decision holds.
+            if first[0] != ok:
+                raise StateError(
+                    f"call {call_id!r} was already {'approved' if first[0] else 'rejected'}; "
+                    "the first decision on a call in doubt holds, so this one was not applied"
+                )
+            return
         paused.decisions[call_id] = (ok, reason)
 
     # --- the engine entry point ---------------------------------------------------------------
@@ -367,6 +399,7 @@ class ConversationCore:
             limits=guard,
             hooks=self._hook_set(),
             observe=observe,
+            grace=self.interrupt_grace,
             output_retries=output_retries_of(retries),
             on_results=self._agents.on_results if self._agents is not None else None,
             output_validators=self.output_validators,
@@ -416,7 +449,7 @@ class ConversationCore:
         guard = self._guard(None)
         price = guard.price if guard is not None else None
         policy = self._compaction or Compaction()
-        proto = compact_now(self._state, policy, self.model, price)
+        proto = compact_now(self._state, policy, self.model, price, guard)
         return cast(Protocol, proto)  # driven like a turn; it returns the event, not a Turn
 
     def _tool_context(
@@ -445,15 +478,27 @@ class ConversationCore:
         ``meta`` is what the store holds beside the journal (a loaded conversation's). The
         settings are compared with it at each turn start, not here: reading them may start
         toolsets (MCP servers), which should wait for the first turn."""
+        from agentloop.stores.base import DEFAULT_LEASE_SECONDS
+
         self.store = store
         self._store_meta = dict(meta or {})
         self._journaled_settings = self._store_meta.get("settings")
-        self._state.journal = Journal(self.id, version)
+        journal = Journal(
+            self.id,
+            version,
+            lease_seconds=float(getattr(store, "lease_seconds", DEFAULT_LEASE_SECONDS)),
+        )
+        if hasattr(store, "renew_lease"):  # a store of an older protocol: no lease
+            owner_id(journal)  # this writer's name in the live-turn lease
+        self._state.journal = journal
+        self._elsewhere = None
 
     def _pending_meta(self, journal: Journal) -> dict[str, Any] | None:
         """The store meta to write with the journal's records (None: unchanged), computed at
         write time so that a new conversation's title is its first message."""
-        return self._meta(journal.meta) if journal.meta is not None else None
+        if journal.meta is None or not any(s.type == "user_input" for s in self._state.history):
+            return None  # no title yet (a turn taking its lease): the turn's next write
+        return self._meta(journal.meta)
 
     def _meta(self, settings: dict[str, Any]) -> dict[str, Any]:
         """What the store keeps beside the journal: the settings and a title for listings
@@ -539,6 +584,17 @@ class ConversationCore:
         settings = dict((stored.meta or {}).get("settings") or folded.settings)
         conv = cls._rebuild(id, settings, folded.state, client, tools, overrides)
         conv._attach(store, stored.version, {**(stored.meta or {}), "settings": settings})
+        owner, expires = (
+            getattr(stored, "lease_owner", None),
+            getattr(stored, "lease_expires", None),
+        )
+        if owner is not None and expires is not None:
+            journal = conv._state.journal
+            assert journal is not None
+            if owner_dead(owner):  # its process is gone: no need to wait for the expiry
+                journal.take_over = owner
+            else:
+                conv._elsewhere = (owner, float(expires))
         return conv
 
     @classmethod

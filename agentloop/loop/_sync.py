@@ -29,6 +29,7 @@ from .branches import TimeTravel
 from .compaction import Compaction
 from .effects import Emit, Persist, Protocol, RunHook, RunTools, SendRequest, WaitBackground
 from .events import Compacted, LoopEvent, SSETranslator, TurnCompleted
+from .lease import write
 from .limits import UsageLimits
 from .settings import turn_overrides
 from .turn import Turn
@@ -89,18 +90,16 @@ class ConversationWorld:
         conv = self.conv
         kind = type(effect)
         if kind is RunTools:
-            return conv.tools.run(effect.calls, context=conv._tool_context, around=effect.around)
-        if kind is Persist:
-            journal = effect.journal
-            assert conv.store is not None
-            journal.written(
-                conv.store.append(
-                    journal.id,
-                    journal.pending,
-                    expected_version=journal.version,
-                    meta=conv._pending_meta(journal),
-                )
+            return conv.tools.run(
+                effect.calls,
+                context=conv._tool_context,
+                around=effect.around,
+                progress=effect.progress,
+                grace=effect.grace,
             )
+        if kind is Persist:
+            assert conv.store is not None
+            write(conv.store, effect.journal, conv._pending_meta(effect.journal))
             return None
         if kind is RunHook:
             return call_blocking(effect.hook, effect.event, conv.tools._get_loop)

@@ -71,6 +71,17 @@ SUMMARY_INSTRUCTION = (
 TRANSCRIPT_STEP_CHARS = 4000
 
 
+#: A tool result whose encoding is larger than this is always sent truncated (history keeps it
+#: whole): the API refuses requests over 20 MB, and one such result would make every later
+#: request of the conversation fail.
+MAX_SENT_RESULT_BYTES = 8 * 1024 * 1024
+MAX_SENT_RESULT_CHARS = 4 * 1024 * 1024
+_OVER_LIMIT = (
+    "because it is over the API's request size limit; set "
+    "Compaction(max_tool_result_chars=...) to choose how much of a tool result is sent"
+)
+
+
 def estimate_tokens(data: bytes) -> int:
     """The token estimate of one encoded step: ``ceil(len(data) / 4)``."""
     return (len(data) + 3) // 4
@@ -156,13 +167,23 @@ class ModelView:
     # O(1) bookkeeping, called for every step appended to history -----------------------------
 
     def added(self, index: int, step: Any, raw: RawJSON) -> None:
-        limit = self.max_result_chars
-        if limit is not None and isinstance(step, FunctionResultStep):
-            cut = truncated_result(step, limit)
+        if isinstance(step, FunctionResultStep):
+            cut = self._clip(step, raw)
             if cut is not None:
                 self.sent[index] = cut
                 raw = cut
         self.tokens += estimate_tokens(raw.data)
+
+    def _clip(self, step: FunctionResultStep, raw: RawJSON) -> RawJSON | None:
+        """What is sent of a tool result when not all of it: cut to ``max_result_chars``,
+        and always under the API's request size limit (a result over it would make every
+        later request fail with 413)."""
+        limit = self.max_result_chars
+        if limit is not None:
+            return truncated_result(step, limit)
+        if len(raw.data) > MAX_SENT_RESULT_BYTES:  # chars <= bytes: cheap test first
+            return truncated_result(step, MAX_SENT_RESULT_CHARS, _OVER_LIMIT)
+        return None
 
     @property
     def estimate(self) -> int:
@@ -220,13 +241,12 @@ class ModelView:
         loaded state): O(view) once, not per request."""
         self.max_result_chars = max_result_chars
         self.sent = {}
-        if max_result_chars is not None:
-            for index in range(self.start, len(history)):
-                step = history[index]
-                if isinstance(step, FunctionResultStep):
-                    cut = truncated_result(step, max_result_chars)
-                    if cut is not None:
-                        self.sent[index] = cut
+        for index in range(self.start, len(history)):
+            step = history[index]
+            if isinstance(step, FunctionResultStep):
+                cut = self._clip(step, history.wire(index))
+                if cut is not None:
+                    self.sent[index] = cut
         self.recount(history)
 
     # Rollback (a turn that received nothing is undone, compaction included) --------------------
@@ -321,7 +341,9 @@ def _compact_json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def truncated_result(step: FunctionResultStep, limit: int) -> RawJSON | None:
+def truncated_result(
+    step: FunctionResultStep, limit: int, why: str = "to keep the request small"
+) -> RawJSON | None:
     """The encoding of ``step`` with its text cut to ``limit`` characters, or ``None`` when
     it is not longer than that."""
     value = step.result
@@ -339,7 +361,7 @@ def truncated_result(step: FunctionResultStep, limit: int) -> RawJSON | None:
     cut = len(text) - limit
     short = (
         f"{text[:limit]}\n[... {cut} more characters of this tool result were cut "
-        f"({len(text)} in total) to keep the request small]"
+        f"({len(text)} in total) {why}]"
     )
     clipped = step.model_copy(update={"result": short})
     return RawJSON(
@@ -452,51 +474,71 @@ def _summary_text(value: Any) -> str:
 
 
 def compact_view(
-    state: Any, policy: Compaction, model: str | None, price: tuple[float, float] | None = None
+    state: Any,
+    policy: Compaction,
+    model: str | None,
+    price: tuple[float, float] | None = None,
+    limits: Any = None,
 ) -> Generator[Any, Any, Compacted | None]:
     """Fold older steps of ``state``'s view into a summary or marker; ``None`` when nothing
-    can fold. Yields ``Summarize`` (when a summary is asked for) and ``Emit(Compacted)``."""
+    can fold. Yields ``Summarize`` (when a summary is asked for) and ``Emit(Compacted)``.
+
+    A summary written by the model is a model request like any other: ``limits`` (the
+    turn's ``LimitGuard``) checks it before it is sent and counts its usage."""
     history: History = state.history
     view: ModelView = state.view
     cut = choose_cut(history, view.start, policy.keep_recent, state.open_calls)
     if cut is None:
-        return None
+        # Nothing new can fold: what is left to shrink is an earlier summary, when it is too
+        # big to keep (or when compaction was asked for explicitly: ``conv.compact()``).
+        prefix = sum(estimate_tokens(r.data) for r in view.prefix_raw)
+        if (
+            not view.prefix
+            or _is_marker(view.prefix)
+            or (policy.trigger_tokens is not None and prefix <= policy.trigger_tokens // 2)
+        ):
+            return None
+        cut = view.start
     before = view.estimate
     newly_folded = cut - view.start
     folded = [*view.prefix, *history[view.start : cut]]
     summarize = policy.summarize
     if summarize is None:
         text = f"[{cut} earlier steps of this conversation were omitted to fit the context window.]"
+    elif cut == view.start:
+        text = ""  # dropping the earlier summary: no new one is written
     elif summarize == "model":
         if model is None:
             raise ConfigurationError(
                 "Compaction(summarize='model') needs a model conversation (model=...); agents "
                 "cannot be asked for a summary. Pass a summarize callable instead"
             )
+        prompt = "Summarise this earlier part of the conversation:\n\n" + transcript(folded)
         body = {
             "model": model,
             "store": False,
             "system_instruction": SUMMARY_INSTRUCTION,
-            "input": [
-                {
-                    "type": "user_input",
-                    "content": [
-                        {
-                            "type": "text",
-                            "text": "Summarise this earlier part of the conversation:\n\n"
-                            + transcript(folded),
-                        }
-                    ],
-                }
-            ],
+            "input": [{"type": "user_input", "content": [{"type": "text", "text": prompt}]}],
         }
+        if limits is not None:
+            limits.before_request(state.usage, len(prompt) // 4)
         answer = yield Summarize(steps=folded, body=body)
         usage = getattr(answer, "usage", None)
-        if usage is not None:
-            state.count_usage(usage, price)
+        state.count_usage(usage, price)
+        if limits is not None:
+            limits.record(usage)
         text = f"Summary of the {cut} earlier steps of this conversation:\n{_summary_text(answer)}"
     else:
         text = _summary_text((yield Summarize(steps=folded, fn=summarize)))
+    marker = f"[{cut} earlier steps of this conversation were omitted to fit the context window.]"
+    if summarize is not None and (
+        cut == view.start  # dropping a summary that was too big
+        or (
+            policy.trigger_tokens is not None
+            and estimate_tokens(text.encode()) > policy.trigger_tokens // 2
+        )
+    ):
+        text = marker  # a summary too long to send is dropped: the marker says what went
     summary = UserInputStep(content=[{"type": "text", "text": text}])
     raw = RawJSON(
         type(summary).__pydantic_serializer__.to_json(summary, by_alias=True, exclude_unset=True)
@@ -514,21 +556,38 @@ def compact_view(
     return event
 
 
+def _is_marker(prefix: list[Any]) -> bool:
+    """Whether the view's prefix is the omission marker (nothing left to shrink there)."""
+    if len(prefix) != 1:
+        return False
+    content = getattr(prefix[0], "content", None) or []
+    text = getattr(content[0], "text", "") if content else ""
+    return text.startswith("[") and text.endswith("omitted to fit the context window.]")
+
+
 def compact_now(
-    state: Any, policy: Compaction, model: str | None, price: tuple[float, float] | None
+    state: Any,
+    policy: Compaction,
+    model: str | None,
+    price: tuple[float, float] | None,
+    limits: Any = None,
 ) -> Generator[Any, Any, Compacted | None]:
     """``conv.compact()``: compaction outside a turn (a move of its own in the status table),
     journaled at once."""
     state.status.check("compact")
-    return _compact_now(state, policy, model, price)
+    return _compact_now(state, policy, model, price, limits)
 
 
 def _compact_now(
-    state: Any, policy: Compaction, model: str | None, price: tuple[float, float] | None
+    state: Any,
+    policy: Compaction,
+    model: str | None,
+    price: tuple[float, float] | None,
+    limits: Any = None,
 ) -> Generator[Any, Any, Compacted | None]:
     state.status.move("compact")
     try:
-        event = yield from compact_view(state, policy, model, price)
+        event = yield from compact_view(state, policy, model, price, limits)
         journal = state.journal
         if journal is not None and (journal.pending or journal.meta is not None):
             yield Persist(journal)

@@ -73,11 +73,19 @@ class SendRequest:
 
 @dataclass(slots=True)
 class RunTools:
-    """Run these calls; answer with one outcome per call."""
+    """Run these calls; answer with one outcome per call.
+
+    ``progress`` (a ``ToolProgress``) is filled in by the world as calls start and finish;
+    when the run is interrupted (KeyboardInterrupt, cancellation), the world gives calls
+    still running ``grace`` seconds to finish, then throws the interruption in: the engine
+    reads ``progress`` to record what is known (real results, calls in doubt, calls that
+    never started)."""
 
     calls: list[FunctionCallStep]
     # Observation only: entered around each call's tool code (makes its span current).
     around: Callable[[FunctionCallStep], AbstractContextManager[Any]] | None = None
+    progress: Any = None
+    grace: float = 5.0
 
 
 @dataclass(slots=True)

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from agentloop.errors import (
     AgentloopError,
+    APIError,
     ConflictError,
     InputError,
     InteractionCancelledError,
@@ -38,6 +39,7 @@ from agentloop.errors import (
     StoreError,
     ToolError,
     TurnError,
+    TurnInProgressError,
     UnexpectedStatusError,
 )
 from agentloop.types import (
@@ -137,6 +139,16 @@ _UNKNOWN_ENDING: tuple[TurnStatus, type[TurnError], str] = (
 )
 ECHO_TYPES = frozenset({"user_input", "function_result"})
 INTERRUPTED = "interrupted before a result was recorded."
+# How a call is answered when it started, the turn stopped before its result was known, and
+# a new message (not a decision) followed: what is known, no more.
+IN_DOUBT = (
+    "Outcome unknown: this call started, but the turn was interrupted before its result was "
+    "known, so it may or may not have taken effect. Check before calling it again."
+)
+RERUN_UNKNOWN = (
+    "Outcome unknown: this call started, but the turn was interrupted before its result was "
+    "known. It is safe to call again."
+)
 
 
 def _describe(exc: BaseException) -> str:
@@ -178,11 +190,14 @@ class TurnEngine:
         limits: LimitGuard | NestedGuard | None = None,
         hooks: HookSet | None = None,
         observe: Callable[[Protocol, str, list[Any]], Protocol] | None = None,
+        grace: float = 5.0,
         output_retries: int = 0,
         on_results: Callable[[list[ToolCall]], list[LoopEvent]] | None = None,
         output_validators: Sequence[Callable[[Any], Any]] = (),
     ) -> None:
         self.hooks = hooks
+        self.grace = grace  # seconds an interrupted tool batch waits for running calls
+        self._doubt: list[FunctionCallStep] = []  # started, result unknown (interrupted)
         # How many times an answer that does not validate goes back to the model for another try.
         self.output_retries = output_retries
         # ``fn(output) -> output`` (sync or async, run as effects); ``ModelRetry`` refuses it.
@@ -249,6 +264,7 @@ class TurnEngine:
         return self._recover()
 
     def _start(self, steps: list[WireModel], wires: list[bytes]) -> Protocol:
+        yield from self._hold_lease()  # before anything changes: another writer may own it
         state = self.state
         state.status.move("start")
         turn = Turn(input=list(steps))
@@ -261,14 +277,19 @@ class TurnEngine:
             paused = state.paused
             state.commit(TurnStarted(state.strategy, now()))
             if paused is not None:
-                # A new message while calls await approval: those calls are answered as rejected.
+                # A new message while calls await a decision: those that never ran are
+                # answered as not approved; those that may have run (in doubt) say so.
                 for call in paused.awaiting:
                     if call.id in state.open_calls:
-                        self._answer(
-                            turn,
-                            call,
-                            "The user did not approve this call before sending a new message.",
-                        )
+                        if call.id in paused.in_doubt:
+                            text = IN_DOUBT
+                        elif paused.decisions.get(call.id, (False, None))[1] == RERUN_UNKNOWN:
+                            text = RERUN_UNKNOWN
+                        else:
+                            text = (
+                                "The user did not approve this call before sending a new message."
+                            )
+                        self._answer(turn, call, text)
             state.extend(steps, turn, wires)
         except BaseException:
             state.status.move("finish")
@@ -276,6 +297,7 @@ class TurnEngine:
         return (yield from self._loop(turn, mark=mark))
 
     def _resume(self) -> Protocol:
+        yield from self._hold_lease()
         state = self.state
         state.status.move("resume")
         paused = state.paused
@@ -304,6 +326,7 @@ class TurnEngine:
         return (yield from self._loop(turn, approved=approved, announce=rejected))
 
     def _recover(self) -> Protocol:
+        yield from self._hold_lease()
         state = self.state
         state.status.move("recover")
         cut = state.cut
@@ -375,12 +398,19 @@ class TurnEngine:
                     state.set_chain(None, 0)
                     yield Emit(StrategyFallback(previous_interaction_id=previous, reason=str(exc)))
                     continue
+                except APIError as exc:
+                    if exc.status_code == 413:
+                        exc.hint = _TOO_LARGE
+                    raise
                 if background and interaction.status in RUNNING_STATUSES:
                     state.status.move("suspend", background=interaction.id)
                     interaction = yield WaitBackground(interaction)
                     state.status.move("continue")
                 background = False
-                self._absorb(turn, interaction, stored=body.get("store") is not False)
+                sent_from = state.chain_len if "previous_interaction_id" in body else 0
+                self._absorb(
+                    turn, interaction, stored=body.get("store") is not False, sent_from=sent_from
+                )
                 if interaction.status not in _WRITTEN_LATER:
                     yield from self._persist()
                 if self.hooks is not None and self.hooks.after_response:
@@ -406,15 +436,20 @@ class TurnEngine:
                 else:
                     raise self._ending(turn, interaction)
         except BaseException as exc:
-            failed = self._fail(turn, exc, mark)
-            if failed and isinstance(exc, Exception) and not isinstance(exc, _STORE_ERRORS):
-                # Journal how the turn ended; a store that fails now is tried next turn, and
-                # the original error is the one to report.
+            self._fail(turn, exc, mark)
+            self._let_go()
+            if isinstance(exc, _JOURNALED) and not isinstance(exc, _STORE_ERRORS):
+                # Journal how the turn ended (an interruption too: what ran is then in the
+                # store); a store that fails now is tried next turn, and the original error
+                # is the one to report.
                 with contextlib.suppress(Exception):
                     yield from self._persist()
             raise
         finally:
             state.progress = None
+            self._let_go()
+            if state.journal is not None:
+                state.journal.live = False  # its last write is done (or will never be)
             state.status.move("finish")
 
     def _dispatch(
@@ -441,24 +476,37 @@ class TurnEngine:
     ) -> Generator[Effect, Any, None]:
         """The turn waits for a human decision on ``waiting`` (``doubt``: calls that may have
         run; the rule of doubt lives here only)."""
-        state = self.state
+        in_doubt = self._paused(turn, waiting, doubt)
+        self._let_go()
+        yield from self._persist()
+        yield Emit(ApprovalRequired(calls=list(waiting), in_doubt=in_doubt))
+        yield Emit(TurnCompleted(turn=turn))
+
+    def _paused(
+        self,
+        turn: Turn,
+        waiting: list[FunctionCallStep],
+        doubt: Collection[str],
+        decided: dict[str, tuple[bool, str | None]] | None = None,
+    ) -> list[str]:
+        """Pause the turn on ``waiting`` (``decided``: decisions already taken); the ids in
+        doubt."""
         in_doubt = sorted(c.id for c in waiting if c.id in doubt)
         turn.status = "awaiting_approval"
         turn.pending_approvals = waiting
-        state.commit(
+        self.state.commit(
             TurnPaused(
                 [c.id for c in waiting],
                 in_doubt,
                 turn.model_requests,
                 list(turn.interaction_ids),
                 turn.usage,
+                {k: list(v) for k, v in (decided or {}).items()},
             ),
             turn=turn,
             awaiting=waiting,
         )
-        yield from self._persist()
-        yield Emit(ApprovalRequired(calls=list(waiting), in_doubt=in_doubt))
-        yield Emit(TurnCompleted(turn=turn))
+        return in_doubt
 
     def _run_calls(
         self, turn: Turn, calls: list[FunctionCallStep]
@@ -474,7 +522,22 @@ class TurnEngine:
             # Journaled before the tools run: after a crash these calls are "in doubt".
             state.commit(CallsStarted(risky))
         yield from self._persist()  # with the response that asked for the calls, if pending
-        outcomes = yield RunTools(calls)
+        from agentloop.tools.execution import ToolProgress
+
+        progress = ToolProgress()
+        try:
+            outcomes = yield RunTools(calls, progress=progress, grace=self.grace)
+        except BaseException:
+            # Interrupted: a call that returned keeps its real result; one that started and
+            # did not finish (within the grace period) is in doubt; one that never started
+            # is "not run" (``_fail``).
+            for outcome in progress.finished.values():
+                if outcome.call.id in state.open_calls:
+                    self._record_outcome(turn, outcome)
+            self._doubt = [
+                c for c in calls if c.id in state.open_calls and c.id in progress.started
+            ]
+            raise
         doubtful = [o.call for o in outcomes if type(o) is InDoubt]
         held = [o.call for o in outcomes if getattr(getattr(o, "error", None), "holds_call", 0)]
         self.held = {c.id for c in held}
@@ -483,7 +546,15 @@ class TurnEngine:
             left = {c.id for c in doubtful}
             outcomes = [o for o in outcomes if o.call.id not in left]
         if self.hooks is not None and self.hooks.after_tool:
-            outcomes = yield from self.hooks.results(outcomes, turn)
+            try:
+                outcomes = yield from self.hooks.results(outcomes, turn)
+            except BaseException:
+                # The tools returned: their real results are what happened, whatever the
+                # hook did after them (its error still ends the turn).
+                for outcome in outcomes:
+                    if outcome.call.id in state.open_calls:
+                        self._record_outcome(turn, outcome)
+                raise
         records = [self._record_outcome(turn, o) for o in outcomes if o.call.id in state.open_calls]
         doubt_ids = {c.id for c in doubtful}
         for call in calls:  # a runner that lost a call must not leave it unanswered
@@ -576,6 +647,7 @@ class TurnEngine:
         state = self.state
         turn.status = "completed"
         state.commit(TurnEnded("completed"))
+        self._let_go()
         yield from self._persist()
         yield Emit(TurnCompleted(turn=turn))
         return turn
@@ -589,14 +661,28 @@ class TurnEngine:
         if turn.status in ("running", "awaiting_approval"):
             turn.status = "interrupted"
         turn.error = str(exc) or type(exc).__name__
+        ended = True
+        doubt = [c for c in self._doubt if c.id in state.open_calls]
+        self._doubt = []
         if mark is not None and turn.model_requests == 0:
             self._rollback(mark)  # nothing came from the model: as if the turn never began
+        elif doubt:
+            # Calls that started and whose outcome is unknown are never said not to have
+            # run: the turn pauses with them, in doubt (a human decides) unless idempotent
+            # (approved to run again); the calls that never started are answered "not run".
+            state.close_open_calls(turn, _describe(exc), keep={c.id for c in doubt})
+            in_doubt = {c.id for c in doubt if not self.is_idempotent(c.name)}
+            rerun: dict[str, tuple[bool, str | None]] = {
+                c.id: (True, RERUN_UNKNOWN) for c in doubt if c.id not in in_doubt
+            }
+            self._paused(turn, doubt, in_doubt, rerun)
+            ended = False
         else:
             state.close_open_calls(turn, _describe(exc))
             state.commit(TurnEnded(turn.status))
         if isinstance(exc, TurnError) or (isinstance(exc, AgentloopError) and exc.turn is None):
             exc.turn = turn
-        return True
+        return ended
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -610,7 +696,13 @@ class TurnEngine:
             and policy.trigger_tokens is not None
             and state.view.estimate > policy.trigger_tokens
         ):
-            yield from compact_view(state, policy, self.static_body.get("model"), self.price)
+            model = self.static_body.get("model")
+            try:
+                yield from compact_view(state, policy, model, self.price, limits)
+            except TurnError as exc:  # a limit stopped the summary request
+                turn.status = "usage_limit"
+                exc.turn = turn
+                raise
         if limits is not None:
             last_input = state.view.last_input
             self._check_limits(turn, lambda t: limits.before_request(t, last_input), state.usage)
@@ -628,8 +720,28 @@ class TurnEngine:
 
     def _persist(self) -> Generator[Effect, Any, None]:
         journal = self.state.journal
-        if journal is not None and (journal.pending or journal.meta is not None):
+        if journal is not None and journal.dirty:
             yield Persist(journal)
+
+    def _hold_lease(self) -> Generator[Effect, Any, None]:
+        """Take the live-turn lease (with any records still pending) before the turn changes
+        anything: a writer whose turn runs elsewhere, or who is stale, fails here
+        (``TurnInProgressError``, ``ConflictError``) with nothing written, sent or changed."""
+        journal = self.state.journal
+        if journal is None or journal.owner is None:
+            return
+        journal.holding = journal.live = True
+        try:
+            yield Persist(journal)
+        except BaseException:
+            journal.holding = journal.live = False
+            raise
+
+    def _let_go(self) -> None:
+        """The turn is ending: the next write gives the lease back (and renewal stops)."""
+        journal = self.state.journal
+        if journal is not None:
+            journal.holding = False
 
     def _rollback(self, mark: _Mark) -> None:
         state = self.state
@@ -660,23 +772,34 @@ class TurnEngine:
             body["background"] = True
         return body
 
-    def _absorb(self, turn: Turn, interaction: Interaction, *, stored: bool) -> None:
+    def _absorb(
+        self, turn: Turn, interaction: Interaction, *, stored: bool, sent_from: int = 0
+    ) -> None:
         """Check a finished interaction, then add its new steps to history and move the chain.
 
-        A malformed interaction (repeated call ids) changes nothing and raises: its calls are
-        not run and the next request does not chain onto it."""
+        A malformed interaction (repeated call ids, or an id of an earlier turn) changes
+        nothing and raises: its calls are not run and the next request does not chain onto
+        it. ``sent_from`` is where the history sent as this request's input begins."""
         state = self.state
         steps = list(interaction.steps or [])
-        # Some responses echo the input (spec §11.10): skip leading client steps and calls
-        # the history already holds.
+        # Some responses echo the input (spec §11.10): skip leading client steps and the
+        # calls that were part of the input sent (a call id of an earlier turn that was not
+        # sent is the model reusing an id: malformed, refused below).
         start = 0
+        echoable: set[str] | None = None
         while start < len(steps):
             step = steps[start]
-            if getattr(step, "type", None) in ECHO_TYPES or (
-                isinstance(step, FunctionCallStep) and step.id in state.call_ids
-            ):
+            if getattr(step, "type", None) in ECHO_TYPES:
                 start += 1
                 continue
+            if isinstance(step, FunctionCallStep) and step.id in state.call_ids:
+                if echoable is None:
+                    echoable = {
+                        s.id for s in state.history[sent_from:] if isinstance(s, FunctionCallStep)
+                    }
+                if step.id in echoable:
+                    start += 1
+                    continue
             break
         new = steps[start:]
         seen: set[str] = set()
@@ -811,7 +934,21 @@ class TurnEngine:
         return record
 
 
-_STORE_ERRORS = (StoreError, ConflictError)
+_TOO_LARGE = (
+    "The request is over the API's size limit; a large tool result or input is the usual "
+    "cause. Set Compaction(max_tool_result_chars=...) on the conversation so that long tool "
+    "results are sent truncated with a marker (history keeps them whole), or call "
+    "conv.compact() to fold older steps, then send again"
+)
+_STORE_ERRORS = (StoreError, ConflictError, TurnInProgressError)
+# How a turn may stop and still write how it ended: errors and interruptions. (A process that
+# dies writes nothing; GeneratorExit cannot wait for a write.)
+_JOURNALED = (
+    Exception,
+    KeyboardInterrupt,
+    asyncio.CancelledError,
+    concurrent.futures.CancelledError,
+)
 # A response with these statuses is journaled in one write with what follows at once (the
 # "started" record of the calls it asks for, or the turn's end): one store write fewer per step,
 # and nothing runs before its response is journaled.

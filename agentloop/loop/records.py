@@ -153,9 +153,12 @@ class TurnPaused:
     model_requests: int
     interaction_ids: list[str]
     usage: Usage | None
+    # Decisions already taken when the turn paused (an idempotent call cut short by an
+    # interruption is approved to run again): call id -> [approve, reason].
+    decisions: dict[str, list[Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data = {
             "k": self.kind,
             "awaiting": self.awaiting,
             "in_doubt": self.in_doubt,
@@ -163,6 +166,9 @@ class TurnPaused:
             "interaction_ids": self.interaction_ids,
             "usage": _usage(self.usage),
         }
+        if self.decisions:
+            data["decisions"] = self.decisions
+        return data
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TurnPaused:
@@ -172,6 +178,7 @@ class TurnPaused:
             int(data.get("model_requests", 0)),
             list(data.get("interaction_ids", [])),
             _parse_usage(data.get("usage")),
+            {str(k): list(v) for k, v in (data.get("decisions") or {}).items()},
         )
 
 
@@ -330,17 +337,50 @@ class Journal:
     """The records of changes not yet written to the store, and the version written so far.
 
     The engine adds records as state changes; the driver writes ``pending`` with
-    ``store.append(id, pending, expected_version=version)`` and reports the new version with
-    ``written()``. Records stay pending until written, so a failed write loses nothing.
+    ``store.append(id, pending, expected_version=version, meta=..., **lease_args())`` and
+    reports the new version with ``written()``. Records stay pending until written, so a
+    failed write loses nothing.
+
+    The live-turn lease: ``owner`` names this writer (``None``: no lease); the engine sets
+    ``holding`` while a turn runs, and each write takes, renews or (``holding`` False) gives
+    back the lease; ``held`` is what the store has; ``live`` is True from taking the lease to
+    the turn's very end. ``take_over`` is the owner of a lease known dead (its process is
+    gone), which the next write may replace.
     """
 
-    __slots__ = ("id", "meta", "pending", "version")
+    __slots__ = (
+        "__weakref__",
+        "held",
+        "holding",
+        "id",
+        "lease_seconds",
+        "live",
+        "meta",
+        "owner",
+        "pending",
+        "take_over",
+        "version",
+    )
 
-    def __init__(self, id: str, version: int = 0, meta: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        id: str,
+        version: int = 0,
+        meta: dict[str, Any] | None = None,
+        *,
+        owner: str | None = None,
+        lease_seconds: float = 30.0,
+    ) -> None:
         self.id = id
         self.version = version
         self.pending: list[str] = []
         self.meta = meta  # new settings to store with the next write (None: unchanged)
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        self.holding = False
+        self.held = False
+        self.live = False
+        self.take_over: str | None = None
 
     def add(self, record: Record) -> None:
         self.pending.append(encode(record))
@@ -348,7 +388,26 @@ class Journal:
     def step(self, wire: bytes) -> None:
         self.pending.append(STEP_PREFIX + wire.decode() + "}")
 
-    def written(self, version: int) -> None:
+    @property
+    def dirty(self) -> bool:
+        """Whether the store must be written: records, meta, or the lease changes hands."""
+        return bool(self.pending) or self.meta is not None or self.holding != self.held
+
+    def lease_args(self) -> dict[str, Any]:
+        """The lease keywords of the next ``store.append``."""
+        if self.owner is None:
+            return {}
+        return {
+            "owner": self.owner,
+            "lease_seconds": self.lease_seconds if self.holding else 0.0,
+            "take_over": self.take_over,
+        }
+
+    def written(self, version: int, *, meta_written: bool = True) -> None:
         self.pending.clear()
-        self.meta = None
+        if meta_written:
+            self.meta = None
         self.version = version
+        self.held = self.holding and self.owner is not None
+        if self.held:
+            self.take_over = None

@@ -242,7 +242,8 @@ class ConversationState:
                 awaiting = [self.open_calls[i] for i in record.awaiting]
                 turn.pending_approvals = list(awaiting)
             assert awaiting is not None
-            self.paused = PausedTurn(turn, awaiting, in_doubt=set(record.in_doubt))
+            decided = {k: (bool(v[0]), v[1]) for k, v in record.decisions.items()}
+            self.paused = PausedTurn(turn, awaiting, decided, in_doubt=set(record.in_doubt))
             self.progress = None
         elif kind is TurnResumed:
             paused = self.paused
@@ -298,9 +299,13 @@ class ConversationState:
             with _ROLLUP_LOCK:  # sub-agents of one parent may run in parallel threads
                 self.rollup.count_usage(usage, price)
 
-    def close_open_calls(self, turn: Turn, reason: str) -> None:
-        """Answer every call still open with an ``is_error`` result saying why (the invariant)."""
+    def close_open_calls(self, turn: Turn, reason: str, keep: Iterable[str] = ()) -> None:
+        """Answer every call still open (but those in ``keep``) with an ``is_error`` result
+        saying why (the invariant)."""
+        kept = set(keep)
         for call in list(self.open_calls.values()):
+            if call.id in kept:
+                continue
             text = f"Not run: {reason}"
             result = FunctionResultStep(call_id=call.id, name=call.name, result=text, is_error=True)
             self.append(result, turn)

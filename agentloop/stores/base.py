@@ -2,24 +2,44 @@
 
 A store keeps, per conversation id, an append-only list of *records* (JSON texts written by
 the conversation side, opaque to the store), a *version* (the number of records stored), a
-small *meta* object (title, model, ...) and two timestamps. Writers use optimistic
-concurrency: ``append`` names the version it read, and fails with
+small *meta* object (title, model, ...), two timestamps and a *live-turn lease*. Writers use
+optimistic concurrency: ``append`` names the version it read, and fails with
 :class:`~agentloop.errors.ConflictError` (writing nothing) if another writer got there first.
+
+The lease says which writer is running a turn of the conversation right now: ``append`` with
+``owner=`` and ``lease_seconds=`` takes it (or renews it, or with ``lease_seconds=0`` gives it
+back) in the same atomic write, ``renew_lease`` extends it while a long tool runs, and while
+it is live every other writer's ``append`` fails with
+:class:`~agentloop.errors.TurnInProgressError` naming the owner and the expiry, writing
+nothing. A lease nobody renews expires: a crashed writer blocks nobody for longer than
+``lease_seconds``.
 """
 
 from __future__ import annotations
 
 import abc
 import builtins
+import datetime
 import json
+import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Protocol, runtime_checkable
 
-from agentloop.errors import ConflictError, ConversationNotFoundError, InputError
+from agentloop.errors import (
+    ConflictError,
+    ConversationNotFoundError,
+    InputError,
+    TurnInProgressError,
+)
 
-__all__ = ["ConversationInfo", "ConversationStore", "StoredConversation"]
+__all__ = ["DEFAULT_LEASE_SECONDS", "ConversationInfo", "ConversationStore", "StoredConversation"]
+
+log = logging.getLogger("agentloop.stores")
+
+#: How long a live-turn lease lasts unless renewed (a running turn renews it every third of it).
+DEFAULT_LEASE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -28,7 +48,9 @@ class StoredConversation:
 
     ``records`` are the JSON texts stored after position ``after`` of the read, in order, each
     byte-equal to the text given to ``append``; ``version`` is the total number of records
-    stored (so the next ``append`` passes ``expected_version=version``).
+    stored (so the next ``append`` passes ``expected_version=version``). ``lease_owner`` and
+    ``lease_expires`` name the writer running a turn of it now and when its lease runs out
+    (``None`` when no lease is live at the time of the read).
     """
 
     id: str
@@ -37,6 +59,8 @@ class StoredConversation:
     meta: dict[str, Any] = field(default_factory=dict)
     created: float = 0.0
     updated: float = 0.0
+    lease_owner: str | None = None
+    lease_expires: float | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +94,9 @@ class ConversationStore(Protocol):
         *,
         expected_version: int,
         meta: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        lease_seconds: float | None = None,
+        take_over: str | None = None,
     ) -> int:
         """Append ``records`` atomically iff the stored version is ``expected_version``.
 
@@ -77,7 +104,18 @@ class ConversationStore(Protocol):
         stored meta. Appending no records is allowed (checks the version, updates meta and
         the ``updated`` time). Returns the new version; raises
         :class:`~agentloop.errors.ConflictError` (and writes nothing) on a version mismatch.
+
+        The live-turn lease: if another writer than ``owner`` (or ``take_over``, a lease this
+        writer knows is dead) holds a live lease, raises
+        :class:`~agentloop.errors.TurnInProgressError` and writes nothing. With ``owner`` and
+        ``lease_seconds``, the write also takes or renews the lease for ``lease_seconds``
+        (``0``: releases it).
         """
+        ...
+
+    def renew_lease(self, id: str, owner: str, *, seconds: float) -> float | None:
+        """Extend ``owner``'s lease on ``id`` to ``seconds`` from now; the new expiry, or
+        ``None`` when ``owner`` does not hold it (any more)."""
         ...
 
     def read(self, id: str, *, after: int = 0) -> StoredConversation:
@@ -125,8 +163,15 @@ class ConversationStore(Protocol):
         *,
         expected_version: int,
         meta: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        lease_seconds: float | None = None,
+        take_over: str | None = None,
     ) -> int:
         """Async :meth:`append`."""
+        ...
+
+    async def arenew_lease(self, id: str, owner: str, *, seconds: float) -> float | None:
+        """Async :meth:`renew_lease`."""
         ...
 
     async def aread(self, id: str, *, after: int = 0) -> StoredConversation:
@@ -173,9 +218,15 @@ class _StoreBase(abc.ABC):
     """Argument checks, error messages, context managers, ``load`` and ``save``."""
 
     def _check_append(
-        self, id: str, records: Sequence[str], expected_version: int
+        self,
+        id: str,
+        records: Sequence[str],
+        expected_version: int,
+        owner: str | None = None,
+        lease_seconds: float | None = None,
     ) -> Sequence[str]:
         self._check_id(id)
+        self._check_lease(owner, lease_seconds, needed=False)
         if isinstance(expected_version, bool) or not isinstance(expected_version, int):
             raise InputError(
                 f"expected_version must be an int (the version you read), not "
@@ -193,6 +244,19 @@ class _StoreBase(abc.ABC):
                     "e.g. json.dumps(obj)"
                 )
         return records
+
+    @staticmethod
+    def _check_lease(owner: object, seconds: object, *, needed: bool = True) -> None:
+        if owner is None and not needed:
+            if seconds is not None:
+                raise InputError("lease_seconds needs owner= (the writer taking the lease)")
+            return
+        if not isinstance(owner, str) or not owner:
+            raise InputError(f"a lease owner is a non-empty str, not {owner!r}")
+        if seconds is None and not needed:
+            return
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise InputError(f"lease_seconds must be a number >= 0, not {seconds!r}")
 
     @staticmethod
     def _check_id(id: object) -> None:
@@ -215,12 +279,37 @@ class _StoreBase(abc.ABC):
         except (TypeError, ValueError) as exc:
             raise InputError(f"meta must be JSON-serializable: {exc}") from None
 
-    @staticmethod
-    def _meta_dict(text: str | None) -> dict[str, Any]:
+    def _meta_dict(self, text: str | None, id: str = "?") -> dict[str, Any]:
+        """The stored meta; a row another program left unreadable reads as empty (logged),
+        so one bad row never breaks ``list()`` or ``load()`` of the others (or of itself)."""
         if not text:
             return {}
-        value = json.loads(text)
+        try:
+            value = json.loads(text)
+        except (TypeError, ValueError) as exc:
+            log.warning(
+                "%r: the meta of conversation %r is not JSON (%s); it is read as {} and "
+                "replaced by the next write",
+                self,
+                id,
+                exc,
+            )
+            return {}
         return value if isinstance(value, dict) else {}
+
+    def _busy(self, id: str, owner: str, expires: float, now: float) -> TurnInProgressError:
+        when = datetime.datetime.fromtimestamp(expires, datetime.timezone.utc)
+        return TurnInProgressError(
+            f"conversation {id!r} in {self!r} is running a turn in another writer "
+            f"({owner}); its lease expires at {when:%Y-%m-%d %H:%M:%S} UTC (in "
+            f"{max(0.0, expires - now):.0f} s) unless that writer renews it. Nothing was "
+            f"written. Wait for that turn to finish, then reload the conversation "
+            f"(store.load({id!r}, ...)) and send again; if that writer died, recover() works "
+            "once its lease has expired",
+            conversation_id=id,
+            owner=owner,
+            expires=expires,
+        )
 
     def _conflict(self, id: str, expected: int, actual: int) -> ConflictError:
         return ConflictError(

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from agentloop._defaults import PASSWORD_PARAM, redact
 from agentloop.errors import InputError, StoreError
 
-from .base import ConversationInfo, StoredConversation, _StoreBase
+from .base import DEFAULT_LEASE_SECONDS, ConversationInfo, StoredConversation, _StoreBase
 
 if TYPE_CHECKING:
     import psycopg
@@ -70,6 +70,9 @@ def _tables(schema: str | None) -> _Tables:
             f"CREATE TABLE IF NOT EXISTS {records} ("
             "conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, data TEXT NOT NULL, "
             "PRIMARY KEY (conversation_id, seq))",
+            # The live-turn lease (tables made by an agentloop without it get the columns).
+            f"ALTER TABLE {conversations} ADD COLUMN IF NOT EXISTS lease_owner TEXT, "
+            "ADD COLUMN IF NOT EXISTS lease_expires DOUBLE PRECISION",
         ]
     )
     return _Tables(conversations, records, setup)
@@ -82,23 +85,52 @@ _NOW = "extract(epoch FROM clock_timestamp())"
 
 
 def _append_op(
-    store: PostgresStore, id: str, records: Sequence[str], expected: int, meta: str | None
+    store: PostgresStore,
+    id: str,
+    records: Sequence[str],
+    expected: int,
+    meta: str | None,
+    lease: tuple[str | None, float | None, str | None],
 ) -> Generator[_Query, Rows, int]:
     t = store._tables
+    owner, seconds, take_over = lease
+    mode = "keep" if owner is None or seconds is None else "set" if seconds > 0 else "clear"
+    # Free: no lease, an expired one, ours, or the dead writer's this writer takes over.
+    free = (
+        "({c}lease_owner IS NULL OR {c}lease_expires <= now.t "
+        "OR {c}lease_owner = %(owner)s::text OR {c}lease_owner = %(take_over)s::text)"
+    )
+    new_owner = (
+        "CASE %(mode)s::text WHEN 'set' THEN %(owner)s::text WHEN 'clear' THEN NULL "
+        "ELSE {c}lease_owner END"
+    )
+    new_expires = (
+        "CASE %(mode)s::text WHEN 'set' THEN now.t + %(seconds)s::double precision "
+        "WHEN 'clear' THEN NULL ELSE {c}lease_expires END"
+    )
     if expected == 0:  # create, or append to a conversation that exists with no records yet
         head = (
-            f"INSERT INTO {t.conversations} AS c (id, version, meta, created, updated) "
-            "SELECT %(id)s, %(n)s, coalesce(%(meta)s::text, '{}'), now.t, now.t "
+            f"INSERT INTO {t.conversations} AS c "
+            "(id, version, meta, created, updated, lease_owner, lease_expires) "
+            "SELECT %(id)s, %(n)s, coalesce(%(meta)s::text, '{}'), now.t, now.t, "
+            "CASE WHEN %(mode)s::text = 'set' THEN %(owner)s::text END, "
+            "CASE WHEN %(mode)s::text = 'set' THEN now.t + %(seconds)s::double precision END "
             f"FROM (SELECT {_NOW} AS t) AS now "
             "ON CONFLICT (id) DO UPDATE SET version = c.version + %(n)s, "
-            "updated = excluded.updated, meta = coalesce(%(meta)s::text, c.meta) "
-            "WHERE c.version = 0 RETURNING version"
+            "updated = excluded.updated, meta = coalesce(%(meta)s::text, c.meta), "
+            f"lease_owner = {new_owner.format(c='c.')}, "
+            f"lease_expires = {new_expires.format(c='c.').replace('now.t', 'excluded.updated')} "
+            f"WHERE c.version = 0 AND {free.format(c='c.').replace('now.t', 'excluded.updated')} "
+            "RETURNING version"
         )
     else:
         head = (
-            f"UPDATE {t.conversations} SET version = version + %(n)s, updated = {_NOW}, "
-            "meta = coalesce(%(meta)s::text, meta) "
-            "WHERE id = %(id)s AND version = %(expected)s RETURNING version"
+            f"UPDATE {t.conversations} SET version = version + %(n)s, updated = now.t, "
+            "meta = coalesce(%(meta)s::text, meta), "
+            f"lease_owner = {new_owner.format(c='')}, lease_expires = {new_expires.format(c='')} "
+            f"FROM (SELECT {_NOW} AS t) AS now "
+            f"WHERE id = %(id)s AND version = %(expected)s AND {free.format(c='')} "
+            "RETURNING version"
         )
     sql = (
         f"WITH head AS ({head}), "
@@ -113,12 +145,38 @@ def _append_op(
         "expected": expected,
         "meta": meta,
         "records": list(records),
+        "owner": owner,
+        "take_over": take_over,
+        "mode": mode,
+        "seconds": seconds,
     }
     rows = yield _Query(sql, params)
     if rows:
         return int(rows[0][0])
-    rows = yield _Query(f"SELECT version FROM {t.conversations} WHERE id = %(id)s", {"id": id})
-    raise store._conflict(id, expected, int(rows[0][0]) if rows else 0)
+    rows = yield _Query(
+        f"SELECT version, lease_owner, lease_expires, {_NOW} FROM {t.conversations} "
+        "WHERE id = %(id)s",
+        {"id": id},
+    )
+    if rows:
+        version, held_by, expires, now = rows[0]
+        live = held_by is not None and expires is not None and expires > now
+        if live and held_by not in (owner, take_over):
+            raise store._busy(id, held_by, float(expires), float(now))
+        raise store._conflict(id, expected, int(version))
+    raise store._conflict(id, expected, 0)
+
+
+def _renew_op(
+    store: PostgresStore, id: str, owner: str, seconds: float
+) -> Generator[_Query, Rows, float | None]:
+    rows = yield _Query(
+        f"UPDATE {store._tables.conversations} "
+        f"SET lease_expires = {_NOW} + %(seconds)s::double precision "
+        "WHERE id = %(id)s AND lease_owner = %(owner)s RETURNING lease_expires",
+        {"id": id, "owner": owner, "seconds": seconds},
+    )
+    return float(rows[0][0]) if rows else None
 
 
 def _read_op(
@@ -127,22 +185,29 @@ def _read_op(
     t = store._tables
     # One statement (one snapshot): the conversation row first (seq -1), then its records.
     # Measured 2x faster for 1000 records than aggregating them with ARRAY(...).
+    # The lease comes back only when live (the server's clock decides), as "owner" text and
+    # its expiry, in two more columns.
     rows = yield _Query(
-        f"SELECT -1, meta, version, created, updated FROM {t.conversations} WHERE id = %(id)s "
-        f"UNION ALL SELECT seq, data, NULL, NULL, NULL FROM {t.records} "
+        f"SELECT -1, meta, version, created, updated, "
+        f"CASE WHEN lease_expires > {_NOW} THEN lease_owner END, "
+        f"CASE WHEN lease_expires > {_NOW} THEN lease_expires END "
+        f"FROM {t.conversations} WHERE id = %(id)s "
+        f"UNION ALL SELECT seq, data, NULL, NULL, NULL, NULL, NULL FROM {t.records} "
         "WHERE conversation_id = %(id)s AND seq > %(after)s ORDER BY 1",
         {"id": id, "after": after},
     )
     if not rows or rows[0][0] != -1:
         raise store._not_found(id)
-    _, meta, version, created, updated = rows[0]
+    _, meta, version, created, updated, lease_owner, lease_expires = rows[0]
     return StoredConversation(
         id=id,
         version=int(version),
         records=[row[1] for row in rows[1:]],
-        meta=store._meta_dict(meta),
+        meta=store._meta_dict(meta, id),
         created=float(created),
         updated=float(updated),
+        lease_owner=lease_owner,
+        lease_expires=float(lease_expires) if lease_expires is not None else None,
     )
 
 
@@ -170,7 +235,7 @@ def _list_op(store: PostgresStore) -> Generator[_Query, Rows, builtins.list[Conv
             version=int(r[1]),
             created=float(r[2]),
             updated=float(r[3]),
-            meta=store._meta_dict(r[4]),
+            meta=store._meta_dict(r[4], r[0]),
         )
         for r in rows
     ]
@@ -203,15 +268,28 @@ class PostgresStore(_StoreBase):
     One connection (opened on first use, reopened if it broke) serves the sync methods,
     serialized by a lock; the async methods use one ``psycopg.AsyncConnection`` per event loop.
     Open several stores for parallel writers in one process.
+
+    ``lease_seconds`` is how long the live-turn lease of a conversation running a turn lasts
+    unless renewed (see :mod:`agentloop.stores.base`); lease times are the server's clock.
     """
 
-    def __init__(self, dsn: str, *, schema: str | None = None) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        schema: str | None = None,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> None:
         if not isinstance(dsn, str) or not dsn:
             raise InputError("PostgresStore needs a DSN, e.g. postgresql://user:pass@host/db")
         if schema is not None and not _IDENT.match(schema):
             raise InputError(
                 f"schema must be a plain identifier (letters, digits, _), not {schema!r}"
             )
+        self._check_lease("-", lease_seconds)
+        if not lease_seconds:
+            raise InputError("lease_seconds must be > 0 (how long a live-turn lease lasts)")
+        self.lease_seconds = float(lease_seconds)
         _psycopg()  # fail now, with the install hint, if the extra is missing
         self._dsn = dsn
         self._secrets = _secrets(dsn)
@@ -352,10 +430,15 @@ class PostgresStore(_StoreBase):
         *,
         expected_version: int,
         meta: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        lease_seconds: float | None = None,
+        take_over: str | None = None,
     ) -> int:
-        """Append ``records`` iff the stored version is ``expected_version``; see the protocol."""
-        records = self._check_append(id, records, expected_version)
-        op = _append_op(self, id, records, expected_version, self._meta_text(meta))
+        """Append ``records`` iff the stored version is ``expected_version`` and no other
+        writer holds a live lease; see the protocol."""
+        records = self._check_append(id, records, expected_version, owner, lease_seconds)
+        lease = (owner, lease_seconds, take_over)
+        op = _append_op(self, id, records, expected_version, self._meta_text(meta), lease)
         return self._run(f"appending to {id!r}", op)
 
     async def aappend(
@@ -365,11 +448,29 @@ class PostgresStore(_StoreBase):
         *,
         expected_version: int,
         meta: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        lease_seconds: float | None = None,
+        take_over: str | None = None,
     ) -> int:
         """Async :meth:`append`."""
-        records = self._check_append(id, records, expected_version)
-        op = _append_op(self, id, records, expected_version, self._meta_text(meta))
+        records = self._check_append(id, records, expected_version, owner, lease_seconds)
+        lease = (owner, lease_seconds, take_over)
+        op = _append_op(self, id, records, expected_version, self._meta_text(meta), lease)
         return await self._arun(f"appending to {id!r}", op)
+
+    def renew_lease(self, id: str, owner: str, *, seconds: float) -> float | None:
+        """Extend ``owner``'s lease on ``id``; the new expiry, or ``None`` if not held."""
+        self._check_id(id)
+        self._check_lease(owner, seconds)
+        return self._run(f"renewing the lease of {id!r}", _renew_op(self, id, owner, seconds))
+
+    async def arenew_lease(self, id: str, owner: str, *, seconds: float) -> float | None:
+        """Async :meth:`renew_lease`."""
+        self._check_id(id)
+        self._check_lease(owner, seconds)
+        return await self._arun(
+            f"renewing the lease of {id!r}", _renew_op(self, id, owner, seconds)
+        )
 
     def read(self, id: str, *, after: int = 0) -> StoredConversation:
         """The conversation with its records after position ``after``; see the protocol."""

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentloop.errors import ConfigurationError, ConflictError
+from agentloop.errors import ConfigurationError, ConflictError, TurnInProgressError
 
 __all__ = [
     "SessionInfo",
@@ -174,7 +174,8 @@ class Sessions:
         if version == 0:
             return  # nothing journaled yet (no turn so far)
         current = dict(self.store.read(conv.id, after=version).meta or {})
-        with contextlib.suppress(ConflictError):  # a writer moved on: next save wins
+        # A writer moved on, or runs a turn now: the next save wins.
+        with contextlib.suppress(ConflictError, TurnInProgressError):
             self.store.append(
                 conv.id, [], expected_version=version, meta={**current, "app": dict(meta)}
             )

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from agentloop.errors import InputError, StoreError
 
-from .base import ConversationInfo, StoredConversation, _StoreBase
+from .base import DEFAULT_LEASE_SECONDS, ConversationInfo, StoredConversation, _StoreBase
 
 __all__ = ["SQLiteStore"]
 
@@ -26,8 +26,9 @@ log = logging.getLogger("agentloop.stores")
 T = TypeVar("T")
 
 #: ``PRAGMA user_version`` of the current layout. 0 with a ``conversations(id, data, updated)``
-#: table is the v1 layout (one JSON snapshot per id), migrated on open.
-SCHEMA_VERSION = 2
+#: table is the v1 layout (one JSON snapshot per id), migrated on open; 2 lacks the lease
+#: columns (added on open).
+SCHEMA_VERSION = 3
 
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS conversations (
@@ -35,7 +36,9 @@ _TABLES = (
         version INTEGER NOT NULL,
         meta TEXT NOT NULL,
         created REAL NOT NULL,
-        updated REAL NOT NULL
+        updated REAL NOT NULL,
+        lease_owner TEXT,
+        lease_expires REAL
     )""",
     # No index on ``updated``: every append would rewrite it, and only ``list()`` (rare, a
     # scan and sort of the conversation rows, never of records) needs the order.
@@ -64,11 +67,24 @@ class SQLiteStore(_StoreBase):
     worker thread when they would have to wait, so a lock wait never blocks the event loop.
     A database written by agentloop's first store layout (one JSON snapshot per id) is migrated
     when opened: each conversation becomes one ``{"k":"snapshot","data":...}`` record.
+
+    ``lease_seconds`` is how long the live-turn lease of a conversation running a turn lasts
+    unless renewed (see :mod:`agentloop.stores.base`); lease times are this machine's clock.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 30.0,
+        lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    ) -> None:
         self.path = Path(path).expanduser()
         self.timeout = float(timeout)
+        self._check_lease("-", lease_seconds)
+        if not lease_seconds:
+            raise InputError("lease_seconds must be > 0 (how long a live-turn lease lasts)")
+        self.lease_seconds = float(lease_seconds)
         self._lock = threading.Lock()
         self._local = threading.local()
         self._db: sqlite3.Connection | None = None
@@ -125,6 +141,10 @@ class SQLiteStore(_StoreBase):
                     db.execute("ALTER TABLE conversations RENAME TO conversations_v1")
                 for statement in _TABLES:
                     db.execute(statement)
+                columns = {row[1] for row in db.execute("PRAGMA table_info(conversations)")}
+                for column, kind in (("lease_owner", "TEXT"), ("lease_expires", "REAL")):
+                    if column not in columns:  # layout 2: no live-turn lease yet
+                        db.execute(f"ALTER TABLE conversations ADD COLUMN {column} {kind}")
                 if legacy:
                     self._migrate_v1(db)
                 db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -234,12 +254,17 @@ class SQLiteStore(_StoreBase):
         *,
         expected_version: int,
         meta: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        lease_seconds: float | None = None,
+        take_over: str | None = None,
     ) -> int:
-        """Append ``records`` iff the stored version is ``expected_version``; see the protocol."""
-        records = self._check_append(id, records, expected_version)
+        """Append ``records`` iff the stored version is ``expected_version`` and no other
+        writer holds a live lease; see the protocol."""
+        records = self._check_append(id, records, expected_version, owner, lease_seconds)
         meta_text = self._meta_text(meta)
+        lease = (owner, lease_seconds, take_over)
         version: int = self._run(
-            f"appending to {id!r}", self._append, id, records, expected_version, meta_text
+            f"appending to {id!r}", self._append, id, records, expected_version, meta_text, lease
         )
         return version
 
@@ -250,27 +275,44 @@ class SQLiteStore(_StoreBase):
         records: Sequence[str],
         expected: int,
         meta_text: str | None,
+        lease: tuple[str | None, float | None, str | None],
     ) -> int:
+        owner, seconds, take_over = lease
         db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute("SELECT version FROM conversations WHERE id = ?", (id,)).fetchone()
+            row = db.execute(
+                "SELECT version, lease_owner, lease_expires FROM conversations WHERE id = ?",
+                (id,),
+            ).fetchone()
+            now = time.time()
             actual = 0 if row is None else int(row[0])
+            held_by, expires = (None, None) if row is None else (row[1], row[2])
+            if (
+                held_by is not None
+                and expires is not None
+                and expires > now
+                and held_by not in (owner, take_over)
+            ):
+                db.execute("ROLLBACK")
+                raise self._busy(id, held_by, float(expires), now)
             if actual != expected:
                 db.execute("ROLLBACK")
                 raise self._conflict(id, expected, actual)
+            if owner is not None and seconds is not None:
+                held_by, expires = (owner, now + seconds) if seconds > 0 else (None, None)
             version = actual + len(records)
-            now = time.time()
             if row is None:
                 db.execute(
-                    "INSERT INTO conversations (id, version, meta, created, updated) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (id, version, meta_text or "{}", now, now),
+                    "INSERT INTO conversations "
+                    "(id, version, meta, created, updated, lease_owner, lease_expires) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (id, version, meta_text or "{}", now, now, held_by, expires),
                 )
             else:
                 db.execute(
-                    "UPDATE conversations SET version = ?, updated = ?, meta = coalesce(?, meta) "
-                    "WHERE id = ?",
-                    (version, now, meta_text, id),
+                    "UPDATE conversations SET version = ?, updated = ?, meta = coalesce(?, meta), "
+                    "lease_owner = ?, lease_expires = ? WHERE id = ?",
+                    (version, now, meta_text, held_by, expires, id),
                 )
             if records:
                 db.executemany(
@@ -283,6 +325,22 @@ class SQLiteStore(_StoreBase):
                 db.execute("ROLLBACK")
             raise
         return version
+
+    def renew_lease(self, id: str, owner: str, *, seconds: float) -> float | None:
+        """Extend ``owner``'s lease on ``id``; the new expiry, or ``None`` if not held."""
+        self._check_id(id)
+        self._check_lease(owner, seconds)
+
+        def renew(db: sqlite3.Connection) -> float | None:
+            expires = time.time() + seconds
+            cursor = db.execute(
+                "UPDATE conversations SET lease_expires = ? WHERE id = ? AND lease_owner = ?",
+                (expires, id, owner),
+            )
+            return expires if cursor.rowcount > 0 else None
+
+        renewed: float | None = self._run(f"renewing the lease of {id!r}", renew)
+        return renewed
 
     def delete(self, id: str) -> bool:
         """Delete a conversation and its records; ``False`` if there was none."""
@@ -318,7 +376,9 @@ class SQLiteStore(_StoreBase):
         db.execute("BEGIN")  # one snapshot for both queries
         try:
             row = db.execute(
-                "SELECT version, meta, created, updated FROM conversations WHERE id = ?", (id,)
+                "SELECT version, meta, created, updated, lease_owner, lease_expires "
+                "FROM conversations WHERE id = ?",
+                (id,),
             ).fetchone()
             if row is None:
                 return None
@@ -329,13 +389,16 @@ class SQLiteStore(_StoreBase):
             records = [r[0] for r in cursor]
         finally:
             db.execute("COMMIT")
+        live = row[4] is not None and row[5] is not None and row[5] > time.time()
         return StoredConversation(
             id=id,
             version=int(row[0]),
             records=records,
-            meta=self._meta_dict(row[1]),
+            meta=self._meta_dict(row[1], id),
             created=float(row[2]),
             updated=float(row[3]),
+            lease_owner=row[4] if live else None,
+            lease_expires=float(row[5]) if live else None,
         )
 
     def version(self, id: str) -> int:
@@ -373,7 +436,7 @@ class SQLiteStore(_StoreBase):
                 version=int(r[1]),
                 created=float(r[2]),
                 updated=float(r[3]),
-                meta=self._meta_dict(r[4]),
+                meta=self._meta_dict(r[4], r[0]),
             )
             for r in rows
         ]
@@ -396,11 +459,26 @@ class SQLiteStore(_StoreBase):
         *,
         expected_version: int,
         meta: Mapping[str, Any] | None = None,
+        owner: str | None = None,
+        lease_seconds: float | None = None,
+        take_over: str | None = None,
     ) -> int:
         """Async :meth:`append`."""
         return await self._async(
-            lambda: self.append(id, records, expected_version=expected_version, meta=meta)
+            lambda: self.append(
+                id,
+                records,
+                expected_version=expected_version,
+                meta=meta,
+                owner=owner,
+                lease_seconds=lease_seconds,
+                take_over=take_over,
+            )
         )
+
+    async def arenew_lease(self, id: str, owner: str, *, seconds: float) -> float | None:
+        """Async :meth:`renew_lease`."""
+        return await self._async(lambda: self.renew_lease(id, owner, seconds=seconds))
 
     async def aread(self, id: str, *, after: int = 0) -> StoredConversation:
         """Async :meth:`read`."""

@@ -70,6 +70,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_STORED_BYTES",
+    "DEFAULT_REQUEST_LOG_BYTES",
     "DEFAULT_REQUEST_LOG_SIZE",
     "MAX_JSON_DEPTH",
     "Emulator",
@@ -91,6 +93,11 @@ _SECRET_HEADERS = frozenset({"x-goog-api-key", "authorization"})
 DEFAULT_MAX_BODY_BYTES = 20 * 1024 * 1024
 """Request bodies larger than this (20 MiB) are answered 413 without being read further."""
 DEFAULT_REQUEST_LOG_SIZE = 1000
+#: The request log keeps at most this many body bytes (the newest request always).
+DEFAULT_REQUEST_LOG_BYTES = 64 * 1024 * 1024
+#: Stored interactions are kept up to this many request bytes; the oldest finished ones go
+#: first (then they are 404, as if expired), so a long-running emulator's memory is bounded.
+DEFAULT_MAX_STORED_BYTES = 256 * 1024 * 1024
 """How many authenticated requests ``Emulator.requests`` keeps (oldest dropped first)."""
 
 
@@ -141,16 +148,38 @@ class RecordedRequest:
 
 
 class RequestLog(list[RecordedRequest]):
-    """A list of the last ``maxlen`` recorded requests: appending past it drops the oldest."""
+    """A list of the last ``maxlen`` recorded requests, whose bodies hold at most ``max_bytes``
+    together: appending past either bound drops the oldest (the newest is always kept)."""
 
-    def __init__(self, maxlen: int) -> None:
+    def __init__(self, maxlen: int, max_bytes: int = DEFAULT_REQUEST_LOG_BYTES) -> None:
         super().__init__()
         self.maxlen = maxlen
+        self.max_bytes = max_bytes
+        self._bytes = 0
 
     def append(self, item: RecordedRequest, /) -> None:
         super().append(item)
-        if len(self) > self.maxlen:
-            del self[: len(self) - self.maxlen]
+        self._bytes += len(item.body)
+        drop = 0
+        while len(self) - drop > 1 and (
+            len(self) - drop > self.maxlen or self._bytes > self.max_bytes
+        ):
+            self._bytes -= len(self[drop].body)
+            drop += 1
+        if drop:
+            del self[:drop]
+
+
+@dataclass
+class _Prepared:
+    """A create request parsed and checked outside the lock."""
+
+    body: dict[str, Any]
+    req: Any
+    inputs: list[dict[str, Any]]
+    input_models: list[Any]
+    input_tokens: int
+    size: int
 
 
 @dataclass
@@ -181,6 +210,7 @@ class _Record:
     # ``chain[:chain_len]`` is the whole history through this record's outputs (step models);
     # the list is shared with the descendants that extended it in place (copied on a branch).
     chain: list[Any] | None = None
+    size: int = 0  # the request body's bytes, counted against ``max_stored_bytes``
     chain_len: int = 0
     chain_tokens: int = 0
     open_calls: dict[str, str] = field(default_factory=dict)  # unanswered function calls
@@ -200,7 +230,10 @@ class Emulator:
     :mod:`agentloop.testing.tokens` for the rule), else the real API's 400; ``None`` = no limit.
     ``allow_unknown_models``: accept any model id (default: only ``KNOWN_MODELS``, like the
     real API, so a typo fails offline too). ``max_body_bytes``: larger bodies get 413.
-    ``request_log_size``: how many authenticated requests :attr:`requests` keeps.
+    ``request_log_size``: how many authenticated requests :attr:`requests` keeps (and at most
+    ``DEFAULT_REQUEST_LOG_BYTES`` of their bodies). ``max_stored_bytes``: stored interactions
+    are kept up to this many request bytes; beyond it the oldest finished ones are forgotten
+    (404 afterwards, as an expired interaction), so memory stays bounded.
     ``webhook_secret``: the ``whsec_`` key webhook deliveries are signed with (stable by
     default); ``deliver_webhook(delivery)`` replaces the default deliverer, which POSTs to
     loopback URLs from a thread (see :mod:`agentloop.testing.webhooks`).
@@ -218,6 +251,7 @@ class Emulator:
         allow_unknown_models: bool = False,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         request_log_size: int = DEFAULT_REQUEST_LOG_SIZE,
+        max_stored_bytes: int = DEFAULT_MAX_STORED_BYTES,
         webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
         deliver_webhook: Callable[[WebhookDelivery], None] | None = None,
     ) -> None:
@@ -228,6 +262,8 @@ class Emulator:
         self.context_window = context_window
         self.allow_unknown_models = allow_unknown_models
         self.max_body_bytes = max_body_bytes
+        self.max_stored_bytes = max_stored_bytes
+        self._stored_bytes = 0
         self.faults = Faults()
         self.requests = RequestLog(request_log_size)
         """The last ``request_log_size`` authenticated requests, oldest first (key redacted)."""
@@ -339,11 +375,23 @@ class Emulator:
         headers = {k.lower(): v for k, v in headers.items()}
         if len(body) > self.max_body_bytes:
             return self.too_large(len(body))
-        with self._lock:
+        try:
+            self._authenticate(headers, query)
+        except ApiException as exc:
+            return _error(exc)
+        # A create request is parsed and checked before the lock is taken: that work grows
+        # with the body (seconds for a large one) and touches no shared state, so one big
+        # request never stalls the other clients.
+        prepared: _Prepared | ApiException | None = None
+        match = _PATH.match(path)
+        if method == "POST" and match is not None and match.group("id") is None:
             try:
-                self._authenticate(headers, query)
+                prepared = self._prepare(body)
             except ApiException as exc:
-                return _error(exc)
+                prepared = exc
+            except RecursionError:
+                prepared = ApiException(400, _TOO_DEEP)
+        with self._lock:
             self.requests.append(
                 RecordedRequest(
                     method,
@@ -365,7 +413,12 @@ class Emulator:
                 response = _error(ApiException(fault.status, msg), extra)
             else:
                 try:
-                    response = self._dispatch(method, path, query, body)
+                    if isinstance(prepared, ApiException):
+                        raise prepared
+                    if prepared is not None:
+                        response = self._create(prepared, query)
+                    else:
+                        response = self._dispatch(method, path, query, body)
                 except ApiException as exc:
                     response = _error(exc)
                 except RecursionError:
@@ -408,7 +461,7 @@ class Emulator:
         if interaction_id is None:
             if method != "POST":
                 raise ApiException(405, f"{method} is not supported on {path}; use POST")
-            return self._create(body, query)
+            return self._create(self._prepare(body), query)
         if cancel:
             if method != "POST":
                 raise ApiException(405, f"{method} is not supported on {path}; use POST")
@@ -435,13 +488,27 @@ class Emulator:
 
     # --- create ---------------------------------------------------------------------------
 
-    def _create(self, raw: bytes, query: dict[str, str]) -> EmulatorResponse:
+    def _prepare(self, raw: bytes) -> _Prepared:
+        """The checks of a create request that need no shared state (run without the lock)."""
         body = parse_body(raw)
         req = validate(body)
         if req.model is not None and not self.allow_unknown_models:
             check_model(req.model)
         if req.agent is not None:
             check_agent(req.agent, req.agent_config, allow_unknown=self.allow_unknown_models)
+        try:
+            new_steps = input_to_steps(req.input)
+        except (InputError, ValidationError) as exc:
+            raise ApiException(400, f"input: {describe(exc)}") from None
+        inputs = [normalise_input(s.model_dump(mode="json")) for s in new_steps]
+        self._signer.verify(inputs)
+        input_models = list(steps_adapter.validate_python(inputs))
+        input_tokens = sum(token_count(s) for s in inputs)
+        return _Prepared(body, req, inputs, input_models, input_tokens, len(raw))
+
+    def _create(self, prepared: _Prepared, query: dict[str, str]) -> EmulatorResponse:
+        body, req, inputs = prepared.body, prepared.req, prepared.inputs
+        input_models, input_tokens = prepared.input_models, prepared.input_tokens
         prev = None
         if req.previous_interaction_id is not None:
             prev = self._lookup(req.previous_interaction_id, "previous_interaction_id")
@@ -457,20 +524,12 @@ class Emulator:
                     f"previous interaction {prev.id} is still {prev.status}; wait for it to finish",
                     "FAILED_PRECONDITION",
                 )
-        try:
-            new_steps = input_to_steps(req.input)
-        except (InputError, ValidationError) as exc:
-            raise ApiException(400, f"input: {describe(exc)}") from None
-        inputs = [normalise_input(s.model_dump(mode="json")) for s in new_steps]
         if not inputs and prev is None:
             raise ApiException(
                 400, "input is required (or previous_interaction_id to continue a conversation)"
             )
         check_input_steps(inputs)
         self.steps_processed += len(inputs)
-        self._signer.verify(inputs)
-        input_models = list(steps_adapter.validate_python(inputs))
-        input_tokens = sum(token_count(s) for s in inputs)
         # The stored chain is kept cumulatively on ``prev``: nothing before it is re-read.
         history: list[Any] = prev.chain[: prev.chain_len] if prev and prev.chain else []
         history += input_models
@@ -537,8 +596,11 @@ class Emulator:
         self._emit(rec, "interaction.created", interaction=self._snapshot(rec))
         if stored:
             self._store[rec.id] = rec
+            rec.size = prepared.size
+            self._stored_bytes += rec.size
             if prev is not None:
                 prev.children.append(rec)
+            self._evict(keep=rec)
         stream = bool(req.stream) or query.get("alt") == "sse"
         if rec.background:
             rec.pending = mreq
@@ -666,9 +728,27 @@ class Emulator:
         rec.chain, rec.chain_len = chain, len(chain)
         rec.chain_tokens = base + rec.input_tokens + rec.output_tokens
 
+    def _evict(self, keep: _Record) -> None:
+        """Forget the oldest finished interactions while the stored ones exceed
+        ``max_stored_bytes`` (they are 404 afterwards, as if they had expired)."""
+        if self._stored_bytes <= self.max_stored_bytes:
+            return
+        for old in list(self._store.values()):
+            if self._stored_bytes <= self.max_stored_bytes:
+                break
+            if old is keep or old.status in RUNNING_STATUSES:
+                continue
+            self._forget(old)
+            for child in old.children:  # they keep their own cumulative chain
+                child.parent = None
+            old.children = []
+            if old.continuation_token is not None:
+                self._tokens.pop(old.continuation_token, None)
+
     def _forget(self, rec: _Record) -> None:
         if self._store.get(rec.id) is rec:
             del self._store[rec.id]
+            self._stored_bytes -= rec.size
         if rec.parent is not None and rec in rec.parent.children:
             rec.parent.children.remove(rec)
 

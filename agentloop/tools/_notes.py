@@ -65,17 +65,13 @@ def write_note(conv: Any, key: str, value: Any) -> None:
         state = getattr(conv, "_state", None)
         journal = getattr(state, "journal", None)
         if conv.store is not None and journal is not None:
+            from agentloop.loop.lease import write
             from agentloop.loop.state import dumps
 
             journal.pending.append(dumps({"k": _NOTE, "key": key, "value": value}))
-            journal.written(
-                conv.store.append(
-                    journal.id,
-                    journal.pending,
-                    expected_version=journal.version,
-                    meta=conv._pending_meta(journal),
-                )
-            )
+            # As the conversation writes: with its live-turn lease (a tool's note is written
+            # while the turn holds it).
+            write(conv.store, journal, conv._pending_meta(journal))
         known[key] = value
 
 

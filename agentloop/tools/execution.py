@@ -54,7 +54,11 @@ from .tool import Tool
 if TYPE_CHECKING:
     from .registry import ToolRegistry
 
-__all__ = ["CallWrapper", "PreparedCall", "ToolOutcome", "prepare"]
+__all__ = ["DEFAULT_GRACE", "CallWrapper", "PreparedCall", "ToolOutcome", "ToolProgress", "prepare"]
+
+DEFAULT_GRACE = 5.0
+"""Seconds an interrupted batch of calls (Ctrl-C, cancellation) waits for the calls already
+running to finish, so that what they returned is recorded instead of left in doubt."""
 
 CallWrapper = Callable[[FunctionCallStep], AbstractContextManager[Any]]
 """Entered around a call's tool code, where it runs (observability: the call's span)."""
@@ -83,6 +87,19 @@ class ToolOutcome:
 
 
 @dataclasses.dataclass
+class ToolProgress:
+    """What is known of a batch of calls while it runs, for when it is interrupted.
+
+    ``started``: ids of calls whose tool code began (from the thread or task running it);
+    ``finished``: the outcome of every call that ended (returned or raised), by id. A call
+    neither started nor finished never ran; a call started and not finished is in doubt.
+    """
+
+    started: set[str] = dataclasses.field(default_factory=set)
+    finished: dict[str, ToolOutcome] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
 class PreparedCall:
     """A call whose tool exists and whose arguments are valid: ready to run."""
 
@@ -91,6 +108,7 @@ class PreparedCall:
     args: list[Any]
     kwargs: dict[str, Any]
     around: CallWrapper | None = None
+    progress: ToolProgress | None = None
 
     def start(self) -> Any:
         """Call the function: a value for a sync tool, a coroutine for an async one."""
@@ -319,6 +337,8 @@ def _unencodable(prepared: PreparedCall, value: Any, exc: Exception, started: fl
 
 
 def _call_sync(prepared: PreparedCall) -> Any:
+    if prepared.progress is not None:
+        prepared.progress.started.add(prepared.call.id)
     try:
         return prepared.start()
     except Exception as exc:
@@ -326,10 +346,23 @@ def _call_sync(prepared: PreparedCall) -> Any:
 
 
 async def _call_async(prepared: PreparedCall) -> Any:
+    if prepared.progress is not None:
+        prepared.progress.started.add(prepared.call.id)
     try:
         return await prepared.start()
     except Exception as exc:
         return _Raised(exc)
+
+
+def _outcome_of(prepared: PreparedCall, value: Any, started: float) -> ToolOutcome:
+    return timed_out(prepared, started) if value is _TIMED_OUT else finish(prepared, value, started)
+
+
+def _known(progress: ToolProgress | None, outcomes: Sequence[ToolOutcome | None]) -> None:
+    if progress is not None:
+        for outcome in outcomes:
+            if outcome is not None:
+                progress.finished[outcome.call.id] = outcome
 
 
 # --- sync driver -----------------------------------------------------------------------------
@@ -342,6 +375,8 @@ def run_sync(
     pool: Callable[[], ToolPool],
     loop: Callable[[], asyncio.AbstractEventLoop],
     around: CallWrapper | None = None,
+    progress: ToolProgress | None = None,
+    grace: float = DEFAULT_GRACE,
 ) -> list[ToolOutcome]:
     outcomes: list[ToolOutcome | None] = [None] * len(calls)
     ready: list[tuple[int, PreparedCall]] = []
@@ -351,6 +386,7 @@ def run_sync(
             outcomes[index] = prepared
         else:
             prepared.around = around
+            prepared.progress = progress
             ready.append((index, prepared))
 
     # One plain sync call (no timeout) runs right here, in the calling thread, while the
@@ -378,8 +414,20 @@ def run_sync(
         for index, prepared, future, started in pending:
             outcomes[index] = _wait(pool, prepared, future, started)
     except BaseException:
-        for _, _, future, _ in pending:
-            future.cancel()  # async tools are cancelled on their loop; queued sync ones dropped
+        # Interrupted (Ctrl-C): what finished is known; calls still queued never start; the
+        # ones running get ``grace`` seconds to finish so that what they return is known too.
+        _known(progress, outcomes)
+        deadline = time.monotonic() + grace
+        try:
+            for _, prepared, future, started in pending:
+                if prepared.tool.is_async or not future.cancel():  # running (or async)
+                    remaining = max(0.0, deadline - time.monotonic())
+                    with contextlib.suppress(Exception):
+                        value = future.result(remaining)
+                        _known(progress, [_outcome_of(prepared, value, started)])
+        finally:
+            for _, _, future, _ in pending:
+                future.cancel()  # async tools still running are cancelled on their loop
         raise
     return [outcome for outcome in outcomes if outcome is not None]
 
@@ -431,17 +479,21 @@ async def run_async(
     context: ToolContextFactory | None,
     pool: Callable[[], ToolPool],
     around: CallWrapper | None = None,
+    progress: ToolProgress | None = None,
+    grace: float = DEFAULT_GRACE,
 ) -> list[ToolOutcome]:
     loop = asyncio.get_running_loop()
     outcomes: list[ToolOutcome | None] = [None] * len(calls)
     own: list[tuple[int, PreparedCall]] = []  # async tools and sync tools with a timeout
     plain: list[tuple[int, PreparedCall]] = []  # sync tools without a timeout
+    running: list[tuple[PreparedCall, asyncio.Future[Any], float]] = []  # for an interruption
     for index, call in enumerate(calls):
         prepared = prepare(registry, call, context)
         if isinstance(prepared, ToolOutcome):
             outcomes[index] = prepared
             continue
         prepared.around = around
+        prepared.progress = progress
         if prepared.tool.is_async or prepared.tool.timeout is not None:
             own.append((index, prepared))
         else:
@@ -458,12 +510,16 @@ async def run_async(
             # Never on the event loop, in a copy of the caller's context.
             threaded = pool().submit(contextvars.copy_context().run, _call_sync, prepared)
             work = asyncio.wrap_future(threaded, loop=loop)
+        running.append((prepared, work, started))
+        # Shielded: a cancellation of the batch must not cancel a running call before its
+        # grace period (the interruption handler below decides).
         if prepared.tool.timeout is None:
-            value = await work
+            value = await asyncio.shield(work)
         else:
             try:
-                value = await asyncio.wait_for(work, prepared.tool.timeout)
+                value = await asyncio.wait_for(asyncio.shield(work), prepared.tool.timeout)
             except asyncio.TimeoutError:
+                work.cancel()
                 if threaded is not None:
                     pool().abandon(threaded)  # the thread cannot be stopped: free its slot
                 outcomes[index] = timed_out(prepared, started)
@@ -492,12 +548,35 @@ async def run_async(
             # never raise out of them, so only cancellation and interrupts get here.
             await asyncio.gather(*jobs)
     except BaseException:
-        for _, _, _, future in batch:
-            future.cancel()  # queued calls are dropped; running ones cannot be stopped
+        # Cancelled (a web Stop, task.cancel()) or interrupted: what finished is known; calls
+        # still queued never start; the ones running get ``grace`` seconds to finish.
+        _known(progress, outcomes)
+        waiting: list[tuple[PreparedCall, asyncio.Future[Any], float]] = []
+        for _, prepared, started, future in batch:
+            if not future.cancel():  # running or done: queued ones are dropped here
+                waiting.append((prepared, asyncio.wrap_future(future, loop=loop), started))
+        waiting += [item for item in running if item[0].call.id not in _ids(outcomes)]
+        try:
+            undone = [work for _, work, _ in waiting if not work.done()]
+            if undone and grace > 0:
+                await asyncio.wait(undone, timeout=grace)
+            for prepared, work, started in waiting:
+                if work.done() and not work.cancelled() and work.exception() is None:
+                    _known(progress, [_outcome_of(prepared, work.result(), started)])
+        finally:
+            stopping = [work for _, work, _ in running if not work.done()]
+            for work in stopping:
+                work.cancel()  # async tools still running stop; threads cannot be stopped
+            if stopping:  # let their cleanup run (an A2A call cancels its remote task)
+                await asyncio.wait(stopping, timeout=max(grace, 1.0))
         raise
     for index, prepared, started, future in batch:
         outcomes[index] = finish(prepared, future.result(), started)
     return [outcome for outcome in outcomes if outcome is not None]
+
+
+def _ids(outcomes: Sequence[ToolOutcome | None]) -> set[str]:
+    return {outcome.call.id for outcome in outcomes if outcome is not None}
 
 
 async def _all_done(

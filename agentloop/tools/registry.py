@@ -14,7 +14,15 @@ from agentloop.types import FunctionCallStep
 from ._pool import ToolPool
 from .context import ToolContextFactory, default_context
 from .errors import ToolDefinitionError
-from .execution import CallWrapper, ToolOutcome, arguments_problem, run_async, run_sync
+from .execution import (
+    DEFAULT_GRACE,
+    CallWrapper,
+    ToolOutcome,
+    ToolProgress,
+    arguments_problem,
+    run_async,
+    run_sync,
+)
 from .tool import Tool, tool
 from .toolset import Toolset
 
@@ -185,12 +193,18 @@ class ToolRegistry:
         *,
         context: ToolContextFactory | None = None,
         around: CallWrapper | None = None,
+        progress: ToolProgress | None = None,
+        grace: float = DEFAULT_GRACE,
     ) -> list[ToolOutcome]:
         """Run calls concurrently from sync code; outcomes come back in call order.
 
         ``around(call)``, if given, is a context manager entered where each call's tool code
-        runs (its thread or task), e.g. to make the call's trace span current."""
-        return run_sync(self, calls, context, self._get_pool, self._get_loop, around)
+        runs (its thread or task), e.g. to make the call's trace span current. ``progress``,
+        if given, learns which calls started and finished; when the run is interrupted
+        (KeyboardInterrupt), calls still running get ``grace`` seconds to finish first."""
+        return run_sync(
+            self, calls, context, self._get_pool, self._get_loop, around, progress, grace
+        )
 
     async def arun(
         self,
@@ -198,9 +212,12 @@ class ToolRegistry:
         *,
         context: ToolContextFactory | None = None,
         around: CallWrapper | None = None,
+        progress: ToolProgress | None = None,
+        grace: float = DEFAULT_GRACE,
     ) -> list[ToolOutcome]:
-        """Run calls concurrently on the running loop; outcomes come back in call order."""
-        return await run_async(self, calls, context, self._get_pool, around)
+        """Run calls concurrently on the running loop; outcomes come back in call order
+        (``progress`` and ``grace`` as in :meth:`run`, for a cancellation)."""
+        return await run_async(self, calls, context, self._get_pool, around, progress, grace)
 
     def _get_pool(self) -> ToolPool:
         if self._pool is None:

@@ -352,11 +352,13 @@ class Tool(Generic[P, R]):
                 args.append(value)
             else:
                 kwargs[param.name] = value
-        if self.strict:
-            for extra in arguments:
-                if extra not in self._names:
-                    allowed = ", ".join(sorted(self._names)) or "none"
-                    problems.append(f"{extra}: Unexpected argument (parameters: {allowed})")
+        # An argument name the function does not take is an error the model must see, never
+        # dropped: a model that misspells every argument would otherwise run the tool with
+        # its defaults (``pay(0, 'default-account')``). (A tool cannot take ``**kwargs``.)
+        for extra in arguments:
+            if extra not in self._names:
+                allowed = ", ".join(sorted(self._names)) or "none"
+                problems.append(f"{extra}: Unexpected argument (parameters: {allowed})")
         if problems:
             raise ArgumentsInvalidError(problems)
         if context is not None:

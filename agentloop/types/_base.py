@@ -158,7 +158,8 @@ def tag_of(key: str, known: frozenset[str]) -> Callable[[Any], str]:
             tag = getattr(value, key, None)
             if getattr(value, "is_unknown", False) is True:
                 return UNKNOWN_TAG
-        return tag if tag in known else UNKNOWN_TAG
+        # A tag that is not a string (``"type": {}``) is no known tag, never a crash.
+        return tag if isinstance(tag, str) and tag in known else UNKNOWN_TAG
 
     return discriminate
 

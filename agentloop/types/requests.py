@@ -64,7 +64,8 @@ class CreateInteractionRequest(WireModel):
 
 
 def _type_of(item: Any) -> Any:
-    return item.get("type") if isinstance(item, dict) else getattr(item, "type", None)
+    kind = item.get("type") if isinstance(item, dict) else getattr(item, "type", None)
+    return kind if kind is None or isinstance(kind, str) else repr(kind)  # ``{}``: no tag
 
 
 def input_to_steps(value: Any) -> list[Any]:

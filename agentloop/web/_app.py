@@ -293,14 +293,42 @@ class _Hub:
             partial = getattr(exc, "turn", None)
             if partial is not None:
                 self._count(live, partial)
+            from agentloop.errors import AgentloopError, ConflictError, TurnInProgressError
+
+            if isinstance(exc, (ConflictError, TurnInProgressError)):
+                # Another writer (a CLI chat, another server) changed the session or runs a
+                # turn of it: nothing of this turn was written. Take the stored session, so
+                # the next message goes on top of what the other writer did.
+                exc = self._reload(live, exc)
             self._save_quietly(live)
-            from agentloop.errors import AgentloopError
 
             if not isinstance(exc, AgentloopError):
                 log.exception("turn of session %s failed", conv.id)
             run.push(translator.error(exc, self._session(live)), self.encoder)
         finally:
             run.finish()
+
+    def _reload(self, live: _Live, exc: Exception) -> Exception:
+        """Replace a session's conversation by the stored one; the error to show."""
+        from agentloop.errors import ConflictError
+
+        id = live.conv.id
+        try:
+            live.conv = self.sessions.load(
+                id, client=self.client, tools=self.tools, cls=AsyncConversation
+            )
+            live.meta = {**live.meta, **self.sessions.meta(id)}
+        except Exception:
+            log.exception("could not reload session %s", id)
+            return exc
+        if isinstance(exc, ConflictError):
+            return ConflictError(
+                f"another writer changed session {id!r} first; nothing of this message was "
+                f"saved. The session was reloaded ({len(live.conv.history)} steps): send "
+                "your message again",
+                conversation_id=id,
+            )
+        return exc
 
     def _save_quietly(self, live: _Live) -> None:
         """Save at the end of a run; a failure is logged, the run's events still go out."""

@@ -194,6 +194,7 @@ async def test_cancelling_the_callers_turn_cancels_the_remote_task() -> None:
             seen: list[RemoteProgress] = []
             desk = A2AAgent(url, name="jobs", description="Runs jobs.", on_event=seen.append)
             conv = Agent("boss", tools=[desk]).aconversation(Emulator().async_client())
+            conv.interrupt_grace = 0.1  # the remote job will not finish: no need to wait for it
             running = asyncio.create_task(conv.send("use jobs: long_job nightly"))
             await asyncio.to_thread(started.wait, 30)
             await asyncio.wait_for(_until(lambda: any(e.state == "working" for e in seen)), 30)

@@ -186,12 +186,14 @@ async def test_cancel_stops_the_turn_and_the_context_goes_on() -> None:
     assert stored.status.state == TaskState.TASK_STATE_CANCELED
     release.set()
 
-    # The same context takes the next message: the interrupted call was answered.
+    # The same context takes the next message: the interrupted call was answered with what
+    # is known (issue 20): the job, released during the cancellation's grace period,
+    # finished, and its real result is recorded, never "not run".
     (next_turn,) = await collect(client, message("hello again", context_id=task.context_id))
     assert next_turn.task.status.state == TaskState.TASK_STATE_COMPLETED
     history = srv.history(task.context_id)
     results = [s for s in history if s.type == "function_result"]
-    assert len(results) == 1 and results[0].is_error  # never left unanswered
+    assert len(results) == 1 and results[0].result == "finished" and not results[0].is_error
 
 
 async def test_a_context_goes_on_after_a_restart(tmp_path: Any) -> None:

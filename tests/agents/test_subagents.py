@@ -201,17 +201,16 @@ async def test_cancelling_the_parent_cancels_the_sub_agent() -> None:
     waiter = Agent("waiter", instructions="waiter", tools=[wait_forever])
     lead = Agent("lead", instructions="lead", tools=[waiter.as_tool()])
     conv = lead.aconversation(emu.async_client())
+    conv.interrupt_grace = 0  # no grace for running calls: stop now (the sub-agent too)
     task = asyncio.ensure_future(conv.send("go"))
     await asyncio.wait_for(started.wait(), 10)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert cancelled == [True]
-    assert not conv.running and all(
-        s.type != "function_call"
-        or any(r.call_id == s.id for r in conv.history if r.type == "function_result")
-        for s in conv.history
-    )
+    # the sub-agent call had started with no known result: the parent's turn waits on it (an
+    # idempotent call: resume() runs it again, which goes on with the sub-agent)
+    assert not conv.running and [c.id for c in conv.pending_approvals] == ["w1"]
 
 
 @DRIVERS

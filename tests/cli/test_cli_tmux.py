@@ -179,16 +179,19 @@ def test_ctrl_c_cancels_the_turn_and_the_chat_goes_on(term: Terminal) -> None:
     term.wait_match(r"running slow_report… \d+\.\ds")  # a spinner with the elapsed time
     term.keys("C-c")
     term.wait_for("turn cancelled")
+    # The call was running: it is in doubt, never "not run" (issue 20).
+    term.wait_for("whether it finished is unknown")
     (term.home / "release").touch()
     term.wait_prompt(2)
-    term.type("/history")
-    term.keys("Enter")
-    term.wait_for("steps in session 'cancel'")
-    # The open call was answered: history is valid (waited for, as the listing prints on).
-    term.wait_for("function_result")
     term.type("What is the weather in Oslo?")
     term.keys("Enter")
     term.wait_for('get_weather returned {"city": "Oslo"')
+    term.wait_prompt(3)
+    term.type("/history")
+    term.keys("Enter")
+    term.wait_for("steps in session 'cancel'")
+    # The call in doubt was answered by the next message: history is valid.
+    term.wait_for("function_result")
     term.wait_prompt(4)
     term.keys("C-c")
     term.wait_for("Ctrl-C again")

@@ -329,12 +329,20 @@ def test_sse_error_event_echoing_the_key_is_scrubbed(driver: str) -> None:
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
-def test_only_whole_tokens_are_scrubbed_and_short_keys_never(driver: str) -> None:
+def test_the_key_is_scrubbed_glued_or_escaped_and_short_keys_never(driver: str) -> None:
+    """Issue 20, fault 12: a key echoed glued to word characters or ``\\u``-escaped stayed."""
     key = "abcdefgh12"
     server = Server(error_reply(400, f"xx{key}yy is not {key}; see {key}-ish and {key}"))
     with pytest.raises(errors.InvalidRequestError) as info:
         create(driver, server, api_key=key, max_retries=0)
-    assert info.value.message == f"xx{key}yy is not ***; see {key}-ish and ***"
+    assert info.value.message == "xx***yy is not ***; see ***-ish and ***"
+    escaped = "\\u0061bcd\\u0065fgh12"  # JSON for "abcdefgh12"
+    body = '{"error": {"code": 400, "message": "bad key ' + escaped + 'x", "status": "X"}}'
+    server = Server(httpx.Response(400, content=body.encode()))
+    with pytest.raises(errors.InvalidRequestError) as info:
+        create(driver, server, api_key=key, max_retries=0)
+    assert key not in str(info.value) and key not in repr(info.value.body)
+    assert "bad key ***x" in str(info.value)
 
     server = Server(error_reply(400, "error: the request was wrong"))
     with pytest.raises(errors.InvalidRequestError) as info:

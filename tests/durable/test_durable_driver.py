@@ -275,6 +275,61 @@ def test_a_call_in_flight_at_a_stop_is_in_doubt_until_a_human_decides(
     assert world.model.repeats().get((tag, 0)) is None
 
 
+@pytest.mark.parametrize("first", ["approve", "reject"])
+def test_the_first_decision_on_an_in_doubt_call_wins_and_a_contradiction_fails(
+    world: World, first: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Fault 4: ``tasks reject`` after ``approve`` printed "rejected" (exit 0) and was dropped."""
+    tag = f"twice-{first}"
+    GATE.clear()
+    handle = world.queue.submit(task_text(tag, 1, "slow"), id=tag)
+    wait_for(lambda: ("slow-start", 0) in world.ran(tag), 20, "the slow call to start")
+    assert _restart(world) == 1
+    GATE.set()
+    info = wait_for(
+        lambda: (i := world.queue.info(tag)).status == "awaiting_approval" and i,
+        20,
+        "the recovered task to wait for a decision",
+    )
+    (waiting,) = info.progress["awaiting"]
+    second = "reject" if first == "approve" else "approve"
+    db = ["--db", str(world.db)]
+    assert cli_main(["tasks", first, tag, waiting["id"], *db]) == 0
+    capsys.readouterr()
+    assert cli_main(["tasks", second, tag, waiting["id"], *db]) == 1
+    err = capsys.readouterr().err
+    done = "approved" if first == "approve" else "rejected"
+    assert f"already {done} at " in err and "UTC" in err and "not applied" in err
+    assert len(err.strip().splitlines()) == 1
+    assert cli_main(["tasks", first, tag, waiting["id"], *db]) == 0  # the same again: a no-op
+    with pytest.raises(StateError, match=f"already {done}"):
+        getattr(world.queue, second)(tag, waiting["id"])
+    result = handle.result(timeout=20)
+    runs = world.ran(tag).count(("slow-start", 0))
+    if first == "approve":
+        assert runs == 2 and result.tool_calls[0]["result"] == f"slow 0 of {tag} done"
+    else:
+        assert runs == 1 and result.tool_calls[0]["is_error"] is True
+    _restart(world)  # a later restart runs nothing again
+    assert world.ran(tag).count(("slow-start", 0)) == runs
+
+
+def test_a_task_database_that_cannot_be_opened_is_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Fault 16: a bad or unreachable database URL printed a ~125-line traceback."""
+    for argv in (
+        ["tasks", "--db", "postgresql://nobody:hunter2@127.0.0.1:1/none"],
+        ["submit", "--db", "postgresql://nobody:hunter2@127.0.0.1:1/none", "do it"],
+        ["tasks", "--db", "mysql://x@y/z"],
+    ):
+        assert cli_main(argv) in (1, 2)
+        captured = capsys.readouterr()
+        lines = captured.err.strip().splitlines()
+        assert len(lines) == 1, captured.err
+        assert "hunter2" not in captured.err and "Traceback" not in captured.err
+
+
 def test_a_stop_between_steps_leaves_nothing_in_doubt(world: World) -> None:
     tag = "between"
     GATE.clear()

@@ -31,6 +31,7 @@ REPLACEMENTS: list[tuple[str, str]] = [
     (r"\badrive\b", "drive"),
     (r"\barun\b", "run"),
     (r"\baappend\b", "append"),
+    (r"\bawrite\b", "write"),
     (r"await asyncio\.to_thread\(self\.tools\.close\)", "self.tools.close()"),
     (r"\baclose\b", "close"),
     (r"__aenter__", "__enter__"),

@@ -124,7 +124,9 @@ class CrashingStore:
     def __init__(self, inner: Any, point: str) -> None:
         self.inner, self.point = inner, point
 
-    def append(self, id: str, records: Any, *, expected_version: int, meta: Any = None) -> int:
+    def append(
+        self, id: str, records: Any, *, expected_version: int, meta: Any = None, **lease: Any
+    ) -> int:
         kinds = [json.loads(r).get("k") for r in records]
         if self.point == "journal-response-1" and "response" in kinds:
             die()
@@ -132,7 +134,9 @@ class CrashingStore:
             '"function_result"' in r and '"c2"' in r for r in records
         ):
             die()
-        result: int = self.inner.append(id, records, expected_version=expected_version, meta=meta)
+        result: int = self.inner.append(
+            id, records, expected_version=expected_version, meta=meta, **lease
+        )
         return result
 
     def __getattr__(self, name: str) -> Any:

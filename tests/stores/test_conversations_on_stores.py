@@ -70,3 +70,49 @@ async def test_async_conversation_journals_through_the_async_api(spec: StoreSpec
         assert user_texts(store.load("async-task", client=emu.client())) == ["hello", "again"]
     finally:
         await store.aclose()
+
+
+def test_a_live_turn_is_leased_against_a_second_writer(spec: StoreSpec) -> None:
+    """Issue 20, fault 3, on every store: a second writer loading mid-turn sees the turn
+    running elsewhere and cannot take it over; the first keeps its real tool result."""
+    import threading
+
+    from agentloop import tool
+    from agentloop.errors import TurnInProgressError
+
+    entered, release = threading.Event(), threading.Event()
+
+    @tool
+    def pay(amount: int) -> str:
+        """Pay (not safe to repeat).
+
+        Args:
+            amount: How much.
+        """
+        entered.set()
+        assert release.wait(30)
+        return f"paid {amount}"
+
+    call = {"type": "function_call", "id": "p1", "name": "pay", "arguments": {"amount": 3}}
+    emu = Emulator(model=ScriptedModel([[call], say("paid"), say("next")]))
+    with spec.open() as one, spec.open() as two:
+        first = Conversation(emu.client(), tools=[pay], store=one, id="live")
+        worker = threading.Thread(target=first.send, args=("pay 3",))
+        worker.start()
+        try:
+            assert entered.wait(30)
+            second = two.load("live", client=emu.client(), tools=[pay])
+            assert not second.needs_recovery and second.running_elsewhere is not None
+            version = two.version("live")
+            with pytest.raises(TurnInProgressError) as info:
+                second.send("barging in")
+            assert info.value.owner == second.running_elsewhere[0]
+            assert two.version("live") == version
+        finally:
+            release.set()
+            worker.join(30)
+        results = [s.result for s in first.history if s.type == "function_result"]
+        assert results == ["paid 3"]
+        fresh = two.load("live", client=emu.client(), tools=[pay])
+        assert fresh.running_elsewhere is None and not fresh.needs_recovery
+        assert fresh.send("next").output_text.startswith("next")

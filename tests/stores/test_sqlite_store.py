@@ -49,7 +49,7 @@ def test_wal_and_normal_sync(tmp_path: Path) -> None:
         store.append("a", ["{}"], expected_version=0)
     db = sqlite3.connect(tmp_path / "s.db")
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 3
     assert db.execute("SELECT conversation_id, seq, data FROM records").fetchall() == [
         ("a", 1, "{}")
     ]

@@ -275,7 +275,12 @@ def test_a_turn_keeps_running_when_the_client_goes_away(tmp_path: Path) -> None:
         assert detail["items"][-1]["kind"] == "assistant"
 
 
-def test_stop_cancels_the_turn_and_keeps_the_history_valid(tmp_path: Path) -> None:
+def test_stop_cancels_the_turn_and_keeps_the_history_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from agentloop import AsyncConversation
+
+    monkeypatch.setattr(AsyncConversation, "interrupt_grace", 0.2)  # the tool outlives it
     gate = Gate()
     app = create_app(emulator=True, tools=[gate.tool], store=tmp_path / "web.db")
     try:
@@ -292,10 +297,17 @@ def test_stop_cancels_the_turn_and_keeps_the_history_valid(tmp_path: Path) -> No
             assert rest[-1]["type"] == "RUN_FINISHED"
             assert rest[-1]["outcome"] == {"type": "cancelled"}
             detail = _wait_idle(base, "st")
+            # The call started and was still running after the grace period: in doubt (it
+            # may have run), never recorded as "not run" (issue 20).
             card = next(i for i in detail["items"] if i["kind"] == "tool")
-            assert card["done"] and card["is_error"]  # the open call was closed
+            assert not card["done"] and card["pending"] and detail["pending"] == [card["id"]]
             again = httpx.post(f"{base}/agui", json=user_input("st", "hello", run="r2"), timeout=20)
             assert events_of(again.text)[-1]["type"] == "RUN_FINISHED"
+            detail = _wait_idle(base, "st")
+            card = next(i for i in detail["items"] if i["kind"] == "tool")
+            assert (
+                card["done"] and card["is_error"] and card["result"].startswith("Outcome unknown")
+            )
     finally:
         gate.open.set()
 
@@ -371,6 +383,61 @@ def test_sessions_on_postgresql(tmp_path: Path) -> None:
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def test_the_json_checks_are_exact_and_deep_json_is_a_400(client: TestClient) -> None:
+    """Fault 15: a substring content-type check, and 500 on a 100k-deep JSON body (the body
+    size limit: test_bodies_are_limited_and_must_really_be_json)."""
+    body = json.dumps(user_input("t", "hi")).encode()
+    sneaky = {"content-type": "text/plain; x=application/json"}
+    assert client.post("/agui", content=body, headers=sneaky).status_code == 415
+    charset = {"content-type": "application/json; charset=utf-8"}
+    assert client.post("/agui", content=body, headers=charset).status_code == 200
+    deep = b"[" * 100_000 + b"]" * 100_000
+    response = client.post("/agui", content=deep, headers={"content-type": "application/json"})
+    assert response.status_code in (400, 413) and "error" in response.json()
+
+
+def test_a_session_another_writer_changed_is_reloaded(tmp_path: Path) -> None:
+    """Fault 8: every web turn ended in ConflictError until the server restarted."""
+    from agentloop import Conversation
+    from agentloop.stores import SQLiteStore
+    from agentloop.testing import Emulator
+    from agentloop.testing.demo import DemoModel
+
+    emu = Emulator(model=DemoModel())
+    app = create_app(
+        client=emu.async_client(), store=tmp_path / "web.db", tools=[get_weather, delete_file]
+    )
+    with TestClient(app, base_url=LOCAL) as client:
+        assert _run(client, user_input("s", "hello"))[-1]["type"] == "RUN_FINISHED"
+        store = SQLiteStore(tmp_path / "web.db")
+        other = Conversation.from_store(store, "s", client=emu.client())
+        other.send("from the CLI")  # another writer moves the session on
+        events = _run(client, user_input("s", "from the web", run="r2"))
+        error = next(e for e in events if e["type"] == "RUN_ERROR")
+        assert "reloaded" in error["message"] and "send your message again" in error["message"]
+        events = _run(client, user_input("s", "from the web", run="r3"))
+        assert events[-1]["type"] == "RUN_FINISHED"
+        conv = Conversation.from_store(store, "s", client=emu.client())
+        texts = [s.content[0].text for s in conv.history if s.type == "user_input"]
+        assert texts == ["hello", "from the CLI", "from the web"]
+
+
+def test_a_non_json_meta_row_does_not_break_the_session_list(tmp_path: Path) -> None:
+    """Fault 7: one bad meta row made GET /api/sessions answer 500 for every session."""
+    import sqlite3
+
+    with TestClient(_app(tmp_path), base_url=LOCAL) as client:
+        _run(client, user_input("a", "one"))
+        _run(client, user_input("b", "two"))
+        db = sqlite3.connect(tmp_path / "web.db")
+        db.execute("UPDATE conversations SET meta = 'not json' WHERE id = 'a'")
+        db.commit()
+        db.close()
+        listed = client.get("/api/sessions")
+        assert listed.status_code == 200
+        assert {s["id"] for s in listed.json()["sessions"]} >= {"a", "b"}
 
 
 def test_no_silent_emulator_fallback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,160 @@
+"""The live-turn lease, driver side: writing journal records with it, and keeping it renewed.
+
+The engine says when a turn holds the lease (``Journal.holding``); each ``Persist`` write takes,
+renews or gives it back in the same atomic store write (``write``/``awrite``, the one place the
+drivers call ``store.append`` for a journal). Between writes a long tool call or model request
+could outlast the lease, so one daemon thread per process renews every held lease at a third
+of its length until the turn lets go. A process that dies stops renewing: its lease expires
+and another writer may recover the turn. On one machine a dead owner is seen at once (its
+process id is gone), so recovery after a crash does not wait for the expiry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import logging
+import os
+import re
+import socket
+import threading
+import time
+import weakref
+from typing import Any
+
+from agentloop._defaults import new_id
+
+from .records import Journal
+
+__all__ = ["awrite", "owner_dead", "owner_id", "write"]
+
+log = logging.getLogger("agentloop.stores")
+
+_HOST = socket.gethostname()
+_OWNER = re.compile(r"^pid (\d+) on (.+) \(([0-9a-zA-Z_-]+)\)$")
+
+
+# The journals of this process by owner name: a writer of this process is alive while its
+# journal exists and holds the lease (a turn stopped by an exception has let go).
+_LOCAL: weakref.WeakValueDictionary[str, Journal] = weakref.WeakValueDictionary()
+
+
+def owner_id(journal: Journal | None = None) -> str:
+    """A new lease owner name: this process and host, and a token for this writer."""
+    owner = f"pid {os.getpid()} on {_HOST} ({new_id()[:12]})"
+    if journal is not None:
+        journal.owner = owner
+        _LOCAL[owner] = journal
+    return owner
+
+
+def owner_dead(owner: str) -> bool:
+    """True when ``owner`` is a writer on this machine whose process is gone (or a zombie),
+    or a writer of this process whose turn is no longer running."""
+    match = _OWNER.match(owner)
+    if match is None or match.group(2) != _HOST:
+        return False
+    pid = int(match.group(1))
+    if pid == os.getpid():
+        journal = _LOCAL.get(owner)
+        return journal is None or not journal.live
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # no permission: it exists
+        return False
+    with (
+        contextlib.suppress(OSError, IndexError),
+        open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle,
+    ):
+        return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    return False
+
+
+def write(store: Any, journal: Journal, meta: dict[str, Any] | None) -> None:
+    """``Persist``: write the journal's pending records (and the lease) to ``store``."""
+    _written(store, journal, meta, store.append(journal.id, **_append_args(journal, meta)))
+
+
+async def awrite(store: Any, journal: Journal, meta: dict[str, Any] | None) -> None:
+    """Async :func:`write`."""
+    version = await store.aappend(journal.id, **_append_args(journal, meta))
+    _written(store, journal, meta, version)
+
+
+def _append_args(journal: Journal, meta: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "records": journal.pending,
+        "expected_version": journal.version,
+        "meta": meta,
+        **journal.lease_args(),
+    }
+
+
+def _written(store: Any, journal: Journal, meta: dict[str, Any] | None, version: int) -> None:
+    journal.written(version, meta_written=meta is not None)
+    if journal.held:
+        _renewer.track(store, journal)
+
+
+class _Renewer:
+    """One daemon thread renewing the held leases of this process."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: list[tuple[float, int, Any, Journal]] = []  # (when, order, store, journal)
+        self._tracked: set[int] = set()
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
+
+    def track(self, store: Any, journal: Journal) -> None:
+        with self._cond:
+            if os.getpid() != self._pid:  # a forked child: the parent's thread is not here
+                self._pid, self._thread = os.getpid(), None
+                self._due, self._tracked = [], set()
+            if id(journal) in self._tracked:
+                return
+            self._tracked.add(id(journal))
+            when = time.monotonic() + journal.lease_seconds / 3
+            heapq.heappush(self._due, (when, next(self._order), store, journal))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="agentloop-lease-renewer", daemon=True
+                )
+                self._thread.start()
+            self._cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while not self._due:
+                    self._cond.wait()
+                when, _, store, journal = self._due[0]
+                wait = when - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                heapq.heappop(self._due)
+                if not (journal.holding and journal.held):  # the turn let go
+                    self._tracked.discard(id(journal))
+                    continue
+            try:
+                renewed = store.renew_lease(
+                    journal.id, journal.owner, seconds=journal.lease_seconds
+                )
+            except Exception as exc:  # a store that fails now may work at the next tick
+                log.warning("renewing the live-turn lease of %r failed: %s", journal.id, exc)
+                renewed = True
+            with self._cond:
+                if renewed is None:  # lost (it expired and another writer took it)
+                    log.warning("the live-turn lease of %r was lost", journal.id)
+                    self._tracked.discard(id(journal))
+                    continue
+                when = time.monotonic() + journal.lease_seconds / 3
+                heapq.heappush(self._due, (when, next(self._order), store, journal))
+
+
+_renewer = _Renewer()
