@@ -91,6 +91,7 @@ __all__ = [
     "MalformedResponseError",
     "MaxStepsExceeded",
     "MissingAPIKeyError",
+    "MissingToolsWarning",
     "ModelRetry",
     "NotFoundError",
     "OutputValidationError",
@@ -763,3 +764,11 @@ class TaskTimeoutError(AgentloopError, TimeoutError):
 class EvalError(AgentloopError, ValueError):
     """An eval dataset, an evaluator or an ``--agent`` reference is not usable (the message
     names the file and the place in it)."""
+
+
+class MissingToolsWarning(UserWarning):
+    """A saved conversation was loaded without some of the tools it was saved with.
+
+    The model still sees the tools that were given; a call to a missing one is answered
+    with an ``is_error`` result. Pass them with ``tools=`` (or ``--tools`` on the CLI).
+    """

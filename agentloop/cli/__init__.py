@@ -11,14 +11,16 @@ Adding a command: write ``_add_NAME(sub)`` (its options, each with a help text) 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 from agentloop._defaults import DEFAULT_MODEL
 
 from ._common import UsageError
+from ._otel import add_otel_flag
 
 __all__ = ["main"]
 
@@ -70,6 +72,18 @@ def _model_flag(p: argparse.ArgumentParser) -> None:
         "--model",
         default=None,
         help=f"model id (default: the config file's, else {DEFAULT_MODEL})",
+    )
+
+
+def _attach_flag(p: argparse.ArgumentParser, when: str) -> None:
+    p.add_argument(
+        "-a",
+        "--attach",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help=f"send a file with {when}: an image, PDF, audio or video file (the media "
+        "type comes from the extension); repeatable",
     )
 
 
@@ -167,6 +181,7 @@ def _add_chat(sub: Any) -> None:
             "agentloop chat --tools tools.py --session work",
             "agentloop chat -c                      # continue the last session",
             "printf 'hi\\n' | agentloop chat         # scripted, one message per line",
+            "agentloop chat -a photo.jpg             # the first message carries the image",
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -181,6 +196,7 @@ def _add_chat(sub: Any) -> None:
         help="stateful (server keeps history, default) or stateless (store=false)",
     )
     chat.add_argument("--system", metavar="TEXT", default=None, help="system instruction")
+    _attach_flag(chat, "the first message (/attach FILE in the chat adds more)")
     session = chat.add_mutually_exclusive_group()
     session.add_argument(
         "--session", metavar="NAME", default=None, help="resume (or start) the session NAME"
@@ -196,6 +212,7 @@ def _add_chat(sub: Any) -> None:
     _generation_flags(chat)
     _backend_flags(chat)
     _verbose_flag(chat)
+    add_otel_flag(chat)
     from ._limits import add_long_loop_flags
 
     add_long_loop_flags(chat)
@@ -235,6 +252,7 @@ def _add_run(sub: Any) -> None:
         help="finish the session's turn that a crash or kill cut short (needs --session): "
         "journaled tool results are reused; a call that may have run asks for approval",
     )
+    _attach_flag(run, "the task")
     _store_flag(run)
     _tools_flag(run, "the agent")
     _agent_flag(run)
@@ -262,7 +280,10 @@ def _add_run(sub: Any) -> None:
     run.add_argument(
         "--yes",
         action="store_true",
-        help="approve tools that require approval (default: ask on a terminal, else reject)",
+        help="approve every call that waits for approval (default: ask on a terminal, else "
+        "reject). With --resume this includes the calls that were running when the run "
+        "stopped: they run again, a second time if they had finished; calls with a journaled "
+        "result are never run again",
     )
     run.add_argument(
         "--json",
@@ -272,6 +293,7 @@ def _add_run(sub: Any) -> None:
     _generation_flags(run)
     _backend_flags(run)
     _verbose_flag(run)
+    add_otel_flag(run)
     from ._limits import add_long_loop_flags
 
     add_long_loop_flags(run)
@@ -313,28 +335,33 @@ def _add_serve(sub: Any) -> None:
     _generation_flags(serve)
     _backend_flags(serve)
     _verbose_flag(serve)
+    add_otel_flag(serve)
 
 
 def _add_sessions(sub: Any) -> None:
     sessions = sub.add_parser(
         "sessions",
-        help="list, show or delete saved chat sessions",
+        help="list, show, search or delete saved chat sessions",
         description="The sessions of agentloop chat and agentloop serve.",
         epilog=_examples(
             "agentloop sessions                     # list, newest first",
             "agentloop sessions show work",
             "agentloop sessions delete work old-1",
+            'agentloop sessions search "invoice"     # sessions whose messages mention it',
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sessions.add_argument(
         "action",
         nargs="?",
-        choices=["list", "show", "delete"],
+        choices=["list", "show", "delete", "search"],
         default="list",
-        help="list (default), show a session's history, or delete sessions",
+        help="list (default), show a session's history, delete sessions, or search their "
+        "messages for TEXT",
     )
-    sessions.add_argument("ids", nargs="*", metavar="ID", help="session ids (show, delete)")
+    sessions.add_argument(
+        "ids", nargs="*", metavar="ID|TEXT", help="session ids (show, delete); TEXT (search)"
+    )
     _store_flag(sessions)
     sessions.add_argument(
         "--json", action="store_true", help="print JSON instead of text (list, show)"
@@ -383,6 +410,10 @@ _COMMANDS: dict[str, tuple[Callable[[Any], None], str]] = {
     "sessions": (_add_sessions, "sessions:run_sessions"),
     "mcp": (_add_mcp, "mcp:run_mcp"),
 }
+
+from .models import add_models_parser as _add_models  # noqa: E402
+
+_COMMANDS["models"] = (_add_models, "models:run_models")
 
 
 # Durable tasks (agentloop.durable): their parsers live in worker.py and tasks.py.
@@ -484,11 +515,22 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    stop_tracing = None
     try:
         if getattr(args, "verbose", False):
             _verbose()
         _apply_config(args)
-        return int(_handler(args.command)(args))
+        stop_tracing = _tracing(args)
+        with _one_line_warnings(args.command):
+            return int(_handler(args.command)(args))
+    except ImportError as exc:
+        from ._extras import extra_message
+
+        message = extra_message(args.command, exc)
+        if message is None:
+            raise
+        print(message, file=sys.stderr)
+        return 2
     except UsageError as exc:
         print(f"agentloop {args.command}: error: {exc}", file=sys.stderr)
         return 2
@@ -502,3 +544,36 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"agentloop {args.command}: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    finally:
+        if stop_tracing is not None:
+            stop_tracing()
+
+
+@contextlib.contextmanager
+def _one_line_warnings(command: str) -> Iterator[None]:
+    """agentloop's own warnings print as one line on stderr, each once."""
+    import warnings
+
+    from agentloop.errors import MissingToolsWarning
+
+    def show(message: Any, category: Any, *rest: Any, **kw: Any) -> None:
+        print(f"agentloop {command}: warning: {message}", file=sys.stderr, flush=True)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("once", MissingToolsWarning)
+        original = warnings.showwarning
+        warnings.showwarning = show
+        try:
+            yield
+        finally:
+            warnings.showwarning = original
+
+
+def _tracing(args: argparse.Namespace) -> Callable[[], None] | None:
+    """Start exporting traces when --otel or the OTEL_* variables ask for it."""
+    from ._otel import OTEL_COMMANDS, exporter_choice, start_tracing
+
+    if args.command not in OTEL_COMMANDS:
+        return None
+    exporter = exporter_choice(getattr(args, "otel", None))
+    return start_tracing(args.command, exporter) if exporter else None

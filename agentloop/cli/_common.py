@@ -19,9 +19,11 @@ __all__ = [
     "Backend",
     "BackendMode",
     "UsageError",
+    "attachments",
     "check_model",
     "mcp_toolsets",
     "open_backend",
+    "with_attachments",
 ]
 
 BackendMode = Literal["auto", "real", "offline"]
@@ -175,3 +177,25 @@ def mcp_toolsets(commands: list[str] | None, urls: list[str] | None) -> list[Any
             raise UsageError(f"--mcp-url {url!r} is not an http:// or https:// URL")
         toolsets.append(MCPToolset.http(url))
     return toolsets
+
+
+def attachments(paths: list[str] | None) -> list[Any]:
+    """Content blocks for ``-a FILE`` / ``/attach FILE``; a bad file is a one-line error."""
+    from agentloop.loop.inputs import from_file
+
+    blocks = []
+    for path in paths or []:
+        try:
+            blocks.append(from_file(path))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot attach {path!r}: {exc}") from None
+    return blocks
+
+
+def with_attachments(text: str, blocks: list[Any]) -> Any:
+    """What to send: the text alone, or the text followed by the attached files."""
+    if not blocks:
+        return text
+    from agentloop.loop.inputs import text as text_block
+
+    return [text_block(text), *blocks]

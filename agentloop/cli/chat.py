@@ -22,12 +22,14 @@ from typing import Any
 
 from ._common import (
     UsageError,
+    attachments,
     check_model,
     generation_config,
     mcp_toolsets,
     model_of,
     open_backend,
     plural,
+    with_attachments,
 )
 from ._limits import long_loop_settings, usage_line
 from ._render import Printer, branch_lines, call_text, log_event, short, step_line, turn_line
@@ -36,6 +38,7 @@ from ._tools import agent_settings, load_agent, load_tools
 __all__ = ["run_chat"]
 
 COMMANDS = {
+    "/attach": "attach a file (image, PDF, audio) to your next message: /attach photo.jpg",
     "/strategy": "show the strategy, or switch: /strategy stateful|stateless",
     "/model": "show the model, or switch: /model gemini-3.5-flash-lite",
     "/tools": "list the tools the model may call",
@@ -305,6 +308,8 @@ class _Chat:
         self.approve_all = False
         self.requests = 0
         self.tokens: dict[str, int] = {}
+        self.attached: list[Any] = []  # files for the next message (-a, /attach)
+        self.attached_names: list[str] = []
 
     @property
     def name(self) -> str:
@@ -325,9 +330,11 @@ class _Chat:
             self.meta["title"] = " ".join(text.split())[:60]
         self.approve_all = False
         turn = None
+        message = with_attachments(text, self.attached)
+        self.attached, self.attached_names = [], []
         self.view.begin()
         try:
-            turn = self._follow(self.conv.stream(text))
+            turn = self._follow(self.conv.stream(message))
             while turn is not None and turn.status == "awaiting_approval":
                 turn = self._approve(turn)
         except KeyboardInterrupt:
@@ -408,7 +415,9 @@ class _Chat:
         arg = arg.strip()
         if name in ("/exit", "/quit"):
             return False
-        if name == "/strategy":
+        if name == "/attach":
+            self.attach(arg)
+        elif name == "/strategy":
             if arg:
                 if arg not in ("stateful", "stateless"):
                     self.note(f"unknown strategy {arg!r}; use stateful or stateless")
@@ -463,6 +472,21 @@ class _Chat:
         else:
             self.note(f"unknown command {name}; try {', '.join(COMMANDS)}")
         return True
+
+    def attach(self, path: str) -> None:
+        """``/attach FILE``: the file goes with the next message."""
+        if not path:
+            pending = ", ".join(self.attached_names) or "none"
+            self.note(f"attached to your next message: {pending} (add one: /attach FILE)")
+            return
+        try:
+            (block,) = attachments([path])
+        except UsageError as exc:
+            self.note(str(exc))
+            return
+        self.attached.append(block)
+        self.attached_names.append(path)
+        self.note(f"attached {path} ({block.mime_type}) to your next message")
 
     # --- time travel (/turns, /fork, /rewind, /branches) ------------------------------------------
 
@@ -576,6 +600,7 @@ def run_chat(args: argparse.Namespace) -> int:
 
     model = check_model(args.model) if args.model else None
     config = generation_config(args)
+    attachments(args.attach)  # a missing or unknown file is an error before anything starts
     sessions = open_sessions(args.store)
     try:
         name = args.session
@@ -669,6 +694,8 @@ def run_chat(args: argparse.Namespace) -> int:
                 flush=True,
             )
             chat = _Chat(conv, sessions, meta, _Input(_history_file()), _view(), make_conv)
+            for path in args.attach:
+                chat.attach(path)
             chat.loop()
             chat.save()
         finally:

@@ -11,7 +11,16 @@ import json
 import sys
 from typing import Any
 
-from ._common import UsageError, generation_config, mcp_toolsets, model_of, open_backend, plural
+from ._common import (
+    UsageError,
+    attachments,
+    generation_config,
+    mcp_toolsets,
+    model_of,
+    open_backend,
+    plural,
+    with_attachments,
+)
 from ._limits import long_loop_settings
 from ._render import call_text, log_event, short, turn_to_json
 from ._tools import agent_settings, load_agent, load_tools
@@ -73,10 +82,16 @@ def _follow(events: Any, progress: _Progress) -> Any:
     return turn
 
 
-def _ask(call: Any) -> bool:
+def _ask(call: Any, in_doubt: bool) -> bool:
     """Ask on the terminal whether ``call`` may run (stdin and stderr are a TTY)."""
+    question = (
+        f"run {call_text(call)} again? It may have run already; yes runs it a second time "
+        "if it had finished [y/N] "
+        if in_doubt
+        else f"allow {call_text(call)}? [y/N] "
+    )
     try:
-        sys.stderr.write(f"allow {call_text(call)}? [y/N] ")
+        sys.stderr.write(question)
         sys.stderr.flush()
         answer = sys.stdin.readline()
     except (EOFError, OSError):
@@ -89,28 +104,42 @@ def _drive(conv: Any, events: Any, approve: bool, progress: _Progress) -> Any:
     turn = _follow(events, progress)
     while turn is not None and turn.status == "awaiting_approval":
         doubt = set(conv.in_doubt)
-        for call in turn.pending_approvals:
-            if call.id in doubt:
-                progress.say(
-                    f"[{progress.request}] {call_text(call)} was running when the last run "
-                    "stopped: it may have run already"
+        again = [call_text(c) for c in turn.pending_approvals if c.id in doubt]
+        if again:
+            progress.say(
+                f"[{progress.request}] journaled results are reused; these calls were running "
+                f"when the last run stopped and may have run already: {', '.join(again)}. "
+                + (
+                    "--yes runs them again."
+                    if approve
+                    else "They run again only if approved (--yes approves them)."
                 )
+            )
+        for call in turn.pending_approvals:
+            in_doubt = call.id in doubt
             if approve:
-                progress.say(f"[{progress.request}] approved {call_text(call)} (--yes)")
+                note = " again (--yes)" if in_doubt else " (--yes)"
+                progress.say(f"[{progress.request}] approved {call_text(call)}{note}")
                 conv.approve(call.id)
             elif interactive:
-                if _ask(call):
+                if _ask(call, in_doubt):
                     conv.approve(call.id)
                 else:
                     conv.reject(call.id, "the user did not approve this call")
             else:
-                progress.say(
-                    f"[{progress.request}] rejected {call_text(call)} "
-                    "(it requires approval; pass --yes to allow)"
+                hint = (
+                    "not run again; --yes would run it again, a second time if it had finished"
+                    if in_doubt
+                    else "it requires approval; --yes would run it"
                 )
+                progress.say(f"[{progress.request}] rejected {call_text(call)} ({hint})")
                 conv.reject(call.id, "not approved: run agentloop with --yes to allow this tool")
         turn = _follow(conv.resume_stream(), progress)
     return turn
+
+
+def _files(blocks: list[Any]) -> str:
+    return f" + {plural(len(blocks), 'attached file')}" if blocks else ""
 
 
 def _task_text(args: argparse.Namespace) -> str | None:
@@ -138,6 +167,9 @@ def run_task(args: argparse.Namespace) -> int:
     if args.resume and not args.session:
         raise UsageError("--resume needs --session NAME (the session to resume)")
     task = _task_text(args)
+    attached = attachments(args.attach)
+    if attached and task is None:
+        raise UsageError("-a/--attach needs a TASK to go with the files")
     config = generation_config(args)
     agent = load_agent(getattr(args, "agent", None))
     from_agent = agent_settings(agent, args)
@@ -196,15 +228,23 @@ def run_task(args: argparse.Namespace) -> int:
                             "finished (give a TASK to start a new one)"
                         )
                         return 1
-                    progress.say(f"task: {short(task, 120)} (tools: {names}; max {limit})")
-                    turn = _drive(conv, conv.stream(task), args.yes, progress)
+                    progress.say(
+                        f"task: {short(task, 120)}{_files(attached)} (tools: {names}; max {limit})"
+                    )
+                    turn = _drive(
+                        conv, conv.stream(with_attachments(task, attached)), args.yes, progress
+                    )
                 else:
                     progress.say(f"resuming the cut turn (tools: {names}; max {limit})")
                     turn = _drive(conv, conv.recover_stream(), args.yes, progress)
             else:
                 assert task is not None
-                progress.say(f"task: {short(task, 120)} (tools: {names}; max {limit})")
-                turn = _drive(conv, conv.stream(task), args.yes, progress)
+                progress.say(
+                    f"task: {short(task, 120)}{_files(attached)} (tools: {names}; max {limit})"
+                )
+                turn = _drive(
+                    conv, conv.stream(with_attachments(task, attached)), args.yes, progress
+                )
         except TurnError as exc:
             turn = exc.turn
             progress.say(f"failed: {exc}")

@@ -1,4 +1,4 @@
-"""``agentloop sessions [list|show|delete]``: the saved sessions of ``chat`` and ``serve``."""
+"""``agentloop sessions [list|show|delete|search]``: the sessions of ``chat`` and ``serve``."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def _list(sessions: Any, as_json: bool) -> int:
 
 def _show(sessions: Any, ids: list[str], as_json: bool) -> int:
     for id in ids:
-        conv = sessions.load(id, client=None)
+        conv = sessions.inspect(id)
         meta = sessions.meta(id)
         root, children = sessions.family(id)
         if as_json:
@@ -78,6 +78,55 @@ def _show(sessions: Any, ids: list[str], as_json: bool) -> int:
     return 0
 
 
+def _step_text(step: Any) -> tuple[str, str]:
+    """(who, text) of a step a search looks in: user messages and model answers."""
+    kind = getattr(step, "type", None)
+    if kind == "user_input":
+        from agentloop.testing.models import text_of_user_input
+
+        return "you", text_of_user_input(step)
+    if kind == "model_output":
+        blocks = getattr(step, "content", None) or []
+        return "model", " ".join(getattr(b, "text", "") or "" for b in blocks)
+    return "", ""
+
+
+def _search(sessions: Any, words: list[str], as_json: bool) -> int:
+    """Sessions whose messages contain TEXT (case-insensitive), newest first, with the lines."""
+    needle = " ".join(words).strip()
+    if not needle:
+        raise UsageError("sessions search needs the TEXT to look for")
+    lowered = needle.lower()
+    found: list[dict[str, Any]] = []
+    for info in sessions.list():
+        title = str(info.meta.get("title") or "")
+        hits = []
+        for i, step in enumerate(sessions.inspect(info.id).history):
+            who, text = _step_text(step)
+            at = text.lower().find(lowered)
+            if who and at >= 0:
+                start = max(0, at - 30)
+                snippet = " ".join(text[start : at + len(needle) + 50].split())
+                hits.append({"step": i, "who": who, "text": snippet})
+        if hits or lowered in title.lower():
+            found.append({"id": info.id, "updated": info.updated, "title": title, "hits": hits})
+    if as_json:
+        print(json.dumps(found, indent=2, ensure_ascii=False))
+        return 0 if found else 1
+    if not found:
+        print(f"no session mentions {needle!r} in {sessions.where}")
+        return 1
+    print(f"{plural(len(found), 'session')} mention {needle!r} (newest first):")
+    for row in found:
+        print(f"  {row['id']}  {_when(row['updated'])}  {row['title']}".rstrip())
+        for hit in row["hits"][:5]:
+            print(f"    [{hit['step']}] {hit['who']}: {hit['text']}")
+        if len(row["hits"]) > 5:
+            print(f"    ... {len(row['hits']) - 5} more")
+    print("open one with: agentloop sessions show ID (or agentloop chat --session ID)")
+    return 0
+
+
 def _rewinds(sessions: Any, id: str) -> int:
     """How many times session ``id`` was rewound (its journal's ``rewind`` records)."""
     return sum(1 for r in sessions.store.read(id).records if r.startswith('{"k":"rewind"'))
@@ -86,6 +135,12 @@ def _rewinds(sessions: Any, id: str) -> int:
 def run_sessions(args: argparse.Namespace) -> int:
     from agentloop.stores.sessions import open_sessions
 
+    if args.action == "search":
+        sessions = open_sessions(args.store)
+        try:
+            return _search(sessions, args.ids, args.json)
+        finally:
+            sessions.close()
     if args.action in ("show", "delete") and not args.ids:
         raise UsageError(f"sessions {args.action} needs at least one session ID")
     if args.action == "list" and args.ids:

@@ -38,7 +38,7 @@ examples:
 def add_submit_parser(sub: Any) -> None:
     submit = sub.add_parser(
         "submit",
-        help="put a durable task on the task queue (run by `agentloop worker`)",
+        help="put a durable task on the task queue, run by `agentloop worker` (needs [durable])",
         description="Enqueue a task and print its id; a worker on the same --db runs it. "
         "Submitting an --id that exists does not create a second task.",
         epilog=SUBMIT_EXAMPLES,
@@ -65,7 +65,7 @@ def add_submit_parser(sub: Any) -> None:
 def add_tasks_parser(sub: Any) -> None:
     tasks = sub.add_parser(
         "tasks",
-        help="list durable tasks; show, approve, reject or cancel one",
+        help="list durable tasks; show, approve, reject or cancel one (needs [durable])",
         description="List the tasks of --db with status (queued, running, awaiting_approval, "
         "completed, failed, cancelled) and progress.",
         epilog=TASKS_EXAMPLES,
@@ -170,8 +170,24 @@ def run_tasks(args: argparse.Namespace) -> int:
             queue.reject(args.id, args.call_id, args.reason)
             print(f"rejected {args.call_id} of {args.id}", flush=True)
         elif action == "cancel":
-            queue.cancel(args.id)
-            print(f"cancelled {args.id}", flush=True)
+            return _cancel(queue, args.id)
+    return 0
+
+
+def _cancel(queue: Any, task_id: str) -> int:
+    """Cancel a task; one that had already ended says so (exit 1) and stays as it was."""
+    from agentloop.durable._queue import TERMINAL
+
+    status = queue.info(task_id).status
+    if status in TERMINAL:
+        print(
+            f"agentloop tasks: {task_id} had already finished ({status}); nothing to cancel",
+            file=sys.stderr,
+            flush=True,
+        )
+        return 1
+    queue.cancel(task_id)
+    print(f"cancelled {task_id}", flush=True)
     return 0
 
 

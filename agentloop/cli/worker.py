@@ -52,7 +52,7 @@ def add_db_flag(p: argparse.ArgumentParser, default: Any = None) -> None:
 def add_parser(sub: Any) -> None:
     p = sub.add_parser(
         "worker",
-        help="run durable tasks from the task queue (DBOS) until stopped",
+        help="run durable tasks from the task queue until stopped (needs agentloop[durable])",
         description="Run durable tasks from the queue in --db until SIGTERM or Ctrl-C. Each "
         "model request and tool call is a checkpoint: a task cut by a crash resumes where it "
         "stopped, on this worker after a restart (same --worker-id) or on one started with "
@@ -125,6 +125,9 @@ def add_parser(sub: Any) -> None:
         help="use an in-process emulator (answers only this worker; for several processes "
         "run `agentloop emulator` and set GEMINI_BASE_URL instead)",
     )
+    from ._otel import add_otel_flag
+
+    add_otel_flag(p)
 
 
 def db_arg(args: argparse.Namespace) -> str | None:
@@ -151,6 +154,14 @@ def run_worker(args: argparse.Namespace) -> int:
         url = database_url(db_arg(args))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    from agentloop.durable._queue import default_worker_id
+
+    from ._claim import claim_worker_id, duplicate_warning
+
+    worker_id = args.worker_id or default_worker_id()
+    held, release_id = claim_worker_id(url, worker_id)
+    if not held:
+        print(duplicate_warning(worker_id), file=sys.stderr, flush=True)
     backend = open_backend("offline" if args.offline else "auto")
     backend.announce()
     queue = TaskQueue(
@@ -183,7 +194,7 @@ def run_worker(args: argparse.Namespace) -> int:
     try:
         in_flight = queue.run_worker(
             concurrency=args.concurrency,
-            worker_id=args.worker_id,
+            worker_id=worker_id,
             recover_from=args.recover_from,
             grace=args.grace,
             on_started=started,
@@ -194,6 +205,7 @@ def run_worker(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
         queue.close()
         backend.close()
+        release_id()
     if in_flight:
         # Tool threads still running cannot be stopped and would hold the interpreter open;
         # their tasks are already left to recovery, so end the process here.

@@ -61,7 +61,7 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
             http_client,
             retry,
             max_retry_after,
-            lambda t: httpx.AsyncClient(timeout=t),
+            lambda t, transport: httpx.AsyncClient(timeout=t, transport=transport),
             stream_idle_timeout,
         )
         self._sleep = sleep

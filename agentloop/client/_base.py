@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
@@ -32,6 +33,16 @@ def policy_from(
     return RetryPolicy(**{**policy.__dict__, **changes})
 
 
+def _nothing_configured(api_key: str | None, base_url: str | None, http_client: Any) -> bool:
+    return (
+        api_key is None
+        and base_url is None
+        and http_client is None
+        and not os.environ.get("GEMINI_API_KEY", "").strip()
+        and not os.environ.get("GEMINI_BASE_URL", "").strip()
+    )
+
+
 class ClientBase(Generic[H]):
     """Configuration shared by the two drivers; only the byte transport differs."""
 
@@ -39,6 +50,7 @@ class ClientBase(Generic[H]):
     _retry: RetryPolicy
     _http: H
     _owns_http: bool
+    _offline: bool
     _requests: _core.RequestFactory
 
     def _setup(
@@ -51,16 +63,32 @@ class ClientBase(Generic[H]):
         http_client: H | None,
         retry: RetryPolicy | None,
         max_retry_after: float | None,
-        make_http: Callable[[TimeoutTypes], H],
+        make_http: Callable[[TimeoutTypes, Any], H],
         stream_idle_timeout: float | None = _core.DEFAULT_STREAM_IDLE_TIMEOUT,
     ) -> None:
+        transport: Any = None
+        self._offline = _nothing_configured(api_key, base_url, http_client)
+        if self._offline:
+            # Nothing points this client at the API: the bundled emulator answers, as the
+            # CLI does without a key, and one log line per process says so.
+            from agentloop.testing.offline import (
+                OFFLINE_BASE_URL,
+                announce_offline,
+                bundled_emulator,
+            )
+
+            transport = bundled_emulator().transport()
+            api_key, base_url = "offline", OFFLINE_BASE_URL
+            announce_offline()
         self._config = ClientConfig(api_key, base_url, api_version, stream_idle_timeout)
         self._retry = policy_from(retry, max_retries, max_retry_after)
         self._owns_http = http_client is None
         call_timeout: TimeoutTypes = None
         if http_client is None:
             # Our own httpx client carries the timeout; per-call timeouts stay None.
-            http_client = make_http(_core.DEFAULT_TIMEOUT if timeout is MISSING else timeout)
+            http_client = make_http(
+                _core.DEFAULT_TIMEOUT if timeout is MISSING else timeout, transport
+            )
         elif timeout is not MISSING:
             call_timeout = timeout
         self._http = http_client
@@ -68,6 +96,16 @@ class ClientBase(Generic[H]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._config!r})"
+
+    @property
+    def offline(self) -> bool:
+        """True when this client talks to the bundled emulator because nothing configured it.
+
+        That is: no ``api_key``, no ``GEMINI_API_KEY``, no ``base_url``, no
+        ``GEMINI_BASE_URL`` and no ``http_client``. A server that must never answer from the
+        emulator can refuse to start when this is true.
+        """
+        return self._offline
 
     @property
     def base_url(self) -> str:

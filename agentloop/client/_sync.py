@@ -60,7 +60,7 @@ class Client(ClientBase[httpx.Client]):
             http_client,
             retry,
             max_retry_after,
-            lambda t: httpx.Client(timeout=t),
+            lambda t, transport: httpx.Client(timeout=t, transport=transport),
             stream_idle_timeout,
         )
         self._sleep = sleep

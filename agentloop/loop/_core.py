@@ -34,6 +34,7 @@ from .engine import TurnEngine
 from .hooks import hook_set
 from .lease import owner_dead, owner_id
 from .limits import LimitGuard, NestedGuard, UsageLimits, UsageTotals
+from .missing_tools import warn_missing_tools
 from .persist import from_document, to_document
 from .records import Journal, Snapshot, ViewChanged, encode
 from .settings import (
@@ -630,6 +631,7 @@ class ConversationCore:
                 "to go on"
             )
         conv = cls(client, **kwargs)
+        warn_missing_tools(conv_id, settings.get("tool_names"), conv.tools.names)
         strategy = conv._state.strategy
         state.status.label = conv.id
         conv._state = state

@@ -150,13 +150,24 @@ class Sessions:
             cls = Conversation
         return cls.from_store(self.store, id, client=client, tools=tools, **overrides)
 
+    def inspect(self, id: str) -> Any:
+        """Session ``id`` loaded only to be read: no tools, a client that never sends, and no
+        warning about the tools it was saved with."""
+        import warnings
+
+        from agentloop.errors import MissingToolsWarning
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", MissingToolsWarning)
+            return self.load(id, client=_reading_client())
+
     def steps(self, id: str) -> int:
         """How many history steps session ``id`` has."""
-        return len(self.load(id, client=None).history)
+        return len(self.inspect(id).history)
 
     def tool_names(self, id: str) -> builtins.list[str]:
         """The names of the tools session ``id`` was saved with."""
-        data = self.load(id, client=None).to_dict()
+        data = self.inspect(id).to_dict()
         names = (data.get("settings") or data).get("tool_names") or []
         return [str(n) for n in names]
 
@@ -205,3 +216,17 @@ def open_sessions(store: Any = None) -> Sessions:
 
         return Sessions(open_store(str(store)))
     return Sessions(store)
+
+
+_READER: Any = None
+
+
+def _reading_client() -> Any:
+    """A client for conversations that are only read (listed, shown, searched): it is
+    configured, so it neither falls back to the emulator nor announces it, and never sends."""
+    global _READER
+    if _READER is None:
+        from agentloop.client import Client
+
+        _READER = Client(api_key="read-only", base_url="http://read-only.invalid")
+    return _READER

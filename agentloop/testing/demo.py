@@ -1,8 +1,11 @@
 """A deterministic stand-in for Gemini: enough behaviour to exercise an agent framework offline.
 
 It always begins with a thought (signed by the emulator), says plainly that it is the
-agentloop emulator, follows declared function tools, answers from function results, honours
-JSON ``response_format`` schemas, and produces built-in tool steps and images on request.
+agentloop emulator, acts like a small agent with declared function tools (the rules of
+``_planner``: tool choice by meaning, typed arguments, arithmetic, chaining, asking for a
+missing argument, answering from results), honours JSON ``response_format`` schemas, and
+produces built-in tool steps and images on request. A rule-based stand-in, not a language
+model.
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from typing import Any
 
 from agentloop.types import TextResponseFormat
 
-from ._schema import Hints, generate, words
+from ._planner import ASK, Plan, next_calls, pick, plan_turn
+from ._schema import Hints, generate
 from .models import ModelRequest, Reply, text_of_user_input
 
 __all__ = ["PNG_1X1", "DemoModel"]
@@ -182,7 +186,15 @@ def _result_text(result: Any) -> str:
 
 
 class DemoModel:
-    """The default model of the emulator. Deterministic: same history, same reply."""
+    """The default model of the emulator: a rule-based stand-in, not a language model.
+
+    Deterministic (same history, same reply). With function tools it behaves like a small
+    agent: it picks tools by meaning (names, descriptions, parameter names and types), fills
+    typed arguments from the request, computes arithmetic with ``add``/``multiply``-style
+    tools or a calculator, chains a result into another tool's parameter, asks for a missing
+    argument instead of inventing it, and answers from the results. The rules are listed in
+    the docs (Testing with the emulator, "The demo model").
+    """
 
     def __call__(self, request: ModelRequest, /) -> Reply:
         history = request.history
@@ -194,14 +206,23 @@ class DemoModel:
         if request.agent is not None:
             return Reply(steps=[thought, *self._agent(request, user_text)])
         if getattr(last, "type", None) == "function_result":
-            return Reply(steps=[thought, self._answer_results(request, turn)])
+            plan = self._plan(request, user_text)
+            results = [s for s in turn if getattr(s, "type", None) == "function_result"]
+            if plan is not None and not any(s.is_error for s in results):
+                more = next_calls(plan, [s.result for s in results])
+                if more:
+                    return Reply(steps=[thought, *self._calls(more)])
+            return Reply(steps=[thought, self._answer_results(request, turn, plan)])
         if self._wants_image(request):
             caption = f"{PREFIX} Here is a placeholder image for: {user_text}"
             image = {"type": "image", "data": PNG_1X1, "mime_type": "image/png"}
             return Reply(steps=[thought, _output(_text(caption), image)])
-        calls = self._function_calls(request, user_text)
-        if calls:
-            return Reply(steps=[thought, *calls])
+        plan = self._plan(request, user_text)
+        if plan is not None and plan.ask is not None and not self._json_schema(request):
+            return Reply(steps=[thought, self._question(plan.ask)])
+        first = next_calls(plan, []) if plan is not None else None
+        if first:
+            return Reply(steps=[thought, *self._calls(first)])
         if any(getattr(t, "type", None) == "computer_use" for t in request.tools):
             # Computer use acts through the client: the model calls a predefined UI action
             # (the client runs it and answers with a function_result and a screenshot).
@@ -285,9 +306,26 @@ class DemoModel:
             return intro + recalled
         text = user_text.strip() or "(nothing)"
         return (
-            f"{intro}You said: {text} I am a local emulator of the Gemini Interactions API, "
-            "not a real model, so this reply is canned."
+            f"{intro}You said: {text}{self._attached(request)} I am a local emulator of the "
+            "Gemini Interactions API, not a real model, so this reply is canned."
         )
+
+    @staticmethod
+    def _attached(request: ModelRequest) -> str:
+        """`` (with 1 image/png file attached)`` when the last message carried files."""
+        for step in reversed(request.history):
+            if getattr(step, "type", None) == "user_input":
+                content = step.content if isinstance(step.content, list) else []
+                kinds = [
+                    str(getattr(b, "mime_type", None) or getattr(b, "type", None) or "file")
+                    for b in content
+                    if getattr(b, "type", None) != "text"
+                ]
+                if not kinds:
+                    return ""
+                many = "file" if len(kinds) == 1 else "files"
+                return f" (with {len(kinds)} {', '.join(kinds)} {many} attached)"
+        return ""
 
     @staticmethod
     def _recall(question: str, earlier: list[str]) -> str:
@@ -324,7 +362,8 @@ class DemoModel:
 
     # --- function tools --------------------------------------------------------------------
 
-    def _function_calls(self, request: ModelRequest, user_text: str) -> list[dict[str, Any]]:
+    def _plan(self, request: ModelRequest, user_text: str) -> Plan | None:
+        """The turn's plan (see ``_planner``), or None when no function tool may be called."""
         tools = [t for t in request.function_tools if t.name]
         mode: Any = None
         config = request.generation_config
@@ -337,50 +376,48 @@ class DemoModel:
             if allowed:
                 tools = [t for t in tools if t.name in allowed]
         if mode == "none" or not tools:
-            return []
-        said = words(user_text)
-        scored = []
-        for order, tool in enumerate(tools):
-            name_hits = len(said & words(tool.name or ""))
-            desc_hits = len(said & words(tool.description or ""))
-            scored.append((name_hits * 2 + desc_hits, name_hits, -order, tool))
-        scored.sort(key=lambda x: (x[0], x[2]), reverse=True)
-        best = scored[0]
-        if best[0] == 0 and mode not in ("any", "validated"):
-            return []
-        chosen = [best[3]]
-        chosen += [
-            t for score, name_hits, _, t in scored[1:4] if name_hits > 0 and score * 2 >= best[0]
-        ]
-        hints = Hints.from_text(user_text)
-        calls: list[dict[str, Any]] = []
-        if len(chosen) == 1 and " and " in user_text.lower() and len(hints.entities) > 1:
-            # "weather in London and Paris": one call per place, in parallel.
-            params = chosen[0].parameters or {}
-            strings = [
-                k
-                for k in params.get("required", [])
-                if (params.get("properties", {}).get(k) or {}).get("type") == "string"
-            ]
-            if len(strings) == 1:
-                for i in range(min(4, len(hints.entities))):
-                    calls.append(self._call(chosen[0], Hints.from_text(user_text, offset=i)))
-                return calls
-        for i, tool in enumerate(chosen):
-            calls.append(self._call(tool, Hints.from_text(user_text, offset=i)))
-        return calls
+            return None
+        return plan_turn(
+            tools,
+            user_text,
+            forced=mode in ("any", "validated"),
+            asked=self._asked(request.history),
+        )
 
     @staticmethod
-    def _call(tool: Any, hints: Hints) -> dict[str, Any]:
-        params = tool.parameters if isinstance(tool.parameters, dict) else {}
-        args = generate(params, hints, required_only=True) if params else {}
-        return {
-            "type": "function_call",
-            "name": tool.name,
-            "arguments": args if isinstance(args, dict) else {},
-        }
+    def _asked(history: list[Any]) -> tuple[str, str] | None:
+        """(tool, parameter) when our last reply before this message asked for an argument."""
+        seen_user = False
+        for step in reversed(history):
+            kind = getattr(step, "type", None)
+            if kind == "user_input":
+                if seen_user:
+                    return None
+                seen_user = True
+            elif kind == "model_output" and seen_user:
+                text = " ".join(getattr(b, "text", "") or "" for b in step.content or [])
+                m = ASK.search(text)
+                return (m.group(1), m.group(2)) if m else None
+            elif seen_user and kind == "function_call":
+                return None
+        return None
 
-    def _answer_results(self, request: ModelRequest, turn: list[Any]) -> dict[str, Any]:
+    @staticmethod
+    def _calls(calls: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        return [{"type": "function_call", "name": n, "arguments": a} for n, a in calls]
+
+    @staticmethod
+    def _question(ask: tuple[str, str, str]) -> dict[str, Any]:
+        tool, param, description = ask
+        what = f" ({description.rstrip('.')})" if description else ""
+        label = param.replace("_", " ")
+        return _output(
+            _text(f"{PREFIX} To use {tool}, I need the {param}{what}: which {label} should I use?")
+        )
+
+    def _answer_results(
+        self, request: ModelRequest, turn: list[Any], plan: Plan | None
+    ) -> dict[str, Any]:
         names = {s.id: s.name for s in turn if getattr(s, "type", None) == "function_call"}
         parts = []
         for step in turn:
@@ -390,6 +427,12 @@ class DemoModel:
             outcome = "failed with" if step.is_error else "returned"
             parts.append(f"{name} {outcome} {_result_text(step.result)}")
         summary = "Here is what the tools said: " + "; ".join(parts) + "."
+        results = [s for s in turn if getattr(s, "type", None) == "function_result"]
+        if plan is not None and plan.expression and results and not results[-1].is_error:
+            value = pick(results[-1].result, "")
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            summary += f" So {plan.expression} = {value}."
         return _output(_text(self._final_text(request, request.last_user_text, summary)))
 
     # --- built-in tools and agents ------------------------------------------------------------

@@ -190,7 +190,9 @@ class RunTranslator:
                 out.extend(self._announce(call))
             return out
         if kind == "interaction_started":
-            return self._close_text()
+            return [*self._close_text(), *interaction_event(event)]
+        if kind == "interaction_completed":
+            return interaction_event(event)
         if kind == "retrying":
             return [
                 CustomEvent(
@@ -300,6 +302,28 @@ class RunTranslator:
             CustomEvent(name="agentloop.session", value=session),
             RunErrorEvent(message=str(exc) or type(exc).__name__, code=type(exc).__name__),
         ]
+
+
+def interaction_event(event: Any) -> list[BaseEvent]:
+    """``agentloop.interaction``: each model request's interaction id, status and usage (what
+    the page's developer panel lists)."""
+    if event.type == "interaction_started":
+        value: dict[str, Any] = {"phase": "started", "interaction_id": event.interaction_id}
+    else:
+        it = event.interaction
+        u = it.usage
+        value = {
+            "phase": "completed",
+            "interaction_id": it.id,
+            "status": it.status,
+            "usage": {
+                "input_tokens": (u.total_input_tokens or 0) if u else 0,
+                "output_tokens": (u.total_output_tokens or 0) if u else 0,
+                "thought_tokens": (u.total_thought_tokens or 0) if u else 0,
+                "total_tokens": (u.total_tokens or 0) if u else 0,
+            },
+        }
+    return [CustomEvent(name="agentloop.interaction", value=value)]
 
 
 def _content_text(content: Any) -> str:

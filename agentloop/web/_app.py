@@ -28,6 +28,7 @@ from agentloop.loop import AsyncConversation, TurnCompleted
 from agentloop.stores.sessions import Sessions, open_sessions, valid_session_id
 
 from ._agui import RunTranslator, history_items
+from ._failures import is_empty, items_with_failures, record_failure
 from ._guard import Guard, Refused
 from ._routes import EXCEPTION_HANDLERS, STATIC, STRATEGIES, WebState, routes
 
@@ -165,6 +166,7 @@ class _Hub:
             "model": conv.model,
             "strategy": conv.strategy,
             "usage": live.meta.get("usage") or {},
+            "cost": conv.usage.cost,
             "running": live.running,
             "pending": [c.id for c in conv.pending_approvals],
         }
@@ -175,6 +177,8 @@ class _Hub:
         for info in self.sessions.list():
             live = self.live.get(info.id)
             seen.add(info.id)
+            if is_empty(info.meta, lambda id=info.id: self.sessions.steps(id)):
+                continue  # nothing was said in it (a strategy switch, a failed start)
             out.append(
                 {
                     "id": info.id,
@@ -200,7 +204,7 @@ class _Hub:
         pending = {c.id for c in conv.pending_approvals}
         return {
             **self.summary(live),
-            "items": history_items(history, pending),
+            "items": items_with_failures(history, pending, live.meta, history_items),
             "running_run": running,
         }
 
@@ -300,6 +304,7 @@ class _Hub:
                 # turn of it: nothing of this turn was written. Take the stored session, so
                 # the next message goes on top of what the other writer did.
                 exc = self._reload(live, exc)
+            record_failure(live.meta, len(live.conv.history), text, exc)
             self._save_quietly(live)
 
             if not isinstance(exc, AgentloopError):

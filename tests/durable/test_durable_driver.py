@@ -407,3 +407,14 @@ def test_in_doubt_calls_of_one_response_are_decided_one_by_one(world: World) -> 
     assert world.ran(tag).count(("slow-start", 0)) == 2  # approved: ran again
     assert world.ran(tag).count(("slow-start", 1)) == 1  # rejected: not run again
     assert world.model.repeats().get((tag, 0)) is None
+
+
+def test_cli_cancel_of_a_finished_task_says_it_had_finished(
+    world: World, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world.queue.submit(task_text("done-cancel", 1), id="done-cancel").result(timeout=20)
+    assert cli_main(["tasks", "cancel", "done-cancel", "--db", str(world.db)]) == 1
+    captured = capsys.readouterr()
+    assert "done-cancel had already finished (completed); nothing to cancel" in captured.err
+    assert "cancelled" not in captured.out
+    assert world.queue.info("done-cancel").status == "completed"

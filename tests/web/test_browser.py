@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_helpers import Gate, delete_file, get_weather, serve, show_snippet
+from web_helpers import Gate, delete_file, get_weather, offline_app, serve, show_snippet
 
 from agentloop.testing import DemoModel, Emulator, FunctionModel
 from agentloop.web import create_app
@@ -315,15 +315,7 @@ def test_a_token_is_asked_for_once(browser: Any, tmp_path: Path) -> None:
 
 
 def test_screenshot_for_the_docs(browser: Any, tmp_path: Path) -> None:
-    client = Emulator(_markdown_model()).async_client()
-    app = create_app(
-        tools=[get_weather, delete_file],
-        store=tmp_path / "web.db",
-        client=client,
-        offline=True,
-        backend_note="Offline: running on the bundled agentloop emulator (no "
-        "GEMINI_API_KEY set; its answers are canned, not a real model).",
-    )
+    app = offline_app(_markdown_model(), tmp_path / "web.db")
     browser.set_window_size(1280, 1180)
     with serve(app) as base:
         page = Page(browser, base)

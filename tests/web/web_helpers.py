@@ -91,6 +91,22 @@ def serve(app: Any) -> Iterator[str]:
         sock.close()
 
 
+def offline_app(model: Any, store: Any) -> Any:
+    """The web app with the weather and delete tools on an emulator running ``model``, saying
+    in its banner that it is offline (as ``agentloop serve`` does without a key)."""
+    from agentloop.testing import Emulator
+    from agentloop.web import create_app
+
+    return create_app(
+        tools=[get_weather, delete_file],
+        store=store,
+        client=Emulator(model).async_client(),
+        offline=True,
+        backend_note="Offline: running on the bundled agentloop emulator (no GEMINI_API_KEY "
+        "set; its answers are canned, not a real model).",
+    )
+
+
 def events_of(body: str) -> list[dict[str, Any]]:
     """The AG-UI events of an SSE body."""
     return [json.loads(line[6:]) for line in body.splitlines() if line.startswith("data: ")]

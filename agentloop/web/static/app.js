@@ -12,6 +12,8 @@ const state = {
   running: false,
   cards: new Map(),     // tool call id -> card element
   texts: new Map(),     // AG-UI message id -> {node, text}
+  fresh: false,         // a new session nothing was sent in yet (not stored on the server)
+  runEnded: true,       // the stream being read has delivered RUN_FINISHED or RUN_ERROR
 };
 
 function newId(prefix) {
@@ -27,7 +29,10 @@ function el(tag, className, text) {
   return node;
 }
 
-function setStatus(text) { $("status").textContent = text || ""; }
+function setStatus(text, isError) {
+  $("status").textContent = text || "";
+  $("status").classList.toggle("error", Boolean(text && isError));
+}
 
 async function api(path, options) {
   const opts = Object.assign({ headers: {} }, options || {});
@@ -64,8 +69,9 @@ function scrollDown() {
   box.scrollTop = box.scrollHeight;
 }
 
-function addUser(text) {
-  const node = el("div", "msg user");
+function addUser(text, failed) {
+  const node = el("div", failed ? "msg user failed" : "msg user");
+  state.lastUser = node;
   node.append(el("div", "who", "you"));
   const body = el("div", "body");
   body.textContent = text;
@@ -136,7 +142,7 @@ function toolCard(id, name) {
 function setCardState(card, text, cls) {
   const node = card.querySelector(".tool-state");
   node.textContent = text;
-  card.classList.remove("ok", "error", "waiting");
+  card.classList.remove("ok", "error", "waiting", "stale");
   if (cls) card.classList.add(cls);
 }
 
@@ -166,7 +172,8 @@ function showUsage(usage) {
 
 function drawItems(items) {
   for (const item of items) {
-    if (item.kind === "user") addUser(item.text);
+    if (item.kind === "user") addUser(item.text, item.failed);
+    else if (item.kind === "error") addNote("Failed: " + item.text, "error");
     else if (item.kind === "assistant") addAssistant(null, item.text);
     else if (item.kind === "thought") addThought(null, item.text);
     else if (item.kind === "tool") {
@@ -188,6 +195,7 @@ function drawItems(items) {
 // --- AG-UI events ------------------------------------------------------------------------
 
 function handle(event) {
+  devRecord(event);
   switch (event.type) {
     case "RUN_STARTED":
       setRunning(true);
@@ -251,16 +259,20 @@ function handle(event) {
         addNote("Stopped.", "stopped");
         setStatus("");
       } else {
+        retireApprovals("not decided: the turn ended");
         setStatus("");
       }
+      state.runEnded = true;
       setRunning(false);
       refreshSessions();
       timeTravel.sync();
       break;
     }
     case "RUN_ERROR":
-      addNote("Error: " + event.message, "error");
-      setRunning(false);
+      state.runEnded = true;
+      if (state.lastUser) state.lastUser.classList.add("failed");  // not a turn: rolled back
+      retireApprovals("not decided: the turn failed");
+      fail("The turn failed", event.message + (event.code ? " (" + event.code + ")" : ""));
       refreshSessions();
       timeTravel.sync();
       break;
@@ -278,6 +290,8 @@ function custom(name, value) {
     if (value.strategy) $("strategy").value = value.strategy;
   } else if (name === "agentloop.retrying") {
     setStatus("Retrying (attempt " + value.attempt + ")…");
+  } else if (name === "agentloop.stream_error") {
+    setStatus("The stream reported an error: " + (value.message || value.code), true);
   } else if (name === "agentloop.strategy_fallback") {
     addNote("The server no longer knew this conversation; the full history was replayed.");
   }
@@ -287,10 +301,10 @@ async function readStream(response, sessionId) {
   if (!response.ok) {
     let message = response.statusText;
     try { message = (await response.json()).error || message; } catch (e) { /* not JSON */ }
-    addNote("Error: " + message, "error");
-    setRunning(false);
+    if (state.session === sessionId) fail("The request failed", message);
     return;
   }
+  state.runEnded = false;
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";
@@ -308,7 +322,12 @@ async function readStream(response, sessionId) {
       }
     }
   } catch (err) {
-    if (err.name !== "AbortError") addNote("Connection lost: " + err.message, "error");
+    if (err.name === "AbortError") return;
+    if (state.session === sessionId) fail("Connection lost", err.message);
+    return;
+  }
+  if (state.session === sessionId && !state.runEnded) {
+    fail("Connection lost", "the server ended the stream before the turn finished");
   }
 }
 
@@ -319,7 +338,178 @@ function follow(path, options) {
   const sessionId = state.session;
   return api(path, Object.assign({ signal: controller.signal }, options || {}))
     .then((response) => readStream(response, sessionId))
-    .catch((err) => { if (err.name !== "AbortError") addNote("Error: " + err.message, "error"); });
+    .catch((err) => {
+      if (err.name !== "AbortError" && state.session === sessionId) {
+        fail("Could not reach the server", err.message);
+      }
+    });
+}
+
+// --- failures and approvals that can no longer be decided ----------------------------------
+
+// A failure ends the run on the page: the note stays in the chat, the status says what failed.
+function fail(what, message) {
+  addNote(what + ": " + message, "error");
+  setRunning(false);
+  setStatus(what + ": " + message, true);
+}
+
+// Approval cards of a turn that ended (a new message was sent, the turn failed) can no longer
+// be decided: their buttons go, and the card says why.
+function retireApprovals(reason) {
+  for (const card of state.cards.values()) {
+    if (!card.done && card.classList.contains("waiting")) {
+      card.done = true;
+      card.actions.replaceChildren();
+      setCardState(card, reason, "stale");
+    }
+  }
+}
+
+// --- narrow screens: the sessions list is a drawer ------------------------------------------
+
+function showSessions(open) {
+  $("layout").classList.toggle("sessions-open", open);
+  $("sessions-toggle").setAttribute("aria-expanded", open ? "true" : "false");
+}
+
+// --- the developer panel: the same event stream, seen as a developer --------------------------
+
+const dev = { t0: 0, tools: new Map(), interactions: new Map() };
+
+function devShow(open) {
+  $("devpanel").hidden = !open;
+  $("dev-toggle").setAttribute("aria-pressed", open ? "true" : "false");
+  localStorage.setItem("agentloop.dev", open ? "1" : "0");
+}
+
+function devReset() {
+  dev.t0 = 0;
+  dev.tools.clear();
+  dev.interactions.clear();
+  for (const id of ["dev-events", "dev-tools", "dev-interactions"]) $(id).replaceChildren();
+  $("dev-usage").textContent = "no turn yet";
+  $("dev-state").textContent = "no turn yet";
+}
+
+// The session as the server sees it (the agentloop.session summary or a reloaded detail).
+function devState(summary) {
+  const waiting = (summary.pending || []).length;
+  $("dev-state").textContent = [
+    "session " + summary.id,
+    "model " + summary.model,
+    "strategy " + summary.strategy,
+    waiting ? waiting + " call(s) waiting for approval" : "nothing waiting",
+  ].join(" · ");
+}
+
+function short(text, n) {
+  const s = String(text === undefined || text === null ? "" : text);
+  return s.length > n ? s.slice(0, n) + "…" : s;
+}
+
+function devDetail(event) {
+  switch (event.type) {
+    case "TEXT_MESSAGE_CONTENT":
+    case "REASONING_MESSAGE_CONTENT":
+    case "TOOL_CALL_ARGS":
+      return JSON.stringify(short(event.delta, 80));
+    case "TOOL_CALL_START": return event.toolCallName + " " + event.toolCallId;
+    case "TOOL_CALL_RESULT": return event.toolCallId + " → " + short(event.content, 80);
+    case "CUSTOM": return event.name + " " + short(JSON.stringify(event.value), 120);
+    case "RUN_STARTED": return "run " + event.runId;
+    case "RUN_FINISHED": return (event.outcome && event.outcome.type) || (event.result && event.result.status) || "";
+    case "RUN_ERROR": return (event.code ? event.code + ": " : "") + event.message;
+    default: return "";
+  }
+}
+
+function devLine(list, parts) {
+  const item = el("li");
+  for (const [cls, text] of parts) item.append(el("span", cls, text), " ");
+  $(list).append(item);
+  return item;
+}
+
+function devTool(id, name) {
+  let entry = dev.tools.get(id);
+  if (entry) return entry;
+  const item = el("li");
+  item.dataset.callId = id;
+  const head = el("div");
+  entry = { item, name: el("span", "kind", name || "tool"), timing: el("span", "t", "running"),
+            args: el("pre", "args", ""), result: el("pre", "result", "") };
+  head.append(entry.name, " ", entry.timing, " ", el("code", "t", id));
+  item.append(head, entry.args, entry.result);
+  $("dev-tools").append(item);
+  dev.tools.set(id, entry);
+  return entry;
+}
+
+function devUsage(usage, cost) {
+  const u = usage || {};
+  const parts = [
+    (u.model_requests || 0) + " requests",
+    (u.input_tokens || 0) + " in",
+    (u.output_tokens || 0) + " out",
+    (u.total_tokens || 0) + " total tokens",
+    cost === null || cost === undefined ? "cost: unpriced" : "cost: " + Number(cost).toFixed(6),
+  ];
+  $("dev-usage").textContent = parts.join(" · ");
+}
+
+function devRecord(event) {
+  const now = performance.now();
+  if (!dev.t0) dev.t0 = now;
+  const at = "+" + Math.round(now - dev.t0) + " ms";
+  const line = devLine("dev-events", [["t", at], ["kind", event.type], ["", devDetail(event)]]);
+  if (event.type === "RUN_ERROR") line.classList.add("err");
+  if (event.type === "TOOL_CALL_START") devTool(event.toolCallId, event.toolCallName);
+  else if (event.type === "TOOL_CALL_ARGS") devTool(event.toolCallId).args.textContent += event.delta;
+  else if (event.type === "TOOL_CALL_END") {
+    const entry = devTool(event.toolCallId);
+    entry.args.textContent = pretty(entry.args.textContent);
+  } else if (event.type === "TOOL_CALL_RESULT") {
+    devTool(event.toolCallId).result.textContent = "→ " + pretty(event.content);
+  } else if (event.type === "CUSTOM") devCustom(event.name, event.value || {});
+}
+
+function devCustom(name, value) {
+  if (name === "agentloop.tool_call_finished") {
+    const entry = devTool(value.tool_call_id);
+    entry.timing.textContent = (value.duration * 1000).toFixed(1) + " ms" + (value.is_error ? " · error" : "");
+    if (value.is_error) entry.item.classList.add("err");
+  } else if (name === "agentloop.interaction") {
+    let item = dev.interactions.get(value.interaction_id);
+    if (!item) {
+      item = devLine("dev-interactions", [["", ""]]);
+      dev.interactions.set(value.interaction_id, item);
+    }
+    item.replaceChildren(el("code", "", value.interaction_id), " ");
+    if (value.phase === "completed") {
+      const u = value.usage || {};
+      item.append(el("span", "kind", value.status), " ",
+        el("span", "t", u.input_tokens + " in · " + u.output_tokens + " out · " + u.total_tokens + " total"));
+    } else {
+      item.append(el("span", "t", "running"));
+    }
+  } else if (name === "agentloop.session") {
+    devUsage(value.usage, value.cost);
+    devState(value);
+  }
+}
+
+// A reloaded session: its tool calls and usage from the history (no timings: not seen live).
+function devFromHistory(detail) {
+  devUsage(detail.usage, detail.cost);
+  devState(detail);
+  for (const item of detail.items) {
+    if (item.kind !== "tool") continue;
+    const entry = devTool(item.id, item.name);
+    entry.args.textContent = pretty(item.arguments);
+    entry.timing.textContent = item.done ? (item.is_error ? "error (history)" : "done (history)") : "no result";
+    if (item.done) entry.result.textContent = "→ " + pretty(item.result);
+  }
 }
 
 // --- actions -----------------------------------------------------------------------------
@@ -329,6 +519,7 @@ function setRunning(running) {
   $("stop").hidden = !running;
   $("send").disabled = running;
   if (running) setStatus("Working…");
+  else if (/^(Working|Retrying)/.test($("status").textContent)) setStatus("");
 }
 
 function send() {
@@ -336,6 +527,8 @@ function send() {
   const text = box.value;
   if (!text.trim() || state.running) return;
   box.value = "";
+  retireApprovals("not approved: you sent a new message");
+  state.fresh = false;
   addUser(text);
   setRunning(true);
   const input = {
@@ -382,6 +575,9 @@ function newSession() {
 async function openSession(id, fresh) {
   if (state.follow) state.follow.abort();
   state.session = id;
+  state.fresh = Boolean(fresh);
+  showSessions(false);
+  devReset();
   history.replaceState(null, "", "#s=" + encodeURIComponent(id));
   clearChat();
   setRunning(false);
@@ -397,13 +593,21 @@ async function openSession(id, fresh) {
   try {
     detail = await apiJSON("/api/sessions/" + encodeURIComponent(id));
   } catch (err) {
-    addNote("This session does not exist (yet): " + err.message);
+    if (state.session !== id) return;
+    if (/^no session /.test(err.message)) {  // never stored (nothing was sent in it): start it
+      state.fresh = true;
+      $("strategy").value = (state.info && state.info.strategy) || "stateful";
+      $("input").focus();
+      return;
+    }
+    fail("Could not open this session", err.message);
     return;
   }
   if (state.session !== id) return;
   $("strategy").value = detail.strategy;
   showUsage(detail.usage);
   drawItems(detail.items);
+  devFromHistory(detail);
   timeTravel.sync();
   if (detail.pending.length) setStatus("Waiting for your approval");
   if (detail.running_run) {
@@ -450,6 +654,10 @@ async function refreshSessions() {
 
 async function switchStrategy() {
   if (!state.session || state.running) return;
+  if (state.fresh) {  // nothing stored yet: the first message carries the strategy
+    setStatus("Strategy: " + $("strategy").value + " (from the first message)");
+    return;
+  }
   try {
     const summary = await apiJSON("/api/sessions/" + encodeURIComponent(state.session), {
       method: "PATCH", json: { strategy: $("strategy").value },
@@ -473,7 +681,7 @@ async function start() {
   $("title").textContent = state.info.title + " · " + state.info.model;
   const note = $("backend-note");
   note.hidden = false;
-  note.textContent = state.info.backend;
+  note.textContent = state.info.backend || (state.info.offline ? "Offline" : "Gemini API");
   note.classList.toggle("offline", state.info.offline);
   const tools = state.info.tools.map((t) => t.name + (t.requires_approval ? " (asks first)" : ""));
   $("input").placeholder = "Message" + (tools.length ? " · tools: " + tools.join(", ") : "") +
@@ -537,7 +745,8 @@ const timeTravel = {
   },
 
   decorate(turns) {
-    const nodes = Array.from($("messages").querySelectorAll(".msg.user"));
+    // A failed exchange is drawn but is no turn of the session: it is skipped.
+    const nodes = Array.from($("messages").querySelectorAll(".msg.user:not(.failed)"));
     nodes.forEach((node, n) => {
       if (n >= turns.length || node.querySelector(".rerun")) return;
       node.dataset.turn = String(turns[n].index);
@@ -594,6 +803,11 @@ document.addEventListener("DOMContentLoaded", () => {
   $("stop").addEventListener("click", stop);
   $("new-session").addEventListener("click", newSession);
   $("strategy").addEventListener("change", switchStrategy);
+  $("sessions-toggle").addEventListener("click", () => showSessions(!$("layout").classList.contains("sessions-open")));
+  $("dev-toggle").addEventListener("click", () => devShow($("devpanel").hidden));
+  $("dev-close").addEventListener("click", () => devShow(false));
+  $("dev-clear").addEventListener("click", () => $("dev-events").replaceChildren());
+  devShow(localStorage.getItem("agentloop.dev") === "1");
   $("token-form").addEventListener("submit", (e) => {
     e.preventDefault();
     state.token = $("token-input").value.trim();
