@@ -187,7 +187,7 @@ def _client(args: argparse.Namespace, cassettes: Path | None, dataset: Any) -> A
     # Recordings are made and matched at the HTTP layer, so they need the real HTTP client
     # (never the in-process emulator); replaying needs no key.
     from agentloop.client import AsyncClient
-    from agentloop.evals._evaluate import cassette_files
+    from agentloop.evals import cassette_files
 
     key = os.environ.get("GEMINI_API_KEY", "").strip()
     files = cassette_files(dataset, cassettes)

@@ -29,7 +29,15 @@ from pydantic_evals import Case as Case
 from pydantic_evals import Dataset as Dataset
 
 from ._dataset import EVALUATORS, load_dataset, registry
-from ._evaluate import CaseResult, Comparison, EvalResult, aevaluate, evaluate, read_results
+from ._evaluate import (
+    CaseResult,
+    Comparison,
+    EvalResult,
+    aevaluate,
+    cassette_files,
+    evaluate,
+    read_results,
+)
 from ._evaluators import (
     MaxRequests,
     MaxTokens,
@@ -59,6 +67,7 @@ __all__ = [
     "aevaluate",
     "agent_task",
     "case_run",
+    "cassette_files",
     "evaluate",
     "export_case",
     "load_dataset",
