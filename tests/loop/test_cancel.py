@@ -42,6 +42,41 @@ def look(what: str) -> str:
     return f"found {what}"
 
 
+class SlowSecondRequest:
+    """A turn whose tool makes the next model response hang (blocking driver) until
+    ``release``; ``in_flight`` is set once that request waits."""
+
+    def __init__(self) -> None:
+        self.in_flight, self.release = threading.Event(), threading.Event()
+        self.scripted = ScriptedModel()
+        self.emu = Emulator(model=self.scripted)
+        emu = self.emu
+
+        @tool
+        def slow_next(what: str) -> str:
+            """Look something up (the next model response is slow).
+
+            Args:
+                what: What.
+            """
+            emu.faults.latency(60)
+            return f"found {what}"
+
+        self.tool = slow_next
+        self.scripted.add([call("slow_next", "c1", what="x")], say("too late"))
+
+    def hang(self, seconds: float) -> None:
+        self.in_flight.set()
+        self.release.wait(30)
+
+    def client(self) -> Client:
+        return Client(
+            http_client=httpx.Client(transport=self.emu.transport(sleep=self.hang), timeout=None),
+            api_key="emulator-key",
+            base_url="http://emulator.local",
+        )
+
+
 def test_no_turn_running_is_a_no_op() -> None:
     conv = Conversation(Emulator(model=ScriptedModel([say("hi")])).client())
     assert conv.cancel() is False
@@ -52,51 +87,22 @@ def test_no_turn_running_is_a_no_op() -> None:
 def test_cancel_from_a_thread_abandons_the_model_request(tmp_path: Any) -> None:
     """Sync: the second request of the turn hangs; ``cancel()`` from another thread ends the
     turn at once with what it had (the tool's result), and the next send works."""
-    in_flight, release = threading.Event(), threading.Event()
-
-    def hang(seconds: float) -> None:
-        in_flight.set()
-        release.wait(30)
-
-    scripted = ScriptedModel()
-    emu = Emulator(model=scripted)
+    slow = SlowSecondRequest()
     store = SQLiteStore(tmp_path / "s.db")
-
-    @tool
-    def slow_next(what: str) -> str:
-        """Look something up (the next model response is slow).
-
-        Args:
-            what: What.
-        """
-        emu.faults.latency(60)
-        return f"found {what}"
-
-    scripted.add([call("slow_next", "c1", what="x")], say("too late"))
-    client = Client(
-        http_client=httpx.Client(transport=emu.transport(sleep=hang), timeout=None),
-        api_key="emulator-key",
-        base_url="http://emulator.local",
-    )
-    conv = Conversation(client, tools=[slow_next], store=store, id="s")
-
-    def stop() -> None:
-        assert in_flight.wait(30)
-        assert conv.cancel() is True
-
-    stopper = threading.Thread(target=stop)
+    conv = Conversation(slow.client(), tools=[slow.tool], store=store, id="s")
+    stopper = threading.Thread(target=lambda: slow.in_flight.wait(30) and conv.cancel())
     stopper.start()
     try:
         turn = conv.send("look x up")
     finally:
         stopper.join()
-        release.set()
+        slow.release.set()
     assert turn.status == "cancelled"
     assert results(conv) == {"c1": "found x"}  # the tool ran: its result is kept
     assert conv.needs_recovery is False and conv.in_doubt == []
     assert journaled(store, "s") == wire(conv)
     assert conv.cancel() is False  # the turn is over
-    scripted.add(say("hello again"))
+    slow.scripted.add(say("hello again"))
     assert conv.send("go on").output_text == "hello again"
     assert journaled(store, "s") == wire(conv)
 
@@ -309,26 +315,36 @@ def test_cancel_from_a_task_during_parallel_tools(tmp_path: Any) -> None:
     asyncio.run(main())
 
 
+IN_TOOL: list[Any] = []  # the event a running ``wait_long`` sets (one per test)
+
+
+@tool
+async def wait_long(what: str) -> str:
+    """Take long (until cancelled).
+
+    Args:
+        what: What.
+    """
+    IN_TOOL[-1].set()
+    await asyncio.Event().wait()
+    return "never"
+
+
+def long_turn(in_tool: Any, *replies: Any) -> AsyncConversation:
+    """An async conversation whose first call runs ``wait_long`` (which sets ``in_tool``)."""
+    IN_TOOL.append(in_tool)
+    scripted = ScriptedModel([[call("wait_long", "c1", what="x")], *replies])
+    conv = AsyncConversation(Emulator(model=scripted).async_client(), tools=[wait_long])
+    conv.interrupt_grace = 0.0
+    return conv
+
+
 def test_cancel_from_another_thread_stops_an_async_turn() -> None:
     """``AsyncConversation.cancel()`` is thread-safe: a UI thread may call it."""
 
     async def main() -> None:
         in_tool = threading.Event()
-
-        @tool
-        async def wait_long(what: str) -> str:
-            """Take long.
-
-            Args:
-                what: What.
-            """
-            in_tool.set()
-            await asyncio.Event().wait()
-            return "never"
-
-        scripted = ScriptedModel([[call("wait_long", "c1", what="x")], say("after")])
-        conv = AsyncConversation(Emulator(model=scripted).async_client(), tools=[wait_long])
-        conv.interrupt_grace = 0.0
+        conv = long_turn(in_tool, say("after"))
         answers: list[bool] = []
         ui = threading.Thread(target=lambda: answers.append(in_tool.wait(30) and conv.cancel()))
         ui.start()
@@ -347,21 +363,7 @@ def test_a_plain_task_cancel_still_raises() -> None:
 
     async def main() -> None:
         in_tool = asyncio.Event()
-
-        @tool
-        async def wait_long(what: str) -> str:
-            """Take long.
-
-            Args:
-                what: What.
-            """
-            in_tool.set()
-            await asyncio.Event().wait()
-            return "never"
-
-        scripted = ScriptedModel([[call("wait_long", "c1", what="x")]])
-        conv = AsyncConversation(Emulator(model=scripted).async_client(), tools=[wait_long])
-        conv.interrupt_grace = 0.0
+        conv = long_turn(in_tool)
         task = asyncio.create_task(conv.send("go"))
         await in_tool.wait()
         task.cancel()
@@ -404,42 +406,18 @@ def test_cancel_stops_an_async_background_turn() -> None:
 
 def test_cancel_from_a_thread_abandons_a_streamed_request() -> None:
     """Sync stream: the streamed request hangs; the stream ends with the cancelled turn."""
-    in_flight, release = threading.Event(), threading.Event()
-
-    def hang(seconds: float) -> None:
-        in_flight.set()
-        release.wait(30)
-
-    scripted = ScriptedModel()
-    emu = Emulator(model=scripted)
-
-    @tool
-    def slow_next(what: str) -> str:
-        """Look something up (the next model response is slow).
-
-        Args:
-            what: What.
-        """
-        emu.faults.latency(60)
-        return f"found {what}"
-
-    scripted.add([call("slow_next", "c1", what="x")], say("too late"))
-    client = Client(
-        http_client=httpx.Client(transport=emu.transport(sleep=hang), timeout=None),
-        api_key="emulator-key",
-        base_url="http://emulator.local",
-    )
-    conv = Conversation(client, tools=[slow_next])
-    stopper = threading.Thread(target=lambda: in_flight.wait(30) and conv.cancel())
+    slow = SlowSecondRequest()
+    conv = Conversation(slow.client(), tools=[slow.tool])
+    stopper = threading.Thread(target=lambda: slow.in_flight.wait(30) and conv.cancel())
     stopper.start()
     try:
         with conv.stream("look x up") as stream:
             events = list(stream)
     finally:
         stopper.join()
-        release.set()
+        slow.release.set()
     assert type(events[-1]).__name__ == "TurnCompleted"
     assert events[-1].turn.status == "cancelled"
     assert results(conv) == {"c1": "found x"}
-    scripted.add(say("hello again"))
+    slow.scripted.add(say("hello again"))
     assert conv.send("go on").output_text == "hello again"
