@@ -42,6 +42,22 @@ def cancelled_by_request(exc: BaseException) -> bool:
     return isinstance(exc, asyncio.CancelledError) and exc.args == (CANCEL_MESSAGE,)
 
 
+# Warm threads for the blocking driver's model requests (a thread per request would cost more
+# than the request to the emulator); an abandoned request frees its slot at once.
+_REQUEST_THREADS = 256
+_REQUESTS: Any = None
+
+
+def _abandonable(wake: concurrent.futures.Future[BaseException], function: Any) -> Any:
+    def run(kwargs: dict[str, Any]) -> Any:
+        result = function(**kwargs)
+        if wake.done() and hasattr(result, "close"):
+            result.close()  # abandoned: nobody reads it
+        return result
+
+    return run
+
+
 class StopSwitch:
     """The running turn's stop switch: thrown from any thread, seen at the turn's next safe
     point (or at once where it waits for a model or tools)."""
@@ -143,25 +159,19 @@ class StopSwitch:
         """Blocking driver: ``function(**kwargs)`` in a thread of its own, or the
         cancellation if the switch is thrown first (the call is then abandoned: its result
         is dropped, a stream it opened is closed)."""
-        work: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        from agentloop.tools._pool import ToolPool
+
+        global _REQUESTS
+        if _REQUESTS is None:
+            _REQUESTS = ToolPool(_REQUEST_THREADS, name="agentloop-request")
         context = contextvars.copy_context()
-
-        def run() -> None:
-            try:
-                result = context.run(function, **kwargs)
-            except BaseException as exc:
-                work.set_exception(exc)
-                return
-            if self.wake.done() and hasattr(result, "close"):
-                result.close()  # abandoned: nobody reads it
-            work.set_result(result)
-
         with self.guard():
-            threading.Thread(target=run, name="agentloop-request", daemon=True).start()
+            work = _REQUESTS.submit(context.run, _abandonable(self.wake, function), kwargs)
             concurrent.futures.wait(
                 (work, self.wake), return_when=concurrent.futures.FIRST_COMPLETED
             )
             if not work.done():
+                _REQUESTS.abandon(work)  # its thread drops the result (a stream is closed)
                 raise asyncio.CancelledError(CANCEL_MESSAGE)
             return work.result()
 
