@@ -1,34 +1,34 @@
 """Managed agents as tools: ``ManagedAgent(agent_id)`` in ``tools=[...]``.
 
 A call starts the managed agent as a *background* interaction and waits for it. Managed runs
-are long and paid for, so the interaction id is journaled (in the parent's store, under an id
-derived from the parent's id and the call id) *before* waiting: after a crash, recovery runs
-the call again (the tool is idempotent for that reason) and it finds the id and waits on the
-same interaction instead of starting, and paying for, a new one. Cancelling the parent's turn
-(async) cancels the interaction.
+are long and paid for, so the interaction id is journaled (a note in the parent's journal, under
+a key named after the call) *before* waiting: after a crash, recovery runs the call again (the
+tool is idempotent for that reason) and it finds the id and waits on the same interaction instead
+of starting, and paying for, a new one. Cancelling the parent's turn (async) cancels the
+interaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import Any
 
 from agentloop.errors import ConfigurationError, ToolError
+from agentloop.loop.notes import read_note, write_note
 from agentloop.tools import Tool, ToolContext
 from agentloop.types import RUNNING_STATUSES, Interaction
 
-__all__ = ["ManagedAgent", "managed_id"]
+__all__ = ["ManagedAgent", "managed_note"]
 
 _TOOL_NAME_CHARS = str.maketrans({c: "_" for c in "/ @"})
 # The first poll comes soon (short runs, the emulator); waits grow x1.5 up to 10 s.
 _FIRST_POLL = 0.05
 
 
-def managed_id(parent_id: str, call_id: str) -> str:
-    """The journal key of one managed-agent call (its background interaction's id)."""
-    return f"{parent_id}.managed.{call_id}"
+def managed_note(call_id: str) -> str:
+    """The key of the journal note holding one managed-agent call's interaction id."""
+    return f"managed:{call_id}"
 
 
 class ManagedAgent(Tool[..., Any]):
@@ -96,21 +96,18 @@ class ManagedAgent(Tool[..., Any]):
         parent = ctx.conversation
         if parent is None:
             raise ToolError(f"the managed agent {self.agent_id} runs inside a conversation")
-        key = managed_id(parent.id, ctx.call_id)
+        key = managed_note(ctx.call_id)
         if isinstance(parent, AsyncConversation):
             return _result(await self._arun(parent, key, task))
         return _result(await asyncio.to_thread(self._run_sync, parent, key, task))
 
     def _run_sync(self, parent: Any, key: str, task: str) -> Interaction:
-        client, store = parent.client, parent.store
-        interaction_id = _journaled(store.read(key).records) if _known(store, key) else None
+        client = parent.client
+        interaction_id = read_note(parent, key)
         if interaction_id is None:
             started: Interaction = client.interactions.create(**self._body(task))
             interaction_id = str(started.id)
-            if store is not None:
-                store.append(
-                    key, [_record(interaction_id)], expected_version=0, meta=_meta(self, parent)
-                )
+            write_note(parent, key, interaction_id)
             if started.status not in RUNNING_STATUSES:
                 return started
         try:
@@ -121,17 +118,12 @@ class ManagedAgent(Tool[..., Any]):
         return done
 
     async def _arun(self, parent: Any, key: str, task: str) -> Interaction:
-        client, store = parent.client, parent.store
-        interaction_id = None
-        if store is not None and await store.aversion(key) > 0:
-            interaction_id = _journaled((await store.aread(key)).records)
+        client = parent.client
+        interaction_id = await asyncio.to_thread(read_note, parent, key)
         if interaction_id is None:
             started: Interaction = await client.interactions.create(**self._body(task))
             interaction_id = str(started.id)
-            if store is not None:
-                await store.aappend(
-                    key, [_record(interaction_id)], expected_version=0, meta=_meta(self, parent)
-                )
+            await asyncio.to_thread(write_note, parent, key, interaction_id)
             if started.status not in RUNNING_STATUSES:
                 return started
         try:
@@ -144,27 +136,6 @@ class ManagedAgent(Tool[..., Any]):
                 await asyncio.shield(client.interactions.cancel(interaction_id))
             raise
         return done
-
-
-def _known(store: Any, key: str) -> bool:
-    return store is not None and store.version(key) > 0
-
-
-def _record(interaction_id: str) -> str:
-    return json.dumps({"k": "managed", "interaction": interaction_id})
-
-
-def _meta(tool: ManagedAgent, parent: Any) -> dict[str, Any]:
-    title = f"{tool.name} (managed agent run)"
-    return {"managed_agent": tool.agent_id, "title": title, "run_of": parent.id}
-
-
-def _journaled(records: Any) -> str | None:
-    for record in records:
-        data = json.loads(record)
-        if isinstance(data, dict) and data.get("k") == "managed":
-            return str(data["interaction"])
-    return None
 
 
 def _cancel_quietly(cancel: Any) -> None:

@@ -24,12 +24,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from agentloop._defaults import DEFAULT_MODEL
+from agentloop._guard import Guard, Refused
 from agentloop.loop import AsyncConversation, TurnCompleted
 from agentloop.stores.sessions import Sessions, open_sessions, valid_session_id
 
 from ._agui import RunTranslator, history_items
 from ._failures import is_empty, items_with_failures, record_failure
-from ._guard import Guard, Refused
 from ._routes import EXCEPTION_HANDLERS, STATIC, STRATEGIES, WebState, routes
 
 if TYPE_CHECKING:
