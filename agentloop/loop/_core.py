@@ -69,9 +69,10 @@ class ConversationCore:
     """Settings, state and everything the two drivers share."""
 
     client: Any
-    #: Seconds a turn interrupted while tools run (Ctrl-C, cancellation, a web Stop) waits for
-    #: the calls already running, so that what they return is recorded; a call still running
-    #: after it is in doubt (``in_doubt``). Assign on a conversation to change it.
+    #: Seconds a turn interrupted while tools run (Ctrl-C, cancellation, a web Stop,
+    #: ``cancel()``) waits for the calls already running, so that what they return is
+    #: recorded; a call still running after it is in doubt (``in_doubt``). Assign on a
+    #: conversation to change it.
     interrupt_grace: float = 5.0
 
     model = Setting[str | None]()
