@@ -24,6 +24,9 @@ _EXPORTS: dict[str, str] = {
     "Conversation": "agentloop.loop",
     "Agent": "agentloop.agents",
     "RunContext": "agentloop.agents",
+    "ManagedAgent": "agentloop.agents",
+    "Handoff": "agentloop.loop.events",
+    "ModelRetry": "agentloop.errors",
     "AsyncConversation": "agentloop.loop",
     "ConversationStatus": "agentloop.loop",
     "Turn": "agentloop.loop",
@@ -54,7 +57,10 @@ __all__ = [
     "Conversation",
     "ConversationStatus",
     "Deny",
+    "Handoff",
     "Hooks",
+    "ManagedAgent",
+    "ModelRetry",
     "RequireApproval",
     "RunContext",
     "Tool",
@@ -75,8 +81,9 @@ __all__ = [
 
 if TYPE_CHECKING:
     from agentloop import errors, types, webhooks
-    from agentloop.agents import Agent, RunContext
+    from agentloop.agents import Agent, ManagedAgent, RunContext
     from agentloop.client import AsyncClient, Client
+    from agentloop.errors import ModelRetry
     from agentloop.loop import (
         AsyncBackgroundTurn,
         AsyncConversation,
@@ -89,6 +96,7 @@ if TYPE_CHECKING:
         TurnInfo,
         UsageLimits,
     )
+    from agentloop.loop.events import Handoff
     from agentloop.loop.hooks import Deny, Hooks, RequireApproval
     from agentloop.observe import instrument
     from agentloop.tools import Tool, ToolContext, ToolError, ToolRegistry, tool

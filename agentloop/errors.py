@@ -92,6 +92,7 @@ __all__ = [
     "MaxStepsExceeded",
     "MissingAPIKeyError",
     "MissingToolsWarning",
+    "ModelRetry",
     "NotFoundError",
     "OutputValidationError",
     "PermissionDeniedError",
@@ -633,6 +634,12 @@ class ToolError(AgentloopError):
 
     def __reduce__(self) -> Any:
         return (_rebuild, (type(self), (self.message,), {}))
+
+
+class ModelRetry(ToolError):
+    """Raise in a tool or an output validator to ask the model for another try with this
+    message: from a tool it becomes the call's ``is_error`` result; from an output validator
+    it goes back to the model as the reason its answer was refused (``output_retries``)."""
 
 
 class UnknownToolError(AgentloopError, LookupError):

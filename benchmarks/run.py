@@ -41,6 +41,7 @@ SECTIONS = (
     "evals",
     "adk",
     "a2a",
+    "agents",
     "timetravel",
 )
 
@@ -48,6 +49,7 @@ SECTIONS = (
 def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
     import bench_a2a
     import bench_adk
+    import bench_agents
     import bench_compaction
     import bench_data
     import bench_evals
@@ -79,6 +81,7 @@ def _sections(quick: bool) -> dict[str, Callable[[], list[Row]]]:
         "evals": lambda: bench_evals.run(quick),
         "adk": lambda: bench_adk.run(quick),
         "a2a": lambda: bench_a2a.run(quick),
+        "agents": lambda: bench_agents.run(quick),
         "timetravel": lambda: bench_timetravel.rows(quick),
     }
 

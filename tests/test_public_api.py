@@ -29,6 +29,7 @@ REFERENCE = ROOT / "docs" / "reference.md"
 PUBLIC_MODULES = [
     "agentloop",
     "agentloop.a2a",
+    "agentloop.agents",
     "agentloop.client",
     "agentloop.durable",
     "agentloop.errors",

@@ -3,7 +3,7 @@
 The tool has one string parameter, ``task``. A call sends it as a user message (streaming
 when the remote agent can), reports progress as ``RemoteProgress`` events, and returns the
 remote output text as the tool result. Per calling conversation it keeps (in the
-conversation's journal, see ``agentloop.tools._notes``):
+conversation's journal, see ``agentloop.loop.notes``):
 
 - the remote context id, so follow-up calls continue the same remote conversation, and the
   id of a remote task left in ``input-required``, so the next call answers it;
@@ -44,8 +44,8 @@ from a2a.utils.errors import A2AError
 
 from agentloop.errors import ConfigurationError, ToolError
 from agentloop.loop.events import LoopEvent
+from agentloop.loop.notes import read_note, write_note
 from agentloop.tools import Tool, ToolContext
-from agentloop.tools._notes import read_note, write_note
 
 if TYPE_CHECKING:
     from a2a.client import Client as A2AClient

@@ -60,8 +60,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentloop.tools._notes import read_note, stored_notes, write_note
-from agentloop.web._guard import refusal
+from agentloop._guard import refusal
+from agentloop.loop.notes import read_note, stored_notes, write_note
 
 from ._card import agent_card
 from ._messages import check_message, decisions_of, message_input, pending_approvals
@@ -432,9 +432,9 @@ def create_app(
     """
     own_client = client is None
     if client is None:
-        from agentloop.cli._common import open_backend
+        from agentloop.client import AsyncClient
 
-        client = open_backend("auto", asynchronous=True).client
+        client = AsyncClient()  # the real API with GEMINI_API_KEY, else the bundled emulator
     assert client is not None
     conversation_store, owned = _open_store(store)
     executor = _Executor(agent, client, conversation_store)

@@ -96,6 +96,15 @@ def _tools_flag(p: argparse.ArgumentParser, who: str) -> None:
     )
 
 
+def _agent_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--agent",
+        metavar="FILE.py:NAME",
+        help="run the agentloop.Agent called NAME in FILE.py (or module:NAME): its "
+        "instructions, model, tools, sub-agents and handoffs",
+    )
+
+
 def _store_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--store",
@@ -178,6 +187,7 @@ def _add_chat(sub: Any) -> None:
     )
     _model_flag(chat)
     _tools_flag(chat, "the model")
+    _agent_flag(chat)
     _mcp_flags(chat)
     chat.add_argument(
         "--strategy",
@@ -245,6 +255,7 @@ def _add_run(sub: Any) -> None:
     _attach_flag(run, "the task")
     _store_flag(run)
     _tools_flag(run, "the agent")
+    _agent_flag(run)
     _mcp_flags(run)
     run.add_argument(
         "--max-steps",
@@ -301,6 +312,7 @@ def _add_serve(sub: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _tools_flag(serve, "the model")
+    _agent_flag(serve)
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1, loopback only)"
     )

@@ -19,7 +19,7 @@ from ._common import UsageError
 if TYPE_CHECKING:
     from agentloop.tools import Tool
 
-__all__ = ["load_tools"]
+__all__ = ["load_agent", "load_tools"]
 
 
 def _import_file(path: Path, option: str = "--tools") -> ModuleType:
@@ -113,3 +113,48 @@ def load_tools(specs: list[str] | None) -> list[Tool[..., Any]]:
                     f"{type(exc).__name__}: {exc}"
                 ) from None
     return list(registry)
+
+
+def load_agent(spec: str | None) -> Any:
+    """``--agent FILE.py:NAME`` (or ``module:NAME``): the ``agentloop.Agent`` called NAME."""
+    if spec is None:
+        return None
+    from agentloop import Agent
+
+    where, sep, name = spec.rpartition(":")
+    if not sep or not where or not name:
+        raise UsageError(
+            f"--agent {spec!r}: give the file (or module) and the agent's variable name, e.g. "
+            "--agent team.py:triage"
+        )
+    try:
+        module = _module_for(where)
+    except UsageError as exc:
+        raise UsageError(str(exc).replace("--tools", "--agent", 1)) from None
+    found = getattr(module, name, None)
+    if not isinstance(found, Agent):
+        agents = sorted(k for k, v in vars(module).items() if isinstance(v, Agent))
+        known = ", ".join(agents) if agents else "none"
+        what = "no such name" if found is None else f"a {type(found).__name__}, not an Agent"
+        raise UsageError(f"--agent {spec!r}: {name} is {what} (agents there: {known})")
+    try:
+        found._graph()  # check the handoff graph now: a one-line error, not a traceback later
+    except Exception as exc:
+        raise UsageError(f"--agent {spec!r}: {exc}") from None
+    return found
+
+
+def agent_settings(agent: Any, args: Any) -> dict[str, Any]:
+    """The settings a command's new conversation gets from ``agent`` (its tools included),
+    where no option says otherwise."""
+    if agent is None:
+        return {}
+    if getattr(args, "tools", None) or getattr(args, "system", None):
+        raise UsageError(
+            "--agent brings its own tools and instructions: drop --tools/--system (or change "
+            "the agent)"
+        )
+    settings = agent._conversation_kwargs()
+    if getattr(args, "model", None):
+        settings["model"] = args.model  # an explicit --model wins over the agent's
+    return {k: v for k, v in settings.items() if v is not None}

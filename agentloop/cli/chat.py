@@ -33,7 +33,7 @@ from ._common import (
 )
 from ._limits import long_loop_settings, usage_line
 from ._render import Printer, branch_lines, call_text, log_event, short, step_line, turn_line
-from ._tools import load_tools
+from ._tools import agent_settings, load_agent, load_tools
 
 __all__ = ["run_chat"]
 
@@ -591,6 +591,9 @@ def _tool_specs(specs: list[str] | None) -> list[str]:
     return [str(Path(s).resolve()) if Path(s).is_file() else s for s in specs or []]
 
 
+_TEMPLATED = frozenset({"model", "system_instruction", "generation_config"})
+
+
 def run_chat(args: argparse.Namespace) -> int:
     from agentloop import Conversation
     from agentloop.stores.sessions import open_sessions
@@ -616,11 +619,20 @@ def run_chat(args: argparse.Namespace) -> int:
         tool_specs = args.tools
         if tool_specs is None and resuming:
             tool_specs = meta.get("tools") or None  # the tools the session was started with
+        agent_spec = getattr(args, "agent", None)
+        if agent_spec is None and resuming and args.tools is None:
+            agent_spec = meta.get("agent") or None  # the agent the session was started with
+        agent = load_agent(agent_spec)
+        from_agent = agent_settings(agent, args)
         servers = mcp_toolsets(args.mcp, args.mcp_url)
-        tools: list[Any] = [*load_tools(tool_specs), *servers]
+        tools: list[Any] = [*(from_agent.pop("tools", None) or load_tools(tool_specs)), *servers]
         long_loop_settings(args, model or model_of(args))  # check the flags before anything
         if args.tools is not None or not resuming:
             meta["tools"] = _tool_specs(args.tools)
+        if agent_spec is not None:
+            where, _, variable = agent_spec.rpartition(":")
+            path = Path(where)
+            meta["agent"] = f"{path.resolve()}:{variable}" if path.is_file() else agent_spec
         backend = open_backend(args.backend)
         backend.announce()
         try:
@@ -636,6 +648,8 @@ def run_chat(args: argparse.Namespace) -> int:
                     if v is not None
                 }
                 conv = sessions.load(name, client=backend.client, tools=tools, **overrides)
+                if agent is not None:
+                    agent._attach(conv)
                 what = f"resumed session {name!r} ({plural(len(conv.history), 'step')})"
             else:
                 name = name or time.strftime("chat-%Y%m%d-%H%M%S")
@@ -645,16 +659,24 @@ def run_chat(args: argparse.Namespace) -> int:
             def make_conv(template: Any = None, id: str | None = None) -> Any:
                 """A new, empty conversation with ``template``'s settings (else the options')."""
                 t = template
+                settings: dict[str, Any] = {
+                    "model": t.model if t is not None else model_of(args),
+                    "tools": tools,
+                    "strategy": t.strategy if t is not None else (args.strategy or "stateful"),
+                    "system_instruction": t.system_instruction if t is not None else args.system,
+                    "generation_config": t.generation_config if t is not None else config,
+                }
+                settings.update(
+                    {k: v for k, v in from_agent.items() if t is None or k not in _TEMPLATED}
+                )
                 new = sessions.create(
                     Conversation,
                     backend.client,
-                    model=t.model if t is not None else model_of(args),
-                    tools=tools,
-                    strategy=t.strategy if t is not None else (args.strategy or "stateful"),
-                    system_instruction=t.system_instruction if t is not None else args.system,
-                    generation_config=t.generation_config if t is not None else config,
                     id=id or time.strftime("chat-%Y%m%d-%H%M%S"),
+                    **settings,
                 )
+                if agent is not None:
+                    agent._attach(new)
                 for key, value in long_loop_settings(args, new.model).items():
                     setattr(new, key, value)  # compaction=, limits= (priced for its model)
                 return new

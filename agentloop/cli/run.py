@@ -23,7 +23,7 @@ from ._common import (
 )
 from ._limits import long_loop_settings
 from ._render import call_text, log_event, short, turn_to_json
-from ._tools import load_tools
+from ._tools import agent_settings, load_agent, load_tools
 
 __all__ = ["DEFAULT_SYSTEM", "run_task"]
 
@@ -171,8 +171,11 @@ def run_task(args: argparse.Namespace) -> int:
     if attached and task is None:
         raise UsageError("-a/--attach needs a TASK to go with the files")
     config = generation_config(args)
+    agent = load_agent(getattr(args, "agent", None))
+    from_agent = agent_settings(agent, args)
     servers = mcp_toolsets(args.mcp, args.mcp_url)
-    tools: list[Any] = [*load_tools(args.tools), *servers]
+    tools: list[Any] = [*(from_agent.pop("tools", None) or load_tools(args.tools)), *servers]
+    model = from_agent.get("model", model)
     long_loop = long_loop_settings(args, model)
     sessions = None
     if args.session:
@@ -185,6 +188,8 @@ def run_task(args: argparse.Namespace) -> int:
     try:
         if sessions is not None and args.session in sessions:
             conv = sessions.load(args.session, client=backend.client, tools=tools)
+            if agent is not None:
+                agent._attach(conv)
             for key, value in long_loop.items():
                 setattr(conv, key, value)
             progress.say(
@@ -204,11 +209,14 @@ def run_task(args: argparse.Namespace) -> int:
                 "max_steps": args.max_steps,
                 "generation_config": config,
                 **long_loop,
+                **from_agent,
             }
             if sessions is not None:
                 conv = sessions.create(Conversation, backend.client, id=args.session, **settings)
             else:
                 conv = Conversation(backend.client, **settings)
+            if agent is not None:
+                agent._attach(conv)
         names = ", ".join(conv.tools.names) or "none"
         limit = plural(conv.max_steps, "step")
         try:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from ._common import UsageError, generation_config, model_of
-from ._tools import load_tools
+from ._tools import agent_settings, load_agent, load_tools
 
 __all__ = ["check_bind", "is_loopback", "run_serve"]
 
@@ -52,7 +52,10 @@ def run_serve(args: argparse.Namespace) -> int:
         ) from None
     from ._common import open_backend
 
-    model = model_of(args)
+    agent = load_agent(getattr(args, "agent", None))
+    if agent is not None:
+        agent_settings(agent, args)  # refuses --tools/--system beside --agent
+    model = model_of(args) if agent is None or args.model or agent.model is None else agent.model
     tools = load_tools(args.tools)
     backend = open_backend(args.backend, asynchronous=True)
     app = create_app(
@@ -67,6 +70,7 @@ def run_serve(args: argparse.Namespace) -> int:
         meta={"tools": _tool_specs(args.tools)},
         offline=backend.offline,
         backend_note=backend.description,
+        agent=agent,
     )
     backend.announce()
     host = f"[{args.host}]" if ":" in args.host else args.host

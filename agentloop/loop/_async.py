@@ -199,6 +199,7 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         name: str | None = None,
         hooks: Any = None,
         instrument: bool = True,
+        output_retries: int = 1,
     ) -> None:
         """Create a conversation on an ``AsyncClient``; the parameters are those of
         ``Conversation``."""
@@ -216,7 +217,7 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
             safety_settings=safety_settings, labels=labels, webhook_config=webhook_config,
             response_modalities=response_modalities, extra_body=extra_body, id=id, store=store,
             compaction=compaction, limits=limits, name=name, hooks=hooks,
-            instrument=instrument,
+            instrument=instrument, output_retries=output_retries,
         )  # fmt: skip
 
     # --- turns ---------------------------------------------------------------------------------
@@ -230,6 +231,7 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         response_format: Any = None,
         background: Literal[False] = False,
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
         service_tier: ServiceTier | None = None,
         safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
         labels: dict[str, str] | None = None,
@@ -246,6 +248,7 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         response_format: Any = None,
         background: Literal[True],
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
         service_tier: ServiceTier | None = None,
         safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
         labels: dict[str, str] | None = None,
@@ -261,6 +264,7 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         response_format: Any = None,
         background: bool = False,
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
         service_tier: ServiceTier | None = None,
         safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
         labels: dict[str, str] | None = None,
@@ -274,6 +278,7 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
             response_format=response_format,
             background=background,
             limits=limits,
+            output_retries=output_retries,
             overrides=turn_overrides(
                 service_tier, safety_settings, labels, webhook_config, response_modalities
             ),
@@ -296,6 +301,7 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
         service_tier: ServiceTier | None = None,
         safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
         labels: dict[str, str] | None = None,
@@ -311,6 +317,7 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
             response_model=response_model,
             response_format=response_format,
             limits=limits,
+            output_retries=output_retries,
             overrides=turn_overrides(
                 service_tier, safety_settings, labels, webhook_config, response_modalities
             ),

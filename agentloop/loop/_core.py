@@ -14,11 +14,12 @@ The rooms of a conversation:
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
@@ -32,7 +33,7 @@ from .effects import Protocol
 from .engine import TurnEngine
 from .hooks import hook_set
 from .lease import owner_dead, owner_id
-from .limits import LimitGuard, UsageLimits, UsageTotals
+from .limits import LimitGuard, NestedGuard, UsageLimits, UsageTotals
 from .missing_tools import warn_missing_tools
 from .persist import from_document, to_document
 from .records import Journal, Snapshot, ViewChanged, encode
@@ -121,12 +122,16 @@ class ConversationCore:
         name: str | None,
         hooks: Any,
         instrument: bool,
+        output_retries: int = 1,
     ) -> None:
         from agentloop.tools import ToolRegistry
 
         builtin: list[Any] = []
         functions: list[Any] = []
         for item in tools if not isinstance(tools, ToolRegistry) else [tools]:
+            variant = getattr(item, "variant_for", None)
+            if variant is not None:  # a tool with one form per driver (sub-agents)
+                item = variant(inspect.iscoroutinefunction(getattr(type(self), "send", None)))
             if isinstance(item, (dict, WireModel)):
                 builtin.append(jsonable(item))
             else:
@@ -153,6 +158,16 @@ class ConversationCore:
         )
         self.client = client
         self._owns_client = owns_client  # created here: closed with the conversation
+        self.output_retries = output_retries_of(output_retries)
+        # Callables ``fn(output) -> output`` (sync or async) run on each parsed answer; one may
+        # raise ``ModelRetry`` to refuse it (``Agent`` sets them).
+        self.output_validators: tuple[Callable[[Any], Any], ...] = ()
+        # Set by an ``Agent``: the agent graph this conversation runs (agents/_runtime.py).
+        self._agents: Any = None
+        # A sub-agent's parent conversation (its limits hold here too) and this turn's guard.
+        self._parent: Any = None
+        self._turn_guard: Any = None
+        self._children: dict[str, Any] = {}  # sub-agents paused for approval (no store)
         self.deps = deps
         self.id = id or new_id()
         self.hooks = hooks  # agentloop.Hooks, hook objects, or a list of them
@@ -237,6 +252,12 @@ class ConversationCore:
         return self._state.view.steps(self._state.history)
 
     @property
+    def active_agent(self) -> Any:
+        """The ``Agent`` in charge (after handoffs), or ``None`` for a conversation that no
+        ``Agent`` built."""
+        return self._agents.active if self._agents is not None else None
+
+    @property
     def usage(self) -> UsageTotals:
         """Model requests, tokens and cost over the conversation's life (``UsageTotals``)."""
         return self._state.usage
@@ -319,6 +340,7 @@ class ConversationCore:
         response_format: Any = None,
         background: bool = False,
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
         overrides: Mapping[str, Any] | None = None,
     ) -> TurnEngine:
         """The sans-I/O engine for the next turn of this conversation, with its settings,
@@ -328,7 +350,8 @@ class ConversationCore:
         protocol: a generator of effects (``agentloop.loop.effects``) that a world performs;
         ``agentloop.loop.drive.drive`` (or ``adrive``) runs it. The conversation's status
         (one turn at a time) is checked when the protocol is first driven. ``overrides``
-        replace request settings for this turn only (``service_tier``, ``labels``...)."""
+        replace request settings for this turn only (``service_tier``, ``labels``...);
+        ``output_retries`` replaces the conversation's for this turn."""
         if background and self._state.strategy == "stateless":
             raise ConfigurationError(
                 "background turns need the stateful strategy: the API requires store=true "
@@ -356,6 +379,8 @@ class ConversationCore:
         if settings.instrument:
             observe = _observer_for(self)
         declarations = registry.declarations() if registry else []
+        guard = self._turn_guard = self._guard(limits)
+        retries = self.output_retries if output_retries is None else output_retries
         return TurnEngine(
             self._state,
             static_body=self._encoded(
@@ -372,11 +397,21 @@ class ConversationCore:
             parse_output=output_parser(model) if model is not None else None,
             background=background,
             compaction=self._compaction,
-            limits=self._guard(limits),
-            hooks=hook_set(self.hooks, self) if self.hooks is not None else None,
+            limits=guard,
+            hooks=self._hook_set(),
             observe=observe,
             grace=self.interrupt_grace,
+            output_retries=output_retries_of(retries),
+            on_results=self._agents.on_results if self._agents is not None else None,
+            output_validators=self.output_validators,
         )
+
+    def _hook_set(self) -> Any:
+        hooks = self.hooks
+        if self._agents is not None:  # the agents' own hook first: user hooks see its body
+            hooks = [self._agents.hooks(self), *(hooks if isinstance(hooks, list) else [hooks])]
+            hooks = [h for h in hooks if h is not None]
+        return hook_set(hooks, self) if hooks is not None else None
 
     def _encoded(self, body: dict[str, Any]) -> dict[str, Any]:
         """``body`` with its structured values pre-encoded as ``RawJSON``, reused while the
@@ -401,10 +436,15 @@ class ConversationCore:
         self._static_cache = (snapshot, encoded)
         return encoded
 
-    def _guard(self, limits: UsageLimits | None) -> LimitGuard | None:
-        if limits is None and self.limits is None:
-            return None
-        return LimitGuard(self.limits, limits, self.model if self.model is not None else self.agent)
+    def _guard(self, limits: UsageLimits | None) -> LimitGuard | NestedGuard | None:
+        guard = None
+        if limits is not None or self.limits is not None:
+            key = self.model if self.model is not None else self.agent
+            guard = LimitGuard(self.limits, limits, key)
+        parent = self._parent
+        if parent is not None and (guard is not None or parent._turn_guard is not None):
+            return NestedGuard(guard, parent._turn_guard, parent._state.usage)
+        return guard
 
     def _compaction_protocol(self) -> Protocol:
         guard = self._guard(None)
@@ -606,6 +646,13 @@ class ConversationCore:
             f"{type(self).__name__}(id={self.id!r}, {who}, strategy={self.strategy!r}, "
             f"steps={len(self._state.history)}, tools={self.tools.names})"
         )
+
+
+def output_retries_of(value: Any) -> int:
+    """``output_retries``, checked: an int >= 0."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"output_retries must be an int >= 0, not {value!r}")
+    return value
 
 
 def _observer_for(conversation: Any) -> Any:

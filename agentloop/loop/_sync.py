@@ -200,6 +200,7 @@ class Conversation(TimeTravel, ConversationCore):
         name: str | None = None,
         hooks: Any = None,
         instrument: bool = True,
+        output_retries: int = 1,
     ) -> None:
         """Create a conversation.
 
@@ -238,6 +239,9 @@ class Conversation(TimeTravel, ConversationCore):
                 (see docs/observability.md); they run in the order given.
             instrument: ``False`` keeps this conversation out of traces, metrics and the
                 ``agentloop`` log lines even when ``agentloop.instrument()`` is on.
+            output_retries: How many times an answer that does not parse into
+                ``response_model`` (or that an output validator refuses with ``ModelRetry``)
+                goes back to the model with the reason before ``OutputValidationError``.
         """
         owns_client = client is None
         if client is None:
@@ -253,7 +257,7 @@ class Conversation(TimeTravel, ConversationCore):
             safety_settings=safety_settings, labels=labels, webhook_config=webhook_config,
             response_modalities=response_modalities, extra_body=extra_body, id=id, store=store,
             compaction=compaction, limits=limits, name=name, hooks=hooks,
-            instrument=instrument,
+            instrument=instrument, output_retries=output_retries,
         )  # fmt: skip
 
     # --- turns ---------------------------------------------------------------------------------
@@ -267,6 +271,7 @@ class Conversation(TimeTravel, ConversationCore):
         response_format: Any = None,
         background: Literal[False] = False,
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
         service_tier: ServiceTier | None = None,
         safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
         labels: dict[str, str] | None = None,
@@ -283,6 +288,7 @@ class Conversation(TimeTravel, ConversationCore):
         response_format: Any = None,
         background: Literal[True],
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
         service_tier: ServiceTier | None = None,
         safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
         labels: dict[str, str] | None = None,
@@ -298,6 +304,7 @@ class Conversation(TimeTravel, ConversationCore):
         response_format: Any = None,
         background: bool = False,
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
         service_tier: ServiceTier | None = None,
         safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
         labels: dict[str, str] | None = None,
@@ -310,13 +317,15 @@ class Conversation(TimeTravel, ConversationCore):
         ``BackgroundTurn`` handle is returned at once (``wait()``, ``poll()``, ``cancel()``).
         ``limits``: ``UsageLimits`` for this turn (on top of the conversation's).
         ``service_tier``, ``safety_settings``, ``labels``, ``webhook_config`` and
-        ``response_modalities`` replace the conversation's for this turn's requests.
+        ``response_modalities`` replace the conversation's for this turn's requests;
+        ``output_retries`` replaces the conversation's output retries.
         """
         engine = self.engine(
             response_model=response_model,
             response_format=response_format,
             background=background,
             limits=limits,
+            output_retries=output_retries,
             overrides=turn_overrides(
                 service_tier, safety_settings, labels, webhook_config, response_modalities
             ),
@@ -339,6 +348,7 @@ class Conversation(TimeTravel, ConversationCore):
         response_model: Any = None,
         response_format: Any = None,
         limits: UsageLimits | None = None,
+        output_retries: int | None = None,
         service_tier: ServiceTier | None = None,
         safety_settings: Sequence[SafetySetting | dict[str, Any]] | None = None,
         labels: dict[str, str] | None = None,
@@ -354,6 +364,7 @@ class Conversation(TimeTravel, ConversationCore):
             response_model=response_model,
             response_format=response_format,
             limits=limits,
+            output_retries=output_retries,
             overrides=turn_overrides(
                 service_tier, safety_settings, labels, webhook_config, response_modalities
             ),

@@ -37,6 +37,7 @@ from agentloop.errors import (
     OutputValidationError,
     StateError,
     StoreError,
+    ToolError,
     TurnError,
     TurnInProgressError,
     UnexpectedStatusError,
@@ -47,6 +48,8 @@ from agentloop.types import (
     FunctionResultStep,
     Interaction,
     RawJSON,
+    TextContent,
+    UserInputStep,
     WireModel,
     input_to_steps,
 )
@@ -67,6 +70,8 @@ from .effects import (
 from .events import (
     ApprovalRequired,
     InteractionCompleted,
+    LoopEvent,
+    OutputRetry,
     Recovered,
     StrategyFallback,
     ToolCallFinished,
@@ -75,7 +80,7 @@ from .events import (
 )
 from .history import encode_step
 from .hooks import HookSet
-from .limits import LimitGuard, UsageTotals
+from .limits import LimitGuard, NestedGuard, UsageTotals
 from .records import (
     CallsStarted,
     ResponseReceived,
@@ -182,14 +187,26 @@ class TurnEngine:
         parse_output: Callable[[str], Any] | None = None,
         background: bool = False,
         compaction: Compaction | None = None,
-        limits: LimitGuard | None = None,
+        limits: LimitGuard | NestedGuard | None = None,
         hooks: HookSet | None = None,
         observe: Callable[[Protocol, str, list[Any]], Protocol] | None = None,
         grace: float = 5.0,
+        output_retries: int = 0,
+        on_results: Callable[[list[ToolCall]], list[LoopEvent]] | None = None,
+        output_validators: Sequence[Callable[[Any], Any]] = (),
     ) -> None:
         self.hooks = hooks
         self.grace = grace  # seconds an interrupted tool batch waits for running calls
         self._doubt: list[FunctionCallStep] = []  # started, result unknown (interrupted)
+        # How many times an answer that does not validate goes back to the model for another try.
+        self.output_retries = output_retries
+        # ``fn(output) -> output`` (sync or async, run as effects); ``ModelRetry`` refuses it.
+        self.output_validators = tuple(output_validators)
+        # Events that follow a batch of tool results (agents: a ``Handoff``).
+        self.on_results = on_results
+        # Calls a tool *held* open in the last batch (a sub-agent waiting for approval: its
+        # outcome's error says ``holds_call``): they pause the turn, not in doubt.
+        self.held: set[str] = set()
         # Wraps each turn's protocol (tracing, log lines): (protocol, how, new input steps).
         self.observe = observe
         self.state = state
@@ -350,11 +367,13 @@ class TurnEngine:
             if approved:
                 doubtful = yield from self._run_calls(turn, list(approved))
                 if doubtful:
-                    yield from self._pause(turn, doubtful, {c.id for c in doubtful})
+                    doubt = {c.id for c in doubtful if c.id not in self.held}
+                    yield from self._pause(turn, doubtful, doubt)
                     return turn
             pending = list(calls)
             continuation: tuple[str, list[RawJSON]] | None = None
             background = self.background
+            retries = 0
             while True:
                 if pending:
                     if (yield from self._dispatch(turn, pending, in_doubt)):
@@ -407,7 +426,13 @@ class TurnEngine:
                 elif status == "requires_continuation" and interaction.continuation_token:
                     continuation = (interaction.continuation_token, list(body.get("input") or []))
                 elif status == "completed":
-                    return (yield from self._complete(turn))
+                    problem = yield from self._parse(turn)
+                    if problem is None:
+                        return (yield from self._complete(turn))
+                    if retries >= self.output_retries:
+                        raise self._invalid_output(turn, problem, retries)
+                    retries += 1
+                    yield from self._retry_output(turn, problem, retries)
                 else:
                     raise self._ending(turn, interaction)
         except BaseException as exc:
@@ -440,7 +465,7 @@ class TurnEngine:
         if runnable:
             doubtful = yield from self._run_calls(turn, runnable)
             waiting.extend(doubtful)
-            doubt.update(c.id for c in doubtful)
+            doubt.update(c.id for c in doubtful if c.id not in self.held)
         if not waiting:
             return False
         yield from self._pause(turn, waiting, doubt)
@@ -487,7 +512,8 @@ class TurnEngine:
         self, turn: Turn, calls: list[FunctionCallStep]
     ) -> Generator[Effect, Any, list[FunctionCallStep]]:
         """Run the calls and record their outcomes; the calls the world reports ``InDoubt``
-        (they may have run: left open, for a decision)."""
+        (they may have run: left open, for a decision) and those a tool held open
+        (``self.held``)."""
         state = self.state
         for call in calls:
             yield Emit(ToolCallStarted(call=call))
@@ -513,8 +539,12 @@ class TurnEngine:
             ]
             raise
         doubtful = [o.call for o in outcomes if type(o) is InDoubt]
+        held = [o.call for o in outcomes if getattr(getattr(o, "error", None), "holds_call", 0)]
+        self.held = {c.id for c in held}
+        doubtful += held
         if doubtful:
-            outcomes = [o for o in outcomes if type(o) is not InDoubt]
+            left = {c.id for c in doubtful}
+            outcomes = [o for o in outcomes if o.call.id not in left]
         if self.hooks is not None and self.hooks.after_tool:
             try:
                 outcomes = yield from self.hooks.results(outcomes, turn)
@@ -533,6 +563,9 @@ class TurnEngine:
         yield from self._persist()
         for record in records:
             yield Emit(self._finished(record))
+        if self.on_results is not None:
+            for event in self.on_results(records):
+                yield Emit(event)
         return doubtful
 
     def _hook_calls(
@@ -550,24 +583,69 @@ class TurnEngine:
                 yield Emit(self._finished(record))
         return allowed, ask
 
-    def _complete(self, turn: Turn) -> Protocol:
+    def _parse(self, turn: Turn) -> Generator[Effect, Any, Exception | None]:
+        """Set ``turn.output`` from the final text (parsed, then through the output
+        validators); the problem when it does not validate."""
         state = self.state
         if state.open_calls:
             # A completed interaction that still names calls: answer them so the next
             # request is accepted.
             state.close_open_calls(turn, "the interaction completed without waiting for it.")
+        output: Any = turn.output_text
+        try:
+            if self.parse_output is not None:
+                output = self.parse_output(output)
+            for validator in self.output_validators:
+                output = yield RunHook(validator, output)
+        except Exception as exc:  # a ValidationError, bad JSON, a validator's ModelRetry
+            return exc
+        turn.output = output
+        return None
+
+    @staticmethod
+    def _reason(problem: Exception) -> str:
+        """One line: a validator's message, or each schema error as ``field: message``."""
+        if isinstance(problem, ToolError):
+            return problem.message
+        errors = getattr(problem, "errors", None)
+        if callable(errors):
+            with contextlib.suppress(Exception):
+                found = [
+                    f"{'.'.join(str(p) for p in e.get('loc', ())) or 'answer'}: {e.get('msg')}"
+                    for e in errors()
+                ]
+                if found:
+                    return "; ".join(found)
+        return " ".join(str(problem).split()) or type(problem).__name__
+
+    def _retry_output(
+        self, turn: Turn, problem: Exception, attempt: int
+    ) -> Generator[Effect, Any, None]:
+        """Send the reason the answer was refused back to the model, as a user message."""
+        reason = self._reason(problem)
+        text = (
+            f"Your answer was not accepted: {reason}\nAnswer again, following the required "
+            "format exactly."
+        )
+        self.state.append(UserInputStep(content=[TextContent(text=text)]), turn)
+        yield from self._persist()
+        yield Emit(OutputRetry(attempt=attempt, reason=reason))
+
+    def _invalid_output(self, turn: Turn, problem: Exception, retries: int) -> TurnError:
+        turn.status = "completed"  # the model finished; its answer is what failed
+        tries = f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
+        error = OutputValidationError(
+            f"the model's output does not match the response model{tries}: "
+            f"{self._reason(problem)}. The answers are in history; raise output_retries, ask "
+            "again or relax the schema",
+            turn,
+        )
+        error.__cause__ = problem
+        return error
+
+    def _complete(self, turn: Turn) -> Protocol:
+        state = self.state
         turn.status = "completed"
-        if self.parse_output is not None:
-            try:
-                turn.output = self.parse_output(turn.output_text)
-            except Exception as exc:
-                raise OutputValidationError(
-                    "the model's output does not match the response model: "
-                    f"{exc}. The turn is in history; ask again or relax the schema",
-                    turn,
-                ) from exc
-        else:
-            turn.output = turn.output_text
         state.commit(TurnEnded("completed"))
         self._let_go()
         yield from self._persist()

@@ -35,9 +35,11 @@ if TYPE_CHECKING:
 __all__ = [
     "ApprovalRequired",
     "Compacted",
+    "Handoff",
     "InteractionCompleted",
     "InteractionStarted",
     "LoopEvent",
+    "OutputRetry",
     "Recovered",
     "Retrying",
     "StepStarted",
@@ -187,6 +189,27 @@ class Compacted(LoopEvent):
     tokens_before: int
     tokens_after: int
     steps_folded: int
+
+
+@dataclass(slots=True)
+class Handoff(LoopEvent):
+    """The agent in charge handed the conversation to another (a ``transfer_to_<name>``
+    call): the next request goes out under ``to_agent``'s instructions, tools and model."""
+
+    type: ClassVar[str] = "handoff"
+    from_agent: str
+    to_agent: str
+    call_id: str
+
+
+@dataclass(slots=True)
+class OutputRetry(LoopEvent):
+    """The model's answer did not validate (``response_model`` or an output validator); the
+    reason went back to the model for try ``attempt`` of ``output_retries``."""
+
+    type: ClassVar[str] = "output_retry"
+    attempt: int
+    reason: str
 
 
 @dataclass(slots=True)

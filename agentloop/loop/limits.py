@@ -27,7 +27,7 @@ from typing import Any
 
 from agentloop.errors import ConfigurationError, UsageLimitExceeded
 
-__all__ = ["LimitGuard", "Price", "UsageLimits", "UsageTotals"]
+__all__ = ["LimitGuard", "NestedGuard", "Price", "UsageLimits", "UsageTotals"]
 
 Price = tuple[float, float]  # (input, output) per million tokens
 
@@ -225,6 +225,39 @@ class LimitGuard:
                 value = (totals.cost or 0.0) if name == "max_cost" else _FIGURE[name](totals)
                 if value > maximum:
                     raise _exceeded(name, value, maximum, scope, before=False)
+
+
+class NestedGuard:
+    """A sub-agent's guard: its own limits, and its parent's (the parent's totals already
+    count the sub-agent's requests, so the parent's limits hold across the whole tree)."""
+
+    __slots__ = ("own", "parent", "parent_totals", "price")
+
+    def __init__(
+        self, own: LimitGuard | None, parent: LimitGuard | None, parent_totals: UsageTotals
+    ) -> None:
+        self.own = own
+        self.parent = parent
+        self.parent_totals = parent_totals
+        self.price = own.price if own is not None else parent.price if parent else None
+
+    def before_request(self, conv_totals: UsageTotals, min_input: int) -> None:
+        if self.own is not None:
+            self.own.before_request(conv_totals, min_input)
+        if self.parent is not None:
+            self.parent.before_request(self.parent_totals, min_input)
+
+    def record(self, usage: Any) -> None:
+        if self.own is not None:
+            self.own.record(usage)
+        if self.parent is not None:
+            self.parent.record(usage)
+
+    def after_response(self, conv_totals: UsageTotals) -> None:
+        if self.own is not None:
+            self.own.after_response(conv_totals)
+        if self.parent is not None:
+            self.parent.after_response(self.parent_totals)
 
 
 _FIGURE: dict[str, Callable[[UsageTotals], int]] = {

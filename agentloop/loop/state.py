@@ -15,6 +15,7 @@ Invariants every change keeps (``check()`` verifies them on load):
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -116,6 +117,9 @@ class CutTurn:
         return turn
 
 
+_ROLLUP_LOCK = threading.RLock()
+
+
 @dataclass
 class ConversationState:
     """Everything a conversation must remember between turns (and across save/load)."""
@@ -140,6 +144,8 @@ class ConversationState:
     usage: UsageTotals = field(default_factory=UsageTotals)  # over the conversation's life
     turn_log: TurnLog = field(default_factory=TurnLog)  # where each turn lies (timetravel.py)
     status: StatusMachine = field(init=False, repr=False, compare=False)  # status.py
+    # A sub-agent's state counts its requests in its parent's too (agents/_subagent.py).
+    rollup: ConversationState | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.status = StatusMachine(self.settled)
@@ -289,6 +295,9 @@ class ConversationState:
     def count_usage(self, usage: Usage | None, price: Price | None) -> None:
         """Add one model request to ``usage`` (the running totals) and journal it."""
         self.commit(UsageCounted(usage, price_of(usage, price)))
+        if self.rollup is not None:
+            with _ROLLUP_LOCK:  # sub-agents of one parent may run in parallel threads
+                self.rollup.count_usage(usage, price)
 
     def close_open_calls(self, turn: Turn, reason: str, keep: Iterable[str] = ()) -> None:
         """Answer every call still open (but those in ``keep``) with an ``is_error`` result

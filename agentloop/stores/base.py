@@ -375,6 +375,12 @@ class _StoreBase(abc.ABC):
         The conversation side does the work (``cls.from_store``); the result keeps journaling
         to this store.
         """
+        agent = overrides.get("agent")
+        if agent is not None and not isinstance(agent, str):
+            # agentloop.Agent: the conversation runs its graph (``agent=`` strings name the
+            # API's agents, as in ``Conversation(agent=...)``)
+            del overrides["agent"]
+            return agent._load(self, id, client=client, cls=cls, **overrides)
         if cls is None:
             from agentloop.loop import Conversation
 

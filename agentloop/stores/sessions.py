@@ -92,6 +92,8 @@ class Sessions:
         out = []
         for info in self.store.list():
             meta = dict(info.meta or {})
+            if meta.get("run_of"):
+                continue  # a sub-agent's or managed agent's run: part of its parent
             app = dict(meta.get("app") or {})
             if not app.get("title"):
                 app["title"] = meta.get("title") or ""

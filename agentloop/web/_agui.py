@@ -214,6 +214,20 @@ class RunTranslator:
                     value={"code": event.code, "message": event.message},
                 )
             ]
+        if kind == "handoff":
+            return [
+                CustomEvent(
+                    name="agentloop.handoff",
+                    value={"from": event.from_agent, "to": event.to_agent},
+                )
+            ]
+        if kind == "output_retry":
+            return [
+                CustomEvent(
+                    name="agentloop.output_retry",
+                    value={"attempt": event.attempt, "reason": event.reason},
+                )
+            ]
         return []
 
     def finished(self, turn: Any, session: dict[str, Any]) -> list[BaseEvent]:

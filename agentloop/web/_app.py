@@ -24,12 +24,12 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from agentloop._defaults import DEFAULT_MODEL
+from agentloop._guard import Guard, Refused
 from agentloop.loop import AsyncConversation, TurnCompleted
 from agentloop.stores.sessions import Sessions, open_sessions, valid_session_id
 
 from ._agui import RunTranslator, history_items
 from ._failures import is_empty, items_with_failures, record_failure
-from ._guard import Guard, Refused
 from ._routes import EXCEPTION_HANDLERS, STATIC, STRATEGIES, WebState, routes
 
 if TYPE_CHECKING:
@@ -116,6 +116,7 @@ class _Hub:
         self.live: dict[str, _Live] = {}
         self.encoder = EventEncoder()
         self.owns_store = False  # True when create_app opened the store from a path or URL
+        self.agent: Any = None  # the agentloop.Agent running every session, if any
 
     # --- sessions ------------------------------------------------------------------------------
 
@@ -138,6 +139,8 @@ class _Hub:
             live = _Live(conv, {**self.meta, "title": "", "usage": {}})
         else:
             raise Refused(404, f"no session {id!r}")
+        if self.agent is not None:
+            self.agent._attach(live.conv)
         self.live[id] = live
         self._forget_idle()
         return live
@@ -456,6 +459,7 @@ def create_app(
     backend_note: str = "",
     emulator: bool = False,
     max_body: int = 1_000_000,
+    agent: Any = None,
 ) -> Starlette:
     """The web chat and the AG-UI endpoint as an ASGI app (serve it with uvicorn).
 
@@ -483,6 +487,9 @@ def create_app(
         emulator: Run on the bundled emulator (canned answers, no key, offline); the page
             says so. Not with ``client``.
         max_body: The largest request body accepted, in bytes (larger ones get 413).
+        agent: An ``agentloop.Agent`` that runs every session: its instructions, model and
+            tools (sub-agents and handoffs included) replace ``tools``, ``model`` and
+            ``system_instruction``.
     """
     if strategy not in STRATEGIES:
         from agentloop.errors import InputError
@@ -528,8 +535,13 @@ def create_app(
         "generation_config": config,
         "max_steps": max_steps,
     }
+    if agent is not None:
+        settings = agent._conversation_kwargs()
+        tool_list = [*settings.pop("tools"), *tool_list]
+        defaults.update({k: v for k, v in settings.items() if v is not None})
     sessions = open_sessions(store)
     hub = _Hub(sessions, client, tool_list, defaults, dict(meta or {}))
+    hub.agent = agent
     hub.owns_store = store is None or isinstance(store, (str, os.PathLike))
     from agentloop.tools import ToolRegistry
 

@@ -19,10 +19,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from agentloop._guard import Refused
 from agentloop.errors import AgentloopError, TurnInProgressError
 from agentloop.stores.sessions import valid_session_id
-
-from ._guard import Refused
 
 if TYPE_CHECKING:
     from ._app import _Hub

@@ -238,7 +238,7 @@ async def test_recovery_follows_a_remote_task_that_is_still_running() -> None:
     from a2a.types import SendMessageConfiguration
 
     from agentloop.tools import ToolContext
-    from agentloop.tools._notes import write_note
+    from agentloop.loop.notes import write_note
 
     remote, started, release = jobs_server()
     try:

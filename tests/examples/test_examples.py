@@ -67,6 +67,14 @@ EXPECT: dict[str, list[str]] = {
         "Called weather({'task': 'Lisbon'}) -> ",
         "Remote task states: submitted -> working -> completed",
     ],
+    "research_team.py": [
+        "[triage calls researcher]",
+        "[triage calls deep_research]",
+        "Agent deep-research-pro-preview-12-2025 worked on the task",
+        "[handoff: triage -> writer]",
+        "[writer calls draft_article]",
+        "In charge: writer;",
+    ],
     "time_travel.py": [
         "Paws: (agentloop emulator) There are 20 paws",
         "turn 1: 'I have 3 cats too.' (interaction ",

@@ -1,0 +1,290 @@
+"""Sub-agents as tools: ``agent.as_tool(context="fresh" | "fork")``.
+
+A sub-agent call runs a *child* conversation of the agent, through the same engine and the
+same driver kind as its parent (a ``Conversation`` under a ``Conversation``, an
+``AsyncConversation`` under an ``AsyncConversation``):
+
+* it is journaled in the parent's store under an id derived from the parent's id and the
+  call id, so re-running the call (after a crash, recovery runs it again: the tool is
+  idempotent because its child is journaled) loads the child and *recovers* it: its finished
+  tool calls are not run again;
+* its state counts every request in the parent's usage (``ConversationState.rollup``) and its
+  guard checks the parent's limits too (``NestedGuard``);
+* ``context="fork"``: the child starts as a fork of the parent (``seed_fork``): the same
+  history, and (stateful) the parent's chain, so its first request sends only the answers to
+  the parent's open calls and the task, with ``previous_interaction_id``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any, Literal
+
+from agentloop.errors import ConfigurationError, ToolError
+from agentloop.tools import Tool, ToolContext
+from agentloop.types import FunctionResultStep, output_text_of
+
+if TYPE_CHECKING:
+    from agentloop.loop.state import ConversationState
+    from agentloop.loop.turn import Turn
+
+    from ._agent import Agent
+
+__all__ = ["AgentTool", "SubAgentPending", "child_id", "seed_fork"]
+
+Context = Literal["fresh", "fork"]
+TASK_DOC = "What the sub-agent should do: the whole task, in plain words."
+
+
+def child_id(parent_id: str, call_id: str) -> str:
+    """The id of the child conversation a call of a sub-agent tool runs (its journal key)."""
+    return f"{parent_id}.sub.{call_id}"
+
+
+def seed_fork(parent: ConversationState, child: Any, call_id: str, agent_name: str) -> None:
+    """Start the conversation ``child`` as a fork of ``parent`` at its latest step, inside the
+    call ``call_id``.
+
+    The fork is time travel's (``seed_state``): the parent's history (its encodings shared),
+    model view and, stateful, its chain, so the child's first request continues the parent's
+    last interaction and nothing the server has is sent again. That interaction still has
+    open calls (this one at least; the parent's turn is running), and the API refuses to
+    continue a chain with unanswered calls: the child answers them in its own branch (the
+    parent's chain is left as it is, and the parent answers them in its own)."""
+    from agentloop.loop.records import Snapshot, encode
+    from agentloop.loop.timetravel import seed_state
+
+    old = child._state
+    state = seed_state(parent, len(parent.turn_log))
+    state.cut = None  # the parent's running turn: its open calls are answered below
+    state.strategy = old.strategy
+    state.status.label = old.status.label
+    state.journal = old.journal
+    child._state = state
+    if state.journal is not None:  # a new child: nothing written yet; the fork point first
+        state.journal.pending[:] = [encode(Snapshot(child.to_dict()))]
+    answers = [
+        FunctionResultStep(
+            call_id=call.id,
+            name=call.name,
+            result=(
+                f"The {agent_name} sub-agent took this call over in its own branch of the "
+                "conversation; its task follows."
+                if call.id == call_id
+                else "Not available in this branch: the parent conversation answers this call."
+            ),
+        )
+        for call in state.open_calls.values()
+    ]
+    state.extend(answers, None)
+
+
+class SubAgentPending(ToolError):
+    """A sub-agent's turn paused for approval: its parent's call pauses with it."""
+
+    holds_call = True  # the engine keeps the parent's call open and pauses on it
+
+    def __init__(self, message: str, agent: str, calls: list[Any]) -> None:
+        super().__init__(message)
+        self.agent = agent
+        self.calls = calls
+
+
+class AgentTool(Tool[..., Any]):
+    """A tool that runs an ``Agent`` on a task (``agent.as_tool(...)``); one string
+    parameter, ``task``."""
+
+    agent: Agent
+    context: Context
+
+    def __init__(
+        self,
+        agent: Agent,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        context: Context = "fresh",
+        asynchronous: bool = True,
+    ) -> None:
+        if context not in ("fresh", "fork"):
+            raise ConfigurationError(
+                f"as_tool(context=...) is 'fresh' or 'fork', not {context!r}: 'fresh' gives the "
+                "sub-agent only the task, 'fork' the whole conversation"
+            )
+
+        async def run(ctx: ToolContext[Any], task: str) -> Any:
+            """Run the sub-agent.
+
+            Args:
+                task: What the sub-agent should do: the whole task, in plain words.
+            """
+            return await run_subagent(self, ctx, task)
+
+        def run_sync(ctx: ToolContext[Any], task: str) -> Any:
+            """Run the sub-agent.
+
+            Args:
+                task: What the sub-agent should do: the whole task, in plain words.
+            """
+            return run_subagent_sync(self, ctx, task)
+
+        text = description or agent.description or f"Ask the {agent.name} agent to do a task."
+        function = run if asynchronous else run_sync
+        super().__init__(function, name=name or agent.name, description=text, idempotent=True)
+        self.agent = agent
+        self.context = context
+        self._twin: AgentTool | None = None
+
+    def variant_for(self, asynchronous: bool) -> AgentTool:
+        """This tool for a conversation's driver: a blocking ``Conversation`` runs the
+        sub-agent in the calling thread (no event-loop hop), an ``AsyncConversation`` as a
+        task (cancelled with the turn)."""
+        if asynchronous == self.is_async:
+            return self
+        if self._twin is None:
+            self._twin = AgentTool(
+                self.agent,
+                name=self.name,
+                description=self.description,
+                context=self.context,
+                asynchronous=asynchronous,
+            )
+            self._twin._twin = self
+        return self._twin
+
+    def __repr__(self) -> str:
+        return f"AgentTool({self.agent.name!r}, name={self.name!r}, context={self.context!r})"
+
+
+async def run_subagent(tool: AgentTool, ctx: ToolContext[Any], task: str) -> Any:
+    from agentloop.loop import AsyncConversation
+
+    parent = ctx.conversation
+    if parent is None:
+        raise ToolError(
+            f"the {tool.name} sub-agent runs inside a conversation (its tool calls come from "
+            "one); call agent.run(task) to run the agent on its own"
+        )
+    if not isinstance(parent, AsyncConversation):  # a blocking parent: a blocking child
+        return await asyncio.to_thread(run_subagent_sync, tool, ctx, task)
+    child = _child(tool, parent, ctx.call_id, AsyncConversation)
+    try:
+        turn = await _advance_async(child, task)
+    finally:
+        _keep(parent, child)
+        if not child.pending_approvals:
+            await child.aclose()
+    return _output(turn, tool)
+
+
+def run_subagent_sync(tool: AgentTool, ctx: ToolContext[Any], task: str) -> Any:
+    from agentloop.loop import AsyncConversation, Conversation
+
+    parent = ctx.conversation
+    if parent is None or isinstance(parent, AsyncConversation):
+        raise ToolError(
+            f"the {tool.name} sub-agent runs inside a conversation (its tool calls come from "
+            "one); call agent.run(task) to run the agent on its own"
+        )
+    child = _child(tool, parent, ctx.call_id, Conversation)
+    try:
+        turn = _advance(child, task)
+    finally:
+        _keep(parent, child)
+        if not child.pending_approvals:
+            child.close()
+    return _output(turn, tool)
+
+
+def _keep(parent: Any, child: Any) -> None:
+    """Keep a paused child in memory when no store keeps it (until its parent resumes)."""
+    if child.pending_approvals and parent.store is None:
+        parent._children[child.id] = child
+    else:
+        parent._children.pop(child.id, None)
+
+
+def _child(tool: AgentTool, parent: Any, call_id: str, cls: Any) -> Any:
+    agent = tool.agent
+    store = parent.store
+    key = child_id(parent.id, call_id)
+    live = parent._children.get(key)  # paused, in a conversation without a store
+    if live is not None:
+        return live
+    known = store is not None and store.version(key) > 0
+    child = agent._build(cls, parent.client, store, key, parent.strategy, parent.deps)
+    if not known and tool.context == "fork":
+        seed_fork(parent._state, child, call_id, agent.name)
+    child._parent = parent
+    child.interrupt_grace = parent.interrupt_grace  # stopped as its parent's tools are
+    child._state.rollup = parent._state
+    child._store_meta["run_of"] = parent.id  # part of its parent's run, not a session
+    return child
+
+
+def _advance(child: Any, task: str) -> Turn | str:
+    """Run (or go on with) the child's one turn (sync driver)."""
+    what = _what(child)
+    if what == "recover":
+        return child.recover()  # type: ignore[no-any-return]
+    if what == "paused":
+        return child.resume()  # type: ignore[no-any-return]
+    if what == "done":
+        return _finished_output(child)
+    return child.send(task)  # type: ignore[no-any-return]
+
+
+async def _advance_async(child: Any, task: str) -> Turn | str:
+    """``_advance`` on the async driver."""
+    what = _what(child)
+    if what == "recover":
+        return await child.recover()  # type: ignore[no-any-return]
+    if what == "paused":
+        return await child.resume()  # type: ignore[no-any-return]
+    if what == "done":
+        return _finished_output(child)
+    return await child.send(task)  # type: ignore[no-any-return]
+
+
+def _finished_output(child: Any) -> str:
+    """The answer of a sub-agent whose run had finished before its parent's call was run again
+    (after a crash of the parent): its final text, or an error when it ended without one."""
+    history = child.history
+    if not history or getattr(history[-1], "type", None) != "model_output":
+        raise ToolError(
+            f"the sub-agent's run ({child.id}) ended without an answer before this call was "
+            "run again; ask it again with a new call"
+        )
+    return output_text_of(history)
+
+
+def _what(child: Any) -> str:
+    """What the child's journal says: new, cut short (recover), paused (resume) or done."""
+    if child.needs_recovery:
+        return "recover"
+    if child.pending_approvals:
+        # The parent's call waited for approval with the sub-agent's calls, and runs again
+        # now: the parent's approval covers the calls the sub-agent waits for.
+        for call in child.pending_approvals:
+            if call.id not in child._state.paused.decisions:
+                child.approve(call.id)
+        return "paused"
+    if child._state.journal is not None and child._state.journal.version > 0:
+        return "done"  # a child loaded from the journal whose turn had finished
+    return "new"
+
+
+def _output(result: Turn | str, tool: AgentTool) -> Any:
+    if isinstance(result, str):
+        return result
+    if result.status == "awaiting_approval":
+        calls = list(result.pending_approvals)
+        raise SubAgentPending(
+            f"the {tool.agent.name} sub-agent waits for approval of "
+            + ", ".join(f"{c.name} ({c.id})" for c in calls),
+            tool.agent.name,
+            calls,
+        )
+    if tool.agent.response_model is not None and result.output is not None:
+        return result.output
+    return result.output_text

@@ -1,0 +1,111 @@
+"""Handoffs: ``transfer_to_<name>`` tools, the agent in charge, the ``Handoff`` event, and the
+agent in charge across save/load. Both drivers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from agent_helpers import call, conversation, creates, done, say
+
+from agentloop import Agent, Handoff, tool
+from agentloop.stores import SQLiteStore
+from agentloop.testing import Emulator, FunctionModel
+
+DRIVERS = pytest.mark.parametrize("driver", ["sync", "async"])
+
+
+@tool
+def refund(order: str) -> str:
+    """Refund an order.
+
+    Args:
+        order: The order id.
+    """
+    return f"refunded {order}"
+
+
+@tool
+def lookup_order(order: str) -> str:
+    """Look an order up.
+
+    Args:
+        order: The order id.
+    """
+    return f"order {order}: shipped"
+
+
+def model(request: Any) -> Any:
+    """Triage transfers to billing; billing refunds, then answers."""
+    names = sorted(t.name for t in request.function_tools)
+    last = request.history[-1]
+    if request.system_instruction == "triage":
+        if last.type == "user_input":
+            return [call("transfer_to_billing", f"t-{len(request.history)}")]
+        return say("triage again")
+    if last.type == "function_result" and last.name == "refund":
+        return say(f"billing done with tools {names}")
+    return [call("refund", f"r-{len(request.history)}", order="A1")]
+
+
+def graph() -> tuple[Agent, Agent]:
+    billing = Agent(
+        "billing",
+        instructions="billing",
+        tools=[refund],
+        description="Refunds and invoices",
+        handoffs=["triage"],  # by name: the graph resolves it
+        model="gemini-3.5-flash-lite",
+    )
+    triage = Agent("triage", instructions="triage", tools=[lookup_order], handoffs=[billing])
+    return triage, billing
+
+
+@DRIVERS
+async def test_a_handoff_changes_instructions_tools_and_model_on_the_next_request(
+    driver: str,
+) -> None:
+    emu = Emulator(FunctionModel(model))
+    triage, billing = graph()
+    conv = conversation(triage, emu, driver)
+    assert conv.active_agent is triage
+    if driver == "sync":
+        events = list(conv.stream("refund A1"))
+    else:
+        events = [e async for e in conv.stream("refund A1")]
+    (handoff,) = [e for e in events if isinstance(e, Handoff)]
+    assert (handoff.from_agent, handoff.to_agent) == ("triage", "billing")
+    assert conv.active_agent is billing
+    bodies = creates(emu)
+    first, second, third = bodies
+    assert first["system_instruction"] == "triage"
+    assert sorted(t["name"] for t in first["tools"]) == ["lookup_order", "transfer_to_billing"]
+    assert "Refunds and invoices" in next(
+        t["description"] for t in first["tools"] if t["name"] == "transfer_to_billing"
+    )
+    assert second["system_instruction"] == "billing" and second["model"] == "gemini-3.5-flash-lite"
+    assert sorted(t["name"] for t in second["tools"]) == ["refund", "transfer_to_triage"]
+    # stateful: the chain goes on, no history re-sent
+    assert second["previous_interaction_id"] and [s["type"] for s in second["input"]] == [
+        "function_result"
+    ]
+    assert events[-1].turn.output_text == "billing done with tools ['refund', 'transfer_to_triage']"
+    assert third["system_instruction"] == "billing"
+
+
+@DRIVERS
+async def test_the_agent_in_charge_survives_reload(driver: str) -> None:
+    emu = Emulator(FunctionModel(model))
+    triage, billing = graph()
+    store = SQLiteStore(":memory:")
+    conv = conversation(triage, emu, driver, store=store, id="h1")
+    await done(conv.send("refund A1"))
+    assert conv.active_agent is billing
+    cls = None if driver == "sync" else type(conv)
+    again = store.load("h1", client=conv.client, agent=triage, cls=cls)
+    assert again.active_agent is billing
+    await done(again.send("and another"))
+    assert creates(emu)[-1]["system_instruction"] == "billing"
+    # a fresh triage conversation starts with triage (no state shared)
+    fresh = conversation(triage, emu, driver)
+    assert fresh.active_agent is triage
