@@ -237,8 +237,8 @@ async def _until(condition: Callable[[], bool]) -> None:
 async def test_recovery_follows_a_remote_task_that_is_still_running() -> None:
     from a2a.types import SendMessageConfiguration
 
-    from agentloop.tools import ToolContext
     from agentloop.loop.notes import write_note
+    from agentloop.tools import ToolContext
 
     remote, started, release = jobs_server()
     try:
