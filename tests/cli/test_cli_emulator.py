@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cli_helpers import offline_env
+from cli_helpers import CLI, offline_env
 
 from agentloop import Client
 from agentloop.errors import InvalidRequestError
@@ -63,13 +63,8 @@ def test_emulator_subcommand_serves_the_api(tmp_path: Path) -> None:
         proc.wait(timeout=10)
 
 
-def test_emulator_subcommand_rejects_unknown_model(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "agentloop", "emulator", "--model", "gpt-9"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=offline_env(tmp_path),
-    )
+def test_emulator_subcommand_rejects_unknown_model(cli: CLI) -> None:
+    # In-process: argument checking needs no server process (the test above is the real one).
+    proc = cli("emulator", "--model", "gpt-9")
     assert proc.returncode == 2
     assert "invalid choice: 'gpt-9'" in proc.stderr and "Traceback" not in proc.stderr

@@ -31,13 +31,14 @@ def _free_port() -> int:
 
 def _wait_up(url: str, proc: subprocess.Popen[str], headers: dict[str, str]) -> None:
     deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, proc.communicate()[1]
-        try:
-            if httpx.get(url + "/api/info", headers=headers, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.05)
+    with httpx.Client(timeout=1) as http:  # one client: each new one reads the CA bundle again
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.communicate()[1]
+            try:
+                if http.get(url + "/api/info", headers=headers).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.05)
     raise AssertionError("agentloop serve did not come up")
 
 

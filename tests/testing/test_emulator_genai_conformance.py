@@ -8,7 +8,9 @@ own types (``Interaction`` / ``InteractionSSEEvent``), and nothing may fall back
 from __future__ import annotations
 
 import base64
+import functools
 import json
+import ssl
 from collections.abc import Iterator
 from typing import Any
 
@@ -68,11 +70,20 @@ def server() -> Iterator[tuple[Emulator, str, Wire]]:
         yield emulator, url, wire
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # The SDK builds a fresh verifying context (reading the CA bundle, ~20 ms) for each of its
+    # two httpx clients; the emulator is plain HTTP, so one context serves every client here.
+    return ssl.create_default_context()
+
+
 def make_client(url: str, key: str = API_KEY) -> genai.Client:
     return genai.Client(
         api_key=key,
         http_options=gtypes.HttpOptions(
             base_url=url,
+            client_args={"verify": _tls()},
+            async_client_args={"verify": _tls(), "ssl": _tls()},
             api_version="v1beta",
             headers={"Api-Revision": "2026-05-20"},
             retry_options=gtypes.HttpRetryOptions(attempts=1),

@@ -238,11 +238,12 @@ def test_without_a_token_only_loopback_hosts_and_same_origin(tmp_path: Path) -> 
 
 def _wait_idle(base: str, session: str) -> dict[str, Any]:
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        detail: dict[str, Any] = httpx.get(f"{base}/api/sessions/{session}").json()
-        if not detail["running"]:
-            return detail
-        time.sleep(0.02)
+    with httpx.Client() as http:  # one client: each new one reads the CA bundle again
+        while time.monotonic() < deadline:
+            detail: dict[str, Any] = http.get(f"{base}/api/sessions/{session}").json()
+            if not detail["running"]:
+                return detail
+            time.sleep(0.02)
     raise AssertionError("the turn did not finish")
 
 
