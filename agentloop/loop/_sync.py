@@ -409,7 +409,7 @@ class Conversation(TimeTravel, ConversationCore):
     def cancel(self) -> bool:
         """Stop the running turn; callable from any thread or task (a UI's Stop button).
 
-        The turn stops at its next safe point: a model request in flight is abandoned,
+        The turn stops at its next safe point: a model request in flight is dropped,
         running tool calls get ``interrupt_grace`` seconds to finish (what they return is
         recorded; a call still running then is in doubt, see ``in_doubt``), queued calls are
         answered "not run". The turn then ends ``"cancelled"`` (``send`` returns it, a stream

@@ -7,8 +7,10 @@ only how it reaches the turn, and that the turn then *ends* (``send`` returns it
 ends with ``TurnCompleted``) with status ``"cancelled"`` instead of raising:
 
 * the switch is thrown (``request``) from any thread;
-* a model request in flight or a batch of tools waits on ``wake`` as well as on its own
-  work (blocking driver), or its task is cancelled (awaiting driver), so it stops at once;
+* a batch of tools waits on ``wake`` as well as on its own work (blocking driver), or its task
+  is cancelled (awaiting driver), so it stops at once; a model request is cancelled at once on
+  the awaiting driver, a stream at its next event, and a blocking non-streamed request when it
+  returns (its result is then dropped);
 * every other effect (a store write, a hook) runs to its end; the next effect sees
   ``requested`` and raises there (a safe point).
 
@@ -21,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import contextvars
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -40,22 +41,6 @@ CANCEL_MESSAGE = "the turn was cancelled (conv.cancel())"
 def cancelled_by_request(exc: BaseException) -> bool:
     """True when ``exc`` is the cancellation ``conv.cancel()`` asked for."""
     return isinstance(exc, asyncio.CancelledError) and exc.args == (CANCEL_MESSAGE,)
-
-
-# Warm threads for the blocking driver's model requests (a thread per request would cost more
-# than the request to the emulator); an abandoned request frees its slot at once.
-_REQUEST_THREADS = 256
-_REQUESTS: Any = None
-
-
-def _abandonable(wake: concurrent.futures.Future[BaseException], function: Any) -> Any:
-    def run(kwargs: dict[str, Any]) -> Any:
-        result = function(**kwargs)
-        if wake.done() and hasattr(result, "close"):
-            result.close()  # abandoned: nobody reads it
-        return result
-
-    return run
 
 
 class StopSwitch:
@@ -156,24 +141,18 @@ class StopSwitch:
                 self._task = None
 
     def call(self, function: Any, **kwargs: Any) -> Any:
-        """Blocking driver: ``function(**kwargs)`` in a thread of its own, or the
-        cancellation if the switch is thrown first (the call is then abandoned: its result
-        is dropped, a stream it opened is closed)."""
-        from agentloop.tools._pool import ToolPool
-
-        global _REQUESTS
-        if _REQUESTS is None:
-            _REQUESTS = ToolPool(_REQUEST_THREADS, name="agentloop-request")
-        context = contextvars.copy_context()
-        with self.guard():
-            work = _REQUESTS.submit(context.run, _abandonable(self.wake, function), kwargs)
-            concurrent.futures.wait(
-                (work, self.wake), return_when=concurrent.futures.FIRST_COMPLETED
-            )
-            if not work.done():
-                _REQUESTS.abandon(work)  # its thread drops the result (a stream is closed)
-                raise asyncio.CancelledError(CANCEL_MESSAGE)
-            return work.result()
+        """Blocking driver: ``function(**kwargs)`` in the calling thread. A cancellation
+        thrown meanwhile takes effect when it returns: the result is dropped (a stream it
+        opened is closed) and the cancellation raised. (Running each request on a thread that
+        could be abandoned at once cost 150-250 us per request; a request's wait is the
+        model's, and a stream is stopped at its next event.)"""
+        self.check()
+        result = function(**kwargs)
+        if self.wake.done():
+            if hasattr(result, "close"):
+                result.close()  # abandoned: nobody reads it
+            raise asyncio.CancelledError(CANCEL_MESSAGE)
+        return result
 
     async def acall(self, function: Any, **kwargs: Any) -> Any:
         """Awaiting driver: ``await function(**kwargs)``, cancelled at once by the switch."""
