@@ -69,6 +69,12 @@ class SlowSecondRequest:
         self.in_flight.set()
         self.release.wait(30)
 
+    def cancel(self, conv: Conversation) -> None:
+        """Cancel while the request waits, then let its response arrive (a blocking request
+        is dropped when it returns)."""
+        assert conv.cancel() is True
+        self.release.set()
+
     def client(self) -> Client:
         return Client(
             http_client=httpx.Client(transport=self.emu.transport(sleep=self.hang), timeout=None),
@@ -84,13 +90,14 @@ def test_no_turn_running_is_a_no_op() -> None:
     assert conv.cancel() is False
 
 
-def test_cancel_from_a_thread_abandons_the_model_request(tmp_path: Any) -> None:
-    """Sync: the second request of the turn hangs; ``cancel()`` from another thread ends the
-    turn at once with what it had (the tool's result), and the next send works."""
+def test_cancel_from_a_thread_drops_the_model_request(tmp_path: Any) -> None:
+    """Sync: ``cancel()`` from another thread while the turn's second request waits ends the
+    turn, when that response arrives, with what it had (the tool's result; the response is
+    dropped), and the next send works."""
     slow = SlowSecondRequest()
     store = SQLiteStore(tmp_path / "s.db")
     conv = Conversation(slow.client(), tools=[slow.tool], store=store, id="s")
-    stopper = threading.Thread(target=lambda: slow.in_flight.wait(30) and conv.cancel())
+    stopper = threading.Thread(target=lambda: slow.in_flight.wait(30) and slow.cancel(conv))
     stopper.start()
     try:
         turn = conv.send("look x up")
@@ -404,11 +411,12 @@ def test_cancel_stops_an_async_background_turn() -> None:
     asyncio.run(main())
 
 
-def test_cancel_from_a_thread_abandons_a_streamed_request() -> None:
-    """Sync stream: the streamed request hangs; the stream ends with the cancelled turn."""
+def test_cancel_from_a_thread_drops_a_streamed_request() -> None:
+    """Sync stream: cancelled while the streamed request waits; the stream ends with the
+    cancelled turn."""
     slow = SlowSecondRequest()
     conv = Conversation(slow.client(), tools=[slow.tool])
-    stopper = threading.Thread(target=lambda: slow.in_flight.wait(30) and conv.cancel())
+    stopper = threading.Thread(target=lambda: slow.in_flight.wait(30) and slow.cancel(conv))
     stopper.start()
     try:
         with conv.stream("look x up") as stream:
