@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from agentloop import tool
+from agentloop.loop.persist import fold
+from agentloop.stores import ConversationStore
 from agentloop.testing import Emulator
 
 
@@ -147,3 +149,14 @@ def answered_once(history: list[Any]) -> bool:
                 return False
             results.append(step.call_id)
     return sorted(results) == sorted(seen) and len(results) == len(set(results))
+
+
+def results(conv: Any) -> dict[str, str]:
+    """Each answered call's result text, by call id."""
+    return {s.call_id: s.result for s in conv.history if s.type == "function_result"}
+
+
+def journaled_history(store: ConversationStore, id: str) -> list[Any]:
+    """The history that replaying the stored journal of ``id`` gives."""
+    stored = store.read(id)
+    return list(fold(stored.records, stored.version).state.history)

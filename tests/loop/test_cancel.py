@@ -11,21 +11,15 @@ from typing import Any
 
 import httpx
 import pytest
-from loop_helpers import call, say
+from loop_helpers import call, journaled_history, results, say
 
 from agentloop import AsyncClient, AsyncConversation, Client, Conversation, tool
-from agentloop.loop.persist import fold
 from agentloop.stores import SQLiteStore
 from agentloop.testing import Emulator, ScriptedModel
 
 
-def results(conv: Any) -> dict[str, str]:
-    return {s.call_id: s.result for s in conv.history if s.type == "function_result"}
-
-
 def journaled(store: SQLiteStore, id: str) -> list[dict[str, Any]]:
-    stored = store.read(id)
-    return [s.model_dump(mode="json") for s in fold(stored.records, stored.version).state.history]
+    return [s.model_dump(mode="json") for s in journaled_history(store, id)]
 
 
 def wire(conv: Any) -> list[dict[str, Any]]:

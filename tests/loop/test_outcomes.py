@@ -13,22 +13,16 @@ import threading
 from typing import Any
 
 import pytest
-from loop_helpers import call, say
+from loop_helpers import call, journaled_history, results, say
 
 from agentloop import AsyncConversation, Conversation, Hooks, tool
 from agentloop.errors import HookError
-from agentloop.loop.persist import fold
 from agentloop.stores import SQLiteStore
 from agentloop.testing import Emulator, ScriptedModel
 
 
-def results(conv: Any) -> dict[str, str]:
-    return {s.call_id: s.result for s in conv.history if s.type == "function_result"}
-
-
 def journal_results(store: SQLiteStore, id: str) -> dict[str, str]:
-    stored = store.read(id)
-    history = fold(stored.records, stored.version).state.history
+    history = journaled_history(store, id)
     return {s.call_id: s.result for s in history if s.type == "function_result"}
 
 
