@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Discriminator, Field, PrivateAttr, Tag
+from pydantic import Field, PrivateAttr, Tag
 
-from ._base import UNKNOWN_TAG, UnknownMixin, WireModel, tag_of
+from ._base import UNKNOWN_TAG, OpenUnion, UnknownMixin, WireModel
 from .content import Content, ThoughtSummaryContent
 from .values import RetrievalType, SearchType
 
@@ -331,6 +331,6 @@ Step = Annotated[
     | Annotated[ProcessingCallStep, Tag("processing_call")]
     | Annotated[ProcessingResultStep, Tag("processing_result")]
     | Annotated[UnknownStep, Tag(UNKNOWN_TAG)],
-    Discriminator(tag_of("type", frozenset(STEP_TYPES))),
+    OpenUnion("type"),
 ]
 """Any step; unknown step types validate as ``UnknownStep``."""
