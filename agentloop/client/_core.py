@@ -10,7 +10,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypedDict, Union
 
@@ -256,6 +256,14 @@ class ClientConfig:
         ``MIN_SCRUBBED_KEY`` characters are left alone: they would mangle words."""
         return text if self._key is None else self._key.scrub(text)
 
+    @property
+    def scrubber(self) -> Callable[[str], str] | None:
+        """:meth:`scrub` without the hop, or None when there is nothing to scrub (no key, or
+        one too short): for per-event use."""
+        if self._key is None or len(self._key.get()) < MIN_SCRUBBED_KEY:
+            return None
+        return self._key.scrub
+
     def scrub_bytes(self, data: bytes) -> bytes:
         """:meth:`scrub` for response bytes (one ``in`` test when the key is absent)."""
         return data if self._key is None else self._key.scrub_bytes(data)
@@ -301,7 +309,7 @@ class RequestFactory:
         self._headers: dict[bool, httpx.Headers] = {}
         self._client_headers: list[tuple[bytes, bytes]] | None = None
         # Parsing a URL costs httpx ~12 µs; the create URL is the same on every call.
-        self._urls: dict[str, httpx.URL] = {}
+        self._urls: dict[str | tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
 
     def _timeout_for(self, spec: RequestSpec) -> dict[str, float | None]:
         if spec.timeout is not None:
@@ -339,13 +347,15 @@ class RequestFactory:
             headers = httpx.Headers(http.headers)
             headers.update(self._config.headers(spec.stream))
             self._headers[spec.stream] = headers
-        url = self._urls.get(spec.url)
+        key = (spec.url, tuple(spec.params.items())) if spec.params else spec.url
+        url = self._urls.get(key)
         if url is None:
             if len(self._urls) >= 32:  # ids make get/cancel/delete URLs unique: stay bounded
                 self._urls.clear()
-            url = self._urls[spec.url] = httpx.URL(spec.url)
-        if spec.params:
-            url = url.copy_merge_params(spec.params)
+            url = httpx.URL(spec.url)
+            if spec.params:  # ?alt=sse on every streamed create: merging costs ~40 µs
+                url = url.copy_merge_params(spec.params)
+            self._urls[key] = url
         return httpx.Request(
             spec.method, url, headers=headers, content=spec.body, extensions={"timeout": timeout}
         )

@@ -53,6 +53,11 @@ class StreamAccumulator:
         self._arguments: dict[int, list[str]] = {}
         self._errors: list[dict[str, Any]] = []
         self._current: int | None = None  # the step last started or added to
+        # The text block that text deltas are appending to: its step index, the block and
+        # its parts, joined once (appending to a str per delta would copy it each time).
+        self._open_index: int | None = None
+        self._open_block: dict[str, Any] = {}
+        self._open_parts: list[str] = []
         self.argument_errors: dict[int, str] = {}
         """Step indexes whose joined ``arguments_delta`` text is not a JSON object (invalid
         JSON, or an array, a string...), with that text. Each such ``function_call`` step
@@ -77,14 +82,19 @@ class StreamAccumulator:
         if kind == "step.delta":
             index = self._index_of(event, start=False)
             delta = event.delta
-            if delta is None:
-                return
             if type(delta) is TextDelta and not delta.__pydantic_extra__:
                 # The bulk of a stream: append the text without dumping the delta model.
-                self._text(index, delta.text)
-            else:
+                if index == self._open_index:
+                    self._open_parts.append(delta.text)
+                else:
+                    self._text(index, delta.text)
+                return
+            self._close_text()
+            if delta is not None:
                 self._delta(index, delta.model_dump(mode="json"))
-        elif kind == "step.start":
+            return
+        self._close_text()
+        if kind == "step.start":
             index = self._index_of(event, start=True)
             step = event.step
             self._start(index, {} if step is None else step.model_dump(mode="json"))
@@ -140,12 +150,20 @@ class StreamAccumulator:
         return step
 
     def _text(self, index: int, text: str) -> None:
+        self._close_text()
         content = self._step(index).setdefault("content", [])
         last = content[-1] if content else None
-        if last is not None and last.get("type") == "text":
-            last["text"] = last.get("text", "") + text
-        else:
-            content.append({"type": "text", "text": text})
+        if last is None or last.get("type") != "text":
+            last = {"type": "text", "text": ""}
+            content.append(last)
+        self._open_index, self._open_block = index, last
+        self._open_parts = [last.get("text", ""), text]
+
+    def _close_text(self) -> None:
+        """Join the open text block; every change to the steps but a text delta calls it."""
+        if self._open_index is not None:
+            self._open_block["text"] = "".join(self._open_parts)
+            self._open_index = None
 
     def _delta(self, index: int, delta: dict[str, Any]) -> None:
         step = self._step(index)
@@ -200,6 +218,7 @@ class StreamAccumulator:
         step["arguments"] = parsed
 
     def _wire(self) -> dict[str, Any]:
+        self._close_text()
         for index in list(self._arguments):
             self._finish_step(index)
         data = dict(self._meta)
@@ -297,10 +316,13 @@ class StreamState:
     def _typed(self, messages: list[SSEMessage]) -> list[InteractionEvent]:
         out: list[InteractionEvent] = []
         scrub = self._scrub
-        for message in messages:
-            if message.is_done:
+        seen = self._seen_ids
+        feed = self.accumulator.feed
+        for data, _, message_id in messages:
+            if data == "[DONE]":
                 continue
-            data = message.data if scrub is None else scrub(message.data)
+            if scrub is not None:
+                data = scrub(data)
             try:
                 event = _validate_event(data)
             except ValidationError as exc:
@@ -309,13 +331,13 @@ class StreamState:
                     f"({exc.error_count()} problems): {data[:200]!r}",
                     status_code=200,
                 ) from None
-            event_id = getattr(event, "event_id", None) or message.id
+            event_id = event.event_id or message_id
             if event_id is not None:
-                if event_id in self._seen_ids:
+                if event_id in seen:
                     continue  # replayed by a resume: the caller has it already
-                self._seen_ids.add(event_id)
+                seen.add(event_id)
                 self.last_event_id = event_id
-            self.accumulator.feed(event)
+            feed(event)
             self.delivered += 1
             self._progress = True
             out.append(event)
