@@ -154,16 +154,20 @@ class _Secret:
             self._patterns = (re.compile(text), re.compile(text.encode("utf-8", "surrogateescape")))
         return self._patterns
 
+    # The key may hide behind JSON escapes (\u0041, \/): a text without the key and
+    # without such an escape is returned as is. The backslash test first: most texts have none.
     def scrub(self, text: str) -> str:
         if len(self._value) < MIN_SCRUBBED_KEY or (
-            self._value not in text and "\\u" not in text and "\\/" not in text
+            self._value not in text
+            and ("\\" not in text or ("\\u" not in text and "\\/" not in text))
         ):
             return text
         return self._compiled()[0].sub("***", text)
 
     def scrub_bytes(self, data: bytes) -> bytes:
         if len(self._value) < MIN_SCRUBBED_KEY or (
-            self._bytes not in data and b"\\u" not in data and b"\\/" not in data
+            self._bytes not in data
+            and (b"\\" not in data or (b"\\u" not in data and b"\\/" not in data))
         ):
             return data
         return self._compiled()[1].sub(b"***", data)
@@ -258,8 +262,8 @@ class ClientConfig:
 
     @property
     def scrubber(self) -> Callable[[str], str] | None:
-        """:meth:`scrub` without the hop, or None when there is nothing to scrub (no key, or
-        one too short): for per-event use."""
+        """:meth:`scrub` with one call less, or None when there is nothing to scrub (no key,
+        or one too short): for per-event use."""
         if self._key is None or len(self._key.get()) < MIN_SCRUBBED_KEY:
             return None
         return self._key.scrub

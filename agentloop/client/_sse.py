@@ -19,6 +19,7 @@ __all__ = ["SSEDecoder", "SSEMessage"]
 # Only CR and LF end SSE lines; bytes.splitlines would also split on \x0b, \x0c, \x1c-\x1e.
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 _EVENT_BLOCK = re.compile(rb"event: ([^\n]*)\ndata: ([^\n]*)")
+_ONE_EVENT = re.compile(rb"event: [^\r\n]*\ndata: ([^\r\n]*)\n\n")
 
 
 class SSEMessage(NamedTuple):
@@ -69,13 +70,29 @@ class SSEDecoder:
             # read at once; anything else (comments, ids, split data) goes line by line.
             match = _EVENT_BLOCK.fullmatch(block) if self._idle() else None
             if match is not None:
-                name, value = match.groups()
-                self._emit(_text(value), _text(name), None, out)
+                if not self.done:  # _emit, inlined: this runs for every event
+                    name, value = match.groups()
+                    text = value.decode("utf-8", "replace")
+                    self.done = text == "[DONE]"
+                    out.append(_new_message(SSEMessage, (text, _text(name), None)))
                 continue
             for line in block.split(b"\n"):
                 self._line(line, out)
             self._dispatch(out)
         return out
+
+    def single(self, chunk: bytes) -> str | None:
+        """The ``data`` of ``chunk`` when the chunk is exactly one ``event: NAME`` +
+        ``data: VALUE`` block (no id) and nothing is pending: how the API sends most events.
+        None otherwise: then :meth:`feed` the chunk. A shortcut for hot loops only: feeding
+        the chunk would give the same message."""
+        if self._buffer or self.done or not self._idle():
+            return None
+        match = _ONE_EVENT.fullmatch(chunk)
+        if match is None:
+            return None
+        data = match.group(1).decode("utf-8", "replace")
+        return None if data == "[DONE]" else data
 
     def _feed_lines(self, data: bytes, out: list[SSEMessage]) -> None:
         pos = 0

@@ -80,7 +80,9 @@ class StreamAccumulator:
         that index), a delta or snapshot that is missing is skipped."""
         kind = getattr(event, "event_type", None)
         if kind == "step.delta":
-            index = self._index_of(event, start=False)
+            index = event.index
+            if index is None or index != self._current:
+                index = self._index_of(event, start=False)
             delta = event.delta
             if type(delta) is TextDelta and not delta.__pydantic_extra__:
                 # The bulk of a stream: append the text without dumping the delta model.
@@ -299,14 +301,20 @@ class StreamState:
         Raises :class:`StreamIdle` when bytes keep coming (keep-alive comments) but no event
         completed for ``idle_timeout`` seconds.
         """
-        messages = self.decoder.feed(chunk)
-        if messages:
+        data = self.decoder.single(chunk)
+        if data is not None:  # one event, as the API sends most of them: no framing work
             self._last_event = time.monotonic()
-        elif (
-            self.idle_timeout is not None
-            and time.monotonic() - self._last_event > self.idle_timeout
-        ):
-            raise StreamIdle(f"no event for {self.idle_timeout:g} s (stream_idle_timeout)")
+            event = self._event(data, None)
+            return [] if event is None else [event]
+        messages = self.decoder.feed(chunk)
+        if not messages:
+            if (
+                self.idle_timeout is not None
+                and time.monotonic() - self._last_event > self.idle_timeout
+            ):
+                raise StreamIdle(f"no event for {self.idle_timeout:g} s (stream_idle_timeout)")
+            return []
+        self._last_event = time.monotonic()
         return self._typed(messages)
 
     def end(self, *, complete: bool) -> list[InteractionEvent]:
@@ -315,33 +323,35 @@ class StreamState:
 
     def _typed(self, messages: list[SSEMessage]) -> list[InteractionEvent]:
         out: list[InteractionEvent] = []
-        scrub = self._scrub
-        seen = self._seen_ids
-        feed = self.accumulator.feed
         for data, _, message_id in messages:
-            if data == "[DONE]":
-                continue
-            if scrub is not None:
-                data = scrub(data)
-            try:
-                event = _validate_event(data)
-            except ValidationError as exc:
-                raise APIError(
-                    f"the API sent a stream event that is not a valid event "
-                    f"({exc.error_count()} problems): {data[:200]!r}",
-                    status_code=200,
-                ) from None
-            event_id = event.event_id or message_id
-            if event_id is not None:
-                if event_id in seen:
-                    continue  # replayed by a resume: the caller has it already
-                seen.add(event_id)
-                self.last_event_id = event_id
-            feed(event)
-            self.delivered += 1
-            self._progress = True
-            out.append(event)
+            if data != "[DONE]":
+                event = self._event(data, message_id)
+                if event is not None:
+                    out.append(event)
         return out
+
+    def _event(self, data: str, message_id: str | None) -> InteractionEvent | None:
+        """The typed event of one message's data, accumulated; None for a replayed one."""
+        if self._scrub is not None:
+            data = self._scrub(data)
+        try:
+            event: InteractionEvent = _validate_event(data)
+        except ValidationError as exc:
+            raise APIError(
+                f"the API sent a stream event that is not a valid event "
+                f"({exc.error_count()} problems): {data[:200]!r}",
+                status_code=200,
+            ) from None
+        event_id = event.event_id or message_id
+        if event_id is not None:
+            if event_id in self._seen_ids:
+                return None  # replayed by a resume: the caller has it already
+            self._seen_ids.add(event_id)
+            self.last_event_id = event_id
+        self.accumulator.feed(event)
+        self.delivered += 1
+        self._progress = True
+        return event
 
     @property
     def finished(self) -> bool:
