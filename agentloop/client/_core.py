@@ -294,12 +294,21 @@ class RequestFactory:
 
     The httpx client's headers, params and cookies apply as ``build_request`` would apply
     them (its auth and event hooks apply in ``send``). ``build_request`` re-normalises every
-    header on every call (~18 µs); while the client has no params and no cookies, merging its
-    headers with ours once (again whenever its headers change) gives the same request for
-    ~2 µs.
+    header on every call (~18 µs, and ``httpx.Request(content=...)`` alone ~8 µs); while the
+    client has no params and no cookies, merging its headers with ours once (again whenever
+    its headers change) and adding what httpx would add (``Host``, ``Content-Length``) gives
+    the same request, header for header, for ~3 µs.
     """
 
-    __slots__ = ("_client_headers", "_config", "_headers", "_http", "_timeout", "_urls")
+    __slots__ = (
+        "_client_headers",
+        "_config",
+        "_headers",
+        "_http",
+        "_timeout",
+        "_urls",
+        "_with_host",
+    )
 
     def __init__(
         self,
@@ -311,6 +320,7 @@ class RequestFactory:
         self._http = http
         self._timeout = None if timeout is None else _timeout_dict(timeout)
         self._headers: dict[bool, httpx.Headers] = {}
+        self._with_host: dict[tuple[bool, bytes], httpx.Headers] = {}
         self._client_headers: list[tuple[bytes, bytes]] | None = None
         # Parsing a URL costs httpx ~12 µs; the create URL is the same on every call.
         self._urls: dict[str | tuple[str, tuple[tuple[str, str], ...]], httpx.URL] = {}
@@ -345,12 +355,8 @@ class RequestFactory:
         client_headers = http.headers.raw
         if client_headers != self._client_headers:  # first use, or the caller changed them
             self._headers.clear()
+            self._with_host.clear()
             self._client_headers = client_headers
-        headers = self._headers.get(spec.stream)
-        if headers is None:
-            headers = httpx.Headers(http.headers)
-            headers.update(self._config.headers(spec.stream))
-            self._headers[spec.stream] = headers
         key = (spec.url, tuple(spec.params.items())) if spec.params else spec.url
         url = self._urls.get(key)
         if url is None:
@@ -360,9 +366,36 @@ class RequestFactory:
             if spec.params:  # ?alt=sse on every streamed create: merging costs ~40 µs
                 url = url.copy_merge_params(spec.params)
             self._urls[key] = url
-        return httpx.Request(
-            spec.method, url, headers=headers, content=spec.body, extensions={"timeout": timeout}
+        extensions = {"timeout": timeout}
+        merged = self._headers.get(spec.stream)
+        if merged is None:
+            merged = httpx.Headers(http.headers)
+            merged.update(self._config.headers(spec.stream))
+            self._headers[spec.stream] = merged
+        if not spec.body and spec.method == "POST":  # a cancel: httpx adds Content-Length: 0
+            return httpx.Request(
+                spec.method, url, headers=merged, content=b"", extensions=extensions
+            )
+        # The headers httpx would send: Host first, the client's, ours, Content-Length. Given
+        # them and the body's stream, httpx does not re-normalise every header (~6 µs).
+        headers = self._with_host.get((spec.stream, url.netloc))
+        if headers is None:
+            headers = merged
+            if "Host" not in headers:
+                headers = httpx.Headers([(b"Host", url.netloc), *merged.raw])
+            self._with_host[spec.stream, url.netloc] = headers
+        if spec.body:
+            headers = headers.copy()
+            headers["Content-Length"] = str(len(spec.body))
+        request = httpx.Request(
+            spec.method,
+            url,
+            headers=headers,
+            stream=httpx.ByteStream(spec.body or b""),
+            extensions=extensions,
         )
+        request.read()
+        return request
 
 
 def _timeout_dict(timeout: float | httpx.Timeout) -> dict[str, float | None]:

@@ -286,3 +286,40 @@ def test_invalid_arguments_marker_survives_copies_and_compares() -> None:
         assert twin.invalid_arguments == "[1, 2]" and twin == marked
     assert marked.model_dump(mode="json") == data  # local: never on the wire
     assert FunctionCallStep(name="f").invalid_arguments is None
+
+
+# --- requests built without httpx's per-request header normalisation --------------------------
+
+
+@pytest.mark.parametrize("client_headers", [{}, {"X-Team": "a"}, {"Host": "proxy.local"}])
+def test_requests_are_what_httpx_build_request_makes(client_headers: dict[str, str]) -> None:
+    from agentloop.client import _core
+
+    http = httpx.Client(headers=client_headers, timeout=7)
+    config = _core.ClientConfig(CANARY, "http://api.test:8080", "v1beta")
+    factory = _core.RequestFactory(config, http, None)
+    specs = [
+        _core.build_create(config, {"model": "m", "input": "héllo"}),
+        _core.build_create(config, {"model": "m", "input": "x"}, stream=True),
+        _core.build_get(config, "int_1", stream=True, last_event_id="e 7"),
+        _core.build_cancel(config, "int_1"),
+        _core.build_delete(config, "int_1"),
+    ]
+    for spec in specs * 2:  # the second round comes from the caches
+        ours = factory.build(spec)
+        theirs = http.build_request(
+            spec.method,
+            spec.url,
+            params=spec.params,
+            content=spec.body,
+            headers=config.headers(spec.stream),
+            extensions=ours.extensions,
+        )
+        assert (ours.method, ours.url, ours.headers.raw, ours.content) == (
+            theirs.method,
+            theirs.url,
+            theirs.headers.raw,
+            theirs.content,
+        )
+    http.headers["X-Later"] = "1"  # a change to the client's headers applies from then on
+    assert factory.build(specs[0]).headers["X-Later"] == "1"
