@@ -76,9 +76,8 @@ def encode_json(value: Any) -> bytes:
 
     Containers (dicts, lists, tuples, sets) holding a RawJSON are walked here, so a RawJSON may
     sit at any depth; everything else is encoded by ``json`` (a pydantic model as its JSON
-    dump). The
-    bytes are ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``'s, with each
-    RawJSON's data in its place. A conversation's bodies are mostly RawJSON (its history, tool
+    dump). The bytes are ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``'s,
+    with each RawJSON's data in its place. A conversation's bodies are mostly RawJSON (its history, tool
     schemas and configs are pre-encoded), so the walk is short.
     """
     kind = type(value)
@@ -93,7 +92,17 @@ def encode_json(value: Any) -> bytes:
                 return _dumps_whole(value).encode()
             except _Splice:
                 pass  # a RawJSON deeper down: walk this level
-        return b"{" + b",".join([_key(key) + encode_json(v) for key, v in value.items()]) + b"}"
+        parts = []
+        for key, item in value.items():
+            kind = type(item)
+            if kind is RawJSON:
+                part = item.data
+            elif kind is str:
+                part = _string(item).encode()
+            else:
+                part = encode_json(item)
+            parts.append(_key(key) + part)
+        return b"{" + b",".join(parts) + b"}"
     if isinstance(value, (list, tuple, set, frozenset)):
         if RawJSON not in map(type, value):
             try:
@@ -105,6 +114,16 @@ def encode_json(value: Any) -> bytes:
     return _dumps(value).encode()
 
 
+_KEYS: dict[str, bytes] = {}  # the encodings of the keys walked (a body's few field names)
+
+
 def _key(key: Any) -> bytes:
     # ``"key":``; keys that are not strings follow json's rules (1 -> "1", True -> "true").
-    return (_string(key) + ":" if type(key) is str else _dumps({key: 0})[1:-2]).encode()
+    if type(key) is not str:
+        return _dumps({key: 0})[1:-2].encode()
+    encoded = _KEYS.get(key)
+    if encoded is None:
+        if len(_KEYS) >= 512:
+            _KEYS.clear()
+        encoded = _KEYS[key] = (_string(key) + ":").encode()
+    return encoded
