@@ -506,6 +506,9 @@ def build_delete(
 # --- responses ---------------------------------------------------------------------------------
 
 
+_validate_interaction = Interaction.__pydantic_validator__.validate_json  # no Python wrapper
+
+
 def parse_interaction(config: ClientConfig, content: bytes) -> Interaction:
     """One pass, in Rust: the response bytes straight into the model.
 
@@ -515,7 +518,8 @@ def parse_interaction(config: ClientConfig, content: bytes) -> Interaction:
     """
     content = config.scrub_bytes(content)
     try:
-        return Interaction.model_validate_json(content)
+        interaction: Interaction = _validate_interaction(content)
+        return interaction
     except ValidationError as exc:
         error = exc
     repaired = _repair_arguments(content)

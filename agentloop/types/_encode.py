@@ -77,8 +77,8 @@ def encode_json(value: Any) -> bytes:
     Containers (dicts, lists, tuples, sets) holding a RawJSON are walked here, so a RawJSON may
     sit at any depth; everything else is encoded by ``json`` (a pydantic model as its JSON
     dump). The bytes are ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``'s,
-    with each RawJSON's data in its place. A conversation's bodies are mostly RawJSON (its history, tool
-    schemas and configs are pre-encoded), so the walk is short.
+    with each RawJSON's data in its place. A conversation's bodies are mostly RawJSON (its
+    history, tool schemas and configs are pre-encoded), so the walk is short.
     """
     kind = type(value)
     if kind is RawJSON:
