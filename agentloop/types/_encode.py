@@ -66,19 +66,18 @@ def _default_or_splice(value: Any) -> Any:
 
 
 _dumps = _c_encoder(_default)
-# On a whole container: ~10x faster than walking it here, and most containers hold no
-# RawJSON (a tool's schema, a config, a user's request body).
+# A whole list in C (a user's tool schemas, content blocks) is ~10x faster than a walk here.
 _dumps_whole = _c_encoder(_default_or_splice)
 
 
 def encode_json(value: Any) -> bytes:
     """``value`` as compact JSON bytes, with every :class:`RawJSON` in it spliced verbatim.
 
-    Containers (dicts, lists, tuples, sets) holding a RawJSON are walked here, so a RawJSON may
-    sit at any depth; everything else is encoded by ``json`` (a pydantic model as its JSON
-    dump). The bytes are ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``'s,
-    with each RawJSON's data in its place. A conversation's bodies are mostly RawJSON (its
-    history, tool schemas and configs are pre-encoded), so the walk is short.
+    The bytes are ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``'s, with each
+    RawJSON's data in its place (a pydantic model is encoded as its JSON dump). Dicts are
+    walked here: a request body's RawJSON parts (history, pre-encoded tool schemas and configs)
+    sit in it or in a list just below. A list, tuple or set with no RawJSON item goes to
+    ``json`` whole, and is walked only when one turns up deeper.
     """
     kind = type(value)
     if kind is RawJSON:
@@ -87,11 +86,6 @@ def encode_json(value: Any) -> bytes:
     if kind is str:
         return _string(value).encode()
     if isinstance(value, dict):
-        if RawJSON not in map(type, value.values()):
-            try:
-                return _dumps_whole(value).encode()
-            except _Splice:
-                pass  # a RawJSON deeper down: walk this level
         parts = []
         for key, item in value.items():
             kind = type(item)
@@ -108,7 +102,7 @@ def encode_json(value: Any) -> bytes:
             try:
                 return _dumps_whole(value).encode()
             except _Splice:
-                pass
+                pass  # a RawJSON deeper down: walk this level
         items = [item.data if type(item) is RawJSON else encode_json(item) for item in value]
         return b"[" + b",".join(items) + b"]"
     return _dumps(value).encode()
