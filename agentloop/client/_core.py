@@ -41,6 +41,7 @@ from agentloop.types import (
     ServiceTier,
     encode_json,
 )
+from agentloop.types._base import wire_errors
 
 from ._retry import parse_retry_after
 
@@ -527,7 +528,7 @@ def parse_interaction(config: ClientConfig, content: bytes) -> Interaction:
         return repaired
     raise APIError(
         f"the API answered 200 with a body that is not an interaction "
-        f"({error.error_count()} problems): {content[:200]!r}",
+        f"({len(wire_errors(error))} problems): {content[:200]!r}",
         status_code=200,
     )
 

@@ -23,6 +23,7 @@ from agentloop.errors import (
     StreamTimeoutError,
 )
 from agentloop.types import FunctionCallStep, Interaction, InteractionEvent, TextDelta
+from agentloop.types._base import wire_errors
 
 from ._sse import SSEDecoder, SSEMessage
 
@@ -39,9 +40,11 @@ _SNAPSHOT_SKIP = frozenset({"steps", "event_type"})
 _INVALID: Any = object()
 
 
-def _first_problem(exc: ValidationError) -> str:
-    error = exc.errors(include_url=False, include_input=False)[0]
-    return f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+def _problems(exc: ValidationError) -> str:
+    errors = wire_errors(exc)
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{len(errors)} problems; first: {where}: {first['msg']}"
 
 
 class StreamAccumulator:
@@ -240,7 +243,7 @@ class StreamAccumulator:
         except ValidationError as exc:
             raise APIError(
                 f"the API streamed events that do not assemble into an interaction "
-                f"({exc.error_count()} problems; first: {_first_problem(exc)})",
+                f"({_problems(exc)})",
                 status_code=200,
             ) from None
         if self.argument_errors and interaction.steps:
@@ -339,7 +342,7 @@ class StreamState:
         except ValidationError as exc:
             raise APIError(
                 f"the API sent a stream event that is not a valid event "
-                f"({exc.error_count()} problems): {data[:200]!r}",
+                f"({len(wire_errors(exc))} problems): {data[:200]!r}",
                 status_code=200,
             ) from None
         event_id = event.event_id or message_id

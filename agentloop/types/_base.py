@@ -16,11 +16,11 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, Tag
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, Tag, ValidationError
 from pydantic.main import IncEx
-from pydantic_core import PydanticCustomError, core_schema
+from pydantic_core import ErrorDetails, PydanticCustomError, core_schema
 
-__all__ = ["UNKNOWN_TAG", "OpenUnion", "RawJSON", "UnknownMixin", "WireModel"]
+__all__ = ["UNKNOWN_TAG", "OpenUnion", "RawJSON", "UnknownMixin", "WireModel", "wire_errors"]
 
 UNKNOWN_TAG = "__unknown__"
 
@@ -184,7 +184,7 @@ class OpenUnion:
             tag = value.get(key) if isinstance(value, dict) else None
             if isinstance(tag, str) and tag in known:
                 raise PydanticCustomError(
-                    "known_tag",
+                    _KNOWN_TAG,
                     "not an unknown object: {key} '{tag}' is known (see its own error)",
                     {"key": key, "tag": tag},
                 )
@@ -192,7 +192,7 @@ class OpenUnion:
 
         return core_schema.union_schema(
             [
-                (core_schema.tagged_union_schema(known, key), "known"),
+                (core_schema.tagged_union_schema(known, key), _KNOWN),
                 (
                     core_schema.no_info_before_validator_function(
                         refuse_known, handler.generate_schema(unknown)
@@ -202,6 +202,22 @@ class OpenUnion:
             ],
             mode="left_to_right",
         )
+
+
+_KNOWN = "known"  # the location part naming an open union's known branch
+_KNOWN_TAG = "known_tag"  # the error type of the unknown member refusing a known tag
+
+
+def wire_errors(exc: ValidationError) -> list[ErrorDetails]:
+    """``exc.errors()`` as a reader wants them: without the unknown members' refusals of known
+    tags (each repeats an error that is listed) and without the open unions' ``known`` branch
+    in locations (``steps.0.function_call.arguments``)."""
+    out: list[ErrorDetails] = []
+    for error in exc.errors(include_url=False):
+        if error["type"] != _KNOWN_TAG:
+            error["loc"] = tuple(part for part in error["loc"] if part != _KNOWN)
+            out.append(error)
+    return out
 
 
 def _tag(member: Any) -> str:

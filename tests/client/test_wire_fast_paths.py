@@ -29,6 +29,7 @@ from agentloop.types import (
     TextDelta,
     UnknownEvent,
 )
+from agentloop.types._base import wire_errors
 from agentloop.types.content import Content, TextContent, UnknownContent
 from agentloop.types.events import UnknownDelta
 from agentloop.types.steps import ModelOutputStep, UnknownStep
@@ -244,6 +245,17 @@ def test_an_invalid_object_of_a_known_type_is_an_error_not_an_unknown_object() -
         contents.validate_python([{"type": "text", "text": ["not", "text"]}])
     with pytest.raises(ValidationError):  # a tag that is not a string is no known tag
         contents.validate_python([{"type": {}, "text": "x"}])
+
+
+def test_wire_errors_read_like_a_closed_union() -> None:
+    with pytest.raises(ValidationError) as info:
+        Interaction.model_validate(
+            {"status": "completed", "steps": [{"type": "function_call", "arguments": [1]}]}
+        )
+    assert [(e["loc"], e["type"]) for e in wire_errors(info.value)] == [
+        (("steps", 0, "function_call", "arguments"), "dict_type")
+    ]
+    assert info.value.error_count() == 2  # pydantic's own list keeps the unknown's refusal
 
 
 def test_model_instances_keep_their_class() -> None:
