@@ -20,9 +20,8 @@ from typing import Any
 
 import _payloads as P
 import httpx
+from bench_data import sse_clients
 from bench_turn import _sync_variants, loopback_server
-
-from agentloop import Client, Conversation
 
 
 def cpu_medians(variants: dict[str, Callable[[int], Any]], n: int, rounds: int) -> dict[str, float]:
@@ -40,54 +39,18 @@ def cpu_medians(variants: dict[str, Callable[[int], Any]], n: int, rounds: int) 
 
 
 def in_process() -> dict[str, Callable[[int], Any]]:
-    reply, body, fields = P.reply_json(), P.request_body(), P.request_fields()
+    reply = P.reply_json()
 
     def handler(request: httpx.Request) -> httpx.Response:
         request.read()
         return httpx.Response(200, headers={"content-type": "application/json"}, content=reply)
 
-    transport = httpx.MockTransport(handler)
-    raw = httpx.Client(transport=transport)
-    client = Client(api_key=P.API_KEY, base_url="http://bench.local", http_client=raw)
-    headers = {"x-goog-api-key": P.API_KEY, "Api-Revision": "2026-05-20"}
-    headers["Content-Type"] = "application/json"
-    endpoint = f"http://bench.local/{P.VERSION}/interactions"
-
-    def raw_batch(n: int) -> None:
-        for _ in range(n):
-            raw.post(endpoint, content=body, headers=headers).content  # noqa: B018
-
-    def create_batch(n: int) -> None:
-        for _ in range(n):
-            client.interactions.create(**fields)
-
-    def send_batch(n: int) -> None:
-        conv = Conversation(
-            client,
-            model=P.MODEL,
-            system_instruction=P.SYSTEM,
-            tools=P.TOOLS,
-            generation_config=fields["generation_config"],
-        )
-        for _ in range(n):
-            conv.send(P.USER)
-
-    return {"raw": raw_batch, "create": create_batch, "send": send_batch}
+    variants, _keep = _sync_variants("http://bench.local", httpx.MockTransport(handler))
+    return variants
 
 
 def per_sse_event(rounds: int) -> float:
-    frames = P.sse_frames()
-
-    class Frames(httpx.SyncByteStream):
-        def __iter__(self) -> Any:
-            return iter(frames)
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Frames())
-
-    http = httpx.Client(transport=httpx.MockTransport(handler))
-    client = Client(api_key=P.API_KEY, base_url="http://bench.local", http_client=http)
-    url = f"http://bench.local/{P.VERSION}/interactions?alt=sse"
+    http, client, url, events = sse_clients()
 
     def raw(n: int) -> None:
         for _ in range(n):
@@ -102,7 +65,7 @@ def per_sse_event(rounds: int) -> float:
                 pass
 
     cpu = cpu_medians({"raw": raw, "agentloop": agentloop}, 20, rounds)
-    return (cpu["agentloop"] - cpu["raw"]) / len(frames)
+    return (cpu["agentloop"] - cpu["raw"]) / events
 
 
 def main() -> None:

@@ -14,7 +14,14 @@ from typing import Any
 
 import httpx
 import pytest
-from client_fakes import CANARY, DroppingStream, Server, make_client, sse_bytes
+from client_fakes import (
+    CANARY,
+    DroppingStream,
+    Server,
+    make_client,
+    sse_bytes,
+    text_stream_events,
+)
 from pydantic import TypeAdapter, ValidationError
 
 from agentloop.client import StreamAccumulator
@@ -103,29 +110,11 @@ def _one_event_per_chunk(events: list[dict[str, Any]]) -> httpx.Response:
     )
 
 
-def _stream_events(text_parts: list[str]) -> list[dict[str, Any]]:
-    events: list[dict[str, Any]] = [
-        {"event_type": "interaction.created", "interaction": {"id": "i", "status": "in_progress"}},
-        {"event_type": "step.start", "index": 0, "step": {"type": "model_output"}},
-    ]
-    events += [
-        {"event_type": "step.delta", "index": 0, "delta": {"type": "text", "text": part}}
-        for part in text_parts
-    ]
-    events += [
-        {"event_type": "step.stop", "index": 0},
-        {"event_type": "interaction.completed", "interaction": {"id": "i", "status": "completed"}},
-    ]
-    for n, event in enumerate(events, 1):
-        event["event_id"] = f"e{n}"
-    return events
-
-
 @pytest.mark.parametrize("one_per_chunk", [True, False])
 def test_streamed_key_is_scrubbed_plain_or_escaped(one_per_chunk: bool) -> None:
     escaped = json.dumps(CANARY, ensure_ascii=False)[1:-1].replace("A", "\\u0041")
     parts = [f"key {CANARY} ", "line\nbreak ", "and {ESC} end"]
-    events = _stream_events(parts)
+    events = text_stream_events(texts=tuple(parts))
     data = sse_bytes(events).replace(b"{ESC}", escaped.encode())
     reply = (
         _one_event_per_chunk(events)
@@ -138,15 +127,15 @@ def test_streamed_key_is_scrubbed_plain_or_escaped(one_per_chunk: bool) -> None:
     client = make_client(Server(reply))
     stream = client.interactions.create(model="m", input="x", stream=True)
     seen = list(stream)
-    texts = [e.delta.text for e in seen if isinstance(e, StepDeltaEvent)]
-    assert isinstance(seen[2], StepDeltaEvent) and isinstance(seen[2].delta, TextDelta)
+    deltas = [e.delta for e in seen if isinstance(e, StepDeltaEvent)]
+    texts = [delta.text for delta in deltas if isinstance(delta, TextDelta)]
     assert texts == ["key *** ", "line\nbreak ", "and *** end"]
     assert stream.interaction.output_text == "key *** line\nbreak and *** end"
     assert CANARY not in repr(seen)
 
 
 def test_one_event_per_chunk_streams_like_one_chunk() -> None:
-    events = _stream_events(["a", "b", "c"])
+    events = text_stream_events(texts=("a", "b", "c"))
     one = make_client(Server(_one_event_per_chunk(events)))
     whole = make_client(
         Server(
