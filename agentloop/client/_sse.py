@@ -86,13 +86,13 @@ class SSEDecoder:
         ``data: VALUE`` block (no id) and nothing is pending: how the API sends most events.
         None otherwise: then :meth:`feed` the chunk. A shortcut for hot loops only: feeding
         the chunk would give the same message."""
-        if self._buffer or self.done or not self._idle():
-            return None
+        if self._buffer or self._data or self._event is not None or self._id is not None:
+            return None  # a message is pending: not a lone block (``_idle``, inlined)
         match = _ONE_EVENT.fullmatch(chunk)
         if match is None:
             return None
         data = match.group(1).decode("utf-8", "replace")
-        return None if data == "[DONE]" else data
+        return None if data == "[DONE]" or self.done else data
 
     def _feed_lines(self, data: bytes, out: list[SSEMessage]) -> None:
         pos = 0
