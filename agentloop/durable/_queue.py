@@ -578,6 +578,8 @@ class TaskQueue:
             client=self.client if self.client is not None else Client(),
             tools=self.tools,
             settings=self.settings,
+            serial_writes=not self.is_postgres,
+            tool_threads=32 * concurrency,
         )
         set_runtime(runtime)
         try:
@@ -671,6 +673,7 @@ class TaskQueue:
             in_flight = max(0, runtime.active - runtime.parked)
         DBOS.destroy()
         runtime.released.set()  # parked tasks unwind without recording anything
+        runtime.close()
         set_runtime(None)
         self._worker = None
         return in_flight
