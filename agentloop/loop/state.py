@@ -165,9 +165,7 @@ class ConversationState:
         """Add steps all-or-nothing: every step is encoded before any is added (the live form
         of ``StepAdded``: the step models are at hand, so nothing is decoded again)."""
         encoded = wires if wires is not None else [encode_step(s) for s in steps]
-        if len(encoded) != len(steps):
-            raise ValueError(f"{len(steps)} steps but {len(encoded)} encodings")
-        for step, wire in zip(steps, encoded):
+        for step, wire in zip(steps, encoded, strict=True):
             self._add(step, wire, turn)
 
     def _add(self, step: WireModel, wire: bytes, turn: Turn | None) -> None:

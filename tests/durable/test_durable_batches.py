@@ -12,8 +12,7 @@ import pytest
 
 pytest.importorskip("dbos")
 
-from agentloop.durable import TaskQueue
-from agentloop.durable import _driver
+from agentloop.durable import TaskQueue, _driver
 from agentloop.testing import Emulator
 
 from .durable_helpers import TaskModel, idempotent, task_text

@@ -52,9 +52,8 @@ def test_a_tool_turn_writes_four_times_the_first_with_the_lease(
     drive: Any, scripted: ScriptedModel, tmp_path: Path
 ) -> None:
     store = CountingStore(tmp_path / "s.db")
-    scripted.add(
-        [call("get_weather", "c1", city="Oslo"), call("get_weather", "c2", city="Rome")], say("done")
-    )
+    calls = [call("get_weather", "c1", city="Oslo"), call("get_weather", "c2", city="Rome")]
+    scripted.add(calls, say("done"))
     conv = drive.conv(tools=[get_weather], store=store, id="s")
     turn = drive(conv.send("weather in Oslo and Rome"))
     assert turn.status == "completed"
