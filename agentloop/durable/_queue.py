@@ -617,6 +617,9 @@ class TaskQueue:
             # loopback): DBOS retries a statement that meets a dropped connection, and
             # connections are renewed every 5 minutes.
             config["db_engine_kwargs"] = {"pool_pre_ping": False, "pool_recycle": 300}
+        else:
+            # Nor on SQLite, whose connections (a file) never drop.
+            config["db_engine_kwargs"] = {"pool_pre_ping": False}
         return config
 
     def run_worker(
