@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -629,7 +629,10 @@ _WRITING = threading.Lock()
 
 
 def _record_in_turn(
-    reserved: Any, options: dict[str, Any], step: Any, call: FunctionCallStep
+    reserved: Any,
+    options: dict[str, Any],
+    step: Callable[[FunctionCallStep], dict[str, Any]],
+    call: FunctionCallStep,
 ) -> dict[str, Any]:
     """``reserved.run(options, step, call)``, the step's checkpoint written while holding
     ``_WRITING``: the tools run concurrently, their checkpoints one after another. SQLite has
