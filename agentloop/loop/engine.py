@@ -53,6 +53,7 @@ from agentloop.types import (
     WireModel,
     input_to_steps,
 )
+from agentloop.types._encode import encode_user_text
 
 from .cancel import cancelled_by_request
 from .compaction import Compaction, compact_view
@@ -233,7 +234,10 @@ class TurnEngine:
         self.state.status.check("start")
         steps = input_to_steps(user_input)
         try:
-            wires = [encode_step(step) for step in steps]
+            if type(user_input) is str:  # a plain text turn: its bytes without the serializer
+                wires = [encode_user_text(user_input)]
+            else:
+                wires = [encode_step(step) for step in steps]
         except Exception as exc:
             raise InputError(
                 f"the input cannot be sent: {exc}. Nothing was added to history; pass text "

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from ._base import RawJSON, WireModel
 
-__all__ = ["encode_json", "encode_step"]
+__all__ = ["encode_json", "encode_step", "encode_user_text"]
 
 
 def encode_step(step: WireModel) -> bytes:
@@ -25,6 +25,19 @@ def encode_step(step: WireModel) -> bytes:
     return type(step).__pydantic_serializer__.to_json(
         step, by_alias=True, exclude_unset=True, serialize_as_any=True
     )
+
+
+def encode_user_text(text: str) -> bytes:
+    """``encode_step`` of the user text step ``input_to_steps(text)`` makes, without the
+    serializer (a plain text turn, the common one). json escapes a str as pydantic does
+    (``"``, ``\\``, control characters; nothing else), so the bytes are the same
+    (``tests/types/test_encode_user_text.py``); a lone surrogate raises
+    ``UnicodeEncodeError``."""
+    return _USER_TEXT_HEAD + _string(text).encode() + _USER_TEXT_TAIL
+
+
+_USER_TEXT_HEAD = b'{"type":"user_input","content":[{"type":"text","text":'
+_USER_TEXT_TAIL = b"}]}"
 
 
 def _default(value: Any) -> Any:
