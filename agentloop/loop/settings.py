@@ -141,6 +141,14 @@ def turn_overrides(
     response_modalities: Any,
 ) -> dict[str, Any]:
     """The request settings given to one ``send``/``stream`` (those not ``None``)."""
+    if (
+        service_tier is None
+        and safety_settings is None
+        and labels is None
+        and webhook_config is None
+        and response_modalities is None
+    ):
+        return {}  # the common turn: no dict built and filtered
     given = {
         "service_tier": service_tier,
         "safety_settings": safety_settings,

@@ -104,7 +104,7 @@ class StatusMachine:
         """True while a turn is being driven."""
         return self.active is S.RUNNING
 
-    def move(self, move: Move, *, background: str | None = None) -> ConversationStatus:
+    def move(self, move: Move, *, background: str | None = None) -> None:
         """Make ``move`` (``background``: the interaction a ``suspend`` waits on). Raises
         ``StateError`` (``TurnInProgressError`` while a turn runs) and changes nothing when the
         status table does not allow it."""
@@ -115,7 +115,6 @@ class StatusMachine:
                 raise self._refusal(current, move)
             self.active = allowed[move]
             self.background_id = background
-            return self.status
 
     def check(self, move: Move) -> None:
         """Raise now what ``move`` would raise (the eager check of a call that moves later,
