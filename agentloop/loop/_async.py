@@ -12,6 +12,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from agentloop.client._retry import on_retry
 from agentloop.types import (
     AgentId,
     Interaction,
@@ -115,8 +116,6 @@ class AsyncConversationWorld:
     async def request(
         self, effect: SendRequest, box: list[Interaction]
     ) -> AsyncIterator[LoopEvent]:
-        from agentloop.client import on_retry
-
         client, stop = self.conv.client, self.conv._stop
         retries: list[LoopEvent] = []
         with on_retry(lambda info: retries.append(retry_event(info))):

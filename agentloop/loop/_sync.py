@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from agentloop.client._retry import on_retry
 from agentloop.types import (
     AgentId,
     Interaction,
@@ -111,8 +112,6 @@ class ConversationWorld:
         return call_blocking(summarize_call(effect), conv.client, conv.tools._get_loop)
 
     def request(self, effect: SendRequest, box: list[Interaction]) -> Iterator[LoopEvent]:
-        from agentloop.client import on_retry
-
         client, stop = self.conv.client, self.conv._stop
         retries: list[LoopEvent] = []
         with on_retry(lambda info: retries.append(retry_event(info))):
