@@ -341,10 +341,13 @@ def _unencodable(prepared: PreparedCall, value: Any, exc: Exception, started: fl
 def _call_sync(prepared: PreparedCall) -> Any:
     if prepared.progress is not None:
         prepared.progress.started.add(prepared.call.id)
+    started = time.perf_counter()
     try:
         return prepared.start()
     except Exception as exc:
         return _Raised(exc)
+    finally:  # (where it ran, waits for other threads included: errs on the slow side)
+        prepared.tool._last_run = time.perf_counter() - started
 
 
 async def _call_async(prepared: PreparedCall) -> Any:
@@ -460,8 +463,7 @@ def _run_handed(
     batch = Batch(len(ready))
     handed = [_Handed(index, prepared, batch) for index, prepared in ready]
     threaded = [h for h in handed if not h.prepared.tool.is_async]
-    # Calls of tools known to be quick share a thread; the others get one each.
-    lazy = len(threaded) > 1 and all(_quick(h.prepared.tool) for h in threaded)
+    lazy = _lazy(threaded)  # calls of quick tools share a thread; others get one each
     if stop is not None:
         stop.watch(batch.nudge)
     try:
@@ -539,7 +541,22 @@ def _plain_sync(tool: Tool[..., Any]) -> bool:
     return not tool.is_async and tool.timeout is None
 
 
-def _quick(tool: Tool[..., Any]) -> bool:
+QUICK_CALL = 0.0002
+"""Seconds under which a sync tool's last call counts as quick: the calls of a batch whose
+tools are all quick share one pool thread (a thread hand-off costs more than such a call; the
+caller still spreads them after ``SPREAD_AFTER``). Other batches get a thread per call."""
+
+
+def _lazy(handed: list[_Handed]) -> bool:
+    """Whether the batch's sync calls may share a thread: several plain calls (no timeout,
+    whose clock would run while queued) of tools whose last call was quick."""
+    if len(handed) < 2:
+        return False
+    for h in handed:
+        tool = h.prepared.tool
+        last = tool._last_run
+        if last is None or last >= QUICK_CALL or tool.timeout is not None:
+            return False
     return True
 
 
@@ -644,7 +661,7 @@ async def run_async(
     jobs = [one(index, prepared) for index, prepared in own]
     watchdog: asyncio.TimerHandle | None = None
     if handed:
-        lazy = len(handed) > 1 and all(_quick(h.prepared.tool) for h in handed)
+        lazy = _lazy(handed)
         pool().put(handed, lazy=lazy)
         if lazy:
             watchdog = loop.call_later(SPREAD_AFTER, _spread_if_running, pool, batch)

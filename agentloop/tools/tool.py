@@ -155,6 +155,9 @@ class Tool(Generic[P, R]):
         self.idempotent = bool(idempotent)
         self.strict = strict
         self.is_async = _is_async(fn)
+        # Seconds its last sync call took where it ran (None: not run yet). The drivers let the
+        # calls of a batch share a pool thread when each of their tools' last call was quick.
+        self._last_run: float | None = None
         if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
             raise ToolDefinitionError(
                 f"Cannot declare tool {self.name!r}: generator functions are not supported; "
