@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
+import contextlib
 import itertools
 import queue
 import threading
@@ -164,10 +165,8 @@ class Batch:
     def wait(self, timeout: float | None) -> None:
         """Block until a wake-up or ``timeout`` (blocking caller only; Ctrl-C interrupts)."""
         assert self._queue is not None
-        try:
+        with contextlib.suppress(queue.Empty):
             self._queue.get(timeout=timeout)
-        except queue.Empty:
-            pass
 
 
 class Signal:
@@ -319,7 +318,8 @@ class ToolPool(concurrent.futures.Executor):
             while True:
                 with self._lock:
                     if job is not None:  # the call just run
-                        job.thread = job = None
+                        job.thread = None
+                        job = None
                         if me in self._abandoned:
                             return
                         self._looking += 1

@@ -29,7 +29,7 @@ import dataclasses
 import json
 import math
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -347,7 +347,8 @@ def _call_sync(prepared: PreparedCall) -> Any:
     except Exception as exc:
         return _Raised(exc)
     finally:  # (where it ran, waits for other threads included: errs on the slow side)
-        prepared.tool._last_run = time.perf_counter() - started
+        took, recent = time.perf_counter() - started, prepared.tool._recent_seconds
+        prepared.tool._recent_seconds = took if recent is None else max(took, recent / 2)
 
 
 async def _call_async(prepared: PreparedCall) -> Any:
@@ -384,6 +385,10 @@ class _Handed(Job):
         self.started = time.perf_counter()
         self.future: concurrent.futures.Future[Any] | None = None
         self.given_up = False  # timed out: its thread was abandoned
+
+    def loop_done(self, _: concurrent.futures.Future[Any]) -> None:
+        assert self.batch is not None
+        self.batch.settle(self)
 
     def outcome(self) -> ToolOutcome:
         """What happened (once settled): raises what the tool raised beyond ``Exception``."""
@@ -473,7 +478,7 @@ def _run_handed(
             if h.prepared.tool.is_async:
                 # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
                 h.future = asyncio.run_coroutine_threadsafe(_with_timeout(h.prepared), loop())
-                h.future.add_done_callback(lambda _, h=h: batch.settle(h))
+                h.future.add_done_callback(h.loop_done)
         _wait_all(pool, batch, handed, stop, lazy)
         for h in handed:
             outcomes[h.index] = h.outcome()
@@ -505,16 +510,21 @@ def _wait_all(
     batch: Batch,
     handed: list[_Handed],
     stop: Signal | None,
-    watch: bool,
+    lazy: bool,
 ) -> None:
-    """Until every call settled: a sync call past its timeout is given up (its thread cannot
-    be stopped: the pool frees its slot); a stop raises (an interruption); a lazily queued
-    batch still running after ``SPREAD_AFTER`` gets a thread for each call still queued."""
+    """Until every call settled: a stop raises (an interruption); a sync call past its timeout
+    is given up (its thread cannot be stopped: the pool frees its slot)."""
+    if lazy:  # (no timeouts in such a batch)
+        batch.wait(SPREAD_AFTER)  # woken early only when it is done or stopped
+        if batch.left and not (stop is not None and stop.done()):
+            # Some call is slow (or waits for another call of the batch): the calls still
+            # queued behind it get threads of their own. Once is enough: each then has one.
+            pool().spread()
     timed = [h for h in handed if h.future is None and h.prepared.tool.timeout is not None]
     while batch.left:
         if stop is not None and stop.done():
             raise stop.result()  # stopped from another thread: an interruption
-        timeout = SPREAD_AFTER if watch else None
+        timeout = None
         if timed:
             now = time.perf_counter()
             for h in timed:
@@ -530,11 +540,6 @@ def _wait_all(
             if not batch.left:
                 return
         batch.wait(timeout)
-        if watch and batch.left:
-            # Some call is slow (or waits for another call of the batch): the calls still
-            # queued behind it get threads of their own. Once is enough: each then has one.
-            pool().spread()
-            watch = False
 
 
 def _plain_sync(tool: Tool[..., Any]) -> bool:
@@ -542,20 +547,21 @@ def _plain_sync(tool: Tool[..., Any]) -> bool:
 
 
 QUICK_CALL = 0.0002
-"""Seconds under which a sync tool's last call counts as quick: the calls of a batch whose
-tools are all quick share one pool thread (a thread hand-off costs more than such a call; the
-caller still spreads them after ``SPREAD_AFTER``). Other batches get a thread per call."""
+"""Seconds under which a sync tool counts as quick (``Tool._recent_seconds``, a decaying
+maximum of its calls' times): the calls of a batch whose tools are all quick share one pool
+thread (a thread hand-off costs more than such a call; the caller still spreads them after
+``SPREAD_AFTER``). Other batches get a thread per call at once."""
 
 
 def _lazy(handed: list[_Handed]) -> bool:
     """Whether the batch's sync calls may share a thread: several plain calls (no timeout,
-    whose clock would run while queued) of tools whose last call was quick."""
+    whose clock would run while queued) of quick tools."""
     if len(handed) < 2:
         return False
     for h in handed:
         tool = h.prepared.tool
-        last = tool._last_run
-        if last is None or last >= QUICK_CALL or tool.timeout is not None:
+        recent = tool._recent_seconds
+        if recent is None or recent >= QUICK_CALL or tool.timeout is not None:
             return False
     return True
 
@@ -658,7 +664,7 @@ async def run_async(
     wake = _LoopWake(loop)
     batch = Batch(len(plain), wake)
     handed = [_Handed(index, prepared, batch) for index, prepared in plain]
-    jobs = [one(index, prepared) for index, prepared in own]
+    jobs: list[Awaitable[None]] = [one(index, prepared) for index, prepared in own]
     watchdog: asyncio.TimerHandle | None = None
     if handed:
         lazy = _lazy(handed)

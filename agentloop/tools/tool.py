@@ -155,9 +155,10 @@ class Tool(Generic[P, R]):
         self.idempotent = bool(idempotent)
         self.strict = strict
         self.is_async = _is_async(fn)
-        # Seconds its last sync call took where it ran (None: not run yet). The drivers let the
-        # calls of a batch share a pool thread when each of their tools' last call was quick.
-        self._last_run: float | None = None
+        # A decaying maximum of the seconds its sync calls took where they ran (None: not run
+        # yet). The drivers let a batch's calls share a pool thread when all their tools are
+        # quick; one slow call (e.g. waiting for another call) keeps it slow for a few calls.
+        self._recent_seconds: float | None = None
         if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
             raise ToolDefinitionError(
                 f"Cannot declare tool {self.name!r}: generator functions are not supported; "
