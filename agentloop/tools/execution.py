@@ -4,11 +4,18 @@
 result whose wire form is known) never block. The drivers only decide *where* a prepared
 call runs, always in a copy of the caller's ``contextvars`` context:
 
-* ``run_sync``: a lone plain sync call in the calling thread; otherwise sync tools in the
-  registry's pool of daemon threads and async tools on its private event-loop thread (all
-  concurrently), waiting with per-tool timeouts;
+* ``run_sync``: a lone plain sync call in the calling thread (unless the batch can be stopped
+  from another thread); otherwise sync tools in the registry's pool of daemon threads and
+  async tools on its private event-loop thread (all concurrently), the caller waiting for
+  the whole batch at once, with per-tool timeouts;
 * ``run_async``: async tools as tasks on the running loop, sync tools always in the pool
-  (never on the event loop), each under ``asyncio.wait_for``.
+  (never on the event loop), those with a timeout each under ``asyncio.wait_for``, the others
+  waking the loop once for the whole batch.
+
+A thread hand-off costs more than a quick tool call, so the calls of quick tools share one
+pool thread, and the caller gives each call still queued a thread of its own once the batch
+runs longer than ``SPREAD_AFTER`` (see ``_pool``): every call of a batch can always run
+concurrently with the others.
 
 A timed-out sync call cannot be stopped (Python cannot kill a thread): the pool gives up on
 it, its slot is free at once, and its daemon thread never delays interpreter exit.
@@ -664,13 +671,14 @@ async def run_async(
     wake = _LoopWake(loop)
     batch = Batch(len(plain), wake)
     handed = [_Handed(index, prepared, batch) for index, prepared in plain]
-    jobs: list[Awaitable[None]] = [one(index, prepared) for index, prepared in own]
     watchdog: asyncio.TimerHandle | None = None
     if handed:
         lazy = _lazy(handed)
         pool().put(handed, lazy=lazy)
         if lazy:
             watchdog = loop.call_later(SPREAD_AFTER, _spread_if_running, pool, batch)
+    jobs: list[Awaitable[None]] = [one(index, prepared) for index, prepared in own]
+    if handed:
         jobs.append(wake.future)
     try:
         if len(jobs) == 1:
