@@ -252,7 +252,8 @@ class ToolPool(concurrent.futures.Executor):
                     "create a new conversation or registry"
                 )
             self._jobs.extend(jobs)
-            self._spread(1 if lazy else len(self._jobs))
+            new = self._spread(1 if lazy else len(self._jobs))
+        self._launch(new)
 
     def spread(self) -> bool:
         """A thread for every call still queued (up to ``max_workers``); False when none is
@@ -260,18 +261,40 @@ class ToolPool(concurrent.futures.Executor):
         with self._lock:
             if not self._jobs:
                 return False
-            self._spread(len(self._jobs))
-            return True
+            new = self._spread(len(self._jobs))
+        self._launch(new)
+        return True
 
-    def _spread(self, wanted: int) -> None:  # with self._lock held
+    def _spread(self, wanted: int) -> list[threading.Thread]:  # with self._lock held
+        """Wake or count in threads until ``wanted`` look at the queue; the threads to
+        start (after the lock is released: a start waits for the new thread)."""
+        new: list[threading.Thread] = []
         for _ in range(wanted - self._looking):
             if self._parked:
                 self._parked.pop().release()
-                self._looking += 1
             elif self._counted < self.max_workers:
-                self._start()
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}-{next(self._names)}", daemon=True
+                )
+                self._counted += 1
+                self._threads.add(thread)
+                new.append(thread)
             else:
-                return
+                break
+            self._looking += 1
+        return new
+
+    def _launch(self, threads: list[threading.Thread]) -> None:
+        for index, thread in enumerate(threads):
+            try:
+                thread.start()
+            except BaseException:  # (e.g. "can't start new thread"): uncount those not started
+                with self._lock:
+                    for unstarted in threads[index:]:
+                        self._threads.discard(unstarted)
+                        self._counted -= 1
+                        self._looking -= 1
+                raise
 
     def cancel(self, job: Job) -> bool:
         """Drop ``job`` if it has not started (True), else leave it be."""
@@ -292,22 +315,13 @@ class ToolPool(concurrent.futures.Executor):
                 return  # finished meanwhile
             self._abandoned.add(thread)
             self._counted -= 1
-            if self._jobs:
-                self._spread(len(self._jobs))
+            new = self._spread(len(self._jobs)) if self._jobs else []
+        self._launch(new)
 
     @property
     def busy(self) -> int:
         """Threads counted against ``max_workers`` (running or idle, not abandoned)."""
         return self._counted
-
-    def _start(self) -> None:  # with self._lock held
-        thread = threading.Thread(
-            target=self._work, name=f"{self._name}-{next(self._names)}", daemon=True
-        )
-        self._counted += 1
-        self._looking += 1
-        self._threads.add(thread)
-        thread.start()
 
     def _work(self) -> None:
         me = threading.current_thread()
@@ -352,18 +366,20 @@ class ToolPool(concurrent.futures.Executor):
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop taking calls; with ``wait``, wait for the running ones that were not
         abandoned (abandoned ones are left to finish on their own). Calls still queued run
-        first unless ``cancel_futures``."""
+        first, except, with ``cancel_futures``, those of :meth:`submit` (their futures say so;
+        a batch's caller drops its queued calls itself)."""
         with self._lock:
             self._shutdown = True
             if cancel_futures:
                 for job in self._jobs:
-                    job._cancel()
-                self._jobs.clear()
+                    if isinstance(job, _FutureJob):
+                        job._cancel()
             while self._parked:  # they see the shutdown and leave
                 self._parked.pop().release()
                 self._looking += 1
             threads = [t for t in self._threads if t not in self._abandoned]
         if wait:
             for thread in threads:
-                if thread is not threading.current_thread():
+                # (a thread another caller is starting right now has no ident yet)
+                if thread is not threading.current_thread() and thread.ident is not None:
                     thread.join()
