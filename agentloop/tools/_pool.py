@@ -12,9 +12,10 @@ A thread hand-off (waking a thread, then waking the caller) costs far more CPU t
 tool call. So a batch's calls (:class:`Job`) can be put on the queue *lazily*: one thread is
 woken for all of them and runs them one after the other. That alone would serialise the batch,
 and a call waiting for another call of the same batch (a barrier, an event) would hang; so the
-caller watches: when the batch is not done ``SPREAD_AFTER`` seconds later, it calls
-:meth:`ToolPool.spread`, which wakes (or starts) a thread for every call still queued. Every
-call of a batch can thus run concurrently with the others; quick calls just share a thread.
+caller watches: when no call of the batch has ended for ``SPREAD_AFTER`` seconds while one runs,
+it calls :meth:`ToolPool.spread`, which wakes (or starts) a thread for every call still queued.
+Every call of a batch can thus run concurrently with the others; quick calls just share a
+thread.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ T = TypeVar("T")
 IDLE_EXIT = 30.0
 
 SPREAD_AFTER = 0.001
-"""Seconds after which the calls of a lazily queued batch that are still waiting for a thread
-each get a thread of their own (:meth:`ToolPool.spread`)."""
+"""Seconds a lazily queued batch may go without a call ending while one runs; then the calls
+still waiting for a thread each get a thread of their own (:meth:`ToolPool.spread`)."""
 
 QUEUED, RUNNING, DONE, CANCELLED = range(4)
 

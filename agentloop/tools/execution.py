@@ -13,8 +13,8 @@ call runs, always in a copy of the caller's ``contextvars`` context:
   waking the loop once for the whole batch.
 
 A thread hand-off costs more than a quick tool call, so the calls of quick tools share one
-pool thread, and the caller gives each call still queued a thread of its own once the batch
-runs longer than ``SPREAD_AFTER`` (see ``_pool``): every call of a batch can always run
+pool thread, and the caller gives each call still queued a thread of its own once no call has
+ended for ``SPREAD_AFTER`` while one runs (see ``_pool``): every call of a batch can always run
 concurrently with the others.
 
 A timed-out sync call cannot be stopped (Python cannot kill a thread): the pool gives up on
@@ -52,7 +52,7 @@ from agentloop.errors import (
 )
 from agentloop.types import FunctionCallStep, FunctionResultStep, encode_step
 
-from ._pool import DONE, QUEUED, SPREAD_AFTER, Batch, Job, Signal, ToolPool
+from ._pool import DONE, QUEUED, RUNNING, SPREAD_AFTER, Batch, Job, Signal, ToolPool
 from .context import ToolContext, ToolContextFactory, default_context
 from .results import to_result
 from .tool import Tool
@@ -522,11 +522,11 @@ def _wait_all(
     """Until every call settled: a stop raises (an interruption); a sync call past its timeout
     is given up (its thread cannot be stopped: the pool frees its slot)."""
     if lazy:  # (no timeouts in such a batch)
-        batch.wait(SPREAD_AFTER)  # woken early only when it is done or stopped
-        if batch.left and not (stop is not None and stop.done()):
-            # Some call is slow (or waits for another call of the batch): the calls still
-            # queued behind it get threads of their own. Once is enough: each then has one.
-            pool().spread()
+        watchdog = _Watchdog(pool, batch, handed)
+        while True:
+            batch.wait(SPREAD_AFTER)  # woken early only when it is done or stopped
+            if (stop is not None and stop.done()) or not watchdog.look():
+                break
     timed = [h for h in handed if h.future is None and h.prepared.tool.timeout is not None]
     while batch.left:
         if stop is not None and stop.done():
@@ -549,6 +549,45 @@ def _wait_all(
         batch.wait(timeout)
 
 
+class _Watchdog:
+    """Looks at a batch whose calls share a thread every ``SPREAD_AFTER`` seconds, and gives
+    each call still queued a thread of its own once it stops making progress: no call ended
+    since the last look while one runs (it is slow, or waits for another call of the batch).
+    A thread that has not started the batch yet (a busy machine) is no reason to wake more."""
+
+    __slots__ = ("batch", "handed", "handle", "pool", "seen")
+
+    def __init__(self, pool: Callable[[], ToolPool], batch: Batch, handed: list[_Handed]):
+        self.pool = pool
+        self.batch = batch
+        self.handed = handed
+        self.seen = len(handed)  # calls left at the last look
+        self.handle: asyncio.TimerHandle | None = None
+
+    def look(self) -> bool:
+        """Spread the batch if it is stuck; whether to look again later."""
+        left = self.batch.left
+        if not left or not any(h.state == QUEUED for h in self.handed):
+            return False  # done, or nothing left to spread
+        if left == self.seen and any(h.state == RUNNING for h in self.handed):
+            self.pool().spread()  # once is enough: each queued call now has a thread
+            return False
+        self.seen = left
+        return True
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Look on ``loop`` (the awaiting driver) until it need not any more."""
+        self.handle = loop.call_later(SPREAD_AFTER, self._tick, loop)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.look():
+            self.start(loop)
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+
 def _plain_sync(tool: Tool[..., Any]) -> bool:
     return not tool.is_async and tool.timeout is None
 
@@ -556,8 +595,8 @@ def _plain_sync(tool: Tool[..., Any]) -> bool:
 QUICK_CALL = 0.0002
 """Seconds under which a sync tool counts as quick (``Tool._recent_seconds``, a decaying
 maximum of its calls' times): the calls of a batch whose tools are all quick share one pool
-thread (a thread hand-off costs more than such a call; the caller still spreads them after
-``SPREAD_AFTER``). Other batches get a thread per call at once."""
+thread (a thread hand-off costs more than such a call; the caller still spreads them when one
+turns slow, see ``_Watchdog``). Other batches get a thread per call at once."""
 
 
 def _lazy(handed: list[_Handed]) -> bool:
@@ -666,17 +705,18 @@ async def run_async(
 
     # Plain sync calls go to the pool at once (never on the event loop), each in a copy of
     # the caller's context, and wake the loop once when the last one is done (not once per
-    # call). Calls of tools known to be quick share a thread; should the batch still run
-    # ``SPREAD_AFTER`` later, the calls still queued get threads of their own.
+    # call). Calls of tools known to be quick share a thread; should one turn slow, the calls
+    # still queued get threads of their own (``_Watchdog``).
     wake = _LoopWake(loop)
     batch = Batch(len(plain), wake)
     handed = [_Handed(index, prepared, batch) for index, prepared in plain]
-    watchdog: asyncio.TimerHandle | None = None
+    watchdog: _Watchdog | None = None
     if handed:
         lazy = _lazy(handed)
         pool().put(handed, lazy=lazy)
         if lazy:
-            watchdog = loop.call_later(SPREAD_AFTER, _spread_if_running, pool, batch)
+            watchdog = _Watchdog(pool, batch, handed)
+            watchdog.start(loop)
     jobs: list[Awaitable[None]] = [one(index, prepared) for index, prepared in own]
     if handed:
         jobs.append(wake.future)
@@ -718,11 +758,6 @@ async def run_async(
         if watchdog is not None:
             watchdog.cancel()
     return [outcome for outcome in outcomes if outcome is not None]
-
-
-def _spread_if_running(pool: Callable[[], ToolPool], batch: Batch) -> None:
-    if batch.left:
-        pool().spread()
 
 
 def _ids(outcomes: Sequence[ToolOutcome | None]) -> set[str]:

@@ -14,7 +14,7 @@ import pytest
 from agentloop import Conversation, tool
 from agentloop.testing import Emulator, ScriptedModel
 from agentloop.tools import Tool, ToolRegistry, execution
-from agentloop.tools._pool import CANCELLED, DONE, QUEUED, Batch, Job, Signal, ToolPool
+from agentloop.tools._pool import CANCELLED, DONE, QUEUED, RUNNING, Batch, Job, Signal, ToolPool
 from agentloop.types import FunctionCallStep
 
 DRIVERS = ["sync", "async"]
@@ -117,6 +117,33 @@ def test_abandoning_a_call_gives_the_calls_queued_behind_it_threads() -> None:
     assert hung.state != DONE  # still running: Python cannot stop it
     release.set()
     pool.shutdown()
+
+
+def test_the_watchdog_spreads_a_batch_only_when_a_running_call_stalls_it() -> None:
+    spreads: list[int] = []
+
+    class Pool(ToolPool):
+        def spread(self) -> bool:
+            spreads.append(1)
+            return True
+
+    pool = Pool(4)
+    batch = Batch(3)
+    prepared = [
+        execution.PreparedCall(FunctionCallStep(id=f"c{i}", name="t"), None, [], {})  # type: ignore[arg-type]
+        for i in range(3)
+    ]
+    handed = [execution._Handed(i, p, batch) for i, p in enumerate(prepared)]
+    watchdog = execution._Watchdog(lambda: pool, batch, handed)
+    assert watchdog.look() is True and spreads == []  # no thread has started it yet: wait
+    handed[0].state = RUNNING
+    batch.settle(handed[2])  # a call ended since the last look: progress, wait
+    handed[2].state = DONE
+    assert watchdog.look() is True and spreads == []
+    assert watchdog.look() is False and spreads == [1]  # no progress while one runs: spread
+    handed[1].state = RUNNING  # nothing queued: nothing to spread, stop looking
+    assert execution._Watchdog(lambda: pool, batch, handed).look() is False
+    assert spreads == [1]
 
 
 def test_signal_calls_its_watchers_once() -> None:
