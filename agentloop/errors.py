@@ -1,6 +1,7 @@
 """Every error agentloop raises, one class per meaning.
 
-The hierarchy (a builtin in brackets: the class is also one, for code that catches those)::
+The hierarchy. A builtin in brackets: the class is also that one builtin (never more than one),
+for code that catches it; a subclass inherits its parent's::
 
     AgentloopError                         .turn: the turn it stopped, when it stopped one
     ├── MissingAPIKeyError
@@ -8,10 +9,11 @@ The hierarchy (a builtin in brackets: the class is also one, for code that catch
     │   └── InvalidURLError
     ├── InputError [ValueError]            the user input of a turn cannot be sent
     ├── RequestValidationError [ValueError] a request refused before it was sent
-    │   └── RequestEncodingError [TypeError]
+    │   └── RequestEncodingError           a body value JSON cannot hold
     ├── StreamNotFinishedError [RuntimeError]
-    ├── StateError [RuntimeError, ValueError]  the conversation's status forbids the call
+    ├── StateError [RuntimeError]          the conversation's status forbids the call
     │   └── TurnInProgressError            one turn at a time
+    ├── TurnIndexError [IndexError]        a turn index that names no turn
     ├── SnapshotError [ValueError]         a saved conversation that cannot be loaded
     ├── ConflictError                      a stored conversation changed first (not HTTP)
     ├── StoreError                         the store's database or file failed
@@ -43,6 +45,7 @@ The hierarchy (a builtin in brackets: the class is also one, for code that catch
     ├── ToolDefinitionError [ValueError]   a tool that cannot be declared
     │   └── ToolSchemaError
     ├── ToolError                          raised by a tool: its message goes to the model
+    │   └── ModelRetry                     ask the model for another try
     ├── UnknownToolError [LookupError]
     ├── ToolTimeoutError [TimeoutError]
     ├── ToolResultError [ValueError]
@@ -51,7 +54,12 @@ The hierarchy (a builtin in brackets: the class is also one, for code that catch
     ├── MCPServerError
     ├── TaskNotFoundError [KeyError]
     ├── TaskFailedError
-    └── TaskTimeoutError [TimeoutError]
+    ├── TaskTimeoutError [TimeoutError]
+    ├── WebhookVerificationError [ValueError]
+    └── EvalError [ValueError]
+
+    MissingToolsWarning (a UserWarning, not an error): a conversation loaded without some
+    of its tools.
 
 HTTP errors carry what the API said (``status_code``, ``status``, ``code``, ``message``, the
 parsed ``body``) and never the request: the API key travels only in a request header, and no
@@ -179,11 +187,11 @@ class TurnIndexError(AgentloopError, IndexError):
     conversation; ``conv.turns`` lists them. Nothing was changed."""
 
 
-class StateError(AgentloopError, RuntimeError, ValueError):
+class StateError(AgentloopError, RuntimeError):
     """The conversation's status does not allow this call (e.g. ``resume()`` with no paused
     turn): every illegal move of the status table (``agentloop.loop.status``) raises it, and
-    the message says what to call instead. (Also a ``RuntimeError`` and a ``ValueError``, the
-    builtins such calls raised before.)"""
+    the message says what to call instead. Also a ``RuntimeError`` (as httpx's stream-state
+    errors are), no longer also a ``ValueError``."""
 
 
 class TurnInProgressError(StateError):
@@ -586,9 +594,10 @@ class InvalidURLError(ConfigurationError):
     a usable ``http(s)://host[:port][/path]`` URL; the message names it."""
 
 
-class RequestEncodingError(RequestValidationError, TypeError):
+class RequestEncodingError(RequestValidationError):
     """A value of a request body cannot be encoded as JSON (an object JSON cannot hold, text
-    with lone surrogates); nothing was sent. Also a ``TypeError``, as before."""
+    with lone surrogates); nothing was sent. A ``ValueError`` (through
+    ``RequestValidationError``), no longer also a ``TypeError``."""
 
 
 class StreamTimeoutError(StreamInterruptedError, APITimeoutError):
