@@ -1,7 +1,8 @@
 """Every error agentloop raises, one class per meaning.
 
-The hierarchy. A builtin in brackets: the class is also that one builtin (never more than one),
-for code that catches it; a subclass inherits its parent's::
+The hierarchy. A builtin in brackets: the class is also that builtin, for code that catches it
+(a subclass inherits its parent's). One builtin per class, as httpx does, but for the two
+marked *: they keep a second one their calls raised before they became agentloop errors::
 
     AgentloopError                         .turn: the turn it stopped, when it stopped one
     ├── MissingAPIKeyError
@@ -9,9 +10,9 @@ for code that catches it; a subclass inherits its parent's::
     │   └── InvalidURLError
     ├── InputError [ValueError]            the user input of a turn cannot be sent
     ├── RequestValidationError [ValueError] a request refused before it was sent
-    │   └── RequestEncodingError           a body value JSON cannot hold
+    │   └── RequestEncodingError [TypeError]*  a body value JSON cannot hold
     ├── StreamNotFinishedError [RuntimeError]
-    ├── StateError [RuntimeError]          the conversation's status forbids the call
+    ├── StateError [RuntimeError, ValueError]*  the conversation's status forbids the call
     │   └── TurnInProgressError            one turn at a time
     ├── TurnIndexError [IndexError]        a turn index that names no turn
     ├── SnapshotError [ValueError]         a saved conversation that cannot be loaded
@@ -187,11 +188,12 @@ class TurnIndexError(AgentloopError, IndexError):
     conversation; ``conv.turns`` lists them. Nothing was changed."""
 
 
-class StateError(AgentloopError, RuntimeError):
+class StateError(AgentloopError, RuntimeError, ValueError):
     """The conversation's status does not allow this call (e.g. ``resume()`` with no paused
     turn): every illegal move of the status table (``agentloop.loop.status``) raises it, and
-    the message says what to call instead. Also a ``RuntimeError`` (as httpx's stream-state
-    errors are), no longer also a ``ValueError``."""
+    the message says what to call instead. Also a ``RuntimeError`` and a ``ValueError``, the
+    builtins such calls raised before (``approve()`` of a call not awaiting approval raised
+    ``ValueError``): kept so that code catching them keeps working."""
 
 
 class TurnInProgressError(StateError):
@@ -594,10 +596,10 @@ class InvalidURLError(ConfigurationError):
     a usable ``http(s)://host[:port][/path]`` URL; the message names it."""
 
 
-class RequestEncodingError(RequestValidationError):
+class RequestEncodingError(RequestValidationError, TypeError):
     """A value of a request body cannot be encoded as JSON (an object JSON cannot hold, text
-    with lone surrogates); nothing was sent. A ``ValueError`` (through
-    ``RequestValidationError``), no longer also a ``TypeError``."""
+    with lone surrogates); nothing was sent. Also a ``TypeError``, as ``json.dumps`` raised
+    before."""
 
 
 class StreamTimeoutError(StreamInterruptedError, APITimeoutError):

@@ -291,7 +291,7 @@ def test_transport_and_misc_errors_pickle() -> None:
 
 def test_every_error_is_one_agentloop_class_with_at_most_one_builtin_line() -> None:
     """httpx's rule: one hierarchy; a class may also be one builtin (for ``except ValueError``
-    code), never several."""
+    code), never several but for the two compatibility cases the tree marks."""
     import inspect
 
     from agentloop import errors as module
@@ -312,8 +312,12 @@ def test_every_error_is_one_agentloop_class_with_at_most_one_builtin_line() -> N
             for b in cls.__mro__
             if b.__module__ == "builtins" and b not in (BaseException, Exception, object)
         ]
-        # the builtins a class is also one of form a single line (TimeoutError < OSError)
-        assert all(issubclass(builtins[0], b) for b in builtins), (cls, builtins)
-    assert not issubclass(errors.StateError, ValueError)
-    assert issubclass(errors.StateError, RuntimeError)
-    assert not issubclass(errors.RequestEncodingError, TypeError)
+        # the builtins a class is also one of form a single line (TimeoutError < OSError),
+        # but for the two the tree marks: they keep what their calls raised before
+        lines = {b for b in builtins if not any(o is not b and issubclass(o, b) for o in builtins)}
+        allowed = {
+            errors.StateError: {RuntimeError, ValueError},
+            errors.TurnInProgressError: {RuntimeError, ValueError},
+            errors.RequestEncodingError: {ValueError, TypeError},
+        }
+        assert len(lines) <= 1 or lines == allowed.get(cls), (cls, lines)
