@@ -584,6 +584,8 @@ class TaskQueue:
             client=self.client if self.client is not None else Client(),
             tools=self.tools,
             settings=self.settings,
+            serial_writes=not self.is_postgres,
+            tool_threads=32 * concurrency,
         )
         set_runtime(runtime)
         try:
@@ -621,6 +623,9 @@ class TaskQueue:
             # loopback): DBOS retries a statement that meets a dropped connection, and
             # connections are renewed every 5 minutes.
             config["db_engine_kwargs"] = {"pool_pre_ping": False, "pool_recycle": 300}
+        else:
+            # Nor on SQLite, whose connections (a file) never drop.
+            config["db_engine_kwargs"] = {"pool_pre_ping": False}
         return config
 
     def run_worker(
@@ -677,6 +682,7 @@ class TaskQueue:
             in_flight = max(0, runtime.active - runtime.parked)
         DBOS.destroy()
         runtime.released.set()  # parked tasks unwind without recording anything
+        runtime.close()
         set_runtime(None)
         self._worker = None
         return in_flight

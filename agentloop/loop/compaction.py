@@ -166,22 +166,23 @@ class ModelView:
 
     # O(1) bookkeeping, called for every step appended to history -----------------------------
 
-    def added(self, index: int, step: Any, raw: RawJSON) -> None:
+    def added(self, index: int, step: Any, wire: bytes) -> None:
+        """History entry ``index`` is ``step``, encoded ``wire``."""
         if isinstance(step, FunctionResultStep):
-            cut = self._clip(step, raw)
+            cut = self._clip(step, wire)
             if cut is not None:
                 self.sent[index] = cut
-                raw = cut
-        self.tokens += estimate_tokens(raw.data)
+                wire = cut.data
+        self.tokens += (len(wire) + 3) // 4  # estimate_tokens, inline: once per step
 
-    def _clip(self, step: FunctionResultStep, raw: RawJSON) -> RawJSON | None:
+    def _clip(self, step: FunctionResultStep, wire: bytes) -> RawJSON | None:
         """What is sent of a tool result when not all of it: cut to ``max_result_chars``,
         and always under the API's request size limit (a result over it would make every
         later request fail with 413)."""
         limit = self.max_result_chars
         if limit is not None:
             return truncated_result(step, limit)
-        if len(raw.data) > MAX_SENT_RESULT_BYTES:  # chars <= bytes: cheap test first
+        if len(wire) > MAX_SENT_RESULT_BYTES:  # chars <= bytes: cheap test first
             return truncated_result(step, MAX_SENT_RESULT_CHARS, _OVER_LIMIT)
         return None
 
@@ -244,7 +245,7 @@ class ModelView:
         for index in range(self.start, len(history)):
             step = history[index]
             if isinstance(step, FunctionResultStep):
-                cut = self._clip(step, history.wire(index))
+                cut = self._clip(step, history.wire(index).data)
                 if cut is not None:
                     self.sent[index] = cut
         self.recount(history)

@@ -84,6 +84,7 @@ from .hooks import HookSet
 from .limits import LimitGuard, NestedGuard, UsageTotals
 from .records import (
     CallsStarted,
+    Journal,
     ResponseReceived,
     TurnEnded,
     TurnPaused,
@@ -267,8 +268,9 @@ class TurnEngine:
         return self._recover()
 
     def _start(self, steps: list[WireModel], wires: list[bytes]) -> Protocol:
-        yield from self._hold_lease()  # before anything changes: another writer may own it
         state = self.state
+        if state.cut is not None:  # closing its calls is kept: take the lease before
+            yield from self._hold_lease()
         state.status.move("start")
         turn = Turn(input=list(steps))
         try:
@@ -294,6 +296,9 @@ class TurnEngine:
                             )
                         self._answer(turn, call, text)
             state.extend(steps, turn, wires)
+            # Else the lease is taken with the turn's first records, in one write before
+            # anything is sent (a refusal there undoes the turn: ``_fail``, ``_rollback``).
+            self._want_lease()
         except BaseException:
             state.status.move("finish")
             raise
@@ -732,15 +737,23 @@ class TurnEngine:
         """Take the live-turn lease (with any records still pending) before the turn changes
         anything: a writer whose turn runs elsewhere, or who is stale, fails here
         (``TurnInProgressError``, ``ConflictError``) with nothing written, sent or changed."""
-        journal = self.state.journal
-        if journal is None or journal.owner is None:
+        journal = self._want_lease()
+        if journal is None:
             return
-        journal.holding = journal.live = True
         try:
             yield Persist(journal)
         except BaseException:
             journal.holding = journal.live = False
             raise
+
+    def _want_lease(self) -> Journal | None:
+        """The turn holds the live-turn lease from the next write on; the journal, if it has
+        a lease."""
+        journal = self.state.journal
+        if journal is None or journal.owner is None:
+            return None
+        journal.holding = journal.live = True
+        return journal
 
     def _let_go(self) -> None:
         """The turn is ending: the next write gives the lease back (and renewal stops)."""

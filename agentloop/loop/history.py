@@ -25,10 +25,14 @@ class History(Sequence[Any]):
         self._steps: list[Any] = []
         self._raw: list[RawJSON] = []
 
-    def append(self, step: WireModel, wire: bytes | None = None) -> None:
-        raw = RawJSON(wire if wire is not None else encode_step(step))  # may raise: add nothing
-        self._steps.append(step)
+    def append(self, step: WireModel, wire: bytes | None = None) -> int:
+        """Add a step (and its encoding, or encode it: a step that cannot be encoded is not
+        added); returns its index."""
+        raw = RawJSON(wire if wire is not None else encode_step(step))
+        steps = self._steps
+        steps.append(step)
         self._raw.append(raw)
+        return len(steps) - 1
 
     def truncate(self, length: int) -> None:
         """Keep the first ``length`` steps (a failed turn's rollback)."""

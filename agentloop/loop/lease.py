@@ -119,13 +119,17 @@ class _Renewer:
                 return
             self._tracked.add(id(journal))
             when = time.monotonic() + journal.lease_seconds / 3
-            heapq.heappush(self._due, (when, next(self._order), store, journal))
+            entry = (when, next(self._order), store, journal)
+            heapq.heappush(self._due, entry)
             if self._thread is None:
                 self._thread = threading.Thread(
                     target=self._run, name="agentloop-lease-renewer", daemon=True
                 )
                 self._thread.start()
-            self._cond.notify()
+            elif self._due[0] is entry:
+                # Due before what the thread waits for (or it waits for nothing). A later
+                # entry waits its turn: waking the thread costs a thread switch per new turn.
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:

@@ -34,7 +34,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Union, get_args
 
-from agentloop.types import Usage
+from agentloop.types import RawJSON, Usage, encode_json, encode_step
 
 __all__ = [
     "CallsStarted",
@@ -59,13 +59,29 @@ __all__ = [
 ]
 
 
+_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def dumps(value: Any) -> str:
     """Compact JSON text (UTF-8 kept as is), the encoding of every journal record."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _dumps(value)
 
 
-def _usage(usage: Usage | None) -> dict[str, Any] | None:
-    return usage.model_dump(mode="json") if usage is not None else None
+# The last usage encoded: a response's usage is in two records (``usage``, ``response``).
+_last_usage: tuple[Usage | None, RawJSON | None] = (None, None)
+
+
+def _usage(usage: Usage | None) -> RawJSON | None:
+    """The usage's JSON (as ``model_dump(mode="json")``), spliced into the record by
+    ``encode``."""
+    global _last_usage
+    if usage is None:
+        return None
+    last, raw = _last_usage
+    if last is not usage or raw is None:
+        raw = RawJSON(encode_step(usage))
+        _last_usage = (usage, raw)
+    return raw
 
 
 def _parse_usage(data: Any) -> Usage | None:
@@ -303,7 +319,7 @@ def encode(record: Record) -> str:
     """The record's saved form (one compact JSON object)."""
     if type(record) is StepAdded:
         return STEP_PREFIX + record.wire.decode() + "}"
-    return dumps(record.to_json())
+    return encode_json(record.to_json()).decode()
 
 
 class RecordError(ValueError):

@@ -154,7 +154,7 @@ class ConversationState:
 
     def append(self, step: WireModel, turn: Turn | None, wire: bytes | None = None) -> None:
         """Add one step; it is encoded first, so a step that cannot be encoded changes nothing."""
-        self.extend([step], turn, None if wire is None else [wire])
+        self._add(step, wire if wire is not None else encode_step(step), turn)
 
     def extend(
         self,
@@ -164,19 +164,22 @@ class ConversationState:
     ) -> None:
         """Add steps all-or-nothing: every step is encoded before any is added (the live form
         of ``StepAdded``: the step models are at hand, so nothing is decoded again)."""
-        encoded = list(wires) if wires is not None else [encode_step(s) for s in steps]
+        encoded = wires if wires is not None else [encode_step(s) for s in steps]
         for step, wire in zip(steps, encoded, strict=True):
-            self.history.append(step, wire)
-            self.view.added(len(self.history) - 1, step, self.history.wire(-1))
-            if turn is not None:
-                turn.steps.append(step)
-            if isinstance(step, FunctionCallStep):
-                self.open_calls[step.id] = step
-                self.call_ids.add(step.id)
-            elif isinstance(step, FunctionResultStep):
-                self.open_calls.pop(step.call_id, None)
-            if self.journal is not None:
-                self.journal.step(wire)
+            self._add(step, wire, turn)
+
+    def _add(self, step: WireModel, wire: bytes, turn: Turn | None) -> None:
+        """The live form of ``StepAdded`` for one encoded step."""
+        self.view.added(self.history.append(step, wire), step, wire)
+        if turn is not None:
+            turn.steps.append(step)
+        if isinstance(step, FunctionCallStep):
+            self.open_calls[step.id] = step
+            self.call_ids.add(step.id)
+        elif isinstance(step, FunctionResultStep):
+            self.open_calls.pop(step.call_id, None)
+        if self.journal is not None:
+            self.journal.step(wire)
 
     def commit(
         self,

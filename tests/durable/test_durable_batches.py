@@ -1,0 +1,67 @@
+"""The concurrent calls of one response in a durable task on SQLite: they run on the worker's
+tool threads, at the same time, and each call's checkpoint is written once, one writer at a
+time (``_record_in_turn``), whether the tool returned or raised."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("dbos")
+
+from agentloop.durable import TaskQueue, _driver
+from agentloop.testing import Emulator
+
+from .durable_helpers import TaskModel, idempotent, task_text
+
+THREADS: list[str] = []  # the thread of every ``work`` call
+BARRIER = threading.Barrier(4, timeout=20)  # every call of a batch of 4 must be running
+
+
+@idempotent
+def work(i: int, tag: str) -> str:
+    """Meet the batch's other calls, then finish (call 2 fails).
+
+    Args:
+        i: The call's index.
+        tag: The task's tag.
+    """
+    THREADS.append(threading.current_thread().name)
+    BARRIER.wait()
+    if i == 2:
+        raise ValueError(f"call {i} of {tag} failed")
+    return f"work {i} of {tag}"
+
+
+@pytest.fixture(scope="module")
+def queue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TaskQueue]:
+    model = TaskModel()
+    db: Path = tmp_path_factory.mktemp("batches") / "tasks.sqlite"
+    queue = TaskQueue(db, tools=[work], client=Emulator(model.model).client(), poll_interval=0.02)
+    queue.start_worker(worker_id="batch-worker", concurrency=2)
+    try:
+        yield queue
+    finally:
+        queue.close()
+
+
+def test_a_batch_runs_at_once_and_each_call_is_checkpointed_once(queue: TaskQueue) -> None:
+    for tag in ("first", "second"):  # the second batch runs on threads the first left idle
+        THREADS.clear()
+        result = queue.submit(task_text(tag, 4, "work", at_once=True), id=tag).result(timeout=30)
+        assert result.status == "completed"
+        assert [c["result"] for c in result.tool_calls] == [
+            f"work 0 of {tag}",
+            f"work 1 of {tag}",
+            f"ValueError: call 2 of {tag} failed",
+            f"work 3 of {tag}",
+        ]
+        assert [c["is_error"] for c in result.tool_calls] == [False, False, True, False]
+        names = [s["function_name"] for s in queue._client().list_workflow_steps(tag)]
+        assert names.count("agentloop.tool:work") == 4
+        assert len(THREADS) == 4  # each call ran once, all four at the same time (the barrier)
+        assert all(name.startswith("agentloop-durable-tool") for name in THREADS)
+        assert not _driver._WRITING.locked()  # every checkpoint writer let go
