@@ -115,14 +115,15 @@ def replay_rows(quick: bool) -> list[Row]:
 # --- 4. streaming ----------------------------------------------------------------------------
 
 
-def stream_rows(quick: bool) -> list[Row]:
-    """agentloop's cost per SSE event on top of httpx delivering the same frames."""
+def sse_clients() -> tuple[Any, Any, str, int]:
+    """An httpx client answering every request with the emulator's SSE frames of a streamed
+    text reply (one frame per chunk), an agentloop ``Client`` on it, the stream URL and the
+    number of events."""
     import httpx
 
     from agentloop import Client
 
     frames = P.sse_frames()
-    events = len(frames)
 
     class Frames(httpx.SyncByteStream):
         def __iter__(self) -> Any:
@@ -133,8 +134,13 @@ def stream_rows(quick: bool) -> list[Row]:
 
     http = httpx.Client(transport=httpx.MockTransport(handler))
     client = Client(api_key=P.API_KEY, base_url="http://bench.local", http_client=http)
+    return http, client, f"http://bench.local/{P.VERSION}/interactions?alt=sse", len(frames)
+
+
+def stream_rows(quick: bool) -> list[Row]:
+    """agentloop's cost per SSE event on top of httpx delivering the same frames."""
+    http, client, url, events = sse_clients()
     body = P.request_body()
-    url = f"http://bench.local/{P.VERSION}/interactions?alt=sse"
 
     def raw() -> None:
         with http.stream("POST", url, content=body) as response:

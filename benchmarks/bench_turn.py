@@ -61,7 +61,11 @@ def _headers() -> dict[str, str]:
     return dict(ClientConfig(P.API_KEY, "http://x", P.VERSION).headers(False))
 
 
-def _sync_variants(url: str) -> tuple[dict[str, Callable[[int], Any]], list[Any]]:
+def _sync_variants(
+    url: str, transport: Any = None
+) -> tuple[dict[str, Callable[[int], Any]], list[Any]]:
+    """Batches of raw httpx posts, ``create`` calls and ``send`` calls to ``url`` (through
+    ``transport`` when given: ``benchmarks/ab_wire.py`` runs them in-process too)."""
     import httpx
 
     from agentloop import Client, Conversation
@@ -70,8 +74,10 @@ def _sync_variants(url: str) -> tuple[dict[str, Callable[[int], Any]], list[Any]
     body = P.request_body()
     headers = _headers()
     endpoint = f"{url}/{P.VERSION}/interactions"
-    raw = httpx.Client(timeout=30)
-    client = Client(api_key=P.API_KEY, base_url=url, http_client=httpx.Client(timeout=30))
+    raw = httpx.Client(timeout=30, transport=transport)
+    client = Client(
+        api_key=P.API_KEY, base_url=url, http_client=httpx.Client(timeout=30, transport=transport)
+    )
 
     def raw_batch(n: int) -> None:
         for _ in range(n):

@@ -277,7 +277,7 @@ class AsyncInteractionStream:
         return cls(client, spec, state, await client._send(spec))
 
     def __aiter__(self) -> AsyncIterator[InteractionEvent]:
-        return self
+        return self._events  # loops run the generator itself: no extra call per event
 
     async def __anext__(self) -> InteractionEvent:
         return await self._events.__anext__()

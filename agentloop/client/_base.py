@@ -136,5 +136,5 @@ class ClientBase(Generic[H]):
             last_event_id=last_event_id,
             resend=resend,
             idle_timeout=self._config.stream_idle_timeout,
-            scrub=self._config.scrub,
+            scrub=self._config.scrubber,
         )

@@ -11,7 +11,7 @@ import contextlib
 import email.utils
 import logging
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -56,14 +56,23 @@ _callbacks: ContextVar[tuple[Callable[[RetryEvent], None], ...]] = ContextVar(
 )
 
 
-@contextlib.contextmanager
-def on_retry(callback: Callable[[RetryEvent], None]) -> Iterator[None]:
+def on_retry(callback: Callable[[RetryEvent], None]) -> contextlib.AbstractContextManager[None]:
     """Call ``callback`` for every retry made in the current context (thread or task) only."""
-    token = _callbacks.set((*_callbacks.get(), callback))
-    try:
-        yield
-    finally:
-        _callbacks.reset(token)
+    return _Listening(callback)
+
+
+class _Listening(contextlib.AbstractContextManager[None]):
+    # A class, not @contextmanager: every model request of a conversation enters one.
+    __slots__ = ("_callback", "_token")
+
+    def __init__(self, callback: Callable[[RetryEvent], None]) -> None:
+        self._callback = callback
+
+    def __enter__(self) -> None:
+        self._token = _callbacks.set((*_callbacks.get(), self._callback))
+
+    def __exit__(self, *exc_info: object) -> None:
+        _callbacks.reset(self._token)
 
 
 def emit_retry(event: RetryEvent) -> None:

@@ -23,6 +23,7 @@ from agentloop.errors import (
     StreamTimeoutError,
 )
 from agentloop.types import FunctionCallStep, Interaction, InteractionEvent, TextDelta
+from agentloop.types._base import wire_errors
 
 from ._sse import SSEDecoder, SSEMessage
 
@@ -39,9 +40,11 @@ _SNAPSHOT_SKIP = frozenset({"steps", "event_type"})
 _INVALID: Any = object()
 
 
-def _first_problem(exc: ValidationError) -> str:
-    error = exc.errors(include_url=False, include_input=False)[0]
-    return f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+def _problems(exc: ValidationError) -> str:
+    errors = wire_errors(exc)
+    first = errors[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{len(errors)} problems; first: {where}: {first['msg']}"
 
 
 class StreamAccumulator:
@@ -53,6 +56,11 @@ class StreamAccumulator:
         self._arguments: dict[int, list[str]] = {}
         self._errors: list[dict[str, Any]] = []
         self._current: int | None = None  # the step last started or added to
+        # The text block that text deltas are appending to: its step index, the block and
+        # its parts, joined once (appending to a str per delta would copy it each time).
+        self._open_index: int | None = None
+        self._open_block: dict[str, Any] = {}
+        self._open_parts: list[str] = []
         self.argument_errors: dict[int, str] = {}
         """Step indexes whose joined ``arguments_delta`` text is not a JSON object (invalid
         JSON, or an array, a string...), with that text. Each such ``function_call`` step
@@ -75,16 +83,23 @@ class StreamAccumulator:
         that index), a delta or snapshot that is missing is skipped."""
         kind = getattr(event, "event_type", None)
         if kind == "step.delta":
-            index = self._index_of(event, start=False)
+            index = event.index
+            if index is None or index != self._current:
+                index = self._index_of(event, start=False)
             delta = event.delta
-            if delta is None:
-                return
             if type(delta) is TextDelta and not delta.__pydantic_extra__:
                 # The bulk of a stream: append the text without dumping the delta model.
-                self._text(index, delta.text)
-            else:
+                if index == self._open_index:
+                    self._open_parts.append(delta.text)
+                else:
+                    self._text(index, delta.text)
+                return
+            self._close_text()
+            if delta is not None:
                 self._delta(index, delta.model_dump(mode="json"))
-        elif kind == "step.start":
+            return
+        self._close_text()
+        if kind == "step.start":
             index = self._index_of(event, start=True)
             step = event.step
             self._start(index, {} if step is None else step.model_dump(mode="json"))
@@ -140,12 +155,20 @@ class StreamAccumulator:
         return step
 
     def _text(self, index: int, text: str) -> None:
+        self._close_text()
         content = self._step(index).setdefault("content", [])
         last = content[-1] if content else None
-        if last is not None and last.get("type") == "text":
-            last["text"] = last.get("text", "") + text
-        else:
-            content.append({"type": "text", "text": text})
+        if last is None or last.get("type") != "text":
+            last = {"type": "text", "text": ""}
+            content.append(last)
+        self._open_index, self._open_block = index, last
+        self._open_parts = [last.get("text", ""), text]
+
+    def _close_text(self) -> None:
+        """Join the open text block; every change to the steps but a text delta calls it."""
+        if self._open_index is not None:
+            self._open_block["text"] = "".join(self._open_parts)
+            self._open_index = None
 
     def _delta(self, index: int, delta: dict[str, Any]) -> None:
         step = self._step(index)
@@ -200,6 +223,7 @@ class StreamAccumulator:
         step["arguments"] = parsed
 
     def _wire(self) -> dict[str, Any]:
+        self._close_text()
         for index in list(self._arguments):
             self._finish_step(index)
         data = dict(self._meta)
@@ -219,7 +243,7 @@ class StreamAccumulator:
         except ValidationError as exc:
             raise APIError(
                 f"the API streamed events that do not assemble into an interaction "
-                f"({exc.error_count()} problems; first: {_first_problem(exc)})",
+                f"({_problems(exc)})",
                 status_code=200,
             ) from None
         if self.argument_errors and interaction.steps:
@@ -280,14 +304,20 @@ class StreamState:
         Raises :class:`StreamIdle` when bytes keep coming (keep-alive comments) but no event
         completed for ``idle_timeout`` seconds.
         """
-        messages = self.decoder.feed(chunk)
-        if messages:
+        data = self.decoder.single(chunk)
+        if data is not None:  # one event, as the API sends most of them: no framing work
             self._last_event = time.monotonic()
-        elif (
-            self.idle_timeout is not None
-            and time.monotonic() - self._last_event > self.idle_timeout
-        ):
-            raise StreamIdle(f"no event for {self.idle_timeout:g} s (stream_idle_timeout)")
+            event = self._event(data, None)
+            return [] if event is None else [event]
+        messages = self.decoder.feed(chunk)
+        if not messages:
+            if (
+                self.idle_timeout is not None
+                and time.monotonic() - self._last_event > self.idle_timeout
+            ):
+                raise StreamIdle(f"no event for {self.idle_timeout:g} s (stream_idle_timeout)")
+            return []
+        self._last_event = time.monotonic()
         return self._typed(messages)
 
     def end(self, *, complete: bool) -> list[InteractionEvent]:
@@ -296,30 +326,35 @@ class StreamState:
 
     def _typed(self, messages: list[SSEMessage]) -> list[InteractionEvent]:
         out: list[InteractionEvent] = []
-        scrub = self._scrub
-        for message in messages:
-            if message.is_done:
-                continue
-            data = message.data if scrub is None else scrub(message.data)
-            try:
-                event = _validate_event(data)
-            except ValidationError as exc:
-                raise APIError(
-                    f"the API sent a stream event that is not a valid event "
-                    f"({exc.error_count()} problems): {data[:200]!r}",
-                    status_code=200,
-                ) from None
-            event_id = getattr(event, "event_id", None) or message.id
-            if event_id is not None:
-                if event_id in self._seen_ids:
-                    continue  # replayed by a resume: the caller has it already
-                self._seen_ids.add(event_id)
-                self.last_event_id = event_id
-            self.accumulator.feed(event)
-            self.delivered += 1
-            self._progress = True
-            out.append(event)
+        for data, _, message_id in messages:
+            if data != "[DONE]":
+                event = self._event(data, message_id)
+                if event is not None:
+                    out.append(event)
         return out
+
+    def _event(self, data: str, message_id: str | None) -> InteractionEvent | None:
+        """The typed event of one message's data, accumulated; None for a replayed one."""
+        if self._scrub is not None:
+            data = self._scrub(data)
+        try:
+            event: InteractionEvent = _validate_event(data)
+        except ValidationError as exc:
+            raise APIError(
+                f"the API sent a stream event that is not a valid event "
+                f"({len(wire_errors(exc))} problems): {data[:200]!r}",
+                status_code=200,
+            ) from None
+        event_id = event.event_id or message_id
+        if event_id is not None:
+            if event_id in self._seen_ids:
+                return None  # replayed by a resume: the caller has it already
+            self._seen_ids.add(event_id)
+            self.last_event_id = event_id
+        self.accumulator.feed(event)
+        self.delivered += 1
+        self._progress = True
+        return event
 
     @property
     def finished(self) -> bool:

@@ -270,7 +270,7 @@ class InteractionStream:
         return cls(client, spec, state, client._send(spec))
 
     def __iter__(self) -> Iterator[InteractionEvent]:
-        return self
+        return self._events  # loops run the generator itself: no extra call per event
 
     def __next__(self) -> InteractionEvent:
         return self._events.__next__()

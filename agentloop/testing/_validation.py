@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from agentloop.types import CreateInteractionRequest
+from agentloop.types._base import wire_errors
 
 from ._errors import ApiException
 from .tokens import KNOWN_AGENTS, KNOWN_MODELS
@@ -45,7 +46,7 @@ def new_api_id(prefix: str) -> str:
 def describe(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         parts = []
-        for err in exc.errors()[:3]:
+        for err in wire_errors(exc)[:3]:
             loc = ".".join(str(p) for p in err["loc"])
             parts.append(f"{loc}: {err['msg']}" if loc else err["msg"])
         return "; ".join(parts)

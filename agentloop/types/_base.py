@@ -13,13 +13,14 @@ Two rules from the spec drive this module:
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, ClassVar, Literal
+from collections.abc import Hashable
+from typing import Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, GetCoreSchemaHandler, Tag, ValidationError
 from pydantic.main import IncEx
+from pydantic_core import ErrorDetails, PydanticCustomError, core_schema
 
-__all__ = ["UNKNOWN_TAG", "RawJSON", "UnknownMixin", "WireModel", "tag_of"]
+__all__ = ["UNKNOWN_TAG", "OpenUnion", "RawJSON", "UnknownMixin", "WireModel", "wire_errors"]
 
 UNKNOWN_TAG = "__unknown__"
 
@@ -148,20 +149,82 @@ class UnknownMixin:
         return self.model_dump(mode="json")
 
 
-def tag_of(key: str, known: frozenset[str]) -> Callable[[Any], str]:
-    """A callable discriminator for an open union: unknown tags map to ``UNKNOWN_TAG``."""
+class OpenUnion:
+    """``Annotated`` metadata making a union of ``Annotated[Model, Tag(tag)]`` members *open*:
+    the member tagged ``UNKNOWN_TAG`` takes every object whose ``key`` is no known tag.
 
-    def discriminate(value: Any) -> str:
-        if isinstance(value, dict):
-            tag = value.get(key)
-        else:
-            tag = getattr(value, key, None)
-            if getattr(value, "is_unknown", False) is True:
-                return UNKNOWN_TAG
-        # A tag that is not a string (``"type": {}``) is no known tag, never a crash.
-        return tag if isinstance(tag, str) and tag in known else UNKNOWN_TAG
+    Validation stays in Rust: a union discriminated by the ``key`` field (pydantic's own
+    tagged union, which reads the key straight from JSON), then the unknown member. A Python
+    discriminator would turn every JSON object into a dict and call back into Python per
+    object (~0.4 µs each, several per event or step). The unknown member refuses known
+    tags, so an invalid object of a known type is an error, never an unknown object.
+    """
 
-    return discriminate
+    __slots__ = ("key",)
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        known: dict[Hashable, core_schema.CoreSchema] = {}
+        unknown: Any = None
+        for member in get_args(source):
+            model, tag = get_args(member)[0], _tag(member)
+            if tag == UNKNOWN_TAG:
+                unknown = model
+            else:
+                known[tag] = handler.generate_schema(model)
+        assert unknown is not None, "an open union needs an Unknown* member"
+        key = self.key
+
+        def refuse_known(value: Any) -> Any:
+            # Reached only when the tagged union failed: unknown tags, or invalid known objects.
+            tag = value.get(key) if isinstance(value, dict) else None
+            if isinstance(tag, str) and tag in known:
+                raise PydanticCustomError(
+                    _KNOWN_TAG,
+                    "not an unknown object: {key} '{tag}' is known (see its own error)",
+                    {"key": key, "tag": tag},
+                )
+            return value
+
+        return core_schema.union_schema(
+            [
+                (core_schema.tagged_union_schema(known, key), _KNOWN),
+                (
+                    core_schema.no_info_before_validator_function(
+                        refuse_known, handler.generate_schema(unknown)
+                    ),
+                    unknown.__name__,
+                ),
+            ],
+            mode="left_to_right",
+        )
+
+
+_KNOWN = "known"  # the location part naming an open union's known branch
+_KNOWN_TAG = "known_tag"  # the error type of the unknown member refusing a known tag
+
+
+def wire_errors(exc: ValidationError) -> list[ErrorDetails]:
+    """``exc.errors()`` as a reader wants them: without the unknown members' refusals of known
+    tags (each repeats an error that is listed) and without the open unions' ``known`` branch
+    in locations (``steps.0.function_call.arguments``)."""
+    out: list[ErrorDetails] = []
+    for error in exc.errors(include_url=False):
+        if error["type"] != _KNOWN_TAG:
+            error["loc"] = tuple(part for part in error["loc"] if part != _KNOWN)
+            out.append(error)
+    return out
+
+
+def _tag(member: Any) -> str:
+    for meta in get_args(member)[1:]:
+        if isinstance(meta, Tag):
+            return meta.tag
+    raise TypeError(f"open union member {member!r} has no Tag(...)")
 
 
 class RawJSON:

@@ -5,7 +5,8 @@ the conversation keeps its history in them, so both live here, beside the models
 from __future__ import annotations
 
 import json
-from json.encoder import encode_basestring
+from collections.abc import Callable
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from pydantic import BaseModel
@@ -37,18 +38,46 @@ def _default(value: Any) -> Any:
     )
 
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=_default).encode
-_string = encode_basestring  # what _dumps does with a str, minus a Python call
+_string = encode_basestring  # what json does with a str (ensure_ascii=False)
+
+
+def _c_encoder(default: Callable[[Any], Any]) -> Callable[[Any], str]:
+    """json's encoder for ``json.dumps(..., separators=(",", ":"), ensure_ascii=False)``,
+    built once: ``JSONEncoder.encode`` builds it anew on every call (~1 µs). No circular
+    check (its bookkeeping is left behind when ``default`` raises): a cycle ends in
+    ``RecursionError``, as walking it does."""
+    if c_make_encoder is None:  # a Python without json's C accelerator
+        encoder = json.JSONEncoder(
+            separators=(",", ":"), ensure_ascii=False, default=default, check_circular=False
+        )
+        return encoder.encode
+    make = c_make_encoder(None, default, _string, None, ":", ",", False, False, True)
+    return lambda value: "".join(make(value, 0))
+
+
+class _Splice(Exception):
+    """A RawJSON (or a set, which json refuses) inside a container: walk it in Python."""
+
+
+def _default_or_splice(value: Any) -> Any:
+    if type(value) is RawJSON or isinstance(value, (set, frozenset)):
+        raise _Splice
+    return _default(value)
+
+
+_dumps = _c_encoder(_default)
+# A whole list in C (a user's tool schemas, content blocks) is ~10x faster than a walk here.
+_dumps_whole = _c_encoder(_default_or_splice)
 
 
 def encode_json(value: Any) -> bytes:
     """``value`` as compact JSON bytes, with every :class:`RawJSON` in it spliced verbatim.
 
-    Containers (dicts, lists, tuples, sets) are walked here, so a RawJSON may sit at any
-    depth; every other value is encoded by ``json`` (a pydantic model as its JSON dump). The
-    bytes are ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``'s, with each
-    RawJSON's data in its place. A conversation's bodies are mostly RawJSON (its history, tool
-    schemas and configs are pre-encoded), so the walk is short.
+    The bytes are ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``'s, with each
+    RawJSON's data in its place (a pydantic model is encoded as its JSON dump). Dicts are
+    walked here: a request body's RawJSON parts (history, pre-encoded tool schemas and configs)
+    sit in it or in a list just below. A list, tuple or set with no RawJSON item goes to
+    ``json`` whole, and is walked only when one turns up deeper.
     """
     kind = type(value)
     if kind is RawJSON:
@@ -57,13 +86,38 @@ def encode_json(value: Any) -> bytes:
     if kind is str:
         return _string(value).encode()
     if isinstance(value, dict):
-        return b"{" + b",".join([_key(key) + encode_json(v) for key, v in value.items()]) + b"}"
+        parts = []
+        for key, item in value.items():
+            kind = type(item)
+            if kind is RawJSON:
+                part = item.data
+            elif kind is str:
+                part = _string(item).encode()
+            else:
+                part = encode_json(item)
+            parts.append(_key(key) + part)
+        return b"{" + b",".join(parts) + b"}"
     if isinstance(value, (list, tuple, set, frozenset)):
+        if RawJSON not in map(type, value):
+            try:
+                return _dumps_whole(value).encode()
+            except _Splice:
+                pass  # a RawJSON deeper down: walk this level
         items = [item.data if type(item) is RawJSON else encode_json(item) for item in value]
         return b"[" + b",".join(items) + b"]"
     return _dumps(value).encode()
 
 
+_KEYS: dict[str, bytes] = {}  # the encodings of the keys walked (a body's few field names)
+
+
 def _key(key: Any) -> bytes:
     # ``"key":``; keys that are not strings follow json's rules (1 -> "1", True -> "true").
-    return (_string(key) + ":" if type(key) is str else _dumps({key: 0})[1:-2]).encode()
+    if type(key) is not str:
+        return _dumps({key: 0})[1:-2].encode()
+    encoded = _KEYS.get(key)
+    if encoded is None:
+        if len(_KEYS) >= 512:
+            _KEYS.clear()
+        encoded = _KEYS[key] = (_string(key) + ":").encode()
+    return encoded

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Discriminator, Field, Tag, model_serializer
+from pydantic import Field, Tag, model_serializer
 
-from ._base import UNKNOWN_TAG, UnknownMixin, WireModel, tag_of
+from ._base import UNKNOWN_TAG, OpenUnion, UnknownMixin, WireModel
 from .tools import AllowedTools
 from .values import (
     AspectRatio,
@@ -102,7 +102,7 @@ TranscriptionMode = Annotated[
     Annotated[VerbatimTranscriptionMode, Tag("verbatim")]
     | Annotated[SmartTranscriptionMode, Tag("smart")]
     | Annotated[UnknownTranscriptionMode, Tag(UNKNOWN_TAG)],
-    Discriminator(tag_of("type", frozenset({"verbatim", "smart"}))),
+    OpenUnion("type"),
 ]
 
 
@@ -193,7 +193,7 @@ ResponseFormat = Annotated[
     | Annotated[AudioResponseFormat, Tag("audio")]
     | Annotated[VideoResponseFormat, Tag("video")]
     | Annotated[UnknownResponseFormat, Tag(UNKNOWN_TAG)],
-    Discriminator(tag_of("type", frozenset({"text", "image", "audio", "video"}))),
+    OpenUnion("type"),
 ]
 
 
@@ -267,9 +267,7 @@ AgentConfig = Annotated[
     | Annotated[CodeMenderAgentConfig, Tag("code-mender")]
     | Annotated[DynamicAgentConfig, Tag("dynamic")]
     | Annotated[UnknownAgentConfig, Tag(UNKNOWN_TAG)],
-    Discriminator(
-        tag_of("type", frozenset({"deep-research", "antigravity", "code-mender", "dynamic"}))
-    ),
+    OpenUnion("type"),
 ]
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Tag
+from pydantic import Tag
 
-from ._base import UNKNOWN_TAG, UnknownMixin, WireModel, tag_of
+from ._base import UNKNOWN_TAG, OpenUnion, UnknownMixin, WireModel
 from .values import (
     AudioMimeType,
     DocumentMimeType,
@@ -111,7 +111,7 @@ Annotation = Annotated[
     | Annotated[SpeechAnnotation, Tag("speech_metadata")]
     | Annotated[WordInfo, Tag("word_info")]
     | Annotated[UnknownAnnotation, Tag(UNKNOWN_TAG)],
-    Discriminator(tag_of("type", _ANNOTATION_TAGS)),
+    OpenUnion("type"),
 ]
 
 
@@ -182,7 +182,7 @@ Content = Annotated[
     | Annotated[VideoContent, Tag("video")]
     | Annotated[DocumentContent, Tag("document")]
     | Annotated[UnknownContent, Tag(UNKNOWN_TAG)],
-    Discriminator(tag_of("type", _CONTENT_TAGS)),
+    OpenUnion("type"),
 ]
 
 _SUMMARY_TAGS = frozenset({"text", "image"})
@@ -191,5 +191,5 @@ ThoughtSummaryContent = Annotated[
     Annotated[TextContent, Tag("text")]
     | Annotated[ImageContent, Tag("image")]
     | Annotated[UnknownContent, Tag(UNKNOWN_TAG)],
-    Discriminator(tag_of("type", _SUMMARY_TAGS)),
+    OpenUnion("type"),
 ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Tag
+from pydantic import Tag
 
-from ._base import UNKNOWN_TAG, UnknownMixin, WireModel, tag_of
+from ._base import UNKNOWN_TAG, OpenUnion, UnknownMixin, WireModel
 from .content import Annotation, Content
 from .interaction import ApiError, InteractionStatus, Usage
 from .steps import (
@@ -306,7 +306,7 @@ Delta = Annotated[
     | Annotated[ProcessingCallDelta, Tag("processing_call")]
     | Annotated[ProcessingResultDelta, Tag("processing_result")]
     | Annotated[UnknownDelta, Tag(UNKNOWN_TAG)],
-    Discriminator(tag_of("type", frozenset(DELTA_TYPES))),
+    OpenUnion("type"),
 ]
 
 
@@ -407,6 +407,6 @@ InteractionEvent = Annotated[
     | Annotated[InteractionCompletedEvent, Tag("interaction.completed")]
     | Annotated[ErrorEvent, Tag("error")]
     | Annotated[UnknownEvent, Tag(UNKNOWN_TAG)],
-    Discriminator(tag_of("event_type", frozenset(EVENT_TYPES))),
+    OpenUnion("event_type"),
 ]
 """Any SSE event; unknown event types validate as ``UnknownEvent``."""

@@ -80,7 +80,7 @@ def input_to_steps(value: Any) -> list[Any]:
     if isinstance(value, str):
         # One Rust validation from the wire shape: 3x cheaper than building the two models.
         return [
-            _user_text.validate_python(
+            _user_text.validator.validate_python(
                 {"type": "user_input", "content": [{"type": "text", "text": value}]}
             )
         ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag
+from pydantic import Field, Tag
 
-from ._base import UNKNOWN_TAG, UnknownMixin, WireModel, tag_of
+from ._base import UNKNOWN_TAG, OpenUnion, UnknownMixin, WireModel
 from .values import ComputerUseSafetyPolicy, RetrievalType, SearchType
 
 __all__ = [
@@ -183,5 +183,5 @@ Tool = Annotated[
     | Annotated[MCPServer, Tag("mcp_server")]
     | Annotated[Retrieval, Tag("retrieval")]
     | Annotated[UnknownTool, Tag(UNKNOWN_TAG)],
-    Discriminator(tag_of("type", frozenset(TOOL_TYPES))),
+    OpenUnion("type"),
 ]
