@@ -3,16 +3,8 @@
 from __future__ import annotations
 
 import gc
-import sys
 
 import pytest
-
-# PYTHONDONTWRITEBYTECODE=1 (CI and some shells set it) also stops pytest from caching the
-# assertion-rewritten test modules, so every worker of every run parses and rewrites the whole
-# suite again (about 1.5 s of CPU per worker with agentloop's own modules). The caches go to
-# the __pycache__ folders git ignores; pytest writes them atomically, and reads them only when
-# their source is unchanged.
-sys.dont_write_bytecode = False
 
 
 @pytest.fixture(autouse=True)
