@@ -1,6 +1,8 @@
 """Every error agentloop raises, one class per meaning.
 
-The hierarchy (a builtin in brackets: the class is also one, for code that catches those)::
+The hierarchy. A builtin in brackets: the class is also that builtin, for code that catches it
+(a subclass inherits its parent's). One builtin per class, as httpx does, but for the two
+marked *: they keep a second one their calls raised before they became agentloop errors::
 
     AgentloopError                         .turn: the turn it stopped, when it stopped one
     ├── MissingAPIKeyError
@@ -8,10 +10,11 @@ The hierarchy (a builtin in brackets: the class is also one, for code that catch
     │   └── InvalidURLError
     ├── InputError [ValueError]            the user input of a turn cannot be sent
     ├── RequestValidationError [ValueError] a request refused before it was sent
-    │   └── RequestEncodingError [TypeError]
+    │   └── RequestEncodingError [TypeError]*  a body value JSON cannot hold
     ├── StreamNotFinishedError [RuntimeError]
-    ├── StateError [RuntimeError, ValueError]  the conversation's status forbids the call
+    ├── StateError [RuntimeError, ValueError]*  the conversation's status forbids the call
     │   └── TurnInProgressError            one turn at a time
+    ├── TurnIndexError [IndexError]        a turn index that names no turn
     ├── SnapshotError [ValueError]         a saved conversation that cannot be loaded
     ├── ConflictError                      a stored conversation changed first (not HTTP)
     ├── StoreError                         the store's database or file failed
@@ -43,6 +46,7 @@ The hierarchy (a builtin in brackets: the class is also one, for code that catch
     ├── ToolDefinitionError [ValueError]   a tool that cannot be declared
     │   └── ToolSchemaError
     ├── ToolError                          raised by a tool: its message goes to the model
+    │   └── ModelRetry                     ask the model for another try
     ├── UnknownToolError [LookupError]
     ├── ToolTimeoutError [TimeoutError]
     ├── ToolResultError [ValueError]
@@ -51,7 +55,12 @@ The hierarchy (a builtin in brackets: the class is also one, for code that catch
     ├── MCPServerError
     ├── TaskNotFoundError [KeyError]
     ├── TaskFailedError
-    └── TaskTimeoutError [TimeoutError]
+    ├── TaskTimeoutError [TimeoutError]
+    ├── WebhookVerificationError [ValueError]
+    └── EvalError [ValueError]
+
+    MissingToolsWarning (a UserWarning, not an error): a conversation loaded without some
+    of its tools.
 
 HTTP errors carry what the API said (``status_code``, ``status``, ``code``, ``message``, the
 parsed ``body``) and never the request: the API key travels only in a request header, and no
@@ -182,8 +191,9 @@ class TurnIndexError(AgentloopError, IndexError):
 class StateError(AgentloopError, RuntimeError, ValueError):
     """The conversation's status does not allow this call (e.g. ``resume()`` with no paused
     turn): every illegal move of the status table (``agentloop.loop.status``) raises it, and
-    the message says what to call instead. (Also a ``RuntimeError`` and a ``ValueError``, the
-    builtins such calls raised before.)"""
+    the message says what to call instead. Also a ``RuntimeError`` and a ``ValueError``, the
+    builtins such calls raised before (``approve()`` of a call not awaiting approval raised
+    ``ValueError``): kept so that code catching them keeps working."""
 
 
 class TurnInProgressError(StateError):
@@ -588,7 +598,8 @@ class InvalidURLError(ConfigurationError):
 
 class RequestEncodingError(RequestValidationError, TypeError):
     """A value of a request body cannot be encoded as JSON (an object JSON cannot hold, text
-    with lone surrogates); nothing was sent. Also a ``TypeError``, as before."""
+    with lone surrogates); nothing was sent. Also a ``TypeError``, as ``json.dumps`` raised
+    before."""
 
 
 class StreamTimeoutError(StreamInterruptedError, APITimeoutError):

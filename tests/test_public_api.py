@@ -108,18 +108,17 @@ def _members(cls: type) -> dict[str, Any]:
 
 
 @cache
-def _module_tree(module_name: str) -> list[ast.Module]:
-    """The parsed source of a module and, for a package, of every module in it."""
+def _attribute_docs(module_name: str) -> dict[str, str | None]:
+    """Each top-level assignment's attribute docstring (the string after it; ``None`` when
+    there is none), first assignment first, in a module and, for a package, every module in
+    it. Only the strings are kept: the parsed trees (hundreds of thousands of objects) are
+    dropped, so the garbage collector does not walk them for the rest of the run."""
     module = importlib.import_module(module_name)
     path = Path(module.__file__ or "")
     files = sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
-    return [ast.parse(f.read_text(encoding="utf-8")) for f in files]
-
-
-def _attribute_doc(module_name: str, name: str) -> str | None:
-    """The string after the top-level assignment of ``name`` (an attribute docstring)."""
-    for tree in _module_tree(module_name):
-        body = tree.body
+    docs: dict[str, str | None] = {}
+    for file in files:
+        body = ast.parse(file.read_text(encoding="utf-8")).body
         for node, after in zip(body, [*body[1:], None], strict=True):
             targets = (
                 [t for t in node.targets if isinstance(t, ast.Name)]
@@ -128,15 +127,22 @@ def _attribute_doc(module_name: str, name: str) -> str | None:
                 if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
                 else []
             )
-            if any(t.id == name for t in targets if isinstance(t, ast.Name)):
-                if (
-                    isinstance(after, ast.Expr)
-                    and isinstance(after.value, ast.Constant)
-                    and isinstance(after.value.value, str)
-                ):
-                    return after.value.value
-                return None
-    return None
+            doc = (
+                after.value.value
+                if isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+                else None
+            )
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    docs.setdefault(target.id, doc)
+    return docs
+
+
+def _attribute_doc(module_name: str, name: str) -> str | None:
+    """The string after the top-level assignment of ``name`` (an attribute docstring)."""
+    return _attribute_docs(module_name).get(name)
 
 
 def undocumented() -> list[str]:

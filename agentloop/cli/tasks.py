@@ -176,12 +176,10 @@ def run_tasks(args: argparse.Namespace) -> int:
 
 def _cancel(queue: Any, task_id: str) -> int:
     """Cancel a task; one that had already ended says so (exit 1) and stays as it was."""
-    from agentloop.durable._queue import TERMINAL
-
-    status = queue.info(task_id).status
-    if status in TERMINAL:
+    info = queue.info(task_id)
+    if info.finished:
         print(
-            f"agentloop tasks: {task_id} had already finished ({status}); nothing to cancel",
+            f"agentloop tasks: {task_id} had already finished ({info.status}); nothing to cancel",
             file=sys.stderr,
             flush=True,
         )

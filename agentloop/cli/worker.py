@@ -154,7 +154,7 @@ def run_worker(args: argparse.Namespace) -> int:
         url = database_url(db_arg(args))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    from agentloop.durable._queue import default_worker_id
+    from agentloop.durable import default_worker_id
 
     from ._claim import claim_worker_id, duplicate_warning
 

@@ -10,7 +10,14 @@ restart) without repeating completed requests or tool calls. See ``docs/durable.
 from __future__ import annotations
 
 from ._db import DEFAULT_DB_FILE, database_url
-from ._queue import TaskHandle, TaskInfo, TaskQueue, TaskResult, TaskStatus
+from ._queue import (
+    TaskHandle,
+    TaskInfo,
+    TaskQueue,
+    TaskResult,
+    TaskStatus,
+    default_worker_id,
+)
 
 __all__ = [
     "DEFAULT_DB_FILE",
@@ -20,4 +27,5 @@ __all__ = [
     "TaskResult",
     "TaskStatus",
     "database_url",
+    "default_worker_id",
 ]

@@ -91,6 +91,12 @@ class TaskInfo:
     updated: float | None = None
     progress: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def finished(self) -> bool:
+        """The task has ended (``completed``, ``failed`` or ``cancelled``): its status will not
+        change again, and cancelling it does nothing."""
+        return self.status in TERMINAL
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict of the fields."""
         return {
@@ -404,7 +410,7 @@ class TaskQueue:
         client = self._client()
         while True:
             info = self.info(task_id)
-            if info.status in TERMINAL:
+            if info.finished:
                 break
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
@@ -683,8 +689,9 @@ class TaskQueue:
 
 
 def default_worker_id() -> str:
-    """The host name: recovery after a restart needs a stable id (give each worker on one
-    machine its own ``worker_id``)."""
+    """The ``worker_id`` a worker gets when none is given (``TaskQueue.start_worker``,
+    ``agentloop worker``): the host name, stable across restarts so that a restarted worker
+    recovers its own unfinished tasks. Give each worker on one machine its own id."""
     return socket.gethostname() or "agentloop-worker"
 
 

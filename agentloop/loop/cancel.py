@@ -21,11 +21,12 @@ engine treats it as every cancellation, and marks the turn ``"cancelled"``.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import threading
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
+
+from agentloop.tools._pool import Signal
 
 from .events import LoopEvent, TurnCompleted
 from .turn import Turn
@@ -55,9 +56,9 @@ class StopSwitch:
         self._task: tuple[asyncio.Task[Any], asyncio.AbstractEventLoop] | None = None
         self._closing: Any = None  # the response stream being read (blocking driver)
         self.requested = False
-        #: Resolved (with the exception to raise) when the switch is thrown: blocking waits
-        #: watch it with their work.
-        self.wake: concurrent.futures.Future[BaseException] = concurrent.futures.Future()
+        #: Set (with the exception to raise) when the switch is thrown: blocking waits watch
+        #: it with their work.
+        self.wake = Signal()
 
     @contextlib.contextmanager
     def running(self) -> Iterator[None]:
@@ -73,7 +74,7 @@ class StopSwitch:
                     self.requested = False
                     self._task = None
                     if self.wake.done():
-                        self.wake = concurrent.futures.Future()
+                        self.wake = Signal()
 
     def request(self) -> bool:
         """Ask the running turn to stop; False when no turn runs."""
@@ -82,9 +83,7 @@ class StopSwitch:
                 return False
             self.requested = True
             wake, task, closing = self.wake, self._task, self._closing
-        if not wake.done():
-            with contextlib.suppress(concurrent.futures.InvalidStateError):
-                wake.set_result(asyncio.CancelledError(CANCEL_MESSAGE))
+        wake.set(asyncio.CancelledError(CANCEL_MESSAGE))
         if closing is not None:
             with contextlib.suppress(Exception):  # its reader sees the cancellation
                 closing.close()

@@ -1,7 +1,8 @@
 """MCP in both directions (extra ``agentloop[mcp]``).
 
-* ``MCPToolset``: the tools of any Model Context Protocol server, local (stdio subprocess) or
-  remote (streamable HTTP), usable anywhere tools are:
+* ``MCPToolset``: the tools of any Model Context Protocol server, local (stdio subprocess),
+  remote (streamable HTTP) or a server object in this process (``MCPToolset.memory``, connected
+  in memory), usable anywhere tools are:
 
   ```python
   from agentloop import Conversation

@@ -1,4 +1,5 @@
-"""``MCPToolset``: the tools of an MCP server (stdio subprocess or streamable HTTP).
+"""``MCPToolset``: the tools of an MCP server (stdio subprocess, streamable HTTP, or a server
+object in this process connected in memory).
 
 One connection per toolset, owned by a task on the toolset's own event-loop thread: the MCP
 SDK's transports are anyio task groups that must be entered and left by the same task, and a
@@ -117,6 +118,10 @@ Transport = Callable[[TextIO], contextlib.AbstractAsyncContextManager[Any]]
 streams (what ``mcp.client.stdio.stdio_client`` yields); ``stderr`` is a file for the server's
 diagnostics, whose end is shown in errors."""
 
+_Target = Callable[[TextIO], Any]
+"""What the SDK's ``mcp.Client`` connects to, made anew per connection: a transport's
+``(read, write)`` streams, or a server object in this process."""
+
 
 class _Link:
     """One live connection: the owning task, the client it entered, and how to stop it."""
@@ -159,9 +164,10 @@ class _Link:
 class MCPToolset:
     """The tools of one MCP server, usable anywhere tools are.
 
-    Build one with ``MCPToolset.stdio(command, args)`` (a local server run as a subprocess)
-    or ``MCPToolset.http(url, headers)`` (streamable HTTP), or give any other MCP SDK
-    transport as ``MCPToolset(transport, name=...)``; then pass it with your other
+    Build one with ``MCPToolset.stdio(command, args)`` (a local server run as a subprocess),
+    ``MCPToolset.http(url, headers)`` (streamable HTTP) or ``MCPToolset.memory(server)`` (a
+    server object in this process, connected in memory: tests, embedded servers), or give
+    any other MCP SDK transport as ``MCPToolset(transport, name=...)``; then pass it with your other
     tools: ``Conversation(client, tools=[toolset, my_function])``. Use it as a context
     manager, or close it (closing the conversation or registry closes it too).
 
@@ -191,7 +197,7 @@ class MCPToolset:
             )
         if not startup_timeout > 0:
             raise ConfigurationError(f"startup_timeout must be positive, got {startup_timeout!r}")
-        self._transport = transport
+        self._target: _Target = transport
         self.name = name
         self.prefix = prefix or ""
         self.include = frozenset(include) if include is not None else None
@@ -289,6 +295,54 @@ class MCPToolset:
         return cls(
             transport,
             name=name or _url_label(url),
+            prefix=prefix,
+            include=include,
+            exclude=exclude,
+            requires_approval=requires_approval,
+            timeout=timeout,
+            idempotent=idempotent,
+            startup_timeout=startup_timeout,
+        )
+
+    @classmethod
+    def memory(
+        cls,
+        server: Any,
+        *,
+        name: str | None = None,
+        prefix: str | None = None,
+        include: Collection[str] | None = None,
+        exclude: Collection[str] | None = None,
+        requires_approval: ApprovalRule = False,
+        timeout: float | None = None,
+        idempotent: bool = False,
+        startup_timeout: float = 30.0,
+    ) -> MCPToolset:
+        """A server object in this process (the MCP SDK's ``MCPServer``, a low-level
+        ``mcp.server.lowlevel.Server``, or ``agentloop.mcp.mcp_server(tools)``), connected in
+        memory through the SDK's in-process client: no subprocess, no socket, no JSON framing.
+
+        Everything else is as with ``stdio()``/``http()``: the same listing, schema
+        adaptation, approvals, results and errors, so it suits tests of tool logic and servers
+        embedded in the application. The server's own lifespan runs for each connection;
+        ``close()`` ends it. ``name`` defaults to the server's name.
+        """
+        from mcp.server.lowlevel import Server
+        from mcp.server.mcpserver import MCPServer
+
+        if not isinstance(server, (Server, MCPServer)):
+            raise ConfigurationError(
+                "MCPToolset.memory() takes an MCP server object (mcp's MCPServer, a low-level "
+                f"mcp.server.lowlevel.Server, or agentloop.mcp.mcp_server(tools)), got "
+                f"{type(server).__name__}; for a server program use MCPToolset.stdio(), for a "
+                "URL MCPToolset.http()."
+            )
+        # The SDK's ``Client`` connects to a server object in-process (its documented path for
+        # tests): the "transport" here hands it the server itself.
+        target: Any = server
+        return cls(
+            lambda stderr: target,
+            name=name or str(getattr(server, "name", None) or "in-memory"),
             prefix=prefix,
             include=include,
             exclude=exclude,
@@ -519,7 +573,7 @@ class MCPToolset:
         try:
             async with contextlib.AsyncExitStack() as stack:
                 client = Client(
-                    self._transport(link.stderr if link.stderr is not None else sys.stderr),
+                    self._target(link.stderr if link.stderr is not None else sys.stderr),
                     cache=None,
                     message_handler=self._on_message,
                     client_info=Implementation(name="agentloop", version=__version__),

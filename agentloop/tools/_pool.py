@@ -1,4 +1,5 @@
-"""The thread pool of sync tools: daemon threads, and calls that can be given up on.
+"""The thread pool of sync tools: daemon threads, calls that can be given up on, and batches
+that cost one hand-off instead of one per call.
 
 ``concurrent.futures.ThreadPoolExecutor`` cannot serve tools with a timeout: Python cannot
 stop a running thread, so a timed-out call keeps its worker (after ``max_workers`` hung calls
@@ -6,22 +7,33 @@ nothing runs any more), and its non-daemon threads are joined at interpreter exi
 delays exit by its full run). Here a call the driver gives up on (:meth:`ToolPool.abandon`)
 stops counting against ``max_workers`` at once, a replacement thread takes the queue, and the
 abandoned thread exits when its call returns. Every thread is a daemon.
+
+A thread hand-off (waking a thread, then waking the caller) costs far more CPU than a trivial
+tool call. So a batch's calls (:class:`Job`) can be put on the queue *lazily*: one thread is
+woken for all of them and runs them one after the other. That alone would serialise the batch,
+and a call waiting for another call of the same batch (a barrier, an event) would hang; so the
+caller watches: when no call of the batch has ended for ``SPREAD_AFTER`` seconds while one runs,
+it calls :meth:`ToolPool.spread`, which wakes (or starts) a thread for every call still queued.
+Every call of a batch can thus run concurrently with the others; quick calls just share a
+thread.
 """
 
 from __future__ import annotations
 
+import collections
 import concurrent.futures
+import contextlib
 import itertools
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from typing_extensions import ParamSpec
 
 from agentloop.errors import ConfigurationError, StateError
 
-__all__ = ["ToolPool"]
+__all__ = ["SPREAD_AFTER", "Batch", "Job", "Signal", "ToolPool"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -29,11 +41,184 @@ T = TypeVar("T")
 # Seconds an idle thread waits for work before it ends (a new one starts when calls overlap).
 IDLE_EXIT = 30.0
 
-_Item = tuple["concurrent.futures.Future[Any]", Callable[..., Any], tuple[Any, ...]]
+SPREAD_AFTER = 0.001
+"""Seconds a lazily queued batch may go without a call ending while one runs; then the calls
+still waiting for a thread each get a thread of their own (:meth:`ToolPool.spread`)."""
+
+QUEUED, RUNNING, DONE, CANCELLED = range(4)
+
+
+class Job:
+    """One call of ``fn(*args)`` in the pool. ``value`` or ``error`` (any ``BaseException``
+    it raised) once ``state`` is ``DONE``; ``batch`` learns when it settles."""
+
+    __slots__ = ("args", "batch", "error", "fn", "settled", "state", "thread", "value")
+
+    def __init__(
+        self, fn: Callable[..., Any], args: tuple[Any, ...], batch: Batch | None = None
+    ) -> None:
+        self.fn: Callable[..., Any] | None = fn
+        self.args: tuple[Any, ...] = args
+        self.batch = batch
+        self.state = QUEUED
+        self.thread: threading.Thread | None = None
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self.settled = False  # counted as over by its batch (done, cancelled or given up)
+
+    def done(self) -> bool:
+        return self.state >= DONE
+
+    def _start(self) -> bool:  # with the pool's lock held
+        if self.state != QUEUED:
+            return False
+        self.state = RUNNING
+        return True
+
+    def _cancel(self) -> bool:  # with the pool's lock held
+        if self.state != QUEUED:
+            return False
+        self.state = CANCELLED
+        return True
+
+    def _run(self) -> None:
+        try:
+            self.value = self.fn(*self.args)  # type: ignore[misc]
+        except BaseException as exc:  # SystemExit in a tool: its caller re-raises it
+            self.error = exc
+        self.fn = None
+        self.args = ()
+        self.state = DONE  # before the worker takes the pool's lock again (see abandon)
+        if self.batch is not None:
+            self.batch.settle(self)
+
+
+class _FutureJob(Job):
+    """A job behind a standard future (:meth:`ToolPool.submit`)."""
+
+    __slots__ = ("future",)
+
+    def __init__(self, future: _Future[Any], fn: Callable[..., Any], args: tuple[Any, ...]):
+        super().__init__(fn, args)
+        self.future = future
+
+    def _start(self) -> bool:
+        if not super()._start():
+            return False
+        if self.future.set_running_or_notify_cancel():
+            return True
+        self.state = CANCELLED  # cancelled through its future
+        return False
+
+    def _cancel(self) -> bool:
+        return super()._cancel() and self.future.cancel()
+
+    def _run(self) -> None:
+        super()._run()
+        if self.error is not None:
+            self.future.set_exception(self.error)
+        else:
+            self.future.set_result(self.value)
+        self.error = self.value = None  # the future holds them
+
+
+class _Future(concurrent.futures.Future[T]):
+    """What :meth:`ToolPool.submit` returns: a standard future the pool can give up on."""
+
+    job: _FutureJob
+
+
+class Batch:
+    """Calls a caller waits for together: one wake-up when the last of them settles (ran,
+    was cancelled, or was given up), plus any :meth:`nudge` (a stop) meanwhile.
+
+    The caller either blocks in :meth:`wait` (``notify=None``) or is told through ``notify``
+    (called from whichever thread settled the last call, e.g. to wake an event loop)."""
+
+    __slots__ = ("_lock", "_notify", "_queue", "left")
+
+    def __init__(self, size: int, notify: Callable[[], None] | None = None) -> None:
+        self.left = size
+        self._lock = threading.Lock()
+        self._queue: queue.SimpleQueue[None] | None = None
+        if notify is None:
+            self._queue = queue.SimpleQueue()
+        self._notify = notify
+
+    def settle(self, job: Job) -> None:
+        """``job`` is over for this batch (from any thread; only the first call counts)."""
+        with self._lock:
+            if job.settled:
+                return
+            job.settled = True
+            self.left -= 1
+            last = self.left == 0
+        if last:
+            self.nudge()
+
+    def nudge(self) -> None:
+        """Wake the caller (it then looks at what changed)."""
+        if self._queue is not None:
+            self._queue.put(None)
+        elif self._notify is not None:
+            self._notify()
+
+    def wait(self, timeout: float | None) -> None:
+        """Block until a wake-up or ``timeout`` (blocking caller only; Ctrl-C interrupts)."""
+        assert self._queue is not None
+        with contextlib.suppress(queue.Empty):
+            self._queue.get(timeout=timeout)
+
+
+class Signal:
+    """Set once, from any thread, with a value (the exception a stopped batch raises); a
+    waiting batch watches it (:meth:`watch`) instead of polling."""
+
+    __slots__ = ("_lock", "_set", "_value", "_watchers")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._set = False
+        self._value: Any = None
+        self._watchers: list[Callable[[], None]] = []
+
+    def set(self, value: Any) -> bool:
+        """Set it (False if it was set already) and call the watchers."""
+        with self._lock:
+            if self._set:
+                return False
+            self._set, self._value = True, value
+            watchers, self._watchers = self._watchers, []
+        for watcher in watchers:
+            watcher()
+        return True
+
+    def done(self) -> bool:
+        return self._set
+
+    def result(self) -> Any:
+        """The value it was set with (None while unset)."""
+        return self._value
+
+    def watch(self, watcher: Callable[[], None]) -> None:
+        """Call ``watcher`` (from the setting thread) when it is set: now, if it is."""
+        with self._lock:
+            if not self._set:
+                self._watchers.append(watcher)
+                return
+        watcher()
+
+    def unwatch(self, watcher: Callable[[], None]) -> None:
+        with self._lock:
+            if watcher in self._watchers:
+                self._watchers.remove(watcher)
 
 
 class ToolPool(concurrent.futures.Executor):
-    """At most ``max_workers`` counted daemon threads; threads start only when calls overlap."""
+    """At most ``max_workers`` counted daemon threads; threads start only when calls overlap.
+
+    Idle threads each wait on a lock of their own, so that putting work wakes exactly the
+    threads it needs (:meth:`put`, :meth:`spread`)."""
 
     def __init__(self, max_workers: int, name: str = "agentloop-tool") -> None:
         if max_workers < 1:
@@ -41,93 +226,136 @@ class ToolPool(concurrent.futures.Executor):
         self.max_workers = max_workers
         self._name = name
         self._names = itertools.count()
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
-        self._idle = threading.Semaphore(0)
+        self._jobs: collections.deque[Job] = collections.deque()
         self._lock = threading.Lock()
+        self._parked: list[threading.Lock] = []  # idle threads, each blocked on its lock
+        self._looking = 0  # counted threads awake and not running a call: they take the queue
         self._counted = 0  # live threads that count against max_workers
-        self._running: dict[concurrent.futures.Future[Any], threading.Thread] = {}
         self._abandoned: set[threading.Thread] = set()
         self._threads: set[threading.Thread] = set()
         self._shutdown = False
 
-    def submit(
-        self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs
-    ) -> concurrent.futures.Future[T]:
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> _Future[T]:
         if kwargs:
             raise TypeError("ToolPool.submit takes positional arguments only")
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        future: _Future[T] = _Future()
+        future.job = _FutureJob(future, fn, args)
+        self.put((future.job,), lazy=False)
+        return future
+
+    def put(self, jobs: Iterable[Job], *, lazy: bool) -> None:
+        """Queue ``jobs``: each with a thread of its own (up to ``max_workers``), or, when
+        ``lazy``, one thread for all of them (the caller then watches, see :meth:`spread`)."""
         with self._lock:
             if self._shutdown:
                 raise StateError(
                     "cannot run a tool after its registry was closed (conversation.close()); "
                     "create a new conversation or registry"
                 )
-            self._queue.put((future, fn, args))
-            if not self._idle.acquire(blocking=False) and self._counted < self.max_workers:
-                self._start()
-        return future
+            self._jobs.extend(jobs)
+            new = self._spread(1 if lazy else len(self._jobs))
+        self._launch(new)
 
-    def abandon(self, future: concurrent.futures.Future[Any]) -> None:
-        """Stop waiting for ``future``: cancel it if it has not started, else free its slot
-        (its thread finishes the call, discards the result and exits)."""
-        if future.cancel():
-            return
+    def spread(self) -> bool:
+        """A thread for every call still queued (up to ``max_workers``); False when none is
+        queued any more."""
         with self._lock:
-            thread = self._running.get(future)
-            if thread is None or thread in self._abandoned or future.done():
+            if not self._jobs:
+                return False
+            new = self._spread(len(self._jobs))
+        self._launch(new)
+        return True
+
+    def _spread(self, wanted: int) -> list[threading.Thread]:  # with self._lock held
+        """Wake or count in threads until ``wanted`` look at the queue; the threads to
+        start (after the lock is released: a start waits for the new thread)."""
+        new: list[threading.Thread] = []
+        for _ in range(wanted - self._looking):
+            if self._parked:
+                self._parked.pop().release()
+            elif self._counted < self.max_workers:
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}-{next(self._names)}", daemon=True
+                )
+                self._counted += 1
+                self._threads.add(thread)
+                new.append(thread)
+            else:
+                break
+            self._looking += 1
+        return new
+
+    def _launch(self, threads: list[threading.Thread]) -> None:
+        for index, thread in enumerate(threads):
+            try:
+                thread.start()
+            except BaseException:  # (e.g. "can't start new thread"): uncount those not started
+                with self._lock:
+                    for unstarted in threads[index:]:
+                        self._threads.discard(unstarted)
+                        self._counted -= 1
+                        self._looking -= 1
+                raise
+
+    def cancel(self, job: Job) -> bool:
+        """Drop ``job`` if it has not started (True), else leave it be."""
+        with self._lock:
+            return job._cancel()
+
+    def abandon(self, job: Job | concurrent.futures.Future[Any]) -> None:
+        """Stop waiting for ``job``: cancel it if it has not started, else free its slot
+        (its thread finishes the call, discards the result and exits)."""
+        if isinstance(job, _Future):
+            job = job.job
+        assert isinstance(job, Job)
+        with self._lock:
+            if job._cancel():
+                return
+            thread = job.thread
+            if job.state != RUNNING or thread is None or thread in self._abandoned:
                 return  # finished meanwhile
             self._abandoned.add(thread)
             self._counted -= 1
-            if not self._queue.empty() and self._counted < self.max_workers:
-                self._start()
+            new = self._spread(len(self._jobs)) if self._jobs else []
+        self._launch(new)
 
     @property
     def busy(self) -> int:
         """Threads counted against ``max_workers`` (running or idle, not abandoned)."""
         return self._counted
 
-    def _start(self) -> None:  # with self._lock held
-        thread = threading.Thread(
-            target=self._work, name=f"{self._name}-{next(self._names)}", daemon=True
-        )
-        self._counted += 1
-        self._threads.add(thread)
-        thread.start()
-
     def _work(self) -> None:
         me = threading.current_thread()
+        parking = threading.Lock()
+        parking.acquire()
+        job: Job | None = None
         try:
             while True:
-                try:
-                    item = self._queue.get(timeout=IDLE_EXIT)
-                except queue.Empty:
-                    with self._lock:  # idle too long: leave, unless a caller counts on us
-                        if self._idle.acquire(blocking=False):
-                            return
-                    continue
-                if item is None:
-                    self._queue.put(None)  # wake the next thread too
-                    return
-                future, fn, args = item
-                with self._lock:  # started and registered at once (see abandon)
-                    started = future.set_running_or_notify_cancel()
-                    if started:
-                        self._running[future] = me
-                if started:
-                    try:
-                        result = fn(*args)
-                    except BaseException as exc:
-                        future.set_exception(exc)
-                    else:
-                        future.set_result(result)
-                    finally:
-                        del item, fn, args  # no reference cycles through the frame
-                    with self._lock:
-                        del self._running[future]
+                with self._lock:
+                    if job is not None:  # the call just run
+                        job.thread = None
+                        job = None
                         if me in self._abandoned:
                             return
-                del future
-                self._idle.release()
+                        self._looking += 1
+                    while self._jobs:
+                        candidate = self._jobs.popleft()
+                        if candidate._start():  # (a cancelled one is dropped)
+                            candidate.thread, job = me, candidate
+                            break
+                    self._looking -= 1
+                    if job is None:
+                        if self._shutdown:
+                            return
+                        self._parked.append(parking)
+                if job is not None:
+                    job._run()
+                elif not parking.acquire(timeout=IDLE_EXIT):
+                    with self._lock:  # idle too long: leave, unless just woken
+                        if parking in self._parked:
+                            self._parked.remove(parking)
+                            return
+                    parking.acquire()  # woken meanwhile: take the wake-up
         finally:
             with self._lock:
                 self._threads.discard(me)
@@ -138,20 +366,21 @@ class ToolPool(concurrent.futures.Executor):
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop taking calls; with ``wait``, wait for the running ones that were not
-        abandoned (abandoned ones are left to finish on their own)."""
+        abandoned (abandoned ones are left to finish on their own). Calls still queued run
+        first, except, with ``cancel_futures``, those of :meth:`submit` (their futures say so;
+        a batch's caller drops its queued calls itself)."""
         with self._lock:
             self._shutdown = True
             if cancel_futures:
-                while True:
-                    try:
-                        item = self._queue.get_nowait()
-                    except queue.Empty:
-                        break
-                    if item is not None:
-                        item[0].cancel()
-            self._queue.put(None)
+                for job in self._jobs:
+                    if isinstance(job, _FutureJob):
+                        job._cancel()
+            while self._parked:  # they see the shutdown and leave
+                self._parked.pop().release()
+                self._looking += 1
             threads = [t for t in self._threads if t not in self._abandoned]
         if wait:
             for thread in threads:
-                if thread is not threading.current_thread():
+                # (a thread another caller is starting right now has no ident yet)
+                if thread is not threading.current_thread() and thread.ident is not None:
                     thread.join()

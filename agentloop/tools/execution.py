@@ -4,11 +4,18 @@
 result whose wire form is known) never block. The drivers only decide *where* a prepared
 call runs, always in a copy of the caller's ``contextvars`` context:
 
-* ``run_sync``: a lone plain sync call in the calling thread; otherwise sync tools in the
-  registry's pool of daemon threads and async tools on its private event-loop thread (all
-  concurrently), waiting with per-tool timeouts;
+* ``run_sync``: a lone plain sync call in the calling thread (unless the batch can be stopped
+  from another thread); otherwise sync tools in the registry's pool of daemon threads and
+  async tools on its private event-loop thread (all concurrently), the caller waiting for
+  the whole batch at once, with per-tool timeouts;
 * ``run_async``: async tools as tasks on the running loop, sync tools always in the pool
-  (never on the event loop), each under ``asyncio.wait_for``.
+  (never on the event loop), those with a timeout each under ``asyncio.wait_for``, the others
+  waking the loop once for the whole batch.
+
+A thread hand-off costs more than a quick tool call, so the calls of quick tools share one
+pool thread, and the caller gives each call still queued a thread of its own once no call has
+ended for ``SPREAD_AFTER`` while one runs (see ``_pool``): every call of a batch can always run
+concurrently with the others.
 
 A timed-out sync call cannot be stopped (Python cannot kill a thread): the pool gives up on
 it, its slot is free at once, and its daemon thread never delays interpreter exit.
@@ -28,9 +35,8 @@ import contextvars
 import dataclasses
 import json
 import math
-import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +52,7 @@ from agentloop.errors import (
 )
 from agentloop.types import FunctionCallStep, FunctionResultStep, encode_step
 
-from ._pool import ToolPool
+from ._pool import DONE, QUEUED, RUNNING, SPREAD_AFTER, Batch, Job, Signal, ToolPool
 from .context import ToolContext, ToolContextFactory, default_context
 from .results import to_result
 from .tool import Tool
@@ -93,13 +99,13 @@ class ToolProgress:
     ``started``: ids of calls whose tool code began (from the thread or task running it);
     ``finished``: the outcome of every call that ended (returned or raised), by id. A call
     neither started nor finished never ran; a call started and not finished is in doubt.
-    ``stop``: resolved (with the exception to raise) when the batch must stop, from any
-    thread (``conv.cancel()``); the blocking driver then treats it as an interruption.
+    ``stop``: set (with the exception to raise) when the batch must stop, from any thread
+    (``conv.cancel()``); the blocking driver then treats it as an interruption.
     """
 
     started: set[str] = dataclasses.field(default_factory=set)
     finished: dict[str, ToolOutcome] = dataclasses.field(default_factory=dict)
-    stop: concurrent.futures.Future[BaseException] | None = None
+    stop: Signal | None = None
 
 
 @dataclasses.dataclass
@@ -342,10 +348,14 @@ def _unencodable(prepared: PreparedCall, value: Any, exc: Exception, started: fl
 def _call_sync(prepared: PreparedCall) -> Any:
     if prepared.progress is not None:
         prepared.progress.started.add(prepared.call.id)
+    started = time.perf_counter()
     try:
         return prepared.start()
     except Exception as exc:
         return _Raised(exc)
+    finally:  # (where it ran, waits for other threads included: errs on the slow side)
+        took, recent = time.perf_counter() - started, prepared.tool._recent_seconds
+        prepared.tool._recent_seconds = took if recent is None else max(took, recent / 2)
 
 
 async def _call_async(prepared: PreparedCall) -> Any:
@@ -366,6 +376,51 @@ def _known(progress: ToolProgress | None, outcomes: Sequence[ToolOutcome | None]
         for outcome in outcomes:
             if outcome is not None:
                 progress.finished[outcome.call.id] = outcome
+
+
+class _Handed(Job):
+    """A prepared call handed to the pool (or, for an async tool called from sync code, to
+    the private loop: ``future``), with when it was handed over and whether it was given up."""
+
+    __slots__ = ("future", "given_up", "index", "prepared", "started")
+
+    def __init__(self, index: int, prepared: PreparedCall, batch: Batch) -> None:
+        # In a copy of the caller's context, made here (in the caller's thread).
+        super().__init__(contextvars.copy_context().run, (_call_sync, prepared), batch)
+        self.index = index
+        self.prepared = prepared
+        self.started = time.perf_counter()
+        self.future: concurrent.futures.Future[Any] | None = None
+        self.given_up = False  # timed out: its thread was abandoned
+
+    def loop_done(self, _: concurrent.futures.Future[Any]) -> None:
+        assert self.batch is not None
+        self.batch.settle(self)
+
+    def outcome(self) -> ToolOutcome:
+        """What happened (once settled): raises what the tool raised beyond ``Exception``."""
+        if self.given_up:
+            return timed_out(self.prepared, self.started)
+        if self.future is not None:
+            value = self.future.result()
+        elif self.error is not None:
+            raise self.error  # KeyboardInterrupt, SystemExit from the tool
+        else:
+            value = self.value
+        return _outcome_of(self.prepared, value, self.started)
+
+    def known(self) -> ToolOutcome | None:
+        """Its outcome if it ended (interrupted batches), else None."""
+        if self.given_up:
+            return timed_out(self.prepared, self.started)
+        if self.future is not None:
+            future = self.future
+            if not future.done() or future.cancelled() or future.exception() is not None:
+                return None
+            return _outcome_of(self.prepared, future.result(), self.started)
+        if self.state != DONE or self.error is not None:
+            return None
+        return _outcome_of(self.prepared, self.value, self.started)
 
 
 # --- sync driver -----------------------------------------------------------------------------
@@ -392,55 +447,169 @@ def run_sync(
             prepared.progress = progress
             ready.append((index, prepared))
 
-    # One plain sync call (no timeout) runs right here, in the calling thread, while the
-    # others run in the pool: the caller would only wait anyway, and a lone call costs no
-    # thread hop at all (Ctrl-C stays immediate).
-    # (Not when the batch may be stopped from another thread: the caller must stay free to
-    # see the stop.)
     stop = progress.stop if progress is not None else None
-    here = next((i for i in range(len(ready) - 1, -1, -1) if _plain_sync(ready[i][1].tool)), None)
-    local = ready.pop(here) if here is not None and stop is None else None
+    if len(ready) == 1 and stop is None and _plain_sync(ready[0][1].tool):
+        # A lone plain sync call runs right here, in the calling thread: the caller would
+        # only wait anyway, and it costs no thread hop (Ctrl-C stays immediate). (Not when the
+        # batch may be stopped from another thread: the caller must stay free to see it.)
+        index, prepared = ready[0]
+        started = time.perf_counter()
+        value = contextvars.copy_context().run(_call_sync, prepared)
+        outcomes[index] = finish(prepared, value, started)
+    elif ready:
+        _run_handed(ready, outcomes, pool, loop, progress, stop, grace)
+    return [outcome for outcome in outcomes if outcome is not None]
 
-    pending: list[tuple[int, PreparedCall, concurrent.futures.Future[Any], float]] = []
+
+def _run_handed(
+    ready: list[tuple[int, PreparedCall]],
+    outcomes: list[ToolOutcome | None],
+    pool: Callable[[], ToolPool],
+    loop: Callable[[], asyncio.AbstractEventLoop],
+    progress: ToolProgress | None,
+    stop: Signal | None,
+    grace: float,
+) -> None:
+    """Sync tools in the pool and async tools on the private loop, all at once; the caller
+    waits for the whole batch with one wake-up (plus one per stop or timeout)."""
+    batch = Batch(len(ready))
+    handed = [_Handed(index, prepared, batch) for index, prepared in ready]
+    threaded = [h for h in handed if not h.prepared.tool.is_async]
+    lazy = _lazy(threaded)  # calls of quick tools share a thread; others get one each
+    if stop is not None:
+        stop.watch(batch.nudge)
     try:
-        for index, prepared in ready:
-            started = time.perf_counter()
-            future: concurrent.futures.Future[Any]
-            if prepared.tool.is_async:
+        if threaded:
+            pool().put(threaded, lazy=lazy)
+        for h in handed:
+            if h.prepared.tool.is_async:
                 # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
-                future = asyncio.run_coroutine_threadsafe(_with_timeout(prepared), loop())
-            else:
-                future = pool().submit(contextvars.copy_context().run, _call_sync, prepared)
-            pending.append((index, prepared, future, started))
-        if local is not None:
-            index, prepared = local
-            started = time.perf_counter()
-            value = contextvars.copy_context().run(_call_sync, prepared)
-            outcomes[index] = finish(prepared, value, started)
-        for index, prepared, future, started in pending:
-            outcomes[index] = _wait(pool, prepared, future, started, stop)
+                h.future = asyncio.run_coroutine_threadsafe(_with_timeout(h.prepared), loop())
+                h.future.add_done_callback(h.loop_done)
+        _wait_all(pool, batch, handed, stop, lazy)
+        for h in handed:
+            outcomes[h.index] = h.outcome()
     except BaseException:
-        # Interrupted (Ctrl-C): what finished is known; calls still queued never start; the
-        # ones running get ``grace`` seconds to finish so that what they return is known too.
+        # Interrupted (Ctrl-C, a stop): what finished is known; calls still queued never
+        # start; the ones running get ``grace`` seconds to finish so that what they return
+        # is known too.
         _known(progress, outcomes)
         deadline = time.monotonic() + grace
-        # Queued calls are dropped first, so that none starts in a slot freed meanwhile.
-        running = [item for item in pending if item[1].tool.is_async or not item[2].cancel()]
+        for h in handed:  # queued calls are dropped first, so none starts in a freed slot
+            if h.future is None and h.state == QUEUED and pool().cancel(h):
+                batch.settle(h)
         try:
-            for _, prepared, future, started in running:  # running (or async)
-                remaining = max(0.0, deadline - time.monotonic())
-                with contextlib.suppress(Exception):
-                    value = future.result(remaining)
-                    _known(progress, [_outcome_of(prepared, value, started)])
+            while batch.left and (remaining := deadline - time.monotonic()) > 0:
+                batch.wait(remaining)
+            _known(progress, [h.known() for h in handed])
         finally:
-            for _, _, future, _ in pending:
-                future.cancel()  # async tools still running are cancelled on their loop
+            for h in handed:
+                if h.future is not None:
+                    h.future.cancel()  # async tools still running are cancelled on their loop
         raise
-    return [outcome for outcome in outcomes if outcome is not None]
+    finally:
+        if stop is not None:
+            stop.unwatch(batch.nudge)
+
+
+def _wait_all(
+    pool: Callable[[], ToolPool],
+    batch: Batch,
+    handed: list[_Handed],
+    stop: Signal | None,
+    lazy: bool,
+) -> None:
+    """Until every call settled: a stop raises (an interruption); a sync call past its timeout
+    is given up (its thread cannot be stopped: the pool frees its slot)."""
+    if lazy:  # (no timeouts in such a batch)
+        watchdog = _Watchdog(pool, batch, handed)
+        while True:
+            batch.wait(SPREAD_AFTER)  # woken early only when it is done or stopped
+            if (stop is not None and stop.done()) or not watchdog.look():
+                break
+    timed = [h for h in handed if h.future is None and h.prepared.tool.timeout is not None]
+    while batch.left:
+        if stop is not None and stop.done():
+            raise stop.result()  # stopped from another thread: an interruption
+        timeout = None
+        if timed:
+            now = time.perf_counter()
+            for h in timed:
+                if h.settled or h.state == DONE:
+                    continue
+                remaining = h.started + h.prepared.tool.timeout - now  # type: ignore[operator]
+                if remaining <= 0:
+                    pool().abandon(h)
+                    h.given_up = True
+                    batch.settle(h)
+                elif timeout is None or remaining < timeout:
+                    timeout = remaining
+            if not batch.left:
+                return
+        batch.wait(timeout)
+
+
+class _Watchdog:
+    """Looks at a batch whose calls share a thread every ``SPREAD_AFTER`` seconds, and gives
+    each call still queued a thread of its own once it stops making progress: no call ended
+    since the last look while one runs (it is slow, or waits for another call of the batch).
+    A thread that has not started the batch yet (a busy machine) is no reason to wake more."""
+
+    __slots__ = ("batch", "handed", "handle", "pool", "seen")
+
+    def __init__(self, pool: Callable[[], ToolPool], batch: Batch, handed: list[_Handed]):
+        self.pool = pool
+        self.batch = batch
+        self.handed = handed
+        self.seen = len(handed)  # calls left at the last look
+        self.handle: asyncio.TimerHandle | None = None
+
+    def look(self) -> bool:
+        """Spread the batch if it is stuck; whether to look again later."""
+        left = self.batch.left
+        if not left or not any(h.state == QUEUED for h in self.handed):
+            return False  # done, or nothing left to spread
+        if left == self.seen and any(h.state == RUNNING for h in self.handed):
+            self.pool().spread()  # once is enough: each queued call now has a thread
+            return False
+        self.seen = left
+        return True
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Look on ``loop`` (the awaiting driver) until it need not any more."""
+        self.handle = loop.call_later(SPREAD_AFTER, self._tick, loop)
+
+    def _tick(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self.look():
+            self.start(loop)
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
 
 
 def _plain_sync(tool: Tool[..., Any]) -> bool:
     return not tool.is_async and tool.timeout is None
+
+
+QUICK_CALL = 0.0002
+"""Seconds under which a sync tool counts as quick (``Tool._recent_seconds``, a decaying
+maximum of its calls' times): the calls of a batch whose tools are all quick share one pool
+thread (a thread hand-off costs more than such a call; the caller still spreads them when one
+turns slow, see ``_Watchdog``). Other batches get a thread per call at once."""
+
+
+def _lazy(handed: list[_Handed]) -> bool:
+    """Whether the batch's sync calls may share a thread: several plain calls (no timeout,
+    whose clock would run while queued) of quick tools."""
+    if len(handed) < 2:
+        return False
+    for h in handed:
+        tool = h.prepared.tool
+        recent = tool._recent_seconds
+        if recent is None or recent >= QUICK_CALL or tool.timeout is not None:
+            return False
+    return True
 
 
 async def _with_timeout(prepared: PreparedCall) -> Any:
@@ -455,40 +624,30 @@ async def _with_timeout(prepared: PreparedCall) -> Any:
 _TIMED_OUT = object()
 
 
-def _wait(
-    pool: Callable[[], ToolPool],
-    prepared: PreparedCall,
-    future: concurrent.futures.Future[Any],
-    started: float,
-    stop: concurrent.futures.Future[BaseException] | None = None,
-) -> ToolOutcome:
-    timeout = prepared.tool.timeout
-    remaining = None if timeout is None else max(0.0, started + timeout - time.perf_counter())
-    if stop is not None:
-        concurrent.futures.wait(
-            (future, stop),
-            None if prepared.tool.is_async else remaining,
-            concurrent.futures.FIRST_COMPLETED,
-        )
-        if stop.done() and not future.done():
-            raise stop.result()  # stopped from another thread: an interruption
-        if remaining is not None:
-            remaining = max(0.0, started + timeout - time.perf_counter())  # type: ignore[operator]
-    try:
-        # ``remaining`` for async tools is a backstop only: they time out on their own loop.
-        value = future.result(None if prepared.tool.is_async else remaining)
-    except concurrent.futures.TimeoutError:
-        if prepared.tool.is_async:
-            future.cancel()
-        else:
-            pool().abandon(future)  # the thread cannot be stopped: free its slot
-        return timed_out(prepared, started)
-    if value is _TIMED_OUT:
-        return timed_out(prepared, started)
-    return finish(prepared, value, started)
-
-
 # --- async driver ----------------------------------------------------------------------------
+
+
+class _LoopWake:
+    """Wakes an event loop (from any thread) when a batch's last call settles."""
+
+    __slots__ = ("future", "loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[None] = loop.create_future()
+
+    def __call__(self) -> None:
+        with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
+            self.loop.call_soon_threadsafe(self._set)
+
+    def _set(self) -> None:  # on the loop: whichever future is waited on now
+        if not self.future.done():
+            self.future.set_result(None)
+
+    def renew(self) -> asyncio.Future[None]:
+        """A fresh future to wait on (the last one was cancelled with its waiter)."""
+        self.future = self.loop.create_future()
+        return self.future
 
 
 async def run_async(
@@ -544,20 +703,23 @@ async def run_async(
                 return
         outcomes[index] = finish(prepared, value, started)
 
-    # Plain sync calls go to the pool at once, each in a copy of the caller's context, and
-    # wake the loop once when the last one is done (not once per call).
-    batch = [
-        (
-            index,
-            prepared,
-            time.perf_counter(),
-            pool().submit(contextvars.copy_context().run, _call_sync, prepared),
-        )
-        for index, prepared in plain
-    ]
-    jobs = [one(index, prepared) for index, prepared in own]
-    if batch:
-        jobs.append(_all_done(loop, [future for _, _, _, future in batch]))
+    # Plain sync calls go to the pool at once (never on the event loop), each in a copy of
+    # the caller's context, and wake the loop once when the last one is done (not once per
+    # call). Calls of tools known to be quick share a thread; should one turn slow, the calls
+    # still queued get threads of their own (``_Watchdog``).
+    wake = _LoopWake(loop)
+    batch = Batch(len(plain), wake)
+    handed = [_Handed(index, prepared, batch) for index, prepared in plain]
+    watchdog: _Watchdog | None = None
+    if handed:
+        lazy = _lazy(handed)
+        pool().put(handed, lazy=lazy)
+        if lazy:
+            watchdog = _Watchdog(pool, batch, handed)
+            watchdog.start(loop)
+    jobs: list[Awaitable[None]] = [one(index, prepared) for index, prepared in own]
+    if handed:
+        jobs.append(wake.future)
     try:
         if len(jobs) == 1:
             await jobs[0]
@@ -565,22 +727,26 @@ async def run_async(
             # gather cancels the other jobs if this coroutine is cancelled; tool failures
             # never raise out of them, so only cancellation and interrupts get here.
             await asyncio.gather(*jobs)
+        for h in handed:
+            outcomes[h.index] = h.outcome()
     except BaseException:
         # Cancelled (a web Stop, task.cancel()) or interrupted: what finished is known; calls
         # still queued never start; the ones running get ``grace`` seconds to finish.
         _known(progress, outcomes)
-        waiting: list[tuple[PreparedCall, asyncio.Future[Any], float]] = []
-        for _, prepared, started, future in batch:
-            if not future.cancel():  # running or done: queued ones are dropped here
-                waiting.append((prepared, asyncio.wrap_future(future, loop=loop), started))
-        waiting += [item for item in running if item[0].call.id not in _ids(outcomes)]
+        for h in handed:  # queued calls are dropped first, so none starts in a freed slot
+            if h.state == QUEUED and pool().cancel(h):
+                batch.settle(h)
+        waiting = [item for item in running if item[0].call.id not in _ids(outcomes)]
         try:
-            undone = [work for _, work, _ in waiting if not work.done()]
+            undone: list[asyncio.Future[Any]] = [work for _, work, _ in waiting if not work.done()]
+            if batch.left:
+                undone.append(wake.renew())
             if undone and grace > 0:
                 await asyncio.wait(undone, timeout=grace)
             for prepared, work, started in waiting:
                 if work.done() and not work.cancelled() and work.exception() is None:
                     _known(progress, [_outcome_of(prepared, work.result(), started)])
+            _known(progress, [h.known() for h in handed])
         finally:
             stopping = [work for _, work, _ in running if not work.done()]
             for work in stopping:
@@ -588,35 +754,11 @@ async def run_async(
             if stopping:  # let their cleanup run (an A2A call cancels its remote task)
                 await asyncio.wait(stopping, timeout=max(grace, 1.0))
         raise
-    for index, prepared, started, future in batch:
-        outcomes[index] = finish(prepared, future.result(), started)
+    finally:
+        if watchdog is not None:
+            watchdog.cancel()
     return [outcome for outcome in outcomes if outcome is not None]
 
 
 def _ids(outcomes: Sequence[ToolOutcome | None]) -> set[str]:
     return {outcome.call.id for outcome in outcomes if outcome is not None}
-
-
-async def _all_done(
-    loop: asyncio.AbstractEventLoop, futures: list[concurrent.futures.Future[Any]]
-) -> None:
-    """Wait for every future with a single wake-up of the loop."""
-    waiter: asyncio.Future[None] = loop.create_future()
-    remaining = [len(futures)]
-    lock = threading.Lock()
-
-    def wake() -> None:
-        if not waiter.done():
-            waiter.set_result(None)
-
-    def done(_: concurrent.futures.Future[Any]) -> None:
-        with lock:
-            remaining[0] -= 1
-            last = remaining[0] == 0
-        if last:
-            with contextlib.suppress(RuntimeError):  # a closed loop: nobody waits any more
-                loop.call_soon_threadsafe(wake)
-
-    for future in futures:
-        future.add_done_callback(done)
-    await waiter

@@ -155,6 +155,10 @@ class Tool(Generic[P, R]):
         self.idempotent = bool(idempotent)
         self.strict = strict
         self.is_async = _is_async(fn)
+        # A decaying maximum of the seconds its sync calls took where they ran (None: not run
+        # yet). The drivers let a batch's calls share a pool thread when all their tools are
+        # quick; one slow call (e.g. waiting for another call) keeps it slow for a few calls.
+        self._recent_seconds: float | None = None
         if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
             raise ToolDefinitionError(
                 f"Cannot declare tool {self.name!r}: generator functions are not supported; "

@@ -124,6 +124,8 @@ async def test_cancelling_the_parent_cancels_the_managed_interaction() -> None:
         http_client=httpx.AsyncClient(transport=emu.transport()),
     )
     conv = agent.aconversation(client)
+    # The managed run never finishes by itself: no need to wait the default 5 s grace for it.
+    conv.interrupt_grace = 0.1
     task = asyncio.ensure_future(conv.send("go"))
     await asyncio.wait_for(polled.wait(), 10)
     task.cancel()

@@ -46,9 +46,16 @@ class CLI:
             monkeypatch.delenv(name, raising=False)
         monkeypatch.chdir(home)
 
-    def __call__(self, *argv: str, stdin: str = "") -> Result:
+    def __call__(self, *argv: str, stdin: str | bytes = "") -> Result:
+        """Bytes are decoded as Python decodes a piped stdin under a C or UTF-8 locale (UTF-8,
+        undecodable bytes kept as lone surrogates)."""
         self.capsys.readouterr()  # drop anything printed before
-        self.monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        text = (
+            io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8", errors="surrogateescape")
+            if isinstance(stdin, bytes)
+            else io.StringIO(stdin)
+        )
+        self.monkeypatch.setattr(sys, "stdin", text)
         try:
             code = main(list(argv))
         except SystemExit as exc:  # the emulator's own argparse exits

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from cli_helpers import CLI, agentloop
 
 TOOLS = '''
@@ -41,7 +42,10 @@ def _tools(home: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_chat_smoke_in_a_subprocess(tmp_path: Path) -> None:
+    """A real process (slow); in-process: test_chat_commands_and_strategy_switch and the
+    other in-process chat tests."""
     proc = agentloop(
         "chat",
         "--session",

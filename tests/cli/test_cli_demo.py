@@ -10,7 +10,9 @@ from cli_helpers import CLI, agentloop
 from agentloop.testing import Emulator
 
 
+@pytest.mark.slow
 def test_demo_smoke_in_a_subprocess(tmp_path: Path) -> None:
+    """A real process (slow); in-process: test_demo_runs_offline_and_shows_every_part."""
     proc = agentloop("demo", home=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "emulator" in proc.stdout.splitlines()[0]

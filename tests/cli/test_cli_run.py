@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from cli_helpers import CLI, agentloop
 
 WEATHER = '''
@@ -28,7 +29,9 @@ def _tools(home: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_run_smoke_in_a_subprocess(tmp_path: Path) -> None:
+    """A real process (slow); in-process: test_run_prints_progress_and_the_answer."""
     proc = agentloop(
         "run", "What is the weather in Lisbon?", "--tools", str(_tools(tmp_path)), home=tmp_path
     )

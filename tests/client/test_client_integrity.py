@@ -188,7 +188,9 @@ def test_keepalives_only_end_with_a_timeout_error(driver: str) -> None:
     assert isinstance(err, errors.StreamTimeoutError)
     assert isinstance(err, errors.StreamInterruptedError)
     assert err.events_delivered == 1 and err.interaction_id == "int_s"
-    assert 3 <= body.sent_keepalives < 500  # ended by the deadline, not by the body's end
+    # Ended by the deadline, not by the body's end (keep-alives never reset it). No lower bound:
+    # how many keep-alives fit in 0.05 s depends on the machine's load.
+    assert body.sent_keepalives < 500
 
 
 @pytest.mark.parametrize("driver", DRIVERS)

@@ -287,3 +287,37 @@ def test_transport_and_misc_errors_pickle() -> None:
         assert type(clone) is type(err) and str(clone) == str(err)
     assert "GEMINI_API_KEY" in str(errors.MissingAPIKeyError())
     assert issubclass(errors.RequestValidationError, ValueError)
+
+
+def test_every_error_is_one_agentloop_class_with_at_most_one_builtin_line() -> None:
+    """httpx's rule: one hierarchy; a class may also be one builtin (for ``except ValueError``
+    code), never several but for the two compatibility cases the tree marks."""
+    import inspect
+
+    from agentloop import errors as module
+
+    classes = [
+        c
+        for c in vars(module).values()
+        if inspect.isclass(c) and issubclass(c, Exception) and c.__module__ == module.__name__
+    ]
+    tree = (module.__doc__ or "").split("HTTP errors carry")[0]
+    for cls in classes:
+        assert f" {cls.__name__}" in tree, f"{cls.__name__} is missing from the tree"
+        if issubclass(cls, Warning):
+            continue
+        assert issubclass(cls, errors.AgentloopError), cls
+        builtins = [
+            b
+            for b in cls.__mro__
+            if b.__module__ == "builtins" and b not in (BaseException, Exception, object)
+        ]
+        # the builtins a class is also one of form a single line (TimeoutError < OSError),
+        # but for the two the tree marks: they keep what their calls raised before
+        lines = {b for b in builtins if not any(o is not b and issubclass(o, b) for o in builtins)}
+        allowed = {
+            errors.StateError: {RuntimeError, ValueError},
+            errors.TurnInProgressError: {RuntimeError, ValueError},
+            errors.RequestEncodingError: {ValueError, TypeError},
+        }
+        assert len(lines) <= 1 or lines == allowed.get(cls), (cls, lines)

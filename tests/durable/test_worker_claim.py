@@ -65,3 +65,28 @@ def _stderr_line(proc: subprocess.Popen[str], wanted: str) -> str:
         if wanted in line:
             return line
     raise AssertionError(f"the worker ended without printing {wanted!r}")
+
+
+def test_the_default_worker_id_is_public_and_the_host_name() -> None:
+    import socket
+
+    from agentloop.durable import default_worker_id
+
+    assert default_worker_id() == (socket.gethostname() or "agentloop-worker")
+
+
+@pytest.mark.parametrize(
+    ("status", "finished"),
+    [
+        ("queued", False),
+        ("running", False),
+        ("awaiting_approval", False),
+        ("completed", True),
+        ("failed", True),
+        ("cancelled", True),
+    ],
+)
+def test_task_info_says_whether_the_task_has_finished(status: str, finished: bool) -> None:
+    from agentloop.durable import TaskInfo
+
+    assert TaskInfo(id="t", status=status).finished is finished

@@ -2,8 +2,8 @@
 
 The real-API path sets ``GEMINI_API_KEY`` and points ``GEMINI_BASE_URL`` at a loopback
 emulator server, so ``agentloop.Client()`` is used exactly as with Google's endpoint. The
-examples run in-process (``runpy``, as ``python examples/x.py`` would run them); one smoke
-test per path runs a script in a real subprocess.
+examples run in-process (``runpy``, as ``python examples/x.py`` would run them); one slow
+smoke test runs a script in a real subprocess.
 """
 
 from __future__ import annotations
@@ -174,6 +174,7 @@ def test_example_runs_on_the_real_client_path(
         assert needle in out, (needle, out)
 
 
+@pytest.mark.slow
 def test_an_example_runs_as_a_script_in_a_subprocess(tmp_path: Path, api_url: str) -> None:
     """One real ``python examples/chatbot.py`` (stdin, the real-client path, exit code): the
     in-process runs above cover every example on both paths."""

@@ -12,7 +12,10 @@ from mcp_helpers import SERVER
 from agentloop.cli import main
 
 
+@pytest.mark.slow
 def test_run_with_an_mcp_server_calls_its_tools(capsys: pytest.CaptureFixture[str]) -> None:
+    """A real server process (slow); covered by test_run_with_an_mcp_url (the same wiring)
+    and test_stdio.py (a stdio toolset)."""
     command = shlex.join([sys.executable, SERVER])
     code = main(["run", "--offline", "--json", "--mcp", command, "add the integers 2 and 3"])
     out, err = capsys.readouterr()

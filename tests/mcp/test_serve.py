@@ -13,7 +13,7 @@ from mcp_helpers import call, results_sent
 
 from agentloop import Conversation
 from agentloop.cli._tools import load_tools
-from agentloop.mcp import MCPToolset
+from agentloop.mcp import MCPToolset, mcp_server
 from agentloop.testing import Emulator, ScriptedModel
 
 REPO = str(Path(__file__).resolve().parents[2])
@@ -66,18 +66,14 @@ def env() -> dict[str, str]:
     return {"PYTHONPATH": REPO}  # this checkout of agentloop, not an installed one
 
 
-def test_an_mcp_client_session_lists_and_calls_served_tools(
-    tools_file: str, caplog: pytest.LogCaptureFixture
-) -> None:
-    from mcp import Client, StdioServerParameters
+def check_a_client_session(target: Any, tools_file: str) -> None:
+    """A raw MCP SDK client on ``target`` lists and calls the served tools."""
+    from mcp import Client
 
     declared = {t.name: t for t in load_tools([tools_file])}
 
     async def session() -> dict[str, Any]:
-        params = StdioServerParameters(
-            command=sys.executable, args=serve_args(tools_file), env=env()
-        )
-        async with Client(params) as client:
+        async with Client(target) as client:
             listed = await client.list_tools()
             return {
                 "server": client.server_info.name if client.server_info else None,
@@ -90,8 +86,6 @@ def test_an_mcp_client_session_lists_and_calls_served_tools(
             }
 
     got = anyio.run(session)
-    # nothing a tool printed (at import or during a call) reached the protocol
-    assert "Failed to parse" not in caplog.text
     assert got["server"] == "served"
     # declarations from the @tool schemas; the tool that needs approval is not served
     assert [t.name for t in got["tools"]] == ["shout", "lookup"]
@@ -108,6 +102,38 @@ def test_an_mcp_client_session_lists_and_calls_served_tools(
     assert got["approval"].is_error and "Unknown tool 'delete_everything'" in (
         got["approval"].content[0].text
     )
+
+
+def test_served_tools_in_memory(tools_file: str) -> None:
+    """What ``agentloop mcp serve`` serves (``mcp_server``), to a client in this process."""
+    check_a_client_session(mcp_server(load_tools([tools_file]), name="served"), tools_file)
+
+
+def test_served_tools_round_trip_through_a_memory_toolset(tools_file: str) -> None:
+    model = ScriptedModel(
+        [[call("shout", "c1", text="ok"), call("lookup", "c2", key="missing")], "done"]
+    )
+    emu = Emulator(model=model)
+    toolset = MCPToolset.memory(mcp_server(load_tools([tools_file]), name="served"))
+    assert toolset.name == "served"
+    with Conversation(emu.client(), tools=[toolset]) as conv:
+        assert conv.send("go").output_text == "done"
+    sent = results_sent(emu)
+    assert sent["c1"]["result"] == "OK" and not sent["c1"].get("is_error")
+    assert sent["c2"]["is_error"] is True and sent["c2"]["result"] == "no such key; try 'a'"
+
+
+@pytest.mark.slow
+def test_an_mcp_client_session_lists_and_calls_served_tools(
+    tools_file: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``agentloop mcp serve`` as a real process on stdio (in memory above)."""
+    from mcp import StdioServerParameters
+
+    params = StdioServerParameters(command=sys.executable, args=serve_args(tools_file), env=env())
+    check_a_client_session(params, tools_file)
+    # nothing a tool printed (at import or during a call) reached the protocol
+    assert "Failed to parse" not in caplog.text
 
 
 @pytest.mark.slow

@@ -13,6 +13,8 @@ import pytest
 from agentloop.testing import Emulator, ScriptedModel
 from agentloop.testing import server as server_mod
 
+pytest_plugins = ["pytester"]
+
 
 def test_plugin_import_is_light() -> None:
     code = (
@@ -299,44 +301,35 @@ def test_cli_access_log_handler_only_at_info(
     assert len(logger.handlers) == 1 and logger.isEnabledFor(logging.INFO)
 
 
-def test_async_fixture_works_in_strict_mode(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_async_fixture_works_in_strict_mode(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The plugin's async fixture needs no ``asyncio_mode = auto`` (run in-process)."""
     # Only the two plugins at stake (autoloading every installed plugin costs seconds).
     monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
-    (tmp_path / "pytest.ini").write_text(
+    pytester.makeini(
         "[pytest]\nasyncio_mode = strict\nasyncio_default_fixture_loop_scope = function\n"
     )
-    (tmp_path / "test_strict_plugin_user.py").write_text(
-        "import pytest\n"
-        "from agentloop import AsyncConversation\n\n"
-        "@pytest.mark.asyncio\n"
-        "async def test_it(async_emulator_client, emulator):\n"
-        "    turn = await AsyncConversation(async_emulator_client).send('hi strict')\n"
-        "    assert 'hi strict' in turn.output_text\n"
-        "    assert len(emulator.requests) == 1\n"
+    pytester.makepyfile(
+        test_strict_plugin_user=(
+            "import pytest\n"
+            "from agentloop import AsyncConversation\n\n"
+            "@pytest.mark.asyncio\n"
+            "async def test_it(async_emulator_client, emulator):\n"
+            "    turn = await AsyncConversation(async_emulator_client).send('hi strict')\n"
+            "    assert 'hi strict' in turn.output_text\n"
+            "    assert len(emulator.requests) == 1\n"
+        )
     )
-    outcomes: list[str] = []
-
-    class Collect:
-        def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-            if report.when == "call" or report.outcome != "passed":
-                outcomes.append(report.outcome)
-
-    code = pytest.main(
-        [
-            str(tmp_path),
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-p",
-            "agentloop.testing.pytest_plugin",
-            "-p",
-            "pytest_asyncio.plugin",
-            "--rootdir",
-            str(tmp_path),
-            "-c",
-            str(tmp_path / "pytest.ini"),
-        ],
-        plugins=[Collect()],
+    # pytester, not a bare pytest.main(): its inner session skips the five full garbage
+    # collections that end a session, which here would walk this whole run's heap.
+    result = pytester.runpytest_inprocess(
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "agentloop.testing.pytest_plugin",
+        "-p",
+        "pytest_asyncio.plugin",
     )
-    assert (code, outcomes) == (0, ["passed"])
+    result.assert_outcomes(passed=1)
