@@ -46,7 +46,7 @@ def rows(quick: bool) -> list[Row]:
     from agentloop import Compaction
     from agentloop.loop.compaction import compact_view
     from agentloop.loop.turn import Turn
-    from agentloop.types import FunctionResultStep, RawJSON
+    from agentloop.types import FunctionResultStep
 
     out: list[Row] = []
     n = 20000 if quick else 200000
@@ -72,8 +72,8 @@ def rows(quick: bool) -> list[Row]:
 
     state = _state(1000)
     step = FunctionResultStep(call_id="c", name="search", result="x" * 200)
-    raw = RawJSON(b'{"type":"function_result","call_id":"c","result":"' + b"x" * 200 + b'"}')
-    t = min(per_call(lambda: state.view.added(1000, step, raw), n) for _ in range(3))
+    wire = b'{"type":"function_result","call_id":"c","result":"' + b"x" * 200 + b'"}'
+    t = min(per_call(lambda: state.view.added(1000, step, wire), n) for _ in range(3))
     out.append(Row("running token estimate per appended step", us(t), values={"seconds": t}))
 
     policy = Compaction(keep_recent=20)
