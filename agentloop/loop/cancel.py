@@ -60,21 +60,9 @@ class StopSwitch:
         #: it with their work.
         self.wake = Signal()
 
-    @contextlib.contextmanager
-    def running(self) -> Iterator[None]:
-        """A turn runs inside: ``request`` may stop it."""
-        with self._lock:
-            self._runs += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._runs -= 1
-                if self._runs == 0:
-                    self.requested = False
-                    self._task = None
-                    if self.wake.done():
-                        self.wake = Signal()
+    def running(self) -> _Running:
+        """A turn runs inside (``with``): ``request`` may stop it."""
+        return _Running(self)
 
     def request(self) -> bool:
         """Ask the running turn to stop; False when no turn runs."""
@@ -102,42 +90,18 @@ class StopSwitch:
         if self.requested:
             raise asyncio.CancelledError(CANCEL_MESSAGE)
 
-    @contextlib.contextmanager
-    def guard(self, close: Any = None) -> Iterator[None]:
+    def guard(self, close: Any = None) -> _Guard:
         """Blocking driver: a model request or tool batch that the switch stops (``close``:
         a stream to close when it is thrown; the error its reader then gets is the
         cancellation)."""
-        self.check()
-        self._closing = close
-        try:
-            yield
-        except BaseException as exc:
-            if self.requested and not cancelled_by_request(exc):
-                raise asyncio.CancelledError(CANCEL_MESSAGE) from exc
-            raise
-        finally:
-            self._closing = None
+        return _Guard(self, close)
 
-    @contextlib.contextmanager
-    def aguard(self, close: Any = None) -> Iterator[None]:
+    def aguard(self, close: Any = None) -> _AGuard:
         """Awaiting driver: while inside, ``request`` cancels the current task at once (a
         model request or a tool batch; the engine's interruption path takes it from there).
         Not while a stream is read (``close``): its events go to the caller's code, which a
         cancellation must not hit; the stream stops at its next event."""
-        self.check()
-        task = asyncio.current_task() if close is None else None
-        if task is None:
-            yield
-            return
-        with self._lock:
-            self._task = (task, asyncio.get_running_loop())
-        try:
-            if self.requested:  # thrown between the check and here
-                raise asyncio.CancelledError(CANCEL_MESSAGE)
-            yield
-        finally:
-            with self._lock:
-                self._task = None
+        return _AGuard(self, close)
 
     def call(self, function: Any, **kwargs: Any) -> Any:
         """Blocking driver: ``function(**kwargs)`` in the calling thread. A cancellation
@@ -155,7 +119,7 @@ class StopSwitch:
 
     async def acall(self, function: Any, **kwargs: Any) -> Any:
         """Awaiting driver: ``await function(**kwargs)``, cancelled at once by the switch."""
-        with self.aguard():
+        with _AGuard(self, None):
             return await function(**kwargs)
 
     def stopped(self, exc: asyncio.CancelledError) -> Turn:
@@ -188,3 +152,85 @@ class StopSwitch:
                 yield TurnCompleted(turn=self.stopped(exc))
             finally:
                 await events.aclose()  # type: ignore[attr-defined]
+
+
+# The switch's context managers are small classes, not ``contextlib.contextmanager``
+# generators: a turn enters ``running`` once and ``guard``/``aguard`` per model request and
+# tool batch, and a generator-based one cost ~1.5-2 us per entry.
+
+
+class _Running:
+    """``StopSwitch.running()``: counts the turn in; the last one out resets the switch."""
+
+    __slots__ = ("stop",)
+
+    def __init__(self, stop: StopSwitch) -> None:
+        self.stop = stop
+
+    def __enter__(self) -> None:
+        stop = self.stop
+        with stop._lock:
+            stop._runs += 1
+
+    def __exit__(self, *exc: object) -> None:
+        stop = self.stop
+        with stop._lock:
+            stop._runs -= 1
+            if stop._runs == 0:
+                stop.requested = False
+                stop._task = None
+                if stop.wake.done():
+                    stop.wake = Signal()
+
+
+class _Guard:
+    """``StopSwitch.guard(close)``."""
+
+    __slots__ = ("close", "stop")
+
+    def __init__(self, stop: StopSwitch, close: Any) -> None:
+        self.stop = stop
+        self.close = close
+
+    def __enter__(self) -> None:
+        stop = self.stop
+        stop.check()
+        stop._closing = self.close
+
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+        stop = self.stop
+        stop._closing = None
+        if exc is not None and stop.requested and not cancelled_by_request(exc):
+            raise asyncio.CancelledError(CANCEL_MESSAGE) from exc
+        return False
+
+
+class _AGuard:
+    """``StopSwitch.aguard(close)``: the current task is the one ``request`` cancels (none
+    while a stream is read)."""
+
+    __slots__ = ("close", "stop", "task")
+
+    def __init__(self, stop: StopSwitch, close: Any) -> None:
+        self.stop = stop
+        self.close = close
+        self.task: asyncio.Task[Any] | None = None
+
+    def __enter__(self) -> None:
+        stop = self.stop
+        stop.check()
+        task = self.task = asyncio.current_task() if self.close is None else None
+        if task is None:
+            return
+        with stop._lock:
+            stop._task = (task, asyncio.get_running_loop())
+        if stop.requested:  # thrown between the check and here
+            with stop._lock:
+                stop._task = None
+            raise asyncio.CancelledError(CANCEL_MESSAGE)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.task is not None:
+            stop = self.stop
+            with stop._lock:
+                stop._task = None
