@@ -197,12 +197,11 @@ class _Guard:
         stop.check()
         stop._closing = self.close
 
-    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: BaseException | None, tb: Any) -> None:
         stop = self.stop
         stop._closing = None
         if exc is not None and stop.requested and not cancelled_by_request(exc):
             raise asyncio.CancelledError(CANCEL_MESSAGE) from exc
-        return False
 
 
 class _AGuard:
