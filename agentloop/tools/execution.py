@@ -51,6 +51,7 @@ from agentloop.errors import (
     UnknownToolError,
 )
 from agentloop.types import FunctionCallStep, FunctionResultStep, encode_step
+from agentloop.types._encode import encode_result_text
 
 from ._pool import DONE, QUEUED, RUNNING, SPREAD_AFTER, Batch, Job, Signal, ToolPool
 from .context import ToolContext, ToolContextFactory, default_context
@@ -219,11 +220,29 @@ def finish(prepared: PreparedCall, outcome: Any, started: float) -> ToolOutcome:
         return _error(call, _exception_text(outcome.exc), outcome.exc, started)
     try:
         result = to_result(outcome)
-        step = FunctionResultStep(call_id=call.id, name=call.name, result=result)
-        wire = encode_step(step)
+        # As ``FunctionResultStep(call_id=..., name=..., result=...)`` builds it (the same
+        # validator and fields set, without the Python ``__init__``: ~0.6 us less a call).
+        step = _result_step(
+            {"type": "function_result", "call_id": call.id, "name": call.name, "result": result}
+        )
+        wire = _encode_result(step, result)
     except Exception as exc:  # TypeError, ValueError (NaN, circular), serialization errors
         return _unencodable(prepared, outcome, exc, started)
     return ToolOutcome(call, step, value=outcome, duration=time.perf_counter() - started, wire=wire)
+
+
+_result_step = FunctionResultStep.__pydantic_validator__.validate_python
+
+
+def _encode_result(step: FunctionResultStep, result: Any) -> bytes:
+    """``encode_step(step)``; text (the common result) spliced into the step's JSON without
+    the serializer (the same bytes, ~0.5 us less a call)."""
+    if type(result) is str and type(step.call_id) is str and type(step.name) is str:
+        try:
+            return encode_result_text(step.call_id, step.name, result)
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: the serializer's own error, as for any other result
+    return encode_step(step)
 
 
 def timed_out(prepared: PreparedCall, started: float) -> ToolOutcome:

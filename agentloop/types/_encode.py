@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from ._base import RawJSON, WireModel
 
-__all__ = ["encode_json", "encode_step", "encode_user_text"]
+__all__ = ["encode_json", "encode_result_text", "encode_step", "encode_user_text"]
 
 
 def encode_step(step: WireModel) -> bytes:
@@ -38,6 +38,17 @@ def encode_user_text(text: str) -> bytes:
 
 _USER_TEXT_HEAD = b'{"type":"user_input","content":[{"type":"text","text":'
 _USER_TEXT_TAIL = b"}]}"
+
+
+def encode_result_text(call_id: str, name: str, text: str) -> bytes:
+    """``encode_step`` of ``FunctionResultStep(call_id=call_id, name=name, result=text)``
+    (a tool that returned text, the common result), without the serializer: the same bytes
+    (``tests/types/test_encode_user_text.py``); a lone surrogate raises
+    ``UnicodeEncodeError``."""
+    return (
+        f'{{"type":"function_result","call_id":{_string(call_id)},'
+        f'"result":{_string(text)},"name":{_string(name)}}}'
+    ).encode()
 
 
 def _default(value: Any) -> Any:

@@ -1,6 +1,6 @@
-"""``encode_user_text`` writes the bytes ``encode_step`` writes for a user text step, so a
-plain text turn's history entry (sent again by the stateless strategy, journaled) is the same
-whichever path encoded it."""
+"""``encode_user_text`` writes the bytes ``encode_step`` writes for a user text step (and
+``encode_result_text`` those of a tool's text result), so a history entry (sent again by the
+stateless strategy, journaled) is the same whichever path encoded it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,12 @@ import random
 
 import pytest
 
-from agentloop.types import encode_step, input_to_steps
-from agentloop.types._encode import encode_user_text
+from agentloop.errors import ToolResultError
+from agentloop.tools import ToolRegistry
+from agentloop.tools.execution import PreparedCall, finish, prepare
+from agentloop.tools.results import to_result
+from agentloop.types import FunctionCallStep, FunctionResultStep, encode_step, input_to_steps
+from agentloop.types._encode import encode_result_text, encode_user_text
 
 SAMPLES = [
     "",
@@ -43,3 +47,47 @@ def test_a_lone_surrogate_cannot_be_encoded_either_way() -> None:
         encode_user_text(text)
     with pytest.raises(Exception):  # noqa: B017 (pydantic's own serialization error)
         encode_step(input_to_steps(text)[0])
+
+
+# ``encode_result_text``: a tool's text result, spliced the same way.
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_a_text_result_has_the_serializers_bytes(text: str) -> None:
+    step = FunctionResultStep(call_id=f"call {text}", name="tool_é", result=text)
+    assert encode_result_text(f"call {text}", "tool_é", text) == encode_step(step)
+
+
+def test_random_text_results_from_every_plane() -> None:
+    rng = random.Random(28)
+    ranges = [(0, 0x7F), (0x80, 0x7FF), (0x800, 0xD7FF), (0xE000, 0xFFFF), (0x10000, 0x10FFFF)]
+    for _ in range(300):
+        low, high = rng.choice(ranges)
+        text = "".join(chr(rng.randint(low, high)) for _ in range(rng.randint(0, 40)))
+        step = FunctionResultStep(call_id="c1", name="lookup", result=text)
+        assert encode_result_text("c1", "lookup", text) == encode_step(step), repr(text)
+
+
+def test_a_finished_call_has_the_step_and_bytes_the_model_would() -> None:
+    """``finish`` builds the result step without ``FunctionResultStep.__init__`` and splices
+    a text result: the step, its fields set and its bytes are those of the plain way, for
+    text and non-text results; a lone surrogate is reported as before."""
+
+    def echo(value: str) -> str:
+        """Echo."""
+        return value
+
+    registry = ToolRegistry([echo])
+    call = FunctionCallStep(id="call_1", name="echo", arguments={"value": "x"})
+    prepared = prepare(registry, call)
+    assert isinstance(prepared, PreparedCall)
+    for value in ["plain", 'quote " and \n', "", None, {"a": [1, 2.5, None]}, ["x", 3]]:
+        outcome = finish(prepared, value, 0.0)
+        plain = FunctionResultStep(call_id="call_1", name="echo", result=to_result(value))
+        assert outcome.result == plain
+        assert outcome.result.model_fields_set == plain.model_fields_set
+        assert outcome.wire == encode_step(plain)
+    bad = finish(prepared, "half \ud800", 0.0)
+    assert bad.is_error and isinstance(bad.error, ToolResultError)
+    assert "not valid Unicode" in str(bad.result.result)
+    assert bad.wire == encode_step(bad.result)
