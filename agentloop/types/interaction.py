@@ -98,32 +98,40 @@ class Usage(WireModel):
     def __add__(self, other: Usage) -> Usage:
         if not isinstance(other, Usage):
             return NotImplemented
+        # Field values straight from the instances' dicts, and the sum built through the
+        # validator (what ``Usage(**data)`` runs, without its Python ``__init__``): a turn
+        # adds two usages per model request after its first (~2.7 -> ~1.5 us each).
+        mine, theirs = self.__dict__, other.__dict__
         data: dict[str, Any] = {}
         for name in _INT_USAGE_FIELDS:
-            a, b = getattr(self, name), getattr(other, name)
+            a, b = mine[name], theirs[name]
             if a is not None or b is not None:
                 data[name] = (a or 0) + (b or 0)
-        first = self.initial_input_tokens
+        first = mine["initial_input_tokens"]
         if first is None:
-            first = other.initial_input_tokens
+            first = theirs["initial_input_tokens"]
         if first is not None:
             data["initial_input_tokens"] = first
         for name in _LIST_USAGE_FIELDS:
-            a_list, b_list = getattr(self, name), getattr(other, name)
+            a_list, b_list = mine[name], theirs[name]
             if a_list is None and b_list is None:
                 continue
             merged: dict[str | None, int] = {}
             for item in (a_list or []) + (b_list or []):
                 merged[item.modality] = merged.get(item.modality, 0) + (item.tokens or 0)
             data[name] = [ModalityTokens(modality=m, tokens=t) for m, t in merged.items()]
-        counts: dict[str | None, int] = {}
-        if self.grounding_tool_count is not None or other.grounding_tool_count is not None:
-            for g in (self.grounding_tool_count or []) + (other.grounding_tool_count or []):
+        a_counts, b_counts = mine["grounding_tool_count"], theirs["grounding_tool_count"]
+        if a_counts is not None or b_counts is not None:
+            counts: dict[str | None, int] = {}
+            for g in (a_counts or []) + (b_counts or []):
                 counts[g.type] = counts.get(g.type, 0) + (g.count or 0)
             data["grounding_tool_count"] = [
                 GroundingToolCount(type=t, count=c) for t, c in counts.items()
             ]
-        return Usage(**data)
+        return _new_usage(data)  # type: ignore[no-any-return]
+
+
+_new_usage = Usage.__pydantic_validator__.validate_python
 
 
 class ApiError(WireModel):
