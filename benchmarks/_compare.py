@@ -1,10 +1,13 @@
 """``run.py --compare BASELINE.json``: today's figures beside a committed baseline.
 
-A *gated* row is one with a target. Its comparable number is the ratio when the row has one
-(``1.24x``, ``23.8x less``), else the agentloop figure as a duration (``128.6 µs``). The
-direction comes from the target: ``≤``/``<=`` means lower is better, ``≥``/``>=`` higher. A
-gated row that got worse than the baseline by more than ``threshold`` (20 %) is measured
-again (its whole section) before it is flagged, so one noisy round does not raise a flag.
+A *gated* row is one with a target. Its comparable number is what the target bounds: a
+duration target (``≤ 50 µs``) compares the agentloop figure as a duration (``128.6 µs``), an
+added-duration target (``≤ +30 µs``) the row's ``+duration`` (in its figure or note); any other
+target compares the ratio when the row has one (``1.24x``, ``23.8x less``), else the agentloop
+figure as a duration. The direction comes from the target: ``≤``/``<=`` means lower is
+better, ``≥``/``>=`` higher. A gated row that got worse than the baseline by more than
+``threshold`` (20 %) is measured again (its whole section) before it is flagged, so one noisy
+round does not raise a flag.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from _harness import Row
 
 _NUMBER = re.compile(r"(-?\d+(?:\.\d+)?)\s*x", re.IGNORECASE)
 _DURATION = re.compile(r"(-?\d+(?:\.\d+)?)\s*(µs|us|ms|s)\b")
+_ADDED = re.compile(r"\+\s*(\d+(?:\.\d+)?\s*(?:µs|us|ms|s)\b)")
 _SCALE = {"µs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0}
 
 
@@ -36,6 +40,12 @@ def comparable(row: dict[str, Any]) -> tuple[float, bool] | None:
     higher = target.lstrip().startswith(("≥", ">="))
     if not (lower or higher):
         return None
+    if _duration(target) is not None:  # the target bounds a duration, not a ratio
+        if "+" in target:
+            added = _ADDED.search(f"{row.get('agentloop') or ''} {row.get('note') or ''}")
+            return (_duration(added.group(1)) or 0.0, lower) if added else None
+        value = _duration(str(row.get("agentloop") or ""))
+        return None if value is None else (value, lower)
     ratio = _NUMBER.search(str(row.get("ratio") or ""))
     if ratio is not None:
         return float(ratio.group(1)), lower
@@ -70,6 +80,13 @@ def load(path: str) -> dict[str, dict[str, Any]]:
 
 
 def _shown(row: dict[str, Any]) -> str:
+    """The figure a row is compared by, as shown."""
+    target = str(row.get("target") or "")
+    if _duration(target) is not None:
+        if "+" in target:
+            added = _ADDED.search(f"{row.get('agentloop') or ''} {row.get('note') or ''}")
+            return f"+{added.group(1)}" if added else str(row.get("agentloop") or "")
+        return str(row.get("agentloop") or "")
     return str(row.get("ratio") or row.get("agentloop") or "")
 
 

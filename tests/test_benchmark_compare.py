@@ -1,0 +1,56 @@
+"""``benchmarks/run.py --compare``: each gated row is compared by what its target bounds."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def compare_module() -> Any:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import _compare
+        import _harness
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    return _compare, _harness
+
+
+def row(target: str, agentloop: str, ratio: str = "", note: str = "") -> dict[str, Any]:
+    return {"figure": "f", "target": target, "agentloop": agentloop, "ratio": ratio, "note": note}
+
+
+def test_each_kind_of_target_compares_what_it_bounds(compare_module: Any) -> None:
+    compare, _ = compare_module
+    assert compare.comparable(row("≤ 1.10x raw httpx", "900 µs", "1.24x")) == (1.24, True)
+    assert compare.comparable(row("≥ 25x less", "400 µs", "33.6x less")) == (33.6, False)
+    # A duration target: the duration, even when the row also shows a ratio.
+    assert compare.comparable(row("≤ 1 ms/case", "904.9 µs", "1.47x")) == (
+        pytest.approx(904.9e-6),
+        True,
+    )
+    # An added-duration target: the row's "+duration", from its figure or its note.
+    journaled = row("≤ +30 µs", "113.3 µs", "1.78x", note="+49.7 µs per step")
+    assert compare.comparable(journaled) == (pytest.approx(49.7e-6), True)
+    assert compare._shown(journaled) == "+49.7 µs"
+    sub_agent = row("<= +1 ms", "+220.1 µs (1.62 ms vs 1.40 ms a turn)", "1.16x")
+    assert compare.comparable(sub_agent) == (pytest.approx(220.1e-6), True)
+    assert compare.comparable(row("linear (~10x)", "6.2x")) is None
+    assert compare.comparable(row("", "1 ms", "2x")) is None
+
+
+def test_a_faster_denominator_does_not_flag_an_unchanged_added_cost(compare_module: Any) -> None:
+    compare, harness = compare_module
+    base = {"j": row("≤ +30 µs", "150 µs", "1.50x", note="+50.0 µs per step") | {"figure": "j"}}
+    now = harness.Row("j", "110.0 µs", "", "2.20x", "≤ +30 µs", False, note="+50.0 µs per step")
+    (result,) = compare.compare([now], base)
+    assert result.change == pytest.approx(0.0) and not result.flagged
+    worse = harness.Row("j", "140.0 µs", "", "1.56x", "≤ +30 µs", False, note="+75.0 µs per step")
+    (result,) = compare.compare([worse], base)
+    assert result.change == pytest.approx(0.5) and result.flagged
