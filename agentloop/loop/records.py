@@ -67,21 +67,10 @@ def dumps(value: Any) -> str:
     return _dumps(value)
 
 
-# The last usage encoded: a response's usage is in two records (``usage``, ``response``).
-_last_usage: tuple[Usage | None, RawJSON | None] = (None, None)
-
-
 def _usage(usage: Usage | None) -> RawJSON | None:
     """The usage's JSON (as ``model_dump(mode="json")``), spliced into the record by
     ``encode``."""
-    global _last_usage
-    if usage is None:
-        return None
-    last, raw = _last_usage
-    if last is not usage or raw is None:
-        raw = RawJSON(encode_step(usage))
-        _last_usage = (usage, raw)
-    return raw
+    return None if usage is None else RawJSON(encode_step(usage))
 
 
 def _parse_usage(data: Any) -> Usage | None:
