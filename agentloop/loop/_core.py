@@ -14,6 +14,8 @@ The rooms of a conversation:
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import inspect
 import json
 import logging
@@ -182,6 +184,8 @@ class ConversationCore:
         self._stop = StopSwitch()  # conv.cancel() stops the running turn with it
         # (a private JSON copy of the last static body, that body with values pre-encoded)
         self._static_cache: tuple[dict[str, Any], dict[str, Any]] | None = None
+        # (what the last static body was built from, private copies, that body: _static_body)
+        self._static_hit: tuple[Any, ...] | None = None
         self.strategy = strategy
         self.compaction = compaction
         if limits is not None:
@@ -386,13 +390,8 @@ class ConversationCore:
         retries = self.output_retries if output_retries is None else output_retries
         return TurnEngine(
             self._state,
-            static_body=self._encoded(
-                static_body(
-                    settings.replace(**overrides) if overrides else settings,
-                    declarations,
-                    response_model,
-                    response_format,
-                )
+            static_body=self._static_body(
+                settings, declarations, response_model, response_format, overrides
             ),
             max_steps=settings.max_steps,
             needs_approval=needs_approval,
@@ -415,6 +414,50 @@ class ConversationCore:
             hooks = [self._agents.hooks(self), *(hooks if isinstance(hooks, list) else [hooks])]
             hooks = [h for h in hooks if h is not None]
         return hook_set(hooks, self) if hooks is not None else None
+
+    def _static_body(
+        self,
+        settings: ConversationSettings,
+        declarations: list[dict[str, Any]],
+        response_model: Any,
+        response_format: Any,
+        overrides: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """``static_body`` of this turn, pre-encoded (``_encoded``). A turn like the last one
+        (the same settings object and response model, no overrides) reuses the last body
+        without building it again when every structured value it was built from (tool
+        declarations, configs, tool dicts, formats) still equals the private copy taken then:
+        assigning a setting replaces the frozen settings object, and an in-place change of a
+        dict or model the conversation was given shows in that comparison."""
+        hit = self._static_hit
+        if (
+            hit is not None
+            and not overrides
+            and hit[0] is settings
+            and hit[1] is response_model
+            and _unchanged((declarations, response_format, *hit[2]), hit[3])
+        ):
+            return hit[4]
+        body = self._encoded(
+            static_body(
+                settings.replace(**overrides) if overrides else settings,
+                declarations,
+                response_model,
+                response_format,
+            )
+        )
+        self._static_hit = None
+        if not overrides:
+            sources = (
+                declarations,
+                response_format,
+                *[getattr(settings, name) for name in _STRUCTURED_SETTINGS],
+            )
+            with contextlib.suppress(Exception):  # no private copy: no reuse
+                copies = copy.deepcopy(sources)
+                if _unchanged(sources, copies):
+                    self._static_hit = (settings, response_model, sources[2:], copies, body)
+        return body
 
     def _encoded(self, body: dict[str, Any]) -> dict[str, Any]:
         """``body`` with its structured values pre-encoded as ``RawJSON``, reused while the
@@ -649,6 +692,28 @@ class ConversationCore:
             f"{type(self).__name__}(id={self.id!r}, {who}, strategy={self.strategy!r}, "
             f"steps={len(self._state.history)}, tools={self.tools.names})"
         )
+
+
+# The settings whose values may be changed in place (dicts, lists, models) and feed the static
+# body; the others are strings, numbers or tuples, replaced only by assignment.
+_STRUCTURED_SETTINGS = (
+    "builtin_tools",
+    "generation_config",
+    "response_format",
+    "agent_config",
+    "environment",
+    *REQUEST_SETTINGS,
+    "extra_body",
+)
+
+
+def _unchanged(sources: tuple[Any, ...], copies: tuple[Any, ...]) -> bool:
+    """Whether every source still equals its private copy (a value whose comparison fails
+    counts as changed)."""
+    try:
+        return bool(sources == copies)  # one deep comparison, in C
+    except Exception:
+        return False
 
 
 def output_retries_of(value: Any) -> int:
