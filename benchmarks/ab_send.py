@@ -78,11 +78,11 @@ def main() -> None:
     keep: list[Any] = []
 
     def report(label: str, cpu: dict[str, float]) -> None:
-        raw = cpu["raw"]
+        raw, create, send = cpu["raw"], cpu["create"], cpu["send"]
         print(
-            f"{label}: raw {raw * 1e6:.1f} µs, create {cpu['create'] * 1e6:.1f} µs, "
-            f"send {cpu['send'] * 1e6:.1f} µs (send - create {(cpu['send'] - cpu['create']) * 1e6:.1f} µs, "
-            f"send / raw {cpu['send'] / raw:.3f}x)",
+            f"{label}: raw {raw * 1e6:.1f} µs, create {create * 1e6:.1f} µs, "
+            f"send {send * 1e6:.1f} µs (send - create {(send - create) * 1e6:.1f} µs, "
+            f"send / raw {send / raw:.3f}x)",
             flush=True,
         )
 
