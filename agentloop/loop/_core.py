@@ -437,7 +437,8 @@ class ConversationCore:
             and hit[1] is response_model
             and _unchanged((declarations, response_format, *hit[2]), hit[3])
         ):
-            return hit[4]
+            reused: dict[str, Any] = hit[4]
+            return reused
         body = self._encoded(
             static_body(
                 settings.replace(**overrides) if overrides else settings,
