@@ -385,7 +385,7 @@ class ConversationCore:
         observe = None
         if settings.instrument:
             observe = _observer_for(self)
-        declarations = registry.declarations() if registry else []
+        declarations = registry.declarations()  # cached by the registry: [] when none
         guard = self._turn_guard = self._guard(limits)
         retries = self.output_retries if output_retries is None else output_retries
         return TurnEngine(
