@@ -80,7 +80,8 @@ class ToolCall:
 def _no_usage() -> Usage:
     """A turn's usage before its first response: ``Usage()`` without ``__init__``'s two
     Python frames (a turn is built per ``send``)."""
-    return _new_usage({})
+    usage: Usage = _new_usage({})
+    return usage
 
 
 _new_usage = Usage.__pydantic_validator__.validate_python
