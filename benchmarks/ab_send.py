@@ -14,11 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,23 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _payloads as P
 import httpx
+from ab_wire import cpu_medians
 from bench_turn import _async_variants, _sync_variants, loopback_server
 
 N = 100  # turns per batch (one conversation per batch, as bench_turn's)
-
-
-def cpu_medians(variants: dict[str, Callable[[int], Any]], rounds: int) -> dict[str, float]:
-    for batch in variants.values():
-        batch(10)
-    samples: dict[str, list[float]] = {name: [] for name in variants}
-    for round_ in range(rounds):
-        for name in list(variants) if round_ % 2 == 0 else list(reversed(variants)):
-            gc.disable()
-            start = time.process_time()
-            variants[name](N)
-            samples[name].append((time.process_time() - start) / N)
-            gc.enable()
-    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def _async_local(loop: asyncio.AbstractEventLoop) -> tuple[dict[str, Any], list[Any]]:
@@ -93,21 +76,21 @@ def main() -> None:
     if "sync-local" in wanted:
         variants, k = _sync_variants("http://bench.local", httpx.MockTransport(local))
         keep += k
-        report("sync in-process CPU per turn", cpu_medians(variants, args.rounds))
+        report("sync in-process CPU per turn", cpu_medians(variants, N, args.rounds))
     if "async-local" in wanted:
         variants, k = _async_local(loop)
         keep += k
-        report("async in-process CPU per turn", cpu_medians(variants, args.rounds))
+        report("async in-process CPU per turn", cpu_medians(variants, N, args.rounds))
     if "sync-loop" in wanted or "async-loop" in wanted:
         with loopback_server() as url:
             if "sync-loop" in wanted:
                 variants, k = _sync_variants(url)
                 keep += k
-                report("sync loopback CPU per turn", cpu_medians(variants, args.rounds))
+                report("sync loopback CPU per turn", cpu_medians(variants, N, args.rounds))
             if "async-loop" in wanted:
                 variants, k = _async_variants(url, loop)
                 keep += k
-                report("async loopback CPU per turn", cpu_medians(variants, args.rounds))
+                report("async loopback CPU per turn", cpu_medians(variants, N, args.rounds))
     loop.close()
 
 
