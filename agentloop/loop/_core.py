@@ -23,7 +23,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from agentloop._defaults import DEFAULT_MODEL, new_id
 from agentloop.errors import ConfigurationError, StateError
@@ -185,7 +185,7 @@ class ConversationCore:
         # (a private JSON copy of the last static body, that body with values pre-encoded)
         self._static_cache: tuple[dict[str, Any], dict[str, Any]] | None = None
         # (what the last static body was built from, private copies, that body: _static_body)
-        self._static_hit: tuple[Any, ...] | None = None
+        self._static_hit: _StaticHit | None = None
         self.strategy = strategy
         self.compaction = compaction
         if limits is not None:
@@ -430,15 +430,16 @@ class ConversationCore:
         assigning a setting replaces the frozen settings object, and an in-place change of a
         dict or model the conversation was given shows in that comparison."""
         hit = self._static_hit
+        if hit is not None and (
+            overrides or hit.settings is not settings or hit.response_model is not response_model
+        ):
+            hit = None  # built for other settings, or a turn with overrides of its own
         if (
             hit is not None
-            and not overrides
-            and hit[0] is settings
-            and hit[1] is response_model
-            and _unchanged((declarations, response_format, *hit[2]), hit[3])
+            and hit.copies is not None
+            and _unchanged((declarations, response_format, *hit.sources), hit.copies)
         ):
-            reused: dict[str, Any] = hit[4]
-            return reused
+            return hit.body
         body = self._encoded(
             static_body(
                 settings.replace(**overrides) if overrides else settings,
@@ -447,17 +448,19 @@ class ConversationCore:
                 response_format,
             )
         )
-        self._static_hit = None
-        if not overrides:
-            sources = (
-                declarations,
-                response_format,
-                *[getattr(settings, name) for name in _STRUCTURED_SETTINGS],
-            )
-            with contextlib.suppress(Exception):  # no private copy: no reuse
-                copies = copy.deepcopy(sources)
-                if _unchanged(sources, copies):
-                    self._static_hit = (settings, response_model, sources[2:], copies, body)
+        if overrides or (hit is not None and hit.copies is None):
+            return body  # a turn of its own, or values that cannot be copied: never reused
+        sources = (
+            declarations,
+            response_format,
+            *[getattr(settings, name) for name in _STRUCTURED_SETTINGS],
+        )
+        copies: tuple[Any, ...] | None = None
+        with contextlib.suppress(Exception):  # no private copy: never reused
+            copies = copy.deepcopy(sources)
+        if copies is not None and not _unchanged(sources, copies):
+            copies = None  # a value that does not equal its copy: never reused
+        self._static_hit = _StaticHit(settings, response_model, sources[2:], copies, body)
         return body
 
     def _encoded(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -693,6 +696,17 @@ class ConversationCore:
             f"{type(self).__name__}(id={self.id!r}, {who}, strategy={self.strategy!r}, "
             f"steps={len(self._state.history)}, tools={self.tools.names})"
         )
+
+
+class _StaticHit(NamedTuple):
+    """The last static body ``_static_body`` built and what it was built from."""
+
+    settings: ConversationSettings
+    response_model: Any
+    sources: tuple[Any, ...]  # the values of the structured settings
+    copies: tuple[Any, ...] | None  # private copies of declarations, format, sources (None:
+    # a value could not be copied, or does not equal its copy: the body is never reused)
+    body: dict[str, Any]
 
 
 # The settings whose values may be changed in place (dicts, lists, models) and feed the static

@@ -110,3 +110,28 @@ def test_in_place_changes_to_models_tool_dicts_and_request_settings_reach_the_ne
     assert [b["labels"] for b in sent] == [{"team": "a"}] + [{"team": "b"}] * 4
     assert [b["cached_content"] for b in sent] == ["c1"] + ["c2"] * 4
     assert [b.get("response_format") for b in sent] == [None, None, {"type": "text"}, None, None]
+
+
+class _NoCopy(dict[str, Any]):
+    """A config that refuses to be copied (so its body is never reused)."""
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        raise TypeError("not copyable")
+
+
+def test_a_config_that_cannot_be_copied_is_read_again_every_turn(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
+    scripted.add(*[say(str(n)) for n in range(3)])
+    config = _NoCopy(temperature=0.1)
+    conv = drive.conv(generation_config=config)
+    drive(conv.send("1"))
+    config["temperature"] = 0.2
+    drive(conv.send("2"))
+    config["temperature"] = 0.3
+    drive(conv.send("3"))
+    assert [b["generation_config"] for b in bodies(emu)] == [
+        {"temperature": 0.1},
+        {"temperature": 0.2},
+        {"temperature": 0.3},
+    ]
