@@ -217,13 +217,8 @@ def finish(prepared: PreparedCall, outcome: Any, started: float) -> ToolOutcome:
     """The outcome of a finished call from its return value (or ``_Raised`` exception)."""
     call = prepared.call
     wire: bytes | None = None
-    if type(outcome) is str and type(call.id) is str and type(call.name) is str:
-        # Text, the common result: its step's bytes spliced without the serializer (the same
-        # bytes, ~0.5 us less a call); a lone surrogate takes the serializer (and its error).
-        try:
-            wire = encode_result_text(call.id, call.name, outcome)
-        except UnicodeEncodeError:
-            pass
+    if type(outcome) is str:
+        wire = _text_wire(call, outcome)
     elif isinstance(outcome, _Raised):
         return _error(call, _exception_text(outcome.exc), outcome.exc, started)
     try:
@@ -241,6 +236,18 @@ def finish(prepared: PreparedCall, outcome: Any, started: float) -> ToolOutcome:
 
 
 _result_step = FunctionResultStep.__pydantic_validator__.validate_python
+
+
+def _text_wire(call: FunctionCallStep, text: str) -> bytes | None:
+    """The result step's bytes for text (the common result), spliced without the serializer
+    (the same bytes, ~0.5 us less a call); None when the serializer must do it (a lone
+    surrogate: its error; ids that are not plain ``str``)."""
+    if type(call.id) is not str or type(call.name) is not str:
+        return None
+    try:
+        return encode_result_text(call.id, call.name, text)
+    except UnicodeEncodeError:
+        return None
 
 
 def timed_out(prepared: PreparedCall, started: float) -> ToolOutcome:
