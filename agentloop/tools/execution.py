@@ -232,7 +232,9 @@ def finish(prepared: PreparedCall, outcome: Any, started: float) -> ToolOutcome:
             wire = encode_step(step)
     except Exception as exc:  # TypeError, ValueError (NaN, circular), serialization errors
         return _unencodable(prepared, outcome, exc, started)
-    return ToolOutcome(call, step, value=outcome, duration=time.perf_counter() - started, wire=wire)
+    duration = time.perf_counter() - started
+    # (Positional: a dataclass's keyword arguments cost ~0.15 us more, once per call.)
+    return ToolOutcome(call, step, None, outcome, duration, wire)  # error, value, duration, wire
 
 
 _result_step = FunctionResultStep.__pydantic_validator__.validate_python
