@@ -507,11 +507,12 @@ def _run_handed(
     try:
         if threaded:
             pool().put(threaded, lazy=lazy)
-        for h in handed:
-            if h.prepared.tool.is_async:
-                # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
-                h.future = asyncio.run_coroutine_threadsafe(_with_timeout(h.prepared), loop())
-                h.future.add_done_callback(h.loop_done)
+        if len(threaded) < len(handed):
+            for h in handed:
+                if h.prepared.tool.is_async:
+                    # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
+                    h.future = asyncio.run_coroutine_threadsafe(_with_timeout(h.prepared), loop())
+                    h.future.add_done_callback(h.loop_done)
         _wait_all(pool, batch, handed, stop, lazy)
         for h in handed:
             outcomes[h.index] = h.outcome()
@@ -553,7 +554,10 @@ def _wait_all(
             batch.wait(SPREAD_AFTER)  # woken early only when it is done or stopped
             if (stop is not None and stop.done()) or not watchdog.look():
                 break
-    timed = [h for h in handed if h.future is None and h.prepared.tool.timeout is not None]
+    # (A lazy batch has no timeouts.)
+    timed = []
+    if not lazy:
+        timed = [h for h in handed if h.future is None and h.prepared.tool.timeout is not None]
     while batch.left:
         if stop is not None and stop.done():
             raise stop.result()  # stopped from another thread: an interruption
