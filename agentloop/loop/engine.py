@@ -943,8 +943,8 @@ class TurnEngine:
         is_error = bool(outcome.is_error)
         error = None if outcome.error is None and not is_error else result_text(result)
         duration = float(getattr(outcome, "duration", 0.0) or 0.0)
-        # (Positional: a dataclass's keyword arguments cost ~0.15 us more, once per call.)
         value = getattr(outcome, "value", None)
+        # (Positional: a dataclass's keyword arguments cost ~0.15 us more, once per call.)
         record = ToolCall(outcome.call, result, is_error, error, duration, value)
         turn.tool_calls.append(record)
         return record

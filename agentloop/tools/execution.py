@@ -382,7 +382,7 @@ def _call_sync(prepared: PreparedCall) -> Any:
         return _Raised(exc)
     finally:  # (where it ran, waits for other threads included: errs on the slow side)
         took, recent = time.perf_counter() - started, tool._recent_seconds
-        tool._recent_seconds = took if recent is None or took > recent / 2 else recent / 2
+        tool._recent_seconds = took if recent is None else max(took, recent / 2)
 
 
 async def _call_async(prepared: PreparedCall) -> Any:
@@ -413,7 +413,7 @@ class _Handed(Job):
 
     def __init__(self, index: int, prepared: PreparedCall, batch: Batch) -> None:
         # In a copy of the caller's context, made here (in the caller's thread).
-        Job.__init__(self, contextvars.copy_context().run, (_call_sync, prepared), batch)
+        super().__init__(contextvars.copy_context().run, (_call_sync, prepared), batch)
         self.index = index
         self.prepared = prepared
         self.started = time.perf_counter()
