@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _payloads as P
 import bench_tools as BT
+from ab_issue27_engine import _Client
 
 from agentloop import Conversation, ToolRegistry
 from agentloop.tools.execution import Signal, ToolOutcome, ToolProgress
@@ -78,19 +79,6 @@ def _tools(mode: str, calls: int) -> Callable[[int], None]:
 
     loop = asyncio.new_event_loop()
     return sync if mode == "sync" else lambda n: loop.run_until_complete(many(n))
-
-
-class _Interactions:
-    def __init__(self, replies: list[Interaction]) -> None:
-        self.replies = replies
-
-    def create(self, **body: Any) -> Interaction:
-        return self.replies.pop()
-
-
-class _Client:
-    def __init__(self, replies: list[Interaction]) -> None:
-        self.interactions = _Interactions(replies)
 
 
 class _Registry(ToolRegistry):
