@@ -10,8 +10,10 @@ HTTP). Its instruction count does not depend on the machine's load, so it shows 
     valgrind --tool=callgrind --callgrind-out-file=/dev/null python3 benchmarks/count_turn.py 400
     # instructions per turn: (I refs of the second - I refs of the first) / 400
 
-``--async`` counts ``AsyncConversation.send`` instead. (``python3`` must be the interpreter
-itself, not a shell shim: valgrind does not follow an ``exec``.)
+``--async`` counts ``AsyncConversation.send`` instead. The count repeats to a few hundred
+instructions for one build, but unrelated changes (classes added or rebuilt elsewhere) move it
+by up to ~3 %: CPython's type-attribute cache is indexed by type version tags. (``python3``
+must be the interpreter itself, not a shell shim: valgrind does not follow an ``exec``.)
 """
 
 from __future__ import annotations
