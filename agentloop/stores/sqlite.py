@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
 import json
 import logging
 import os
@@ -53,6 +54,38 @@ _TABLES = (
 # Connections inherited through fork() are never used nor closed by the child (closing one
 # could checkpoint or unlink the parent's WAL); they are parked here instead.
 _INHERITED: list[sqlite3.Connection] = []
+
+# An append's one UPDATE of the conversation row: it changes the row only when the version
+# is the expected one and no other writer holds a live lease (``lease_owner IS ?`` is
+# ``=`` that also matches NULL, for a writer without a lease name).
+_MAY_WRITE = (
+    "WHERE id = ? AND version = ? AND (lease_owner IS NULL OR lease_expires IS NULL "
+    "OR lease_expires <= ? OR lease_owner IS ? OR lease_owner IS ?)"
+)
+_UPDATE = (
+    "UPDATE conversations SET version = ?, updated = ?, meta = coalesce(?, meta) " + _MAY_WRITE
+)
+_UPDATE_LEASE = (
+    "UPDATE conversations SET version = ?, updated = ?, meta = coalesce(?, meta), "
+    "lease_owner = ?, lease_expires = ? " + _MAY_WRITE
+)
+_CREATE = (
+    "INSERT OR IGNORE INTO conversations "
+    "(id, version, meta, created, updated, lease_owner, lease_expires) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+_ROWS = 100
+"""Records per INSERT statement (2 + ``_ROWS`` parameters at most: below the 999 of an older
+SQLite)."""
+
+
+@functools.lru_cache(maxsize=_ROWS)
+def _insert(rows: int) -> str:
+    """One INSERT of ``rows`` records: parameter 1 is the id, 2 the seq before the first
+    record, 3... the texts (a statement per size, kept in sqlite3's statement cache)."""
+    values = ",".join(f"(?1,?2+{n},?{n + 2})" for n in range(1, rows + 1))
+    return f"INSERT INTO records (conversation_id, seq, data) VALUES {values}"
 
 
 class SQLiteStore(_StoreBase):
@@ -278,53 +311,60 @@ class SQLiteStore(_StoreBase):
         lease: tuple[str | None, float | None, str | None],
     ) -> int:
         owner, seconds, take_over = lease
+        version = expected + len(records)
         db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute(
-                "SELECT version, lease_owner, lease_expires FROM conversations WHERE id = ?",
-                (id,),
-            ).fetchone()
-            now = time.time()
-            actual = 0 if row is None else int(row[0])
-            held_by, expires = (None, None) if row is None else (row[1], row[2])
-            if (
-                held_by is not None
-                and expires is not None
-                and expires > now
-                and held_by not in (owner, take_over)
-            ):
-                db.execute("ROLLBACK")
-                raise self._busy(id, held_by, float(expires), now)
-            if actual != expected:
-                db.execute("ROLLBACK")
-                raise self._conflict(id, expected, actual)
-            if owner is not None and seconds is not None:
-                held_by, expires = (owner, now + seconds) if seconds > 0 else (None, None)
-            version = actual + len(records)
-            if row is None:
-                db.execute(
-                    "INSERT INTO conversations "
-                    "(id, version, meta, created, updated, lease_owner, lease_expires) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (id, version, meta_text or "{}", now, now, held_by, expires),
-                )
+            now = time.time()  # after any wait for the write lock: the lease check's clock
+            # The version and lease checks are the UPDATE's condition: one statement, and
+            # the reason is looked up only when it changes nothing (``_refused``).
+            may_write = (id, expected, now, owner, take_over)
+            held_by: str | None = None  # a new row has no lease; a stored one keeps its own
+            expires: float | None = None
+            if owner is not None and seconds is not None:  # take, renew or give back
+                if seconds > 0:
+                    held_by, expires = owner, now + seconds
+                changed = db.execute(
+                    _UPDATE_LEASE, (version, now, meta_text, held_by, expires, *may_write)
+                ).rowcount
             else:
-                db.execute(
-                    "UPDATE conversations SET version = ?, updated = ?, meta = coalesce(?, meta), "
-                    "lease_owner = ?, lease_expires = ? WHERE id = ?",
-                    (version, now, meta_text, held_by, expires, id),
-                )
-            if records:
-                db.executemany(
-                    "INSERT INTO records (conversation_id, seq, data) VALUES (?, ?, ?)",
-                    [(id, actual + i, text) for i, text in enumerate(records, 1)],
-                )
+                changed = db.execute(_UPDATE, (version, now, meta_text, *may_write)).rowcount
+            if not changed and expected == 0:  # a new conversation
+                changed = db.execute(
+                    _CREATE, (id, version, meta_text or "{}", now, now, held_by, expires)
+                ).rowcount
+            if not changed:
+                raise self._refused(db, id, expected, owner, take_over, now)
+            for start in range(0, len(records), _ROWS):
+                chunk = records[start : start + _ROWS]
+                db.execute(_insert(len(chunk)), (id, expected + start, *chunk))
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
         return version
+
+    def _refused(
+        self,
+        db: sqlite3.Connection,
+        id: str,
+        expected: int,
+        owner: str | None,
+        take_over: str | None,
+        now: float,
+    ) -> Exception:
+        """Why an append's UPDATE changed nothing: another writer's live lease, else a
+        version other than ``expected``."""
+        row = db.execute(
+            "SELECT version, lease_owner, lease_expires FROM conversations WHERE id = ?", (id,)
+        ).fetchone()
+        if row is None:
+            return self._conflict(id, expected, 0)
+        actual, held_by, expires = row
+        live = held_by is not None and expires is not None and expires > now
+        if live and held_by not in (owner, take_over):
+            return self._busy(id, held_by, float(expires), now)
+        return self._conflict(id, expected, int(actual))
 
     def renew_lease(self, id: str, owner: str, *, seconds: float) -> float | None:
         """Extend ``owner``'s lease on ``id``; the new expiry, or ``None`` if not held."""

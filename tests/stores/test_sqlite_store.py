@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from agentloop import Conversation
-from agentloop.errors import StoreError
+from agentloop.errors import StoreError, TurnInProgressError
 from agentloop.stores import SQLiteStore
 from agentloop.testing import Emulator, ScriptedModel
 
@@ -167,3 +167,35 @@ async def test_async_waits_for_another_writer_without_blocking_the_loop(tmp_path
     assert await task == 2
     assert (await store.aread("a")).records == ["{}", '{"n":2}']
     await store.aclose()
+
+
+@pytest.mark.parametrize("size", [1, 99, 100, 101, 250])
+def test_one_append_of_many_records_keeps_their_order(tmp_path: Path, size: int) -> None:
+    """An append's records go in by INSERTs of up to 100 rows: the seq numbers run on
+    across them."""
+    texts = [json.dumps({"n": n, "text": "é" * (n % 7)}, ensure_ascii=False) for n in range(size)]
+    with SQLiteStore(tmp_path / "s.db") as store:
+        assert store.append("c", ['{"first":1}'], expected_version=0) == 1
+        assert store.append("c", texts, expected_version=1) == size + 1
+        assert store.read("c").records == ['{"first":1}', *texts]
+    rows = sqlite3.connect(tmp_path / "s.db").execute(
+        "SELECT seq FROM records WHERE conversation_id = 'c' ORDER BY seq"
+    )
+    assert [seq for (seq,) in rows] == list(range(1, size + 2))
+
+
+def test_an_owner_without_lease_seconds_keeps_the_stored_lease(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "s.db") as store:
+        store.append("k", ["{}"], expected_version=0, owner="pid 1 on a (x)", lease_seconds=60)
+        expires = store.read("k").lease_expires
+        assert store.append("k", ["{}"], expected_version=1, owner="pid 1 on a (x)") == 2
+        stored = store.read("k")
+        assert (stored.lease_owner, stored.lease_expires) == ("pid 1 on a (x)", expires)
+        # A writer without a lease at all cannot write past it.
+        with pytest.raises(TurnInProgressError):
+            store.append("k", ["{}"], expected_version=2)
+        # An empty conversation's row (version 0) under another's live lease is refused too.
+        store.append("e", [], expected_version=0, owner="pid 1 on a (x)", lease_seconds=60)
+        with pytest.raises(TurnInProgressError):
+            store.append("e", ["{}"], expected_version=0, owner="pid 2 on b (y)", lease_seconds=9)
+        assert store.version("e") == 0
