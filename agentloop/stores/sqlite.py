@@ -88,12 +88,25 @@ def _insert(rows: int) -> str:
     return f"INSERT INTO records (conversation_id, seq, data) VALUES {values}"
 
 
+# Checkpoints (copying the WAL's pages back into the database file, with a disk sync before
+# and after) run in a thread of the store's own, about every ``_CHECKPOINT_BYTES`` written:
+# an append waiting for one took 3-6 ms, every ~200 appends. The connection's own automatic
+# checkpoint stays on, at ``_WAL_PAGES`` pages, as the bound on the WAL's size: the thread's
+# checkpoints never wait for the writers, and the WAL starts over only after a checkpoint
+# that no write overlapped, which the writer's own (with little left to copy) is.
+_APPEND_BYTES = 4 * 4096  # the pages an append rewrites besides its records' own bytes
+_CHECKPOINT_BYTES = 1000 * 4096  # SQLite's default: a checkpoint every 1000 pages
+_WAL_PAGES = 4000
+
+
 class SQLiteStore(_StoreBase):
     """Conversation journals in one SQLite file.
 
     WAL mode with ``synchronous=NORMAL`` (a committed append survives a process crash; a power
     loss may lose the last appends, never corrupt the file). Each append is one
-    ``BEGIN IMMEDIATE`` transaction that checks the version and inserts only the new records.
+    ``BEGIN IMMEDIATE`` transaction that checks the version and inserts only the new records;
+    checkpoints run in a thread of the store's own (``_Checkpointer``), so an append seldom
+    waits for one.
     Writers in other threads or processes wait for the write lock up to ``timeout`` seconds.
     One connection per store object (per process) serves every thread. The async methods run
     the same code on the event loop when no lock is taken (no waiting possible), and in a
@@ -123,6 +136,8 @@ class SQLiteStore(_StoreBase):
         self._db: sqlite3.Connection | None = None
         self._pid = os.getpid()
         self._closed = False
+        self._checkpoints = self._checkpointer()
+        self._unsaved = 0  # about how many bytes the WAL took since the last checkpoint
         with self._lock:
             self._connection()
 
@@ -139,6 +154,10 @@ class SQLiteStore(_StoreBase):
             self._db = self._guard("opening the database", self._open)
         return self._db
 
+    def _checkpointer(self) -> _Checkpointer | None:
+        memory = str(self.path) == ":memory:"  # no WAL
+        return None if memory else _Checkpointer(str(self.path), self.timeout)
+
     def _open(self) -> sqlite3.Connection:
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -149,6 +168,7 @@ class SQLiteStore(_StoreBase):
             db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
+            db.execute(f"PRAGMA wal_autocheckpoint = {_WAL_PAGES}")
             self._migrate(db)
         except BaseException:
             db.close()
@@ -245,6 +265,9 @@ class SQLiteStore(_StoreBase):
             if self._db is not None:
                 _INHERITED.append(self._db)
                 self._db = None
+            if self._checkpoints is not None:
+                self._checkpoints.orphan()
+                self._checkpoints = self._checkpointer()
 
     async def _async(self, call: Callable[[], T]) -> T:
         """Run a sync method for an async one: right here when no lock is held by anyone
@@ -342,6 +365,10 @@ class SQLiteStore(_StoreBase):
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        self._unsaved += _APPEND_BYTES + sum(map(len, records))
+        if self._unsaved >= _CHECKPOINT_BYTES and self._checkpoints is not None:
+            self._unsaved = 0
+            self._checkpoints.wake()
         return version
 
     def _refused(
@@ -486,6 +513,8 @@ class SQLiteStore(_StoreBase):
         self._forked()
         with self._lock:
             self._closed = True
+            if self._checkpoints is not None:
+                self._checkpoints.close()  # first: the last connection to close checkpoints
             db, self._db = self._db, None
             if db is not None:
                 db.close()
@@ -539,6 +568,65 @@ class SQLiteStore(_StoreBase):
     async def aclose(self) -> None:
         """Async :meth:`close`."""
         self.close()
+
+
+class _Checkpointer:
+    """A store's checkpoints in a daemon thread of their own, on a connection of their own
+    (``PRAGMA wal_checkpoint(PASSIVE)``: it copies what it can without waiting for any
+    reader or writer). Started by the first ``wake``."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        self.path, self.timeout = path, timeout
+        self.db: sqlite3.Connection | None = None  # opened by the thread
+        self._wanted = threading.Event()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        """Checkpoint soon (the caller holds the store's lock). Never raises: it runs after
+        an append committed."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="agentloop-sqlite-checkpoints", daemon=True
+            )
+            try:
+                self._thread.start()
+            except RuntimeError as exc:  # no thread to be had: the writer's checkpoints remain
+                log.warning("%s: no checkpoint thread (%s)", self.path, exc)
+                self._closing = True
+                return
+        self._wanted.set()
+
+    def _run(self) -> None:
+        try:
+            self.db = sqlite3.connect(
+                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:  # the writer's own checkpoints still bound the WAL
+            log.warning("%s: no checkpoint thread (%s)", self.path, exc)
+            return
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            if self._closing:
+                break
+            try:
+                self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error as exc:
+                log.debug("%s: checkpoint failed (%s); the next one tries again", self.path, exc)
+        self.db.close()
+
+    def close(self) -> None:
+        """Stop the thread (after the checkpoint under way) and close its connection."""
+        self._closing = True
+        self._wanted.set()
+        if self._thread is not None and self._thread.ident is not None:
+            self._thread.join()
+
+    def orphan(self) -> None:
+        """In a forked child: the thread is not here, and its connection is the parent's."""
+        if self.db is not None:
+            _INHERITED.append(self.db)
 
 
 class _WouldBlock(Exception):
