@@ -624,8 +624,10 @@ def _in_doubt(call: FunctionCallStep) -> dict[str, Any]:
     return {"in_doubt": True}
 
 
-# One writer at a time for the checkpoints of concurrent tool steps in this process.
+# One writer at a time for the checkpoints of concurrent tool steps in this process, and one
+# step at a time in DBOS's look-up of a recorded output before it runs.
 _WRITING = threading.Lock()
+_CHECKING = threading.Lock()
 
 
 def _record_in_turn(
@@ -634,23 +636,35 @@ def _record_in_turn(
     step: Callable[[FunctionCallStep], dict[str, Any]],
     call: FunctionCallStep,
 ) -> dict[str, Any]:
-    """``reserved.run(options, step, call)``, the step's checkpoint written while holding
-    ``_WRITING``: the tools run concurrently, their checkpoints one after another. SQLite has
-    one writer at a time, and the others wait in its busy handler, which sleeps 1, 2, 5, 10 ms
-    between tries: ten concurrent checkpoints cost ~3.5x ten written in turn. (A replayed step
-    never calls ``step``, so never takes the lock.)"""
-    held = False
+    """``reserved.run(options, step, call)``: the tools run concurrently, DBOS's bookkeeping
+    around them in turn.
+
+    * Its checkpoint is written while holding ``_WRITING``, one after another. SQLite has one
+      writer at a time, and the others wait in its busy handler, which sleeps 1, 2, 5, 10 ms
+      between tries: ten concurrent checkpoints cost ~3.5x ten written in turn.
+    * Its look-up of a recorded output (before ``step``) holds ``_CHECKING``: ten threads
+      doing theirs at once kept the first checkpoint's writer from the GIL for 3-5 ms.
+      Released as ``step`` starts, so the tool runs concurrently with the others.
+
+    (A replayed step never calls ``step``, so never takes ``_WRITING``.)"""
+    checking = writing = False
 
     def run_then_wait_turn(call: FunctionCallStep) -> dict[str, Any]:
-        nonlocal held
+        nonlocal checking, writing
+        checking = False
+        _CHECKING.release()
         out = step(call)
         _WRITING.acquire()  # DBOS writes the checkpoint as soon as this returns
-        held = True
+        writing = True
         return out
 
+    _CHECKING.acquire()
+    checking = True
     try:
         out: dict[str, Any] = reserved.run(options, run_then_wait_turn, call)
         return out
     finally:
-        if held:
+        if checking:
+            _CHECKING.release()
+        if writing:
             _WRITING.release()

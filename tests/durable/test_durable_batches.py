@@ -14,6 +14,7 @@ pytest.importorskip("dbos")
 
 from agentloop.durable import TaskQueue, _driver
 from agentloop.testing import Emulator
+from agentloop.types import FunctionCallStep
 
 from .durable_helpers import TaskModel, idempotent, task_text
 
@@ -65,3 +66,56 @@ def test_a_batch_runs_at_once_and_each_call_is_checkpointed_once(queue: TaskQueu
         assert len(THREADS) == 4  # each call ran once, all four at the same time (the barrier)
         assert all(name.startswith("agentloop-durable-tool") for name in THREADS)
         assert not _driver._WRITING.locked()  # every checkpoint writer let go
+
+
+CALL = FunctionCallStep(id="c1", name="work", arguments={"i": 0, "tag": "t"})
+
+
+class _Reservation:
+    """Stands in for a reserved DBOS step: ``run`` looks up a recorded output (``recorded``:
+    replayed, ``step`` never called) or runs ``step`` and records what it returns."""
+
+    def __init__(self, recorded: dict[str, str] | None = None) -> None:
+        self.recorded = recorded
+        self.seen: list[tuple[str, bool, bool]] = []  # (phase, checking held, writing held)
+
+    def _locks(self, phase: str) -> None:
+        self.seen.append((phase, _driver._CHECKING.locked(), _driver._WRITING.locked()))
+
+    def run(self, options: dict[str, str], step: object, call: FunctionCallStep) -> dict[str, str]:
+        self._locks("look-up")
+        if self.recorded is not None:
+            return self.recorded
+        assert callable(step)
+        out: dict[str, str] = step(call)
+        self._locks("record")
+        return out
+
+
+def test_dbos_bookkeeping_is_taken_in_turn_and_the_tool_runs_outside_it() -> None:
+    """Around a concurrent call on SQLite: the look-up holds ``_CHECKING``, the tool runs with
+    neither lock held, the checkpoint is written holding ``_WRITING``; a replayed or failing
+    step lets go of both."""
+    reserved = _Reservation()
+
+    def tool(call: FunctionCallStep) -> dict[str, str]:
+        reserved._locks("tool")
+        return {"result": "ok"}
+
+    assert _driver._record_in_turn(reserved, {}, tool, CALL) == {"result": "ok"}
+    assert reserved.seen == [
+        ("look-up", True, False),
+        ("tool", False, False),
+        ("record", False, True),
+    ]
+
+    replayed = _Reservation(recorded={"result": "recorded"})
+    assert _driver._record_in_turn(replayed, {}, tool, CALL) == {"result": "recorded"}
+    assert replayed.seen == [("look-up", True, False)]
+
+    def failing(call: FunctionCallStep) -> dict[str, str]:
+        raise ValueError("the tool failed")
+
+    with pytest.raises(ValueError, match="the tool failed"):
+        _driver._record_in_turn(_Reservation(), {}, failing, CALL)
+    assert not _driver._CHECKING.locked() and not _driver._WRITING.locked()
