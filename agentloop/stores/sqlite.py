@@ -12,6 +12,7 @@ import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -155,8 +156,11 @@ class SQLiteStore(_StoreBase):
         return self._db
 
     def _checkpointer(self) -> _Checkpointer | None:
-        memory = str(self.path) == ":memory:"  # no WAL
-        return None if memory else _Checkpointer(str(self.path), self.timeout)
+        if str(self.path) == ":memory:":  # no WAL
+            return None
+        checkpoints = _Checkpointer(str(self.path), self.timeout)
+        weakref.finalize(self, checkpoints.stop)  # a store dropped unclosed: its thread ends
+        return checkpoints
 
     def _open(self) -> sqlite3.Connection:
         if str(self.path) != ":memory:":
@@ -616,10 +620,14 @@ class _Checkpointer:
                 log.debug("%s: checkpoint failed (%s); the next one tries again", self.path, exc)
         self.db.close()
 
-    def close(self) -> None:
-        """Stop the thread (after the checkpoint under way) and close its connection."""
+    def stop(self) -> None:
+        """Let the thread end (after the checkpoint under way), closing its connection."""
         self._closing = True
         self._wanted.set()
+
+    def close(self) -> None:
+        """``stop``, and wait for the thread to end."""
+        self.stop()
         if self._thread is not None and self._thread.ident is not None:
             self._thread.join()
 

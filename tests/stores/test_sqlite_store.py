@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import multiprocessing
 import os
@@ -292,3 +293,17 @@ def _child_appends(store: SQLiteStore) -> None:
     assert store._checkpoints is not parents
     store.append("fork", ['{"by":"child"}'], expected_version=2)
     store.close()
+
+
+def test_a_store_dropped_unclosed_lets_its_checkpoint_thread_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "_CHECKPOINT_BYTES", 1)  # the first append starts it
+    before = set(_checkpoint_threads())
+    store = SQLiteStore(tmp_path / "s.db")
+    store.append("c", ["{}"], expected_version=0)
+    (thread,) = set(_checkpoint_threads()) - before
+    del store
+    gc.collect()
+    thread.join(60)  # a bound for a hung thread, not a timing check
+    assert not thread.is_alive()
