@@ -624,10 +624,9 @@ def _in_doubt(call: FunctionCallStep) -> dict[str, Any]:
     return {"in_doubt": True}
 
 
-# One writer at a time for the checkpoints of concurrent tool steps in this process, and one
-# step at a time in DBOS's look-up of a recorded output before it runs.
+# One thread at a time in DBOS's bookkeeping of the concurrent tool steps of this process: the
+# look-up of a recorded output before a tool runs, and the checkpoint after it.
 _WRITING = threading.Lock()
-_CHECKING = threading.Lock()
 
 
 def _record_in_turn(
@@ -637,34 +636,31 @@ def _record_in_turn(
     call: FunctionCallStep,
 ) -> dict[str, Any]:
     """``reserved.run(options, step, call)``: the tools run concurrently, DBOS's bookkeeping
-    around them in turn.
+    around them one call after another (holding ``_WRITING``, released while the tool runs).
 
-    * Its checkpoint is written while holding ``_WRITING``, one after another. SQLite has one
-      writer at a time, and the others wait in its busy handler, which sleeps 1, 2, 5, 10 ms
-      between tries: ten concurrent checkpoints cost ~3.5x ten written in turn.
-    * Its look-up of a recorded output (before ``step``) holds ``_CHECKING``: ten threads
-      doing theirs at once kept the first checkpoint's writer from the GIL for 3-5 ms.
-      Released as ``step`` starts, so the tool runs concurrently with the others.
+    * Checkpoints: SQLite has one writer at a time, and the others wait in its busy handler,
+      which sleeps 1, 2, 5, 10 ms between tries: ten concurrent checkpoints cost ~3.5x ten
+      written in turn.
+    * Look-ups: a writer shares the GIL with whatever else runs. With the other calls' look-ups
+      running beside it, each of the first checkpoints of a batch of ten took ~4.5 ms instead of
+      ~1 ms.
 
-    (A replayed step never calls ``step``, so never takes ``_WRITING``.)"""
-    checking = writing = False
+    (A replayed step never calls ``step``: its look-up is all it does.)"""
+    held = True
 
     def run_then_wait_turn(call: FunctionCallStep) -> dict[str, Any]:
-        nonlocal checking, writing
-        checking = False
-        _CHECKING.release()
+        nonlocal held
+        held = False
+        _WRITING.release()
         out = step(call)
         _WRITING.acquire()  # DBOS writes the checkpoint as soon as this returns
-        writing = True
+        held = True
         return out
 
-    _CHECKING.acquire()
-    checking = True
+    _WRITING.acquire()
     try:
         out: dict[str, Any] = reserved.run(options, run_then_wait_turn, call)
         return out
     finally:
-        if checking:
-            _CHECKING.release()
-        if writing:
+        if held:
             _WRITING.release()

@@ -77,10 +77,10 @@ class _Reservation:
 
     def __init__(self, recorded: dict[str, str] | None = None) -> None:
         self.recorded = recorded
-        self.seen: list[tuple[str, bool, bool]] = []  # (phase, checking held, writing held)
+        self.seen: list[tuple[str, bool]] = []  # (phase, whether _WRITING is held)
 
     def _locks(self, phase: str) -> None:
-        self.seen.append((phase, _driver._CHECKING.locked(), _driver._WRITING.locked()))
+        self.seen.append((phase, _driver._WRITING.locked()))
 
     def run(self, options: dict[str, str], step: object, call: FunctionCallStep) -> dict[str, str]:
         self._locks("look-up")
@@ -93,9 +93,8 @@ class _Reservation:
 
 
 def test_dbos_bookkeeping_is_taken_in_turn_and_the_tool_runs_outside_it() -> None:
-    """Around a concurrent call on SQLite: the look-up holds ``_CHECKING``, the tool runs with
-    neither lock held, the checkpoint is written holding ``_WRITING``; a replayed or failing
-    step lets go of both."""
+    """Around a concurrent call on SQLite: DBOS's look-up and checkpoint hold ``_WRITING``,
+    the tool runs without it; a replayed or failing step lets go of it."""
     reserved = _Reservation()
 
     def tool(call: FunctionCallStep) -> dict[str, str]:
@@ -103,19 +102,15 @@ def test_dbos_bookkeeping_is_taken_in_turn_and_the_tool_runs_outside_it() -> Non
         return {"result": "ok"}
 
     assert _driver._record_in_turn(reserved, {}, tool, CALL) == {"result": "ok"}
-    assert reserved.seen == [
-        ("look-up", True, False),
-        ("tool", False, False),
-        ("record", False, True),
-    ]
+    assert reserved.seen == [("look-up", True), ("tool", False), ("record", True)]
 
     replayed = _Reservation(recorded={"result": "recorded"})
     assert _driver._record_in_turn(replayed, {}, tool, CALL) == {"result": "recorded"}
-    assert replayed.seen == [("look-up", True, False)]
+    assert replayed.seen == [("look-up", True)]
 
     def failing(call: FunctionCallStep) -> dict[str, str]:
         raise ValueError("the tool failed")
 
     with pytest.raises(ValueError, match="the tool failed"):
         _driver._record_in_turn(_Reservation(), {}, failing, CALL)
-    assert not _driver._CHECKING.locked() and not _driver._WRITING.locked()
+    assert not _driver._WRITING.locked()
