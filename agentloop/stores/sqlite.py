@@ -158,7 +158,9 @@ class SQLiteStore(_StoreBase):
     def _checkpointer(self) -> _Checkpointer | None:
         if str(self.path) == ":memory:":  # no WAL
             return None
-        checkpoints = _Checkpointer(str(self.path), self.timeout)
+        # The file as opened now, whatever the working folder later; never created anew.
+        uri = self.path.resolve().as_uri() + "?mode=rw"
+        checkpoints = _Checkpointer(uri, self.timeout)
         weakref.finalize(self, checkpoints.stop)  # a store dropped unclosed: its thread ends
         return checkpoints
 
@@ -579,8 +581,8 @@ class _Checkpointer:
     (``PRAGMA wal_checkpoint(PASSIVE)``: it copies what it can without waiting for any
     reader or writer). Started by the first ``wake``."""
 
-    def __init__(self, path: str, timeout: float) -> None:
-        self.path, self.timeout = path, timeout
+    def __init__(self, uri: str, timeout: float) -> None:
+        self.uri, self.timeout = uri, timeout
         self.db: sqlite3.Connection | None = None  # opened by the thread
         self._wanted = threading.Event()
         self._closing = False
@@ -596,7 +598,7 @@ class _Checkpointer:
             try:
                 self._thread.start()
             except RuntimeError as exc:  # no thread to be had: the writer's checkpoints remain
-                log.warning("%s: no checkpoint thread (%s)", self.path, exc)
+                log.warning("%s: no checkpoint thread (%s)", self.uri, exc)
                 self._closing = True
                 return
         self._wanted.set()
@@ -604,10 +606,14 @@ class _Checkpointer:
     def _run(self) -> None:
         try:
             self.db = sqlite3.connect(
-                self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False
+                self.uri,
+                timeout=self.timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=True,
             )
         except sqlite3.Error as exc:  # the writer's own checkpoints still bound the WAL
-            log.warning("%s: no checkpoint thread (%s)", self.path, exc)
+            log.warning("%s: no checkpoint thread (%s)", self.uri, exc)
             return
         while True:
             self._wanted.wait()
@@ -617,7 +623,7 @@ class _Checkpointer:
             try:
                 self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
             except sqlite3.Error as exc:
-                log.debug("%s: checkpoint failed (%s); the next one tries again", self.path, exc)
+                log.debug("%s: checkpoint failed (%s); the next one tries again", self.uri, exc)
         self.db.close()
 
     def stop(self) -> None:

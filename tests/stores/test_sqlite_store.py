@@ -307,3 +307,20 @@ def test_a_store_dropped_unclosed_lets_its_checkpoint_thread_end(
     gc.collect()
     thread.join(60)  # a bound for a hung thread, not a timing check
     assert not thread.is_alive()
+
+
+def test_the_checkpoint_thread_opens_the_stores_file_wherever_the_process_moved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "_CHECKPOINT_BYTES", 1)
+    (tmp_path / "here").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    with SQLiteStore("s.db") as store:  # a relative path
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        store.append("c", ['{"n":1}'], expected_version=0)
+        deadline = time.monotonic() + 60  # a bound for a hung thread, not a timing check
+        while _checkpointed(tmp_path / "here" / "s.db") != ['{"n":1}']:
+            assert time.monotonic() < deadline, "the checkpoint thread copied nothing"
+            time.sleep(0.01)
+    assert not (tmp_path / "elsewhere" / "s.db").exists()
