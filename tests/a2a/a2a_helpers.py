@@ -7,18 +7,21 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from a2a.client import Client, ClientConfig, create_client
-from a2a.helpers.proto_helpers import new_text_message
-from a2a.types import Role, SendMessageRequest, StreamResponse
 
 from agentloop import Agent, tool
-from agentloop.a2a import create_app
 from agentloop.stores import SQLiteStore
 from agentloop.testing import Emulator
 from agentloop.testing.server import DEFAULT_SIGNING_KEY
+
+if TYPE_CHECKING:
+    from a2a.client import Client
+    from a2a.types import SendMessageRequest, StreamResponse
+
+# a2a-sdk and agentloop.a2a are imported inside the helpers below: each xdist worker collects
+# every test module, and only the worker that runs the A2A tests needs them.
 
 BASE = "http://127.0.0.1"
 
@@ -55,6 +58,9 @@ weather_agent = Agent(
 
 
 def message(text: str, *, context_id: str = "", task_id: str = "") -> SendMessageRequest:
+    from a2a.helpers.proto_helpers import new_text_message
+    from a2a.types import Role, SendMessageRequest
+
     msg = new_text_message(text, role=Role.ROLE_USER, context_id=context_id or None)
     if task_id:
         msg.task_id = task_id
@@ -72,6 +78,8 @@ class Server:
         self, agent: Agent, store: Any = None, *, token: str | None = None, model: Any = None
     ) -> None:
         # The fixed key of the CLI's emulator: a "restarted" server accepts old signatures.
+        from agentloop.a2a import create_app
+
         self.emulator = Emulator(signing_key=DEFAULT_SIGNING_KEY, model=model)
         self.store = store if store is not None else SQLiteStore(":memory:")
         self.app = create_app(agent, self.store, client=self.emulator.async_client(), token=token)
@@ -83,6 +91,8 @@ class Server:
         )
 
     async def client(self, *, streaming: bool = False) -> Client:
+        from a2a.client import ClientConfig, create_client
+
         return await create_client(BASE, ClientConfig(httpx_client=self.http, streaming=streaming))
 
     async def rpc(self, method: str, params: Any, *, id: Any = 1) -> dict[str, Any]:
