@@ -9,9 +9,10 @@ first attribute read, so only a worker that runs such a test pays for it;
 
 from __future__ import annotations
 
+import gc
 import importlib
 import importlib.util
-from types import ModuleType
+import sys
 from typing import Any
 
 import pytest
@@ -23,14 +24,23 @@ class LazyModule:
     def __init__(self, name: str) -> None:
         self._lazy_name = name
 
-    def _lazy_load(self) -> ModuleType:
-        return importlib.import_module(self._lazy_name)
-
     def __getattr__(self, attribute: str) -> Any:
         if attribute.startswith("__"):
             # Collection probes every module-level object (``__test__`` and such): no import.
             raise AttributeError(attribute)
-        return getattr(self._lazy_load(), attribute)
+        module = sys.modules.get(self._lazy_name)
+        if module is not None:
+            return getattr(module, attribute)
+        # A first import builds a large heap that lives to the end of the session: the
+        # collector waits (as during collection, tests/conftest.py), and tests/conftest.py
+        # freezes it after the test.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return getattr(importlib.import_module(self._lazy_name), attribute)
+        finally:
+            if enabled:
+                gc.enable()
 
     def __repr__(self) -> str:
         return f"<lazy module {self._lazy_name!r}>"
