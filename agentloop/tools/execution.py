@@ -109,7 +109,7 @@ class ToolProgress:
     stop: Signal | None = None
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class PreparedCall:
     """A call whose tool exists and whose arguments are valid: ready to run."""
 
@@ -216,33 +216,40 @@ def _exception_text(exc: BaseException) -> str:
 def finish(prepared: PreparedCall, outcome: Any, started: float) -> ToolOutcome:
     """The outcome of a finished call from its return value (or ``_Raised`` exception)."""
     call = prepared.call
-    if isinstance(outcome, _Raised):
+    wire: bytes | None = None
+    if type(outcome) is str:
+        wire = _text_wire(call, outcome)
+    elif isinstance(outcome, _Raised):
         return _error(call, _exception_text(outcome.exc), outcome.exc, started)
     try:
-        result = to_result(outcome)
+        result = outcome if wire is not None else to_result(outcome)
         # As ``FunctionResultStep(call_id=..., name=..., result=...)`` builds it (the same
         # validator and fields set, without the Python ``__init__``: ~0.6 us less a call).
         step = _result_step(
             {"type": "function_result", "call_id": call.id, "name": call.name, "result": result}
         )
-        wire = _encode_result(step, result)
+        if wire is None:
+            wire = encode_step(step)
     except Exception as exc:  # TypeError, ValueError (NaN, circular), serialization errors
         return _unencodable(prepared, outcome, exc, started)
-    return ToolOutcome(call, step, value=outcome, duration=time.perf_counter() - started, wire=wire)
+    duration = time.perf_counter() - started
+    # (Positional: a dataclass's keyword arguments cost ~0.15 us more, once per call.)
+    return ToolOutcome(call, step, None, outcome, duration, wire)  # error, value, duration, wire
 
 
 _result_step = FunctionResultStep.__pydantic_validator__.validate_python
 
 
-def _encode_result(step: FunctionResultStep, result: Any) -> bytes:
-    """``encode_step(step)``; text (the common result) spliced into the step's JSON without
-    the serializer (the same bytes, ~0.5 us less a call)."""
-    if type(result) is str and type(step.call_id) is str and type(step.name) is str:
-        try:
-            return encode_result_text(step.call_id, step.name, result)
-        except UnicodeEncodeError:
-            pass  # a lone surrogate: the serializer's own error, as for any other result
-    return encode_step(step)
+def _text_wire(call: FunctionCallStep, text: str) -> bytes | None:
+    """The result step's bytes for text (the common result), spliced without the serializer
+    (the same bytes, ~0.5 us less a call); None when the serializer must do it (a lone
+    surrogate: its error; ids that are not plain ``str``)."""
+    if type(call.id) is not str or type(call.name) is not str:
+        return None
+    try:
+        return encode_result_text(call.id, call.name, text)
+    except UnicodeEncodeError:
+        return None
 
 
 def timed_out(prepared: PreparedCall, started: float) -> ToolOutcome:
@@ -367,14 +374,15 @@ def _unencodable(prepared: PreparedCall, value: Any, exc: Exception, started: fl
 def _call_sync(prepared: PreparedCall) -> Any:
     if prepared.progress is not None:
         prepared.progress.started.add(prepared.call.id)
+    tool = prepared.tool
     started = time.perf_counter()
     try:
         return prepared.start()
     except Exception as exc:
         return _Raised(exc)
     finally:  # (where it ran, waits for other threads included: errs on the slow side)
-        took, recent = time.perf_counter() - started, prepared.tool._recent_seconds
-        prepared.tool._recent_seconds = took if recent is None else max(took, recent / 2)
+        took, recent = time.perf_counter() - started, tool._recent_seconds
+        tool._recent_seconds = took if recent is None else max(took, recent / 2)
 
 
 async def _call_async(prepared: PreparedCall) -> Any:
@@ -418,15 +426,14 @@ class _Handed(Job):
 
     def outcome(self) -> ToolOutcome:
         """What happened (once settled): raises what the tool raised beyond ``Exception``."""
+        if self.future is None and not self.given_up:  # a call the pool ran
+            if self.error is not None:
+                raise self.error  # KeyboardInterrupt, SystemExit from the tool
+            return finish(self.prepared, self.value, self.started)
         if self.given_up:
             return timed_out(self.prepared, self.started)
-        if self.future is not None:
-            value = self.future.result()
-        elif self.error is not None:
-            raise self.error  # KeyboardInterrupt, SystemExit from the tool
-        else:
-            value = self.value
-        return _outcome_of(self.prepared, value, self.started)
+        assert self.future is not None
+        return _outcome_of(self.prepared, self.future.result(), self.started)
 
     def known(self) -> ToolOutcome | None:
         """Its outcome if it ended (interrupted batches), else None."""
@@ -500,11 +507,12 @@ def _run_handed(
     try:
         if threaded:
             pool().put(threaded, lazy=lazy)
-        for h in handed:
-            if h.prepared.tool.is_async:
-                # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
-                h.future = asyncio.run_coroutine_threadsafe(_with_timeout(h.prepared), loop())
-                h.future.add_done_callback(h.loop_done)
+        if len(threaded) < len(handed):
+            for h in handed:
+                if h.prepared.tool.is_async:
+                    # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
+                    h.future = asyncio.run_coroutine_threadsafe(_with_timeout(h.prepared), loop())
+                    h.future.add_done_callback(h.loop_done)
         _wait_all(pool, batch, handed, stop, lazy)
         for h in handed:
             outcomes[h.index] = h.outcome()
@@ -546,7 +554,10 @@ def _wait_all(
             batch.wait(SPREAD_AFTER)  # woken early only when it is done or stopped
             if (stop is not None and stop.done()) or not watchdog.look():
                 break
-    timed = [h for h in handed if h.future is None and h.prepared.tool.timeout is not None]
+    # (A lazy batch has no timeouts.)
+    timed = []
+    if not lazy:
+        timed = [h for h in handed if h.future is None and h.prepared.tool.timeout is not None]
     while batch.left:
         if stop is not None and stop.done():
             raise stop.result()  # stopped from another thread: an interruption

@@ -42,7 +42,16 @@ _MAX_INPUT_REPR = 80
 class _Param:
     """One declared parameter: how to validate it and what to call with when it is absent."""
 
-    __slots__ = ("adapter", "default", "factory", "has_description", "name", "positional", "schema")
+    __slots__ = (
+        "adapter",
+        "default",
+        "factory",
+        "has_description",
+        "name",
+        "positional",
+        "schema",
+        "validate",
+    )
 
     def __init__(self, name: str, annotation: Any, default: Any, positional: bool) -> None:
         self.name = name
@@ -65,6 +74,9 @@ class _Param:
         self.default = default
         self.has_description = info is not None and bool(info.description)
         self.adapter, self.schema = adapter_and_schema(annotation)
+        # The adapter's core validator (built with the schema): what
+        # ``adapter.validate_python(raw)`` calls, without its Python wrapper (~0.13 us a call).
+        self.validate: Callable[[Any], Any] = self.adapter.validator.validate_python
 
     @property
     def required(self) -> bool:
@@ -338,7 +350,7 @@ class Tool(Generic[P, R]):
                     if self.strict:  # JSON strictness: no coercion, yet "red" is a valid Enum
                         value = param.adapter.validate_json(to_json(raw), strict=True)
                     else:
-                        value = param.adapter.validate_python(raw)
+                        value = param.validate(raw)
                 except ValidationError as exc:
                     if raw is None and not param.required and not self.strict:
                         value = param.fill()  # models often send null for "not given"
