@@ -9,14 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("dbos")
+from _lazy import require
 
 from agentloop.durable import TaskQueue, _driver
 from agentloop.testing import Emulator
 from agentloop.types import FunctionCallStep
 
 from .durable_helpers import TaskModel, idempotent, task_text
+
+require("dbos")  # dbos itself loads in the worker that runs these tests
 
 THREADS: list[str] = []  # the thread of every ``work`` call
 BARRIER = threading.Barrier(4, timeout=20)  # every call of a batch of 4 must be running
