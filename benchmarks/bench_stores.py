@@ -3,8 +3,10 @@ SQLite (a file in a temporary folder, WAL) and PostgreSQL over loopback (from
 ``AGENTLOOP_TEST_POSTGRES_DSN``, in a temporary schema dropped afterwards; skipped when unset).
 
 The tool-step rows run ``bench_tools``' sync turn (10 tool calls, then text) journaling to
-the store (the issue's target for SQLite: at most 2x the same step with no store and at most
-150 µs above it), next to the same turn with no store.
+the store (the target for SQLite: at most 30 µs per step above the same step with no store),
+next to the same turn with no store. A turn makes four store writes (the lease and the input
+before the request; the response and its calls' "started" before a tool runs; the results
+before the next request; the final response).
 
 Each append figure sits next to the bare driver doing the least the same job needs (the
 "peer" column): SQLite ``BEGIN IMMEDIATE`` + ``executemany`` of the 3 rows + ``COMMIT``;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import sys
 
 import pytest
 
@@ -31,8 +32,23 @@ def pytest_collection(session: pytest.Session) -> object:
         gc.enable()
 
 
+_MODULES_FROZEN = [0]  # len(sys.modules) at the last gc.freeze()
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     # Everything collection built (modules, test items, parametrized values) lives to the end
     # of the session: moving it out of the collector's reach keeps each later full collection
     # from walking it again (several seconds of CPU per worker on this suite).
     gc.freeze()
+    _MODULES_FROZEN[0] = len(sys.modules)
+
+
+def pytest_runtest_logfinish() -> None:
+    # Heavy optional packages (google-genai, a2a-sdk, dbos, pydantic-ai, mcp, starlette) are
+    # imported by the first test that uses them, not at collection (tests/_lazy.py). Their
+    # modules live to the end of the session too: once a test has imported one, collect the
+    # garbage and move what is left out of the collector's reach, as after collection.
+    if len(sys.modules) - _MODULES_FROZEN[0] >= 100:
+        gc.collect()
+        gc.freeze()
+        _MODULES_FROZEN[0] = len(sys.modules)

@@ -16,7 +16,7 @@ from agentloop.types import Interaction, InteractionEvent
 
 from . import _core
 from ._base import MISSING as _MISSING
-from ._base import ClientBase
+from ._base import ClientBase, tls_context
 from ._core import DEFAULT_STREAM_IDLE_TIMEOUT, CreateParams, RequestSpec, TimeoutTypes
 from ._retry import RetryPolicy, emit_retry
 from ._stream import StreamState
@@ -61,7 +61,9 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
             http_client,
             retry,
             max_retry_after,
-            lambda t, transport: httpx.AsyncClient(timeout=t, transport=transport),
+            lambda t, transport: httpx.AsyncClient(
+                timeout=t, transport=transport, verify=tls_context()
+            ),
             stream_idle_timeout,
         )
         self._sleep = sleep

@@ -15,7 +15,7 @@ from agentloop.types import Interaction, InteractionEvent
 
 from . import _core
 from ._base import MISSING as _MISSING
-from ._base import ClientBase
+from ._base import ClientBase, tls_context
 from ._core import DEFAULT_STREAM_IDLE_TIMEOUT, CreateParams, RequestSpec, TimeoutTypes
 from ._retry import RetryPolicy, emit_retry
 from ._stream import StreamState
@@ -60,7 +60,7 @@ class Client(ClientBase[httpx.Client]):
             http_client,
             retry,
             max_retry_after,
-            lambda t, transport: httpx.Client(timeout=t, transport=transport),
+            lambda t, transport: httpx.Client(timeout=t, transport=transport, verify=tls_context()),
             stream_idle_timeout,
         )
         self._sleep = sleep

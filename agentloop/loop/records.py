@@ -31,7 +31,9 @@ Unknown kinds come from a newer agentloop: ``decode`` returns ``None`` and repla
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
+from json.encoder import encode_basestring
 from typing import Any, ClassVar, Union, get_args
 
 from agentloop.types import RawJSON, Usage, encode_json, encode_step
@@ -73,6 +75,44 @@ def _usage(usage: Usage | None) -> RawJSON | None:
     return None if usage is None else RawJSON(encode_step(usage))
 
 
+# The kinds every turn writes (``turn``, ``usage``, ``response``, ``chain``, ``end``) write
+# their text directly, as ``encode_json`` of their dict would (tests/loop/test_records.py):
+# half the time of building the dict and walking it.
+
+
+def _value(value: Any) -> str:
+    """``encode_json(value).decode()`` of a field's value, for the common scalars quickly."""
+    kind = type(value)
+    if kind is str:
+        text: str = encode_basestring(value)
+        if not text.isascii():
+            text.encode()  # a lone surrogate raises UnicodeEncodeError, as encode_json does
+        return text
+    if value is None:
+        return "null"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    return encode_json(value).decode()
+
+
+def _usage_text(usage: Usage | None) -> str:
+    return "null" if usage is None else encode_step(usage).decode()
+
+
+class _Dict:
+    """A record kind whose text is ``encode_json`` of ``to_json()``."""
+
+    __slots__ = ()
+
+    def to_json(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def text(self) -> str:
+        return encode_json(self.to_json()).decode()
+
+
 def _parse_usage(data: Any) -> Usage | None:
     return Usage.model_validate(data) if data else None
 
@@ -83,11 +123,9 @@ class TurnStarted:
     strategy: str
     time: float | None = None  # when (seconds since the epoch; ``conv.turns``)
 
-    def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"k": self.kind, "strategy": self.strategy}
-        if self.time is not None:
-            data["t"] = self.time
-        return data
+    def text(self) -> str:
+        time = "" if self.time is None else ',"t":' + _value(self.time)
+        return '{"k":"turn","strategy":' + _value(self.strategy) + time + "}"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TurnStarted:
@@ -100,8 +138,8 @@ class StepAdded:
     kind: ClassVar[str] = "step"
     wire: bytes  # the step's JSON encoding, as it is in history
 
-    def to_json(self) -> dict[str, Any]:
-        return {"k": self.kind, "step": json.loads(self.wire)}
+    def text(self) -> str:
+        return STEP_PREFIX + self.wire.decode() + "}"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> StepAdded:
@@ -115,8 +153,11 @@ class ResponseReceived:
     status: str
     usage: Usage | None = None
 
-    def to_json(self) -> dict[str, Any]:
-        return {"k": self.kind, "id": self.id, "status": self.status, "usage": _usage(self.usage)}
+    def text(self) -> str:
+        return (
+            f'{{"k":"response","id":{_value(self.id)},"status":{_value(self.status)},'
+            f'"usage":{_usage_text(self.usage)}}}'
+        )
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ResponseReceived:
@@ -129,8 +170,8 @@ class ChainMoved:
     id: str | None
     covers: int
 
-    def to_json(self) -> dict[str, Any]:
-        return {"k": self.kind, "id": self.id, "covers": self.covers}
+    def text(self) -> str:
+        return f'{{"k":"chain","id":{_value(self.id)},"covers":{_value(self.covers)}}}'
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ChainMoved:
@@ -138,7 +179,7 @@ class ChainMoved:
 
 
 @dataclass(slots=True)
-class CallsStarted:
+class CallsStarted(_Dict):
     kind: ClassVar[str] = "started"
     ids: list[str]
 
@@ -151,7 +192,7 @@ class CallsStarted:
 
 
 @dataclass(slots=True)
-class TurnPaused:
+class TurnPaused(_Dict):
     kind: ClassVar[str] = "paused"
     awaiting: list[str]
     in_doubt: list[str]
@@ -188,7 +229,7 @@ class TurnPaused:
 
 
 @dataclass(slots=True)
-class TurnResumed:
+class TurnResumed(_Dict):
     kind: ClassVar[str] = "resume"
     decisions: dict[str, list[Any]] = field(default_factory=dict)
 
@@ -205,8 +246,8 @@ class TurnEnded:
     kind: ClassVar[str] = "end"
     status: str
 
-    def to_json(self) -> dict[str, Any]:
-        return {"k": self.kind, "status": self.status}
+    def text(self) -> str:
+        return '{"k":"end","status":' + _value(self.status) + "}"
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> TurnEnded:
@@ -214,7 +255,7 @@ class TurnEnded:
 
 
 @dataclass(slots=True)
-class TurnRolledBack:
+class TurnRolledBack(_Dict):
     kind: ClassVar[str] = "rollback"
 
     def to_json(self) -> dict[str, Any]:
@@ -226,7 +267,7 @@ class TurnRolledBack:
 
 
 @dataclass(slots=True)
-class Snapshot:
+class Snapshot(_Dict):
     kind: ClassVar[str] = "snapshot"
     data: dict[str, Any]
 
@@ -239,7 +280,7 @@ class Snapshot:
 
 
 @dataclass(slots=True)
-class ViewChanged:
+class ViewChanged(_Dict):
     kind: ClassVar[str] = "view"
     view: dict[str, Any]
 
@@ -257,8 +298,8 @@ class UsageCounted:
     usage: Usage | None
     cost: float | None
 
-    def to_json(self) -> dict[str, Any]:
-        return {"k": self.kind, "usage": _usage(self.usage), "cost": self.cost}
+    def text(self) -> str:
+        return f'{{"k":"usage","usage":{_usage_text(self.usage)},"cost":{_value(self.cost)}}}'
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> UsageCounted:
@@ -267,7 +308,7 @@ class UsageCounted:
 
 
 @dataclass(slots=True)
-class Rewound:
+class Rewound(_Dict):
     """The conversation went back to its first ``turns`` turns (``conv.rewind``); the records
     of the later ones stay in the journal, as a branch."""
 
@@ -306,9 +347,7 @@ STEP_PREFIX = '{"k":"step","step":'
 
 def encode(record: Record) -> str:
     """The record's saved form (one compact JSON object)."""
-    if type(record) is StepAdded:
-        return STEP_PREFIX + record.wire.decode() + "}"
-    return encode_json(record.to_json()).decode()
+    return record.text()
 
 
 class RecordError(ValueError):

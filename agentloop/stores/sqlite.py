@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import functools
 import json
 import logging
 import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -54,13 +56,58 @@ _TABLES = (
 # could checkpoint or unlink the parent's WAL); they are parked here instead.
 _INHERITED: list[sqlite3.Connection] = []
 
+# An append's one UPDATE of the conversation row: it changes the row only when the version
+# is the expected one and no other writer holds a live lease (``lease_owner IS ?`` is
+# ``=`` that also matches NULL, for a writer without a lease name).
+_MAY_WRITE = (
+    "WHERE id = ? AND version = ? AND (lease_owner IS NULL OR lease_expires IS NULL "
+    "OR lease_expires <= ? OR lease_owner IS ? OR lease_owner IS ?)"
+)
+_UPDATE = (
+    "UPDATE conversations SET version = ?, updated = ?, meta = coalesce(?, meta) " + _MAY_WRITE
+)
+_UPDATE_LEASE = (
+    "UPDATE conversations SET version = ?, updated = ?, meta = coalesce(?, meta), "
+    "lease_owner = ?, lease_expires = ? " + _MAY_WRITE
+)
+_CREATE = (
+    "INSERT OR IGNORE INTO conversations "
+    "(id, version, meta, created, updated, lease_owner, lease_expires) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+
+_ROWS = 100
+"""Records per INSERT statement (2 + ``_ROWS`` parameters at most: below the 999 of an older
+SQLite)."""
+
+
+@functools.lru_cache(maxsize=_ROWS)
+def _insert(rows: int) -> str:
+    """One INSERT of ``rows`` records: parameter 1 is the id, 2 the seq before the first
+    record, 3... the texts (a statement per size, kept in sqlite3's statement cache)."""
+    values = ",".join(f"(?1,?2+{n},?{n + 2})" for n in range(1, rows + 1))
+    return f"INSERT INTO records (conversation_id, seq, data) VALUES {values}"
+
+
+# Checkpoints (copying the WAL's pages back into the database file, with a disk sync before
+# and after) run in a thread of the store's own, about every ``_CHECKPOINT_BYTES`` written:
+# an append waiting for one took 3-6 ms, every ~200 appends. The connection's own automatic
+# checkpoint stays on, at ``_WAL_PAGES`` pages, as the bound on the WAL's size: the thread's
+# checkpoints never wait for the writers, and the WAL starts over only after a checkpoint
+# that no write overlapped, which the writer's own (with little left to copy) is.
+_APPEND_BYTES = 4 * 4096  # the pages an append rewrites besides its records' own bytes
+_CHECKPOINT_BYTES = 1000 * 4096  # SQLite's default: a checkpoint every 1000 pages
+_WAL_PAGES = 4000
+
 
 class SQLiteStore(_StoreBase):
     """Conversation journals in one SQLite file.
 
     WAL mode with ``synchronous=NORMAL`` (a committed append survives a process crash; a power
     loss may lose the last appends, never corrupt the file). Each append is one
-    ``BEGIN IMMEDIATE`` transaction that checks the version and inserts only the new records.
+    ``BEGIN IMMEDIATE`` transaction that checks the version and inserts only the new records;
+    checkpoints run in a thread of the store's own (``_Checkpointer``), so an append seldom
+    waits for one.
     Writers in other threads or processes wait for the write lock up to ``timeout`` seconds.
     One connection per store object (per process) serves every thread. The async methods run
     the same code on the event loop when no lock is taken (no waiting possible), and in a
@@ -90,6 +137,8 @@ class SQLiteStore(_StoreBase):
         self._db: sqlite3.Connection | None = None
         self._pid = os.getpid()
         self._closed = False
+        self._checkpoints = self._checkpointer()
+        self._unsaved = 0  # about how many bytes the WAL took since the last checkpoint
         with self._lock:
             self._connection()
 
@@ -106,6 +155,15 @@ class SQLiteStore(_StoreBase):
             self._db = self._guard("opening the database", self._open)
         return self._db
 
+    def _checkpointer(self) -> _Checkpointer | None:
+        if str(self.path) == ":memory:":  # no WAL
+            return None
+        # The file as opened now, whatever the working folder later; never created anew.
+        uri = self.path.resolve().as_uri() + "?mode=rw"
+        checkpoints = _Checkpointer(uri, self.timeout)
+        weakref.finalize(self, checkpoints.stop)  # a store dropped unclosed: its thread ends
+        return checkpoints
+
     def _open(self) -> sqlite3.Connection:
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,6 +174,7 @@ class SQLiteStore(_StoreBase):
             db.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = NORMAL")
+            db.execute(f"PRAGMA wal_autocheckpoint = {_WAL_PAGES}")
             self._migrate(db)
         except BaseException:
             db.close()
@@ -212,6 +271,9 @@ class SQLiteStore(_StoreBase):
             if self._db is not None:
                 _INHERITED.append(self._db)
                 self._db = None
+            if self._checkpoints is not None:
+                self._checkpoints.orphan()
+                self._checkpoints = self._checkpointer()
 
     async def _async(self, call: Callable[[], T]) -> T:
         """Run a sync method for an async one: right here when no lock is held by anyone
@@ -278,53 +340,64 @@ class SQLiteStore(_StoreBase):
         lease: tuple[str | None, float | None, str | None],
     ) -> int:
         owner, seconds, take_over = lease
+        version = expected + len(records)
         db.execute("BEGIN IMMEDIATE")
         try:
-            row = db.execute(
-                "SELECT version, lease_owner, lease_expires FROM conversations WHERE id = ?",
-                (id,),
-            ).fetchone()
-            now = time.time()
-            actual = 0 if row is None else int(row[0])
-            held_by, expires = (None, None) if row is None else (row[1], row[2])
-            if (
-                held_by is not None
-                and expires is not None
-                and expires > now
-                and held_by not in (owner, take_over)
-            ):
-                db.execute("ROLLBACK")
-                raise self._busy(id, held_by, float(expires), now)
-            if actual != expected:
-                db.execute("ROLLBACK")
-                raise self._conflict(id, expected, actual)
-            if owner is not None and seconds is not None:
-                held_by, expires = (owner, now + seconds) if seconds > 0 else (None, None)
-            version = actual + len(records)
-            if row is None:
-                db.execute(
-                    "INSERT INTO conversations "
-                    "(id, version, meta, created, updated, lease_owner, lease_expires) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (id, version, meta_text or "{}", now, now, held_by, expires),
-                )
+            now = time.time()  # after any wait for the write lock: the lease check's clock
+            # The version and lease checks are the UPDATE's condition: one statement, and
+            # the reason is looked up only when it changes nothing (``_refused``).
+            may_write = (id, expected, now, owner, take_over)
+            held_by: str | None = None  # a new row has no lease; a stored one keeps its own
+            expires: float | None = None
+            if owner is not None and seconds is not None:  # take, renew or give back
+                if seconds > 0:
+                    held_by, expires = owner, now + seconds
+                changed = db.execute(
+                    _UPDATE_LEASE, (version, now, meta_text, held_by, expires, *may_write)
+                ).rowcount
             else:
-                db.execute(
-                    "UPDATE conversations SET version = ?, updated = ?, meta = coalesce(?, meta), "
-                    "lease_owner = ?, lease_expires = ? WHERE id = ?",
-                    (version, now, meta_text, held_by, expires, id),
-                )
-            if records:
-                db.executemany(
-                    "INSERT INTO records (conversation_id, seq, data) VALUES (?, ?, ?)",
-                    [(id, actual + i, text) for i, text in enumerate(records, 1)],
-                )
+                changed = db.execute(_UPDATE, (version, now, meta_text, *may_write)).rowcount
+            if not changed and expected == 0:  # a new conversation
+                changed = db.execute(
+                    _CREATE, (id, version, meta_text or "{}", now, now, held_by, expires)
+                ).rowcount
+            if not changed:
+                raise self._refused(db, id, expected, owner, take_over, now)
+            for start in range(0, len(records), _ROWS):
+                chunk = records[start : start + _ROWS]
+                db.execute(_insert(len(chunk)), (id, expected + start, *chunk))
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        self._unsaved += _APPEND_BYTES + sum(map(len, records))
+        if self._unsaved >= _CHECKPOINT_BYTES and self._checkpoints is not None:
+            self._unsaved = 0
+            self._checkpoints.wake()
         return version
+
+    def _refused(
+        self,
+        db: sqlite3.Connection,
+        id: str,
+        expected: int,
+        owner: str | None,
+        take_over: str | None,
+        now: float,
+    ) -> Exception:
+        """Why an append's UPDATE changed nothing: another writer's live lease, else a
+        version other than ``expected``."""
+        row = db.execute(
+            "SELECT version, lease_owner, lease_expires FROM conversations WHERE id = ?", (id,)
+        ).fetchone()
+        if row is None:
+            return self._conflict(id, expected, 0)
+        actual, held_by, expires = row
+        live = held_by is not None and expires is not None and expires > now
+        if live and held_by not in (owner, take_over):
+            return self._busy(id, held_by, float(expires), now)
+        return self._conflict(id, expected, int(actual))
 
     def renew_lease(self, id: str, owner: str, *, seconds: float) -> float | None:
         """Extend ``owner``'s lease on ``id``; the new expiry, or ``None`` if not held."""
@@ -446,6 +519,8 @@ class SQLiteStore(_StoreBase):
         self._forked()
         with self._lock:
             self._closed = True
+            if self._checkpoints is not None:
+                self._checkpoints.close()  # first: the last connection to close checkpoints
             db, self._db = self._db, None
             if db is not None:
                 db.close()
@@ -499,6 +574,73 @@ class SQLiteStore(_StoreBase):
     async def aclose(self) -> None:
         """Async :meth:`close`."""
         self.close()
+
+
+class _Checkpointer:
+    """A store's checkpoints in a daemon thread of their own, on a connection of their own
+    (``PRAGMA wal_checkpoint(PASSIVE)``: it copies what it can without waiting for any
+    reader or writer). Started by the first ``wake``."""
+
+    def __init__(self, uri: str, timeout: float) -> None:
+        self.uri, self.timeout = uri, timeout
+        self.db: sqlite3.Connection | None = None  # opened by the thread
+        self._wanted = threading.Event()
+        self._closing = False
+        self._thread: threading.Thread | None = None
+
+    def wake(self) -> None:
+        """Checkpoint soon (the caller holds the store's lock). Never raises: it runs after
+        an append committed."""
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="agentloop-sqlite-checkpoints", daemon=True
+            )
+            try:
+                self._thread.start()
+            except RuntimeError as exc:  # no thread to be had: the writer's checkpoints remain
+                log.warning("%s: no checkpoint thread (%s)", self.uri, exc)
+                self._closing = True
+                return
+        self._wanted.set()
+
+    def _run(self) -> None:
+        try:
+            self.db = sqlite3.connect(
+                self.uri,
+                timeout=self.timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=True,
+            )
+        except sqlite3.Error as exc:  # the writer's own checkpoints still bound the WAL
+            log.warning("%s: no checkpoint thread (%s)", self.uri, exc)
+            return
+        while True:
+            self._wanted.wait()
+            self._wanted.clear()
+            if self._closing:
+                break
+            try:
+                self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error as exc:
+                log.debug("%s: checkpoint failed (%s); the next one tries again", self.uri, exc)
+        self.db.close()
+
+    def stop(self) -> None:
+        """Let the thread end (after the checkpoint under way), closing its connection."""
+        self._closing = True
+        self._wanted.set()
+
+    def close(self) -> None:
+        """``stop``, and wait for the thread to end."""
+        self.stop()
+        if self._thread is not None and self._thread.ident is not None:
+            self._thread.join()
+
+    def orphan(self) -> None:
+        """In a forked child: the thread is not here, and its connection is the parent's."""
+        if self.db is not None:
+            _INHERITED.append(self.db)
 
 
 class _WouldBlock(Exception):

@@ -7,18 +7,25 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from a2a.client import Client, ClientConfig, create_client
-from a2a.helpers.proto_helpers import new_text_message
-from a2a.types import Role, SendMessageRequest, StreamResponse
+from _lazy import lazy_module
 
 from agentloop import Agent, tool
-from agentloop.a2a import create_app
 from agentloop.stores import SQLiteStore
 from agentloop.testing import Emulator
 from agentloop.testing.server import DEFAULT_SIGNING_KEY
+
+if TYPE_CHECKING:
+    from a2a.client import Client
+    from a2a.types import SendMessageRequest, StreamResponse
+
+# a2a-sdk and agentloop.a2a load in the worker that runs the A2A tests, not at collection.
+a2a_client = lazy_module("a2a.client")
+a2a_types = lazy_module("a2a.types")
+proto = lazy_module("a2a.helpers.proto_helpers")
+agentloop_a2a = lazy_module("agentloop.a2a")
 
 BASE = "http://127.0.0.1"
 
@@ -55,10 +62,11 @@ weather_agent = Agent(
 
 
 def message(text: str, *, context_id: str = "", task_id: str = "") -> SendMessageRequest:
-    msg = new_text_message(text, role=Role.ROLE_USER, context_id=context_id or None)
+    msg = proto.new_text_message(text, role=a2a_types.Role.ROLE_USER, context_id=context_id or None)
     if task_id:
         msg.task_id = task_id
-    return SendMessageRequest(message=msg)
+    request: SendMessageRequest = a2a_types.SendMessageRequest(message=msg)
+    return request
 
 
 async def collect(client: Client, request: SendMessageRequest) -> list[StreamResponse]:
@@ -74,7 +82,9 @@ class Server:
         # The fixed key of the CLI's emulator: a "restarted" server accepts old signatures.
         self.emulator = Emulator(signing_key=DEFAULT_SIGNING_KEY, model=model)
         self.store = store if store is not None else SQLiteStore(":memory:")
-        self.app = create_app(agent, self.store, client=self.emulator.async_client(), token=token)
+        self.app = agentloop_a2a.create_app(
+            agent, self.store, client=self.emulator.async_client(), token=token
+        )
         headers = {"a2a-version": "1.0"}
         if token:
             headers["authorization"] = f"Bearer {token}"
@@ -83,7 +93,9 @@ class Server:
         )
 
     async def client(self, *, streaming: bool = False) -> Client:
-        return await create_client(BASE, ClientConfig(httpx_client=self.http, streaming=streaming))
+        config = a2a_client.ClientConfig(httpx_client=self.http, streaming=streaming)
+        client: Client = await a2a_client.create_client(BASE, config)
+        return client
 
     async def rpc(self, method: str, params: Any, *, id: Any = 1) -> dict[str, Any]:
         body = {"jsonrpc": "2.0", "id": id, "method": method, "params": params}

@@ -13,22 +13,24 @@ from pathlib import Path
 
 import httpx
 import pytest
-from a2a.client import ClientConfig, create_client
-from a2a.helpers.proto_helpers import get_artifact_text
-from a2a.types import GetTaskRequest, TaskState
+from _lazy import lazy_module
 from a2a_helpers import collect, message
 
 from agentloop import Agent
-from agentloop.a2a import A2AAgent
 from agentloop.cli import main
 from agentloop.cli._agentref import load_agent_ref
 from agentloop.cli._common import UsageError
 from agentloop.testing import Emulator
 from agentloop.testing.server import DEFAULT_SIGNING_KEY
 
+# a2a-sdk and agentloop.a2a load in the worker that runs these tests, not at collection.
+a2a_client = lazy_module("a2a.client")
+proto = lazy_module("a2a.helpers.proto_helpers")
+a2a_types = lazy_module("a2a.types")
+agentloop_a2a = lazy_module("agentloop.a2a")
+
 AGENTS = '''
 from agentloop import Agent, tool
-
 
 @tool
 def get_weather(city: str) -> dict:
@@ -156,15 +158,15 @@ async def test_a_server_process_keeps_contexts_across_a_restart_and_never_shows_
         assert httpx.post(server.url + "/", json={}).status_code == 401  # no token
 
         async with httpx.AsyncClient(headers=auth, timeout=30) as http:
-            client = await create_client(
-                server.url, ClientConfig(httpx_client=http, streaming=False)
+            client = await a2a_client.create_client(
+                server.url, a2a_client.ClientConfig(httpx_client=http, streaming=False)
             )
             (first,) = await collect(client, message("I have 2 dogs."))
-            assert first.task.status.state == TaskState.TASK_STATE_COMPLETED
+            assert first.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
             context_id = first.task.context_id
 
             # An agentloop agent calls it through A2AAgent; name and description from the card.
-            remote = A2AAgent(server.url, headers=auth)
+            remote = agentloop_a2a.A2AAgent(server.url, headers=auth)
             assert remote.name == "weather"
             turn = await Agent("boss", tools=[remote]).arun(
                 "use weather for Oslo", client=Emulator().async_client()
@@ -177,16 +179,16 @@ async def test_a_server_process_keeps_contexts_across_a_restart_and_never_shows_
     server = Process(agents_file, store, port, emulator_url)  # a new process, the same store
     try:
         async with httpx.AsyncClient(headers=auth, timeout=30) as http:
-            client = await create_client(
-                server.url, ClientConfig(httpx_client=http, streaming=False)
+            client = await a2a_client.create_client(
+                server.url, a2a_client.ClientConfig(httpx_client=http, streaming=False)
             )
             (again,) = await collect(
                 client, message("How many paws do they have?", context_id=context_id)
             )
-            assert again.task.status.state == TaskState.TASK_STATE_COMPLETED
-            assert "8" in get_artifact_text(again.task.artifacts[0])
-            before = await client.get_task(GetTaskRequest(id=first.task.id))
-            assert before.status.state == TaskState.TASK_STATE_COMPLETED
+            assert again.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
+            assert "8" in proto.get_artifact_text(again.task.artifacts[0])
+            before = await client.get_task(a2a_types.GetTaskRequest(id=first.task.id))
+            assert before.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
     finally:
         logs.append(server.stop())
     text = "\n".join(logs)

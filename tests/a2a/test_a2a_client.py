@@ -11,19 +11,22 @@ from typing import Any
 
 import httpx
 import pytest
-from a2a.client import ClientConfig, create_client
-from a2a.types import GetTaskRequest, ListTasksRequest, TaskState
+from _lazy import lazy_module
 from a2a_helpers import BASE, Server, Switch, collect, deleted, loopback, message, weather_agent
 
 from agentloop import Agent, tool
-from agentloop.a2a import A2AAgent, RemoteProgress
 from agentloop.errors import ConfigurationError
 from agentloop.stores import SQLiteStore
 from agentloop.testing import Emulator, ScriptedModel
 
+# a2a-sdk and agentloop.a2a load in the worker that runs these tests, not at collection.
+a2a_client = lazy_module("a2a.client")
+a2a_types = lazy_module("a2a.types")
+agentloop_a2a = lazy_module("agentloop.a2a")
 
-def remote_tool(server: Server, **kwargs: Any) -> A2AAgent:
-    return A2AAgent(
+
+def remote_tool(server: Server, **kwargs: Any) -> agentloop_a2a.A2AAgent:
+    return agentloop_a2a.A2AAgent(
         BASE,
         name="weather_desk",
         description="Asks the weather desk.",
@@ -38,7 +41,7 @@ def remote_turns(server: Server, context_id: str) -> list[str]:
 
 
 async def test_an_agent_calls_another_and_follow_ups_continue_its_context(server: Server) -> None:
-    progress: list[RemoteProgress] = []
+    progress: list[agentloop_a2a.RemoteProgress] = []
     desk = remote_tool(server, on_event=progress.append)
     boss = Agent("boss", tools=[desk])
     store = SQLiteStore(":memory:")
@@ -117,7 +120,7 @@ async def test_a_failed_remote_task_is_an_error_result() -> None:
 
 
 async def test_an_unreachable_agent_is_an_error_result() -> None:
-    desk = A2AAgent("http://127.0.0.1:9", name="nobody", description="Not there.")
+    desk = agentloop_a2a.A2AAgent("http://127.0.0.1:9", name="nobody", description="Not there.")
     turn = await Agent("boss", tools=[desk]).arun(
         "use nobody: hello", client=Emulator().async_client()
     )
@@ -155,11 +158,11 @@ async def test_recovery_reattaches_to_the_remote_task_instead_of_sending_it_agai
 
 def test_a2a_agent_wants_an_http_url() -> None:
     with pytest.raises(ConfigurationError, match="base URL"):
-        A2AAgent("localhost:8000")
+        agentloop_a2a.A2AAgent("localhost:8000")
 
 
 def test_headers_stay_out_of_the_repr() -> None:
-    desk = A2AAgent(
+    desk = agentloop_a2a.A2AAgent(
         "http://127.0.0.1:8000", name="x", description="X.", headers={"Authorization": "Bearer s3"}
     )
     assert "s3" not in repr(desk)
@@ -173,7 +176,9 @@ async def test_an_answer_reaches_a_remote_agent_that_restarted(tmp_path: Path) -
     first = Server(weather_agent, SQLiteStore(path))
     switch = Switch(first.app)
     http = httpx.AsyncClient(transport=switch, base_url=BASE)
-    desk = A2AAgent(BASE, name="weather_desk", description="The desk.", httpx_client=http)
+    desk = agentloop_a2a.A2AAgent(
+        BASE, name="weather_desk", description="The desk.", httpx_client=http
+    )
     local = Emulator(model=calls("please delete_file cache.txt", "approve"))
     async with Agent("boss", tools=[desk]).aconversation(local.async_client()) as conv:
         turn = await conv.send("clean the cache")
@@ -191,8 +196,10 @@ async def test_cancelling_the_callers_turn_cancels_the_remote_task() -> None:
     remote, started, release = jobs_server()
     try:
         with loopback(remote.app) as url:
-            seen: list[RemoteProgress] = []
-            desk = A2AAgent(url, name="jobs", description="Runs jobs.", on_event=seen.append)
+            seen: list[agentloop_a2a.RemoteProgress] = []
+            desk = agentloop_a2a.A2AAgent(
+                url, name="jobs", description="Runs jobs.", on_event=seen.append
+            )
             conv = Agent("boss", tools=[desk]).aconversation(Emulator().async_client())
             conv.interrupt_grace = 0.1  # the remote job will not finish: no need to wait for it
             running = asyncio.create_task(conv.send("use jobs: long_job nightly"))
@@ -203,9 +210,11 @@ async def test_cancelling_the_callers_turn_cancels_the_remote_task() -> None:
                 await running
             task_id = seen[0].task_id
             async with httpx.AsyncClient(timeout=30) as http:
-                client = await create_client(url, ClientConfig(httpx_client=http))
-                task = await client.get_task(GetTaskRequest(id=task_id))
-            assert task.status.state == TaskState.TASK_STATE_CANCELED
+                client = await a2a_client.create_client(
+                    url, a2a_client.ClientConfig(httpx_client=http)
+                )
+                task = await client.get_task(a2a_types.GetTaskRequest(id=task_id))
+            assert task.status.state == a2a_types.TaskState.TASK_STATE_CANCELED
             release.set()  # the job's thread ends before the server stops
     finally:
         release.set()
@@ -244,7 +253,9 @@ async def test_recovery_follows_a_remote_task_that_is_still_running() -> None:
     try:
         with loopback(remote.app) as url:
             async with httpx.AsyncClient(timeout=30) as http:
-                client = await create_client(url, ClientConfig(httpx_client=http, streaming=False))
+                client = await a2a_client.create_client(
+                    url, a2a_client.ClientConfig(httpx_client=http, streaming=False)
+                )
                 request = message("long_job nightly")
                 request.configuration.CopyFrom(SendMessageConfiguration(return_immediately=True))
                 (first,) = await collect(client, request)
@@ -255,11 +266,13 @@ async def test_recovery_follows_a_remote_task_that_is_still_running() -> None:
             write_note(conv, f"a2a:{url}:call:c9", first.task.id)
             seen: list[str] = []
 
-            def following(event: RemoteProgress) -> None:
+            def following(event: agentloop_a2a.RemoteProgress) -> None:
                 seen.append(event.state)
                 release.set()  # the job ends only once the caller follows the task again
 
-            desk = A2AAgent(url, name="jobs", description="Runs jobs.", on_event=following)
+            desk = agentloop_a2a.A2AAgent(
+                url, name="jobs", description="Runs jobs.", on_event=following
+            )
             ctx = ToolContext(call_id="c9", tool_name="jobs", conversation=conv)
             result = await asyncio.wait_for(desk.tools()[0].function("long_job nightly", ctx), 30)
             assert "job finished" in result
@@ -282,7 +295,7 @@ async def test_an_answer_to_a_task_cancelled_meanwhile_goes_to_its_context(
         assert "waiting for input" in turn.tool_calls[0].result.result
         client = await server.client()
         (context_id,) = server.store.ids()
-        (task,) = (await client.list_tasks(ListTasksRequest(context_id=context_id))).tasks
+        (task,) = (await client.list_tasks(a2a_types.ListTasksRequest(context_id=context_id))).tasks
         await client.cancel_task(CancelTaskRequest(id=task.id))  # someone else cancels it
         turn = await conv.send("never mind, the weather then")
         (call,) = turn.tool_calls

@@ -8,29 +8,23 @@ from typing import Any
 
 import httpx
 import pytest
-from a2a.client import A2ACardResolver
-from a2a.helpers.proto_helpers import get_artifact_text, get_data_parts, new_data_part
-from a2a.types import (
-    CancelTaskRequest,
-    GetTaskRequest,
-    Message,
-    Role,
-    SendMessageConfiguration,
-    SendMessageRequest,
-    TaskNotFoundError,
-    TaskState,
-)
+from _lazy import lazy_module
 from a2a_helpers import BASE, Server, collect, deleted, message, weather_agent
 from pydantic import BaseModel
 
 from agentloop import Agent, tool
-from agentloop.a2a import create_app
 from agentloop.stores import SQLiteStore
 from agentloop.testing import Emulator
 
+# a2a-sdk and agentloop.a2a load in the worker that runs these tests, not at collection.
+a2a_client = lazy_module("a2a.client")
+proto = lazy_module("a2a.helpers.proto_helpers")
+a2a_types = lazy_module("a2a.types")
+agentloop_a2a = lazy_module("agentloop.a2a")
+
 
 async def test_card_names_the_agent_and_one_skill_per_tool(server: Server) -> None:
-    card = await A2ACardResolver(server.http, BASE).get_agent_card()
+    card = await a2a_client.A2ACardResolver(server.http, BASE).get_agent_card()
     assert card.name == "weather" and card.skills[0].name == "get_weather"
     response = await server.http.get("/.well-known/agent-card.json")
     assert response.status_code == 200
@@ -53,9 +47,9 @@ async def test_card_follows_the_host_and_lists_declared_skills() -> None:
     assert data["supportedInterfaces"][0]["url"] == "http://localhost:9123/"
     assert [s["id"] for s in data["skills"]] == ["plain"]  # no tools: one skill, the agent
 
-    from agentloop.a2a import create_app
-
-    app = create_app(agent, client=srv.emulator.async_client(), skills=["triage", {"id": "x"}])
+    app = agentloop_a2a.create_app(
+        agent, client=srv.emulator.async_client(), skills=["triage", {"id": "x"}]
+    )
     assert [s.id for s in app.state.agent_card.skills] == ["triage", "x"]
 
 
@@ -64,10 +58,10 @@ async def test_send_completes_with_the_output_as_artifact(server: Server) -> Non
     events = await collect(client, message("What is the weather in Oslo? use get_weather"))
     assert len(events) == 1 and events[0].HasField("task")
     task = events[0].task
-    assert task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
     (artifact,) = task.artifacts
     assert artifact.name == "response"
-    text = get_artifact_text(artifact)
+    text = proto.get_artifact_text(artifact)
     assert "get_weather returned" in text and '"temperature": 22' in text
     # The context is a journaled conversation, its id the context id.
     history = server.history(task.context_id)
@@ -79,10 +73,11 @@ async def test_stream_sends_progress_then_the_whole_output(server: Server) -> No
     client = await server.client(streaming=True)
     events = await collect(client, message("weather in Paris? use get_weather"))
     kinds = [e.WhichOneof("payload") for e in events]
-    assert kinds[0] == "task" and events[0].task.status.state == TaskState.TASK_STATE_SUBMITTED
+    assert kinds[0] == "task"
+    assert events[0].task.status.state == a2a_types.TaskState.TASK_STATE_SUBMITTED
     states = [e.status_update.status.state for e in events if e.HasField("status_update")]
-    assert states[0] == TaskState.TASK_STATE_WORKING
-    assert states[-1] == TaskState.TASK_STATE_COMPLETED
+    assert states[0] == a2a_types.TaskState.TASK_STATE_WORKING
+    assert states[-1] == a2a_types.TaskState.TASK_STATE_COMPLETED
     progress = [
         e.status_update.status.message.parts[0].text
         for e in events
@@ -96,8 +91,8 @@ async def test_stream_sends_progress_then_the_whole_output(server: Server) -> No
     assert final.last_chunk and not final.append
     streamed = "".join(c.artifact.parts[0].text for c in chunks[:-1])
     assert streamed == final.artifact.parts[0].text
-    task = await client.get_task(GetTaskRequest(id=chunks[0].task_id))
-    assert get_artifact_text(task.artifacts[0]) == streamed  # the stored task has it whole
+    task = await client.get_task(a2a_types.GetTaskRequest(id=chunks[0].task_id))
+    assert proto.get_artifact_text(task.artifacts[0]) == streamed  # the stored task has it whole
 
 
 class Forecast(BaseModel):
@@ -109,7 +104,7 @@ async def test_structured_output_is_a_data_part() -> None:
     srv = Server(Agent("forecaster", response_model=Forecast))
     events = await collect(await srv.client(), message("forecast for Rome"))
     (artifact,) = events[0].task.artifacts
-    (data,) = get_data_parts(artifact.parts)
+    (data,) = proto.get_data_parts(artifact.parts)
     assert set(data) == {"city", "temperature"}
     assert Forecast.model_validate_json(artifact.parts[0].text)  # the text is the JSON
 
@@ -120,38 +115,38 @@ async def test_approval_puts_the_task_in_input_required_and_approve_continues(
     client = await server.client()
     (first,) = await collect(client, message("please delete_file notes.txt"))
     task = first.task
-    assert task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    assert task.status.state == a2a_types.TaskState.TASK_STATE_INPUT_REQUIRED
     asked = task.status.message
     assert "delete_file" in asked.parts[0].text
-    (pending,) = get_data_parts(asked.parts)
+    (pending,) = proto.get_data_parts(asked.parts)
     assert [p["name"] for p in pending["pending_approvals"]] == ["delete_file"]
     assert deleted == []
 
     # Not a decision: still waiting, nothing ran.
     (again,) = await collect(client, message("what?", context_id=task.context_id, task_id=task.id))
-    assert again.task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    assert again.task.status.state == a2a_types.TaskState.TASK_STATE_INPUT_REQUIRED
     assert deleted == []
 
     (done,) = await collect(client, message("approve", context_id=task.context_id, task_id=task.id))
     assert done.task.id == task.id
-    assert done.task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert done.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
     assert deleted == [pending["pending_approvals"][0]["arguments"]["path"]]
-    assert "delete_file returned" in get_artifact_text(done.task.artifacts[0])
+    assert "delete_file returned" in proto.get_artifact_text(done.task.artifacts[0])
 
 
 async def test_a_data_part_rejects_with_a_reason(server: Server) -> None:
     client = await server.client()
     (first,) = await collect(client, message("please delete_file a.txt"))
     task = first.task
-    reply = Message(
-        role=Role.ROLE_USER,
+    reply = a2a_types.Message(
+        role=a2a_types.Role.ROLE_USER,
         message_id="m2",
         context_id=task.context_id,
         task_id=task.id,
-        parts=[new_data_part({"approve": False, "reason": "keep it"})],
+        parts=[proto.new_data_part({"approve": False, "reason": "keep it"})],
     )
-    (done,) = await collect(client, SendMessageRequest(message=reply))
-    assert done.task.status.state == TaskState.TASK_STATE_COMPLETED
+    (done,) = await collect(client, a2a_types.SendMessageRequest(message=reply))
+    assert done.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
     assert deleted == []
     history = server.history(task.context_id)
     (result,) = [s for s in history if s.type == "function_result"]
@@ -176,21 +171,21 @@ async def test_cancel_stops_the_turn_and_the_context_goes_on() -> None:
     srv = Server(Agent("worker", tools=[slow_job]))
     client = await srv.client()
     request = message("run slow_job nightly")
-    request.configuration.CopyFrom(SendMessageConfiguration(return_immediately=True))
+    request.configuration.CopyFrom(a2a_types.SendMessageConfiguration(return_immediately=True))
     (first,) = await collect(client, request)
     task = first.task
     await asyncio.wait_for(started.wait(), 10)
-    cancelled = await client.cancel_task(CancelTaskRequest(id=task.id))
-    assert cancelled.status.state == TaskState.TASK_STATE_CANCELED
-    stored = await client.get_task(GetTaskRequest(id=task.id))
-    assert stored.status.state == TaskState.TASK_STATE_CANCELED
+    cancelled = await client.cancel_task(a2a_types.CancelTaskRequest(id=task.id))
+    assert cancelled.status.state == a2a_types.TaskState.TASK_STATE_CANCELED
+    stored = await client.get_task(a2a_types.GetTaskRequest(id=task.id))
+    assert stored.status.state == a2a_types.TaskState.TASK_STATE_CANCELED
     release.set()
 
     # The same context takes the next message: the interrupted call was answered with what
     # is known (issue 20): the job, released during the cancellation's grace period,
     # finished, and its real result is recorded, never "not run".
     (next_turn,) = await collect(client, message("hello again", context_id=task.context_id))
-    assert next_turn.task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert next_turn.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
     history = srv.history(task.context_id)
     results = [s for s in history if s.type == "function_result"]
     assert len(results) == 1 and results[0].result == "finished" and not results[0].is_error
@@ -209,13 +204,14 @@ async def test_a_context_goes_on_after_a_restart(tmp_path: Any) -> None:
         await second.client(), message("How many paws do they have?", context_id=context_id)
     )
     assert again.task.context_id == context_id
-    assert "8" in get_artifact_text(again.task.artifacts[0])
+    assert "8" in proto.get_artifact_text(again.task.artifacts[0])
     history = second.history(context_id)
     assert [s.type for s in history].count("user_input") == 2
     # The task of before the restart is read back from its context's journal.
-    old = await (await second.client()).get_task(GetTaskRequest(id=reply.task.id))
-    assert old.status.state == TaskState.TASK_STATE_COMPLETED
-    assert get_artifact_text(old.artifacts[0]) == get_artifact_text(reply.task.artifacts[0])
+    old = await (await second.client()).get_task(a2a_types.GetTaskRequest(id=reply.task.id))
+    assert old.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
+    text = proto.get_artifact_text(reply.task.artifacts[0])
+    assert proto.get_artifact_text(old.artifacts[0]) == text
 
 
 async def test_input_required_survives_a_restart_under_the_same_task_id(tmp_path: Any) -> None:
@@ -228,38 +224,39 @@ async def test_input_required_survives_a_restart_under_the_same_task_id(tmp_path
 
     second = Server(weather_agent, SQLiteStore(path))
     client = await second.client()
-    waiting = await client.get_task(GetTaskRequest(id=task.id))
-    assert waiting.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    waiting = await client.get_task(a2a_types.GetTaskRequest(id=task.id))
+    assert waiting.status.state == a2a_types.TaskState.TASK_STATE_INPUT_REQUIRED
     (done,) = await collect(client, message("approve", context_id=task.context_id, task_id=task.id))
     assert done.task.id == task.id
-    assert done.task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert done.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
     assert len(deleted) == 1
-    with pytest.raises(TaskNotFoundError):  # a made-up id in a real context is still unknown
-        await client.get_task(GetTaskRequest(id=f"{task.context_id}~nothing"))
+    # a made-up id in a real context is still unknown
+    with pytest.raises(a2a_types.TaskNotFoundError):
+        await client.get_task(a2a_types.GetTaskRequest(id=f"{task.context_id}~nothing"))
 
 
 async def test_input_required_survives_a_restart(tmp_path: Any) -> None:
     path = tmp_path / "a2a.db"
     first = Server(weather_agent, SQLiteStore(path))
     (reply,) = await collect(await first.client(), message("please delete_file old.log"))
-    assert reply.task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+    assert reply.task.status.state == a2a_types.TaskState.TASK_STATE_INPUT_REQUIRED
     first.store.close()
     deleted.clear()
 
     # A client that lost the task id answers in the context: the journal knows what waits.
     second = Server(weather_agent, SQLiteStore(path))
     (done,) = await collect(await second.client(), message("yes", context_id=reply.task.context_id))
-    assert done.task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert done.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
     assert len(deleted) == 1  # approved after the restart, ran once
 
 
 async def test_unknown_task_ids_get_the_protocol_error(server: Server) -> None:
     client = await server.client()
-    with pytest.raises(TaskNotFoundError):
-        await client.get_task(GetTaskRequest(id="no-such-task"))
-    with pytest.raises(TaskNotFoundError):
-        await client.cancel_task(CancelTaskRequest(id="no-such-task"))
-    with pytest.raises(TaskNotFoundError):
+    with pytest.raises(a2a_types.TaskNotFoundError):
+        await client.get_task(a2a_types.GetTaskRequest(id="no-such-task"))
+    with pytest.raises(a2a_types.TaskNotFoundError):
+        await client.cancel_task(a2a_types.CancelTaskRequest(id="no-such-task"))
+    with pytest.raises(a2a_types.TaskNotFoundError):
         await collect(client, message("hi", task_id="no-such-task"))
 
 
@@ -346,11 +343,11 @@ async def test_a_new_task_in_a_waiting_context_is_a_new_turn_unless_it_decides(
     (first,) = await collect(client, message("please delete_file a.txt"))
     task = first.task
     # Cancelling the waiting task ends it; the context's next question is a new turn.
-    cancelled = await client.cancel_task(CancelTaskRequest(id=task.id))
-    assert cancelled.status.state == TaskState.TASK_STATE_CANCELED
+    cancelled = await client.cancel_task(a2a_types.CancelTaskRequest(id=task.id))
+    assert cancelled.status.state == a2a_types.TaskState.TASK_STATE_CANCELED
     (next_turn,) = await collect(client, message("hello", context_id=task.context_id))
     assert next_turn.task.id != task.id
-    assert next_turn.task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert next_turn.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
     assert deleted == []
     history = server.history(task.context_id)
     (result,) = [s for s in history if s.type == "function_result"]
@@ -372,7 +369,7 @@ async def test_only_recent_contexts_stay_in_memory(
     assert list(executor.live) == contexts[1:]
     # The dropped context is loaded from its journal when it speaks again.
     (again,) = await collect(client, message("one more", context_id=contexts[0]))
-    assert again.task.status.state == TaskState.TASK_STATE_COMPLETED
+    assert again.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
     conv = executor.live[contexts[0]]
     assert [s.type for s in conv.history].count("user_input") == 2
 
@@ -410,18 +407,18 @@ async def test_each_pending_call_can_get_its_own_decision() -> None:
     client = await srv.client()
     (first,) = await collect(client, message("delete a.txt and b.txt"))
     task = first.task
-    (pending,) = get_data_parts(task.status.message.parts)
+    (pending,) = proto.get_data_parts(task.status.message.parts)
     assert [p["call_id"] for p in pending["pending_approvals"]] == ["c1", "c2"]
     decisions = {"c1": {"approve": True}, "c2": {"approve": False, "reason": "keep b"}}
-    reply = Message(
-        role=Role.ROLE_USER,
+    reply = a2a_types.Message(
+        role=a2a_types.Role.ROLE_USER,
         message_id="m2",
         context_id=task.context_id,
         task_id=task.id,
-        parts=[new_data_part({"decisions": decisions})],
+        parts=[proto.new_data_part({"decisions": decisions})],
     )
-    (done,) = await collect(client, SendMessageRequest(message=reply))
-    assert done.task.status.state == TaskState.TASK_STATE_COMPLETED
+    (done,) = await collect(client, a2a_types.SendMessageRequest(message=reply))
+    assert done.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
     assert deleted == ["a.txt"]
     results = {s.call_id: s for s in srv.history(task.context_id) if s.type == "function_result"}
     assert not results["c1"].is_error and results["c2"].is_error
@@ -435,7 +432,9 @@ async def test_the_key_and_the_token_never_reach_the_card_the_tasks_or_the_logs(
     emulator = Emulator(api_keys={key})
     for agent in (weather_agent, Agent("broken", model="gemini-no-such-model")):
         srv = Server(agent, token=token)
-        srv.app = create_app(agent, client=emulator.async_client(api_key=key), token=token)
+        srv.app = agentloop_a2a.create_app(
+            agent, client=emulator.async_client(api_key=key), token=token
+        )
         srv.http._transport = httpx.ASGITransport(srv.app)
         with caplog.at_level(logging.DEBUG):
             card = await srv.http.get("/.well-known/agent-card.json")
@@ -449,9 +448,9 @@ async def test_the_key_and_the_token_never_reach_the_card_the_tasks_or_the_logs(
 def test_the_card_does_not_start_toolsets() -> None:
     from a2a_helpers import get_weather
 
-    from agentloop.a2a import A2AAgent
-
-    unreachable = A2AAgent("http://127.0.0.1:9")  # its card would be fetched by tools()
+    unreachable = agentloop_a2a.A2AAgent(
+        "http://127.0.0.1:9"
+    )  # its card would be fetched by tools()
     relay = Agent("relay", tools=[get_weather, unreachable])
-    app = create_app(relay, client=Emulator().async_client())
+    app = agentloop_a2a.create_app(relay, client=Emulator().async_client())
     assert [s.id for s in app.state.agent_card.skills] == ["get_weather"]

@@ -7,10 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from _lazy import require
 from cli_helpers import CLI
 
-pytest.importorskip("pydantic_evals", reason="agentloop[evals] is not installed")
-pytest.importorskip("vcr", reason="agentloop[recordings] is not installed")
+# Checked without importing them (pydantic-evals loads in the worker that runs these tests).
+require("pydantic_evals", reason="agentloop[evals] is not installed")
+require("vcr", reason="agentloop[recordings] is not installed")
 
 TRAVEL = Path(__file__).resolve().parent.parent / "evals" / "travel_agent.py"
 AGENT = f"{TRAVEL}:travel_offline"

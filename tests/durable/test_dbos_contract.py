@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import inspect
 
-import pytest
+from _lazy import lazy_module, require
 
-dbos = pytest.importorskip("dbos")
+require("dbos")
+dbos = lazy_module("dbos")  # imported by the test that reads it, not at collection
 
 
 def test_recover_pending_workflows_takes_a_list_of_executor_ids() -> None:

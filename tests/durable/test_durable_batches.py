@@ -9,13 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("dbos")
+from _lazy import require
 
 from agentloop.durable import TaskQueue, _driver
 from agentloop.testing import Emulator
+from agentloop.types import FunctionCallStep
 
 from .durable_helpers import TaskModel, idempotent, task_text
+
+require("dbos")  # dbos itself loads in the worker that runs these tests
 
 THREADS: list[str] = []  # the thread of every ``work`` call
 BARRIER = threading.Barrier(4, timeout=20)  # every call of a batch of 4 must be running
@@ -65,3 +67,51 @@ def test_a_batch_runs_at_once_and_each_call_is_checkpointed_once(queue: TaskQueu
         assert len(THREADS) == 4  # each call ran once, all four at the same time (the barrier)
         assert all(name.startswith("agentloop-durable-tool") for name in THREADS)
         assert not _driver._WRITING.locked()  # every checkpoint writer let go
+
+
+CALL = FunctionCallStep(id="c1", name="work", arguments={"i": 0, "tag": "t"})
+
+
+class _Reservation:
+    """Stands in for a reserved DBOS step: ``run`` looks up a recorded output (``recorded``:
+    replayed, ``step`` never called) or runs ``step`` and records what it returns."""
+
+    def __init__(self, recorded: dict[str, str] | None = None) -> None:
+        self.recorded = recorded
+        self.seen: list[tuple[str, bool]] = []  # (phase, whether _WRITING is held)
+
+    def _locks(self, phase: str) -> None:
+        self.seen.append((phase, _driver._WRITING.locked()))
+
+    def run(self, options: dict[str, str], step: object, call: FunctionCallStep) -> dict[str, str]:
+        self._locks("look-up")
+        if self.recorded is not None:
+            return self.recorded
+        assert callable(step)
+        out: dict[str, str] = step(call)
+        self._locks("record")
+        return out
+
+
+def test_dbos_bookkeeping_is_taken_in_turn_and_the_tool_runs_outside_it() -> None:
+    """Around a concurrent call on SQLite: DBOS's look-up and checkpoint hold ``_WRITING``,
+    the tool runs without it; a replayed or failing step lets go of it."""
+    reserved = _Reservation()
+
+    def tool(call: FunctionCallStep) -> dict[str, str]:
+        reserved._locks("tool")
+        return {"result": "ok"}
+
+    assert _driver._record_in_turn(reserved, {}, tool, CALL) == {"result": "ok"}
+    assert reserved.seen == [("look-up", True), ("tool", False), ("record", True)]
+
+    replayed = _Reservation(recorded={"result": "recorded"})
+    assert _driver._record_in_turn(replayed, {}, tool, CALL) == {"result": "recorded"}
+    assert replayed.seen == [("look-up", True)]
+
+    def failing(call: FunctionCallStep) -> dict[str, str]:
+        raise ValueError("the tool failed")
+
+    with pytest.raises(ValueError, match="the tool failed"):
+        _driver._record_in_turn(_Reservation(), {}, failing, CALL)
+    assert not _driver._WRITING.locked()

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("dbos")
+from _lazy import require
 
 from agentloop import tool
 from agentloop.cli import main as cli_main
@@ -27,6 +26,8 @@ from agentloop.errors import (
 from agentloop.testing import Emulator
 
 from .durable_helpers import TaskModel, idempotent, task_text, wait_for
+
+require("dbos")  # dbos itself loads in the worker that runs these tests
 
 RUNS: list[tuple[str, str, int]] = []  # (tool, tag, i) of every tool run in this module
 GATE = threading.Event()  # ``slow`` blocks on it while a test holds it closed

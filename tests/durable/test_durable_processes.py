@@ -16,9 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("dbos")
-
+from _lazy import require
 from _services import postgres_dsn
 
 from agentloop.durable import TaskQueue
@@ -37,6 +35,8 @@ from .durable_helpers import (
     wait_for,
     worker,
 )
+
+require("dbos")  # dbos itself loads in the worker that runs these tests
 
 pytestmark = pytest.mark.slow
 

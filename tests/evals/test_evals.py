@@ -10,21 +10,15 @@ from typing import Any
 
 import pytest
 import travel_agent
+from _lazy import lazy_module
 from travel_agent import travel
 
 from agentloop import Conversation
 from agentloop.errors import EvalError
-from agentloop.evals import (
-    Case,
-    Dataset,
-    Judge,
-    ToolCalled,
-    ToolTrajectory,
-    evaluate,
-    export_case,
-    load_dataset,
-)
 from agentloop.testing import Emulator, FunctionModel, ScriptedModel
+
+# agentloop.evals (pydantic-evals, pydantic-ai) loads in the worker that runs these tests.
+evals = lazy_module("agentloop.evals")
 
 DATASET = """\
 name: travel
@@ -92,11 +86,11 @@ def paris_judge(request: Any) -> str:
 def run(dataset: Any, **kwargs: Any) -> Any:
     emulator = travel_agent.emulator()
     kwargs.setdefault("judge_client", Emulator(FunctionModel(paris_judge)).async_client())
-    return evaluate(dataset, travel, client=emulator.async_client(), **kwargs)
+    return evals.evaluate(dataset, travel, client=emulator.async_client(), **kwargs)
 
 
 def test_every_evaluator_passes_and_fails_on_a_yaml_dataset(dataset_file: Path) -> None:
-    result = run(load_dataset(dataset_file))
+    result = run(evals.load_dataset(dataset_file))
     cases = {c.name: c for c in result.cases}
     assert list(cases) == [
         "trip",
@@ -155,10 +149,10 @@ def test_every_evaluator_passes_and_fails_on_a_yaml_dataset(dataset_file: Path) 
 
 def test_trajectory_orders() -> None:
     def trajectory(calls: list[Any], order: str) -> bool:
-        case = Case(
-            name="c", inputs="Plan a trip to Paris", evaluators=[ToolTrajectory(calls, order)]
+        case = evals.Case(
+            name="c", inputs="Plan a trip to Paris", evaluators=[evals.ToolTrajectory(calls, order)]
         )  # type: ignore[arg-type]
-        return run(Dataset(name="d", cases=[case])).cases[0].passed
+        return run(evals.Dataset(name="d", cases=[case])).cases[0].passed
 
     assert trajectory(["get_weather", "book_hotel"], "exact")
     assert not trajectory(["get_weather"], "exact")  # a call too many
@@ -183,18 +177,20 @@ def test_repeats_give_a_pass_rate_per_case() -> None:
             city = "Paris" if count[0] % 2 else "Rome"
         return [{"type": "function_call", "name": "get_weather", "arguments": {"city": city}}]
 
-    dataset = Dataset(
+    dataset = evals.Dataset(
         name="flaky",
         cases=[
-            Case(
+            evals.Case(
                 name="weather",
                 inputs="weather?",
-                evaluators=[ToolCalled("get_weather", {"city": "Paris"})],
+                evaluators=[evals.ToolCalled("get_weather", {"city": "Paris"})],
             )
         ],
     )
     emulator = Emulator(FunctionModel(flaky))
-    result = evaluate(dataset, travel, client=emulator.async_client(), repeat=4, max_concurrency=1)
+    result = evals.evaluate(
+        dataset, travel, client=emulator.async_client(), repeat=4, max_concurrency=1
+    )
     (case,) = result.cases
     assert case.runs == 4 and case.pass_rate == 0.5 and not case.passed
     assert case.assertions == {"ToolCalled": 0.5}
@@ -214,8 +210,12 @@ def test_cases_run_concurrently_each_in_a_fresh_conversation(concurrency: int) -
 
     emulator = Emulator(FunctionModel(model))
     cities = ["Oslo", "Rome", "Lima"]
-    dataset = Dataset(name="c", cases=[Case(name=c, inputs=f"weather in {c}") for c in cities])
-    result = evaluate(dataset, travel, client=emulator.async_client(), max_concurrency=concurrency)
+    dataset = evals.Dataset(
+        name="c", cases=[evals.Case(name=c, inputs=f"weather in {c}") for c in cities]
+    )
+    result = evals.evaluate(
+        dataset, travel, client=emulator.async_client(), max_concurrency=concurrency
+    )
     assert result.passed and [c.name for c in result.cases] == cities
     firsts = [n for _, n in seen].count(1)
     assert firsts == 3  # a fresh conversation per case: its first request has no earlier history
@@ -241,18 +241,22 @@ def test_max_concurrency_one_runs_cases_one_at_a_time() -> None:
             active[0] -= 1
         return inputs
 
-    dataset = Dataset(name="c", cases=[Case(name=f"c{i}", inputs=f"hi {i}") for i in range(4)])
-    assert evaluate(dataset, task, max_concurrency=1).passed
+    dataset = evals.Dataset(
+        name="c", cases=[evals.Case(name=f"c{i}", inputs=f"hi {i}") for i in range(4)]
+    )
+    assert evals.evaluate(dataset, task, max_concurrency=1).passed
     assert most == [1]
 
 
 def test_conversation_factories_and_callables_are_evaluated() -> None:
     emulator = travel_agent.emulator()
     client = emulator.client()
-    case = Case(
-        name="w", inputs="weather in Oslo", evaluators=[ToolCalled("get_weather", {"city": "Oslo"})]
+    case = evals.Case(
+        name="w",
+        inputs="weather in Oslo",
+        evaluators=[evals.ToolCalled("get_weather", {"city": "Oslo"})],
     )
-    dataset = Dataset(name="d", cases=[case])
+    dataset = evals.Dataset(name="d", cases=[case])
 
     def factory() -> Conversation:
         return travel.conversation(client)
@@ -263,19 +267,19 @@ def test_conversation_factories_and_callables_are_evaluated() -> None:
     def text_only(inputs: str) -> str:
         return "no history here"
 
-    assert evaluate(dataset, factory).passed
-    assert evaluate(dataset, task).passed
-    plain = evaluate(dataset, text_only).cases[0]
+    assert evals.evaluate(dataset, factory).passed
+    assert evals.evaluate(dataset, task).passed
+    plain = evals.evaluate(dataset, text_only).cases[0]
     assert not plain.passed and "no agentloop Turn" in plain.reasons["ToolCalled"]
 
 
 def test_multi_turn_inputs_share_one_conversation() -> None:
-    case = Case(
+    case = evals.Case(
         name="two",
         inputs={"turns": ["weather in Oslo", "Plan a trip to Rome"]},
-        evaluators=[ToolTrajectory(["get_weather", "get_weather", "book_hotel"], "exact")],
+        evaluators=[evals.ToolTrajectory(["get_weather", "get_weather", "book_hotel"], "exact")],
     )
-    result = run(Dataset(name="d", cases=[case]))
+    result = run(evals.Dataset(name="d", cases=[case]))
     assert result.passed and result.cases[0].requests == 5
 
 
@@ -284,12 +288,12 @@ def test_a_scripted_judge_scores_the_output() -> None:
         ['{"reason": "It names the city and the weather.", "pass": true, "score": 0.75}']
     )
     judge_emulator = Emulator(judge_model)
-    case = Case(
+    case = evals.Case(
         name="trip",
         inputs="Plan a trip to Paris",
-        evaluators=[Judge("Names the city and the weather")],
+        evaluators=[evals.Judge("Names the city and the weather")],
     )
-    result = run(Dataset(name="d", cases=[case]), judge_client=judge_emulator.async_client())
+    result = run(evals.Dataset(name="d", cases=[case]), judge_client=judge_emulator.async_client())
     (res,) = result.cases
     assert res.passed and res.assertions == {"Judge": True} and res.scores == {"Judge_score": 0.75}
     (seen,) = judge_model.requests
@@ -303,21 +307,21 @@ def test_a_scripted_judge_scores_the_output() -> None:
     assert seen.response_format is not None  # the grading schema went to the model
 
     failing = ScriptedModel(['{"reason": "No price given.", "pass": false, "score": 0.2}'])
-    judge = Judge("Gives the price", client=Emulator(failing).async_client())
-    case = Case(name="trip", inputs="Plan a trip to Paris", evaluators=[judge])
-    res = run(Dataset(name="d", cases=[case])).cases[0]
+    judge = evals.Judge("Gives the price", client=Emulator(failing).async_client())
+    case = evals.Case(name="trip", inputs="Plan a trip to Paris", evaluators=[judge])
+    res = run(evals.Dataset(name="d", cases=[case])).cases[0]
     assert not res.passed and res.reasons == {"Judge": "No price given."}
     assert res.scores == {"Judge_score": 0.2}
 
 
 def test_baseline_comparison(dataset_file: Path, tmp_path: Path) -> None:
-    old = run(load_dataset(dataset_file))
+    old = run(evals.load_dataset(dataset_file))
     baseline = tmp_path / "old.json"
     old.write_json(baseline)
     text = dataset_file.read_text().replace("ToolCalled: book_hotel", "ToolCalled: get_weather")
     text = text.replace("      - MaxRequests: 3\n", "      - MaxRequests: 2\n")
     dataset_file.write_text(text)
-    comparison = run(load_dataset(dataset_file)).compare(baseline)
+    comparison = run(evals.load_dataset(dataset_file)).compare(baseline)
     assert comparison.better == ["wrong_tool: now passes", "wrong_tool: ToolCalled now holds"]
     assert comparison.worse == ["trip: now fails", "trip: MaxRequests now fails"]
     assert comparison.pass_rate == (pytest.approx(1 / 8), pytest.approx(1 / 8))
@@ -363,7 +367,7 @@ def test_bad_datasets_fail_in_one_line_naming_the_place(
     path = tmp_path / "travel.yaml"
     path.write_text(text)
     with pytest.raises(EvalError) as info:
-        load_dataset(path)
+        evals.load_dataset(path)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
 
@@ -376,7 +380,7 @@ def test_export_a_session_into_a_case_that_passes(tmp_path: Path) -> None:
     with travel.conversation(emulator.client(), store=store, id="paris-trip") as conv:
         conv.send("Plan a trip to Paris")
     loaded = store.load("paris-trip")
-    case = export_case(loaded.history, name="paris-trip")
+    case = evals.export_case(loaded.history, name="paris-trip")
     assert case["inputs"] == "Plan a trip to Paris"
     assert case["expected_output"] == "All set for Paris: 17 degrees and light rain."
     assert case["evaluators"] == [
@@ -389,8 +393,8 @@ def test_export_a_session_into_a_case_that_passes(tmp_path: Path) -> None:
             }
         }
     ]
-    dataset = Dataset[Any, Any, Any].from_dict(
-        {"cases": [case]}, custom_evaluator_types=[ToolTrajectory], default_name="exported"
+    dataset = evals.Dataset[Any, Any, Any].from_dict(
+        {"cases": [case]}, custom_evaluator_types=[evals.ToolTrajectory], default_name="exported"
     )
     assert run(dataset).passed
 
@@ -398,8 +402,12 @@ def test_export_a_session_into_a_case_that_passes(tmp_path: Path) -> None:
 def test_cassette_files_are_safe_and_distinct(tmp_path: Path) -> None:
     from agentloop.evals._evaluate import cassette_files
 
-    cases = [Case(name="a b", inputs=1), Case(name="a-b", inputs=2), Case(name="v1.2", inputs=3)]
-    dataset = Dataset(name="d", cases=[*cases, Case(inputs=4)])
+    cases = [
+        evals.Case(name="a b", inputs=1),
+        evals.Case(name="a-b", inputs=2),
+        evals.Case(name="v1.2", inputs=3),
+    ]
+    dataset = evals.Dataset(name="d", cases=[*cases, evals.Case(inputs=4)])
     files = cassette_files(dataset, tmp_path)
     names = [files[id(c)].name for c in dataset.cases]
     assert names == ["a-b.yaml", "a-b-2.yaml", "v1.2.yaml", "Case-4.yaml"]
@@ -409,14 +417,16 @@ def test_cassettes_record_once_and_repeats_replay_them(tmp_path: Path) -> None:
     from agentloop import AsyncClient
 
     emulator = travel_agent.emulator()
-    case = Case(name="trip", inputs="Plan a trip to Paris", evaluators=[ToolCalled("book_hotel")])
-    dataset = Dataset(name="d", cases=[case])
+    case = evals.Case(
+        name="trip", inputs="Plan a trip to Paris", evaluators=[evals.ToolCalled("book_hotel")]
+    )
+    dataset = evals.Dataset(name="d", cases=[case])
     with emulator.serve() as url:
         live = AsyncClient(api_key="k", base_url=url)
-        assert evaluate(dataset, travel, client=live, cassettes=tmp_path, repeat=2).passed
+        assert evals.evaluate(dataset, travel, client=live, cassettes=tmp_path, repeat=2).passed
         assert len(emulator.requests) == 3  # recorded once; the second run replayed it
     dead = AsyncClient(api_key="k", base_url="http://127.0.0.1:9")
-    result = evaluate(dataset, travel, client=dead, cassettes=tmp_path, repeat=3)
+    result = evals.evaluate(dataset, travel, client=dead, cassettes=tmp_path, repeat=3)
     assert result.passed and result.cases[0].runs == 3
     assert [p.name for p in tmp_path.iterdir()] == ["trip.yaml"]
 
@@ -425,14 +435,16 @@ def test_a_task_that_raises_fails_its_case_with_the_error() -> None:
     def broken(inputs: str) -> str:
         raise ValueError(f"boom on {inputs}")
 
-    dataset = Dataset(name="d", cases=[Case(name="a", inputs="x"), Case(name="b", inputs="y")])
-    result = evaluate(dataset, broken, repeat=2)
+    dataset = evals.Dataset(
+        name="d", cases=[evals.Case(name="a", inputs="x"), evals.Case(name="b", inputs="y")]
+    )
+    result = evals.evaluate(dataset, broken, repeat=2)
     assert [c.name for c in result.cases] == ["a", "b"]
     a = result.cases[0]
     assert not a.passed and a.runs == 2 and a.pass_rate == 0.0
     assert a.errors == ["ValueError: boom on x", "ValueError: boom on x"]
     assert result.to_json()["cases"][0]["errors"][0] == "ValueError: boom on x"
     with pytest.raises(EvalError, match="repeat must be a whole number >= 1"):
-        evaluate(dataset, broken, repeat=0)
+        evals.evaluate(dataset, broken, repeat=0)
     with pytest.raises(EvalError, match="cannot evaluate int"):
-        evaluate(dataset, 3)
+        evals.evaluate(dataset, 3)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from loop_helpers import call, say
 
 from agentloop import Conversation, tool
@@ -14,7 +16,7 @@ from agentloop.loop import records
 from agentloop.loop.persist import fold
 from agentloop.stores import SQLiteStore
 from agentloop.testing import Emulator, ScriptedModel
-from agentloop.types import Usage
+from agentloop.types import Usage, encode_step
 
 USAGE = Usage(total_input_tokens=10, total_output_tokens=2, total_tokens=12)
 
@@ -93,3 +95,64 @@ def test_the_replayed_state_is_the_live_state(emu: Emulator, scripted: ScriptedM
     replayed = fold(store.read("r1").records).state
     assert replayed.to_wire() == conv._state.to_wire()
     assert replayed.usage == conv.usage and replayed.settled() is conv.status
+
+
+# The kinds every turn writes build their text directly; it must be the bytes json writes for
+# their dict (the saved form older versions wrote and read).
+_names = st.one_of(st.none(), st.text())
+_numbers = st.one_of(
+    st.none(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-(2**70), 2**70)
+)
+_usages = st.one_of(
+    st.none(),
+    st.builds(
+        Usage,
+        total_input_tokens=st.integers(0, 10**9),
+        total_output_tokens=st.integers(0, 10**9),
+        total_tokens=st.integers(0, 10**9),
+    ),
+)
+
+
+def _json(data: dict[str, object]) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+
+
+def _usage(usage: Usage | None) -> object:
+    return None if usage is None else json.loads(encode_step(usage))
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=_names, text=st.text(), number=_numbers, covers=st.integers(0, 2**40), usage=_usages)
+def test_the_kinds_written_directly_are_what_json_writes(
+    name: str | None, text: str, number: float | None, covers: int, usage: Usage | None
+) -> None:
+    cases: list[tuple[records.Record, dict[str, object]]] = [
+        (records.TurnStarted(text, None), {"k": "turn", "strategy": text}),
+        (records.TurnStarted(text, number), {"k": "turn", "strategy": text, "t": number}),
+        (records.ChainMoved(name, covers), {"k": "chain", "id": name, "covers": covers}),
+        (records.TurnEnded(text), {"k": "end", "status": text}),
+        (
+            records.ResponseReceived(name, text, usage),
+            {"k": "response", "id": name, "status": text, "usage": _usage(usage)},
+        ),
+        (
+            records.UsageCounted(usage, number),
+            {"k": "usage", "usage": _usage(usage), "cost": number},
+        ),
+    ]
+    for record, data in cases:
+        if data.get("t", 0) is None:  # no time: the key is left out
+            continue
+        assert records.encode(record) == _json(data)
+
+
+def test_a_lone_surrogate_in_a_record_raises_as_before() -> None:
+    for record in (
+        records.ChainMoved("i\ud800", 1),
+        records.ResponseReceived("i\udfff", "completed", None),
+        records.TurnEnded("\ud83d"),
+    ):
+        with pytest.raises(UnicodeEncodeError):
+            records.encode(record)
+    assert records.encode(records.TurnEnded("fin ✓ 🎉")) == '{"k":"end","status":"fin ✓ 🎉"}'

@@ -15,18 +15,21 @@ from typing import Any
 
 import anyio
 import pytest
+from _lazy import lazy_module
 from mcp_helpers import bodies, call, results_sent
-from mcp_test_server import build
 
 from agentloop import AsyncConversation, Conversation, ToolRegistry, tool
 from agentloop.errors import ConfigurationError, MCPServerError
 from agentloop.mcp import MCPTool, MCPToolset, adapt_schema
 from agentloop.testing import Emulator, ScriptedModel
 
+# The test server, written with mcp (imported by the first test that builds one).
+mcp_test_server = lazy_module("mcp_test_server")
+
 
 def memory_toolset(**options: Any) -> MCPToolset:
     """A fresh test server in this process, connected in memory."""
-    return MCPToolset.memory(build(), **options)
+    return MCPToolset.memory(mcp_test_server.build(), **options)
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +41,7 @@ def shared() -> Iterator[MCPToolset]:
 
 def server_listing() -> list[Any]:
     """The test server's own tool listing."""
-    listed: list[Any] = anyio.run(build().list_tools)
+    listed: list[Any] = anyio.run(mcp_test_server.build().list_tools)
     return listed
 
 

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import multiprocessing
+import os
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from agentloop import Conversation
-from agentloop.errors import StoreError
+from agentloop.errors import StoreError, TurnInProgressError
 from agentloop.stores import SQLiteStore
+from agentloop.stores import sqlite as sqlite_store
 from agentloop.testing import Emulator, ScriptedModel
 
 # The v1 layout exactly as agentloop's first SQLiteStore created and filled it.
@@ -167,3 +173,154 @@ async def test_async_waits_for_another_writer_without_blocking_the_loop(tmp_path
     assert await task == 2
     assert (await store.aread("a")).records == ["{}", '{"n":2}']
     await store.aclose()
+
+
+@pytest.mark.parametrize("size", [1, 99, 100, 101, 250])
+def test_one_append_of_many_records_keeps_their_order(tmp_path: Path, size: int) -> None:
+    """An append's records go in by INSERTs of up to 100 rows: the seq numbers run on
+    across them."""
+    texts = [json.dumps({"n": n, "text": "é" * (n % 7)}, ensure_ascii=False) for n in range(size)]
+    with SQLiteStore(tmp_path / "s.db") as store:
+        assert store.append("c", ['{"first":1}'], expected_version=0) == 1
+        assert store.append("c", texts, expected_version=1) == size + 1
+        assert store.read("c").records == ['{"first":1}', *texts]
+    rows = sqlite3.connect(tmp_path / "s.db").execute(
+        "SELECT seq FROM records WHERE conversation_id = 'c' ORDER BY seq"
+    )
+    assert [seq for (seq,) in rows] == list(range(1, size + 2))
+
+
+def test_an_owner_without_lease_seconds_keeps_the_stored_lease(tmp_path: Path) -> None:
+    with SQLiteStore(tmp_path / "s.db") as store:
+        store.append("k", ["{}"], expected_version=0, owner="pid 1 on a (x)", lease_seconds=60)
+        expires = store.read("k").lease_expires
+        assert store.append("k", ["{}"], expected_version=1, owner="pid 1 on a (x)") == 2
+        stored = store.read("k")
+        assert (stored.lease_owner, stored.lease_expires) == ("pid 1 on a (x)", expires)
+        # A writer without a lease at all cannot write past it.
+        with pytest.raises(TurnInProgressError):
+            store.append("k", ["{}"], expected_version=2)
+        # An empty conversation's row (version 0) under another's live lease is refused too.
+        store.append("e", [], expected_version=0, owner="pid 1 on a (x)", lease_seconds=60)
+        with pytest.raises(TurnInProgressError):
+            store.append("e", ["{}"], expected_version=0, owner="pid 2 on b (y)", lease_seconds=9)
+        assert store.version("e") == 0
+
+
+def _checkpointed(path: Path) -> list[str]:
+    """The records in the database file itself, without the WAL (``immutable``: read as is)."""
+    db = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+    try:
+        return [data for (data,) in db.execute("SELECT data FROM records ORDER BY seq")]
+    except sqlite3.OperationalError:  # the tables are not in the file yet
+        return []
+    finally:
+        db.close()
+
+
+def _checkpoint_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "agentloop-sqlite-checkpoints"]
+
+
+def test_checkpoints_run_in_a_thread_of_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The WAL is copied into the database file by the store's own thread (an append never
+    waits for it), which closes with the store; the WAL stays bounded by the connection's
+    own checkpoints."""
+    monkeypatch.setattr(sqlite_store, "_CHECKPOINT_BYTES", 3 * sqlite_store._APPEND_BYTES)
+    path = tmp_path / "s.db"
+    before = len(_checkpoint_threads())
+    texts = [json.dumps({"n": n}) for n in range(6)]
+    with SQLiteStore(path) as store:
+        db = sqlite3.connect(path)
+        assert db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000  # a new connection
+        assert store._db is not None
+        assert store._db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 4000
+        db.close()
+        for n, text in enumerate(texts):
+            store.append("c", [text], expected_version=n)
+        assert len(_checkpoint_threads()) == before + 1
+        deadline = time.monotonic() + 60  # a bound for a hung thread, not a timing check
+        while _checkpointed(path) != texts:
+            assert time.monotonic() < deadline, "the checkpoint thread copied nothing"
+            time.sleep(0.01)
+        assert store.read("c").records == texts
+    assert len(_checkpoint_threads()) == before
+    assert not Path(f"{path}-wal").exists()  # the last connection closed checkpoints it all
+
+
+def test_few_appends_start_no_thread(tmp_path: Path) -> None:
+    before = len(_checkpoint_threads())
+    with SQLiteStore(tmp_path / "s.db") as store:
+        for n in range(20):
+            store.append("c", ["{}"], expected_version=n)
+        assert len(_checkpoint_threads()) == before
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_leaves_the_parents_checkpoint_connection_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "_CHECKPOINT_BYTES", 1)  # every append wakes the thread
+    ctx = multiprocessing.get_context("fork")
+    with SQLiteStore(tmp_path / "s.db") as store:
+        store.append("fork", ['{"by":"parent"}'], expected_version=0)
+        checkpoints = store._checkpoints
+        assert checkpoints is not None
+        deadline = time.monotonic() + 60  # a bound for a hung thread, not a timing check
+        while checkpoints.db is None:  # the thread opens its connection first
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        child = ctx.Process(target=_child_appends, args=(store,))
+        child.start()
+        child.join(60)
+        assert child.exitcode == 0
+        store.append("fork", ['{"by":"parent"}'], expected_version=3)
+        assert store._checkpoints is checkpoints  # the parent's own, still running
+        assert store.read("fork").records == [
+            '{"by":"parent"}',
+            *['{"by":"child"}'] * 2,
+            '{"by":"parent"}',
+        ]
+
+
+def _child_appends(store: SQLiteStore) -> None:
+    parents = store._checkpoints
+    assert parents is not None and parents.db is not None
+    store.append("fork", ['{"by":"child"}'], expected_version=1)
+    assert parents.db in sqlite_store._INHERITED  # parked: never used, never closed here
+    assert store._checkpoints is not parents
+    store.append("fork", ['{"by":"child"}'], expected_version=2)
+    store.close()
+
+
+def test_a_store_dropped_unclosed_lets_its_checkpoint_thread_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "_CHECKPOINT_BYTES", 1)  # the first append starts it
+    before = set(_checkpoint_threads())
+    store = SQLiteStore(tmp_path / "s.db")
+    store.append("c", ["{}"], expected_version=0)
+    (thread,) = set(_checkpoint_threads()) - before
+    del store
+    gc.collect()
+    thread.join(60)  # a bound for a hung thread, not a timing check
+    assert not thread.is_alive()
+
+
+def test_the_checkpoint_thread_opens_the_stores_file_wherever_the_process_moved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sqlite_store, "_CHECKPOINT_BYTES", 1)
+    (tmp_path / "here").mkdir()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    with SQLiteStore("s.db") as store:  # a relative path
+        monkeypatch.chdir(tmp_path / "elsewhere")
+        store.append("c", ['{"n":1}'], expected_version=0)
+        deadline = time.monotonic() + 60  # a bound for a hung thread, not a timing check
+        while _checkpointed(tmp_path / "here" / "s.db") != ['{"n":1}']:
+            assert time.monotonic() < deadline, "the checkpoint thread copied nothing"
+            time.sleep(0.01)
+    assert not (tmp_path / "elsewhere" / "s.db").exists()

@@ -16,16 +16,22 @@ from typing import Any
 
 import pydantic
 import pytest
-from google import genai
-from google.genai import _interactions as gx
-from google.genai import interactions as gi
-from google.genai import types as gtypes
+from _lazy import lazy_module
 
 from agentloop.testing import Emulator, Reply, ScriptedModel
 from agentloop.testing.emulator import EmulatorResponse
 
-SSE = pydantic.TypeAdapter(gi.InteractionSSEEvent)
+# The official SDK (imported by the first test that uses it, not at collection).
+genai = lazy_module("google.genai")
+gx = lazy_module("google.genai._interactions")
+gi = lazy_module("google.genai.interactions")
+gtypes = lazy_module("google.genai.types")
 API_KEY = "test-key"
+
+
+@functools.cache
+def sse_adapter() -> pydantic.TypeAdapter[Any]:
+    return pydantic.TypeAdapter(gi.InteractionSSEEvent)
 
 
 class Wire:
@@ -121,7 +127,7 @@ def client(
         assert lines[0].startswith("event: ") and lines[1].startswith("data: ")
         event = json.loads(lines[1][6:])
         assert lines[0][7:] == event["event_type"] and event.get("event_id")
-        _no_unknowns(SSE.validate_python(event))
+        _no_unknowns(sse_adapter().validate_python(event))
 
 
 def test_text_generation(client: genai.Client) -> None:

@@ -4,25 +4,32 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
 from typing import Annotated, Any, Literal, Optional, Union
 
 import pydantic
 import pytest
-from google.genai import interactions as genai_interactions
-from google.genai import types as genai_types
+from _lazy import lazy_module
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from agentloop.tools import Tool, ToolContext, ToolDefinitionError, tool
 
-SDK_TOOL = pydantic.TypeAdapter(genai_interactions.Tool)
+# The official SDK, a test-only oracle (imported by the first test that checks against it).
+genai_interactions = lazy_module("google.genai.interactions")
+genai_types = lazy_module("google.genai.types")
+
+
+@functools.cache
+def sdk_tool() -> pydantic.TypeAdapter[Any]:
+    return pydantic.TypeAdapter(genai_interactions.Tool)
 
 
 def check_with_sdk(decl: dict[str, Any]) -> None:
     """The declaration is a valid SDK Tool, and its schema fits the documented JSON Schema
     subset (``google.genai.types.JSONSchema`` forbids any keyword outside it)."""
-    parsed = SDK_TOOL.validate_python(decl)
+    parsed = sdk_tool().validate_python(decl)
     assert parsed.type == "function"
     assert parsed.name == decl["name"]
     assert parsed.parameters == decl["parameters"]

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from google.genai import interactions as sdk
+from _lazy import lazy_module
 
 from agentloop.types import Interaction
+
+sdk = lazy_module("google.genai.interactions")  # the official SDK, a test-only oracle
 
 
 def text(t: str) -> dict[str, Any]:

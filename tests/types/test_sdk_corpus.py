@@ -17,8 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from google.genai import interactions as sdk
-from google.genai._gaos.utils.serializers import ALLOW_UNKNOWN_UNION_VARIANTS
+from _lazy import lazy_module
 from pydantic import BaseModel, TypeAdapter
 from sdk_corpus import SDK_ONLY, Corpus, Typing, build, compare
 
@@ -30,13 +29,23 @@ from agentloop.errors import MalformedResponseError
 # The SDK warns about its own deprecated fields when the corpus sets them: expected here.
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
-ROOTS: dict[str, tuple[Any, Any]] = {
-    "Interaction": (sdk.Interaction, ours.Interaction),
-    "InteractionSSEEvent": (sdk.InteractionSSEEvent, ours.InteractionEvent),
-    "CreateModelInteraction": (sdk.CreateModelInteraction, ours.CreateInteractionRequest),
-    "CreateAgentInteraction": (sdk.CreateAgentInteraction, ours.CreateInteractionRequest),
+# The official SDK (imported by the first test that reads it, not at collection).
+sdk = lazy_module("google.genai.interactions")
+serializers = lazy_module("google.genai._gaos.utils.serializers")
+
+# root (the SDK's class name) -> our type
+ROOTS: dict[str, Any] = {
+    "Interaction": ours.Interaction,
+    "InteractionSSEEvent": ours.InteractionEvent,
+    "CreateModelInteraction": ours.CreateInteractionRequest,
+    "CreateAgentInteraction": ours.CreateInteractionRequest,
 }
 SERVER_ROOTS = ("Interaction", "InteractionSSEEvent")
+
+
+def types_of(root: str) -> tuple[Any, Any]:
+    """(the SDK's type, our type) of a root."""
+    return getattr(sdk, root), ROOTS[root]
 
 
 def _canonical(value: Any) -> str:
@@ -51,7 +60,7 @@ def _sdk_wire(value: Any) -> Any:
 @functools.cache
 def corpus(root: str) -> tuple[Corpus, list[Any]]:
     """The root's corpus and its payloads in the SDK's own canonical wire form."""
-    sdk_type, _ = ROOTS[root]
+    sdk_type, _ = types_of(root)
     reached, payloads = build(sdk_type)
     adapter = TypeAdapter(sdk_type)
     # Strict (request-mode) validation: every generated payload is a valid known variant.
@@ -78,7 +87,7 @@ def test_the_corpus_reaches_the_whole_sdk() -> None:
 
 @pytest.mark.parametrize("root", list(ROOTS))
 def test_every_payload_round_trips_byte_equivalently(root: str) -> None:
-    _, ours_type = ROOTS[root]
+    _, ours_type = types_of(root)
     adapter = TypeAdapter(ours_type)
     _, payloads = corpus(root)
     assert payloads
@@ -95,7 +104,8 @@ def test_every_sdk_field_and_value_set_is_typed() -> None:
     (text, a block, blocks, steps) are told apart by ``input_to_steps``, which names a mix."""
     typing_ = Typing()
     seen: set[Any] = set()
-    for root, (sdk_type, ours_type) in ROOTS.items():
+    for root in ROOTS:
+        sdk_type, ours_type = types_of(root)
         compare(sdk_type, ours_type, root, typing_, seen)
     untyped = {site for site in typing_.untyped if not site.split("<")[0].endswith(".input")}
     untyped -= {site for site in typing_.untyped if site.endswith(".input[]")}
@@ -134,7 +144,7 @@ def _locate(
 @functools.cache
 def drops(root: str) -> list[tuple[str, str, Any]]:
     """(class, field, payload without that field) for every required field of every class."""
-    sdk_type, _ = ROOTS[root]
+    sdk_type, _ = types_of(root)
     reached, payloads = corpus(root)
     adapter = TypeAdapter(sdk_type)
     where: dict[type[BaseModel], tuple[int, tuple[Any, ...]]] = {}
@@ -242,13 +252,15 @@ def _converse(reply: httpx.Response, *, stream: bool) -> None:
 @pytest.mark.parametrize("root", SERVER_ROOTS)
 def test_every_required_field_may_be_missing(root: str) -> None:
     cases = drops(root)
-    sdk_type, _ = ROOTS[root]
+    sdk_type, _ = types_of(root)
     sdk_adapter = TypeAdapter(sdk_type)
     sdk_accepts = 0
     for cls, key, payload in cases:
         where = f"{root}: {cls} without {key!r}"
         try:
-            sdk_adapter.validate_python(payload, context={ALLOW_UNKNOWN_UNION_VARIANTS: True})
+            sdk_adapter.validate_python(
+                payload, context={serializers.ALLOW_UNKNOWN_UNION_VARIANTS: True}
+            )
             sdk_accepts += 1
         except ValueError:
             pass

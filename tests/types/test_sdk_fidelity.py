@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
 import pytest
-from google.genai import interactions as sdk
-from google.genai._gaos.utils.serializers import ALLOW_UNKNOWN_UNION_VARIANTS
+from _lazy import lazy_module
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from wire_payloads import (
     AGENT_CONFIGS,
@@ -30,27 +30,36 @@ from wire_payloads import (
 
 from agentloop import types as ours
 
-# kind -> (our validator, the SDK's validator)
-VALIDATORS: dict[str, tuple[Any, Any]] = {
-    "step": (TypeAdapter(ours.Step), TypeAdapter(sdk.Step)),
-    "content": (TypeAdapter(ours.Content), TypeAdapter(sdk.Content)),
-    "annotation": (TypeAdapter(ours.Annotation), TypeAdapter(sdk.Annotation)),
-    "delta": (TypeAdapter(ours.Delta), TypeAdapter(sdk.StepDeltaData)),
-    "event": (TypeAdapter(ours.InteractionEvent), TypeAdapter(sdk.InteractionSSEEvent)),
-    "tool": (TypeAdapter(ours.Tool), TypeAdapter(sdk.Tool)),
-    "generation_config": (TypeAdapter(ours.GenerationConfig), TypeAdapter(sdk.GenerationConfig)),
-    "response_format": (TypeAdapter(ours.ResponseFormat), TypeAdapter(sdk.ResponseFormat)),
-    "agent_config": (TypeAdapter(ours.AgentConfig), TypeAdapter(sdk.InteractionAgentConfig)),
-    "usage": (TypeAdapter(ours.Usage), TypeAdapter(sdk.Usage)),
-    "interaction": (TypeAdapter(ours.Interaction), TypeAdapter(sdk.Interaction)),
-    "safety_setting": (TypeAdapter(ours.SafetySetting), TypeAdapter(sdk.SafetySetting)),
-    "environment": (TypeAdapter(ours.Environment), TypeAdapter(sdk.Environment)),
-    "webhook_config": (TypeAdapter(ours.WebhookConfig), TypeAdapter(sdk.WebhookConfig)),
-    "thought_summary": (
-        TypeAdapter(ours.ThoughtSummaryContent),
-        TypeAdapter(sdk.ThoughtSummaryContent),
-    ),
+# The official SDK, a test-only oracle (imported by the first test that reads it).
+sdk = lazy_module("google.genai.interactions")
+serializers = lazy_module("google.genai._gaos.utils.serializers")
+
+# kind -> (our type, the SDK's type's name)
+TYPES: dict[str, tuple[Any, str]] = {
+    "step": (ours.Step, "Step"),
+    "content": (ours.Content, "Content"),
+    "annotation": (ours.Annotation, "Annotation"),
+    "delta": (ours.Delta, "StepDeltaData"),
+    "event": (ours.InteractionEvent, "InteractionSSEEvent"),
+    "tool": (ours.Tool, "Tool"),
+    "generation_config": (ours.GenerationConfig, "GenerationConfig"),
+    "response_format": (ours.ResponseFormat, "ResponseFormat"),
+    "agent_config": (ours.AgentConfig, "InteractionAgentConfig"),
+    "usage": (ours.Usage, "Usage"),
+    "interaction": (ours.Interaction, "Interaction"),
+    "safety_setting": (ours.SafetySetting, "SafetySetting"),
+    "environment": (ours.Environment, "Environment"),
+    "webhook_config": (ours.WebhookConfig, "WebhookConfig"),
+    "thought_summary": (ours.ThoughtSummaryContent, "ThoughtSummaryContent"),
 }
+
+
+@functools.cache
+def validators(kind: str) -> tuple[TypeAdapter[Any], TypeAdapter[Any]]:
+    """(our validator, the SDK's validator) of one kind, built once."""
+    ours_type, sdk_name = TYPES[kind]
+    return TypeAdapter(ours_type), TypeAdapter(getattr(sdk, sdk_name))
+
 
 TABLE: list[tuple[str, dict[str, Any]]] = [
     *[("step", p) for p in STEPS],
@@ -93,7 +102,7 @@ def _ids(case: tuple[str, dict[str, Any]]) -> str:
 @pytest.mark.parametrize("case", TABLE, ids=[_ids(c) for c in TABLE])
 def test_same_payloads_validate_and_round_trip(case: tuple[str, dict[str, Any]]) -> None:
     kind, payload = case
-    ours_adapter, sdk_adapter = VALIDATORS[kind]
+    ours_adapter, sdk_adapter = validators(kind)
     sdk_value = sdk_adapter.validate_python(payload)  # the oracle accepts it...
     assert _sdk_dump(sdk_value) == payload  # ...and the payload is canonical wire JSON
     value = ours_adapter.validate_python(payload)
@@ -139,8 +148,8 @@ def test_what_the_sdk_reads_from_a_response_we_read(kind: str, payload: dict[str
     """Postel: a known variant missing a required field is strict for the SDK's request
     models but accepted in a response (the SDK keeps it raw); we read it, typed, and dump
     exactly the keys received."""
-    ours_adapter, sdk_adapter = VALIDATORS[kind]
-    sdk_adapter.validate_python(payload, context={ALLOW_UNKNOWN_UNION_VARIANTS: True})
+    ours_adapter, sdk_adapter = validators(kind)
+    sdk_adapter.validate_python(payload, context={serializers.ALLOW_UNKNOWN_UNION_VARIANTS: True})
     assert ours_adapter.validate_python(payload).model_dump(mode="json") == payload
 
 
@@ -156,7 +165,7 @@ def test_what_the_sdk_reads_from_a_response_we_read(kind: str, payload: dict[str
 def test_events_and_interactions_missing_required_fields_are_read(
     kind: str, payload: dict[str, Any]
 ) -> None:
-    ours_adapter, _ = VALIDATORS[kind]
+    ours_adapter, _ = validators(kind)
     assert ours_adapter.validate_python(payload).model_dump(mode="json") == payload
 
 
@@ -170,7 +179,7 @@ def test_events_and_interactions_missing_required_fields_are_read(
 )
 def test_same_payloads_are_rejected(kind: str, payload: dict[str, Any]) -> None:
     """A value of the wrong type is not a missing field: both refuse it."""
-    ours_adapter, sdk_adapter = VALIDATORS[kind]
+    ours_adapter, sdk_adapter = validators(kind)
     with pytest.raises(ValidationError):
         sdk_adapter.validate_python(payload)
     with pytest.raises(ValidationError):
@@ -186,7 +195,7 @@ def test_same_payloads_are_rejected(kind: str, payload: dict[str, Any]) -> None:
 )
 def test_known_leniency_differences(kind: str, payload: dict[str, Any]) -> None:
     """Documented differences: our models accept the docs' string ``user_input.content``."""
-    ours_adapter, sdk_adapter = VALIDATORS[kind]
+    ours_adapter, sdk_adapter = validators(kind)
     if payload.get("type") == "user_input":
         with pytest.raises(ValidationError):
             sdk_adapter.validate_python(payload)
