@@ -117,6 +117,11 @@ class AsyncConversationWorld:
         self, effect: SendRequest, box: list[Interaction]
     ) -> AsyncIterator[LoopEvent]:
         client, stop = self.conv.client, self.conv._stop
+        if not self.stream and effect.watch is None:
+            # Nobody reads this request's retry events (``send``: only ``TurnCompleted`` is
+            # looked at; no observer): no retry listener.
+            box.append(await stop.acall(client.interactions.create, **effect.body))
+            return
         retries: list[LoopEvent] = []
         with on_retry(lambda info: retries.append(retry_event(info))):
             if not self.stream:

@@ -14,6 +14,8 @@ The rooms of a conversation:
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import inspect
 import json
 import logging
@@ -21,7 +23,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, cast
 
 from agentloop._defaults import DEFAULT_MODEL, new_id
 from agentloop.errors import ConfigurationError, StateError
@@ -182,6 +184,8 @@ class ConversationCore:
         self._stop = StopSwitch()  # conv.cancel() stops the running turn with it
         # (a private JSON copy of the last static body, that body with values pre-encoded)
         self._static_cache: tuple[dict[str, Any], dict[str, Any]] | None = None
+        # (what the last static body was built from, private copies, that body: _static_body)
+        self._static_hit: _StaticHit | None = None
         self.strategy = strategy
         self.compaction = compaction
         if limits is not None:
@@ -381,18 +385,13 @@ class ConversationCore:
         observe = None
         if settings.instrument:
             observe = _observer_for(self)
-        declarations = registry.declarations() if registry else []
+        declarations = registry.declarations()  # cached by the registry: [] when none
         guard = self._turn_guard = self._guard(limits)
         retries = self.output_retries if output_retries is None else output_retries
         return TurnEngine(
             self._state,
-            static_body=self._encoded(
-                static_body(
-                    settings.replace(**overrides) if overrides else settings,
-                    declarations,
-                    response_model,
-                    response_format,
-                )
+            static_body=self._static_body(
+                settings, declarations, response_model, response_format, overrides
             ),
             max_steps=settings.max_steps,
             needs_approval=needs_approval,
@@ -415,6 +414,54 @@ class ConversationCore:
             hooks = [self._agents.hooks(self), *(hooks if isinstance(hooks, list) else [hooks])]
             hooks = [h for h in hooks if h is not None]
         return hook_set(hooks, self) if hooks is not None else None
+
+    def _static_body(
+        self,
+        settings: ConversationSettings,
+        declarations: list[dict[str, Any]],
+        response_model: Any,
+        response_format: Any,
+        overrides: Mapping[str, Any] | None,
+    ) -> dict[str, Any]:
+        """``static_body`` of this turn, pre-encoded (``_encoded``). A turn like the last one
+        (the same settings object and response model, no overrides) reuses the last body
+        without building it again when every structured value it was built from (tool
+        declarations, configs, tool dicts, formats) still equals the private copy taken then:
+        assigning a setting replaces the frozen settings object, and an in-place change of a
+        dict or model the conversation was given shows in that comparison."""
+        hit = self._static_hit
+        if hit is not None and (
+            overrides or hit.settings is not settings or hit.response_model is not response_model
+        ):
+            hit = None  # built for other settings, or a turn with overrides of its own
+        if (
+            hit is not None
+            and hit.copies is not None
+            and _unchanged((declarations, response_format, *hit.sources), hit.copies)
+        ):
+            return hit.body
+        body = self._encoded(
+            static_body(
+                settings.replace(**overrides) if overrides else settings,
+                declarations,
+                response_model,
+                response_format,
+            )
+        )
+        if overrides or (hit is not None and hit.copies is None):
+            return body  # a turn of its own, or values that cannot be copied: never reused
+        sources = (
+            declarations,
+            response_format,
+            *[getattr(settings, name) for name in _STRUCTURED_SETTINGS],
+        )
+        copies: tuple[Any, ...] | None = None
+        with contextlib.suppress(Exception):  # no private copy: never reused
+            copies = copy.deepcopy(sources)
+        if copies is not None and not _unchanged(sources, copies):
+            copies = None  # a value that does not equal its copy: never reused
+        self._static_hit = _StaticHit(settings, response_model, sources[2:], copies, body)
+        return body
 
     def _encoded(self, body: dict[str, Any]) -> dict[str, Any]:
         """``body`` with its structured values pre-encoded as ``RawJSON``, reused while the
@@ -649,6 +696,39 @@ class ConversationCore:
             f"{type(self).__name__}(id={self.id!r}, {who}, strategy={self.strategy!r}, "
             f"steps={len(self._state.history)}, tools={self.tools.names})"
         )
+
+
+class _StaticHit(NamedTuple):
+    """The last static body ``_static_body`` built and what it was built from."""
+
+    settings: ConversationSettings
+    response_model: Any
+    sources: tuple[Any, ...]  # the values of the structured settings
+    copies: tuple[Any, ...] | None  # private copies of declarations, format, sources (None:
+    # a value could not be copied, or does not equal its copy: the body is never reused)
+    body: dict[str, Any]
+
+
+# The settings whose values may be changed in place (dicts, lists, models) and feed the static
+# body; the others are strings, numbers or tuples, replaced only by assignment.
+_STRUCTURED_SETTINGS = (
+    "builtin_tools",
+    "generation_config",
+    "response_format",
+    "agent_config",
+    "environment",
+    *REQUEST_SETTINGS,
+    "extra_body",
+)
+
+
+def _unchanged(sources: tuple[Any, ...], copies: tuple[Any, ...]) -> bool:
+    """Whether every source still equals its private copy (a value whose comparison fails
+    counts as changed)."""
+    try:
+        return bool(sources == copies)  # one deep comparison, in C
+    except Exception:
+        return False
 
 
 def output_retries_of(value: Any) -> int:

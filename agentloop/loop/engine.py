@@ -174,6 +174,9 @@ class _Mark(NamedTuple):
     journal_pending: int
 
 
+_NO_JOURNAL = _Mark(0, 0)
+
+
 class TurnEngine:
     """Runs one turn of a conversation as a generator of effects.
 
@@ -282,7 +285,7 @@ class TurnEngine:
                 state.close_open_calls(state.cut.to_turn(state.history), INTERRUPTED)
                 state.commit(TurnEnded("interrupted"))
             journal = state.journal
-            mark = _Mark(journal.version, len(journal.pending)) if journal else _Mark(0, 0)
+            mark = _Mark(journal.version, len(journal.pending)) if journal else _NO_JOURNAL
             paused = state.paused
             state.commit(TurnStarted(state.strategy, now()))
             if paused is not None:

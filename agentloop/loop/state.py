@@ -212,7 +212,7 @@ class ConversationState:
         if kind is StepAdded:
             self.history.append_wire(record.wire)  # type: ignore[union-attr]
             return
-        self.turn_log.apply(record, len(self.history))
+        self.turn_log.apply(record, self.history)
         if kind is ResponseReceived:
             progress = self._progress()
             progress.model_requests += 1

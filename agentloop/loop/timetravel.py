@@ -17,7 +17,7 @@ replays the prefix once. Nothing here does I/O.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sized
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -178,13 +178,14 @@ class TurnLog:
     def __len__(self) -> int:
         return len(self.marks)
 
-    def apply(self, record: Any, length: int) -> None:
-        """Follow one journal record (``records.py``), the history being ``length`` steps
-        long; kinds that do not concern turns are ignored. On the hot path: few branches."""
+    def apply(self, record: Any, history: Sized) -> None:
+        """Follow one journal record (``records.py``), ``history`` being the history as it
+        is then (only its length is read); kinds that do not concern turns are ignored. On
+        the hot path: few branches."""
         kind = type(record)
         marks = self.marks
         if kind is TurnStarted:
-            marks.append(TurnMark(start=length, time=record.time))
+            marks.append(TurnMark(start=len(history), time=record.time))
             return
         if not marks:
             return
@@ -201,10 +202,10 @@ class TurnLog:
             if record.usage is not None:
                 mark.usages.append(record.usage)
         elif kind is TurnPaused:
-            mark.end, mark.status = length, "awaiting_approval"
+            mark.end, mark.status = len(history), "awaiting_approval"
             mark.awaiting, mark.in_doubt = list(record.awaiting), list(record.in_doubt)
         elif kind is TurnEnded:
-            mark.end, mark.status = length, record.status
+            mark.end, mark.status = len(history), record.status
 
     def truncate(self, length: int) -> None:
         """History was cut back to ``length`` steps: turns that began there are gone."""

@@ -77,6 +77,16 @@ class ToolCall:
         return self.call.arguments
 
 
+def _no_usage() -> Usage:
+    """A turn's usage before its first response: ``Usage()`` without ``__init__``'s two
+    Python frames (a turn is built per ``send``)."""
+    usage: Usage = _new_usage({})
+    return usage
+
+
+_new_usage = Usage.__pydantic_validator__.validate_python
+
+
 @dataclass(slots=True)
 class Turn:
     """Everything one ``send`` did: new steps, tool calls, interactions, usage and output.
@@ -104,7 +114,7 @@ class Turn:
     steps: list[Any] = field(default_factory=list)
     tool_calls: list[ToolCall] = field(default_factory=list)
     interaction_ids: list[str] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
+    usage: Usage = field(default_factory=_no_usage)
     status: TurnStatus = "running"
     pending_approvals: list[FunctionCallStep] = field(default_factory=list)
     last_interaction: Interaction | None = None

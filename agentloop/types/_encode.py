@@ -10,6 +10,7 @@ from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import to_json as _str_json
 
 from ._base import RawJSON, WireModel
 
@@ -19,12 +20,49 @@ __all__ = ["encode_json", "encode_result_text", "encode_step", "encode_user_text
 def encode_step(step: WireModel) -> bytes:
     """A step's wire JSON: the same keys as ``model_dump_json()`` (aliases, only the keys
     received or set), as bytes."""
+    if type(step) is _model_output:  # a model's text answer (every text turn): spliced
+        text = _model_text(step)
+        if text is not None:
+            return text
     # The serializer directly, without the str round trip. ``serialize_as_any`` lets each
     # nested object use its own serializer instead of re-running the open union's Python
     # discriminator on every item: same output, 3-4x faster.
     return type(step).__pydantic_serializer__.to_json(
         step, by_alias=True, exclude_unset=True, serialize_as_any=True
     )
+
+
+def _model_text(step: Any) -> bytes | None:
+    """``encode_step`` of a ``model_output`` step whose content is text blocks only, each
+    with just its ``type`` and ``text`` (no annotations, no other or unknown keys), with
+    pydantic's own string encoding and without walking the models: the same bytes
+    (``tests/types/test_encode_user_text.py``), 1.8 -> 1.2 us for a 1.7 KB answer; ``None``
+    for any other step. A lone surrogate raises as the serializer does."""
+    content = step.content
+    if (
+        step.__pydantic_fields_set__ != _OUTPUT_KEYS
+        or step.__pydantic_extra__
+        or type(content) is not list
+        or not content
+    ):
+        return None
+    texts = []
+    for block in content:
+        if (
+            type(block) is not _text_content
+            or block.__pydantic_fields_set__ != _TEXT_KEYS
+            or block.__pydantic_extra__
+        ):
+            return None
+        texts.append(_str_json(block.text))
+    return _OUTPUT_HEAD + _TEXT_JOIN.join(texts) + _OUTPUT_TAIL
+
+
+_OUTPUT_KEYS = frozenset({"type", "content"})
+_TEXT_KEYS = frozenset({"type", "text"})
+_OUTPUT_HEAD = b'{"type":"model_output","content":[{"type":"text","text":'
+_TEXT_JOIN = b'},{"type":"text","text":'
+_OUTPUT_TAIL = b"}]}"
 
 
 def encode_user_text(text: str) -> bytes:
@@ -145,3 +183,8 @@ def _key(key: Any) -> bytes:
             _KEYS.clear()
         encoded = _KEYS[key] = (_string(key) + ":").encode()
     return encoded
+
+
+# Bound here, after the models exist (``steps`` and ``content`` do not import this module).
+from .content import TextContent as _text_content  # noqa: E402
+from .steps import ModelOutputStep as _model_output  # noqa: E402

@@ -73,3 +73,65 @@ def test_a_config_json_cannot_hold_is_reported_when_sending(
     conv.generation_config = {"temperature": 0.5}
     assert drive(conv.send("hi")).output_text == "ok"
     assert bodies(emu)[0]["generation_config"] == {"temperature": 0.5}
+
+
+def test_in_place_changes_to_models_tool_dicts_and_request_settings_reach_the_next_request(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
+    """A turn like the last one reuses the last static body only while everything it was
+    built from is unchanged: models, built-in tool dicts, labels and extra fields edited in
+    place between turns are sent, and a per-turn response format is not kept."""
+    from agentloop.types import GenerationConfig
+
+    scripted.add(*[say(str(n)) for n in range(5)])
+    config = GenerationConfig(max_output_tokens=10)
+    search: dict[str, Any] = {"type": "google_search"}
+    labels = {"team": "a"}
+    conv = drive.conv(
+        tools=[search], generation_config=config, labels=labels, extra_body={"cached_content": "c1"}
+    )
+    drive(conv.send("1"))
+    config.max_output_tokens = 20  # a model, in place
+    search["search_types"] = ["web_search"]  # a built-in tool dict, in place
+    labels["team"] = "b"
+    conv.extra_body["cached_content"] = "c2"
+    drive(conv.send("2"))
+    drive(conv.send("3", response_format={"type": "text"}))
+    drive(conv.send("4"))
+    drive(conv.send("5"))
+
+    sent = bodies(emu)
+    assert [b["generation_config"] for b in sent] == [{"max_output_tokens": 10}] + [
+        {"max_output_tokens": 20}
+    ] * 4
+    assert [b["tools"] for b in sent] == [[{"type": "google_search"}]] + [
+        [{"type": "google_search", "search_types": ["web_search"]}]
+    ] * 4
+    assert [b["labels"] for b in sent] == [{"team": "a"}] + [{"team": "b"}] * 4
+    assert [b["cached_content"] for b in sent] == ["c1"] + ["c2"] * 4
+    assert [b.get("response_format") for b in sent] == [None, None, {"type": "text"}, None, None]
+
+
+class _NoCopy(dict[str, Any]):
+    """A config that refuses to be copied (so its body is never reused)."""
+
+    def __deepcopy__(self, memo: Any) -> Any:
+        raise TypeError("not copyable")
+
+
+def test_a_config_that_cannot_be_copied_is_read_again_every_turn(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
+    scripted.add(*[say(str(n)) for n in range(3)])
+    config = _NoCopy(temperature=0.1)
+    conv = drive.conv(generation_config=config)
+    drive(conv.send("1"))
+    config["temperature"] = 0.2
+    drive(conv.send("2"))
+    config["temperature"] = 0.3
+    drive(conv.send("3"))
+    assert [b["generation_config"] for b in bodies(emu)] == [
+        {"temperature": 0.1},
+        {"temperature": 0.2},
+        {"temperature": 0.3},
+    ]

@@ -4,8 +4,10 @@ stateless strategy, journaled) is the same whichever path encoded it."""
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -13,7 +15,14 @@ from agentloop.errors import ToolResultError
 from agentloop.tools import ToolRegistry
 from agentloop.tools.execution import PreparedCall, finish, prepare
 from agentloop.tools.results import to_result
-from agentloop.types import FunctionCallStep, FunctionResultStep, encode_step, input_to_steps
+from agentloop.types import (
+    FunctionCallStep,
+    FunctionResultStep,
+    ModelOutputStep,
+    TextContent,
+    encode_step,
+    input_to_steps,
+)
 from agentloop.types._encode import encode_result_text, encode_user_text
 
 SAMPLES = [
@@ -93,3 +102,64 @@ def test_a_finished_call_has_the_step_and_bytes_the_model_would() -> None:
     assert bad.is_error and isinstance(bad.error, ToolResultError)
     assert "not valid Unicode" in str(bad.result.result)
     assert bad.wire == encode_step(bad.result)
+
+
+# A model's text answer: ``encode_step`` splices its texts (``_encode._model_text``) and must
+# write the serializer's bytes.
+
+
+def _serializer(step: Any) -> bytes:
+    return type(step).__pydantic_serializer__.to_json(
+        step, by_alias=True, exclude_unset=True, serialize_as_any=True
+    )
+
+
+def _output(*texts: str, **block: Any) -> ModelOutputStep:
+    content = [{"type": "text", "text": text, **block} for text in texts]
+    return ModelOutputStep.model_validate_json(
+        json.dumps({"type": "model_output", "content": content})
+    )
+
+
+@pytest.mark.parametrize("text", SAMPLES)
+def test_a_model_text_answer_has_the_serializers_bytes(text: str) -> None:
+    for step in (_output(text), _output(text, "and more", text)):
+        assert encode_step(step) == _serializer(step)
+    built = ModelOutputStep(content=[TextContent(text=text)])  # built in Python, not received
+    assert encode_step(built) == _serializer(built)
+
+
+def test_random_model_texts_from_every_plane() -> None:
+    for text in _random_texts(29):
+        step = _output(text)
+        assert encode_step(step) == _serializer(step), repr(text)
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        {"type": "model_output", "content": []},
+        {"type": "model_output", "content": None},
+        {"type": "model_output"},
+        {"content": [{"type": "text", "text": "no step type"}]},
+        {"type": "model_output", "content": [{"text": "no block type"}]},
+        {"type": "model_output", "content": [{"type": "text"}]},
+        {"type": "model_output", "content": [{"type": "text", "text": "a", "annotations": []}]},
+        {"type": "model_output", "content": [{"type": "text", "text": "a", "extra": 1}]},
+        {"type": "model_output", "content": [{"type": "text", "text": "a"}], "error": None},
+        {"type": "model_output", "content": [{"type": "text", "text": "a"}], "future": [1]},
+        {
+            "type": "model_output",
+            "content": [{"type": "text", "text": "a"}, {"type": "image", "uri": "gs://x"}],
+        },
+    ],
+)
+def test_other_model_outputs_keep_the_serializers_bytes(wire: dict[str, Any]) -> None:
+    step = ModelOutputStep.model_validate_json(json.dumps(wire))
+    assert encode_step(step) == _serializer(step)
+
+
+def test_a_model_text_with_a_lone_surrogate_is_refused_as_before() -> None:
+    step = ModelOutputStep(content=[TextContent(text="bad \ud800 half")])
+    with pytest.raises(Exception):  # noqa: B017 (pydantic's own serialization error)
+        encode_step(step)
