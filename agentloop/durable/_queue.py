@@ -589,6 +589,16 @@ class TaskQueue:
         )
         set_runtime(runtime)
         try:
+            # The queue is in the database before DBOS launches: its queue manager lists the
+            # queues once at launch and then every second, so a queue registered only after
+            # launch (a new database) left the first task waiting about a second.
+            self._client().register_queue(
+                QUEUE_NAME,
+                worker_concurrency=concurrency,
+                polling_interval_sec=self.poll_interval,
+                on_conflict="always_update",
+                application_name=APP_NAME,
+            )
             DBOS(config=self._dbos_config(worker))
             DBOS.launch()
             DBOS.register_queue(

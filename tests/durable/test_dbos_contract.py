@@ -30,3 +30,29 @@ def test_the_pin_is_below_the_next_major() -> None:
 
     major = int(version("dbos").split(".")[0])
     assert major == 3, "agentloop[durable] pins dbos<4; update the contract above first"
+
+
+def test_a_new_databases_queue_is_there_when_dbos_launches(tmp_path, monkeypatch) -> None:
+    """DBOS's queue manager lists the queues at launch and then once a second: the worker's
+    queue is registered before ``DBOS.launch()``, so a new database's first task does not wait
+    for the next listing."""
+    from agentloop.durable import TaskQueue
+    from agentloop.durable._driver import QUEUE_NAME
+    from agentloop.testing import Emulator
+
+    queue = TaskQueue(tmp_path / "tasks.db", tools=[], client=Emulator().client())
+    listed: list[list[str]] = []
+    launch = dbos.DBOS.launch
+
+    def spied_launch() -> None:
+        listed.append([q.name for q in queue._client().list_queues()])
+        launch()
+
+    monkeypatch.setattr(dbos.DBOS, "launch", staticmethod(spied_launch))
+    queue.start_worker()
+    try:
+        assert listed and QUEUE_NAME in listed[0]
+        assert queue.submit("hello").result(timeout=30).status == "completed"
+    finally:
+        queue.stop()
+        queue.close()
