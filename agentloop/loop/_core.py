@@ -437,6 +437,7 @@ class ConversationCore:
         if (
             hit is not None
             and hit.copies is not None
+            and hit.copies is not _LATER
             and _unchanged((declarations, response_format, *hit.sources), hit.copies)
         ):
             return hit.body
@@ -455,6 +456,12 @@ class ConversationCore:
             response_format,
             *[getattr(settings, name) for name in _STRUCTURED_SETTINGS],
         )
+        if hit is None:
+            # The first turn with these settings: the copies wait for the next one, so that a
+            # conversation of one turn (one per request, an eval case, a sub-agent call) does
+            # not pay for them (~75 us for ten tools).
+            self._static_hit = _StaticHit(settings, response_model, sources[2:], _LATER, body)
+            return body
         copies: tuple[Any, ...] | None = None
         with contextlib.suppress(Exception):  # no private copy: never reused
             copies = copy.deepcopy(sources)
@@ -705,8 +712,12 @@ class _StaticHit(NamedTuple):
     response_model: Any
     sources: tuple[Any, ...]  # the values of the structured settings
     copies: tuple[Any, ...] | None  # private copies of declarations, format, sources (None:
-    # a value could not be copied, or does not equal its copy: the body is never reused)
+    # a value could not be copied, or does not equal its copy: the body is never reused;
+    # _LATER: not taken yet, the next turn with these settings takes them)
     body: dict[str, Any]
+
+
+_LATER: tuple[Any, ...] = ("copies taken on the next turn",)
 
 
 # The settings whose values may be changed in place (dicts, lists, models) and feed the static

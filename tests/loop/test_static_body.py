@@ -135,3 +135,29 @@ def test_a_config_that_cannot_be_copied_is_read_again_every_turn(
         {"temperature": 0.2},
         {"temperature": 0.3},
     ]
+
+
+def test_in_place_changes_after_any_number_of_turns_reach_the_next_request(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
+    """The private copies are taken on the second turn with the same settings (a conversation
+    of one turn never pays for them), and from then on every in-place change is compared and
+    sent, whichever turn it follows."""
+    from agentloop.types import GenerationConfig
+
+    scripted.add(*[say(str(n)) for n in range(6)])
+    config = GenerationConfig(max_output_tokens=1)
+    search: dict[str, Any] = {"type": "google_search"}
+    labels = {"turn": "1"}
+    conv = drive.conv(tools=[search], generation_config=config, labels=labels)
+    for n in range(1, 7):
+        drive(conv.send(str(n)))
+        config.max_output_tokens = n + 1
+        labels["turn"] = str(n + 1)
+        if n == 4:
+            search["search_types"] = ["web_search"]
+
+    sent = bodies(emu)
+    assert [b["generation_config"] for b in sent] == [{"max_output_tokens": n} for n in range(1, 7)]
+    assert [b["labels"] for b in sent] == [{"turn": str(n)} for n in range(1, 7)]
+    assert [b["tools"][0].get("search_types") for b in sent] == [None] * 4 + [["web_search"]] * 2
