@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     baseline = _compare.load(args.compare) if args.compare else None
     started = time.perf_counter()
+    speed_before = _compare.machine_time()
     rows: list[Row] = []
     sections = _sections(args.quick)
     section_of: dict[str, str] = {}
@@ -139,6 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         section_of.update((row.figure, name) for row in section_rows)
         rows.extend(section_rows)
 
+    machine_time = (speed_before + _compare.machine_time()) / 2  # the speed reference
     title = (
         f"agentloop benchmarks ({'quick' if args.quick else 'full'} run, "
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, "
@@ -151,20 +153,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:
             json.dump(
-                {"title": title, "quick": args.quick, "rows": [r.as_dict() for r in rows]},
+                {
+                    "title": title,
+                    "quick": args.quick,
+                    "machine_time_s": machine_time,
+                    "rows": [r.as_dict() for r in rows],
+                },
                 fh,
                 indent=2,
                 ensure_ascii=False,
             )
     if baseline is not None:
+        base_time = _compare.load_machine_time(args.compare)
+        slower = machine_time / base_time if base_time else 1.0
         comparisons = _compare.compare(
             rows,
             baseline,
             rerun=lambda name: _run_section(name, sections[name]),
             section_of=section_of,
+            slower=slower,
         )
         print()
-        print(_compare.render(comparisons, args.compare))
+        print(_compare.render(comparisons, args.compare, slower=slower))
     return 0
 
 

@@ -54,3 +54,34 @@ def test_a_faster_denominator_does_not_flag_an_unchanged_added_cost(compare_modu
     worse = harness.Row("j", "140.0 µs", "", "1.56x", "≤ +30 µs", False, note="+75.0 µs per step")
     (result,) = compare.compare([worse], base)
     assert result.change == pytest.approx(0.5) and result.flagged
+
+
+def test_durations_are_scaled_by_the_machines_speed_and_ratios_are_not(
+    compare_module: Any,
+) -> None:
+    """On a machine running the reference workload 1.35x as long as when the baseline was
+    measured, durations 1.35x the baseline's are not flagged; a ratio that got 35 % worse is."""
+    compare, harness = compare_module
+    base = {
+        "step": row("≤ 50 µs", "60.0 µs") | {"figure": "step"},
+        "added": row("≤ +30 µs", "100 µs", "1.5x", note="+40.0 µs per step") | {"figure": "added"},
+        "send": row("≤ 1.10x raw httpx", "600 µs", "1.20x") | {"figure": "send"},
+    }
+    now = [
+        harness.Row("step", "81.0 µs", "", "", "≤ 50 µs", False),
+        harness.Row("added", "135 µs", "", "1.5x", "≤ +30 µs", False, note="+54.0 µs per step"),
+        harness.Row("send", "810 µs", "", "1.62x", "≤ 1.10x raw httpx", False),
+    ]
+    results = {c.figure: c for c in compare.compare(now, base, slower=1.35)}
+    assert results["step"].change == pytest.approx(0.0) and not results["step"].flagged
+    assert results["added"].change == pytest.approx(0.0) and not results["added"].flagged
+    assert results["send"].change == pytest.approx(0.35) and results["send"].flagged
+    # Without the machine's speed (an older baseline), the durations are compared as measured.
+    assert {c.figure for c in compare.compare(now, base) if c.flagged} == {"step", "added", "send"}
+    text = compare.render(list(results.values()), "baseline.json", slower=1.35)
+    assert "1.35x as long" in text
+
+
+def test_the_reference_workload_takes_a_measurable_time(compare_module: Any) -> None:
+    compare, _ = compare_module
+    assert compare.machine_time(rounds=1) > 0
