@@ -82,6 +82,14 @@ def test_durations_are_scaled_by_the_machines_speed_and_ratios_are_not(
     assert "1.35x as long" in text
 
 
-def test_the_reference_workload_takes_a_measurable_time(compare_module: Any) -> None:
+def test_a_baseline_without_a_machine_time_is_compared_as_measured(
+    compare_module: Any, tmp_path: Path
+) -> None:
+    """``run.py`` writes ``machine_time_s`` beside its rows; a baseline written before that
+    existed has none, and its durations are compared unscaled (``slower`` stays 1)."""
     compare, _ = compare_module
-    assert compare.machine_time(rounds=1) > 0
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text('{"rows": []}', encoding="utf-8")
+    new.write_text(f'{{"machine_time_s": {compare.machine_time(rounds=1)}, "rows": []}}')
+    assert compare.load_machine_time(str(old)) is None
+    assert compare.load_machine_time(str(new)) > 0

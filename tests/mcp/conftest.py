@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _lazy import require
+from mcp_helpers import start_http_server, stop
 
 HERE = Path(__file__).parent
 
 # Checked without importing mcp: each xdist worker collects every test, and only the worker
 # that runs these tests needs mcp (see pytest_runtest_protocol below).
-if importlib.util.find_spec("mcp") is None:  # pragma: no cover - the dev install has it
-    collect_ignore_glob = ["test_*.py"]
-
-from mcp_helpers import start_http_server, stop  # noqa: E402
+require("mcp", "needs the mcp package: pip install -e '.[mcp]'")
 
 
 def pytest_runtest_protocol(item: pytest.Item) -> None:
