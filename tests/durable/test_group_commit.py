@@ -1,0 +1,233 @@
+"""Group commit of a batch's tool-step checkpoints on SQLite (``_driver._Batch``): the
+checkpoints of calls that finish together go to the database in one transaction, each step
+returns only once its own checkpoint is written, and a write that fails leaves each step with
+its own outcome."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _lazy import require
+
+from agentloop.durable import TaskQueue, _driver
+from agentloop.errors import StoreError
+from agentloop.testing import Emulator
+
+from .durable_helpers import TaskModel, task_text
+
+
+class FakeSystemDatabase:
+    """What ``_Batch`` uses of DBOS's system database: ``engine.begin()`` (a transaction that
+    keeps its rows only when it ends without an error), ``_own_key``,
+    ``_record_operation_result_txn`` and the one-row ``record_operation_result``."""
+
+    def __init__(self, refuse: set[int] | None = None) -> None:
+        self.refuse = refuse or set()  # function ids whose row the database refuses
+        self.transactions: list[list[int]] = []  # the function ids each commit wrote
+        self.keys: list[str] = []
+        self.engine = self
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[list[int]]:
+        rows: list[int] = []
+        yield rows
+        self.transactions.append(rows)  # not reached when the block raised: rolled back
+
+    @contextlib.contextmanager
+    def _own_key(self, workflow_id: str) -> Iterator[None]:
+        self.keys.append(workflow_id)
+        yield
+
+    def _record_operation_result_txn(
+        self, result: dict[str, Any], completed_at_epoch_ms: int, conn: list[int]
+    ) -> None:
+        assert isinstance(completed_at_epoch_ms, int)
+        if result["function_id"] in self.refuse:
+            raise ValueError(f"step {result['function_id']} refused")
+        conn.append(result["function_id"])
+
+    def record_operation_result(
+        self, result: dict[str, Any], *, completed_at_epoch_ms: int | None = None
+    ) -> None:
+        with self.begin() as conn:
+            self._record_operation_result_txn(result, completed_at_epoch_ms or 0, conn)
+
+
+def _result(function_id: int) -> dict[str, Any]:
+    return {
+        "workflow_uuid": "wf",
+        "function_id": function_id,
+        "function_name": "agentloop.tool:work",
+    }
+
+
+def _record_together(db: FakeSystemDatabase, ids: list[int]) -> dict[int, BaseException | None]:
+    """Each id's checkpoint recorded by a thread of its own, all pending before any is
+    written (a call of the batch is still in its look-up until they all are)."""
+    batch = _driver._Batch()
+    batch.looking_up()  # holds every writer back, as a call still in its look-up does
+    outcomes: dict[int, BaseException | None] = {}
+
+    def record(function_id: int) -> None:
+        try:
+            batch.record(db, db.record_operation_result, _result(function_id))
+        except BaseException as exc:
+            outcomes[function_id] = exc
+        else:
+            outcomes[function_id] = None
+
+    threads = [threading.Thread(target=record, args=(i,)) for i in ids]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 20
+    while True:
+        with batch.cond:
+            if len(batch.pending) == len(ids):
+                break
+        assert time.monotonic() < deadline, "the checkpoints never reached the batch"
+        time.sleep(0.001)
+    assert db.transactions == []  # nothing is written while a call is in its look-up
+    batch.looked_up()
+    for thread in threads:
+        thread.join(timeout=20)
+    assert not _driver._WRITING.locked()
+    return outcomes
+
+
+def test_checkpoints_that_finish_together_are_written_in_one_transaction() -> None:
+    db = FakeSystemDatabase()
+    outcomes = _record_together(db, [4, 5, 6, 7])
+    assert outcomes == {4: None, 5: None, 6: None, 7: None}  # every step returned
+    assert [sorted(rows) for rows in db.transactions] == [[4, 5, 6, 7]]
+    assert db.keys == ["wf"]  # written under the workflow's own key
+
+
+def test_a_refused_row_leaves_each_step_its_own_outcome() -> None:
+    """The group's transaction rolls back; then each checkpoint is written on its own, and
+    only the refused one's step fails, with the database's error."""
+    db = FakeSystemDatabase(refuse={5})
+    outcomes = _record_together(db, [4, 5, 6])
+    assert outcomes[4] is None and outcomes[6] is None
+    assert isinstance(outcomes[5], ValueError) and "step 5 refused" in str(outcomes[5])
+    assert sorted(db.transactions) == [[4], [6]]  # nothing of the failed group was kept
+
+
+def test_a_writer_that_stops_fails_the_steps_it_did_not_write() -> None:
+    """A checkpoint is never reported written when it was not."""
+
+    class Stopping(FakeSystemDatabase):
+        def _record_operation_result_txn(
+            self, result: dict[str, Any], completed_at_epoch_ms: int, conn: list[int]
+        ) -> None:
+            raise KeyboardInterrupt
+
+        def record_operation_result(
+            self, result: dict[str, Any], *, completed_at_epoch_ms: int | None = None
+        ) -> None:
+            raise KeyboardInterrupt
+
+    outcomes = _record_together(Stopping(), [1, 2, 3])
+    assert set(outcomes) == {1, 2, 3}
+    assert all(isinstance(exc, (KeyboardInterrupt, StoreError)) for exc in outcomes.values())
+
+
+def test_a_checkpoint_alone_is_written_by_dbos_itself() -> None:
+    db = FakeSystemDatabase()
+    written: list[int] = []
+
+    def write_one(result: dict[str, Any], *, completed_at_epoch_ms: int) -> None:
+        written.append(result["function_id"])
+
+    _driver._Batch().record(db, write_one, _result(9))
+    assert written == [9] and db.transactions == []
+
+
+def test_other_writes_pass_through_to_dbos() -> None:
+    """The wrapper groups only tool steps recorded inside a batch; every other write, and any
+    write with options, is DBOS's own call."""
+    db = FakeSystemDatabase()
+    original = db.record_operation_result
+    calls: list[tuple[int, dict[str, Any]]] = []
+
+    def spy(result: dict[str, Any], **options: Any) -> None:
+        calls.append((result["function_id"], options))
+        original(result, **options)
+
+    db.record_operation_result = spy  # type: ignore[method-assign]
+    _driver.install_group_commit(db)
+    _driver.install_group_commit(db)  # once per database
+    db.record_operation_result(_result(1))  # outside any batch
+    token = _driver._BATCH.set(_driver._Batch())
+    try:
+        db.record_operation_result({**_result(2), "function_name": "agentloop.request"})
+        db.record_operation_result(_result(3), completed_at_epoch_ms=5)
+        db.record_operation_result(_result(4))  # a tool step of the batch, alone: DBOS's call
+    finally:
+        _driver._BATCH.reset(token)
+    assert calls[:3] == [(1, {}), (2, {}), (3, {"completed_at_epoch_ms": 5})]
+    assert calls[3][0] == 4 and isinstance(calls[3][1]["completed_at_epoch_ms"], int)
+    assert db.transactions == [[1], [2], [3], [4]]
+
+
+# --- on a real SQLite worker ---------------------------------------------------------------------
+
+GROUPS: list[int] = []  # the size of every group the worker wrote
+
+
+@pytest.fixture(scope="module")
+def queue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TaskQueue]:
+    require("dbos")
+    from agentloop import tool
+
+    @tool
+    def work(i: int, tag: str) -> str:
+        """Finish at once (call 1 fails).
+
+        Args:
+            i: The call's index.
+            tag: The task's tag.
+        """
+        if i == 1:
+            raise ValueError(f"call {i} of {tag} failed")
+        return f"work {i} of {tag}"
+
+    model = TaskModel()
+    db: Path = tmp_path_factory.mktemp("group") / "tasks.sqlite"
+    queue = TaskQueue(db, tools=[work], client=Emulator(model.model).client(), poll_interval=0.02)
+    queue.start_worker(worker_id="group-worker")
+    try:
+        yield queue
+    finally:
+        queue.close()
+
+
+def test_a_batch_on_sqlite_is_checkpointed_through_the_group(
+    queue: TaskQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_group = _driver._write_group
+
+    def spied(sys_db: Any, write_one: Any, group: list[Any]) -> None:
+        GROUPS.append(len(group))
+        write_group(sys_db, write_one, group)
+
+    monkeypatch.setattr(_driver, "_write_group", spied)
+    result = queue.submit(task_text("grouped", 6, "work", at_once=True), id="grouped").result(
+        timeout=30
+    )
+    assert result.status == "completed"
+    assert [c["result"] for c in result.tool_calls] == [
+        "work 0 of grouped",
+        "ValueError: call 1 of grouped failed",
+        *(f"work {i} of grouped" for i in range(2, 6)),
+    ]
+    assert sum(GROUPS) == 6  # every call's checkpoint went through the group, once
+    steps = queue._client().list_workflow_steps("grouped")
+    tools = [s for s in steps if s["function_name"] == "agentloop.tool:work"]
+    assert len(tools) == 6 and all(s["output"] is not None for s in tools)
+    assert [s["function_name"] for s in steps].count("agentloop.tool_started") == 6
