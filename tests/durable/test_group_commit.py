@@ -177,7 +177,7 @@ def test_other_writes_pass_through_to_dbos() -> None:
 
 # --- on a real SQLite worker ---------------------------------------------------------------------
 
-GROUPS: list[int] = []  # the size of every group the worker wrote
+GROUPS: list[str] = []  # the task of every checkpoint the worker wrote in a group
 
 
 @pytest.fixture(scope="module")
@@ -200,34 +200,40 @@ def queue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TaskQueue]:
     model = TaskModel()
     db: Path = tmp_path_factory.mktemp("group") / "tasks.sqlite"
     queue = TaskQueue(db, tools=[work], client=Emulator(model.model).client(), poll_interval=0.02)
-    queue.start_worker(worker_id="group-worker")
+    queue.start_worker(worker_id="group-worker", concurrency=3)
     try:
         yield queue
     finally:
         queue.close()
 
 
-def test_a_batch_on_sqlite_is_checkpointed_through_the_group(
+def test_batches_on_sqlite_are_checkpointed_through_their_groups(
     queue: TaskQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Three tasks' batches at the same time in one worker: every call's checkpoint is
+    written once, through its own batch's group, with its own result."""
     write_group = _driver._write_group
+    lock = threading.Lock()
 
     def spied(sys_db: Any, write_one: Any, group: list[Any]) -> None:
-        GROUPS.append(len(group))
+        with lock:
+            GROUPS.extend(entry.result["workflow_uuid"] for entry in group)
         write_group(sys_db, write_one, group)
 
     monkeypatch.setattr(_driver, "_write_group", spied)
-    result = queue.submit(task_text("grouped", 6, "work", at_once=True), id="grouped").result(
-        timeout=30
-    )
-    assert result.status == "completed"
-    assert [c["result"] for c in result.tool_calls] == [
-        "work 0 of grouped",
-        "ValueError: call 1 of grouped failed",
-        *(f"work {i} of grouped" for i in range(2, 6)),
-    ]
-    assert sum(GROUPS) == 6  # every call's checkpoint went through the group, once
-    steps = queue._client().list_workflow_steps("grouped")
-    tools = [s for s in steps if s["function_name"] == "agentloop.tool:work"]
-    assert len(tools) == 6 and all(s["output"] is not None for s in tools)
-    assert [s["function_name"] for s in steps].count("agentloop.tool_started") == 6
+    tags = ["grouped-a", "grouped-b", "grouped-c"]
+    handles = [queue.submit(task_text(tag, 6, "work", at_once=True), id=tag) for tag in tags]
+    for tag, handle in zip(tags, handles, strict=True):
+        result = handle.result(timeout=60)
+        assert result.status == "completed"
+        assert [c["result"] for c in result.tool_calls] == [
+            f"work 0 of {tag}",
+            f"ValueError: call 1 of {tag} failed",
+            *(f"work {i} of {tag}" for i in range(2, 6)),
+        ]
+        assert GROUPS.count(tag) == 6  # every call's checkpoint went through the group, once
+        steps = queue._client().list_workflow_steps(tag)
+        tools = [s for s in steps if s["function_name"] == "agentloop.tool:work"]
+        assert len(tools) == 6 and all(s["output"] is not None for s in tools)
+        assert [s["function_name"] for s in steps].count("agentloop.tool_started") == 6
+    assert not _driver._WRITING.locked()
