@@ -12,9 +12,8 @@ in a transaction of its own ("off") and the group commit of calls that finish to
 (``time.process_time``: every thread) is printed beside the wall figures, which a loaded
 machine makes noisy.
 
-SQLite by default (a temporary file), where a worker uses group commit; ``--postgres``: a
-fresh database from ``AGENTLOOP_TEST_POSTGRES_DSN``, where a worker does not ("off" is then
-what a worker does: its calls' checkpoints written concurrently, not in turn).
+SQLite by default (a temporary file); ``--postgres``: a fresh database from
+``AGENTLOOP_TEST_POSTGRES_DSN``.
 """
 
 from __future__ import annotations
@@ -53,8 +52,6 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
 
-    from dbos._dbos import _get_dbos_instance
-
     from agentloop.durable import TaskQueue, _driver
     from agentloop.testing import Emulator, FunctionModel
 
@@ -70,14 +67,11 @@ def main() -> None:
     ):
         queue.start_worker(worker_id="ab-durable")
         runtime = _driver.current_runtime()
-        _driver.install_group_commit(_get_dbos_instance()._sys_db)  # PostgreSQL too
-        concurrent = runtime.serial_writes  # how this database's calls take turns unless grouped
         queue.submit("calls 0").result(timeout=60)  # warm up
         for round_ in range(args.rounds):
             bare.append(BD._bare_seconds(queue, CALLS) / CALLS)
             for mode in ("off", "on") if round_ % 2 == 0 else ("on", "off"):
                 runtime.group_commit = mode == "on"
-                runtime.serial_writes = concurrent or mode == "on"
                 for k in (0, CALLS):
                     started = time.process_time()
                     handle = queue.submit(f"calls {k}")

@@ -137,7 +137,7 @@ class WorkerRuntime:
     # SQLite: the step checkpoints of concurrent tool calls are written one at a time
     # (``_record_in_turn``), not left to SQLite's busy handler.
     serial_writes: bool = False
-    # SQLite: the checkpoints of concurrent tool calls that finish together are written in one
+    # The checkpoints of concurrent tool calls that finish together are written in one
     # transaction (``_Batch``); set once ``install_group_commit`` wrapped DBOS's writer.
     group_commit: bool = False
     # The threads that run the concurrent tool calls of every task of this worker, kept
@@ -434,7 +434,10 @@ class DurableDriver:
         else:
             runtime = self.runtime
             pool = runtime.pool()
-            batch = _Batch() if runtime.group_commit else None
+            batch = None
+            if runtime.group_commit:
+                # SQLite: DBOS's bookkeeping of every batch of the process takes turns.
+                batch = _Batch(_WRITING if runtime.serial_writes else threading.Lock())
             # Each thread runs in a copy of this workflow's context (DBOS keeps it in
             # context variables), as its reserved step requires.
             futures = [
@@ -464,15 +467,15 @@ class DurableDriver:
         batch: _Batch | None = None,
     ) -> dict[str, Any]:
         """``concurrent``: one of a batch's calls running at once; ``batch``: their
-        checkpoints are written together (SQLite, ``_Batch``)."""
+        checkpoints are written together (``_Batch``)."""
         # Replays the recorded result if there is one; else runs the tool (a fresh call) or
         # records that the call is in doubt (one that began in an earlier execution).
         step = self._run_tool if fresh else _in_doubt
         options = {"name": f"{_TOOL_STEP}{call.name}"}
-        if not (concurrent and self.runtime.serial_writes):
-            out: dict[str, Any] = reserved.run(options, step, call)
-            return out
-        return _record_in_turn(reserved, options, step, call, batch)
+        if batch is not None or (concurrent and self.runtime.serial_writes):
+            return _record_in_turn(reserved, options, step, call, batch)
+        out: dict[str, Any] = reserved.run(options, step, call)
+        return out
 
     def _token(self) -> str:
         return self.token
@@ -658,7 +661,8 @@ def _record_in_turn(
     batch: _Batch | None = None,
 ) -> dict[str, Any]:
     """``reserved.run(options, step, call)``: the tools run concurrently, DBOS's bookkeeping
-    around them one call after another (holding ``_WRITING``, released while the tool runs).
+    around them one call after another (holding ``_WRITING``, or the ``batch``'s lock,
+    released while the tool runs).
 
     * Checkpoints: SQLite has one writer at a time, and the others wait in its busy handler,
       which sleeps 1, 2, 5, 10 ms between tries: ten concurrent checkpoints cost ~3.5x ten
@@ -670,32 +674,33 @@ def _record_in_turn(
     With ``batch``, the checkpoint is the batch's to write (``_Batch.record``), with those of
     the calls that finished at the same time. (A replayed step never calls ``step``: its
     look-up is all it does.)"""
+    turns = _WRITING if batch is None else batch.turns
     held = True
     looking = batch is not None
 
     def run_then_wait_turn(call: FunctionCallStep) -> dict[str, Any]:
         nonlocal held, looking
         held = False
-        _WRITING.release()
+        turns.release()
         if batch is not None:
             looking = False
             batch.looked_up()
         out = step(call)
         if batch is None:
-            _WRITING.acquire()  # DBOS writes the checkpoint as soon as this returns
+            turns.acquire()  # DBOS writes the checkpoint as soon as this returns
             held = True
         return out
 
     if batch is not None:
         batch.looking_up()
         _BATCH.set(batch)  # this thread's own copy of the workflow's context
-    _WRITING.acquire()
+    turns.acquire()
     try:
         out: dict[str, Any] = reserved.run(options, run_then_wait_turn, call)
         return out
     finally:
         if held:
-            _WRITING.release()
+            turns.release()
         if looking:
             assert batch is not None
             batch.looked_up()
@@ -716,7 +721,7 @@ class _Checkpoint:
 
 
 class _Batch:
-    """Group commit of the checkpoints of one response's concurrent tool calls (SQLite).
+    """Group commit of the checkpoints of one response's concurrent tool calls.
 
     A call's checkpoint is written as soon as no other write of the batch is under way (and no
     call of the batch is still in its look-up, which takes a moment): with any others that
@@ -724,9 +729,16 @@ class _Batch:
     before it, never for another call's tool, and each step still returns only once its own
     checkpoint is in the database: nothing depends on a call before its record is durable,
     and a call recorded before a crash is replayed, exactly as with one transaction a step.
-    Ten calls that finish together cost one commit (~1-2 ms on SQLite) instead of ten."""
+    Ten calls that finish together cost one commit (~1-2 ms on SQLite) instead of ten, and
+    one round trip to PostgreSQL instead of ten.
 
-    def __init__(self) -> None:
+    ``turns``: the lock DBOS's look-ups and writes of the batch take turns at (``_WRITING``
+    on SQLite, shared by every batch of the process; one of the batch's own on PostgreSQL,
+    where the look-ups of a batch's calls take turns but batches do not wait for each
+    other)."""
+
+    def __init__(self, turns: threading.Lock = _WRITING) -> None:
+        self.turns = turns
         self.cond = threading.Condition()
         self.looking = 0  # calls between the start of their step and the end of its look-up
         self.writing = False
@@ -758,7 +770,7 @@ class _Batch:
                     raise entry.error
                 return
         try:
-            _write_group(sys_db, write_one, group)
+            _write_group(sys_db, write_one, group, self.turns)
         finally:
             with self.cond:
                 self.writing = False
@@ -772,11 +784,16 @@ class _Batch:
             raise entry.error
 
 
-def _write_group(sys_db: Any, write_one: Callable[..., None], group: list[_Checkpoint]) -> None:
+def _write_group(
+    sys_db: Any,
+    write_one: Callable[..., None],
+    group: list[_Checkpoint],
+    turns: threading.Lock,
+) -> None:
     """Write ``group`` in one transaction, as DBOS writes one (``record_operation_result``);
     when that fails, each on its own, so each step gets its own outcome (DBOS's retries and
     errors included)."""
-    with _WRITING:
+    with turns:
         if len(group) > 1:
             try:
                 workflow_id = group[0].result["workflow_uuid"]

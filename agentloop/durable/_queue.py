@@ -602,9 +602,8 @@ class TaskQueue:
             )
             dbos = DBOS(config=self._dbos_config(worker))
             DBOS.launch()
-            if runtime.serial_writes:
-                install_group_commit(dbos._sys_db)
-                runtime.group_commit = True
+            install_group_commit(dbos._sys_db)
+            runtime.group_commit = True
             DBOS.register_queue(
                 QUEUE_NAME,
                 worker_concurrency=concurrency,

@@ -14,12 +14,23 @@ from typing import Any
 
 import pytest
 from _lazy import require
+from _services import postgres_dsn
 
 from agentloop.durable import TaskQueue, _driver
 from agentloop.errors import StoreError
 from agentloop.testing import Emulator
 
-from .durable_helpers import TaskModel, task_text
+from .durable_helpers import (
+    TaskModel,
+    agentloop,
+    cli_env,
+    fresh_postgres,
+    kill,
+    task_text,
+    tool_log,
+    wait_for,
+    worker,
+)
 
 
 class FakeSystemDatabase:
@@ -175,7 +186,8 @@ def test_other_writes_pass_through_to_dbos() -> None:
     assert db.transactions == [[1], [2], [3], [4]]
 
 
-# --- on a real SQLite worker ---------------------------------------------------------------------
+# --- on a real SQLite worker (slow: a worker of its own; test_durable_batches.py checks one
+# batch of its worker goes through the group) ----------------------------------------------------
 
 GROUPS: list[str] = []  # the task of every checkpoint the worker wrote in a group
 
@@ -207,6 +219,7 @@ def queue(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TaskQueue]:
         queue.close()
 
 
+@pytest.mark.slow
 def test_batches_on_sqlite_are_checkpointed_through_their_groups(
     queue: TaskQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -215,10 +228,10 @@ def test_batches_on_sqlite_are_checkpointed_through_their_groups(
     write_group = _driver._write_group
     lock = threading.Lock()
 
-    def spied(sys_db: Any, write_one: Any, group: list[Any]) -> None:
+    def spied(sys_db: Any, write_one: Any, group: list[Any], turns: Any) -> None:
         with lock:
             GROUPS.extend(entry.result["workflow_uuid"] for entry in group)
-        write_group(sys_db, write_one, group)
+        write_group(sys_db, write_one, group, turns)
 
     monkeypatch.setattr(_driver, "_write_group", spied)
     tags = ["grouped-a", "grouped-b", "grouped-c"]
@@ -237,3 +250,93 @@ def test_batches_on_sqlite_are_checkpointed_through_their_groups(
         assert len(tools) == 6 and all(s["output"] is not None for s in tools)
         assert [s["function_name"] for s in steps].count("agentloop.tool_started") == 6
     assert not _driver._WRITING.locked()
+
+
+# --- a worker killed in the middle of a batch (real processes) -----------------------------------
+
+SLOW_FIRST_PY = '''
+"""charge: logs "start"/"end" lines (tag, i, pid) to $AGENTLOOP_TEST_TOOL_LOG; call 0 sleeps
+$AGENTLOOP_TEST_TOOL_DELAY seconds in between, the others return at once."""
+import os, time
+from agentloop import tool
+
+
+def _log(kind, tag, i):
+    with open(os.environ["AGENTLOOP_TEST_TOOL_LOG"], "a") as f:
+        f.write(f"{kind} {tag} {i} {os.getpid()}\\n")
+
+
+@tool
+def charge(i: int, tag: str) -> str:
+    """A side effect that must not run twice."""
+    _log("start", tag, i)
+    if i == 0:
+        time.sleep(float(os.environ.get("AGENTLOOP_TEST_TOOL_DELAY", "0")))
+    _log("end", tag, i)
+    return f"charge {i} of {tag} done"
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_calls_that_finished_are_recorded_while_a_sibling_still_runs(
+    kind: str, tmp_path: Path
+) -> None:
+    """Group commit never holds a finished call's checkpoint back for a sibling that still
+    runs: killed while call 0 runs, the worker had recorded calls 1-3, which are not run again;
+    call 0 is in doubt (it is not idempotent) and runs again only once approved."""
+    require("dbos")
+    model = TaskModel()
+    emulator = Emulator(model.model)
+    tools_py = tmp_path / "tools.py"
+    tools_py.write_text(SLOW_FIRST_PY)
+    log = tmp_path / "tools.log"
+
+    def runs(kind_: str) -> dict[int, int]:
+        found: dict[int, int] = {}
+        for k, _, i, _ in tool_log(log):
+            if k == kind_:
+                found[i] = found.get(i, 0) + 1
+        return found
+
+    with contextlib.ExitStack() as stack:
+        api = stack.enter_context(emulator.serve())
+        if kind == "sqlite":
+            db = str(tmp_path / "tasks.sqlite")
+        else:
+            db = stack.enter_context(fresh_postgres(postgres_dsn()))
+        text = task_text("g1", 4, "charge", at_once=True)
+        slow_env = cli_env(api, log, delay=60.0)
+        assert agentloop("submit", text, "--db", db, "--id", "g1", env=slow_env).returncode == 0
+        queue = stack.enter_context(TaskQueue(db))
+
+        def recorded() -> int:
+            steps = queue._client().list_workflow_steps("g1")
+            return sum(
+                1
+                for s in steps
+                if s["function_name"] == "agentloop.tool:charge" and s["output"] is not None
+            )
+
+        with worker(tools_py, db, "w1", slow_env) as first:
+            wait_for(lambda: runs("end") == {1: 1, 2: 1, 3: 1}, 60, "calls 1-3 to finish")
+            wait_for(lambda: recorded() == 3, 30, "the checkpoints of calls 1-3")
+            assert runs("start") == {0: 1, 1: 1, 2: 1, 3: 1}  # call 0 still runs
+            kill(first)
+
+        env = cli_env(api, log, delay=0.0)
+        with worker(tools_py, db, "w1", env):
+            wait_for(
+                lambda: queue.info("g1").status == "awaiting_approval", 60, "awaiting_approval"
+            )
+            (waiting,) = queue.info("g1").progress["awaiting"]
+            assert waiting["arguments"] == {"i": 0, "tag": "g1"}
+            assert runs("start") == {0: 1, 1: 1, 2: 1, 3: 1}  # nothing ran again on its own
+            queue.approve("g1", waiting["id"])
+            result = queue.submit(text, id="g1").result(timeout=60)
+        assert result.status == "completed"
+        assert [c["result"] for c in result.tool_calls] == [
+            f"charge {i} of g1 done" for i in range(4)
+        ]
+    assert runs("start") == {0: 2, 1: 1, 2: 1, 3: 1}  # call 0 again, once approved
+    assert runs("end") == {0: 1, 1: 1, 2: 1, 3: 1}
