@@ -459,12 +459,12 @@ class ConversationCore:
         if hit is None:
             # The first turn with these settings: the copies wait for the next one, so that a
             # conversation of one turn (one per request, an eval case, a sub-agent call) does
-            # not pay for them (~75 us for ten tools).
+            # not pay for them (~30 us for ten tools; ~130 us with copy.deepcopy).
             self._static_hit = _StaticHit(settings, response_model, sources[2:], _LATER, body)
             return body
         copies: tuple[Any, ...] | None = None
         with contextlib.suppress(Exception):  # no private copy: never reused
-            copies = copy.deepcopy(sources)
+            copies = _private_copy(sources)
         if copies is not None and not _unchanged(sources, copies):
             copies = None  # a value that does not equal its copy: never reused
         self._static_hit = _StaticHit(settings, response_model, sources[2:], copies, body)
@@ -731,6 +731,27 @@ _STRUCTURED_SETTINGS = (
     *REQUEST_SETTINGS,
     "extra_body",
 )
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+def _private_copy(value: Any) -> Any:
+    """A deep copy of ``value`` for ``_static_body``'s check. Dicts, lists and tuples (what
+    tool declarations and JSON configs are made of) are copied here, 2.5-4x faster than
+    ``copy.deepcopy``, whose memo of shared and cyclic references these values do not need
+    (a cycle ends in ``RecursionError``: no copy, never reused); anything else (models,
+    subclasses, other objects) through ``copy.deepcopy``."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        return {key: _private_copy(item) for key, item in value.items()}
+    if kind is list:
+        return [_private_copy(item) for item in value]
+    if kind is tuple:
+        return tuple([_private_copy(item) for item in value])
+    return copy.deepcopy(value)
 
 
 def _unchanged(sources: tuple[Any, ...], copies: tuple[Any, ...]) -> bool:
