@@ -182,8 +182,9 @@ class ConversationCore:
         self._state.status.label = self.id
         self._background: Any = None  # the background turn handle still running, if any
         self._stop = StopSwitch()  # conv.cancel() stops the running turn with it
-        # (a private JSON copy of the last static body, that body with values pre-encoded)
-        self._static_cache: tuple[dict[str, Any], dict[str, Any]] | None = None
+        # (a private JSON copy of the last static body, decoded when first needed; that body with
+        # values pre-encoded)
+        self._static_cache: tuple[dict[str, Any] | None, dict[str, Any]] | None = None
         # (what the last static body was built from, private copies, that body: _static_body)
         self._static_hit: _StaticHit | None = None
         self.strategy = strategy
@@ -474,23 +475,29 @@ class ConversationCore:
         """``body`` with its structured values pre-encoded as ``RawJSON``, reused while the
         static body stays equal, so that tool schemas and configs are not JSON-encoded again
         on every request. The comparison is with a private JSON copy, so in-place changes to
-        a config dict are seen. Scalars stay plain: the engine reads some of them."""
+        a config dict are seen. Scalars stay plain: the engine reads some of them. The copy is
+        decoded from the encoded bytes when first compared, not when encoding: a conversation
+        of one turn never decodes it."""
         # Kept (issue 17): without it each request re-encodes the tool schemas, +5-10% a tool step.
         cached = self._static_cache
-        if cached is not None and cached[0] == body:
-            return cached[1]
+        if cached is not None:
+            snapshot, encoded = cached
+            if snapshot is None:
+                snapshot = {
+                    key: json.loads(value.data) if isinstance(value, RawJSON) else value
+                    for key, value in encoded.items()
+                }
+                self._static_cache = (snapshot, encoded)
+            if snapshot == body:
+                return encoded
         try:
             encoded = {
                 key: RawJSON(encode_json(value)) if isinstance(value, (dict, list)) else value
                 for key, value in body.items()
             }
-            snapshot = {
-                key: json.loads(value.data) if isinstance(value, RawJSON) else value
-                for key, value in encoded.items()
-            }
         except Exception:  # not JSON-ready: let the client report it when sending
             return body
-        self._static_cache = (snapshot, encoded)
+        self._static_cache = (None, encoded)
         return encoded
 
     def _guard(self, limits: UsageLimits | None) -> LimitGuard | NestedGuard | None:
