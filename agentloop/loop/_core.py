@@ -483,10 +483,13 @@ class ConversationCore:
         if cached is not None:
             snapshot, encoded = cached
             if snapshot is None:
-                snapshot = {
-                    key: json.loads(value.data) if isinstance(value, RawJSON) else value
-                    for key, value in encoded.items()
-                }
+                try:
+                    snapshot = {
+                        key: json.loads(value.data) if isinstance(value, RawJSON) else value
+                        for key, value in encoded.items()
+                    }
+                except Exception:  # a RawJSON of the caller's spliced in that is not JSON
+                    snapshot = {}  # never equal to a body: encoded again every turn
                 self._static_cache = (snapshot, encoded)
             if snapshot == body:
                 return encoded

@@ -186,3 +186,17 @@ def test_in_place_changes_deep_inside_nested_values_reach_the_next_request(
         [1, {"deep": "b"}],
         [1, {"deep": "b"}, "c"],
     ]
+
+
+def test_a_raw_json_config_that_is_not_json_is_sent_as_given_every_turn(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
+    """A ``RawJSON`` the caller put in a config is spliced verbatim; when its bytes are not
+    JSON the API refuses each request, and every turn fails with that API error (the cache's
+    private copy, decoded from the encoded body, is simply not kept)."""
+    from agentloop.types import RawJSON
+
+    conv = drive.conv(generation_config={"temperature": RawJSON(b"{not json")})
+    for text in ("1", "2", "3"):
+        with pytest.raises(errors.APIError):
+            drive(conv.send(text))
