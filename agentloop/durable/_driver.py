@@ -436,7 +436,8 @@ class DurableDriver:
             pool = runtime.pool()
             batch = None
             if runtime.group_commit:
-                # SQLite: DBOS's bookkeeping of every batch of the process takes turns.
+                # On SQLite (one writer) the batches of the whole process take turns at DBOS's
+                # bookkeeping; on PostgreSQL a batch's calls only with each other.
                 batch = _Batch(_WRITING if runtime.serial_writes else threading.Lock())
             # Each thread runs in a copy of this workflow's context (DBOS keeps it in
             # context variables), as its reserved step requires.
