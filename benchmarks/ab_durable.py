@@ -14,6 +14,12 @@ machine makes noisy.
 
 SQLite by default (a temporary file); ``--postgres``: a fresh database from
 ``AGENTLOOP_TEST_POSTGRES_DSN``.
+
+``--only off|on --calls K --tasks N`` runs N tasks of K calls in one mode and nothing else,
+for counting what they cost under a tracer, e.g. the disk syncs::
+
+    strace -f -c -e trace=fsync,fdatasync python3 benchmarks/ab_durable.py --only on --calls 10
+
 """
 
 from __future__ import annotations
@@ -50,6 +56,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--postgres", action="store_true")
+    parser.add_argument("--only", choices=["off", "on"], help="one mode, --tasks tasks")
+    parser.add_argument("--calls", type=int, default=CALLS, help="calls per task with --only")
+    parser.add_argument("--tasks", type=int, default=20, help="tasks with --only")
     args = parser.parse_args()
 
     from agentloop.durable import TaskQueue, _driver
@@ -68,6 +77,11 @@ def main() -> None:
         queue.start_worker(worker_id="ab-durable")
         runtime = _driver.current_runtime()
         queue.submit("calls 0").result(timeout=60)  # warm up
+        if args.only is not None:
+            runtime.group_commit = args.only == "on"
+            for _ in range(args.tasks):
+                queue.submit(f"calls {args.calls}").result(timeout=120)
+            return
         for round_ in range(args.rounds):
             bare.append(BD._bare_seconds(queue, CALLS) / CALLS)
             for mode in ("off", "on") if round_ % 2 == 0 else ("on", "off"):
