@@ -1,7 +1,8 @@
-"""Group commit of a batch's tool-step checkpoints on SQLite (``_driver._Batch``): the
-checkpoints of calls that finish together go to the database in one transaction, each step
-returns only once its own checkpoint is written, and a write that fails leaves each step with
-its own outcome."""
+"""Group commit of a batch's tool-step checkpoints (``_driver._Batch``): the checkpoints of
+calls that finish together go to the database in one transaction, each step returns only once
+its own checkpoint is written, a write that fails leaves each step with its own outcome, and a
+call that finished is recorded while a sibling still runs (a worker killed then does not run
+it again, on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
