@@ -8,7 +8,9 @@ above its fence (at most one block in twenty). Non-Python snippets use another f
 language (``bash``, ``text``, ``console``).
 
 The default suite runs the pages in this process (fast); the slow test runs each page in a
-fresh interpreter of its own, exactly as pasted into ``python3``.
+fresh interpreter of its own, exactly as pasted into ``python3``. A page whose blocks start
+server processes of their own runs only there: the default suite keeps one real process per
+transport in the tests of its package (``tests/mcp/test_stdio.py``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ FENCE = re.compile(r"^```python[^\n]*\n(.*?)^```[ \t]*$", re.S | re.M)
 NO_RUN = re.compile(r"<!--\s*no-run:\s*(\S.*?)\s*-->\s*$")
 # Pages of API reference and figures: they may have no runnable block.
 WITHOUT_CODE = {"reference.md", "performance.md"}
+# Pages whose blocks start real server processes (~1.5 s of CPU each): the slow test runs them.
+STARTS_PROCESSES = {"mcp.md"}  # stdio MCP servers
+IN_PROCESS = [p for p in PAGES if p.name not in STARTS_PROCESSES]
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,7 @@ def _offline_environ() -> dict[str, str]:
     }
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(ROOT)) for p in PAGES])
+@pytest.mark.parametrize("page", IN_PROCESS, ids=[str(p.relative_to(ROOT)) for p in IN_PROCESS])
 def test_python_blocks_run_as_pasted(
     page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

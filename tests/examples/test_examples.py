@@ -129,7 +129,12 @@ def _run_inline(
     return capsys.readouterr().out
 
 
-@pytest.mark.parametrize("script", SCRIPTS)
+# mcp_tools.py starts a real stdio MCP server (~1.5 s of CPU): the slow suite runs it; the
+# default suite's real stdio server is tests/mcp/test_stdio.py's.
+OFFLINE = [pytest.param(s, marks=pytest.mark.slow) if s == "mcp_tools.py" else s for s in SCRIPTS]
+
+
+@pytest.mark.parametrize("script", OFFLINE)
 def test_example_runs_offline(
     script: str,
     tmp_path: Path,
