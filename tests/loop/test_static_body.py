@@ -161,3 +161,42 @@ def test_in_place_changes_after_any_number_of_turns_reach_the_next_request(
     assert [b["generation_config"] for b in sent] == [{"max_output_tokens": n} for n in range(1, 7)]
     assert [b["labels"] for b in sent] == [{"turn": str(n)} for n in range(1, 7)]
     assert [b["tools"][0].get("search_types") for b in sent] == [None] * 4 + [["web_search"]] * 2
+
+
+def test_in_place_changes_deep_inside_nested_values_reach_the_next_request(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
+    """The private copies are deep: a change several levels down (a dict in a list in a
+    built-in tool dict) after the copies were taken is seen and sent."""
+    scripted.add(*[say(str(n)) for n in range(4)])
+    inner: dict[str, Any] = {"deep": "a"}
+    items: list[Any] = [1, inner]
+    search: dict[str, Any] = {"type": "google_search", "config": {"items": items}}
+    conv = drive.conv(tools=[search])
+    drive(conv.send("1"))
+    drive(conv.send("2"))  # the copies are taken here
+    inner["deep"] = "b"
+    drive(conv.send("3"))
+    items.append("c")
+    drive(conv.send("4"))
+
+    assert [b["tools"][0]["config"]["items"] for b in bodies(emu)] == [
+        [1, {"deep": "a"}],
+        [1, {"deep": "a"}],
+        [1, {"deep": "b"}],
+        [1, {"deep": "b"}, "c"],
+    ]
+
+
+def test_a_raw_json_config_that_is_not_json_is_sent_as_given_every_turn(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
+    """A ``RawJSON`` the caller put in a config is spliced verbatim; when its bytes are not
+    JSON the API refuses each request, and every turn fails with that API error (the cache's
+    private copy, decoded from the encoded body, is simply not kept)."""
+    from agentloop.types import RawJSON
+
+    conv = drive.conv(generation_config={"temperature": RawJSON(b"{not json")})
+    for text in ("1", "2", "3"):
+        with pytest.raises(errors.APIError):
+            drive(conv.send(text))
