@@ -222,14 +222,6 @@ def test_configured_secrets_never_reach_a_cassette(
     assert "x-goog-api-key" not in text.lower() and "authorization" not in text.lower()
 
 
-def test_import_agentloop_testing_stays_light() -> None:
-    code = (
-        "import sys, agentloop.testing, agentloop.testing.recordings; print('vcr' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
-
-
 def test_the_defaults_can_be_turned_off(pytester: pytest.Pytester) -> None:
     pytester.makeini("[pytest]\nagentloop_vcr_defaults = false\n")
     pytester.makepyfile(test_plain="def test_cfg(vcr_config):\n    assert vcr_config == {}\n")
