@@ -484,7 +484,11 @@ def test_sdk_retries_honour_retry_after(server: tuple[Emulator, str, Wire]) -> N
     sdk = genai.Client(
         api_key=API_KEY,
         http_options=gtypes.HttpOptions(
-            base_url=url, api_version="v1beta", retry_options=gtypes.HttpRetryOptions(attempts=3)
+            base_url=url,
+            client_args={"verify": _tls()},
+            async_client_args={"verify": _tls(), "ssl": _tls()},
+            api_version="v1beta",
+            retry_options=gtypes.HttpRetryOptions(attempts=3),
         ),
     )
     before = len(emulator.requests)
