@@ -10,7 +10,10 @@ HTTP). Its instruction count does not depend on the machine's load, so it shows 
     valgrind --tool=callgrind --callgrind-out-file=/dev/null python3 benchmarks/count_turn.py 400
     # instructions per turn: (I refs of the second - I refs of the first) / 400
 
-``--async`` counts ``AsyncConversation.send`` instead. The count repeats to a few hundred
+``--async`` counts ``AsyncConversation.send`` instead. ``--tools`` counts ``bench_tools``' turn
+instead (10 calls, then the answer; a new conversation every 20 turns), with the registry
+answering each batch with outcomes built beforehand: the engine's side of a tool turn, without
+the pool's threads (whose timing would move the count). The count repeats to a few hundred
 instructions for one build, but unrelated changes (classes added or rebuilt elsewhere) move it
 by up to ~3 %: CPython's type-attribute cache is indexed by type version tags. (``python3``
 must be the interpreter itself, not a shell shim: valgrind does not follow an ``exec``.)
@@ -36,6 +39,9 @@ WARM = 5
 
 def main() -> None:
     turns = int(sys.argv[1])
+    if "--tools" in sys.argv:
+        tool_turns(turns)
+        return
     replies = [Interaction.model_validate_json(P.reply_json()) for _ in range(WARM + 400)]
 
     class Interactions:
@@ -67,6 +73,80 @@ def main() -> None:
         conv = AsyncConversation(Client(AsyncInteractions()), **settings)  # type: ignore[arg-type]
         for _ in range(WARM + turns):
             await conv.send(P.USER)
+
+    asyncio.run(run())
+
+
+def tool_turns(turns: int) -> None:
+    import bench_tools as BT
+
+    from agentloop import ToolRegistry
+    from agentloop.tools import ToolOutcome
+    from agentloop.types import FunctionCallStep, FunctionResultStep, encode_step
+
+    script = BT._ScriptedTransport()
+    replies: list[Interaction] = []
+    batches: list[list[ToolOutcome]] = []
+    for _ in range(2 * (WARM + 400)):
+        interaction = Interaction.model_validate_json(script.reply())
+        replies.append(interaction)
+        calls = [s for s in interaction.steps or [] if isinstance(s, FunctionCallStep)]
+        if calls:
+            batch = []
+            for call in calls:
+                result = FunctionResultStep(call_id=call.id, name=call.name, result="result")
+                batch.append(ToolOutcome(call, result, value="result", wire=encode_step(result)))
+            batches.append(batch)
+    replies.reverse()
+    batches.reverse()
+
+    class Interactions:
+        def create(self, **body: Any) -> Interaction:
+            return replies.pop()
+
+    class AsyncInteractions:
+        async def create(self, **body: Any) -> Interaction:
+            return replies.pop()
+
+    class Client:
+        def __init__(self, interactions: Any) -> None:
+            self.interactions = interactions
+
+    class Registry(ToolRegistry):
+        def run(self, calls: Any, **options: Any) -> list[ToolOutcome]:  # type: ignore[override]
+            return batches.pop()
+
+        async def arun(self, calls: Any, **options: Any) -> list[ToolOutcome]:  # type: ignore[override]
+            return batches.pop()
+
+    registry = Registry(BT._tools())
+    sync = "--async" not in sys.argv
+    client = Client(Interactions() if sync else AsyncInteractions())
+
+    def conversation() -> Any:
+        conv = (Conversation if sync else AsyncConversation)(
+            client,  # type: ignore[arg-type]
+            model=P.MODEL,
+            tools=[registry],
+        )
+        conv.tools = registry  # the batches' answers, not the pool
+        return conv
+
+    gc.disable()
+    if sync:
+        conv = conversation()
+        for i in range(WARM + turns):
+            if i and i % 20 == 0:
+                conv = conversation()
+            conv.send("go")
+        return
+
+    async def run() -> None:
+        conv = conversation()
+        for i in range(WARM + turns):
+            if i and i % 20 == 0:
+                conv = conversation()
+            await conv.send("go")
 
     asyncio.run(run())
 

@@ -292,6 +292,7 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
                 service_tier, safety_settings, labels, webhook_config, response_modalities
             ),
         )
+        self._unread(engine)
         proto = engine.start(input)
         if not background:
             return await self._finish(proto)
@@ -346,7 +347,7 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
 
     async def resume(self) -> Turn:
         """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
-        return await self._finish(self.engine().resume())
+        return await self._finish(self._unread(self.engine()).resume())
 
     def resume_stream(self) -> AsyncEventStream:
         """``resume()``, yielding loop events like ``stream``."""
@@ -357,7 +358,7 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         are reused, never run again; a call that started without a journaled result runs
         again only if its tool is ``@tool(idempotent=True)``, else the turn pauses with it in
         ``pending_approvals`` (in doubt: it may have run); the request in flight is resent."""
-        return await self._finish(self.engine().recover())
+        return await self._finish(self._unread(self.engine()).recover())
 
     def recover_stream(self) -> AsyncEventStream:
         """``recover()``, yielding loop events like ``stream``."""

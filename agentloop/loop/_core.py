@@ -409,6 +409,14 @@ class ConversationCore:
             output_validators=self.output_validators,
         )
 
+    @staticmethod
+    def _unread(engine: TurnEngine) -> TurnEngine:
+        """``engine`` for a driver that reads only how the turn ends (``send``, ``resume``,
+        ``recover``): no per-call events, unless an observer (traces, log lines) reads them."""
+        if engine.observe is None:
+            engine.call_events = False
+        return engine
+
     def _hook_set(self) -> Any:
         hooks = self.hooks
         if self._agents is not None:  # the agents' own hook first: user hooks see its body

@@ -339,6 +339,7 @@ class Conversation(TimeTravel, ConversationCore):
                 service_tier, safety_settings, labels, webhook_config, response_modalities
             ),
         )
+        self._unread(engine)
         proto = engine.start(input)
         if not background:
             return self._finish(proto)
@@ -393,7 +394,7 @@ class Conversation(TimeTravel, ConversationCore):
 
     def resume(self) -> Turn:
         """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
-        return self._finish(self.engine().resume())
+        return self._finish(self._unread(self.engine()).resume())
 
     def resume_stream(self) -> EventStream:
         """``resume()``, yielding loop events like ``stream``."""
@@ -404,7 +405,7 @@ class Conversation(TimeTravel, ConversationCore):
         are reused, never run again; a call that started without a journaled result runs
         again only if its tool is ``@tool(idempotent=True)``, else the turn pauses with it in
         ``pending_approvals`` (in doubt: it may have run); the request in flight is resent."""
-        return self._finish(self.engine().recover())
+        return self._finish(self._unread(self.engine()).recover())
 
     def recover_stream(self) -> EventStream:
         """``recover()``, yielding loop events like ``stream``."""

@@ -181,7 +181,9 @@ class TurnEngine:
     """Runs one turn of a conversation as a generator of effects.
 
     ``needs_approval(call)`` says whether a call waits for a human; ``is_idempotent(name)``
-    whether a tool may run again after a crash cut its call short.
+    whether a tool may run again after a crash cut its call short. ``call_events=False``
+    leaves out the ``ToolCallStarted``/``ToolCallFinished`` event of each call, for a driver
+    that reads no events.
     """
 
     def __init__(
@@ -202,6 +204,7 @@ class TurnEngine:
         output_retries: int = 0,
         on_results: Callable[[list[ToolCall]], list[LoopEvent]] | None = None,
         output_validators: Sequence[Callable[[Any], Any]] = (),
+        call_events: bool = True,
     ) -> None:
         self.hooks = hooks
         self.grace = grace  # seconds an interrupted tool batch waits for running calls
@@ -212,6 +215,11 @@ class TurnEngine:
         self.output_validators = tuple(output_validators)
         # Events that follow a batch of tool results (agents: a ``Handoff``).
         self.on_results = on_results
+        # Whether each call of a batch is announced (``ToolCallStarted``) and reported
+        # (``ToolCallFinished``): off for a driver that reads no events (``send``, unobserved),
+        # where they were 2 objects and ~8 generator resumptions a call nobody looked at. The
+        # calls, their records and the history are the same either way.
+        self.call_events = call_events
         # Calls a tool *held* open in the last batch (a sub-agent waiting for approval: its
         # outcome's error says ``holds_call``): they pause the turn, not in doubt.
         self.held: set[str] = set()
@@ -530,8 +538,9 @@ class TurnEngine:
         (they may have run: left open, for a decision) and those a tool held open
         (``self.held``)."""
         state = self.state
-        for call in calls:
-            yield Emit(ToolCallStarted(call))
+        if self.call_events:
+            for call in calls:
+                yield Emit(ToolCallStarted(call))
         risky = [c.id for c in calls if not self.is_idempotent(c.name)]
         if risky:
             # Journaled before the tools run: after a crash these calls are "in doubt".
@@ -576,8 +585,9 @@ class TurnEngine:
             if call.id in state.open_calls and call.id not in doubt_ids:
                 records.append(self._answer(turn, call, "The tool runner returned no result."))
         yield from self._persist()
-        for record in records:
-            yield Emit(self._finished(record))
+        if self.call_events:
+            for record in records:
+                yield Emit(self._finished(record))
         if self.on_results is not None:
             for event in self.on_results(records):
                 yield Emit(event)

@@ -62,6 +62,39 @@ def test_parallel_tool_calls_round_trip(
     assert turn.usage.total_tokens is not None and turn.usage.total_tokens > 0
 
 
+def test_send_and_stream_record_the_same_tool_turn_and_only_stream_has_call_events(
+    drive: Any, emu: Emulator, scripted: ScriptedModel
+) -> None:
+    """``send`` reads only how a turn ends, so its engine leaves out the per-call events
+    (``call_events``); ``stream`` yields them. Calls, records and history are the same."""
+    from agentloop.loop.events import ToolCallFinished, ToolCallStarted
+
+    for _ in range(2):
+        scripted.add(
+            [call("get_weather", "c1", city="London"), call("explode", "c2", reason="x")],
+            say("done"),
+        )
+    sent_conv = drive.conv(drive.client(), tools=[get_weather, explode])
+    engines: list[Any] = []
+    make = sent_conv.engine
+    sent_conv.engine = lambda **options: engines.append(make(**options)) or engines[-1]
+    sent = drive(sent_conv.send("go"))
+    assert [e.call_events for e in engines] == [False]
+
+    streamed_conv = drive.conv(drive.client(), tools=[get_weather, explode])
+    events = drive.events(streamed_conv.stream("go"))
+    assert [e.call.id for e in events if isinstance(e, ToolCallStarted)] == ["c1", "c2"]
+    finished = [e for e in events if isinstance(e, ToolCallFinished)]
+    assert [(e.call.id, e.is_error) for e in finished] == [("c1", False), ("c2", True)]
+    streamed = events[-1].turn
+
+    def shape(turn: Any) -> list[Any]:
+        return [(c.call.id, c.result.result, c.is_error, c.error) for c in turn.tool_calls]
+
+    assert shape(sent) == shape(streamed) and sent.output_text == streamed.output_text == "done"
+    assert [s.type for s in sent_conv.history] == [s.type for s in streamed_conv.history]
+
+
 def test_tool_errors_are_fed_back_to_the_model(
     drive: Any, emu: Emulator, scripted: ScriptedModel
 ) -> None:

@@ -124,6 +124,55 @@ def test_a_tool_round_trip_chains_and_sends_only_the_results() -> None:
     assert [c.id for c in turn.tool_calls] == ["c1"] and turn.model_requests == 2
 
 
+def test_without_call_events_a_tool_turn_makes_the_same_requests_and_records() -> None:
+    """``call_events=False`` (a driver that reads no events) drops only the per-call events:
+    the effects that do something, the requests, history and records are the same."""
+
+    def run(call_events: bool) -> tuple[list[Any], list[Any], Any, ConversationState]:
+        state = ConversationState()
+        eng = engine(state)
+        eng.call_events = call_events
+        proto = eng.start("go")
+        effects: list[Any] = [next(proto)]
+        replies = iter(
+            [
+                interaction("i1", "requires_action", fcall("c1", x=1), fcall("c2", x=2)),
+                interaction("i2", "completed", text("done")),
+            ]
+        )
+        try:
+            while True:
+                effect = effects[-1]
+                if isinstance(effect, SendRequest):
+                    answer: Any = next(replies)
+                elif isinstance(effect, RunTools):
+                    answer = [outcome(call, f"r-{call.id}") for call in reversed(effect.calls)]
+                else:
+                    answer = None
+                effects.append(proto.send(answer))
+        except StopIteration as stop:
+            turn = stop.value
+        events = [type(e.event).__name__ for e in effects if isinstance(e, Emit)]
+        work = [
+            (type(e).__name__, inputs(e) if isinstance(e, SendRequest) else None)
+            for e in effects
+            if not isinstance(e, Emit)
+        ]
+        return events, work, turn, state
+
+    loud_events, loud_work, loud_turn, loud = run(True)
+    quiet_events, quiet_work, quiet_turn, quiet = run(False)
+    assert loud_events.count("ToolCallStarted") == loud_events.count("ToolCallFinished") == 2
+    assert quiet_events == ["InteractionCompleted", "InteractionCompleted", "TurnCompleted"]
+    assert [e for e in loud_events if not e.startswith("ToolCall")] == quiet_events
+    assert quiet_work == loud_work
+    assert [s.model_dump() for s in quiet.history] == [s.model_dump() for s in loud.history]
+    assert [(c.call.id, c.result.result, c.is_error) for c in quiet_turn.tool_calls] == [
+        (c.call.id, c.result.result, c.is_error) for c in loud_turn.tool_calls
+    ]
+    assert quiet_turn.output_text == loud_turn.output_text == "done"
+
+
 def test_a_runner_that_loses_a_call_cannot_leave_it_unanswered() -> None:
     state = ConversationState()
     proto = engine(state).start("go")
