@@ -11,13 +11,13 @@ import base64
 import functools
 import json
 import ssl
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pydantic
 import pytest
 from _lazy import lazy_module
+from _sdk import models_built_once
 
 from agentloop.testing import Emulator, Reply, ScriptedModel
 from agentloop.testing.emulator import EmulatorResponse
@@ -27,35 +27,12 @@ genai = lazy_module("google.genai")
 gx = lazy_module("google.genai._interactions")
 gi = lazy_module("google.genai.interactions")
 gtypes = lazy_module("google.genai.types")
-SERIALIZERS = "google.genai._gaos.utils.serializers"
-serializers = lazy_module(SERIALIZERS)
 API_KEY = "test-key"
 
 
 @pytest.fixture(scope="module", autouse=True)
-def _sdk_wrappers_built_once() -> Iterator[None]:
-    # The SDK (un)marshals every request body, response and SSE event through a pydantic model
-    # it builds afresh each time with ``create_model`` (4-10 ms of CPU each: most of this
-    # module's time). The same arguments build the same model, so here each is built once and
-    # reused; what the SDK validates, and how, is unchanged.
-    build = serializers.create_model  # (imports the SDK)
-    built: dict[Any, Any] = {}
-
-    def create_model(name: str, **fields: Any) -> Any:
-        key = (
-            name,
-            *((k, tuple(v.items()) if isinstance(v, dict) else v) for k, v in fields.items()),
-        )
-        try:
-            model = built.get(key)
-        except TypeError:  # an unhashable type: built as the SDK builds it
-            return build(name, **fields)
-        if model is None:
-            model = built[key] = build(name, **fields)
-        return model
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sys.modules[SERIALIZERS], "create_model", create_model)
+def _sdk_models_built_once() -> Iterator[None]:
+    with models_built_once():
         yield
 
 
