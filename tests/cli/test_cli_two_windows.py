@@ -1,9 +1,14 @@
 """Two ``agentloop chat --session X`` windows (issue 20, fault 3): while window 1 runs a turn,
 window 2 sees it running elsewhere and is refused in one line, naming the owner and the
-lease's expiry; window 1's turn ends with its real tool result and nothing is lost."""
+lease's expiry; window 1's turn ends with its real tool result and nothing is lost.
+
+Window 2 is a second ``agentloop chat`` process in the slow suite; in the default suite it is
+the same command run in this process, by another writer of the store (a process costs ~0.6 s
+of CPU to start)."""
 
 from __future__ import annotations
 
+import pytest
 from cli_helpers import CLI
 
 from agentloop.stores import open_store
@@ -12,7 +17,7 @@ from agentloop.testing.server import DEFAULT_SIGNING_KEY
 
 # While window 1 runs its tool, window 2 (a second `agentloop chat` process on the same
 # session) tries to send a message.
-TOOLS = '''
+TWO_PROCESSES = '''
 import os
 import subprocess
 import sys
@@ -40,9 +45,50 @@ def get_weather(city: str) -> dict:
     return {"city": city, "temperature": 21}
 '''
 
+# The same with window 2 run in this process (its own store connection and lease owner), its
+# stdin and output its own while it runs: window 1 waits for this tool meanwhile.
+ONE_PROCESS = '''
+import contextlib
+import io
+import os
+import sys
 
-def test_a_second_window_is_refused_while_a_turn_runs_and_nothing_is_lost(cli: CLI) -> None:
-    (cli.home / "tools.py").write_text(TOOLS)
+from agentloop import tool
+from agentloop.cli import main
+
+
+@tool
+def get_weather(city: str) -> dict:
+    """Get the weather.
+
+    Args:
+        city: The city.
+    """
+    home = os.environ["AGENTLOOP_HOME"]
+    stderr = io.StringIO()
+    stdin, sys.stdin = sys.stdin, io.StringIO("hello from window 2\\n")
+    try:
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            main(["chat", "--session", "shared"])
+    finally:
+        sys.stdin = stdin
+    with open(os.path.join(home, "window2.txt"), "w") as out:
+        out.write(stderr.getvalue())
+    return {"city": city, "temperature": 21}
+'''
+
+
+@pytest.mark.parametrize(
+    "tools",
+    [
+        pytest.param(TWO_PROCESSES, marks=pytest.mark.slow, id="two-processes"),
+        pytest.param(ONE_PROCESS, id="one-process"),
+    ],
+)
+def test_a_second_window_is_refused_while_a_turn_runs_and_nothing_is_lost(
+    cli: CLI, tools: str
+) -> None:
+    (cli.home / "tools.py").write_text(tools)
     first = cli("chat", "--session", "shared", stdin="hi\n")
     assert first.returncode == 0, first.stderr
     result = cli(
