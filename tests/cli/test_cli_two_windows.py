@@ -15,24 +15,20 @@ from agentloop.stores import open_store
 from agentloop.testing import Emulator
 from agentloop.testing.server import DEFAULT_SIGNING_KEY
 
-# While window 1 runs its tool, window 2 (a second `agentloop chat` process on the same
-# session) tries to send a message.
-TWO_PROCESSES = '''
+# While window 1 runs its tool, window 2 (`agentloop chat` on the same session) tries to send a
+# message; what it printed on stderr is saved for the test.
+TOOLS = '''
+import contextlib
+import io
 import os
 import subprocess
 import sys
 
 from agentloop import tool
+from agentloop.cli import main
 
 
-@tool
-def get_weather(city: str) -> dict:
-    """Get the weather.
-
-    Args:
-        city: The city.
-    """
-    home = os.environ["AGENTLOOP_HOME"]
+def in_a_second_process() -> str:
     window2 = subprocess.run(
         [sys.executable, "-m", "agentloop", "chat", "--session", "shared"],
         input="hello from window 2\\n",
@@ -40,21 +36,20 @@ def get_weather(city: str) -> dict:
         text=True,
         timeout=120,
     )
-    with open(os.path.join(home, "window2.txt"), "w") as out:
-        out.write(window2.stderr)
-    return {"city": city, "temperature": 21}
-'''
+    return window2.stderr
 
-# The same with window 2 run in this process (its own store connection and lease owner), its
-# stdin and output its own while it runs: window 1 waits for this tool meanwhile.
-ONE_PROCESS = '''
-import contextlib
-import io
-import os
-import sys
 
-from agentloop import tool
-from agentloop.cli import main
+def in_this_process() -> str:
+    # Another writer (its own store connection and lease owner), with its own stdin and
+    # output while it runs: window 1 waits for this tool meanwhile.
+    stderr = io.StringIO()
+    stdin, sys.stdin = sys.stdin, io.StringIO("hello from window 2\\n")
+    try:
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            main(["chat", "--session", "shared"])
+    finally:
+        sys.stdin = stdin
+    return stderr.getvalue()
 
 
 @tool
@@ -64,31 +59,23 @@ def get_weather(city: str) -> dict:
     Args:
         city: The city.
     """
-    home = os.environ["AGENTLOOP_HOME"]
-    stderr = io.StringIO()
-    stdin, sys.stdin = sys.stdin, io.StringIO("hello from window 2\\n")
-    try:
-        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
-            main(["chat", "--session", "shared"])
-    finally:
-        sys.stdin = stdin
-    with open(os.path.join(home, "window2.txt"), "w") as out:
-        out.write(stderr.getvalue())
+    with open(os.path.join(os.environ["AGENTLOOP_HOME"], "window2.txt"), "w") as out:
+        out.write(WINDOW2())
     return {"city": city, "temperature": 21}
 '''
 
 
 @pytest.mark.parametrize(
-    "tools",
+    "window2",
     [
-        pytest.param(TWO_PROCESSES, marks=pytest.mark.slow, id="two-processes"),
-        pytest.param(ONE_PROCESS, id="one-process"),
+        pytest.param("in_a_second_process", marks=pytest.mark.slow, id="two-processes"),
+        pytest.param("in_this_process", id="one-process"),
     ],
 )
 def test_a_second_window_is_refused_while_a_turn_runs_and_nothing_is_lost(
-    cli: CLI, tools: str
+    cli: CLI, window2: str
 ) -> None:
-    (cli.home / "tools.py").write_text(tools)
+    (cli.home / "tools.py").write_text(TOOLS.replace("WINDOW2", window2))
     first = cli("chat", "--session", "shared", stdin="hi\n")
     assert first.returncode == 0, first.stderr
     result = cli(

@@ -6,11 +6,12 @@ import contextlib
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from _http import serve
 
 from agentloop.mcp import MCPToolset
 from agentloop.testing import Emulator
@@ -50,28 +51,10 @@ def serve_http() -> Iterator[str]:
     """The test server (``build()``) over streamable HTTP on a free loopback port, served by
     uvicorn in a thread of this process (a server process costs ~0.7 s of CPU to start; the
     stdio tests and the slow stopped-server test run real server processes); yields its URL."""
-    import uvicorn
     from mcp_test_server import build
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    app = build().streamable_http_app()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the HTTP test server did not start")
-        time.sleep(0.005)
-    try:
-        yield f"http://127.0.0.1:{port}/mcp"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serve(build().streamable_http_app()) as base:
+        yield base + "/mcp"
 
 
 def start_http_server() -> tuple[subprocess.Popen[bytes], str]:

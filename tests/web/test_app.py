@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _http import http_client
+from _http import http_client, serve
 from ag_ui.core import Event
 from pydantic import TypeAdapter
 from starlette.testclient import TestClient
-from web_helpers import Gate, delete_file, events_of, get_weather, serve, show_snippet, user_input
+from web_helpers import Gate, delete_file, events_of, get_weather, show_snippet, user_input
 
 from agentloop.web import create_app
 
