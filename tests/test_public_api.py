@@ -108,41 +108,49 @@ def _members(cls: type) -> dict[str, Any]:
 
 
 @cache
-def _attribute_docs(module_name: str) -> dict[str, str | None]:
+def _attribute_docs(file: Path) -> dict[str, str | None]:
     """Each top-level assignment's attribute docstring (the string after it; ``None`` when
-    there is none), first assignment first, in a module and, for a package, every module in
-    it. Only the strings are kept: the parsed trees (hundreds of thousands of objects) are
-    dropped, so the garbage collector does not walk them for the rest of the run."""
-    module = importlib.import_module(module_name)
-    path = Path(module.__file__ or "")
-    files = sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
+    there is none) in one file, first assignment first. Only the strings are kept: the parsed
+    trees (hundreds of thousands of objects) are dropped, so the garbage collector does not
+    walk them for the rest of the run."""
+    body = ast.parse(file.read_text(encoding="utf-8")).body
     docs: dict[str, str | None] = {}
-    for file in files:
-        body = ast.parse(file.read_text(encoding="utf-8")).body
-        for node, after in zip(body, [*body[1:], None], strict=True):
-            targets = (
-                [t for t in node.targets if isinstance(t, ast.Name)]
-                if isinstance(node, ast.Assign)
-                else [node.target]
-                if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
-                else []
-            )
-            doc = (
-                after.value.value
-                if isinstance(after, ast.Expr)
-                and isinstance(after.value, ast.Constant)
-                and isinstance(after.value.value, str)
-                else None
-            )
-            for target in targets:
-                if isinstance(target, ast.Name):
-                    docs.setdefault(target.id, doc)
+    for node, after in zip(body, [*body[1:], None], strict=True):
+        targets = (
+            [t for t in node.targets if isinstance(t, ast.Name)]
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+            else []
+        )
+        doc = (
+            after.value.value
+            if isinstance(after, ast.Expr)
+            and isinstance(after.value, ast.Constant)
+            and isinstance(after.value.value, str)
+            else None
+        )
+        for target in targets:
+            if isinstance(target, ast.Name):
+                docs.setdefault(target.id, doc)
     return docs
 
 
 def _attribute_doc(module_name: str, name: str) -> str | None:
-    """The string after the top-level assignment of ``name`` (an attribute docstring)."""
-    return _attribute_docs(module_name).get(name)
+    """The string after the first top-level assignment of ``name`` (an attribute docstring) in
+    a module or, for a package, in the first of its modules (by path) that assigns it. Only the
+    files that mention ``name`` are parsed (parsing the whole package for each name was most
+    of this check's time)."""
+    module = importlib.import_module(module_name)
+    path = Path(module.__file__ or "")
+    files = sorted(path.parent.rglob("*.py")) if path.name == "__init__.py" else [path]
+    word = re.compile(rf"\b{re.escape(name)}\b")
+    for file in files:
+        if word.search(file.read_text(encoding="utf-8")):
+            docs = _attribute_docs(file)
+            if name in docs:
+                return docs[name]
+    return None
 
 
 def undocumented() -> list[str]:

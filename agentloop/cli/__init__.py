@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import io
 import sys
 from collections.abc import Callable, Iterator
@@ -435,15 +436,27 @@ _COMMANDS["eval"] = (_eval_cli.add_parser, "eval:run_eval")
 
 
 def _parser() -> argparse.ArgumentParser:
+    """The command line's parser, its epilog naming the config file of the moment."""
     from ._config import config_path
 
+    parser = _commands_parser()
+    parser.epilog = (
+        f"Defaults for --model, --system, --tools, --store, --strategy, --temperature "
+        f"and --thinking-level can be set in {config_path()} (TOML). "
+        "Run 'agentloop COMMAND --help' for a command's options and examples."
+    )
+    return parser
+
+
+@functools.cache
+def _commands_parser() -> argparse.ArgumentParser:
+    # Built once per process: argparse takes ~4 ms to build every command's options, and
+    # main() may run many times in one process (tests, programs that embed the CLI). Parsing
+    # does not change a parser.
     parser = _Parser(
         prog="agentloop",
         description="Chatbots and autonomous tool-using agents on the Gemini Interactions API. "
         "Without GEMINI_API_KEY every command runs offline on the bundled emulator.",
-        epilog=f"Defaults for --model, --system, --tools, --store, --strategy, --temperature "
-        f"and --thinking-level can be set in {config_path()} (TOML). "
-        "Run 'agentloop COMMAND --help' for a command's options and examples.",
     )
     from agentloop import __version__
 

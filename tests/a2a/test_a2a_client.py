@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _http import tls
 from _lazy import lazy_module
 from a2a_helpers import BASE, Server, Switch, collect, deleted, loopback, message, weather_agent
 
@@ -209,7 +210,7 @@ async def test_cancelling_the_callers_turn_cancels_the_remote_task() -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await running
             task_id = seen[0].task_id
-            async with httpx.AsyncClient(timeout=30) as http:
+            async with httpx.AsyncClient(timeout=30, verify=tls()) as http:
                 client = await a2a_client.create_client(
                     url, a2a_client.ClientConfig(httpx_client=http)
                 )
@@ -252,7 +253,7 @@ async def test_recovery_follows_a_remote_task_that_is_still_running() -> None:
     remote, started, release = jobs_server()
     try:
         with loopback(remote.app) as url:
-            async with httpx.AsyncClient(timeout=30) as http:
+            async with httpx.AsyncClient(timeout=30, verify=tls()) as http:
                 client = await a2a_client.create_client(
                     url, a2a_client.ClientConfig(httpx_client=http, streaming=False)
                 )

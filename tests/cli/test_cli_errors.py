@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 from cli_helpers import CLI
 
@@ -66,17 +63,3 @@ def test_bad_input_is_one_line_and_exit_2(cli: CLI, argv: list[str], message: st
     assert message in lines[0]
     assert lines[0].startswith("agentloop")
     assert "Traceback" not in proc.stderr and proc.stdout == ""
-
-
-def test_import_agentloop_and_the_cli_stay_light() -> None:
-    code = (
-        "import sys, agentloop, agentloop.cli, agentloop.web, agentloop.stores.sessions\n"
-        "heavy = [m for m in ('uvicorn', 'starlette', 'httpx', 'agentloop.testing',"
-        " 'agentloop.client', 'pydantic', 'ag_ui', 'rich', 'prompt_toolkit')"
-        " if m in sys.modules]\n"
-        "print(heavy)\n"
-    )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
-    )
-    assert proc.stdout.strip() == "[]"

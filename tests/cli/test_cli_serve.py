@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import httpx
+from _http import http_client
 from cli_helpers import offline_env
 
 TOOLS = '''
@@ -31,7 +32,7 @@ def _free_port() -> int:
 
 def _wait_up(url: str, proc: subprocess.Popen[str], headers: dict[str, str]) -> None:
     deadline = time.monotonic() + 30
-    with httpx.Client(timeout=1) as http:  # one client: each new one reads the CA bundle again
+    with http_client(timeout=1) as http:
         while time.monotonic() < deadline:
             assert proc.poll() is None, proc.communicate()[1]
             try:
@@ -66,12 +67,13 @@ def test_serve_smoke_in_a_subprocess(tmp_path: Path) -> None:
     )
     url = f"http://127.0.0.1:{port}"
     auth = {"Authorization": "Bearer s3cret"}
+    http = http_client(timeout=30)
     try:
         _wait_up(url, proc, auth)
-        page = httpx.get(url + "/")
+        page = http.get(url + "/")
         assert page.status_code == 200 and "<textarea" in page.text
-        assert httpx.get(url + "/api/sessions").status_code == 401  # the token is required
-        info = httpx.get(url + "/api/info", headers=auth).json()
+        assert http.get(url + "/api/sessions").status_code == 401  # the token is required
+        info = http.get(url + "/api/info", headers=auth).json()
         assert info["offline"] is True and info["tools"][0]["name"] == "get_weather"
         body = {
             "threadId": "smoke",
@@ -79,7 +81,7 @@ def test_serve_smoke_in_a_subprocess(tmp_path: Path) -> None:
             "messages": [{"id": "m1", "role": "user", "content": "Weather in Oslo?"}],
         }
         events = []
-        with httpx.stream("POST", url + "/agui", json=body, headers=auth, timeout=30) as r:
+        with http.stream("POST", url + "/agui", json=body, headers=auth) as r:
             for line in r.iter_lines():
                 if line.startswith("data: "):
                     events.append(json.loads(line[6:]))
@@ -88,6 +90,7 @@ def test_serve_smoke_in_a_subprocess(tmp_path: Path) -> None:
         result = next(e for e in events if e["type"] == "TOOL_CALL_RESULT")
         assert json.loads(result["content"]) == {"city": "Oslo", "temperature": 17}
     finally:
+        http.close()
         proc.terminate()
         _, err = proc.communicate(timeout=20)
     assert "Offline" in err and f"http://127.0.0.1:{port}/" in err

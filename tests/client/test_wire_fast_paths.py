@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from _http import http_client
 from client_fakes import (
     CANARY,
     DroppingStream,
@@ -296,7 +297,7 @@ def test_invalid_arguments_marker_survives_copies_and_compares() -> None:
 def test_requests_are_what_httpx_build_request_makes(client_headers: dict[str, str]) -> None:
     from agentloop.client import _core
 
-    http = httpx.Client(headers=client_headers, timeout=7)
+    http = http_client(headers=client_headers, timeout=7)
     config = _core.ClientConfig(CANARY, "http://api.test:8080", "v1beta")
     factory = _core.RequestFactory(config, http, None)
     specs = [

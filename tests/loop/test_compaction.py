@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +24,7 @@ WINDOW = 6000  # tokens; 40 results of ~2,000 characters need ~21,000
 PAGE = 2000
 
 
+@functools.cache  # the same page is built for the tool and for each check that reads it
 def page_text(page: int) -> str:
     words = " ".join(f"w{page}x{i}" for i in range(PAGE))
     return f"page {page}: {words}"[:PAGE]

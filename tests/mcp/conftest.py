@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from _lazy import require
-from mcp_helpers import start_http_server, stop
+from mcp_helpers import serve_http
 
 HERE = Path(__file__).parent
 
@@ -32,9 +32,6 @@ def pytest_runtest_protocol(item: pytest.Item) -> None:
 
 @pytest.fixture(scope="session")
 def http_url() -> Iterator[str]:
-    """One streamable-HTTP server process for the whole run (test_http adds a tool to it)."""
-    proc, url = start_http_server()
-    try:
+    """One streamable-HTTP server for the whole run, in a thread (test_http adds a tool to it)."""
+    with serve_http() as url:
         yield url
-    finally:
-        stop(proc)

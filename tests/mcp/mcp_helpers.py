@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from _http import serve
 
 from agentloop.mcp import MCPToolset
 from agentloop.testing import Emulator
@@ -40,6 +44,17 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@contextlib.contextmanager
+def serve_http() -> Iterator[str]:
+    """The test server (``build()``) over streamable HTTP on a free loopback port, served by
+    uvicorn in a thread of this process (a server process costs ~0.7 s of CPU to start; the
+    stdio tests and the slow stopped-server test run real server processes); yields its URL."""
+    from mcp_test_server import build
+
+    with serve(build().streamable_http_app()) as base:
+        yield base + "/mcp"
 
 
 def start_http_server() -> tuple[subprocess.Popen[bytes], str]:

@@ -1,4 +1,5 @@
-"""MCPToolset over streamable HTTP, against a real server process on a loopback port."""
+"""MCPToolset over streamable HTTP, against a real server on a loopback port (served in a thread
+of this process; the slow test stops a server process)."""
 
 from __future__ import annotations
 

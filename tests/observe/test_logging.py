@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 
 import pytest
 from otel_helpers import DRIVERS, call, explode, get_weather, run_turn, say
@@ -65,13 +63,3 @@ def test_silent_by_default_without_an_observer(emu: Emulator, scripted: Scripted
         assert conv.engine().observe is not None
     finally:
         logger.setLevel(logging.NOTSET)
-
-
-def test_importing_the_loop_does_not_import_opentelemetry() -> None:
-    code = (
-        "import sys, agentloop.observe, agentloop.loop.conversation\n"
-        "assert not [m for m in sys.modules if m.startswith('opentelemetry')]\n"
-        "assert 'agentloop.loop._tracing' not in sys.modules\n"
-    )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr

@@ -1,9 +1,8 @@
-"""``open_store`` picks the store from a URL or path; ``import agentloop.stores`` stays light."""
+"""``open_store`` picks the store from a URL or path (that ``import agentloop.stores`` stays light
+is checked with the other light imports in tests/client/test_import.py)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -40,8 +39,3 @@ def test_unknown_or_empty() -> None:
         open_store("sqlite://")
     with pytest.raises(InputError, match="empty"):
         open_store("")
-
-
-def test_importing_stores_does_not_import_psycopg() -> None:
-    code = "import sys, agentloop.stores; sys.exit('psycopg' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -10,13 +10,14 @@ from __future__ import annotations
 import base64
 import functools
 import json
-import ssl
 from collections.abc import Iterator
 from typing import Any
 
 import pydantic
 import pytest
+from _http import tls
 from _lazy import lazy_module
+from _sdk import models_built_once
 
 from agentloop.testing import Emulator, Reply, ScriptedModel
 from agentloop.testing.emulator import EmulatorResponse
@@ -27,6 +28,12 @@ gx = lazy_module("google.genai._interactions")
 gi = lazy_module("google.genai.interactions")
 gtypes = lazy_module("google.genai.types")
 API_KEY = "test-key"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _sdk_models_built_once() -> Iterator[None]:
+    with models_built_once():
+        yield
 
 
 @functools.cache
@@ -76,20 +83,15 @@ def server() -> Iterator[tuple[Emulator, str, Wire]]:
         yield emulator, url, wire
 
 
-@functools.cache
-def _tls() -> ssl.SSLContext:
+def make_client(url: str, key: str = API_KEY) -> genai.Client:
     # The SDK builds a fresh verifying context (reading the CA bundle, ~20 ms) for each of its
     # two httpx clients; the emulator is plain HTTP, so one context serves every client here.
-    return ssl.create_default_context()
-
-
-def make_client(url: str, key: str = API_KEY) -> genai.Client:
     return genai.Client(
         api_key=key,
         http_options=gtypes.HttpOptions(
             base_url=url,
-            client_args={"verify": _tls()},
-            async_client_args={"verify": _tls(), "ssl": _tls()},
+            client_args={"verify": tls()},
+            async_client_args={"verify": tls(), "ssl": tls()},
             api_version="v1beta",
             headers={"Api-Revision": "2026-05-20"},
             retry_options=gtypes.HttpRetryOptions(attempts=1),
@@ -454,7 +456,11 @@ def test_sdk_retries_honour_retry_after(server: tuple[Emulator, str, Wire]) -> N
     sdk = genai.Client(
         api_key=API_KEY,
         http_options=gtypes.HttpOptions(
-            base_url=url, api_version="v1beta", retry_options=gtypes.HttpRetryOptions(attempts=3)
+            base_url=url,
+            client_args={"verify": tls()},
+            async_client_args={"verify": tls(), "ssl": tls()},
+            api_version="v1beta",
+            retry_options=gtypes.HttpRetryOptions(attempts=3),
         ),
     )
     before = len(emulator.requests)

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import logging
-import subprocess
 import sys
 from typing import Any
 
 import httpx
 import pytest
+from _http import http_client
 
 from agentloop.testing import Emulator, ScriptedModel
 from agentloop.testing import server as server_mod
 
 pytest_plugins = ["pytester"]
-
-
-def test_plugin_import_is_light() -> None:
-    code = (
-        "import sys, agentloop.testing.pytest_plugin; "
-        "print([m for m in ('starlette', 'uvicorn', 'agentloop.testing.emulator') "
-        "if m in sys.modules])"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
-    code = (
-        "import sys, agentloop.testing; "
-        "print([m for m in ('starlette', 'uvicorn') if m in sys.modules])"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "[]"
 
 
 def test_emulator_client_fixture(emulator: Emulator, emulator_client: Any) -> None:
@@ -48,19 +32,20 @@ async def test_async_emulator_client_fixture(
 
 def test_emulator_url_fixture(emulator: Emulator, emulator_url: str) -> None:
     assert emulator_url.startswith("http://127.0.0.1:")
-    res = httpx.post(
-        f"{emulator_url}/v1beta/interactions",
-        headers={"x-goog-api-key": "k"},
-        json={"model": "gemini-3.5-flash", "input": "over the loopback"},
-    )
-    assert res.status_code == 200 and "over the loopback" in res.text
-    assert httpx.get(f"{emulator_url}/v1beta/interactions/x").status_code == 401
+    with http_client() as http:
+        res = http.post(
+            f"{emulator_url}/v1beta/interactions",
+            headers={"x-goog-api-key": "k"},
+            json={"model": "gemini-3.5-flash", "input": "over the loopback"},
+        )
+        assert res.status_code == 200 and "over the loopback" in res.text
+        assert http.get(f"{emulator_url}/v1beta/interactions/x").status_code == 401
 
 
 def test_serve_drops_streams_mid_way() -> None:
     emu = Emulator(ScriptedModel(["a b c d e f g h", "again"]))
     emu.faults.drop_stream(after_events=3)
-    with emu.serve() as url, httpx.Client(base_url=url, headers={"x-goog-api-key": "k"}) as client:
+    with emu.serve() as url, http_client(base_url=url, headers={"x-goog-api-key": "k"}) as client:
         lines: list[str] = []
         with (
             pytest.raises(httpx.RemoteProtocolError),

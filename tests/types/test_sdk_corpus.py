@@ -13,11 +13,13 @@ from __future__ import annotations
 import copy
 import functools
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 from _lazy import lazy_module
+from _sdk import models_built_once
 from pydantic import BaseModel, TypeAdapter
 from sdk_corpus import SDK_ONLY, Corpus, Typing, build, compare
 
@@ -32,6 +34,13 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 # The official SDK (imported by the first test that reads it, not at collection).
 sdk = lazy_module("google.genai.interactions")
 serializers = lazy_module("google.genai._gaos.utils.serializers")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _sdk_models_built_once() -> Iterator[None]:
+    with models_built_once():
+        yield
+
 
 # root (the SDK's class name) -> our type
 ROOTS: dict[str, Any] = {

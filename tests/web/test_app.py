@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+from _http import http_client, serve
 from ag_ui.core import Event
 from pydantic import TypeAdapter
 from starlette.testclient import TestClient
-from web_helpers import Gate, delete_file, events_of, get_weather, serve, show_snippet, user_input
+from web_helpers import Gate, delete_file, events_of, get_weather, show_snippet, user_input
 
 from agentloop.web import create_app
 
@@ -238,7 +238,7 @@ def test_without_a_token_only_loopback_hosts_and_same_origin(tmp_path: Path) -> 
 
 def _wait_idle(base: str, session: str) -> dict[str, Any]:
     deadline = time.monotonic() + 20
-    with httpx.Client() as http:  # one client: each new one reads the CA bundle again
+    with http_client() as http:
         while time.monotonic() < deadline:
             detail: dict[str, Any] = http.get(f"{base}/api/sessions/{session}").json()
             if not detail["running"]:
@@ -250,14 +250,14 @@ def _wait_idle(base: str, session: str) -> dict[str, Any]:
 def test_a_turn_keeps_running_when_the_client_goes_away(tmp_path: Path) -> None:
     gate = Gate()
     app = create_app(emulator=True, tools=[gate.tool], store=tmp_path / "web.db")
-    with serve(app) as base:
+    with serve(app) as base, http_client(timeout=20) as http:
         body = user_input("bg", "Write a slow report about the moon")
-        with httpx.stream("POST", f"{base}/agui", json=body, timeout=20) as response:
+        with http.stream("POST", f"{base}/agui", json=body) as response:
             for line in response.iter_lines():
                 if "TOOL_CALL_START" in line:
                     break  # the tab closes while the tool runs
         assert gate.entered.wait(10)
-        running = httpx.get(f"{base}/api/sessions").json()["sessions"]
+        running = http.get(f"{base}/api/sessions").json()["sessions"]
         assert running == [
             {
                 "id": "bg",
@@ -267,7 +267,7 @@ def test_a_turn_keeps_running_when_the_client_goes_away(tmp_path: Path) -> None:
             }
         ]
         # Reopened: the page attaches to the run and is sent its events from the start.
-        with httpx.stream("GET", f"{base}/api/sessions/bg/events", timeout=20) as follow:
+        with http.stream("GET", f"{base}/api/sessions/bg/events") as follow:
             gate.open.set()
             replay = events_of("\n".join(follow.iter_lines()))
         assert replay[0]["type"] == "RUN_STARTED" and replay[-1]["type"] == "RUN_FINISHED"
@@ -285,15 +285,15 @@ def test_stop_cancels_the_turn_and_keeps_the_history_valid(
     gate = Gate()
     app = create_app(emulator=True, tools=[gate.tool], store=tmp_path / "web.db")
     try:
-        with serve(app) as base:
+        with serve(app) as base, http_client(timeout=20) as http:
             body = user_input("st", "Write a slow report about the sea")
-            with httpx.stream("POST", f"{base}/agui", json=body, timeout=20) as response:
+            with http.stream("POST", f"{base}/agui", json=body) as response:
                 lines = response.iter_lines()
                 for line in lines:
                     if "TOOL_CALL_START" in line:
                         break
                 assert gate.entered.wait(10)
-                assert httpx.post(f"{base}/api/sessions/st/stop").json() == {"stopped": True}
+                assert http.post(f"{base}/api/sessions/st/stop").json() == {"stopped": True}
                 rest = events_of("\n".join(lines))
             assert rest[-1]["type"] == "RUN_FINISHED"
             assert rest[-1]["outcome"] == {"type": "cancelled"}
@@ -302,7 +302,7 @@ def test_stop_cancels_the_turn_and_keeps_the_history_valid(
             # may have run), never recorded as "not run" (issue 20).
             card = next(i for i in detail["items"] if i["kind"] == "tool")
             assert not card["done"] and card["pending"] and detail["pending"] == [card["id"]]
-            again = httpx.post(f"{base}/agui", json=user_input("st", "hello", run="r2"), timeout=20)
+            again = http.post(f"{base}/agui", json=user_input("st", "hello", run="r2"))
             assert events_of(again.text)[-1]["type"] == "RUN_FINISHED"
             detail = _wait_idle(base, "st")
             card = next(i for i in detail["items"] if i["kind"] == "tool")
@@ -318,8 +318,8 @@ def test_several_sessions_run_at_once(tmp_path: Path) -> None:
     app = create_app(emulator=True, tools=[first.tool], store=tmp_path / "web.db")
     try:
         with serve(app) as base:
-            a = httpx.Client(base_url=base, timeout=20)
-            b = httpx.Client(base_url=base, timeout=20)
+            a = http_client(base_url=base, timeout=20)
+            b = http_client(base_url=base, timeout=20)
             with a.stream("POST", "/agui", json=user_input("one", "Write a slow report about A")):
                 assert first.entered.wait(10)
                 # While session "one" waits in its tool, session "two" runs a whole turn.

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from web_helpers import Gate, delete_file, get_weather, offline_app, serve, show_snippet
+from _http import serve
+from web_helpers import Gate, delete_file, get_weather, offline_app, show_snippet
 
 from agentloop.testing import DemoModel, Emulator, FunctionModel
 from agentloop.web import create_app

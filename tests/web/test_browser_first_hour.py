@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _http import serve
 from test_browser import ROOT, Page, browser  # noqa: F401 - the module's browser fixture
-from web_helpers import offline_app, serve
+from web_helpers import offline_app
 
 from agentloop.testing import DemoModel, FunctionModel
 from agentloop.testing._errors import ApiException

@@ -1,13 +1,9 @@
-"""Serving the web app for tests: uvicorn on a free loopback port in a thread; tools to drive it."""
+"""Tools and helpers that drive the web app in tests (served by ``_http.serve``)."""
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 
 from agentloop import tool
@@ -63,32 +59,6 @@ class Gate:
             return f"report on {topic}: all good"
 
         self.tool = slow_report
-
-
-@contextlib.contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run ``app`` on uvicorn at a free loopback port in a thread; yield its base URL."""
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the web app did not start")
-        time.sleep(0.005)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def offline_app(model: Any, store: Any) -> Any:
