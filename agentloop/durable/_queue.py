@@ -43,6 +43,7 @@ from ._driver import (
     TaskSettings,
     WorkerRuntime,
     has_runtime,
+    install_group_commit,
     register_workflow,
     set_runtime,
 )
@@ -599,8 +600,10 @@ class TaskQueue:
                 on_conflict="always_update",
                 application_name=APP_NAME,
             )
-            DBOS(config=self._dbos_config(worker))
+            dbos = DBOS(config=self._dbos_config(worker))
             DBOS.launch()
+            install_group_commit(dbos._sys_db)
+            runtime.group_commit = True
             DBOS.register_queue(
                 QUEUE_NAME,
                 worker_concurrency=concurrency,

@@ -1,6 +1,6 @@
-"""The one private DBOS call agentloop makes, pinned (issue 21): ``dbos`` is held below its
-next major in pyproject.toml, and this contract says what the worker relies on, so an upgrade
-that changes it fails here rather than in a worker's recovery."""
+"""The private DBOS calls agentloop makes, pinned (issues 21 and 27): ``dbos`` is held below
+its next major in pyproject.toml, and this contract says what the worker relies on, so an
+upgrade that changes it fails here rather than in a worker's recovery or checkpoints."""
 
 from __future__ import annotations
 
@@ -56,3 +56,38 @@ def test_a_new_databases_queue_is_there_when_dbos_launches(tmp_path, monkeypatch
     finally:
         queue.stop()
         queue.close()
+
+
+def _params(function: object) -> list[inspect.Parameter]:
+    return list(inspect.signature(function).parameters.values())  # type: ignore[arg-type]
+
+
+def test_the_system_database_writes_a_step_as_group_commit_needs() -> None:
+    """A SQLite worker writes the checkpoints of a batch's tool calls that finish together in
+    one transaction (``_driver._Batch``): it wraps the system database's
+    ``record_operation_result(result)``, which DBOS's step recorder calls on the instance
+    (``tests/durable/test_group_commit.py`` checks a real batch goes through it), and writes
+    each row with ``_record_operation_result_txn(result, completed_at_epoch_ms, conn)`` inside
+    ``_own_key(workflow_id)`` and ``engine.begin()``."""
+    from dbos._sys_db import SystemDatabase
+
+    record = _params(SystemDatabase.record_operation_result)
+    assert [p.name for p in record[:2]] == ["self", "result"]
+    by_name = {p.name: p for p in record}
+    assert by_name["completed_at_epoch_ms"].kind is inspect.Parameter.KEYWORD_ONLY
+
+    txn = _params(SystemDatabase._record_operation_result_txn)
+    assert [p.name for p in txn[:4]] == ["self", "result", "completed_at_epoch_ms", "conn"]
+    assert all(p.default is inspect.Parameter.empty for p in txn[:4])
+    assert all(
+        p.kind is inspect.Parameter.KEYWORD_ONLY or p.default is not inspect.Parameter.empty
+        for p in txn[4:]
+    )
+
+    own_key = _params(SystemDatabase._own_key)
+    assert [p.name for p in own_key[:2]] == ["self", "workflow_id"]
+    assert all(p.default is not inspect.Parameter.empty for p in own_key[2:])
+
+    source = inspect.getsource(SystemDatabase.record_operation_result)
+    assert "self.engine.begin()" in source and "_record_operation_result_txn" in source
+    assert "_sys_db" in inspect.getsource(dbos.DBOS)

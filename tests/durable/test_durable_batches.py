@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _lazy import require
@@ -114,4 +115,27 @@ def test_dbos_bookkeeping_is_taken_in_turn_and_the_tool_runs_outside_it() -> Non
 
     with pytest.raises(ValueError, match="the tool failed"):
         _driver._record_in_turn(_Reservation(), {}, failing, CALL)
+    assert not _driver._WRITING.locked()
+
+
+def test_a_batchs_checkpoints_are_written_through_its_group(
+    queue: TaskQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker writes the checkpoints of a batch's calls through the batch's group commit
+    (``_driver._Batch``; tests/durable/test_group_commit.py): each call's once."""
+    written: list[str] = []
+    write_group = _driver._write_group
+
+    def spied(sys_db: Any, write_one: Any, group: list[Any], turns: Any) -> None:
+        written.extend(entry.result["function_name"] for entry in group)
+        write_group(sys_db, write_one, group, turns)
+
+    monkeypatch.setattr(_driver, "_write_group", spied)
+    THREADS.clear()
+    result = queue.submit(task_text("grouped", 4, "work", at_once=True), id="grouped").result(
+        timeout=30
+    )
+    assert result.status == "completed"
+    assert [c["is_error"] for c in result.tool_calls] == [False, False, True, False]
+    assert written == ["agentloop.tool:work"] * 4
     assert not _driver._WRITING.locked()
