@@ -37,24 +37,32 @@ from agentloop.types import Interaction
 WARM = 5
 
 
+class _Interactions:
+    """``client.interactions`` whose ``create`` hands back the replies parsed beforehand."""
+
+    def __init__(self, replies: list[Interaction]) -> None:
+        self.replies = replies
+
+    def create(self, **body: Any) -> Interaction:
+        return self.replies.pop()
+
+
+class _AsyncInteractions(_Interactions):
+    async def create(self, **body: Any) -> Interaction:  # type: ignore[override]
+        return self.replies.pop()
+
+
+class _Client:
+    def __init__(self, interactions: _Interactions) -> None:
+        self.interactions = interactions
+
+
 def main() -> None:
     turns = int(sys.argv[1])
     if "--tools" in sys.argv:
         tool_turns(turns)
         return
     replies = [Interaction.model_validate_json(P.reply_json()) for _ in range(WARM + 400)]
-
-    class Interactions:
-        def create(self, **body: Any) -> Interaction:
-            return replies.pop()
-
-    class AsyncInteractions:
-        async def create(self, **body: Any) -> Interaction:
-            return replies.pop()
-
-    class Client:
-        def __init__(self, interactions: Any) -> None:
-            self.interactions = interactions
 
     settings: dict[str, Any] = {
         "model": P.MODEL,
@@ -64,13 +72,13 @@ def main() -> None:
     }
     gc.disable()
     if "--async" not in sys.argv:
-        conv = Conversation(Client(Interactions()), **settings)  # type: ignore[arg-type]
+        conv = Conversation(_Client(_Interactions(replies)), **settings)  # type: ignore[arg-type]
         for _ in range(WARM + turns):
             conv.send(P.USER)
         return
 
     async def run() -> None:
-        conv = AsyncConversation(Client(AsyncInteractions()), **settings)  # type: ignore[arg-type]
+        conv = AsyncConversation(_Client(_AsyncInteractions(replies)), **settings)  # type: ignore[arg-type]
         for _ in range(WARM + turns):
             await conv.send(P.USER)
 
@@ -100,18 +108,6 @@ def tool_turns(turns: int) -> None:
     replies.reverse()
     batches.reverse()
 
-    class Interactions:
-        def create(self, **body: Any) -> Interaction:
-            return replies.pop()
-
-    class AsyncInteractions:
-        async def create(self, **body: Any) -> Interaction:
-            return replies.pop()
-
-    class Client:
-        def __init__(self, interactions: Any) -> None:
-            self.interactions = interactions
-
     class Registry(ToolRegistry):
         def run(self, calls: Any, **options: Any) -> list[ToolOutcome]:  # type: ignore[override]
             return batches.pop()
@@ -121,7 +117,7 @@ def tool_turns(turns: int) -> None:
 
     registry = Registry(BT._tools())
     sync = "--async" not in sys.argv
-    client = Client(Interactions() if sync else AsyncInteractions())
+    client = _Client((_Interactions if sync else _AsyncInteractions)(replies))
 
     def conversation() -> Any:
         conv = (Conversation if sync else AsyncConversation)(
