@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import importlib
 import itertools
 import sys
 
@@ -84,6 +86,24 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         size = (k + 1) * len(items) // workers - k * len(items) // workers
         part.extend(itertools.islice(fill, max(0, size - len(part))))
     items[:] = [item for part in slices for item in part] + list(fill)
+
+
+# The tests that start stdio MCP clients in this process.
+_MCP_STDIO = ("tests/mcp/", "[mcp_tools.py]")
+
+
+def pytest_runtest_protocol(item: pytest.Item) -> None:
+    """Import mcp before the first test that uses its stdio client, outside output capture.
+
+    ``mcp.client.stdio`` binds ``sys.stderr`` as the default ``errlog`` of its stdio clients
+    when it is imported; imported inside a test that captures output (the MCP example runs
+    under ``capsys``), that default would be a capture stream closed after the test, which a
+    later stdio client (``mcp.Client`` over ``StdioServerParameters``) would write the
+    server's stderr to.
+    """
+    if "mcp.client.stdio" not in sys.modules and any(m in item.nodeid for m in _MCP_STDIO):
+        with contextlib.suppress(ImportError):  # without mcp those tests skip
+            importlib.import_module("mcp.client.stdio")
 
 
 _MODULES_FROZEN = [0]  # len(sys.modules) at the last gc.freeze()
