@@ -3,14 +3,13 @@ for the tests' own requests to such servers, sharing one TLS context.
 
 httpx builds a verifying TLS context for every client created without ``verify`` (and for
 each ``httpx.get``/``httpx.stream``), loading the CA bundle again: about 20 ms of CPU each,
-though the servers here are plain HTTP. ``http_client()`` is ``httpx.Client`` with httpx's
-own default context, built once.
+though the servers here are plain HTTP. ``http_client()`` is ``httpx.Client`` with the
+context agentloop's own clients share (httpx's default one, built once).
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import socket
 import ssl
 import threading
@@ -20,11 +19,12 @@ from typing import Any
 
 import httpx
 
+from agentloop.client._base import tls_context
 
-@functools.cache
+
 def tls() -> ssl.SSLContext:
-    """httpx's default verifying context, built once."""
-    return httpx.create_ssl_context()
+    """httpx's default verifying context, built once (the one agentloop's clients share)."""
+    return tls_context()
 
 
 def http_client(**kwargs: Any) -> httpx.Client:
