@@ -555,9 +555,11 @@ def _wait_all(
             if (stop is not None and stop.done()) or not watchdog.look():
                 break
     # (A lazy batch has no timeouts.)
-    timed = []
-    if not lazy:
-        timed = [h for h in handed if h.future is None and h.prepared.tool.timeout is not None]
+    timed = (
+        []
+        if lazy
+        else [h for h in handed if h.future is None and h.prepared.tool.timeout is not None]
+    )
     while batch.left:
         if stop is not None and stop.done():
             raise stop.result()  # stopped from another thread: an interruption
