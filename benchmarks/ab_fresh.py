@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import argparse
 import gc
-import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import _payloads as P
+from _harness import interleaved_batches
 
 from agentloop import Conversation, tool
 from agentloop.types import Interaction
@@ -64,30 +65,25 @@ def main() -> None:
         "generation_config": P.request_fields()["generation_config"],
     }
 
-    def batch(sends: int) -> float:
-        gc.collect()
-        gc.disable()
-        try:
-            start = time.process_time()
-            for _ in range(N):
+    def fresh(sends: int) -> Callable[[int], None]:
+        def run(conversations: int) -> None:
+            for _ in range(conversations):
                 conv = Conversation(Client(), **settings)  # type: ignore[arg-type]
                 for _ in range(sends):
                     conv.send(P.USER)
-            return (time.process_time() - start) / N
-        finally:
-            gc.enable()
 
-    samples: dict[int, list[float]] = {1: [], 2: []}
-    batch(1)  # warm up
-    for round_ in range(args.rounds):
-        for sends in (1, 2) if round_ % 2 == 0 else (2, 1):
-            samples[sends].append(batch(sends))
-    for sends, values in samples.items():
-        print(
-            f"fresh conversation, ten tools, {sends} send{'s' if sends > 1 else ''}: "
-            f"{statistics.median(values) * 1e6:.1f} µs CPU",
-            flush=True,
-        )
+        return run
+
+    gc.collect()
+    medians = interleaved_batches(
+        {"1 send": fresh(1), "2 sends": fresh(2)},
+        n=N,
+        repeats=args.rounds,
+        clock=time.process_time,
+        warmup=1,
+    )
+    for label, value in medians.items():
+        print(f"fresh conversation, ten tools, {label}: {value * 1e6:.1f} µs CPU", flush=True)
 
 
 if __name__ == "__main__":
