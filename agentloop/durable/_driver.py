@@ -794,13 +794,19 @@ def _write_group(
     """Write ``group`` in one transaction, as DBOS writes one (``record_operation_result``);
     when that fails, each on its own, so each step gets its own outcome (DBOS's retries and
     errors included)."""
+    insert: _Insert | None = getattr(sys_db, "agentloop_insert_checkpoints", None)
     with turns:
-        if len(group) > 1:
+        if len(group) > 1 or insert is not None:
             try:
                 workflow_id = group[0].result["workflow_uuid"]
                 with sys_db._own_key(workflow_id), sys_db.engine.begin() as conn:
-                    for entry in group:
-                        sys_db._record_operation_result_txn(entry.result, entry.completed_at, conn)
+                    if insert is not None:
+                        insert(conn, group)
+                    else:
+                        for entry in group:
+                            sys_db._record_operation_result_txn(
+                                entry.result, entry.completed_at, conn
+                            )
             except Exception:
                 pass  # rolled back: nothing of it was written
             else:
@@ -832,4 +838,68 @@ def install_group_commit(sys_db: Any) -> None:
             batch.record(sys_db, write_one, result)
 
     record_operation_result.agentloop_group_commit = True  # type: ignore[attr-defined]
+    sys_db.agentloop_insert_checkpoints = _checkpoint_insert(sys_db)
     sys_db.record_operation_result = record_operation_result
+
+
+# A group's rows, written on the group's connection (``_checkpoint_insert``).
+_Insert = Callable[[Any, list[_Checkpoint]], None]
+
+# The methods of DBOS's system database that decide what a step's row holds: when a subclass
+# (a sharded one) overrides any, its groups are written row by row through DBOS instead.
+_ROW_LAYOUT = ("_record_operation_result_txn", "_wf_values", "_child_values", "_check_owner_txn")
+
+
+def _checkpoint_insert(sys_db: Any) -> _Insert | None:
+    """The rows of a group in one statement, compiled once (private DBOS names; pinned by
+    ``tests/durable/test_dbos_contract.py``, which checks the rows equal DBOS's own).
+
+    DBOS's ``_record_operation_result_txn`` builds an ``INSERT .. ON CONFLICT`` of literal values
+    for every row and checks the workflow's owner before each: ~0.5-1 ms of CPU a row, most of
+    a batch's checkpoint cost. Here the owner is checked once (the same check, first, in the
+    same transaction, so a hand-off to another execution still fails the write) and the rows go
+    in one ``executemany`` of a statement built once. A row already there (a replayed or
+    conflicting step) fails the whole statement: the transaction rolls back and each checkpoint
+    is written by DBOS on its own (``_write_group``), which tells a retried commit from a
+    nondeterministic step as it always does."""
+    import sqlalchemy as sa
+    from dbos._context import current_owner_xid
+    from dbos._sys_db import SystemDatabase
+
+    kind = type(sys_db)
+    if not isinstance(sys_db, SystemDatabase) or any(
+        getattr(kind, name) is not getattr(SystemDatabase, name) for name in _ROW_LAYOUT
+    ):
+        return None
+    statement = sa.insert(sys_db.tables.operation_outputs).values(
+        retention_timestamp=sys_db._now_ms_sql()
+    )
+
+    def insert(conn: Any, group: list[_Checkpoint]) -> None:
+        workflow_id = group[0].result["workflow_uuid"]
+        owner = current_owner_xid(workflow_id)
+        if owner is not None:
+            sys_db._check_owner_txn(conn, workflow_id, owner)
+        rows = []
+        for entry in group:
+            result = entry.result
+            child = result["child_workflow_id"]
+            rows.append(
+                {
+                    **sys_db._wf_values(workflow_id),
+                    "workflow_uuid": workflow_id,
+                    "function_id": result["function_id"],
+                    "function_name": result["function_name"],
+                    "started_at_epoch_ms": result["started_at_epoch_ms"],
+                    "completed_at_epoch_ms": entry.completed_at,
+                    "output": result["output"],
+                    "error": result["error"],
+                    "child_workflow_id": child,
+                    **sys_db._child_values(child),
+                    "serialization": result["serialization"],
+                    "application_name": sys_db.app_name,
+                }
+            )
+        conn.execute(statement, rows)
+
+    return insert

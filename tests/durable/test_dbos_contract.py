@@ -4,9 +4,16 @@ upgrade that changes it fails here rather than in a worker's recovery or checkpo
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import inspect
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
 
+import pytest
 from _lazy import lazy_module, require
+from _services import postgres_dsn
 
 require("dbos")
 dbos = lazy_module("dbos")  # imported by the test that reads it, not at collection
@@ -91,3 +98,134 @@ def test_the_system_database_writes_a_step_as_group_commit_needs() -> None:
     source = inspect.getsource(SystemDatabase.record_operation_result)
     assert "self.engine.begin()" in source and "_record_operation_result_txn" in source
     assert "_sys_db" in inspect.getsource(dbos.DBOS)
+
+
+# --- a group's rows in one statement (``_driver._checkpoint_insert``) ----------------------------
+
+
+@contextlib.contextmanager
+def _system_database(where: str, tmp_path: Path) -> Iterator[Any]:
+    """DBOS's own system database on a new SQLite file or PostgreSQL database, holding one
+    workflow ``wf`` owned by the execution ``owner-a``."""
+    import sqlalchemy as sa
+    from dbos._serialization import DefaultSerializer
+    from dbos._sys_db import SystemDatabase
+
+    with contextlib.ExitStack() as stack:
+        if where == "sqlite":
+            url = f"sqlite:///{tmp_path / 'system.sqlite'}"
+        else:
+            from .durable_helpers import fresh_postgres
+
+            url = stack.enter_context(fresh_postgres(postgres_dsn()))
+        dbos.DBOS.migrate(url)
+        sys_db = SystemDatabase.create(
+            system_database_url=url,
+            engine_kwargs={},
+            engine=None,
+            schema=None,
+            serializer=DefaultSerializer(),
+            executor_id=None,
+            use_listen_notify=False,
+            app_name="agentloop",
+        )
+        stack.callback(sys_db.destroy)
+        with sys_db.engine.begin() as conn:
+            conn.execute(
+                sa.insert(sys_db.tables.workflow_status).values(
+                    workflow_uuid="wf",
+                    status="PENDING",
+                    created_at=0,
+                    updated_at=0,
+                    priority=0,
+                    owner_xid="owner-a",
+                )
+            )
+        yield sys_db
+
+
+def _as_execution(owner: str, fn: Callable[[], Any]) -> Any:
+    """``fn()`` in the DBOS context of workflow ``wf``'s execution ``owner`` (as a tool step's
+    thread runs), so DBOS's writes check that ``owner`` still owns ``wf``."""
+    from dbos._context import DBOSContextEnsure
+
+    def run() -> Any:
+        with DBOSContextEnsure() as ctx:
+            ctx.workflow_id = "wf"
+            ctx.owner_xid = owner
+            return fn()
+
+    return contextvars.copy_context().run(run)
+
+
+def _step(function_id: int) -> dict[str, Any]:
+    return {
+        "workflow_uuid": "wf",
+        "function_id": function_id,
+        "function_name": "agentloop.tool:work",
+        "output": '{"result": "ok"}',
+        "error": None,
+        "serialization": "py_pickle",
+        "started_at_epoch_ms": 1_700_000_000_000 + function_id,
+        "child_workflow_id": None,
+    }
+
+
+@pytest.mark.parametrize("where", ["sqlite", "postgresql"])
+def test_a_groups_rows_are_the_rows_dbos_writes(where: str, tmp_path: Path) -> None:
+    """A SQLite or PostgreSQL worker writes a group of tool-step checkpoints with one owner
+    check and one statement (``_checkpoint_insert``) instead of DBOS's
+    ``_record_operation_result_txn`` per row: each row must be the row DBOS writes, a row
+    already there must fail the statement (the group then goes to DBOS row by row), and a
+    workflow handed to another execution must refuse the write, as DBOS's does."""
+    import sqlalchemy as sa
+    from dbos._error import DBOSWorkflowConflictIDError
+
+    from agentloop.durable._driver import _Checkpoint, _checkpoint_insert
+
+    with _system_database(where, tmp_path) as sys_db:
+        insert = _checkpoint_insert(sys_db)
+        assert insert is not None  # DBOS's own system database: its rows are known
+        completed = 1_700_000_000_500
+
+        def write_both() -> None:
+            with sys_db.engine.begin() as conn:
+                sys_db._record_operation_result_txn(_step(1), completed, conn)
+            with sys_db.engine.begin() as conn:
+                insert(conn, [_Checkpoint(_step(2), completed), _Checkpoint(_step(3), completed)])
+
+        _as_execution("owner-a", write_both)
+        table = sys_db.tables.operation_outputs
+        with sys_db.engine.begin() as conn:
+            rows = {
+                row["function_id"]: dict(row)
+                for row in conn.execute(sa.select(table)).mappings().all()
+            }
+        assert sorted(rows) == [1, 2, 3]
+        by_dbos = rows[1]
+        assert by_dbos["retention_timestamp"] is not None
+        for function_id in (2, 3):
+            ours = rows[function_id]
+            assert abs(ours["retention_timestamp"] - by_dbos["retention_timestamp"]) < 60_000
+            assert ours["started_at_epoch_ms"] - by_dbos["started_at_epoch_ms"] == function_id - 1
+            same = ("function_id", "retention_timestamp", "started_at_epoch_ms")
+            assert {k: v for k, v in ours.items() if k not in same} == {
+                k: v for k, v in by_dbos.items() if k not in same
+            }
+
+        def write_again() -> None:
+            with sys_db.engine.begin() as conn:
+                insert(conn, [_Checkpoint(_step(4), completed), _Checkpoint(_step(1), completed)])
+
+        with pytest.raises(sa.exc.IntegrityError):
+            _as_execution("owner-a", write_again)
+
+        def write_as_another_execution() -> None:
+            with sys_db.engine.begin() as conn:
+                insert(conn, [_Checkpoint(_step(5), completed)])
+
+        with pytest.raises(DBOSWorkflowConflictIDError):
+            _as_execution("owner-b", write_as_another_execution)
+        with sys_db.engine.begin() as conn:
+            kept = conn.execute(sa.select(table.c.function_id)).scalars().all()
+        assert sorted(kept) == [1, 2, 3]  # both refused writes rolled back whole
