@@ -90,6 +90,7 @@ DECISION_TOPIC = "agentloop.decision"
 _DECISION_WAIT = 3600.0
 _RESULT_PREVIEW = 2000
 _TOOL_STEP = "agentloop.tool:"  # the name of a tool call's step: this, then the tool's name
+_STARTED_STEP = "agentloop.tool_started"  # before the step of a tool that is not idempotent
 _IN_DOUBT = (
     "in doubt: the worker stopped while this call ran, so it may have run; "
     "approve to run it again, reject to tell the model it failed"
@@ -419,20 +420,29 @@ class DurableDriver:
         (``DBOS.reserve_step``), so a replay meets every call at the same step."""
         from dbos import DBOS
 
+        runtime = self.runtime
         plans: list[tuple[FunctionCallStep, bool, Any]] = []
-        for call in calls:
-            tool = self.conv.tools.get(call.name)
-            # An unknown tool runs nothing (the model gets an error result): safe to repeat.
-            fresh = True
-            if tool is not None and not tool.idempotent:
-                started = DBOS.run_step({"name": "agentloop.tool_started"}, self._token)
-                # A token from an earlier execution: the call began there, and may have run.
-                fresh = started == self.token
-            plans.append((call, fresh, DBOS.reserve_step()))
+        # With group commit, the "started" checkpoints DBOS records below are held and then
+        # written in one transaction, before any call runs (``_Started``).
+        started = _Started() if runtime.group_commit else None
+        held = _STARTED.set(started)
+        try:
+            for call in calls:
+                tool = self.conv.tools.get(call.name)
+                # An unknown tool runs nothing (the model gets an error result): safe to repeat.
+                fresh = True
+                if tool is not None and not tool.idempotent:
+                    token = DBOS.run_step({"name": _STARTED_STEP}, self._token)
+                    # A token from an earlier execution: the call began there, and may have run.
+                    fresh = token == self.token
+                plans.append((call, fresh, DBOS.reserve_step()))
+        finally:
+            _STARTED.reset(held)
+        if started is not None:
+            started.write(_WRITING if runtime.serial_writes else threading.Lock())
         if len(plans) == 1:
             outs = [self._tool_step(*plans[0])]
         else:
-            runtime = self.runtime
             pool = runtime.pool()
             batch = None
             if runtime.group_commit:
@@ -791,51 +801,99 @@ def _write_group(
     group: list[_Checkpoint],
     turns: threading.Lock,
 ) -> None:
+    """Write the checkpoints of a batch's tool calls that finished together (``_Batch``),
+    taking turns with the look-ups and writes of ``turns``."""
+    with turns:
+        _write_rows(sys_db, write_one, group)
+
+
+def _write_rows(sys_db: Any, write_one: Callable[..., None], group: list[_Checkpoint]) -> None:
     """Write ``group`` in one transaction, as DBOS writes one (``record_operation_result``);
     when that fails, each on its own, so each step gets its own outcome (DBOS's retries and
-    errors included)."""
+    errors included): ``written`` or ``error`` of each entry says which."""
     insert: _Insert | None = getattr(sys_db, "agentloop_insert_checkpoints", None)
-    with turns:
-        if len(group) > 1 or insert is not None:
-            try:
-                workflow_id = group[0].result["workflow_uuid"]
-                with sys_db._own_key(workflow_id), sys_db.engine.begin() as conn:
-                    if insert is not None:
-                        insert(conn, group)
-                    else:
-                        for entry in group:
-                            sys_db._record_operation_result_txn(
-                                entry.result, entry.completed_at, conn
-                            )
-            except Exception:
-                pass  # rolled back: nothing of it was written
-            else:
-                for entry in group:
-                    entry.written = True
-                return
-        for entry in group:
-            try:
-                write_one(entry.result, completed_at_epoch_ms=entry.completed_at)
-            except BaseException as exc:
-                entry.error = exc
-            else:
+    if len(group) > 1 or insert is not None:
+        try:
+            workflow_id = group[0].result["workflow_uuid"]
+            with sys_db._own_key(workflow_id), sys_db.engine.begin() as conn:
+                if insert is not None:
+                    insert(conn, group)
+                else:
+                    for entry in group:
+                        sys_db._record_operation_result_txn(entry.result, entry.completed_at, conn)
+        except Exception:
+            pass  # rolled back: nothing of it was written
+        else:
+            for entry in group:
                 entry.written = True
+            return
+    for entry in group:
+        try:
+            write_one(entry.result, completed_at_epoch_ms=entry.completed_at)
+        except BaseException as exc:
+            entry.error = exc
+        else:
+            entry.written = True
+
+
+class _Started:
+    """The "started" checkpoints of one response's calls that are not idempotent.
+
+    The workflow's thread runs their DBOS steps one after another (``_run_calls``), each
+    drawing its step id and looking up a recorded token as always; where DBOS then writes a
+    fresh step's checkpoint, it is held here, and ``write`` puts them all in the database in
+    one transaction before any call of the response runs. So each call's "started" record is
+    durable before its tool runs, as before, and a worker that dies before the write leaves
+    none of them (no call ran yet). One commit instead of one per call (on PostgreSQL a round
+    trip each, ~2.5 ms a call of a 20-call batch)."""
+
+    def __init__(self) -> None:
+        self.pending: list[_Checkpoint] = []
+        self.writer: tuple[Any, Callable[..., None]] | None = None
+
+    def hold(self, sys_db: Any, write_one: Callable[..., None], result: Any) -> None:
+        self.writer = (sys_db, write_one)
+        self.pending.append(_Checkpoint(result, int(time.time() * 1000)))
+
+    def write(self, turns: threading.Lock) -> None:
+        if self.writer is None or not self.pending:
+            return
+        sys_db, write_one = self.writer
+        group, self.pending = self.pending, []
+        with turns:
+            _write_rows(sys_db, write_one, group)
+        for entry in group:
+            if entry.error is not None:
+                raise entry.error
+
+
+# Set by ``_run_calls`` in the workflow's thread while it runs a response's "started" steps.
+_STARTED: contextvars.ContextVar[_Started | None] = contextvars.ContextVar(
+    "agentloop_durable_started", default=None
+)
 
 
 def install_group_commit(sys_db: Any) -> None:
-    """Route the checkpoints of tool steps that run in a ``_Batch`` through it: wraps this
-    DBOS system database's ``record_operation_result`` (private; pinned by
-    ``tests/durable/test_dbos_contract.py``). Any other write goes to DBOS unchanged."""
+    """Route the checkpoints of tool steps that run in a ``_Batch`` through it, and hold those
+    of "started" steps for ``_Started``: wraps this DBOS system database's
+    ``record_operation_result`` (private; pinned by ``tests/durable/test_dbos_contract.py``).
+    Any other write goes to DBOS unchanged."""
     write_one = sys_db.record_operation_result
     if getattr(write_one, "agentloop_group_commit", False):
         return
 
     def record_operation_result(result: Any, **options: Any) -> None:
-        batch = _BATCH.get()
-        if batch is None or options or not str(result["function_name"]).startswith(_TOOL_STEP):
-            write_one(result, **options)
-        else:
-            batch.record(sys_db, write_one, result)
+        name = str(result["function_name"])
+        if not options:
+            started = _STARTED.get()
+            if started is not None and name == _STARTED_STEP:
+                started.hold(sys_db, write_one, result)
+                return
+            batch = _BATCH.get()
+            if batch is not None and name.startswith(_TOOL_STEP):
+                batch.record(sys_db, write_one, result)
+                return
+        write_one(result, **options)
 
     record_operation_result.agentloop_group_commit = True  # type: ignore[attr-defined]
     sys_db.agentloop_insert_checkpoints = _checkpoint_insert(sys_db)

@@ -419,3 +419,33 @@ def test_cli_cancel_of_a_finished_task_says_it_had_finished(
     assert "done-cancel had already finished (completed); nothing to cancel" in captured.err
     assert "cancelled" not in captured.out
     assert world.queue.info("done-cancel").status == "completed"
+
+
+def test_a_responses_started_records_are_written_together_before_its_calls_run(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "started" records of a response's calls that are not idempotent go to the database
+    in one transaction (``_driver._Started``), and no call runs before it is committed."""
+    from agentloop.durable import _driver
+
+    tag = "started-together"
+    written: list[tuple[list[str], int]] = []  # each transaction's steps, calls run by then
+    write_rows = _driver._write_rows
+
+    def spied(sys_db: Any, write_one: Any, group: list[Any]) -> None:
+        write_rows(sys_db, write_one, group)
+        if group[0].result["workflow_uuid"] == tag:
+            written.append(([e.result["function_name"] for e in group], len(world.ran(tag))))
+
+    monkeypatch.setattr(_driver, "_write_rows", spied)
+    result = world.queue.submit(task_text(tag, 3, "meet", at_once=True), id=tag).result(timeout=20)
+    assert [c["result"] for c in result.tool_calls] == ["met 0", "met 1", "met 2"]
+    assert written[0] == (["agentloop.tool_started"] * 3, 0)  # one commit, before any call ran
+    assert all("agentloop.tool_started" not in names for names, _ in written[1:])
+    names = world.steps(tag)
+    assert names.count("agentloop.tool_started") == 3
+    # Each call's step follows its "started" step, as when DBOS wrote them one by one.
+    assert [n for n in names if n.startswith("agentloop.tool")] == [
+        "agentloop.tool_started",
+        "agentloop.tool:meet",
+    ] * 3
