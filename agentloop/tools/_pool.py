@@ -329,6 +329,7 @@ class ToolPool(concurrent.futures.Executor):
         parking = threading.Lock()
         parking.acquire()
         job: Job | None = None
+        candidate: Job | None = None
         try:
             while True:
                 with self._lock:
