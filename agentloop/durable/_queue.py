@@ -613,6 +613,7 @@ class TaskQueue:
             dbos = DBOS(config=self._dbos_config(worker))
             DBOS.launch()
             install_group_commit(dbos._sys_db)
+            runtime.sys_db = dbos._sys_db
             runtime.group_commit = True
             DBOS.register_queue(
                 QUEUE_NAME,

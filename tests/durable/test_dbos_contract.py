@@ -229,3 +229,66 @@ def test_a_groups_rows_are_the_rows_dbos_writes(where: str, tmp_path: Path) -> N
         with sys_db.engine.begin() as conn:
             kept = conn.execute(sa.select(table.c.function_id)).scalars().all()
         assert sorted(kept) == [1, 2, 3]  # both refused writes rolled back whole
+
+
+@pytest.mark.parametrize("where", ["sqlite", "postgresql"])
+def test_a_batchs_steps_read_at_once_answer_as_dbos_looks_each_up(
+    where: str, tmp_path: Path
+) -> None:
+    """A worker reads what DBOS recorded for all the steps of a response's calls in one query
+    (``_driver._look_up``) and answers each step's own look-up from it: every answer must be
+    DBOS's own ``check_operation_execution`` answer (a recorded step, one not recorded), a
+    step recorded under another name must be left to DBOS (which reports it), and a cancelled
+    workflow is not read (each step's look-up then raises DBOS's cancellation)."""
+    import sqlalchemy as sa
+
+    from agentloop.durable._driver import _look_up
+
+    with _system_database(where, tmp_path) as sys_db:
+        completed = 1_700_000_000_500
+
+        def record() -> None:
+            with sys_db.engine.begin() as conn:
+                for function_id in (1, 2):
+                    sys_db._record_operation_result_txn(_step(function_id), completed, conn)
+                failed = {**_step(3), "output": None, "error": "boom"}
+                sys_db._record_operation_result_txn(failed, completed, conn)
+
+        _as_execution("owner-a", record)
+        recorded = _as_execution("owner-a", lambda: _look_up(sys_db, [1, 3, 4, 5]))
+        assert recorded is not None and recorded.workflow_id == "wf"
+        for function_id in (1, 3, 4, 5):
+            found, answer = recorded.answer(function_id, "agentloop.tool:work")
+            assert found
+            assert answer == sys_db.check_operation_execution(
+                "wf", function_id, "agentloop.tool:work"
+            )
+        assert recorded.answer(1, "agentloop.tool:work")[1]["output"] == '{"result": "ok"}'
+        assert recorded.answer(4, "agentloop.tool:work") == (True, None)  # not recorded
+        assert recorded.answer(2, "agentloop.tool:work") == (False, None)  # not read here
+        assert recorded.answer(1, "agentloop.request") == (False, None)  # DBOS reports it
+        with pytest.raises(dbos.error.DBOSUnexpectedStepError):
+            sys_db.check_operation_execution("wf", 1, "agentloop.request")
+
+        with sys_db.engine.begin() as conn:
+            table = sys_db.tables.workflow_status
+            conn.execute(sa.update(table).values(status="CANCELLED"))
+        assert _as_execution("owner-a", lambda: _look_up(sys_db, [1, 4])) is None
+        with pytest.raises(dbos.error.DBOSWorkflowCancelledError):
+            sys_db.check_operation_execution("wf", 4, "agentloop.tool:work")
+
+
+def test_a_steps_look_up_goes_through_the_instance_as_the_batch_read_needs() -> None:
+    """``install_group_commit`` wraps the system database's ``check_operation_execution`` on
+    the instance, which DBOS's step runner calls (positionally) before a step runs or replays;
+    the reserved steps' ids (``StepReservation.step_id``) are what ``_look_up`` reads."""
+    from dbos._core import invoke_step
+    from dbos._dbos import StepReservation
+    from dbos._sys_db import SystemDatabase
+
+    check = _params(SystemDatabase.check_operation_execution)
+    assert [p.name for p in check[:4]] == ["self", "workflow_id", "function_id", "function_name"]
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY for p in check[4:])
+    source = inspect.getsource(invoke_step)
+    assert "dbos._sys_db.check_operation_execution(" in source
+    assert isinstance(inspect.getattr_static(StepReservation, "step_id"), property)

@@ -449,3 +449,28 @@ def test_a_responses_started_records_are_written_together_before_its_calls_run(
         "agentloop.tool_started",
         "agentloop.tool:meet",
     ] * 3
+
+
+def test_a_responses_steps_are_looked_up_in_one_read(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What DBOS recorded for a response's steps ("started" and call steps) is read once when
+    their ids are drawn, and each step's look-up is answered from that read
+    (``_driver._Recorded``), not by a query of its own."""
+    from agentloop.durable import _driver
+
+    tag = "looked-up-once"
+    answered: list[tuple[int, bool]] = []
+    answer = _driver._Recorded.answer
+
+    def spied(self: Any, function_id: int, function_name: str) -> tuple[bool, Any]:
+        found, result = answer(self, function_id, function_name)
+        if self.workflow_id == tag:
+            answered.append((function_id, found))
+        return found, result
+
+    monkeypatch.setattr(_driver._Recorded, "answer", spied)
+    result = world.queue.submit(task_text(tag, 3, "meet", at_once=True), id=tag).result(timeout=20)
+    assert [c["result"] for c in result.tool_calls] == ["met 0", "met 1", "met 2"]
+    assert len(answered) == 6 and all(found for _, found in answered)  # 3 started + 3 calls
+    assert len({function_id for function_id, _ in answered}) == 6
