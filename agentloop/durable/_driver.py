@@ -476,15 +476,17 @@ class DurableDriver:
     def _call_steps(self, plans: list[tuple[FunctionCallStep, bool, Any]]) -> list[dict[str, Any]]:
         """The calls' steps: each replays its recorded result, runs its tool, or records that
         it is in doubt; the calls of a batch at once, on the worker's tool threads."""
-        if len(plans) == 1:
-            return [self._tool_step(*plans[0])]
         runtime = self.runtime
-        pool = runtime.pool()
         batch = None
         if runtime.group_commit:
             # On SQLite (one writer) the batches of the whole process take turns at DBOS's
             # bookkeeping; on PostgreSQL a batch's calls only with each other.
             batch = _Batch(_WRITING if runtime.serial_writes else threading.Lock())
+        if len(plans) == 1:  # in this thread (its checkpoint through the batch all the same)
+            call, fresh, slot = plans[0]
+            context = contextvars.copy_context()  # the batch is set in the copy only
+            return [context.run(self._tool_step, call, fresh, slot, False, batch)]
+        pool = runtime.pool()
         # Each thread runs in a copy of this workflow's context (DBOS keeps it in context
         # variables), as its reserved step requires.
         futures = [

@@ -474,3 +474,25 @@ def test_a_responses_steps_are_looked_up_in_one_read(
     assert [c["result"] for c in result.tool_calls] == ["met 0", "met 1", "met 2"]
     assert len(answered) == 6 and all(found for _, found in answered)  # 3 started + 3 calls
     assert len({function_id for function_id, _ in answered}) == 6
+
+
+def test_a_lone_calls_checkpoint_is_written_as_a_batchs(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A response with one call runs it in the workflow's thread, and writes its "started"
+    record and its checkpoint as a batch's (one prepared statement each, ``_write_rows``)."""
+    from agentloop.durable import _driver
+
+    tag = "lone-call"
+    written: list[list[str]] = []
+    write_rows = _driver._write_rows
+
+    def spied(sys_db: Any, write_one: Any, group: list[Any]) -> None:
+        write_rows(sys_db, write_one, group)
+        if group[0].result["workflow_uuid"] == tag:
+            written.append([e.result["function_name"] for e in group])
+
+    monkeypatch.setattr(_driver, "_write_rows", spied)
+    world.queue.submit(task_text(tag, 1, "charge"), id=tag).result(timeout=20)
+    assert written == [["agentloop.tool_started"], ["agentloop.tool:charge"]]
+    assert world.ran(tag) == [("charge", 0)]
