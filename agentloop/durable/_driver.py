@@ -55,7 +55,7 @@ from agentloop.loop.turn import result_text
 from agentloop.tools import ToolContext, ToolError
 from agentloop.tools._pool import ToolPool
 from agentloop.tools.execution import ToolOutcome
-from agentloop.types import FunctionCallStep, FunctionResultStep, Interaction
+from agentloop.types import RUNNING_STATUSES, FunctionCallStep, FunctionResultStep, Interaction
 
 if TYPE_CHECKING:
     from agentloop.client import Client
@@ -92,6 +92,7 @@ _DECISION_WAIT = 3600.0
 _RESULT_PREVIEW = 2000
 _TOOL_STEP = "agentloop.tool:"  # the name of a tool call's step: this, then the tool's name
 _STARTED_STEP = "agentloop.tool_started"  # before the step of a tool that is not idempotent
+_REQUEST_STEP = "agentloop.request"
 _IN_DOUBT = (
     "in doubt: the worker stopped while this call ran, so it may have run; "
     "approve to run it again, reject to tell the model it failed"
@@ -302,6 +303,8 @@ class DurableDriver:
         self.last_tool_call: str | None = None
         self.tickets: dict[str, int] = {}  # how many decisions each call has waited for
         self.finished: list[dict[str, Any]] = []  # tool results not streamed yet
+        # The next model_response event was written with its request's checkpoint (``_Response``).
+        self.response_streamed = False
 
     # --- the turn ------------------------------------------------------------------------------
 
@@ -381,11 +384,25 @@ class DurableDriver:
         from dbos import DBOS
 
         client = self.conv.client
+        runtime = self.runtime
+        # With no hooks between the response and its event, a finished response's
+        # model_response event is written with the request's checkpoint (``_Response``).
+        response = _Response() if runtime.group_commit and runtime.hooks is None else None
 
         def send() -> str:
-            return str(client.interactions.create(**body).model_dump_json())
+            interaction = client.interactions.create(**body)
+            if response is not None and interaction.status not in RUNNING_STATUSES:
+                response.event = self._response_event(interaction, self.requests + 1)
+            return str(interaction.model_dump_json())
 
-        wire = DBOS.run_step({"name": "agentloop.request"}, send)
+        token = _RESPONSE.set(response)
+        try:
+            wire = DBOS.run_step({"name": _REQUEST_STEP}, send)
+        finally:
+            _RESPONSE.reset(token)
+        if response is not None and response.written:
+            DBOS.reserve_step()  # the event's own step, recorded with the request's
+            self.response_streamed = True
         return Interaction.model_validate_json(wire)
 
     def _wait(self, interaction: Interaction) -> Interaction:
@@ -633,17 +650,22 @@ class DurableDriver:
                 self.last_tool_call = calls[-1].name
             # No progress event here (one write less per round): ``tasks`` counts a running
             # task's progress from its recorded DBOS steps.
-            self._stream(
-                {
-                    "type": "model_response",
-                    "request": self.requests,
-                    "status": str(interaction.status),
-                    "text": interaction.output_text,
-                    "function_calls": [_call_json(c) for c in calls],
-                }
-            )
+            if self.response_streamed:
+                self.response_streamed = False  # written with the request's checkpoint
+            else:
+                self._stream(self._response_event(interaction, self.requests))
         elif isinstance(event, StrategyFallback):
             self._stream({"type": event.type, "reason": event.reason})
+
+    @staticmethod
+    def _response_event(interaction: Interaction, request: int) -> dict[str, Any]:
+        return {
+            "type": "model_response",
+            "request": request,
+            "status": str(interaction.status),
+            "text": interaction.output_text,
+            "function_calls": [_call_json(c) for c in interaction.function_calls],
+        }
 
     def _flush(self) -> None:
         if self.finished:
@@ -901,6 +923,74 @@ class _Started:
                 raise entry.error
 
 
+class _Response:
+    """A model response's ``model_response`` stream event, written in the transaction of its
+    request step's checkpoint: the event DBOS's ``write_stream`` would write as the very next
+    step (its row and that step's record, with DBOS's own statements), one commit instead of
+    two. The workflow then draws that step's id without writing (``DBOS.reserve_step``); a
+    replay, whose request step is recorded, meets the event's step recorded too, as DBOS's
+    ``write_stream`` of it would. When the transaction fails, the request's checkpoint is
+    written by DBOS alone and the event as before.
+
+    Only for a finished response (a background one is waited for in a step of its own) and a
+    worker with no hooks (an ``after_response`` hook runs between a response and its event,
+    and may end the turn). The event describes the recorded response: one the engine then
+    rejects has its event, as it has its checkpoint."""
+
+    def __init__(self) -> None:
+        self.event: dict[str, Any] | None = None
+        self.written = False
+
+    def record(self, sys_db: Any, write_one: Callable[..., None], result: Any) -> None:
+        try:
+            _write_with_event(sys_db, result, self.event)
+        except Exception:
+            write_one(result)
+        else:
+            self.written = True
+
+
+def _write_with_event(sys_db: Any, result: Any, event: Any) -> None:
+    """The step ``result``'s checkpoint and the stream event DBOS's ``write_stream`` writes as
+    the next step, in one transaction (private names; pinned by
+    ``tests/durable/test_dbos_contract.py``)."""
+    from dbos._context import get_local_dbos_context
+    from dbos._serialization import serialize_value
+    from dbos._sys_db import _dbos_streams_channel
+
+    ctx = get_local_dbos_context()  # the step's: its workflow's serialization, as DBOS's
+    kind = ctx.serialization_type if ctx is not None else None
+    value, serialization = serialize_value(event, kind, sys_db.serializer)
+    workflow_id = result["workflow_uuid"]
+    stream_step = result["function_id"] + 1
+    now = int(time.time() * 1000)
+    written = {
+        "workflow_uuid": workflow_id,
+        "function_id": stream_step,
+        "function_name": "DBOS.writeStream",
+        "started_at_epoch_ms": now,
+        "output": None,
+        "error": None,
+        "serialization": None,
+        "child_workflow_id": None,
+    }
+    with sys_db._own_key(workflow_id), sys_db.engine.begin() as conn:
+        sys_db._record_operation_result_txn(result, now, conn)
+        conn.execute(
+            sys_db._stream_insert_stmt(
+                workflow_id, stream_step, EVENTS_STREAM, value, serialization
+            )
+        )
+        sys_db._record_operation_result_txn(written, now, conn)
+    sys_db._signal_notification(_dbos_streams_channel, f"{workflow_id}::{EVENTS_STREAM}")
+
+
+# Set by ``_request`` while its step runs.
+_RESPONSE: contextvars.ContextVar[_Response | None] = contextvars.ContextVar(
+    "agentloop_durable_response", default=None
+)
+
+
 # Set by ``_run_calls`` in the workflow's thread while it runs a response's "started" steps.
 _STARTED: contextvars.ContextVar[_Started | None] = contextvars.ContextVar(
     "agentloop_durable_started", default=None
@@ -926,6 +1016,10 @@ def install_group_commit(sys_db: Any) -> None:
             batch = _BATCH.get()
             if batch is not None and name.startswith(_TOOL_STEP):
                 batch.record(sys_db, write_one, result)
+                return
+            response = _RESPONSE.get()
+            if response is not None and name == _REQUEST_STEP and response.event is not None:
+                response.record(sys_db, write_one, result)
                 return
         write_one(result, **options)
 

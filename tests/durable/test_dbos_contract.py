@@ -292,3 +292,73 @@ def test_a_steps_look_up_goes_through_the_instance_as_the_batch_read_needs() -> 
     source = inspect.getsource(invoke_step)
     assert "dbos._sys_db.check_operation_execution(" in source
     assert isinstance(inspect.getattr_static(StepReservation, "step_id"), property)
+
+
+@pytest.mark.parametrize("where", ["sqlite", "postgresql"])
+def test_a_response_event_written_with_its_request_is_the_event_dbos_writes(
+    where: str, tmp_path: Path
+) -> None:
+    """A worker writes a response's ``model_response`` stream event in the transaction of its
+    request step's checkpoint (``_driver._write_with_event``), as the step after it: the
+    stream row and that step's record must be those DBOS's ``write_stream`` writes, and a
+    replay's ``write_stream`` of the event must find its step recorded (and write nothing)."""
+    import sqlalchemy as sa
+    from dbos._serialization import WorkflowSerializationFormat
+
+    from agentloop.durable._driver import EVENTS_STREAM, _write_with_event
+
+    event = {"type": "model_response", "request": 1, "text": "hi", "function_calls": []}
+    with _system_database(where, tmp_path) as sys_db:
+
+        def write_both() -> None:
+            sys_db.write_stream_from_workflow(
+                "wf",
+                1,
+                EVENTS_STREAM,
+                event,
+                serialization_type=WorkflowSerializationFormat.DEFAULT,
+            )
+            request = {**_step(2), "function_name": "agentloop.request"}
+            _write_with_event(sys_db, request, event)
+            # A replay: the event's step (3) is recorded, so DBOS writes nothing.
+            sys_db.write_stream_from_workflow(
+                "wf",
+                3,
+                EVENTS_STREAM,
+                event,
+                serialization_type=WorkflowSerializationFormat.DEFAULT,
+            )
+
+        _as_execution("owner-a", write_both)
+        streams, outputs = sys_db.tables.streams, sys_db.tables.operation_outputs
+        with sys_db.engine.begin() as conn:
+            rows = [
+                dict(r)
+                for r in conn.execute(sa.select(streams).order_by(streams.c.offset)).mappings()
+            ]
+            steps = {
+                r["function_id"]: dict(r) for r in conn.execute(sa.select(outputs)).mappings().all()
+            }
+        assert [(r["offset"], r["function_id"]) for r in rows] == [(0, 1), (1, 3)]
+        ours, by_dbos = rows[1], rows[0]
+        assert {k: v for k, v in ours.items() if k not in ("offset", "function_id")} == {
+            k: v for k, v in by_dbos.items() if k not in ("offset", "function_id")
+        }
+        assert sorted(steps) == [1, 2, 3]
+        assert steps[2]["function_name"] == "agentloop.request"
+        varying = (
+            "function_id",
+            "started_at_epoch_ms",
+            "completed_at_epoch_ms",
+            "retention_timestamp",
+        )
+        assert {k: v for k, v in steps[3].items() if k not in varying} == {
+            k: v for k, v in steps[1].items() if k not in varying
+        }
+        from dbos._serialization import deserialize_value
+
+        _, values = sys_db.read_stream_values("wf", EVENTS_STREAM, 0, 10)
+        assert [deserialize_value(v, kind, sys_db.serializer) for v, kind in values] == [
+            event,
+            event,
+        ]

@@ -496,3 +496,45 @@ def test_a_lone_calls_checkpoint_is_written_as_a_batchs(
     world.queue.submit(task_text(tag, 1, "charge"), id=tag).result(timeout=20)
     assert written == [["agentloop.tool_started"], ["agentloop.tool:charge"]]
     assert world.ran(tag) == [("charge", 0)]
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_responses_event_is_written_with_its_requests_checkpoint(
+    world: World, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    """Each model_response event is written in the transaction of its request step's
+    checkpoint, as the step after it (``_driver._Response``); when that transaction fails, the
+    checkpoint and the event are written by DBOS one after the other, as before. Either way
+    the task's events and its step sequence are the same."""
+    from agentloop.durable import _driver
+
+    tag = f"event-with-request-{fails}"
+    written: list[int] = []
+    write_with_event = _driver._write_with_event
+
+    def spied(sys_db: Any, result: Any, event: Any) -> None:
+        if result["workflow_uuid"] == tag:
+            if fails:
+                raise RuntimeError("refused")
+            written.append(event["request"])
+        write_with_event(sys_db, result, event)
+
+    monkeypatch.setattr(_driver, "_write_with_event", spied)
+    result = world.queue.submit(task_text(tag, 2), id=tag).result(timeout=20)
+    assert result.model_requests == 3
+    assert written == ([] if fails else [1, 2, 3])
+    events = list(world.queue.events(tag))
+    assert [e["type"] for e in events] == [
+        "model_response",
+        "tool_calls_finished",
+        "model_response",
+        "tool_calls_finished",
+        "model_response",
+        "completed",
+    ]
+    assert [e["request"] for e in events if e["type"] == "model_response"] == [1, 2, 3]
+    assert events[0]["function_calls"][0]["name"] == "step"
+    assert events[-2]["text"] == result.output_text
+    names = world.steps(tag)
+    following = [names[i + 1] for i, name in enumerate(names) if name == "agentloop.request"]
+    assert following == ["DBOS.writeStream"] * 3
