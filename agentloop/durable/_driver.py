@@ -385,6 +385,7 @@ class DurableDriver:
 
         client = self.conv.client
         runtime = self.runtime
+        self.response_streamed = False
         # With no hooks between the response and its event, a finished response's
         # model_response event is written with the request's checkpoint (``_Response``).
         response = _Response() if runtime.group_commit and runtime.hooks is None else None
