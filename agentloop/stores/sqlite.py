@@ -133,7 +133,7 @@ class SQLiteStore(_StoreBase):
             raise InputError("lease_seconds must be > 0 (how long a live-turn lease lasts)")
         self.lease_seconds = float(lease_seconds)
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._local = _Local()
         self._db: sqlite3.Connection | None = None
         self._pid = os.getpid()
         self._closed = False
@@ -247,7 +247,7 @@ class SQLiteStore(_StoreBase):
         ``_WouldBlock`` instead of waiting for the thread lock or the database write lock.
         """
         self._forked()
-        if not getattr(self._local, "nowait", False):
+        if not self._local.nowait:
             with self._lock:
                 return self._guard(what, fn, self._connection(), *args)
         if not self._lock.acquire(blocking=False):
@@ -267,7 +267,7 @@ class SQLiteStore(_StoreBase):
         if os.getpid() != self._pid:
             self._pid = os.getpid()
             self._lock = threading.Lock()
-            self._local = threading.local()
+            self._local = _Local()
             if self._db is not None:
                 _INHERITED.append(self._db)
                 self._db = None
@@ -292,7 +292,7 @@ class SQLiteStore(_StoreBase):
         try:
             return fn(*args)
         except sqlite3.OperationalError as exc:
-            if getattr(self._local, "nowait", False) and _is_busy(exc):
+            if self._local.nowait and _is_busy(exc):
                 raise _WouldBlock from None
             raise StoreError(f"{self!r} failed while {what}: {exc}; {_hint(exc, self)}") from exc
         except sqlite3.Error as exc:
@@ -641,6 +641,13 @@ class _Checkpointer:
         """In a forked child: the thread is not here, and its connection is the parent's."""
         if self.db is not None:
             _INHERITED.append(self.db)
+
+
+class _Local(threading.local):
+    """A store's per-thread state: ``nowait`` is True while an async method runs its first,
+    no-wait try on the event loop (a class default: no exception raised to read it)."""
+
+    nowait = False
 
 
 class _WouldBlock(Exception):
