@@ -135,6 +135,7 @@ class SQLiteStore(_StoreBase):
         self._lock = threading.Lock()
         self._local = _Local()
         self._db: sqlite3.Connection | None = None
+        self._cursor: sqlite3.Cursor | None = None  # appends' own, reused (``_append``)
         self._pid = os.getpid()
         self._closed = False
         self._checkpoints = self._checkpointer()
@@ -270,7 +271,7 @@ class SQLiteStore(_StoreBase):
             self._local = _Local()
             if self._db is not None:
                 _INHERITED.append(self._db)
-                self._db = None
+                self._db = self._cursor = None
             if self._checkpoints is not None:
                 self._checkpoints.orphan()
                 self._checkpoints = self._checkpointer()
@@ -341,7 +342,12 @@ class SQLiteStore(_StoreBase):
     ) -> int:
         owner, seconds, take_over = lease
         version = expected + len(records)
-        db.execute("BEGIN IMMEDIATE")
+        # One cursor for every append (each is done with its statements before the next, under
+        # the lock): db.execute would make a cursor per statement, four per append.
+        cursor = self._cursor
+        if cursor is None or cursor.connection is not db:
+            cursor = self._cursor = db.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
         try:
             now = time.time()  # after any wait for the write lock: the lease check's clock
             # The version and lease checks are the UPDATE's condition: one statement, and
@@ -352,21 +358,21 @@ class SQLiteStore(_StoreBase):
             if owner is not None and seconds is not None:  # take, renew or give back
                 if seconds > 0:
                     held_by, expires = owner, now + seconds
-                changed = db.execute(
+                changed = cursor.execute(
                     _UPDATE_LEASE, (version, now, meta_text, held_by, expires, *may_write)
                 ).rowcount
             else:
-                changed = db.execute(_UPDATE, (version, now, meta_text, *may_write)).rowcount
+                changed = cursor.execute(_UPDATE, (version, now, meta_text, *may_write)).rowcount
             if not changed and expected == 0:  # a new conversation
-                changed = db.execute(
+                changed = cursor.execute(
                     _CREATE, (id, version, meta_text or "{}", now, now, held_by, expires)
                 ).rowcount
             if not changed:
                 raise self._refused(db, id, expected, owner, take_over, now)
             for start in range(0, len(records), _ROWS):
                 chunk = records[start : start + _ROWS]
-                db.execute(_insert(len(chunk)), (id, expected + start, *chunk))
-            db.execute("COMMIT")
+                cursor.execute(_insert(len(chunk)), (id, expected + start, *chunk))
+            cursor.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
@@ -521,7 +527,7 @@ class SQLiteStore(_StoreBase):
             self._closed = True
             if self._checkpoints is not None:
                 self._checkpoints.close()  # first: the last connection to close checkpoints
-            db, self._db = self._db, None
+            db, self._db, self._cursor = self._db, None, None
             if db is not None:
                 db.close()
 
