@@ -10,7 +10,9 @@ HTTP). Its instruction count does not depend on the machine's load, so it shows 
     valgrind --tool=callgrind --callgrind-out-file=/dev/null python3 benchmarks/count_turn.py 400
     # instructions per turn: (I refs of the second - I refs of the first) / 400
 
-``--async`` counts ``AsyncConversation.send`` instead. ``--tools`` counts ``bench_tools``' turn
+``--instrumented`` counts with ``agentloop.instrument()`` on (OpenTelemetry's default no-op
+providers: agentloop's own cost of being observed). ``--async`` counts
+``AsyncConversation.send`` instead. ``--tools`` counts ``bench_tools``' turn
 instead (10 calls, then the answer; a new conversation every 20 turns), with the registry
 answering each batch with outcomes built beforehand: the engine's side of a tool turn, without
 the pool's threads (whose timing would move the count). The count repeats to a few hundred
@@ -59,6 +61,10 @@ class _Client:
 
 def main() -> None:
     turns = int(sys.argv[1])
+    if "--instrumented" in sys.argv:  # OpenTelemetry's default (no-op) providers
+        from agentloop import instrument
+
+        instrument()
     if "--tools" in sys.argv:
         tool_turns(turns)
         return

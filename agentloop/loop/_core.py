@@ -412,9 +412,9 @@ class ConversationCore:
     @staticmethod
     def _unread(engine: TurnEngine) -> TurnEngine:
         """``engine`` for a driver that reads only how the turn ends (``send``, ``resume``,
-        ``recover``): no per-call events, unless an observer (traces, log lines) reads them."""
-        if engine.observe is None:
-            engine.call_events = False
+        ``recover``): no per-call events, unless an observer (traces, log lines) reads them
+        (it says so when the turn starts: ``Observer.per_call``)."""
+        engine.call_events = False
         return engine
 
     def _hook_set(self) -> Any:

@@ -20,7 +20,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Generator
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
@@ -230,14 +230,15 @@ class TurnObserver:
         self.tools: dict[str, tuple[Any, int]] = {}  # call id -> span, start ns
         self.ran: dict[str, tuple[int, str | None]] = {}  # call id -> duration ns, error type
         self.broken = False
-        # Per tool call work is only needed for tool spans or log lines (set at turn start).
+        # Per tool call work is only needed for tool spans or log lines (set at turn start,
+        # before the engine runs: it leaves out the per-call events when this is False).
         self.per_call = False
         self.started = 0.0
 
     # --- the protocol wrapper ----------------------------------------------------------------
 
-    def wrap(
-        self, proto: Generator[Effect, Any, Turn], how: str, steps: list[Any]
+    def __call__(
+        self, proto: Generator[Effect, Any, Turn], how: str, steps: list[Any], /
     ) -> Generator[Effect, Any, Turn]:
         """``how`` the turn began (``start``, ``resume``, ``recover``), with these new steps:
         the protocol, observed (see ``_Observed``)."""
@@ -806,12 +807,7 @@ class _Observed(Generator["Effect", Any, "Turn"]):
             self._proto.close()
 
 
-Wrapper = Callable[
-    [Generator["Effect", Any, "Turn"], str, list[Any]], Generator["Effect", Any, "Turn"]
-]
-
-
-def observer_for(conversation: Any) -> Wrapper | None:
+def observer_for(conversation: Any) -> TurnObserver | None:
     """Per turn: the observer wrapping the turn's protocol, or ``None`` when nothing watches
     (no tracing and the ``agentloop`` logger disabled for INFO): then a turn pays nothing."""
     config = instrumentation()
@@ -819,5 +815,4 @@ def observer_for(conversation: Any) -> Wrapper | None:
         if not logger.isEnabledFor(logging.INFO):
             return None
         config = None
-    wrapper: Wrapper = TurnObserver(conversation, config).wrap
-    return wrapper
+    return TurnObserver(conversation, config)

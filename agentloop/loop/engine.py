@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import typing
 from collections.abc import Callable, Collection, Generator, Sequence
 from typing import Any, NamedTuple
 
@@ -177,13 +178,23 @@ class _Mark(NamedTuple):
 _NO_JOURNAL = _Mark(0, 0)
 
 
+class Observer(typing.Protocol):
+    """Wraps each turn's protocol (tracing, log lines; ``loop/_tracing.py``): called with the
+    protocol, how the turn began and its new input steps. ``per_call`` (known once the turn
+    is first driven) says whether it reads each call's events."""
+
+    per_call: bool
+
+    def __call__(self, proto: Protocol, how: str, steps: list[Any], /) -> Protocol: ...
+
+
 class TurnEngine:
     """Runs one turn of a conversation as a generator of effects.
 
     ``needs_approval(call)`` says whether a call waits for a human; ``is_idempotent(name)``
     whether a tool may run again after a crash cut its call short. ``call_events=False``
     leaves out the ``ToolCallStarted``/``ToolCallFinished`` event of each call, for a driver
-    that reads no events.
+    that reads no events (an ``observe`` that reads them still gets them).
     """
 
     def __init__(
@@ -199,7 +210,7 @@ class TurnEngine:
         compaction: Compaction | None = None,
         limits: LimitGuard | NestedGuard | None = None,
         hooks: HookSet | None = None,
-        observe: Callable[[Protocol, str, list[Any]], Protocol] | None = None,
+        observe: Observer | None = None,
         grace: float = 5.0,
         output_retries: int = 0,
         on_results: Callable[[list[ToolCall]], list[LoopEvent]] | None = None,
@@ -216,8 +227,9 @@ class TurnEngine:
         # Events that follow a batch of tool results (agents: a ``Handoff``).
         self.on_results = on_results
         # Whether each call of a batch is announced (``ToolCallStarted``) and reported
-        # (``ToolCallFinished``): off for a driver that reads no events (``send``, unobserved),
-        # where they were 2 objects and ~8 generator resumptions a call nobody looked at. The
+        # (``ToolCallFinished``) to the driver: off for one that reads no events (``send``),
+        # where they were 2 objects and ~8 generator resumptions a call nobody looked at; the
+        # observer, if any, still gets them when it reads them (``Observer.per_call``). The
         # calls, their records and the history are the same either way.
         self.call_events = call_events
         # Calls a tool *held* open in the last batch (a sub-agent waiting for approval: its
@@ -538,7 +550,9 @@ class TurnEngine:
         (they may have run: left open, for a decision) and those a tool held open
         (``self.held``)."""
         state = self.state
-        if self.call_events:
+        observe = self.observe
+        announce = self.call_events or (observe is not None and observe.per_call)
+        if announce:
             for call in calls:
                 yield Emit(ToolCallStarted(call))
         risky = [c.id for c in calls if not self.is_idempotent(c.name)]
@@ -585,7 +599,7 @@ class TurnEngine:
             if call.id in state.open_calls and call.id not in doubt_ids:
                 records.append(self._answer(turn, call, "The tool runner returned no result."))
         yield from self._persist()
-        if self.call_events:
+        if announce:
             for record in records:
                 yield Emit(self._finished(record))
         if self.on_results is not None:

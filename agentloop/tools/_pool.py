@@ -329,6 +329,7 @@ class ToolPool(concurrent.futures.Executor):
         parking = threading.Lock()
         parking.acquire()
         job: Job | None = None
+        candidate: Job | None = None
         try:
             while True:
                 with self._lock:
@@ -343,6 +344,9 @@ class ToolPool(concurrent.futures.Executor):
                         if candidate._start():  # (a cancelled one is dropped)
                             candidate.thread, job = me, candidate
                             break
+                    # A parked thread holds no call: what a call refers to (its tool, its
+                    # conversation through a tracing wrapper) must not outlive it here.
+                    candidate = None
                     self._looking -= 1
                     if job is None:
                         if self._shutdown:

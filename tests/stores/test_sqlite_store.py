@@ -208,11 +208,15 @@ def test_an_owner_without_lease_seconds_keeps_the_stored_lease(tmp_path: Path) -
 
 
 def _checkpointed(path: Path) -> list[str]:
-    """The records in the database file itself, without the WAL (``immutable``: read as is)."""
+    """The records in the database file itself, without the WAL (``immutable``: read as is).
+
+    An ``immutable`` reader takes no lock, so it may see the file while the checkpoint thread
+    is copying pages into it ("database disk image is malformed"): that reads as "not yet",
+    and the caller looks again (a file left really damaged never matches)."""
     db = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
     try:
         return [data for (data,) in db.execute("SELECT data FROM records ORDER BY seq")]
-    except sqlite3.OperationalError:  # the tables are not in the file yet
+    except sqlite3.DatabaseError:  # the tables are not in the file yet, or a page is mid-copy
         return []
     finally:
         db.close()

@@ -71,6 +71,22 @@ def test_dropped_conversations_leave_no_tool_threads() -> None:
     assert wait_until(lambda: set(tool_threads()) <= before), tool_threads()
 
 
+def test_dropped_traced_conversations_leave_no_tool_threads() -> None:
+    """With tracing on, each call's tool code runs inside its span (a wrapper of the turn's
+    observer, which knows the conversation): a parked pool thread must not keep the last call
+    it ran, or the conversation, its pool and its threads outlive it by ``IDLE_EXIT``."""
+    pytest.importorskip("opentelemetry.sdk")
+    from opentelemetry.sdk.trace import TracerProvider
+
+    import agentloop
+
+    agentloop.instrument(tracer_provider=TracerProvider())
+    try:
+        test_dropped_conversations_leave_no_tool_threads()
+    finally:
+        agentloop.instrument(enabled=False)
+
+
 def test_a_dropped_registry_stops_its_private_loop() -> None:
     before = set(tool_threads())
     registry = ToolRegistry([aecho])
