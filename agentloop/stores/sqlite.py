@@ -63,13 +63,24 @@ _MAY_WRITE = (
     "WHERE id = ? AND version = ? AND (lease_owner IS NULL OR lease_expires IS NULL "
     "OR lease_expires <= ? OR lease_owner IS ? OR lease_owner IS ?)"
 )
-_UPDATE = (
-    "UPDATE conversations SET version = ?, updated = ?, meta = coalesce(?, meta) " + _MAY_WRITE
-)
-_UPDATE_LEASE = (
-    "UPDATE conversations SET version = ?, updated = ?, meta = coalesce(?, meta), "
-    "lease_owner = ?, lease_expires = ? " + _MAY_WRITE
-)
+
+
+@functools.cache
+def _update(meta: bool, lease: str) -> str:
+    """The append's UPDATE: the meta set (``meta``) or kept; the lease kept (``""``), taken or
+    renewed (``"hold"``: owner and expiry are parameters) or given back (``"give"``). Values
+    that would be None are written into the statement instead: ``sqlite3`` binds a None
+    parameter only after looking for an adapter for it (it skips that for str, int, float)."""
+    sets = "version = ?, updated = ?"
+    if meta:
+        sets += ", meta = ?"
+    if lease == "hold":
+        sets += ", lease_owner = ?, lease_expires = ?"
+    elif lease == "give":
+        sets += ", lease_owner = NULL, lease_expires = NULL"
+    return f"UPDATE conversations SET {sets} {_MAY_WRITE}"
+
+
 _CREATE = (
     "INSERT OR IGNORE INTO conversations "
     "(id, version, meta, created, updated, lease_owner, lease_expires) "
@@ -352,17 +363,26 @@ class SQLiteStore(_StoreBase):
             now = time.time()  # after any wait for the write lock: the lease check's clock
             # The version and lease checks are the UPDATE's condition: one statement, and
             # the reason is looked up only when it changes nothing (``_refused``).
+            # ``lease_owner IS ?`` with a None take_over repeats ``lease_owner IS NULL``:
+            # the owner in its place (when there is one) is the same condition.
+            if take_over is None and owner is not None:
+                take_over = owner
             may_write = (id, expected, now, owner, take_over)
             held_by: str | None = None  # a new row has no lease; a stored one keeps its own
             expires: float | None = None
+            values: tuple[Any, ...] = (
+                (version, now) if meta_text is None else (version, now, meta_text)
+            )
             if owner is not None and seconds is not None:  # take, renew or give back
                 if seconds > 0:
                     held_by, expires = owner, now + seconds
-                changed = cursor.execute(
-                    _UPDATE_LEASE, (version, now, meta_text, held_by, expires, *may_write)
-                ).rowcount
+                    sql = _update(meta_text is not None, "hold")
+                    values += (held_by, expires)
+                else:
+                    sql = _update(meta_text is not None, "give")
             else:
-                changed = cursor.execute(_UPDATE, (version, now, meta_text, *may_write)).rowcount
+                sql = _update(meta_text is not None, "")
+            changed = cursor.execute(sql, values + may_write).rowcount
             if not changed and expected == 0:  # a new conversation
                 changed = cursor.execute(
                     _CREATE, (id, version, meta_text or "{}", now, now, held_by, expires)
