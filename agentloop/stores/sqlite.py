@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import functools
 import json
 import logging
 import os
+import queue
 import sqlite3
 import threading
 import time
@@ -610,7 +612,10 @@ class _Checkpointer:
     def __init__(self, uri: str, timeout: float) -> None:
         self.uri, self.timeout = uri, timeout
         self.db: sqlite3.Connection | None = None  # opened by the thread
-        self._wanted = threading.Event()
+        # Wake-ups. A SimpleQueue, not an Event: ``stop`` runs as the store's finalizer,
+        # which a garbage collection may run in any thread, this one inside Event.wait's
+        # locked section included; SimpleQueue.put takes no lock that could be held there.
+        self._wanted: queue.SimpleQueue[None] = queue.SimpleQueue()
         self._closing = False
         self._thread: threading.Thread | None = None
 
@@ -627,7 +632,7 @@ class _Checkpointer:
                 log.warning("%s: no checkpoint thread (%s)", self.uri, exc)
                 self._closing = True
                 return
-        self._wanted.set()
+        self._wanted.put(None)
 
     def _run(self) -> None:
         try:
@@ -642,8 +647,10 @@ class _Checkpointer:
             log.warning("%s: no checkpoint thread (%s)", self.uri, exc)
             return
         while True:
-            self._wanted.wait()
-            self._wanted.clear()
+            self._wanted.get()
+            with contextlib.suppress(queue.Empty):  # the wake-ups meanwhile: one checkpoint
+                while True:
+                    self._wanted.get_nowait()
             if self._closing:
                 break
             try:
@@ -653,9 +660,10 @@ class _Checkpointer:
         self.db.close()
 
     def stop(self) -> None:
-        """Let the thread end (after the checkpoint under way), closing its connection."""
+        """Let the thread end (after the checkpoint under way), closing its connection.
+        Never blocks (the store's finalizer)."""
         self._closing = True
-        self._wanted.set()
+        self._wanted.put(None)
 
     def close(self) -> None:
         """``stop``, and wait for the thread to end."""

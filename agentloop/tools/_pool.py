@@ -368,6 +368,22 @@ class ToolPool(concurrent.futures.Executor):
                 else:
                     self._counted -= 1
 
+    def shutdown_soon(self) -> None:
+        """Stop taking calls and let idle threads leave, without ever blocking: for the
+        finalizer of this pool's owner, which a garbage collection may run anywhere, in one
+        of this pool's own threads while it holds the pool's lock included (taking the lock
+        there would wait forever). When the lock is busy, the threads parked right now leave
+        at their idle exit (``IDLE_EXIT``) instead of at once."""
+        self._shutdown = True  # every thread reads it, under the lock, before it parks
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            while self._parked:  # they see the shutdown and leave
+                self._parked.pop().release()
+                self._looking += 1
+        finally:
+            self._lock.release()
+
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         """Stop taking calls; with ``wait``, wait for the running ones that were not
         abandoned (abandoned ones are left to finish on their own). Calls still queued run

@@ -225,8 +225,9 @@ class ToolRegistry:
                 if self._pool is None:
                     pool = ToolPool(self.max_workers)
                     # A registry dropped without close() (a conversation that simply goes
-                    # away) must not leave its idle threads behind.
-                    weakref.finalize(self, pool.shutdown, False)
+                    # away) must not leave its idle threads behind. (Not ``shutdown``: the
+                    # finalizer may run in a pool thread that holds the pool's lock.)
+                    weakref.finalize(self, pool.shutdown_soon)
                     self._pool = pool
         return self._pool
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from agentloop import Conversation, tool
+from agentloop.errors import StateError
 from agentloop.testing import Emulator, ScriptedModel
 from agentloop.tools import ToolRegistry, _pool
 
@@ -85,6 +86,33 @@ def test_dropped_traced_conversations_leave_no_tool_threads() -> None:
         test_dropped_conversations_leave_no_tool_threads()
     finally:
         agentloop.instrument(enabled=False)
+
+
+def test_a_registry_collected_where_its_pool_is_locked_does_not_hang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A garbage collection runs finalizers in whichever thread it happens, a pool thread
+    inside its locked section included: the dropped registry's pool then shuts down without
+    waiting for the lock (which that thread itself holds), and its idle thread still ends."""
+    monkeypatch.setattr(_pool, "IDLE_EXIT", 0.2)
+    registry: ToolRegistry | None = ToolRegistry([echo])
+    assert registry is not None
+    pool = registry._get_pool()
+    assert pool.submit(int, 1).result(5) == 1  # one thread, now parked
+    done = threading.Event()
+
+    def collect_holding_the_lock() -> None:
+        nonlocal registry
+        with pool._lock:
+            registry = None
+            gc.collect()
+        done.set()
+
+    threading.Thread(target=collect_holding_the_lock, daemon=True).start()
+    assert done.wait(10), "the dropped registry's finalizer blocked on its pool's lock"
+    with pytest.raises(StateError):
+        pool.submit(int, 2)  # shut down
+    assert wait_until(lambda: pool.busy == 0)
 
 
 def test_a_dropped_registry_stops_its_private_loop() -> None:
