@@ -75,8 +75,8 @@ def owner_dead(owner: str) -> bool:
 
 def write(store: Any, journal: Journal, meta: dict[str, Any] | None) -> None:
     """``Persist``: write the journal's pending records (and the lease) to ``store``: the
-    keywords of ``journal.lease_args()``, spelled out (a dict per write costs more than the
-    rest of this function)."""
+    keywords of ``journal.lease_args()``, spelled out (building and unpacking dicts cost
+    about as much as the rest of this function)."""
     if journal.owner is None:  # a store of an older protocol: no lease
         version = store.append(
             journal.id, journal.pending, expected_version=journal.version, meta=meta
