@@ -74,8 +74,24 @@ def owner_dead(owner: str) -> bool:
 
 
 def write(store: Any, journal: Journal, meta: dict[str, Any] | None) -> None:
-    """``Persist``: write the journal's pending records (and the lease) to ``store``."""
-    _written(store, journal, meta, store.append(journal.id, **_append_args(journal, meta)))
+    """``Persist``: write the journal's pending records (and the lease) to ``store``: the
+    keywords of ``journal.lease_args()``, spelled out (building and unpacking dicts cost
+    about as much as the rest of this function)."""
+    if journal.owner is None:  # a store of an older protocol: no lease
+        version = store.append(
+            journal.id, journal.pending, expected_version=journal.version, meta=meta
+        )
+    else:
+        version = store.append(
+            journal.id,
+            journal.pending,
+            expected_version=journal.version,
+            meta=meta,
+            owner=journal.owner,
+            lease_seconds=journal.lease_seconds if journal.holding else 0.0,
+            take_over=journal.take_over,
+        )
+    _written(store, journal, meta, version)
 
 
 async def awrite(store: Any, journal: Journal, meta: dict[str, Any] | None) -> None:
@@ -103,18 +119,19 @@ class _Renewer:
     """One daemon thread renewing the held leases of this process."""
 
     def __init__(self) -> None:
-        self._cond = threading.Condition()
+        self._start()
+
+    def _start(self) -> None:
+        """Nothing tracked, no thread yet (also in a forked child: the thread is not there)."""
+        self._lock = threading.Lock()  # ``track`` takes it directly: no Python-level enter
+        self._cond = threading.Condition(self._lock)
         self._due: list[tuple[float, int, Any, Journal]] = []  # (when, order, store, journal)
         self._tracked: set[int] = set()
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
 
     def track(self, store: Any, journal: Journal) -> None:
-        with self._cond:
-            if os.getpid() != self._pid:  # a forked child: the parent's thread is not here
-                self._pid, self._thread = os.getpid(), None
-                self._due, self._tracked = [], set()
+        with self._lock:
             if id(journal) in self._tracked:
                 return
             self._tracked.add(id(journal))
@@ -162,3 +179,5 @@ class _Renewer:
 
 
 _renewer = _Renewer()
+if hasattr(os, "register_at_fork"):  # a forked child starts afresh (its own thread, if needed)
+    os.register_at_fork(after_in_child=_renewer._start)

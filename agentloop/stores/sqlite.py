@@ -65,13 +65,24 @@ _MAY_WRITE = (
     "WHERE id = ? AND version = ? AND (lease_owner IS NULL OR lease_expires IS NULL "
     "OR lease_expires <= ? OR lease_owner IS ? OR lease_owner IS ?)"
 )
-_UPDATE = (
-    "UPDATE conversations SET version = ?, updated = ?, meta = coalesce(?, meta) " + _MAY_WRITE
-)
-_UPDATE_LEASE = (
-    "UPDATE conversations SET version = ?, updated = ?, meta = coalesce(?, meta), "
-    "lease_owner = ?, lease_expires = ? " + _MAY_WRITE
-)
+
+
+@functools.cache
+def _update(meta: bool, lease: str) -> str:
+    """The append's UPDATE: the meta set (``meta``) or kept; the lease kept (``""``), taken or
+    renewed (``"hold"``: owner and expiry are parameters) or given back (``"give"``). Values
+    that would be None are written into the statement instead: ``sqlite3`` binds a None
+    parameter only after looking for an adapter for it (it skips that for str, int, float)."""
+    sets = "version = ?, updated = ?"
+    if meta:
+        sets += ", meta = ?"
+    if lease == "hold":
+        sets += ", lease_owner = ?, lease_expires = ?"
+    elif lease == "give":
+        sets += ", lease_owner = NULL, lease_expires = NULL"
+    return f"UPDATE conversations SET {sets} {_MAY_WRITE}"
+
+
 _CREATE = (
     "INSERT OR IGNORE INTO conversations "
     "(id, version, meta, created, updated, lease_owner, lease_expires) "
@@ -135,8 +146,9 @@ class SQLiteStore(_StoreBase):
             raise InputError("lease_seconds must be > 0 (how long a live-turn lease lasts)")
         self.lease_seconds = float(lease_seconds)
         self._lock = threading.Lock()
-        self._local = threading.local()
+        self._local = _Local()
         self._db: sqlite3.Connection | None = None
+        self._cursor: sqlite3.Cursor | None = None  # appends' own, reused (``_append``)
         self._pid = os.getpid()
         self._closed = False
         self._checkpoints = self._checkpointer()
@@ -249,7 +261,7 @@ class SQLiteStore(_StoreBase):
         ``_WouldBlock`` instead of waiting for the thread lock or the database write lock.
         """
         self._forked()
-        if not getattr(self._local, "nowait", False):
+        if not self._local.nowait:
             with self._lock:
                 return self._guard(what, fn, self._connection(), *args)
         if not self._lock.acquire(blocking=False):
@@ -269,10 +281,10 @@ class SQLiteStore(_StoreBase):
         if os.getpid() != self._pid:
             self._pid = os.getpid()
             self._lock = threading.Lock()
-            self._local = threading.local()
+            self._local = _Local()
             if self._db is not None:
                 _INHERITED.append(self._db)
-                self._db = None
+                self._db = self._cursor = None
             if self._checkpoints is not None:
                 self._checkpoints.orphan()
                 self._checkpoints = self._checkpointer()
@@ -294,7 +306,7 @@ class SQLiteStore(_StoreBase):
         try:
             return fn(*args)
         except sqlite3.OperationalError as exc:
-            if getattr(self._local, "nowait", False) and _is_busy(exc):
+            if self._local.nowait and _is_busy(exc):
                 raise _WouldBlock from None
             raise StoreError(f"{self!r} failed while {what}: {exc}; {_hint(exc, self)}") from exc
         except sqlite3.Error as exc:
@@ -343,32 +355,46 @@ class SQLiteStore(_StoreBase):
     ) -> int:
         owner, seconds, take_over = lease
         version = expected + len(records)
-        db.execute("BEGIN IMMEDIATE")
+        # One cursor for every append (each is done with its statements before the next, under
+        # the lock): db.execute would make a cursor per statement, four per append.
+        cursor = self._cursor
+        if cursor is None or cursor.connection is not db:
+            cursor = self._cursor = db.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
         try:
             now = time.time()  # after any wait for the write lock: the lease check's clock
             # The version and lease checks are the UPDATE's condition: one statement, and
             # the reason is looked up only when it changes nothing (``_refused``).
+            # ``lease_owner IS ?`` with a None take_over repeats ``lease_owner IS NULL``:
+            # the owner in its place (when there is one) is the same condition.
+            if take_over is None and owner is not None:
+                take_over = owner
             may_write = (id, expected, now, owner, take_over)
             held_by: str | None = None  # a new row has no lease; a stored one keeps its own
             expires: float | None = None
+            values: tuple[Any, ...] = (
+                (version, now) if meta_text is None else (version, now, meta_text)
+            )
             if owner is not None and seconds is not None:  # take, renew or give back
                 if seconds > 0:
                     held_by, expires = owner, now + seconds
-                changed = db.execute(
-                    _UPDATE_LEASE, (version, now, meta_text, held_by, expires, *may_write)
-                ).rowcount
+                    sql = _update(meta_text is not None, "hold")
+                    values += (held_by, expires)
+                else:
+                    sql = _update(meta_text is not None, "give")
             else:
-                changed = db.execute(_UPDATE, (version, now, meta_text, *may_write)).rowcount
+                sql = _update(meta_text is not None, "")
+            changed = cursor.execute(sql, values + may_write).rowcount
             if not changed and expected == 0:  # a new conversation
-                changed = db.execute(
+                changed = cursor.execute(
                     _CREATE, (id, version, meta_text or "{}", now, now, held_by, expires)
                 ).rowcount
             if not changed:
                 raise self._refused(db, id, expected, owner, take_over, now)
             for start in range(0, len(records), _ROWS):
                 chunk = records[start : start + _ROWS]
-                db.execute(_insert(len(chunk)), (id, expected + start, *chunk))
-            db.execute("COMMIT")
+                cursor.execute(_insert(len(chunk)), (id, expected + start, *chunk))
+            cursor.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
@@ -523,7 +549,7 @@ class SQLiteStore(_StoreBase):
             self._closed = True
             if self._checkpoints is not None:
                 self._checkpoints.close()  # first: the last connection to close checkpoints
-            db, self._db = self._db, None
+            db, self._db, self._cursor = self._db, None, None
             if db is not None:
                 db.close()
 
@@ -649,6 +675,13 @@ class _Checkpointer:
         """In a forked child: the thread is not here, and its connection is the parent's."""
         if self.db is not None:
             _INHERITED.append(self.db)
+
+
+class _Local(threading.local):
+    """A store's per-thread state: ``nowait`` is True while an async method runs its first,
+    no-wait try on the event loop (a class default: no exception raised to read it)."""
+
+    nowait = False
 
 
 class _WouldBlock(Exception):

@@ -9,6 +9,8 @@ the lease expires (the writer died), recovery works as before.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 import threading
 import time
 from pathlib import Path
@@ -19,6 +21,9 @@ from loop_helpers import bodies, call, say
 
 from agentloop import AsyncConversation, Conversation, tool
 from agentloop.errors import ConflictError, TurnInProgressError
+from agentloop.loop import lease
+from agentloop.loop.lease import owner_id, write
+from agentloop.loop.records import Journal
 from agentloop.stores import SQLiteStore
 from agentloop.testing import Emulator, FunctionModel, ScriptedModel
 
@@ -237,3 +242,42 @@ def test_four_writers_never_duplicate_a_message(tmp_path: Path) -> None:
     conv = Conversation.from_store(SQLiteStore(path), "s", client=emu.client())
     texts = [s.content[0].text for s in conv.history if s.type == "user_input"]
     assert sorted(texts) == sorted(["start"] + [f"w{n}-{i}" for n in range(4) for i in range(6)])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_renews_its_own_leases(tmp_path: Path) -> None:
+    """The child starts with no tracked leases and no renewer thread (the parent's is not
+    there), and takes a fresh lock: one the parent held at fork time cannot hang it."""
+    store = SQLiteStore(tmp_path / "s.db", lease_seconds=30)
+    journal = Journal("parent")
+    owner_id(journal)
+    journal.holding = True
+    write(store, journal, None)  # held, so tracked by this process's renewer
+    assert id(journal) in lease._renewer._tracked
+    ctx = multiprocessing.get_context("fork")
+    child = ctx.Process(target=_child_tracks, args=(str(tmp_path / "child.db"),))
+    with lease._renewer._lock:  # held by the parent while it forks
+        child.start()
+    child.join(60)  # a bound for a hung child, not a timing check
+    if child.exitcode is None:
+        child.kill()
+    assert child.exitcode == 0
+    assert id(journal) in lease._renewer._tracked  # the parent's own, untouched
+    journal.holding = False
+    write(store, journal, None)  # gives it back
+    store.close()
+
+
+def _child_tracks(path: str) -> None:
+    renewer = lease._renewer
+    assert not renewer._tracked and renewer._thread is None and not renewer._due
+    store = SQLiteStore(path, lease_seconds=30)
+    journal = Journal("child")
+    owner_id(journal)
+    journal.holding = True
+    write(store, journal, None)  # tracks it: the child's own renewer thread starts
+    assert id(journal) in renewer._tracked and renewer._thread is not None
+    assert store.read("child").lease_owner == journal.owner
+    journal.holding = False
+    write(store, journal, None)
+    store.close()

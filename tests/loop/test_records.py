@@ -156,3 +156,10 @@ def test_a_lone_surrogate_in_a_record_raises_as_before() -> None:
         with pytest.raises(UnicodeEncodeError):
             records.encode(record)
     assert records.encode(records.TurnEnded("fin ✓ 🎉")) == '{"k":"end","status":"fin ✓ 🎉"}'
+
+
+@settings(max_examples=200, deadline=None)
+@given(ids=st.lists(st.text(), max_size=12))
+def test_the_calls_started_record_is_what_json_writes(ids: list[str]) -> None:
+    assert records.encode(records.CallsStarted(ids)) == _json({"k": "started", "ids": ids})
+    assert records.decode(records.encode(records.CallsStarted(ids))) == records.CallsStarted(ids)
