@@ -7,10 +7,11 @@ response asks for 10 ``@tool(idempotent=True)`` calls, and tasks with none, meas
 their workflows (first to last recorded step), per call ``(T(10) - T(0)) / 10``, against a
 workflow of 10 bare ``DBOS.run_step`` calls. One worker process runs every variant: before
 each pair of tasks the worker's runtime is switched between writing each call's checkpoint
-in a transaction of its own ("off") and the group commit of calls that finish together
-("on"), in rounds alternating off on on off ... The worker's process CPU per call
-(``time.process_time``: every thread) is printed beside the wall figures, which a loaded
-machine makes noisy.
+(and each "started" record) in a transaction of its own ("off") and the group commit of calls
+that finish together, with a response's "started" records written together ("on"), in rounds
+alternating off on on off ... (Both read a response's recorded steps in one query.) The
+worker's process CPU per call (``time.process_time``: every thread) is printed beside the wall
+figures, which a loaded machine makes noisy.
 
 SQLite by default (a temporary file); ``--postgres``: a fresh database from
 ``AGENTLOOP_TEST_POSTGRES_DSN``.

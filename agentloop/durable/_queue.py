@@ -304,9 +304,12 @@ class TaskQueue:
 
     # --- reading -------------------------------------------------------------------------------
 
-    def _status_row(self, task_id: str, load_output: bool = True) -> Any:
+    def _status_row(self, task_id: str, load_output: bool = True, load_input: bool = True) -> Any:
         rows = self._client().list_workflows(
-            workflow_ids=[task_id], name=WORKFLOW_NAME, load_output=load_output
+            workflow_ids=[task_id],
+            name=WORKFLOW_NAME,
+            load_output=load_output,
+            load_input=load_input,
         )
         if not rows:
             raise TaskNotFoundError(
@@ -408,13 +411,18 @@ class TaskQueue:
     def wait(self, task_id: str, timeout: float | None = None) -> TaskResult:
         """Wait for a task to end (see ``TaskHandle.result``)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        client = self._client()
         while True:
-            info = self.info(task_id)
-            if info.finished:
+            # Polled by its status alone (one small query: no input, output, steps or
+            # progress events); the rest is read once, when it ended or the wait timed out.
+            row = self._status_row(task_id, load_output=False, load_input=False)
+            if _DBOS_STATUS.get(str(row.status), "running") in TERMINAL:
+                info = self.info(task_id)
                 break
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
+                info = self.info(task_id)
+                if info.finished:  # it ended just now
+                    break
                 raise TaskTimeoutError(
                     f"task {task_id} is still {info.status} after {timeout:g} s"
                     + (
@@ -423,9 +431,11 @@ class TaskQueue:
                         else "; is a worker running on this database?"
                     )
                 )
-            # Sleeps on DBOS's notification of the result event (PostgreSQL), or one interval.
-            pause = self.poll_interval if remaining is None else min(remaining, self.poll_interval)
-            client.get_event(task_id, RESULT_KEY, timeout_seconds=pause)
+            # (The DBOS client runs no notification listener, so waiting on the result event
+            # would be two more queries around the same sleep.)
+            time.sleep(
+                self.poll_interval if remaining is None else min(remaining, self.poll_interval)
+            )
         if info.status == "cancelled":
             raise TaskFailedError(f"task {task_id} was cancelled", task_id, "cancelled")
         if info.status == "failed":
@@ -603,6 +613,7 @@ class TaskQueue:
             dbos = DBOS(config=self._dbos_config(worker))
             DBOS.launch()
             install_group_commit(dbos._sys_db)
+            runtime.sys_db = dbos._sys_db
             runtime.group_commit = True
             DBOS.register_queue(
                 QUEUE_NAME,

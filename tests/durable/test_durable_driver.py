@@ -419,3 +419,116 @@ def test_cli_cancel_of_a_finished_task_says_it_had_finished(
     assert "done-cancel had already finished (completed); nothing to cancel" in captured.err
     assert "cancelled" not in captured.out
     assert world.queue.info("done-cancel").status == "completed"
+
+
+def test_a_responses_started_records_are_written_together_before_its_calls_run(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The "started" records of a response's calls that are not idempotent go to the database
+    in one transaction (``_driver._Started``), and no call runs before it is committed."""
+    from agentloop.durable import _driver
+
+    tag = "started-together"
+    written: list[tuple[list[str], int]] = []  # each transaction's steps, calls run by then
+    write_rows = _driver._write_rows
+
+    def spied(sys_db: Any, write_one: Any, group: list[Any]) -> None:
+        write_rows(sys_db, write_one, group)
+        if group[0].result["workflow_uuid"] == tag:
+            written.append(([e.result["function_name"] for e in group], len(world.ran(tag))))
+
+    monkeypatch.setattr(_driver, "_write_rows", spied)
+    result = world.queue.submit(task_text(tag, 3, "meet", at_once=True), id=tag).result(timeout=20)
+    assert [c["result"] for c in result.tool_calls] == ["met 0", "met 1", "met 2"]
+    assert written[0] == (["agentloop.tool_started"] * 3, 0)  # one commit, before any call ran
+    assert all("agentloop.tool_started" not in names for names, _ in written[1:])
+    names = world.steps(tag)
+    assert names.count("agentloop.tool_started") == 3
+    # Each call's step follows its "started" step, as when DBOS wrote them one by one.
+    assert [n for n in names if n.startswith("agentloop.tool")] == [
+        "agentloop.tool_started",
+        "agentloop.tool:meet",
+    ] * 3
+
+
+def test_a_responses_steps_are_looked_up_in_one_read(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What DBOS recorded for a response's steps ("started" and call steps) is read once when
+    their ids are drawn, and each step's look-up is answered from that read
+    (``_driver._Recorded``), not by a query of its own."""
+    from agentloop.durable import _driver
+
+    tag = "looked-up-once"
+    answered: list[tuple[int, bool]] = []
+    answer = _driver._Recorded.answer
+
+    def spied(self: Any, function_id: int, function_name: str) -> tuple[bool, Any]:
+        found, result = answer(self, function_id, function_name)
+        if self.workflow_id == tag:
+            answered.append((function_id, found))
+        return found, result
+
+    monkeypatch.setattr(_driver._Recorded, "answer", spied)
+    result = world.queue.submit(task_text(tag, 3, "meet", at_once=True), id=tag).result(timeout=20)
+    assert [c["result"] for c in result.tool_calls] == ["met 0", "met 1", "met 2"]
+    assert len(answered) == 6 and all(found for _, found in answered)  # 3 started + 3 calls
+    assert len({function_id for function_id, _ in answered}) == 6
+
+
+def test_a_lone_calls_checkpoint_is_written_as_a_batchs(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A response with one call runs it in the workflow's thread, and writes its "started"
+    record and its checkpoint as a batch's (one prepared statement each, ``_write_rows``)."""
+    from agentloop.durable import _driver
+
+    tag = "lone-call"
+    written: list[list[str]] = []
+    write_rows = _driver._write_rows
+
+    def spied(sys_db: Any, write_one: Any, group: list[Any]) -> None:
+        write_rows(sys_db, write_one, group)
+        if group[0].result["workflow_uuid"] == tag:
+            written.append([e.result["function_name"] for e in group])
+
+    monkeypatch.setattr(_driver, "_write_rows", spied)
+    world.queue.submit(task_text(tag, 1, "charge"), id=tag).result(timeout=20)
+    assert written == [["agentloop.tool_started"], ["agentloop.tool:charge"]]
+    assert world.ran(tag) == [("charge", 0)]
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_responses_event_is_written_with_its_requests_checkpoint(
+    world: World, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    """Each model_response event is written in the transaction of its request step's
+    checkpoint, as the step after it (``_driver._Response``); when that transaction fails, the
+    checkpoint and the event are written by DBOS one after the other, as before. Either way
+    the task's events and its step sequence are the same."""
+    from agentloop.durable import _driver
+
+    tag = f"event-with-request-{fails}"
+    written: list[int] = []
+    write_with_event = _driver._write_with_event
+
+    def spied(sys_db: Any, result: Any, event: Any) -> None:
+        if result["workflow_uuid"] == tag:
+            if fails:
+                raise RuntimeError("refused")
+            written.append(event["request"])
+        write_with_event(sys_db, result, event)
+
+    monkeypatch.setattr(_driver, "_write_with_event", spied)
+    result = world.queue.submit(task_text(tag, 2), id=tag).result(timeout=20)
+    assert result.model_requests == 3
+    assert written == ([] if fails else [1, 2, 3])
+    events = list(world.queue.events(tag))
+    rounds = ["model_response", "tool_calls_finished"] * 2  # a response and its call's result
+    assert [e["type"] for e in events] == [*rounds, "model_response", "completed"]
+    assert [e["request"] for e in events if e["type"] == "model_response"] == [1, 2, 3]
+    assert events[0]["function_calls"][0]["name"] == "step"
+    assert events[-2]["text"] == result.output_text
+    names = world.steps(tag)
+    following = [names[i + 1] for i, name in enumerate(names) if name == "agentloop.request"]
+    assert following == ["DBOS.writeStream"] * 3

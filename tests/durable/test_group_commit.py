@@ -187,6 +187,49 @@ def test_other_writes_pass_through_to_dbos() -> None:
     assert db.transactions == [[1], [2], [3], [4]]
 
 
+def test_started_checkpoints_are_held_then_written_in_one_transaction() -> None:
+    """The "started" checkpoints of a response's calls (``_driver._Started``): DBOS's write of
+    each, while the workflow's thread runs them, is held; ``write`` then puts them all in the
+    database in one transaction (before any call runs). Other writes pass through."""
+    db = FakeSystemDatabase()
+    _driver.install_group_commit(db)
+    started = _driver._Started()
+    token = _driver._STARTED.set(started)
+    try:
+        for function_id in (1, 3, 5):
+            db.record_operation_result(
+                {**_result(function_id), "function_name": "agentloop.tool_started"}
+            )
+        db.record_operation_result({**_result(6), "function_name": "agentloop.request"})
+    finally:
+        _driver._STARTED.reset(token)
+    assert db.transactions == [[6]]  # only the other write went through
+    started.write(threading.Lock())
+    assert db.transactions == [[6], [1, 3, 5]]
+    assert db.keys == ["wf"]
+    started.write(threading.Lock())  # nothing held any more
+    assert db.transactions == [[6], [1, 3, 5]]
+
+
+def test_a_refused_started_checkpoint_fails_the_write() -> None:
+    """When the group is refused, each is written on its own; one that fails raises, so no
+    call of the response runs without its "started" record."""
+    db = FakeSystemDatabase(refuse={3})
+    _driver.install_group_commit(db)
+    started = _driver._Started()
+    token = _driver._STARTED.set(started)
+    try:
+        for function_id in (1, 3):
+            db.record_operation_result(
+                {**_result(function_id), "function_name": "agentloop.tool_started"}
+            )
+    finally:
+        _driver._STARTED.reset(token)
+    with pytest.raises(ValueError, match="step 3 refused"):
+        started.write(threading.Lock())
+    assert db.transactions == [[1]]
+
+
 # --- on a real SQLite worker (slow: a worker of its own; test_durable_batches.py checks one
 # batch of its worker goes through the group) ----------------------------------------------------
 
