@@ -63,22 +63,6 @@ _HEAVY = (
 )
 
 
-# Tests that mostly wait (grace periods, lease expiries, a server starting): first in the
-# collection's non-heavy part, so that they wait while the other workers compute instead of
-# being the last tests of a worker (worksteal takes tests from the end of a slice, never
-# from the middle of one that is running).
-_WAITING = (
-    "tests/loop/test_cancel.py",
-    "tests/loop/test_leases.py",
-    "tests/loop/test_outcomes.py",
-    "tests/stores/test_lease_contract.py",
-    "tests/cli/test_cli_emulator.py",
-    "::test_pool_is_bounded",
-    "::test_idle_deadline_off_and_events_reset_it",
-    "::test_stop_cancels_the_turn_and_keeps_the_history_valid",
-)
-
-
 def _heavy_group(nodeid: str) -> int:
     for i, marks in enumerate(_HEAVY):
         if any(mark in nodeid for mark in marks):
@@ -99,7 +83,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         group = _heavy_group(item.nodeid)
         (groups[group] if group < len(_HEAVY) else rest).append(item)
-    rest.sort(key=lambda item: not any(mark in item.nodeid for mark in _WAITING))  # (stable)
     slices: list[list[pytest.Item]] = [[] for _ in range(workers)]
     for group_items in sorted(groups, key=len, reverse=True):
         min(slices, key=len).extend(group_items)
