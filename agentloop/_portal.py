@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import threading
 from collections.abc import Awaitable
 from typing import Any, TypeVar
@@ -26,8 +27,16 @@ class LoopThread:
 
     def __init__(self, name: str) -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name=name, daemon=True)
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.thread.start()
+
+    def _run(self) -> None:
+        try:
+            self.loop.run_forever()
+        finally:
+            # Stopped (``stop()``, or its owner's finalizer: ``stop_loop``): its selector and
+            # self-pipe are released now, not whenever the loop object is collected.
+            self.loop.close()
 
     @property
     def alive(self) -> bool:
@@ -41,7 +50,10 @@ class LoopThread:
         """Stop the loop; close it once its thread has ended (within ``timeout``)."""
         if self.loop.is_closed():
             return
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        try:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+        except RuntimeError:  # it closed meanwhile (stopped by another caller)
+            return
         if self.thread is not threading.current_thread():
             self.thread.join(timeout)
         if not self.thread.is_alive():
@@ -58,6 +70,7 @@ async def _as_coro(awaitable: Awaitable[T]) -> T:
 
 
 def stop_loop(loop: asyncio.AbstractEventLoop) -> Any:
-    """Stop a loop whose owner was garbage-collected (its thread then ends)."""
+    """Stop a loop whose owner was garbage-collected (its thread then ends and closes it)."""
     if not loop.is_closed():
-        loop.call_soon_threadsafe(loop.stop)
+        with contextlib.suppress(RuntimeError):  # it closed meanwhile
+            loop.call_soon_threadsafe(loop.stop)

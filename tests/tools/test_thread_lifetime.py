@@ -128,6 +128,21 @@ def test_a_dropped_registry_stops_its_private_loop() -> None:
     assert wait_until(lambda: set(tool_threads()) <= before), tool_threads()
 
 
+def test_a_dropped_registrys_private_loop_is_closed_not_only_stopped() -> None:
+    """Its selector and self-pipe go with its thread, not whenever the loop object is
+    collected ("unclosed event loop")."""
+    registry: ToolRegistry | None = ToolRegistry([aecho])
+    assert registry is not None
+    call = {"type": "function_call", "id": "a", "name": "aecho", "arguments": {"x": 1}}
+    from agentloop.types import FunctionCallStep
+
+    assert registry.run([FunctionCallStep.model_validate(call)])[0].value == 1
+    loop = registry._get_loop()
+    registry = None
+    gc.collect()
+    assert wait_until(loop.is_closed)
+
+
 def test_idle_pool_threads_end(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_pool, "IDLE_EXIT", 0.05)
     pool = _pool.ToolPool(4)
