@@ -297,8 +297,11 @@ class PostgresStore(_StoreBase):
         self._tables = _tables(schema)
         self._lock = threading.Lock()
         self._conn: psycopg.Connection[Any] | None = None
+        # Per event loop: its lock, its connection, and the libpq handles of every connection
+        # it made (closed by a finalizer on the loop).
         self._aconns: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, tuple[asyncio.Lock, list[psycopg.AsyncConnection[Any]]]
+            asyncio.AbstractEventLoop,
+            tuple[asyncio.Lock, list[psycopg.AsyncConnection[Any]], list[Any]],
         ] = weakref.WeakKeyDictionary()
         self._aconns_guard = threading.Lock()
         self._ready = False
@@ -392,8 +395,14 @@ class PostgresStore(_StoreBase):
         with self._aconns_guard:  # never self._lock: a sync call may hold it across I/O
             entry = self._aconns.get(loop)
             if entry is None:
-                entry = self._aconns[loop] = (asyncio.Lock(), [])
-        lock, holder = entry
+                entry = self._aconns[loop] = (asyncio.Lock(), [], [])
+                # A loop that ends (``asyncio.run`` per call) takes its connections with it
+                # when collected: closed then, not left open on the server until each
+                # connection object is collected in turn. (The finalizer holds their libpq
+                # handles only: a connection may refer to its loop, which must stay
+                # collectable.)
+                weakref.finalize(loop, _finish_handles, entry[2])
+        lock, holder, handles = entry
         async with lock:
             if not holder or holder[0].closed or holder[0].broken:
                 try:
@@ -408,6 +417,7 @@ class PostgresStore(_StoreBase):
                         raise self._error("creating its tables", exc) from exc
                     self._ready = True
                 holder[:] = [conn]
+                handles.append(conn.pgconn)
             conn = holder[0]
             try:
                 query = next(op)
@@ -523,17 +533,27 @@ class PostgresStore(_StoreBase):
         self._closed = True
         with self._lock, self._aconns_guard:
             conn, self._conn = self._conn, None
-            holders = [holder for _, holder in self._aconns.values()]
+            holders = [holder for _, holder, _ in self._aconns.values()]
             self._aconns = weakref.WeakKeyDictionary()
         if conn is not None:
             conn.close()
         for holder in holders:
-            for aconn in holder:
-                aconn.pgconn.finish()  # what AsyncConnection.close() does, minus the await
+            _finish(holder)
 
     async def aclose(self) -> None:
         """Async :meth:`close`."""
         self.close()
+
+
+def _finish(holder: list[Any]) -> None:
+    """Close a loop's connections without that loop: what ``AsyncConnection.close()`` does,
+    minus the await (libpq's finish; a second call does nothing)."""
+    _finish_handles([aconn.pgconn for aconn in holder])
+
+
+def _finish_handles(handles: list[Any]) -> None:
+    for pgconn in handles:
+        pgconn.finish()
 
 
 def _psycopg() -> Any:

@@ -7,6 +7,7 @@ import traceback
 import urllib.parse
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from _services import postgres_dsn
@@ -129,6 +130,30 @@ async def test_async_reconnects_and_runs_on_several_event_loops(
         assert (await store.aread("l")).records == ['{"loop":1}', '{"loop":2}']
     finally:
         await store.aclose()
+
+
+def test_a_loop_that_ended_takes_its_connection_with_it(dsn: str, schemas: list[str]) -> None:
+    """``asyncio.run`` per call: each run's loop gets a connection of its own, closed when that
+    loop is collected, not left open on the server until the connection object goes."""
+    import asyncio
+    import gc
+    import warnings
+
+    store = PostgresStore(dsn, schema=new_schema(schemas))
+    try:
+
+        async def append(n: int) -> Any:
+            await store.aappend("l", [f'{{"n":{n}}}'], expected_version=n)
+            return store._aconns[asyncio.get_running_loop()][1][0]
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", ResourceWarning)  # "deleted while still open"
+            connections = [asyncio.run(append(n)) for n in range(2)]
+            gc.collect()
+        assert [c.closed for c in connections] == [True, True]
+        assert store.read("l").records == ['{"n":0}', '{"n":1}']
+    finally:
+        store.close()
 
 
 def test_bad_arguments(dsn: str) -> None:
