@@ -59,8 +59,12 @@ def _bind(host: str, port: int) -> socket.socket:
     # for a delayed ACK between uvicorn's header and body writes.
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except BaseException:  # a port in use: the socket is not left for the collector
+        sock.close()
+        raise
     return sock
 
 
