@@ -24,7 +24,7 @@ from .signatures import DEFAULT_SIGNING_KEY  # re-exported: the CLI's default
 if TYPE_CHECKING:
     from .emulator import Emulator
 
-__all__ = ["DEFAULT_SIGNING_KEY", "SIGNING_KEY_ENV", "main", "serve"]
+__all__ = ["DEFAULT_SIGNING_KEY", "SIGNING_KEY_ENV", "main", "serve", "serve_config"]
 
 
 class _QuietDrops(logging.Filter):
@@ -71,15 +71,23 @@ def _bind(host: str, port: int) -> socket.socket:
 @contextlib.contextmanager
 def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Run ``emulator`` on a loopback uvicorn server in a thread; yield its base URL."""
+    with serve_config(_config(emulator, "warning"), host, port, "the emulator server") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def serve_config(config: Any, host: str, port: int, what: str) -> Iterator[str]:
+    """Run a ``uvicorn.Config`` on ``host:port`` (0: a free port) in a thread; yield its base
+    URL, and stop the server when the block ends (``what`` names it in the start error)."""
     import uvicorn
 
     sock = _bind(host, port)
     actual_port = sock.getsockname()[1]
-    server = uvicorn.Server(_config(emulator, "warning"))
+    server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run,
         kwargs={"sockets": [sock]},
-        name=f"agentloop-emulator-{actual_port}",
+        name=f"agentloop-server-{actual_port}",
         daemon=True,
     )
     thread.start()
@@ -88,7 +96,7 @@ def serve(emulator: Emulator, host: str = "127.0.0.1", port: int = 0) -> Iterato
         if not thread.is_alive() or time.monotonic() > deadline:
             sock.close()
             raise AgentloopError(
-                f"the emulator server on {host}:{actual_port} did not start within 10 s; "
+                f"{what} on {host}:{actual_port} did not start within 10 s; "
                 "check that the port is free"
             )
         time.sleep(0.005)
