@@ -414,14 +414,12 @@ class TurnObserver:
             }
             span = self._span(f"chat {model}", self.turn_context, "CLIENT", attrs)
         chat = self.chat = _Chat(span, model, strategy, background)
+        # What the request's events tell (retries, chunks, time to first chunk) goes only to a
+        # recording span or a DEBUG line: unwatched, a plain request needs no retry listener.
+        if chat.recording or logger.isEnabledFor(logging.DEBUG):
+            effect.watch = self._watch
         if not chat.recording:
-            # What the request's events tell (retries, chunks, time to first chunk) goes only
-            # to a recording span or a DEBUG line: unwatched, a plain request needs no retry
-            # listener.
-            if logger.isEnabledFor(logging.DEBUG):
-                effect.watch = self._watch
             return
-        effect.watch = self._watch
         more: dict[str, Any] = {
             "gen_ai.conversation.id": str(self.conversation.id),
             "agentloop.strategy": strategy,
