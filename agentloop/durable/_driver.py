@@ -945,10 +945,16 @@ class _Response:
     def record(self, sys_db: Any, write_one: Callable[..., None], result: Any) -> None:
         try:
             _write_with_event(sys_db, result, self.event)
-        except Exception:
+        except Exception:  # rolled back: nothing of it was written
             write_one(result)
-        else:
-            self.written = True
+            return
+        self.written = True
+        # Committed: stream readers are told (outside the fallback's reach: a failing
+        # notification must not write the checkpoint a second time).
+        from dbos._sys_db import _dbos_streams_channel
+
+        workflow_id = result["workflow_uuid"]
+        sys_db._signal_notification(_dbos_streams_channel, f"{workflow_id}::{EVENTS_STREAM}")
 
 
 def _write_with_event(sys_db: Any, result: Any, event: Any) -> None:
@@ -957,7 +963,6 @@ def _write_with_event(sys_db: Any, result: Any, event: Any) -> None:
     ``tests/durable/test_dbos_contract.py``)."""
     from dbos._context import get_local_dbos_context
     from dbos._serialization import serialize_value
-    from dbos._sys_db import _dbos_streams_channel
 
     ctx = get_local_dbos_context()  # the step's: its workflow's serialization, as DBOS's
     kind = ctx.serialization_type if ctx is not None else None
@@ -983,7 +988,6 @@ def _write_with_event(sys_db: Any, result: Any, event: Any) -> None:
             )
         )
         sys_db._record_operation_result_txn(written, now, conn)
-    sys_db._signal_notification(_dbos_streams_channel, f"{workflow_id}::{EVENTS_STREAM}")
 
 
 # Set by ``_request`` while its step runs.

@@ -299,13 +299,13 @@ def test_a_steps_look_up_goes_through_the_instance_as_the_batch_read_needs() -> 
 
 def test_a_response_event_written_with_its_request_is_the_event_dbos_writes(sys_db: Any) -> None:
     """A worker writes a response's ``model_response`` stream event in the transaction of its
-    request step's checkpoint (``_driver._write_with_event``), as the step after it: the
+    request step's checkpoint (``_driver._Response``), as the step after it: the
     stream row and that step's record must be those DBOS's ``write_stream`` writes, and a
     replay's ``write_stream`` of the event must find its step recorded (and write nothing)."""
     import sqlalchemy as sa
     from dbos._serialization import WorkflowSerializationFormat
 
-    from agentloop.durable._driver import EVENTS_STREAM, _write_with_event
+    from agentloop.durable._driver import EVENTS_STREAM, _Response
 
     event = {"type": "model_response", "request": 1, "text": "hi", "function_calls": []}
 
@@ -318,7 +318,10 @@ def test_a_response_event_written_with_its_request_is_the_event_dbos_writes(sys_
             serialization_type=WorkflowSerializationFormat.DEFAULT,
         )
         request = {**_step(2), "function_name": "agentloop.request"}
-        _write_with_event(sys_db, request, event)
+        response = _Response()
+        response.event = event
+        response.record(sys_db, sys_db.record_operation_result, request)  # and notifies
+        assert response.written  # in one transaction, not by the fallback
         # A replay: the event's step (3) is recorded, so DBOS writes nothing.
         sys_db.write_stream_from_workflow(
             "wf",
