@@ -15,6 +15,13 @@ import pytest
 # ~80 ms a process and warns about its random generator. No test uses one.
 os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
 
+# The suite keeps compiled test modules (pytest's assertion rewriting) and library modules in
+# ``__pycache__`` (git-ignored) even where PYTHONDONTWRITEBYTECODE is set: otherwise each of
+# the three workers rewrites and compiles ~300 modules again on every run (about 4 s of the
+# suite's wall time on 2 cores). Processes the tests start still inherit the variable; they
+# read what the workers wrote.
+sys.dont_write_bytecode = False
+
 
 @pytest.fixture(autouse=True)
 def _no_real_api(monkeypatch: pytest.MonkeyPatch) -> None:
