@@ -8,6 +8,7 @@ smoke test runs a script in a real subprocess.
 
 from __future__ import annotations
 
+import importlib
 import io
 import os
 import runpy
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from agentloop import Client
 from agentloop.testing import Emulator
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -125,7 +127,22 @@ def _run_inline(
     monkeypatch.setattr(sys, "stdin", io.StringIO(CHAT_INPUT if script == "chatbot.py" else ""))
     for name in [m for m in sys.modules if m.startswith("_backend") or m.startswith("_tools")]:
         monkeypatch.delitem(sys.modules, name)
-    runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    # A script's process ends after it and takes its connections along; this one goes on, so
+    # the clients the script got from ``_backend.client()`` are closed after it.
+    backend = importlib.import_module("_backend")  # the module the script imports
+    made = backend.client
+    opened: list[Client] = []
+
+    def client() -> Client:
+        opened.append(made())
+        return opened[-1]
+
+    monkeypatch.setattr(backend, "client", client)
+    try:
+        runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    finally:
+        for each in opened:
+            each.close()
     return capsys.readouterr().out
 
 

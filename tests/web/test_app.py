@@ -317,9 +317,11 @@ def test_several_sessions_run_at_once(tmp_path: Path) -> None:
     first = Gate()
     app = create_app(emulator=True, tools=[first.tool], store=tmp_path / "web.db")
     try:
-        with serve(app) as base:
-            a = http_client(base_url=base, timeout=20)
-            b = http_client(base_url=base, timeout=20)
+        with (
+            serve(app) as base,
+            http_client(base_url=base, timeout=20) as a,
+            http_client(base_url=base, timeout=20) as b,
+        ):
             with a.stream("POST", "/agui", json=user_input("one", "Write a slow report about A")):
                 assert first.entered.wait(10)
                 # While session "one" waits in its tool, session "two" runs a whole turn.
