@@ -12,7 +12,8 @@ marked *: they keep a second one their calls raised before they became agentloop
     ├── RequestValidationError [ValueError] a request refused before it was sent
     │   └── RequestEncodingError [TypeError]*  a body value JSON cannot hold
     ├── StreamNotFinishedError [RuntimeError]
-    ├── StateError [RuntimeError, ValueError]*  the conversation's status forbids the call
+    ├── StateError [RuntimeError, ValueError]*  the conversation's status forbids the call;
+    │   │                                  a closed client
     │   └── TurnInProgressError            one turn at a time
     ├── TurnIndexError [IndexError]        a turn index that names no turn
     ├── SnapshotError [ValueError]         a saved conversation that cannot be loaded
@@ -193,7 +194,9 @@ class StateError(AgentloopError, RuntimeError, ValueError):
     turn): every illegal move of the status table (``agentloop.loop.status``) raises it, and
     the message says what to call instead. Also a ``RuntimeError`` and a ``ValueError``, the
     builtins such calls raised before (``approve()`` of a call not awaiting approval raised
-    ``ValueError``): kept so that code catching them keeps working."""
+    ``ValueError``): kept so that code catching them keeps working. A ``Client`` or
+    ``AsyncClient`` used after ``close()`` raises it too (httpx's own error was a bare
+    ``RuntimeError``)."""
 
 
 class TurnInProgressError(StateError):

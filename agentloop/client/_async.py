@@ -16,7 +16,7 @@ from agentloop.types import Interaction, InteractionEvent
 
 from . import _core
 from ._base import MISSING as _MISSING
-from ._base import ClientBase, tls_context
+from ._base import AsyncClientBase, tls_context
 from ._core import DEFAULT_STREAM_IDLE_TIMEOUT, CreateParams, RequestSpec, TimeoutTypes
 from ._retry import RetryPolicy, emit_retry
 from ._stream import StreamState
@@ -24,7 +24,7 @@ from ._stream import StreamState
 __all__ = ["AsyncClient", "AsyncInteractionStream", "AsyncInteractions"]
 
 
-class AsyncClient(ClientBase[httpx.AsyncClient]):
+class AsyncClient(AsyncClientBase):
     """An asyncio client of the Gemini Interactions API.
 
     >>> client = AsyncClient()                 # key from GEMINI_API_KEY
@@ -70,9 +70,8 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
         self.interactions = AsyncInteractions(self)
 
     async def close(self) -> None:
-        """Close the HTTP client if this client created it."""
-        if self._owns_http:
-            await self._http.aclose()
+        """Close the HTTP client if this client created it; using this client after raises."""
+        await self._close_http()
 
     async def __aenter__(self) -> Self:
         return self
@@ -88,7 +87,7 @@ class AsyncClient(ClientBase[httpx.AsyncClient]):
     # --- transport ------------------------------------------------------------------------------
 
     async def _attempt(self, spec: RequestSpec) -> httpx.Response:
-        response = await self._http.send(self._requests.build(spec), stream=spec.stream)
+        response = await self._transport().send(self._requests.build(spec), stream=spec.stream)
         if response.status_code == 200 and (
             not spec.stream or _core.is_event_stream(response.headers)
         ):

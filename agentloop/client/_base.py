@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import os
 import ssl
@@ -10,12 +11,14 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
+from agentloop.errors import StateError
+
 from . import _core
 from ._core import ClientConfig, TimeoutTypes
 from ._retry import RetryPolicy
 from ._stream import StreamState
 
-__all__ = ["MISSING", "ClientBase", "policy_from", "tls_context"]
+__all__ = ["MISSING", "AsyncClientBase", "ClientBase", "policy_from", "tls_context"]
 
 MISSING: Any = object()
 H = TypeVar("H", httpx.Client, httpx.AsyncClient)
@@ -67,6 +70,8 @@ class ClientBase(Generic[H]):
     _retry: RetryPolicy
     _http: H
     _owns_http: bool
+    _make_http: Callable[[], H]
+    _closed: bool
     _offline: bool
     _requests: _core.RequestFactory
 
@@ -103,13 +108,32 @@ class ClientBase(Generic[H]):
         call_timeout: TimeoutTypes = None
         if http_client is None:
             # Our own httpx client carries the timeout; per-call timeouts stay None.
-            http_client = make_http(
-                _core.DEFAULT_TIMEOUT if timeout is MISSING else timeout, transport
-            )
+            own_timeout = _core.DEFAULT_TIMEOUT if timeout is MISSING else timeout
+            self._make_http = lambda: make_http(own_timeout, transport)
+            http_client = self._make_http()
         elif timeout is not MISSING:
             call_timeout = timeout
+        self._closed = False
+        self._use(http_client, call_timeout)
+
+    def _use(self, http_client: H, call_timeout: TimeoutTypes = None) -> None:
         self._http = http_client
         self._requests = _core.RequestFactory(self._config, http_client, call_timeout)
+
+    def _transport(self) -> H:
+        """The HTTP client the next request goes through: not a closed one."""
+        if self._closed or self._http.is_closed:
+            raise StateError(
+                f"this {type(self).__name__} is closed (close() was called, its with block "
+                "ended, or the http_client given to it was closed): create a new one"
+            )
+        return self._http
+
+    def _close_http(self) -> None:
+        self._closed = True
+        if self._owns_http:
+            http: Any = self._http  # an httpx.Client: AsyncClientBase closes its own
+            http.close()
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._config!r})"
@@ -155,3 +179,27 @@ class ClientBase(Generic[H]):
             idle_timeout=self._config.stream_idle_timeout,
             scrub=self._config.scrubber,
         )
+
+
+class AsyncClientBase(ClientBase[httpx.AsyncClient]):
+    """An ``AsyncClient``'s connections belong to the event loop they were opened in. Used in
+    a new loop after that one ended (``asyncio.run`` twice, or a synchronous entry point that
+    ran its own loop, as ``evals.evaluate``), a client that made its own httpx client starts a
+    new one: the old connections can be neither used nor closed from the new loop. (A
+    caller's ``http_client`` is the caller's to manage.)"""
+
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def _transport(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            old, self._loop = self._loop, loop
+            if old is not None and old.is_closed() and self._owns_http and not self._closed:
+                self._use(self._make_http())
+        return super()._transport()
+
+    async def _close_http(self) -> None:  # type: ignore[override]
+        self._closed = True
+        loop = self._loop
+        if self._owns_http and (loop is None or not loop.is_closed()):
+            await self._http.aclose()

@@ -67,9 +67,8 @@ class Client(ClientBase[httpx.Client]):
         self.interactions = Interactions(self)
 
     def close(self) -> None:
-        """Close the HTTP client if this client created it."""
-        if self._owns_http:
-            self._http.close()
+        """Close the HTTP client if this client created it; using this client after raises."""
+        self._close_http()
 
     def __enter__(self) -> Self:
         return self
@@ -85,7 +84,7 @@ class Client(ClientBase[httpx.Client]):
     # --- transport ------------------------------------------------------------------------------
 
     def _attempt(self, spec: RequestSpec) -> httpx.Response:
-        response = self._http.send(self._requests.build(spec), stream=spec.stream)
+        response = self._transport().send(self._requests.build(spec), stream=spec.stream)
         if response.status_code == 200 and (
             not spec.stream or _core.is_event_stream(response.headers)
         ):

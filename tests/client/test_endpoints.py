@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -17,7 +18,8 @@ from client_fakes import (
 )
 
 from agentloop import AsyncClient, Client
-from agentloop.errors import MissingAPIKeyError, RequestValidationError
+from agentloop.errors import MissingAPIKeyError, RequestValidationError, StateError
+from agentloop.testing import Emulator
 from agentloop.types import FunctionCallStep, Interaction, RawJSON, TextContent
 
 
@@ -242,6 +244,56 @@ async def test_async_owned_http_client_is_closed() -> None:
     async with AsyncClient(api_key="k") as client:
         http = client._http
     assert http.is_closed
+
+
+def test_a_closed_client_says_so_instead_of_an_httpx_runtime_error() -> None:
+    server = Server(json_reply(interaction()))
+    client = Client(api_key="k", http_client=httpx.Client(transport=httpx.MockTransport(server)))
+    client.close()  # a caller's http_client stays open: the client itself is closed
+    with pytest.raises(StateError, match=r"this Client is closed .*create a new one"):
+        client.interactions.create(model="m", input="x")
+    own = Client(api_key="k", base_url="http://127.0.0.1:9")
+    with own:
+        pass
+    with pytest.raises(StateError, match="this Client is closed"):
+        own.interactions.get("i1")
+    assert server.requests == []
+
+    async def closed_async() -> None:
+        async with AsyncClient(api_key="k", base_url="http://127.0.0.1:9") as gone:
+            pass
+        with pytest.raises(StateError, match="this AsyncClient is closed"):
+            await gone.interactions.create(model="m", input="x")
+
+    asyncio.run(closed_async())
+
+
+def test_an_async_client_goes_on_in_a_new_event_loop() -> None:
+    """``asyncio.run`` twice with one ``AsyncClient`` (or a sync entry point running its own
+    loop first): its own connections ended with the first loop, so it opens new ones instead
+    of failing inside httpx with "Event loop is closed"."""
+    emulator = Emulator()
+    with emulator.serve() as url:
+        client = AsyncClient(api_key="k", base_url=url)
+
+        async def ask() -> str:
+            return (await client.interactions.create(model="gemini-3.5-flash", input="hi")).status
+
+        first_http = client._http
+        assert asyncio.run(ask()) == "completed"
+        assert asyncio.run(ask()) == "completed"  # a new loop: new connections
+        assert client._http is not first_http
+
+        async def ask_and_close() -> str:
+            try:
+                return await ask()
+            finally:
+                await client.close()
+
+        assert asyncio.run(ask_and_close()) == "completed"
+        assert client._http.is_closed
+        with pytest.raises(StateError, match="this AsyncClient is closed"):
+            asyncio.run(ask())
 
 
 def test_per_call_timeout_reaches_httpx() -> None:

@@ -26,6 +26,8 @@ REPLACEMENTS: list[tuple[str, str]] = [
         r"Callable\[\[float\], Awaitable\[Any\]\] = asyncio\.sleep",
         "Callable[[float], None] = time.sleep",
     ),
+    (r"import AsyncClientBase,", "import ClientBase,"),
+    (r"\bAsyncClientBase\b", "ClientBase[httpx.Client]"),
     (r"\bAsyncIterator\b", "Iterator"),
     (r"\bAsyncClient\b", "Client"),
     (r"\bAsyncInteractionStream\b", "InteractionStream"),
