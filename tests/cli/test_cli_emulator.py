@@ -37,6 +37,7 @@ def test_emulator_subcommand_serves_the_api(tmp_path: Path) -> None:
         text=True,
         env=offline_env(tmp_path),
     )
+    reader: threading.Thread | None = None
     try:
         line = _first_line(proc, timeout=30)
         match = re.search(r"http://127\.0\.0\.1:(\d+)", line)
@@ -49,9 +50,10 @@ def test_emulator_subcommand_serves_the_api(tmp_path: Path) -> None:
         # --log-level info (the default) prints an access line per request.
         # The rest of stderr, read by a thread (the pipe is buffered past the first line).
         lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(
+        reader = threading.Thread(
             target=lambda: [lines.put(x) for x in proc.stderr or []], daemon=True
-        ).start()
+        )
+        reader.start()
         seen: list[str] = []
         while sum('"POST /v1beta/interactions" ' in x for x in seen) < 2:
             seen.append(lines.get(timeout=10))
@@ -61,6 +63,10 @@ def test_emulator_subcommand_serves_the_api(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        if reader is not None:
+            reader.join(10)  # it ends at the pipe's end, the process's exit
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 def test_emulator_subcommand_rejects_unknown_model(cli: CLI) -> None:
