@@ -238,14 +238,23 @@ def run_eval(args: argparse.Namespace) -> int:
     target = load_agent_ref(args.agent)
     cassettes = Path(args.cassettes) if args.cassettes else None
     client = _client(args, cassettes, dataset)
-    result = evals.evaluate(
-        dataset,
-        target,
-        client=client,
-        max_concurrency=args.concurrency,
-        repeat=args.repeat,
-        cassettes=cassettes,
-    )
+
+    async def evaluate() -> Any:
+        try:
+            return await evals.aevaluate(
+                dataset,
+                target,
+                client=client,
+                max_concurrency=args.concurrency,
+                repeat=args.repeat,
+                cassettes=cassettes,
+            )
+        finally:  # the command's own client, closed in the loop its connections belong to
+            await client.close()
+
+    import anyio
+
+    result = anyio.run(evaluate)
     _print(result, args.fail_under)
     if baseline is not None:
         for line in result.compare(baseline).lines():

@@ -3,7 +3,9 @@ recordings, export from a journaled session, and one-line errors for bad input."
 
 from __future__ import annotations
 
+import gc
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -178,12 +180,16 @@ def test_cassettes_record_each_case_once_then_replay_with_no_key(
     )
     argv = ["eval", "w.yaml", "--agent", "weather.py:weather_agent", "--cassettes", "tapes"]
     emulator = Emulator(api_keys=["live-key-0123456789"])
-    with emulator.serve() as url:
+    with emulator.serve() as url, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
         monkeypatch.setenv("GEMINI_BASE_URL", url)
         monkeypatch.setenv("GEMINI_API_KEY", "live-key-0123456789")
         recorded = cli(*argv, "--json", "rec.json")
         assert recorded.returncode in (0, 1), recorded.stderr
         assert "recording 1 case" in recorded.stderr
+        gc.collect()
+    # The command closed the client it made, in the event loop its connections belonged to.
+    assert [str(w.message) for w in caught if w.category is ResourceWarning] == []
     live_requests = len(emulator.requests)
     assert live_requests == 3  # two for the agent, one for the judge
     tape = (cli.home / "tapes" / "paris.yaml").read_text()
