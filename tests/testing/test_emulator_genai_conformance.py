@@ -490,11 +490,16 @@ def test_dropped_stream_then_resume(
 
 async def test_async_client(client: genai.Client) -> None:
     aio = client.aio
-    it = await aio.interactions.create(model="gemini-3.5-flash", input="hello async")
-    assert "hello async" in it.output_text
-    stream = await aio.interactions.create(model="gemini-3.5-flash", input="stream me", stream=True)
-    kinds = [event.event_type async for event in stream]
-    assert kinds[-1] == "interaction.completed"
+    try:
+        it = await aio.interactions.create(model="gemini-3.5-flash", input="hello async")
+        assert "hello async" in it.output_text
+        stream = await aio.interactions.create(
+            model="gemini-3.5-flash", input="stream me", stream=True
+        )
+        kinds = [event.event_type async for event in stream]
+        assert kinds[-1] == "interaction.completed"
+    finally:
+        await aio.aclose()  # its connections belong to this test's event loop
 
 
 def test_continuation_hops_with_a_checkpoint(
