@@ -191,7 +191,10 @@ class AsyncClientBase(ClientBase[httpx.AsyncClient]):
     _loop: asyncio.AbstractEventLoop | None = None
 
     def _transport(self) -> httpx.AsyncClient:
-        loop = asyncio.get_running_loop()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio (trio, through httpx's anyio): left to httpx
+            return super()._transport()
         if loop is not self._loop:
             old, self._loop = self._loop, loop
             if old is not None and old.is_closed() and self._owns_http and not self._closed:

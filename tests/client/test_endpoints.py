@@ -296,6 +296,21 @@ def test_an_async_client_goes_on_in_a_new_event_loop() -> None:
             asyncio.run(ask())
 
 
+def test_an_async_client_runs_outside_asyncio_too() -> None:
+    """httpx runs under trio as well: the event-loop bookkeeping above is asyncio's only."""
+    trio = pytest.importorskip("trio", reason="trio comes with selenium (the dev extra)")
+    server = Server(json_reply(interaction()))
+    client = AsyncClient(
+        api_key="k", http_client=httpx.AsyncClient(transport=httpx.MockTransport(server))
+    )
+
+    async def ask() -> str:
+        return (await client.interactions.create(model="m", input="x")).status
+
+    assert trio.run(ask) == "completed"
+    assert len(server.requests) == 1
+
+
 def test_per_call_timeout_reaches_httpx() -> None:
     seen: list[object] = []
 
