@@ -21,6 +21,7 @@ import socket
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from agentloop._defaults import new_id
@@ -74,39 +75,30 @@ def owner_dead(owner: str) -> bool:
 
 
 def write(store: Any, journal: Journal, meta: dict[str, Any] | None) -> None:
-    """``Persist``: write the journal's pending records (and the lease) to ``store``: the
-    keywords of ``journal.lease_args()``, spelled out (building and unpacking dicts cost
-    about as much as the rest of this function)."""
-    if journal.owner is None:  # a store of an older protocol: no lease
-        version = store.append(
-            journal.id, journal.pending, expected_version=journal.version, meta=meta
-        )
-    else:
-        version = store.append(
-            journal.id,
-            journal.pending,
-            expected_version=journal.version,
-            meta=meta,
-            owner=journal.owner,
-            lease_seconds=journal.lease_seconds if journal.holding else 0.0,
-            take_over=journal.take_over,
-        )
-    _written(store, journal, meta, version)
+    """``Persist``: write the journal's pending records (and the lease) to ``store``."""
+    _written(store, journal, meta, _append(store.append, journal, meta))
 
 
 async def awrite(store: Any, journal: Journal, meta: dict[str, Any] | None) -> None:
     """Async :func:`write`."""
-    version = await store.aappend(journal.id, **_append_args(journal, meta))
-    _written(store, journal, meta, version)
+    _written(store, journal, meta, await _append(store.aappend, journal, meta))
 
 
-def _append_args(journal: Journal, meta: dict[str, Any] | None) -> dict[str, Any]:
-    return {
-        "records": journal.pending,
-        "expected_version": journal.version,
-        "meta": meta,
-        **journal.lease_args(),
-    }
+def _append(append: Callable[..., Any], journal: Journal, meta: dict[str, Any] | None) -> Any:
+    """``store.append`` (or ``aappend``: then its coroutine) of the journal's pending records
+    and its lease, the keywords spelled out: building and unpacking dicts cost about as much
+    as the rest of a write."""
+    if journal.owner is None:  # a store of an older protocol: no lease
+        return append(journal.id, journal.pending, expected_version=journal.version, meta=meta)
+    return append(
+        journal.id,
+        journal.pending,
+        expected_version=journal.version,
+        meta=meta,
+        owner=journal.owner,
+        lease_seconds=journal.lease_seconds if journal.holding else 0.0,
+        take_over=journal.take_over,
+    )
 
 
 def _written(store: Any, journal: Journal, meta: dict[str, Any] | None, version: int) -> None:

@@ -382,9 +382,9 @@ class Journal:
     """The records of changes not yet written to the store, and the version written so far.
 
     The engine adds records as state changes; the driver writes ``pending`` with
-    ``store.append(id, pending, expected_version=version, meta=..., **lease_args())`` and
-    reports the new version with ``written()``. Records stay pending until written, so a
-    failed write loses nothing.
+    ``store.append(id, pending, expected_version=version, meta=...)`` and the lease's keywords
+    (``loop/lease.py``, ``write``) and reports the new version with ``written()``. Records stay
+    pending until written, so a failed write loses nothing.
 
     The live-turn lease: ``owner`` names this writer (``None``: no lease); the engine sets
     ``holding`` while a turn runs, and each write takes, renews or (``holding`` False) gives
@@ -437,16 +437,6 @@ class Journal:
     def dirty(self) -> bool:
         """Whether the store must be written: records, meta, or the lease changes hands."""
         return bool(self.pending) or self.meta is not None or self.holding != self.held
-
-    def lease_args(self) -> dict[str, Any]:
-        """The lease keywords of the next ``store.append``."""
-        if self.owner is None:
-            return {}
-        return {
-            "owner": self.owner,
-            "lease_seconds": self.lease_seconds if self.holding else 0.0,
-            "take_over": self.take_over,
-        }
 
     def written(self, version: int, *, meta_written: bool = True) -> None:
         self.pending.clear()
