@@ -27,6 +27,8 @@ _EXPORTS: dict[str, str] = {
     "ManagedAgent": "agentloop.agents",
     "Handoff": "agentloop.loop.events",
     "ModelRetry": "agentloop.errors",
+    "AgentloopError": "agentloop.errors",
+    "TurnInProgressError": "agentloop.errors",
     "AsyncConversation": "agentloop.loop",
     "ConversationStatus": "agentloop.loop",
     "Turn": "agentloop.loop",
@@ -48,6 +50,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "Agent",
+    "AgentloopError",
     "AsyncBackgroundTurn",
     "AsyncClient",
     "AsyncConversation",
@@ -69,6 +72,7 @@ __all__ = [
     "ToolError",
     "ToolRegistry",
     "Turn",
+    "TurnInProgressError",
     "TurnInfo",
     "UsageLimits",
     "__version__",
@@ -83,7 +87,7 @@ if TYPE_CHECKING:
     from agentloop import errors, types, webhooks
     from agentloop.agents import Agent, ManagedAgent, RunContext
     from agentloop.client import AsyncClient, Client
-    from agentloop.errors import ModelRetry
+    from agentloop.errors import AgentloopError, ModelRetry, TurnInProgressError
     from agentloop.loop import (
         AsyncBackgroundTurn,
         AsyncConversation,
