@@ -201,6 +201,21 @@ class AsyncClientBase(ClientBase[httpx.AsyncClient]):
                 self._use(self._make_http())
         return super()._transport()
 
+    async def _leave_loop(self) -> None:
+        """Close the connections opened in the running event loop, which is about to end (a
+        synchronous entry point that ran its own loop, as ``evals.evaluate``): no later loop
+        could close them. The next request, in any loop, opens new ones. Only for a client
+        that made its own httpx client."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio: nothing of ours is bound to a loop
+            return
+        if self._owns_http and not self._closed and self._loop is loop:
+            old = self._http
+            self._use(self._make_http())
+            self._loop = None
+            await old.aclose()
+
     async def _close_http(self) -> None:  # type: ignore[override]
         self._closed = True
         loop = self._loop

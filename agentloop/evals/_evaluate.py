@@ -18,6 +18,8 @@ from pydantic_evals import Case, Dataset
 from pydantic_evals.lifecycle import CaseLifecycle
 from pydantic_evals.reporting import EvaluationReport, ReportCase, ReportCaseFailure
 
+from agentloop.agents import Agent
+from agentloop.client._base import AsyncClientBase
 from agentloop.errors import EvalError
 
 from ._dataset import load_dataset
@@ -343,6 +345,12 @@ async def aevaluate(
         or max_concurrency < 1
     ):
         raise EvalError(f"max_concurrency must be a whole number >= 1, not {max_concurrency!r}")
+    own = None
+    if client is None and isinstance(target, Agent):
+        from agentloop.client import AsyncClient
+
+        # The agent's client (and the judges'), from GEMINI_API_KEY: closed at the end.
+        client = own = AsyncClient()
     task = agent_task(target, client=client)
     lifecycle = None
     if cassettes is not None:
@@ -361,6 +369,8 @@ async def aevaluate(
         )
     finally:
         JUDGE_CLIENT.reset(token)
+        if own is not None:
+            await own.close()
     order = [c.name or f"Case {i}" for i, c in enumerate(dataset.cases, 1)]
     return EvalResult(report, _group(report, order))
 
@@ -381,16 +391,23 @@ def evaluate(
     import anyio
 
     async def main() -> EvalResult:
-        return await aevaluate(
-            dataset,
-            target,
-            client=client,
-            judge_client=judge_client,
-            max_concurrency=max_concurrency,
-            repeat=repeat,
-            cassettes=cassettes,
-            name=name,
-            progress=progress,
-        )
+        try:
+            return await aevaluate(
+                dataset,
+                target,
+                client=client,
+                judge_client=judge_client,
+                max_concurrency=max_concurrency,
+                repeat=repeat,
+                cassettes=cassettes,
+                name=name,
+                progress=progress,
+            )
+        finally:
+            # This loop ends here: the connections the caller's clients opened in it go too
+            # (the clients themselves go on working, in the next loop, on new ones).
+            for given in (client, judge_client):
+                if isinstance(given, AsyncClientBase):
+                    await given._leave_loop()
 
     return anyio.run(main)

@@ -91,11 +91,12 @@ async def grade(client: Any, model: str | None, message: str) -> Grading:
                 return conv.send(message).output
 
         output = await anyio.to_thread.run_sync(run)
-    else:
-        if client is None:
-            from agentloop.client import AsyncClient
+    elif client is None:  # one of its own, from GEMINI_API_KEY, closed once it answered
+        from agentloop.client import AsyncClient
 
-            client = AsyncClient()
+        async with AsyncClient() as own, AsyncConversation(own, **settings) as aconv:
+            output = (await aconv.send(message)).output
+    else:
         async with AsyncConversation(client, **settings) as aconv:
             output = (await aconv.send(message)).output
     if not isinstance(output, Grading):

@@ -416,7 +416,12 @@ def test_cassette_files_are_safe_and_distinct(tmp_path: Path) -> None:
 def test_cassettes_record_once_and_repeats_replay_them(tmp_path: Path) -> None:
     from agentloop import AsyncClient
 
-    emulator = travel_agent.emulator()
+    def model(request: Any) -> Any:  # the travel agent, and a judge that passes it
+        if "Says the trip is booked" in request.last_user_text:
+            return '{"reason": "It is booked.", "pass": true, "score": 1.0}'
+        return travel_agent.travel_model(request)
+
+    emulator = Emulator(FunctionModel(model))
     case = evals.Case(
         name="trip", inputs="Plan a trip to Paris", evaluators=[evals.ToolCalled("book_hotel")]
     )
@@ -448,3 +453,56 @@ def test_a_task_that_raises_fails_its_case_with_the_error() -> None:
         evals.evaluate(dataset, broken, repeat=0)
     with pytest.raises(EvalError, match="cannot evaluate int"):
         evals.evaluate(dataset, 3)
+
+
+def _resource_warnings(run: Any) -> list[str]:
+    import gc
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        run()
+        gc.collect()
+    return [str(w.message) for w in caught if w.category is ResourceWarning]
+
+
+def test_the_sync_evaluate_leaves_no_connection_behind_in_the_loop_it_ran(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``evaluate`` runs its own event loop: the connections an ``AsyncClient`` opened there
+    (the caller's, or the one it made for an ``Agent``, or a ``Judge``'s own) are closed
+    before that loop ends, and the caller's client goes on working in the next loop."""
+    import asyncio
+
+    from agentloop import AsyncClient
+
+    def model(request: Any) -> Any:  # the travel agent, and a judge that passes it
+        if "Says the trip is booked" in request.last_user_text:
+            return '{"reason": "It is booked.", "pass": true, "score": 1.0}'
+        return travel_agent.travel_model(request)
+
+    emulator = Emulator(FunctionModel(model))
+    case = evals.Case(
+        name="trip",
+        inputs="Plan a trip to Paris",
+        evaluators=[evals.ToolCalled("book_hotel"), evals.Judge("Says the trip is booked")],
+    )
+    dataset = evals.Dataset(name="d", cases=[case])
+    agent = travel
+    with emulator.serve() as url:
+        mine = AsyncClient(api_key="k", base_url=url)
+
+        def with_my_client() -> None:
+            assert evals.evaluate(dataset, agent, client=mine).passed
+
+        assert _resource_warnings(with_my_client) == []
+
+        async def later() -> str:
+            return (await mine.interactions.create(model="gemini-2.5-flash", input="hi")).status
+
+        assert asyncio.run(later()) == "completed"  # in a new loop, on new connections
+        assert _resource_warnings(lambda: asyncio.run(mine.close())) == []
+        # No client given: the one made for the agent, and the judge's, are evaluate's own.
+        monkeypatch.setenv("GEMINI_API_KEY", "k")
+        monkeypatch.setenv("GEMINI_BASE_URL", url)
+        assert _resource_warnings(lambda: evals.evaluate(dataset, agent)) == []
