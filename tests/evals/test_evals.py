@@ -498,10 +498,15 @@ def test_the_sync_evaluate_leaves_no_connection_behind_in_the_loop_it_ran(
         assert _resource_warnings(with_my_client) == []
 
         async def later() -> str:
-            return (await mine.interactions.create(model="gemini-2.5-flash", input="hi")).status
+            try:
+                return (await mine.interactions.create(model="gemini-2.5-flash", input="hi")).status
+            finally:
+                await mine.close()
 
-        assert asyncio.run(later()) == "completed"  # in a new loop, on new connections
-        assert _resource_warnings(lambda: asyncio.run(mine.close())) == []
+        statuses: list[str] = []
+        # In a new loop, on new connections, all closed with the client.
+        assert _resource_warnings(lambda: statuses.append(asyncio.run(later()))) == []
+        assert statuses == ["completed"]
         # No client given: the one made for the agent, and the judge's, are evaluate's own.
         monkeypatch.setenv("GEMINI_API_KEY", "k")
         monkeypatch.setenv("GEMINI_BASE_URL", url)
