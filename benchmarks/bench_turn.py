@@ -62,10 +62,12 @@ def _headers() -> dict[str, str]:
 
 
 def _sync_variants(
-    url: str, transport: Any = None
+    url: str, transport: Any = None, own: bool = False
 ) -> tuple[dict[str, Callable[[int], Any]], list[Any]]:
     """Batches of raw httpx posts, ``create`` calls and ``send`` calls to ``url`` (through
-    ``transport`` when given: ``benchmarks/ab_wire.py`` runs them in-process too)."""
+    ``transport`` when given: ``benchmarks/ab_wire.py`` runs them in-process too). The client
+    is given an ``httpx.Client`` configured as the raw one; with ``own``, also ``create_own``
+    and ``send_own``: a ``Client`` with the httpx client it makes itself (the default)."""
     import httpx
 
     from agentloop import Client, Conversation
@@ -85,28 +87,37 @@ def _sync_variants(
             assert response.status_code == 200
             response.content  # noqa: B018
 
-    def create_batch(n: int) -> None:
-        for _ in range(n):
-            client.interactions.create(**fields)
+    def batches(client: Client) -> dict[str, Callable[[int], Any]]:
+        def create_batch(n: int) -> None:
+            for _ in range(n):
+                client.interactions.create(**fields)
 
-    def send_batch(n: int) -> None:
-        conv = Conversation(
-            client,
-            model=P.MODEL,
-            system_instruction=P.SYSTEM,
-            tools=P.TOOLS,
-            generation_config=fields["generation_config"],
-        )
-        for _ in range(n):
-            conv.send(P.USER)
+        def send_batch(n: int) -> None:
+            conv = Conversation(
+                client,
+                model=P.MODEL,
+                system_instruction=P.SYSTEM,
+                tools=P.TOOLS,
+                generation_config=fields["generation_config"],
+            )
+            for _ in range(n):
+                conv.send(P.USER)
 
-    variants = {"raw": raw_batch, "create": create_batch, "send": send_batch}
-    return variants, [raw, client]
+        return {"create": create_batch, "send": send_batch}
+
+    variants: dict[str, Callable[[int], Any]] = {"raw": raw_batch, **batches(client)}
+    keep = [raw, client]
+    if own:
+        own_client = Client(api_key=P.API_KEY, base_url=url)
+        variants.update({f"{name}_own": batch for name, batch in batches(own_client).items()})
+        keep.append(own_client)
+    return variants, keep
 
 
 def _async_variants(
-    url: str, loop: asyncio.AbstractEventLoop
+    url: str, loop: asyncio.AbstractEventLoop, own: bool = False
 ) -> tuple[dict[str, Callable[[int], Any]], list[Any]]:
+    """``_sync_variants``' batches through ``AsyncClient`` and ``AsyncConversation``."""
     import httpx
 
     from agentloop import AsyncClient, AsyncConversation
@@ -124,27 +135,37 @@ def _async_variants(
             assert response.status_code == 200
             response.content  # noqa: B018
 
-    async def create_many(n: int) -> None:
-        for _ in range(n):
-            await client.interactions.create(**fields)
+    def batches(client: AsyncClient) -> dict[str, Callable[[int], Any]]:
+        async def create_many(n: int) -> None:
+            for _ in range(n):
+                await client.interactions.create(**fields)
 
-    async def send_many(n: int) -> None:
-        conv = AsyncConversation(
-            client,
-            model=P.MODEL,
-            system_instruction=P.SYSTEM,
-            tools=P.TOOLS,
-            generation_config=fields["generation_config"],
-        )
-        for _ in range(n):
-            await conv.send(P.USER)
+        async def send_many(n: int) -> None:
+            conv = AsyncConversation(
+                client,
+                model=P.MODEL,
+                system_instruction=P.SYSTEM,
+                tools=P.TOOLS,
+                generation_config=fields["generation_config"],
+            )
+            for _ in range(n):
+                await conv.send(P.USER)
 
-    variants = {
+        return {
+            "create": lambda n: loop.run_until_complete(create_many(n)),
+            "send": lambda n: loop.run_until_complete(send_many(n)),
+        }
+
+    variants: dict[str, Callable[[int], Any]] = {
         "raw": lambda n: loop.run_until_complete(raw_many(n)),
-        "create": lambda n: loop.run_until_complete(create_many(n)),
-        "send": lambda n: loop.run_until_complete(send_many(n)),
+        **batches(client),
     }
-    return variants, [raw, client]
+    keep = [raw, client]
+    if own:
+        own_client = AsyncClient(api_key=P.API_KEY, base_url=url)
+        variants.update({f"{name}_own": batch for name, batch in batches(own_client).items()})
+        keep.append(own_client)
+    return variants, keep
 
 
 def _genai_client(url: str) -> Any:
@@ -163,18 +184,26 @@ def _genai_client(url: str) -> Any:
     )
 
 
+OWN = "its own httpx client"
+"""The rows without it give the client an ``httpx.Client`` configured as the raw one (the same
+httpx code on both sides); the rows with it use the one a ``Client`` makes by default, whose
+cookie handling skips responses that set none (``agentloop/client/_http.py``)."""
+
+
 def run(quick: bool) -> list[Row]:
     n, repeats = (30, 5) if quick else (150, 9)
     rows: list[Row] = []
     with loopback_server() as url:
-        variants, _keep = _sync_variants(url)
+        variants, _keep = _sync_variants(url, own=True)
         wall = interleaved_batches(variants, n=n, repeats=repeats)
         for name, label in (
             ("create", "client.interactions.create"),
             ("send", "Conversation.send"),
+            ("create_own", f"client.interactions.create, {OWN}"),
+            ("send_own", f"Conversation.send, {OWN}"),
         ):
             ratio = wall[name] / wall["raw"]
-            bound = 1.05 if name == "create" else 1.10
+            bound = 1.05 if name.startswith("create") else 1.10
             rows.append(
                 Row(
                     f"per turn, sync loopback: {label}",
@@ -188,13 +217,15 @@ def run(quick: bool) -> list[Row]:
             )
         loop = asyncio.new_event_loop()
         try:
-            avariants, _akeep = _async_variants(url, loop)
+            avariants, _akeep = _async_variants(url, loop, own=True)
             awall = interleaved_batches(avariants, n=n, repeats=repeats)
         finally:
             loop.close()
         for name, label in (
             ("create", "AsyncClient interactions.create"),
             ("send", "AsyncConversation.send"),
+            ("create_own", f"AsyncClient interactions.create, {OWN}"),
+            ("send_own", f"AsyncConversation.send, {OWN}"),
         ):
             ratio = awall[name] / awall["raw"]
             rows.append(

@@ -14,7 +14,7 @@ from typing_extensions import Self, Unpack
 from agentloop.errors import AgentloopError, StreamNotFinishedError
 from agentloop.types import Interaction, InteractionEvent
 
-from . import _core
+from . import _core, _http
 from ._base import MISSING as _MISSING
 from ._base import AsyncClientBase, tls_context
 from ._core import DEFAULT_STREAM_IDLE_TIMEOUT, CreateParams, RequestSpec, TimeoutTypes
@@ -61,7 +61,7 @@ class AsyncClient(AsyncClientBase):
             http_client,
             retry,
             max_retry_after,
-            lambda t, transport: httpx.AsyncClient(
+            lambda t, transport: _http.AsyncClient(
                 timeout=t, transport=transport, verify=tls_context()
             ),
             stream_idle_timeout,

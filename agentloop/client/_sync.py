@@ -13,7 +13,7 @@ from typing_extensions import Self, Unpack
 from agentloop.errors import AgentloopError, StreamNotFinishedError
 from agentloop.types import Interaction, InteractionEvent
 
-from . import _core
+from . import _core, _http
 from ._base import MISSING as _MISSING
 from ._base import ClientBase, tls_context
 from ._core import DEFAULT_STREAM_IDLE_TIMEOUT, CreateParams, RequestSpec, TimeoutTypes
@@ -60,7 +60,7 @@ class Client(ClientBase[httpx.Client]):
             http_client,
             retry,
             max_retry_after,
-            lambda t, transport: httpx.Client(timeout=t, transport=transport, verify=tls_context()),
+            lambda t, transport: _http.Client(timeout=t, transport=transport, verify=tls_context()),
             stream_idle_timeout,
         )
         self._sleep = sleep
