@@ -335,24 +335,21 @@ class Emulator:
 
     def client(self, **kwargs: Any) -> Client:
         """An ``agentloop.Client`` bound to this emulator in-process (no sockets)."""
-        import httpx
-
-        from agentloop.client import Client
+        from agentloop.client import Client, _http
 
         kwargs.setdefault("api_key", "emulator-key")
         kwargs.setdefault("base_url", "http://emulator.local")
-        http = httpx.Client(transport=self.transport(), timeout=None)
+        # The kind of httpx client a Client makes for itself (cookies read only when set).
+        http = _http.Client(transport=self.transport(), timeout=None, verify=True)
         return Client(http_client=http, **kwargs)
 
     def async_client(self, **kwargs: Any) -> AsyncClient:
         """An ``agentloop.AsyncClient`` bound to this emulator in-process (no sockets)."""
-        import httpx
-
-        from agentloop.client import AsyncClient
+        from agentloop.client import AsyncClient, _http
 
         kwargs.setdefault("api_key", "emulator-key")
         kwargs.setdefault("base_url", "http://emulator.local")
-        http = httpx.AsyncClient(transport=self.transport(), timeout=None)
+        http = _http.AsyncClient(transport=self.transport(), timeout=None, verify=True)
         return AsyncClient(http_client=http, **kwargs)
 
     # --- the handler ----------------------------------------------------------------------
