@@ -28,9 +28,14 @@ class LeanCookies(httpx.Cookies):
 
 class _LeanCookiesClient:
     """Keeps the client's cookies in :class:`LeanCookies` (httpx reads and writes them through
-    its public ``cookies`` property: extracting, merging, redirects)."""
+    its public ``cookies`` property: extracting, merging, redirects). Mixed in before
+    ``httpx.Client`` or ``httpx.AsyncClient``, whose ``__init__`` it calls."""
 
     _lean_cookies: LeanCookies
+
+    def __init__(self, *, timeout: Any, transport: Any, verify: Any) -> None:
+        super().__init__(timeout=timeout, transport=transport, verify=verify)  # type: ignore[call-arg]
+        self.cookies = None
 
     @property
     def cookies(self) -> httpx.Cookies:
@@ -44,14 +49,6 @@ class _LeanCookiesClient:
 class Client(_LeanCookiesClient, httpx.Client):
     """``httpx.Client`` with :class:`LeanCookies`."""
 
-    def __init__(self, *, timeout: Any, transport: Any, verify: Any) -> None:
-        super().__init__(timeout=timeout, transport=transport, verify=verify)
-        self.cookies = None
-
 
 class AsyncClient(_LeanCookiesClient, httpx.AsyncClient):
     """``httpx.AsyncClient`` with :class:`LeanCookies`."""
-
-    def __init__(self, *, timeout: Any, transport: Any, verify: Any) -> None:
-        super().__init__(timeout=timeout, transport=transport, verify=verify)
-        self.cookies = None
