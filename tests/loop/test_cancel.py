@@ -152,7 +152,7 @@ def test_cancel_from_a_thread_during_parallel_tools(tmp_path: Any) -> None:
     emu = Emulator(model=scripted)
     store = SQLiteStore(tmp_path / "s.db")
     conv = Conversation(emu.client(), tools=[quick, stuck, queued], store=store, id="s")
-    conv.interrupt_grace = 2.0  # a finishes well within it; b outlasts it
+    conv.interrupt_grace = 0.5  # a finishes well within it; b outlasts it
     conv.tools._get_pool().max_workers = 2  # the third call waits in the queue
     scripted.add(
         [call("quick", "a", who="a"), call("stuck", "b", who="b"), call("queued", "c", who="c")],
