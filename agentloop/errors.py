@@ -1,7 +1,7 @@
 """Every error agentloop raises, one class per meaning.
 
 The hierarchy. A builtin in brackets: the class is also that builtin, for code that catches it
-(a subclass inherits its parent's). One builtin per class, as httpx does, but for the two
+(a subclass inherits its parent's). One builtin per class, as httpx does, but for the ones
 marked *: they keep a second one their calls raised before they became agentloop errors::
 
     AgentloopError                         .turn: the turn it stopped, when it stopped one
@@ -10,7 +10,8 @@ marked *: they keep a second one their calls raised before they became agentloop
     │   └── InvalidURLError
     ├── InputError [ValueError]            the user input of a turn cannot be sent
     ├── RequestValidationError [ValueError] a request refused before it was sent
-    │   └── RequestEncodingError [TypeError]*  a body value JSON cannot hold
+    │   ├── RequestEncodingError [TypeError]*  a body value JSON cannot hold
+    │   └── UnknownFieldError [TypeError]*  a body field the client does not know
     ├── StreamNotFinishedError [RuntimeError]
     ├── StateError [RuntimeError, ValueError]*  the conversation's status forbids the call;
     │   │                                  a closed client
@@ -129,6 +130,7 @@ __all__ = [
     "TurnInProgressError",
     "TurnIndexError",
     "UnexpectedStatusError",
+    "UnknownFieldError",
     "UnknownToolError",
     "UsageLimitExceeded",
     "WebhookVerificationError",
@@ -603,6 +605,12 @@ class RequestEncodingError(RequestValidationError, TypeError):
     """A value of a request body cannot be encoded as JSON (an object JSON cannot hold, text
     with lone surrogates); nothing was sent. Also a ``TypeError``, as ``json.dumps`` raised
     before."""
+
+
+class UnknownFieldError(RequestValidationError, TypeError):
+    """``create()`` got a field the client does not know (a misspelling, or a field newer
+    than this client); nothing was sent. Send such fields with ``extra_body={...}``. Also a
+    ``TypeError``, as an unexpected keyword argument is in Python."""
 
 
 class StreamTimeoutError(StreamInterruptedError, APITimeoutError):

@@ -28,6 +28,7 @@ from agentloop.errors import (
     MissingAPIKeyError,
     RequestEncodingError,
     RequestValidationError,
+    UnknownFieldError,
     error_class_for_status,
 )
 from agentloop.types import (
@@ -407,7 +408,7 @@ def _check_create(body: Mapping[str, Any]) -> None:
     """The SDK's client-side checks (spec 2.8); raise before anything is sent."""
     unknown = [key for key in body if key not in BODY_FIELDS]
     if unknown:
-        raise TypeError(
+        raise UnknownFieldError(
             f"create() got an unexpected keyword argument {unknown[0]!r}; send fields the "
             f"client does not know with extra_body={{{unknown[0]!r}: ...}}"
         )

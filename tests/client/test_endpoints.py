@@ -18,7 +18,12 @@ from client_fakes import (
 )
 
 from agentloop import AsyncClient, Client
-from agentloop.errors import MissingAPIKeyError, RequestValidationError, StateError
+from agentloop.errors import (
+    MissingAPIKeyError,
+    RequestValidationError,
+    StateError,
+    UnknownFieldError,
+)
 from agentloop.testing import Emulator
 from agentloop.types import FunctionCallStep, Interaction, RawJSON, TextContent
 
@@ -103,8 +108,9 @@ def test_rawjson_nested_inside_dicts_is_spliced() -> None:
 def test_create_rejects_bad_bodies_before_sending() -> None:
     server = Server(json_reply(interaction()))
     client = make_client(server)
-    with pytest.raises(TypeError, match=r"'modle'.*extra_body"):
+    with pytest.raises(UnknownFieldError, match=r"'modle'.*extra_body") as info:
         client.interactions.create(modle="m", input="x")  # type: ignore[call-overload]
+    assert isinstance(info.value, TypeError)  # as an unexpected keyword argument is
     with pytest.raises(RequestValidationError, match="not both"):
         client.interactions.create(model="m", agent="a", input="x")
     with pytest.raises(RequestValidationError, match="model interactions only"):
