@@ -61,8 +61,6 @@ def seed_fork(parent: ConversationState, child: Any, call_id: str, agent_name: s
     state.status.label = old.status.label
     state.journal = old.journal
     child._state = state
-    if state.journal is not None:  # a new child: nothing written yet; the fork point first
-        state.journal.pending[:] = [encode(Snapshot(child.to_dict()))]
     answers = [
         FunctionResultStep(
             call_id=call.id,
@@ -77,6 +75,10 @@ def seed_fork(parent: ConversationState, child: Any, call_id: str, agent_name: s
         for call in state.open_calls.values()
     ]
     state.extend(answers, None)
+    if state.journal is not None:
+        # A new child: nothing written yet. Its first record is the fork point with the
+        # answers in it: a snapshot with unanswered calls would load as a turn cut short.
+        state.journal.pending[:] = [encode(Snapshot(child.to_dict()))]
 
 
 class SubAgentPending(ToolError):

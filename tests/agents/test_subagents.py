@@ -133,7 +133,13 @@ async def test_the_sub_agent_is_journaled_under_the_parent(driver: str) -> None:
 
 
 @DRIVERS
-async def test_approval_inside_a_sub_agent_surfaces_in_the_parent(driver: str) -> None:
+@pytest.mark.parametrize("context", ["fresh", "fork"])
+@pytest.mark.parametrize("stored", [True, False], ids=["store", "no-store"])
+async def test_approval_inside_a_sub_agent_surfaces_in_the_parent(
+    driver: str, context: str, stored: bool
+) -> None:
+    """With a store, the paused sub-agent is reloaded from its journal when the parent
+    resumes: a fork's first record (the fork point) must not read as a turn cut short."""
     ran: list[str] = []
 
     @tool(requires_approval=True)
@@ -158,8 +164,8 @@ async def test_approval_inside_a_sub_agent_surfaces_in_the_parent(driver: str) -
 
     emu = Emulator(FunctionModel(model))
     janitor = Agent("janitor", instructions="janitor", tools=[delete_file])
-    lead = Agent("lead", instructions="lead", tools=[janitor.as_tool()])
-    store = SQLiteStore(":memory:") if driver == "sync" else None
+    lead = Agent("lead", instructions="lead", tools=[janitor.as_tool(context=context)])  # type: ignore[arg-type]
+    store = SQLiteStore(":memory:") if stored else None
     kwargs = {"store": store, "id": "p2"} if store is not None else {}
     conv = conversation(lead, emu, driver, **kwargs)
     if driver == "sync":
