@@ -201,6 +201,11 @@ class AgentRun:
         self.scanned = -1  # history length read so far (-1: read it all again)
         self._lock = threading.Lock()
 
+    def bound_to(self, conversation: Any) -> AgentRun:
+        """This graph run by another conversation (a fork or a replay of this one); the agent
+        in charge there is read from its own history."""
+        return AgentRun(self.graph, conversation)
+
     # --- the agent in charge -------------------------------------------------------------------
 
     @property

@@ -66,6 +66,10 @@ class _TimeTravelCore(_Base):
             hooks=self.hooks,
         )
         new.settings = self.settings  # frozen: every setting, shared as it is
+        new.output_retries, new.output_validators = self.output_retries, self.output_validators
+        new.interrupt_grace = self.interrupt_grace
+        if self._agents is not None:  # run by an Agent: the same graph, read from new's history
+            new._agents = self._agents.bound_to(new)
         new.tools = self.tools  # the same tools; the parent owns them (close() it last)
         new._owns_tools = False
         state.strategy = self.strategy

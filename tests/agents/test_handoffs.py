@@ -109,3 +109,31 @@ async def test_the_agent_in_charge_survives_reload(driver: str) -> None:
     # a fresh triage conversation starts with triage (no state shared)
     fresh = conversation(triage, emu, driver)
     assert fresh.active_agent is triage
+
+
+@DRIVERS
+async def test_a_fork_or_replay_is_run_by_the_same_agent_graph(driver: str) -> None:
+    """A branch of an agent's conversation keeps the agent: the one in charge at the branch
+    point (read from the branch's history), its instructions, tools, validators, retries."""
+    emu = Emulator(FunctionModel(model))
+    triage, billing = graph()
+    conv = conversation(triage, emu, driver)
+    await done(conv.send("refund A1"))
+    assert conv.active_agent is billing
+    fork = await done(conv.fork())
+    assert fork.active_agent is billing
+    assert (fork.output_retries, fork.output_validators) == (
+        conv.output_retries,
+        conv.output_validators,
+    )
+    await done(fork.send("and B2"))
+    sent = creates(emu)[-1]
+    assert sent["system_instruction"] == "billing"
+    assert sorted(t["name"] for t in sent["tools"]) == ["refund", "transfer_to_triage"]
+    before = len(creates(emu))
+    replay = await done(conv.replay(0))  # the first turn again: triage starts it, hands off
+    first, second = creates(emu)[before : before + 2]
+    assert first["system_instruction"] == "triage"
+    assert sorted(t["name"] for t in first["tools"]) == ["lookup_order", "transfer_to_billing"]
+    assert second["system_instruction"] == "billing"
+    assert replay.active_agent is billing
