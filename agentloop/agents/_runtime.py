@@ -6,6 +6,9 @@ The engine knows nothing of agents. An agent conversation gets two small things:
 * a ``before_request`` hook (the hooks machinery, so sync and async instruction callables run
   as effects in both drivers) that writes the active agent's instructions, tools, model and
   generation config into each request body;
+* with handoffs, a ``before_tool`` hook that refuses (``Deny``) a call of a tool the agent in
+  charge was not offered: the registry holds every agent's tools, the model of one agent
+  may only run its own;
 * ``on_results``: after a batch of tool results, a ``Handoff`` event for each successful
   ``transfer_to_<name>`` call.
 
@@ -22,12 +25,12 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from agentloop.errors import ConfigurationError
+from agentloop.errors import ConfigurationError, HookError
 from agentloop.loop.events import Handoff, LoopEvent
 from agentloop.types import FunctionResultStep
 
 if TYPE_CHECKING:
-    from agentloop.loop.hooks import ModelRequest
+    from agentloop.loop.hooks import ModelRequest, ToolCallRequest
     from agentloop.loop.turn import ToolCall
 
     from ._agent import Agent
@@ -238,7 +241,24 @@ class AgentRun:
     # --- the request ---------------------------------------------------------------------------
 
     def hooks(self, conversation: Any) -> Any:
-        return self if self.graph.dynamic else None
+        from agentloop.loop.hooks import Hooks
+
+        if len(self.graph.agents) > 1:
+            return Hooks(before_request=self.before_request, before_tool=self.before_tool)
+        return Hooks(before_request=self.before_request) if self.graph.dynamic else None
+
+    def before_tool(self, call: ToolCallRequest) -> Any:
+        """Refuse a call of a tool the agent in charge was not offered (another agent's)."""
+        from agentloop.loop.hooks import Deny
+
+        agent = self.active
+        offered = self.graph.offered[agent.name]
+        if offered is None or call.name in offered:
+            return None
+        return Deny(
+            f"the {agent.name} agent has no tool {call.name!r}; its tools are "
+            + (", ".join(sorted(offered)) or "none")
+        )
 
     def before_request(self, request: ModelRequest) -> Any:
         from ._agent import RunContext
@@ -267,11 +287,18 @@ class AgentRun:
             usage=conv.usage,
             agent=agent,
         )
-        result = instructions(ctx)
+        try:
+            result = instructions(ctx)
+        except Exception as exc:
+            raise _instructions_failed(agent, exc) from exc
         if inspect.isawaitable(result):
 
             async def finish() -> None:
-                _set_instructions(body, _text(await result, agent))
+                try:
+                    text = await result
+                except Exception as exc:
+                    raise _instructions_failed(agent, exc) from exc
+                _set_instructions(body, _text(text, agent))
 
             return finish()
         _set_instructions(body, _text(result, agent))
@@ -308,12 +335,25 @@ def _set_instructions(body: dict[str, Any], text: str | None) -> None:
         body.pop("system_instruction", None)
 
 
+def _instructions_failed(agent: Agent, exc: Exception) -> HookError:
+    function = agent.instructions
+    name = getattr(function, "__qualname__", None) or repr(function)
+    return HookError(
+        f"the instructions callable of agent {agent.name!r} ({name}) raised "
+        f"{type(exc).__name__}: {exc}. The turn ended and the history stays usable (open calls "
+        "were answered with an error result); fix the function, then send again",
+        hook="before_request",
+    )
+
+
 def _text(value: Any, agent: Agent) -> str | None:
     if value is None or isinstance(value, str):
         return value
-    raise ConfigurationError(
+    raise HookError(
         f"the instructions callable of agent {agent.name!r} returned "
-        f"{type(value).__name__}; it must return a str (or None)"
+        f"{type(value).__name__}; it must return a str (or None). The turn ended and the "
+        "history stays usable; fix the function, then send again",
+        hook="before_request",
     )
 
 

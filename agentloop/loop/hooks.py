@@ -221,6 +221,10 @@ class HookSet:
     ) -> Generator[RunHook, Any, Any]:
         try:
             return (yield RunHook(hook, event))
+        except HookError as exc:  # agentloop's own hook (an agent's instructions) said what
+            exc.turn = exc.turn or turn
+            exc.hook = exc.hook or point
+            raise
         except Exception as exc:
             raise HookError(
                 f"the {point} hook {_name(hook)} raised {type(exc).__name__}: {exc}. The turn "

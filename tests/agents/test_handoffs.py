@@ -137,3 +137,60 @@ async def test_a_fork_or_replay_is_run_by_the_same_agent_graph(driver: str) -> N
     assert sorted(t["name"] for t in first["tools"]) == ["lookup_order", "transfer_to_billing"]
     assert second["system_instruction"] == "billing"
     assert replay.active_agent is billing
+
+
+@DRIVERS
+async def test_the_agent_in_charge_runs_only_the_tools_it_was_offered(driver: str) -> None:
+    """The registry holds every agent's tools; triage's model calling billing's ``refund`` (or
+    a transfer triage does not have) gets an error result, and nothing runs."""
+    refunded: list[str] = []
+
+    @tool(name="refund")
+    def guarded_refund(order: str) -> str:
+        """Refund an order.
+
+        Args:
+            order: The order id.
+        """
+        refunded.append(order)
+        return f"refunded {order}"
+
+    def rogue(request: Any) -> Any:
+        if request.history[-1].type == "user_input":
+            return [call("refund", "r1", order="A1"), call("transfer_to_triage", "t1")]
+        return say("done")
+
+    billing = Agent("billing", instructions="billing", tools=[guarded_refund], handoffs=["triage"])
+    triage = Agent("triage", instructions="triage", tools=[lookup_order], handoffs=[billing])
+    emu = Emulator(FunctionModel(rogue))
+    conv = conversation(triage, emu, driver)
+    turn = await done(conv.send("refund A1"))
+    assert refunded == [] and conv.active_agent is triage
+    results = {r.call.id: r.result for r in turn.tool_calls}
+    assert results["r1"].is_error and "triage agent has no tool 'refund'" in str(
+        results["r1"].result
+    )
+    assert "lookup_order, transfer_to_billing" in str(results["r1"].result)
+    assert results["t1"].is_error
+
+
+@DRIVERS
+async def test_a_failing_instructions_callable_is_named_in_the_error(driver: str) -> None:
+    from agentloop.errors import HookError
+
+    def instructions(ctx: Any) -> str:
+        return ctx.deps["tenant"]  # type: ignore[no-any-return]
+
+    def returns_a_number(ctx: Any) -> Any:
+        return 42
+
+    for function, expected in (
+        (instructions, r"instructions callable of agent 'a' \(.*instructions\) raised KeyError"),
+        (returns_a_number, "instructions callable of agent 'a' returned int"),
+    ):
+        emu = Emulator(FunctionModel(lambda request: say("hi")))
+        conv = conversation(Agent("a", instructions=function), emu, driver, deps={})
+        with pytest.raises(HookError, match=expected) as info:
+            await done(conv.send("hello"))
+        assert info.value.turn is not None and info.value.hook == "before_request"
+        assert "AgentRun" not in str(info.value)
