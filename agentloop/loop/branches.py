@@ -48,8 +48,9 @@ class _TimeTravelCore(_Base):
         return turn_infos(self._state)
 
     def _busy(self) -> bool:
-        """A turn is being driven (or a background turn is suspended)."""
-        return self._state.status.active is not None
+        """A turn is being driven (or a background turn is suspended), here or, for a stored
+        conversation loaded while another writer's live turn holds its lease, there."""
+        return self._state.status.active is not None or self.running_elsewhere is not None
 
     def _branch(
         self, state: ConversationState, id: str | None, at: int, kind: str
@@ -106,6 +107,16 @@ class _TimeTravelCore(_Base):
         return self._branch(seed_state(self._state, index + 1), id, index, "fork")
 
     def _rewind(self, turns: int) -> _Writes:
+        elsewhere = self.running_elsewhere
+        if elsewhere is not None:
+            owner, expires = elsewhere
+            raise TurnInProgressError(
+                f"conversation {self.id} is running a turn in another writer ({owner}); nothing "
+                "was changed. rewind() after that turn finishes, on the conversation loaded again",
+                conversation_id=self.id,
+                owner=owner,
+                expires=expires,
+            )
         if self._busy():
             raise TurnInProgressError(
                 f"conversation {self.id} is running a turn; rewind() after it finishes"
@@ -118,9 +129,18 @@ class _TimeTravelCore(_Base):
                 if count
                 else "rewind(): the conversation has no turns to go back from"
             )
-        self._state.commit(Rewound(count - turns))  # the same change a replay makes
-        journal = self._state.journal
-        return _persist(journal) if journal is not None else _nothing()
+        state = self._state
+        journal = state.journal
+        if journal is None:
+            state.commit(Rewound(count - turns))  # the same change a replay makes
+            return _nothing()
+        # All or nothing: a write the store refuses (or fails) leaves this conversation as it
+        # was, so the rewind may be retried, or the conversation reloaded, without losing a turn.
+        # ``rewind_in_place`` replaces these attributes (it never changes them in place).
+        before = {name: getattr(state, name) for name in _REWOUND}
+        written = len(journal.pending)
+        state.commit(Rewound(count - turns))
+        return _persist_or_undo(journal, state, before, written)
 
     def _replay(
         self, at: int, input: Any, edit: Mapping[str, Any] | None
@@ -160,8 +180,33 @@ def _nothing() -> _Writes:
     yield  # a generator that yields nothing
 
 
-def _persist(journal: Journal) -> _Writes:
-    yield Persist(journal)
+_REWOUND = (
+    "history",
+    "turn_log",
+    "view",
+    "chain_id",
+    "chain_len",
+    "open_calls",
+    "call_ids",
+    "paused",
+    "cut",
+    "progress",
+    "checkpoint",
+)
+"""What a ``Rewound`` record changes in a state (``timetravel.rewind_in_place``)."""
+
+
+def _persist_or_undo(
+    journal: Journal, state: ConversationState, before: dict[str, Any], written: int
+) -> _Writes:
+    try:
+        yield Persist(journal)
+    except BaseException:
+        if len(journal.pending) > written:  # not written: the record and its change go
+            del journal.pending[written:]
+            for name, value in before.items():
+                setattr(state, name, value)
+        raise
 
 
 def _created(journal: Journal) -> _Writes:

@@ -94,6 +94,12 @@ def test_a_second_writer_sees_a_live_turn_and_cannot_take_it_over(
                 drive(attempt())
             assert info.value.owner == owner and info.value.expires is not None
             assert owner in str(info.value) and "expires at" in str(info.value)
+        with pytest.raises(TurnInProgressError) as info:  # time travel waits for it too
+            drive(second.rewind())
+        assert info.value.owner == owner
+        with pytest.raises(TurnInProgressError, match="in progress"):
+            drive(second.fork())  # the live turn is not a turn cut short to fork and recover
+        assert second.status == "running" and len(second.turns) == 1
         assert store.version("s") == version and len(bodies(emu)) == requests
     finally:
         release.set()

@@ -397,6 +397,37 @@ def test_rewind_is_journaled_and_the_removed_turns_stay(
     assert final.history == loaded.history
 
 
+def test_a_rewind_the_store_refuses_changes_nothing_and_can_be_retried(
+    drive: Any, scripted: ScriptedModel, tmp_path: Any
+) -> None:
+    import sqlite3
+
+    from agentloop.errors import ConflictError, StoreError
+    from agentloop.stores import SQLiteStore
+
+    path = tmp_path / "r.db"
+    conv = three_turns(drive, scripted, store=SQLiteStore(path, timeout=0.1), id="r")
+    history = list(conv.history)
+    lock = sqlite3.connect(path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    try:
+        with pytest.raises(StoreError):
+            drive(conv.rewind())
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    assert conv.history == history and len(conv.turns) == 3 and conv.status == "idle"
+    drive(conv.rewind())  # the retry the error advises: one turn goes, not two
+    assert [t.input_text for t in conv.turns] == ["first", "second"]
+    stored = drive.cls().from_store(SQLiteStore(path), "r", client=drive.client())
+    assert stored.history == conv.history
+    drive(stored.rewind())  # another writer moves first: this one is stale
+    history = list(conv.history)
+    with pytest.raises(ConflictError):
+        drive(conv.rewind())
+    assert conv.history == history and [t.input_text for t in conv.turns] == ["first", "second"]
+
+
 def test_forks_of_a_compacted_conversation_keep_the_view_that_belongs_to_them(
     drive: Any, emu: Emulator, scripted: ScriptedModel
 ) -> None:
