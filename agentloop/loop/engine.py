@@ -153,6 +153,12 @@ RERUN_UNKNOWN = (
     "Outcome unknown: this call started, but the turn was interrupted before its result was "
     "known. It is safe to call again."
 )
+# An idempotent call of a turn a crash cut short (whether it started is not journaled for
+# them), answered because a new message followed.
+MAYBE_RAN = (
+    "Outcome unknown: the turn was interrupted before this call's result was recorded, so it "
+    "may or may not have run. It is safe to call again."
+)
 
 
 def _describe(exc: BaseException) -> str:
@@ -301,8 +307,18 @@ class TurnEngine:
         state.status.move("start")
         turn = Turn(input=list(steps))
         try:
-            if state.cut is not None:  # a turn cut short: its unanswered calls were interrupted
-                state.close_open_calls(state.cut.to_turn(state.history), INTERRUPTED)
+            cut = state.cut
+            if cut is not None:  # a turn cut short: its unanswered calls were interrupted
+                cut_turn = cut.to_turn(state.history)
+                for call in list(state.open_calls.values()):
+                    # It may have run: never say it did not. Non-idempotent calls are journaled
+                    # as started before they run; idempotent ones are not (nothing to decide).
+                    idempotent = self.is_idempotent(call.name)
+                    if call.id in cut.started:
+                        self._answer(cut_turn, call, RERUN_UNKNOWN if idempotent else IN_DOUBT)
+                    elif idempotent:
+                        self._answer(cut_turn, call, MAYBE_RAN)
+                state.close_open_calls(cut_turn, INTERRUPTED)  # the ones that never started
                 state.commit(TurnEnded("interrupted"))
             journal = state.journal
             mark = _Mark(journal.version, len(journal.pending)) if journal else _NO_JOURNAL

@@ -201,7 +201,8 @@ def test_checkpoint_saved_inside_a_tool_can_be_loaded_and_continued(
     turn = drive(loaded.send("continue"))
     assert turn.output_text == "after the crash"
     result = next(s for s in loaded.history if s.type == "function_result")
-    assert result.is_error and "interrupted before a result was recorded" in str(result.result)
+    # saved while the call ran: it may have run, and history never says it did not
+    assert result.is_error and str(result.result).startswith("Outcome unknown: this call started")
     assert answered_once(loaded.history) and not loaded.needs_recovery
 
 

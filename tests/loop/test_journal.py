@@ -204,9 +204,11 @@ def test_the_request_in_flight_is_sent_again(drive: Any, emu: Emulator) -> None:
         drive(loaded.recover())
 
 
-def test_send_after_a_crash_answers_the_cut_calls_as_interrupted(
+def test_send_after_a_crash_answers_a_started_call_as_outcome_unknown(
     drive: Any, scripted: ScriptedModel, emu: Emulator
 ) -> None:
+    """``pay`` started (journaled) and the process died in it: a new message answers it with
+    what is known (it may have run), never "Not run"."""
     log: list[str] = []
     store = crash_inside(drive, scripted, "pay", log)
     scripted.add(say("new turn"))
@@ -215,7 +217,7 @@ def test_send_after_a_crash_answers_the_cut_calls_as_interrupted(
     assert turn.output_text in ("all done", "new turn")
     closed = [s for s in conv.history if s.type == "function_result" and s.call_id == "c2"]
     assert len(closed) == 1 and closed[0].is_error
-    assert "interrupted before a result was recorded" in json.dumps(closed[0].result)
+    assert json.dumps(closed[0].result).startswith('"Outcome unknown: this call started')
     assert log == ["lookup", "pay"] and answered_once(conv.history)
 
 
@@ -254,3 +256,17 @@ def test_store_meta_written_by_an_application_is_kept(drive: Any, scripted: Scri
     drive(loaded.send("second"))  # the changed model is stored with the next write
     meta = store.read("t").meta
     assert meta["app"] == {"x": 1} and meta["settings"]["model"] == "gemini-3.1-pro-preview"
+
+
+def test_send_after_a_crash_inside_an_idempotent_call_says_it_may_have_run(
+    drive: Any, scripted: ScriptedModel
+) -> None:
+    """Idempotent calls are not journaled as started: one cut short may have run."""
+    log: list[str] = []
+    store = crash_inside(drive, scripted, "lookup", log)
+    scripted.add(say("new turn"))
+    conv = drive.cls().from_store(store, "t", client=drive.client(), tools=make_tools(log, set()))
+    drive(conv.send("never mind"))
+    (result,) = [s for s in conv.history if s.type == "function_result" and s.call_id == "c2"]
+    assert result.is_error and str(result.result).startswith("Outcome unknown")
+    assert "may or may not have run" in str(result.result) and log == ["lookup", "lookup"]
