@@ -398,7 +398,21 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
 
     def _events(self, proto: Protocol) -> AsyncEventStream:
         events = adrive(proto, AsyncConversationWorld(self, True))
-        return AsyncEventStream(self._stop.aevents(events))
+        return AsyncEventStream(self._stop.aevents(self._journaled_on_close(events)))
+
+    async def _journaled_on_close(
+        self, events: AsyncIterator[LoopEvent]
+    ) -> AsyncIterator[LoopEvent]:
+        """See ``Conversation._journaled_on_close``."""
+        try:
+            async for event in events:
+                yield event
+        except GeneratorExit:
+            await events.aclose()  # type: ignore[attr-defined]
+            journal = self._state.journal
+            if self.store is not None and journal is not None and journal.pending:
+                await awrite(self.store, journal, self._pending_meta(journal))
+            raise
 
     def _continuation(self, proto: Protocol) -> Callable[[Interaction], Any]:
         async def finish(interaction: Interaction) -> Turn:

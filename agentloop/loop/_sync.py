@@ -445,7 +445,19 @@ class Conversation(TimeTravel, ConversationCore):
 
     def _events(self, proto: Protocol) -> EventStream:
         events = drive(proto, ConversationWorld(self, True))
-        return EventStream(self._stop.events(events))
+        return EventStream(self._stop.events(self._journaled_on_close(events)))
+
+    def _journaled_on_close(self, events: Iterator[LoopEvent]) -> Iterator[LoopEvent]:
+        """A stream closed early (``break``, ``with``, ``close()``) ends its turn, but the
+        engine cannot write how it ended (``GeneratorExit`` cannot wait for a write): write
+        it here, so the store says what history says."""
+        try:
+            yield from events
+        except GeneratorExit:
+            journal = self._state.journal
+            if self.store is not None and journal is not None and journal.pending:
+                write(self.store, journal, self._pending_meta(journal))
+            raise
 
     def _continuation(self, proto: Protocol) -> Callable[[Interaction], Any]:
         def finish(interaction: Interaction) -> Turn:

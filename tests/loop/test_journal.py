@@ -270,3 +270,47 @@ def test_send_after_a_crash_inside_an_idempotent_call_says_it_may_have_run(
     (result,) = [s for s in conv.history if s.type == "function_result" and s.call_id == "c2"]
     assert result.is_error and str(result.result).startswith("Outcome unknown")
     assert "may or may not have run" in str(result.result) and log == ["lookup", "lookup"]
+
+
+@pytest.mark.parametrize("how", ["with", "break"])
+def test_a_stream_left_early_is_journaled_as_it_ended(
+    drive: Any, scripted: ScriptedModel, how: str
+) -> None:
+    """The turn a closed stream ends is in the store at once, as in history: a reload does not
+    see a turn cut short (whose recover() would run the call the caller stopped)."""
+    log: list[str] = []
+    store = MemoryStore()
+    scripted.add([call("pay", "c1", amount=5)], say("fresh"))
+    conv = drive.conv(tools=make_tools(log, set()), store=store, id="t")
+
+    def leave(events: Any) -> None:
+        for event in events:
+            if event.type == "tool_call_started":
+                break
+
+    async def aleave(events: Any) -> None:
+        async for event in events:
+            if event.type == "tool_call_started":
+                break
+
+    if how == "with" and not drive.is_async:
+        with conv.stream("pay") as events:
+            leave(events)
+    elif how == "with":
+
+        async def run() -> None:
+            async with conv.stream("pay") as events:
+                await aleave(events)
+
+        drive(run())
+    elif not drive.is_async:
+        leave(conv.stream("pay"))  # no reference kept: closed when the loop is left
+    else:
+        events = conv.stream("pay")
+        drive(aleave(events))
+        drive(events.aclose())
+    assert conv.status == "idle" and log == []
+    loaded = drive.cls().from_store(store, "t", client=drive.client(), tools=make_tools(log, set()))
+    assert not loaded.needs_recovery and loaded.history == conv.history
+    assert str(loaded.history[-1].result).startswith("Not run: the caller stopped the turn")
+    assert drive(loaded.send("again")).output_text == "fresh" and log == []
