@@ -128,7 +128,9 @@ class StatusMachine:
         if current is S.RUNNING:
             return TurnInProgressError(
                 f"conversation {name} is running a turn; wait for it to finish (one turn "
-                "at a time per conversation; use another Conversation for parallel work)"
+                "at a time per conversation; use another Conversation for parallel work). A "
+                "stream() left before its end runs until it is closed: close() it, or read it "
+                "in a `with conv.stream(...) as events:` block"
             )
         if current is S.SUSPENDED:
             return TurnInProgressError(
