@@ -99,12 +99,27 @@ def _ask(call: Any, in_doubt: bool) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def _drive(conv: Any, events: Any, approve: bool, progress: _Progress) -> Any:
+def _drive(
+    conv: Any, events: Any, approve: bool, progress: _Progress, session: str | None = None
+) -> Any:
+    """Follow ``events`` (``None``: the session's paused turn) and decide its approvals: asked on
+    a terminal, all approved with ``--yes``, else rejected; a call in doubt (it may have run)
+    is never decided without a person: the turn stays paused (``None`` is returned)."""
     interactive = not approve and sys.stdin.isatty() and sys.stderr.isatty()
-    turn = _follow(events, progress)
-    while turn is not None and turn.status == "awaiting_approval":
+    turn = _follow(events, progress) if events is not None else None
+    while conv.pending_approvals and (turn is None or turn.status == "awaiting_approval"):
+        pending = conv.pending_approvals
         doubt = set(conv.in_doubt)
-        again = [call_text(c) for c in turn.pending_approvals if c.id in doubt]
+        again = [call_text(c) for c in pending if c.id in doubt]
+        if again and not (approve or interactive):
+            resume = f"agentloop run --session {session} --resume" if session else "--resume"
+            progress.say(
+                f"[{progress.request}] these calls were running when the last run stopped and "
+                f"may have run already: {', '.join(again)}. Nobody is here to decide, so the "
+                f"turn stays paused: check whether they took effect, then run `{resume}` in a "
+                "terminal (it asks), or add --yes to run them again"
+            )
+            return turn
         if again:
             progress.say(
                 f"[{progress.request}] journaled results are reused; these calls were running "
@@ -115,7 +130,7 @@ def _drive(conv: Any, events: Any, approve: bool, progress: _Progress) -> Any:
                     else "They run again only if approved (--yes approves them)."
                 )
             )
-        for call in turn.pending_approvals:
+        for call in pending:
             in_doubt = call.id in doubt
             if approve:
                 note = " again (--yes)" if in_doubt else " (--yes)"
@@ -127,11 +142,7 @@ def _drive(conv: Any, events: Any, approve: bool, progress: _Progress) -> Any:
                 else:
                     conv.reject(call.id, "the user did not approve this call")
             else:
-                hint = (
-                    "not run again; --yes would run it again, a second time if it had finished"
-                    if in_doubt
-                    else "it requires approval; --yes would run it"
-                )
+                hint = "it requires approval; --yes would run it"
                 progress.say(f"[{progress.request}] rejected {call_text(call)} ({hint})")
                 conv.reject(call.id, "not approved: run agentloop with --yes to allow this tool")
         turn = _follow(conv.resume_stream(), progress)
@@ -195,6 +206,7 @@ def run_task(args: argparse.Namespace) -> int:
             progress.say(
                 f"session {args.session!r}: {plural(len(conv.history), 'step')} so far"
                 + ("; its last turn was cut short" if conv.needs_recovery else "")
+                + ("; its last turn waits for decisions" if conv.pending_approvals else "")
             )
         elif args.resume:
             raise UsageError(
@@ -220,7 +232,13 @@ def run_task(args: argparse.Namespace) -> int:
         names = ", ".join(conv.tools.names) or "none"
         limit = plural(conv.max_steps, "step")
         try:
-            if args.resume:
+            if args.resume and task is None and conv.pending_approvals:
+                progress.say(
+                    f"resuming the paused turn: {plural(len(conv.pending_approvals), 'call')} "
+                    "to decide"
+                )
+                turn = _drive(conv, None, args.yes, progress, args.session)
+            elif args.resume:
                 if not conv.needs_recovery:
                     if task is None:
                         progress.say(
@@ -232,18 +250,26 @@ def run_task(args: argparse.Namespace) -> int:
                         f"task: {short(task, 120)}{_files(attached)} (tools: {names}; max {limit})"
                     )
                     turn = _drive(
-                        conv, conv.stream(with_attachments(task, attached)), args.yes, progress
+                        conv,
+                        conv.stream(with_attachments(task, attached)),
+                        args.yes,
+                        progress,
+                        args.session,
                     )
                 else:
                     progress.say(f"resuming the cut turn (tools: {names}; max {limit})")
-                    turn = _drive(conv, conv.recover_stream(), args.yes, progress)
+                    turn = _drive(conv, conv.recover_stream(), args.yes, progress, args.session)
             else:
                 assert task is not None
                 progress.say(
                     f"task: {short(task, 120)}{_files(attached)} (tools: {names}; max {limit})"
                 )
                 turn = _drive(
-                    conv, conv.stream(with_attachments(task, attached)), args.yes, progress
+                    conv,
+                    conv.stream(with_attachments(task, attached)),
+                    args.yes,
+                    progress,
+                    args.session,
                 )
         except TurnError as exc:
             turn = exc.turn

@@ -68,6 +68,7 @@ def agentloop(tmp: Path, api: str, *args: str, **env: str) -> subprocess.Complet
         env=environ,
         timeout=60,
         cwd=tmp,
+        stdin=subprocess.DEVNULL,  # nobody at a terminal to ask
     )
 
 
@@ -82,6 +83,13 @@ def test_a_killed_run_resumes_without_rerunning_finished_steps(tmp_path: Path, a
     assert first.returncode == 9, first.stderr
     nothing = agentloop(tmp_path, api, "--resume", "--tools", "job.py", "--store", store)
     assert nothing.returncode == 2 and "--resume needs --session" in nothing.stderr
+    # Step 2 was in flight: nobody is here to decide whether to run it again, so the turn
+    # stays paused (never "rejected by a human"), and says how to go on.
+    paused = agentloop(
+        tmp_path, api, "--session", "job", "--resume", "--tools", "job.py", "--store", store
+    )
+    assert paused.returncode == 1 and "the turn stays paused" in paused.stderr
+    assert "step(n=2)" in paused.stderr and "rejected" not in paused.stderr
     second = agentloop(
         tmp_path, api, "--session", "job", "--resume", "--yes", "--tools", "job.py",
         "--store", store,
