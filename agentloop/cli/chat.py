@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -54,6 +55,12 @@ COMMANDS = {
     "/exit": "leave (Ctrl-D works too)",
 }
 MULTILINE = '"""'
+
+
+def _new_session_id() -> str:
+    """A new session's id: when it began, and a random tag, so that two chats started in the
+    same second (or a ``/clear``) never share a session."""
+    return f"{time.strftime('chat-%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
 def _color_wanted() -> bool:
@@ -459,12 +466,16 @@ class _Chat:
             self.conv = self.make_conv(self.conv)
             self.meta = {k: v for k, v in self.meta.items() if k not in ("title", "updated")}
             self.requests, self.tokens = 0, {}
-            self.note(f"new session {self.name!r} (session {old!r} is kept)")
+            kept = f"session {old!r} is kept" if old in self.sessions else f"{old!r} was empty"
+            self.note(f"new session {self.name!r} ({kept})")
         elif name in ("/turns", "/fork", "/rewind", "/branches"):
             self.time_travel(name, arg)
         elif name == "/save":
             self.save()
-            self.note(f"saved session {self.name!r} to {self.sessions.where}")
+            if self.name in self.sessions:
+                self.note(f"saved session {self.name!r} to {self.sessions.where}")
+            else:
+                self.note(f"session {self.name!r} has no messages yet: nothing to save")
         elif name == "/help":
             for cmd, text in COMMANDS.items():
                 self.note(f"  {cmd:<10} {text}")
@@ -652,7 +663,7 @@ def run_chat(args: argparse.Namespace) -> int:
                     agent._attach(conv)
                 what = f"resumed session {name!r} ({plural(len(conv.history), 'step')})"
             else:
-                name = name or time.strftime("chat-%Y%m%d-%H%M%S")
+                name = name or _new_session_id()
                 conv = None
                 what = f"new session {name!r} (resume with: agentloop chat --session {name})"
 
@@ -672,7 +683,7 @@ def run_chat(args: argparse.Namespace) -> int:
                 new = sessions.create(
                     Conversation,
                     backend.client,
-                    id=id or time.strftime("chat-%Y%m%d-%H%M%S"),
+                    id=id or _new_session_id(),
                     **settings,
                 )
                 if agent is not None:

@@ -265,3 +265,17 @@ def test_chat_generation_options_reach_the_request(cli: CLI) -> None:
     config = data["settings"]["generation_config"]
     assert config["temperature"] == 0.5 and config["thinking_level"] == "low"
     assert config["max_output_tokens"] == 300 and config["seed"] == 7
+
+
+def test_sessions_started_in_the_same_second_never_share_an_id(cli: CLI) -> None:
+    """Two chats (or a /clear) in one second each get their own session: none is lost."""
+    first = cli("chat", stdin="one\n/clear\ntwo\n/clear\n/clear\n/save\n")
+    second = cli("chat", stdin="three\n")
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert "another window changed" not in first.stdout + first.stderr + second.stderr
+    assert "was empty)" in first.stdout  # the /clear of an empty session keeps nothing
+    assert "has no messages yet: nothing to save" in first.stdout
+    listing = cli("sessions", "list").stdout
+    assert "3 sessions" in listing
+    for text in ("one", "two", "three"):
+        assert f"3 steps  {text}" in listing
