@@ -604,8 +604,17 @@ class ConversationCore:
 
     def save_to_store(self, store: ConversationStore, id: str | None = None) -> str:
         """Write the whole conversation to ``store`` as one snapshot (an explicit save that
-        replaces what the store had under that id). Journaling conversations need no save."""
+        replaces what the store had under that id). Journaling conversations need no save: to
+        the store and id it journals to, this only writes what is not written yet (a
+        ``ConflictError`` when another writer changed it meanwhile: nothing is overwritten)."""
         key = id or self.id
+        journal = self._state.journal
+        if store is self.store and key == self.id and journal is not None:
+            if journal.pending:
+                from .lease import write
+
+                write(store, journal, self._pending_meta(journal))
+            return key
         store.append(
             key,
             [encode(Snapshot(self.to_dict()))],

@@ -116,3 +116,29 @@ def test_a_live_turn_is_leased_against_a_second_writer(spec: StoreSpec) -> None:
         fresh = two.load("live", client=emu.client(), tools=[pay])
         assert fresh.running_elsewhere is None and not fresh.needs_recovery
         assert fresh.send("next").output_text.startswith("next")
+
+
+def test_saving_a_journaling_conversation_to_its_own_store_never_overwrites(
+    spec: StoreSpec,
+) -> None:
+    """``store.save(conv)`` of a conversation that journals there: nothing to replace (it is
+    saved as it goes); a stale copy never erases another writer's turn, and a conversation
+    saved to its own store goes on journaling."""
+    emu = Emulator(model=ScriptedModel([say("a"), say("b"), say("c")]))
+    with spec.open() as store:
+        first = Conversation(emu.client(), store=store, id="shared")
+        first.send("from first")
+        second = store.load("shared", client=emu.client())
+        second.send("from second")
+        assert store.save(first) == "shared"  # first is stale: nothing of second's is lost
+        assert user_texts(store.load("shared", client=emu.client())) == [
+            "from first",
+            "from second",
+        ]
+        store.save(second)
+        second.send("again")  # no conflict with its own save
+        assert user_texts(store.load("shared", client=emu.client())) == [
+            "from first",
+            "from second",
+            "again",
+        ]
