@@ -452,8 +452,10 @@ class Conversation(TimeTravel, ConversationCore):
         engine cannot write how it ended (``GeneratorExit`` cannot wait for a write): write
         it here, so the store says what history says."""
         try:
-            yield from events
+            for event in events:
+                yield event
         except GeneratorExit:
+            events.close()  # type: ignore[attr-defined]
             journal = self._state.journal
             if self.store is not None and journal is not None and journal.pending:
                 write(self.store, journal, self._pending_meta(journal))

@@ -687,7 +687,7 @@ class TurnEngine:
         yield Emit(OutputRetry(attempt=attempt, reason=reason))
 
     def _invalid_output(self, turn: Turn, problem: Exception, retries: int) -> TurnError:
-        turn.status = "completed"  # the model finished; its answer is what failed
+        turn.status = "failed"  # the model finished, but its answer did not validate
         tries = f" after {retries} retr{'y' if retries == 1 else 'ies'}" if retries else ""
         error = OutputValidationError(
             f"the model's output does not match the response model{tries}: "

@@ -69,7 +69,8 @@ class TurnInfo:
         usage: Token usage summed over the turn's model requests.
         time: When the turn started (seconds since the epoch; ``None`` when not recorded).
         status: ``"completed"``, ``"awaiting_approval"``, ``"running"`` (in progress, or cut
-            short by a crash), or how it failed (``"failed"``, ``"interrupted"``, ...).
+            short by a crash), or how it failed (``"failed"``, ``"interrupted"``, ...; a turn
+            that waited for approval when a new message was sent is ``"interrupted"``).
         interaction_ids: Every interaction of the turn, in order.
         steps: How many history entries the turn holds.
     """
@@ -185,6 +186,9 @@ class TurnLog:
         kind = type(record)
         marks = self.marks
         if kind is TurnStarted:
+            if marks and marks[-1].status == "awaiting_approval":
+                # A new message while it waited: its calls are answered, it never goes on.
+                marks[-1].status = "interrupted"
             marks.append(TurnMark(start=len(history), time=record.time))
             return
         if not marks:

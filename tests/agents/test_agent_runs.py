@@ -154,6 +154,7 @@ async def test_invalid_output_goes_back_to_the_model_then_fails(driver: str) -> 
     with pytest.raises(OutputValidationError, match="after 1 retry") as info:
         await done(conv2.send("a city"))
     assert info.value.turn is not None and info.value.turn.output_text == "still nope"
+    assert info.value.turn.status == conv2.turns[-1].status == "failed"
     texts = [s.content[0].text for s in conv2.history if s.type == "model_output"]
     assert texts == ["nope", "still nope"]
     assert (await done(conv2.send("thanks"))).output.name == "Rome"  # history stays sendable

@@ -597,3 +597,19 @@ def test_rewind_past_a_pause_drops_its_approvals_and_a_journaled_replay_reloads(
     assert loaded.history == fork.history and loaded.turns == fork.turns
     assert loaded.turns[-1].output_text == "freezing"
     assert store.read(fork.id).meta["fork"]["kind"] == "replay"
+
+
+def test_a_paused_turn_a_new_message_left_undecided_reads_interrupted(
+    drive: Any, scripted: ScriptedModel
+) -> None:
+    store = MemoryStore()
+    scripted.add([call("delete_file", "d1", path="/tmp/a")], say("ok"))
+    conv = drive.conv(tools=[delete_file], store=store, id="p")
+    assert drive(conv.send("delete it")).status == "awaiting_approval"
+    assert conv.turns[0].status == "awaiting_approval"
+    drive(conv.send("never mind"))
+    assert [t.status for t in conv.turns] == ["interrupted", "completed"]
+    loaded = drive.cls().from_store(store, "p", client=drive.client(), tools=[delete_file])
+    assert [t.status for t in loaded.turns] == ["interrupted", "completed"]
+    fork = drive(loaded.fork(0))  # a fork there is paused again, as the turn was then
+    assert fork.pending_approvals and fork.turns[0].status == "awaiting_approval"
