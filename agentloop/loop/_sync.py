@@ -452,10 +452,9 @@ class Conversation(TimeTravel, ConversationCore):
         engine cannot write how it ended (``GeneratorExit`` cannot wait for a write): write
         it here, so the store says what history says."""
         try:
-            for event in events:
-                yield event
+            yield from events
         except GeneratorExit:
-            events.close()  # type: ignore[attr-defined]
+            events.close()  # type: ignore[attr-defined]  # (closed already: as the async one)
             journal = self._state.journal
             if self.store is not None and journal is not None and journal.pending:
                 write(self.store, journal, self._pending_meta(journal))

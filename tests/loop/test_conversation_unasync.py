@@ -44,7 +44,7 @@ REPLACEMENTS: list[tuple[str, str]] = [
     (r"\basync with\b", "with"),
     (r"\bawait ", ""),
     # What ``async for`` must spell out, plain iteration says in one line.
-    (r"for (\w+) in (world\.request\(effect, box\)):\n\s+yield \1\n", r"yield from \2\n"),
+    (r"for (\w+) in (world\.request\(effect, box\)|events):\n\s+yield \1\n", r"yield from \2\n"),
 ]
 
 
