@@ -25,7 +25,7 @@ from agentloop.types import (
 )
 
 from ._core import ConversationCore
-from ._world import Suspended, call_async, retry_event, summarize_call
+from ._world import Suspended, call_async, check_client, retry_event, summarize_call
 from .background import AsyncBackgroundTurn
 from .branches import AsyncTimeTravel
 from .cancel import CancelledError
@@ -212,11 +212,13 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
     ) -> None:
         """Create a conversation on an ``AsyncClient``; the parameters are those of
         ``Conversation``."""
+        from agentloop.client import AsyncClient
+
         owns_client = client is None
         if client is None:
-            from agentloop.client import AsyncClient
-
             client = AsyncClient()
+        else:
+            check_client(client, AsyncClient)
         super().__init__(
             client, owns_client, model=model, agent=agent, tools=tools, strategy=strategy,
             system_instruction=system_instruction, generation_config=generation_config,

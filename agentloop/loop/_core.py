@@ -197,6 +197,12 @@ class ConversationCore:
         self._journaled_settings: dict[str, Any] | None = None
         self._store_meta: dict[str, Any] = {}
         if store is not None:
+            if not hasattr(store, "append"):
+                raise ConfigurationError(
+                    f"store= takes a ConversationStore, not {type(store).__name__} "
+                    f"({store!r:.60}); e.g. SQLiteStore('chats.db') from agentloop.stores, or "
+                    "agentloop.stores.open_store(path_or_url)"
+                )
             self._attach(store, version=0)
 
     # --- public state -------------------------------------------------------------------------

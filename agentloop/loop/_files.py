@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from agentloop.errors import SnapshotError
+from agentloop.errors import ConversationNotFoundError, SnapshotError, StoreError
 
 __all__ = ["read_json", "write_json_atomic"]
 
@@ -21,17 +21,24 @@ def write_json_atomic(path: Path, data: Any) -> None:
     over the target (``os.replace`` is atomic on POSIX and Windows).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    if path.is_dir():
+        raise StoreError(f"cannot save to {str(path)!r}: it is a folder; give a file path")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise StoreError(f"cannot save to {str(path)!r}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, ensure_ascii=False, indent=1)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise StoreError(f"cannot save to {str(path)!r}: {exc.strerror or exc}") from exc
         raise
 
 
@@ -40,7 +47,11 @@ def read_json(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise FileNotFoundError(f"no saved conversation at {str(path)!r}") from None
+        raise ConversationNotFoundError(
+            f"no saved conversation at {str(path)!r}; check the path (conv.save(path) writes one)"
+        ) from None
+    except OSError as exc:  # a directory, no permission...
+        raise StoreError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

@@ -24,7 +24,7 @@ from agentloop.types import (
 )
 
 from ._core import ConversationCore
-from ._world import Suspended, call_blocking, retry_event, summarize_call
+from ._world import Suspended, call_blocking, check_client, retry_event, summarize_call
 from .background import BackgroundTurn
 from .branches import TimeTravel
 from .cancel import CancelledError
@@ -252,11 +252,13 @@ class Conversation(TimeTravel, ConversationCore):
                 ``response_model`` (or that an output validator refuses with ``ModelRetry``)
                 goes back to the model with the reason before ``OutputValidationError``.
         """
+        from agentloop.client import Client
+
         owns_client = client is None
         if client is None:
-            from agentloop.client import Client
-
             client = Client()
+        else:
+            check_client(client, Client)
         super().__init__(
             client, owns_client, model=model, agent=agent, tools=tools, strategy=strategy,
             system_instruction=system_instruction, generation_config=generation_config,

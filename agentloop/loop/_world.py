@@ -26,6 +26,32 @@ class Suspended(LoopEvent):
     interaction: Interaction
 
 
+def check_client(client: Any, kind: type) -> None:
+    """Refuse a client of the other driver (a blocking ``Client`` under an
+    ``AsyncConversation``, or the reverse) and anything that is not a client, when the
+    conversation is made: its first ``send`` would fail in the middle of a turn."""
+    if isinstance(client, kind):
+        return
+    from agentloop.client import AsyncClient, Client
+    from agentloop.errors import ConfigurationError
+
+    blocking = kind is Client
+    conversation = "Conversation" if blocking else "AsyncConversation"
+    if isinstance(client, AsyncClient if blocking else Client):
+        other = "AsyncConversation" if blocking else "Conversation"
+        raise ConfigurationError(
+            f"{conversation} runs on {'a blocking Client' if blocking else 'an AsyncClient'}, "
+            f"and this is {'an AsyncClient' if blocking else 'a blocking Client'}: use "
+            f"{other}(client), or pass {kind.__name__}(...) here (agent.run takes a Client, "
+            "agent.arun an AsyncClient)"
+        )
+    if not hasattr(client, "interactions"):
+        raise ConfigurationError(
+            f"{conversation}'s client must be a {kind.__name__}, not {type(client).__name__} "
+            f"({client!r:.60}); pass {kind.__name__}() or leave it out"
+        )
+
+
 def call_blocking(fn: Callable[[Any], Any], arg: Any, loop: Callable[[], Any]) -> Any:
     """``fn(arg)`` from blocking code: a coroutine it returns is awaited on ``loop()`` (an
     event loop in another thread: the one home of async user code run from sync code)."""

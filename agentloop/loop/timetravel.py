@@ -299,11 +299,11 @@ def turn_index(state: ConversationState, at: int | None, *, running: bool, what:
 
     ``running``: a turn runs now (the last one), which cannot be forked mid-way."""
     count = len(state.turn_log)
+    if count == 0 and (at is None or isinstance(at, int)):
+        raise TurnIndexError(
+            f"cannot {what}: the conversation has no turns yet; send a message first"
+        )
     if at is None:
-        if count == 0:
-            raise TurnIndexError(
-                f"cannot {what}: the conversation has no turns yet; send a message first"
-            )
         index = count - 1
     else:
         if isinstance(at, bool) or not isinstance(at, int):

@@ -613,3 +613,20 @@ def test_a_paused_turn_a_new_message_left_undecided_reads_interrupted(
     assert [t.status for t in loaded.turns] == ["interrupted", "completed"]
     fork = drive(loaded.fork(0))  # a fork there is paused again, as the turn was then
     assert fork.pending_approvals and fork.turns[0].status == "awaiting_approval"
+
+
+def test_misuse_of_a_conversation_is_a_clear_agentloop_error(drive: Any, tmp_path: Any) -> None:
+    from agentloop.errors import ConfigurationError, ConversationNotFoundError, StoreError
+
+    other = Emulator().client() if drive.is_async else Emulator().async_client()
+    with pytest.raises(ConfigurationError, match="use (Async)?Conversation\\(client\\)"):
+        drive.cls()(other)  # the other driver's client
+    with pytest.raises(ConfigurationError, match="store= takes a ConversationStore"):
+        drive.conv(store=str(tmp_path / "chats.db"), id="x")
+    with pytest.raises(ConversationNotFoundError, match="no saved conversation at"):
+        drive.cls().load(tmp_path / "missing.json", client=drive.client())
+    conv = drive.conv()
+    with pytest.raises(StoreError, match="it is a folder"):
+        conv.save(tmp_path)
+    with pytest.raises(TurnIndexError, match="no turns yet"):
+        drive(conv.fork(0))
