@@ -619,7 +619,7 @@ def test_misuse_of_a_conversation_is_a_clear_agentloop_error(drive: Any, tmp_pat
     from agentloop.errors import ConfigurationError, ConversationNotFoundError, StoreError
 
     other = Emulator().client() if drive.is_async else Emulator().async_client()
-    with pytest.raises(ConfigurationError, match="use (Async)?Conversation\\(client\\)"):
+    with pytest.raises(ConfigurationError, match=r"use (Async)?Conversation\(client\)"):
         drive.cls()(other)  # the other driver's client
     with pytest.raises(ConfigurationError, match="store= takes a ConversationStore"):
         drive.conv(store=str(tmp_path / "chats.db"), id="x")
