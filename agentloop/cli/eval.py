@@ -154,26 +154,29 @@ def _export(args: argparse.Namespace) -> int:
         if args.session not in sessions:
             known = ", ".join(i.id for i in sessions.list()[:10]) or "none"
             raise UsageError(f"no session {args.session!r} in {sessions.where} (known: {known})")
-        conv = sessions.load(args.session, client=None)
+        import warnings
+
+        from agentloop import Client
+        from agentloop.errors import MissingToolsWarning
+
+        # Export reads the history: it runs no tool and sends no request.
+        with warnings.catch_warnings(), Client(api_key="export-sends-nothing") as unused:
+            warnings.simplefilter("ignore", MissingToolsWarning)
+            conv = sessions.load(args.session, client=unused)
         case = evals.export_case(conv.history, name=args.session, order=args.order)
     finally:
         sessions.close()
     if args.output is None:
         print(yaml.safe_dump({"cases": [case]}, sort_keys=False, allow_unicode=True), end="")
         return 0
-    out = Path(args.output)
-    data: Any = {"cases": []}
-    if out.exists():
-        data = yaml.safe_load(out.read_text(encoding="utf-8")) or {"cases": []}
-        if not isinstance(data, dict) or not isinstance(data.get("cases", []), list):
-            raise UsageError(f"-o {args.output!r}: not a dataset file (no 'cases' list)")
-        data.setdefault("cases", [])
-        data["cases"] = [
-            c for c in data["cases"] if not (isinstance(c, dict) and c.get("name") == case["name"])
-        ]
-    data["cases"].append(case)
-    out.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    print(f"wrote case {case['name']!r} to {out}", file=sys.stderr)
+    from agentloop.errors import EvalError
+    from agentloop.evals._export import add_case
+
+    try:
+        what = add_case(args.output, case)
+    except EvalError as exc:
+        raise UsageError(f"-o {args.output!r}: {exc}") from None
+    print(f"{what} case {case['name']!r} in {args.output}", file=sys.stderr)
     return 0
 
 
@@ -225,6 +228,13 @@ def run_eval(args: argparse.Namespace) -> int:
         raise UsageError("--session and -o belong to 'agentloop eval export'")
     if not args.agent:
         raise UsageError("eval needs --agent FILE.py:NAME (the agent, factory or task to run)")
+    if args.json:  # checked before the run: its results must not be lost at the end
+        where = Path(args.json).resolve()
+        if where.is_dir() or not where.parent.is_dir() or not os.access(where.parent, os.W_OK):
+            raise UsageError(
+                f"--json {args.json!r}: cannot write there (a folder, or a folder that does "
+                "not exist or is not writable); give a file path in a writable folder"
+            )
     evals = _evals()
     from agentloop.errors import EvalError
 
@@ -260,6 +270,11 @@ def run_eval(args: argparse.Namespace) -> int:
         for line in result.compare(baseline).lines():
             print(line)
     if args.json:
-        result.write_json(args.json)
+        try:
+            result.write_json(args.json)
+        except OSError as exc:
+            raise UsageError(
+                f"--json {args.json!r}: cannot write it: {exc.strerror or exc}"
+            ) from None
         print(f"wrote {args.json}", file=sys.stderr)
     return 0 if result.pass_rate >= args.fail_under - 1e-9 else 1

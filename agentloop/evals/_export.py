@@ -6,7 +6,7 @@ from typing import Any
 
 from agentloop.errors import EvalError
 
-__all__ = ["export_case"]
+__all__ = ["add_case", "export_case"]
 
 
 def _input_of(step: Any) -> Any:
@@ -47,3 +47,77 @@ def export_case(history: Any, *, name: str, order: str = "in_order") -> dict[str
         trajectory["order"] = order
     case["evaluators"] = [{"ToolTrajectory": trajectory}]
     return case
+
+
+def add_case(path: Any, case: dict[str, Any]) -> str:
+    """Add ``case`` to the dataset file ``path`` (YAML or JSON, by its suffix; created when
+    missing), replacing a case of the same name; ``"added"`` or ``"replaced"``.
+
+    The file keeps its format. A YAML file whose ``cases`` list comes last gets the new case
+    appended as text, so its comments and layout stay; otherwise it is written anew. Raises
+    ``EvalError`` (nothing written) for a file that is not a dataset or cannot be written."""
+    import json
+    from pathlib import Path
+
+    import yaml
+
+    from ._dataset import _parse
+
+    path = Path(path)
+    is_json = path.suffix.lower() == ".json"
+    if not is_json and path.suffix.lower() not in (".yaml", ".yml"):
+        raise EvalError(f"{path}: a dataset file ends in .yaml, .yml or .json")
+    text: str | None = None
+    data: Any = {"cases": []}
+    try:
+        if path.exists():
+            text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise EvalError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    if text is not None and text.strip():
+        data = _parse(path, text)
+        if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
+            raise EvalError(
+                f"{path}: not a dataset file (a mapping with a 'cases' list); nothing was "
+                "written: give a dataset file, or a new file name"
+            )
+    cases = data["cases"]
+    replaced = any(isinstance(c, dict) and c.get("name") == case["name"] for c in cases)
+    data["cases"] = [
+        *(c for c in cases if not (isinstance(c, dict) and c.get("name") == case["name"])),
+        case,
+    ]
+    if is_json:
+        new = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    else:
+        new = _appended(text, data, case) if text and not replaced else None
+        if new is None:
+            new = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(new, encoding="utf-8")
+    except OSError as exc:
+        raise EvalError(f"{path}: cannot write it: {exc.strerror or exc}") from None
+    return "replaced" if replaced else "added"
+
+
+def _appended(text: str, data: dict[str, Any], case: dict[str, Any]) -> str | None:
+    """``text`` with ``case`` appended to its ``cases`` list as YAML text (the rest of the
+    file as it was), or ``None`` when that cannot be done safely."""
+    import re
+
+    import yaml
+
+    if list(data)[-1] != "cases" or not data["cases"][:-1]:
+        return None
+    items = re.findall(r"^( *)- ", text.split("\ncases:", 1)[-1], flags=re.MULTILINE)
+    indent = items[0] if items else ""
+    block = yaml.safe_dump([case], sort_keys=False, allow_unicode=True)
+    lines = [indent + line if line else line for line in block.splitlines()]
+    new = text.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
+    try:
+        if yaml.safe_load(new) != data:  # the list goes on as it looked: check, never guess
+            return None
+    except yaml.YAMLError:
+        return None
+    return new

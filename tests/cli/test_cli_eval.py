@@ -129,6 +129,11 @@ def test_baseline_prints_what_got_better_or_worse(cli: CLI) -> None:
         ({"d.yaml": PASSING}, ["d.yaml"], "eval needs --agent FILE.py:NAME"),
         ({}, ["missing.yaml", "--agent", AGENT], "missing.yaml: no such dataset file"),
         (
+            {"d.yaml": PASSING},
+            ["d.yaml", "--agent", AGENT, "--json", "nowhere/r.json"],
+            "--json 'nowhere/r.json': cannot write there",
+        ),
+        (
             {"d.yaml": PASSING, "old.json": "[]"},
             ["d.yaml", "--agent", AGENT, "--baseline", "old.json"],
             "old.json: not eval results",
@@ -156,7 +161,7 @@ def test_export_a_journaled_session_into_a_case_that_passes(cli: CLI) -> None:
     assert "inputs: What is the weather in Paris?" in shown.stdout
     assert "- ToolTrajectory:" in shown.stdout and "city: Paris" in shown.stdout
     written = cli("eval", "export", "--session", "s1", "-o", "cases.yaml")
-    assert written.returncode == 0 and "wrote case 's1' to cases.yaml" in written.stderr
+    assert written.returncode == 0 and "added case 's1' in cases.yaml" in written.stderr
     result = cli("eval", "cases.yaml", "--agent", "weather.py:weather_agent", "--json", "e.json")
     assert result.returncode == 0, result.stdout + result.stderr
     (case,) = json.loads((cli.home / "e.json").read_text())["cases"]
@@ -221,3 +226,35 @@ def test_the_weather_example_dataset_passes_offline(cli: CLI) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "pass rate: 100.0% (3/3 runs" in result.stdout
+
+
+def test_export_adds_to_a_dataset_file_keeping_its_format_and_comments(cli: CLI) -> None:
+    write(cli, "weather.py", WEATHER)
+    ran = cli("run", "What is the weather in Paris?", "--tools", "weather.py", "--session", "s1")
+    assert ran.returncode == 0, ran.stderr
+    yaml_text = "# my cases\ncases:\n  - name: hello  # a greeting\n    inputs: hi\n"
+    write(cli, "mine.yaml", yaml_text)
+    write(cli, "mine.json", '{"cases": [{"name": "hello", "inputs": "hi"}]}')
+    for name in ("mine.yaml", "mine.json"):
+        done = cli("eval", "export", "--session", "s1", "-o", name)
+        assert done.returncode == 0 and f"added case 's1' in {name}" in done.stderr
+    text = (cli.home / "mine.yaml").read_text()
+    assert text.startswith(yaml_text) and "- name: s1" in text  # comments and layout kept
+    data = json.loads((cli.home / "mine.json").read_text())  # JSON stays JSON
+    assert [c["name"] for c in data["cases"]] == ["hello", "s1"]
+    again = cli("eval", "export", "--session", "s1", "-o", "mine.json")
+    assert "replaced case 's1'" in again.stderr
+    assert len(json.loads((cli.home / "mine.json").read_text())["cases"]) == 2
+    write(cli, "notes.yaml", "tests:\n  - a\n")
+    write(cli, "broken.yaml", "a: b: c\n")
+    for target, problem in (
+        ("notes.yaml", "not a dataset file"),
+        ("broken.yaml", "not valid YAML"),
+        ("cases.txt", "ends in .yaml, .yml or .json"),
+        (str(cli.home / "mine.yaml" / "x.yaml"), "cannot"),
+    ):
+        before = {p.name: p.read_bytes() for p in cli.home.iterdir() if p.is_file()}
+        refused = cli("eval", "export", "--session", "s1", "-o", target)
+        assert refused.returncode == 2 and problem in refused.stderr, refused.stderr
+        assert refused.stderr.count("\n") == 1  # one line, no traceback
+        assert {p.name: p.read_bytes() for p in cli.home.iterdir() if p.is_file()} == before
