@@ -71,11 +71,11 @@ def add_parser(sub: Any) -> None:
 def run_a2a(args: argparse.Namespace) -> int:
     if args.a2a_command != "serve":
         raise UsageError("say what to do: agentloop a2a serve --agent file.py:NAME")
-    from .serve import check_bind
+    from .serve import check_bind, listen, run_app
 
     check_bind(args)
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401
 
         from agentloop.a2a import create_app
     except ImportError as exc:
@@ -107,14 +107,13 @@ def run_a2a(args: argparse.Namespace) -> int:
         app = create_app(agent, store, client=backend.client, token=args.token)
     except ConfigurationError as exc:
         raise UsageError(str(exc)) from None
+    sock, url = listen(args)
     backend.announce()
-    host = f"[{args.host}]" if ":" in args.host else args.host
     print(
-        f"agentloop A2A agent {agent.name!r} on http://{host}:{args.port}/ "
+        f"agentloop A2A agent {agent.name!r} on {url}/ "
         f"(card: /.well-known/agent-card.json; Ctrl-C stops)",
         file=sys.stderr,
         flush=True,
     )
-    level = "info" if args.verbose else "warning"
-    uvicorn.run(app, host=args.host, port=args.port, log_level=level)
+    run_app(app, sock, args.verbose)
     return 0

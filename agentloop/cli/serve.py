@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import ipaddress
+import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 from ._common import UsageError, generation_config, model_of
 from ._tools import agent_settings, load_agent, load_tools
 
-__all__ = ["check_bind", "is_loopback", "run_serve"]
+__all__ = ["check_bind", "is_loopback", "listen", "run_app", "run_serve"]
 
 
 def is_loopback(host: str) -> bool:
@@ -39,10 +42,41 @@ def check_bind(args: argparse.Namespace) -> None:
         raise UsageError(f"--port must be between 0 and 65535, got {args.port}")
 
 
+def listen(args: argparse.Namespace) -> tuple[socket.socket, str]:
+    """Bind ``--host``/``--port`` now (``--port 0``: a free one): the socket and the base URL
+    to print. A port in use is a one-line error before anything says it serves."""
+    from agentloop.testing.server import _bind
+
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(
+                f"port {args.port} on {args.host} is in use; stop what runs there or pick "
+                "another with --port (--port 0 picks a free one)"
+            ) from None
+        raise UsageError(
+            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
+        ) from None
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    return sock, f"http://{host}:{sock.getsockname()[1]}"
+
+
+def run_app(app: Any, sock: socket.socket, verbose: bool) -> None:
+    """Serve ``app`` with uvicorn on the bound ``sock`` until Ctrl-C."""
+    import uvicorn
+
+    config = uvicorn.Config(app, log_level="info" if verbose else "warning")
+    try:
+        uvicorn.Server(config).run(sockets=[sock])
+    finally:
+        sock.close()
+
+
 def run_serve(args: argparse.Namespace) -> int:
     check_bind(args)
     try:
-        import uvicorn
+        import uvicorn  # noqa: F401
 
         from agentloop.web import create_app
     except ImportError as exc:
@@ -72,9 +106,8 @@ def run_serve(args: argparse.Namespace) -> int:
         backend_note=backend.description,
         agent=agent,
     )
+    sock, url = listen(args)
     backend.announce()
-    host = f"[{args.host}]" if ":" in args.host else args.host
-    print(f"agentloop web chat on http://{host}:{args.port}/ (Ctrl-C stops)", file=sys.stderr)
-    level = "info" if args.verbose else "warning"
-    uvicorn.run(app, host=args.host, port=args.port, log_level=level)
+    print(f"agentloop web chat on {url}/ (Ctrl-C stops)", file=sys.stderr, flush=True)
+    run_app(app, sock, args.verbose)
     return 0

@@ -87,12 +87,13 @@ def add_case(path: Any, case: dict[str, Any]) -> str:
         *(c for c in cases if not (isinstance(c, dict) and c.get("name") == case["name"])),
         case,
     ]
+    new: str | None = None
     if is_json:
         new = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    else:
-        new = _appended(text, data, case) if text and not replaced else None
-        if new is None:
-            new = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    elif text and not replaced:
+        new = _appended(text, data, case)
+    if new is None:
+        new = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(new, encoding="utf-8")

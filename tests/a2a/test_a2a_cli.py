@@ -92,6 +92,24 @@ def test_serving_needs_an_agent_not_a_function(
     assert "serves an agentloop.Agent" in capsys.readouterr().err
 
 
+def test_a_port_in_use_is_one_line_before_anything_says_it_serves(
+    agents_file: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("GEMINI_API_KEY", raising=False)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        for argv in (
+            ["a2a", "serve", "--agent", f"{agents_file}:weather", "--port", port],
+            ["serve", "--port", port],
+        ):
+            assert main(argv) == 2
+            err = capsys.readouterr().err
+            assert f"port {port} on 127.0.0.1 is in use" in err and "--port 0" in err
+            assert " on http://" not in err  # it never claimed to serve
+
+
 def test_a2a_without_an_action_says_what_to_do(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["a2a"]) == 2
     assert "agentloop a2a serve --agent" in capsys.readouterr().err
