@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import functools
 import io
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
@@ -511,6 +512,13 @@ def _handler(command: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
+def _quiet_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the ``agentloop`` command line; returns the exit code."""
     args_list = list(sys.argv[1:] if argv is None else argv)
@@ -550,6 +558,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\nagentloop {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of stdout left (``agentloop sessions | head``): stop quietly, as Unix
+        # tools do; stdout goes to devnull so the interpreter's final flush cannot fail again.
+        _quiet_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a killed writer
     except Exception as exc:
         from agentloop.errors import AgentloopError
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from cli_helpers import CLI
 
@@ -63,3 +65,17 @@ def test_bad_input_is_one_line_and_exit_2(cli: CLI, argv: list[str], message: st
     assert message in lines[0]
     assert lines[0].startswith("agentloop")
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+def test_a_reader_that_leaves_early_ends_the_command_quietly(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``agentloop sessions | head``: the pipe closes; no traceback, the SIGPIPE exit code."""
+    import agentloop.cli as cli
+
+    def writes_to_a_closed_pipe(args: Any) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "_handler", lambda command: writes_to_a_closed_pipe)
+    assert cli.main(["models"]) == 141
+    assert "Traceback" not in capsys.readouterr().err
