@@ -154,15 +154,7 @@ def _export(args: argparse.Namespace) -> int:
         if args.session not in sessions:
             known = ", ".join(i.id for i in sessions.list()[:10]) or "none"
             raise UsageError(f"no session {args.session!r} in {sessions.where} (known: {known})")
-        import warnings
-
-        from agentloop import Client
-        from agentloop.errors import MissingToolsWarning
-
-        # Export reads the history: it runs no tool and sends no request.
-        with warnings.catch_warnings(), Client(api_key="export-sends-nothing") as unused:
-            warnings.simplefilter("ignore", MissingToolsWarning)
-            conv = sessions.load(args.session, client=unused)
+        conv = sessions.inspect(args.session)  # read only: no tools run, nothing is sent
         case = evals.export_case(conv.history, name=args.session, order=args.order)
     finally:
         sessions.close()

@@ -41,6 +41,11 @@ def _list(sessions: Any, as_json: bool) -> int:
     return 0
 
 
+def _updated(sessions: Any, id: str) -> float:
+    """When the store last wrote session ``id`` (a session no chat saved app meta for)."""
+    return next((info.updated for info in sessions.list() if info.id == id), 0.0)
+
+
 def _show(sessions: Any, ids: list[str], as_json: bool) -> int:
     for id in ids:
         conv = sessions.inspect(id)
@@ -61,7 +66,7 @@ def _show(sessions: Any, ids: list[str], as_json: bool) -> int:
         print(
             f"session {id!r}: model {conv.model or conv.agent}, strategy "
             f"{conv.strategy}, tools: {tools}, {plural(len(history), 'step')}, "
-            f"updated {_when(float(meta.get('updated') or 0))}"
+            f"updated {_when(float(meta.get('updated') or _updated(sessions, id)))}"
         )
         for i, step in enumerate(history):
             print(step_line(i, step))

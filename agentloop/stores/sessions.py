@@ -166,10 +166,14 @@ class Sessions:
         return len(self.inspect(id).history)
 
     def tool_names(self, id: str) -> builtins.list[str]:
-        """The names of the tools session ``id`` was saved with."""
-        data = self.inspect(id).to_dict()
-        names = (data.get("settings") or data).get("tool_names") or []
-        return [str(n) for n in names]
+        """The names of the tools session ``id`` was saved with (its stored settings: loaded
+        without its tools, the conversation itself has none)."""
+        stored = self.store.read(id, after=self.store.version(id))  # the meta, no records
+        settings = (stored.meta or {}).get("settings")
+        if not isinstance(settings, dict):
+            data = self.inspect(id).to_dict()
+            settings = data.get("settings") or data
+        return [str(n) for n in settings.get("tool_names") or []]
 
     # --- writing ----------------------------------------------------------------------------
 

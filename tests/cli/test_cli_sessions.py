@@ -41,3 +41,15 @@ def test_list_show_delete(cli: CLI) -> None:
     again = cli("sessions", "show", "alpha")
     assert again.returncode == 2 and "no session 'alpha'" in again.stderr
     assert "known: beta" in again.stderr
+
+
+def test_show_reads_the_tools_and_time_a_run_saved(cli: CLI) -> None:
+    (cli.home / "weather.py").write_text(
+        "def get_weather(city: str) -> dict:\n"
+        '    """Get the weather.\n\n    Args:\n        city: The city.\n    """\n'
+        "    return {'city': city, 'temperature': 20}\n"
+    )
+    ran = cli("run", "What is the weather in Paris?", "--tools", "weather.py", "--session", "p")
+    assert ran.returncode == 0, ran.stderr
+    first = cli("sessions", "show", "p").stdout.splitlines()[0]
+    assert "tools: get_weather," in first and "updated -" not in first
