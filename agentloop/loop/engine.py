@@ -28,6 +28,7 @@ from agentloop.errors import (
     AgentloopError,
     APIError,
     ConflictError,
+    HookError,
     InputError,
     InteractionCancelledError,
     InteractionFailedError,
@@ -82,7 +83,7 @@ from .events import (
     TurnCompleted,
 )
 from .history import encode_step
-from .hooks import HookSet
+from .hooks import HookSet, hook_name
 from .limits import LimitGuard, NestedGuard, UsageTotals
 from .records import (
     CallsStarted,
@@ -650,10 +651,22 @@ class TurnEngine:
         try:
             if self.parse_output is not None:
                 output = self.parse_output(output)
-            for validator in self.output_validators:
-                output = yield RunHook(validator, output)
-        except Exception as exc:  # a ValidationError, bad JSON, a validator's ModelRetry
+        except Exception as exc:  # a ValidationError, bad JSON: the model answers again
             return exc
+        for validator in self.output_validators:
+            try:
+                output = yield RunHook(validator, output)
+            except ToolError as exc:  # ModelRetry("why"): the model answers again
+                return exc
+            except Exception as exc:  # a bug in the validator: not the model's to fix
+                raise HookError(
+                    f"the output validator {hook_name(validator)} raised "
+                    f"{type(exc).__name__}: {exc}. The turn ended and the history stays usable; "
+                    "fix the validator (raise agentloop.ModelRetry('why') to ask the model "
+                    "for another answer), then send again",
+                    turn,
+                    "output_validator",
+                ) from exc
         turn.output = output
         return None
 

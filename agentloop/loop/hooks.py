@@ -183,7 +183,8 @@ POINTS = ("before_request", "after_response", "before_tool", "after_tool")
 # --- the engine side ---------------------------------------------------------------------------
 
 
-def _name(hook: Callable[..., Any]) -> str:
+def hook_name(hook: Callable[..., Any]) -> str:
+    """How an error names a hook (or an output validator): its qualified name."""
     return getattr(hook, "__qualname__", None) or getattr(hook, "__name__", None) or repr(hook)
 
 
@@ -200,7 +201,7 @@ def _plain(value: Any) -> Any:
 
 def _bad_return(point: str, hook: Callable[..., Any], result: Any, allowed: str) -> HookError:
     return HookError(
-        f"the {point} hook {_name(hook)} returned {type(result).__name__}; it may return "
+        f"the {point} hook {hook_name(hook)} returned {type(result).__name__}; it may return "
         f"{allowed}. Fix the hook, then send again (the history stays usable)",
         hook=point,
     )
@@ -227,7 +228,7 @@ class HookSet:
             raise
         except Exception as exc:
             raise HookError(
-                f"the {point} hook {_name(hook)} raised {type(exc).__name__}: {exc}. The turn "
+                f"the {point} hook {hook_name(hook)} raised {type(exc).__name__}: {exc}. The turn "
                 "ended and the history stays usable (open calls were answered with an error "
                 "result); fix the hook, then send again",
                 turn,
@@ -241,7 +242,7 @@ class HookSet:
             result = yield from self._call("before_request", hook, event, turn)
             if isinstance(result, Deny):
                 raise RequestVetoedError(
-                    f"a before_request hook ({_name(hook)}) vetoed the model request: "
+                    f"a before_request hook ({hook_name(hook)}) vetoed the model request: "
                     f"{result.reason}. History stays usable; send again when the hook allows it",
                     turn,
                     result.reason,

@@ -210,6 +210,25 @@ async def test_model_retry_from_an_output_validator_and_from_a_tool(driver: str)
     assert calls == [-5]
 
 
+@DRIVERS
+async def test_a_bug_in_an_output_validator_is_not_sent_to_the_model(driver: str) -> None:
+    """Only ``ModelRetry`` asks for another answer: any other exception is the validator's
+    own bug, named in a ``HookError``; nothing more is asked of the model."""
+    from agentloop.errors import HookError
+
+    def buggy(city: City) -> City:
+        return city.populaton  # type: ignore[attr-defined,no-any-return]
+
+    emu = Emulator(ScriptedModel([say('{"name": "Oslo", "population": 700000}'), say("fine")]))
+    agent = Agent("geo", response_model=City, output_validators=[buggy], output_retries=3)
+    conv = conversation(agent, emu, driver)
+    with pytest.raises(HookError, match="output validator .*buggy raised AttributeError") as info:
+        await done(conv.send("a city"))
+    assert isinstance(info.value.__cause__, AttributeError) and info.value.turn is not None
+    assert len(creates(emu)) == 1  # the model was not told its answer was wrong
+    assert conv.turns[-1].status != "completed"
+
+
 def test_bad_definitions_get_one_line_errors() -> None:
     @tool
     def search(q: str) -> str:
