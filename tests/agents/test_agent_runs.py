@@ -222,7 +222,7 @@ async def test_a_bug_in_an_output_validator_is_not_sent_to_the_model(driver: str
     emu = Emulator(ScriptedModel([say('{"name": "Oslo", "population": 700000}'), say("fine")]))
     agent = Agent("geo", response_model=City, output_validators=[buggy], output_retries=3)
     conv = conversation(agent, emu, driver)
-    with pytest.raises(HookError, match="output validator .*buggy raised AttributeError") as info:
+    with pytest.raises(HookError, match=r"output validator .*buggy raised AttributeError") as info:
         await done(conv.send("a city"))
     assert isinstance(info.value.__cause__, AttributeError) and info.value.turn is not None
     assert len(creates(emu)) == 1  # the model was not told its answer was wrong
