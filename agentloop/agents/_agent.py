@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -92,9 +92,8 @@ class Agent:
             )
         from ._runtime import unique_names
 
-        object.__setattr__(self, "tools", tuple(self.tools))
-        object.__setattr__(self, "handoffs", tuple(self.handoffs))
-        object.__setattr__(self, "output_validators", tuple(self.output_validators))
+        for field_name in ("tools", "handoffs", "output_validators"):
+            object.__setattr__(self, field_name, self._listed(field_name))
         for target in self.handoffs:
             if not isinstance(target, (Agent, str)):
                 raise ConfigurationError(
@@ -125,6 +124,23 @@ class Agent:
             )
         if self.output_retries < 0:
             raise ConfigurationError(f"output_retries must be >= 0, not {self.output_retries}")
+
+    def __hash__(self) -> int:
+        # By name: equal agents share it, and settings such as labels= are dicts.
+        return hash(self.name)
+
+    def _listed(self, field_name: str) -> tuple[Any, ...]:
+        """The list given as ``field_name`` (``None``: none), as a tuple; one item given bare
+        (``tools=search``) is refused, naming the fix."""
+        value = getattr(self, field_name)
+        if value is None:
+            return ()
+        if isinstance(value, (str, bytes, dict, Agent)) or not isinstance(value, Iterable):
+            raise ConfigurationError(
+                f"agent {self.name!r}: {field_name} takes a list, not "
+                f"{type(value).__name__}: {field_name}=[{value!r:.40}]"
+            )
+        return tuple(value)
 
     # --- conversations ---------------------------------------------------------------------
 

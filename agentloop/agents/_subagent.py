@@ -108,6 +108,11 @@ class AgentTool(Tool[..., Any]):
         context: Context = "fresh",
         asynchronous: bool = True,
     ) -> None:
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise ConfigurationError(
+                f"as_tool(name=...) is the tool's name, a non-empty str, not {name!r}; leave "
+                f"it out to use the agent's name ({agent.name!r})"
+            )
         if context not in ("fresh", "fork"):
             raise ConfigurationError(
                 f"as_tool(context=...) is 'fresh' or 'fork', not {context!r}: 'fresh' gives the "

@@ -190,6 +190,7 @@ class ConversationCore:
         self.strategy = strategy
         self.compaction = compaction
         if limits is not None:
+            _check_limits(limits)
             limits.check_priced(self.model if self.model is not None else agent)
         self.limits = limits
         self.store: ConversationStore | None = None
@@ -518,6 +519,7 @@ class ConversationCore:
         return encoded
 
     def _guard(self, limits: UsageLimits | None) -> LimitGuard | NestedGuard | None:
+        _check_limits(limits)
         guard = None
         if limits is not None or self.limits is not None:
             key = self.model if self.model is not None else self.agent
@@ -812,3 +814,11 @@ def _observer_for(conversation: Any) -> Any:
     from ._tracing import observer_for
 
     return observer_for(conversation)
+
+
+def _check_limits(limits: Any) -> None:
+    if limits is not None and not isinstance(limits, UsageLimits):
+        raise ConfigurationError(
+            f"limits must be an agentloop.UsageLimits or None, not {limits!r:.40}: "
+            "limits=UsageLimits(max_requests=5)"
+        )

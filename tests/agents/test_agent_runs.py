@@ -271,6 +271,20 @@ def test_bad_definitions_get_one_line_errors() -> None:
         Agent("a").as_tool(context="everything")  # type: ignore[arg-type]
     check(info, "fresh", "fork")
 
+    # one item where a list goes, and other wrong types: said at once, in one line
+    for make, words in (
+        (lambda: Agent("a", tools=search), ("tools takes a list", "tools=[")),
+        (lambda: Agent("a", handoffs=Agent("b")), ("handoffs takes a list",)),
+        (lambda: Agent("a", output_validators=len), ("output_validators takes a list",)),
+        (lambda: Agent("a").as_tool(name=""), ("non-empty str",)),
+        (lambda: Agent("a").run("hi", limits=5), ("UsageLimits",)),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(AgentloopError) as info:
+            make()
+        check(info, *words)
+    assert Agent("a", tools=None, handoffs=None).tools == ()  # type: ignore[arg-type]
+    assert len({Agent("a", labels={"team": "x"}), Agent("b", generation_config={})}) == 2
+
 
 @DRIVERS
 async def test_async_output_validators(driver: str) -> None:
