@@ -217,6 +217,12 @@ class Tool(Generic[P, R]):
             if _is_context(p.annotation):
                 context.append(p.name)
                 continue
+            if getattr(get_origin(p.annotation) or p.annotation, "__name__", "") == "RunContext":
+                raise self._fail(
+                    f"parameter '{p.name}' is a RunContext: that is what an agent's "
+                    f"instructions callable gets; a tool gets the run as a ToolContext "
+                    f"({p.name}: ToolContext, with .deps and .conversation)."
+                )
             if p.annotation is p.empty:
                 raise self._fail(
                     f"parameter '{p.name}' has no type annotation; annotate it "

@@ -282,6 +282,18 @@ def test_bad_definitions_get_one_line_errors() -> None:
         with pytest.raises(AgentloopError) as info:
             make()
         check(info, *words)
+    with pytest.raises(AgentloopError) as info:
+
+        @tool
+        def wrong_context(ctx: RunContext[Any], q: str) -> str:
+            """Look up.
+
+            Args:
+                q: What.
+            """
+            return q
+
+    check(info, "is a RunContext", "ToolContext")
     assert Agent("a", tools=None, handoffs=None).tools == ()  # type: ignore[arg-type]
     assert len({Agent("a", labels={"team": "x"}), Agent("b", generation_config={})}) == 2
 
