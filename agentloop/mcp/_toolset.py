@@ -245,7 +245,17 @@ class MCPToolset:
         pass any secret it needs there. Its stderr is kept in a temporary file whose end is
         shown when the server fails to start or dies.
         """
-        arguments = [str(a) for a in args]
+        if not isinstance(command, (str, os.PathLike)) or not os.fspath(command):
+            raise ConfigurationError(
+                f"MCPToolset.stdio(command): the program to start (a str), not {command!r}"
+            )
+        if isinstance(args, (str, bytes)):
+            raise ConfigurationError(
+                f"MCPToolset.stdio(command, args): args is a list of arguments, e.g. "
+                f"[{args!r}], not one string"
+            )
+        command = os.fspath(command)
+        arguments = [os.fspath(a) if isinstance(a, os.PathLike) else str(a) for a in args]
         extra = {str(k): str(v) for k, v in (env or {}).items()}
         where = os.fspath(cwd) if cwd is not None else None
 
@@ -287,6 +297,10 @@ class MCPToolset:
     ) -> MCPToolset:
         """A server reached over streamable HTTP at ``url`` (``headers`` go with every
         request, e.g. ``{"Authorization": "Bearer ..."}``; they never appear in a repr)."""
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"MCPToolset.http(url): the server's http:// or https:// URL, not {url!r:.80}"
+            )
         sent = {str(k): str(v) for k, v in (headers or {}).items()}
 
         def transport(stderr: TextIO) -> contextlib.AbstractAsyncContextManager[Any]:
@@ -706,7 +720,10 @@ def _describe(exc: BaseException) -> str:
     if isinstance(inner, tuple) and inner and isinstance(inner[0], BaseException):
         return _describe(inner[0])
     if isinstance(exc, FileNotFoundError):
-        return f"command not found ({exc.filename or exc})"
+        return (
+            f"command not found ({exc.filename or exc}): install it, or give its full path "
+            "(a bare name is looked up on PATH)"
+        )
     message = str(exc) or getattr(exc, "message", "") or ""
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 

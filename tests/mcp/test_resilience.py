@@ -25,6 +25,7 @@ def test_a_missing_command_fails_the_first_turn_with_a_clear_error() -> None:
     assert isinstance(info.value, AgentloopError)
     message = str(info.value)
     assert "agentloop-no-such-mcp-server" in message and "failed to start" in message
+    assert "give its full path" in message
     assert "not found" in message
     assert info.value.server == "agentloop-no-such-mcp-server --flag"
     assert emu.requests == [] and conv.history == []  # nothing was sent, nothing recorded

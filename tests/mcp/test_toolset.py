@@ -231,6 +231,17 @@ def test_memory_takes_only_a_server_object() -> None:
         MCPToolset.memory("python server.py")
 
 
+def test_stdio_and_http_refuse_arguments_they_cannot_use() -> None:
+    with pytest.raises(
+        ConfigurationError, match=r"args is a list of arguments, e\.g\. \['s\.py'\]"
+    ):
+        MCPToolset.stdio("python", "s.py")  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="the program to start"):
+        MCPToolset.stdio(123)  # type: ignore[arg-type]
+    with pytest.raises(ConfigurationError, match="http:// or https:// URL"):
+        MCPToolset.http("not a url")
+
+
 def test_a_memory_toolset_is_named_after_its_server_and_closes() -> None:
     model = ScriptedModel([[call("add", "c1", a=2, b=2)], "four"])
     toolset = memory_toolset()
