@@ -562,6 +562,7 @@ class MCPToolset:
             await asyncio.wait_for(asyncio.shield(ready), self.startup_timeout)
         except asyncio.TimeoutError:
             await self._stop(link)
+            _consume(ready)  # the start cut short failed it too: already said here
             raise MCPServerError(
                 f"MCP server {self.name!r} did not start within {self.startup_timeout:g} s"
                 f"{_tail(link, close=True)}; check the command, or raise startup_timeout.",
@@ -713,6 +714,12 @@ def _url_label(url: str) -> str:
     host = parts.hostname or url
     port = f":{parts.port}" if parts.port else ""
     return f"{host}{port}{parts.path}"  # no userinfo, no query (either may hold a secret)
+
+
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Mark a failed future's exception as read (asyncio logs an unread one)."""
+    if future.done() and not future.cancelled():
+        future.exception()
 
 
 def _describe(exc: BaseException) -> str:
