@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from ._common import UsageError
@@ -156,8 +157,32 @@ def run_submit(args: argparse.Namespace) -> int:
 # --- tasks -----------------------------------------------------------------------------------
 
 
+def _missing_database(args: argparse.Namespace) -> Path | None:
+    """The SQLite task database file ``tasks`` would read, when it does not exist (reading
+    must not create one: a mistyped ``--db`` would look like an empty queue)."""
+    from agentloop.durable import database_url
+
+    try:
+        url = database_url(db_arg(args))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if not url.startswith("sqlite:///"):
+        return None
+    path = Path(url[len("sqlite:///") :])
+    return None if path.exists() else path
+
+
 def run_tasks(args: argparse.Namespace) -> int:
+    import dbos  # noqa: F401  # without the [durable] extra, say so first (main's handler)
+
     action = getattr(args, "tasks_command", None)
+    missing = _missing_database(args)
+    if missing is not None:
+        where = f"no task database at {missing}"
+        if action is None and db_arg(args) is None:
+            print(f"no tasks ({where} yet; agentloop submit TASK creates it)", flush=True)
+            return 0
+        raise UsageError(f"{where}; give --db where the worker keeps its tasks (or submit one)")
     with _queue(args) as queue:
         if action is None:
             return _list(queue, args)

@@ -79,3 +79,14 @@ def test_a_reader_that_leaves_early_ends_the_command_quietly(
     monkeypatch.setattr(cli, "_handler", lambda command: writes_to_a_closed_pipe)
     assert cli.main(["models"]) == 141
     assert "Traceback" not in capsys.readouterr().err
+
+
+def test_reading_tasks_never_creates_a_task_database(cli: CLI) -> None:
+    typo = cli.home / "tpyo" / "tasks.sqlite"
+    for argv in (["tasks", "--db", str(typo)], ["tasks", "show", "t1", "--db", str(typo)]):
+        result = cli(*argv)
+        assert result.returncode == 2 and "no task database at" in result.stderr
+    assert not typo.parent.exists()
+    listing = cli("tasks")  # the default database, not made yet: an empty list, said so
+    assert listing.returncode == 0 and "no tasks (no task database at" in listing.stdout
+    assert not (cli.home / "agentloop-tasks.sqlite").exists()
