@@ -313,6 +313,7 @@ class _Chat:
         self.make_conv = make_conv  # (template) -> a new, empty conversation, same settings
         self.interrupted = False  # the last Ctrl-C has not been followed by input yet
         self.approve_all = False
+        self.failed = 0  # turns that ended with an error (a script's exit code says so)
         self.requests = 0
         self.tokens: dict[str, int] = {}
         self.attached: list[Any] = []  # files for the next message (-a, /attach)
@@ -367,12 +368,14 @@ class _Chat:
                 f"another window changed session {self.name!r}: reloaded it "
                 f"({plural(len(self.conv.history), 'step')}); send your message again"
             )
+            self.failed += 1  # this message was not sent
         except AgentloopError as exc:
             self.view.end()
             partial = exc.turn
             if partial is not None:
                 self._count(partial)
             self.view.error(f"error: {exc}")
+            self.failed += 1
         else:
             if turn is not None:
                 self._count(turn)
@@ -715,4 +718,8 @@ def run_chat(args: argparse.Namespace) -> int:
                 server.close()
     finally:
         sessions.close()
+    if chat.failed and not chat.reader.interactive:
+        # A script (stdin not a terminal) learns that some of its messages failed.
+        print(f"{plural(chat.failed, 'turn')} failed (see the errors above)", file=sys.stderr)
+        return 1
     return 0

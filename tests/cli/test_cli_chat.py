@@ -279,3 +279,9 @@ def test_sessions_started_in_the_same_second_never_share_an_id(cli: CLI) -> None
     assert "3 sessions" in listing
     for text in ("one", "two", "three"):
         assert f"3 steps  {text}" in listing
+
+
+def test_a_script_whose_turns_fail_exits_1(cli: CLI) -> None:
+    failed = cli("chat", "-o", "max_output_tokens=abc", stdin="hi\nagain\n")
+    assert failed.returncode == 1 and "2 turns failed" in failed.stderr
+    assert cli("chat", stdin="hi\n").returncode == 0
