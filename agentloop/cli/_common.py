@@ -181,15 +181,50 @@ def mcp_toolsets(commands: list[str] | None, urls: list[str] | None) -> list[Any
 
 def attachments(paths: list[str] | None) -> list[Any]:
     """Content blocks for ``-a FILE`` / ``/attach FILE``; a bad file is a one-line error."""
+    from pathlib import Path
+
+    from agentloop.errors import InputError
     from agentloop.loop.inputs import from_file
 
     blocks = []
     for path in paths or []:
+        if Path(path).is_dir():
+            raise UsageError(f"cannot attach {path!r}: it is a folder; attach files one by one")
         try:
-            blocks.append(from_file(path))
+            block = from_file(path)
+        except InputError:
+            raise UsageError(
+                f"cannot attach {path!r}: its type cannot be told from its name; give it an "
+                "extension (.png, .jpg, .pdf, .mp3, .mp4, ...)"
+            ) from None
         except (OSError, ValueError) as exc:
             raise UsageError(f"cannot attach {path!r}: {exc}") from None
+        if block.mime_type not in _ATTACHABLE:
+            raise UsageError(
+                f"cannot attach {path!r}: the API takes no {block.mime_type} files; attach "
+                "images, audio, video, PDF, CSV or Office documents (put text in the message)"
+            )
+        blocks.append(block)
     return blocks
+
+
+def _attachable() -> frozenset[str]:
+    """The media types the API takes in input blocks (the spec's lists, section 4.3)."""
+    from typing import get_args
+
+    from agentloop.types import values
+
+    kinds = (values.ImageMimeType, values.AudioMimeType, values.VideoMimeType)
+    found = {
+        value
+        for kind in (*kinds, values.DocumentMimeType)
+        for member in get_args(kind)
+        for value in get_args(member)
+    }
+    return frozenset(found)
+
+
+_ATTACHABLE = _attachable()
 
 
 def with_attachments(text: str, blocks: list[Any]) -> Any:

@@ -13,12 +13,25 @@ from agentloop.types import AudioContent, DocumentContent, ImageContent, TextCon
 
 __all__ = ["from_bytes", "from_file", "from_uri", "text"]
 
+# The API's names where Python's ``mimetypes`` (which also reads the system's tables) has
+# another or none (section 4.3 of the wire specification lists the accepted ones).
 _EXTRA_TYPES = {
     ".md": "text/markdown",
     ".webp": "image/webp",
+    ".heic": "image/heic",
+    ".heif": "image/heif",
+    ".wav": "audio/wav",
+    ".aif": "audio/aiff",
+    ".aiff": "audio/aiff",
+    ".aac": "audio/aac",
     ".m4a": "audio/m4a",
     ".flac": "audio/flac",
     ".opus": "audio/opus",
+    ".mov": "video/mov",
+    ".avi": "video/avi",
+    ".wmv": "video/wmv",
+    ".flv": "video/x-flv",
+    ".3gp": "video/3gpp",
 }
 
 

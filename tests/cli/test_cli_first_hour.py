@@ -151,6 +151,18 @@ def test_run_attaches_files_to_the_task(cli: CLI) -> None:
     assert "(with 1 image/png file attached)" in proc.stdout
     missing = cli("run", "Describe", "--attach", "nope.pdf")
     assert missing.returncode == 2 and "cannot attach 'nope.pdf'" in missing.stderr
+    (cli.home / "page.html").write_bytes(b"x")
+    (cli.home / "noext").write_bytes(b"x")
+    for name, why in (
+        ("page.html", "the API takes no text/html files"),  # the API refuses the type
+        ("noext", "give it an extension"),
+        (".", "it is a folder"),
+    ):
+        refused = cli("run", "Describe", "-a", name)
+        assert refused.returncode == 2 and why in refused.stderr, refused.stderr
+    (cli.home / "clip.wav").write_bytes(b"RIFF")
+    sent = cli("run", "Describe", "-a", "clip.wav")  # the API's name, not audio/x-wav
+    assert sent.returncode == 0 and "(with 1 audio/wav file attached)" in sent.stdout
 
 
 def test_chat_attaches_with_the_flag_and_with_slash_attach(cli: CLI) -> None:
