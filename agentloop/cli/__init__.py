@@ -366,7 +366,7 @@ def _add_sessions(sub: Any) -> None:
     )
     _store_flag(sessions)
     sessions.add_argument(
-        "--json", action="store_true", help="print JSON instead of text (list, show)"
+        "--json", action="store_true", help="print JSON instead of text (list, show, search)"
     )
     _verbose_flag(sessions)
 
@@ -512,6 +512,16 @@ def _handler(command: str) -> Callable[[argparse.Namespace], int]:
     return handler
 
 
+def _command_parser(parser: argparse.ArgumentParser, args: argparse.Namespace) -> Any:
+    """The parser of the (sub)command ``args`` were parsed for (``parser`` itself if none)."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            sub = action.choices.get(getattr(args, action.dest, None) or "")
+            if sub is not None:
+                return _command_parser(sub, args)
+    return parser
+
+
 def _quiet_stdout() -> None:
     with contextlib.suppress(OSError, ValueError, AttributeError):
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -530,7 +540,9 @@ def main(argv: list[str] | None = None) -> int:
         return emulator_main(args_list[1:])
     parser = _parser()
     try:
-        args = parser.parse_args(args_list)
+        args, unknown = parser.parse_known_args(args_list)
+        if unknown:  # said by the command's own parser, which names its own --help
+            _command_parser(parser, args).error(f"unrecognized arguments: {' '.join(unknown)}")
     except SystemExit as exc:
         return int(exc.code) if isinstance(exc.code, int) else 2
     if args.command is None:

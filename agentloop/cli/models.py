@@ -16,6 +16,8 @@ def add_models_parser(sub: Any) -> None:
         description="The model ids (for --model) and agent ids (Conversation(agent=...)) of "
         "the Interactions API that agentloop knows; the emulator accepts exactly these. The "
         "real API may know more: any id can be passed.",
+        epilog="examples:\n  agentloop models\n  agentloop models --json | jq '.models[0]'",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--json", action="store_true", help="print a JSON object instead of text")
 

@@ -147,6 +147,10 @@ def _parser() -> argparse.ArgumentParser:
         prog="agentloop emulator",
         description="Serve a local emulator of the Gemini Interactions API (no network, no "
         "real model). Point a client at http://HOST:PORT with any API key.",
+        epilog="examples:\n  agentloop emulator --port 8080\n"
+        "  GEMINI_BASE_URL=http://127.0.0.1:8080 GEMINI_API_KEY=any agentloop chat\n"
+        "  agentloop emulator --port 0 --api-key secret   # a free port; one accepted key",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface (default 127.0.0.1)")
     parser.add_argument(
