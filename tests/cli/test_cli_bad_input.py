@@ -16,7 +16,8 @@ BYTES = b"hello\n\xff\xfe not utf-8\nsecond line\n"
 
 def test_non_utf8_input_is_refused_line_by_line_in_process(cli: CLI) -> None:
     proc = cli("chat", "--session", "bytes", stdin=BYTES)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 1, proc.stderr  # a script learns one message failed
+    assert "1 turn failed" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert "the input cannot be sent" in proc.stderr
     assert "Nothing was added to history" in proc.stderr
@@ -36,7 +37,7 @@ def test_non_utf8_input_is_refused_line_by_line(tmp_path: Path) -> None:
         timeout=60,
     )
     out, err = proc.stdout.decode(), proc.stderr.decode()
-    assert proc.returncode == 0, err
+    assert proc.returncode == 1, err
     assert "Traceback" not in err
     assert "the input cannot be sent" in err and "Nothing was added to history" in err
     assert "You said: hello" in out and "You said: second line" in out
