@@ -58,6 +58,11 @@ def load_config(path: Path | None = None) -> dict[str, Any]:
     """The settings of the config file (``{}`` when there is none); ``UsageError`` if invalid."""
     path = path or config_path()
     if not path.is_file():
+        if os.environ.get("AGENTLOOP_CONFIG"):  # named on purpose: a typo must not pass
+            raise UsageError(
+                f"AGENTLOOP_CONFIG names {str(path)!r}, which is not a file; fix the path or "
+                "unset it"
+            )
         return {}
     toml = _toml()
     if toml is None:  # pragma: no cover - Python 3.10 without tomli

@@ -158,3 +158,11 @@ def test_config_file_supplies_defaults(cli: CLI) -> None:
     (config / "config.toml").write_text("modle = 'x'\n")
     bad = cli("run", "hi")
     assert bad.returncode == 2 and "unknown key 'modle'" in bad.stderr
+
+
+def test_a_config_file_named_by_agentloop_config_must_exist(
+    cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AGENTLOOP_CONFIG", str(cli.home / "agentloop.tmol"))
+    missing = cli("run", "hi")
+    assert missing.returncode == 2 and "AGENTLOOP_CONFIG names" in missing.stderr
