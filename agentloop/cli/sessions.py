@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 from typing import Any
 
 from ._common import UsageError, plural
@@ -137,9 +138,25 @@ def _rewinds(sessions: Any, id: str) -> int:
     return sum(1 for r in sessions.store.read(id).records if r.startswith('{"k":"rewind"'))
 
 
+def _no_store_file(store: Any) -> Path | None:
+    """``--store PATH`` naming a SQLite file that does not exist (reading it must not make
+    one, nor its folders: a mistyped path would look like an empty store)."""
+    if not isinstance(store, str) or ("://" in store and not store.startswith("sqlite:///")):
+        return None
+    path = Path(store[len("sqlite:///") :] if store.startswith("sqlite:///") else store)
+    return None if path.exists() else path
+
+
 def run_sessions(args: argparse.Namespace) -> int:
     from agentloop.stores.sessions import open_sessions
 
+    missing_store = _no_store_file(args.store)
+    if missing_store is not None:
+        if args.action in ("list", "search") and not (args.action == "list" and args.ids):
+            print(f"no sessions in {missing_store} (there is no such file)")
+            return 0 if args.action == "list" else 1
+        if args.ids:
+            raise UsageError(f"no session {args.ids[0]!r}: there is no file {missing_store}")
     if args.action == "search":
         sessions = open_sessions(args.store)
         try:

@@ -53,3 +53,12 @@ def test_show_reads_the_tools_and_time_a_run_saved(cli: CLI) -> None:
     assert ran.returncode == 0, ran.stderr
     first = cli("sessions", "show", "p").stdout.splitlines()[0]
     assert "tools: get_weather," in first and "updated -" not in first
+
+
+def test_reading_sessions_never_creates_a_store(cli: CLI) -> None:
+    typo = cli.home / "nowhere" / "chats.db"
+    listing = cli("sessions", "--store", str(typo))
+    assert listing.returncode == 0 and "no such file" in listing.stdout
+    shown = cli("sessions", "show", "a", "--store", str(typo))
+    assert shown.returncode == 2 and "there is no file" in shown.stderr
+    assert not typo.parent.exists()
