@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._common import UsageError
+from ._common import UsageError, a_or_an
 from ._tools import _module_for
 
 __all__ = ["load_agent_ref"]
@@ -36,7 +36,7 @@ def load_agent_ref(ref: str, *, option: str = "--agent") -> Any:
         value = getattr(value, part)
     if not _usable(value):
         raise UsageError(
-            f"{option} {ref!r}: {name} is a {type(value).__name__}, not an agentloop.Agent or "
+            f"{option} {ref!r}: {name} is {a_or_an(type(value).__name__)}, not an agentloop.Agent or "
             "a function"
         )
     return value

@@ -106,6 +106,11 @@ def plural(count: int, word: str, many: str | None = None) -> str:
     return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
+def a_or_an(word: str) -> str:
+    """``a function``, ``an int``."""
+    return f"{'an' if word[:1].lower() in 'aeiou' else 'a'} {word}"
+
+
 def model_of(args: Any) -> str:
     """The ``--model`` (or config) value, checked; the default model when neither is set."""
     from agentloop._defaults import DEFAULT_MODEL

@@ -9,7 +9,7 @@ import argparse
 import sys
 from typing import Any
 
-from ._common import UsageError
+from ._common import UsageError, a_or_an
 
 __all__ = ["add_parser", "run_a2a"]
 
@@ -92,7 +92,7 @@ def run_a2a(args: argparse.Namespace) -> int:
     agent = load_agent_ref(args.agent)
     if not isinstance(agent, Agent):
         raise UsageError(
-            f"--agent {args.agent!r} is a {type(agent).__name__}; agentloop a2a serve serves an "
+            f"--agent {args.agent!r} is {a_or_an(type(agent).__name__)}; agentloop a2a serve serves an "
             "agentloop.Agent"
         )
     store = args.store

@@ -122,7 +122,8 @@ def _search(sessions: Any, words: list[str], as_json: bool) -> int:
     if not found:
         print(f"no session mentions {needle!r} in {sessions.where}")
         return 1
-    print(f"{plural(len(found), 'session')} mention {needle!r} (newest first):")
+    verb = "mentions" if len(found) == 1 else "mention"
+    print(f"{plural(len(found), 'session')} {verb} {needle!r} (newest first):")
     for row in found:
         print(f"  {row['id']}  {_when(row['updated'])}  {row['title']}".rstrip())
         for hit in row["hits"][:5]:
