@@ -36,8 +36,8 @@ def load_agent_ref(ref: str, *, option: str = "--agent") -> Any:
         value = getattr(value, part)
     if not _usable(value):
         raise UsageError(
-            f"{option} {ref!r}: {name} is {a_or_an(type(value).__name__)}, not an agentloop.Agent or "
-            "a function"
+            f"{option} {ref!r}: {name} is {a_or_an(type(value).__name__)}, not an "
+            "agentloop.Agent or a function"
         )
     return value
 

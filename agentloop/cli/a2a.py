@@ -92,8 +92,8 @@ def run_a2a(args: argparse.Namespace) -> int:
     agent = load_agent_ref(args.agent)
     if not isinstance(agent, Agent):
         raise UsageError(
-            f"--agent {args.agent!r} is {a_or_an(type(agent).__name__)}; agentloop a2a serve serves an "
-            "agentloop.Agent"
+            f"--agent {args.agent!r} is {a_or_an(type(agent).__name__)}; agentloop a2a serve "
+            "serves an agentloop.Agent"
         )
     store = args.store
     if store is None:
