@@ -66,7 +66,7 @@ def test_load_agent_ref_finds_the_agent(agents_file: Path) -> None:
     ("suffix", "says"),
     [
         (":missing", "has no attribute 'missing' \\(it defines: .*weather"),
-        (":not_an_agent", "is a int, not an agentloop.Agent"),
+        (":not_an_agent", "is an int, not an agentloop.Agent"),
         ("", "expected FILE.py:NAME or module:NAME"),
     ],
 )

@@ -198,7 +198,7 @@ def test_sessions_search_finds_the_sessions_that_mention_a_text(cli: CLI) -> Non
     cli("chat", "--session", "dogs", stdin="I have 2 dogs\n")
     proc = cli("sessions", "search", "INVOICE")
     assert proc.returncode == 0, proc.stderr
-    assert "1 session mention 'INVOICE'" in proc.stdout
+    assert "1 session mentions 'INVOICE'" in proc.stdout
     assert "invoices" in proc.stdout and "[0] you: Send the invoice to ACME" in proc.stdout
     assert "dogs" not in proc.stdout
     rows = json.loads(cli("sessions", "search", "dogs", "--json").stdout)
