@@ -86,6 +86,22 @@ def _mean(values: Sequence[float]) -> float:
     return int(mean) if mean.is_integer() else mean
 
 
+_NO_MATCH = "CannotOverwriteExistingCassetteException"
+
+
+def _error_text(message: str) -> str:
+    """A run's error for the report: a replay that found no recording of a request says what
+    to do in a line (vcrpy's own advice speaks of its Python options)."""
+    if not message.startswith(_NO_MATCH):
+        return message
+    first = message.split("\n", 1)[0][len(_NO_MATCH) + 2 :]
+    return (
+        f"a request is not in the case's recording ({first}) If the case or the agent changed "
+        "on purpose, delete the case's cassette file and run once with GEMINI_API_KEY set to "
+        "record it again"
+    )
+
+
 def _summarise(
     name: str,
     runs: Sequence[ReportCase[Any, Any, Any]],
@@ -96,7 +112,7 @@ def _summarise(
     scores: dict[str, list[float]] = {}
     asserts: dict[str, list[bool]] = {}
     reasons: dict[str, str] = {}
-    errors = [f.error_message for f in failures]
+    errors = [_error_text(f.error_message) for f in failures]
     for run in runs:
         for key, score in run.scores.items():
             scores.setdefault(key, []).append(float(score.value))

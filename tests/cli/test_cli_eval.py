@@ -208,6 +208,12 @@ def test_cassettes_record_each_case_once_then_replay_with_no_key(
     assert rep["assertions"] == rec["assertions"] and rep["scores"] == rec["scores"]
     assert rep["assertions"]["ToolCalled"] is True
     assert len(emulator.requests) == live_requests  # nothing reached a server
+    changed = (cli.home / "w.yaml").read_text().replace("in Paris?", "in Paris, please?")
+    write(cli, "w.yaml", changed)  # the same case asks something else now
+    stale = cli(*argv)
+    assert stale.returncode == 1
+    assert "FAILED paris: a request is not in the case's recording" in stale.stdout
+    assert "delete the case's cassette file" in stale.stdout and "record_mode" not in stale.stdout
     write(cli, "w.yaml", (cli.home / "w.yaml").read_text().replace("paris", "rome"))
     unrecorded = cli(*argv)
     assert unrecorded.returncode == 2
