@@ -580,6 +580,11 @@ def main(argv: list[str] | None = None) -> int:
 
         if not isinstance(exc, AgentloopError):
             raise
+        from agentloop.errors import ConfigurationError
+
+        if isinstance(exc, ConfigurationError):  # a setting that cannot work: usage, exit 2
+            print(f"agentloop {args.command}: error: {exc}", file=sys.stderr)
+            return 2
         print(f"agentloop {args.command}: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
     finally:

@@ -90,3 +90,12 @@ def test_reading_tasks_never_creates_a_task_database(cli: CLI) -> None:
     listing = cli("tasks")  # the default database, not made yet: an empty list, said so
     assert listing.returncode == 0 and "no tasks (no task database at" in listing.stdout
     assert not (cli.home / "agentloop-tasks.sqlite").exists()
+
+
+def test_a_setting_that_cannot_work_is_a_usage_error(
+    cli: CLI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GEMINI_API_KEY", "k")
+    monkeypatch.setenv("GEMINI_BASE_URL", "notaurl")
+    result = cli("run", "hi")
+    assert result.returncode == 2 and "agentloop run: error: the API base URL" in result.stderr
