@@ -6,6 +6,7 @@ command actually runs.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
@@ -204,7 +205,7 @@ def attachments(paths: list[str] | None) -> list[Any]:
             ) from None
         except (OSError, ValueError) as exc:
             raise UsageError(f"cannot attach {path!r}: {exc}") from None
-        if block.mime_type not in _ATTACHABLE:
+        if block.mime_type not in _attachable():
             raise UsageError(
                 f"cannot attach {path!r}: the API takes no {block.mime_type} files; attach "
                 "images, audio, video, PDF, CSV or Office documents (put text in the message)"
@@ -213,6 +214,7 @@ def attachments(paths: list[str] | None) -> list[Any]:
     return blocks
 
 
+@functools.cache
 def _attachable() -> frozenset[str]:
     """The media types the API takes in input blocks (the spec's lists, section 4.3)."""
     from typing import get_args
@@ -227,9 +229,6 @@ def _attachable() -> frozenset[str]:
         for value in get_args(member)
     }
     return frozenset(found)
-
-
-_ATTACHABLE = _attachable()
 
 
 def with_attachments(text: str, blocks: list[Any]) -> Any:
