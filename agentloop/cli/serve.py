@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import ipaddress
 import socket
 import sys
@@ -44,20 +43,11 @@ def check_bind(args: argparse.Namespace) -> None:
 
 def listen(args: argparse.Namespace) -> tuple[socket.socket, str]:
     """Bind ``--host``/``--port`` now (``--port 0``: a free one): the socket and the base URL
-    to print. A port in use is a one-line error before anything says it serves."""
-    from agentloop.testing.server import _bind
+    to print. A port in use is a one-line error (a ``ConfigurationError``: exit 2) before
+    anything says it serves."""
+    from agentloop.testing.server import listen as listen_on
 
-    try:
-        sock = _bind(args.host, args.port)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            raise UsageError(
-                f"port {args.port} on {args.host} is in use; stop what runs there or pick "
-                "another with --port (--port 0 picks a free one)"
-            ) from None
-        raise UsageError(
-            f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}"
-        ) from None
+    sock = listen_on(args.host, args.port)
     host = f"[{args.host}]" if ":" in args.host else args.host
     return sock, f"http://{host}:{sock.getsockname()[1]}"
 

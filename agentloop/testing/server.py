@@ -17,7 +17,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from agentloop.errors import AgentloopError
+from agentloop.errors import AgentloopError, ConfigurationError
 
 from .signatures import DEFAULT_SIGNING_KEY  # re-exported: the CLI's default
 
@@ -66,6 +66,20 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening socket on ``host:port`` (0: a free port); a port in use (or any other bind
+    failure) is a ``ConfigurationError`` saying what to do."""
+    try:
+        return _bind(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigurationError(
+                f"port {port} on {host} is in use; stop what runs there or pick another with "
+                "--port (--port 0 picks a free one)"
+            ) from None
+        raise ConfigurationError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 @contextlib.contextmanager
@@ -289,14 +303,9 @@ def main(argv: list[str] | None = None) -> int:
         **({"webhook_secret": args.webhook_secret} if args.webhook_secret else {}),
     )
     try:
-        sock = _bind(args.host, args.port)
-    except OSError as exc:
-        if exc.errno == errno.EADDRINUSE:
-            return _fail(
-                f"port {args.port} on {args.host} is in use; stop what runs there or pick "
-                "another with --port (--port 0 picks a free one)"
-            )
-        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+        sock = listen(args.host, args.port)
+    except ConfigurationError as exc:
+        return _fail(str(exc))
     _access_log(args.log_level)
     config = _config(emulator, args.log_level)
     config.host, config.port = args.host, args.port
