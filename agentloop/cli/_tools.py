@@ -91,25 +91,40 @@ def tools_of(module: ModuleType) -> list[Any]:
     ]
 
 
-def load_tools(specs: list[str] | None) -> list[Tool[..., Any]]:
-    """Load and declare the tools of every ``--tools`` value; ``UsageError`` on any problem."""
+def tools_option(args: Any, session: str | None = None) -> str:
+    """How errors name where the tools came from: ``--tools``, the config file, or (``session``)
+    the tools a resumed session was started with."""
+    if session is not None:
+        return f"the tools of session {session!r}"
+    if "tools" in getattr(args, "from_config", ()):
+        from ._config import config_path
+
+        return f"tools (in {config_path()})"
+    return "--tools"
+
+
+def load_tools(specs: list[str] | None, option: str = "--tools") -> list[Tool[..., Any]]:
+    """Load and declare the tools of every ``--tools`` value; ``UsageError`` on any problem
+    (``option`` names where the values came from)."""
     from agentloop.tools import ToolDefinitionError, ToolRegistry
 
     registry = ToolRegistry()
     for spec in specs or []:
-        module = _module_for(spec)
+        module = _module_for(spec, option)
         candidates = tools_of(module)
         if not candidates:
-            raise UsageError(f"--tools {spec!r} defines no @tool functions and no public functions")
+            raise UsageError(
+                f"{option} {spec!r} defines no @tool functions and no public functions"
+            )
         for item in candidates:
             try:
                 registry.add(item)
             except ToolDefinitionError as exc:
-                raise UsageError(f"--tools {spec!r}: a tool cannot be declared: {exc}") from None
+                raise UsageError(f"{option} {spec!r}: a tool cannot be declared: {exc}") from None
             except Exception as exc:  # e.g. an annotation pydantic cannot build a schema for
                 name = getattr(item, "__name__", repr(item))
                 raise UsageError(
-                    f"--tools {spec!r}: {name} cannot be declared as a tool: "
+                    f"{option} {spec!r}: {name} cannot be declared as a tool: "
                     f"{type(exc).__name__}: {exc}"
                 ) from None
     return list(registry)

@@ -34,7 +34,7 @@ from ._common import (
 )
 from ._limits import long_loop_settings, usage_line
 from ._render import Printer, branch_lines, call_text, log_event, short, step_line, turn_line
-from ._tools import agent_settings, load_agent, load_tools
+from ._tools import agent_settings, load_agent, load_tools, tools_option
 
 __all__ = ["run_chat"]
 
@@ -630,16 +630,20 @@ def run_chat(args: argparse.Namespace) -> int:
                 setattr(args, key, None)
             model = check_model(args.model) if args.model else None
             config = generation_config(args)
-        tool_specs = args.tools
+        tool_specs, option = args.tools, tools_option(args)
         if tool_specs is None and resuming:
             tool_specs = meta.get("tools") or None  # the tools the session was started with
+            option = tools_option(args, name)
         agent_spec = getattr(args, "agent", None)
         if agent_spec is None and resuming and args.tools is None:
             agent_spec = meta.get("agent") or None  # the agent the session was started with
         agent = load_agent(agent_spec)
         from_agent = agent_settings(agent, args)
         servers = mcp_toolsets(args.mcp, args.mcp_url)
-        tools: list[Any] = [*(from_agent.pop("tools", None) or load_tools(tool_specs)), *servers]
+        tools: list[Any] = [
+            *(from_agent.pop("tools", None) or load_tools(tool_specs, option)),
+            *servers,
+        ]
         long_loop_settings(args, model or model_of(args))  # check the flags before anything
         if args.tools is not None or not resuming:
             meta["tools"] = _tool_specs(args.tools)

@@ -10,7 +10,7 @@ import contextlib
 import sys
 
 from ._common import UsageError
-from ._tools import load_tools
+from ._tools import load_tools, tools_option
 
 __all__ = ["run_mcp"]
 
@@ -25,6 +25,6 @@ def run_mcp(args: argparse.Namespace) -> int:
     from agentloop.mcp import serve
 
     with contextlib.redirect_stdout(sys.stderr):  # stdout is the protocol's, even at import
-        tools = load_tools(args.tools)
+        tools = load_tools(args.tools, tools_option(args))
     serve(tools, name=args.name, allow_approval_tools=args.allow_approval_tools)
     return 0

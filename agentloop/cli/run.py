@@ -23,7 +23,7 @@ from ._common import (
 )
 from ._limits import long_loop_settings
 from ._render import call_text, log_event, short, turn_to_json
-from ._tools import agent_settings, load_agent, load_tools
+from ._tools import agent_settings, load_agent, load_tools, tools_option
 
 __all__ = ["DEFAULT_SYSTEM", "run_task"]
 
@@ -185,7 +185,10 @@ def run_task(args: argparse.Namespace) -> int:
     agent = load_agent(getattr(args, "agent", None))
     from_agent = agent_settings(agent, args)
     servers = mcp_toolsets(args.mcp, args.mcp_url)
-    tools: list[Any] = [*(from_agent.pop("tools", None) or load_tools(args.tools)), *servers]
+    tools: list[Any] = [
+        *(from_agent.pop("tools", None) or load_tools(args.tools, tools_option(args))),
+        *servers,
+    ]
     model = from_agent.get("model", model)
     long_loop = long_loop_settings(args, model)
     sessions = None

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ._common import UsageError, generation_config, model_of
-from ._tools import agent_settings, load_agent, load_tools
+from ._tools import agent_settings, load_agent, load_tools, tools_option
 
 __all__ = ["check_bind", "is_loopback", "listen", "run_app", "run_serve"]
 
@@ -80,7 +80,7 @@ def run_serve(args: argparse.Namespace) -> int:
     if agent is not None:
         agent_settings(agent, args)  # refuses --tools/--system beside --agent
     model = model_of(args) if agent is None or args.model or agent.model is None else agent.model
-    tools = load_tools(args.tools)
+    tools = load_tools(args.tools, tools_option(args))
     backend = open_backend(args.backend, asynchronous=True)
     app = create_app(
         tools=tools,

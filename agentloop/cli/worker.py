@@ -140,7 +140,7 @@ def run_worker(args: argparse.Namespace) -> int:
     from agentloop.durable import TaskQueue, database_url
 
     from ._common import open_backend
-    from ._tools import load_tools
+    from ._tools import load_tools, tools_option
 
     if args.concurrency < 1:
         raise UsageError(f"--concurrency must be at least 1, got {args.concurrency}")
@@ -149,7 +149,7 @@ def run_worker(args: argparse.Namespace) -> int:
     if args.poll_interval <= 0:
         raise UsageError(f"--poll-interval must be positive, got {args.poll_interval}")
     args.model = check_model(args.model or DEFAULT_MODEL)
-    tools = load_tools(args.tools)
+    tools = load_tools(args.tools, tools_option(args))
     try:
         url = database_url(db_arg(args))
     except ValueError as exc:

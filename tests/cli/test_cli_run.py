@@ -155,6 +155,9 @@ def test_config_file_supplies_defaults(cli: CLI) -> None:
     cli("chat", "--session", "own", "--model", "gemini-3.5-pro", stdin="hi\n")
     resumed = cli("chat", "--session", "own", stdin="hi again\n")
     assert "model gemini-3.5-pro," in resumed.stderr
+    (config / "config.toml").write_text("tools = ['gone.py']\n")
+    gone = cli("run", "hi")
+    assert gone.returncode == 2 and "tools (in " in gone.stderr and "config.toml" in gone.stderr
     (config / "config.toml").write_text("modle = 'x'\n")
     bad = cli("run", "hi")
     assert bad.returncode == 2 and "unknown key 'modle'" in bad.stderr
