@@ -111,9 +111,7 @@ def _search(sessions: Any, words: list[str], as_json: bool) -> int:
             who, text = _step_text(step)
             at = text.lower().find(lowered)
             if who and at >= 0:
-                start = max(0, at - 30)
-                snippet = " ".join(text[start : at + len(needle) + 50].split())
-                hits.append({"step": i, "who": who, "text": snippet})
+                hits.append({"step": i, "who": who, "text": _snippet(text, at, len(needle))})
         if hits or lowered in title.lower():
             found.append({"id": info.id, "updated": info.updated, "title": title, "hits": hits})
     if as_json:
@@ -146,6 +144,20 @@ def _no_store_file(store: Any) -> Path | None:
         return None
     path = Path(store[len("sqlite:///") :] if store.startswith("sqlite:///") else store)
     return None if path.exists() else path
+
+
+def _snippet(text: str, at: int, size: int) -> str:
+    """The words around ``text[at:at + size]`` (cut at word edges; ``…`` where text was left
+    out), on one line."""
+    start, end = max(0, at - 30), min(len(text), at + size + 50)
+    if start > 0:
+        space = text.find(" ", start, at)
+        start = space + 1 if space >= 0 else start
+    if end < len(text):
+        space = text.rfind(" ", at + size, end)
+        end = space if space >= 0 else end
+    middle = " ".join(text[start:end].split())
+    return ("…" if start > 0 else "") + middle + ("…" if end < len(text) else "")
 
 
 def run_sessions(args: argparse.Namespace) -> int:
