@@ -307,9 +307,12 @@ class HookSet:
         changed: list[Any] = []
         for outcome in outcomes:
             step: FunctionResultStep = outcome.result
+            # A copy: a hook that edits it in place (``result.result["card"] = ...``) changes
+            # what is sent, never the step whose encoding is already made.
+            given = step.result if isinstance(step.result, str) else copy.deepcopy(step.result)
             event = ToolCallResult(
                 outcome.call,
-                step.result,
+                given,
                 bool(step.is_error),
                 getattr(outcome, "value", None),
                 getattr(outcome, "error", None),
@@ -320,7 +323,8 @@ class HookSet:
                 result = yield from self._call("after_tool", hook, event, turn)
                 if result is not None:
                     event.result = result
-            if event.result is not step.result or event.is_error != bool(step.is_error):
+            replaced = event.result is not given or given != step.result
+            if replaced or event.is_error != bool(step.is_error):
                 try:
                     value = to_result(event.result)
                 except Exception as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from typing import Any
 
@@ -259,6 +260,29 @@ def test_after_tool_redacts_results(
     turn = send(driver, conv, "card?")
     assert turn.tool_calls[0].result.result == {"number": "[redacted]", "owner": "Ann"}
     assert "4111" not in str(bodies(emu)) and "4111" not in str(conv.history)
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_after_tool_may_edit_the_result_in_place(
+    emu: Emulator, scripted: ScriptedModel, driver: str
+) -> None:
+    """``result.result["number"] = ...`` redacts what the model gets and what is kept, as a
+    returned value does (the hook is handed a copy; the edit is seen)."""
+
+    @tool
+    def read_card() -> dict[str, str]:
+        """Reads a card."""
+        return {"number": "4111-1111-1111-1111", "owner": "Ann"}
+
+    def redact_in_place(result: ToolCallResult) -> None:
+        result.result["number"] = "[redacted]"
+
+    scripted.add([call("read_card", "c1")], say("ok"))
+    conv = make(driver, emu, tools=[read_card], hooks=Hooks(after_tool=redact_in_place))
+    turn = send(driver, conv, "card?")
+    assert turn.tool_calls[0].result.result == {"number": "[redacted]", "owner": "Ann"}
+    assert "4111" not in str(bodies(emu)) and "4111" not in str(conv.history)
+    assert "4111" not in json.dumps(conv.to_dict())
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
