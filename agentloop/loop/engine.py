@@ -162,6 +162,22 @@ MAYBE_RAN = (
 )
 
 
+def _superseded(paused: Any, call_id: str) -> str:
+    """The answer to a call of a paused turn when a new message came instead of ``resume()``:
+    what is known, and the decision taken on it, if any."""
+    if call_id in paused.in_doubt:
+        return IN_DOUBT
+    decision = paused.decisions.get(call_id)
+    if decision is None:
+        return "The user did not approve this call before sending a new message."
+    approved, reason = decision
+    if reason == RERUN_UNKNOWN:
+        return RERUN_UNKNOWN
+    if approved:
+        return "Not run: the user approved it, but sent a new message before it ran."
+    return "The user rejected this call." + (f" Reason: {reason}" if reason else "")
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, KeyboardInterrupt):
         return "the turn was interrupted (KeyboardInterrupt) before this call ran."
@@ -330,15 +346,7 @@ class TurnEngine:
                 # answered as not approved; those that may have run (in doubt) say so.
                 for call in paused.awaiting:
                     if call.id in state.open_calls:
-                        if call.id in paused.in_doubt:
-                            text = IN_DOUBT
-                        elif paused.decisions.get(call.id, (False, None))[1] == RERUN_UNKNOWN:
-                            text = RERUN_UNKNOWN
-                        else:
-                            text = (
-                                "The user did not approve this call before sending a new message."
-                            )
-                        self._answer(turn, call, text)
+                        self._answer(turn, call, _superseded(paused, call.id))
             state.extend(steps, turn, wires)
             # Else the lease is taken with the turn's first records, in one write before
             # anything is sent (a refusal there undoes the turn: ``_fail``, ``_rollback``).

@@ -256,7 +256,11 @@ class HookSet:
     def response(self, interaction: Interaction, turn: Turn) -> Generator[RunHook, Any, None]:
         event = ModelResponse(interaction, turn, self.conversation)
         for hook in self.after_response:
-            yield from self._call("after_response", hook, event, turn)
+            result = yield from self._call("after_response", hook, event, turn)
+            if result is not None:  # it sees the response; it cannot change or refuse it
+                error = _bad_return("after_response", hook, result, "None")
+                error.turn = turn
+                raise error
 
     def calls(
         self, calls: Iterable[FunctionCallStep], turn: Turn

@@ -408,3 +408,41 @@ def test_terminal_statuses_raise_with_advice(
         drive(conv.send("go"))
     assert info.value.turn is not None and info.value.turn.status == turn_status
     assert drive(conv.send("again")).output_text == "next"
+
+
+def test_a_new_message_instead_of_resume_keeps_the_decisions_taken(
+    drive: Any, scripted: ScriptedModel
+) -> None:
+    """Approved but not resumed: "not run", saying it was approved; rejected: the rejection
+    and its reason; undecided: not approved. Nothing runs."""
+    scripted.add(
+        [
+            call("delete_file", "c1", path="/a"),
+            call("delete_file", "c2", path="/b"),
+            call("delete_file", "c3", path="/c"),
+        ],
+        say("moving on"),
+    )
+    conv = drive.conv(tools=[delete_file])
+    assert drive(conv.send("delete three")).status == "awaiting_approval"
+    conv.approve("c1")
+    conv.reject("c2", "budget frozen until Monday")
+    drive(conv.send("never mind"))
+    said = {s.call_id: s.result for s in conv.history if s.type == "function_result"}
+    assert said["c1"] == "Not run: the user approved it, but sent a new message before it ran."
+    assert said["c2"] == "The user rejected this call. Reason: budget frozen until Monday"
+    assert said["c3"] == "The user did not approve this call before sending a new message."
+
+
+def test_an_after_response_hook_that_returns_a_value_is_a_hook_error(
+    drive: Any, scripted: ScriptedModel
+) -> None:
+    from agentloop import Deny, Hooks
+    from agentloop.errors import HookError
+
+    scripted.add(say("hello"), say("again"))
+    conv = drive.conv(hooks=Hooks(after_response=lambda response: Deny("no")))
+    with pytest.raises(
+        HookError, match=r"after_response hook .* returned Deny; it may return None"
+    ):
+        drive(conv.send("hi"))
