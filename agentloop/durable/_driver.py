@@ -325,7 +325,7 @@ class DurableDriver:
                     conv.approve(call_id)
                 else:
                     conv.reject(call_id, reason)
-            turn = self._drive(conv.engine().resume())
+            turn = self._drive(conv._continuing().resume())
         return turn
 
     def _drive(self, proto: Protocol) -> Turn:

@@ -349,22 +349,22 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
 
     async def resume(self) -> Turn:
         """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
-        return await self._finish(self._unread(self.engine()).resume())
+        return await self._finish(self._unread(self._continuing()).resume())
 
     def resume_stream(self) -> AsyncEventStream:
         """``resume()``, yielding loop events like ``stream``."""
-        return self._events(self.engine().resume())
+        return self._events(self._continuing().resume())
 
     async def recover(self) -> Turn:
         """Finish the turn a crash cut short (see ``needs_recovery``): journaled tool results
         are reused, never run again; a call that started without a journaled result runs
         again only if its tool is ``@tool(idempotent=True)``, else the turn pauses with it in
         ``pending_approvals`` (in doubt: it may have run); the request in flight is resent."""
-        return await self._finish(self._unread(self.engine()).recover())
+        return await self._finish(self._unread(self._continuing()).recover())
 
     def recover_stream(self) -> AsyncEventStream:
         """``recover()``, yielding loop events like ``stream``."""
-        return self._events(self.engine().recover())
+        return self._events(self._continuing().recover())
 
     def cancel(self) -> bool:
         """Stop the running turn; callable from any thread or task (a UI's Stop button).

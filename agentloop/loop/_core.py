@@ -187,6 +187,7 @@ class ConversationCore:
         self._static_cache: tuple[dict[str, Any] | None, dict[str, Any]] | None = None
         # (what the last static body was built from, private copies, that body: _static_body)
         self._static_hit: _StaticHit | None = None
+        self._turn_options: dict[str, Any] = {}  # the last turn's engine() options
         self.strategy = strategy
         self.compaction = compaction
         if limits is not None:
@@ -372,6 +373,14 @@ class ConversationCore:
                 "background turns need the stateful strategy: the API requires store=true "
                 "for background=true; set conv.strategy = 'stateful' first"
             )
+        # What a resume() or recover() of this turn goes on with (``_continuing``).
+        self._turn_options = {
+            "response_model": response_model,
+            "response_format": response_format,
+            "limits": limits,
+            "output_retries": output_retries,
+            "overrides": overrides,
+        }
         settings = self.settings
         model = response_model if response_model is not None else settings.response_model
         registry = self.tools
@@ -517,6 +526,21 @@ class ConversationCore:
             return body
         self._static_cache = (None, encoded)
         return encoded
+
+    def _continuing(self) -> TurnEngine:
+        """The engine that goes on with the paused or cut turn: with the options it began with
+        (``send(..., limits=, response_model=, ...)``), its turn limits counting what it has
+        spent already. (A conversation loaded in another process has only its own settings.)"""
+        engine = self.engine(**self._turn_options)
+        guard = self._turn_guard
+        own = guard.own if isinstance(guard, NestedGuard) else guard
+        state = self._state
+        spent = state.paused.turn if state.paused is not None else state.cut
+        if own is not None and spent is not None:
+            totals = own.turn_totals
+            totals.record(spent.usage, own.price)
+            totals.requests = spent.model_requests
+        return engine
 
     def _guard(self, limits: UsageLimits | None) -> LimitGuard | NestedGuard | None:
         _check_limits(limits)

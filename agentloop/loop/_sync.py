@@ -396,22 +396,22 @@ class Conversation(TimeTravel, ConversationCore):
 
     def resume(self) -> Turn:
         """Continue a turn paused for approval, after ``approve``/``reject`` of each call."""
-        return self._finish(self._unread(self.engine()).resume())
+        return self._finish(self._unread(self._continuing()).resume())
 
     def resume_stream(self) -> EventStream:
         """``resume()``, yielding loop events like ``stream``."""
-        return self._events(self.engine().resume())
+        return self._events(self._continuing().resume())
 
     def recover(self) -> Turn:
         """Finish the turn a crash cut short (see ``needs_recovery``): journaled tool results
         are reused, never run again; a call that started without a journaled result runs
         again only if its tool is ``@tool(idempotent=True)``, else the turn pauses with it in
         ``pending_approvals`` (in doubt: it may have run); the request in flight is resent."""
-        return self._finish(self._unread(self.engine()).recover())
+        return self._finish(self._unread(self._continuing()).recover())
 
     def recover_stream(self) -> EventStream:
         """``recover()``, yielding loop events like ``stream``."""
-        return self._events(self.engine().recover())
+        return self._events(self._continuing().recover())
 
     def cancel(self) -> bool:
         """Stop the running turn; callable from any thread or task (a UI's Stop button).

@@ -223,3 +223,46 @@ def test_limits_apply_to_streams(emu: Emulator, scripted: ScriptedModel) -> None
             seen.append(event.type)
     assert seen.count("interaction_completed") == 2
     assert_usable(conv)
+
+
+@pytest.mark.parametrize("driver", ["sync", "async"])
+def test_a_turns_limits_hold_across_an_approval_pause(
+    emu: Emulator, scripted: ScriptedModel, driver: str
+) -> None:
+    """``send(..., limits=)`` counts over the whole turn: resume() goes on with the same
+    limits, counting the requests made before the pause."""
+    import asyncio
+
+    @tool(requires_approval=True)
+    def guarded(n: int) -> str:
+        """A step that needs approval.
+
+        Args:
+            n: The step number.
+        """
+        return f"guarded {n}"
+
+    scripted.add(
+        Reply(steps=[{"type": "function_call", "name": "guarded", "arguments": {"n": 0}}]),
+        *(call_reply(i) for i in range(1, 10)),
+    )
+    limits = UsageLimits(max_requests=2)
+    if driver == "sync":
+        conv: Any = Conversation(emu.client(), tools=[step, guarded])
+        assert conv.send("go", limits=limits).status == "awaiting_approval"
+        conv.approve(conv.pending_approvals[0].id)
+        with pytest.raises(UsageLimitExceeded) as info:
+            conv.resume()
+    else:
+
+        async def run() -> Any:
+            conv = AsyncConversation(emu.async_client(), tools=[step, guarded])
+            assert (await conv.send("go", limits=limits)).status == "awaiting_approval"
+            conv.approve(conv.pending_approvals[0].id)
+            with pytest.raises(UsageLimitExceeded) as info:
+                await conv.resume()
+            return info
+
+        info = asyncio.run(run())
+    assert (info.value.limit, info.value.maximum) == ("max_requests", 2)
+    assert len(bodies(emu)) == 2  # one before the pause, one after: the turn's two
