@@ -37,6 +37,18 @@ def loopback_host(request: Any) -> bool:
     return host in LOOPBACK_HOSTS
 
 
+def check_token(token: str | None) -> None:
+    """Refuse an empty token: anyone sends it (``Bearer ``), and with a token set the Host
+    check against DNS rebinding is off (``--token "$UNSET"`` is the usual way in)."""
+    if token is not None and (not isinstance(token, str) or not token.strip()):
+        from agentloop.errors import ConfigurationError
+
+        raise ConfigurationError(
+            "token is empty; give a secret (python -c 'import secrets; "
+            "print(secrets.token_urlsafe())'), or no token to serve on loopback only"
+        )
+
+
 def refusal(request: Any, token: str | None, *, public: bool = False) -> tuple[int, str] | None:
     """``(status, message)`` when the request must be refused, else None.
 

@@ -60,7 +60,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentloop._guard import refusal
+from agentloop._guard import check_token, refusal
 from agentloop.loop.notes import read_note, stored_notes, write_note
 
 from ._card import agent_card
@@ -430,6 +430,7 @@ def create_app(
         skills: The card's skills (``a2a.types.AgentSkill``, dicts of its fields, or names);
             default: the agent's ``skills`` if it has them, else one skill per tool.
     """
+    check_token(token)
     own_client = client is None
     if client is None:
         from agentloop.client import AsyncClient

@@ -31,7 +31,12 @@ def _tool_specs(specs: list[str] | None) -> list[str]:
 
 
 def check_bind(args: argparse.Namespace) -> None:
-    """The rule of every server command: loopback unless ``--token``; a valid ``--port``."""
+    """The rule of every server command: loopback unless ``--token``; a valid ``--port``; a
+    token that is not empty."""
+    if args.token is not None and not args.token.strip():
+        raise UsageError(
+            "--token is empty (an unset variable?); give a secret, or leave --token out on loopback"
+        )
     if not is_loopback(args.host) and not args.token:
         raise UsageError(
             f"--host {args.host} is reachable from other machines: pass --token SECRET too "

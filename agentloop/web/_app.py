@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from agentloop._defaults import DEFAULT_MODEL
-from agentloop._guard import Guard, Refused
+from agentloop._guard import Guard, Refused, check_token
 from agentloop.loop import AsyncConversation, TurnCompleted
 from agentloop.stores.sessions import Sessions, open_sessions, valid_session_id
 
@@ -495,6 +495,7 @@ def create_app(
         from agentloop.errors import InputError
 
         raise InputError(f"strategy must be 'stateful' or 'stateless', got {strategy!r}")
+    check_token(token)
     if emulator:
         if client is not None:
             from agentloop.errors import ConfigurationError

@@ -222,6 +222,22 @@ def test_token_is_required_when_set(tmp_path: Path) -> None:
         assert events_of(events.text)[-1]["type"] == "RUN_FINISHED"
 
 
+def test_an_empty_token_is_refused_where_it_is_given(tmp_path: Path) -> None:
+    """``--token "$UNSET"``: anyone sends an empty token, and a token turns the Host check
+    off; the web app, the A2A app and the CLI refuse it."""
+    from agentloop import Agent
+    from agentloop.a2a import create_app as a2a_app
+    from agentloop.cli import main
+    from agentloop.errors import ConfigurationError
+
+    for token in ("", "   "):
+        with pytest.raises(ConfigurationError, match="token is empty"):
+            _app(tmp_path, token=token)
+        with pytest.raises(ConfigurationError, match="token is empty"):
+            a2a_app(Agent("a"), token=token)
+        assert main(["serve", "--token", token]) == 2
+
+
 def test_without_a_token_only_loopback_hosts_and_same_origin(tmp_path: Path) -> None:
     with TestClient(_app(tmp_path), base_url="http://attacker.example") as client:
         # DNS rebinding: a page of another site resolved to 127.0.0.1 is refused.
