@@ -295,12 +295,17 @@ class RunTranslator:
             ),
         ]
 
-    def error(self, exc: BaseException, session: dict[str, Any]) -> list[BaseEvent]:
-        """The end of a run that failed."""
+    def error(
+        self, exc: BaseException, session: dict[str, Any], message: str | None = None
+    ) -> list[BaseEvent]:
+        """The end of a run that failed (``message``: what the page says, when not the
+        exception's own text)."""
         return [
             *self._close_text(),
             CustomEvent(name="agentloop.session", value=session),
-            RunErrorEvent(message=str(exc) or type(exc).__name__, code=type(exc).__name__),
+            RunErrorEvent(
+                message=message or str(exc) or type(exc).__name__, code=type(exc).__name__
+            ),
         ]
 
 

@@ -293,23 +293,34 @@ class _Hub:
             # turn's open calls, so the saved history stays valid.
             self._save_quietly(live)
             run.push(translator.cancelled(self._session(live)), self.encoder)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # SystemExit: a tool's sys.exit(), not ours
             partial = getattr(exc, "turn", None)
             if partial is not None:
                 self._count(live, partial)
-            from agentloop.errors import AgentloopError, ConflictError, TurnInProgressError
+            from agentloop.errors import (
+                AgentloopError,
+                ConflictError,
+                HookError,
+                TurnInProgressError,
+            )
 
             if isinstance(exc, (ConflictError, TurnInProgressError)):
                 # Another writer (a CLI chat, another server) changed the session or runs a
                 # turn of it: nothing of this turn was written. Take the stored session, so
                 # the next message goes on top of what the other writer did.
                 exc = self._reload(live, exc)
-            record_failure(live.meta, len(live.conv.history), text, exc)
-            self._save_quietly(live)
-
-            if not isinstance(exc, AgentloopError):
+            message = None
+            if isinstance(exc, SystemExit):
+                message = f"a tool called sys.exit({exc.code!r}); the turn stopped"
+                log.error("session %s: %s (the server goes on)", conv.id, message)
+            elif isinstance(exc, AgentloopError) and not isinstance(exc, HookError):
+                log.warning("turn of session %s failed: %s: %s", conv.id, type(exc).__name__, exc)
+            else:  # the server's own code failed (a hook, instructions): for the log only
                 log.exception("turn of session %s failed", conv.id)
-            run.push(translator.error(exc, self._session(live)), self.encoder)
+                message = f"the server failed ({type(exc).__name__}); its log says why"
+            record_failure(live.meta, len(live.conv.history), text, exc, message)
+            self._save_quietly(live)
+            run.push(translator.error(exc, self._session(live), message), self.encoder)
         finally:
             run.finish()
 

@@ -12,14 +12,21 @@ __all__ = ["is_empty", "items_with_failures", "record_failure"]
 MAX_KEPT = 20  # the most recent failed exchanges of a session that are kept
 
 
-def record_failure(meta: dict[str, Any], at: int, text: str | None, exc: BaseException) -> None:
-    """Keep the failed exchange: the user's text (None: a resumed turn) and what failed."""
+def record_failure(
+    meta: dict[str, Any],
+    at: int,
+    text: str | None,
+    exc: BaseException,
+    message: str | None = None,
+) -> None:
+    """Keep the failed exchange: the user's text (None: a resumed turn) and what failed
+    (``message``: what the page says, when not the exception's own text)."""
     failures = list(meta.get("failures") or [])
     failures.append(
         {
             "at": at,  # history length before the failed turn: drawn after those steps
             "text": text,
-            "error": str(exc) or type(exc).__name__,
+            "error": message or str(exc) or type(exc).__name__,
             "code": type(exc).__name__,
             "time": time.time(),
         }

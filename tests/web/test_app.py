@@ -502,3 +502,40 @@ def test_bodies_are_limited_and_must_really_be_json(tmp_path: Path) -> None:
         assert sneaky.status_code == 415
         fine = c.patch("/api/sessions/s1", json={"strategy": "stateless"})
         assert fine.status_code == 200 and fine.json()["strategy"] == "stateless"
+
+
+def test_a_tool_that_calls_sys_exit_ends_its_run_not_the_server(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sys
+
+    def get_weather(city: str) -> str:
+        """Get the weather.
+
+        Args:
+            city: The city.
+        """
+        sys.exit(2)  # e.g. argparse refusing what the tool parsed
+
+    with TestClient(_app(tmp_path, tools=[get_weather]), base_url=LOCAL) as client:
+        events = _run(client, user_input("t1", "What is the weather in Paris?"))
+        assert events[-1]["type"] == "RUN_ERROR"
+        assert events[-1]["message"] == "a tool called sys.exit(2); the turn stopped"
+        assert "sys.exit(2)" in caplog.text  # the operator learns of it
+        again = _run(client, user_input("t2", "hello"))  # the server goes on
+        assert again[-1]["type"] == "RUN_FINISHED"
+
+
+def test_a_server_side_bug_is_logged_and_the_page_gets_no_internals(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from agentloop import Agent
+
+    def instructions(ctx: Any) -> str:
+        raise ValueError("postgresql://app:hunter2@db/prod is down")
+
+    agent = Agent("a", instructions=instructions)
+    with TestClient(_app(tmp_path, tools=[], agent=agent), base_url=LOCAL) as client:
+        events = _run(client, user_input("t1", "hello"))
+    assert events[-1]["type"] == "RUN_ERROR" and "hunter2" not in json.dumps(events)
+    assert "hunter2" in caplog.text  # in the server's log, where the operator looks
