@@ -84,7 +84,9 @@ def open_backend(mode: BackendMode = "auto", *, asynchronous: bool = False) -> B
         from agentloop.client import AsyncClient, Client
 
         client: Client | AsyncClient = AsyncClient() if asynchronous else Client()
-        where = client.base_url
+        from agentloop._defaults import redact
+
+        where = redact(client.base_url)  # a proxy's credentials in it stay hidden
         return Backend(client, False, f"Using the Gemini Interactions API at {where}")
     from agentloop.testing import Emulator
     from agentloop.testing.server import DEFAULT_SIGNING_KEY

@@ -17,6 +17,7 @@ from typing import Any, Literal, TypedDict, Union
 import httpx
 from pydantic import ValidationError
 
+from agentloop._defaults import redact
 from agentloop.errors import (
     AgentloopError,
     APIConnectionError,
@@ -237,7 +238,7 @@ class ClientConfig:
         self._headers: tuple[dict[str, str], dict[str, str]] | None = None
 
     def __repr__(self) -> str:
-        return f"base_url={self.base_url!r}, api_version={self.api_version!r}"
+        return f"base_url={redact(self.base_url)!r}, api_version={self.api_version!r}"
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{self.api_version}/{path}"
@@ -288,7 +289,8 @@ class RequestSpec:
 
     @property
     def label(self) -> str:
-        return f"{self.method} {self.url}"
+        """How errors name the request (credentials in the URL, if any, hidden)."""
+        return f"{self.method} {redact(self.url)}"
 
 
 class RequestFactory:

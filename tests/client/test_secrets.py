@@ -18,7 +18,7 @@ from client_fakes import (
     text_stream_events,
 )
 
-from agentloop import errors
+from agentloop import Client, errors
 from agentloop.client import RetryEvent, on_retry
 
 
@@ -104,3 +104,25 @@ def test_key_holder_is_opaque() -> None:
     assert repr(holder) == "'***'" and str(holder) == "'***'"
     with pytest.raises(TypeError):
         pickle.dumps(holder)
+
+
+def test_credentials_in_the_base_url_stay_out_of_reprs_and_errors() -> None:
+    """A proxy's ``user:password@`` in ``base_url`` (or GEMINI_BASE_URL) is hidden where the
+    URL is shown: the client's repr, connection errors."""
+    import httpx
+
+    from agentloop.errors import APIConnectionError
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused", request=request)
+
+    client = Client(
+        api_key="k",
+        base_url="http://proxyuser:hunter2pw@127.0.0.1:1",
+        max_retries=0,
+        http_client=httpx.Client(transport=httpx.MockTransport(refuse)),
+    )
+    assert "hunter2pw" not in repr(client) and "proxyuser:***@" in repr(client)
+    with pytest.raises(APIConnectionError) as info:
+        client.interactions.create(model="gemini-3.5-flash", input="hi")
+    assert "hunter2pw" not in str(info.value) and "proxyuser:***@127.0.0.1:1" in str(info.value)
