@@ -55,12 +55,24 @@ def _web(request: Request) -> WebState:
     return state
 
 
-def _sse(frames: AsyncIterator[str]) -> StreamingResponse:
+def _sse(frames: AsyncIterator[str], request: Request) -> StreamingResponse:
     return StreamingResponse(
-        frames,
+        _while_connected(frames, request),
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )
+
+
+async def _while_connected(frames: AsyncIterator[str], request: Request) -> AsyncIterator[str]:
+    """Stop following when the client has gone (the run goes on; ``/events`` replays it):
+    writing on to a closed connection costs a warning a frame."""
+    try:
+        async for frame in frames:
+            if await request.is_disconnected():
+                return
+            yield frame
+    finally:
+        await frames.aclose()  # type: ignore[attr-defined]
 
 
 def _user_text(message: Any) -> str:
@@ -150,7 +162,7 @@ async def follow_session(request: Request) -> Response:
     live = _web(request).hub.get(request.path_params["id"])
     if live.run is None:
         raise Refused(404, "no run of this session in this server")
-    return _sse(live.run.follow())
+    return _sse(live.run.follow(), request)
 
 
 async def get_branches(request: Request) -> Response:
@@ -200,7 +212,7 @@ async def agui(request: Request) -> Response:
         if not text.strip():
             raise Refused(400, "the user's message is empty")
     run = hub.start(live, data.run_id, text, decisions)
-    return _sse(run.follow())
+    return _sse(run.follow(), request)
 
 
 def routes() -> list[Route]:

@@ -539,3 +539,32 @@ def test_a_server_side_bug_is_logged_and_the_page_gets_no_internals(
         events = _run(client, user_input("t1", "hello"))
     assert events[-1]["type"] == "RUN_ERROR" and "hunter2" not in json.dumps(events)
     assert "hunter2" in caplog.text  # in the server's log, where the operator looks
+
+
+def test_following_a_run_stops_when_the_client_has_gone() -> None:
+    """A closed connection ends the SSE response's frames (the run goes on; ``/events``
+    replays it) instead of writing on to it, a warning per frame."""
+    import asyncio
+
+    from agentloop.web._routes import _while_connected
+
+    closed: list[bool] = []
+
+    async def frames() -> Any:
+        try:
+            for i in range(1000):
+                yield f"data: {i}\n\n"
+        finally:
+            closed.append(True)
+
+    class GoneAfterTwo:
+        calls = 0
+
+        async def is_disconnected(self) -> bool:
+            self.calls += 1
+            return self.calls > 2
+
+    async def read() -> list[str]:
+        return [frame async for frame in _while_connected(frames(), GoneAfterTwo())]  # type: ignore[arg-type]
+
+    assert asyncio.run(read()) == ["data: 0\n\n", "data: 1\n\n"] and closed == [True]
