@@ -259,6 +259,7 @@ class _Hub:
     ) -> None:
         conv = live.conv
         turn = None
+        steps_before = len(conv.history)
         try:
             if text is None:
                 waiting = conv.pending_approvals
@@ -318,7 +319,10 @@ class _Hub:
             else:  # the server's own code failed (a hook, instructions): for the log only
                 log.exception("turn of session %s failed", conv.id)
                 message = f"the server failed ({type(exc).__name__}); its log says why"
-            record_failure(live.meta, len(live.conv.history), text, exc, message)
+            # A turn the model had begun answering keeps its message in history (the model
+            # saw it): then only the error is drawn, after it, never the message twice.
+            kept = len(live.conv.history) > steps_before and live.conv is conv
+            record_failure(live.meta, len(live.conv.history), None if kept else text, exc, message)
             self._save_quietly(live)
             run.push(translator.error(exc, self._session(live), message), self.encoder)
         finally:

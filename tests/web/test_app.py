@@ -568,3 +568,22 @@ def test_following_a_run_stops_when_the_client_has_gone() -> None:
         return [frame async for frame in _while_connected(frames(), GoneAfterTwo())]  # type: ignore[arg-type]
 
     assert asyncio.run(read()) == ["data: 0\n\n", "data: 1\n\n"] and closed == [True]
+
+
+def test_a_turn_that_failed_mid_answer_shows_its_message_once(tmp_path: Path) -> None:
+    """The model saw the message (its stream broke after it began answering): it stays in
+    history, and the page draws the error after it, not the message a second time."""
+    from agentloop.testing import Emulator
+
+    emu = Emulator()
+    app = create_app(client=emu.async_client(api_key="k"), store=tmp_path / "w.db")
+    with TestClient(app, base_url=LOCAL) as client:
+        emu.faults.stream_error(4, count=5)
+        assert _run(client, user_input("g1", "FIRST that fails"))[-1]["type"] == "RUN_ERROR"
+        emu.faults.clear()
+        assert _run(client, user_input("g1", "second"))[-1]["type"] == "RUN_FINISHED"
+        items = client.get("/api/sessions/g1").json()["items"]
+    firsts = [i for i in items if i["kind"] == "user" and i.get("text") == "FIRST that fails"]
+    assert len(firsts) == 1
+    kinds = [i["kind"] for i in items]
+    assert kinds.index("error") == kinds.index("user") + 1  # the error right after it
