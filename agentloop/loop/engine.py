@@ -341,12 +341,14 @@ class TurnEngine:
             mark = _Mark(journal.version, len(journal.pending)) if journal else _NO_JOURNAL
             paused = state.paused
             state.commit(TurnStarted(state.strategy, now()))
+            retired: list[ToolCall] = []
             if paused is not None:
                 # A new message while calls await a decision: those that never ran are
-                # answered as not approved; those that may have run (in doubt) say so.
+                # answered as not approved; those that may have run (in doubt) say so. Their
+                # answers are announced like results (a UI closes its approval cards).
                 for call in paused.awaiting:
                     if call.id in state.open_calls:
-                        self._answer(turn, call, _superseded(paused, call.id))
+                        retired.append(self._answer(turn, call, _superseded(paused, call.id)))
             state.extend(steps, turn, wires)
             # Else the lease is taken with the turn's first records, in one write before
             # anything is sent (a refusal there undoes the turn: ``_fail``, ``_rollback``).
@@ -354,7 +356,7 @@ class TurnEngine:
         except BaseException:
             state.status.move("finish")
             raise
-        return (yield from self._loop(turn, mark=mark))
+        return (yield from self._loop(turn, mark=mark, announce=retired))
 
     def _resume(self) -> Protocol:
         yield from self._hold_lease()

@@ -587,3 +587,14 @@ def test_a_turn_that_failed_mid_answer_shows_its_message_once(tmp_path: Path) ->
     assert len(firsts) == 1
     kinds = [i["kind"] for i in items]
     assert kinds.index("error") == kinds.index("user") + 1  # the error right after it
+
+
+def test_a_new_message_closes_the_call_that_waited_for_approval(client: TestClient) -> None:
+    """AG-UI clients get a TOOL_CALL_RESULT for the call a new message retired (else their
+    tool call never ends)."""
+    events = _run(client, user_input("a9", "Please delete the file notes.txt"))
+    call_id = events[-1]["outcome"]["interrupts"][0]["toolCallId"]
+    events = _run(client, user_input("a9", "never mind"))
+    result = next(e for e in events if e["type"] == "TOOL_CALL_RESULT")
+    assert result["toolCallId"] == call_id and "did not approve" in result["content"]
+    assert events[-1]["type"] == "RUN_FINISHED"
