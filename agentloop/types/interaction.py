@@ -208,12 +208,13 @@ class Interaction(WireModel):
 
     Read tolerantly, as the official SDK reads a response: a ``function_call`` without an
     ``id`` gets a stable local one (:func:`local_call_id`, written back when the step is
-    resent, so its result matches it). ``status`` is the one field required: a body without
-    it is not an interaction (the SDK refuses it too).
+    resent, so its result matches it); a body without ``status`` reads ``status=None``
+    (wire specification 9.2: the SDK parses success bodies leniently), which a conversation
+    then reports as an unexpected status.
     """
 
     id: str | None = None
-    status: InteractionStatus
+    status: InteractionStatus | None = None
     object: str | None = None
     model: ModelId | None = None
     agent: AgentId | None = None

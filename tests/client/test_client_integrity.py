@@ -298,7 +298,7 @@ def _no_key(*values: object) -> None:
 
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_200_body_echoing_the_key_is_scrubbed(driver: str) -> None:
-    bad = httpx.Response(200, content=f'{{"oops": "key {CANARY} rejected"}}'.encode())
+    bad = httpx.Response(200, content=f'["key {CANARY} rejected"]'.encode())  # no object
     with pytest.raises(errors.APIError) as info:
         create(driver, Server(bad))
     _no_key(info.value, info.value.message, info.value.body)

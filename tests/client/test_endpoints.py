@@ -329,10 +329,15 @@ def test_per_call_timeout_reaches_httpx() -> None:
     assert seen[-1] == {"connect": 3.5, "read": 3.5, "write": 3.5, "pool": 3.5}
 
 
-def test_invalid_success_body_is_an_api_error() -> None:
+def test_a_success_body_is_read_leniently_and_one_that_is_no_object_is_an_api_error() -> None:
+    """As the SDK reads it (wire specification 9.2): a body without ``status`` is an
+    interaction whose status is ``None``; a body that is not a JSON object is an error."""
     from agentloop.errors import APIError
 
-    client = make_client(Server(json_reply({"id": "x"})))  # no status
+    lenient = make_client(Server(json_reply({"id": "x", "steps": []})))  # no status
+    it = lenient.interactions.get("x")
+    assert it.status is None and it.id == "x"
+    client = make_client(Server(json_reply(["not", "an", "interaction"])))
     with pytest.raises(APIError, match="not an interaction"):
         client.interactions.get("x")
 
