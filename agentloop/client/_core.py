@@ -248,13 +248,16 @@ class ClientConfig:
         if self._headers is None:
             if self._key is None:
                 raise MissingAPIKeyError()
-            # Few headers on purpose: httpx normalises each one on every request.
+            # Few headers on purpose (RequestFactory merges them with the client's once).
             common = {
                 "x-goog-api-key": self._key.get(),
                 "Api-Revision": API_REVISION,
                 "Content-Type": "application/json",
             }
-            self._headers = (common, {**common, "Accept": "text/event-stream"})
+            self._headers = (
+                {**common, "Accept": "application/json"},  # the spec's header table (1)
+                {**common, "Accept": "text/event-stream"},
+            )
         return self._headers[1] if stream else self._headers[0]
 
     def scrub(self, text: str) -> str:

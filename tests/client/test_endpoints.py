@@ -38,6 +38,7 @@ def test_create_sends_the_documented_request() -> None:
     assert request.headers["x-goog-api-key"] == CANARY
     assert request.headers["api-revision"] == "2026-05-20"
     assert request.headers["content-type"] == "application/json"
+    assert request.headers["accept"] == "application/json"  # the spec's header table
     assert json.loads(request.content) == {
         "model": "gemini-3.5-flash",
         "input": "Hi",
