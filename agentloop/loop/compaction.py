@@ -107,6 +107,13 @@ class Compaction:
     max_tool_result_chars: int | None = None
 
     def __post_init__(self) -> None:
+        for name in ("trigger_tokens", "keep_recent", "max_tool_result_chars"):
+            value = getattr(self, name)
+            if (value is None and name != "keep_recent") or (
+                isinstance(value, int) and not isinstance(value, bool)
+            ):
+                continue
+            raise ConfigurationError(f"Compaction({name}={value!r}) must be a whole number")
         if self.trigger_tokens is not None and self.trigger_tokens < 1:
             raise ConfigurationError(
                 f"Compaction(trigger_tokens={self.trigger_tokens}) must be a positive number "

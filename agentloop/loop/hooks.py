@@ -142,6 +142,8 @@ def _listed(spec: Any) -> tuple[Callable[[Any], Any], ...]:
         return ()
     if callable(spec):
         return (spec,)
+    if isinstance(spec, (str, bytes)) or not isinstance(spec, Iterable):
+        raise HookError(f"a hook must be a callable (or a list of them), got {spec!r:.60}")
     hooks = tuple(spec)
     for hook in hooks:
         if not callable(hook):

@@ -54,8 +54,17 @@ class UsageLimits:
     def __post_init__(self) -> None:
         for name in _LIMITS:
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not value >= 0):
-                raise ConfigurationError(f"UsageLimits({name}={value!r}) must be 0 or more")
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0
+            ):
+                raise ConfigurationError(
+                    f"UsageLimits({name}={value!r}) must be a number, 0 or more (or None)"
+                )
+        if not isinstance(self.prices, Mapping):
+            raise ConfigurationError(
+                f"UsageLimits(prices=...) maps model names to (input, output) prices per "
+                f"million tokens, e.g. {{'gemini-3.5-flash': (0.3, 2.5)}}; not {self.prices!r:.60}"
+            )
         for model, price in self.prices.items():
             if (
                 not isinstance(price, tuple)

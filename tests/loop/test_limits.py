@@ -161,6 +161,20 @@ def test_invalid_limits_are_refused() -> None:
         UsageLimits(max_requests=-1)
     with pytest.raises(ConfigurationError, match="price"):
         UsageLimits(prices={MODEL: (1.0,)})  # type: ignore[dict-item]
+    # wrong types are AgentloopErrors too (not a bare TypeError or AttributeError)
+    from agentloop import Compaction, Hooks
+    from agentloop.errors import AgentloopError
+
+    for make in (
+        lambda: UsageLimits(max_requests="5"),  # type: ignore[arg-type]
+        lambda: UsageLimits(prices=[(MODEL, (1.0, 2.0))]),  # type: ignore[arg-type]
+        lambda: Compaction(trigger_tokens="100"),  # type: ignore[arg-type]
+        lambda: Compaction(keep_recent=None),  # type: ignore[arg-type]
+        lambda: Hooks(before_tool=5),  # type: ignore[arg-type]
+        lambda: Hooks(before_tool="abc"),  # type: ignore[arg-type]
+    ):
+        with pytest.raises(AgentloopError):
+            make()
 
 
 def test_conversation_limits_count_over_turns_and_survive_save_load(
