@@ -123,16 +123,23 @@ class AsyncConversationWorld:
             box.append(await stop.acall(client.interactions.create, **effect.body))
             return
         retries: list[LoopEvent] = []
-        with on_retry(lambda info: retries.append(retry_event(info))):
-            if not self.stream:
-                box.append(await stop.acall(client.interactions.create, **effect.body))
-            else:
-                events = await stop.acall(client.interactions.create, stream=True, **effect.body)
+        failed: Exception | None = None
+        try:
+            with on_retry(lambda info: retries.append(retry_event(info))):
+                if not self.stream:
+                    box.append(await stop.acall(client.interactions.create, **effect.body))
+                else:
+                    create = client.interactions.create
+                    events = await stop.acall(create, stream=True, **effect.body)
+        except Exception as exc:  # the retries ran out: what was tried is still told
+            failed = exc
         watch = effect.watch
         for retry in retries:
             if watch is not None:
                 watch(retry)
             yield retry
+        if failed is not None:
+            raise failed
         if not self.stream:
             return
         translate = SSETranslator().feed

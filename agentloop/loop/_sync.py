@@ -119,16 +119,23 @@ class ConversationWorld:
             box.append(stop.call(client.interactions.create, **effect.body))
             return
         retries: list[LoopEvent] = []
-        with on_retry(lambda info: retries.append(retry_event(info))):
-            if not self.stream:
-                box.append(stop.call(client.interactions.create, **effect.body))
-            else:
-                events = stop.call(client.interactions.create, stream=True, **effect.body)
+        failed: Exception | None = None
+        try:
+            with on_retry(lambda info: retries.append(retry_event(info))):
+                if not self.stream:
+                    box.append(stop.call(client.interactions.create, **effect.body))
+                else:
+                    create = client.interactions.create
+                    events = stop.call(create, stream=True, **effect.body)
+        except Exception as exc:  # the retries ran out: what was tried is still told
+            failed = exc
         watch = effect.watch
         for retry in retries:
             if watch is not None:
                 watch(retry)
             yield retry
+        if failed is not None:
+            raise failed
         if not self.stream:
             return
         translate = SSETranslator().feed

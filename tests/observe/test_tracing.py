@@ -200,12 +200,14 @@ def test_retries_failures_and_metrics(otel: Otel, emu: Emulator, scripted: Scrip
     retry = [e for e in chat.events if e.name == "agentloop.retry"]
     assert len(retry) == 1 and (retry[0].attributes or {})["agentloop.retry.attempt"] == 1
 
-    emu.faults.http_error(500, count=1)
-    bad = Conversation(emu.client(max_retries=0), name="b")
+    emu.faults.http_error(500, count=2)
+    bad = Conversation(emu.client(max_retries=1, sleep=lambda s: None), name="b")
     with pytest.raises(ServerError):
         bad.send("hi")
     failed_chat = [s for s in otel.by_name("chat") if s.status.status_code == StatusCode.ERROR]
     assert len(failed_chat) == 1
+    # the retry made before the retries ran out is on the failed span too
+    assert [e.name for e in failed_chat[0].events] == ["agentloop.retry"]
     assert (failed_chat[0].attributes or {})["error.type"] == "ServerError"
     assert (failed_chat[0].attributes or {})["http.response.status_code"] == 500
     failed_turn = [s for s in otel.by_name("invoke_agent b")]
