@@ -774,15 +774,9 @@ class Emulator:
                 model = step_adapter.validate_python(step)
                 missing = missing_fields(step)
                 if missing:
-                    raise ApiException(
-                        500,
-                        f"the emulator's model produced an invalid {kind} step: "
-                        f"{missing[0]} is required",
-                    )
+                    raise _bad_step(kind, f"{missing[0]} is required")
             except ValidationError as exc:
-                raise ApiException(
-                    500, f"the emulator's model produced an invalid {kind} step: {describe(exc)}"
-                ) from None
+                raise _bad_step(kind, describe(exc)) from None
             out.append(model.model_dump(mode="json"))
             models.append(model)
         cut = apply_limits(out, *limit) if out else None
@@ -1014,3 +1008,14 @@ def _error(exc: ApiException, extra: dict[str, str] | None = None) -> EmulatorRe
 
 def _flag(query: dict[str, str], name: str) -> bool:
     return query.get(name, "").lower() in ("true", "1")
+
+
+def _bad_step(kind: str, problem: str) -> ApiException:
+    """A model step the emulator cannot send: the script's (or model function's) mistake, so
+    answered at once with a status clients do not retry (a retry would take the next reply)."""
+    return ApiException(
+        400,
+        f"the emulator's model produced an invalid {kind} step: {problem}; fix the reply given "
+        "to ScriptedModel (or returned by the model function)",
+        "FAILED_PRECONDITION",
+    )

@@ -216,6 +216,17 @@ def test_exhausted_script_fails_at_once_without_retries() -> None:
     assert len(emu.requests) == started + 1 and slept == []  # one request, no retry
 
 
+def test_a_scripted_reply_the_emulator_cannot_send_fails_at_once_without_retries() -> None:
+    """A retry would take the next scripted reply and hide the broken one."""
+    broken = [{"type": "function_call", "id": "e", "name": "ok", "arguments": '{"x": 1'}]
+    scripted = ScriptedModel([broken, "meant for after the call"])
+    emu = Emulator(scripted)
+    slept: list[float] = []
+    with pytest.raises(InvalidRequestError, match="invalid function_call step.*ScriptedModel"):
+        Conversation(emu.client(max_retries=5, sleep=slept.append)).send("go")
+    assert len(emu.requests) == 1 and slept == [] and scripted.remaining == 1
+
+
 def test_exhausted_script_in_a_background_run_fails_the_interaction() -> None:
     emu = Emulator(ScriptedModel([]))
     out = create(emu, input="x", background=True)
