@@ -222,7 +222,7 @@ def test_a_scripted_reply_the_emulator_cannot_send_fails_at_once_without_retries
     scripted = ScriptedModel([broken, "meant for after the call"])
     emu = Emulator(scripted)
     slept: list[float] = []
-    with pytest.raises(InvalidRequestError, match="invalid function_call step.*ScriptedModel"):
+    with pytest.raises(InvalidRequestError, match=r"invalid function_call step.*ScriptedModel"):
         Conversation(emu.client(max_retries=5, sleep=slept.append)).send("go")
     assert len(emu.requests) == 1 and slept == [] and scripted.remaining == 1
 
