@@ -9,6 +9,7 @@ server thread and the test thread can share an emulator.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -424,7 +425,7 @@ class Emulator:
                 response.drop_after = self.faults._take_drop(method, path)
                 broken = self.faults._take_stream_error(method, path)
                 if broken is not None and response.events is not None:
-                    response.events = _ending_in_error(response.events, broken)
+                    response.events = self._ending_in_error(response.events, broken)
             response.delay = delay
             return response
 
@@ -864,6 +865,39 @@ class Emulator:
             )
         return rec
 
+    def _ending_in_error(self, frames: Iterator[bytes], fault: StreamErrorFault) -> Iterator[bytes]:
+        """``frames`` cut after ``fault.after_events`` events by an ``error`` event (a string
+        ``code``, as the spec recommends for SSE errors, section 9.1); the stored interaction
+        then reads ``failed`` with that error and the steps the stream had finished."""
+        sent: list[bytes] = []
+        for frame in frames:
+            if len(sent) >= fault.after_events:
+                break
+            sent.append(frame)
+            yield frame
+        error = {"code": fault.status.lower(), "message": fault.message}
+        event = {"event_type": "error", "error": error, "event_id": f"evt_{len(sent) + 1:04d}"}
+        rec = self._record_of(sent)
+        if rec is not None:
+            with self._lock:
+                rec.status = "failed"
+                rec.errors = [dict(error)]
+                done = sum(1 for e in rec.events[: len(sent)] if e["event_type"] == "step.stop")
+                rec.outputs = rec.outputs[:done]
+                rec.events = [*rec.events[: len(sent)], event]
+        yield encode_event(event)
+
+    def _record_of(self, frames: list[bytes]) -> _Record | None:
+        """The stored interaction a stream's first frames name (``interaction.created``)."""
+        for frame in frames[:2]:
+            data = frame.split(b"data: ", 1)[-1]
+            with contextlib.suppress(ValueError, AttributeError, TypeError):
+                found = json.loads(data).get("interaction", {}).get("id")
+                if found:
+                    with self._lock:
+                        return self._store.get(found)
+        return None
+
     def _emit(self, rec: _Record, event_type: str, **fields: Any) -> None:
         event = {"event_type": event_type, **fields, "event_id": f"evt_{len(rec.events) + 1:04d}"}
         rec.events.append(event)
@@ -944,16 +978,6 @@ ECHOED_SETTINGS = (
     "cached_content",
 )
 """The request fields an interaction resource echoes (spec section 3)."""
-
-
-def _ending_in_error(frames: Iterator[bytes], fault: StreamErrorFault) -> Iterator[bytes]:
-    """``frames`` cut after ``fault.after_events`` events by an ``error`` event."""
-    for sent, frame in enumerate(frames):
-        if sent >= fault.after_events:
-            break
-        yield frame
-    error = {"code": fault.code, "message": fault.message, "status": fault.status}
-    yield encode_event({"event_type": "error", "error": error, "event_id": "evt_error"})
 
 
 def _redacted_environment(env: dict[str, Any]) -> dict[str, Any]:

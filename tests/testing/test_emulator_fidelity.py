@@ -166,7 +166,12 @@ def test_a_mid_stream_error_event_fails_the_interaction() -> None:
     assert res.status == 200
     events = events_of(res)
     assert len(events) == 4 and events[-1]["event_type"] == "error"
-    assert events[-1]["error"] == {"code": 503, "message": "overloaded", "status": "UNAVAILABLE"}
+    # the spec's SSE error: {code?: string, message?: string} (sections 6.2, 9.1)
+    assert events[-1]["error"] == {"code": "unavailable", "message": "overloaded"}
+    assert events[-1]["event_id"] == "evt_0004"  # the stream's own sequence
+    stored = emu.interaction(events[0]["interaction"]["id"])  # a GET says what the stream said
+    assert stored.status == "failed" and stored.errors is not None
+    assert (stored.errors[0].code, stored.errors[0].message) == ("unavailable", "overloaded")
     # Through a conversation: the turn fails with the API's message.
     emu = Emulator(ScriptedModel([LONG]))
     emu.faults.stream_error(2, message="overloaded")
