@@ -134,6 +134,22 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number, 0 or more")
+    return value
+
+
+def _key(text: str) -> str:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty key: no request could use it; give a key")
+    return text
+
+
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -179,13 +195,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--api-key",
         action="append",
+        type=_key,
         dest="api_keys",
         metavar="KEY",
         help="accept only this key (repeatable; default: any non-empty key)",
     )
     parser.add_argument(
         "--background-polls",
-        type=int,
+        type=_count,
         metavar="N",
         default=1,
         help="GETs a background interaction stays in_progress (default 1)",
@@ -321,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     try:
         uvicorn.Server(config).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # Ctrl-C is how it stops: uvicorn has shut down already
     finally:
         sock.close()
     return 0

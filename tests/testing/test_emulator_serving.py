@@ -143,6 +143,8 @@ def _restore_access_logger(monkeypatch: pytest.MonkeyPatch) -> None:
         (["--port", "http"], "'http' is not a port"),
         (["--context-window", "0"], "'0' is not a positive whole number"),
         (["--max-body-bytes", "lots"], "'lots' is not a positive whole number"),
+        (["--background-polls", "-1"], "'-1' is not a whole number, 0 or more"),
+        (["--api-key", " "], "an empty key"),
     ],
 )
 def test_cli_bad_flags_are_one_line_errors(
