@@ -907,6 +907,9 @@ class Emulator:
         who = "agent" if rec.body.get("agent") is not None else "model"
         snap[who] = rec.body.get(who)
         snap["created"] = rec.created
+        tier = rec.body.get("service_tier")
+        if tier is not None:  # in the stream's snapshots too (spec 6.2)
+            snap["service_tier"] = tier
         if final:
             snap["updated"] = rec.updated
             if rec.usage is not None:

@@ -262,3 +262,13 @@ def test_a_saved_stateless_conversation_continues_in_a_new_process(tmp_path: Pat
     assert done.returncode == 0, done.stderr
     status, length = done.stdout.split()
     assert status == "completed" and int(length) > len(conv.history)
+
+
+def test_a_streamed_interaction_carries_its_service_tier_as_a_get_does() -> None:
+    emu = Emulator(ScriptedModel(["hi"]))
+    body = {"model": "gemini-3.5-flash", "input": "go", "stream": True, "service_tier": "priority"}
+    events = events_of(call(emu, body=body))
+    created, completed = events[0], events[-1]
+    assert created["interaction"]["service_tier"] == "priority"
+    assert completed["interaction"]["service_tier"] == "priority"
+    assert emu.interaction(created["interaction"]["id"]).service_tier == "priority"
