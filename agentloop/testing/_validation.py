@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from typing import TYPE_CHECKING, Any
 
@@ -184,6 +185,28 @@ _REQUIRED = {
 def missing_fields(step: dict[str, Any]) -> list[str]:
     """The required fields ``step`` lacks (function calls and results only)."""
     return [key for key in _REQUIRED.get(str(step.get("type")), ()) if step.get(key) in (None, "")]
+
+
+_LABEL_KEY = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+_LABEL_VALUE = re.compile(r"[a-z0-9_-]{0,63}")
+
+
+def check_labels(labels: dict[str, str]) -> None:
+    """A 400 for a label the API refuses (spec 2: at most 63 characters, lowercase letters,
+    digits, ``_`` and ``-``; keys start with a letter)."""
+    for key, value in labels.items():
+        if not _LABEL_KEY.fullmatch(key):
+            raise ApiException(
+                400,
+                f"labels: key {key!r} is not allowed: keys start with a lowercase letter and "
+                "hold at most 63 lowercase letters, digits, '_' or '-'",
+            )
+        if not isinstance(value, str) or not _LABEL_VALUE.fullmatch(value):
+            raise ApiException(
+                400,
+                f"labels: the value of {key!r} ({value!r}) is not allowed: at most 63 lowercase "
+                "letters, digits, '_' or '-'",
+            )
 
 
 def check_input_steps(steps: list[dict[str, Any]]) -> None:

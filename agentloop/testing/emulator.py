@@ -39,6 +39,7 @@ from ._validation import (
     check_agent,
     check_function_pairs,
     check_input_steps,
+    check_labels,
     check_model,
     describe,
     environment_id,
@@ -494,6 +495,8 @@ class Emulator:
             check_model(req.model)
         if req.agent is not None:
             check_agent(req.agent, req.agent_config, allow_unknown=self.allow_unknown_models)
+        if req.labels:
+            check_labels(req.labels)
         try:
             new_steps = input_to_steps(req.input)
         except (InputError, ValidationError) as exc:

@@ -272,3 +272,14 @@ def test_a_streamed_interaction_carries_its_service_tier_as_a_get_does() -> None
     assert created["interaction"]["service_tier"] == "priority"
     assert completed["interaction"]["service_tier"] == "priority"
     assert emu.interaction(created["interaction"]["id"]).service_tier == "priority"
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [{"BadKey": "v"}, {"1key": "v"}, {"team": "UPPER VALUE!"}, {"team": "x" * 64}],
+)
+def test_labels_the_api_refuses_are_a_400(labels: dict[str, str]) -> None:
+    res = call(Emulator(), body={"model": "gemini-3.5-flash", "input": "hi", "labels": labels})
+    assert res.status == 400 and b"labels" in res.body
+    ok = {"model": "gemini-3.5-flash", "input": "hi", "labels": {"team": "search-2"}}
+    assert call(Emulator(), body=ok).status == 200
