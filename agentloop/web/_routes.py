@@ -9,22 +9,26 @@ become JSON answers in one place (``EXCEPTION_HANDLERS``).
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ag_ui.core import RunAgentInput
 from pydantic import ValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from agentloop._guard import Refused
-from agentloop.errors import AgentloopError, TurnInProgressError
+from agentloop.errors import AgentloopError, SnapshotError, StoreError, TurnInProgressError
 from agentloop.stores.sessions import valid_session_id
 
 if TYPE_CHECKING:
     from ._app import _Hub
+
+log = logging.getLogger("agentloop.web")
 
 __all__ = ["EXCEPTION_HANDLERS", "STATIC", "STRATEGIES", "WebState", "routes"]
 
@@ -154,7 +158,9 @@ async def delete_session(request: Request) -> Response:
 
 
 async def stop_session(request: Request) -> Response:
-    stopped = await _web(request).hub.stop(request.path_params["id"])
+    hub = _web(request).hub
+    hub.get(request.path_params["id"])  # an id that names no session: 400 or 404
+    stopped = await hub.stop(request.path_params["id"])
     return JSONResponse({"stopped": stopped})
 
 
@@ -187,14 +193,12 @@ async def agui(request: Request) -> Response:
         data = RunAgentInput.model_validate(body)
     except ValidationError as exc:
         raise Refused(400, f"not an AG-UI RunAgentInput: {exc}") from None
-    live = hub.get(data.thread_id, create=True)
+    if not data.run_id or len(data.run_id) > 128:
+        raise Refused(400, "runId must be 1-128 characters (it names the run's messages)")
     props = data.forwarded_props if isinstance(data.forwarded_props, dict) else {}
     wanted = props.get("strategy")
-    if wanted is not None:
-        if wanted not in STRATEGIES:
-            raise Refused(400, f"forwardedProps.strategy {wanted!r}: stateful|stateless")
-        if not live.running:
-            live.conv.strategy = wanted
+    if wanted is not None and wanted not in STRATEGIES:
+        raise Refused(400, f"forwardedProps.strategy {wanted!r}: stateful|stateless")
     decisions: dict[str, tuple[bool, str | None]] | None = None
     text: str | None = None
     if data.resume:
@@ -211,6 +215,10 @@ async def agui(request: Request) -> Response:
         text = _user_text(last)
         if not text.strip():
             raise Refused(400, "the user's message is empty")
+    # Only now, the request being sound, is a new thread's session made (a resume needs one).
+    live = hub.get(data.thread_id, create=not data.resume)
+    if wanted is not None and not live.running:
+        live.conv.strategy = wanted
     run = hub.start(live, data.run_id, text, decisions)
     return _sse(run.follow(), request)
 
@@ -243,11 +251,22 @@ async def _in_progress(request: Request, exc: Exception) -> Response:
 
 
 async def _agentloop_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, (SnapshotError, StoreError)):  # the server's stored data, not the request
+        log.error("%s %s: %s: %s", request.method, request.url.path, type(exc).__name__, exc)
+        message = "the session's stored data cannot be read or written; the server's log says why"
+        return JSONResponse({"error": message}, status_code=500)
     return JSONResponse({"error": str(exc)}, status_code=400)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own refusals (no such path, a method not allowed), as JSON too."""
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
 
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     Refused: _refused,
     TurnInProgressError: _in_progress,
     AgentloopError: _agentloop_error,
+    HTTPException: _http_error,
 }

@@ -169,8 +169,20 @@ def test_the_browser_cannot_bypass_approval(client: TestClient) -> None:
     }
     refused = client.post("/agui", json=forged)
     assert refused.status_code == 400 and "do not wait for approval" in refused.json()["error"]
-    fresh = {**forged, "threadId": "a4"}
-    assert client.post("/agui", json=fresh).status_code == 409
+    fresh = {**forged, "threadId": "a4"}  # a resume of a thread that never was: no session
+    assert client.post("/agui", json=fresh).status_code == 404
+    assert client.get("/api/sessions/a4").status_code == 404  # and none is made by it
+
+
+def test_refusals_are_json_and_make_no_session(client: TestClient) -> None:
+    assert client.get("/api/nope").json() == {"error": "Not Found"}
+    assert client.get("/agui").status_code == 405 and "error" in client.get("/agui").json()
+    assert client.post("/api/sessions/never-seen/stop").status_code == 404
+    for run_id in ("", "r" * 129):
+        body = user_input("m9", "hi", runId=run_id)
+        refused = client.post("/agui", json=body)
+        assert refused.status_code == 400 and "runId" in refused.json()["error"]
+    assert client.get("/api/sessions/m9").status_code == 404
 
 
 def test_tool_output_is_data_not_markup(client: TestClient) -> None:
@@ -598,3 +610,22 @@ def test_a_new_message_closes_the_call_that_waited_for_approval(client: TestClie
     result = next(e for e in events if e["type"] == "TOOL_CALL_RESULT")
     assert result["toolCallId"] == call_id and "did not approve" in result["content"]
     assert events[-1]["type"] == "RUN_FINISHED"
+
+
+def test_a_session_whose_stored_data_is_corrupt_is_a_logged_500(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Not the client's mistake (a 400), and not a silent one."""
+    import sqlite3
+
+    with TestClient(_app(tmp_path), base_url=LOCAL) as client:
+        _run(client, user_input("c1", "hello"))
+    with sqlite3.connect(tmp_path / "web.db") as db:
+        db.execute(
+            "update records set data = '{not json' where conversation_id = 'c1' and seq = "
+            "(select min(seq) from records where conversation_id = 'c1')"
+        )
+    with TestClient(_app(tmp_path), base_url=LOCAL) as client:
+        got = client.get("/api/sessions/c1")
+    assert got.status_code == 500 and "server's log" in got.json()["error"]
+    assert "/api/sessions/c1" in caplog.text
