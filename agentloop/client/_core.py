@@ -720,12 +720,17 @@ class WaitPlan:
             return None
         delay = self._delay
         elapsed = max(time.monotonic() - self._started, self._slept)
-        if self.timeout is not None and elapsed + delay > self.timeout:
-            raise APITimeoutError(
-                f"interaction {self.interaction_id!r} is still {interaction.status} after "
-                f"{self.timeout:g} s of waiting; call wait() again with a longer timeout, "
-                "or cancel() it"
-            )
+        if self.timeout is not None:
+            left = self.timeout - elapsed
+            if left <= 0:
+                raise APITimeoutError(
+                    f"interaction {self.interaction_id!r} is still {interaction.status} after "
+                    f"{self.timeout:g} s of waiting; call wait() again with a longer timeout, "
+                    "or cancel() it"
+                )
+            if delay > left:  # the last poll comes at the deadline, not a delay before it
+                self._slept += left
+                return left
         self._slept += delay
         self._delay = min(delay * 1.5, self._max)
         return delay

@@ -39,6 +39,7 @@ class _BackgroundBase:
         self.interaction = interaction
         self._finish = finish
         self._turn = turn
+        self._error: BaseException | None = None  # how the turn ended, when it failed
 
     @property
     def id(self) -> str | None:
@@ -58,10 +59,20 @@ class _BackgroundBase:
         return str(self.interaction.status) if self.interaction else "unknown"
 
     def result(self) -> Turn:
-        """The finished turn; raises ``StateError`` while the background run still goes."""
+        """The finished turn; raises ``StateError`` while the background run still goes, and
+        the turn's error (again) when it failed."""
+        if self._error is not None:
+            raise self._error
         if self._turn is None:
             raise StateError("the background turn is still running; call wait() or poll()")
         return self._turn
+
+    def _failed(self, exc: BaseException) -> None:
+        """Finishing the turn raised: when it ended the turn (``exc.turn``), the handle is
+        done with it, and ``wait()``/``result()`` raise it again."""
+        turn = getattr(exc, "turn", None)
+        if turn is not None:
+            self._turn, self._error = turn, exc
 
     def _webhook_for_me(self, event: Any) -> bool:
         """Whether ``event`` (a verified ``WebhookEvent``) reports this run as finished."""
@@ -137,8 +148,12 @@ class BackgroundTurn(_BackgroundBase):
             self._turn = self._finish(interaction)
         except InteractionCancelledError as exc:
             if not swallow_cancel or exc.turn is None:
+                self._failed(exc)
                 raise
             self._turn = exc.turn
+        except Exception as exc:
+            self._failed(exc)
+            raise
 
 
 class AsyncBackgroundTurn(_BackgroundBase):
@@ -204,5 +219,9 @@ class AsyncBackgroundTurn(_BackgroundBase):
             self._turn = await self._finish(interaction)
         except InteractionCancelledError as exc:
             if not swallow_cancel or exc.turn is None:
+                self._failed(exc)
                 raise
             self._turn = exc.turn
+        except Exception as exc:
+            self._failed(exc)
+            raise

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from agentloop import AsyncConversation, Conversation
 from agentloop.errors import (
+    APITimeoutError,
     MaxStepsExceeded,
     OutputValidationError,
     StateError,
@@ -140,6 +141,36 @@ def test_background_turn_with_tools_continues_in_foreground() -> None:
         pass
     turn = handle.result()
     assert turn.output_text == "Bern is mild." and turn.tool_calls[0].name == "get_weather"
+
+
+def test_a_background_turn_that_failed_is_done_and_says_so_again() -> None:
+    from agentloop import UsageLimits
+    from agentloop.errors import UsageLimitExceeded
+
+    emu = Emulator(
+        model=ScriptedModel([[call("get_weather", "c1", city="Bern")], say("Bern is mild.")])
+    )
+    conv = Conversation(emu.client(sleep=lambda s: None), tools=[get_weather])
+    handle = conv.send("weather", background=True, limits=UsageLimits(max_requests=1))
+    with pytest.raises(UsageLimitExceeded):
+        handle.wait()
+    assert handle.done and handle.status == "usage_limit"
+    for again in (handle.wait, handle.result):
+        with pytest.raises(UsageLimitExceeded):
+            again()
+    assert handle.poll() == "usage_limit"
+
+
+def test_waiting_polls_once_more_at_the_deadline() -> None:
+    """A run that ends just before the deadline is seen: the last wait is what is left."""
+    from agentloop.client._core import WaitPlan
+    from agentloop.types import Interaction
+
+    plan = WaitPlan("v1_x", poll_interval=1.0, max_interval=10.0, timeout=0.5)
+    running = Interaction.model_validate({"id": "v1_x", "status": "in_progress"})
+    assert 0.4 < plan.next_delay(running) <= 0.5  # not an error before having waited at all
+    with pytest.raises(APITimeoutError):
+        plan.next_delay(running)
 
 
 def test_background_cancel(emu: Emulator, scripted: ScriptedModel) -> None:
