@@ -729,7 +729,7 @@ class WaitPlan:
                     "or cancel() it"
                 )
             if delay > left:  # the last poll comes at the deadline, not a delay before it
-                self._slept += left
+                self._slept = self.timeout  # (then the wait is over)
                 return left
         self._slept += delay
         self._delay = min(delay * 1.5, self._max)
