@@ -31,7 +31,7 @@ from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from agentloop.errors import ConfigurationError
+from agentloop.errors import ConfigurationError, HookError
 from agentloop.types import (
     FunctionCallStep,
     FunctionResultStep,
@@ -537,7 +537,17 @@ def compact_view(
             limits.record(usage)
         text = f"Summary of the {cut} earlier steps of this conversation:\n{_summary_text(answer)}"
     else:
-        text = _summary_text((yield Summarize(steps=folded, fn=summarize)))
+        try:
+            summary = yield Summarize(steps=folded, fn=summarize)
+        except Exception as exc:  # the user's summarizer: named, as a hook's failure is
+            raise HookError(
+                f"the Compaction summarize callable "
+                f"{getattr(summarize, '__qualname__', repr(summarize))} raised "
+                f"{type(exc).__name__}: {exc}. Nothing was compacted and the history stays "
+                "usable; fix it (or use summarize=None to drop old steps), then send again",
+                hook="summarize",
+            ) from exc
+        text = _summary_text(summary)
     marker = f"[{cut} earlier steps of this conversation were omitted to fit the context window.]"
     if summarize is not None and (
         cut == view.start  # dropping a summary that was too big

@@ -43,6 +43,7 @@ from agentloop.errors import (
     TurnError,
     TurnInProgressError,
     UnexpectedStatusError,
+    UsageLimitExceeded,
 )
 from agentloop.types import (
     RUNNING_STATUSES,
@@ -779,8 +780,9 @@ class TurnEngine:
             model = self.static_body.get("model")
             try:
                 yield from compact_view(state, policy, model, self.price, limits)
-            except TurnError as exc:  # a limit stopped the summary request
-                turn.status = "usage_limit"
+            except TurnError as exc:  # a limit stopped the summary request, or it failed
+                if isinstance(exc, UsageLimitExceeded):
+                    turn.status = "usage_limit"
                 exc.turn = turn
                 raise
         if limits is not None:

@@ -545,3 +545,20 @@ def test_compact_while_a_call_awaits_approval(drive: Any, scripted: ScriptedMode
 
 def call_step(name: str, call_id: str, **arguments: Any) -> dict[str, Any]:
     return {"type": "function_call", "id": call_id, "name": name, "arguments": arguments}
+
+
+def test_a_summarizer_that_raises_is_named_in_a_hook_error() -> None:
+    from agentloop.errors import HookError
+
+    def summarize(steps: list[Any]) -> str:
+        raise RuntimeError("summarizer service down")
+
+    emu = Emulator(model=loop_model(), context_window=WINDOW)
+    policy = Compaction(trigger_tokens=4000, keep_recent=4, summarize=summarize)
+    conv = Conversation(emu.client(), tools=[fetch], max_steps=CALLS + 5, compaction=policy)
+    with pytest.raises(
+        HookError, match=r"summarize callable .*summarize raised RuntimeError"
+    ) as info:
+        conv.send("read every page")
+    assert info.value.turn is not None and info.value.turn.status == "interrupted"
+    assert not open_calls(conv.history)  # usable: the next send is accepted
