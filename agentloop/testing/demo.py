@@ -47,6 +47,22 @@ def _tiny_png() -> bytes:
 
 PNG_1X1 = base64.b64encode(_tiny_png()).decode()
 
+
+def _silence(seconds: float = 0.25, rate: int = 24000) -> bytes:
+    """Raw 16-bit mono PCM silence (``audio/l16``)."""
+    return b"\x00\x00" * int(seconds * rate)
+
+
+def _wav(pcm: bytes, rate: int = 24000) -> bytes:
+    """``pcm`` (16-bit mono) in a WAV container."""
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF", 36 + len(pcm), b"WAVE", b"fmt ", 16, 1, 1, rate, rate * 2, 2, 16,
+        b"data", len(pcm),
+    )  # fmt: skip
+    return header + pcm
+
+
 _NUMBER_WORDS = {
     "one": 1,
     "two": 2,
@@ -217,6 +233,9 @@ class DemoModel:
             caption = f"{PREFIX} Here is a placeholder image for: {user_text}"
             image = {"type": "image", "data": PNG_1X1, "mime_type": "image/png"}
             return Reply(steps=[thought, _output(_text(caption), image)])
+        audio = self._audio(request)
+        if audio is not None:  # speech models and audio output: a moment of silence
+            return Reply(steps=[thought, _output(audio)])
         plan = self._plan(request, user_text)
         if plan is not None and plan.ask is not None and not self._json_schema(request):
             return Reply(steps=[thought, self._question(plan.ask)])
@@ -264,6 +283,24 @@ class DemoModel:
         if request.body.get("response_mime_type") == "application/json":
             return {"type": "object", "properties": {"answer": {"type": "string"}}}
         return None
+
+    @staticmethod
+    def _audio(request: ModelRequest) -> dict[str, Any] | None:
+        """The audio block to answer with (a speech model, an ``audio`` response format or
+        modality), or None: silence, raw PCM when ``audio/l16`` is asked for, else WAV."""
+        formats = request.response_format
+        items = formats if isinstance(formats, list) else [formats] if formats else []
+        asked = [f for f in items if getattr(f, "type", None) == "audio"]
+        speech = bool(request.model and "tts" in request.model.lower())
+        if not (asked or speech or "audio" in (request.body.get("response_modalities") or [])):
+            return None
+        mime = getattr(asked[0], "mime_type", None) if asked else None
+        pcm = _silence()
+        if mime == "audio/l16":
+            data, mime = pcm, "audio/l16"
+        else:
+            data, mime = _wav(pcm), "audio/wav"
+        return {"type": "audio", "data": base64.b64encode(data).decode(), "mime_type": mime}
 
     @staticmethod
     def _wants_image(request: ModelRequest) -> bool:

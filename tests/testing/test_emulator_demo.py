@@ -221,3 +221,19 @@ def test_memory_from_history() -> None:
     assert "14" in out.output_text
     out = _it(create(emu, input="What is my name?", previous_interaction_id=first["id"]))
     assert "Ada" in out.output_text
+
+
+def test_speech_models_and_audio_output_answer_with_audio() -> None:
+    import base64
+
+    client = Emulator().client()
+    speech = client.interactions.create(model="gemini-3.1-flash-tts-preview", input="Say hi")
+    audio = speech.output_audio
+    assert audio is not None and audio.mime_type == "audio/wav"
+    assert base64.b64decode(audio.data or "")[:4] == b"RIFF"
+    raw = client.interactions.create(
+        model="gemini-3.5-flash",
+        input="Say hi",
+        response_format={"type": "audio", "mime_type": "audio/l16"},
+    )
+    assert raw.output_audio is not None and raw.output_audio.mime_type == "audio/l16"
