@@ -612,12 +612,15 @@ class TurnEngine:
             left = {c.id for c in doubtful}
             outcomes = [o for o in outcomes if o.call.id not in left]
         if self.hooks is not None and self.hooks.after_tool:
+            hooked: list[Any] = []
             try:
-                outcomes = yield from self.hooks.results(outcomes, turn)
+                outcomes = yield from self.hooks.results(outcomes, turn, hooked)
             except BaseException:
-                # The tools returned: their real results are what happened, whatever the
-                # hook did after them (its error still ends the turn).
-                for outcome in outcomes:
+                # The tools returned: what their hooks made of them stands (a redaction done
+                # is kept); the call whose hook failed, and those after it, keep their real
+                # results (its error still ends the turn).
+                seen = {o.call.id for o in hooked}
+                for outcome in [*hooked, *(o for o in outcomes if o.call.id not in seen)]:
                     if outcome.call.id in state.open_calls:
                         self._record_outcome(turn, outcome)
                 raise

@@ -306,11 +306,15 @@ class HookSet:
             allowed.append(call)
         return allowed, ask, blocked
 
-    def results(self, outcomes: Sequence[Any], turn: Turn) -> Generator[RunHook, Any, list[Any]]:
-        """Run ``after_tool`` hooks on each outcome; the outcomes with replaced results."""
+    def results(
+        self, outcomes: Sequence[Any], turn: Turn, done: list[Any] | None = None
+    ) -> Generator[RunHook, Any, list[Any]]:
+        """Run ``after_tool`` hooks on each outcome; the outcomes with replaced results
+        (collected in ``done`` as they are made: when a hook fails, the ones before it keep
+        what their hooks made of them)."""
         from agentloop.tools.results import to_result
 
-        changed: list[Any] = []
+        changed: list[Any] = done if done is not None else []
         for outcome in outcomes:
             step: FunctionResultStep = outcome.result
             # A copy: a hook that edits it in place (``result.result["card"] = ...``) changes

@@ -294,7 +294,9 @@ class _Hub:
             # turn's open calls, so the saved history stays valid.
             self._save_quietly(live)
             run.push(translator.cancelled(self._session(live)), self.encoder)
-        except (Exception, SystemExit) as exc:  # SystemExit: a tool's sys.exit(), not ours
+        # SystemExit, KeyboardInterrupt: raised by a tool's code (uvicorn takes the signals),
+        # they end this turn, not the server.
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
             partial = getattr(exc, "turn", None)
             if partial is not None:
                 self._count(live, partial)
@@ -313,6 +315,9 @@ class _Hub:
             message = None
             if isinstance(exc, SystemExit):
                 message = f"a tool called sys.exit({exc.code!r}); the turn stopped"
+                log.error("session %s: %s (the server goes on)", conv.id, message)
+            elif isinstance(exc, KeyboardInterrupt):
+                message = "a tool raised KeyboardInterrupt; the turn stopped"
                 log.error("session %s: %s (the server goes on)", conv.id, message)
             elif isinstance(exc, AgentloopError) and not isinstance(exc, HookError):
                 log.warning("turn of session %s failed: %s: %s", conv.id, type(exc).__name__, exc)

@@ -9,6 +9,7 @@ journal say the same.
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from typing import Any
 
@@ -224,3 +225,33 @@ def test_an_after_tool_hook_that_raises_keeps_the_real_result(
     scripted.add(say("done"))
     assert drive(conv.send("go on")).output_text == "done"
     assert paid == [5]  # never run twice
+
+
+def test_a_redaction_an_after_tool_hook_made_stands_when_a_later_one_fails(
+    drive: Any, scripted: ScriptedModel
+) -> None:
+    """Fail closed: the first call's hook redacted its result; the second call's hook fails.
+    The first keeps the redaction (history, journal, what the next request sends)."""
+
+    @tool
+    def read(key: str) -> str:
+        """Read a secret.
+
+        Args:
+            key: Which.
+        """
+        return f"secret-{key}"
+
+    def redact_then_fail(event: Any) -> Any:
+        if event.call.id == "r2":
+            raise RuntimeError("audit log is down")
+        return "[redacted]"
+
+    conv = drive.conv(tools=[read], hooks=Hooks(after_tool=redact_then_fail))
+    scripted.add([call("read", "r1", key="a"), call("read", "r2", key="b")], say("done"))
+    with pytest.raises(HookError):
+        drive(conv.send("read both"))
+    assert results(conv) == {"r1": "[redacted]", "r2": "secret-b"}
+    conv.hooks = None
+    drive(conv.send("go on"))
+    assert "secret-a" not in json.dumps(conv.to_dict())

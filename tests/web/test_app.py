@@ -537,6 +537,19 @@ def test_a_tool_that_calls_sys_exit_ends_its_run_not_the_server(
         again = _run(client, user_input("t2", "hello"))  # the server goes on
         assert again[-1]["type"] == "RUN_FINISHED"
 
+    def get_time(city: str) -> str:
+        """Get the time.
+
+        Args:
+            city: The city.
+        """
+        raise KeyboardInterrupt  # raised by the tool's code, not a Ctrl-C of the server
+
+    with TestClient(_app(tmp_path, tools=[get_time]), base_url=LOCAL) as client:
+        events = _run(client, user_input("t3", "What time is it in Paris?"))
+        assert events[-1]["type"] == "RUN_ERROR" and "KeyboardInterrupt" in events[-1]["message"]
+        assert _run(client, user_input("t4", "hello"))[-1]["type"] == "RUN_FINISHED"
+
 
 def test_a_server_side_bug_is_logged_and_the_page_gets_no_internals(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
