@@ -859,10 +859,14 @@ class TurnEngine:
                 body["input"] = last_input
             else:
                 body["previous_interaction_id"] = state.chain_id
-            return body
-        body.update(state.input_fields())
-        if background:
-            body["background"] = True
+        else:
+            body.update(state.input_fields())
+            if background:
+                body["background"] = True
+        if body.get("environment") == "remote" and "previous_interaction_id" in body:
+            # A chained request goes on in the chain's environment; "remote" again would be
+            # a new sandbox (the files of the turns before gone).
+            del body["environment"]
         return body
 
     def _absorb(

@@ -162,6 +162,12 @@ def test_agent_form(drive: Any, emu: Emulator, scripted: ScriptedModel) -> None:
     (body,) = bodies(emu)
     assert body["agent"] == "antigravity-preview-05-2026" and "model" not in body
     assert body["environment"] == "remote"
+    # The next turn goes on in the same sandbox: a chained request sends no new "remote".
+    scripted.add(say("ran it"))
+    second = drive(conv.send("Now run it"))
+    assert "environment" not in bodies(emu)[1] and bodies(emu)[1]["previous_interaction_id"]
+    first_env = emu.interaction(turn.interaction_ids[-1]).environment_id
+    assert first_env and emu.interaction(second.interaction_ids[-1]).environment_id == first_env
 
 
 @pytest.mark.parametrize(
