@@ -137,7 +137,15 @@ class ConversationCore:
             if variant is not None:  # a tool with one form per driver (sub-agents)
                 item = variant(inspect.iscoroutinefunction(getattr(type(self), "send", None)))
             if isinstance(item, (dict, WireModel)):
-                builtin.append(jsonable(item))
+                declared = jsonable(item)
+                if isinstance(declared, dict) and declared.get("type") == "function":
+                    raise ConfigurationError(
+                        f"tools= got the declaration of function "
+                        f"{declared.get('name', '?')!r} without the Python that runs it: "
+                        "pass the function itself (or @tool), and the conversation declares "
+                        "and runs it; to run calls yourself, use client.interactions.create"
+                    )
+                builtin.append(declared)
             else:
                 functions.append(item)
         self.settings = ConversationSettings(
@@ -199,6 +207,12 @@ class ConversationCore:
         self._journaled_settings: dict[str, Any] | None = None
         self._store_meta: dict[str, Any] = {}
         if store is not None:
+            if store is False:  # the API's store=false: what the stateless strategy sends
+                raise ConfigurationError(
+                    "store=False: a conversation that keeps nothing on the server is "
+                    "Conversation(..., strategy='stateless') (it sends store=false itself); "
+                    "store= takes a ConversationStore that journals the conversation"
+                )
             if not hasattr(store, "append"):
                 raise ConfigurationError(
                     f"store= takes a ConversationStore, not {type(store).__name__} "
