@@ -207,7 +207,7 @@ class ConversationCore:
         self._journaled_settings: dict[str, Any] | None = None
         self._store_meta: dict[str, Any] = {}
         if store is not None:
-            if store is False:  # the API's store=false: what the stateless strategy sends
+            if store is False:  # type: ignore[comparison-overlap]  # the API's store=false
                 raise ConfigurationError(
                     "store=False: a conversation that keeps nothing on the server is "
                     "Conversation(..., strategy='stateless') (it sends store=false itself); "
