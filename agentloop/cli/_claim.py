@@ -63,7 +63,18 @@ def _advisory_lock(url: str, worker_id: str) -> tuple[bool, Callable[[], None]]:
         import psycopg
     except ImportError:  # dbos brings a driver; without psycopg there is no check
         return True, lambda: None
-    conn: Any = psycopg.connect(url, autocommit=True)
+    try:
+        conn: Any = psycopg.connect(url, autocommit=True)
+    except psycopg.Error as exc:
+        from agentloop._defaults import redact
+        from agentloop.errors import StoreError
+
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreError(
+            f"cannot open the task database {redact(url)!r}: {first}. Check the URL "
+            "(postgresql://user:pass@host/db), that the server is running and reachable, and "
+            "the user's password"
+        ) from None
     row = conn.execute(
         "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))",
         (f"agentloop-worker:{worker_id}",),

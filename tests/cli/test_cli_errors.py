@@ -99,3 +99,13 @@ def test_a_setting_that_cannot_work_is_a_usage_error(
     monkeypatch.setenv("GEMINI_BASE_URL", "notaurl")
     result = cli("run", "hi")
     assert result.returncode == 2 and "agentloop run: error: the API base URL" in result.stderr
+
+
+def test_a_worker_whose_task_database_cannot_be_opened_says_so_in_one_line(cli: CLI) -> None:
+    pytest.importorskip("psycopg")
+    pytest.importorskip("dbos")
+    (cli.home / "tools.py").write_text("def noop() -> str:\n    return 'ok'\n")
+    url = "postgresql://u:secretpw@127.0.0.1:1/db"  # nothing listens on port 1
+    result = cli("worker", "--db", url, "--tools", "tools.py")
+    assert result.returncode == 1 and "cannot open the task database" in result.stderr
+    assert "Traceback" not in result.stderr and "secretpw" not in result.stderr
