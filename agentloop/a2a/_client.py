@@ -151,6 +151,10 @@ class _Outcome:
         return json.dumps(data[0] if len(data) == 1 else data) if data else ""
 
 
+_REFUSED = re.compile(r"HTTP Error (401|403)\b|'(401|403) (?:Unauthorized|Forbidden)'")
+"""An authentication refusal in an A2A client error's text (the SDK keeps only its text)."""
+
+
 class A2AAgent:
     """A remote A2A agent, usable in ``tools=[...]`` like a sub-agent.
 
@@ -166,6 +170,8 @@ class A2AAgent:
         on_event: Called with each ``RemoteProgress`` of a call (from the tool's task).
         httpx_client: The ``httpx.AsyncClient`` to reach the agent with (e.g. an in-process
             ``httpx.ASGITransport``; ``headers`` are set on it); default: one per call.
+        timeout: Seconds a call may take (None: no limit), as ``@tool(timeout=)``: a call
+            over it is an error result for the model, and the remote task is cancelled.
     """
 
     def __init__(
@@ -177,6 +183,7 @@ class A2AAgent:
         headers: Mapping[str, str] | None = None,
         on_event: Callable[[RemoteProgress], None] | None = None,
         httpx_client: httpx.AsyncClient | None = None,
+        timeout: float | None = None,
     ) -> None:
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ConfigurationError(
@@ -189,6 +196,11 @@ class A2AAgent:
         self._headers = dict(headers or {})
         self.on_event = on_event
         self._http = httpx_client
+        if timeout is not None and (isinstance(timeout, bool) or not timeout > 0):
+            raise ConfigurationError(
+                f"A2AAgent(timeout=...) is a positive number of seconds or None, not {timeout!r}"
+            )
+        self.timeout = timeout
         self._card: AgentCard | None = None
         self._tool: Tool[..., Any] | None = None
 
@@ -211,7 +223,9 @@ class A2AAgent:
                 return await self._call(task, ctx)
 
             call.__doc__ = f"{description}\n\nArgs:\n    task: What to ask the agent, in full."
-            self._tool = Tool(call, name=name, description=description, idempotent=True)
+            self._tool = Tool(
+                call, name=name, description=description, idempotent=True, timeout=self.timeout
+            )
         return [self._tool]
 
     def close(self) -> None:
@@ -282,6 +296,13 @@ class A2AAgent:
                         await asyncio.shield(cancel)
                 raise
         except (A2AClientError, httpx.HTTPError) as exc:
+            refused = _REFUSED.search(str(exc))
+            if refused is not None:  # it was reached: it refused who we are
+                raise ToolError(
+                    f"the remote agent {self.url} refused the request (HTTP "
+                    f"{refused.group(1) or refused.group(2)}): it needs a token; pass it as "
+                    "A2AAgent(url, headers={'Authorization': 'Bearer TOKEN'})"
+                ) from None
             raise ToolError(
                 f"the remote agent {self.url} could not be reached: {type(exc).__name__}: {exc}"
             ) from None

@@ -221,6 +221,46 @@ async def test_cancelling_the_callers_turn_cancels_the_remote_task() -> None:
         release.set()
 
 
+async def test_a_missing_token_is_said_to_be_one() -> None:
+    srv = Server(weather_agent, token="s3cret-token")
+    anonymous = httpx.AsyncClient(
+        transport=httpx.ASGITransport(srv.app), base_url=BASE, headers={"a2a-version": "1.0"}
+    )
+    desk = agentloop_a2a.A2AAgent(
+        BASE, name="weather_desk", description="Asks the weather desk.", httpx_client=anonymous
+    )
+    turn = await Agent("boss", tools=[desk]).arun(
+        "use weather_desk: hello", client=Emulator().async_client()
+    )
+    (call,) = turn.tool_calls
+    assert call.is_error and "refused the request (HTTP 401)" in (call.error or "")
+    assert "Bearer TOKEN" in (call.error or "") and "could not be reached" not in (call.error or "")
+
+
+async def test_a_timeout_bounds_a_remote_call_and_cancels_the_remote_task() -> None:
+    remote, started, release = jobs_server()
+    try:
+        with loopback(remote.app) as url:
+            seen: list[agentloop_a2a.RemoteProgress] = []
+            desk = agentloop_a2a.A2AAgent(
+                url, name="jobs", description="Runs jobs.", on_event=seen.append, timeout=1.0
+            )
+            turn = await Agent("boss", tools=[desk]).arun(
+                "use jobs: long_job nightly", client=Emulator().async_client()
+            )
+            (call,) = turn.tool_calls
+            assert call.is_error and "timed out" in (call.error or "").lower()
+            async with httpx.AsyncClient(timeout=30, verify=tls()) as http:
+                client = await a2a_client.create_client(
+                    url, a2a_client.ClientConfig(httpx_client=http)
+                )
+                task = await client.get_task(a2a_types.GetTaskRequest(id=seen[0].task_id))
+            assert task.status.state == a2a_types.TaskState.TASK_STATE_CANCELED
+            release.set()
+    finally:
+        release.set()
+
+
 def jobs_server() -> tuple[Server, threading.Event, threading.Event]:
     """A remote agent whose job starts (``started``) and ends when ``release`` is set."""
     started, release = threading.Event(), threading.Event()
