@@ -238,7 +238,7 @@ async def test_a_missing_token_is_said_to_be_one() -> None:
 
 
 async def test_a_timeout_bounds_a_remote_call_and_cancels_the_remote_task() -> None:
-    remote, started, release = jobs_server()
+    remote, _started, release = jobs_server()
     try:
         with loopback(remote.app) as url:
             seen: list[agentloop_a2a.RemoteProgress] = []
