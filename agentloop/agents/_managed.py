@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from typing import Any
 
 from agentloop.errors import ConfigurationError, ToolError
@@ -99,7 +100,18 @@ class ManagedAgent(Tool[..., Any]):
         key = managed_note(ctx.call_id)
         if isinstance(parent, AsyncConversation):
             return _result(await self._arun(parent, key, task))
-        return _result(await asyncio.to_thread(self._run_sync, parent, key, task))
+        try:
+            return _result(await asyncio.to_thread(self._run_sync, parent, key, task))
+        except asyncio.CancelledError:
+            # The parent's turn was stopped (conv.cancel(), Ctrl-C): the thread polling the
+            # run cannot be interrupted, but cancelling the run ends its wait, and the bill.
+            interaction_id = read_note(parent, key)
+            if interaction_id is not None:
+                cancel = parent.client.interactions.cancel
+                threading.Thread(
+                    target=_cancel_quietly, args=(lambda: cancel(interaction_id),), daemon=True
+                ).start()
+            raise
 
     def _run_sync(self, parent: Any, key: str, task: str) -> Interaction:
         client = parent.client

@@ -133,3 +133,35 @@ async def test_cancelling_the_parent_cancels_the_managed_interaction() -> None:
         await task
     (started,) = [i for i in emu.interaction_ids if emu.interaction(i).agent == RESEARCH]
     assert str(emu.interaction(started).status) == "cancelled"
+
+
+def test_cancelling_a_blocking_parent_cancels_the_managed_interaction() -> None:
+    """A sync parent polls the run in a thread that cannot be interrupted: stopping the turn
+    cancels the run (no bill, and the thread's wait ends)."""
+    import threading
+    import time
+
+    emu = Emulator(FunctionModel(model), background_polls=10**6)
+    polled = threading.Event()
+
+    def sleep(seconds: float) -> None:
+        polled.set()
+        time.sleep(0.01)
+
+    client = Client(
+        api_key="k",
+        base_url="http://emulator.local",
+        sleep=sleep,
+        http_client=httpx.Client(transport=emu.transport()),
+    )
+    conv = lead().conversation(client)
+    conv.interrupt_grace = 0.1
+    stopper = threading.Thread(target=lambda: (polled.wait(10), conv.cancel()))
+    stopper.start()
+    conv.send("go")
+    stopper.join(10)
+    (started,) = [i for i in emu.interaction_ids if emu.interaction(i).agent == RESEARCH]
+    deadline = time.monotonic() + 10
+    while str(emu.interaction(started).status) != "cancelled" and time.monotonic() < deadline:
+        time.sleep(0.01)  # the cancel is sent from a thread of its own
+    assert str(emu.interaction(started).status) == "cancelled"
