@@ -726,11 +726,26 @@ def _error_text(error: Any) -> str:
 
 
 def _quiet_dbos() -> None:
-    """DBOS logs every launch and recovery at INFO; agentloop commands print their own lines."""
+    """DBOS logs every launch and recovery at INFO; agentloop commands print their own lines.
+    A task a user cancelled is not an error: DBOS's traceback for it is left out."""
     import logging
 
     level = os.environ.get("AGENTLOOP_DBOS_LOG_LEVEL", "WARNING")
-    logging.getLogger("dbos").setLevel(level)
+    dbos_log = logging.getLogger("dbos")
+    dbos_log.setLevel(level)
+    if not any(isinstance(f, _CancelledIsNoError) for f in dbos_log.filters):
+        dbos_log.addFilter(_CancelledIsNoError())
+
+
+class _CancelledIsNoError:
+    """Drops DBOS's ERROR record (with traceback) for a workflow cancelled on purpose."""
+
+    def filter(self, record: Any) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return type(error).__name__ not in (
+            "DBOSAwaitedWorkflowCancelledError",
+            "DBOSWorkflowCancelledError",
+        )
 
 
 def _first_line(exc: BaseException) -> str:

@@ -363,3 +363,38 @@ def test_a_response_event_written_with_its_request_is_the_event_dbos_writes(sys_
         event,
         event,
     ]
+
+
+def test_a_task_cancelled_on_purpose_leaves_no_error_traceback_in_the_log() -> None:
+    """``agentloop tasks cancel``: DBOS logs the awaited workflow's cancellation as an ERROR
+    with a traceback; the worker's log leaves that out (other errors stay)."""
+    import logging
+
+    from dbos._error import DBOSAwaitedWorkflowCancelledError
+
+    from agentloop.durable._queue import _quiet_dbos
+
+    _quiet_dbos()
+    log = logging.getLogger("dbos")
+    cancelled = DBOSAwaitedWorkflowCancelledError("charge-c1")
+    record = log.makeRecord(
+        "dbos",
+        logging.ERROR,
+        __file__,
+        1,
+        "Exception encountered",
+        (),
+        (type(cancelled), cancelled, None),
+    )
+    assert not log.filter(record)
+    failed = RuntimeError("a real failure")
+    other = log.makeRecord(
+        "dbos",
+        logging.ERROR,
+        __file__,
+        1,
+        "Exception encountered",
+        (),
+        (RuntimeError, failed, None),
+    )
+    assert log.filter(other)
