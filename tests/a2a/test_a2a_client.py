@@ -250,12 +250,18 @@ async def test_a_timeout_bounds_a_remote_call_and_cancels_the_remote_task() -> N
             )
             (call,) = turn.tool_calls
             assert call.is_error and "timed out" in (call.error or "").lower()
+            canceled = a2a_types.TaskState.TASK_STATE_CANCELED
             async with httpx.AsyncClient(timeout=30, verify=tls()) as http:
                 client = await a2a_client.create_client(
                     url, a2a_client.ClientConfig(httpx_client=http)
                 )
-                task = await client.get_task(a2a_types.GetTaskRequest(id=seen[0].task_id))
-            assert task.status.state == a2a_types.TaskState.TASK_STATE_CANCELED
+                request = a2a_types.GetTaskRequest(id=seen[0].task_id)
+                for _ in range(1000):  # the remote agent ends its turn as it is told
+                    task = await client.get_task(request)
+                    if task.status.state == canceled:
+                        break
+                    await asyncio.sleep(0.01)
+            assert task.status.state == canceled
             release.set()
     finally:
         release.set()
