@@ -120,6 +120,16 @@ def run_submit(args: argparse.Namespace) -> int:
         raise UsageError("TASK is empty; say what the agent should do")
     with _queue(args) as queue:
         handle = queue.submit(args.task, id=args.id)
+        if args.id is not None:  # an id names one task: a second submit returns the first
+            known = queue.info(handle.id)
+            if known.text != args.task:
+                print(
+                    f"agentloop submit: warning: task {handle.id!r} already exists with another "
+                    f"text ({known.text[:60]!r}); it is the one returned. Use a new --id for a "
+                    "new task",
+                    file=sys.stderr,
+                    flush=True,
+                )
         if not args.wait:
             if args.json:
                 _dump(queue.info(handle.id).to_json())

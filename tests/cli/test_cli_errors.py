@@ -109,3 +109,15 @@ def test_a_worker_whose_task_database_cannot_be_opened_says_so_in_one_line(cli: 
     result = cli("worker", "--db", url, "--tools", "tools.py")
     assert result.returncode == 1 and "cannot open the task database" in result.stderr
     assert "Traceback" not in result.stderr and "secretpw" not in result.stderr
+
+
+def test_submitting_an_id_again_with_another_text_warns(cli: CLI) -> None:
+    pytest.importorskip("dbos")
+    db = str(cli.home / "tasks.sqlite")
+    first = cli("submit", "refund order 7", "--db", db, "--id", "r7")
+    assert first.returncode == 0 and first.stdout.strip() == "r7"
+    same = cli("submit", "refund order 7", "--db", db, "--id", "r7")
+    assert same.returncode == 0 and "warning" not in same.stderr
+    other = cli("submit", "refund order 8", "--db", db, "--id", "r7")
+    assert other.returncode == 0 and other.stdout.strip() == "r7"
+    assert "already exists with another text ('refund order 7')" in other.stderr
