@@ -43,6 +43,18 @@ def request_fields() -> dict[str, Any]:
     }
 
 
+def conversation_settings() -> dict[str, Any]:
+    """The keyword arguments of a ``Conversation`` whose requests are :func:`request_fields`
+    (the conversation adds the user's text as ``input``)."""
+    fields = request_fields()
+    return {
+        "model": MODEL,
+        "system_instruction": SYSTEM,
+        "tools": TOOLS,
+        "generation_config": fields["generation_config"],
+    }
+
+
 def request_body() -> bytes:
     """The exact bytes agentloop sends for :func:`request_fields` (the raw-httpx baseline)."""
     from agentloop.client._core import encode_json

@@ -409,13 +409,7 @@ def loopback(switch: Switch, quick: bool) -> dict[str, Any]:
 
         def make_send() -> Callable[[int], None]:
             def batch(n: int) -> None:
-                conv = Conversation(
-                    client,
-                    model=P.MODEL,
-                    system_instruction=P.SYSTEM,
-                    tools=P.TOOLS,
-                    generation_config=fields["generation_config"],
-                )
+                conv = Conversation(client, **P.conversation_settings())
                 for _ in range(n):
                     conv.send(P.USER)
 

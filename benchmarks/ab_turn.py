@@ -67,14 +67,7 @@ class _World:
 
 
 def _conversation() -> Conversation:
-    fields = P.request_fields()
-    return Conversation(
-        _Client(),  # type: ignore[arg-type]
-        model=P.MODEL,
-        system_instruction=P.SYSTEM,
-        tools=P.TOOLS,
-        generation_config=fields["generation_config"],
-    )
+    return Conversation(_Client(), **P.conversation_settings())  # type: ignore[arg-type]
 
 
 def _timed(run: Callable[[Conversation, list[Interaction]], None]) -> float:

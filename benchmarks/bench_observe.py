@@ -26,17 +26,10 @@ def loopback_turns(url: str) -> Callable[[int], None]:
 
     from agentloop import Client, Conversation
 
-    fields = P.request_fields()
     client = Client(api_key=P.API_KEY, base_url=url, http_client=httpx.Client(timeout=30))
 
     def batch(turns: int) -> None:
-        conv = Conversation(
-            client,
-            model=P.MODEL,
-            system_instruction=P.SYSTEM,
-            tools=P.TOOLS,
-            generation_config=fields["generation_config"],
-        )
+        conv = Conversation(client, **P.conversation_settings())
         for _ in range(turns):
             conv.send(P.USER)
 

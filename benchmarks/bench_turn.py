@@ -93,13 +93,7 @@ def _sync_variants(
                 client.interactions.create(**fields)
 
         def send_batch(n: int) -> None:
-            conv = Conversation(
-                client,
-                model=P.MODEL,
-                system_instruction=P.SYSTEM,
-                tools=P.TOOLS,
-                generation_config=fields["generation_config"],
-            )
+            conv = Conversation(client, **P.conversation_settings())
             for _ in range(n):
                 conv.send(P.USER)
 
@@ -141,13 +135,7 @@ def _async_variants(
                 await client.interactions.create(**fields)
 
         async def send_many(n: int) -> None:
-            conv = AsyncConversation(
-                client,
-                model=P.MODEL,
-                system_instruction=P.SYSTEM,
-                tools=P.TOOLS,
-                generation_config=fields["generation_config"],
-            )
+            conv = AsyncConversation(client, **P.conversation_settings())
             for _ in range(n):
                 await conv.send(P.USER)
 

@@ -175,6 +175,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         print()
         print(_compare.render(comparisons, args.compare, slower=slower))
+    broken = [r.figure for r in rows if r.figure.startswith("section ")]
+    if broken:  # a section that raised measured nothing: that is a failure, not a figure
+        print(f"\n{len(broken)} section(s) raised: {', '.join(broken)}", file=sys.stderr)
+        return 1
     return 0
 
 

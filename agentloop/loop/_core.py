@@ -137,15 +137,7 @@ class ConversationCore:
             if variant is not None:  # a tool with one form per driver (sub-agents)
                 item = variant(inspect.iscoroutinefunction(getattr(type(self), "send", None)))
             if isinstance(item, (dict, WireModel)):
-                declared = jsonable(item)
-                if isinstance(declared, dict) and declared.get("type") == "function":
-                    raise ConfigurationError(
-                        f"tools= got the declaration of function "
-                        f"{declared.get('name', '?')!r} without the Python that runs it: "
-                        "pass the function itself (or @tool), and the conversation declares "
-                        "and runs it; to run calls yourself, use client.interactions.create"
-                    )
-                builtin.append(declared)
+                builtin.append(jsonable(item))
             else:
                 functions.append(item)
         self.settings = ConversationSettings(

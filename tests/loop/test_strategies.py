@@ -178,10 +178,6 @@ def test_agent_form(drive: Any, emu: Emulator, scripted: ScriptedModel) -> None:
         ({"strategy": "sideways"}, "'stateful' or 'stateless'"),
         ({"max_steps": 0}, "max_steps must be at least 1"),
         ({"store": False}, "strategy='stateless'"),
-        (
-            {"tools": [{"type": "function", "name": "get_temp", "parameters": {}}]},
-            "declaration of function 'get_temp' without the Python that runs it",
-        ),
     ],
 )
 def test_bad_configuration_is_a_clear_error(emu: Emulator, kwargs: dict, message: str) -> None:
