@@ -413,15 +413,17 @@ def test_cassette_files_are_safe_and_distinct(tmp_path: Path) -> None:
     assert names == ["a-b.yaml", "a-b-2.yaml", "v1.2.yaml", "Case-4.yaml"]
 
 
+def _travel_and_judge(request: Any) -> Any:
+    """The travel agent's model, and a judge that passes "Says the trip is booked"."""
+    if "Says the trip is booked" in request.last_user_text:
+        return '{"reason": "It is booked.", "pass": true, "score": 1.0}'
+    return travel_agent.travel_model(request)
+
+
 def test_cassettes_record_once_and_repeats_replay_them(tmp_path: Path) -> None:
     from agentloop import AsyncClient
 
-    def model(request: Any) -> Any:  # the travel agent, and a judge that passes it
-        if "Says the trip is booked" in request.last_user_text:
-            return '{"reason": "It is booked.", "pass": true, "score": 1.0}'
-        return travel_agent.travel_model(request)
-
-    emulator = Emulator(FunctionModel(model))
+    emulator = Emulator(FunctionModel(_travel_and_judge))
     case = evals.Case(
         name="trip", inputs="Plan a trip to Paris", evaluators=[evals.ToolCalled("book_hotel")]
     )
@@ -476,12 +478,7 @@ def test_the_sync_evaluate_leaves_no_connection_behind_in_the_loop_it_ran(
 
     from agentloop import AsyncClient
 
-    def model(request: Any) -> Any:  # the travel agent, and a judge that passes it
-        if "Says the trip is booked" in request.last_user_text:
-            return '{"reason": "It is booked.", "pass": true, "score": 1.0}'
-        return travel_agent.travel_model(request)
-
-    emulator = Emulator(FunctionModel(model))
+    emulator = Emulator(FunctionModel(_travel_and_judge))
     case = evals.Case(
         name="trip",
         inputs="Plan a trip to Paris",
