@@ -27,7 +27,10 @@ def write_json_atomic(path: Path, data: Any) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
-        raise StoreError(f"cannot save to {str(path)!r}: {exc.strerror or exc}") from None
+        raise StoreError(
+            f"cannot save to {str(path)!r}: {exc.strerror or exc}; give a path in a folder "
+            "you may write to"
+        ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, ensure_ascii=False, indent=1)
@@ -38,7 +41,10 @@ def write_json_atomic(path: Path, data: Any) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise StoreError(f"cannot save to {str(path)!r}: {exc.strerror or exc}") from exc
+            raise StoreError(
+                f"cannot save to {str(path)!r}: {exc.strerror or exc}; give a path in a folder "
+                "you may write to"
+            ) from exc
         raise
 
 
@@ -51,7 +57,10 @@ def read_json(path: Path) -> Any:
             f"no saved conversation at {str(path)!r}; check the path (conv.save(path) writes one)"
         ) from None
     except OSError as exc:  # a directory, no permission...
-        raise StoreError(f"cannot read {str(path)!r}: {exc.strerror or exc}") from None
+        raise StoreError(
+            f"cannot read {str(path)!r}: {exc.strerror or exc}; give the path of a file saved "
+            "with conv.save(path) that you may read"
+        ) from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
