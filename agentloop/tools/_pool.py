@@ -9,13 +9,16 @@ stops counting against ``max_workers`` at once, a replacement thread takes the q
 abandoned thread exits when its call returns. Every thread is a daemon.
 
 A thread hand-off (waking a thread, then waking the caller) costs far more CPU than a trivial
-tool call. So a batch's calls (:class:`Job`) can be put on the queue *lazily*: one thread is
-woken for all of them and runs them one after the other. That alone would serialise the batch,
-and a call waiting for another call of the same batch (a barrier, an event) would hang; so the
-caller watches: when no call of the batch has ended for ``SPREAD_AFTER`` seconds while one runs,
-it calls :meth:`ToolPool.spread`, which wakes (or starts) a thread for every call still queued.
-Every call of a batch can thus run concurrently with the others; quick calls just share a
-thread.
+tool call. So the calls of quick tools run one after the other: in the calling thread, which
+takes each call (:meth:`ToolPool.take`) before running it, for a blocking caller; or, for an
+awaiting caller (which must not run them on its event loop), queued *lazily* (:class:`Job`),
+one thread woken for all of them. That alone would serialise the batch, and a call waiting for
+another call of the same batch (a barrier, an event) would hang; so a watcher looks on (the
+pool's one watch thread, :meth:`ToolPool.watch`, or the awaiting caller's event loop): when no
+call of the batch has ended for ``SPREAD_AFTER`` seconds while one runs, every call still
+queued gets a thread of its own (:meth:`ToolPool.spread`). Every call of a batch can thus run
+concurrently with the others; quick calls just share a thread. The watch thread stays awake
+``WATCH_LINGER`` seconds after its last look, so batches in quick succession cost no wake-up.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import contextlib
 import itertools
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -33,7 +37,7 @@ from typing_extensions import ParamSpec
 
 from agentloop.errors import ConfigurationError, StateError
 
-__all__ = ["SPREAD_AFTER", "Batch", "Job", "Signal", "ToolPool"]
+__all__ = ["SPREAD_AFTER", "WATCH_LINGER", "Batch", "Job", "Signal", "ToolPool"]
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -44,6 +48,11 @@ IDLE_EXIT = 30.0
 SPREAD_AFTER = 0.001
 """Seconds a lazily queued batch may go without a call ending while one runs; then the calls
 still waiting for a thread each get a thread of their own (:meth:`ToolPool.spread`)."""
+
+WATCH_LINGER = 0.01
+"""Seconds the pool's watch thread (:meth:`ToolPool.watch`) goes on looking after the last
+watched batch ended, before it parks: batches that follow each other closely (a tool turn
+after a tool turn) cost it no wake-up."""
 
 QUEUED, RUNNING, DONE, CANCELLED = range(4)
 
@@ -91,6 +100,13 @@ class Job:
         self.state = DONE  # before the worker takes the pool's lock again (see abandon)
         if self.batch is not None:
             self.batch.settle(self)
+
+
+def _looks_again(look: Callable[[], bool]) -> bool:
+    try:
+        return look()
+    except Exception:  # (a pool shut down meanwhile): nothing more to do for that batch
+        return False
 
 
 class _FutureJob(Job):
@@ -234,6 +250,9 @@ class ToolPool(concurrent.futures.Executor):
         self._abandoned: set[threading.Thread] = set()
         self._threads: set[threading.Thread] = set()
         self._shutdown = False
+        self._looks: list[Callable[[], bool]] = []  # what the watch thread calls
+        self._watching = False  # a watch thread lives (looking, or parked)
+        self._watch_parked: threading.Lock | None = None  # its parking lock, while parked
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> _Future[T]:
         if kwargs:
@@ -296,6 +315,68 @@ class ToolPool(concurrent.futures.Executor):
                         self._counted -= 1
                         self._looking -= 1
                 raise
+
+    def take(self, job: Job) -> bool:
+        """Start ``job`` in the calling thread, unless a pool thread started it (or it was
+        cancelled): whether the caller is to run it (``job._run()``). For calls that are not
+        in the queue unless a watchdog spread them there."""
+        with self._lock:
+            return job._start()
+
+    def watch(self, look: Callable[[], bool]) -> None:
+        """Have the pool's watch thread call ``look()`` about every ``SPREAD_AFTER`` seconds
+        (the first time possibly at once) until it returns False. One thread watches for the
+        whole pool, and stays awake ``WATCH_LINGER`` seconds after its last look: a batch
+        watched soon after another costs no thread wake-up (which costs more than a batch of
+        quick calls)."""
+        start = False
+        with self._lock:
+            self._looks.append(look)
+            if not self._watching:
+                self._watching = start = True
+            elif self._watch_parked is not None:
+                self._watch_parked.release()
+                self._watch_parked = None
+        if start:
+            thread = threading.Thread(target=self._watch, name=f"{self._name}-watch", daemon=True)
+            try:
+                thread.start()
+            except BaseException:
+                with self._lock:
+                    self._watching = False
+                raise
+
+    def _watch(self) -> None:
+        parking = threading.Lock()
+        parking.acquire()
+        quiet_since: float | None = None
+        while True:
+            time.sleep(SPREAD_AFTER)
+            with self._lock:
+                looks, self._looks = self._looks, []
+            kept = [look for look in looks if _looks_again(look)]
+            with self._lock:
+                self._looks.extend(kept)
+                if self._looks:
+                    quiet_since = None
+                    continue
+                now = time.monotonic()
+                if quiet_since is None:
+                    quiet_since = now
+                if self._shutdown:
+                    self._watching = False
+                    return
+                if now - quiet_since < WATCH_LINGER:
+                    continue
+                self._watch_parked = parking
+            quiet_since = None
+            if not parking.acquire(timeout=IDLE_EXIT):
+                with self._lock:  # idle too long: leave, unless just woken
+                    if self._watch_parked is parking:
+                        self._watch_parked = None
+                        self._watching = False
+                        return
+                parking.acquire()  # woken meanwhile: take the wake-up
 
     def cancel(self, job: Job) -> bool:
         """Drop ``job`` if it has not started (True), else leave it be."""
@@ -368,6 +449,15 @@ class ToolPool(concurrent.futures.Executor):
                 else:
                     self._counted -= 1
 
+    def _wake_all(self) -> None:  # with self._lock held
+        """Wake the parked threads (they see the shutdown and leave)."""
+        while self._parked:
+            self._parked.pop().release()
+            self._looking += 1
+        if self._watch_parked is not None:
+            self._watch_parked.release()
+            self._watch_parked = None
+
     def shutdown_soon(self) -> None:
         """Stop taking calls and let idle threads leave, without ever blocking: for the
         finalizer of this pool's owner, which a garbage collection may run anywhere, in one
@@ -378,9 +468,7 @@ class ToolPool(concurrent.futures.Executor):
         if not self._lock.acquire(blocking=False):
             return
         try:
-            while self._parked:  # they see the shutdown and leave
-                self._parked.pop().release()
-                self._looking += 1
+            self._wake_all()
         finally:
             self._lock.release()
 
@@ -395,9 +483,7 @@ class ToolPool(concurrent.futures.Executor):
                 for job in self._jobs:
                     if isinstance(job, _FutureJob):
                         job._cancel()
-            while self._parked:  # they see the shutdown and leave
-                self._parked.pop().release()
-                self._looking += 1
+            self._wake_all()
             threads = [t for t in self._threads if t not in self._abandoned]
         if wait:
             for thread in threads:

@@ -4,18 +4,19 @@
 result whose wire form is known) never block. The drivers only decide *where* a prepared
 call runs, always in a copy of the caller's ``contextvars`` context:
 
-* ``run_sync``: a lone plain sync call in the calling thread (unless the batch can be stopped
-  from another thread); otherwise sync tools in the registry's pool of daemon threads and
-  async tools on its private event-loop thread (all concurrently), the caller waiting for
-  the whole batch at once, with per-tool timeouts;
+* ``run_sync``: the calls of quick sync tools one after the other in the calling thread (a
+  ``conv.cancel()`` is then seen when the running call returns); the others in the registry's
+  pool of daemon threads and async tools on its private event-loop thread (all concurrently),
+  the caller waiting for the whole batch at once, with per-tool timeouts;
 * ``run_async``: async tools as tasks on the running loop, sync tools always in the pool
   (never on the event loop), those with a timeout each under ``asyncio.wait_for``, the others
   waking the loop once for the whole batch.
 
-A thread hand-off costs more than a quick tool call, so the calls of quick tools share one
-pool thread, and the caller gives each call still queued a thread of its own once no call has
-ended for ``SPREAD_AFTER`` while one runs (see ``_pool``): every call of a batch can always run
-concurrently with the others.
+A thread hand-off costs more than a quick tool call, so the calls of quick tools run one
+after the other, in the calling thread (blocking caller) or sharing one pool thread (awaiting
+caller), while a watcher (the pool's watch thread, or the event loop) gives each call still
+queued a thread of its own once no call has ended for ``SPREAD_AFTER`` while one runs (see
+``_pool``): every call of a batch can always run concurrently with the others.
 
 A timed-out sync call cannot be stopped (Python cannot kill a thread): the pool gives up on
 it, its slot is free at once, and its daemon thread never delays interpreter exit.
@@ -377,12 +378,16 @@ def _call_sync(prepared: PreparedCall) -> Any:
     tool = prepared.tool
     started = time.perf_counter()
     try:
-        return prepared.start()
+        value = prepared.start()
     except Exception as exc:
-        return _Raised(exc)
-    finally:  # (where it ran, waits for other threads included: errs on the slow side)
-        took, recent = time.perf_counter() - started, tool._recent_seconds
-        tool._recent_seconds = took if recent is None else max(took, recent / 2)
+        value = _Raised(exc)
+    except BaseException:
+        tool._recent_seconds = None  # cut short (Ctrl-C): its time says nothing of the tool
+        raise
+    # (Where it ran, waits for other threads included: errs on the slow side.)
+    took, recent = time.perf_counter() - started, tool._recent_seconds
+    tool._recent_seconds = took if recent is None else max(took, recent / 2)
+    return value
 
 
 async def _call_async(prepared: PreparedCall) -> Any:
@@ -476,8 +481,9 @@ def run_sync(
     stop = progress.stop if progress is not None else None
     if len(ready) == 1 and stop is None and _plain_sync(ready[0][1].tool):
         # A lone plain sync call runs right here, in the calling thread: the caller would
-        # only wait anyway, and it costs no thread hop (Ctrl-C stays immediate). (Not when the
-        # batch may be stopped from another thread: the caller must stay free to see it.)
+        # only wait anyway, and it costs no thread hop (Ctrl-C stays immediate). (When the
+        # batch may be stopped from another thread, only the calls of quick tools do, in
+        # ``_run_here``: the caller must stay free to see a stop while a slow call runs.)
         index, prepared = ready[0]
         started = time.perf_counter()
         value = contextvars.copy_context().run(_call_sync, prepared)
@@ -497,23 +503,26 @@ def _run_handed(
     grace: float,
 ) -> None:
     """Sync tools in the pool and async tools on the private loop, all at once; the caller
-    waits for the whole batch with one wake-up (plus one per stop or timeout)."""
+    waits for the whole batch with one wake-up (plus one per stop or timeout). The calls of
+    quick sync tools run in the calling thread instead (``_run_here``)."""
     batch = Batch(len(ready))
     handed = [_Handed(index, prepared, batch) for index, prepared in ready]
     threaded = [h for h in handed if not h.prepared.tool.is_async]
-    lazy = _lazy(threaded)  # calls of quick tools share a thread; others get one each
+    here = _quick(threaded)
     if stop is not None:
         stop.watch(batch.nudge)
     try:
-        if threaded:
-            pool().put(threaded, lazy=lazy)
+        if threaded and not here:
+            pool().put(threaded, lazy=False)
         if len(threaded) < len(handed):
             for h in handed:
                 if h.prepared.tool.is_async:
                     # Scheduled with call_soon_threadsafe: the task runs in a copy of our context.
                     h.future = asyncio.run_coroutine_threadsafe(_with_timeout(h.prepared), loop())
                     h.future.add_done_callback(h.loop_done)
-        _wait_all(pool, batch, handed, stop, lazy)
+        if here:
+            _run_here(pool, batch, threaded, stop)
+        _wait_all(pool, batch, handed, stop)
         for h in handed:
             outcomes[h.index] = h.outcome()
     except BaseException:
@@ -539,27 +548,50 @@ def _run_handed(
             stop.unwatch(batch.nudge)
 
 
+def _run_here(
+    pool: Callable[[], ToolPool], batch: Batch, handed: list[_Handed], stop: Signal | None
+) -> None:
+    """The calls of quick sync tools, one after the other in the calling thread: no thread
+    hand-off, which costs far more than such a call. With several calls, a pool thread
+    watches meanwhile (``_watch``): should the batch stall (a call turned slow, or waits for
+    another call of the batch), each call not started yet gets a thread of its own, so a
+    batch's calls can always run at the same time. A stop is seen between calls: the calls
+    not started then never run. What a call raises beyond ``Exception`` (Ctrl-C) is raised
+    here, the call in doubt."""
+    if len(handed) > 1:
+        watchdog = _Watchdog(pool, batch, handed, spread=_put_queued, stop=stop)
+        watchdog.seen = -1  # (the watch thread's first look may come at once: it only notes)
+        pool().watch(watchdog.look)
+        for h in handed:
+            if stop is not None and stop.done():
+                return  # (the caller raises the stop)
+            if pool().take(h):  # (not if a thread of the watchdog's took it first)
+                h._run()
+                if h.error is not None:
+                    raise h.error
+    else:
+        h = handed[0]
+        if stop is None or not stop.done():
+            h.state = RUNNING  # (nobody else can take it)
+            h._run()
+            if h.error is not None:
+                raise h.error
+
+
+def _put_queued(pool: ToolPool, handed: list[_Handed]) -> None:
+    """A thread for each call of a batch run by its caller that has not started yet."""
+    pool.put([h for h in handed if h.state == QUEUED], lazy=False)
+
+
 def _wait_all(
     pool: Callable[[], ToolPool],
     batch: Batch,
     handed: list[_Handed],
     stop: Signal | None,
-    lazy: bool,
 ) -> None:
     """Until every call settled: a stop raises (an interruption); a sync call past its timeout
     is given up (its thread cannot be stopped: the pool frees its slot)."""
-    if lazy:  # (no timeouts in such a batch)
-        watchdog = _Watchdog(pool, batch, handed)
-        while True:
-            batch.wait(SPREAD_AFTER)  # woken early only when it is done or stopped
-            if (stop is not None and stop.done()) or not watchdog.look():
-                break
-    # (A lazy batch has no timeouts.)
-    timed = (
-        []
-        if lazy
-        else [h for h in handed if h.future is None and h.prepared.tool.timeout is not None]
-    )
+    timed = [h for h in handed if h.future is None and h.prepared.tool.timeout is not None]
     while batch.left:
         if stop is not None and stop.done():
             raise stop.result()  # stopped from another thread: an interruption
@@ -582,17 +614,28 @@ def _wait_all(
 
 
 class _Watchdog:
-    """Looks at a batch whose calls share a thread every ``SPREAD_AFTER`` seconds, and gives
-    each call still queued a thread of its own once it stops making progress: no call ended
-    since the last look while one runs (it is slow, or waits for another call of the batch).
-    A thread that has not started the batch yet (a busy machine) is no reason to wake more."""
+    """Looks at a batch whose calls run one after the other (sharing a pool thread, or the
+    caller's) every ``SPREAD_AFTER`` seconds, and gives each call still queued a thread of its
+    own once it stops making progress: no call ended since the last look while one runs (it is
+    slow, or waits for another call of the batch). A thread that has not started the batch yet
+    (a busy machine) is no reason to wake more. ``spread``: how (by default the calls are in
+    the pool's queue already: :meth:`ToolPool.spread`)."""
 
-    __slots__ = ("batch", "handed", "handle", "pool", "seen")
+    __slots__ = ("batch", "handed", "handle", "pool", "seen", "spread", "stop")
 
-    def __init__(self, pool: Callable[[], ToolPool], batch: Batch, handed: list[_Handed]):
+    def __init__(
+        self,
+        pool: Callable[[], ToolPool],
+        batch: Batch,
+        handed: list[_Handed],
+        spread: Callable[[ToolPool, list[_Handed]], object] | None = None,
+        stop: Signal | None = None,
+    ):
         self.pool = pool
         self.batch = batch
         self.handed = handed
+        self.spread = spread
+        self.stop = stop  # once set, the calls still queued are dropped instead (never run)
         self.seen = len(handed)  # calls left at the last look
         self.handle: asyncio.TimerHandle | None = None
 
@@ -601,8 +644,17 @@ class _Watchdog:
         left = self.batch.left
         if not left or not any(h.state == QUEUED for h in self.handed):
             return False  # done, or nothing left to spread
+        if self.stop is not None and self.stop.done():
+            for h in self.handed:
+                if h.state == QUEUED and self.pool().cancel(h):
+                    self.batch.settle(h)
+            return False
         if left == self.seen and any(h.state == RUNNING for h in self.handed):
-            self.pool().spread()  # once is enough: each queued call now has a thread
+            # Once is enough: each queued call now has a thread.
+            if self.spread is None:
+                self.pool().spread()
+            else:
+                self.spread(self.pool(), self.handed)
             return False
         self.seen = left
         return True
@@ -626,15 +678,17 @@ def _plain_sync(tool: Tool[..., Any]) -> bool:
 
 QUICK_CALL = 0.0002
 """Seconds under which a sync tool counts as quick (``Tool._recent_seconds``, a decaying
-maximum of its calls' times): the calls of a batch whose tools are all quick share one pool
-thread (a thread hand-off costs more than such a call; the caller still spreads them when one
-turns slow, see ``_Watchdog``). Other batches get a thread per call at once."""
+maximum of its calls' times): the calls of a batch whose tools are all quick run one after
+the other, in the calling thread (blocking driver) or sharing one pool thread (awaiting
+driver): a thread hand-off costs more than such a call; should one turn slow, the calls
+still queued get threads of their own (``_Watchdog``). Other batches get a thread per call at
+once."""
 
 
-def _lazy(handed: list[_Handed]) -> bool:
-    """Whether the batch's sync calls may share a thread: several plain calls (no timeout,
+def _quick(handed: list[_Handed]) -> bool:
+    """Whether the batch's sync calls may run one after the other: plain calls (no timeout,
     whose clock would run while queued) of quick tools."""
-    if len(handed) < 2:
+    if not handed:
         return False
     for h in handed:
         tool = h.prepared.tool
@@ -744,7 +798,7 @@ async def run_async(
     handed = [_Handed(index, prepared, batch) for index, prepared in plain]
     watchdog: _Watchdog | None = None
     if handed:
-        lazy = _lazy(handed)
+        lazy = len(handed) > 1 and _quick(handed)
         pool().put(handed, lazy=lazy)
         if lazy:
             watchdog = _Watchdog(pool, batch, handed)

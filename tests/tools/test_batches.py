@@ -1,17 +1,19 @@
-"""A batch of calls costs one thread hand-off: the calls of quick tools share a pool thread, and
-the waiting caller gives each call still queued a thread of its own once the batch runs longer
-than ``SPREAD_AFTER``, so a batch's calls always can run concurrently (no timing assertions:
-barriers only release when all calls are in flight)."""
+"""A batch of quick calls costs no thread hand-off in a blocking caller (they run in the calling
+thread while the pool's watch thread looks on) and one in an awaiting caller (they share a pool
+thread while the event loop looks on); either way each call still queued gets a thread of its
+own once the batch stalls for ``SPREAD_AFTER``, so a batch's calls always can run concurrently
+(no timing assertions: barriers only release when all calls are in flight)."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from typing import Any
 
 import pytest
 
-from agentloop import Conversation, tool
+from agentloop import AsyncConversation, Conversation, tool
 from agentloop.testing import Emulator, ScriptedModel
 from agentloop.tools import Tool, ToolRegistry, execution
 from agentloop.tools._pool import CANCELLED, DONE, QUEUED, RUNNING, Batch, Job, Signal, ToolPool
@@ -40,6 +42,14 @@ def say(text: str) -> list[dict[str, Any]]:
 
 def results(conv: Conversation) -> dict[str, Any]:
     return {s.call_id: s.result for s in conv.history if s.type == "function_result"}
+
+
+def never_spread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither watcher (the event loop's, the pool's watch thread) looks during the test."""
+    from agentloop.tools import _pool
+
+    monkeypatch.setattr(execution, "SPREAD_AFTER", 60.0)
+    monkeypatch.setattr(_pool, "SPREAD_AFTER", 60.0)
 
 
 def quick(t: Tool[..., Any]) -> None:
@@ -146,6 +156,34 @@ def test_the_watchdog_spreads_a_batch_only_when_a_running_call_stalls_it() -> No
     assert spreads == [1]
 
 
+def test_a_watchdog_drops_the_calls_still_queued_once_the_batch_is_stopped() -> None:
+    """The calling thread runs the batch's calls and cannot drop them itself while one runs:
+    once stopped (``conv.cancel()``), the watch thread drops them (they never run)."""
+    spread: list[list[str]] = []
+    pool = ToolPool(4)
+    batch = Batch(3)
+    stop = Signal()
+    prepared = [
+        execution.PreparedCall(FunctionCallStep(id=f"c{i}", name="t"), None, [], {})  # type: ignore[arg-type]
+        for i in range(3)
+    ]
+    handed = [execution._Handed(i, p, batch) for i, p in enumerate(prepared)]
+    watchdog = execution._Watchdog(
+        lambda: pool,
+        batch,
+        handed,
+        spread=lambda _, calls: spread.append([h.prepared.call.id for h in calls]),
+        stop=stop,
+    )
+    watchdog.seen = -1  # as the pool's watch thread starts: the first look only notes
+    handed[0].state = RUNNING
+    assert watchdog.look() is True and spread == []
+    stop.set(RuntimeError("stopped"))
+    assert watchdog.look() is False and spread == []
+    assert [h.state for h in handed] == [RUNNING, CANCELLED, CANCELLED] and batch.left == 1
+    pool.shutdown()
+
+
 def test_signal_calls_its_watchers_once() -> None:
     signal = Signal()
     seen: list[str] = []
@@ -164,8 +202,12 @@ def test_signal_calls_its_watchers_once() -> None:
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
-def test_quick_calls_share_one_thread(driver: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(execution, "SPREAD_AFTER", 60.0)  # never spread here
+def test_quick_calls_run_one_after_the_other_in_one_thread(
+    driver: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the calling thread (blocking driver: no hand-off at all), or in one pool thread,
+    never on the event loop (awaiting driver)."""
+    never_spread(monkeypatch)
     threads: list[int] = []
 
     @tool
@@ -176,7 +218,25 @@ def test_quick_calls_share_one_thread(driver: str, monkeypatch: pytest.MonkeyPat
     with ToolRegistry([where]) as registry:
         quick(where)
         assert run(driver, registry, calls_of("where", 5)) == [0, 1, 2, 3, 4]
-    assert len(set(threads)) == 1 and threads[0] != threading.get_ident()
+    assert len(set(threads)) == 1
+    assert (threads[0] == threading.get_ident()) is (driver == "sync")
+
+
+def test_a_lone_quick_call_runs_in_the_calling_thread_of_a_conversation() -> None:
+    threads: list[int] = []
+
+    @tool
+    def where() -> str:
+        """Where it ran."""
+        threads.append(threading.get_ident())
+        return "here"
+
+    scripted = ScriptedModel([[call("where", "a")], say("one"), [call("where", "b")], say("two")])
+    conv = Conversation(Emulator(model=scripted).client(), tools=[where])
+    conv.send("first")  # a new tool: in the pool, where its time is learnt
+    conv.send("second")  # quick now: in the calling thread
+    assert threads[0] != threading.get_ident() and threads[1] == threading.get_ident()
+    assert results(conv) == {"a": "here", "b": "here"}
 
 
 @pytest.mark.parametrize("driver", DRIVERS)
@@ -219,8 +279,8 @@ def test_calls_of_a_slow_tool_get_a_thread_each_at_once(
 
 
 def test_a_conversation_runs_quick_calls_that_meet() -> None:
-    """Through ``Conversation.send`` (which can be stopped: the caller waits, never runs a
-    call itself)."""
+    """Through ``Conversation.send``: the calling thread runs the first call, which waits for
+    the others; the watch thread gives them threads of their own."""
     meeting = threading.Barrier(3, timeout=10)
 
     @tool
@@ -236,13 +296,7 @@ def test_a_conversation_runs_quick_calls_that_meet() -> None:
     assert conv._stop.wake._watchers == []  # the batch stopped watching the switch
 
 
-def test_cancel_stops_a_batch_sharing_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``conv.cancel()`` wakes the caller at once: the call running is in doubt after the
-    grace period, the calls still queued behind it never run."""
-    monkeypatch.setattr(execution, "SPREAD_AFTER", 60.0)  # b and c stay queued behind a
-    started, hang = threading.Event(), threading.Event()
-    ran: list[str] = []
-
+def pay_tool(started: threading.Event, hang: threading.Event, ran: list[str]) -> Tool[..., Any]:
     @tool
     def pay(who: str) -> str:
         ran.append(who)
@@ -252,16 +306,131 @@ def test_cancel_stops_a_batch_sharing_a_thread(monkeypatch: pytest.MonkeyPatch) 
         return f"paid {who}"
 
     quick(pay)
+    return pay
+
+
+def test_cancel_stops_a_batch_sharing_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``conv.cancel()`` wakes an awaiting caller at once: the call running in the pool is
+    in doubt after the grace period, the calls still queued behind it never run."""
+    monkeypatch.setattr(execution, "SPREAD_AFTER", 60.0)  # b and c stay queued behind a
+    started, hang = threading.Event(), threading.Event()
+    ran: list[str] = []
+    pay = pay_tool(started, hang, ran)
     scripted = ScriptedModel([[call("pay", w, who=w) for w in "abc"], say("after")])
-    conv = Conversation(Emulator(model=scripted).client(), tools=[pay])
+    conv = AsyncConversation(Emulator(model=scripted).async_client(), tools=[pay])
     conv.interrupt_grace = 0.1
-    # (the turn ends only once the cancellation is in: no need to join the canceller)
     threading.Thread(target=lambda: started.wait(30) and conv.cancel(), daemon=True).start()
     try:
-        turn = conv.send("pay everyone")
+        turn = asyncio.run(conv.send("pay everyone"))
     finally:
         hang.set()
     assert ran == ["a"]
     assert conv.in_doubt == ["a"] and turn.status == "awaiting_approval"
-    known = results(conv)
+    known = results(conv)  # type: ignore[arg-type]
     assert known["b"].startswith("Not run:") and known["c"].startswith("Not run:")
+
+
+def test_cancel_during_a_quick_call_in_the_calling_thread_takes_effect_when_it_returns(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A blocking caller runs quick calls itself: a ``conv.cancel()`` meanwhile is seen when
+    the running call returns (as for a model request), so its result is known; the calls not
+    started then never run."""
+    never_spread(monkeypatch)  # b and c stay queued behind a
+    started, hang = threading.Event(), threading.Event()
+    ran: list[str] = []
+    pay = pay_tool(started, hang, ran)
+    scripted = ScriptedModel([[call("pay", w, who=w) for w in "abc"], say("after")])
+    conv = Conversation(Emulator(model=scripted).client(), tools=[pay])
+    conv.interrupt_grace = 0.1
+
+    def cancel_then_release() -> None:
+        assert started.wait(30)
+        conv.cancel()
+        time.sleep(0.2)  # past the grace period: still seen only when the call returns
+        hang.set()
+
+    threading.Thread(target=cancel_then_release, daemon=True).start()
+    turn = conv.send("pay everyone")
+    assert ran == ["a"] and turn.status == "cancelled" and conv.in_doubt == []
+    known = results(conv)
+    assert known["a"] == "paid a"
+    assert known["b"].startswith("Not run:") and known["c"].startswith("Not run:")
+
+
+def test_ctrl_c_in_a_quick_batch_leaves_the_call_it_cut_in_doubt() -> None:
+    """Ctrl-C inside a call run by the calling thread: the calls that returned keep their
+    results, the one it cut is in doubt, the ones not started never ran; and an interrupted
+    call no longer counts as quick."""
+    ran: list[str] = []
+
+    @tool
+    def step(who: str) -> str:
+        ran.append(who)
+        if who == "b":
+            raise KeyboardInterrupt
+        return f"did {who}"
+
+    quick(step)
+    scripted = ScriptedModel([[call("step", w, who=w) for w in "abc"], say("after")])
+    conv = Conversation(Emulator(model=scripted).client(), tools=[step])
+    with pytest.raises(KeyboardInterrupt):
+        conv.send("do all three")
+    assert ran == ["a", "b"] and conv.in_doubt == ["b"]
+    known = results(conv)
+    assert known["a"] == "did a" and known["c"].startswith("Not run:")
+    assert step._recent_seconds is None  # how long its calls take is no longer known
+
+
+# --- the watch thread ------------------------------------------------------------------------
+
+
+def test_the_watch_thread_looks_until_told_to_stop_parks_and_wakes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from agentloop.tools import _pool
+
+    monkeypatch.setattr(_pool, "WATCH_LINGER", 0.0)  # parks as soon as nothing is watched
+    pool = ToolPool(2, name="watch-test")
+    looked: list[str] = []
+    done = [threading.Event(), threading.Event()]
+
+    def looker(name: str, times: int, event: threading.Event) -> Any:
+        def look() -> bool:
+            looked.append(name)
+            if looked.count(name) < times:
+                return True
+            event.set()
+            return False
+
+        return look
+
+    pool.watch(looker("a", 3, done[0]))
+    assert done[0].wait(10)
+    while pool._watch_parked is None:  # nothing left to watch: it parks (the thread lives)
+        time.sleep(0.001)
+    assert looked == ["a", "a", "a"] and pool._watching
+    pool.watch(looker("b", 2, done[1]))  # wakes it
+    assert done[1].wait(10)
+    assert looked == ["a", "a", "a", "b", "b"]
+    watcher = next(t for t in threading.enumerate() if t.name == "watch-test-watch")
+    pool.shutdown()
+    watcher.join(10)
+    assert not watcher.is_alive() and not pool._watching
+
+
+def test_a_look_that_raises_ends_its_watch_only() -> None:
+    pool = ToolPool(2)
+    seen = threading.Event()
+
+    def broken() -> bool:
+        raise RuntimeError("a pool closed meanwhile")
+
+    def fine() -> bool:
+        seen.set()
+        return False
+
+    pool.watch(broken)
+    pool.watch(fine)
+    assert seen.wait(10)
+    pool.shutdown()
