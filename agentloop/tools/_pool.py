@@ -50,9 +50,9 @@ SPREAD_AFTER = 0.001
 still waiting for a thread each get a thread of their own (:meth:`ToolPool.spread`)."""
 
 WATCH_LINGER = 0.01
-"""Seconds the pool's watch thread (:meth:`ToolPool.watch`) goes on looking after the last
-watched batch ended, before it parks: batches that follow each other closely (a tool turn
-after a tool turn) cost it no wake-up."""
+"""Seconds the pool's watch thread (:meth:`ToolPool.watch`) stays awake after the last watched
+batch ended, before it parks: batches that follow each other closely (a tool turn after a tool
+turn) cost it no wake-up."""
 
 QUEUED, RUNNING, DONE, CANCELLED = range(4)
 
@@ -325,10 +325,12 @@ class ToolPool(concurrent.futures.Executor):
 
     def watch(self, look: Callable[[], bool]) -> None:
         """Have the pool's watch thread call ``look()`` about every ``SPREAD_AFTER`` seconds
-        (the first time possibly at once) until it returns False. One thread watches for the
-        whole pool, and stays awake ``WATCH_LINGER`` seconds after its last look: a batch
-        watched soon after another costs no thread wake-up (which costs more than a batch of
-        quick calls)."""
+        until it returns False; the first call may come at once, or up to ``WATCH_LINGER``
+        seconds later. One thread watches for the whole pool, and after its last look it
+        sleeps ``WATCH_LINGER`` seconds (in one go: a thread waking every millisecond would
+        take the GIL from the caller at each of its syscalls) before it parks: a batch watched
+        soon after another costs no thread wake-up, which costs more than a batch of quick
+        calls."""
         start = False
         with self._lock:
             self._looks.append(look)
@@ -349,27 +351,25 @@ class ToolPool(concurrent.futures.Executor):
     def _watch(self) -> None:
         parking = threading.Lock()
         parking.acquire()
-        quiet_since: float | None = None
+        pause = SPREAD_AFTER
         while True:
-            time.sleep(SPREAD_AFTER)
+            time.sleep(pause)
             with self._lock:
                 looks, self._looks = self._looks, []
             kept = [look for look in looks if _looks_again(look)]
             with self._lock:
                 self._looks.extend(kept)
-                if self._looks:
-                    quiet_since = None
-                    continue
-                now = time.monotonic()
-                if quiet_since is None:
-                    quiet_since = now
                 if self._shutdown:
                     self._watching = False
                     return
-                if now - quiet_since < WATCH_LINGER:
+                if self._looks:  # a batch runs: look again soon
+                    pause = SPREAD_AFTER
                     continue
-                self._watch_parked = parking
-            quiet_since = None
+                if looks:  # batches came and went: linger, in one sleep (one GIL hand-off)
+                    pause = WATCH_LINGER
+                    continue
+                self._watch_parked = parking  # quiet for a whole linger: park
+            pause = SPREAD_AFTER
             if not parking.acquire(timeout=IDLE_EXIT):
                 with self._lock:  # idle too long: leave, unless just woken
                     if self._watch_parked is parking:
