@@ -262,11 +262,13 @@ class ToolPool(concurrent.futures.Executor):
         self.put((future.job,), lazy=False)
         return future
 
-    def put(self, jobs: Iterable[Job], *, lazy: bool) -> None:
+    def put(self, jobs: Iterable[Job], *, lazy: bool, accepted: bool = False) -> None:
         """Queue ``jobs``: each with a thread of its own (up to ``max_workers``), or, when
-        ``lazy``, one thread for all of them (the caller then watches, see :meth:`spread`)."""
+        ``lazy``, one thread for all of them (the caller then watches, see :meth:`spread`).
+        ``accepted``: calls of a batch that began before a shutdown (they run, as the calls
+        queued then do)."""
         with self._lock:
-            if self._shutdown:
+            if self._shutdown and not accepted:
                 raise StateError(
                     "cannot run a tool after its registry was closed (conversation.close()); "
                     "create a new conversation or registry"
@@ -320,8 +322,12 @@ class ToolPool(concurrent.futures.Executor):
         """Start ``job`` in the calling thread, unless a pool thread started it (or it was
         cancelled): whether the caller is to run it (``job._run()``). For calls that are not
         in the queue unless a watchdog spread them there."""
-        with self._lock:
-            return job._start()
+        me = threading.current_thread()
+        with self._lock:  # (no call between the two stores: Ctrl-C cannot come in between)
+            if job.state != QUEUED:
+                return False
+            job.state, job.thread = RUNNING, me
+        return True
 
     def watch(self, look: Callable[[], bool]) -> None:
         """Have the pool's watch thread call ``look()`` about every ``SPREAD_AFTER`` seconds
@@ -359,12 +365,12 @@ class ToolPool(concurrent.futures.Executor):
             kept = [look for look in looks if _looks_again(look)]
             with self._lock:
                 self._looks.extend(kept)
+                if self._looks:  # a batch runs (after a shutdown too): look again soon
+                    pause = SPREAD_AFTER
+                    continue
                 if self._shutdown:
                     self._watching = False
                     return
-                if self._looks:  # a batch runs: look again soon
-                    pause = SPREAD_AFTER
-                    continue
                 if looks:  # batches came and went: linger, in one sleep (one GIL hand-off)
                     pause = WATCH_LINGER
                     continue

@@ -36,6 +36,7 @@ import contextvars
 import dataclasses
 import json
 import math
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -46,6 +47,7 @@ from pydantic_core import to_jsonable_python
 
 from agentloop.errors import (
     ArgumentsInvalidError,
+    StateError,
     ToolError,
     ToolResultError,
     ToolTimeoutError,
@@ -54,7 +56,7 @@ from agentloop.errors import (
 from agentloop.types import FunctionCallStep, FunctionResultStep, encode_step
 from agentloop.types._encode import encode_result_text
 
-from ._pool import DONE, QUEUED, RUNNING, SPREAD_AFTER, Batch, Job, Signal, ToolPool
+from ._pool import CANCELLED, DONE, QUEUED, RUNNING, SPREAD_AFTER, Batch, Job, Signal, ToolPool
 from .context import ToolContext, ToolContextFactory, default_context
 from .results import to_result
 from .tool import Tool
@@ -431,7 +433,9 @@ class _Handed(Job):
 
     def outcome(self) -> ToolOutcome:
         """What happened (once settled): raises what the tool raised beyond ``Exception``."""
-        if self.future is None and not self.given_up:  # a call the pool ran
+        if self.state == CANCELLED:  # (never: a batch with dropped calls was interrupted)
+            raise StateError(f"call {self.prepared.call.id!r} never ran: it has no outcome")
+        if self.future is None and not self.given_up:  # a call the pool or its caller ran
             if self.error is not None:
                 raise self.error  # KeyboardInterrupt, SystemExit from the tool
             return finish(self.prepared, self.value, self.started)
@@ -531,8 +535,11 @@ def _run_handed(
         # is known too.
         _known(progress, outcomes)
         deadline = time.monotonic() + grace
-        for h in handed:  # queued calls are dropped first, so none starts in a freed slot
-            if h.future is None and h.state == QUEUED and pool().cancel(h):
+        me = threading.current_thread()
+        for h in handed:  # queued calls are dropped first, so none starts in a freed slot;
+            # a call run here is over, even if Ctrl-C came before its batch counted it
+            dropped = h.future is None and h.state == QUEUED and pool().cancel(h)
+            if dropped or h.thread is me:
                 batch.settle(h)
         try:
             while batch.left and (remaining := deadline - time.monotonic()) > 0:
@@ -564,23 +571,26 @@ def _run_here(
         pool().watch(watchdog.look)
         for h in handed:
             if stop is not None and stop.done():
-                return  # (the caller raises the stop)
+                raise stop.result()  # an interruption: the calls not started never run
             if pool().take(h):  # (not if a thread of the watchdog's took it first)
                 h._run()
                 if h.error is not None:
                     raise h.error
+        if stop is not None and stop.done():
+            raise stop.result()  # (the watch thread may have dropped the last calls)
     else:
+        if stop is not None and stop.done():
+            raise stop.result()
         h = handed[0]
-        if stop is None or not stop.done():
-            h.state = RUNNING  # (nobody else can take it)
-            h._run()
-            if h.error is not None:
-                raise h.error
+        h.state, h.thread = RUNNING, threading.current_thread()  # (nobody else can take it)
+        h._run()
+        if h.error is not None:
+            raise h.error
 
 
 def _put_queued(pool: ToolPool, handed: list[_Handed]) -> None:
     """A thread for each call of a batch run by its caller that has not started yet."""
-    pool.put([h for h in handed if h.state == QUEUED], lazy=False)
+    pool.put([h for h in handed if h.state == QUEUED], lazy=False, accepted=True)
 
 
 def _wait_all(

@@ -245,7 +245,9 @@ class ToolRegistry:
     def close(self) -> None:
         """Stop the thread pool and the private loop (running sync tools finish first,
         except timed-out ones: nothing can stop those, they end on their own), then close the
-        toolsets."""
+        toolsets. Calls a sync conversation runs in its own thread (those of quick tools) are
+        not waited for: its ``send`` returns when they end; the calls of their batch it has
+        not started yet still run."""
         with self._lock:
             pool, runner = self._pool, self._loop_thread
             self._pool = self._loop_thread = None

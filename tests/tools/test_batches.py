@@ -434,3 +434,90 @@ def test_a_look_that_raises_ends_its_watch_only() -> None:
     pool.watch(fine)
     assert seen.wait(10)
     pool.shutdown()
+
+
+def test_a_stop_seen_by_the_watch_thread_drops_the_calls_not_started() -> None:
+    """The watch thread drops the calls not started once the turn is stopped (the first call
+    cancels its own turn, then runs on past a look): they are answered "Not run" (never as
+    empty successes), the call that ran keeps its result, and the next message goes out."""
+    ran: list[str] = []
+    conv: Conversation
+
+    @tool
+    def pay(who: str) -> str:
+        ran.append(who)
+        if who == "a":
+            conv.cancel()
+            time.sleep(0.05)  # the watch thread looks meanwhile and drops b and c
+        return f"paid {who}"
+
+    quick(pay)
+    scripted = ScriptedModel([[call("pay", w, who=w) for w in "abc"], say("after"), say("next")])
+    conv = Conversation(Emulator(model=scripted).client(), tools=[pay])
+    turn = conv.send("pay everyone")
+    assert ran == ["a"] and turn.status == "cancelled" and conv.in_doubt == []
+    known = results(conv)
+    assert known["a"] == "paid a"
+    assert known["b"].startswith("Not run:") and known["c"].startswith("Not run:")
+    assert conv.send("and now?").output_text in ("after", "next")
+
+
+def test_quick_calls_still_meet_when_the_registry_is_closed_meanwhile() -> None:
+    """A batch begun before ``close()`` is still spread: its waiting calls meet."""
+    meeting = threading.Barrier(3, timeout=10)
+
+    @tool
+    def meet(i: int) -> int:
+        if i == 0:
+            closing.start()  # closed while this call waits for the others
+        meeting.wait()
+        return i
+
+    registry = ToolRegistry([meet])
+    closing = threading.Thread(target=registry.close)
+    quick(meet)
+    assert run("sync", registry, calls_of("meet", 3)) == [0, 1, 2]
+    closing.join(10)
+
+
+def test_ctrl_c_between_a_call_and_its_settling_costs_no_grace_period(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Ctrl-C right after a call returned in the calling thread, before its batch counted it:
+    the interruption does not wait ``grace`` seconds for that call (it is over), and its
+    result is known."""
+    from agentloop.tools import _pool
+
+    settle = _pool.Batch.settle
+    cut: list[int] = []
+
+    def interrupted(self: Batch, job: Job) -> None:
+        if not cut and threading.current_thread() is threading.main_thread():
+            cut.append(1)
+            raise KeyboardInterrupt
+        settle(self, job)
+
+    monkeypatch.setattr(_pool.Batch, "settle", interrupted)
+
+    @tool
+    def step(i: int) -> int:
+        return i
+
+    quick(step)
+    progress = execution.ToolProgress(stop=Signal())
+    outcome: list[BaseException] = []
+
+    def go() -> None:
+        try:
+            registry.run(calls_of("step", 3), progress=progress, grace=600)
+        except BaseException as exc:
+            outcome.append(exc)
+
+    with ToolRegistry([step]) as registry:
+        runner = threading.Thread(target=go)
+        monkeypatch.setattr(threading, "main_thread", lambda: runner)
+        runner.start()
+        runner.join(60)  # (600 s if it waited for the call it had run itself)
+        assert not runner.is_alive()
+    assert isinstance(outcome[0], KeyboardInterrupt)
+    assert set(progress.finished) == {"c0"} and progress.started == {"c0"}
