@@ -25,6 +25,7 @@ from agentloop.types import (
 )
 
 from ._core import ConversationCore
+from ._interrupts import Stepper
 from ._world import Suspended, call_async, check_client, retry_event, summarize_call
 from .background import AsyncBackgroundTurn
 from .branches import AsyncTimeTravel
@@ -56,29 +57,33 @@ async def adrive(
     ``WaitBackground`` with a ``Suspended`` event (the protocol is left as it is)."""
     value: Any = first
     error: BaseException | None = None
-    while True:
-        try:
-            effect = proto.throw(error) if error is not None else proto.send(value)
-        except StopIteration:
-            return
-        value = error = None
-        kind = type(effect)
-        if suspend and kind is WaitBackground:
-            # Outside the try: closing this loop must leave the protocol as it is.
-            yield Suspended(interaction=effect.interaction)  # type: ignore[union-attr]
-            return
-        try:
-            if kind is Emit:
-                yield effect.event  # type: ignore[union-attr]
-            elif kind is SendRequest:
-                box: list[Interaction] = []
-                async for event in world.request(effect, box):
-                    yield event
-                value = box[0]
-            else:
-                value = await world.perform(effect)
-        except BaseException as exc:
-            error = exc
+    advance = Stepper(proto)  # Ctrl-C is held while the engine changes state (``_interrupts``)
+    try:
+        while True:
+            try:
+                effect = advance(value, error)
+            except StopIteration:
+                return
+            value = error = None
+            kind = type(effect)
+            if suspend and kind is WaitBackground:
+                # Outside the try: closing this loop must leave the protocol as it is.
+                yield Suspended(interaction=effect.interaction)  # type: ignore[union-attr]
+                return
+            try:
+                if kind is Emit:
+                    yield effect.event  # type: ignore[union-attr]
+                elif kind is SendRequest:
+                    box: list[Interaction] = []
+                    async for event in world.request(effect, box):
+                        yield event
+                    value = box[0]
+                else:
+                    value = await world.perform(effect)
+            except BaseException as exc:
+                error = exc
+    finally:
+        advance.close()
 
 
 class AsyncConversationWorld:
