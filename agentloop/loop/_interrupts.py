@@ -29,7 +29,14 @@ from typing import Any
 
 from .effects import Effect, Protocol
 
+try:  # (the C function: ``signal.signal`` wraps it in enum conversions, 16x slower)
+    from _signal import signal as _set_handler  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - not CPython
+    _set_handler = signal.signal
+
 __all__ = ["Stepper"]
+
+_SIGINT = int(signal.SIGINT)
 
 
 class _Protection:
@@ -59,7 +66,7 @@ class _Protection:
         ):
             return False
         try:
-            previous = signal.signal(signal.SIGINT, self.handle)
+            previous = _set_handler(_SIGINT, self.handle)
         except (ValueError, OSError):  # (an embedded interpreter without signals)
             return False
         if previous is signal.default_int_handler:
@@ -68,16 +75,16 @@ class _Protection:
         if previous == self.handle:  # another turn is being driven
             self.turns += 1
             return True
-        signal.signal(signal.SIGINT, previous)  # the application's: not ours to replace
+        _set_handler(_SIGINT, previous)  # the application's: not ours to replace
         return False
 
     def leave(self) -> None:
         self.turns -= 1
         if self.turns <= 0:
             self.turns = 0
-            previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+            previous = _set_handler(_SIGINT, signal.default_int_handler)
             if previous != self.handle:  # the application set its own meanwhile: keep it
-                signal.signal(signal.SIGINT, previous)
+                _set_handler(_SIGINT, previous)
 
 
 _PROTECTION = _Protection()
