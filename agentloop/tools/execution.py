@@ -220,7 +220,7 @@ def finish(prepared: PreparedCall, outcome: Any, started: float) -> ToolOutcome:
     """The outcome of a finished call from its return value (or ``_Raised`` exception)."""
     call = prepared.call
     wire: bytes | None = None
-    if type(outcome) is str:
+    if type(outcome) is str and outcome:
         wire = _text_wire(call, outcome)
     elif isinstance(outcome, _Raised):
         return _error(call, _exception_text(outcome.exc), outcome.exc, started)

@@ -2,7 +2,8 @@
 
 ``result`` is a string, a list of content blocks, or a JSON object. Rules:
 
-* ``str`` as is; ``None`` → ``""`` (an empty success);
+* ``str`` as is; ``None`` and ``""`` → ``{}`` (an empty success: the API requires a
+  ``result``, and an empty string counts as none);
 * ``dict``, pydantic models and dataclasses → the JSON object;
 * lists, tuples, sets, numbers, bools → JSON text (``json.dumps``), because the object form
   must be an object;
@@ -152,9 +153,9 @@ def _block(item: Any) -> _Block | None:
 def to_result(value: Any) -> FunctionResult:
     """The ``function_result.result`` for a tool's return value (see the module docstring)."""
     if isinstance(value, str):
-        return value
+        return value if value else {}
     if value is None:
-        return ""
+        return {}
     block = _block(value)
     if block is not None:
         return [block]

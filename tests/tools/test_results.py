@@ -47,7 +47,8 @@ class Mood(enum.Enum):
     ("value", "expected"),
     [
         ("sunny", "sunny"),
-        (None, ""),
+        (None, {}),  # the API requires a result: an empty string counts as none
+        ("", {}),
         ({"a": 1, "when": datetime.date(2026, 1, 2)}, {"a": 1, "when": "2026-01-02"}),
         (
             Weather(city="Rome", when=datetime.date(2026, 5, 1)),
@@ -136,3 +137,21 @@ def test_list_of_helpers_and_text_is_a_content_list() -> None:
 def test_unserializable_value_raises() -> None:
     with pytest.raises(Exception, match="Unable to serialize"):
         to_result(object())
+
+
+@pytest.mark.parametrize("empty", [None, ""])
+def test_a_tool_returning_nothing_is_answered_with_a_result_the_api_accepts(empty: Any) -> None:
+    from agentloop import Conversation, tool
+    from agentloop.testing import Emulator, ScriptedModel
+
+    @tool
+    def note(text: str) -> Any:
+        """Write a note down."""
+        return empty
+
+    call = {"type": "function_call", "id": "n1", "name": "note", "arguments": {"text": "x"}}
+    said = [{"type": "model_output", "content": [{"type": "text", "text": "noted"}]}]
+    conv = Conversation(Emulator(ScriptedModel([[call], said])).client(), tools=[note])
+    assert conv.send("note x").output_text == "noted"  # the emulator refuses "" as no result
+    results = [s for s in conv.history if s.type == "function_result"]
+    assert [(r.result, r.is_error) for r in results] == [({}, None)]

@@ -28,8 +28,7 @@ def echo(text: str) -> str:
     return text
 
 
-TEXTS = [
-    "",
+TEXTS = [  # (an empty text is sent as {}: tests/tools/test_results.py)
     "result for item 0",
     'quotes " and \\ backslashes',
     "control \x00 \x01 \x1f \x7f \n\t\r characters",
