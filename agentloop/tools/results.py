@@ -57,9 +57,21 @@ def sniff_mime_type(data: bytes) -> str | None:
         return "audio/wav"
     if data.startswith(b"%PDF-"):
         return "application/pdf"
-    if data.startswith(b"ID3") or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+    if data.startswith(b"ID3") or _mp3_frame(data):
         return "audio/mp3"
     return None
+
+
+def _mp3_frame(data: bytes) -> bool:
+    """An MPEG audio layer III frame header: the sync bits, layer III, a bitrate and a sample
+    rate that exist (so that, e.g., a UTF-16 byte-order mark is not taken for one)."""
+    return (
+        len(data) >= 4
+        and data[0] == 0xFF
+        and data[1] & 0xE6 == 0xE2  # sync (3 more bits) and layer bits 01 (layer III)
+        and data[2] >> 4 not in (0, 15)  # bitrate index: not free, not bad
+        and (data[2] >> 2) & 3 != 3  # sample rate index: not reserved
+    )
 
 
 class Media:

@@ -155,3 +155,9 @@ def test_a_tool_returning_nothing_is_answered_with_a_result_the_api_accepts(empt
     assert conv.send("note x").output_text == "noted"  # the emulator refuses "" as no result
     results = [s for s in conv.history if s.type == "function_result"]
     assert [(r.result, r.is_error) for r in results] == [({}, None)]
+
+
+def test_a_utf16_byte_order_mark_is_not_taken_for_mp3() -> None:
+    assert sniff_mime_type(b"\xff\xfe") is None
+    assert sniff_mime_type("hi".encode("utf-16")) is None
+    assert sniff_mime_type(b"\xff\xfb\x90\x64" + bytes(100)) == "audio/mp3"  # a layer III frame
