@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from loop_helpers import call, results, say
 
 from agentloop import Conversation, tool
 from agentloop.loop import _interrupts
@@ -28,18 +29,6 @@ def default_sigint() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
-
-
-def call(name: str, call_id: str, **arguments: Any) -> dict[str, Any]:
-    return {"type": "function_call", "id": call_id, "name": name, "arguments": arguments}
-
-
-def say(text: str) -> list[dict[str, Any]]:
-    return [{"type": "model_output", "content": [{"type": "text", "text": text}]}]
-
-
-def results(conv: Conversation) -> dict[str, Any]:
-    return {s.call_id: s.result for s in conv.history if s.type == "function_result"}
 
 
 @pytest.mark.usefixtures("default_sigint")
