@@ -559,12 +559,12 @@ def _run_here(
     pool: Callable[[], ToolPool], batch: Batch, handed: list[_Handed], stop: Signal | None
 ) -> None:
     """The calls of quick sync tools, one after the other in the calling thread: no thread
-    hand-off, which costs far more than such a call. With several calls, a pool thread
-    watches meanwhile (``_watch``): should the batch stall (a call turned slow, or waits for
-    another call of the batch), each call not started yet gets a thread of its own, so a
-    batch's calls can always run at the same time. A stop is seen between calls: the calls
-    not started then never run. What a call raises beyond ``Exception`` (Ctrl-C) is raised
-    here, the call in doubt."""
+    hand-off, which costs far more than such a call. With several calls, the pool's watch
+    thread looks on (``ToolPool.watch``): should the batch stall (a call turned slow, or waits
+    for another call of the batch), each call not started yet gets a thread of its own, so a
+    batch's calls can always run at the same time. A stop is seen between calls (and by the
+    watch thread, which drops the calls not started): those never run. What a call raises
+    beyond ``Exception`` (Ctrl-C) is raised here, the call in doubt."""
     if len(handed) > 1:
         watchdog = _Watchdog(pool, batch, handed, spread=_put_queued, stop=stop)
         watchdog.seen = -1  # (the watch thread's first look may come at once: it only notes)
