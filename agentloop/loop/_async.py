@@ -25,7 +25,7 @@ from agentloop.types import (
 )
 
 from ._core import ConversationCore
-from ._interrupts import Stepper
+from ._interrupts import Stepper, hold_interrupts
 from ._world import Suspended, call_async, check_client, retry_event, summarize_call
 from .background import AsyncBackgroundTurn
 from .branches import AsyncTimeTravel
@@ -110,7 +110,8 @@ class AsyncConversationWorld:
                 )
         if kind is Persist:
             assert conv.store is not None
-            await awrite(conv.store, effect.journal, conv._pending_meta(effect.journal))
+            with hold_interrupts():  # (not cut between the store's write and the journal's)
+                await awrite(conv.store, effect.journal, conv._pending_meta(effect.journal))
             return None
         if kind is RunHook:
             return await call_async(effect.hook, effect.event, conv.tools._get_loop)

@@ -34,9 +34,10 @@ try:  # (the C function: ``signal.signal`` wraps it in enum conversions, 16x slo
 except ImportError:  # pragma: no cover - not CPython
     _set_handler = signal.signal
 
-__all__ = ["Stepper"]
+__all__ = ["Stepper", "hold_interrupts"]
 
 _SIGINT = int(signal.SIGINT)
+_DEFAULT = signal.default_int_handler
 
 
 class _Protection:
@@ -69,7 +70,7 @@ class _Protection:
             previous = _set_handler(_SIGINT, self.handle)
         except (ValueError, OSError):  # (an embedded interpreter without signals)
             return False
-        if previous is signal.default_int_handler:
+        if previous is _DEFAULT:
             self.turns = 1  # (whatever a cut leave() left)
             return True
         if previous == self.handle:  # another turn is being driven
@@ -82,12 +83,34 @@ class _Protection:
         self.turns -= 1
         if self.turns <= 0:
             self.turns = 0
-            previous = _set_handler(_SIGINT, signal.default_int_handler)
-            if previous != self.handle:  # the application set its own meanwhile: keep it
-                _set_handler(_SIGINT, previous)
+            try:
+                previous = _set_handler(_SIGINT, _DEFAULT)
+                if previous != self.handle:  # the application set its own meanwhile: keep it
+                    _set_handler(_SIGINT, previous)
+            except (TypeError, ValueError):  # (at interpreter exit: a stream left unfinished)
+                pass
 
 
 _PROTECTION = _Protection()
+_MAIN = threading.main_thread().ident
+
+
+class hold_interrupts:  # (lower case: used as a function, ``with hold_interrupts():``)
+    """A SIGINT arriving inside is held too, while a turn is driven in the main thread (for a
+    store write: a Ctrl-C after the store took the records, before the conversation noted the
+    new version, would leave the two apart). It stays held on the way out: the driver delivers
+    it when the engine yields its next effect."""
+
+    __slots__ = ("on",)
+
+    def __enter__(self) -> None:
+        self.on = _PROTECTION.turns > 0 and threading.get_ident() == _MAIN
+        if self.on:
+            _PROTECTION.depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        if self.on:
+            _PROTECTION.depth -= 1
 
 
 class Stepper:

@@ -24,7 +24,7 @@ from agentloop.types import (
 )
 
 from ._core import ConversationCore
-from ._interrupts import Stepper
+from ._interrupts import Stepper, hold_interrupts
 from ._world import Suspended, call_blocking, check_client, retry_event, summarize_call
 from .background import BackgroundTurn
 from .branches import TimeTravel
@@ -108,7 +108,8 @@ class ConversationWorld:
                 )
         if kind is Persist:
             assert conv.store is not None
-            write(conv.store, effect.journal, conv._pending_meta(effect.journal))
+            with hold_interrupts():  # (not cut between the store's write and the journal's)
+                write(conv.store, effect.journal, conv._pending_meta(effect.journal))
             return None
         if kind is RunHook:
             return call_blocking(effect.hook, effect.event, conv.tools._get_loop)

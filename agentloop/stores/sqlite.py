@@ -199,8 +199,8 @@ class SQLiteStore(_StoreBase):
         current = db.execute("PRAGMA user_version").fetchone()[0]
         if current == SCHEMA_VERSION:
             return
-        db.execute("BEGIN IMMEDIATE")
         try:
+            db.execute("BEGIN IMMEDIATE")
             current = db.execute("PRAGMA user_version").fetchone()[0]  # another process won?
             if current > SCHEMA_VERSION:
                 raise StoreError(
@@ -360,8 +360,8 @@ class SQLiteStore(_StoreBase):
         cursor = self._cursor
         if cursor is None or cursor.connection is not db:
             cursor = self._cursor = db.cursor()
-        cursor.execute("BEGIN IMMEDIATE")
-        try:
+        try:  # (BEGIN inside: a Ctrl-C as it returns must not leave the transaction open)
+            cursor.execute("BEGIN IMMEDIATE")
             now = time.time()  # after any wait for the write lock: the lease check's clock
             # The version and lease checks are the UPDATE's condition: one statement, and
             # the reason is looked up only when it changes nothing (``_refused``).
@@ -451,8 +451,8 @@ class SQLiteStore(_StoreBase):
 
     @staticmethod
     def _delete(db: sqlite3.Connection, id: str) -> bool:
-        db.execute("BEGIN IMMEDIATE")
         try:
+            db.execute("BEGIN IMMEDIATE")
             db.execute("DELETE FROM records WHERE conversation_id = ?", (id,))
             found = db.execute("DELETE FROM conversations WHERE id = ?", (id,)).rowcount > 0
             db.execute("COMMIT")
@@ -474,8 +474,8 @@ class SQLiteStore(_StoreBase):
         return stored
 
     def _read(self, db: sqlite3.Connection, id: str, after: int) -> StoredConversation | None:
-        db.execute("BEGIN")  # one snapshot for both queries
         try:
+            db.execute("BEGIN")  # one snapshot for both queries (inside: see _append)
             row = db.execute(
                 "SELECT version, meta, created, updated, lease_owner, lease_expires "
                 "FROM conversations WHERE id = ?",
@@ -489,7 +489,8 @@ class SQLiteStore(_StoreBase):
             )
             records = [r[0] for r in cursor]
         finally:
-            db.execute("COMMIT")
+            if db.in_transaction:
+                db.execute("COMMIT")
         live = row[4] is not None and row[5] is not None and row[5] > time.time()
         return StoredConversation(
             id=id,

@@ -121,3 +121,58 @@ def test_nothing_is_installed_outside_the_main_thread_or_under_an_event_loop() -
         loop.close()
     assert seen == [False, False]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.usefixtures("default_sigint")
+def test_ctrl_c_right_after_a_store_write_leaves_store_and_conversation_together(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """A SIGINT as the store returns from a write (before the conversation notes the new
+    version) is held until the engine's next effect: the next turns are not refused as a
+    conflict, and the store holds what the conversation holds."""
+    from agentloop.stores import SQLiteStore
+
+    @tool
+    def step(who: str) -> str:
+        """One step."""
+        return f"did {who}"
+
+    store = SQLiteStore(tmp_path / "c.db")
+    append = SQLiteStore.append
+    writes: list[int] = []
+
+    def append_then_ctrl_c(self: SQLiteStore, *args: Any, **kwargs: Any) -> int:
+        version = append(self, *args, **kwargs)
+        writes.append(version)
+        if len(writes) == 3:  # the lease and input, the calls started, then their results
+            signal.raise_signal(signal.SIGINT)
+        return version
+
+    monkeypatch.setattr(SQLiteStore, "append", append_then_ctrl_c)
+    scripted = ScriptedModel([[call("step", "a", who="a")], say("done"), say("next")])
+    conv = Conversation(Emulator(model=scripted).client(), tools=[step], store=store, id="c1")
+    with pytest.raises(KeyboardInterrupt):
+        conv.send("go")
+    monkeypatch.setattr(SQLiteStore, "append", append)
+    assert results(conv) == {"a": "did a"}
+    assert conv.send("go on").output_text in ("done", "next")
+    reloaded = Conversation.from_store(store, "c1", client=Emulator().client(), tools=[step])
+    assert [s.model_dump() for s in reloaded.history] == [s.model_dump() for s in conv.history]
+    store.close()
+
+
+@pytest.mark.usefixtures("default_sigint")
+def test_leaving_at_interpreter_exit_prints_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream left unfinished is closed at interpreter exit, when the signal module's
+    globals may already be gone: putting the handler back then fails quietly."""
+    protection = _interrupts._PROTECTION
+    assert protection.enter()
+    real = _interrupts._set_handler
+
+    def gone(signum: int, handler: Any) -> Any:
+        raise TypeError("signal handler must be signal.SIG_IGN, signal.SIG_DFL, or a callable")
+
+    monkeypatch.setattr(_interrupts, "_set_handler", gone)
+    protection.leave()  # no exception
+    monkeypatch.setattr(_interrupts, "_set_handler", real)
+    real(int(signal.SIGINT), signal.default_int_handler)

@@ -328,3 +328,35 @@ def test_the_checkpoint_thread_opens_the_stores_file_wherever_the_process_moved(
             assert time.monotonic() < deadline, "the checkpoint thread copied nothing"
             time.sleep(0.01)
     assert not (tmp_path / "elsewhere" / "s.db").exists()
+
+
+def test_ctrl_c_right_after_begin_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """A KeyboardInterrupt raised as ``BEGIN IMMEDIATE`` returns rolls the transaction back:
+    the store (and other connections) can still read and write."""
+    path = tmp_path / "c.db"
+    store = SQLiteStore(path)
+    store.append("c1", ["{}"], expected_version=0)  # (makes the store's cursor)
+
+    class Cursor:
+        def __init__(self, real: sqlite3.Cursor) -> None:
+            self.real, self.connection, self.armed = real, real.connection, True
+
+        def execute(self, sql: str, *args: object) -> sqlite3.Cursor:
+            result = self.real.execute(sql, *args)
+            if sql == "BEGIN IMMEDIATE" and self.armed:
+                self.armed = False
+                raise KeyboardInterrupt  # as a SIGINT handled right after the call returns
+            return result
+
+    store._cursor = Cursor(store._cursor)  # type: ignore[assignment]
+    with pytest.raises(KeyboardInterrupt):
+        store.append("c1", ["{}"], expected_version=1)
+    assert store.read("c1") is not None and store.version("c1") == 1
+    assert store.append("c1", ["{}"], expected_version=1) == 2
+    other = sqlite3.connect(path, timeout=0.5)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # the write lock was not left held
+        other.execute("ROLLBACK")
+    finally:
+        other.close()
+    store.close()
