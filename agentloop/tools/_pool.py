@@ -27,9 +27,11 @@ import collections
 import concurrent.futures
 import contextlib
 import itertools
+import os
 import queue
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -100,6 +102,20 @@ class Job:
         self.state = DONE  # before the worker takes the pool's lock again (see abandon)
         if self.batch is not None:
             self.batch.settle(self)
+
+
+_POOLS: weakref.WeakSet[ToolPool] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """A pool used before a fork would wait, in the child, for threads that only exist in the
+    parent: every pool starts afresh there (threads start again as calls need them)."""
+    for pool in list(_POOLS):
+        pool._no_threads()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _looks_again(look: Callable[[], bool]) -> bool:
@@ -242,6 +258,13 @@ class ToolPool(concurrent.futures.Executor):
         self.max_workers = max_workers
         self._name = name
         self._names = itertools.count()
+        self._shutdown = False
+        self._no_threads()
+        _POOLS.add(self)
+
+    def _no_threads(self) -> None:
+        """The state of a pool with no thread yet (also a forked child's: the parent's
+        threads do not exist there, nor do the callers of the calls it had queued)."""
         self._jobs: collections.deque[Job] = collections.deque()
         self._lock = threading.Lock()
         self._parked: list[threading.Lock] = []  # idle threads, each blocked on its lock
@@ -249,7 +272,6 @@ class ToolPool(concurrent.futures.Executor):
         self._counted = 0  # live threads that count against max_workers
         self._abandoned: set[threading.Thread] = set()
         self._threads: set[threading.Thread] = set()
-        self._shutdown = False
         self._looks: list[Callable[[], bool]] = []  # what the watch thread calls
         self._watching = False  # a watch thread lives (looking, or parked)
         self._watch_parked: threading.Lock | None = None  # its parking lock, while parked

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 from typing import Any
@@ -154,3 +155,60 @@ def test_idle_pool_threads_end(monkeypatch: pytest.MonkeyPatch) -> None:
     assert wait_until(lambda: pool.busy == 0)
     assert pool.submit(lambda: 42).result(5) == 42  # a new thread starts for new work
     pool.shutdown()
+
+
+_forked: ToolRegistry | None = None
+
+
+def _run_in_child(conn: Any) -> None:
+    """In a forked child: a batch of a slow tool (pool threads) and a batch of quick calls
+    that wait for each other (the watch thread)."""
+    from agentloop.types import FunctionCallStep
+
+    assert _forked is not None
+    slow = [FunctionCallStep(id=f"s{i}", name="nap", arguments={"i": i}) for i in range(3)]
+    meet = [FunctionCallStep(id=f"m{i}", name="meet", arguments={"i": i}) for i in range(3)]
+    conn.send([[o.value for o in _forked.run(slow)], [o.value for o in _forked.run(meet)]])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+def test_a_registry_used_before_a_fork_runs_tools_in_the_child() -> None:
+    """The parent's pool threads do not exist in a forked child: its pools start afresh
+    there (before, the child waited forever for threads that were never woken)."""
+    import multiprocessing
+    import warnings
+
+    global _forked
+    meeting = threading.Barrier(3, timeout=10)
+
+    @tool
+    def nap(i: int) -> int:
+        time.sleep(0.01)
+        return i
+
+    @tool
+    def meet(i: int) -> int:
+        meeting.wait()
+        return i
+
+    from agentloop.types import FunctionCallStep
+
+    with ToolRegistry([nap, meet]) as registry:
+        slow = [FunctionCallStep(id=f"s{i}", name="nap", arguments={"i": i}) for i in range(3)]
+        assert [o.value for o in registry.run(slow)] == [0, 1, 2]  # the parent's threads
+        meet._recent_seconds = 0.0  # quick: the child runs them itself, watched
+        _forked = registry
+        context = multiprocessing.get_context("fork")
+        ours, theirs = context.Pipe()
+        with warnings.catch_warnings():  # (forking a process that has threads: on purpose)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            child = context.Process(target=_run_in_child, args=(theirs,))
+            child.start()
+        try:
+            assert ours.poll(30), "the child hung"
+            assert ours.recv() == [[0, 1, 2], [0, 1, 2]]
+        finally:
+            child.join(10)
+            if child.is_alive():
+                child.kill()
+            _forked = None
