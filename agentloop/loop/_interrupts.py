@@ -57,6 +57,11 @@ class _Protection:
         self.held = False
         raise KeyboardInterrupt
 
+    def take(self) -> bool:
+        """Whether a SIGINT is held (to be delivered now); it is no longer held."""
+        held, self.held = self.held, False
+        return held
+
     def enter(self) -> bool:
         """Install the handler for one more turn; False when it cannot be (not the main
         thread, a running event loop, no signals, or a handler of the application's). Heals
@@ -132,23 +137,15 @@ class Stepper:
             guard.depth += 1
             try:
                 effect = proto.throw(error) if error is not None else proto.send(value)
-            except StopIteration:
+            except BaseException as exc:  # (StopIteration: the turn ended)
                 guard.depth -= 1
-                if not guard.depth and guard.held:
-                    guard.held = False
-                    raise KeyboardInterrupt from None  # (the turn ended meanwhile)
-                raise
-            except BaseException as exc:
-                guard.depth -= 1
-                if not guard.depth and guard.held:
-                    guard.held = False
-                    raise KeyboardInterrupt from exc
+                if not guard.depth and guard.take():
+                    raise KeyboardInterrupt from (None if type(exc) is StopIteration else exc)
                 raise
             guard.depth -= 1
-            if guard.depth or not guard.held:
+            if guard.depth or not guard.take():
                 return effect
             # As if it came as this effect began: the engine handles that at every effect.
-            guard.held = False
             value, error = None, KeyboardInterrupt()
 
     def close(self) -> None:

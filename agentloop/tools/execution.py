@@ -434,7 +434,10 @@ class _Handed(Job):
     def outcome(self) -> ToolOutcome:
         """What happened (once settled): raises what the tool raised beyond ``Exception``."""
         if self.state == CANCELLED:  # (never: a batch with dropped calls was interrupted)
-            raise StateError(f"call {self.prepared.call.id!r} never ran: it has no outcome")
+            raise StateError(
+                f"call {self.prepared.call.id!r} never ran, yet its outcome was asked for: an "
+                "agentloop bug, please report it (the turn ended; history stays usable)"
+            )
         if self.future is None and not self.given_up:  # a call the pool or its caller ran
             if self.error is not None:
                 raise self.error  # KeyboardInterrupt, SystemExit from the tool
@@ -569,23 +572,15 @@ def _run_here(
         watchdog = _Watchdog(pool, batch, handed, spread=_put_queued, stop=stop)
         watchdog.seen = -1  # (the watch thread's first look may come at once: it only notes)
         pool().watch(watchdog.look)
-        for h in handed:
-            if stop is not None and stop.done():
-                raise stop.result()  # an interruption: the calls not started never run
-            if pool().take(h):  # (not if a thread of the watchdog's took it first)
-                h._run()
-                if h.error is not None:
-                    raise h.error
+    for h in handed:
         if stop is not None and stop.done():
-            raise stop.result()  # (the watch thread may have dropped the last calls)
-    else:
-        if stop is not None and stop.done():
-            raise stop.result()
-        h = handed[0]
-        h.state, h.thread = RUNNING, threading.current_thread()  # (nobody else can take it)
-        h._run()
-        if h.error is not None:
-            raise h.error
+            raise stop.result()  # an interruption: the calls not started never run
+        if pool().take(h):  # (not if a thread of the watchdog's took it first)
+            h._run()
+            if h.error is not None:
+                raise h.error
+    if stop is not None and any(h.state == CANCELLED for h in handed):
+        raise stop.result()  # the watch thread dropped the last calls: the batch was stopped
 
 
 def _put_queued(pool: ToolPool, handed: list[_Handed]) -> None:

@@ -296,7 +296,12 @@ def test_a_conversation_runs_quick_calls_that_meet() -> None:
     assert conv._stop.wake._watchers == []  # the batch stopped watching the switch
 
 
-def pay_tool(started: threading.Event, hang: threading.Event, ran: list[str]) -> Tool[..., Any]:
+def paying(asynchronous: bool) -> tuple[Any, threading.Event, threading.Event, list[str]]:
+    """A conversation whose model asks to pay a, b and c at once; ``pay("a")`` sets the first
+    event, then hangs until the second is set. With the tools' record of who was paid."""
+    started, hang = threading.Event(), threading.Event()
+    ran: list[str] = []
+
     @tool
     def pay(who: str) -> str:
         ran.append(who)
@@ -306,19 +311,21 @@ def pay_tool(started: threading.Event, hang: threading.Event, ran: list[str]) ->
         return f"paid {who}"
 
     quick(pay)
-    return pay
+    emulator = Emulator(model=ScriptedModel([[call("pay", w, who=w) for w in "abc"], say("after")]))
+    conv: Any = (
+        AsyncConversation(emulator.async_client(), tools=[pay])
+        if asynchronous
+        else Conversation(emulator.client(), tools=[pay])
+    )
+    conv.interrupt_grace = 0.1
+    return conv, started, hang, ran
 
 
 def test_cancel_stops_a_batch_sharing_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     """``conv.cancel()`` wakes an awaiting caller at once: the call running in the pool is
     in doubt after the grace period, the calls still queued behind it never run."""
     monkeypatch.setattr(execution, "SPREAD_AFTER", 60.0)  # b and c stay queued behind a
-    started, hang = threading.Event(), threading.Event()
-    ran: list[str] = []
-    pay = pay_tool(started, hang, ran)
-    scripted = ScriptedModel([[call("pay", w, who=w) for w in "abc"], say("after")])
-    conv = AsyncConversation(Emulator(model=scripted).async_client(), tools=[pay])
-    conv.interrupt_grace = 0.1
+    conv, started, hang, ran = paying(asynchronous=True)
     threading.Thread(target=lambda: started.wait(30) and conv.cancel(), daemon=True).start()
     try:
         turn = asyncio.run(conv.send("pay everyone"))
@@ -326,7 +333,7 @@ def test_cancel_stops_a_batch_sharing_a_thread(monkeypatch: pytest.MonkeyPatch) 
         hang.set()
     assert ran == ["a"]
     assert conv.in_doubt == ["a"] and turn.status == "awaiting_approval"
-    known = results(conv)  # type: ignore[arg-type]
+    known = results(conv)
     assert known["b"].startswith("Not run:") and known["c"].startswith("Not run:")
 
 
@@ -337,12 +344,7 @@ def test_cancel_during_a_quick_call_in_the_calling_thread_takes_effect_when_it_r
     the running call returns (as for a model request), so its result is known; the calls not
     started then never run."""
     never_spread(monkeypatch)  # b and c stay queued behind a
-    started, hang = threading.Event(), threading.Event()
-    ran: list[str] = []
-    pay = pay_tool(started, hang, ran)
-    scripted = ScriptedModel([[call("pay", w, who=w) for w in "abc"], say("after")])
-    conv = Conversation(Emulator(model=scripted).client(), tools=[pay])
-    conv.interrupt_grace = 0.1
+    conv, started, hang, ran = paying(asynchronous=False)
 
     def cancel_then_release() -> None:
         assert started.wait(30)
