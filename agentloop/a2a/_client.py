@@ -226,6 +226,7 @@ class A2AAgent:
             self._tool = Tool(
                 call, name=name, description=description, idempotent=True, timeout=self.timeout
             )
+            self._tool.resumes = True  # the call run again goes on with its own remote task
         return [self._tool]
 
     def close(self) -> None:

@@ -70,6 +70,7 @@ class ManagedAgent(Tool[..., Any]):
             description or f"Ask the managed agent {agent_id} to do a task (it may take a while)."
         )
         super().__init__(run, name=tool_name, description=text, idempotent=True)
+        self.resumes = True  # the call run again waits on its own interaction
         self.agent_id = agent_id
         self.agent_config = agent_config
         self.environment = environment

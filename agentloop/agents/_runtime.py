@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentloop.errors import ConfigurationError, HookError
 from agentloop.loop.events import Handoff, LoopEvent
-from agentloop.types import FunctionResultStep
+from agentloop.types import FunctionCallStep, FunctionResultStep
 
 if TYPE_CHECKING:
     from agentloop.loop.hooks import ModelRequest, ToolCallRequest
@@ -202,6 +202,7 @@ class AgentRun:
         self.conversation = conversation
         self.active_name = active or graph.root.name
         self.scanned = -1  # history length read so far (-1: read it all again)
+        self._last: object = None  # the last step read: a rewind may leave as many steps
         self._lock = threading.Lock()
 
     def bound_to(self, conversation: Any) -> AgentRun:
@@ -216,7 +217,12 @@ class AgentRun:
         """The agent in charge: the target of the last successful transfer in history."""
         history = self.conversation._state.history
         with self._lock:
-            if self.scanned < 0 or self.scanned > len(history):
+            scanned = self.scanned
+            if (
+                scanned < 0
+                or scanned > len(history)
+                or (scanned and history[scanned - 1] is not self._last)
+            ):  # (rewound, replaced or forked: the steps read before may be gone)
                 self.active_name, self.scanned = self.graph.root.name, 0
             for index in range(self.scanned, len(history)):
                 step = history[index]
@@ -225,7 +231,32 @@ class AgentRun:
                     if target is not None:
                         self.active_name = target
             self.scanned = len(history)
+            self._last = history[-1] if history else None
             return self.graph.agents[self.active_name]
+
+    def _asker(self, call_id: str) -> Agent:
+        """The agent in charge when the model asked for call ``call_id``: the one in charge
+        now, unless a transfer came after the call (a call run later: approved, or in doubt,
+        in a batch that also handed off). Its tools are the ones the call may use."""
+        agent = self.active
+        history = self.conversation._state.history
+        transfers = self.graph.transfers
+        for index in range(len(history) - 1, -1, -1):
+            step = history[index]
+            if isinstance(step, FunctionCallStep) and step.id == call_id:
+                break
+        else:
+            return agent  # (not in history: a call being made now)
+        if not any(
+            isinstance(later, FunctionResultStep) and not later.is_error and later.name in transfers
+            for later in history[index + 1 :]
+        ):
+            return agent
+        name = self.graph.root.name
+        for step in history[:index]:
+            if isinstance(step, FunctionResultStep) and not step.is_error:
+                name = transfers.get(step.name or "", name)
+        return self.graph.agents[name]
 
     def on_results(self, records: list[ToolCall]) -> list[LoopEvent]:
         events = self.graph.on_results(self, records)
@@ -251,7 +282,7 @@ class AgentRun:
         """Refuse a call of a tool the agent in charge was not offered (another agent's)."""
         from agentloop.loop.hooks import Deny
 
-        agent = self.active
+        agent = self._asker(call.id)
         offered = self.graph.offered[agent.name]
         if offered is None or call.name in offered:
             return None

@@ -18,9 +18,11 @@ same driver kind as its parent (a ``Conversation`` under a ``Conversation``, an
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import TYPE_CHECKING, Any, Literal
 
 from agentloop.errors import ConfigurationError, ToolError
+from agentloop.loop.cancel import CANCEL_MESSAGE
 from agentloop.tools import Tool, ToolContext
 from agentloop.types import FunctionResultStep, output_text_of
 
@@ -82,14 +84,27 @@ def seed_fork(parent: ConversationState, child: Any, call_id: str, agent_name: s
 
 
 class SubAgentPending(ToolError):
-    """A sub-agent's turn paused for approval: its parent's call pauses with it."""
+    """A sub-agent's turn paused for approval: its parent's call pauses with it.
+
+    ``in_doubt``: the sub-agent's tools may already have taken effect (a call of its own is
+    in doubt, or it ran tools before it paused), so the parent's call is in doubt too: it is
+    never answered as if nothing had run."""
 
     holds_call = True  # the engine keeps the parent's call open and pauses on it
 
-    def __init__(self, message: str, agent: str, calls: list[Any]) -> None:
+    def __init__(self, message: str, agent: str, calls: list[Any], in_doubt: bool) -> None:
         super().__init__(message)
         self.agent = agent
         self.calls = calls
+        self.in_doubt = in_doubt
+
+
+#: What a sub-agent whose run stopped before it answered (its parent's turn was interrupted)
+#: is sent when its parent's call runs again: its history says what was done.
+CONTINUE = (
+    "Your run was interrupted before you answered; the conversation above is what was done. "
+    "Go on with the task from there: do not repeat calls that already have results."
+)
 
 
 class AgentTool(Tool[..., Any]):
@@ -98,6 +113,7 @@ class AgentTool(Tool[..., Any]):
 
     agent: Agent
     context: Context
+    resumes = True  # the call run again goes on with its child (idempotent for that)
 
     def __init__(
         self,
@@ -174,14 +190,16 @@ async def run_subagent(tool: AgentTool, ctx: ToolContext[Any], task: str) -> Any
         )
     if not isinstance(parent, AsyncConversation):  # a blocking parent: a blocking child
         return await asyncio.to_thread(run_subagent_sync, tool, ctx, task)
+    for old in _settled(parent):
+        await old.aclose()
     child = _child(tool, parent, ctx.call_id, AsyncConversation)
+    human = ctx.call_id in parent._state.approved_now
     try:
-        turn = await _advance_async(child, task)
+        turn = await _advance_async(child, task, human)
     finally:
-        _keep(parent, child)
-        if not child.pending_approvals:
+        if not _keep(parent, child, ctx.call_id):
             await child.aclose()
-    return _output(turn, tool)
+    return _output(turn, tool, child)
 
 
 def run_subagent_sync(tool: AgentTool, ctx: ToolContext[Any], task: str) -> Any:
@@ -193,29 +211,88 @@ def run_subagent_sync(tool: AgentTool, ctx: ToolContext[Any], task: str) -> Any:
             f"the {tool.name} sub-agent runs inside a conversation (its tool calls come from "
             "one); call agent.run(task) to run the agent on its own"
         )
-    child = _child(tool, parent, ctx.call_id, Conversation)
-    try:
-        turn = _advance(child, task)
-    finally:
-        _keep(parent, child)
-        if not child.pending_approvals:
-            child.close()
-    return _output(turn, tool)
+    human = ctx.call_id in parent._state.approved_now
+    with _Linked(parent, ctx.call_id) as link:
+        for old in _settled(parent):
+            old.close()
+        child = link.child = _child(tool, parent, ctx.call_id, Conversation)
+        try:
+            turn = _advance(child, task, human)
+        finally:
+            if not _keep(parent, child, ctx.call_id):
+                child.close()
+    return _output(turn, tool, child)
 
 
-def _keep(parent: Any, child: Any) -> None:
-    """Keep a paused child in memory when no store keeps it (until its parent resumes)."""
-    if child.pending_approvals and parent.store is None:
+class _Linked:
+    """A blocking child runs in a thread of its parent's tool batch: stopping the parent
+    (``cancel()``, Ctrl-C: the batch's stop signal) cancels the child's turn too, which then
+    stops as any turn does (its running calls get the same grace). The parent's call running
+    again meanwhile waits for this run to end first (``_child``): one run of a child at once."""
+
+    def __init__(self, parent: Any, call_id: str) -> None:
+        self.parent = parent
+        self.key = child_id(parent.id, call_id)
+        self.child: Any = None
+        self.stopped = False
+        self.done = threading.Event()
+
+    def _stop(self) -> None:
+        self.stopped = True
+        if self.child is not None:
+            self.child.cancel()
+
+    def __enter__(self) -> _Linked:
+        self.wake = self.parent._stop.wake
+        running = self.parent._running_children
+        previous = running.get(self.key)
+        if previous is not None:  # the run a stop left behind still ends (bounded by grace)
+            previous.done.wait()
+        running[self.key] = self
+        self.wake.watch(self._stop)
+        if self.stopped:
+            self.wake.unwatch(self._stop)
+            running.pop(self.key, None)
+            self.done.set()
+            raise asyncio.CancelledError(CANCEL_MESSAGE)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wake.unwatch(self._stop)
+        if self.parent._running_children.get(self.key) is self:
+            del self.parent._running_children[self.key]
+        self.done.set()
+
+
+def _keep(parent: Any, child: Any, call_id: str) -> bool:
+    """Keep the child in memory when no store keeps it, until its parent's call has its
+    answer: should that call run again (its turn was stopped, even after the child finished:
+    the answer was lost with the turn), it goes on with this child and never runs again what
+    the child did. True when kept (left open)."""
+    if parent.store is None:
+        child._sub_call = call_id
         parent._children[child.id] = child
-    else:
-        parent._children.pop(child.id, None)
+        return True
+    parent._children.pop(child.id, None)
+    return False
+
+
+def _settled(parent: Any) -> list[Any]:
+    """The children kept in memory whose parent's call has its answer now: dropped (for the
+    caller to close)."""
+    answered = [
+        key
+        for key, child in parent._children.items()
+        if child._sub_call not in parent._state.open_calls and key not in parent._running_children
+    ]
+    return [parent._children.pop(key) for key in answered]
 
 
 def _child(tool: AgentTool, parent: Any, call_id: str, cls: Any) -> Any:
     agent = tool.agent
     store = parent.store
     key = child_id(parent.id, call_id)
-    live = parent._children.get(key)  # paused, in a conversation without a store
+    live = parent._children.get(key)  # paused or stopped, in a conversation without a store
     if live is not None:
         return live
     known = store is not None and store.version(key) > 0
@@ -226,31 +303,36 @@ def _child(tool: AgentTool, parent: Any, call_id: str, cls: Any) -> Any:
     child.interrupt_grace = parent.interrupt_grace  # stopped as its parent's tools are
     child._state.rollup = parent._state
     child._store_meta["run_of"] = parent.id  # part of its parent's run, not a session
+    child._sub_base = len(child._state.turn_log)  # turns before its own (a fork's parent's)
     return child
 
 
-def _advance(child: Any, task: str) -> Turn | str:
+def _advance(child: Any, task: str, human: bool) -> Turn | str:
     """Run (or go on with) the child's one turn (sync driver)."""
-    what = _what(child)
+    what = _what(child, human)
     if what == "recover":
         return child.recover()  # type: ignore[no-any-return]
     if what == "paused":
         return child.resume()  # type: ignore[no-any-return]
+    if what == "ask":
+        return child._state.paused.turn  # type: ignore[no-any-return]
     if what == "done":
         return _finished_output(child)
-    return child.send(task)  # type: ignore[no-any-return]
+    return child.send(CONTINUE if what == "continue" else task)  # type: ignore[no-any-return]
 
 
-async def _advance_async(child: Any, task: str) -> Turn | str:
+async def _advance_async(child: Any, task: str, human: bool) -> Turn | str:
     """``_advance`` on the async driver."""
-    what = _what(child)
+    what = _what(child, human)
     if what == "recover":
         return await child.recover()  # type: ignore[no-any-return]
     if what == "paused":
         return await child.resume()  # type: ignore[no-any-return]
+    if what == "ask":
+        return child._state.paused.turn  # type: ignore[no-any-return]
     if what == "done":
         return _finished_output(child)
-    return await child.send(task)  # type: ignore[no-any-return]
+    return await child.send(CONTINUE if what == "continue" else task)  # type: ignore[no-any-return]
 
 
 def _finished_output(child: Any) -> str:
@@ -265,32 +347,59 @@ def _finished_output(child: Any) -> str:
     return output_text_of(history)
 
 
-def _what(child: Any) -> str:
-    """What the child's journal says: new, cut short (recover), paused (resume) or done."""
+def _what(child: Any, human: bool) -> str:
+    """Where the child is: new, cut short by a crash (recover), paused (resume it when a
+    human approved the parent's call; else ask one), stopped part-way (continue) or done."""
     if child.needs_recovery:
-        return "recover"
+        return "recover"  # (its calls that may have run pause it again: asked below)
     if child.pending_approvals:
-        # The parent's call waited for approval with the sub-agent's calls, and runs again
-        # now: the parent's approval covers the calls the sub-agent waits for.
+        if not human:
+            # The parent's call runs again on its own (it was cut short, or its turn
+            # recovered): nobody has seen what the sub-agent waits for. Ask, through it.
+            return "ask"
+        # A human approved the parent's call, which named the calls the sub-agent waits for
+        # (``SubAgentPending``): that approval covers them, in doubt or not.
         for call in child.pending_approvals:
             if call.id not in child._state.paused.decisions:
                 child.approve(call.id)
         return "paused"
-    if child._state.journal is not None and child._state.journal.version > 0:
-        return "done"  # a child loaded from the journal whose turn had finished
-    return "new"
+    journal = child._state.journal
+    if journal is not None:
+        began = journal.version > 0  # a fork's first record holds the fork and its turn
+    else:
+        began = len(child._state.turn_log) > child._sub_base
+    if not began:
+        return "new"
+    # Its own last turn: finished (the parent's call ran again after a crash), or stopped
+    # before it answered (the parent's turn was interrupted): it goes on from there.
+    last = child.turns[-1]
+    return "done" if last.status == "completed" else "continue"
 
 
-def _output(result: Turn | str, tool: AgentTool) -> Any:
+def _output(result: Turn | str, tool: AgentTool, child: Any) -> Any:
     if isinstance(result, str):
         return result
+    doubt = set(child.in_doubt)
+    ran = any(r.duration > 0 for r in result.tool_calls) or bool(doubt)
+    if result.status == "cancelled":
+        # Stopped with its parent's turn: the parent's call stays open (in doubt when the
+        # sub-agent's tools ran), and running it again goes on with the sub-agent.
+        raise SubAgentPending(
+            f"the {tool.agent.name} sub-agent was stopped before it answered"
+            + ("; its tools may already have taken effect" if ran else ""),
+            tool.agent.name,
+            [],
+            in_doubt=ran,
+        )
     if result.status == "awaiting_approval":
         calls = list(result.pending_approvals)
         raise SubAgentPending(
             f"the {tool.agent.name} sub-agent waits for approval of "
-            + ", ".join(f"{c.name} ({c.id})" for c in calls),
+            + ", ".join(f"{c.name} ({c.id}{', in doubt' if c.id in doubt else ''})" for c in calls)
+            + ("; its tools may already have taken effect" if ran else ""),
             tool.agent.name,
             calls,
+            in_doubt=ran,
         )
     if tool.agent.response_model is not None and result.output is not None:
         return result.output

@@ -171,7 +171,8 @@ class ConversationCore:
         # A sub-agent's parent conversation (its limits hold here too) and this turn's guard.
         self._parent: Any = None
         self._turn_guard: Any = None
-        self._children: dict[str, Any] = {}  # sub-agents paused for approval (no store)
+        self._children: dict[str, Any] = {}  # sub-agents paused or stopped (no store)
+        self._running_children: dict[str, Any] = {}  # blocking sub-agents running now
         self.deps = deps
         self.id = id or new_id()
         self.hooks = hooks  # agentloop.Hooks, hook objects, or a list of them
@@ -398,6 +399,10 @@ class ConversationCore:
             found = registry.get(name)
             return bool(found is not None and found.idempotent)
 
+        def safe_again(name: str) -> bool:
+            found = registry.get(name)
+            return bool(found is not None and found.idempotent and not found.resumes)
+
         journal = self._state.journal
         if journal is not None:
             saved = saved_settings(settings, registry.names)
@@ -419,6 +424,7 @@ class ConversationCore:
             max_steps=settings.max_steps,
             needs_approval=needs_approval,
             is_idempotent=is_idempotent,
+            safe_again=safe_again,
             parse_output=output_parser(model) if model is not None else None,
             background=background,
             compaction=self._compaction,

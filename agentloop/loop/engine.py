@@ -161,6 +161,11 @@ MAYBE_RAN = (
     "Outcome unknown: the turn was interrupted before this call's result was recorded, so it "
     "may or may not have run. It is safe to call again."
 )
+# The same for a call that is idempotent only as itself (``Tool.resumes``: a sub-agent).
+MAYBE_RAN_CHECK = (
+    "Outcome unknown: the turn was interrupted before this call's result was recorded, so it "
+    "may or may not have run. Check before calling it again."
+)
 
 
 def _superseded(paused: Any, call_id: str) -> str:
@@ -229,6 +234,7 @@ class TurnEngine:
         max_steps: int,
         needs_approval: Callable[[FunctionCallStep], bool],
         is_idempotent: Callable[[str], bool] = lambda name: False,
+        safe_again: Callable[[str], bool] | None = None,
         parse_output: Callable[[str], Any] | None = None,
         background: bool = False,
         compaction: Compaction | None = None,
@@ -257,8 +263,11 @@ class TurnEngine:
         # calls, their records and the history are the same either way.
         self.call_events = call_events
         # Calls a tool *held* open in the last batch (a sub-agent waiting for approval: its
-        # outcome's error says ``holds_call``): they pause the turn, not in doubt.
+        # outcome's error says ``holds_call``): they pause the turn, not in doubt unless the
+        # error says ``in_doubt`` too (the sub-agent's own tools may have taken effect).
         self.held: set[str] = set()
+        self.held_doubt: set[str] = set()
+        self.approved_by_human: set[str] = set()  # of the calls a ``resume()`` runs
         # Wraps each turn's protocol (tracing, log lines): (protocol, how, new input steps).
         self.observe = observe
         self.state = state
@@ -266,6 +275,10 @@ class TurnEngine:
         self.max_steps = max_steps
         self.needs_approval = needs_approval
         self.is_idempotent = is_idempotent
+        # Whether the model may be told a call of unknown outcome is safe to make again: an
+        # idempotent tool, unless it is so only because its call run again resumes its own
+        # run (``Tool.resumes``: a sub-agent; a new call would start afresh).
+        self.safe_again = is_idempotent if safe_again is None else safe_again
         self.parse_output = parse_output
         self.background = background
         self.compaction = compaction  # compaction.py: the view sent, trigger, summaries
@@ -332,10 +345,11 @@ class TurnEngine:
                     # It may have run: never say it did not. Non-idempotent calls are journaled
                     # as started before they run; idempotent ones are not (nothing to decide).
                     idempotent = self.is_idempotent(call.name)
+                    safe = self.safe_again(call.name)
                     if call.id in cut.started:
-                        self._answer(cut_turn, call, RERUN_UNKNOWN if idempotent else IN_DOUBT)
+                        self._answer(cut_turn, call, RERUN_UNKNOWN if safe else IN_DOUBT)
                     elif idempotent:
-                        self._answer(cut_turn, call, MAYBE_RAN)
+                        self._answer(cut_turn, call, MAYBE_RAN if safe else MAYBE_RAN_CHECK)
                 state.close_open_calls(cut_turn, INTERRUPTED)  # the ones that never started
                 state.commit(TurnEnded("interrupted"))
             journal = state.journal
@@ -349,7 +363,10 @@ class TurnEngine:
                 # answers are announced like results (a UI closes its approval cards).
                 for call in paused.awaiting:
                     if call.id in state.open_calls:
-                        retired.append(self._answer(turn, call, _superseded(paused, call.id)))
+                        text = _superseded(paused, call.id)
+                        if text == RERUN_UNKNOWN and not self.safe_again(call.name):
+                            text = IN_DOUBT
+                        retired.append(self._answer(turn, call, text))
             state.extend(steps, turn, wires)
             # Else the lease is taken with the turn's first records, in one write before
             # anything is sent (a refusal there undoes the turn: ``_fail``, ``_rollback``).
@@ -369,13 +386,17 @@ class TurnEngine:
         try:
             state.commit(TurnResumed({k: list(v) for k, v in paused.decisions.items()}))
             turn.status = "running"
+            turn.error = None  # (what stopped it before, if anything, is over)
             turn.pending_approvals = []
             approved: list[FunctionCallStep] = []
             rejected: list[ToolCall] = []
+            self.approved_by_human = set()
             for call in paused.awaiting:
                 ok, reason = paused.decisions[call.id]
                 if ok:
                     approved.append(call)
+                    if reason != RERUN_UNKNOWN:
+                        self.approved_by_human.add(call.id)
                     continue
                 why = f" Reason: {reason}" if reason else ""
                 if call.id in paused.in_doubt:
@@ -428,9 +449,16 @@ class TurnEngine:
                 originals = [state.open_calls.get(c.id, c) for c in approved]
                 approved, _ = yield from self._hook_calls(turn, originals)
             if approved:
-                doubtful = yield from self._run_calls(turn, list(approved))
+                # Which of them a human approved (not re-run on their own as idempotent): a
+                # sub-agent's call approves the calls its sub-agent waits for only then.
+                state.approved_now = frozenset(self.approved_by_human)
+                try:
+                    doubtful = yield from self._run_calls(turn, list(approved))
+                finally:
+                    state.approved_now = frozenset()
                 if doubtful:
                     doubt = {c.id for c in doubtful if c.id not in self.held}
+                    doubt |= self.held_doubt
                     yield from self._pause(turn, doubtful, doubt)
                     return turn
             pending = list(calls)
@@ -529,6 +557,7 @@ class TurnEngine:
             doubtful = yield from self._run_calls(turn, runnable)
             waiting.extend(doubtful)
             doubt.update(c.id for c in doubtful if c.id not in self.held)
+            doubt |= self.held_doubt
         if not waiting:
             return False
         yield from self._pause(turn, waiting, doubt)
@@ -598,15 +627,18 @@ class TurnEngine:
             # did not finish (within the grace period) is in doubt; one that never started
             # is "not run" (``_fail``).
             for outcome in progress.finished.values():
-                if outcome.call.id in state.open_calls:
+                held = getattr(getattr(outcome, "error", None), "holds_call", 0)
+                if outcome.call.id in state.open_calls and not held:  # (a held one waits)
                     self._record_outcome(turn, outcome)
             self._doubt = [
                 c for c in calls if c.id in state.open_calls and c.id in progress.started
             ]
             raise
         doubtful = [o.call for o in outcomes if type(o) is InDoubt]
-        held = [o.call for o in outcomes if getattr(getattr(o, "error", None), "holds_call", 0)]
+        errors = [(o.call, getattr(o, "error", None)) for o in outcomes]
+        held = [call for call, error in errors if getattr(error, "holds_call", 0)]
         self.held = {c.id for c in held}
+        self.held_doubt = {c.id for c, error in errors if getattr(error, "in_doubt", 0)}
         doubtful += held
         if doubtful:
             left = {c.id for c in doubtful}

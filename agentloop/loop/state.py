@@ -146,6 +146,9 @@ class ConversationState:
     status: StatusMachine = field(init=False, repr=False, compare=False)  # status.py
     # A sub-agent's state counts its requests in its parent's too (agents/_subagent.py).
     rollup: ConversationState | None = field(default=None, repr=False, compare=False)
+    # While a ``resume()`` runs the approved calls: the ids a human approved (the others
+    # run again on their own, as idempotent calls in doubt). A sub-agent's call reads it.
+    approved_now: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.status = StatusMachine(self.settled)

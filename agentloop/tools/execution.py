@@ -532,10 +532,13 @@ def _run_handed(
         _wait_all(pool, batch, handed, stop)
         for h in handed:
             outcomes[h.index] = h.outcome()
-    except BaseException:
+    except BaseException as exc:
         # Interrupted (Ctrl-C, a stop): what finished is known; calls still queued never
         # start; the ones running get ``grace`` seconds to finish so that what they return
-        # is known too.
+        # is known too. The stop signal is thrown (if Ctrl-C came first): a call that watches
+        # it (a sub-agent's turn) stops within that grace too.
+        if stop is not None:
+            stop.set(exc)
         _known(progress, outcomes)
         deadline = time.monotonic() + grace
         me = threading.current_thread()

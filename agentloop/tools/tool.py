@@ -119,6 +119,10 @@ class Tool(Generic[P, R]):
     idempotent: bool
     strict: bool
     is_async: bool
+    #: The same call run again picks up its own earlier run (a sub-agent, a managed or remote
+    #: agent: idempotent for that reason), while a *new* call starts afresh. The model is then
+    #: never told that a call whose outcome is unknown is safe to make again.
+    resumes: bool = False
 
     def __init__(
         self,

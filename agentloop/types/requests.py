@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from agentloop.errors import InputError
 
@@ -68,6 +68,14 @@ def _type_of(item: Any) -> Any:
     return kind if kind is None or isinstance(kind, str) else repr(kind)  # ``{}``: no tag
 
 
+def _first_problem(exc: ValidationError) -> str:
+    """The first error of ``exc`` in one line: where, and what."""
+    error = exc.errors()[0]
+    parts = [str(p) for p in error["loc"] if p not in ("known", "unknown")]  # (union tags)
+    where = ".".join(p for p in parts if p.replace("_", "").isalnum())
+    return f"{where}: {error['msg']}" if where else str(error["msg"])
+
+
 def input_to_steps(value: Any) -> list[Any]:
     """Turn any accepted ``input`` form into a list of steps.
 
@@ -95,18 +103,45 @@ def input_to_steps(value: Any) -> list[Any]:
     if isinstance(value, (list, tuple)):
         if not value:
             return []
-        kinds = [_type_of(item) for item in value]
-        if all(k in _CONTENT_TAGS for k in kinds):
-            blocks = [content_adapter.validate_python(item) for item in value]
-            return [UserInputStep(content=blocks)]
-        if any(k in _CONTENT_TAGS for k in kinds):
-            bad = [k for k in kinds if k in _CONTENT_TAGS]
+        if any(isinstance(item, str) for item in value):  # texts: one user turn's text blocks
+            value = [{"type": "text", "text": i} if isinstance(i, str) else i for i in value]
+        odd = next((i for i in value if not isinstance(i, (dict, WireModel))), None)
+        if odd is not None:
             raise InputError(
-                "input mixes steps and bare content blocks "
-                f"(content types {sorted(set(bad))}); put the blocks inside a "
-                '{"type": "user_input", "content": [...]} step'
+                f"input item {odd!r} ({type(odd).__name__}) is not a string, a content block or "
+                "a step; pass a list of strings or content blocks (one user turn), or of steps"
             )
-        return [step_adapter.validate_python(item) for item in value]
+        kinds = [_type_of(item) for item in value]
+        if None in kinds:
+            item = value[kinds.index(None)]
+            hint = (
+                " (a chat message of another API? here a user turn is a string, or "
+                '{"type": "user_input", "content": [{"type": "text", "text": "..."}]})'
+                if isinstance(item, dict) and "role" in item
+                else ""
+            )
+            raise InputError(
+                f"input item {str(item)[:80]} has no 'type'{hint}; pass a string, a list of "
+                "strings or content blocks (one user turn), or a list of typed steps"
+            )
+        try:
+            if all(k in _CONTENT_TAGS for k in kinds):
+                blocks = [content_adapter.validate_python(item) for item in value]
+                return [UserInputStep(content=blocks)]
+            if not any(k in _CONTENT_TAGS for k in kinds):
+                return [step_adapter.validate_python(item) for item in value]
+        except ValidationError as exc:
+            raise InputError(
+                f"input is not valid: {_first_problem(exc)}; pass a string, a list of strings "
+                "or content blocks (one user turn), or a list of steps such as "
+                '{"type": "user_input", "content": [{"type": "text", "text": "..."}]}'
+            ) from None
+        bad = [k for k in kinds if k in _CONTENT_TAGS]
+        raise InputError(
+            "input mixes steps and bare content blocks "
+            f"(content types {sorted(set(bad))}); put the blocks inside a "
+            '{"type": "user_input", "content": [...]} step'
+        )
     raise InputError(
         f"input of type {type(value).__name__} is not accepted; pass a string, a content "
         "block, a list of content blocks or a list of steps"

@@ -194,3 +194,62 @@ async def test_a_failing_instructions_callable_is_named_in_the_error(driver: str
             await done(conv.send("hello"))
         assert info.value.turn is not None and info.value.hook == "before_request"
         assert "AgentRun" not in str(info.value)
+
+
+@DRIVERS
+async def test_an_approved_call_of_the_agent_that_handed_off_runs_with_its_tools(
+    driver: str,
+) -> None:
+    deleted: list[str] = []
+
+    @tool(requires_approval=True)
+    def delete_ticket(ticket: str) -> str:
+        """Delete a ticket.
+
+        Args:
+            ticket: The ticket.
+        """
+        deleted.append(ticket)
+        return f"deleted {ticket}"
+
+    def model(request: Any) -> Any:
+        if request.history[-1].type == "function_result":
+            return say(f"[{request.system_instruction}] done")
+        return [call("transfer_to_billing", "t1"), call("delete_ticket", "d1", ticket="T9")]
+
+    billing = Agent("billing", instructions="billing", tools=[refund], handoffs=["triage"])
+    triage = Agent("triage", instructions="triage", tools=[delete_ticket], handoffs=[billing])
+    conv = conversation(triage, Emulator(FunctionModel(model)), driver)
+    await done(conv.send("delete T9, then billing"))
+    assert conv.active_agent.name == "billing" and [c.id for c in conv.pending_approvals] == ["d1"]
+    conv.approve("d1")
+    await done(conv.resume())
+    # triage asked for it (with its own tools) before the transfer: approved, it runs
+    answers = {s.call_id: s for s in conv.history if s.type == "function_result"}
+    assert deleted == ["T9"] and answers["d1"].result == "deleted T9"
+
+
+@DRIVERS
+async def test_after_a_rewind_past_a_handoff_the_next_request_is_the_earlier_agents(
+    driver: str,
+) -> None:
+    def model(request: Any) -> Any:
+        if request.history[-1].type == "function_result":
+            return say(f"[{request.system_instruction}] moved")
+        if "billing" in request.last_user_text and request.system_instruction == "triage":
+            return [call("transfer_to_billing", f"t{len(request.history)}")]
+        return say(f"[{request.system_instruction}] hi")
+
+    billing = Agent("billing", instructions="billing", tools=[refund], handoffs=["triage"])
+    triage = Agent("triage", instructions="triage", handoffs=[billing])
+    emu = Emulator(FunctionModel(model))
+    conv = conversation(triage, emu, driver)
+    await done(conv.send("hello"))
+    await done(conv.send("billing please"))
+    assert conv.active_agent.name == "billing"
+    await done(conv.rewind(1))
+    # (active_agent not read in between) an input longer than what the rewind removed
+    steps = [{"type": "user_input", "content": [{"type": "text", "text": w}]} for w in "abcdef"]
+    turn = await done(conv.send(steps))
+    assert turn.output_text == "[triage] hi" and conv.active_agent.name == "triage"
+    assert emu.requests[-1].json["system_instruction"] == "triage"
