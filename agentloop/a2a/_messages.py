@@ -6,6 +6,7 @@ Pure functions of the a2a-sdk's message types; no I/O.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ __all__ = ["Decision", "check_message", "decisions_of", "message_input", "pendin
 
 _APPROVE = ("approve", "approved", "yes", "y", "ok", "allow")
 _REJECT = ("reject", "rejected", "no", "n", "deny", "denied")
+_LEADING_WORD = re.compile(r"\s*(\w+)\s*[:,\-\u2013\u2014]")  # "no, too expensive"
 
 
 def message_input(message: Message) -> str:
@@ -31,14 +33,18 @@ def message_input(message: Message) -> str:
 Decision = tuple[bool, "str | None"]
 
 
-def decisions_of(message: Message, pending: Sequence[str]) -> dict[str, Decision] | None:
+def decisions_of(
+    message: Message, pending: Sequence[str], reply: bool = True
+) -> dict[str, Decision] | None:
     """``{call_id: (approve, reason)}`` from a reply to ``input-required``, or None when the
     message is not a decision on every pending call.
 
     A data part ``{"approve": true}`` / ``{"approve": false, "reason": "..."}`` decides every
     pending call; ``{"decisions": {CALL_ID: {"approve": ..., "reason": ...}}}`` each one. Text
-    starting with approve/yes/ok or reject/no/deny decides every call (the rest of the text
-    is the reason of a rejection)."""
+    decides every call when it is only approve/yes/ok, or reject/no/deny, or (``reply``: an
+    answer to the task that asked) reject/no/deny and a reason after ``:``, ``,`` or ``-``
+    ("no, too expensive"). Anything else is not a decision: "OK thanks. Now tell me a joke"
+    or "No worries. What is..." are new messages, never an approval or a rejection."""
     for data in get_data_parts(message.parts):
         if not isinstance(data, dict):
             continue
@@ -51,12 +57,14 @@ def decisions_of(message: Message, pending: Sequence[str]) -> dict[str, Decision
         ):
             return {c: _one(each[c]) for c in pending}
     text = " ".join(get_text_parts(message.parts)).strip()
-    word, _, rest = text.partition(" ")
-    word = word.lower().rstrip(".,:;!")
-    if word in _APPROVE:
+    alone = text.lower().rstrip(".!").strip()
+    if alone in _APPROVE:
         return dict.fromkeys(pending, (True, None))
-    if word in _REJECT:
-        return dict.fromkeys(pending, (False, rest.strip() or None))
+    if alone in _REJECT:
+        return dict.fromkeys(pending, (False, None))
+    word = _LEADING_WORD.match(text)
+    if reply and word is not None and word.group(1).lower() in _REJECT:
+        return dict.fromkeys(pending, (False, text[word.end() :].strip() or None))
     return None
 
 

@@ -82,6 +82,7 @@ RPC_PATH = "/"
 ARTIFACT_ID = "response"
 OWNER_NOTE = "a2a.agent"  # journaled first in a context: the agent that serves it
 TASK_NOTE = "a2a.task."  # + the task id: the task as it last settled
+WITHDRAWN_NOTE = "a2a.withdrawn"  # calls whose waiting task the client cancelled
 _SEP = "~"  # between the context id and the rest of a task id
 _SETTLED = {
     TaskState.TASK_STATE_COMPLETED,
@@ -158,7 +159,11 @@ class _Tasks(InMemoryTaskStore):
             return task
         context_id = task_id.rsplit(_SEP, 1)[0]
         executor = self.executor
-        if executor.store.version(context_id) == 0 or not await executor.owns(context_id):
+        if (
+            not context_id.strip()
+            or executor.store.version(context_id) == 0
+            or not await executor.owns(context_id)
+        ):
             return None
         conv = await executor.conversation(context_id)
         data = await asyncio.to_thread(read_note, conv, TASK_NOTE + task_id)
@@ -256,7 +261,6 @@ class _Executor(AgentExecutor):
         reads as one (a client that lost the task, e.g. after a restart), else a new input:
         the engine answers the waiting calls as not approved and starts a new turn. A
         streaming request gets progress (tool calls) and the text in chunks, as they come."""
-        from agentloop.errors import AgentloopError
         from agentloop.loop.events import (
             TextDelta,
             ToolCallFinished,
@@ -267,7 +271,11 @@ class _Executor(AgentExecutor):
         text = message_input(message)
 
         pending = [call.id for call in conv.pending_approvals]
-        decisions = decisions_of(message, pending) if pending else None
+        if pending and not asked:
+            withdrawn = await asyncio.to_thread(read_note, conv, WITHDRAWN_NOTE, [])
+            if set(pending) <= set(withdrawn):
+                pending = []  # its task was cancelled: a new input, which answers them
+        decisions = decisions_of(message, pending, reply=asked) if pending else None
         if asked and pending and decisions is None:
             await updater.requires_input(
                 self._ask(updater, conv, "answer 'approve' or 'reject <reason>' first")
@@ -301,8 +309,40 @@ class _Executor(AgentExecutor):
                     await updater.start_work(self._progress(updater, event))
                 elif isinstance(event, TurnCompleted):
                     await self._finish(conv, event.turn, updater)
-        except AgentloopError as exc:
-            await updater.failed(updater.new_agent_message([new_text_part(str(exc))]))
+        # SystemExit, KeyboardInterrupt: raised by a tool's code (uvicorn takes the signals),
+        # they end this turn, not the server.
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
+            await updater.failed(
+                updater.new_agent_message([new_text_part(self._failed(conv, exc))])
+            )
+
+    def _failed(self, conv: AsyncConversation, exc: BaseException) -> str:
+        """What the client is told of a failed turn (logged in full): the server's own
+        failures and internals (store paths, what a hook raised) stay in its log."""
+        from agentloop.errors import AgentloopError, ConflictError, HookError, TurnInProgressError
+
+        if isinstance(exc, (ConflictError, TurnInProgressError)):
+            # Another writer (a CLI session on the same store) changed this context, or runs a
+            # turn of it: nothing of this turn was written. The next message reloads it.
+            if self.live.get(conv.id) is conv:
+                del self.live[conv.id]
+            logger.warning("context %s: %s: %s", conv.id, type(exc).__name__, exc)
+            return "another writer changed this context meanwhile; send the message again"
+        if isinstance(exc, SystemExit):
+            logger.error(
+                "context %s: a tool called sys.exit(%r) (the server goes on)", conv.id, exc.code
+            )
+            return f"a tool called sys.exit({exc.code!r}); the turn stopped"
+        if isinstance(exc, KeyboardInterrupt):
+            logger.error(
+                "context %s: a tool raised KeyboardInterrupt (the server goes on)", conv.id
+            )
+            return "a tool raised KeyboardInterrupt; the turn stopped"
+        if isinstance(exc, AgentloopError) and not isinstance(exc, HookError):
+            logger.warning("turn of context %s failed: %s: %s", conv.id, type(exc).__name__, exc)
+            return str(exc)
+        logger.error("turn of context %s failed", conv.id, exc_info=exc)
+        return f"the server failed ({type(exc).__name__}); its log says why"
 
     def _progress(self, updater: TaskUpdater, event: Any) -> Message:
         call = event.call
@@ -355,6 +395,19 @@ class _Executor(AgentExecutor):
         # at its next turn.
         assert context.task_id is not None and context.context_id is not None
         updater = TaskUpdater(event_queue, context.task_id, context.context_id)
+        task = context.current_task
+        conv = self.live.get(context.context_id)
+        if (
+            task is not None
+            and task.status.state == TaskState.TASK_STATE_INPUT_REQUIRED
+            and conv is not None
+            and conv.pending_approvals
+            and not conv.running
+        ):
+            # The client withdrew the calls it was asked about: no later message decides them
+            # (the next turn answers them as not approved). Journaled: a restart keeps it.
+            ids = [call.id for call in conv.pending_approvals]
+            await asyncio.to_thread(write_note, conv, WITHDRAWN_NOTE, ids)
         await updater.cancel()
 
 

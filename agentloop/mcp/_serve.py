@@ -71,7 +71,15 @@ def mcp_server(
             return cast("types.CallToolResult", to_mcp(text, True))
         call_id = f"mcp_{ctx.request_id}" if ctx.request_id is not None else "mcp_call"
         call = FunctionCallStep(id=call_id, name=params.name, arguments=params.arguments or {})
-        (outcome,) = await registry.arun([call])
+        try:
+            (outcome,) = await registry.arun([call])
+        except (SystemExit, KeyboardInterrupt) as exc:  # a tool's, not the server's: it goes on
+            what = (
+                "called sys.exit()" if isinstance(exc, SystemExit) else "raised KeyboardInterrupt"
+            )
+            logger.error("tool %s %s; the server goes on", params.name, what)
+            text = f"The tool {params.name} {what} and stopped; it may have done part of its work."
+            return cast("types.CallToolResult", to_mcp(text, True))
         result = to_mcp(outcome.result.result, bool(outcome.result.is_error))
         return cast("types.CallToolResult", result)
 

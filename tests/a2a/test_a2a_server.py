@@ -258,6 +258,9 @@ async def test_unknown_task_ids_get_the_protocol_error(server: Server) -> None:
         await client.cancel_task(a2a_types.CancelTaskRequest(id="no-such-task"))
     with pytest.raises(a2a_types.TaskNotFoundError):
         await collect(client, message("hi", task_id="no-such-task"))
+    for odd in ("~", "~abc", " ~x"):  # (an empty context part: not found, no server error)
+        with pytest.raises(a2a_types.TaskNotFoundError):
+            await client.get_task(a2a_types.GetTaskRequest(id=odd))
 
 
 @pytest.mark.parametrize(
@@ -454,3 +457,71 @@ def test_the_card_does_not_start_toolsets() -> None:
     relay = Agent("relay", tools=[get_weather, unreachable])
     app = agentloop_a2a.create_app(relay, client=Emulator().async_client())
     assert [s.id for s in app.state.agent_card.skills] == ["get_weather"]
+
+
+@pytest.mark.parametrize(
+    "chat", ["OK thanks. Now tell me a joke", "No worries. What is the weather in Paris?"]
+)
+async def test_chat_in_a_new_task_is_never_taken_for_a_decision(server: Server, chat: str) -> None:
+    client = await server.client()
+    (first,) = await collect(client, message("please delete_file a.txt"))
+    (next_turn,) = await collect(client, message(chat, context_id=first.task.context_id))
+    assert next_turn.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
+    assert deleted == []
+    users = [s for s in server.history(first.task.context_id) if s.type == "user_input"]
+    assert users[-1].content[0].text == chat  # the message reached the model as what it is
+    history = server.history(first.task.context_id)
+    (result,) = [s for s in history if s.type == "function_result" and s.name == "delete_file"]
+    assert result.is_error and "did not approve" in str(result.result)
+
+
+async def test_a_reply_with_a_reason_after_no_rejects(server: Server) -> None:
+    client = await server.client()
+    (first,) = await collect(client, message("please delete_file a.txt"))
+    task = first.task
+    reply = message("no, keep it", context_id=task.context_id, task_id=task.id)
+    (done,) = await collect(client, reply)
+    assert done.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
+    (result,) = [s for s in server.history(task.context_id) if s.type == "function_result"]
+    assert deleted == [] and "keep it" in str(result.result)
+
+
+async def test_a_cancelled_waiting_task_withdraws_its_calls(server: Server) -> None:
+    client = await server.client()
+    (first,) = await collect(client, message("please delete_file a.txt"))
+    await client.cancel_task(a2a_types.CancelTaskRequest(id=first.task.id))
+    # a bare "yes" in a new task would decide calls still waiting: these were withdrawn
+    (next_turn,) = await collect(client, message("yes", context_id=first.task.context_id))
+    assert next_turn.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
+    assert deleted == []
+
+
+async def test_a_tool_that_exits_ends_its_turn_not_the_server() -> None:
+    @tool
+    def bail() -> str:
+        """Give up."""
+        raise SystemExit(3)
+
+    agent = Agent("exiter", instructions="Call bail.", tools=[bail])
+    srv = Server(agent)
+    client = await srv.client()
+    (failed,) = await collect(client, message("please bail"))
+    assert failed.task.status.state == a2a_types.TaskState.TASK_STATE_FAILED
+    assert "sys.exit(3)" in failed.task.status.message.parts[0].text
+    (ok,) = await collect(client, message("hello"))
+    assert ok.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
+
+
+async def test_another_writer_fails_one_task_then_the_context_goes_on(tmp_path: Any) -> None:
+    store = SQLiteStore(tmp_path / "a2a.db")
+    srv = Server(weather_agent, store)
+    client = await srv.client()
+    (first,) = await collect(client, message("hello"))
+    context = first.task.context_id
+    other = store.load(context, client=Emulator().client(), agent=weather_agent)
+    other.send("a CLI chat on the same session")  # another writer
+    (clash,) = await collect(client, message("again", context_id=context))
+    text = clash.task.status.message.parts[0].text
+    assert "another writer" in text and str(tmp_path) not in text
+    (after,) = await collect(client, message("and again", context_id=context))
+    assert after.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED

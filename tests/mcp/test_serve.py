@@ -44,6 +44,12 @@ def lookup(key: str) -> dict:
     return {"key": key, "value": 1}
 
 
+@tool
+def bail() -> str:
+    """Exits (a careless helper): its call fails, the server goes on."""
+    raise SystemExit(3)
+
+
 @tool(requires_approval=True)
 def delete_everything() -> str:
     """Dangerous: needs approval."""
@@ -83,12 +89,14 @@ def check_a_client_session(target: Any, tools_file: str) -> None:
                 "missing": await client.call_tool("lookup", {"key": "missing"}),
                 "invalid": await client.call_tool("shout", {"times": "many"}),
                 "approval": await client.call_tool("delete_everything", {}),
+                "bail": await client.call_tool("bail", {}),
+                "after": await client.call_tool("shout", {"text": "still"}),
             }
 
     got = anyio.run(session)
     assert got["server"] == "served"
     # declarations from the @tool schemas; the tool that needs approval is not served
-    assert [t.name for t in got["tools"]] == ["shout", "lookup"]
+    assert [t.name for t in got["tools"]] == ["shout", "lookup", "bail"]
     for listed in got["tools"]:
         assert listed.input_schema == declared[listed.name].parameters
         assert listed.description == declared[listed.name].description
@@ -102,6 +110,8 @@ def check_a_client_session(target: Any, tools_file: str) -> None:
     assert got["approval"].is_error and "Unknown tool 'delete_everything'" in (
         got["approval"].content[0].text
     )
+    assert got["bail"].is_error and "sys.exit()" in got["bail"].content[0].text
+    assert [c.text for c in got["after"].content] == ["STILL"]
 
 
 def test_served_tools_in_memory(tools_file: str) -> None:
