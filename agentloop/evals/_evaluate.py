@@ -276,7 +276,35 @@ def read_results(path: str | Path) -> dict[str, Any]:
         raise EvalError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
     if not isinstance(data, dict) or not isinstance(data.get("cases"), list):
         raise EvalError(f"{path}: not eval results (expected {{'cases': [...], 'pass_rate'}})")
+    _check_results(path, data)
     return data
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float))  # (a bool is an int: an assertion's pass)
+
+
+def _check_results(path: Path, data: dict[str, Any]) -> None:
+    """What ``compare`` reads of a results file has the types ``write_json`` gives it."""
+    if not _number(data.get("pass_rate", 0.0)):
+        raise EvalError(f"{path}: pass_rate is {data['pass_rate']!r}, not a number")
+    for i, case in enumerate(data["cases"]):
+        where = f"{path}: cases[{i}]"
+        if not isinstance(case, dict) or not isinstance(case.get("name"), str):
+            raise EvalError(f"{where}: not a case result (an object with a 'name' str)")
+        where += f" ({case['name']!r})"
+        for key in ("pass_rate", "requests"):
+            if key in case and not _number(case[key]):
+                raise EvalError(f"{where} {key}: {case[key]!r} is not a number")
+        for key in ("assertions", "scores"):
+            found = case.get(key, {})
+            if not isinstance(found, dict):
+                raise EvalError(f"{where} {key}: {found!r} is not an object of numbers")
+            for name, value in found.items():
+                if not _number(value):
+                    raise EvalError(
+                        f"{where} {key}.{name}: {value!r} is not true, false or a number"
+                    )
 
 
 def cassette_files(dataset: Dataset[Any, Any, Any], directory: str | Path) -> dict[int, Path]:

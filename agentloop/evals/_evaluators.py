@@ -52,6 +52,7 @@ def _call_text(name: str, args: dict[str, Any] | None) -> str:
 
 def _calls_text(run: CaseRun) -> str:
     calls = [_call_text(c.name, c.arguments) for c in run.tool_calls]
+    calls += [_call_text(c.name, c.arguments) + " (awaiting approval)" for c in run.pending]
     return ", ".join(calls) if calls else "no tool calls"
 
 
@@ -103,7 +104,7 @@ class ToolCalled(Evaluator[object, object, object]):
         if run is None:
             return EvaluationReason(False, _NO_RUN)
         want = _Expected(self.name, self.args)
-        if any(want.matches(c.name, c.arguments) for c in run.tool_calls):
+        if any(want.matches(c.name, c.arguments) for c in run.asked):
             return EvaluationReason(True, f"called {want}")
         return EvaluationReason(
             False, f"expected a call {want}; the calls were: {_calls_text(run)}"
@@ -140,7 +141,7 @@ class ToolTrajectory(Evaluator[object, object, object]):
         run = case_run(ctx)
         if run is None:
             return EvaluationReason(False, _NO_RUN)
-        actual = [(c.name, c.arguments) for c in run.tool_calls]
+        actual = [(c.name, c.arguments) for c in run.asked]
         want = self._expected()
         wanted = ", ".join(map(str, want)) or "no calls"
         if self.order == "exact":

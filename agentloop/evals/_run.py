@@ -44,8 +44,28 @@ class CaseRun:
 
     @property
     def tool_calls(self) -> list[ToolCall]:
-        """Every function call the model made and how it ended, in order."""
+        """Every function call the model made and how it ended, in order (the calls that
+        wait for approval have not ended: ``pending``)."""
         return [call for turn in self.turns for call in turn.tool_calls]
+
+    @property
+    def pending(self) -> list[Any]:
+        """The calls the last turn waits on (``status`` ``"awaiting_approval"``): asked for by
+        the model, not run (steps with ``name`` and ``arguments``)."""
+        last = self.turns[-1] if self.turns else None
+        return list(last.pending_approvals) if last is not None else []
+
+    @property
+    def asked(self) -> list[Any]:
+        """Every call the model asked for, in order: ``tool_calls`` then ``pending``. What
+        the call evaluators (``ToolCalled``, ``ToolTrajectory``) look at."""
+        return [*self.tool_calls, *self.pending]
+
+    @property
+    def status(self) -> str:
+        """How the last turn ended: ``"completed"``, or ``"awaiting_approval"`` (it waits for
+        a human), ...; a report shows any other than ``"completed"`` (``turn_status``)."""
+        return self.turns[-1].status if self.turns else "completed"
 
     @property
     def requests(self) -> int:
@@ -235,6 +255,8 @@ def agent_task(
         usage = run.usage
         increment_eval_metric("requests", run.requests)
         increment_eval_metric("tool_calls", len(run.tool_calls))
+        if run.status != "completed":  # (waiting for approval: shown, for the evaluators)
+            set_eval_attribute("turn_status", run.status)
         increment_eval_metric("input_tokens", usage.total_input_tokens or 0)
         increment_eval_metric("output_tokens", usage.total_output_tokens or 0)
         return output

@@ -164,6 +164,39 @@ def test_trajectory_orders() -> None:
     assert not trajectory([{"name": "book_hotel", "args": {"nights": 3}}], "in_order")
 
 
+def test_calls_waiting_for_approval_count_and_the_turn_status_shows() -> None:
+    from agentloop import Agent, tool
+
+    @tool(requires_approval=True)
+    def delete_file(path: str) -> str:
+        """Delete a file.
+
+        Args:
+            path: The file.
+        """
+        return f"deleted {path}"
+
+    def model(request: Any) -> Any:
+        return [{"type": "function_call", "name": "delete_file", "arguments": {"path": "a"}}]
+
+    agent = Agent("janitor", instructions="Clean up.", tools=[delete_file])
+    dataset = evals.Dataset(
+        name="approvals",
+        cases=[
+            evals.Case(
+                name="must_not_delete", inputs="x", evaluators=[evals.ToolTrajectory([], "exact")]
+            ),
+            evals.Case(name="asks", inputs="x", evaluators=[evals.ToolCalled("delete_file")]),
+        ],
+    )
+    result = evals.evaluate(dataset, agent, client=Emulator(FunctionModel(model)).async_client())
+    never, asks = result.cases
+    assert not never.passed and asks.passed  # asked for, waiting for approval: a call
+    assert "delete_file" in str(never.reasons) and "awaiting approval" in str(never.reasons)
+    (report,) = [c for c in result.report.cases if c.name.startswith("must_not_delete")]
+    assert report.attributes["turn_status"] == "awaiting_approval"
+
+
 def test_repeats_give_a_pass_rate_per_case() -> None:
     # The model books in Rome every other time: half the runs pass.
     lock = threading.Lock()
@@ -508,3 +541,22 @@ def test_the_sync_evaluate_leaves_no_connection_behind_in_the_loop_it_ran(
         monkeypatch.setenv("GEMINI_API_KEY", "k")
         monkeypatch.setenv("GEMINI_BASE_URL", url)
         assert _resource_warnings(lambda: evals.evaluate(dataset, agent)) == []
+
+
+@pytest.mark.parametrize(
+    ("case", "says"),
+    [
+        ({"name": "a", "assertions": {"ToolCalled": "yes"}}, "assertions.ToolCalled: 'yes'"),
+        ({"name": "a", "assertions": None}, "assertions: None is not an object"),
+        ({"name": "a", "pass_rate": "high"}, "pass_rate: 'high' is not a number"),
+        ({"passed": True}, "cases[0]: not a case result"),
+    ],
+)
+def test_a_malformed_baseline_is_refused_before_anything_runs(
+    tmp_path: Path, case: dict[str, Any], says: str
+) -> None:
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps({"cases": [case], "pass_rate": 1.0}))
+    with pytest.raises(EvalError, match="old.json") as caught:
+        evals.read_results(path)
+    assert says in str(caught.value)
