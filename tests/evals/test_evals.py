@@ -557,6 +557,6 @@ def test_a_malformed_baseline_is_refused_before_anything_runs(
 ) -> None:
     path = tmp_path / "old.json"
     path.write_text(json.dumps({"cases": [case], "pass_rate": 1.0}))
-    with pytest.raises(EvalError, match="old.json") as caught:
+    with pytest.raises(EvalError, match=r"old\.json") as caught:
         evals.read_results(path)
     assert says in str(caught.value)
