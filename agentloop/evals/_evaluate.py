@@ -389,6 +389,13 @@ async def aevaluate(
         or max_concurrency < 1
     ):
         raise EvalError(f"max_concurrency must be a whole number >= 1, not {max_concurrency!r}")
+    names = [c.name or f"Case {i}" for i, c in enumerate(dataset.cases, 1)]
+    twice = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if twice is not None:  # (their runs would be counted as one case's)
+        raise EvalError(
+            f"two cases of dataset {dataset.name!r} are named {twice!r} (a case without a "
+            "name is called 'Case N' after its place); give each case its own name"
+        )
     own = None
     if client is None and isinstance(target, Agent):
         from agentloop.client import AsyncClient
@@ -415,8 +422,7 @@ async def aevaluate(
         JUDGE_CLIENT.reset(token)
         if own is not None:
             await own.close()
-    order = [c.name or f"Case {i}" for i, c in enumerate(dataset.cases, 1)]
-    return EvalResult(report, _group(report, order))
+    return EvalResult(report, _group(report, names))
 
 
 def evaluate(

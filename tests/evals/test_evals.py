@@ -560,3 +560,11 @@ def test_a_malformed_baseline_is_refused_before_anything_runs(
     with pytest.raises(EvalError, match=r"old\.json") as caught:
         evals.read_results(path)
     assert says in str(caught.value)
+
+
+def test_two_cases_of_one_name_are_refused_not_merged() -> None:
+    dataset = evals.Dataset(
+        name="d", cases=[evals.Case(inputs="a"), evals.Case(name="Case 1", inputs="b")]
+    )
+    with pytest.raises(EvalError, match="named 'Case 1'"):
+        evals.evaluate(dataset, travel, client=Emulator().async_client())
