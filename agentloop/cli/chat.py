@@ -72,6 +72,10 @@ def _color_wanted() -> bool:
 # --- input --------------------------------------------------------------------------------------
 
 
+# What a piped line may answer to an approval question (anything else is the next message).
+_ANSWERS = frozenset({"", "y", "yes", "n", "no", "a", "all"})
+
+
 class _Input:
     """Lines from a terminal (prompt-toolkit when installed, else ``input``) or a pipe.
 
@@ -82,6 +86,7 @@ class _Input:
     def __init__(self, history_file: Path | None = None) -> None:
         self.interactive = sys.stdin.isatty()
         self._session: Any = None
+        self._back: list[str] = []  # lines read ahead and given back (``unread``)
         if self.interactive and sys.stdout.isatty():
             try:
                 from prompt_toolkit import PromptSession
@@ -124,12 +129,16 @@ class _Input:
         line = sys.stdin.readline()
         return line.rstrip("\r\n") if line else None
 
+    def unread(self, line: str) -> None:
+        """Give ``line`` back: the next ``read`` returns it."""
+        self._back.append(line)
+
     def read(self, prompt: str, *, question: bool = False) -> str | None:
         """The next message (``None`` at the end of input); Ctrl-C raises KeyboardInterrupt."""
         if question and not self.interactive:
             # A question (not the routine prompt) belongs in a transcript.
             print(prompt.rstrip(), flush=True)
-        line = self._line(prompt)
+        line = self._back.pop() if self._back else self._line(prompt)
         if line is None or question or line.strip() != MULTILINE:
             return line
         lines: list[str] = []
@@ -401,6 +410,12 @@ class _Chat:
                 f"approve {call_text(call)}? [y/N/a=all this turn] ", question=True
             )
             choice = (answer or "").strip().lower()
+            if answer is not None and not self.reader.interactive and choice not in _ANSWERS:
+                # A script's next line that is not an answer is its next message: given
+                # back, and the call is not approved (a terminal's "N" default).
+                self.reader.unread(answer)
+                self.note(f"not approved: {answer[:40]!r} is not an answer (y/N/a); sent next")
+                choice = "n"
             if choice in ("a", "all"):
                 self.approve_all = True
             if choice in ("y", "yes", "a", "all"):

@@ -285,3 +285,14 @@ def test_a_script_whose_turns_fail_exits_1(cli: CLI) -> None:
     failed = cli("chat", "-o", "max_output_tokens=abc", stdin="hi\nagain\n")
     assert failed.returncode == 1 and "2 turns failed" in failed.stderr
     assert cli("chat", stdin="hi\n").returncode == 0
+
+
+def test_a_piped_line_that_is_not_an_answer_is_the_next_message(cli: CLI) -> None:
+    tools = _tools(cli.home)
+    script = "Please delete the file notes.txt\nWhat is 2 plus 2?\n"
+    proc = cli("chat", "--tools", str(tools), stdin=script)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "not approved: 'What is 2 plus 2?' is not an answer" in out
+    assert "  <- delete_file failed" in proc.stdout
+    assert "You said: What is 2 plus 2?" in proc.stdout  # the line went on as a message
