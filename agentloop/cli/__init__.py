@@ -262,9 +262,9 @@ def _add_run(sub: Any) -> None:
     run.add_argument(
         "--max-steps",
         type=int,
-        default=10,
+        default=None,
         metavar="N",
-        help="most model requests before giving up (default 10)",
+        help="most model requests before giving up (default 10; a session keeps its own)",
     )
     _model_flag(run)
     run.add_argument(

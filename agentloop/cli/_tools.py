@@ -91,6 +91,11 @@ def tools_of(module: ModuleType) -> list[Any]:
     ]
 
 
+def saved_tool_specs(specs: list[str] | None) -> list[str]:
+    """``--tools`` values as a session keeps them: files by their absolute path."""
+    return [str(Path(s).resolve()) if Path(s).is_file() else s for s in specs or []]
+
+
 def tools_option(args: Any, session: str | None = None) -> str:
     """How errors name where the tools came from: ``--tools``, the config file, or (``session``)
     the tools a resumed session was started with."""

@@ -34,7 +34,7 @@ from ._common import (
 )
 from ._limits import long_loop_settings, usage_line
 from ._render import Printer, branch_lines, call_text, log_event, short, step_line, turn_line
-from ._tools import agent_settings, load_agent, load_tools, tools_option
+from ._tools import agent_settings, load_agent, load_tools, saved_tool_specs, tools_option
 
 __all__ = ["run_chat"]
 
@@ -616,10 +616,6 @@ def _history_file() -> Path:
     return base / "chat_history"
 
 
-def _tool_specs(specs: list[str] | None) -> list[str]:
-    return [str(Path(s).resolve()) if Path(s).is_file() else s for s in specs or []]
-
-
 _TEMPLATED = frozenset({"model", "system_instruction", "generation_config"})
 
 
@@ -661,7 +657,7 @@ def run_chat(args: argparse.Namespace) -> int:
         ]
         long_loop_settings(args, model or model_of(args))  # check the flags before anything
         if args.tools is not None or not resuming:
-            meta["tools"] = _tool_specs(args.tools)
+            meta["tools"] = saved_tool_specs(args.tools)
         if agent_spec is not None:
             where, _, variable = agent_spec.rpartition(":")
             path = Path(where)

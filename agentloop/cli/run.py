@@ -7,6 +7,7 @@ output can be piped. Exit code 0 when the task completed, 1 when it failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from ._common import (
     UsageError,
     attachments,
+    check_model,
     generation_config,
     mcp_toolsets,
     model_of,
@@ -23,9 +25,11 @@ from ._common import (
 )
 from ._limits import long_loop_settings
 from ._render import call_text, log_event, short, turn_to_json
-from ._tools import agent_settings, load_agent, load_tools, tools_option
+from ._tools import agent_settings, load_agent, load_tools, saved_tool_specs, tools_option
 
-__all__ = ["DEFAULT_SYSTEM", "run_task"]
+__all__ = ["DEFAULT_MAX_STEPS", "DEFAULT_SYSTEM", "run_task"]
+
+DEFAULT_MAX_STEPS = 10  # --max-steps of a new run (a resumed session keeps its own)
 
 DEFAULT_SYSTEM = (
     "You are an autonomous agent. Work on the user's task step by step, calling the "
@@ -172,8 +176,7 @@ def run_task(args: argparse.Namespace) -> int:
     from agentloop import Conversation
     from agentloop.errors import AgentloopError, TurnError
 
-    model = model_of(args)
-    if args.max_steps < 1:
+    if args.max_steps is not None and args.max_steps < 1:
         raise UsageError(f"--max-steps must be at least 1, got {args.max_steps}")
     if args.resume and not args.session:
         raise UsageError("--resume needs --session NAME (the session to resume)")
@@ -181,29 +184,58 @@ def run_task(args: argparse.Namespace) -> int:
     attached = attachments(args.attach)
     if attached and task is None:
         raise UsageError("-a/--attach needs a TASK to go with the files")
-    config = generation_config(args)
-    agent = load_agent(getattr(args, "agent", None))
-    from_agent = agent_settings(agent, args)
-    servers = mcp_toolsets(args.mcp, args.mcp_url)
-    tools: list[Any] = [
-        *(from_agent.pop("tools", None) or load_tools(args.tools, tools_option(args))),
-        *servers,
-    ]
-    model = from_agent.get("model", model)
-    long_loop = long_loop_settings(args, model)
     sessions = None
     if args.session:
         from agentloop.stores.sessions import open_sessions
 
         sessions = open_sessions(args.store)
+    resuming = sessions is not None and args.session in sessions
+    meta: dict[str, Any] = sessions.meta(args.session) if resuming else {}  # type: ignore[union-attr]
+    if resuming:  # the session's own settings win over the config file's defaults (as chat)
+        for key in getattr(args, "from_config", ()):
+            setattr(args, key, None)
+    model = model_of(args)
+    config = generation_config(args)
+    tool_specs, option = args.tools, tools_option(args)
+    if tool_specs is None and resuming:
+        tool_specs = meta.get("tools") or None  # the tools the session was started with
+        option = tools_option(args, args.session)
+    agent = load_agent(getattr(args, "agent", None))
+    from_agent = agent_settings(agent, args)
+    servers = mcp_toolsets(args.mcp, args.mcp_url)
+    tools: list[Any] = [
+        *(from_agent.pop("tools", None) or load_tools(tool_specs, option)),
+        *servers,
+    ]
+    model = from_agent.get("model", model)
+    long_loop = long_loop_settings(args, model)
+    if args.tools is not None or not resuming:
+        meta["tools"] = saved_tool_specs(args.tools)
+    if task is not None and not meta.get("title"):
+        meta["title"] = " ".join(task.split())[:60]
     backend = open_backend(args.backend)
     backend.announce()
     progress = _Progress()
+    conv: Any = None
     try:
-        if sessions is not None and args.session in sessions:
-            conv = sessions.load(args.session, client=backend.client, tools=tools)
+        if resuming:
+            assert sessions is not None
+            # What the command line says explicitly wins over what the session was saved with.
+            overrides = {
+                k: v
+                for k, v in (
+                    ("model", check_model(args.model) if args.model else None),
+                    ("strategy", args.strategy),
+                    ("system_instruction", args.system),
+                    ("generation_config", config),
+                )
+                if v is not None
+            }
+            conv = sessions.load(args.session, client=backend.client, tools=tools, **overrides)
             if agent is not None:
                 agent._attach(conv)
+            if args.max_steps is not None:
+                conv.max_steps = args.max_steps
             for key, value in long_loop.items():
                 setattr(conv, key, value)
             progress.say(
@@ -221,7 +253,7 @@ def run_task(args: argparse.Namespace) -> int:
                 "tools": tools,
                 "strategy": args.strategy or "stateful",
                 "system_instruction": args.system or DEFAULT_SYSTEM,
-                "max_steps": args.max_steps,
+                "max_steps": args.max_steps or DEFAULT_MAX_STEPS,
                 "generation_config": config,
                 **long_loop,
                 **from_agent,
@@ -286,6 +318,9 @@ def run_task(args: argparse.Namespace) -> int:
     finally:
         backend.close()
         if sessions is not None:
+            with contextlib.suppress(AgentloopError):  # (the session itself is journaled)
+                if conv is not None and args.session in sessions:
+                    sessions.save(conv, meta)
             sessions.close()
         for server in servers:
             server.close()

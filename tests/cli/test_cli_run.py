@@ -169,3 +169,20 @@ def test_a_config_file_named_by_agentloop_config_must_exist(
     monkeypatch.setenv("AGENTLOOP_CONFIG", str(cli.home / "agentloop.tmol"))
     missing = cli("run", "hi")
     assert missing.returncode == 2 and "AGENTLOOP_CONFIG names" in missing.stderr
+
+
+def test_run_on_a_session_applies_the_options_given_and_keeps_its_tools(cli: CLI) -> None:
+    tools = _tools(cli.home)
+    first = cli("run", "What is the weather in Paris?", "--tools", str(tools), "--session", "s1")
+    assert first.returncode == 0, first.stderr
+    again = cli(
+        "run", "hello", "--session", "s1", "--max-steps", "3", "--model", "gemini-2.5-pro",
+        "--strategy", "stateless", "--system", "Talk like a pirate",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "(tools: get_weather; max 3 steps)" in again.stderr  # its tools, the new limit
+    assert "Talk like a pirate" in again.stdout
+    shown = cli("sessions", "show", "s1")
+    assert "gemini-2.5-pro" in shown.stdout and "stateless" in shown.stdout
+    plain = cli("run", "hello again", "--session", "s1")  # nothing given: what it was saved with
+    assert "(tools: get_weather; max 3 steps)" in plain.stderr, plain.stderr
