@@ -212,6 +212,14 @@ class ConversationCore:
                     f"({store!r:.60}); e.g. SQLiteStore('chats.db') from agentloop.stores, or "
                     "agentloop.stores.open_store(path_or_url)"
                 )
+            if id is not None and store.version(id) > 0:
+                from agentloop.errors import ConflictError
+
+                raise ConflictError(
+                    f"conversation {id!r} already exists in {store!r}; go on with it with "
+                    f"store.load({id!r}, client=..., tools=[...]) (or agent.conversation(client, "
+                    "store=..., id=...)), or give this new conversation another id"
+                )
             self._attach(store, version=0)
 
     # --- public state -------------------------------------------------------------------------

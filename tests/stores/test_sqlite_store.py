@@ -360,3 +360,19 @@ def test_ctrl_c_right_after_begin_leaves_no_transaction_open(tmp_path: Path) -> 
     finally:
         other.close()
     store.close()
+
+
+def test_a_new_conversation_on_an_id_the_store_has_says_how_to_go_on_with_it(
+    tmp_path: Path,
+) -> None:
+    from agentloop import Conversation
+    from agentloop.errors import ConflictError
+    from agentloop.testing import Emulator
+
+    store = SQLiteStore(tmp_path / "tasks.db")
+    client = Emulator().client()
+    Conversation(client, store=store, id="task-42").send("hello")
+    with pytest.raises(ConflictError, match=r"already exists .* store\.load\('task-42'"):
+        Conversation(client, store=store, id="task-42")  # (a script run a second time)
+    again = store.load("task-42", client=client)
+    assert again.send("and again").status == "completed"
