@@ -129,9 +129,12 @@ class ConversationCore:
         output_retries: int = 1,
     ) -> None:
         from agentloop.tools import ToolRegistry
+        from agentloop.tools.registry import check_list
 
         builtin: list[Any] = []
         functions: list[Any] = []
+        if not isinstance(tools, ToolRegistry):
+            check_list(tools)
         for item in tools if not isinstance(tools, ToolRegistry) else [tools]:
             variant = getattr(item, "variant_for", None)
             if variant is not None:  # a tool with one form per driver (sub-agents)

@@ -32,6 +32,18 @@ ToolLike = Union[Tool[..., Any], Callable[..., Any], "ToolRegistry", Toolset]
 """What ``tools=`` accepts: ``@tool`` functions, plain functions, registries and toolsets."""
 
 
+def check_list(tools: Any) -> None:
+    """Raise ``ToolDefinitionError`` when ``tools`` is one tool or a file name, not a list."""
+    if isinstance(tools, (str, bytes, Tool, Toolset)) or callable(tools):
+        name = getattr(tools, "name", None) or getattr(tools, "__name__", None) or "..."
+        raise ToolDefinitionError(
+            f"tools takes a list (tools=[...]), not {type(tools).__name__} {tools!r:.60}; "
+            "a file of tools is loaded with agentloop's --tools FILE (CLI)"
+            if isinstance(tools, (str, bytes))
+            else f"tools takes a list: tools=[{name}], not the tool itself"
+        )
+
+
 class ToolRegistry:
     """Tools by name, their declarations, and the drivers that run the model's calls.
 
@@ -59,6 +71,7 @@ class ToolRegistry:
         self._toolsets: list[Toolset] = []
         # (the toolsets' tools last seen, own tools + those, by name)
         self._expanded: tuple[tuple[Tool[..., Any], ...], dict[str, Tool[..., Any]]] | None = None
+        check_list(tools)
         for item in tools:
             if isinstance(item, ToolRegistry):
                 for inner in item._tools.values():
@@ -74,6 +87,11 @@ class ToolRegistry:
 
     def add(self, item: Tool[..., Any] | Callable[..., Any]) -> Tool[..., Any]:
         """Register a tool (a plain callable is wrapped with ``@tool``); returns the ``Tool``."""
+        if not isinstance(item, Tool) and not callable(item):
+            raise ToolDefinitionError(
+                f"tools=[...] takes @tool functions, plain functions and toolsets, not "
+                f"{type(item).__name__} {item!r:.60}"
+            )
         added = item if isinstance(item, Tool) else tool(item)
         if added.needs_binding:
             raise ToolDefinitionError(

@@ -85,3 +85,32 @@ def test_methods_must_come_from_an_instance() -> None:
 def test_max_workers_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_workers"):
         ToolRegistry(max_workers=0)
+
+
+@tool
+def _weather(city: str) -> str:
+    """The weather.
+
+    Args:
+        city: Where.
+    """
+    return city
+
+
+@pytest.mark.parametrize(
+    ("tools", "says"),
+    [
+        (_weather, "tools takes a list: tools=[_weather], not the tool itself"),
+        ("tools.py", "not str 'tools.py'; a file of tools is loaded with agentloop's --tools"),
+        ([None], "takes @tool functions, plain functions and toolsets, not NoneType"),
+        ([3], "not int 3"),
+    ],
+)
+def test_tools_that_are_not_a_list_of_tools_get_what_to_pass(tools: object, says: str) -> None:
+    from agentloop import Conversation
+    from agentloop.testing import Emulator
+
+    for make in (ToolRegistry, lambda t: Conversation(Emulator().client(), tools=t)):
+        with pytest.raises(ToolDefinitionError) as caught:
+            make(tools)
+        assert says in str(caught.value)
