@@ -11,7 +11,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from agentloop.errors import StateError
+from agentloop.errors import ConfigurationError, StateError
 
 from . import _core
 from ._core import ClientConfig, TimeoutTypes
@@ -28,6 +28,19 @@ def policy_from(
     retry: RetryPolicy | None, max_retries: int | None, max_retry_after: float | None
 ) -> RetryPolicy:
     policy = retry or RetryPolicy()
+    if max_retries is not None and (
+        isinstance(max_retries, bool) or not isinstance(max_retries, int)
+    ):
+        raise ConfigurationError(
+            f"max_retries is a whole number (0: no retries), not {type(max_retries).__name__} "
+            f"{max_retries!r}"
+        )
+    if max_retry_after is not None and (
+        isinstance(max_retry_after, bool) or not isinstance(max_retry_after, (int, float))
+    ):
+        raise ConfigurationError(
+            f"max_retry_after is a number of seconds, not {type(max_retry_after).__name__}"
+        )
     changes: dict[str, Any] = {}
     if max_retries is not None:
         changes["max_retries"] = max(0, max_retries)

@@ -224,6 +224,11 @@ class ClientConfig:
         api_version: str,
         stream_idle_timeout: float | None = DEFAULT_STREAM_IDLE_TIMEOUT,
     ) -> None:
+        if api_key is not None and not isinstance(api_key, str):
+            raise ConfigurationError(
+                f"api_key is the API key as a str, not {type(api_key).__name__} (the value "
+                "is not shown); leave it out to read GEMINI_API_KEY"
+            )
         key = api_key if api_key is not None else os.environ.get("GEMINI_API_KEY")
         self._key = _Secret(key) if key else None
         base = base_url or os.environ.get("GEMINI_BASE_URL") or DEFAULT_BASE_URL

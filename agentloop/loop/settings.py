@@ -78,7 +78,12 @@ class ConversationSettings:
                 "generation_config is not allowed with agent= (spec: model form only); "
                 "use agent_config= for agents"
             )
-        if not isinstance(self.max_steps, int) or self.max_steps < 1:
+        if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, int):
+            raise ConfigurationError(
+                f"max_steps is a whole number of model requests (at least 1), not "
+                f"{type(self.max_steps).__name__} {self.max_steps!r}"
+            )
+        if self.max_steps < 1:
             raise ConfigurationError(f"max_steps must be at least 1, got {self.max_steps}")
 
     def replace(self, **changes: Any) -> ConversationSettings:

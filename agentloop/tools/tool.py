@@ -156,7 +156,8 @@ class Tool(Generic[P, R]):
                 "'_' and contain only letters, digits, '_', '.', ':' or '-' (at most 64); "
                 "pass a valid one with @tool(name=...)."
             )
-        if timeout is not None and not timeout > 0:
+        bad = isinstance(timeout, bool) or not isinstance(timeout, (int, float, type(None)))
+        if bad or (timeout is not None and not timeout > 0):
             raise ToolDefinitionError(
                 f"Cannot declare tool {self.name!r}: timeout must be a positive number of "
                 f"seconds or None, got {timeout!r}."

@@ -96,8 +96,9 @@ def input_to_steps(value: Any) -> list[Any]:
         kind = _type_of(value)
         if kind in _CONTENT_TAGS:
             return [UserInputStep(content=[content_adapter.validate_python(value)])]
+        what = f"of type {kind!r}" if kind is not None else f"{str(value)[:60]} has no 'type' and"
         raise InputError(
-            f"input object of type {kind!r} is not a content block; wrap steps in a list "
+            f"input object {what} is not a content block; wrap steps in a list "
             "(input=[step, ...]) or pass text, a content block or a list of content blocks"
         )
     if isinstance(value, (list, tuple)):

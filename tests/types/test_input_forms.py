@@ -23,6 +23,7 @@ def test_a_list_of_strings_is_one_user_turn_of_text_blocks() -> None:
         ([1, 2], "input item 1 (int)"),
         ([{"role": "user", "content": "hi"}], "a chat message of another API"),
         ([{"content": "hi"}], "has no 'type'"),
+        ({"a": 1}, "input object {'a': 1} has no 'type' and is not a content block"),
         ([{"type": "user_input", "content": 5}], "input is not valid: user_input.content"),
         ([{"type": "text", "text": "a"}, {"type": "user_input", "content": []}], "mixes steps"),
     ],
@@ -41,3 +42,29 @@ def test_a_refused_input_changes_nothing_and_the_next_send_works() -> None:
         conv.send([{"role": "user", "content": "What is 2+2?"}])
     assert conv.history == before and not conv.running
     assert conv.send(["one", "two"]).status == "completed"
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        ("tool", "timeout must be a positive number of seconds or None, got '5'"),
+        ("retries", "max_retries is a whole number (0: no retries), not str '3'"),
+        ("key", "api_key is the API key as a str, not int"),
+        ("steps", "max_steps is a whole number of model requests (at least 1), not str '3'"),
+    ],
+)
+def test_settings_of_the_wrong_type_are_agentloop_errors(make: str, says: str) -> None:
+    from agentloop import AgentloopError, Client, tool
+
+    def nodoc(x: int) -> int:
+        return x
+
+    build = {
+        "tool": lambda: tool(timeout="5")(nodoc),  # type: ignore[arg-type]
+        "retries": lambda: Client(api_key="k", max_retries="3"),  # type: ignore[arg-type]
+        "key": lambda: Client(api_key=123),  # type: ignore[arg-type]
+        "steps": lambda: Conversation(Emulator().client(), max_steps="3"),  # type: ignore[arg-type]
+    }[make]
+    with pytest.raises(AgentloopError) as caught:
+        build()
+    assert says in str(caught.value) and "123" not in str(caught.value)
