@@ -127,6 +127,7 @@ class ClientBase(Generic[H]):
         elif timeout is not MISSING:
             call_timeout = timeout
         self._closed = False
+        self._closed_by: str | None = None  # who closes it, when not its own caller
         self._use(http_client, call_timeout)
 
     def _use(self, http_client: H, call_timeout: TimeoutTypes = None) -> None:
@@ -136,6 +137,12 @@ class ClientBase(Generic[H]):
     def _transport(self) -> H:
         """The HTTP client the next request goes through: not a closed one."""
         if self._closed or self._http.is_closed:
+            if self._closed_by is not None:  # a client a conversation made for itself
+                raise StateError(
+                    f"this conversation is closed: the {type(self).__name__} it made was closed "
+                    f"by {self._closed_by}; create a new conversation, or load this one "
+                    "from its store (store.load(id, ...))"
+                )
             raise StateError(
                 f"this {type(self).__name__} is closed (close() was called, its with block "
                 "ended, or the http_client given to it was closed): create a new one"

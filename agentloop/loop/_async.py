@@ -230,6 +230,9 @@ class AsyncConversation(AsyncTimeTravel, ConversationCore):
         owns_client = client is None
         if client is None:
             client = AsyncClient()
+            client._closed_by = (
+                "its conversation (await conv.aclose() was called, or its async with block ended)"
+            )
         else:
             check_client(client, AsyncClient)
         super().__init__(

@@ -270,6 +270,9 @@ class Conversation(TimeTravel, ConversationCore):
         owns_client = client is None
         if client is None:
             client = Client()
+            client._closed_by = (
+                "its conversation (conv.close() was called, or its with block ended)"
+            )
         else:
             check_client(client, Client)
         super().__init__(

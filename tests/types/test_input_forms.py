@@ -68,3 +68,13 @@ def test_settings_of_the_wrong_type_are_agentloop_errors(make: str, says: str) -
     with pytest.raises(AgentloopError) as caught:
         build()
     assert says in str(caught.value) and "123" not in str(caught.value)
+
+
+def test_sending_on_a_closed_conversation_says_the_conversation_is_closed() -> None:
+    from agentloop.errors import StateError
+
+    conv = Conversation()  # it makes (and owns) its client: the emulator, offline
+    conv.send("hi")
+    conv.close()
+    with pytest.raises(StateError, match="this conversation is closed"):
+        conv.send("hi again")
