@@ -166,7 +166,10 @@ def run_sessions(args: argparse.Namespace) -> int:
     missing_store = _no_store_file(args.store)
     if missing_store is not None:
         if args.action in ("list", "search") and not (args.action == "list" and args.ids):
-            print(f"no sessions in {missing_store} (there is no such file)")
+            if getattr(args, "json", False):
+                print("[]")  # (a script reads JSON: no sessions)
+            else:
+                print(f"no sessions in {missing_store} (there is no such file)")
             return 0 if args.action == "list" else 1
         if args.ids:
             raise UsageError(f"no session {args.ids[0]!r}: there is no file {missing_store}")

@@ -59,6 +59,8 @@ def test_reading_sessions_never_creates_a_store(cli: CLI) -> None:
     typo = cli.home / "nowhere" / "chats.db"
     listing = cli("sessions", "--store", str(typo))
     assert listing.returncode == 0 and "no such file" in listing.stdout
+    as_json = cli("sessions", "list", "--json", "--store", str(typo))
+    assert as_json.returncode == 0 and as_json.stdout.strip() == "[]"  # still JSON
     shown = cli("sessions", "show", "a", "--store", str(typo))
     assert shown.returncode == 2 and "there is no file" in shown.stderr
     assert not typo.parent.exists()
