@@ -255,6 +255,13 @@ class MCPToolset:
                 f"[{args!r}], not one string"
             )
         command = os.fspath(command)
+        if not args and " " in command.strip() and not os.path.exists(command):
+            # "agentloop mcp serve --tools tools.py" as one string: a command line, not a program
+            program, *rest = command.split()
+            raise ConfigurationError(
+                f"MCPToolset.stdio({command!r}): command is the program and args its arguments "
+                f"as a list: MCPToolset.stdio({program!r}, {rest!r})"
+            )
         arguments = [os.fspath(a) if isinstance(a, os.PathLike) else str(a) for a in args]
         extra = {str(k): str(v) for k, v in (env or {}).items()}
         where = os.fspath(cwd) if cwd is not None else None

@@ -238,6 +238,10 @@ def test_stdio_and_http_refuse_arguments_they_cannot_use() -> None:
         MCPToolset.stdio("python", "s.py")  # type: ignore[arg-type]
     with pytest.raises(ConfigurationError, match="the program to start"):
         MCPToolset.stdio(123)  # type: ignore[arg-type]
+    with pytest.raises(
+        ConfigurationError, match=r"MCPToolset.stdio\('agentloop', \['mcp', 'serve'\]\)"
+    ):
+        MCPToolset.stdio("agentloop mcp serve")  # a command line in one string
     with pytest.raises(ConfigurationError, match="http:// or https:// URL"):
         MCPToolset.http("not a url")
 
