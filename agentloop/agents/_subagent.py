@@ -153,7 +153,13 @@ class AgentTool(Tool[..., Any]):
 
         text = description or agent.description or f"Ask the {agent.name} agent to do a task."
         function = run if asynchronous else run_sync
-        super().__init__(function, name=name or agent.name, description=text, idempotent=True)
+        if name is None:  # the agent's name, made a tool name as handoffs do ("my agent")
+            from ._runtime import _UNSAFE
+
+            name = _UNSAFE.sub("_", agent.name)
+            if name[:1].isdigit() or name[:1] in ".:-":
+                name = "_" + name
+        super().__init__(function, name=name, description=text, idempotent=True)
         self.agent = agent
         self.context = context
         self._twin: AgentTool | None = None

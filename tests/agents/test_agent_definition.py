@@ -65,3 +65,10 @@ async def test_async_run_and_stream() -> None:
     assert "Oslo" in turn.output_text
     events = [type(e).__name__ async for e in weather.astream("hi", client=emu.async_client())]
     assert events[-1] == "TurnCompleted"
+
+
+def test_an_agent_named_in_words_is_a_tool_of_a_tool_name() -> None:
+    from agentloop import Agent
+
+    assert Agent("my agent", instructions="x").as_tool().name == "my_agent"
+    assert Agent("3 wise men", instructions="x").as_tool().name == "_3_wise_men"
