@@ -316,13 +316,6 @@ def extract(name: str, schema: dict[str, Any], found: Found, required: bool = Tr
             return found.quoted.pop(0)
         topic = _topic(found)
         return topic or MISSING
-    if any(k in name_words(lname) for k in _FREE_TEXT):
-        # A parameter for the request itself ("task", "message"): quoted text, what follows a
-        # colon, or the request's content words; never one capitalised word of it.
-        if found.quoted:
-            return found.quoted.pop(0)
-        _, colon, rest = found.text.partition(":")
-        return (rest if colon and rest.strip() else _topic(found)).strip() or MISSING
     named = any(k in name_words(lname) for k in _NAME_PARAMS)
     pools = (
         (found.called, found.entities, found.quoted)

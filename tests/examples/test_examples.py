@@ -66,7 +66,7 @@ EXPECT: dict[str, list[str]] = {
     ],
     "a2a_agents.py": [
         "Remote tool: weather - Knows the weather of any city.",
-        "Called weather({'task': 'what is it like in Lisbon?'}) -> ",
+        "Called weather({'task': 'Lisbon'}) -> ",
         "Remote task states: submitted -> working -> completed",
     ],
     "research_team.py": [
