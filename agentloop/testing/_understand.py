@@ -149,7 +149,8 @@ def _dates(text: str) -> list[str]:
 
 
 def _entities(text: str) -> list[str]:
-    """Capitalised names, leaving out a sentence's first word unless it is a phrase."""
+    """Capitalised names, leaving out a sentence's first word unless it is a phrase (or no
+    other name is found: ``_initial_only``)."""
     dateish = {m.lower() for m in _MONTHS}
     out: list[str] = []
     initial: list[str] = []
@@ -173,6 +174,15 @@ def _entities(text: str) -> list[str]:
     return out or [w for w in initial if w.lower() not in STOP_WORDS]
 
 
+def _initial_only(text: str) -> bool:
+    """Whether ``_entities(text)`` are only sentences' first words ("Paris weather?", but
+    also "Ask the researcher ..."): a parameter for the request itself never takes them."""
+    return not any(
+        not _SENTENCE_START.search(text[: m.start()]) or " " in m.group(0).strip()
+        for m in _CAPS.finditer(text)
+    )
+
+
 @dataclass
 class Found:
     """Typed values of one request clause; used values are taken off as arguments fill."""
@@ -186,6 +196,7 @@ class Found:
     urls: list[str]
     paths: list[str]
     called: list[str]  # the word after "called", "named" or "titled"
+    initial_only: bool = False  # ``entities`` are only sentences' first words
     # What follows the tool's own name ("run slow_job nightly"), set per tool by the planner.
     after_tool: list[str] = field(default_factory=list)
 
@@ -210,6 +221,7 @@ class Found:
             numbers=[float(n) for n in re.findall(NUMBER, number_words(no_dates))],
             quoted=[next(g for g in m.groups() if g) for m in _QUOTED.finditer(text)],
             entities=_entities(no_dates),
+            initial_only=_initial_only(no_dates),
             dates=dates,
             emails=_EMAIL.findall(text),
             urls=_URL.findall(text),
@@ -317,10 +329,11 @@ def extract(name: str, schema: dict[str, Any], found: Found, required: bool = Tr
         topic = _topic(found)
         return topic or MISSING
     named = any(k in name_words(lname) for k in _NAME_PARAMS)
+    entities = found.entities
+    if found.initial_only and any(k in name_words(lname) for k in _FREE_TEXT):
+        entities = []  # a task is never the request's first word ("Ask the researcher ...")
     pools = (
-        (found.called, found.entities, found.quoted)
-        if named
-        else (found.quoted, found.called, found.entities)
+        (found.called, entities, found.quoted) if named else (found.quoted, found.called, entities)
     )
     for pool in pools:
         if pool:

@@ -74,6 +74,15 @@ def test_picks_the_matching_tool_and_fills_arguments() -> None:
     ]
 
 
+def test_a_task_parameter_takes_the_request_never_its_first_word() -> None:
+    desk = _tool("researcher", "Ask the research agent to do a task", {"task": {"type": "string"}})
+    emu = Emulator()
+    out = _it(create(emu, input="Ask the researcher to find out about tea", tools=[desk]))
+    assert [c.arguments for c in out.function_calls] == [{"task": "find out about tea"}]
+    out = _it(create(emu, input="use researcher for Oslo", tools=[desk]))
+    assert [c.arguments for c in out.function_calls] == [{"task": "Oslo"}]  # a name: taken
+
+
 def test_parallel_calls() -> None:
     emu = Emulator()
     out = _it(
