@@ -33,6 +33,9 @@ def message_input(message: Message) -> str:
 Decision = tuple[bool, "str | None"]
 
 
+MAX_CONTEXT_ID = 200  # characters: a context id is a stored conversation's id
+
+
 def decisions_of(
     message: Message, pending: Sequence[str], reply: bool = True
 ) -> dict[str, Decision] | None:
@@ -83,6 +86,21 @@ def check_message(message: Message) -> None:
     """Refuse, with the protocol's invalid-params error, a message no turn can start from."""
     if message.role != Role.ROLE_USER:
         raise InvalidParamsError(message="the message must have role ROLE_USER")
+    context = message.context_id
+    if context:
+        problem = (
+            f"is {len(context)} characters long"
+            if len(context) > MAX_CONTEXT_ID
+            else "has control characters, or blanks at an end"
+            if not context.isprintable() or context != context.strip() or not context.strip()
+            else None
+        )
+        if problem is not None:
+            raise InvalidParamsError(
+                message=f"the context id {problem}; a context id is at most {MAX_CONTEXT_ID} "
+                "printable characters with no blank at either end (leave it out: the server "
+                "makes one)"
+            )
     for index, part in enumerate(message.parts):
         kind = part.WhichOneof("content")
         if kind not in ("text", "data"):

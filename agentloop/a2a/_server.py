@@ -92,6 +92,7 @@ _SETTLED = {
     TaskState.TASK_STATE_INPUT_REQUIRED,
 }
 MAX_LIVE = 256  # conversations kept in memory between the turns of their contexts
+MAX_BODY = 4_000_000  # bytes of a request body (a message, its data parts)
 
 
 # --- the request handler ---------------------------------------------------------------
@@ -431,22 +432,63 @@ _SECRET_HEADERS = ("authorization", "cookie", "proxy-authorization", "x-goog-api
 
 
 class _Guard:
-    """Token, Host (DNS rebinding) and Origin checks of ``agentloop serve``, before the SDK."""
+    """Token, Host (DNS rebinding) and Origin checks of ``agentloop serve``, and the body size
+    (413 past ``max_body`` bytes, before it is read whole), before the SDK."""
 
-    def __init__(self, app: ASGIApp, token: str | None) -> None:
+    def __init__(self, app: ASGIApp, token: str | None, max_body: int) -> None:
         self.app = app
         self.token = token
+        self.max_body = max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            request = Request(scope)
-            public = request.method == "GET" and request.url.path == AGENT_CARD_WELL_KNOWN_PATH
-            refused = refusal(request, self.token, public=public)
-            if refused is not None:
-                status, text = refused
-                await JSONResponse({"error": text}, status_code=status)(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        public = request.method == "GET" and request.url.path == AGENT_CARD_WELL_KNOWN_PATH
+        refused = refusal(request, self.token, public=public)
+        length = request.headers.get("content-length")
+        if (
+            refused is None
+            and length is not None
+            and length.isdigit()
+            and int(length) > self.max_body
+        ):
+            refused = 413, self._too_large()
+        if refused is not None:
+            status, text = refused
+            await JSONResponse({"error": text}, status_code=status)(scope, receive, send)
+            return
+        seen, started = 0, False
+
+        async def limited() -> Any:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_body:
+                    raise _TooLarge
+            return message
+
+        async def watched(message: Any) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited, watched)
+        except _TooLarge:
+            if not started:
+                response = JSONResponse({"error": self._too_large()}, status_code=413)
+                await response(scope, receive, send)
+
+    def _too_large(self) -> str:
+        return f"the request body is larger than {self.max_body} bytes"
+
+
+class _TooLarge(BaseException):
+    """A streamed request body grew past the limit (a BaseException: the SDK's handler turns
+    every Exception into an internal error)."""
 
 
 def _open_store(store: Any) -> tuple[ConversationStore, bool]:
@@ -468,6 +510,7 @@ def create_app(
     client: AsyncClient | None = None,
     token: str | None = None,
     skills: Sequence[Any] | None = None,
+    max_body: int = MAX_BODY,
 ) -> Starlette:
     """``agent`` as an A2A server (an ASGI app; serve it with uvicorn).
 
@@ -482,6 +525,7 @@ def create_app(
             card says so, without the token). Required when serving beyond loopback.
         skills: The card's skills (``a2a.types.AgentSkill``, dicts of its fields, or names);
             default: the agent's ``skills`` if it has them, else one skill per tool.
+        max_body: The largest request body accepted, in bytes (larger ones get 413).
     """
     check_token(token)
     own_client = client is None
@@ -525,7 +569,7 @@ def create_app(
         *create_jsonrpc_routes(handler, rpc_url=RPC_PATH, context_builder=_CallContexts()),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(_Guard, token=token)
+    app.add_middleware(_Guard, token=token, max_body=max_body)
     app.state.agent_card = card
     app.state.executor = executor
     return app

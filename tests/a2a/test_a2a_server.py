@@ -292,6 +292,9 @@ async def test_malformed_requests_get_jsonrpc_errors(
         ({"role": "ROLE_AGENT", "parts": [{"text": "x"}]}, "role ROLE_USER"),
         ({"parts": [{"text": "  "}]}, "part 0 has empty text"),
         ({"parts": [{"url": "http://example.com/a.png"}]}, "part 0 is url"),
+        ({"contextId": "x" * 300, "parts": [{"text": "hi"}]}, "is 300 characters long"),
+        ({"contextId": "a\nb", "parts": [{"text": "hi"}]}, "has control characters"),
+        ({"contextId": " ", "parts": [{"text": "hi"}]}, "blanks at an end"),
     ],
 )
 async def test_messages_no_turn_can_start_from_are_invalid_params(
@@ -525,3 +528,19 @@ async def test_another_writer_fails_one_task_then_the_context_goes_on(tmp_path: 
     assert "another writer" in text and str(tmp_path) not in text
     (after,) = await collect(client, message("and again", context_id=context))
     assert after.task.status.state == a2a_types.TaskState.TASK_STATE_COMPLETED
+
+
+async def test_a_body_past_the_limit_is_refused_before_it_is_read(server: Server) -> None:
+    big = {"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": {}}}
+    padding = "x" * 4_100_000
+    response = await server.http.post("/", json={**big, "padding": padding})
+    assert response.status_code == 413 and "larger than 4000000 bytes" in response.text
+
+    async def chunks() -> Any:  # no Content-Length: refused as it grows past the limit
+        for _ in range(50):
+            yield b"x" * 100_000
+
+    streamed = await server.http.post(
+        "/", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert streamed.status_code == 413
