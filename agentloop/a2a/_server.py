@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 from a2a.helpers.proto_helpers import (
     new_data_part,
     new_task_from_user_message,
-    new_text_message,
     new_text_part,
 )
 from a2a.server.agent_execution import (
@@ -48,7 +47,6 @@ from a2a.types import (
     InvalidParamsError,
     Message,
     Part,
-    Role,
     Task,
     TaskState,
 )
@@ -173,17 +171,6 @@ class _Tasks(InMemoryTaskStore):
         if data is None:
             return None
         found: Task = ParseDict(data, Task())
-        if found.status.state not in _SETTLED:  # it ran when the server stopped
-            found.status.state = TaskState.TASK_STATE_FAILED
-            found.status.message.CopyFrom(
-                new_text_message(
-                    "the server stopped while this task ran; the context's history keeps "
-                    "what was done: send the message again to go on",
-                    context_id=found.context_id,
-                    task_id=found.id,
-                    role=Role.ROLE_AGENT,
-                )
-            )
         await super().save(found, context)
         return found
 
@@ -275,7 +262,6 @@ class _Executor(AgentExecutor):
         reads as one (a client that lost the task, e.g. after a restart), else a new input:
         the engine answers the waiting calls as not approved and starts a new turn. A
         streaming request gets progress (tool calls) and the text in chunks, as they come."""
-        from agentloop.errors import AgentloopError
         from agentloop.loop.events import (
             TextDelta,
             ToolCallFinished,
@@ -302,20 +288,6 @@ class _Executor(AgentExecutor):
                     conv.approve(call_id)
                 else:
                     conv.reject(call_id, reason)
-        # Journaled before the turn begins (a note is never written while a turn writes): a
-        # restart then finds a task that ran when the server stopped, and says so.
-        begun = {
-            "id": updater.task_id,
-            "contextId": updater.context_id,
-            "status": {"state": "TASK_STATE_WORKING"},
-        }
-        try:
-            await asyncio.to_thread(write_note, conv, TASK_NOTE + updater.task_id, begun)
-        except AgentloopError as exc:  # another writer: the context reloads for the next one
-            await updater.failed(
-                updater.new_agent_message([new_text_part(self._failed(conv, exc))])
-            )
-            return
         await updater.start_work()
         try:
             if not streaming:  # the whole output once: no model stream, no chunk events

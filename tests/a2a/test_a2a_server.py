@@ -214,49 +214,6 @@ async def test_a_context_goes_on_after_a_restart(tmp_path: Any) -> None:
     assert proto.get_artifact_text(old.artifacts[0]) == text
 
 
-async def test_a_task_running_when_the_server_stopped_is_found_failed_after(
-    tmp_path: Any,
-) -> None:
-    started, release = asyncio.Event(), asyncio.Event()
-
-    @tool
-    async def slow_report(topic: str) -> str:
-        """Write a long report.
-
-        Args:
-            topic: The topic.
-        """
-        started.set()
-        await release.wait()
-        return "report"
-
-    agent = Agent("writer", instructions="Write.", tools=[slow_report])
-    path = tmp_path / "a2a.db"
-    first = Server(agent, SQLiteStore(path))
-    client = await first.client()
-    running = asyncio.ensure_future(collect(client, message("please slow_report on tea")))
-    await asyncio.wait_for(started.wait(), 10)
-    from agentloop.loop.notes import stored_notes
-
-    store = SQLiteStore(path)
-    keys: list[str] = []
-    for _ in range(500):  # (the SDK records the task's working state in a task of its own)
-        ids = store.ids()
-        keys = [k for k in stored_notes(store, ids[0]) if k.startswith("a2a.task.")] if ids else []
-        if keys:
-            break
-        await asyncio.sleep(0.01)
-    (key,) = keys
-    second = Server(agent, store)  # the server was killed: a new process
-    found = await (await second.client()).get_task(
-        a2a_types.GetTaskRequest(id=key.removeprefix("a2a.task."))
-    )
-    assert found.status.state == a2a_types.TaskState.TASK_STATE_FAILED
-    assert "the server stopped while this task ran" in found.status.message.parts[0].text
-    release.set()
-    await running
-
-
 async def test_input_required_survives_a_restart_under_the_same_task_id(tmp_path: Any) -> None:
     path = tmp_path / "a2a.db"
     first = Server(weather_agent, SQLiteStore(path))
