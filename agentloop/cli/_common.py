@@ -121,6 +121,15 @@ def model_of(args: Any) -> str:
     return check_model(getattr(args, "model", None) or DEFAULT_MODEL)
 
 
+def _named(args: Any, key: str) -> str:
+    """How an error names an option: ``--flag``, or ``key`` in the config file it came from."""
+    if key in getattr(args, "from_config", ()):
+        from ._config import config_path
+
+        return f"{key} (in {config_path()})"
+    return "--" + key.replace("_", "-")
+
+
 def generation_config(args: Any) -> dict[str, Any] | None:
     """``generation_config`` from ``--temperature``, ``--thinking-level`` and ``-o key=value``."""
     import json
@@ -128,11 +137,22 @@ def generation_config(args: Any) -> dict[str, Any] | None:
     config: dict[str, Any] = {}
     temperature = getattr(args, "temperature", None)
     if temperature is not None:
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)):
+            raise UsageError(f"{_named(args, 'temperature')} is a number, not {temperature!r}")
         if not 0.0 <= float(temperature) <= 2.0:
-            raise UsageError(f"--temperature must be between 0 and 2, got {temperature}")
+            raise UsageError(
+                f"{_named(args, 'temperature')} must be between 0 and 2, got {temperature}"
+            )
         config["temperature"] = float(temperature)
     level = getattr(args, "thinking_level", None)
     if level is not None:
+        from . import THINKING_LEVELS
+
+        if level not in THINKING_LEVELS:
+            raise UsageError(
+                f"{_named(args, 'thinking_level')} is one of {', '.join(THINKING_LEVELS)}, "
+                f"not {level!r}"
+            )
         config["thinking_level"] = level
     for option in getattr(args, "option", None) or []:
         key, eq, raw = option.partition("=")

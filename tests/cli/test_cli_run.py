@@ -161,6 +161,13 @@ def test_config_file_supplies_defaults(cli: CLI) -> None:
     (config / "config.toml").write_text("modle = 'x'\n")
     bad = cli("run", "hi")
     assert bad.returncode == 2 and "unknown key 'modle'" in bad.stderr
+    for text, says in (
+        ("temperature = 9\n", "temperature (in "),
+        ("thinking_level = 'max'\n", "is one of minimal, low, medium, high, not 'max'"),
+    ):
+        (config / "config.toml").write_text(text)
+        wrong = cli("run", "hi")
+        assert wrong.returncode == 2 and says in wrong.stderr and "config.toml" in wrong.stderr
 
 
 def test_a_config_file_named_by_agentloop_config_must_exist(
