@@ -66,10 +66,16 @@ class _Progress:
         elif kind == "retrying":
             self.say(f"[{self.request}] retrying (attempt {event.attempt}): {event.reason}")
         elif kind == "recovered":
-            again = ", ".join(event.rerun) or "none"
-            self.say(
-                f"[{self.request}] recovering: calls to run {again}; sending the request again"
-            )
+            parts = []
+            if event.rerun:
+                parts.append(f"calls to run again: {', '.join(event.rerun)}")
+            if event.in_doubt:
+                parts.append(
+                    f"calls that may have run (a decision first): {', '.join(event.in_doubt)}"
+                )
+            if not parts:
+                parts.append("no call to run; sending the request again")
+            self.say(f"[{self.request}] recovering: " + "; ".join(parts))
 
     @staticmethod
     def say(text: str) -> None:
