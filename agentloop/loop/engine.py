@@ -635,11 +635,10 @@ class TurnEngine:
             ]
             raise
         doubtful = [o.call for o in outcomes if type(o) is InDoubt]
-        errors = [(o.call, getattr(o, "error", None)) for o in outcomes]
-        held = [call for call, error in errors if getattr(error, "holds_call", 0)]
-        self.held = {c.id for c in held}
-        self.held_doubt = {c.id for c, error in errors if getattr(error, "in_doubt", 0)}
-        doubtful += held
+        holding = [o for o in outcomes if getattr(getattr(o, "error", None), "holds_call", 0)]
+        self.held = {o.call.id for o in holding}
+        self.held_doubt = {o.call.id for o in holding if getattr(o.error, "in_doubt", 0)}
+        doubtful += [o.call for o in holding]
         if doubtful:
             left = {c.id for c in doubtful}
             outcomes = [o for o in outcomes if o.call.id not in left]
