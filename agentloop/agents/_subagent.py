@@ -223,6 +223,8 @@ def run_subagent_sync(tool: AgentTool, ctx: ToolContext[Any], task: str) -> Any:
             old.close()
         child = link.child = _child(tool, parent, ctx.call_id, Conversation)
         try:
+            if link.stopped:  # stopped before the child was there to cancel
+                raise asyncio.CancelledError(CANCEL_MESSAGE)
             turn = _advance(child, task, human)
         finally:
             if not _keep(parent, child, ctx.call_id):
@@ -252,8 +254,10 @@ class _Linked:
         self.wake = self.parent._stop.wake
         running = self.parent._running_children
         previous = running.get(self.key)
-        if previous is not None:  # the run a stop left behind still ends (bounded by grace)
-            previous.done.wait()
+        if previous is not None:  # the run a stop left behind still ends (within its grace)
+            while not previous.done.wait(0.05):
+                if self.wake.done():  # this run is stopped meanwhile
+                    raise asyncio.CancelledError(CANCEL_MESSAGE)
         running[self.key] = self
         self.wake.watch(self._stop)
         if self.stopped:
