@@ -369,8 +369,11 @@ def _what(child: Any, human: bool) -> str:
             return "ask"
         # A human approved the parent's call, which named the calls the sub-agent waits for
         # (``SubAgentPending``): that approval covers them, in doubt or not.
-        for call in child.pending_approvals:
-            if call.id not in child._state.paused.decisions:
+        from agentloop.loop.engine import RERUN_UNKNOWN
+
+        decisions = child._state.paused.decisions
+        for call in child.pending_approvals:  # (a human's approval replaces an automatic one)
+            if decisions.get(call.id, (True, RERUN_UNKNOWN))[1] == RERUN_UNKNOWN:
                 child.approve(call.id)
         return "paused"
     journal = child._state.journal

@@ -267,6 +267,8 @@ class TurnEngine:
         # error says ``in_doubt`` too (the sub-agent's own tools may have taken effect).
         self.held: set[str] = set()
         self.held_doubt: set[str] = set()
+        self.held_clean: set[str] = set()  # held by a sub-agent that ran no tool of its own
+        self.rerun_pending: set[str] = set()  # approved to run again, not run yet (resume)
         self.approved_by_human: set[str] = set()  # of the calls a ``resume()`` runs
         # Wraps each turn's protocol (tracing, log lines): (protocol, how, new input steps).
         self.observe = observe
@@ -397,6 +399,8 @@ class TurnEngine:
                     approved.append(call)
                     if reason != RERUN_UNKNOWN:
                         self.approved_by_human.add(call.id)
+                    if call.id in paused.in_doubt or reason == RERUN_UNKNOWN:
+                        self.rerun_pending.add(call.id)  # it had started: never "not run"
                     continue
                 why = f" Reason: {reason}" if reason else ""
                 if call.id in paused.in_doubt:
@@ -456,6 +460,7 @@ class TurnEngine:
                     doubtful = yield from self._run_calls(turn, list(approved))
                 finally:
                     state.approved_now = frozenset()
+                self.rerun_pending = set()  # they ran (what came of them is recorded)
                 if doubtful:
                     doubt = {c.id for c in doubtful if c.id not in self.held}
                     doubt |= self.held_doubt
@@ -626,9 +631,13 @@ class TurnEngine:
             # Interrupted: a call that returned keeps its real result; one that started and
             # did not finish (within the grace period) is in doubt; one that never started
             # is "not run" (``_fail``).
+            self.held_doubt, self.held_clean = set(), set()
             for outcome in progress.finished.values():
-                held = getattr(getattr(outcome, "error", None), "holds_call", 0)
-                if outcome.call.id in state.open_calls and not held:  # (a held one waits)
+                error = getattr(outcome, "error", None)
+                if getattr(error, "holds_call", 0):  # a sub-agent stopped with the turn: open
+                    doubt = self.held_doubt if getattr(error, "in_doubt", 0) else self.held_clean
+                    doubt.add(outcome.call.id)
+                elif outcome.call.id in state.open_calls:
                     self._record_outcome(turn, outcome)
             self._doubt = [
                 c for c in calls if c.id in state.open_calls and c.id in progress.started
@@ -783,14 +792,16 @@ class TurnEngine:
             # Calls that started and whose outcome is unknown are never said not to have
             # run: the turn pauses with them, in doubt (a human decides) unless idempotent
             # (approved to run again); the calls that never started are answered "not run".
+            self._answer_rerun(turn, exc, {c.id for c in doubt})
             state.close_open_calls(turn, _describe(exc), keep={c.id for c in doubt})
-            in_doubt = {c.id for c in doubt if not self.is_idempotent(c.name)}
+            in_doubt = {c.id for c in doubt if self._cut_in_doubt(c)}
             rerun: dict[str, tuple[bool, str | None]] = {
                 c.id: (True, RERUN_UNKNOWN) for c in doubt if c.id not in in_doubt
             }
             self._paused(turn, doubt, in_doubt, rerun)
             ended = False
         else:
+            self._answer_rerun(turn, exc, set())
             state.close_open_calls(turn, _describe(exc))
             state.commit(TurnEnded(turn.status))
         if isinstance(exc, TurnError) or (isinstance(exc, AgentloopError) and exc.turn is None):
@@ -798,6 +809,32 @@ class TurnEngine:
         elif cancelled_by_request(exc):
             exc.turn = turn  # type: ignore[attr-defined]  # the driver returns it
         return ended
+
+    def _cut_in_doubt(self, call: FunctionCallStep) -> bool:
+        """Whether a call cut short (started, result unknown) waits for a human: a tool that
+        is not idempotent; a sub-agent's call whose sub-agent ran tools (or whose run is not
+        known); never a plain idempotent tool (it runs again on ``resume()``)."""
+        if call.id in self.held_doubt:
+            return True
+        if call.id in self.held_clean:
+            return False  # its sub-agent stopped before any tool of its own ran
+        return not self.safe_again(call.name)
+
+    def _answer_rerun(self, turn: Turn, exc: BaseException, again: set[str]) -> None:
+        """The calls a ``resume()`` was to run again (they had started before: in doubt or
+        cut short) that the turn stopped before they ran: never "not run" (they may have run
+        the first time)."""
+        for call_id in self.rerun_pending:  # (``again``: started again, in doubt as any cut)
+            call = self.state.open_calls.get(call_id)
+            if call is not None and call_id not in again:
+                why = _describe(exc).removeprefix("the ")
+                self._answer(
+                    turn,
+                    call,
+                    "Outcome unknown: this call had started before and may have taken effect; "
+                    f"it was not run again: the {why}",
+                )
+        self.rerun_pending = set()
 
     # --- helpers ---------------------------------------------------------------------------------
 

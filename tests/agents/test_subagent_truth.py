@@ -14,6 +14,7 @@ from agent_helpers import call, conversation, done, say
 
 from agentloop import Agent, AsyncConversation, tool
 from agentloop.agents._subagent import CONTINUE
+from agentloop.errors import StateError
 from agentloop.stores import SQLiteStore
 from agentloop.testing import Emulator, FunctionModel
 
@@ -91,24 +92,39 @@ class Payer:
 
 @DRIVERS
 @STORES
-async def test_a_sub_agent_call_cut_short_asks_before_its_call_in_doubt_runs_again(
+async def test_a_sub_agent_call_cut_short_is_in_doubt_and_runs_again_only_if_approved(
     driver: str, stored: bool, tmp_path: Any
 ) -> None:
     team = Payer(seconds=0.4)
     conv = team.conversation(driver, stored, tmp_path)
     turn = await team.cancelled(conv)
-    # the parent's call waits (resume() goes on with the sub-agent) ...
+    # the sub-agent's charge may have run: the parent's call waits for a human, in doubt
     assert turn.status == "awaiting_approval" and [c.id for c in conv.pending_approvals] == ["p1"]
+    assert conv.in_doubt == ["p1"] and team.charged == ["visa"]
+    with pytest.raises(StateError, match="no decision yet"):
+        await done(conv.resume())
     await asyncio.sleep(0.5)  # (the cut call ends meanwhile)
-    # ... but nobody approved running the sub-agent's charge again: it asks, and p1 is in doubt
-    turn = await done(conv.resume())
-    assert turn.status == "awaiting_approval" and conv.in_doubt == ["p1"]
-    assert team.charged == ["visa"]
-    # a human approves: the sub-agent's charge runs again, and the turn completes
+    # a human approves: the sub-agent goes on, its charge in doubt runs again, and it answers
     conv.approve("p1")
     turn = await done(conv.resume())
     assert turn.status == "completed" and turn.output_text == "lead got: payer: charged visa"
     assert team.charged == ["visa", "visa"] and paired(conv)
+
+
+@DRIVERS
+@STORES
+async def test_a_rejected_cut_sub_agent_call_says_it_was_in_doubt(
+    driver: str, stored: bool, tmp_path: Any
+) -> None:
+    team = Payer(seconds=0.3)
+    conv = team.conversation(driver, stored, tmp_path)
+    await team.cancelled(conv)
+    await asyncio.sleep(0.4)
+    conv.reject("p1", "checked: it went through")
+    await done(conv.resume())
+    answer = results(conv)["p1"]
+    assert answer.startswith("Not run again: the call was in doubt") and team.charged == ["visa"]
+    assert paired(conv)
 
 
 @DRIVERS
@@ -205,7 +221,9 @@ def test_a_sub_agent_stopped_before_it_answered_goes_on_where_it_stopped(
     threading.Thread(target=lambda: (asking.wait(10), conv.cancel())).start()
     turn = conv.send("go")
     assert turn.status == "awaiting_approval" and [c.id for c in conv.pending_approvals] == ["p1"]
+    assert conv.in_doubt == ["p1"]  # its sub-agent had charged: a human says go on
     time.sleep(0.4)
+    conv.approve("p1")
     turn = conv.resume()  # the sub-agent goes on from its charge's result: not charged again
     assert turn.output_text == "lead got: payer: went on"
     assert charged == ["visa"] and paired(conv)
@@ -259,3 +277,99 @@ async def test_a_sub_agent_that_ran_tools_then_paused_is_in_doubt_when_rejected(
     await done(conv.resume())
     answer = results(conv)["p1"]
     assert answer.startswith("Not run again: the call was in doubt") and paired(conv)
+
+
+@DRIVERS
+async def test_nested_sub_agents_cut_short_keep_the_doubt_up_to_the_top(driver: str) -> None:
+    charged: list[str] = []
+    started = threading.Event()
+
+    @tool
+    def charge(card: str) -> str:
+        """Charge a card.
+
+        Args:
+            card: The card.
+        """
+        charged.append(card)
+        started.set()
+        time.sleep(0.3)
+        return f"charged {card}"
+
+    def model(request: Any) -> Any:
+        last, who = request.history[-1], request.system_instruction
+        if last.type == "function_result":
+            return say(f"{who}: {last.result}")
+        if who == "lead":
+            return [call("mid", "p1", task="pay")] if request.last_user_text == "go" else say("ok")
+        return (
+            [call("payer", "m1", task="pay")] if who == "mid" else [call("charge", "c1", card="v")]
+        )
+
+    payer = Agent("payer", instructions="payer", tools=[charge])
+    mid = Agent("mid", instructions="mid", tools=[payer.as_tool()])
+    lead = Agent("lead", instructions="lead", tools=[mid.as_tool()])
+    conv = conversation(lead, Emulator(FunctionModel(model)), driver)
+    conv.interrupt_grace = 0.05
+    if isinstance(conv, AsyncConversation):
+        task = asyncio.ensure_future(conv.send("go"))
+        while not started.is_set():
+            await asyncio.sleep(0.005)
+        conv.cancel()
+        await task
+    else:
+        threading.Thread(target=lambda: (started.wait(10), conv.cancel())).start()
+        conv.send("go")
+    assert conv.in_doubt == ["p1"] and charged == ["v"]  # two levels down, still in doubt
+    await asyncio.sleep(0.4)
+    conv.approve("p1")  # the approval reaches the innermost call in doubt
+    turn = await done(conv.resume())
+    assert turn.output_text == "lead: mid: payer: charged v" and charged == ["v", "v"]
+    assert paired(conv)
+
+
+def test_a_call_in_doubt_whose_rerun_a_raising_hook_stops_is_never_said_not_run() -> None:
+    from agentloop import Hooks
+    from agentloop.errors import HookError
+
+    ran: list[str] = []
+    started = threading.Event()
+    armed: list[int] = []
+
+    @tool
+    def charge(card: str) -> str:
+        """Charge a card.
+
+        Args:
+            card: The card.
+        """
+        ran.append(card)
+        started.set()
+        time.sleep(0.3)
+        return "charged"
+
+    def guard(request: Any) -> None:
+        if armed:
+            raise RuntimeError("policy service down")
+
+    def model(request: Any) -> Any:
+        if request.history[-1].type == "function_result":
+            return say("got")
+        return [call("charge", "c1", card="v")] if request.last_user_text == "go" else say("ok")
+
+    agent = Agent("a", instructions="a", tools=[charge], hooks=Hooks(before_tool=guard))
+    conv = agent.conversation(Emulator(FunctionModel(model)).client())
+    conv.interrupt_grace = 0.05
+    threading.Thread(target=lambda: (started.wait(10), conv.cancel())).start()
+    conv.send("go")
+    time.sleep(0.4)
+    assert conv.in_doubt == ["c1"]
+    conv.approve("c1")
+    armed.append(1)
+    with pytest.raises(HookError):
+        conv.resume()
+    answer = results(conv)["c1"]
+    assert answer.startswith("Outcome unknown: this call had started before") and ran == ["v"]
+    assert "not run again" in answer and paired(conv)
+    armed.clear()
+    assert conv.send("next").status == "completed"
