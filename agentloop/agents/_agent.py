@@ -244,10 +244,10 @@ class Agent:
     def _load(self, store: ConversationStore, id: str, **overrides: Any) -> Any:
         """``store.load(id, agent=self, ...)``: the stored conversation, run by this agent's
         graph (the agent in charge is read from its history)."""
-        from agentloop.loop import Conversation
+        from agentloop.stores.base import conversation_class
 
-        cls = overrides.pop("cls", None) or Conversation
         client = overrides.pop("client", None)
+        cls = overrides.pop("cls", None) or conversation_class(client)
         overrides.pop("tools", None)
         strategy = overrides.pop("strategy", None)
         deps = overrides.pop("deps", None)

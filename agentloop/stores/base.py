@@ -42,6 +42,15 @@ log = logging.getLogger("agentloop.stores")
 DEFAULT_LEASE_SECONDS = 30.0
 
 
+def conversation_class(client: Any) -> Any:
+    """The conversation class a loaded conversation gets when none is named: an
+    ``AsyncConversation`` for an ``AsyncClient``, else a ``Conversation``."""
+    from agentloop.client import AsyncClient
+    from agentloop.loop import AsyncConversation, Conversation
+
+    return AsyncConversation if isinstance(client, AsyncClient) else Conversation
+
+
 @dataclass(frozen=True)
 class StoredConversation:
     """What :meth:`ConversationStore.read` returns.
@@ -382,9 +391,7 @@ class _StoreBase(abc.ABC):
             del overrides["agent"]
             return agent._load(self, id, client=client, cls=cls, **overrides)
         if cls is None:
-            from agentloop.loop import Conversation
-
-            cls = Conversation
+            cls = conversation_class(client)
         return cls.from_store(self, id, client=client, tools=tools, **overrides)
 
     def save(self, conversation: Any, id: str | None = None) -> str:

@@ -376,3 +376,17 @@ def test_a_new_conversation_on_an_id_the_store_has_says_how_to_go_on_with_it(
         Conversation(client, store=store, id="task-42")  # (a script run a second time)
     again = store.load("task-42", client=client)
     assert again.send("and again").status == "completed"
+
+
+async def test_loading_with_an_async_client_gives_an_async_conversation(tmp_path: Path) -> None:
+    from agentloop import Agent, AsyncConversation
+    from agentloop.testing import Emulator
+
+    store = SQLiteStore(tmp_path / "s.db")
+    emu = Emulator()
+    Conversation(emu.client(), store=store, id="c").send("hello")
+    for extra in ({}, {"agent": Agent("a", instructions="Be brief.")}):
+        loaded = store.load("c", client=emu.async_client(), **extra)
+        assert isinstance(loaded, AsyncConversation)
+        assert (await loaded.send("again")).status == "completed"
+        await loaded.aclose()
