@@ -22,6 +22,38 @@ DRIVERS = pytest.mark.parametrize("driver", ["sync", "async"])
 STORES = pytest.mark.parametrize("stored", [False, True], ids=["memory", "store"])
 
 
+def charger(charged: list[str], started: threading.Event | None = None, seconds: float = 0) -> Any:
+    """A ``charge`` tool (not idempotent) that notes each card it charges in ``charged``, sets
+    ``started`` and takes ``seconds``."""
+
+    @tool
+    def charge(card: str) -> str:
+        """Charge a card.
+
+        Args:
+            card: The card.
+        """
+        charged.append(card)
+        if started is not None:
+            started.set()
+        time.sleep(seconds)
+        return f"charged {card}"
+
+    return charge
+
+
+async def cut(conv: Any, text: str, when: threading.Event) -> Any:
+    """``conv.send(text)`` (either driver), cancelled from elsewhere once ``when`` is set."""
+    if isinstance(conv, AsyncConversation):
+        task = asyncio.ensure_future(conv.send(text))
+        while not when.is_set():
+            await asyncio.sleep(0.005)
+        assert conv.cancel()
+        return await task
+    threading.Thread(target=lambda: (when.wait(10), conv.cancel())).start()
+    return conv.send(text)
+
+
 def results(conv: Any) -> dict[str, str]:
     return {s.call_id: str(s.result) for s in conv.history if s.type == "function_result"}
 
@@ -39,19 +71,7 @@ class Payer:
         self.charged: list[str] = []
         self.started = threading.Event()
         self.seconds = seconds
-
-        @tool
-        def charge(card: str) -> str:
-            """Charge a card.
-
-            Args:
-                card: The card.
-            """
-            self.charged.append(card)
-            self.started.set()
-            time.sleep(self.seconds)
-            return f"charged {card}"
-
+        charge = charger(self.charged, self.started, seconds)
         payer = Agent("payer", instructions="payer", tools=[charge])
         self.lead = Agent("lead", instructions="lead", tools=[payer.as_tool()])
         self.emu = Emulator(FunctionModel(self.model))
@@ -80,14 +100,7 @@ class Payer:
     async def cancelled(self, conv: Any) -> Any:
         """``send("go")``, cancelled while ``charge`` runs (past the grace period)."""
         conv.interrupt_grace = 0.05
-        if isinstance(conv, AsyncConversation):
-            task = asyncio.ensure_future(conv.send("go"))
-            while not self.started.is_set():
-                await asyncio.sleep(0.005)
-            assert conv.cancel()
-            return await task
-        threading.Thread(target=lambda: (self.started.wait(10), conv.cancel())).start()
-        return conv.send("go")
+        return await cut(conv, "go", self.started)
 
 
 @DRIVERS
@@ -188,16 +201,7 @@ def test_a_sub_agent_stopped_before_it_answered_goes_on_where_it_stopped(
 ) -> None:
     charged: list[str] = []
     asking = threading.Event()
-
-    @tool
-    def charge(card: str) -> str:
-        """Charge a card.
-
-        Args:
-            card: The card.
-        """
-        charged.append(card)
-        return f"charged {card}"
+    charge = charger(charged)
 
     def model(request: Any) -> Any:
         last = request.history[-1]
@@ -234,16 +238,7 @@ async def test_a_sub_agent_that_ran_tools_then_paused_is_in_doubt_when_rejected(
     driver: str,
 ) -> None:
     charged: list[str] = []
-
-    @tool
-    def charge(card: str) -> str:
-        """Charge a card.
-
-        Args:
-            card: The card.
-        """
-        charged.append(card)
-        return f"charged {card}"
+    charge = charger(charged)
 
     @tool(requires_approval=True)
     def ship(order: str) -> str:
@@ -283,18 +278,7 @@ async def test_a_sub_agent_that_ran_tools_then_paused_is_in_doubt_when_rejected(
 async def test_nested_sub_agents_cut_short_keep_the_doubt_up_to_the_top(driver: str) -> None:
     charged: list[str] = []
     started = threading.Event()
-
-    @tool
-    def charge(card: str) -> str:
-        """Charge a card.
-
-        Args:
-            card: The card.
-        """
-        charged.append(card)
-        started.set()
-        time.sleep(0.3)
-        return f"charged {card}"
+    charge = charger(charged, started, 0.3)
 
     def model(request: Any) -> Any:
         last, who = request.history[-1], request.system_instruction
@@ -311,15 +295,7 @@ async def test_nested_sub_agents_cut_short_keep_the_doubt_up_to_the_top(driver: 
     lead = Agent("lead", instructions="lead", tools=[mid.as_tool()])
     conv = conversation(lead, Emulator(FunctionModel(model)), driver)
     conv.interrupt_grace = 0.05
-    if isinstance(conv, AsyncConversation):
-        task = asyncio.ensure_future(conv.send("go"))
-        while not started.is_set():
-            await asyncio.sleep(0.005)
-        conv.cancel()
-        await task
-    else:
-        threading.Thread(target=lambda: (started.wait(10), conv.cancel())).start()
-        conv.send("go")
+    await cut(conv, "go", started)
     assert conv.in_doubt == ["p1"] and charged == ["v"]  # two levels down, still in doubt
     await asyncio.sleep(0.4)
     conv.approve("p1")  # the approval reaches the innermost call in doubt
@@ -335,18 +311,7 @@ def test_a_call_in_doubt_whose_rerun_a_raising_hook_stops_is_never_said_not_run(
     ran: list[str] = []
     started = threading.Event()
     armed: list[int] = []
-
-    @tool
-    def charge(card: str) -> str:
-        """Charge a card.
-
-        Args:
-            card: The card.
-        """
-        ran.append(card)
-        started.set()
-        time.sleep(0.3)
-        return "charged"
+    charge = charger(ran, started, 0.3)
 
     def guard(request: Any) -> None:
         if armed:
