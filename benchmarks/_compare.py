@@ -79,7 +79,7 @@ def is_duration(row: dict[str, Any]) -> bool:
 def comparable(row: dict[str, Any]) -> tuple[float, bool] | None:
     """``(value, lower_is_better)`` of a gated row, or ``None`` when it has no number/target."""
     target = str(row.get("target") or "")
-    if not target:
+    if not target or row.get("verdict") == "skip":
         return None
     lower = target.lstrip().startswith(("≤", "<="))
     higher = target.lstrip().startswith(("≥", ">="))
@@ -94,10 +94,7 @@ def comparable(row: dict[str, Any]) -> tuple[float, bool] | None:
     ratio = _NUMBER.search(str(row.get("ratio") or ""))
     if ratio is not None:
         return float(ratio.group(1)), lower
-    value = _duration(str(row.get("agentloop") or ""))
-    if value is None:
-        return None
-    return value, lower
+    return None  # a ratio target with no ratio measured (a peer skipped): nothing to compare
 
 
 def worse_by(now: tuple[float, bool], base: tuple[float, bool]) -> float:

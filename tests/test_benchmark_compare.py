@@ -43,6 +43,9 @@ def test_each_kind_of_target_compares_what_it_bounds(compare_module: Any) -> Non
     assert compare.comparable(sub_agent) == (pytest.approx(220.1e-6), True)
     assert compare.comparable(row("linear (~10x)", "6.2x")) is None
     assert compare.comparable(row("", "1 ms", "2x")) is None
+    # A ratio target whose peer was skipped: no ratio, nothing to compare (not the duration).
+    assert compare.comparable(row("≥ 15x less", "97.1 µs")) is None
+    assert compare.comparable(row("≤ 1 ms/case", "1 ms") | {"verdict": "skip"}) is None
 
 
 def test_a_faster_denominator_does_not_flag_an_unchanged_added_cost(compare_module: Any) -> None:
