@@ -21,7 +21,7 @@ import asyncio
 import threading
 from typing import TYPE_CHECKING, Any, Literal
 
-from agentloop.errors import ConfigurationError, ToolError
+from agentloop.errors import ConfigurationError, HookError, ToolError
 from agentloop.loop.cancel import CANCEL_MESSAGE
 from agentloop.tools import Tool, ToolContext
 from agentloop.types import FunctionResultStep, output_text_of
@@ -201,7 +201,10 @@ async def run_subagent(tool: AgentTool, ctx: ToolContext[Any], task: str) -> Any
     child = _child(tool, parent, ctx.call_id, AsyncConversation)
     human = ctx.call_id in parent._state.approved_now
     try:
-        turn = await _advance_async(child, task, human)
+        try:
+            turn = await _advance_async(child, task, human)
+        except HookError as exc:
+            raise ToolError(_hook_failed(tool, exc)) from exc
     finally:
         if not _keep(parent, child, ctx.call_id):
             await child.aclose()
@@ -225,7 +228,10 @@ def run_subagent_sync(tool: AgentTool, ctx: ToolContext[Any], task: str) -> Any:
         try:
             if link.stopped:  # stopped before the child was there to cancel
                 raise asyncio.CancelledError(CANCEL_MESSAGE)
-            turn = _advance(child, task, human)
+            try:
+                turn = _advance(child, task, human)
+            except HookError as exc:
+                raise ToolError(_hook_failed(tool, exc)) from exc
         finally:
             if not _keep(parent, child, ctx.call_id):
                 child.close()
@@ -315,6 +321,26 @@ def _child(tool: AgentTool, parent: Any, call_id: str, cls: Any) -> Any:
     child._store_meta["run_of"] = parent.id  # part of its parent's run, not a session
     child._sub_base = len(child._state.turn_log)  # turns before its own (a fork's parent's)
     return child
+
+
+def _hook_failed(tool: AgentTool, exc: HookError) -> str:
+    """What the parent's model reads when a hook of the sub-agent failed (the developer's
+    message, with its advice, goes to the log and the exception's cause): what failed, and
+    which of the sub-agent's tools ran before."""
+    cause = exc.__cause__
+    why = f"{type(cause).__name__}: {cause}" if cause is not None else type(exc).__name__
+    turn = exc.turn
+    ran = [c for c in (turn.tool_calls if turn is not None else []) if c.duration > 0]
+    done = (
+        " Its tool calls that ran (their effects stand): "
+        + ", ".join(f"{c.name} ({'failed' if c.is_error else 'ok'})" for c in ran)
+        + "."
+        if ran
+        else " None of its tools ran."
+    )
+    return (
+        f"The {tool.agent.name} sub-agent stopped before it answered: a hook failed ({why}).{done}"
+    )
 
 
 def _advance(child: Any, task: str, human: bool) -> Turn | str:

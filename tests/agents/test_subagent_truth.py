@@ -338,3 +338,35 @@ def test_a_call_in_doubt_whose_rerun_a_raising_hook_stops_is_never_said_not_run(
     assert "not run again" in answer and paired(conv)
     armed.clear()
     assert conv.send("next").status == "completed"
+
+
+@DRIVERS
+async def test_a_sub_agents_failed_hook_tells_the_parent_model_what_ran(driver: str) -> None:
+    from agentloop import Hooks
+
+    charged: list[str] = []
+
+    def audit(result: Any) -> None:
+        raise RuntimeError("audit log down")
+
+    def model(request: Any) -> Any:
+        last = request.history[-1]
+        if request.system_instruction == "lead":
+            return (
+                say(f"lead: {last.result}")
+                if last.type == "function_result"
+                else ([call("payer", "p1", task="pay")])
+            )
+        return say("paid") if last.type == "function_result" else [call("charge", "c1", card="v")]
+
+    payer = Agent(
+        "payer", instructions="payer", tools=[charger(charged)], hooks=Hooks(after_tool=audit)
+    )
+    lead = Agent("lead", instructions="lead", tools=[payer.as_tool()])
+    turn = await done(conversation(lead, Emulator(FunctionModel(model)), driver).send("go"))
+    (answer,) = [c.result.result for c in turn.tool_calls]
+    assert answer == (
+        "The payer sub-agent stopped before it answered: a hook failed (RuntimeError: audit log "
+        "down). Its tool calls that ran (their effects stand): charge (ok)."
+    )
+    assert charged == ["v"] and "fix the" not in answer
