@@ -827,12 +827,12 @@ class TurnEngine:
         for call_id in self.rerun_pending:  # (``again``: started again, in doubt as any cut)
             call = self.state.open_calls.get(call_id)
             if call is not None and call_id not in again:
-                why = _describe(exc).removeprefix("the ")
+                why = _describe(exc).removesuffix(" before this call ran.").rstrip(".")
                 self._answer(
                     turn,
                     call,
                     "Outcome unknown: this call had started before and may have taken effect; "
-                    f"it was not run again: the {why}",
+                    f"it was not run again: {why}.",
                 )
         self.rerun_pending = set()
 
