@@ -18,6 +18,7 @@ same driver kind as its parent (a ``Conversation`` under a ``Conversation``, an
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -202,7 +203,8 @@ async def run_subagent(tool: AgentTool, ctx: ToolContext[Any], task: str) -> Any
     human = ctx.call_id in parent._state.approved_now
     try:
         try:
-            turn = await _advance_async(child, task, human)
+            step = _advance(child, task, human)
+            turn = await step if inspect.isawaitable(step) else step
         except HookError as exc:
             raise ToolError(_hook_failed(tool, exc)) from exc
     finally:
@@ -343,32 +345,19 @@ def _hook_failed(tool: AgentTool, exc: HookError) -> str:
     )
 
 
-def _advance(child: Any, task: str, human: bool) -> Turn | str:
-    """Run (or go on with) the child's one turn (sync driver)."""
+def _advance(child: Any, task: str, human: bool) -> Any:
+    """Run (or go on with) the child's one turn: its ``Turn`` (a coroutine of it on the async
+    driver), or the answer of a run that had finished."""
     what = _what(child, human)
     if what == "recover":
-        return child.recover()  # type: ignore[no-any-return]
+        return child.recover()
     if what == "paused":
-        return child.resume()  # type: ignore[no-any-return]
+        return child.resume()
     if what == "ask":
-        return child._state.paused.turn  # type: ignore[no-any-return]
+        return child._state.paused.turn
     if what == "done":
         return _finished_output(child)
-    return child.send(CONTINUE if what == "continue" else task)  # type: ignore[no-any-return]
-
-
-async def _advance_async(child: Any, task: str, human: bool) -> Turn | str:
-    """``_advance`` on the async driver."""
-    what = _what(child, human)
-    if what == "recover":
-        return await child.recover()  # type: ignore[no-any-return]
-    if what == "paused":
-        return await child.resume()  # type: ignore[no-any-return]
-    if what == "ask":
-        return child._state.paused.turn  # type: ignore[no-any-return]
-    if what == "done":
-        return _finished_output(child)
-    return await child.send(CONTINUE if what == "continue" else task)  # type: ignore[no-any-return]
+    return child.send(CONTINUE if what == "continue" else task)
 
 
 def _finished_output(child: Any) -> str:

@@ -168,9 +168,10 @@ MAYBE_RAN_CHECK = (
 )
 
 
-def _superseded(paused: Any, call_id: str) -> str:
+def _superseded(paused: Any, call_id: str, safe_again: bool) -> str:
     """The answer to a call of a paused turn when a new message came instead of ``resume()``:
-    what is known, and the decision taken on it, if any."""
+    what is known, and the decision taken on it, if any (``safe_again``: the model may be told
+    to call it again, see ``TurnEngine.safe_again``)."""
     if call_id in paused.in_doubt:
         return IN_DOUBT
     decision = paused.decisions.get(call_id)
@@ -178,7 +179,7 @@ def _superseded(paused: Any, call_id: str) -> str:
         return "The user did not approve this call before sending a new message."
     approved, reason = decision
     if reason == RERUN_UNKNOWN:
-        return RERUN_UNKNOWN
+        return RERUN_UNKNOWN if safe_again else IN_DOUBT
     if approved:
         return "Not run: the user approved it, but sent a new message before it ran."
     return "The user rejected this call." + (f" Reason: {reason}" if reason else "")
@@ -365,9 +366,7 @@ class TurnEngine:
                 # answers are announced like results (a UI closes its approval cards).
                 for call in paused.awaiting:
                     if call.id in state.open_calls:
-                        text = _superseded(paused, call.id)
-                        if text == RERUN_UNKNOWN and not self.safe_again(call.name):
-                            text = IN_DOUBT
+                        text = _superseded(paused, call.id, self.safe_again(call.name))
                         retired.append(self._answer(turn, call, text))
             state.extend(steps, turn, wires)
             # Else the lease is taken with the turn's first records, in one write before
