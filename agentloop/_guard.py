@@ -8,18 +8,20 @@ requests) and, for the web chat, the body size.
   every request but a ``public`` one carries ``Authorization: Bearer TOKEN``;
 * ``Guard``: ASGI middleware that applies it before any route of the web chat runs (the page
   ``/`` is public, the static assets hold no data) and refuses a body larger than
-  ``max_body`` bytes (413) before it is read whole.
+  ``max_body`` bytes (413) before it is read whole;
+* ``failure_message(exc, log, what)``: what a server tells its client of a turn that failed.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["LOOPBACK_HOSTS", "Guard", "Refused", "loopback_host", "refusal"]
+__all__ = ["LOOPBACK_HOSTS", "Guard", "Refused", "failure_message", "loopback_host", "refusal"]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
@@ -35,6 +37,28 @@ def loopback_host(request: Any) -> bool:
     host = (request.headers.get("host") or "").lower()
     host = host.split("]")[0] + "]" if host.startswith("[") else host.rsplit(":", 1)[0]
     return host in LOOPBACK_HOSTS
+
+
+def failure_message(exc: BaseException, log: logging.Logger, what: str) -> str | None:
+    """What a server (the web chat, A2A) tells its client of ``what`` (a turn) failing on
+    ``exc``, logged in full here: None when the error's own text is the client's to read (an
+    ``AgentloopError`` that says what to do). A tool's ``sys.exit()`` or KeyboardInterrupt ends
+    the turn, not the server; the server's own failures (a hook, an instructions function)
+    stay in its log."""
+    from agentloop.errors import AgentloopError, HookError
+
+    if isinstance(exc, SystemExit):
+        message = f"a tool called sys.exit({exc.code!r}); the turn stopped"
+    elif isinstance(exc, KeyboardInterrupt):
+        message = "a tool raised KeyboardInterrupt; the turn stopped"
+    elif isinstance(exc, AgentloopError) and not isinstance(exc, HookError):
+        log.warning("%s failed: %s: %s", what, type(exc).__name__, exc)
+        return None
+    else:
+        log.error("%s failed", what, exc_info=exc)
+        return f"the server failed ({type(exc).__name__}); its log says why"
+    log.error("%s: %s (the server goes on)", what, message)
+    return message
 
 
 def check_token(token: str | None) -> None:

@@ -60,7 +60,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from agentloop._guard import check_token, refusal
+from agentloop._guard import check_token, failure_message, refusal
 from agentloop.loop.notes import read_note, stored_notes, write_note
 
 from ._card import agent_card
@@ -320,7 +320,7 @@ class _Executor(AgentExecutor):
     def _failed(self, conv: AsyncConversation, exc: BaseException) -> str:
         """What the client is told of a failed turn (logged in full): the server's own
         failures and internals (store paths, what a hook raised) stay in its log."""
-        from agentloop.errors import AgentloopError, ConflictError, HookError, TurnInProgressError
+        from agentloop.errors import ConflictError, TurnInProgressError
 
         if isinstance(exc, (ConflictError, TurnInProgressError)):
             # Another writer (a CLI session on the same store) changed this context, or runs a
@@ -329,21 +329,8 @@ class _Executor(AgentExecutor):
                 del self.live[conv.id]
             logger.warning("context %s: %s: %s", conv.id, type(exc).__name__, exc)
             return "another writer changed this context meanwhile; send the message again"
-        if isinstance(exc, SystemExit):
-            logger.error(
-                "context %s: a tool called sys.exit(%r) (the server goes on)", conv.id, exc.code
-            )
-            return f"a tool called sys.exit({exc.code!r}); the turn stopped"
-        if isinstance(exc, KeyboardInterrupt):
-            logger.error(
-                "context %s: a tool raised KeyboardInterrupt (the server goes on)", conv.id
-            )
-            return "a tool raised KeyboardInterrupt; the turn stopped"
-        if isinstance(exc, AgentloopError) and not isinstance(exc, HookError):
-            logger.warning("turn of context %s failed: %s: %s", conv.id, type(exc).__name__, exc)
-            return str(exc)
-        logger.error("turn of context %s failed", conv.id, exc_info=exc)
-        return f"the server failed ({type(exc).__name__}); its log says why"
+        message = failure_message(exc, logger, f"turn of context {conv.id}")
+        return str(exc) if message is None else message
 
     def _progress(self, updater: TaskUpdater, event: Any) -> Message:
         call = event.call

@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
 from agentloop._defaults import DEFAULT_MODEL
-from agentloop._guard import Guard, Refused, check_token
+from agentloop._guard import Guard, Refused, check_token, failure_message
 from agentloop.loop import AsyncConversation, TurnCompleted
 from agentloop.stores.sessions import Sessions, open_sessions, valid_session_id
 
@@ -300,30 +300,14 @@ class _Hub:
             partial = getattr(exc, "turn", None)
             if partial is not None:
                 self._count(live, partial)
-            from agentloop.errors import (
-                AgentloopError,
-                ConflictError,
-                HookError,
-                TurnInProgressError,
-            )
+            from agentloop.errors import ConflictError, TurnInProgressError
 
             if isinstance(exc, (ConflictError, TurnInProgressError)):
                 # Another writer (a CLI chat, another server) changed the session or runs a
                 # turn of it: nothing of this turn was written. Take the stored session, so
                 # the next message goes on top of what the other writer did.
                 exc = self._reload(live, exc)
-            message = None
-            if isinstance(exc, SystemExit):
-                message = f"a tool called sys.exit({exc.code!r}); the turn stopped"
-                log.error("session %s: %s (the server goes on)", conv.id, message)
-            elif isinstance(exc, KeyboardInterrupt):
-                message = "a tool raised KeyboardInterrupt; the turn stopped"
-                log.error("session %s: %s (the server goes on)", conv.id, message)
-            elif isinstance(exc, AgentloopError) and not isinstance(exc, HookError):
-                log.warning("turn of session %s failed: %s: %s", conv.id, type(exc).__name__, exc)
-            else:  # the server's own code failed (a hook, instructions): for the log only
-                log.exception("turn of session %s failed", conv.id)
-                message = f"the server failed ({type(exc).__name__}); its log says why"
+            message = failure_message(exc, log, f"turn of session {conv.id}")
             # A turn the model had begun answering keeps its message in history (the model
             # saw it): then only the error is drawn, after it, never the message twice.
             kept = len(live.conv.history) > steps_before and live.conv is conv
